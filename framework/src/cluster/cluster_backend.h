@@ -1,0 +1,22 @@
+// The cluster as the host sees it: the SDK's ClusterView plus what only the host needs.
+// Backends: local (a folder of Kubernetes YAML) now; kube (REST + watch) later, same interface.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "wva/sdk/context.h"
+
+namespace wva::framework {
+
+class ClusterBackend : public sdk::ClusterView {
+ public:
+  // Brings the cache up to date (local: re-reads the folder when files changed; kube: drains watches).
+  // Errors name the file/object and what is wrong; on error the previous good state is kept.
+  virtual sdk::Result<void> refresh() = 0;
+  // Human name for logs: "local:/path" or "kube:https://...".
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace wva::framework

@@ -1,0 +1,73 @@
+// pipelines.yaml: the host's configuration (DESIGN.md section 4). Parsing collects EVERY error with its
+// YAML path and a "did you mean" where a name is close; a config with any error is rejected whole.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "wva/sdk/context.h"
+#include "wva/sdk/result.h"
+#include "wva/sdk/types.h"
+
+namespace wva::framework {
+
+// One configured plugin instance, e.g. `sources: {prometheus: {url: ...}}`. The instance name is the
+// map key; `plugin:` names the library when it differs (`prom-a: {plugin: prometheus, ...}`).
+struct PluginInstanceConfig {
+  std::string name;             // instance name (map key)
+  std::string plugin;           // library name: lib<plugin>.so
+  nlohmann::json config;        // the instance's mapping without the `plugin` key, as JSON
+  std::string path;             // "sources.prometheus"
+};
+
+// Which models a pipeline owns. Empty fields match everything.
+struct Selector {
+  std::vector<std::string> namespaces;
+  std::vector<std::string> model_ids;            // glob patterns: * and ?
+  std::map<std::string, std::string> va_labels;  // all must match the VA's labels
+
+  bool matches(const sdk::ModelKey& key, const sdk::Labels& labels) const;
+};
+
+enum class CombineMode { kFirst, kMax, kHybrid };
+const char* to_string(CombineMode mode);
+
+struct PipelineConfig {
+  std::string name;
+  Selector selector;
+  std::chrono::milliseconds interval{60000};
+  std::string source;                   // instance name in `sources`
+  std::vector<std::string> analyzers;   // instance names in `analyzers`, chained in order
+  CombineMode combine = CombineMode::kFirst;
+  std::vector<std::string> sinks;       // instance names in `sinks`
+  std::string path;                     // "pipelines.default"
+};
+
+struct HostConfig {
+  std::vector<std::string> plugin_paths;
+  std::map<std::string, PluginInstanceConfig> sources;
+  std::map<std::string, PluginInstanceConfig> analyzers;
+  std::map<std::string, PluginInstanceConfig> sinks;
+  std::vector<PipelineConfig> pipelines;  // in file order
+};
+
+struct ConfigParse {
+  std::optional<HostConfig> config;      // set only when errors is empty
+  std::vector<sdk::Error> errors;        // every problem, each with its path
+};
+
+// Parses pipelines.yaml text. `default_interval` applies to pipelines without `interval`.
+// `source_name` (a file path or "ConfigMap wva-system/wva-pipelines") prefixes YAML syntax errors.
+ConfigParse parse_pipelines_yaml(std::string_view yaml_text, std::chrono::milliseconds default_interval,
+                                 const std::string& source_name = "pipelines.yaml");
+
+// The default interval: env RECONCILIATION_INTERVAL when set and valid, else 60s.
+sdk::Result<std::chrono::milliseconds> default_interval_from_env();
+
+}  // namespace wva::framework

@@ -1,0 +1,121 @@
+// The plain C descriptor every plugin exports, checked by the host BEFORE any C++ object is made.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "wva/sdk/result.h"
+
+#define WVA_SDK_ABI_MAJOR 1
+#define WVA_SDK_ABI_MINOR 0
+
+#define WVA_SDK_VISIBLE __attribute__((visibility("default")))
+
+#if defined(__clang__)
+#define WVA_COMPILER_FAMILY "clang"
+#define WVA_COMPILER_MAJOR __clang_major__
+#elif defined(__GNUC__)
+#define WVA_COMPILER_FAMILY "gcc"
+#define WVA_COMPILER_MAJOR __GNUC__
+#else
+#define WVA_COMPILER_FAMILY "unknown"
+#define WVA_COMPILER_MAJOR 0
+#endif
+
+#if defined(_GLIBCXX_USE_CXX11_ABI)
+#define WVA_CXX11_ABI _GLIBCXX_USE_CXX11_ABI
+#else
+#define WVA_CXX11_ABI -1
+#endif
+
+extern "C" {
+
+enum wva_plugin_kind : std::uint32_t {
+  WVA_KIND_SOURCE = 1u,
+  WVA_KIND_ANALYZER = 2u,
+  WVA_KIND_SINK = 4u,
+};
+
+// Layout frozen for ABI major 1: fields may only be appended (struct_size tells which exist).
+struct wva_plugin_descriptor {
+  std::uint32_t struct_size;
+  std::uint32_t abi_major;
+  std::uint32_t abi_minor;
+  std::uint32_t kinds;            // bitmask of wva_plugin_kind
+  const char* name;               // lib<name>.so
+  const char* version;
+  const char* compiler_family;    // "gcc", "clang"
+  std::uint32_t compiler_major;
+  std::int32_t cxx11_abi;         // _GLIBCXX_USE_CXX11_ABI, -1 when not libstdc++
+  long cplusplus;                 // __cplusplus
+};
+
+}  // extern "C"
+
+namespace wva::sdk {
+
+// Exported C symbols; their names never change.
+inline constexpr const char* kDescriptorSymbol = "wva_plugin_describe";
+inline constexpr const char* kCreateSymbol = "wva_plugin_create";
+inline constexpr const char* kDestroySymbol = "wva_plugin_destroy";
+
+// The descriptor the current translation unit would produce: the host compares a plugin's against it.
+inline wva_plugin_descriptor this_toolchain(const char* name = "", const char* version = "",
+                                            std::uint32_t kinds = 0) {
+  return wva_plugin_descriptor{sizeof(wva_plugin_descriptor),
+                               WVA_SDK_ABI_MAJOR,
+                               WVA_SDK_ABI_MINOR,
+                               kinds,
+                               name,
+                               version,
+                               WVA_COMPILER_FAMILY,
+                               static_cast<std::uint32_t>(WVA_COMPILER_MAJOR),
+                               WVA_CXX11_ABI,
+                               __cplusplus};
+}
+
+inline std::string kinds_to_string(std::uint32_t kinds) {
+  std::string out;
+  auto add = [&](const char* s) { out += out.empty() ? s : std::string(",") + s; };
+  if (kinds & WVA_KIND_SOURCE) add("source");
+  if (kinds & WVA_KIND_ANALYZER) add("analyzer");
+  if (kinds & WVA_KIND_SINK) add("sink");
+  return out.empty() ? "none" : out;
+}
+
+inline std::string toolchain_to_string(const wva_plugin_descriptor& d) {
+  return std::string(d.compiler_family ? d.compiler_family : "?") + "-" + std::to_string(d.compiler_major) +
+         " cxx11abi=" + std::to_string(d.cxx11_abi) + " c++" + std::to_string(d.cplusplus);
+}
+
+// Checks a plugin's descriptor against the host's. The message names both sides and the fix.
+inline Result<void> check_descriptor(const wva_plugin_descriptor& plugin,
+                                     const wva_plugin_descriptor& host = this_toolchain()) {
+  auto fail = [](std::string m) { return Result<void>(make_error(ErrorCode::kAbiMismatch, std::move(m))); };
+  if (plugin.struct_size < sizeof(std::uint32_t) * 2)
+    return fail("descriptor is truncated (struct_size " + std::to_string(plugin.struct_size) + ")");
+  if (plugin.abi_major != host.abi_major)
+    return fail("SDK ABI " + std::to_string(plugin.abi_major) + "." + std::to_string(plugin.abi_minor) +
+                " is incompatible with host ABI " + std::to_string(host.abi_major) + "." +
+                std::to_string(host.abi_minor) + "; rebuild the plugin against SDK " +
+                std::to_string(host.abi_major) + ".x");
+  if (plugin.struct_size < sizeof(wva_plugin_descriptor))
+    return fail("descriptor is shorter than ABI " + std::to_string(host.abi_major) + " requires");
+  if (plugin.abi_minor > host.abi_minor)
+    return fail("plugin needs SDK ABI " + std::to_string(plugin.abi_major) + "." +
+                std::to_string(plugin.abi_minor) + " but the host provides " + std::to_string(host.abi_major) +
+                "." + std::to_string(host.abi_minor) + "; upgrade wva or rebuild the plugin");
+  if (!plugin.name || !*plugin.name) return fail("descriptor has no plugin name");
+  if ((plugin.kinds & (WVA_KIND_SOURCE | WVA_KIND_ANALYZER | WVA_KIND_SINK)) == 0)
+    return fail("descriptor declares no plugin kind");
+  const bool same_toolchain = std::string(plugin.compiler_family ? plugin.compiler_family : "") ==
+                                  host.compiler_family &&
+                              plugin.compiler_major == host.compiler_major &&
+                              plugin.cxx11_abi == host.cxx11_abi && plugin.cplusplus == host.cplusplus;
+  if (!same_toolchain)
+    return fail("built with toolchain " + toolchain_to_string(plugin) + " but the host uses " +
+                toolchain_to_string(host) + "; rebuild the plugin with the host's compiler and flags");
+  return ok();
+}
+
+}  // namespace wva::sdk

@@ -1,0 +1,106 @@
+// What the host lends a plugin: logger, clock, cluster view, metrics registry. No globals anywhere.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "wva/sdk/result.h"
+#include "wva/sdk/types.h"
+
+namespace wva::sdk {
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+class Logger {
+ public:
+  virtual ~Logger() = default;
+  virtual void log(LogLevel level, std::string_view message) = 0;
+  void debug(std::string_view m) { log(LogLevel::kDebug, m); }
+  void info(std::string_view m) { log(LogLevel::kInfo, m); }
+  void warn(std::string_view m) { log(LogLevel::kWarn, m); }
+  void error(std::string_view m) { log(LogLevel::kError, m); }
+};
+
+// Plugins read time only from here: in `wva simulate` it is a virtual clock the host advances.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual TimePoint now() const = 0;
+  virtual bool is_virtual() const = 0;
+};
+
+// A real-time budget for I/O (HTTP calls); independent of the (possibly virtual) Clock.
+struct Deadline {
+  std::chrono::steady_clock::time_point at;
+
+  static Deadline in(std::chrono::milliseconds budget) {
+    return Deadline{std::chrono::steady_clock::now() + budget};
+  }
+  std::chrono::milliseconds remaining() const {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(at - std::chrono::steady_clock::now());
+    return left.count() > 0 ? left : std::chrono::milliseconds(0);
+  }
+  bool expired() const { return std::chrono::steady_clock::now() >= at; }
+};
+
+// Kubernetes-shaped access to the cluster. Objects are their JSON form (as `kubectl get -o json` shows
+// them), so a plugin can read any field. Kinds: "ConfigMap", "Deployment", "VariantAutoscaling", "Pod".
+// Implementations serve reads from a cache (local folder or a watch-fed informer), so listing is cheap.
+class ClusterView {
+ public:
+  virtual ~ClusterView() = default;
+  // Namespace of the controller itself, where its ConfigMaps live.
+  virtual std::string system_namespace() const = 0;
+  // ns empty = all namespaces.
+  virtual Result<std::vector<nlohmann::json>> list(const std::string& kind, const std::string& ns) = 0;
+  // nullopt when the object does not exist.
+  virtual Result<std::optional<nlohmann::json>> get(const std::string& kind, const std::string& ns,
+                                                    const std::string& name) = 0;
+  // JSON merge patch (RFC 7386) on the status subresource.
+  virtual Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
+                                    const nlohmann::json& merge_patch) = 0;
+  // Sets the replicas of a Deployment (scale subresource). Used by the emulator's HPA model.
+  virtual Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) = 0;
+};
+
+// ConfigMap `data` as a map; empty when absent.
+inline std::map<std::string, std::string> config_map_data(const nlohmann::json& config_map) {
+  std::map<std::string, std::string> out;
+  if (auto it = config_map.find("data"); it != config_map.end() && it->is_object())
+    for (auto& [k, v] : it->items())
+      if (v.is_string()) out[k] = v.get<std::string>();
+  return out;
+}
+
+using Labels = std::map<std::string, std::string>;
+
+// The process's Prometheus registry; the metrics sink serves its rendering on /metrics.
+class MetricsRegistry {
+ public:
+  virtual ~MetricsRegistry() = default;
+  virtual void set_gauge(std::string_view name, std::string_view help, const Labels& labels, double value) = 0;
+  virtual void add_counter(std::string_view name, std::string_view help, const Labels& labels,
+                           double delta) = 0;
+  virtual void remove(std::string_view name, const Labels& labels) = 0;
+  // Prometheus text exposition format 0.0.4.
+  virtual std::string render() const = 0;
+};
+
+class PluginContext {
+ public:
+  virtual ~PluginContext() = default;
+  virtual Logger& logger() = 0;
+  virtual const Clock& clock() = 0;
+  virtual ClusterView& cluster() = 0;
+  virtual MetricsRegistry& metrics() = 0;
+  // The name this instance has in pipelines.yaml (two instances of one plugin have two names).
+  virtual std::string instance_name() const = 0;
+};
+
+}  // namespace wva::sdk

@@ -1,0 +1,79 @@
+// The three plugin interfaces. One object may implement several (the emulator is a source and a sink).
+#pragma once
+
+#include <map>
+#include <span>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "wva/sdk/abi.h"
+#include "wva/sdk/context.h"
+#include "wva/sdk/result.h"
+#include "wva/sdk/types.h"
+
+namespace wva::sdk {
+
+using Config = nlohmann::json;
+
+class Source;
+class Analyzer;
+class Sink;
+
+class WVA_SDK_VISIBLE Plugin {
+ public:
+  virtual ~Plugin() = default;
+  // Validates and keeps the config; does no I/O. `config_path` (e.g. "sources.prometheus") prefixes the
+  // path of every error so the operator sees where in pipelines.yaml the problem is.
+  virtual Result<void> configure(const Config& config, const std::string& config_path) = 0;
+  // The context outlives the plugin's use of it (until stop()).
+  virtual Result<void> start(PluginContext& context) = 0;
+  // Idempotent; never throws.
+  virtual void stop() noexcept = 0;
+
+  virtual Source* as_source() { return nullptr; }
+  virtual Analyzer* as_analyzer() { return nullptr; }
+  virtual Sink* as_sink() { return nullptr; }
+};
+
+// Collects metrics for all models of a pipeline in one batch (O(1) backend queries, not O(models)).
+// A model missing from the returned map has no metrics this cycle.
+class WVA_SDK_VISIBLE Source {
+ public:
+  virtual ~Source() = default;
+  virtual Result<std::map<ModelKey, ModelMetrics>> collect(std::span<const ModelView> models,
+                                                           Deadline deadline) = 0;
+};
+
+// Analyzes one model. analyze() is called concurrently for different models and must not mutate shared
+// state; per-cycle preparation (reading ConfigMaps) happens in prepare_cycle(), called once, alone.
+class WVA_SDK_VISIBLE Analyzer {
+ public:
+  virtual ~Analyzer() = default;
+  virtual Result<void> prepare_cycle(std::span<const ModelView> /*models*/) { return ok(); }
+  // `upstream` is the previous analyzer's recommendation in the chain, or nullptr for the first.
+  virtual Result<Recommendation> analyze(const ModelView& model, const Recommendation* upstream) = 0;
+};
+
+// Conditions for a VariantAutoscaling that has no decision this cycle (e.g. its target is missing).
+struct ResourceCondition {
+  std::string ns;
+  std::string va_name;
+  Condition condition;
+};
+
+struct PublishBatch {
+  std::string pipeline;
+  TimePoint time{};
+  std::span<const Decision> decisions;
+  std::span<const ModelView> models;       // with the metrics of this cycle
+  std::span<const ResourceCondition> conditions;
+};
+
+class WVA_SDK_VISIBLE Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual Result<void> publish(const PublishBatch& batch) = 0;
+};
+
+}  // namespace wva::sdk

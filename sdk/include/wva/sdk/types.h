@@ -1,0 +1,175 @@
+// Plain value types that flow between the host and plugins. Absent data is std::nullopt, never 0.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace wva::sdk {
+
+using Clock_t = std::chrono::system_clock;
+using TimePoint = Clock_t::time_point;
+using Duration = std::chrono::milliseconds;
+
+struct ModelKey {
+  std::string ns;  // Kubernetes namespace
+  std::string model_id;
+
+  std::string to_string() const { return ns + "/" + model_id; }
+  friend bool operator==(const ModelKey&, const ModelKey&) = default;
+  friend auto operator<=>(const ModelKey& a, const ModelKey& b) {
+    return std::tie(a.ns, a.model_id) <=> std::tie(b.ns, b.model_id);
+  }
+};
+
+// Queueing-model parameters of one variant (upstream section 6.1). Times in ms.
+struct PerformanceProfile {
+  double alpha = 0;  // decode: ITL(n) = alpha + beta * n
+  double beta = 0;
+  double gamma = 0;  // prefill: gamma + delta * inputTokens * n
+  double delta = 0;
+  int max_batch = 0;
+  std::optional<double> kv_capacity_tokens;
+};
+
+// One variant = one Deployment of the model on one accelerator type.
+struct Variant {
+  std::string name;            // Deployment name
+  std::string va_name;         // VariantAutoscaling that covers it
+  std::string accelerator;     // normalized accelerator type, e.g. "H100"; empty when unknown
+  int gpus_per_replica = 1;
+  std::optional<double> cost_per_replica;  // nullopt: unknown accelerator cost (a condition, never 0)
+  std::string cost_source;                 // "variantCost", "accelerator-unitcost", or why it is missing
+  int current_replicas = 0;                // Deployment status.replicas (spec when status is empty)
+  int ready_replicas = 0;
+  int pending_replicas = 0;                // current - ready, >= 0
+  std::optional<int> previous_desired;     // last target WVA published for it
+  int min_replicas = 1;
+  std::optional<int> max_replicas;
+  std::optional<PerformanceProfile> profile;
+  std::vector<std::string> pods;           // names of its pods as the cluster backend sees them
+};
+
+// One pod's saturation signals. Each value is absent when its series was absent.
+struct ReplicaMetrics {
+  std::string pod;
+  std::string variant;
+  std::optional<double> kv_cache_usage;  // 0..1
+  std::optional<double> waiting;
+  std::optional<double> running;
+  std::optional<double> kv_capacity_tokens;
+  TimePoint sample_time{};
+};
+
+// Request load, per variant or per model. Rates in requests per second, latencies in ms.
+struct Load {
+  std::optional<double> arrival_rate;
+  std::optional<double> avg_input_tokens;
+  std::optional<double> avg_output_tokens;
+  std::optional<double> ttft_ms;
+  std::optional<double> itl_ms;
+};
+
+enum class MetricsState {
+  kOk,     // fresh data
+  kNoData, // the source answered but had no series for this model
+  kStale,  // only samples older than the freshness limit
+  kError,  // the source failed (unreachable, query error)
+};
+
+inline const char* to_string(MetricsState state) {
+  switch (state) {
+    case MetricsState::kOk: return "ok";
+    case MetricsState::kNoData: return "no data";
+    case MetricsState::kStale: return "stale";
+    case MetricsState::kError: return "error";
+  }
+  return "unknown";
+}
+
+struct ModelMetrics {
+  MetricsState state = MetricsState::kNoData;
+  std::string message;                           // why, when state != kOk
+  std::vector<ReplicaMetrics> replicas;
+  std::map<std::string, Load> load_by_variant;   // variant name -> load
+  Load load;                                     // whole model
+  TimePoint collected_at{};
+};
+
+struct Slo {
+  std::string service_class;
+  int priority = 100;  // 1 = highest
+  std::optional<double> ttft_ms;
+  std::optional<double> itl_ms;
+  std::optional<double> tps;
+};
+
+// Everything an analyzer may know about one model this cycle.
+struct ModelView {
+  ModelKey key;
+  std::string va_name;               // the VariantAutoscaling of the model (first one when several)
+  std::vector<Variant> variants;     // sorted by name
+  ModelMetrics metrics;              // filled by the source
+  std::optional<Slo> slo;
+  bool scale_to_zero = false;
+  nlohmann::json va_spec = nlohmann::json::object();  // raw VA spec, for plugin-specific fields
+};
+
+struct Condition {
+  std::string type;     // TargetResolved, MetricsAvailable, OptimizationReady, ...
+  std::string status;   // "True", "False", "Unknown"
+  std::string reason;   // CamelCase
+  std::string message;  // a human sentence
+};
+
+struct VariantTarget {
+  std::string variant;
+  int replicas = 0;
+  std::string reason;
+};
+
+// One analyzer's opinion about one model.
+struct Recommendation {
+  std::string analyzer;
+  bool has_opinion = true;        // false: "no opinion", the combiner skips it
+  std::vector<VariantTarget> targets;
+  std::string reason;             // model-level summary
+  double confidence = 1.0;
+  bool scale_down_safe = true;    // for hybrid combining: may the model lose a replica?
+  std::vector<Condition> conditions;
+
+  const VariantTarget* target_for(const std::string& variant) const {
+    for (const auto& t : targets)
+      if (t.variant == variant) return &t;
+    return nullptr;
+  }
+};
+
+struct TrailEntry {
+  std::string analyzer;
+  std::optional<int> replicas;  // nullopt: no opinion on this variant
+  std::string reason;
+};
+
+// The final target of one variant after combining, with how it was reached.
+struct Decision {
+  ModelKey model;
+  std::string variant;
+  std::string va_name;
+  std::string accelerator;
+  int current = 0;
+  int desired = 0;
+  std::string reason;
+  std::string analyzer;             // whose target won
+  bool held = false;                // true: last good decision kept because this cycle failed
+  std::vector<TrailEntry> trail;
+  std::vector<Condition> conditions;
+  TimePoint time{};
+};
+
+}  // namespace wva::sdk
