@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/cluster_backend.h"
+#include "wva/sdk/memory_cluster.h"
 
 namespace wva::framework {
 
@@ -46,7 +47,7 @@ class LocalCluster final : public ClusterBackend {
   std::map<std::filesystem::path, std::filesystem::file_time_type> mtimes_;
 };
 
-// RFC 7386 JSON merge patch.
-void apply_merge_patch(nlohmann::json& target, const nlohmann::json& patch);
+// RFC 7386 JSON merge patch (the SDK's, shared with InMemoryCluster).
+using sdk::apply_merge_patch;
 
 }  // namespace wva::framework

@@ -1,0 +1,283 @@
+// An in-memory ClusterView: the object store behind the local backend and the fake every plugin test uses.
+//
+// Objects are JSON, as `kubectl get -o json` shows them, keyed by kind and "namespace/name".
+// - put(obj) adds or replaces an object; metadata.namespace defaults to "default".
+// - list("Pod", ns) returns stored Pods plus synthesized ones: Deployment d with n = spec.replicas
+//   (default 1) has pods d-0 .. d-<n-1>, labelled with d's spec.template.metadata.labels and annotated
+//   `wva.llmd.ai/deployment: d`. Pod d-i is Ready when i < status.readyReplicas (all are Ready when the
+//   Deployment has no status.readyReplicas).
+// - patch_status applies an RFC 7386 merge patch to the object's "status" (kNotFound when absent).
+// - scale sets spec.replicas, status.replicas and status.readyReplicas of a Deployment.
+// - fail_next(op, error, times) makes the next `times` calls of op ("list", "get", "patch_status",
+//   "scale") return `error`, for tests of retry and hold-last-decision paths.
+// Thread-safe: one mutex guards everything; every read returns copies.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "wva/sdk/context.h"
+#include "wva/sdk/result.h"
+
+namespace wva::sdk {
+
+// Annotation on a synthesized pod naming the Deployment that owns it.
+inline constexpr const char* kPodDeploymentAnnotation = "wva.llmd.ai/deployment";
+
+// RFC 7386 JSON merge patch: objects merge key by key, null deletes a key, anything else replaces.
+inline void apply_merge_patch(nlohmann::json& target, const nlohmann::json& patch) {
+  if (!patch.is_object()) {
+    target = patch;
+    return;
+  }
+  if (!target.is_object()) target = nlohmann::json::object();
+  for (auto it = patch.begin(); it != patch.end(); ++it) {
+    if (it.value().is_null()) {
+      target.erase(it.key());
+    } else {
+      apply_merge_patch(target[it.key()], it.value());
+    }
+  }
+}
+
+class InMemoryCluster : public ClusterView {
+ public:
+  struct PatchRecord {
+    std::string kind;
+    std::string ns;
+    std::string name;
+    nlohmann::json patch;
+  };
+
+  explicit InMemoryCluster(std::string system_namespace = "workload-variant-autoscaler-system")
+      : system_namespace_(std::move(system_namespace)) {}
+
+  InMemoryCluster(const InMemoryCluster&) = delete;
+  InMemoryCluster& operator=(const InMemoryCluster&) = delete;
+
+  std::string system_namespace() const override { return system_namespace_; }
+
+  // Adds or replaces an object. Needs `kind` and `metadata.name` (strings); namespace defaults to
+  // "default" and is written back into the stored object.
+  Result<void> put(nlohmann::json object) {
+    if (!object.is_object()) return make_error(ErrorCode::kInvalidConfig, "object is not a JSON object");
+    auto kind = string_at(object, "kind");
+    if (!kind || kind->empty()) return make_error(ErrorCode::kInvalidConfig, "missing kind");
+    auto name = object.contains("metadata") && object["metadata"].is_object()
+                    ? string_at(object["metadata"], "name")
+                    : std::nullopt;
+    if (!name || name->empty()) return make_error(ErrorCode::kInvalidConfig, "missing metadata.name");
+    auto ns = string_at(object["metadata"], "namespace");
+    if (!ns || ns->empty()) {
+      ns = "default";
+      object["metadata"]["namespace"] = *ns;
+    }
+    std::lock_guard lock(mutex_);
+    objects_[*kind][key(*ns, *name)] = std::move(object);
+    return ok();
+  }
+
+  // Removes an object; false when it was not there.
+  bool remove(const std::string& kind, const std::string& ns, const std::string& name) {
+    std::lock_guard lock(mutex_);
+    auto k = objects_.find(kind);
+    if (k == objects_.end()) return false;
+    return k->second.erase(key(ns, name)) > 0;
+  }
+
+  void clear() {
+    std::lock_guard lock(mutex_);
+    objects_.clear();
+  }
+
+  // Every stored object (no synthesized pods), ordered by kind, namespace, name.
+  std::vector<nlohmann::json> all() const {
+    std::lock_guard lock(mutex_);
+    std::vector<nlohmann::json> out;
+    for (const auto& [kind, by_key] : objects_)
+      for (const auto& [k, obj] : by_key) out.push_back(obj);
+    return out;
+  }
+
+  // Replaces the whole store at once (the local backend's reload). Objects must be valid for put().
+  Result<void> replace_all(const std::vector<nlohmann::json>& objects) {
+    InMemoryCluster staging(system_namespace_);
+    for (const auto& obj : objects)
+      if (auto r = staging.put(obj); !r) return r;
+    std::lock_guard lock(mutex_);
+    objects_ = std::move(staging.objects_);
+    return ok();
+  }
+
+  // Makes the next `times` calls of `op` ("list", "get", "patch_status", "scale") fail with `error`.
+  void fail_next(const std::string& op, Error error, int times = 1) {
+    std::lock_guard lock(mutex_);
+    if (times <= 0) {
+      failures_.erase(op);
+      return;
+    }
+    failures_[op] = {std::move(error), times};
+  }
+
+  // Every successful patch_status, in order.
+  std::vector<PatchRecord> patches() const {
+    std::lock_guard lock(mutex_);
+    return patches_;
+  }
+
+  Result<std::vector<nlohmann::json>> list(const std::string& kind, const std::string& ns) override {
+    std::lock_guard lock(mutex_);
+    if (auto e = take_failure("list")) return *e;
+    std::vector<nlohmann::json> out;
+    if (auto k = objects_.find(kind); k != objects_.end())
+      for (const auto& [k2, obj] : k->second)
+        if (ns.empty() || namespace_of(obj) == ns) out.push_back(obj);
+    if (kind == "Pod") {
+      if (auto d = objects_.find("Deployment"); d != objects_.end())
+        for (const auto& [k2, dep] : d->second)
+          if (ns.empty() || namespace_of(dep) == ns) append_pods(dep, out);
+    }
+    return out;
+  }
+
+  Result<std::optional<nlohmann::json>> get(const std::string& kind, const std::string& ns,
+                                            const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    if (auto e = take_failure("get")) return *e;
+    if (auto k = objects_.find(kind); k != objects_.end())
+      if (auto o = k->second.find(key(ns, name)); o != k->second.end())
+        return std::optional<nlohmann::json>(o->second);
+    if (kind == "Pod") {
+      if (auto d = objects_.find("Deployment"); d != objects_.end()) {
+        for (const auto& [k2, dep] : d->second) {
+          if (namespace_of(dep) != ns) continue;
+          std::vector<nlohmann::json> pods;
+          append_pods(dep, pods);
+          for (auto& p : pods)
+            if (p["metadata"]["name"] == name) return std::optional<nlohmann::json>(std::move(p));
+        }
+      }
+    }
+    return std::optional<nlohmann::json>();
+  }
+
+  Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
+                            const nlohmann::json& merge_patch) override {
+    std::lock_guard lock(mutex_);
+    if (auto e = take_failure("patch_status")) return *e;
+    auto* obj = find(kind, ns, name);
+    if (!obj) return make_error(ErrorCode::kNotFound, kind + " " + ns + "/" + name + " not found");
+    if (!merge_patch.is_object() && !merge_patch.is_null())
+      return make_error(ErrorCode::kInvalidConfig, "status merge patch must be a JSON object");
+    if (merge_patch.is_null()) {
+      obj->erase("status");
+    } else {
+      nlohmann::json& status = (*obj)["status"];
+      apply_merge_patch(status, merge_patch);
+    }
+    patches_.push_back(PatchRecord{kind, ns, name, merge_patch});
+    return ok();
+  }
+
+  Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) override {
+    std::lock_guard lock(mutex_);
+    if (auto e = take_failure("scale")) return *e;
+    if (replicas < 0)
+      return make_error(ErrorCode::kInvalidConfig, "replicas must be >= 0, got " + std::to_string(replicas));
+    auto* obj = find("Deployment", ns, deployment);
+    if (!obj) return make_error(ErrorCode::kNotFound, "Deployment " + ns + "/" + deployment + " not found");
+    (*obj)["spec"]["replicas"] = replicas;
+    (*obj)["status"]["replicas"] = replicas;
+    (*obj)["status"]["readyReplicas"] = replicas;
+    return ok();
+  }
+
+ private:
+  static std::string key(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+
+  static std::optional<std::string> string_at(const nlohmann::json& obj, const char* field) {
+    if (!obj.is_object()) return std::nullopt;
+    auto it = obj.find(field);
+    if (it == obj.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+  }
+
+  static std::string namespace_of(const nlohmann::json& obj) {
+    return obj["metadata"].value("namespace", std::string("default"));
+  }
+
+  // An integer field (JSON number; a float is truncated), else nullopt.
+  static std::optional<long long> int_at(const nlohmann::json& obj, const char* field) {
+    if (!obj.is_object()) return std::nullopt;
+    auto it = obj.find(field);
+    if (it == obj.end()) return std::nullopt;
+    if (it->is_number_integer()) return it->get<long long>();
+    if (it->is_number_float()) return static_cast<long long>(it->get<double>());
+    return std::nullopt;
+  }
+
+  static void append_pods(const nlohmann::json& dep, std::vector<nlohmann::json>& out) {
+    const std::string name = dep["metadata"]["name"].get<std::string>();
+    const std::string ns = namespace_of(dep);
+    const nlohmann::json empty = nlohmann::json::object();
+    const nlohmann::json& spec = dep.contains("spec") && dep["spec"].is_object() ? dep["spec"] : empty;
+    const nlohmann::json& status = dep.contains("status") && dep["status"].is_object() ? dep["status"] : empty;
+    long long n = int_at(spec, "replicas").value_or(1);
+    if (n < 0) n = 0;
+    constexpr long long kMaxPods = 100000;  // a typo of 1e9 replicas must not exhaust memory
+    if (n > kMaxPods) n = kMaxPods;
+    const auto ready = int_at(status, "readyReplicas");
+    nlohmann::json labels = nlohmann::json::object();
+    if (spec.contains("template") && spec["template"].is_object()) {
+      const auto& tmpl = spec["template"];
+      if (tmpl.contains("metadata") && tmpl["metadata"].is_object() && tmpl["metadata"].contains("labels") &&
+          tmpl["metadata"]["labels"].is_object())
+        labels = tmpl["metadata"]["labels"];
+    }
+    for (long long i = 0; i < n; ++i) {
+      const bool is_ready = !ready || i < *ready;
+      nlohmann::json pod = {
+          {"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata",
+           {{"name", name + "-" + std::to_string(i)},
+            {"namespace", ns},
+            {"labels", labels},
+            {"annotations", {{kPodDeploymentAnnotation, name}}}}},
+          {"status",
+           {{"phase", "Running"},
+            {"conditions", nlohmann::json::array({{{"type", "Ready"}, {"status", is_ready ? "True" : "False"}}})}}},
+      };
+      out.push_back(std::move(pod));
+    }
+  }
+
+  nlohmann::json* find(const std::string& kind, const std::string& ns, const std::string& name) {
+    auto k = objects_.find(kind);
+    if (k == objects_.end()) return nullptr;
+    auto o = k->second.find(key(ns, name));
+    return o == k->second.end() ? nullptr : &o->second;
+  }
+
+  std::optional<Error> take_failure(const std::string& op) {
+    auto it = failures_.find(op);
+    if (it == failures_.end()) return std::nullopt;
+    Error e = it->second.first;
+    if (--it->second.second <= 0) failures_.erase(it);
+    return e;
+  }
+
+  std::string system_namespace_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::map<std::string, nlohmann::json>> objects_;  // kind -> "ns/name" -> object
+  std::map<std::string, std::pair<Error, int>> failures_;                  // op -> (error, times left)
+  std::vector<PatchRecord> patches_;
+};
+
+}  // namespace wva::sdk
