@@ -46,7 +46,8 @@ class WVA_SDK_VISIBLE Source {
 };
 
 // Analyzes one model. analyze() is called concurrently for different models and must not mutate shared
-// state; per-cycle preparation (reading ConfigMaps) happens in prepare_cycle(), called once, alone.
+// state. Per-cycle preparation (reading ConfigMaps) happens in prepare_cycle(), called once per cycle,
+// alone, AFTER the source's collect(): the models it sees already have their metrics filled.
 class WVA_SDK_VISIBLE Analyzer {
  public:
   virtual ~Analyzer() = default;

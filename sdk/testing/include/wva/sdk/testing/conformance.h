@@ -1,0 +1,301 @@
+// The plugin conformance suite: every plugin passes it. It loads the built lib<name>.so the way the host
+// does (descriptor first, then create), and checks the contract of DESIGN.md section 3: descriptor and
+// kinds, configure with a valid and an invalid config (an Error with a path), start/stop twice with stop
+// idempotent, empty inputs handled without throwing, and two instances that coexist.
+//
+//   #include "wva/sdk/testing/conformance.h"
+//   using wva::sdk::testing::PluginConformance;  // GoogleTest pastes the suite name into identifiers,
+//                                                // so INSTANTIATE_TEST_SUITE_P needs it unqualified
+//   INSTANTIATE_TEST_SUITE_P(Log, PluginConformance,
+//       ::testing::Values(wva::sdk::testing::ConformanceCase{
+//           WVA_PLUGIN_DIR "/liblog.so", {{"format", "json"}}, {{"format", "xml"}}, "log", WVA_KIND_SINK}),
+//       wva::sdk::testing::ConformanceCaseName());
+//
+// or, the same in one line: WVA_PLUGIN_CONFORMANCE(Log, wva::sdk::testing::ConformanceCase{...});
+// Include this header in ONE source file per test program (it defines the TEST_Ps).
+//
+// Link the test with wva_sdk::testing (in tree: wva_sdk_testing) and GTest::gtest_main.
+#pragma once
+
+#include <cctype>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/dll/shared_library.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "wva/sdk/abi.h"
+#include "wva/sdk/plugin.h"
+#include "wva/sdk/testing/fakes.h"
+
+namespace wva::sdk::testing {
+
+struct ConformanceCase {
+  std::string plugin_file;          // path of lib<name>.so
+  nlohmann::json valid_config;      // configure() must accept it
+  nlohmann::json invalid_config;    // configure() must refuse it with an Error that has a path
+  std::string expected_name;        // descriptor name
+  std::uint32_t expected_kinds;     // bitmask of wva_plugin_kind
+};
+
+// Shown by GoogleTest instead of raw bytes.
+inline void PrintTo(const ConformanceCase& c, std::ostream* os) {
+  *os << c.expected_name << " (" << kinds_to_string(c.expected_kinds) << ") from " << c.plugin_file;
+}
+
+// Names instantiated tests after the plugin: PluginConformance.StartStopTwice/log.
+struct ConformanceCaseName {
+  std::string operator()(const ::testing::TestParamInfo<ConformanceCase>& info) const {
+    std::string out;
+    for (char c : info.param.expected_name) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    return (out.empty() ? "plugin" : out) + "_" + std::to_string(info.index);
+  }
+};
+
+// lib<name>.so in `dir`.
+inline std::string plugin_file(const std::string& dir, const std::string& name) {
+  return dir + "/lib" + name + ".so";
+}
+
+// A plugin library opened the way the host opens it. Objects it created must be destroyed (through
+// destroy()) before the library is unloaded, so hold them in Instance, which does that.
+class LoadedPlugin {
+ public:
+  using DescribeFn = const wva_plugin_descriptor*();
+  using CreateFn = Plugin*();
+  using DestroyFn = void(Plugin*);
+
+  struct Destroyer {
+    DestroyFn* destroy = nullptr;
+    void operator()(Plugin* p) const {
+      if (p && destroy) destroy(p);
+    }
+  };
+  using Instance = std::unique_ptr<Plugin, Destroyer>;
+
+  // Returns an error message instead of throwing when the file cannot be loaded or lacks a symbol.
+  static std::optional<std::string> load(const std::string& file, std::shared_ptr<LoadedPlugin>& out) {
+    try {
+      auto p = std::shared_ptr<LoadedPlugin>(new LoadedPlugin());
+      p->library_.load(file, boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
+      for (const char* symbol : {kDescriptorSymbol, kCreateSymbol, kDestroySymbol})
+        if (!p->library_.has(symbol)) return file + ": missing symbol " + symbol;
+      p->describe_ = &p->library_.get<DescribeFn>(kDescriptorSymbol);
+      p->create_ = &p->library_.get<CreateFn>(kCreateSymbol);
+      p->destroy_ = &p->library_.get<DestroyFn>(kDestroySymbol);
+      out = std::move(p);
+      return std::nullopt;
+    } catch (const std::exception& e) {
+      return file + ": cannot load: " + e.what();
+    }
+  }
+
+  const wva_plugin_descriptor* describe() const { return describe_(); }
+  Instance create() const { return Instance(create_(), Destroyer{destroy_}); }
+
+ private:
+  LoadedPlugin() = default;
+  boost::dll::shared_library library_;
+  DescribeFn* describe_ = nullptr;
+  CreateFn* create_ = nullptr;
+  DestroyFn* destroy_ = nullptr;
+};
+
+// A model with one variant and no metrics (state kNoData), for the empty-input checks.
+inline ModelView model_without_metrics() {
+  ModelView m;
+  m.key = ModelKey{"conformance", "conformance/model"};
+  m.va_name = "conformance-va";
+  Variant v;
+  v.name = "conformance-variant";
+  v.va_name = m.va_name;
+  v.accelerator = "H100";
+  v.current_replicas = 1;
+  v.ready_replicas = 1;
+  v.pods = {"conformance-variant-0"};
+  m.variants.push_back(v);
+  m.metrics.state = MetricsState::kNoData;
+  m.metrics.message = "conformance: no metrics";
+  return m;
+}
+
+class PluginConformance : public ::testing::TestWithParam<ConformanceCase> {
+ protected:
+  static constexpr const char* kConfigPath = "conformance.plugin";
+
+  void SetUp() override {
+    auto error = LoadedPlugin::load(GetParam().plugin_file, lib_);
+    ASSERT_FALSE(error.has_value()) << *error;
+    ASSERT_NE(lib_, nullptr);
+  }
+  void TearDown() override { lib_.reset(); }
+
+  LoadedPlugin::Instance create() {
+    auto p = lib_->create();
+    EXPECT_NE(p, nullptr) << GetParam().plugin_file << ": wva_plugin_create returned nullptr";
+    return p;
+  }
+
+  // Calls every entry point the plugin's kinds have with empty input; none may throw.
+  static void exercise_empty_inputs(Plugin& plugin) {
+    if (Source* s = plugin.as_source()) {
+      std::vector<ModelView> none;
+      EXPECT_NO_THROW({
+        auto r = s->collect(std::span<const ModelView>(none), Deadline::in(std::chrono::seconds(5)));
+        if (r.ok()) {
+          EXPECT_TRUE(r->empty()) << "collect of zero models returned metrics";
+        }
+      });
+    }
+    if (Analyzer* a = plugin.as_analyzer()) {
+      std::vector<ModelView> models{model_without_metrics()};
+      EXPECT_NO_THROW({ (void)a->prepare_cycle(std::span<const ModelView>()); });
+      EXPECT_NO_THROW({ (void)a->prepare_cycle(std::span<const ModelView>(models)); });
+      EXPECT_NO_THROW({ (void)a->analyze(models.front(), nullptr); });
+    }
+    if (Sink* k = plugin.as_sink()) {
+      PublishBatch batch;
+      batch.pipeline = "conformance";
+      batch.time = ManualClock::default_start();
+      EXPECT_NO_THROW({ (void)k->publish(batch); });
+    }
+  }
+
+  std::shared_ptr<LoadedPlugin> lib_;
+};
+
+TEST_P(PluginConformance, DescriptorMatchesHostAndCase) {
+  const wva_plugin_descriptor* d = lib_->describe();
+  ASSERT_NE(d, nullptr) << "wva_plugin_describe returned nullptr";
+  auto check = check_descriptor(*d);
+  EXPECT_TRUE(check.ok()) << check.error().to_string();
+  ASSERT_NE(d->name, nullptr);
+  EXPECT_EQ(std::string(d->name), GetParam().expected_name);
+  EXPECT_EQ(d->kinds, GetParam().expected_kinds)
+      << kinds_to_string(d->kinds) << " vs expected " << kinds_to_string(GetParam().expected_kinds);
+  ASSERT_NE(d->version, nullptr);
+  EXPECT_STRNE(d->version, "") << "descriptor has an empty version";
+  // The file is lib<name>.so: the host finds plugins by name.
+  const std::string file = GetParam().plugin_file;
+  const std::string expected_file = "lib" + GetParam().expected_name + ".so";
+  EXPECT_GE(file.size(), expected_file.size());
+  if (file.size() >= expected_file.size()) {
+    EXPECT_EQ(file.substr(file.size() - expected_file.size()), expected_file);
+  }
+}
+
+TEST_P(PluginConformance, CreatedObjectExposesExactlyItsKinds) {
+  auto p = create();
+  ASSERT_NE(p, nullptr);
+  const std::uint32_t kinds = GetParam().expected_kinds;
+  EXPECT_EQ(p->as_source() != nullptr, (kinds & WVA_KIND_SOURCE) != 0) << "as_source() vs kinds";
+  EXPECT_EQ(p->as_analyzer() != nullptr, (kinds & WVA_KIND_ANALYZER) != 0) << "as_analyzer() vs kinds";
+  EXPECT_EQ(p->as_sink() != nullptr, (kinds & WVA_KIND_SINK) != 0) << "as_sink() vs kinds";
+}
+
+TEST_P(PluginConformance, AcceptsValidConfig) {
+  auto p = create();
+  ASSERT_NE(p, nullptr);
+  Result<void> r;
+  ASSERT_NO_THROW(r = p->configure(GetParam().valid_config, kConfigPath));
+  EXPECT_TRUE(r.ok()) << r.error().to_string();
+}
+
+TEST_P(PluginConformance, RefusesInvalidConfigWithPathAndMessage) {
+  auto p = create();
+  ASSERT_NE(p, nullptr);
+  Result<void> r;
+  ASSERT_NO_THROW(r = p->configure(GetParam().invalid_config, kConfigPath));
+  ASSERT_FALSE(r.ok()) << "configure accepted " << GetParam().invalid_config.dump();
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidConfig) << to_string(r.error().code);
+  EXPECT_FALSE(r.error().path.empty()) << "error has no config path: " << r.error().message;
+  EXPECT_FALSE(r.error().message.empty()) << "error has no message";
+  // The path starts at the config path the host gave, so the operator can find it in pipelines.yaml.
+  EXPECT_EQ(r.error().path.rfind(kConfigPath, 0), 0u) << "path '" << r.error().path << "' does not start with '"
+                                                     << kConfigPath << "'";
+}
+
+TEST_P(PluginConformance, ConfigureOfAnyJsonNeverThrows) {
+  const std::vector<nlohmann::json> odd = {nlohmann::json(), nlohmann::json::array({1, 2}), nlohmann::json("x"),
+                                           nlohmann::json(42), nlohmann::json::object()};
+  for (const auto& config : odd) {
+    auto p = create();
+    ASSERT_NE(p, nullptr);
+    EXPECT_NO_THROW({ (void)p->configure(config, kConfigPath); }) << config.dump();
+  }
+}
+
+TEST_P(PluginConformance, StartStopTwiceAndStopIsIdempotent) {
+  auto p = create();
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(p->configure(GetParam().valid_config, kConfigPath).ok());
+  FakeContext ctx("conformance");
+  for (int round = 0; round < 2; ++round) {
+    Result<void> r;
+    ASSERT_NO_THROW(r = p->start(ctx)) << "round " << round;
+    ASSERT_TRUE(r.ok()) << "round " << round << ": " << r.error().to_string() << "\n" << ctx.fake_logger().dump();
+    p->stop();
+    p->stop();
+  }
+}
+
+TEST_P(PluginConformance, StopWithoutStartIsSafe) {
+  auto p = create();
+  ASSERT_NE(p, nullptr);
+  p->stop();
+  ASSERT_TRUE(p->configure(GetParam().valid_config, kConfigPath).ok());
+  p->stop();
+}
+
+TEST_P(PluginConformance, EmptyInputsDoNotThrow) {
+  auto p = create();
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(p->configure(GetParam().valid_config, kConfigPath).ok());
+  FakeContext ctx("conformance");
+  auto r = p->start(ctx);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  exercise_empty_inputs(*p);
+  p->stop();
+}
+
+TEST_P(PluginConformance, TwoInstancesCoexist) {
+  auto first = create();
+  auto second = create();
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  ASSERT_NE(first.get(), second.get());
+  ASSERT_TRUE(first->configure(GetParam().valid_config, "conformance.first").ok());
+  ASSERT_TRUE(second->configure(GetParam().valid_config, "conformance.second").ok());
+  FakeContext ctx1("first");
+  FakeContext ctx2("second");
+  ASSERT_TRUE(first->start(ctx1).ok());
+  ASSERT_TRUE(second->start(ctx2).ok());
+  // The second instance's config errors carry its own path, not the first's.
+  auto third = create();
+  ASSERT_NE(third, nullptr);
+  auto bad = third->configure(GetParam().invalid_config, "conformance.third");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().path.rfind("conformance.third", 0), 0u) << bad.error().path;
+  exercise_empty_inputs(*first);
+  // Stopping and destroying one leaves the other working.
+  first->stop();
+  first.reset();
+  exercise_empty_inputs(*second);
+  second->stop();
+}
+
+}  // namespace wva::sdk::testing
+
+// Instantiates the conformance suite for one or more ConformanceCase values, named after the plugin.
+#define WVA_PLUGIN_CONFORMANCE(Prefix, ...)                                                   \
+  using wva::sdk::testing::PluginConformance;                                                 \
+  INSTANTIATE_TEST_SUITE_P(Prefix, PluginConformance, ::testing::Values(__VA_ARGS__),         \
+                           ::wva::sdk::testing::ConformanceCaseName())
