@@ -1,2 +1,3 @@
-#include <iostream>
-int main() { std::cout << "wva " << WVA_VERSION << "\n"; }
+#include "cli/cli.h"
+
+int main(int argc, char** argv) { return wva::framework::run_cli(argc, argv); }

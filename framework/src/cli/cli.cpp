@@ -1,0 +1,296 @@
+#include "cli/cli.h"
+
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include <boost/program_options.hpp>
+
+#include "cli/signals.h"
+#include "cluster/local_cluster.h"
+#include "config/duration.h"
+#include "host/clock.h"
+#include "host/host.h"
+#include "host/loader.h"
+#include "wva/sdk/json.h"
+
+#if __has_include("cli/simulate.h")
+#include "cli/simulate.h"
+#define WVA_HAVE_SIMULATE 1
+#endif
+
+namespace po = boost::program_options;
+
+namespace wva::framework {
+
+namespace {
+
+constexpr const char* kUsage = R"(wva: the Workload-Variant-Autoscaler
+
+usage:
+  wva run      [--local DIR] [--config FILE] [--once] [--duration D] [--interval D]
+               [--output text|json] [--plugin-path DIR]...
+  wva validate [--local DIR] [--config FILE] [--plugin-path DIR]...
+  wva plugins  [--plugin-path DIR]...
+  wva simulate SCENARIO.yaml [--report DIR] [--output text|json]
+  wva version
+
+Durations: 500ms, 15s, 2m, 1h. RECONCILIATION_INTERVAL sets the default interval (60s).
+POD_NAMESPACE sets the controller's namespace (default workload-variant-autoscaler-system).
+Run `wva <command> --help` for the options of a command.
+)";
+
+std::string system_namespace() {
+  const char* ns = std::getenv("POD_NAMESPACE");
+  return ns && *ns ? ns : "workload-variant-autoscaler-system";
+}
+
+void print_errors(const std::vector<sdk::Error>& errors) {
+  for (const auto& e : errors) {
+    // A multi-line error (e.g. several bad manifests) prints one line per problem.
+    std::istringstream lines(e.to_string());
+    for (std::string line; std::getline(lines, line);) std::cerr << line << '\n';
+  }
+}
+
+std::vector<std::filesystem::path> to_paths(const std::vector<std::string>& v) {
+  return {v.begin(), v.end()};
+}
+
+void print_text(const std::vector<sdk::Decision>& decisions, std::ostream& out) {
+  out << std::left << std::setw(20) << "NAMESPACE" << std::setw(28) << "MODEL" << std::setw(22) << "VARIANT"
+      << std::setw(10) << "ACCEL" << std::setw(8) << "CURRENT" << std::setw(8) << "DESIRED" << "REASON\n";
+  for (const auto& d : decisions)
+    out << std::left << std::setw(20) << d.model.ns << std::setw(28) << d.model.model_id << std::setw(22) << d.variant
+        << std::setw(10) << (d.accelerator.empty() ? "-" : d.accelerator) << std::setw(8) << d.current
+        << std::setw(8) << d.desired << (d.analyzer.empty() ? "" : "[" + d.analyzer + "] ") << d.reason << '\n';
+}
+
+// Options shared by run and validate.
+struct CommonOptions {
+  std::string local;
+  std::string config;
+  std::vector<std::string> plugin_paths;
+  bool verbose = false;
+};
+
+void add_common(po::options_description& desc, CommonOptions& o) {
+  desc.add_options()("local", po::value(&o.local), "run against a folder of Kubernetes YAML instead of a cluster")(
+      "config", po::value(&o.config), "pipelines.yaml file (default: ConfigMap wva-pipelines)")(
+      "plugin-path", po::value(&o.plugin_paths)->composing(), "extra folder with lib<name>.so plugins (repeatable)")(
+      "verbose,v", po::bool_switch(&o.verbose), "debug logging");
+}
+
+sdk::Result<std::shared_ptr<ClusterBackend>> make_cluster(const CommonOptions& o) {
+  if (o.local.empty())
+    return sdk::make_error(sdk::ErrorCode::kUnavailable,
+                           "no cluster backend: the Kubernetes API backend is not built into this version; "
+                           "use --local DIR");
+  auto cluster = std::make_shared<LocalCluster>(o.local, system_namespace());
+  if (auto r = cluster->load(); !r.ok()) return r.error();
+  return std::shared_ptr<ClusterBackend>(cluster);
+}
+
+HostOptions host_options(const CommonOptions& o) {
+  HostOptions h;
+  if (!o.config.empty()) h.config_file = std::filesystem::path(o.config);
+  h.plugin_paths = to_paths(o.plugin_paths);
+  h.base_dir = !o.config.empty() ? std::filesystem::path(o.config).parent_path() : std::filesystem::path(o.local);
+  h.worker_threads = std::max(2u, std::thread::hardware_concurrency());
+  return h;
+}
+
+bool parse(int argc, char** argv, po::options_description& desc, po::variables_map& vm,
+           po::positional_options_description* positional = nullptr) {
+  try {
+    po::command_line_parser parser(argc, argv);
+    parser.options(desc);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
+    po::notify(vm);
+    return true;
+  } catch (const po::error& e) {
+    std::cerr << "wva: " << e.what() << "\n" << desc;
+    return false;
+  }
+}
+
+int cmd_run(int argc, char** argv) {
+  CommonOptions common;
+  bool once = false;
+  std::string duration_text, interval_text, output = "text";
+  po::options_description desc("wva run options");
+  add_common(desc, common);
+  desc.add_options()("once", po::bool_switch(&once), "run one cycle of every pipeline and exit")(
+      "duration", po::value(&duration_text), "stop after this long (default: until SIGTERM/SIGINT)")(
+      "interval", po::value(&interval_text), "cycle interval for every pipeline (overrides pipelines.yaml)")(
+      "output", po::value(&output), "text or json")("help,h", "this help");
+  po::variables_map vm;
+  if (!parse(argc, argv, desc, vm)) return 2;
+  if (vm.count("help")) {
+    std::cout << desc;
+    return 0;
+  }
+  if (output != "text" && output != "json") {
+    std::cerr << "wva run: --output must be text or json, not \"" << output << "\"\n";
+    return 2;
+  }
+  std::optional<std::chrono::milliseconds> duration, interval;
+  for (auto [text, target, flag] : {std::tuple{&duration_text, &duration, "--duration"},
+                                    std::tuple{&interval_text, &interval, "--interval"}}) {
+    if (text->empty()) continue;
+    auto d = parse_duration(*text);
+    if (!d.ok() || d.value().count() <= 0) {
+      std::cerr << "wva run: " << flag << ": " << (d.ok() ? "must be > 0" : d.error().message) << "\n";
+      return 2;
+    }
+    *target = d.value();
+  }
+
+  StopSignal stop;
+  SignalWatcher signals([&stop](int) { stop.request(); });
+  auto log = make_stderr_logger(common.verbose);
+  auto cluster = make_cluster(common);
+  if (!cluster.ok()) {
+    print_errors({cluster.error()});
+    return 1;
+  }
+  auto options = host_options(common);
+  options.interval = interval;
+  Host host(options, cluster.value(), std::make_shared<WallClock>(), log);
+  if (auto errors = host.start(); !errors.empty()) {
+    print_errors(errors);
+    return 1;
+  }
+  if (once) {
+    std::vector<sdk::Decision> all;
+    for (auto& outcome : host.run_once())
+      for (auto& d : outcome.decisions) all.push_back(std::move(d));
+    if (output == "json")
+      std::cout << sdk::decisions_to_json(all).dump() << std::endl;
+    else
+      print_text(all, std::cout);
+    host.shutdown();
+    return 0;
+  }
+  log->info("wva {} running {} pipeline(s) against {}", WVA_VERSION, host.pipelines().size(),
+            host.cluster().describe());
+  host.run(duration, stop, [&](const CycleOutcome& outcome) {
+    if (output == "json") {
+      auto doc = sdk::decisions_to_json(outcome.decisions);
+      doc["pipeline"] = outcome.pipeline;
+      std::cout << doc.dump() << std::endl;
+    } else {
+      std::cout << "# pipeline " << outcome.pipeline << "\n";
+      print_text(outcome.decisions, std::cout);
+      std::cout << std::flush;
+    }
+  });
+  log->info("stopping");
+  host.shutdown();
+  return 0;
+}
+
+int cmd_validate(int argc, char** argv) {
+  CommonOptions common;
+  po::options_description desc("wva validate options");
+  add_common(desc, common);
+  desc.add_options()("help,h", "this help");
+  po::variables_map vm;
+  if (!parse(argc, argv, desc, vm)) return 2;
+  if (vm.count("help")) {
+    std::cout << desc;
+    return 0;
+  }
+  auto cluster = make_cluster(common);
+  if (!cluster.ok()) {
+    print_errors({cluster.error()});
+    return 1;
+  }
+  Host host(host_options(common), cluster.value(), std::make_shared<WallClock>(), make_stderr_logger(common.verbose));
+  auto errors = host.validate();
+  if (!errors.empty()) {
+    print_errors(errors);
+    return 1;
+  }
+  std::cout << "valid\n";
+  return 0;
+}
+
+int cmd_plugins(int argc, char** argv) {
+  std::vector<std::string> plugin_paths;
+  po::options_description desc("wva plugins options");
+  desc.add_options()("plugin-path", po::value(&plugin_paths)->composing(), "folder with lib<name>.so (repeatable)")(
+      "help,h", "this help");
+  po::variables_map vm;
+  if (!parse(argc, argv, desc, vm)) return 2;
+  if (vm.count("help")) {
+    std::cout << desc;
+    return 0;
+  }
+  auto paths = to_paths(plugin_paths);
+  for (auto& p : default_plugin_paths()) paths.push_back(p);
+  auto entries = scan_plugins(paths);
+  std::cout << std::left << std::setw(18) << "NAME" << std::setw(18) << "KIND" << std::setw(10) << "VERSION"
+            << std::setw(6) << "ABI" << "FILE\n";
+  int refused = 0;
+  for (const auto& e : entries) {
+    if (!e.info) {
+      std::cerr << e.error << '\n';
+      ++refused;
+      continue;
+    }
+    std::cout << std::left << std::setw(18) << e.info->name << std::setw(18) << sdk::kinds_to_string(e.info->kinds)
+              << std::setw(10) << e.info->version << std::setw(6)
+              << (std::to_string(e.info->abi_major) + "." + std::to_string(e.info->abi_minor)) << e.file.string()
+              << '\n';
+  }
+  if (entries.empty()) {
+    std::cerr << "no plugins found in:";
+    for (const auto& p : paths) std::cerr << ' ' << p.string();
+    std::cerr << '\n';
+    return 1;
+  }
+  return refused == 0 ? 0 : 1;
+}
+
+int cmd_version() {
+  const auto t = sdk::this_toolchain();
+  std::cout << "wva " << WVA_VERSION << " (SDK ABI " << WVA_SDK_ABI_MAJOR << "." << WVA_SDK_ABI_MINOR << ", "
+            << sdk::toolchain_to_string(t) << ")\n";
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string verb = argv[1];
+  // Sub-commands see argv without the verb.
+  const int sub_argc = argc - 1;
+  char** sub_argv = argv + 1;
+  if (verb == "run") return cmd_run(sub_argc, sub_argv);
+  if (verb == "validate") return cmd_validate(sub_argc, sub_argv);
+  if (verb == "plugins") return cmd_plugins(sub_argc, sub_argv);
+  if (verb == "version" || verb == "--version") return cmd_version();
+  if (verb == "simulate") {
+#ifdef WVA_HAVE_SIMULATE
+    return run_simulate(sub_argc, sub_argv);
+#else
+    std::cerr << "wva simulate: not available in this build\n";
+    return 2;
+#endif
+  }
+  if (verb == "help" || verb == "--help" || verb == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << "wva: unknown command \"" << verb << "\"\n" << kUsage;
+  return 2;
+}
+
+}  // namespace wva::framework

@@ -1,0 +1,213 @@
+#include "host/cycle.h"
+
+#include <algorithm>
+
+#include "host/combine.h"
+#include "host/guard.h"
+
+namespace wva::framework {
+
+std::optional<sdk::Decision> DecisionMemory::last(const sdk::ModelKey& model, const std::string& variant) const {
+  std::lock_guard lock(mutex_);
+  auto it = last_.find(model.to_string() + "#" + variant);
+  if (it == last_.end()) return std::nullopt;
+  return it->second;
+}
+
+void DecisionMemory::remember(const sdk::Decision& d) {
+  std::lock_guard lock(mutex_);
+  last_[d.model.to_string() + "#" + d.variant] = d;
+}
+
+namespace {
+
+sdk::Condition metrics_condition(const sdk::ModelMetrics& m) {
+  switch (m.state) {
+    case sdk::MetricsState::kOk:
+      return {"MetricsAvailable", "True", "MetricsFound", "Saturation metrics data is available for scaling decisions"};
+    case sdk::MetricsState::kNoData:
+      return {"MetricsAvailable", "False", "MetricsMissing",
+              m.message.empty() ? "No saturation metrics available - pods may not be ready or metrics not yet scraped"
+                                : m.message};
+    case sdk::MetricsState::kStale:
+      return {"MetricsAvailable", "False", "MetricsStale", m.message.empty() ? "Metrics are stale" : m.message};
+    case sdk::MetricsState::kError:
+      return {"MetricsAvailable", "False", "PrometheusError",
+              m.message.empty() ? "Failed to get metrics from Prometheus" : m.message};
+  }
+  return {};
+}
+
+// Everything one model's chain produced.
+struct ModelResult {
+  std::vector<sdk::Recommendation> chain;
+  std::vector<std::string> errors;
+};
+
+ModelResult analyze_model(const PipelineRuntime& pipeline, const sdk::ModelView& model) {
+  ModelResult result;
+  const sdk::Recommendation* upstream = nullptr;
+  for (const auto& [name, analyzer] : pipeline.analyzers) {
+    auto rec = guarded("analyzer " + name, [&] { return analyzer->analyze(model, upstream); });
+    if (!rec.ok()) {
+      result.errors.push_back("analyze " + name + " (" + model.key.to_string() + "): " + rec.error().to_string());
+      sdk::Recommendation none;
+      none.analyzer = name;
+      none.has_opinion = false;
+      none.reason = "analyzer failed: " + rec.error().message;
+      result.chain.push_back(std::move(none));
+    } else {
+      if (rec.value().analyzer.empty()) rec.value().analyzer = name;
+      result.chain.push_back(std::move(rec.value()));
+    }
+    upstream = &result.chain.back();
+  }
+  return result;
+}
+
+std::string first_reason(const std::vector<sdk::Recommendation>& chain) {
+  for (const auto& r : chain)
+    if (!r.reason.empty()) return r.reason;
+  return "no analyzer had an opinion";
+}
+
+std::vector<sdk::Decision> decide(const sdk::ModelView& model, const std::vector<sdk::Recommendation>& chain,
+                                  CombineMode mode, bool analyzed, const CycleServices& services,
+                                  sdk::TimePoint now) {
+  std::vector<sdk::Decision> out;
+  auto targets = analyzed ? combine_recommendations(mode, model, chain) : std::map<std::string, CombinedTarget>{};
+  const sdk::Condition metrics = metrics_condition(model.metrics);
+  for (const auto& v : model.variants) {
+    sdk::Decision d;
+    d.model = model.key;
+    d.variant = v.name;
+    d.va_name = model.va_name;
+    d.accelerator = v.accelerator;
+    d.current = v.current_replicas;
+    d.time = now;
+    for (const auto& rec : chain) {
+      const auto* t = rec.target_for(v.name);
+      d.trail.push_back({rec.analyzer, rec.has_opinion && t ? std::optional<int>(t->replicas) : std::nullopt,
+                         t && !t->reason.empty() ? t->reason : rec.reason});
+      for (const auto& c : rec.conditions) d.conditions.push_back(c);
+    }
+    d.conditions.push_back(metrics);
+    if (auto it = targets.find(v.name); it != targets.end()) {
+      int desired = std::max(it->second.replicas, v.min_replicas);
+      if (v.max_replicas) desired = std::min(desired, *v.max_replicas);
+      d.desired = desired;
+      d.analyzer = it->second.analyzer;
+      d.reason = it->second.reason;
+      if (desired != it->second.replicas)
+        d.reason += " (clamped to [" + std::to_string(v.min_replicas) + ", " +
+                    (v.max_replicas ? std::to_string(*v.max_replicas) : std::string("inf")) + "])";
+      d.conditions.push_back({"OptimizationReady", "True", "OptimizationSucceeded", d.reason});
+      services.memory->remember(d);
+    } else {
+      const std::string why = analyzed ? first_reason(chain) : metrics.message;
+      if (auto last = services.memory->last(model.key, v.name)) {
+        d.desired = last->desired;
+        d.analyzer = last->analyzer;
+        d.reason = "holding last decision (" + why + ")";
+      } else {
+        d.desired = v.current_replicas;
+        d.reason = "keeping current replicas (" + why + ")";
+      }
+      d.held = true;
+      d.conditions.push_back({"OptimizationReady", "False",
+                              analyzed ? "OptimizationFailed" : "MetricsUnavailable", why});
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+}  // namespace
+
+CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models,
+                       const std::vector<sdk::ResourceCondition>& conditions, const CycleServices& services) {
+  const auto started = std::chrono::steady_clock::now();
+  CycleOutcome outcome;
+  outcome.pipeline = pipeline.config.name;
+  const sdk::TimePoint now = services.clock->now();
+  const sdk::Labels pipeline_label{{"pipeline", pipeline.config.name}};
+  auto count_error = [&](const std::string& stage, const std::string& instance, const std::string& message) {
+    outcome.errors.push_back(stage + " " + instance + ": " + message);
+    services.log->error(pipeline.config.name + ": " + stage + " " + instance + ": " + message);
+    services.metrics->add_counter("wva_plugin_errors_total", "Plugin calls that failed, by pipeline, stage and instance",
+                                  {{"pipeline", pipeline.config.name}, {"stage", stage}, {"instance", instance}}, 1);
+  };
+
+  // 1. One batched collect for every model of the pipeline.
+  const auto& [source_name, source] = pipeline.source;
+  auto collected = guarded("source " + source_name, [&] {
+    return source->collect(std::span<const sdk::ModelView>(models), sdk::Deadline::in(services.collect_budget));
+  });
+  std::vector<bool> analyzable(models.size(), false);
+  if (!collected.ok()) {
+    count_error("collect", source_name, collected.error().to_string());
+    for (auto& m : models) {
+      m.metrics.state = sdk::MetricsState::kError;
+      m.metrics.message = collected.error().message;
+    }
+  } else {
+    for (std::size_t i = 0; i < models.size(); ++i) {
+      auto it = collected.value().find(models[i].key);
+      if (it == collected.value().end()) {
+        models[i].metrics.state = sdk::MetricsState::kNoData;
+        models[i].metrics.message = "No pods found for model " + models[i].key.model_id;
+      } else {
+        models[i].metrics = std::move(it->second);
+      }
+      // A per-model source error holds that model; no data / stale go to the analyzers, which decide
+      // from what they have (e.g. the pods that do report).
+      analyzable[i] = models[i].metrics.state != sdk::MetricsState::kError;
+    }
+  }
+
+  // 2. Per-cycle preparation of each analyzer, alone, with the metrics filled.
+  bool analyzers_ready = true;
+  for (const auto& [name, analyzer] : pipeline.analyzers) {
+    auto prepared = guarded("analyzer " + name, [&] {
+      return analyzer->prepare_cycle(std::span<const sdk::ModelView>(models));
+    });
+    if (!prepared.ok()) {
+      count_error("prepare", name, prepared.error().to_string());
+      analyzers_ready = false;
+    }
+  }
+
+  // 3. Each model's chain on the worker pool.
+  std::vector<ModelResult> results(models.size());
+  if (analyzers_ready) {
+    services.pool->parallel_for(models.size(), [&](std::size_t i) {
+      if (analyzable[i]) results[i] = analyze_model(pipeline, models[i]);
+    });
+  }
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    for (const auto& e : results[i].errors) count_error("analyze", "chain", e);
+    auto decisions = decide(models[i], results[i].chain, pipeline.config.combine,
+                            analyzers_ready && analyzable[i], services, now);
+    for (auto& d : decisions) outcome.decisions.push_back(std::move(d));
+  }
+
+  // 4. One batched publish per sink.
+  sdk::PublishBatch batch{pipeline.config.name, now, std::span<const sdk::Decision>(outcome.decisions),
+                          std::span<const sdk::ModelView>(models),
+                          std::span<const sdk::ResourceCondition>(conditions)};
+  for (const auto& [name, sink] : pipeline.sinks) {
+    auto published = guarded("sink " + name, [&] { return sink->publish(batch); });
+    if (!published.ok()) count_error("publish", name, published.error().to_string());
+  }
+
+  outcome.models = std::move(models);
+  outcome.cpu_wall = std::chrono::steady_clock::now() - started;
+  services.metrics->set_gauge("wva_cycle_duration_seconds", "Wall time of the last cycle of a pipeline",
+                              pipeline_label, std::chrono::duration<double>(outcome.cpu_wall).count());
+  services.metrics->add_counter("wva_cycles_total", "Cycles run, by pipeline", pipeline_label, 1);
+  services.metrics->set_gauge("wva_models", "Models owned by a pipeline", pipeline_label,
+                              static_cast<double>(outcome.models.size()));
+  return outcome;
+}
+
+}  // namespace wva::framework

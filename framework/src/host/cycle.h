@@ -1,0 +1,57 @@
+// One cycle of one pipeline (DESIGN.md section 1): one batched collect for all its models, then each
+// model's analyzer chain on the worker pool, combining, then one batched publish to every sink.
+// Failures never drop a variant to its minimum: a variant without a recommendation keeps the last
+// decision this process made for it (held), or its current replicas when there is none.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "config/pipeline_config.h"
+#include "host/worker_pool.h"
+#include "wva/sdk/plugin.h"
+
+namespace wva::framework {
+
+struct PipelineRuntime {
+  PipelineConfig config;
+  std::pair<std::string, sdk::Source*> source;
+  std::vector<std::pair<std::string, sdk::Analyzer*>> analyzers;
+  std::vector<std::pair<std::string, sdk::Sink*>> sinks;
+};
+
+// The last decision per variant, kept across cycles and config reloads.
+class DecisionMemory {
+ public:
+  std::optional<sdk::Decision> last(const sdk::ModelKey& model, const std::string& variant) const;
+  void remember(const sdk::Decision& d);
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, sdk::Decision> last_;
+};
+
+struct CycleOutcome {
+  std::string pipeline;
+  std::vector<sdk::Decision> decisions;
+  std::vector<sdk::ModelView> models;
+  std::vector<std::string> errors;  // "stage instance: message"
+  std::chrono::nanoseconds cpu_wall{0};
+};
+
+struct CycleServices {
+  WorkerPool* pool = nullptr;
+  DecisionMemory* memory = nullptr;
+  const sdk::Clock* clock = nullptr;
+  sdk::Logger* log = nullptr;
+  sdk::MetricsRegistry* metrics = nullptr;
+  std::chrono::milliseconds collect_budget{10000};
+};
+
+CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models,
+                       const std::vector<sdk::ResourceCondition>& conditions, const CycleServices& services);
+
+}  // namespace wva::framework

@@ -1,0 +1,238 @@
+#include "host/host.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "host/clock.h"
+#include "model/model_builder.h"
+
+namespace wva::framework {
+
+Host::Host(HostOptions options, std::shared_ptr<ClusterBackend> cluster, std::shared_ptr<sdk::Clock> clock,
+           std::shared_ptr<spdlog::logger> log)
+    : options_(std::move(options)),
+      cluster_(std::move(cluster)),
+      clock_(std::move(clock)),
+      log_(std::move(log)),
+      host_logger_(log_, ""),
+      pool_(std::max<std::size_t>(1, options_.worker_threads)) {}
+
+Host::~Host() { shutdown(); }
+
+void Host::shutdown() {
+  if (plugins_) plugins_->stop_all();
+  pipelines_.clear();
+  plugins_.reset();
+}
+
+void Host::add_plugin(const std::string& section, const std::string& name, std::shared_ptr<sdk::Plugin> plugin) {
+  in_process_.emplace_back(section + "/" + name, std::move(plugin));
+}
+
+sdk::Result<Host::ConfigText> Host::read_config_text() {
+  if (options_.config_file) {
+    std::ifstream in(*options_.config_file);
+    if (!in)
+      return sdk::make_error(sdk::ErrorCode::kNotFound, "cannot read config file " + options_.config_file->string());
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return ConfigText{buffer.str(), options_.config_file->string()};
+  }
+  const std::string ns = cluster_->system_namespace();
+  const std::string where = "ConfigMap " + ns + "/" + kPipelinesConfigMap;
+  auto cm = cluster_->get("ConfigMap", ns, kPipelinesConfigMap);
+  if (!cm.ok()) return sdk::make_error(cm.error().code, where + ": " + cm.error().message);
+  if (!cm.value())
+    return sdk::make_error(sdk::ErrorCode::kNotFound,
+                           where + " not found: create it with a data key \"" + kPipelinesKey +
+                               "\" (see examples/quickstart) or pass --config FILE");
+  auto data = sdk::config_map_data(**cm);
+  auto it = data.find(kPipelinesKey);
+  if (it == data.end())
+    return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
+                           where + " has no data key \"" + kPipelinesKey + "\"");
+  return ConfigText{it->second, where + " key " + kPipelinesKey};
+}
+
+std::vector<sdk::Error> Host::load_config(HostConfig& out) {
+  auto text = read_config_text();
+  if (!text.ok()) return {text.error()};
+  auto interval = default_interval_from_env();
+  if (!interval.ok()) return {interval.error()};
+  auto parsed = parse_pipelines_yaml(text.value().text, interval.value(), text.value().source_name);
+  if (!parsed.errors.empty()) return parsed.errors;
+  out = std::move(*parsed.config);
+  if (options_.interval)
+    for (auto& p : out.pipelines) p.interval = *options_.interval;
+  active_config_text_ = text.value().text;
+  return {};
+}
+
+std::vector<std::filesystem::path> Host::plugin_search_paths(const HostConfig& config) const {
+  std::vector<std::filesystem::path> paths = options_.plugin_paths;
+  for (const auto& p : config.plugin_paths) {
+    std::filesystem::path path(p);
+    paths.push_back(path.is_absolute() ? path : options_.base_dir / path);
+  }
+  for (auto& p : default_plugin_paths()) paths.push_back(std::move(p));
+  return paths;
+}
+
+std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins) {
+  HostServices services{log_, clock_.get(), cluster_.get(), &metrics_};
+  auto set = std::make_unique<PluginSet>();
+  // In-process instances replace configured ones of the same name.
+  auto in_process = [&](const std::string& key) {
+    return std::any_of(in_process_.begin(), in_process_.end(), [&](const auto& p) { return p.first == key; });
+  };
+  for (auto* section : {&config.sources, &config.analyzers, &config.sinks}) {
+    const char* name = section == &config.sources ? "sources" : section == &config.analyzers ? "analyzers" : "sinks";
+    for (auto it = section->begin(); it != section->end();)
+      it = in_process(std::string(name) + "/" + it->first) ? section->erase(it) : std::next(it);
+  }
+  std::vector<sdk::Error> errors = set->build(config, plugin_search_paths(config), services);
+  for (const auto& [key, plugin] : in_process_) {
+    auto slash = key.find('/');
+    set->add(key.substr(0, slash), key.substr(slash + 1), plugin, services);
+  }
+
+  std::vector<PipelineRuntime> pipelines;
+  for (const auto& p : config.pipelines) {
+    PipelineRuntime rt{p, {p.source, set->source(p.source)}, {}, {}};
+    bool complete = rt.source.second != nullptr;
+    for (const auto& a : p.analyzers) {
+      rt.analyzers.emplace_back(a, set->analyzer(a));
+      complete = complete && rt.analyzers.back().second;
+    }
+    for (const auto& s : p.sinks) {
+      rt.sinks.emplace_back(s, set->sink(s));
+      complete = complete && rt.sinks.back().second;
+    }
+    // A missing instance already has its own error from build(); only report otherwise-silent gaps.
+    if (!complete && errors.empty())
+      errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, "references a plugin instance that is not available", p.path));
+    pipelines.push_back(std::move(rt));
+  }
+  if (!errors.empty()) return errors;
+  if (start_plugins) {
+    errors = set->start_all();
+    if (!errors.empty()) {
+      set->stop_all();
+      return errors;
+    }
+    if (plugins_) plugins_->stop_all();
+  }
+  pipelines_ = std::move(pipelines);
+  plugins_ = std::move(set);
+  return {};
+}
+
+std::vector<sdk::Error> Host::start() {
+  if (auto r = cluster_->refresh(); !r.ok()) return {r.error()};
+  HostConfig config;
+  auto errors = load_config(config);
+  if (!errors.empty()) return errors;
+  options_.base_dir = options_.base_dir.empty() && options_.config_file ? options_.config_file->parent_path()
+                                                                         : options_.base_dir;
+  return activate(std::move(config), true);
+}
+
+std::vector<sdk::Error> Host::start_with(HostConfig config) { return activate(std::move(config), true); }
+
+std::vector<sdk::Error> Host::validate() {
+  if (auto r = cluster_->refresh(); !r.ok()) return {r.error()};
+  HostConfig config;
+  auto errors = load_config(config);
+  if (!errors.empty()) return errors;
+  if (options_.base_dir.empty() && options_.config_file) options_.base_dir = options_.config_file->parent_path();
+  errors = activate(std::move(config), false);
+  shutdown();
+  return errors;
+}
+
+void Host::maybe_reload() {
+  auto text = read_config_text();
+  if (!text.ok()) {
+    log_->warn("config: {}; keeping the running configuration", text.error().to_string());
+    return;
+  }
+  if (text.value().text == active_config_text_) return;
+  HostConfig config;
+  auto errors = load_config(config);
+  if (errors.empty()) errors = activate(std::move(config), true);
+  if (!errors.empty()) {
+    log_->error("config: new version of {} rejected ({} errors); keeping the last good configuration",
+                text.value().source_name, errors.size());
+    for (const auto& e : errors) log_->error("  {}", e.to_string());
+    metrics_.add_counter("wva_config_rejections_total", "Config versions rejected", {}, 1);
+    active_config_text_ = text.value().text;  // do not re-log the same broken text every cycle
+    return;
+  }
+  log_->info("config: reloaded {}", text.value().source_name);
+}
+
+CycleOutcome Host::run_pipeline(std::size_t index) {
+  const auto& pipeline = pipelines_[index];
+  std::vector<sdk::ModelView> mine;
+  std::vector<sdk::ResourceCondition> conditions;
+  if (auto r = cluster_->refresh(); !r.ok())
+    log_->error("cluster {}: {}; using the last good state", cluster_->describe(), r.error().to_string());
+  auto models = build_models(*cluster_);
+  if (!models.ok()) {
+    log_->error("cluster {}: {}", cluster_->describe(), models.error().to_string());
+  } else {
+    for (const auto& w : models.value().warnings) log_->warn("{}", w);
+    auto& all = models.value();
+    for (std::size_t m = 0; m < all.models.size(); ++m) {
+      // The first pipeline whose selector matches owns the model.
+      std::size_t owner = pipelines_.size();
+      for (std::size_t p = 0; p < pipelines_.size() && owner == pipelines_.size(); ++p)
+        if (pipelines_[p].config.selector.matches(all.models[m].key, all.va_labels[m])) owner = p;
+      if (owner == index) mine.push_back(std::move(all.models[m]));
+    }
+    // Conditions of VAs without a usable target: reported by the first pipeline (they have no model view).
+    if (index == 0) conditions = std::move(all.conditions);
+  }
+  SpdLogger log(log_, pipeline.config.name);
+  CycleServices services{&pool_, &memory_, clock_.get(), &host_logger_, &metrics_,
+                         std::min<std::chrono::milliseconds>(pipeline.config.interval, std::chrono::seconds(10))};
+  return run_cycle(pipeline, std::move(mine), conditions, services);
+}
+
+std::vector<CycleOutcome> Host::run_once() {
+  std::vector<CycleOutcome> out;
+  for (std::size_t i = 0; i < pipelines_.size(); ++i) out.push_back(run_pipeline(i));
+  return out;
+}
+
+void Host::run(std::optional<std::chrono::milliseconds> duration, StopSignal& stop,
+               const std::function<void(const CycleOutcome&)>& on_cycle) {
+  auto* virtual_clock = dynamic_cast<VirtualClock*>(clock_.get());
+  const sdk::TimePoint start = clock_->now();
+  const std::optional<sdk::TimePoint> end =
+      duration ? std::optional<sdk::TimePoint>(start + *duration) : std::nullopt;
+  std::vector<sdk::TimePoint> due(pipelines_.size(), start);
+  while (!stop.requested() && !pipelines_.empty()) {
+    const auto next = std::min_element(due.begin(), due.end());
+    const std::size_t i = static_cast<std::size_t>(next - due.begin());
+    if (end && *next > *end) break;
+    if (virtual_clock) {
+      virtual_clock->advance_to(*next);
+    } else {
+      const auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(*next - clock_->now());
+      if (stop.wait_until(std::chrono::steady_clock::now() + std::max(wait, decltype(wait)::zero()))) break;
+    }
+    const std::size_t before = pipelines_.size();
+    if (!virtual_clock) maybe_reload();
+    if (pipelines_.size() != before) {  // a reload changed the pipelines: start a fresh schedule
+      due.assign(pipelines_.size(), clock_->now());
+      continue;
+    }
+    auto outcome = run_pipeline(i);
+    if (on_cycle) on_cycle(outcome);
+    due[i] = std::max(due[i] + pipelines_[i].config.interval, clock_->now());
+  }
+}
+
+}  // namespace wva::framework

@@ -1,0 +1,119 @@
+// The host controller: configuration (pipelines.yaml), plugins, pipelines and their schedule.
+// The same Host runs in a cluster, on a laptop (local backend) and in simulation (virtual clock).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "cluster/cluster_backend.h"
+#include "config/pipeline_config.h"
+#include "host/cycle.h"
+#include "host/logger.h"
+#include "host/metrics_registry.h"
+#include "host/plugin_set.h"
+#include "host/worker_pool.h"
+
+namespace wva::framework {
+
+inline constexpr const char* kPipelinesConfigMap = "wva-pipelines";
+inline constexpr const char* kPipelinesKey = "pipelines.yaml";
+
+struct HostOptions {
+  std::optional<std::filesystem::path> config_file;   // else ConfigMap wva-pipelines in the system ns
+  std::vector<std::filesystem::path> plugin_paths;    // --plugin-path (searched first)
+  std::optional<std::chrono::milliseconds> interval;  // --interval: overrides every pipeline's
+  std::filesystem::path base_dir;                     // relative plugins.paths resolve against it
+  std::size_t worker_threads = 4;
+};
+
+// Stops a running Host from another thread (signal watcher, test).
+class StopSignal {
+ public:
+  void request() {
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool requested() const {
+    std::lock_guard lock(mutex_);
+    return stopped_;
+  }
+  // Waits until the deadline or a stop request; true when stopped.
+  bool wait_until(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_until(lock, deadline, [&] { return stopped_; });
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+};
+
+class Host {
+ public:
+  Host(HostOptions options, std::shared_ptr<ClusterBackend> cluster, std::shared_ptr<sdk::Clock> clock,
+       std::shared_ptr<spdlog::logger> log);
+  ~Host();
+
+  // Reads the config, loads, configures and starts the plugins. Returns every error (with paths).
+  std::vector<sdk::Error> start();
+  // Config + plugin configure() only, nothing started (for `wva validate`).
+  std::vector<sdk::Error> validate();
+
+  // One cycle of every pipeline, in order.
+  std::vector<CycleOutcome> run_once();
+  // Cycles every pipeline at its interval until `stop` or `duration` (of the host clock) passes.
+  // With a virtual clock, time jumps from one due cycle to the next (never sleeps).
+  // on_cycle is called after every pipeline cycle.
+  void run(std::optional<std::chrono::milliseconds> duration, StopSignal& stop,
+           const std::function<void(const CycleOutcome&)>& on_cycle);
+  void shutdown();
+
+  // For tests and embedding: in-process plugins instead of libraries, then a config naming them.
+  void add_plugin(const std::string& section, const std::string& name, std::shared_ptr<sdk::Plugin> plugin);
+  std::vector<sdk::Error> start_with(HostConfig config);
+
+  const std::vector<PipelineRuntime>& pipelines() const { return pipelines_; }
+  MetricsRegistryImpl& metrics() { return metrics_; }
+  ClusterBackend& cluster() { return *cluster_; }
+  const sdk::Clock& clock() const { return *clock_; }
+
+ private:
+  struct ConfigText {
+    std::string text;
+    std::string source_name;
+  };
+  sdk::Result<ConfigText> read_config_text();
+  std::vector<sdk::Error> load_config(HostConfig& out);
+  std::vector<sdk::Error> activate(HostConfig config, bool start_plugins);
+  std::vector<std::filesystem::path> plugin_search_paths(const HostConfig& config) const;
+  // Re-reads the config when its text changed; an invalid new version is logged and ignored.
+  void maybe_reload();
+  CycleOutcome run_pipeline(std::size_t index);
+
+  HostOptions options_;
+  std::shared_ptr<ClusterBackend> cluster_;
+  std::shared_ptr<sdk::Clock> clock_;
+  std::shared_ptr<spdlog::logger> log_;
+  SpdLogger host_logger_;
+  MetricsRegistryImpl metrics_;
+  WorkerPool pool_;
+  DecisionMemory memory_;
+  std::unique_ptr<PluginSet> plugins_;
+  std::vector<std::pair<std::string, std::shared_ptr<sdk::Plugin>>> in_process_;  // "section/name"
+  std::vector<PipelineRuntime> pipelines_;
+  std::string active_config_text_;
+};
+
+}  // namespace wva::framework

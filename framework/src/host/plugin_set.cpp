@@ -1,0 +1,131 @@
+#include "host/plugin_set.h"
+
+#include "host/guard.h"
+
+namespace wva::framework {
+
+InstanceContext::InstanceContext(const HostServices& services, std::string name)
+    : services_(services), name_(std::move(name)), logger_(services.log, name_) {}
+
+namespace {
+
+bool section_kind_ok(const std::string& section, sdk::Plugin& p) {
+  if (section == "sources") return p.as_source() != nullptr;
+  if (section == "analyzers") return p.as_analyzer() != nullptr;
+  return p.as_sink() != nullptr;
+}
+
+const char* kind_word(const std::string& section) {
+  if (section == "sources") return "source";
+  if (section == "analyzers") return "analyzer";
+  return "sink";
+}
+
+}  // namespace
+
+std::vector<sdk::Error> PluginSet::build(const HostConfig& config,
+                                         const std::vector<std::filesystem::path>& paths,
+                                         const HostServices& services) {
+  std::vector<sdk::Error> errors;
+  const std::pair<const char*, const std::map<std::string, PluginInstanceConfig>*> sections[] = {
+      {"sources", &config.sources}, {"analyzers", &config.analyzers}, {"sinks", &config.sinks}};
+  for (const auto& [section, instances] : sections) {
+    for (const auto& [name, inst] : *instances) {
+      auto file = find_plugin_file(inst.plugin, paths);
+      if (!file.ok()) {
+        errors.push_back(sdk::make_error(file.error().code, file.error().message, inst.path));
+        continue;
+      }
+      auto& lib = libraries_[file.value()];
+      if (!lib) {
+        auto opened = PluginLibrary::open(file.value());
+        if (!opened.ok()) {
+          errors.push_back(sdk::make_error(opened.error().code, opened.error().message, inst.path));
+          continue;
+        }
+        lib = opened.value();
+      }
+      auto object = lib->create();
+      if (!object.ok()) {
+        errors.push_back(sdk::make_error(object.error().code, object.error().message, inst.path));
+        continue;
+      }
+      if (!section_kind_ok(section, *object.value())) {
+        errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig,
+                                         "plugin \"" + inst.plugin + "\" is a " +
+                                             sdk::kinds_to_string(lib->info().kinds) + ", not a " +
+                                             kind_word(section),
+                                         inst.path));
+        continue;
+      }
+      const std::string who = "plugin " + inst.name + " configure()";
+      auto configured = guarded(who, [&] { return object.value()->configure(inst.config, inst.path); });
+      if (!configured.ok()) {
+        auto e = configured.error();
+        if (e.path.empty()) e.path = inst.path;
+        errors.push_back(std::move(e));
+        continue;
+      }
+      index_[std::string(section) + "/" + name] = instances_.size();
+      instances_.push_back(PluginInstance{name, inst.plugin, inst.path, object.value(),
+                                          std::make_unique<InstanceContext>(services, name), false});
+    }
+  }
+  return errors;
+}
+
+void PluginSet::add(const std::string& section, std::string name, std::shared_ptr<sdk::Plugin> object,
+                    const HostServices& services) {
+  index_[section + "/" + name] = instances_.size();
+  auto ctx = std::make_unique<InstanceContext>(services, name);
+  instances_.push_back(PluginInstance{name, name, section + "." + name, std::move(object), std::move(ctx), false});
+}
+
+std::vector<sdk::Error> PluginSet::start_all() {
+  std::vector<sdk::Error> errors;
+  for (auto& inst : instances_) {
+    if (inst.started) continue;
+    auto r = guarded("plugin " + inst.name + " start()", [&] { return inst.object->start(*inst.context); });
+    if (!r.ok()) {
+      auto e = r.error();
+      if (e.path.empty()) e.path = inst.path;
+      errors.push_back(std::move(e));
+      continue;
+    }
+    inst.started = true;
+  }
+  return errors;
+}
+
+void PluginSet::stop_all() noexcept {
+  // Reverse order: sinks first, sources last.
+  for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
+    if (!it->started) continue;
+    try {
+      it->object->stop();
+    } catch (...) {
+      // stop() must not throw; nothing more to do during shutdown.
+    }
+    it->started = false;
+  }
+}
+
+const PluginInstance* PluginSet::find(const std::string& section, const std::string& name) const {
+  auto it = index_.find(section + "/" + name);
+  return it == index_.end() ? nullptr : &instances_[it->second];
+}
+
+sdk::Source* PluginSet::source(const std::string& name) const {
+  auto* p = find("sources", name);
+  return p ? p->object->as_source() : nullptr;
+}
+sdk::Analyzer* PluginSet::analyzer(const std::string& name) const {
+  auto* p = find("analyzers", name);
+  return p ? p->object->as_analyzer() : nullptr;
+}
+sdk::Sink* PluginSet::sink(const std::string& name) const {
+  auto* p = find("sinks", name);
+  return p ? p->object->as_sink() : nullptr;
+}
+
+}  // namespace wva::framework
