@@ -15,6 +15,10 @@
 #include "wva/sdk/result.h"
 #include "wva/sdk/types.h"
 
+namespace YAML {
+class Node;
+}
+
 namespace wva::framework {
 
 // One configured plugin instance, e.g. `sources: {prometheus: {url: ...}}`. The instance name is the
@@ -26,9 +30,11 @@ struct PluginInstanceConfig {
   std::string path;             // "sources.prometheus"
 };
 
-// Which models a pipeline owns. Empty fields match everything.
+// Which models a pipeline owns. Empty fields match everything. A model matched by several pipelines
+// belongs to the FIRST one in file order (pipeline_for); later pipelines never see it. So put specific
+// selectors before a catch-all `selector: {}`.
 struct Selector {
-  std::vector<std::string> namespaces;
+  std::vector<std::string> namespaces;           // glob patterns: * and ?
   std::vector<std::string> model_ids;            // glob patterns: * and ?
   std::map<std::string, std::string> va_labels;  // all must match the VA's labels
 
@@ -56,6 +62,16 @@ struct HostConfig {
   std::map<std::string, PluginInstanceConfig> sinks;
   std::vector<PipelineConfig> pipelines;  // in file order
 };
+
+// The pipeline that owns a model: the first whose selector matches, or nullptr.
+const PipelineConfig* pipeline_for(const HostConfig& config, const sdk::ModelKey& key, const sdk::Labels& labels);
+
+// `*` matches any run of characters (including '/'), `?` exactly one; everything else literally.
+bool glob_match(std::string_view pattern, std::string_view text);
+
+// A YAML node as JSON. Plain (unquoted) scalars become bool / integer / float when they read as one
+// (true/false, 42, -1.5, 1e3), null stays null; quoted scalars stay strings ("42" is a string).
+nlohmann::json yaml_to_json(const YAML::Node& node);
 
 struct ConfigParse {
   std::optional<HostConfig> config;      // set only when errors is empty

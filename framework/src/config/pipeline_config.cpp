@@ -1,0 +1,501 @@
+#include "config/pipeline_config.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <functional>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/duration.h"
+#include "config/suggest.h"
+
+namespace wva::framework {
+
+const char* to_string(CombineMode mode) {
+  switch (mode) {
+    case CombineMode::kFirst: return "first";
+    case CombineMode::kMax: return "max";
+    case CombineMode::kHybrid: return "hybrid";
+  }
+  return "unknown";
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Globs and selectors
+
+bool glob_match(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0;
+  size_t star = std::string_view::npos, star_text = 0;
+  // Classic backtracking over the last '*': linear in practice, bounded by |pattern| * |text|.
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      star_text = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++star_text;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+namespace {
+bool any_glob(const std::vector<std::string>& patterns, const std::string& text) {
+  for (const auto& p : patterns)
+    if (glob_match(p, text)) return true;
+  return false;
+}
+}  // namespace
+
+bool Selector::matches(const sdk::ModelKey& key, const sdk::Labels& labels) const {
+  if (!namespaces.empty() && !any_glob(namespaces, key.ns)) return false;
+  if (!model_ids.empty() && !any_glob(model_ids, key.model_id)) return false;
+  for (const auto& [k, v] : va_labels) {
+    auto it = labels.find(k);
+    if (it == labels.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+const PipelineConfig* pipeline_for(const HostConfig& config, const sdk::ModelKey& key, const sdk::Labels& labels) {
+  for (const auto& p : config.pipelines)
+    if (p.selector.matches(key, labels)) return &p;
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// YAML -> JSON
+
+namespace {
+
+bool is_plain(const YAML::Node& n) { return n.Tag() == "?"; }
+
+std::optional<nlohmann::json> plain_scalar_value(const std::string& s) {
+  if (s == "true" || s == "True" || s == "TRUE") return nlohmann::json(true);
+  if (s == "false" || s == "False" || s == "FALSE") return nlohmann::json(false);
+  if (s.empty()) return std::nullopt;
+  // Integer: optional sign, digits only.
+  {
+    size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    bool digits = i < s.size();
+    for (size_t j = i; j < s.size(); ++j)
+      if (s[j] < '0' || s[j] > '9') digits = false;
+    if (digits) {
+      errno = 0;
+      char* end = nullptr;
+      long long v = std::strtoll(s.c_str(), &end, 10);
+      if (errno == 0 && end == s.c_str() + s.size()) return nlohmann::json(v);
+    }
+  }
+  // Float: digits with '.' or an exponent; nothing else (no hex, no inf/nan, which JSON cannot hold).
+  {
+    bool has_digit = false, ok = true;
+    for (char c : s) {
+      if (c >= '0' && c <= '9') has_digit = true;
+      else if (c != '.' && c != 'e' && c != 'E' && c != '-' && c != '+') ok = false;
+    }
+    if (ok && has_digit) {
+      errno = 0;
+      char* end = nullptr;
+      double v = std::strtod(s.c_str(), &end);
+      if (errno == 0 && end == s.c_str() + s.size() && std::isfinite(v)) return nlohmann::json(v);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+nlohmann::json yaml_to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null: return nullptr;
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      if (is_plain(node))
+        if (auto v = plain_scalar_value(s)) return *v;
+      if (node.Tag() == "tag:yaml.org,2002:int" || node.Tag() == "tag:yaml.org,2002:float" ||
+          node.Tag() == "tag:yaml.org,2002:bool")
+        if (auto v = plain_scalar_value(s)) return *v;
+      return s;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& item : node) arr.push_back(yaml_to_json(item));
+      return arr;
+    }
+    case YAML::NodeType::Map: {
+      nlohmann::json obj = nlohmann::json::object();
+      for (const auto& kv : node) {
+        std::string key = kv.first.IsScalar() ? kv.first.Scalar() : YAML::Dump(kv.first);
+        obj[key] = yaml_to_json(kv.second);
+      }
+      return obj;
+    }
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// pipelines.yaml
+
+namespace {
+
+const char* type_name(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Undefined: return "nothing";
+    case YAML::NodeType::Null: return "null";
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a mapping";
+  }
+  return "unknown";
+}
+
+class Parser {
+ public:
+  Parser(std::string source_name, std::chrono::milliseconds default_interval)
+      : source_(std::move(source_name)), default_interval_(default_interval) {}
+
+  ConfigParse run(std::string_view text) {
+    YAML::Node root;
+    try {
+      root = YAML::Load(std::string(text));
+    } catch (const YAML::Exception& e) {
+      std::string where = source_;
+      if (e.mark.line >= 0) where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+      err(where + ": " + e.msg, "");
+      return finish();
+    }
+    if (root.IsNull() || !root.IsDefined()) {
+      err("the configuration is empty; at least one pipeline is required", "pipelines");
+      return finish();
+    }
+    if (!root.IsMap()) {
+      err(std::string("the configuration must be a mapping, got ") + type_name(root), "");
+      return finish();
+    }
+    static const std::vector<std::string> kTop = {"plugins", "sources", "analyzers", "sinks", "pipelines"};
+    YAML::Node plugins, sources, analyzers, sinks, pipelines;
+    for_each_key(root, "", kTop, [&](const std::string& key, const YAML::Node& value, const std::string&) {
+      if (key == "plugins") plugins = value;
+      else if (key == "sources") sources = value;
+      else if (key == "analyzers") analyzers = value;
+      else if (key == "sinks") sinks = value;
+      else pipelines = value;
+    });
+    parse_plugins(plugins);
+    parse_instances(sources, "sources", config_.sources);
+    parse_instances(analyzers, "analyzers", config_.analyzers);
+    parse_instances(sinks, "sinks", config_.sinks);
+    parse_pipelines(pipelines);
+    return finish();
+  }
+
+ private:
+  using KeyFn = std::function<void(const std::string& key, const YAML::Node& value, const std::string& path)>;
+
+  static std::string join(const std::string& base, const std::string& key) {
+    return base.empty() ? key : base + "." + key;
+  }
+
+  std::string at_line(const YAML::Node& n) const {
+    const auto m = n.Mark();
+    if (m.line < 0) return "";
+    return " (" + source_ + ":" + std::to_string(m.line + 1) + ")";
+  }
+
+  void err(std::string message, std::string path) {
+    errors_.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, std::move(message), std::move(path)));
+  }
+
+  // Walks a mapping: rejects non-scalar and duplicate keys, and unknown keys (when `known` is not empty)
+  // with a "did you mean".
+  void for_each_key(const YAML::Node& map, const std::string& path, const std::vector<std::string>& known,
+                    const KeyFn& fn) {
+    std::set<std::string> seen;
+    for (const auto& kv : map) {
+      if (!kv.first.IsScalar() || kv.first.Scalar().empty()) {
+        err("keys must be non-empty names" + at_line(kv.first), path);
+        continue;
+      }
+      const std::string key = kv.first.Scalar();
+      const std::string key_path = join(path, key);
+      if (!seen.insert(key).second) {
+        err("duplicate key \"" + key + "\"" + at_line(kv.first), key_path);
+        continue;
+      }
+      if (!known.empty() && std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string hint = did_you_mean(key, known);
+        if (hint.empty()) {
+          hint = "; known keys: ";
+          for (size_t i = 0; i < known.size(); ++i) hint += (i ? ", " : "") + known[i];
+        }
+        err("unknown key \"" + key + "\"" + hint + at_line(kv.first), key_path);
+        continue;
+      }
+      fn(key, kv.second, key_path);
+    }
+  }
+
+  // A mapping or null (an empty mapping); anything else is an error. True when usable as a mapping.
+  bool expect_map(const YAML::Node& n, const std::string& path) {
+    if (!n.IsDefined() || n.IsNull() || n.IsMap()) return true;
+    err(std::string("must be a mapping, got ") + type_name(n) + at_line(n), path);
+    return false;
+  }
+
+  std::optional<std::string> expect_string(const YAML::Node& n, const std::string& path) {
+    if (n.IsScalar() && !n.Scalar().empty()) return n.Scalar();
+    err(std::string("must be a non-empty string, got ") + (n.IsScalar() ? "an empty string" : type_name(n)) +
+            at_line(n),
+        path);
+    return std::nullopt;
+  }
+
+  // A list of strings; a single string is accepted as a list of one.
+  std::vector<std::string> expect_string_list(const YAML::Node& n, const std::string& path) {
+    std::vector<std::string> out;
+    if (!n.IsDefined() || n.IsNull()) return out;
+    if (n.IsScalar()) {
+      if (auto s = expect_string(n, path)) out.push_back(*s);
+      return out;
+    }
+    if (!n.IsSequence()) {
+      err(std::string("must be a list of strings, got ") + type_name(n) + at_line(n), path);
+      return out;
+    }
+    for (size_t i = 0; i < n.size(); ++i)
+      if (auto s = expect_string(n[i], path + "[" + std::to_string(i) + "]")) out.push_back(*s);
+    return out;
+  }
+
+  void parse_plugins(const YAML::Node& n) {
+    if (!expect_map(n, "plugins") || !n.IsDefined() || n.IsNull()) return;
+    for_each_key(n, "plugins", {"paths"}, [&](const std::string&, const YAML::Node& v, const std::string& p) {
+      config_.plugin_paths = expect_string_list(v, p);
+    });
+  }
+
+  void parse_instances(const YAML::Node& n, const std::string& section,
+                       std::map<std::string, PluginInstanceConfig>& out) {
+    if (!expect_map(n, section) || !n.IsDefined() || n.IsNull()) return;
+    for_each_key(n, section, {}, [&](const std::string& name, const YAML::Node& v, const std::string& path) {
+      PluginInstanceConfig inst;
+      inst.name = name;
+      inst.plugin = name;
+      inst.path = path;
+      inst.config = nlohmann::json::object();
+      if (!expect_map(v, path)) return;
+      if (v.IsMap()) {
+        for (const auto& kv : v) {
+          if (kv.first.IsScalar() && kv.first.Scalar() == "plugin") {
+            if (auto s = expect_string(kv.second, path + ".plugin")) inst.plugin = *s;
+            continue;
+          }
+          const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : YAML::Dump(kv.first);
+          inst.config[key] = yaml_to_json(kv.second);
+        }
+      }
+      out.emplace(name, std::move(inst));
+    });
+  }
+
+  static std::vector<std::string> names_of(const std::map<std::string, PluginInstanceConfig>& m) {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : m) out.push_back(k);
+    return out;
+  }
+
+  // Checks that `name` is a defined instance of `section` (kind = "source", "analyzer", "sink").
+  void check_ref(const std::string& name, const std::string& kind,
+                 const std::map<std::string, PluginInstanceConfig>& defined, const std::string& section,
+                 const std::string& path, const YAML::Node& node) {
+    if (defined.count(name)) return;
+    std::string msg = "unknown " + kind + " \"" + name + "\"";
+    const auto candidates = names_of(defined);
+    std::string hint = did_you_mean(name, candidates);
+    if (hint.empty()) {
+      // Defined, but in another section?
+      for (const auto& [other_kind, other] :
+           {std::pair{"source", &config_.sources}, {"analyzer", &config_.analyzers}, {"sink", &config_.sinks}})
+        if (other_kind != kind && other->count(name))
+          hint = "; \"" + name + "\" is defined as a" + (std::string(other_kind) == "analyzer" ? "n " : " ") +
+                 other_kind + ", not a" + (kind == "analyzer" ? "n " : " ") + kind;
+    }
+    if (hint.empty()) {
+      if (candidates.empty()) {
+        hint = "; no " + kind + "s are defined under `" + section + ":`";
+      } else {
+        hint = "; defined " + kind + "s: ";
+        for (size_t i = 0; i < candidates.size(); ++i) hint += (i ? ", " : "") + candidates[i];
+      }
+    }
+    err(msg + hint + at_line(node), path);
+  }
+
+  void parse_selector(const YAML::Node& n, const std::string& path, Selector& sel) {
+    if (!expect_map(n, path) || !n.IsMap()) return;
+    for_each_key(n, path, {"namespaces", "modelIds", "vaLabels"},
+                 [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+                   if (key == "namespaces") {
+                     sel.namespaces = expect_string_list(v, p);
+                   } else if (key == "modelIds") {
+                     sel.model_ids = expect_string_list(v, p);
+                   } else {
+                     if (!expect_map(v, p) || !v.IsMap()) return;
+                     for_each_key(v, p, {}, [&](const std::string& lk, const YAML::Node& lv, const std::string& lp) {
+                       if (auto s = lv.IsScalar() ? std::optional<std::string>(lv.Scalar()) : std::nullopt)
+                         sel.va_labels[lk] = *s;
+                       else
+                         err(std::string("label value must be a string, got ") + type_name(lv) + at_line(lv), lp);
+                     });
+                   }
+                 });
+  }
+
+  void parse_pipeline(const std::string& name, const YAML::Node& n, const std::string& path) {
+    PipelineConfig pc;
+    pc.name = name;
+    pc.path = path;
+    pc.interval = default_interval_;
+    if (!n.IsMap()) {
+      err(std::string("must be a mapping with source, analyzers and sinks, got ") + type_name(n) + at_line(n), path);
+      return;
+    }
+    bool has_source = false, has_analyzers = false, has_sinks = false;
+    for_each_key(
+        n, path, {"selector", "interval", "source", "analyzers", "combine", "sinks"},
+        [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+          if (key == "selector") {
+            parse_selector(v, p, pc.selector);
+          } else if (key == "interval") {
+            if (!v.IsScalar()) {
+              err(std::string("must be a duration such as 30s, got ") + type_name(v) + at_line(v), p);
+              return;
+            }
+            auto d = parse_duration(v.Scalar());
+            if (!d) err(d.error().message + at_line(v), p);
+            else if (d->count() <= 0) err("must be greater than 0" + at_line(v), p);
+            else pc.interval = *d;
+          } else if (key == "source") {
+            has_source = true;
+            if (auto s = expect_string(v, p)) {
+              pc.source = *s;
+              check_ref(*s, "source", config_.sources, "sources", p, v);
+            }
+          } else if (key == "analyzers") {
+            has_analyzers = true;
+            pc.analyzers = expect_string_list(v, p);
+            if (v.IsSequence()) {
+              for (size_t i = 0; i < v.size(); ++i)
+                if (v[i].IsScalar() && !v[i].Scalar().empty())
+                  check_ref(v[i].Scalar(), "analyzer", config_.analyzers, "analyzers",
+                            p + "[" + std::to_string(i) + "]", v[i]);
+            } else if (v.IsScalar() && !v.Scalar().empty()) {
+              check_ref(v.Scalar(), "analyzer", config_.analyzers, "analyzers", p, v);
+            }
+            if (pc.analyzers.empty() && (v.IsNull() || (v.IsSequence() && v.size() == 0)))
+              err("at least one analyzer is required" + at_line(v), p);
+          } else if (key == "combine") {
+            static const std::vector<std::string> kModes = {"first", "max", "hybrid"};
+            if (!v.IsScalar()) {
+              err(std::string("must be one of first, max, hybrid, got ") + type_name(v) + at_line(v), p);
+              return;
+            }
+            const std::string m = v.Scalar();
+            if (m == "first") pc.combine = CombineMode::kFirst;
+            else if (m == "max") pc.combine = CombineMode::kMax;
+            else if (m == "hybrid") pc.combine = CombineMode::kHybrid;
+            else {
+              std::string hint = did_you_mean(m, kModes);
+              err("unknown combine mode \"" + m + "\"" + (hint.empty() ? "; use first, max or hybrid" : hint) +
+                      at_line(v),
+                  p);
+            }
+          } else if (key == "sinks") {
+            has_sinks = true;
+            pc.sinks = expect_string_list(v, p);
+            if (v.IsSequence()) {
+              for (size_t i = 0; i < v.size(); ++i)
+                if (v[i].IsScalar() && !v[i].Scalar().empty())
+                  check_ref(v[i].Scalar(), "sink", config_.sinks, "sinks", p + "[" + std::to_string(i) + "]", v[i]);
+            } else if (v.IsScalar() && !v.Scalar().empty()) {
+              check_ref(v.Scalar(), "sink", config_.sinks, "sinks", p, v);
+            }
+            if (pc.sinks.empty() && (v.IsNull() || (v.IsSequence() && v.size() == 0)))
+              err("at least one sink is required" + at_line(v), p);
+          }
+        });
+    if (!has_source) err("a source is required (`source: <name>` from `sources:`)" + at_line(n), path + ".source");
+    if (!has_analyzers)
+      err("at least one analyzer is required (`analyzers: [<name>, ...]`)" + at_line(n), path + ".analyzers");
+    if (!has_sinks) err("at least one sink is required (`sinks: [<name>, ...]`)" + at_line(n), path + ".sinks");
+    config_.pipelines.push_back(std::move(pc));
+  }
+
+  void parse_pipelines(const YAML::Node& n) {
+    if (!n.IsDefined() || n.IsNull() || (n.IsMap() && n.size() == 0)) {
+      err("at least one pipeline is required", "pipelines");
+      return;
+    }
+    if (!expect_map(n, "pipelines")) return;
+    for_each_key(n, "pipelines", {}, [&](const std::string& name, const YAML::Node& v, const std::string& path) {
+      parse_pipeline(name, v, path);
+    });
+  }
+
+  ConfigParse finish() {
+    ConfigParse out;
+    out.errors = std::move(errors_);
+    if (out.errors.empty()) out.config = std::move(config_);
+    return out;
+  }
+
+  std::string source_;
+  std::chrono::milliseconds default_interval_;
+  HostConfig config_;
+  std::vector<sdk::Error> errors_;
+};
+
+}  // namespace
+
+ConfigParse parse_pipelines_yaml(std::string_view yaml_text, std::chrono::milliseconds default_interval,
+                                 const std::string& source_name) {
+  try {
+    return Parser(source_name, default_interval).run(yaml_text);
+  } catch (const std::exception& e) {
+    // yaml-cpp may throw on odd input in places the parser does not guard (e.g. bad conversions).
+    ConfigParse out;
+    out.errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, source_name + ": " + e.what()));
+    return out;
+  }
+}
+
+sdk::Result<std::chrono::milliseconds> default_interval_from_env() {
+  constexpr std::chrono::milliseconds kDefault{60'000};
+  const char* raw = std::getenv("RECONCILIATION_INTERVAL");
+  if (raw == nullptr || *raw == '\0') return kDefault;
+  auto d = parse_duration(raw);
+  if (!d)
+    return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
+                           "environment variable RECONCILIATION_INTERVAL: " + d.error().message,
+                           "RECONCILIATION_INTERVAL");
+  if (d->count() <= 0)
+    return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
+                           "environment variable RECONCILIATION_INTERVAL must be greater than 0, got \"" +
+                               std::string(raw) + "\"",
+                           "RECONCILIATION_INTERVAL");
+  return *d;
+}
+
+}  // namespace wva::framework
