@@ -1,0 +1,299 @@
+#include "settings.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+#include <yaml-cpp/yaml.h>
+
+namespace wva::queueing {
+
+using nlohmann::json;
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1,
+                         prev[j - 1] + (std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                                                std::tolower(static_cast<unsigned char>(b[j - 1]))
+                                            ? 0
+                                            : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& known) {
+  std::string best;
+  size_t best_d = 3;  // suggest only close names
+  for (const auto& k : known) {
+    const size_t d = edit_distance(word, k);
+    if (d < best_d) {
+      best_d = d;
+      best = k;
+    }
+  }
+  return best.empty() ? std::string() : " (did you mean \"" + best + "\"?)";
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+// YAML -> JSON; scalars that read fully as numbers become numbers, true/false booleans.
+json to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (const auto& kv : node) out[kv.first.as<std::string>()] = to_json(kv.second);
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (const auto& item : node) out.push_back(to_json(item));
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string s = node.Scalar();
+      if (node.Tag() != "!") {  // unquoted
+        if (s == "true") return true;
+        if (s == "false") return false;
+      }
+      char* end = nullptr;
+      const double d = std::strtod(s.c_str(), &end);
+      if (!s.empty() && end && *end == '\0' && std::isfinite(d)) return d;
+      return s;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+sdk::Result<json> parse_yaml(const std::string& text, const std::string& path) {
+  try {
+    return to_json(YAML::Load(text));
+  } catch (const std::exception& e) {
+    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, std::string("invalid YAML: ") + e.what(), path);
+  }
+}
+
+// A number from a JSON number or a numeric string.
+std::optional<double> number(const json& j) {
+  if (j.is_number()) return j.get<double>();
+  if (j.is_string()) {
+    const auto s = j.get<std::string>();
+    char* end = nullptr;
+    const double d = std::strtod(s.c_str(), &end);
+    if (!s.empty() && end && *end == '\0' && std::isfinite(d)) return d;
+  }
+  return std::nullopt;
+}
+
+sdk::Error invalid(std::string message, std::string path) {
+  return sdk::make_error(sdk::ErrorCode::kInvalidConfig, std::move(message), std::move(path));
+}
+
+}  // namespace
+
+sdk::Result<Settings> parse_settings(const json& config, const std::string& path) {
+  Settings s;
+  if (config.is_null()) return s;
+  if (!config.is_object()) return invalid("must be a mapping of settings", path);
+  std::vector<std::string> errors;
+  const std::string prefix = path.empty() ? "" : path + ".";
+  auto err = [&](const std::string& key, const std::string& m) { errors.push_back(prefix + key + ": " + m); };
+  const std::vector<std::string> known = {"mode",           "bestEffort",       "capacitySource",
+                                          "capacityConfigMap", "serviceClassConfigMap", "profilesConfigMap",
+                                          "maxQueueToBatchRatio", "transitionPenaltyFactor", "gpuResource",
+                                          "gpuProductLabel"};
+  auto str = [&](const std::string& key, std::string& out) {
+    if (!config.contains(key)) return;
+    const auto& v = config[key];
+    if (!v.is_string() || v.get<std::string>().empty())
+      err(key, "must be a non-empty string");
+    else
+      out = v.get<std::string>();
+  };
+  for (const auto& [key, value] : config.items())
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      err(key, "unknown setting" + did_you_mean(key, known) + "; known: " + join(known, ", "));
+  if (config.contains("mode")) {
+    const auto& v = config["mode"];
+    const std::string m = v.is_string() ? v.get<std::string>() : "";
+    if (m == "limited")
+      s.limited = true;
+    else if (m == "unlimited")
+      s.limited = false;
+    else
+      err("mode", "must be \"unlimited\" or \"limited\", got " + v.dump() + did_you_mean(m, {"unlimited", "limited"}));
+  }
+  if (config.contains("bestEffort")) {
+    const auto& v = config["bestEffort"];
+    const std::string m = v.is_string() ? v.get<std::string>() : "";
+    if (auto p = parse_best_effort(m))
+      s.best_effort = *p;
+    else
+      err("bestEffort", "must be one of None, PriorityExhaustive, PriorityRoundRobin, RoundRobin, got " + v.dump() +
+                            did_you_mean(m, {"None", "PriorityExhaustive", "PriorityRoundRobin", "RoundRobin"}));
+  }
+  if (config.contains("capacitySource")) {
+    const auto& v = config["capacitySource"];
+    const std::string m = v.is_string() ? v.get<std::string>() : "";
+    if (m == "configmap")
+      s.capacity_source = CapacitySource::kConfigMap;
+    else if (m == "nodes")
+      s.capacity_source = CapacitySource::kNodes;
+    else
+      err("capacitySource", "must be \"configmap\" or \"nodes\", got " + v.dump() + did_you_mean(m, {"configmap", "nodes"}));
+  }
+  str("capacityConfigMap", s.capacity_config_map);
+  str("serviceClassConfigMap", s.service_class_config_map);
+  str("profilesConfigMap", s.profiles_config_map);
+  str("gpuResource", s.gpu_resource);
+  str("gpuProductLabel", s.gpu_product_label);
+  if (config.contains("maxQueueToBatchRatio")) {
+    const auto& v = config["maxQueueToBatchRatio"];
+    if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 1000)
+      err("maxQueueToBatchRatio", "must be an integer in 0..1000, got " + v.dump());
+    else
+      s.queue_to_batch_ratio = v.get<int>();
+  }
+  if (config.contains("transitionPenaltyFactor")) {
+    const auto& v = config["transitionPenaltyFactor"];
+    if (!v.is_number() || !(v.get<double>() >= 0) || v.get<double>() > 10)
+      err("transitionPenaltyFactor", "must be a number in 0..10, got " + v.dump());
+    else
+      s.transition_penalty = v.get<double>();
+  }
+  if (!errors.empty()) return invalid(join(errors, "; "), "");
+  return s;
+}
+
+sdk::Result<std::vector<ServiceClass>> parse_service_classes(const std::map<std::string, std::string>& data,
+                                                             const std::string& path) {
+  std::vector<ServiceClass> out;
+  for (const auto& [key, text] : data) {
+    const std::string at = path + ".data[" + key + "]";
+    auto doc = parse_yaml(text, at);
+    if (!doc) return doc.error();
+    const json& j = *doc;
+    if (!j.is_object()) return invalid("must be a mapping {name, priority, data}", at);
+    ServiceClass sc;
+    sc.name = j.value("name", key);
+    if (j.contains("priority")) {
+      auto p = number(j["priority"]);
+      if (!p || *p < 1 || *p > 1000 || std::floor(*p) != *p)
+        return invalid("priority must be an integer >= 1 (1 = highest), got " + j["priority"].dump(), at + ".priority");
+      sc.priority = static_cast<int>(*p);
+    }
+    if (j.contains("data")) {
+      if (!j["data"].is_array()) return invalid("must be a list of {model, slo-tpot, slo-ttft}", at + ".data");
+      for (size_t i = 0; i < j["data"].size(); ++i) {
+        const auto& e = j["data"][i];
+        const std::string ep = at + ".data[" + std::to_string(i) + "]";
+        if (!e.is_object() || !e.contains("model") || !e["model"].is_string())
+          return invalid("needs a string `model`", ep);
+        sdk::Slo slo;
+        slo.service_class = sc.name;
+        slo.priority = sc.priority;
+        for (const auto& [field, target] : {std::pair<const char*, std::optional<double>*>{"slo-ttft", &slo.ttft_ms},
+                                            {"slo-tpot", &slo.itl_ms},
+                                            {"slo-tps", &slo.tps}}) {
+          if (!e.contains(field)) continue;
+          auto v = number(e[field]);
+          if (!v || !(*v > 0)) return invalid(std::string("must be a positive number, got ") + e[field].dump(), ep + "." + field);
+          *target = *v;
+        }
+        sc.slo_by_model[e["model"].get<std::string>()] = slo;
+      }
+    }
+    out.push_back(std::move(sc));
+  }
+  return out;
+}
+
+sdk::Result<ProfileEntry> parse_profile_entry(const json& e, const std::string& path) {
+  if (!e.is_object()) return invalid("must be a mapping {acc, accCount, maxBatchSize, perfParms}", path);
+  ProfileEntry out;
+  if (e.contains("accCount")) {
+    auto c = number(e["accCount"]);
+    if (!c) return invalid("must be a number, got " + e["accCount"].dump(), path + ".accCount");
+    out.gpus = *c <= 0 ? 1 : static_cast<int>(*c);  // upstream: <= 0 -> 1
+  }
+  auto mb = e.contains("maxBatchSize") ? number(e["maxBatchSize"]) : std::nullopt;
+  if (!mb || *mb < 1 || std::floor(*mb) != *mb)
+    return invalid("maxBatchSize must be an integer >= 1" +
+                       (e.contains("maxBatchSize") ? ", got " + e["maxBatchSize"].dump() : std::string(" (missing)")),
+                   path + ".maxBatchSize");
+  out.profile.max_batch = static_cast<int>(*mb);
+  const json* perf = e.contains("perfParms") ? &e["perfParms"] : nullptr;
+  if (!perf || !perf->is_object()) return invalid("missing perfParms {decodeParms, prefillParms}", path + ".perfParms");
+  struct Field {
+    const char* group;
+    const char* name;
+    double* out;
+  };
+  const Field fields[] = {{"decodeParms", "alpha", &out.profile.alpha},
+                          {"decodeParms", "beta", &out.profile.beta},
+                          {"prefillParms", "gamma", &out.profile.gamma},
+                          {"prefillParms", "delta", &out.profile.delta}};
+  for (const auto& f : fields) {
+    const std::string fp = path + ".perfParms." + f.group + "." + f.name;
+    if (!perf->contains(f.group) || !(*perf)[f.group].is_object() || !(*perf)[f.group].contains(f.name))
+      return invalid("missing", fp);
+    auto v = number((*perf)[f.group][f.name]);
+    if (!v || *v < 0) return invalid("must be a number >= 0, got " + (*perf)[f.group][f.name].dump(), fp);
+    *f.out = *v;
+  }
+  return out;
+}
+
+sdk::Result<std::map<ProfileKey, ProfileEntry>> parse_profiles(const std::map<std::string, std::string>& data,
+                                                               const std::string& path) {
+  std::map<ProfileKey, ProfileEntry> out;
+  for (const auto& [key, text] : data) {
+    const std::string at = path + ".data[" + key + "]";
+    auto doc = parse_yaml(text, at);
+    if (!doc) return doc.error();
+    json list = doc->is_array() ? *doc : json::array({*doc});
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string ep = doc->is_array() ? at + "[" + std::to_string(i) + "]" : at;
+      const auto& e = list[i];
+      if (!e.is_object() || !e.contains("model") || !e["model"].is_string() || !e.contains("acc") ||
+          !e["acc"].is_string())
+        return invalid("needs string `model` and `acc`", ep);
+      auto entry = parse_profile_entry(e, ep);
+      if (!entry) return entry.error();
+      out[ProfileKey{e["model"].get<std::string>(), upper(e["acc"].get<std::string>())}] = *entry;
+    }
+  }
+  return out;
+}
+
+sdk::Result<std::map<std::string, int>> parse_capacity(const std::map<std::string, std::string>& data,
+                                                       const std::string& path) {
+  std::map<std::string, int> out;
+  for (const auto& [type, text] : data) {
+    char* end = nullptr;
+    const long v = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || !end || *end != '\0' || v < 0 || v > 10'000'000)
+      return invalid("must be a whole number of GPUs >= 0, got \"" + text + "\"", path + ".data[" + type + "]");
+    out[upper(type)] = static_cast<int>(v);
+  }
+  return out;
+}
+
+}  // namespace wva::queueing
