@@ -1,0 +1,131 @@
+#include "config_util.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+
+namespace wva::emulator {
+
+sdk::Error ConfigErrors::to_error() const {
+  if (errors_.empty()) return sdk::make_error(sdk::ErrorCode::kInternal, "no error");
+  std::string message = errors_.front().message;
+  for (std::size_t i = 1; i < errors_.size(); ++i)
+    message += "; " + (errors_[i].path.empty() ? errors_[i].message : errors_[i].path + ": " + errors_[i].message);
+  return sdk::make_error(sdk::ErrorCode::kInvalidConfig, std::move(message), errors_.front().path);
+}
+
+std::optional<double> get_number(const nlohmann::json& j, const std::string& path, ConfigErrors& errors) {
+  if (!j.is_number()) {
+    errors.add(path, "must be a number, got " + std::string(j.type_name()));
+    return std::nullopt;
+  }
+  double v = j.get<double>();
+  if (!std::isfinite(v)) {
+    errors.add(path, "must be a finite number");
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<long long> get_count(const nlohmann::json& j, const std::string& path, ConfigErrors& errors) {
+  if (j.is_number_integer() || j.is_number_unsigned()) {
+    long long v = j.get<long long>();
+    if (v < 0) {
+      errors.add(path, "must be >= 0");
+      return std::nullopt;
+    }
+    return v;
+  }
+  if (j.is_number_float()) {
+    double d = j.get<double>();
+    if (std::isfinite(d) && d >= 0 && d == std::floor(d) && d < 9e18) return static_cast<long long>(d);
+  }
+  errors.add(path, "must be a non-negative integer, got " + j.dump());
+  return std::nullopt;
+}
+
+std::optional<std::string> get_string(const nlohmann::json& j, const std::string& path, ConfigErrors& errors) {
+  if (!j.is_string()) {
+    errors.add(path, "must be a string, got " + std::string(j.type_name()));
+    return std::nullopt;
+  }
+  return j.get<std::string>();
+}
+
+std::optional<bool> get_bool(const nlohmann::json& j, const std::string& path, ConfigErrors& errors) {
+  if (!j.is_boolean()) {
+    errors.add(path, "must be true or false, got " + j.dump());
+    return std::nullopt;
+  }
+  return j.get<bool>();
+}
+
+std::optional<double> get_seconds(const nlohmann::json& j, const std::string& path, ConfigErrors& errors) {
+  if (j.is_number()) {
+    double v = j.get<double>();
+    if (!std::isfinite(v) || v < 0) {
+      errors.add(path, "must be a duration >= 0");
+      return std::nullopt;
+    }
+    return v;
+  }
+  if (j.is_string()) {
+    const std::string s = j.get<std::string>();
+    std::size_t i = 0;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    const std::string num = s.substr(0, i), unit = s.substr(i);
+    char* end = nullptr;
+    double v = num.empty() ? -1 : std::strtod(num.c_str(), &end);
+    double scale = -1;
+    if (unit == "ms") scale = 0.001;
+    else if (unit == "s" || unit.empty()) scale = 1;
+    else if (unit == "m") scale = 60;
+    else if (unit == "h") scale = 3600;
+    if (v >= 0 && scale > 0 && end && *end == '\0') return v * scale;
+  }
+  errors.add(path, "must be a duration like 90s, 250ms, 5m or 1h (or a number of seconds), got " + j.dump());
+  return std::nullopt;
+}
+
+std::string format_number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  return buf;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t sub = prev[j - 1] + (std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                                                     std::tolower(static_cast<unsigned char>(b[j - 1]))
+                                                 ? 0
+                                                 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+void check_keys(const nlohmann::json& object, const std::vector<std::string>& known, const std::string& path,
+                ConfigErrors& errors) {
+  if (!object.is_object()) return;
+  for (const auto& [key, value] : object.items()) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string best;
+    std::size_t best_d = 3;
+    for (const auto& k : known) {
+      const std::size_t d = edit_distance(key, k);
+      if (d < best_d) best_d = d, best = k;
+    }
+    errors.add(path.empty() ? key : path + "." + key,
+               "unknown key" + (best.empty() ? std::string() : " (did you mean \"" + best + "\"?)"));
+  }
+}
+
+}  // namespace wva::emulator
