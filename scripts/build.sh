@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs missing Debian packages, then configures and builds WVA into ./build with both cores.
+# Extra arguments go to cmake's configure step (e.g. -DWVA_SANITIZE=address,undefined).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+build_dir=${WVA_BUILD_DIR:-build}
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=${WVA_BUILD_TYPE:-RelWithDebInfo} "$@" >/dev/null
+cmake --build "$build_dir" -j"${WVA_JOBS:-2}"
