@@ -1,10 +1,6 @@
 #include "host/combine.h"
 
-// TODO(integration): drop the guard once plugins/queueing lands combine_hybrid.
-#if __has_include("host/combine_hybrid.h")
 #include "host/combine_hybrid.h"
-#define WVA_HAVE_HYBRID 1
-#endif
 
 namespace wva::framework {
 
@@ -35,20 +31,10 @@ std::map<std::string, CombinedTarget> combine_recommendations(CombineMode mode, 
           if (!inserted && target.replicas > it->second.replicas) it->second = target;
         }
       return out;
-    case CombineMode::kHybrid: {
-      // Validation guarantees two analyzers; a missing opinion on either side degrades to the other.
+    case CombineMode::kHybrid:
+      // Validation guarantees two analyzers (saturation first); combine_hybrid handles a missing opinion.
       if (chain.size() < 2) return chain.empty() ? out : from_recommendation(chain[0]);
-      const auto& saturation = chain[0];
-      const auto& model_based = chain[1];
-      if (!model_based.has_opinion) return from_recommendation(saturation);
-      if (!saturation.has_opinion) return from_recommendation(model_based);
-#ifdef WVA_HAVE_HYBRID
-      return from_recommendation(combine_hybrid(model, saturation, model_based));
-#else
-      (void)model;
-      return from_recommendation(saturation);
-#endif
-    }
+      return from_recommendation(combine_hybrid(model, chain[0], chain[1]));
   }
   return out;
 }
