@@ -1,0 +1,273 @@
+// The `wva` binary as scripts and operators use it.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include "subprocess.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using wva::testing::Process;
+using wva::testing::run;
+
+const std::string kWva = std::string(WVA_BUILD_DIR) + "/bin/wva";
+const std::string kQuickstart = std::string(WVA_SOURCE_DIR) + "/examples/quickstart";
+
+// A scratch copy of the quickstart whose files a test may change.
+struct ScratchDir {
+  fs::path path;
+  explicit ScratchDir(const std::string& name) {
+    path = fs::temp_directory_path() / ("wva-cli-" + name + "-" + std::to_string(getpid()));
+    fs::remove_all(path);
+    fs::create_directories(path);
+    for (const auto& e : fs::directory_iterator(kQuickstart)) fs::copy(e.path(), path / e.path().filename());
+  }
+  ~ScratchDir() { fs::remove_all(path); }
+  void write(const std::string& file, const std::string& text) const { std::ofstream(path / file) << text; }
+};
+
+std::string pipelines_configmap(const std::string& pipelines_yaml) {
+  std::string indented;
+  std::istringstream in(pipelines_yaml);
+  for (std::string line; std::getline(in, line);) indented += "    " + line + "\n";
+  return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: wva-pipelines\n"
+         "  namespace: workload-variant-autoscaler-system\ndata:\n  pipelines.yaml: |\n" + indented;
+}
+
+TEST(Cli, VersionNamesTheAbi) {
+  auto r = run({kWva, "version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("SDK ABI 1."), std::string::npos) << r.out;
+}
+
+TEST(Cli, UnknownVerbIsAUsageError) {
+  auto r = run({kWva, "frobnicate"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown command \"frobnicate\""), std::string::npos);
+}
+
+TEST(Cli, PluginsListsEveryBuiltPlugin) {
+  auto r = run({kWva, "plugins"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* name : {"saturation", "queueing", "prometheus", "emulator", "status", "metrics", "log"})
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(std::string("\\n") + name + " +[a-z,]+ +\\S+ +1\\.\\d+ +/")))
+        << name << " missing in:\n" << r.out;
+}
+
+TEST(Cli, PluginsReportsRefusedLibrariesWithTheReason) {
+  auto r = run({kWva, "plugins", "--plugin-path", WVA_TEST_PLUGIN_DIR});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("test-good-analyzer"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("libtest-bad-abi.so refused: SDK ABI"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("libtest-missing-symbol.so refused: missing symbol"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("libtest-foreign-toolchain.so refused: built with toolchain msvc-19"), std::string::npos) << r.err;
+}
+
+TEST(Cli, ValidateAcceptsTheQuickstart) {
+  auto r = run({kWva, "validate", "--local", kQuickstart});
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST(Cli, ValidateReportsEveryErrorWithItsPath) {
+  ScratchDir dir("validate");
+  dir.write("30-config.yaml", pipelines_configmap(R"(sources:
+  emulator: {fixedMetrics: {}}
+analyzers:
+  saturation: {}
+sinks:
+  log: {format: yaml}
+pipelines:
+  default:
+    interval: 10 parsecs
+    source: emulater
+    analyzers: [saturation, queuing]
+    sink: [log]
+)"));
+  auto r = run({kWva, "validate", "--local", dir.path.string()});
+  EXPECT_EQ(r.code, 1);
+  for (const char* expected : {"pipelines.default.interval: ", "pipelines.default.source: ",
+                               "did you mean \"emulator\"", "pipelines.default.analyzers[1]: ",
+                               "pipelines.default.sink: ", "did you mean \"sinks\""})
+    EXPECT_NE(r.err.find(expected), std::string::npos) << "missing <" << expected << "> in:\n" << r.err;
+  // One error per line, each "path: message".
+  std::istringstream lines(r.err);
+  int count = 0;
+  for (std::string line; std::getline(lines, line);) {
+    ++count;
+    EXPECT_TRUE(std::regex_search(line, std::regex(R"(^[A-Za-z0-9_.\[\]-]+: )"))) << line;
+  }
+  EXPECT_GE(count, 4);
+}
+
+TEST(Cli, ValidateChecksPluginSettingsToo) {
+  ScratchDir dir("plugin-settings");
+  dir.write("30-config.yaml", pipelines_configmap(R"(sources:
+  emulator: {fixedMetrics: {llama-8b-h100: [{kvCacheUsage: 7}]}}
+analyzers:
+  saturation: {}
+sinks:
+  log: {format: yaml}
+pipelines:
+  default: {source: emulator, analyzers: [saturation], sinks: [log]}
+)"));
+  auto r = run({kWva, "validate", "--local", dir.path.string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("sources.emulator.fixedMetrics.llama-8b-h100[0].kvCacheUsage"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("sinks.log.format"), std::string::npos) << r.err;
+}
+
+TEST(Cli, RunOncePrintsOneJsonDocument) {
+  auto r = run({kWva, "run", "--local", kQuickstart, "--once", "--output", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);  // throws (fails) on anything but exactly one document
+  ASSERT_EQ(doc["decisions"].size(), 2u) << r.out;
+  for (const auto& d : doc["decisions"])
+    for (const char* key : {"namespace", "model", "variant", "accelerator", "current", "desired", "reason", "analyzer"})
+      EXPECT_TRUE(d.contains(key)) << key;
+  // The quickstart's pods are near saturation: one more replica of the cheaper variant (A100 30 < H100 50).
+  for (const auto& d : doc["decisions"]) {
+    EXPECT_EQ(d["namespace"], "llm");
+    EXPECT_EQ(d["model"], "meta/llama-3.1-8b");
+    if (d["variant"] == "llama-8b-a100") {
+      EXPECT_EQ(d["accelerator"], "A100");
+      EXPECT_EQ(d["desired"], 3) << d.dump();
+    } else {
+      EXPECT_EQ(d["variant"], "llama-8b-h100");
+      EXPECT_EQ(d["desired"], 2) << d.dump();
+    }
+  }
+}
+
+TEST(Cli, RunWithoutClusterBackendSaysWhatToDo) {
+  auto r = run({kWva, "run", "--once"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--local DIR"), std::string::npos) << r.err;
+}
+
+TEST(Cli, BadDurationIsRejected) {
+  auto r = run({kWva, "run", "--local", kQuickstart, "--interval", "fast"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--interval"), std::string::npos) << r.err;
+}
+
+TEST(Cli, SigtermStopsGracefully) {
+  Process p({kWva, "run", "--local", kQuickstart, "--interval", "200ms", "--output", "json"});
+  ASSERT_TRUE(p.wait_for_stdout("\"decisions\"", std::chrono::seconds(20))) << p.err;
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(std::chrono::seconds(10)), 0) << p.err;
+  EXPECT_NE(p.err.find("stopping"), std::string::npos) << p.err;
+}
+
+TEST(Cli, DurationEndsTheRun) {
+  auto r = run({kWva, "run", "--local", kQuickstart, "--interval", "100ms", "--duration", "450ms", "--output", "json"},
+               std::chrono::seconds(20));
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream lines(r.out);
+  int cycles = 0;
+  for (std::string line; std::getline(lines, line);) cycles += nlohmann::json::parse(line).contains("decisions");
+  EXPECT_GE(cycles, 4);  // t = 0, 100, 200, 300, 400 ms
+  EXPECT_LE(cycles, 6);
+}
+
+TEST(Cli, InvalidConfigEditIsRejectedAndTheLastGoodKeepsRunning) {
+  ScratchDir dir("reload");
+  Process p({kWva, "run", "--local", dir.path.string(), "--interval", "100ms", "--output", "json"});
+  ASSERT_TRUE(p.wait_for_stdout("\"decisions\"", std::chrono::seconds(20))) << p.err;
+  dir.write("30-config.yaml", pipelines_configmap("pipelines: {default: {source: nowhere}}\n"));
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (p.err.find("rejected") == std::string::npos && std::chrono::steady_clock::now() < end)
+    p.pump(std::chrono::milliseconds(100));
+  EXPECT_NE(p.err.find("rejected"), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("pipelines.default.source"), std::string::npos) << p.err;
+  // Decisions keep coming from the last good configuration.
+  const auto seen = p.out.size();
+  const auto end2 = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (p.out.size() == seen && std::chrono::steady_clock::now() < end2) p.pump(std::chrono::milliseconds(100));
+  EXPECT_GT(p.out.size(), seen);
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(std::chrono::seconds(10)), 0);
+}
+
+TEST(Cli, AThrowingPluginHoldsItsPipelineWhileOthersGoOn) {
+  ScratchDir dir("isolation");
+  // Two namespaces' worth of models: `llm` (quickstart) and a second VA in `other` owned by a pipeline
+  // whose analyzer throws on every call.
+  dir.write("40-other.yaml", R"(apiVersion: v1
+kind: Namespace
+metadata: {name: other}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: other-h100, namespace: other}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: other}}
+  template:
+    metadata: {labels: {app: other}}
+    spec:
+      nodeSelector: {nvidia.com/gpu.product: H100}
+      containers: [{name: vllm, image: vllm/vllm-openai:v0.8.5}]
+---
+apiVersion: llmd.ai/v1alpha1
+kind: VariantAutoscaling
+metadata: {name: other, namespace: other}
+spec:
+  modelID: other/model
+  scaleTargetRef: {kind: Deployment, name: other-h100}
+)");
+  dir.write("30-config.yaml", pipelines_configmap(std::string(R"(plugins: {paths: [)") + WVA_TEST_PLUGIN_DIR + R"(]}
+sources:
+  emulator:
+    fixedMetrics:
+      llama-8b-h100: [{kvCacheUsage: 0.78, waiting: 2, running: 24}, {kvCacheUsage: 0.74, waiting: 1, running: 22}]
+      llama-8b-a100: [{kvCacheUsage: 0.85, waiting: 0, running: 30}, {kvCacheUsage: 0.60, waiting: 1, running: 18}]
+      other-h100: [{kvCacheUsage: 0.5, waiting: 0, running: 5}]
+analyzers:
+  saturation: {}
+  thrower: {plugin: test-throwing-analyzer}
+sinks:
+  log: {output: stderr}
+pipelines:
+  broken:
+    selector: {namespaces: [other]}
+    source: emulator
+    analyzers: [thrower]
+    sinks: [log]
+  default:
+    source: emulator
+    analyzers: [saturation]
+    sinks: [log]
+)") + "\n");
+  // The base config file has the other ConfigMaps; keep them.
+  std::ofstream(dir.path / "31-costs.yaml") << R"(apiVersion: v1
+kind: ConfigMap
+metadata: {name: accelerator-unitcost, namespace: workload-variant-autoscaler-system}
+data:
+  costs: |
+    A100: 30.0
+    H100: 50.0
+)";
+  auto r = run({kWva, "run", "--local", dir.path.string(), "--once", "--output", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  int checked = 0;
+  for (const auto& d : doc["decisions"]) {
+    if (d["namespace"] == "other") {
+      EXPECT_EQ(d["desired"], 3);  // current replicas, held
+      EXPECT_EQ(d.value("held", false), true);
+      ++checked;
+    } else if (d["variant"] == "llama-8b-a100") {
+      EXPECT_EQ(d["desired"], 3);  // the healthy pipeline decided
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 2) << r.out;
+  EXPECT_NE(r.err.find("analyzer bug"), std::string::npos) << r.err;
+}
+
+}  // namespace
