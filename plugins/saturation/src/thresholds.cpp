@@ -1,0 +1,249 @@
+#include "thresholds.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+#include <utility>
+
+#include <yaml-cpp/yaml.h>
+
+#include "text.h"
+
+namespace wva::saturation {
+
+namespace {
+
+constexpr const char* kKv = "kvCacheThreshold";
+constexpr const char* kQueue = "queueLengthThreshold";
+constexpr const char* kKvSpare = "kvSpareTrigger";
+constexpr const char* kQueueSpare = "queueSpareTrigger";
+
+const std::vector<std::string>& known_keys() {
+  static const std::vector<std::string> keys{kKv, kQueue, kKvSpare, kQueueSpare, "model_id", "namespace"};
+  return keys;
+}
+
+// Upstream keys this analyzer accepts and ignores (V2 analyzer, GPU limiter).
+const std::vector<std::string>& ignored_keys() {
+  static const std::vector<std::string> keys{"enableLimiter", "analyzerName", "scaleUpThreshold",
+                                             "scaleDownBoundary"};
+  return keys;
+}
+
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+struct EntryParse {
+  PartialThresholds values;
+  std::optional<std::string> model_id;
+  std::optional<std::string> ns;
+  std::vector<sdk::Error> errors;
+  std::vector<std::string> warnings;
+};
+
+EntryParse parse_entry(const std::string& source, const std::string& key, const std::string& text) {
+  EntryParse out;
+  const std::string base = "data." + key;
+  auto error = [&](const std::string& field, std::string message) {
+    out.errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, std::move(message),
+                                         source + ": " + (field.empty() ? base : base + "." + field)));
+  };
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    error("", "invalid YAML: " + e.msg + " (line " + std::to_string(e.mark.line + 1) + ")");
+    return out;
+  }
+  if (root.IsNull()) return out;  // an empty entry sets nothing
+  if (!root.IsMap()) {
+    error("", "must be a YAML mapping of threshold keys (kvCacheThreshold, queueLengthThreshold, ...)");
+    return out;
+  }
+  std::set<std::string> seen;
+  for (const auto& kv : root) {
+    std::string field;
+    try {
+      field = kv.first.as<std::string>();
+    } catch (const YAML::Exception&) {
+      error("", "keys must be strings");
+      continue;
+    }
+    seen.insert(field);
+    const YAML::Node& value = kv.second;
+    if (field == "model_id" || field == "namespace") {
+      if (!value.IsScalar()) {
+        error(field, "must be a string");
+        continue;
+      }
+      (field == "model_id" ? out.model_id : out.ns) = value.Scalar();
+      continue;
+    }
+    if (std::find(ignored_keys().begin(), ignored_keys().end(), field) != ignored_keys().end()) {
+      out.warnings.push_back(source + ": " + base + "." + field +
+                             ": ignored (an upstream V2 / GPU-limiter setting this analyzer does not use)");
+      continue;
+    }
+    std::optional<double>* slot = nullptr;
+    if (field == kKv) slot = &out.values.kv_cache_threshold;
+    if (field == kQueue) slot = &out.values.queue_length_threshold;
+    if (field == kKvSpare) slot = &out.values.kv_spare_trigger;
+    if (field == kQueueSpare) slot = &out.values.queue_spare_trigger;
+    if (!slot) {
+      error(field, "unknown key" + did_you_mean(field, known_keys()));
+      continue;
+    }
+    if (!value.IsScalar()) {
+      error(field, "must be a number");
+      continue;
+    }
+    double v = 0;
+    try {
+      v = value.as<double>();
+    } catch (const YAML::Exception&) {
+      error(field, "must be a number (got \"" + value.Scalar() + "\")");
+      continue;
+    }
+    if (!std::isfinite(v)) {
+      error(field, "must be a finite number (got " + value.Scalar() + ")");
+      continue;
+    }
+    const bool fraction = field == kKv || field == kKvSpare;
+    if (fraction && (v < 0 || v > 1)) {
+      error(field, "must be in [0,1] (got " + num(v) + ")");
+      continue;
+    }
+    if (!fraction && v < 0) {
+      error(field, "must be >= 0 (got " + num(v) + ")");
+      continue;
+    }
+    *slot = v;
+  }
+  return out;
+}
+
+}  // namespace
+
+Thresholds PartialThresholds::merged_over(Thresholds base) const {
+  if (kv_cache_threshold) base.kv_cache_threshold = *kv_cache_threshold;
+  if (queue_length_threshold) base.queue_length_threshold = *queue_length_threshold;
+  if (kv_spare_trigger) base.kv_spare_trigger = *kv_spare_trigger;
+  if (queue_spare_trigger) base.queue_spare_trigger = *queue_spare_trigger;
+  return base;
+}
+
+std::optional<std::string> check_thresholds(const Thresholds& t) {
+  auto bad = [](double v) { return !std::isfinite(v); };
+  if (bad(t.kv_cache_threshold) || t.kv_cache_threshold < 0 || t.kv_cache_threshold > 1)
+    return std::string(kKv) + ": must be in [0,1]";
+  if (bad(t.kv_spare_trigger) || t.kv_spare_trigger < 0 || t.kv_spare_trigger > 1)
+    return std::string(kKvSpare) + ": must be in [0,1]";
+  if (bad(t.queue_length_threshold) || t.queue_length_threshold < 0) return std::string(kQueue) + ": must be >= 0";
+  if (bad(t.queue_spare_trigger) || t.queue_spare_trigger < 0) return std::string(kQueueSpare) + ": must be >= 0";
+  if (t.kv_cache_threshold < t.kv_spare_trigger)
+    return std::string(kKvSpare) + ": " + num(t.kv_spare_trigger) + " must not exceed " + kKv + " " +
+           num(t.kv_cache_threshold);
+  return std::nullopt;
+}
+
+ParsedConfigMap parse_config_map(const std::string& ns, const std::string& name,
+                                 const std::map<std::string, std::string>& data) {
+  ParsedConfigMap out;
+  out.source = "ConfigMap " + ns + "/" + name;
+  const std::string& source = out.source;
+
+  // `default` first: the overrides are checked merged over it.
+  Thresholds default_effective;
+  if (auto it = data.find("default"); it != data.end()) {
+    EntryParse e = parse_entry(source, "default", it->second);
+    out.warnings.insert(out.warnings.end(), e.warnings.begin(), e.warnings.end());
+    if (e.errors.empty()) {
+      const Thresholds merged = e.values.merged_over(Thresholds{});
+      if (merged.kv_cache_threshold < merged.kv_spare_trigger) {
+        const std::string field = e.values.kv_spare_trigger ? kKvSpare : kKv;
+        e.errors.push_back(sdk::make_error(
+            sdk::ErrorCode::kInvalidConfig,
+            std::string(kKvSpare) + " " + num(merged.kv_spare_trigger) + " must not exceed " + kKv + " " +
+                num(merged.kv_cache_threshold),
+            source + ": data.default." + field));
+      }
+    }
+    if (e.errors.empty()) {
+      out.default_entry = e.values;
+      default_effective = e.values.merged_over(Thresholds{});
+    } else {
+      out.errors.insert(out.errors.end(), e.errors.begin(), e.errors.end());
+    }
+  }
+
+  std::map<std::pair<std::string, std::string>, std::string> taken;  // (model_id, ns) -> first key
+  for (const auto& [key, text] : data) {
+    if (key == "default") continue;
+    EntryParse e = parse_entry(source, key, text);
+    out.warnings.insert(out.warnings.end(), e.warnings.begin(), e.warnings.end());
+    const std::string base = source + ": data." + key;
+    if (e.errors.empty() && (!e.model_id || e.model_id->empty()))
+      e.errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig,
+                                         "required in an override entry (only `default` may omit it)",
+                                         base + ".model_id"));
+    if (e.errors.empty()) {
+      const Thresholds merged = e.values.merged_over(default_effective);
+      if (merged.kv_cache_threshold < merged.kv_spare_trigger) {
+        const std::string field = e.values.kv_spare_trigger ? kKvSpare : kKv;
+        e.errors.push_back(sdk::make_error(
+            sdk::ErrorCode::kInvalidConfig,
+            std::string(kKvSpare) + " " + num(merged.kv_spare_trigger) + " must not exceed " + kKv + " " +
+                num(merged.kv_cache_threshold) + " (merged over default)",
+            base + "." + field));
+      }
+    }
+    if (!e.errors.empty()) {
+      out.errors.insert(out.errors.end(), e.errors.begin(), e.errors.end());
+      continue;
+    }
+    const std::string entry_ns = e.ns.value_or("");
+    auto [it, inserted] = taken.emplace(std::make_pair(*e.model_id, entry_ns), key);
+    if (!inserted) {
+      out.warnings.push_back(base + ": ignored; entry \"" + it->second + "\" already overrides model_id " +
+                             *e.model_id + (entry_ns.empty() ? "" : " in namespace " + entry_ns) +
+                             " (the first key in alphabetical order wins)");
+      continue;
+    }
+    out.overrides.push_back(OverrideEntry{key, *e.model_id, entry_ns, e.values});
+  }
+  return out;
+}
+
+ResolvedThresholds resolve_thresholds(const sdk::ModelKey& model, const ParsedConfigMap* global,
+                                      const ParsedConfigMap* local) {
+  ResolvedThresholds out;
+  out.origin = "defaults";
+  auto apply = [&](const PartialThresholds& layer, const std::string& what) {
+    const Thresholds next = layer.merged_over(out.values);
+    if (auto problem = check_thresholds(next)) {
+      out.warnings.push_back(what + " skipped for " + model.to_string() + ": merged thresholds invalid (" +
+                             *problem + ")");
+      return;
+    }
+    out.values = next;
+    out.origin += " < " + what;
+  };
+  auto apply_overrides = [&](const ParsedConfigMap& cm) {
+    // Entries without a namespace first, then the ones naming the model's namespace (more specific).
+    for (int pass = 0; pass < 2; ++pass)
+      for (const auto& o : cm.overrides)
+        if (o.model_id == model.model_id && (pass == 0 ? o.ns.empty() : o.ns == model.ns))
+          apply(o.values, cm.source + " " + o.key);
+  };
+  if (global && global->default_entry) apply(*global->default_entry, global->source + " default");
+  if (local && local->default_entry) apply(*local->default_entry, local->source + " default");
+  if (global) apply_overrides(*global);
+  if (local) apply_overrides(*local);
+  return out;
+}
+
+}  // namespace wva::saturation
