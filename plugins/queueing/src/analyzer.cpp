@@ -270,7 +270,8 @@ sdk::Recommendation recommend(const sdk::ModelView& model, const ModelPlan& plan
     const auto& o = plan.problem.variants[k];
     const auto& v = model.variants[s.index];
     std::string reason = v.name + " (" + (v.accelerator.empty() ? "?" : v.accelerator) + "): " +
-                         std::to_string(replicas[k]) + " replica" + (replicas[k] == 1 ? "" : "s") + "; " + s.max.reason;
+                         std::to_string(replicas[k]) + " replica" + (replicas[k] == 1 ? "" : "s") + "; " + s.max.reason +
+                         " [profile: " + s.profile_source + "]";
     if (replicas[k] > 0 && o.rate_per_replica > 0 && capacity > 0 && plan.load > 0 && s.model) {
       const double share = plan.load * o.rate_per_replica / capacity;  // capacity-proportional routing
       const auto at = s.model->at(share);
