@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# chart_test.sh <build dir> <source dir>: lints and renders charts/workload-variant-autoscaler, checks the
+# rendered objects, and validates the rendered ConfigMaps with `<build>/bin/wva validate --local`.
+set -euo pipefail
+
+build="$(cd "$1" && pwd)"
+src="$(cd "$2" && pwd)"
+chart="$src/charts/workload-variant-autoscaler"
+wva="$build/bin/wva"
+release=workload-variant-autoscaler
+ns=workload-variant-autoscaler-system
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+[ -x "$wva" ] || fail "$wva is not built (cmake --build $build --target wva)"
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+export HELM_CACHE_HOME="$tmp/helm-cache" HELM_CONFIG_HOME="$tmp/helm-config" HELM_DATA_HOME="$tmp/helm-data"
+
+set +e
+helm="$(bash "$src/scripts/install-helm.sh" 2>"$tmp/install-helm.err")"
+rc=$?
+set -e
+if [ "$rc" -eq 77 ]; then
+  echo "SKIP: helm is not installed and cannot be fetched: $(cat "$tmp/install-helm.err")"
+  exit 77
+fi
+[ "$rc" -eq 0 ] || fail "scripts/install-helm.sh exited $rc: $(cat "$tmp/install-helm.err")"
+echo "helm: $helm ($("$helm" version --short))"
+
+# The chart's CRD is a copy of the repository's.
+cmp -s "$src/crds/variantautoscalings.llmd.ai.yaml" "$chart/crds/variantautoscalings.llmd.ai.yaml" ||
+  fail "charts/workload-variant-autoscaler/crds/ differs from crds/variantautoscalings.llmd.ai.yaml (copy it)"
+
+for set in "" "pipelines.hybrid.enabled=true"; do
+  out="$("$helm" lint "$chart" ${set:+--set "$set"} 2>&1)" || { echo "$out" >&2; fail "helm lint ${set:-(defaults)}"; }
+  grep -q "1 chart(s) linted, 0 chart(s) failed" <<<"$out" || { echo "$out" >&2; fail "helm lint: unexpected summary"; }
+done
+echo "ok: helm lint"
+
+# render <name> [helm args...]: helm template into $tmp/<name>; prints nothing.
+render() {
+  local name="$1"
+  shift
+  "$helm" template "$release" "$chart" --namespace "$ns" --include-crds --output-dir "$tmp/$name" "$@" >/dev/null ||
+    fail "helm template ($name)"
+}
+# objects <name>: one "Kind/name namespace" line per rendered object.
+objects() {
+  find "$tmp/$1" -name '*.yaml' -print0 | sort -z | xargs -0 awk '
+    function flush() { if (kind != "") print kind "/" name " " nsp; kind = ""; name = ""; nsp = "-"; inmeta = 0 }
+    FNR == 1 || /^---/ { flush() }
+    /^kind: / { kind = $2 }
+    /^metadata:/ { inmeta = 1; next }
+    /^[^ #]/ { inmeta = 0 }
+    inmeta && /^  name: / && name == "" { name = $2 }
+    inmeta && /^  namespace: / { nsp = $2 }
+    END { flush() }'
+}
+# rendered <name> <template file>: path of one rendered template.
+rendered() { echo "$tmp/$1/$release/templates/$2"; }
+# pipelines <name>: the pipelines.yaml text of ConfigMap wva-pipelines.
+pipelines() {
+  awk '/^  pipelines.yaml: \|/ { on = 1; next } on && /^  [^ ]/ { on = 0 } on && /^---/ { on = 0 } on { print }' \
+    "$(rendered "$1" configmaps.yaml)"
+}
+# doc <file> <kind>: the first document of that kind in a rendered file.
+doc() { awk -v k="$2" '/^---/ { if (hit) exit; buf = ""; next } { buf = buf $0 "\n" } $0 == "kind: " k { hit = 1 } END { if (hit) printf "%s", buf }' "$1"; }
+expect_object() { grep -qx "$2" <<<"$(objects "$1")" || { objects "$1" >&2; fail "$1: no object $2"; }; }
+
+render defaults
+render hybrid --set pipelines.hybrid.enabled=true
+render hybrid-selected --set pipelines.hybrid.enabled=true --set 'pipelines.hybrid.selector.modelIds={meta/llama-3.1-70b*}'
+render monitored --set serviceMonitor.enabled=true --set prometheus.ca.cert=PEM --set replicas=1
+
+for r in defaults hybrid hybrid-selected monitored; do
+  expect_object "$r" "CustomResourceDefinition/variantautoscalings.llmd.ai -"
+  expect_object "$r" "ServiceAccount/$release-controller-manager $ns"
+  expect_object "$r" "ClusterRole/$release-manager-role -"
+  expect_object "$r" "ClusterRoleBinding/$release-manager-rolebinding -"
+  expect_object "$r" "Role/$release-leader-election-role $ns"
+  expect_object "$r" "RoleBinding/$release-leader-election-rolebinding $ns"
+  expect_object "$r" "Deployment/$release-controller-manager $ns"
+  expect_object "$r" "Service/$release-metrics $ns"
+  for cm in wva-pipelines capacity-scaling-config accelerator-unitcost service-classes-config; do
+    expect_object "$r" "ConfigMap/$cm $ns"
+  done
+done
+objects defaults | grep -q '^ServiceMonitor/' && fail "defaults: ServiceMonitor rendered although disabled"
+expect_object monitored "ServiceMonitor/$release-metrics-monitor $ns"
+expect_object monitored "ConfigMap/$release-prometheus-ca $ns"
+echo "ok: rendered kinds"
+
+# The Deployment: `wva run`, POD_NAMESPACE from the downward API, RECONCILIATION_INTERVAL, probes on
+# the metrics sink's /healthz, the metrics port.
+dep="$(rendered defaults deployment.yaml)"
+grep -qx '            - run' "$dep" || fail "deployment: args do not start with run"
+grep -A3 'name: POD_NAMESPACE' "$dep" | grep -q 'fieldPath: metadata.namespace' || fail "deployment: POD_NAMESPACE not from the downward API"
+grep -A1 'name: RECONCILIATION_INTERVAL' "$dep" | grep -q 'value: "60s"' || fail "deployment: RECONCILIATION_INTERVAL"
+[ "$(grep -c 'httpGet: {path: /healthz, port: metrics}' "$dep")" -eq 2 ] || fail "deployment: readiness/liveness on /healthz"
+grep -q 'containerPort: 8443' "$dep" || fail "deployment: metrics port 8443"
+grep -q 'replicas: 2' "$dep" || fail "deployment: 2 replicas by default"
+grep -q 'mountPath: /etc/wva/prometheus-ca' "$(rendered monitored deployment.yaml)" || fail "deployment: CA not mounted"
+# RBAC: status is written with patch only; nothing may update Deployments or scale them.
+rbac="$(rendered defaults rbac.yaml)"
+grep -A2 'resources: \[variantautoscalings/status\]' "$rbac" | grep -q 'verbs: \[patch\]' || fail "rbac: status patch"
+grep -A2 'resources: \[leases\]' "$rbac" | grep -q 'verbs: \[get, create, update\]' || fail "rbac: leases"
+cluster_role="$(doc "$rbac" ClusterRole)"
+[ -n "$cluster_role" ] || fail "rbac: no ClusterRole"
+grep -qE 'deployments/scale|secrets|nodes|verbs: \[.*(create|update|delete|\*)' <<<"$cluster_role" &&
+  { echo "$cluster_role" >&2; fail "rbac: the ClusterRole grants more than least privilege"; }
+echo "ok: deployment and rbac"
+
+# pipelines.yaml: default = saturation only; hybrid toggle = queueing + combine: hybrid.
+pipelines defaults | grep -q 'analyzers: \["saturation"\]' || fail "defaults: default pipeline analyzers"
+pipelines defaults | grep -q 'queueing\|combine' && fail "defaults: queueing/combine without the hybrid toggle"
+pipelines hybrid | grep -q 'analyzers: \["saturation","queueing"\]' || fail "hybrid: analyzers"
+pipelines hybrid | grep -q 'combine: hybrid' || fail "hybrid: combine"
+[ "$(pipelines hybrid-selected | awk '/^    pipelines:$/ { on = 1; next } on && /^      [a-z-]+:$/ { sub(":", ""); print $1 }' | paste -sd,)" = "hybrid,default" ] ||
+  fail "hybrid-selected: pipeline hybrid must come before default"
+echo "ok: pipelines.yaml"
+
+# wva validate --local on the rendered ConfigMaps.
+validate() {
+  local name="$1" dir="$tmp/validate-$1"
+  mkdir -p "$dir"
+  cp "$(rendered "$name" configmaps.yaml)" "$dir/"
+  POD_NAMESPACE="$ns" "$wva" validate --local "$dir" >"$dir.out" 2>&1
+}
+for r in defaults hybrid hybrid-selected monitored; do
+  validate "$r" || { cat "$tmp/validate-$r.out" >&2; fail "wva validate --local ($r)"; }
+done
+echo "ok: wva validate (defaults, hybrid, hybrid-selected, monitored)"
+
+# The validation step really checks: a bad value is rejected with its path.
+render broken --set prometheus.url=ftp://prometheus --set metrics.port=99999
+if validate broken; then fail "wva validate accepted an ftp:// url and port 99999"; fi
+grep -q 'sources.prometheus.url' "$tmp/validate-broken.out" || { cat "$tmp/validate-broken.out" >&2; fail "no path sources.prometheus.url"; }
+grep -q 'sinks.metrics' "$tmp/validate-broken.out" || { cat "$tmp/validate-broken.out" >&2; fail "no path sinks.metrics"; }
+echo "ok: wva validate rejects a broken rendering with paths"
+echo "PASS"
