@@ -1,9 +1,20 @@
 // Local backend: a folder of ordinary Kubernetes YAML (the same files `kubectl apply -f DIR` accepts).
 // Multi-document files are allowed. Pods are synthesized: Deployment d with n replicas has pods d-0..d-<n-1>
 // in d's namespace, labelled like the Deployment's pod template. Status patches and scale calls change
-// the in-memory objects only.
+// the in-memory objects only (the files are never written).
+//
+// Every object needs apiVersion, kind and metadata.name; metadata.namespace defaults to "default"; any kind
+// is kept (list by kind works); VariantAutoscalings must be llmd.ai/v1alpha1; `kind: List` is unpacked.
+// ConfigMap data values are kept as the text written in the file (`threshold: 0.8` reads as "0.8").
+// Hidden files and kustomization.yaml are skipped.
+//
+// refresh() re-reads the folder when a file was added, removed, or its mtime/size changed. An object whose
+// file content (apart from status) is unchanged keeps its in-memory status patches and scale() result; a
+// changed object is taken from the file. On any error the previous state stays and the error is returned
+// (every problem, one per line: "dir/file.yaml[doc 2]: missing metadata.name").
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -39,12 +50,29 @@ class LocalCluster final : public ClusterBackend {
   sdk::Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) override;
 
  private:
+  struct FileStamp {
+    std::filesystem::file_time_type mtime;
+    std::uintmax_t size = 0;
+    friend bool operator==(const FileStamp&, const FileStamp&) = default;
+  };
+  using Stamps = std::map<std::filesystem::path, FileStamp>;
+  struct Snapshot {
+    std::vector<nlohmann::json> objects;  // as written in the files
+    Stamps stamps;
+  };
+
+  sdk::Result<Stamps> scan() const;
+  sdk::Result<Snapshot> read_folder(const Stamps& stamps) const;
+  // Installs a snapshot; `keep_memory` carries over status patches / scale() of unchanged objects.
+  void install(Snapshot snapshot, bool keep_memory);
+
   std::filesystem::path dir_;
   std::string system_namespace_;
-  mutable std::mutex mutex_;
-  // kind -> "ns/name" -> object
-  std::map<std::string, std::map<std::string, nlohmann::json>> objects_;
-  std::map<std::filesystem::path, std::filesystem::file_time_type> mtimes_;
+  mutable std::mutex mutex_;  // serializes load/refresh with the writes (patch_status, scale)
+  sdk::InMemoryCluster store_;
+  std::map<std::string, nlohmann::json> file_objects_;  // "kind/ns/name" -> the object as last read from disk
+  Stamps stamps_;
+  bool loaded_ = false;
 };
 
 // RFC 7386 JSON merge patch (the SDK's, shared with InMemoryCluster).

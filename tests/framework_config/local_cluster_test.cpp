@@ -1,0 +1,235 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "cluster/local_cluster.h"
+
+namespace wva::framework {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// A fresh folder under the system temp dir, removed at the end.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("wva-local-" + std::to_string(rd()) + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+  // Writes a file and moves its mtime forward so a rewrite within one clock tick is still seen.
+  void write(const std::string& name, const std::string& text) {
+    const fs::path p = path_ / name;
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
+    fs::last_write_time(p, fs::file_time_type::clock::now() + std::chrono::seconds(++bump_));
+  }
+
+ private:
+  fs::path path_;
+  int bump_ = 0;
+};
+
+constexpr const char* kModel = R"(apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: llama-h100
+  namespace: llm
+spec:
+  replicas: 2
+  template:
+    metadata:
+      labels: {app: llama, llmd.ai/model: meta.llama-3.1-8b}
+---
+apiVersion: llmd.ai/v1alpha1
+kind: VariantAutoscaling
+metadata:
+  name: llama-h100
+  namespace: llm
+spec:
+  modelID: meta/llama-3.1-8b
+  scaleTargetRef: {kind: Deployment, name: llama-h100}
+---
+# an empty document is fine
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: llama-h100, namespace: llm}
+spec: {minReplicas: 1, maxReplicas: 10}
+)";
+
+constexpr const char* kConfig = R"(apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: capacity-scaling-config
+  namespace: wva-system
+data:
+  default: |
+    kvCacheThreshold: 0.8
+  threshold: 0.8
+  enabled: true
+)";
+
+TEST(LocalCluster, LoadsMultiDocYamlAndJsonSorted) {
+  TempDir dir;
+  dir.write("10-model.yaml", kModel);
+  dir.write("00-config.yml", kConfig);
+  dir.write("20-other.json",
+            R"({"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Service","metadata":{"name":"s"}}]})");
+  dir.write("README.md", "not yaml: [");
+  dir.write(".hidden.yaml", "garbage: [");
+  LocalCluster c(dir.path(), "wva-system");
+  auto r = c.load();
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(c.system_namespace(), "wva-system");
+  EXPECT_EQ(c.describe(), "local:" + dir.path().string());
+
+  auto deps = c.list("Deployment", "llm");
+  ASSERT_TRUE(deps.ok());
+  ASSERT_EQ(deps->size(), 1u);
+  EXPECT_EQ((*deps)[0]["spec"]["replicas"], 2);
+  EXPECT_EQ(c.list("VariantAutoscaling", "")->size(), 1u);
+  EXPECT_EQ(c.list("HorizontalPodAutoscaler", "llm")->size(), 1u);
+  auto svc = c.get("Service", "default", "s");  // from a JSON List, namespace defaulted
+  ASSERT_TRUE(svc.ok());
+  EXPECT_TRUE(svc->has_value());
+
+  auto cm = c.get("ConfigMap", "wva-system", "capacity-scaling-config").value().value();
+  auto data = sdk::config_map_data(cm);
+  EXPECT_EQ(data["threshold"], "0.8") << "ConfigMap data keeps the written text";
+  EXPECT_EQ(data["enabled"], "true");
+  EXPECT_EQ(data["default"], "kvCacheThreshold: 0.8\n");
+
+  auto pods = c.list("Pod", "llm").value();
+  ASSERT_EQ(pods.size(), 2u);
+  EXPECT_EQ(pods[0]["metadata"]["name"], "llama-h100-0");
+  EXPECT_EQ(pods[1]["metadata"]["labels"]["llmd.ai/model"], "meta.llama-3.1-8b");
+}
+
+TEST(LocalCluster, CollectsEveryErrorWithFileAndDocIndex) {
+  TempDir dir;
+  dir.write("a.yaml", std::string(kModel) + R"(---
+apiVersion: v1
+kind: ConfigMap
+metadata: {namespace: x}
+---
+kind: Deployment
+metadata: {name: d}
+---
+apiVersion: llmd.ai/v1beta9
+kind: VariantAutoscaling
+metadata: {name: v}
+---
+- just
+- a list
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llama-h100, namespace: llm}
+)");
+  dir.write("b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c\n");
+  dir.write("c.json", "{\"kind\": ");
+  LocalCluster c(dir.path(), "wva-system");
+  auto r = c.load();
+  ASSERT_FALSE(r.ok());
+  const std::string m = r.error().message;
+  const std::string a = (dir.path() / "a.yaml").string();
+  for (const std::string& line : {
+           a + "[doc 5]: missing metadata.name",
+           a + "[doc 6]: missing apiVersion",
+           a + "[doc 7]: VariantAutoscaling v must have apiVersion llmd.ai/v1alpha1, got llmd.ai/v1beta9",
+           a + "[doc 8]: not a Kubernetes object",
+           a + "[doc 9]: duplicate Deployment llm/llama-h100 (first defined in " + a + "[doc 1])",
+           (dir.path() / "b.yaml").string() + ":",
+           (dir.path() / "c.json").string() + ": invalid JSON",
+       })
+    EXPECT_NE(m.find(line), std::string::npos) << "missing: " << line << "\nin:\n" << m;
+  // One error per line.
+  EXPECT_EQ(std::count(m.begin(), m.end(), '\n'), 6) << m;
+  // Nothing was loaded.
+  EXPECT_EQ(c.list("Deployment", "")->size(), 0u);
+}
+
+TEST(LocalCluster, MissingFolderIsAnError) {
+  LocalCluster c("/nonexistent/wva/folder", "wva-system");
+  auto r = c.load();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("/nonexistent/wva/folder"), std::string::npos);
+}
+
+TEST(LocalCluster, RefreshKeepsMemoryOfUnchangedObjectsAndPreviousStateOnError) {
+  TempDir dir;
+  dir.write("model.yaml", kModel);
+  dir.write("config.yaml", kConfig);
+  LocalCluster c(dir.path(), "wva-system");
+  ASSERT_TRUE(c.load().ok());
+  ASSERT_TRUE(c.scale("llm", "llama-h100", 5).ok());
+  ASSERT_TRUE(c.patch_status("VariantAutoscaling", "llm", "llama-h100", json{{"desired", 5}}).ok());
+
+  // Nothing changed on disk: nothing re-read, memory intact.
+  ASSERT_TRUE(c.refresh().ok());
+  EXPECT_EQ(c.get("Deployment", "llm", "llama-h100").value().value()["spec"]["replicas"], 5);
+
+  // Another file changes: the model objects keep their scale and status.
+  dir.write("config.yaml", std::string(kConfig) + "  extra: \"1\"\n");
+  ASSERT_TRUE(c.refresh().ok());
+  EXPECT_EQ(sdk::config_map_data(c.get("ConfigMap", "wva-system", "capacity-scaling-config").value().value())["extra"],
+            "1");
+  auto dep = c.get("Deployment", "llm", "llama-h100").value().value();
+  EXPECT_EQ(dep["spec"]["replicas"], 5);
+  EXPECT_EQ(dep["status"]["readyReplicas"], 5);
+  EXPECT_EQ(c.list("Pod", "llm")->size(), 5u);
+  EXPECT_EQ(c.get("VariantAutoscaling", "llm", "llama-h100").value().value()["status"]["desired"], 5);
+
+  // A broken file: error, previous state kept (including memory), and the error repeats until fixed.
+  dir.write("broken.yaml", "apiVersion: v1\nkind: ConfigMap\n");
+  auto r = c.refresh();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("broken.yaml[doc 1]: missing metadata.name"), std::string::npos)
+      << r.error().message;
+  EXPECT_FALSE(c.refresh().ok());
+  EXPECT_EQ(c.get("Deployment", "llm", "llama-h100").value().value()["spec"]["replicas"], 5);
+  EXPECT_EQ(c.list("ConfigMap", "")->size(), 1u);
+
+  // Fixed by removing it; then the Deployment's spec changes in the file: the file wins for it, while
+  // the unchanged VA keeps its status.
+  fs::remove(dir.path() / "broken.yaml");
+  ASSERT_TRUE(c.refresh().ok());
+  std::string changed = kModel;
+  changed.replace(changed.find("replicas: 2"), 11, "replicas: 3");
+  dir.write("model.yaml", changed);
+  ASSERT_TRUE(c.refresh().ok());
+  dep = c.get("Deployment", "llm", "llama-h100").value().value();
+  EXPECT_EQ(dep["spec"]["replicas"], 3);
+  EXPECT_FALSE(dep.contains("status"));
+  EXPECT_EQ(c.get("VariantAutoscaling", "llm", "llama-h100").value().value()["status"]["desired"], 5);
+
+  // A file removed: its objects go.
+  fs::remove(dir.path() / "model.yaml");
+  ASSERT_TRUE(c.refresh().ok());
+  EXPECT_EQ(c.list("Deployment", "")->size(), 0u);
+  EXPECT_EQ(c.list("Pod", "")->size(), 0u);
+}
+
+TEST(LocalCluster, WritesOnMissingObjectsAreNotFound) {
+  TempDir dir;
+  dir.write("model.yaml", kModel);
+  LocalCluster c(dir.path(), "wva-system");
+  ASSERT_TRUE(c.load().ok());
+  EXPECT_EQ(c.patch_status("VariantAutoscaling", "llm", "nope", json{{"a", 1}}).error().code,
+            sdk::ErrorCode::kNotFound);
+  EXPECT_EQ(c.scale("llm", "nope", 1).error().code, sdk::ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace wva::framework
