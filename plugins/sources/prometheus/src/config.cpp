@@ -1,0 +1,375 @@
+#include "config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+
+namespace wva::prometheus {
+namespace {
+
+using nlohmann::json;
+using sdk::ErrorCode;
+
+const std::vector<std::string>& known_keys() {
+  static const std::vector<std::string> keys = {
+      "url",        "caFile",      "certFile",  "keyFile",       "serverName",        "insecureSkipVerify",
+      "tokenFile",  "headers",     "params",    "timeout",       "retries",           "backoff",
+      "maxBackoff", "staleAfter",  "namespaces", "labels",       "window",            "rateWindow",
+      "modelMatcherLimit", "batch", "queries",  "maxResponseBytes"};
+  return keys;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  // Optimal string alignment (Damerau-Levenshtein with adjacent transpositions), case-insensitive.
+  const std::size_t n = a.size(), m = b.size();
+  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
+  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) && lower(a[i - 2]) == lower(b[j - 1]))
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[n][m];
+}
+
+bool valid_label_name(const std::string& s) {
+  if (s.empty()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const bool ok = std::isalpha(c) || c == '_' || (i > 0 && std::isdigit(c));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool valid_header_name(const std::string& s) {
+  if (s.empty()) return false;
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (!(std::isalnum(c) || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+bool has_ctl(const std::string& s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+class Validator {
+ public:
+  explicit Validator(std::string base) : base_(std::move(base)) {}
+
+  std::string at(const std::string& key) const { return base_.empty() ? key : base_ + "." + key; }
+  void error(const std::string& path, const std::string& message) { errors_.push_back({path, message}); }
+  bool ok() const { return errors_.empty(); }
+
+  sdk::Error to_error() const {
+    if (errors_.size() == 1) return sdk::make_error(ErrorCode::kInvalidConfig, errors_[0].second, errors_[0].first);
+    std::string msg = std::to_string(errors_.size()) + " errors:";
+    for (const auto& [p, m] : errors_) msg += "\n  " + p + ": " + m;
+    return sdk::make_error(ErrorCode::kInvalidConfig, msg, base_);
+  }
+
+  std::optional<std::string> string(const json& v, const std::string& path, bool allow_empty = false) {
+    if (!v.is_string()) {
+      error(path, "must be a string");
+      return std::nullopt;
+    }
+    auto s = v.get<std::string>();
+    if (s.empty() && !allow_empty) {
+      error(path, "must not be empty");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<Millis> duration(const json& v, const std::string& path, Millis min, Millis max) {
+    if (!v.is_string()) {
+      error(path, "must be a duration string such as \"10s\" or \"500ms\"");
+      return std::nullopt;
+    }
+    auto d = parse_duration(v.get<std::string>());
+    if (!d) {
+      error(path, "\"" + v.get<std::string>() + "\" is not a duration (use e.g. \"10s\", \"500ms\", \"1m30s\")");
+      return std::nullopt;
+    }
+    if (*d < min || *d > max) {
+      error(path, "must be between " + std::to_string(min.count()) + "ms and " + std::to_string(max.count()) +
+                      "ms, got " + v.get<std::string>());
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  std::optional<long long> integer(const json& v, const std::string& path, long long min, long long max) {
+    if (!v.is_number_integer()) {
+      error(path, "must be an integer");
+      return std::nullopt;
+    }
+    const long long x = v.get<long long>();
+    if (x < min || x > max) {
+      error(path, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+                      std::to_string(x));
+      return std::nullopt;
+    }
+    return x;
+  }
+
+  std::optional<bool> boolean(const json& v, const std::string& path) {
+    if (!v.is_boolean()) {
+      error(path, "must be true or false");
+      return std::nullopt;
+    }
+    return v.get<bool>();
+  }
+
+  std::optional<std::map<std::string, std::string>> string_map(const json& v, const std::string& path) {
+    if (!v.is_object()) {
+      error(path, "must be a map of strings");
+      return std::nullopt;
+    }
+    std::map<std::string, std::string> out;
+    for (auto& [k, val] : v.items()) {
+      if (!val.is_string()) {
+        error(path + "." + k, "must be a string");
+        continue;
+      }
+      out[k] = val.get<std::string>();
+    }
+    return out;
+  }
+
+ private:
+  std::string base_;
+  std::vector<std::pair<std::string, std::string>> errors_;
+};
+
+}  // namespace
+
+SourceConfig::SourceConfig() {
+  for (std::size_t k = 0; k < kSignalCount; ++k) templates[k] = default_template(static_cast<Signal>(k));
+}
+
+std::optional<Millis> parse_duration(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  long double total_ms = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == start || i - start > 12) return std::nullopt;
+    const long double n = std::stold(text.substr(start, i - start));
+    std::size_t u = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    const std::string unit = text.substr(u, i - u);
+    long double ms = 0;
+    if (unit == "ms") ms = 1;
+    else if (unit == "s") ms = 1000;
+    else if (unit == "m") ms = 60e3L;
+    else if (unit == "h") ms = 3600e3L;
+    else if (unit == "d") ms = 86400e3L;
+    else if (unit == "w") ms = 7 * 86400e3L;
+    else return std::nullopt;
+    total_ms += n * ms;
+    if (total_ms > static_cast<long double>(std::numeric_limits<std::int64_t>::max() / 2)) return std::nullopt;
+  }
+  return Millis(static_cast<std::int64_t>(total_ms));
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  const std::string* best = nullptr;
+  std::size_t best_d = std::numeric_limits<std::size_t>::max();
+  for (const auto& c : candidates) {
+    const std::size_t d = edit_distance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = &c;
+    }
+  }
+  const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
+  if (!best || best_d > limit) return {};
+  return "; did you mean \"" + *best + "\"?";
+}
+
+sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::string& path) {
+  Validator v(path);
+  SourceConfig c;
+  if (!config.is_object()) {
+    v.error(path, "must be a map with at least \"url\"");
+    return v.to_error();
+  }
+  for (auto& [key, value] : config.items()) {
+    const auto& keys = known_keys();
+    if (std::find(keys.begin(), keys.end(), key) == keys.end())
+      v.error(v.at(key), "unknown setting \"" + key + "\"" + did_you_mean(key, keys));
+  }
+  auto get = [&](const char* key) -> const json* {
+    auto it = config.find(key);
+    return it == config.end() || it->is_null() ? nullptr : &*it;
+  };
+
+  bool https = false;
+  if (const json* u = get("url")) {
+    if (auto s = v.string(*u, v.at("url"))) {
+      const std::string l = lower(*s);
+      std::string rest;
+      if (l.rfind("https://", 0) == 0) {
+        https = true;
+        rest = s->substr(8);
+      } else if (l.rfind("http://", 0) == 0) {
+        rest = s->substr(7);
+      } else {
+        v.error(v.at("url"), "must start with http:// or https://, got \"" + *s + "\"");
+      }
+      if (l.rfind("http", 0) == 0 && (rest.empty() || rest[0] == '/' || rest[0] == ':'))
+        v.error(v.at("url"), "has no host: \"" + *s + "\"");
+      else if (s->find_first_of("?# ") != std::string::npos || has_ctl(*s))
+        v.error(v.at("url"), "must be a plain base URL without query, fragment or spaces");
+      while (!s->empty() && s->back() == '/') s->pop_back();
+      c.url = *s;
+    }
+  } else {
+    v.error(v.at("url"), "is required (e.g. \"https://prometheus-k8s.monitoring:9091\")");
+  }
+
+  auto file = [&](const char* key, std::optional<std::string>& out) {
+    if (const json* f = get(key)) out = v.string(*f, v.at(key));
+  };
+  file("caFile", c.ca_file);
+  file("certFile", c.cert_file);
+  file("keyFile", c.key_file);
+  file("tokenFile", c.token_file);
+  if (const json* f = get("serverName")) {
+    c.server_name = v.string(*f, v.at("serverName"));
+    if (c.server_name && c.server_name->find_first_of(":/ ") != std::string::npos) {
+      v.error(v.at("serverName"), "must be a host name without port or path");
+      c.server_name.reset();
+    }
+  }
+  if (c.cert_file.has_value() != c.key_file.has_value())
+    v.error(v.at(c.cert_file ? "keyFile" : "certFile"), "certFile and keyFile must be set together");
+  if (!c.url.empty() && !https) {
+    for (const char* key : {"caFile", "certFile", "keyFile", "serverName"})
+      if (get(key)) v.error(v.at(key), std::string("needs an https:// url"));
+  }
+  if (const json* f = get("insecureSkipVerify")) {
+    if (auto b = v.boolean(*f, v.at("insecureSkipVerify"))) c.insecure_skip_verify = *b;
+  }
+
+  if (const json* h = get("headers")) {
+    if (auto m = v.string_map(*h, v.at("headers"))) {
+      for (const auto& [k, val] : *m) {
+        if (!valid_header_name(k)) v.error(v.at("headers." + k), "is not a valid HTTP header name");
+        else if (has_ctl(val)) v.error(v.at("headers." + k), "must not contain control characters");
+        else if (lower(k) == "authorization" && c.token_file)
+          v.error(v.at("headers." + k), "conflicts with tokenFile (the token is sent as Authorization)");
+      }
+      c.headers = *m;
+    }
+  }
+  if (const json* p = get("params")) {
+    if (auto m = v.string_map(*p, v.at("params"))) {
+      for (const auto& [k, val] : *m)
+        if (k == "query" || k == "time" || k.empty())
+          v.error(v.at("params." + k), "is set by the source itself");
+      c.params = *m;
+    }
+  }
+
+  if (const json* d = get("timeout"))
+    if (auto x = v.duration(*d, v.at("timeout"), Millis(1), Millis(600000))) c.timeout = *x;
+  if (const json* d = get("retries"))
+    if (auto x = v.integer(*d, v.at("retries"), 0, 10)) c.retries = static_cast<int>(*x);
+  if (const json* d = get("backoff"))
+    if (auto x = v.duration(*d, v.at("backoff"), Millis(0), Millis(60000))) c.backoff = *x;
+  if (const json* d = get("maxBackoff"))
+    if (auto x = v.duration(*d, v.at("maxBackoff"), Millis(0), Millis(300000))) c.max_backoff = *x;
+  if (const json* d = get("staleAfter"))
+    if (auto x = v.duration(*d, v.at("staleAfter"), Millis(1000), Millis(86400000))) c.stale_after = *x;
+  if (const json* d = get("maxResponseBytes"))
+    if (auto x = v.integer(*d, v.at("maxResponseBytes"), 1024, 4LL << 30))
+      c.max_response_bytes = static_cast<std::size_t>(*x);
+  if (const json* d = get("modelMatcherLimit"))
+    if (auto x = v.integer(*d, v.at("modelMatcherLimit"), 0, 100000))
+      c.model_matcher_limit = static_cast<std::size_t>(*x);
+  if (const json* d = get("batch"))
+    if (auto x = v.boolean(*d, v.at("batch"))) c.batch = *x;
+  for (auto [key, out] : {std::pair{"window", &c.window}, std::pair{"rateWindow", &c.rate_window}}) {
+    if (const json* d = get(key))
+      if (v.duration(*d, v.at(key), Millis(1000), Millis(86400000))) *out = d->get<std::string>();
+  }
+
+  if (const json* n = get("namespaces")) {
+    if (!n->is_array()) {
+      v.error(v.at("namespaces"), "must be a list of namespace names");
+    } else {
+      for (std::size_t i = 0; i < n->size(); ++i)
+        if (auto s = v.string((*n)[i], v.at("namespaces[" + std::to_string(i) + "]"))) c.namespaces.insert(*s);
+    }
+  }
+
+  if (const json* l = get("labels")) {
+    if (!l->is_object()) {
+      v.error(v.at("labels"), "must be a map with keys namespace, model, pod");
+    } else {
+      const std::vector<std::string> label_keys = {"namespace", "model", "pod"};
+      for (auto& [k, val] : l->items()) {
+        const std::string p = v.at("labels." + k);
+        std::string* out = k == "namespace" ? &c.labels.ns : k == "model" ? &c.labels.model
+                                                                         : k == "pod" ? &c.labels.pod : nullptr;
+        if (!out) {
+          v.error(p, "unknown label role \"" + k + "\"" + did_you_mean(k, label_keys));
+          continue;
+        }
+        if (auto s = v.string(val, p)) {
+          if (!valid_label_name(*s)) v.error(p, "\"" + *s + "\" is not a valid Prometheus label name");
+          else *out = *s;
+        }
+      }
+    }
+  }
+
+  if (const json* q = get("queries")) {
+    if (!q->is_object()) {
+      v.error(v.at("queries"), "must be a map from signal name to PromQL template");
+    } else {
+      const TemplateValues probe{"{}", "{}", "a", "a", "1m", "1m"};
+      for (auto& [k, val] : q->items()) {
+        const std::string p = v.at("queries." + k);
+        auto sig = signal_from_name(k);
+        if (!sig) {
+          v.error(p, "unknown signal \"" + k + "\"" + did_you_mean(k, signal_names()));
+          continue;
+        }
+        auto s = v.string(val, p, /*allow_empty=*/true);
+        if (!s) continue;
+        std::string unknown;
+        if (!render_template(*s, probe, &unknown)) {
+          v.error(p, "unknown placeholder " + unknown + " (known: {{selector}}, {{nsSelector}}, {{by}}, "
+                     "{{byPod}}, {{window}}, {{rateWindow}})");
+          continue;
+        }
+        c.templates[static_cast<std::size_t>(*sig)] = *s;
+      }
+      if (c.templates[static_cast<std::size_t>(Signal::kKvCacheUsage)].empty() &&
+          c.templates[static_cast<std::size_t>(Signal::kWaiting)].empty() &&
+          c.templates[static_cast<std::size_t>(Signal::kRunning)].empty())
+        v.error(v.at("queries"), "kvCacheUsage, waiting and running cannot all be disabled");
+    }
+  }
+
+  if (!v.ok()) return v.to_error();
+  return c;
+}
+
+}  // namespace wva::prometheus

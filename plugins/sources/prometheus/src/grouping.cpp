@@ -1,0 +1,304 @@
+#include "grouping.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+namespace wva::prometheus {
+namespace {
+
+constexpr char kSep = '\x1f';
+
+std::size_t idx(Signal s) { return static_cast<std::size_t>(s); }
+
+sdk::TimePoint to_time_point(double seconds) {
+  return sdk::TimePoint(std::chrono::duration_cast<sdk::Clock_t::duration>(std::chrono::duration<double>(seconds)));
+}
+
+std::optional<double> label_number(const Sample& s, std::string_view name) {
+  const std::string* v = s.label(name);
+  if (!v) return std::nullopt;
+  double out = 0;
+  auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (ec != std::errc() || ptr != v->data() + v->size() || !std::isfinite(out)) return std::nullopt;
+  return out;
+}
+
+// Sums of one load signal over a set of pods; nullopt when no pod had the series.
+struct LoadSums {
+  std::array<double, kSignalCount> sum{};
+  std::bitset<kSignalCount> present;
+
+  void add(const std::array<double, kSignalCount>& v, const std::bitset<kSignalCount>& p) {
+    for (std::size_t k = idx(Signal::kCompletions); k < kSignalCount; ++k) {
+      if (!p[k]) continue;
+      sum[k] += v[k];
+      present.set(k);
+    }
+  }
+  std::optional<double> get(Signal s) const {
+    return present[idx(s)] ? std::optional<double>(sum[idx(s)]) : std::nullopt;
+  }
+  std::optional<double> ratio(Signal num, Signal den, double scale) const {
+    auto n = get(num);
+    auto d = get(den);
+    if (!n || !d || *d <= 0) return std::nullopt;
+    const double r = *n / *d * scale;
+    return std::isfinite(r) ? std::optional<double>(r) : std::nullopt;
+  }
+
+  sdk::Load to_load() const {
+    sdk::Load load;
+    if (auto a = get(Signal::kArrivals)) {
+      load.arrival_rate = std::max(0.0, *a);
+    } else if (auto c = get(Signal::kCompletions)) {
+      // Completions under-count arrivals under overload; the queue's growth is the difference.
+      load.arrival_rate = std::max(0.0, *c + get(Signal::kQueueGrowth).value_or(0.0));
+    }
+    load.avg_input_tokens = ratio(Signal::kPromptTokensSum, Signal::kPromptTokensCount, 1.0);
+    load.avg_output_tokens = ratio(Signal::kGenerationTokensSum, Signal::kGenerationTokensCount, 1.0);
+    load.ttft_ms = ratio(Signal::kTtftSum, Signal::kTtftCount, 1000.0);
+    load.itl_ms = ratio(Signal::kItlSum, Signal::kItlCount, 1000.0);
+    return load;
+  }
+};
+
+std::string join_names(const std::vector<sdk::Variant>& variants) {
+  std::string out;
+  for (const auto& v : variants) out += (out.empty() ? "" : ", ") + v.name;
+  return out.empty() ? "(none)" : out;
+}
+
+}  // namespace
+
+Grouper::Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after)
+    : models_(models), labels_(std::move(labels)), stale_after_(stale_after) {
+  model_index_.reserve(models.size() * 2);
+  std::size_t pod_count = 0;
+  for (const auto& m : models)
+    for (const auto& v : m.variants) pod_count += v.pods.size();
+  pod_index_.reserve(pod_count * 2 + 16);
+  pods_.reserve(pod_count + 16);
+  for (std::uint32_t i = 0; i < models.size(); ++i) {
+    const auto& m = models[i];
+    model_index_.emplace(m.key.ns + kSep + m.key.model_id, i);
+    for (std::int32_t vi = 0; vi < static_cast<std::int32_t>(m.variants.size()); ++vi) {
+      for (const auto& pod : m.variants[static_cast<std::size_t>(vi)].pods) {
+        key_.assign(reinterpret_cast<const char*>(&i), sizeof(i));
+        key_ += pod;
+        auto [it, inserted] = pod_index_.emplace(key_, static_cast<std::uint32_t>(pods_.size()));
+        if (!inserted) continue;
+        Pod p;
+        p.model = i;
+        p.variant = vi;
+        p.name = pod;
+        pods_.push_back(std::move(p));
+      }
+    }
+  }
+}
+
+std::int32_t Grouper::variant_of(std::uint32_t model, const std::string& pod) const {
+  // Pods of Deployment d are named d-<hash>-<id> in a cluster and d-<n> in local mode: the longest
+  // variant name that prefixes the pod name followed by '-' wins.
+  const auto& variants = models_[model].variants;
+  std::int32_t best = -1;
+  std::size_t best_len = 0;
+  for (std::size_t vi = 0; vi < variants.size(); ++vi) {
+    const std::string& name = variants[vi].name;
+    if (name.empty() || pod.size() <= name.size() || pod[name.size()] != '-') continue;
+    if (pod.compare(0, name.size(), name) != 0) continue;
+    if (name.size() > best_len) {
+      best_len = name.size();
+      best = static_cast<std::int32_t>(vi);
+    }
+  }
+  return best;
+}
+
+std::uint32_t Grouper::pod_slot(std::uint32_t model, const std::string& pod) {
+  key_.assign(reinterpret_cast<const char*>(&model), sizeof(model));
+  key_ += pod;
+  auto it = pod_index_.find(key_);
+  if (it != pod_index_.end()) return it->second;
+  const auto slot = static_cast<std::uint32_t>(pods_.size());
+  pod_index_.emplace(key_, slot);
+  Pod p;
+  p.model = model;
+  p.variant = variant_of(model, pod);
+  p.name = pod;
+  pods_.push_back(std::move(p));
+  return slot;
+}
+
+void Grouper::store(std::uint32_t slot, Signal signal, double value) {
+  Pod& p = pods_[slot];
+  const std::size_t k = idx(signal);
+  p.seen.set(k);
+  if (!std::isfinite(value)) {
+    ++stats_.non_finite;
+    return;
+  }
+  if (!p.present[k]) {
+    p.value[k] = value;
+    p.present.set(k);
+  } else if (signal_group(signal) == SignalGroup::kLoad) {
+    p.value[k] += value;  // several series for one pod (e.g. two scrape jobs): rates add up
+  } else {
+    p.value[k] = std::max(p.value[k], value);  // saturation signals: the worst one, as max by would
+  }
+}
+
+void Grouper::add(const QueryResponse& response, std::optional<Signal> single) {
+  for (const Sample& s : response.samples) {
+    eval_time_ = std::max(eval_time_, s.timestamp);
+    Signal signal;
+    if (single) {
+      signal = *single;
+    } else {
+      const std::string* tag = s.label(kSignalLabel);
+      auto sig = tag ? signal_from_name(*tag) : std::nullopt;
+      if (!sig) {
+        ++stats_.ignored;
+        continue;
+      }
+      signal = *sig;
+    }
+    if (signal == Signal::kKvCapacity) {
+      deferred_capacity_.push_back(&s);
+      continue;
+    }
+    const std::string* ns = s.label(labels_.ns);
+    const std::string* model = s.label(labels_.model);
+    const std::string* pod = s.label(labels_.pod);
+    if (!ns || !model || !pod || pod->empty()) {
+      ++stats_.ignored;
+      continue;
+    }
+    key_.assign(*ns);
+    key_ += kSep;
+    key_ += *model;
+    auto it = model_index_.find(key_);
+    if (it == model_index_.end()) {
+      ++stats_.ignored;
+      continue;
+    }
+    ++stats_.samples;
+    store(pod_slot(it->second, *pod), signal, s.value);
+  }
+}
+
+std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collected_at) {
+  // KV capacity comes from vllm:cache_config_info, which carries no model label: match it by
+  // (namespace, pod) to every model pod seen.
+  if (!deferred_capacity_.empty()) {
+    std::unordered_multimap<std::string, std::uint32_t> by_pod;
+    by_pod.reserve(pods_.size() * 2);
+    for (std::uint32_t i = 0; i < pods_.size(); ++i)
+      by_pod.emplace(models_[pods_[i].model].key.ns + kSep + pods_[i].name, i);
+    for (const Sample* s : deferred_capacity_) {
+      const std::string* ns = s->label(labels_.ns);
+      const std::string* pod = s->label(labels_.pod);
+      if (!ns || !pod) {
+        ++stats_.ignored;
+        continue;
+      }
+      auto blocks = label_number(*s, "num_gpu_blocks");
+      auto block_size = label_number(*s, "block_size");
+      const double tokens = blocks && block_size ? *blocks * *block_size : s->value;
+      auto [lo, hi] = by_pod.equal_range(*ns + kSep + *pod);
+      if (lo == hi) ++stats_.ignored;
+      for (auto it = lo; it != hi; ++it) store(it->second, Signal::kKvCapacity, tokens);
+    }
+  }
+
+  // Bucket pods by model, in slot order (stable), then sort each model's pods by variant and name.
+  std::vector<std::vector<std::uint32_t>> by_model(models_.size());
+  for (std::uint32_t i = 0; i < pods_.size(); ++i)
+    if (pods_[i].seen.any()) by_model[pods_[i].model].push_back(i);
+
+  const double stale_s = static_cast<double>(stale_after_.count()) / 1000.0;
+  const std::bitset<kSignalCount> replica_signals =
+      (1u << idx(Signal::kKvCacheUsage)) | (1u << idx(Signal::kWaiting)) | (1u << idx(Signal::kRunning));
+
+  std::map<sdk::ModelKey, sdk::ModelMetrics> out;
+  for (std::uint32_t mi = 0; mi < models_.size(); ++mi) {
+    const auto& model = models_[mi];
+    auto& slots = by_model[mi];
+    std::sort(slots.begin(), slots.end(), [&](std::uint32_t a, std::uint32_t b) {
+      if (pods_[a].variant != pods_[b].variant) return pods_[a].variant < pods_[b].variant;
+      return pods_[a].name < pods_[b].name;
+    });
+    sdk::ModelMetrics mm;
+    mm.collected_at = collected_at;
+
+    std::vector<LoadSums> variant_load(model.variants.size());
+    LoadSums model_load;
+    std::vector<sdk::ReplicaMetrics> fresh, stale;
+    std::size_t unmapped = 0;
+    double oldest_age = 0;
+    for (std::uint32_t slot : slots) {
+      const Pod& p = pods_[slot];
+      if (p.variant < 0) {
+        ++unmapped;
+        continue;
+      }
+      variant_load[static_cast<std::size_t>(p.variant)].add(p.value, p.present);
+      model_load.add(p.value, p.present);
+
+      const bool has_sample_time = p.present[idx(Signal::kSampleTime)];
+      const double age = has_sample_time ? eval_time_ - p.value[idx(Signal::kSampleTime)] : 0.0;
+      const bool is_stale = has_sample_time && age > stale_s;
+      const bool has_values = (p.seen & replica_signals).any();
+      if (!has_values && !is_stale) continue;  // only load series: not a replica sample
+
+      sdk::ReplicaMetrics r;
+      r.pod = p.name;
+      r.variant = model.variants[static_cast<std::size_t>(p.variant)].name;
+      auto opt = [&](Signal s) {
+        return p.present[idx(s)] ? std::optional<double>(p.value[idx(s)]) : std::nullopt;
+      };
+      r.kv_cache_usage = opt(Signal::kKvCacheUsage);
+      r.waiting = opt(Signal::kWaiting);
+      r.running = opt(Signal::kRunning);
+      r.kv_capacity_tokens = opt(Signal::kKvCapacity);
+      r.sample_time = to_time_point(has_sample_time ? p.value[idx(Signal::kSampleTime)] : eval_time_);
+      if (is_stale) {
+        oldest_age = std::max(oldest_age, age);
+        stale.push_back(std::move(r));
+      } else {
+        fresh.push_back(std::move(r));
+      }
+    }
+    stats_.unmapped_pods += unmapped;
+
+    for (std::size_t vi = 0; vi < model.variants.size(); ++vi)
+      if (variant_load[vi].present.any()) mm.load_by_variant[model.variants[vi].name] = variant_load[vi].to_load();
+    if (model_load.present.any()) mm.load = model_load.to_load();
+
+    if (!fresh.empty()) {
+      mm.state = sdk::MetricsState::kOk;
+      mm.replicas = std::move(fresh);
+    } else if (!stale.empty()) {
+      mm.state = sdk::MetricsState::kStale;
+      mm.message = "Metrics for model " + model.key.model_id + " in namespace " + model.key.ns + " are stale: " +
+                   std::to_string(stale.size()) + " pod(s), newest sample " +
+                   std::to_string(static_cast<long long>(std::lround(oldest_age))) + "s old (staleAfter " +
+                   std::to_string(stale_after_.count() / 1000) + "s)";
+      mm.replicas = std::move(stale);
+    } else if (unmapped > 0) {
+      mm.state = sdk::MetricsState::kNoData;
+      mm.message = std::string(kNoPodsFound) + " " + model.key.model_id + " in namespace " + model.key.ns + ": " +
+                   std::to_string(unmapped) + " pod(s) report metrics but none belongs to its variants (" +
+                   join_names(model.variants) + ")";
+    } else {
+      mm.state = sdk::MetricsState::kNoData;
+      mm.message = std::string(kNoPodsFound) + " " + model.key.model_id + " in namespace " + model.key.ns +
+                   " (no vLLM series with " + labels_.model + "=\"" + model.key.model_id + "\")";
+    }
+    out.emplace(model.key, std::move(mm));
+  }
+  return out;
+}
+
+}  // namespace wva::prometheus

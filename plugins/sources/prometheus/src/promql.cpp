@@ -1,0 +1,194 @@
+#include "promql.h"
+
+namespace wva::prometheus {
+namespace {
+
+struct SignalInfo {
+  Signal signal;
+  std::string_view name;
+  SignalGroup group;
+  std::string tmpl;
+};
+
+const std::array<SignalInfo, kSignalCount>& signal_table() {
+  static const std::array<SignalInfo, kSignalCount> table = {{
+      {Signal::kKvCacheUsage, "kvCacheUsage", SignalGroup::kReplicas,
+       "max by ({{by}}) (max_over_time(vllm:kv_cache_usage_perc{{selector}}[{{window}}]))"},
+      {Signal::kWaiting, "waiting", SignalGroup::kReplicas,
+       "max by ({{by}}) (max_over_time(vllm:num_requests_waiting{{selector}}[{{window}}]))"},
+      {Signal::kRunning, "running", SignalGroup::kReplicas,
+       "max by ({{by}}) (vllm:num_requests_running{{selector}})"},
+      {Signal::kSampleTime, "sampleTime", SignalGroup::kReplicas,
+       "max by ({{by}}) (timestamp(vllm:num_requests_running{{selector}}))"},
+      {Signal::kKvCapacity, "kvCapacity", SignalGroup::kReplicas,
+       "max by ({{byPod}}, num_gpu_blocks, block_size) (vllm:cache_config_info{{nsSelector}})"},
+      {Signal::kCompletions, "completions", SignalGroup::kLoad,
+       "sum by ({{by}}) (rate(vllm:request_success_total{{selector}}[{{rateWindow}}]))"},
+      {Signal::kArrivals, "arrivals", SignalGroup::kLoad, ""},
+      {Signal::kQueueGrowth, "queueGrowth", SignalGroup::kLoad,
+       "sum by ({{by}}) (deriv(vllm:num_requests_waiting{{selector}}[{{rateWindow}}]))"},
+      {Signal::kPromptTokensSum, "promptTokensSum", SignalGroup::kLoad,
+       "sum by ({{by}}) (rate(vllm:request_prompt_tokens_sum{{selector}}[{{rateWindow}}]))"},
+      {Signal::kPromptTokensCount, "promptTokensCount", SignalGroup::kLoad,
+       "sum by ({{by}}) (rate(vllm:request_prompt_tokens_count{{selector}}[{{rateWindow}}]))"},
+      {Signal::kGenerationTokensSum, "generationTokensSum", SignalGroup::kLoad,
+       "sum by ({{by}}) (rate(vllm:request_generation_tokens_sum{{selector}}[{{rateWindow}}]))"},
+      {Signal::kGenerationTokensCount, "generationTokensCount", SignalGroup::kLoad,
+       "sum by ({{by}}) (rate(vllm:request_generation_tokens_count{{selector}}[{{rateWindow}}]))"},
+      {Signal::kTtftSum, "ttftSum", SignalGroup::kLoad,
+       "sum by ({{by}}) (rate(vllm:time_to_first_token_seconds_sum{{selector}}[{{rateWindow}}]))"},
+      {Signal::kTtftCount, "ttftCount", SignalGroup::kLoad,
+       "sum by ({{by}}) (rate(vllm:time_to_first_token_seconds_count{{selector}}[{{rateWindow}}]))"},
+      {Signal::kItlSum, "itlSum", SignalGroup::kLoad,
+       "sum by ({{by}}) (rate(vllm:time_per_output_token_seconds_sum{{selector}}[{{rateWindow}}]))"},
+      {Signal::kItlCount, "itlCount", SignalGroup::kLoad,
+       "sum by ({{by}}) (rate(vllm:time_per_output_token_seconds_count{{selector}}[{{rateWindow}}]))"},
+  }};
+  return table;
+}
+
+const SignalInfo& info(Signal s) { return signal_table()[static_cast<std::size_t>(s)]; }
+
+}  // namespace
+
+std::string_view signal_name(Signal s) { return info(s).name; }
+SignalGroup signal_group(Signal s) { return info(s).group; }
+const std::string& default_template(Signal s) { return info(s).tmpl; }
+
+std::optional<Signal> signal_from_name(std::string_view name) {
+  for (const auto& i : signal_table())
+    if (i.name == name) return i.signal;
+  return std::nullopt;
+}
+
+std::vector<std::string> signal_names() {
+  std::vector<std::string> out;
+  for (const auto& i : signal_table()) out.emplace_back(i.name);
+  return out;
+}
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size() + 2);
+  for (char c : value) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string escape_regex(std::string_view value) {
+  static constexpr std::string_view kMeta = "\\.+*?()|[]{}^$";
+  std::string out;
+  out.reserve(value.size() + 4);
+  for (char c : value) {
+    if (kMeta.find(c) != std::string_view::npos) out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string label_matcher(std::string_view label, const std::set<std::string>& values) {
+  if (values.empty()) return {};
+  std::string out(label);
+  if (values.size() == 1) {
+    out += "=\"" + escape_label_value(*values.begin()) + "\"";
+    return out;
+  }
+  out += "=~\"";
+  bool first = true;
+  for (const auto& v : values) {
+    if (!first) out.push_back('|');
+    first = false;
+    out += escape_label_value(escape_regex(v));
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::optional<std::string> render_template(std::string_view tmpl, const TemplateValues& values,
+                                           std::string* unknown) {
+  const std::array<const std::string*, kPlaceholders.size()> repl = {
+      &values.selector, &values.ns_selector, &values.by, &values.by_pod, &values.window, &values.rate_window};
+  std::string out;
+  out.reserve(tmpl.size() + values.selector.size() * 2);
+  std::size_t i = 0;
+  while (i < tmpl.size()) {
+    const std::size_t open = tmpl.find("{{", i);
+    if (open == std::string_view::npos) {
+      out.append(tmpl.substr(i));
+      break;
+    }
+    // A run of braces "{{{" is a literal '{' followed by a placeholder: the placeholder starts at the
+    // last "{{" of the run.
+    std::size_t start = open;
+    while (start + 2 < tmpl.size() && tmpl[start + 2] == '{') ++start;
+    out.append(tmpl.substr(i, start - i));
+    bool matched = false;
+    for (std::size_t k = 0; k < kPlaceholders.size(); ++k) {
+      if (tmpl.substr(start, kPlaceholders[k].size()) == kPlaceholders[k]) {
+        out += *repl[k];
+        i = start + kPlaceholders[k].size();
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) {
+      if (unknown) {
+        const std::size_t close = tmpl.find("}}", start);
+        *unknown = std::string(tmpl.substr(start, close == std::string_view::npos ? 12 : close + 2 - start));
+      }
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+TemplateValues make_template_values(const LabelNames& labels, const std::set<std::string>& namespaces,
+                                    const std::set<std::string>& models, std::size_t model_matcher_limit,
+                                    const std::string& window, const std::string& rate_window) {
+  TemplateValues v;
+  const std::string ns = label_matcher(labels.ns, namespaces);
+  std::string sel = ns;
+  if (!models.empty() && models.size() <= model_matcher_limit) {
+    if (!sel.empty()) sel.push_back(',');
+    sel += label_matcher(labels.model, models);
+  }
+  v.selector = "{" + sel + "}";
+  v.ns_selector = "{" + ns + "}";
+  v.by = labels.ns + ", " + labels.model + ", " + labels.pod;
+  v.by_pod = labels.ns + ", " + labels.pod;
+  v.window = window;
+  v.rate_window = rate_window;
+  return v;
+}
+
+std::vector<PlannedQuery> plan_queries(const std::array<std::string, kSignalCount>& templates,
+                                       const TemplateValues& values, bool batch) {
+  std::vector<PlannedQuery> out;
+  for (SignalGroup group : {SignalGroup::kReplicas, SignalGroup::kLoad}) {
+    PlannedQuery batched;
+    batched.group = group;
+    for (std::size_t k = 0; k < kSignalCount; ++k) {
+      const auto s = static_cast<Signal>(k);
+      if (signal_group(s) != group || templates[k].empty()) continue;
+      // Templates were validated at configure time; an unknown placeholder cannot remain here.
+      std::string expr = render_template(templates[k], values).value_or(std::string());
+      if (!batch) {
+        out.push_back(PlannedQuery{std::move(expr), group, s});
+        continue;
+      }
+      if (!batched.promql.empty()) batched.promql += " or ";
+      batched.promql += "label_replace(" + expr + ", \"" + std::string(kSignalLabel) + "\", \"" +
+                        std::string(signal_name(s)) + "\", \"\", \"\")";
+    }
+    if (batch && !batched.promql.empty()) out.push_back(std::move(batched));
+  }
+  return out;
+}
+
+}  // namespace wva::prometheus

@@ -1,0 +1,102 @@
+// PromQL text: label-value escaping, per-signal query templates, and the batched queries of one cycle.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wva::prometheus {
+
+// The signals the source reads. Each has a configurable query template (see default_template()).
+enum class Signal : int {
+  // Per-pod saturation signals (group "replicas").
+  kKvCacheUsage = 0,
+  kWaiting,
+  kRunning,
+  kSampleTime,   // timestamp of the newest sample, for staleness
+  kKvCapacity,   // vllm:cache_config_info: num_gpu_blocks * block_size, or the value itself
+  // Per-pod load signals (group "load"); rates per second.
+  kCompletions,
+  kArrivals,     // an arrivals counter, when the server has one (disabled by default)
+  kQueueGrowth,  // d(waiting)/dt: arrivals = completions + queue growth
+  kPromptTokensSum,
+  kPromptTokensCount,
+  kGenerationTokensSum,
+  kGenerationTokensCount,
+  kTtftSum,      // seconds
+  kTtftCount,
+  kItlSum,       // seconds
+  kItlCount,
+};
+inline constexpr std::size_t kSignalCount = 16;
+
+enum class SignalGroup { kReplicas, kLoad };
+
+// The config key of a signal, e.g. "kvCacheUsage"; also the value of the wva_signal label in batches.
+std::string_view signal_name(Signal s);
+std::optional<Signal> signal_from_name(std::string_view name);
+SignalGroup signal_group(Signal s);
+const std::string& default_template(Signal s);
+std::vector<std::string> signal_names();
+
+// The label that tags each sub-query of a batched query with its signal.
+inline constexpr std::string_view kSignalLabel = "wva_signal";
+
+// Escapes a label value for a double-quoted PromQL string: \ -> \\, " -> \", newline -> \n.
+std::string escape_label_value(std::string_view value);
+// Escapes RE2 metacharacters so the value matches literally inside =~ (before escape_label_value).
+std::string escape_regex(std::string_view value);
+// `label="v"` for one value, `label=~"a|b"` (regex-escaped, sorted) for several; "" for none.
+std::string label_matcher(std::string_view label, const std::set<std::string>& values);
+
+struct LabelNames {
+  std::string ns = "namespace";
+  std::string model = "model_name";
+  std::string pod = "pod";
+};
+
+// Placeholders a template may use.
+//   {{selector}}    {namespace=~"..",model_name=~".."}   (model matcher only when few models)
+//   {{nsSelector}}  {namespace=~".."}                     (for series without the model label)
+//   {{by}}          namespace, model_name, pod
+//   {{byPod}}       namespace, pod
+//   {{window}}      e.g. 1m   (max_over_time window of the saturation signals)
+//   {{rateWindow}}  e.g. 1m   (rate / deriv window of the load signals)
+struct TemplateValues {
+  std::string selector;
+  std::string ns_selector;
+  std::string by;
+  std::string by_pod;
+  std::string window;
+  std::string rate_window;
+};
+
+inline constexpr std::array<std::string_view, 6> kPlaceholders = {
+    "{{selector}}", "{{nsSelector}}", "{{by}}", "{{byPod}}", "{{window}}", "{{rateWindow}}"};
+
+// Replaces the placeholders. Returns nullopt and the offending text in *unknown when the template holds
+// a "{{...}}" that is not a known placeholder.
+std::optional<std::string> render_template(std::string_view tmpl, const TemplateValues& values,
+                                           std::string* unknown = nullptr);
+
+TemplateValues make_template_values(const LabelNames& labels, const std::set<std::string>& namespaces,
+                                    const std::set<std::string>& models, std::size_t model_matcher_limit,
+                                    const std::string& window, const std::string& rate_window);
+
+struct PlannedQuery {
+  std::string promql;
+  SignalGroup group = SignalGroup::kReplicas;
+  std::optional<Signal> single;  // set when the query holds one signal untagged (batching off)
+};
+
+// The queries of one cycle: with batching, one per group, each an `or` of label_replace-tagged signals;
+// without, one per enabled signal. Empty templates are disabled signals.
+std::vector<PlannedQuery> plan_queries(const std::array<std::string, kSignalCount>& templates,
+                                       const TemplateValues& values, bool batch);
+
+}  // namespace wva::prometheus

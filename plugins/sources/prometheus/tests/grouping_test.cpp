@@ -1,0 +1,228 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "grouping.h"
+#include "test_support.h"
+
+namespace wva::prometheus {
+namespace {
+
+using testing::make_model;
+constexpr double kNow = 1795808585.0;
+
+struct Builder {
+  QueryResponse r;
+  Builder() { r.success = true; r.result_type = ResultType::kVector; }
+  Builder& add(const std::string& signal, const std::string& ns, const std::string& model, const std::string& pod,
+               double v, double ts = kNow) {
+    Sample s;
+    if (!signal.empty()) s.labels.emplace_back("wva_signal", signal);
+    s.labels.emplace_back("namespace", ns);
+    if (!model.empty()) s.labels.emplace_back("model_name", model);
+    s.labels.emplace_back("pod", pod);
+    s.value = v;
+    s.timestamp = ts;
+    r.samples.push_back(std::move(s));
+    return *this;
+  }
+};
+
+const sdk::ReplicaMetrics* find_pod(const sdk::ModelMetrics& m, const std::string& pod) {
+  for (const auto& r : m.replicas)
+    if (r.pod == pod) return &r;
+  return nullptr;
+}
+
+TEST(Grouping, PerPodValuesMappedToVariants) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "meta/llama", {{"llama-a100", 1}, {"llama-h100", 2}})};
+  Builder b;
+  b.add("kvCacheUsage", "llm", "meta/llama", "llama-h100-0", 0.5)
+      .add("kvCacheUsage", "llm", "meta/llama", "llama-h100-1", 0.0)
+      .add("waiting", "llm", "meta/llama", "llama-h100-0", 3)
+      .add("running", "llm", "meta/llama", "llama-a100-0", 7)
+      .add("kvCapacity", "llm", "", "llama-h100-0", 1);
+  b.r.samples.back().labels.emplace_back("num_gpu_blocks", "1024");
+  b.r.samples.back().labels.emplace_back("block_size", "16");
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(b.r);
+  auto out = g.finish(sdk::TimePoint{});
+  ASSERT_EQ(out.size(), 1u);
+  const auto& m = out.at(sdk::ModelKey{"llm", "meta/llama"});
+  EXPECT_EQ(m.state, sdk::MetricsState::kOk);
+  ASSERT_EQ(m.replicas.size(), 3u);
+  // Sorted by variant (model order) then pod.
+  EXPECT_EQ(m.replicas[0].pod, "llama-a100-0");
+  EXPECT_EQ(m.replicas[0].variant, "llama-a100");
+  EXPECT_FALSE(m.replicas[0].kv_cache_usage.has_value());  // absent series: nullopt, never 0
+  EXPECT_EQ(m.replicas[0].running, 7.0);
+  const auto* h0 = find_pod(m, "llama-h100-0");
+  ASSERT_NE(h0, nullptr);
+  EXPECT_EQ(h0->kv_cache_usage, 0.5);
+  EXPECT_EQ(h0->waiting, 3.0);
+  EXPECT_FALSE(h0->running.has_value());
+  EXPECT_EQ(h0->kv_capacity_tokens, 16384.0);
+  const auto* h1 = find_pod(m, "llama-h100-1");
+  ASSERT_NE(h1, nullptr);
+  ASSERT_TRUE(h1->kv_cache_usage.has_value());  // a real 0 is present
+  EXPECT_EQ(*h1->kv_cache_usage, 0.0);
+  EXPECT_FALSE(h1->waiting.has_value());
+}
+
+TEST(Grouping, PrefixFallbackPicksLongestVariantName) {
+  // The host gave no pod names: cluster-style pod names map by the "<deployment>-" prefix.
+  std::vector<sdk::ModelView> models = {
+      make_model("llm", "m", {{"llama", 1}, {"llama-fast", 1}}, /*fill_pods=*/false)};
+  Builder b;
+  b.add("kvCacheUsage", "llm", "m", "llama-7c9f8d-x2k4q", 0.1)
+      .add("kvCacheUsage", "llm", "m", "llama-fast-5b6c7d-abcde", 0.2)
+      .add("kvCacheUsage", "llm", "m", "other-0", 0.3)
+      .add("kvCacheUsage", "llm", "m", "llama", 0.4);  // no '-' after the name: not a pod of it
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(b.r);
+  auto out = g.finish(sdk::TimePoint{});
+  const auto& m = out.at({"llm", "m"});
+  ASSERT_EQ(m.replicas.size(), 2u);
+  EXPECT_EQ(find_pod(m, "llama-7c9f8d-x2k4q")->variant, "llama");
+  EXPECT_EQ(find_pod(m, "llama-fast-5b6c7d-abcde")->variant, "llama-fast");
+  EXPECT_EQ(g.stats().unmapped_pods, 2u);
+}
+
+TEST(Grouping, NoDataAndUnmappedPodsUseTheFaqText) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "a", {{"a-v", 1}}), make_model("llm", "b", {{"b-v", 1}})};
+  Builder b;
+  b.add("kvCacheUsage", "llm", "b", "stranger-0", 0.3);
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(b.r);
+  auto out = g.finish(sdk::TimePoint{});
+  const auto& a = out.at({"llm", "a"});
+  EXPECT_EQ(a.state, sdk::MetricsState::kNoData);
+  EXPECT_EQ(a.message.rfind("No pods found for model a in namespace llm", 0), 0u) << a.message;
+  EXPECT_TRUE(a.replicas.empty());
+  const auto& bm = out.at({"llm", "b"});
+  EXPECT_EQ(bm.state, sdk::MetricsState::kNoData);
+  EXPECT_NE(bm.message.find("No pods found for model b"), std::string::npos);
+  EXPECT_NE(bm.message.find("1 pod(s) report metrics but none belongs to its variants (b-v)"), std::string::npos)
+      << bm.message;
+}
+
+TEST(Grouping, NaNAndInfinityAreAbsentNotZero) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"v", 2}})};
+  Builder b;
+  b.add("kvCacheUsage", "llm", "m", "v-0", std::numeric_limits<double>::quiet_NaN())
+      .add("waiting", "llm", "m", "v-0", std::numeric_limits<double>::infinity())
+      .add("waiting", "llm", "m", "v-1", 2);
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(b.r);
+  auto out = g.finish(sdk::TimePoint{});
+  const auto& m = out.at({"llm", "m"});
+  ASSERT_EQ(m.replicas.size(), 2u);
+  EXPECT_FALSE(m.replicas[0].kv_cache_usage.has_value());
+  EXPECT_FALSE(m.replicas[0].waiting.has_value());
+  EXPECT_EQ(m.replicas[1].waiting, 2.0);
+  EXPECT_EQ(g.stats().non_finite, 2u);
+}
+
+TEST(Grouping, StaleWhenEveryPodIsOld) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "old", {{"o", 1}}), make_model("llm", "mixed", {{"x", 2}})};
+  Builder b;
+  b.add("sampleTime", "llm", "old", "o-0", kNow - 600)
+      .add("sampleTime", "llm", "mixed", "x-0", kNow - 600)
+      .add("sampleTime", "llm", "mixed", "x-1", kNow - 5)
+      .add("kvCacheUsage", "llm", "mixed", "x-1", 0.7);
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(b.r);
+  auto out = g.finish(sdk::TimePoint{});
+  const auto& old = out.at({"llm", "old"});
+  EXPECT_EQ(old.state, sdk::MetricsState::kStale);
+  EXPECT_NE(old.message.find("stale"), std::string::npos);
+  EXPECT_NE(old.message.find("600s old (staleAfter 120s)"), std::string::npos) << old.message;
+  ASSERT_EQ(old.replicas.size(), 1u);
+  EXPECT_FALSE(old.replicas[0].kv_cache_usage.has_value());
+  const auto& mixed = out.at({"llm", "mixed"});
+  EXPECT_EQ(mixed.state, sdk::MetricsState::kOk);
+  ASSERT_EQ(mixed.replicas.size(), 1u);  // only the fresh pod is analysed
+  EXPECT_EQ(mixed.replicas[0].pod, "x-1");
+  const double t = std::chrono::duration<double>(mixed.replicas[0].sample_time.time_since_epoch()).count();
+  EXPECT_NEAR(t, kNow - 5, 1e-3);
+}
+
+TEST(Grouping, LoadPerVariant) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"a", 2}, {"b", 1}})};
+  Builder b;
+  // Variant a: two pods; completions 2 + 3 /s, queue growing 0.5/s; 200 prompt tokens per request.
+  b.add("completions", "llm", "m", "a-0", 2).add("completions", "llm", "m", "a-1", 3)
+      .add("queueGrowth", "llm", "m", "a-0", 0.5)
+      .add("promptTokensSum", "llm", "m", "a-0", 400).add("promptTokensCount", "llm", "m", "a-0", 2)
+      .add("promptTokensSum", "llm", "m", "a-1", 600).add("promptTokensCount", "llm", "m", "a-1", 3)
+      .add("generationTokensSum", "llm", "m", "a-0", 100).add("generationTokensCount", "llm", "m", "a-0", 2)
+      .add("ttftSum", "llm", "m", "a-0", 0.5).add("ttftCount", "llm", "m", "a-0", 2)
+      .add("itlSum", "llm", "m", "a-0", 0.02).add("itlCount", "llm", "m", "a-0", 1)
+      // Variant b: an arrivals counter wins over completions; no requests finished: averages unknown.
+      .add("completions", "llm", "m", "b-0", 1).add("arrivals", "llm", "m", "b-0", 4)
+      .add("promptTokensSum", "llm", "m", "b-0", 0).add("promptTokensCount", "llm", "m", "b-0", 0)
+      .add("kvCacheUsage", "llm", "m", "b-0", 0.2);
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(b.r);
+  auto out = g.finish(sdk::TimePoint{});
+  const auto& m = out.at({"llm", "m"});
+  const auto& a = m.load_by_variant.at("a");
+  EXPECT_DOUBLE_EQ(*a.arrival_rate, 5.5);
+  EXPECT_DOUBLE_EQ(*a.avg_input_tokens, 200.0);
+  EXPECT_DOUBLE_EQ(*a.avg_output_tokens, 50.0);
+  EXPECT_DOUBLE_EQ(*a.ttft_ms, 250.0);
+  EXPECT_DOUBLE_EQ(*a.itl_ms, 20.0);
+  const auto& bl = m.load_by_variant.at("b");
+  EXPECT_DOUBLE_EQ(*bl.arrival_rate, 4.0);
+  EXPECT_FALSE(bl.avg_input_tokens.has_value());
+  EXPECT_FALSE(bl.ttft_ms.has_value());
+  EXPECT_DOUBLE_EQ(*m.load.arrival_rate, 4.0);  // model level: arrivals present somewhere -> arrivals only
+  EXPECT_DOUBLE_EQ(*m.load.avg_input_tokens, 200.0);
+  // Load-only pods are not replicas.
+  ASSERT_EQ(m.replicas.size(), 1u);
+  EXPECT_EQ(m.replicas[0].pod, "b-0");
+}
+
+TEST(Grouping, NamespacesAndUnknownModelsAreKeptApart) {
+  std::vector<sdk::ModelView> models = {make_model("ns1", "m", {{"v", 1}}), make_model("ns2", "m", {{"v", 1}})};
+  Builder b;
+  b.add("kvCacheUsage", "ns1", "m", "v-0", 0.1)
+      .add("kvCacheUsage", "ns2", "m", "v-0", 0.9)
+      .add("kvCacheUsage", "ns3", "m", "v-0", 0.5)
+      .add("kvCacheUsage", "ns1", "other", "v-0", 0.5)
+      .add("bogusSignal", "ns1", "m", "v-0", 0.5);
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(b.r);
+  auto out = g.finish(sdk::TimePoint{});
+  EXPECT_EQ(out.at({"ns1", "m"}).replicas.at(0).kv_cache_usage, 0.1);
+  EXPECT_EQ(out.at({"ns2", "m"}).replicas.at(0).kv_cache_usage, 0.9);
+  EXPECT_EQ(g.stats().ignored, 3u);
+  EXPECT_EQ(g.stats().samples, 2u);
+}
+
+TEST(Grouping, UntaggedSingleSignalResponse) {
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  Builder b;
+  b.add("", "ns", "m", "v-0", 4);
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(b.r, Signal::kWaiting);
+  auto out = g.finish(sdk::TimePoint{});
+  EXPECT_EQ(out.at({"ns", "m"}).replicas.at(0).waiting, 4.0);
+}
+
+TEST(Grouping, CustomLabelNames) {
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  QueryResponse r;
+  Sample s;
+  s.labels = {{"wva_signal", "kvCacheUsage"}, {"kubernetes_namespace", "ns"}, {"model", "m"}, {"pod_name", "v-0"}};
+  s.value = 0.3;
+  r.samples.push_back(s);
+  Grouper g(models, LabelNames{"kubernetes_namespace", "model", "pod_name"}, Millis(120000));
+  g.add(r);
+  auto out = g.finish(sdk::TimePoint{});
+  EXPECT_EQ(out.at({"ns", "m"}).replicas.at(0).kv_cache_usage, 0.3);
+}
+
+}  // namespace
+}  // namespace wva::prometheus

@@ -1,0 +1,477 @@
+// The source over HTTP against a fake Prometheus: the PromQL sent, batching, retries, deadline, HTTP
+// errors, bad JSON, token rotation, headers, connection reuse and TLS.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "fake_prometheus.h"
+#include "prometheus_source.h"
+#include "test_support.h"
+
+namespace wva::prometheus {
+namespace {
+
+using nlohmann::json;
+using testing::FakePrometheus;
+using testing::make_model;
+using testing::Reply;
+using testing::TestContext;
+namespace fs = std::filesystem;
+
+std::string vector_body(const std::vector<std::pair<json, std::string>>& series) {
+  json result = json::array();
+  for (const auto& [metric, value] : series) result.push_back({{"metric", metric}, {"value", {1795808585.05, value}}});
+  return json{{"status", "success"}, {"data", {{"resultType", "vector"}, {"result", result}}}}.dump();
+}
+
+json tag(const std::string& signal, const std::string& ns, const std::string& model, const std::string& pod) {
+  return {{"wva_signal", signal}, {"namespace", ns}, {"model_name", model}, {"pod", pod}};
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/wva-prom-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+class HttpTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<PrometheusSource> make_source(json config) {
+    auto s = std::make_unique<PrometheusSource>();
+    auto c = s->configure(config, "sources.prometheus");
+    EXPECT_TRUE(c) << c.error().to_string();
+    auto st = s->start(ctx_);
+    EXPECT_TRUE(st) << st.error().to_string();
+    return s;
+  }
+  json base() const { return json{{"url", server_.url()}, {"retries", 2}, {"backoff", "10ms"}}; }
+
+  FakePrometheus server_;
+  TestContext ctx_;
+};
+
+TEST_F(HttpTest, ExactPromQLWithEscapedLabelValues) {
+  json q = json::object();
+  for (const auto& n : signal_names()) q[n] = "";
+  q["kvCacheUsage"] = default_template(Signal::kKvCacheUsage);
+  auto cfg = base();
+  cfg["queries"] = q;
+  auto src = make_source(cfg);
+  std::vector<sdk::ModelView> models = {make_model("ns.a", "meta/llama-3.1", {{"v", 1}}),
+                                        make_model("ns2", "m\"q", {{"w", 1}})};
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_TRUE(r) << r.error().to_string();
+  auto got = server_.received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].query,
+            R"(label_replace(max by (namespace, model_name, pod) (max_over_time(vllm:kv_cache_usage_perc{)"
+            R"(namespace=~"ns\\.a|ns2",model_name=~"m\"q|meta/llama-3\\.1"}[1m])), "wva_signal", "kvCacheUsage", "", ""))");
+  EXPECT_EQ(got[0].content_type, "application/x-www-form-urlencoded");
+}
+
+TEST_F(HttpTest, QueryCountDoesNotGrowWithModels) {
+  auto src = make_source(base());
+  for (int n : {1, 10, 300}) {
+    server_.clear();
+    std::vector<sdk::ModelView> models;
+    for (int i = 0; i < n; ++i) models.push_back(make_model("ns" + std::to_string(i % 7), "m" + std::to_string(i), {{"v", 2}}));
+    auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(r->size(), static_cast<std::size_t>(n));
+    EXPECT_EQ(server_.received().size(), 2u) << n << " models";  // saturation group + load group
+  }
+  // Unbatched: one query per enabled signal, still independent of the model count.
+  auto cfg = base();
+  cfg["batch"] = false;
+  auto single = make_source(cfg);
+  server_.clear();
+  std::vector<sdk::ModelView> models;
+  for (int i = 0; i < 50; ++i) models.push_back(make_model("ns", "m" + std::to_string(i), {{"v", 1}}));
+  ASSERT_TRUE(single->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
+  EXPECT_EQ(server_.received().size(), kSignalCount - 1);  // arrivals is disabled by default
+}
+
+TEST_F(HttpTest, CollectGroupsResponses) {
+  server_.set_handler([](const testing::Received& r) {
+    Reply reply;
+    if (r.query.find("kvCacheUsage") != std::string::npos) {
+      reply.body = vector_body({{tag("kvCacheUsage", "llm", "m", "m-h100-0"), "0.91"},
+                                {tag("kvCacheUsage", "llm", "m", "m-h100-1"), "0"},
+                                {tag("waiting", "llm", "m", "m-h100-0"), "6"},
+                                {tag("running", "llm", "m", "m-h100-0"), "NaN"}});
+    } else {
+      reply.body = vector_body({{tag("completions", "llm", "m", "m-h100-0"), "2.5"},
+                                {tag("completions", "llm", "m", "m-h100-1"), "1.5"}});
+    }
+    return reply;
+  });
+  auto src = make_source(base());
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"m-h100", 2}}), make_model("llm", "idle", {{"i", 1}})};
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_TRUE(r) << r.error().to_string();
+  const auto& m = r->at({"llm", "m"});
+  EXPECT_EQ(m.state, sdk::MetricsState::kOk);
+  ASSERT_EQ(m.replicas.size(), 2u);
+  EXPECT_EQ(m.replicas[0].kv_cache_usage, 0.91);
+  EXPECT_EQ(m.replicas[0].waiting, 6.0);
+  EXPECT_FALSE(m.replicas[0].running.has_value());  // NaN: absent
+  EXPECT_EQ(m.replicas[1].kv_cache_usage, 0.0);     // a real 0
+  EXPECT_FALSE(m.replicas[1].waiting.has_value());  // no series: absent
+  EXPECT_DOUBLE_EQ(*m.load_by_variant.at("m-h100").arrival_rate, 4.0);
+  const auto& idle = r->at({"llm", "idle"});
+  EXPECT_EQ(idle.state, sdk::MetricsState::kNoData);
+  EXPECT_NE(idle.message.find("No pods found for model idle"), std::string::npos);
+  EXPECT_TRUE(ctx_.logger_.contains("No pods found for model idle", sdk::LogLevel::kWarn));
+  EXPECT_EQ(ctx_.metrics_.counter("wva_prometheus_queries_total/ok"), 2.0);
+}
+
+TEST_F(HttpTest, RetriesServerErrorsThenSucceeds) {
+  server_.push({500, "oops"});
+  server_.push({503, R"({"status":"error","errorType":"unavailable","error":"too busy"})"});
+  auto src = make_source(base());
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_TRUE(r) << r.error().to_string();
+  auto rep = src->last_report();
+  ASSERT_EQ(rep.stats.size(), 2u);
+  EXPECT_EQ(rep.stats[0].attempts, 3);
+  EXPECT_EQ(rep.stats[1].attempts, 1);
+}
+
+TEST_F(HttpTest, GivesUpAfterRetriesWithTheFaqText) {
+  server_.set_handler([](const testing::Received&) {
+    return Reply{503, R"({"status":"error","errorType":"unavailable","error":"too busy"})"};
+  });
+  auto src = make_source(base());
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, sdk::ErrorCode::kUnavailable);
+  EXPECT_EQ(r.error().message,
+            "Failed to get metrics from Prometheus: HTTP 503: unavailable: too busy (after 3 attempts)");
+  EXPECT_EQ(server_.received().size(), 3u);  // the load query is not sent after the saturation query failed
+  EXPECT_TRUE(ctx_.logger_.contains("Failed to get metrics from Prometheus", sdk::LogLevel::kError));
+  EXPECT_EQ(ctx_.metrics_.counter("wva_prometheus_queries_total/error"), 1.0);
+}
+
+TEST_F(HttpTest, QueryErrorsAreNotRetried) {
+  server_.push({400, R"({"status":"error","errorType":"bad_data","error":"parse error at char 5"})"});
+  auto src = make_source(base());
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "Failed to get metrics from Prometheus: HTTP 400: bad_data: parse error at char 5");
+  EXPECT_EQ(server_.received().size(), 1u);
+}
+
+TEST_F(HttpTest, BadJsonIsAnErrorNotZeros) {
+  server_.push({200, R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{)"});
+  auto src = make_source(base());
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("Failed to get metrics from Prometheus: invalid Prometheus response at byte"),
+            std::string::npos)
+      << r.error().message;
+}
+
+TEST_F(HttpTest, SuccessStatusWithErrorBody) {
+  server_.push({200, R"({"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"})"});
+  auto src = make_source(base());
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("timeout: query timed out"), std::string::npos);
+}
+
+TEST_F(HttpTest, DeadlineBoundsSlowServerAndRetries) {
+  server_.set_handler([](const testing::Received&) {
+    return Reply{200, R"({"status":"success","data":{"resultType":"vector","result":[]}})",
+                 std::chrono::milliseconds(3000)};
+  });
+  auto cfg = base();
+  cfg["timeout"] = "5s";
+  cfg["retries"] = 5;
+  auto src = make_source(cfg);
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::milliseconds(400)));
+  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, sdk::ErrorCode::kTimeout);
+  EXPECT_NE(r.error().message.find("Failed to get metrics from Prometheus"), std::string::npos);
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1500));
+  EXPECT_GE(elapsed, std::chrono::milliseconds(350));
+}
+
+TEST_F(HttpTest, PerAttemptTimeoutThenRetrySucceeds) {
+  server_.push({200, "{}", std::chrono::milliseconds(2000)});  // first attempt hangs past the 200 ms timeout
+  auto cfg = base();
+  cfg["timeout"] = "200ms";
+  auto src = make_source(cfg);
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(src->last_report().stats[0].attempts, 2);
+}
+
+TEST_F(HttpTest, LoadQueryFailureKeepsSaturationSignals) {
+  server_.set_handler([](const testing::Received& r) {
+    if (r.query.find("completions") != std::string::npos)
+      return Reply{422, R"({"status":"error","errorType":"execution","error":"many-to-many matching"})"};
+    return Reply{200, vector_body({{tag("kvCacheUsage", "ns", "m", "v-0"), "0.4"}})};
+  });
+  auto src = make_source(base());
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_TRUE(r) << r.error().to_string();
+  const auto& m = r->at({"ns", "m"});
+  EXPECT_EQ(m.state, sdk::MetricsState::kOk);
+  EXPECT_EQ(m.replicas.at(0).kv_cache_usage, 0.4);
+  EXPECT_TRUE(m.load_by_variant.empty());
+  EXPECT_FALSE(m.load.arrival_rate.has_value());
+  EXPECT_NE(src->last_report().load_error.find("execution: many-to-many"), std::string::npos);
+}
+
+TEST_F(HttpTest, ConnectionRefused) {
+  auto src = make_source(base());
+  server_.stop();
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, sdk::ErrorCode::kUnavailable);
+  EXPECT_EQ(r.error().message.rfind("Failed to get metrics from Prometheus: Couldn't connect to server", 0), 0u)
+      << r.error().message;
+}
+
+TEST_F(HttpTest, ReusesOneConnection) {
+  auto src = make_source(base());
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(src->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
+  auto got = server_.received();
+  ASSERT_EQ(got.size(), 6u);
+  for (const auto& g : got) EXPECT_EQ(g.remote_port, got[0].remote_port);
+}
+
+TEST_F(HttpTest, HeadersAndParamsForQueryFrontends) {
+  auto cfg = base();
+  cfg["headers"] = {{"X-Scope-OrgID", "tenant-a"}};
+  cfg["params"] = {{"dedup", "true"}};
+  auto src = make_source(cfg);
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  ASSERT_TRUE(src->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
+  auto got = server_.received();
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got[0].org_id, "tenant-a");
+  EXPECT_EQ(got[0].dedup, "true");
+  EXPECT_EQ(got[0].authorization, "");
+}
+
+TEST_F(HttpTest, ResponseSizeIsBounded) {
+  std::string big = vector_body({{tag("kvCacheUsage", "ns", "m", std::string(4096, 'p')), "1"}});
+  server_.push({200, big});
+  auto cfg = base();
+  cfg["maxResponseBytes"] = 2048;
+  auto src = make_source(cfg);
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("maxResponseBytes"), std::string::npos) << r.error().message;
+  EXPECT_EQ(server_.received().size(), 1u);
+}
+
+TEST_F(HttpTest, BearerTokenIsReReadWhenRotated) {
+  TempDir dir;
+  const fs::path token = dir.path / "token";
+  write_file(token, "token-one\n");
+  auto cfg = base();
+  cfg["tokenFile"] = token.string();
+  auto src = make_source(cfg);
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  ASSERT_TRUE(src->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
+  ASSERT_TRUE(src->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
+  EXPECT_EQ(src->client()->token_reads(), 1);  // unchanged file: read once
+
+  // Rotation as the kubelet does it: a new file renamed over the old one.
+  write_file(dir.path / "token.new", "token-two-rotated");
+  fs::rename(dir.path / "token.new", token);
+  server_.clear();
+  ASSERT_TRUE(src->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
+  auto got = server_.received();
+  ASSERT_FALSE(got.empty());
+  for (const auto& g : got) EXPECT_EQ(g.authorization, "Bearer token-two-rotated");
+  EXPECT_EQ(src->client()->token_reads(), 2);
+  EXPECT_EQ(ctx_.logger_.all().find("token-one"), std::string::npos);
+  EXPECT_EQ(ctx_.logger_.all().find("token-two"), std::string::npos);
+}
+
+TEST_F(HttpTest, UnauthorizedForcesOneTokenReRead) {
+  TempDir dir;
+  const fs::path token = dir.path / "token";
+  write_file(token, "aaaa");
+  auto cfg = base();
+  cfg["tokenFile"] = token.string();
+  auto src = make_source(cfg);
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  ASSERT_TRUE(src->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
+  // Same size and same mtime: the stat check cannot see the change; the 401 must trigger the re-read.
+  const auto mtime = fs::last_write_time(token);
+  {
+    std::fstream f(token, std::ios::in | std::ios::out | std::ios::binary);
+    f << "bbbb";
+  }
+  fs::last_write_time(token, mtime);
+  server_.set_handler([](const testing::Received& r) {
+    if (r.authorization != "Bearer bbbb") return Reply{401, "Unauthorized"};
+    return Reply{200, R"({"status":"success","data":{"resultType":"vector","result":[]}})"};
+  });
+  server_.clear();
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_TRUE(r) << r.error().to_string();
+  auto got = server_.received();
+  ASSERT_GE(got.size(), 2u);
+  EXPECT_EQ(got[0].authorization, "Bearer aaaa");
+  EXPECT_EQ(got[1].authorization, "Bearer bbbb");
+}
+
+TEST_F(HttpTest, StillUnauthorizedIsAnError) {
+  TempDir dir;
+  write_file(dir.path / "token", "wrong");
+  server_.set_handler([](const testing::Received&) { return Reply{401, "Unauthorized"}; });
+  auto cfg = base();
+  cfg["tokenFile"] = (dir.path / "token").string();
+  auto src = make_source(cfg);
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "Failed to get metrics from Prometheus: HTTP 401: Unauthorized");
+  EXPECT_EQ(server_.received().size(), 2u);
+  EXPECT_EQ(r.error().message.find("wrong"), std::string::npos);
+}
+
+TEST_F(HttpTest, StartChecksFilesAndConfigureDoesNoIO) {
+  PrometheusSource src;
+  auto c = src.configure(json{{"url", "https://p:9091"}, {"caFile", "/nonexistent/ca.pem"}}, "sources.prometheus");
+  ASSERT_TRUE(c);  // configure does no I/O
+  auto s = src.start(ctx_);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().path, "sources.prometheus.caFile");
+  EXPECT_EQ(s.error().code, sdk::ErrorCode::kNotFound);
+}
+
+TEST_F(HttpTest, NamespaceFilter) {
+  auto cfg = base();
+  cfg["namespaces"] = {"allowed"};
+  auto src = make_source(cfg);
+  std::vector<sdk::ModelView> models = {make_model("allowed", "m", {{"v", 1}}), make_model("other", "x", {{"w", 1}})};
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->at({"other", "x"}).state, sdk::MetricsState::kNoData);
+  EXPECT_NE(r->at({"other", "x"}).message.find("not in sources.prometheus.namespaces"), std::string::npos);
+  for (const auto& g : server_.received()) EXPECT_EQ(g.query.find("other"), std::string::npos) << g.query;
+}
+
+TEST_F(HttpTest, InsecureSkipVerifyWarns) {
+  auto cfg = base();
+  cfg["insecureSkipVerify"] = true;
+  auto src = make_source(cfg);
+  EXPECT_TRUE(ctx_.logger_.contains("insecureSkipVerify is true", sdk::LogLevel::kWarn));
+}
+
+// ---- TLS: a CA, a server certificate for prometheus.test, a client certificate. ----
+
+bool run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
+
+class TlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!run("command -v openssl")) GTEST_SKIP() << "openssl CLI not found";
+    const std::string d = dir_.path.string();
+    auto gen = [&](const std::string& name, const std::string& cn, const std::string& ext) {
+      return run("openssl req -newkey rsa:2048 -nodes -keyout " + d + "/" + name + ".key -subj /CN=" + cn + " -out " +
+                 d + "/" + name + ".csr") &&
+             run("openssl x509 -req -in " + d + "/" + name + ".csr -CA " + d + "/ca.crt -CAkey " + d +
+                 "/ca.key -CAcreateserial -days 2 -out " + d + "/" + name + ".crt -extfile " + d + "/" + ext);
+    };
+    write_file(dir_.path / "server.ext", "subjectAltName=DNS:prometheus.test\nextendedKeyUsage=serverAuth\n");
+    write_file(dir_.path / "client.ext", "extendedKeyUsage=clientAuth\n");
+    ASSERT_TRUE(run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=wva-test-ca -keyout " + d +
+                    "/ca.key -out " + d + "/ca.crt"));
+    ASSERT_TRUE(gen("server", "prometheus.test", "server.ext"));
+    ASSERT_TRUE(gen("client", "wva", "client.ext"));
+    auto ssl = std::make_unique<httplib::SSLServer>((d + "/server.crt").c_str(), (d + "/server.key").c_str(),
+                                                    (d + "/ca.crt").c_str());
+    ASSERT_TRUE(ssl->is_valid());
+    server_ = std::make_unique<FakePrometheus>(std::move(ssl));
+  }
+
+  sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> collect(json cfg) {
+    PrometheusSource src;
+    auto c = src.configure(cfg, "sources.prometheus");
+    if (!c) return c.error();
+    auto s = src.start(ctx_);
+    if (!s) return s.error();
+    std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+    return src.collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  }
+  std::string file(const char* name) const { return (dir_.path / name).string(); }
+
+  TempDir dir_;
+  std::unique_ptr<FakePrometheus> server_;
+  TestContext ctx_;
+};
+
+TEST_F(TlsTest, CaClientCertAndServerName) {
+  json cfg = {{"url", server_->url("https")},    {"caFile", file("ca.crt")},     {"certFile", file("client.crt")},
+              {"keyFile", file("client.key")}, {"serverName", "prometheus.test"}, {"retries", 0}};
+  auto r = collect(cfg);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(server_->received().size(), 2u);
+}
+
+TEST_F(TlsTest, VerificationIsOnByDefault) {
+  // Without serverName the certificate (for prometheus.test) does not match 127.0.0.1.
+  json cfg = {{"url", server_->url("https")}, {"caFile", file("ca.crt")}, {"certFile", file("client.crt")},
+              {"keyFile", file("client.key")}, {"retries", 0}};
+  auto r = collect(cfg);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("Failed to get metrics from Prometheus"), std::string::npos);
+  // Without the CA the chain is untrusted.
+  cfg.erase("caFile");
+  cfg["serverName"] = "prometheus.test";
+  auto untrusted = collect(cfg);
+  ASSERT_FALSE(untrusted);
+  EXPECT_TRUE(server_->received().empty());
+}
+
+TEST_F(TlsTest, ClientCertificateRequired) {
+  json cfg = {{"url", server_->url("https")}, {"caFile", file("ca.crt")}, {"serverName", "prometheus.test"},
+              {"retries", 0}};
+  auto r = collect(cfg);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(server_->received().empty());
+}
+
+TEST_F(TlsTest, InsecureSkipVerifyAcceptsAnyServerCertificate) {
+  json cfg = {{"url", server_->url("https")}, {"certFile", file("client.crt")}, {"keyFile", file("client.key")},
+              {"insecureSkipVerify", true}, {"retries", 0}};
+  auto r = collect(cfg);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_TRUE(ctx_.logger_.contains("NOT verified", sdk::LogLevel::kWarn));
+}
+
+}  // namespace
+}  // namespace wva::prometheus
