@@ -1,0 +1,33 @@
+// Config of the `metrics` sink: {listen: "127.0.0.1:8443" | ":8443" | "0", path: "/metrics"}.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "wva/sdk/plugin.h"
+
+namespace wva::plugins::metrics {
+
+struct ListenAddress {
+  std::string host;  // "0.0.0.0" for ":port", "::1" for "[::1]:port"
+  int port = 0;      // 0: any free port (the bound one is logged and queryable)
+
+  std::string to_string() const {
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  }
+};
+
+struct MetricsConfig {
+  std::optional<ListenAddress> listen = ListenAddress{"0.0.0.0", 8443};  // nullopt: HTTP server disabled
+  std::string path = "/metrics";
+};
+
+// "0" (or 0) disables the server; ":8443" listens on every interface; "host:port" on one; port 0 picks a
+// free port. Errors name `config_path`.
+sdk::Result<std::optional<ListenAddress>> parse_listen(const nlohmann::json& value, const std::string& config_path);
+
+// null or {} gives the defaults (listen ":8443", path "/metrics").
+sdk::Result<MetricsConfig> parse_config(const sdk::Config& config, const std::string& config_path);
+
+}  // namespace wva::plugins::metrics

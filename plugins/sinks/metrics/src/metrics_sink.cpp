@@ -1,0 +1,93 @@
+#include "metrics_sink.h"
+
+#include <exception>
+
+namespace wva::plugins::metrics {
+
+sdk::Result<void> MetricsSink::configure(const sdk::Config& config, const std::string& config_path) {
+  try {
+    auto parsed = parse_config(config, config_path);
+    if (!parsed) return parsed.error();
+    std::lock_guard lock(mutex_);
+    config_ = *parsed;
+    config_path_ = config_path;
+    return sdk::ok();
+  } catch (const std::exception& e) {
+    return sdk::make_error(sdk::ErrorCode::kInternal, std::string("unexpected error: ") + e.what(), config_path);
+  }
+}
+
+sdk::Result<void> MetricsSink::start(sdk::PluginContext& context) {
+  stop();
+  try {
+    std::lock_guard lock(mutex_);
+    context_ = &context;
+    if (!config_.listen) {
+      context.logger().info("metrics: HTTP server disabled (listen: \"0\"); gauges are still set in the registry");
+      return sdk::ok();
+    }
+    auto exporter = std::make_unique<HttpExporter>(context.metrics(), config_.path);
+    auto port = exporter->start(*config_.listen);
+    if (!port) {
+      context_ = nullptr;
+      sdk::Error e = port.error();
+      e.path = config_path_ + ".listen";
+      return e;
+    }
+    ListenAddress bound = *config_.listen;
+    bound.port = *port;
+    context.logger().info("metrics: serving http://" + bound.to_string() + config_.path + " and /healthz (port " +
+                          std::to_string(*port) + ")");
+    exporter_ = std::move(exporter);
+    return sdk::ok();
+  } catch (const std::exception& e) {
+    context_ = nullptr;
+    return sdk::make_error(sdk::ErrorCode::kInternal, std::string("metrics sink failed to start: ") + e.what(),
+                           config_path_);
+  }
+}
+
+void MetricsSink::stop() noexcept {
+  std::unique_ptr<HttpExporter> exporter;
+  sdk::PluginContext* context = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    exporter = std::move(exporter_);
+    context = context_;
+    context_ = nullptr;
+  }
+  if (exporter) exporter->stop();
+  if (context) {
+    try {
+      const std::size_t n = gauges_.clear(context->metrics());
+      if (n) context->logger().info("metrics: stopped; removed the series of " + std::to_string(n) + " variant(s)");
+    } catch (...) {
+      // stop() never throws
+    }
+  }
+}
+
+sdk::Result<void> MetricsSink::publish(const sdk::PublishBatch& batch) {
+  try {
+    std::lock_guard lock(mutex_);
+    if (!context_) return sdk::make_error(sdk::ErrorCode::kInternal, "publish called before start", config_path_);
+    const GaugeStats stats = gauges_.publish(context_->metrics(), batch);
+    if (stats.skipped)
+      context_->logger().warn("metrics: pipeline " + batch.pipeline + ": " + std::to_string(stats.skipped) +
+                              " decision(s) without a variant name or with negative replicas not emitted");
+    if (stats.removed)
+      context_->logger().info("metrics: pipeline " + batch.pipeline + ": removed the series of " +
+                              std::to_string(stats.removed) + " variant(s) that are gone");
+    return sdk::ok();
+  } catch (const std::exception& e) {
+    return sdk::make_error(sdk::ErrorCode::kInternal, std::string("metrics sink failed: ") + e.what(), config_path_);
+  }
+}
+
+std::optional<int> MetricsSink::bound_port() const {
+  std::lock_guard lock(mutex_);
+  if (!exporter_) return std::nullopt;
+  return exporter_->port();
+}
+
+}  // namespace wva::plugins::metrics

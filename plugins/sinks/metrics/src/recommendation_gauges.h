@@ -1,0 +1,49 @@
+// The recommendation gauges HPA / KEDA read: inferno_desired_replicas, inferno_current_replicas,
+// inferno_desired_ratio, one series per variant with a decision, removed when the variant disappears.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "wva/sdk/context.h"
+#include "wva/sdk/plugin.h"
+
+namespace wva::plugins::metrics {
+
+inline constexpr const char* kDesiredReplicas = "inferno_desired_replicas";
+inline constexpr const char* kCurrentReplicas = "inferno_current_replicas";
+inline constexpr const char* kDesiredRatio = "inferno_desired_ratio";
+
+// desired / current; when current is 0 the ratio is undefined and `desired` is reported instead (as
+// upstream does): 0 -> 0 stays 0, 0 -> n reads as "n times more", which makes a ratio-based consumer
+// scale up from zero.
+double desired_ratio(int desired, int current);
+
+// {variant_name: Deployment, namespace, accelerator_type, model_name}.
+sdk::Labels series_labels(const sdk::Decision& d);
+
+struct GaugeStats {
+  std::size_t set = 0;       // variants whose three gauges were set
+  std::size_t removed = 0;   // variants whose series were removed
+  std::size_t skipped = 0;   // decisions not emitted (no variant name, negative replicas)
+};
+
+// Thread-safe: pipelines may publish concurrently through one sink instance.
+class RecommendationGauges {
+ public:
+  // Sets the gauges of every decision in the batch; removes the series of variants that were in this
+  // pipeline's previous batch but not in this one, unless another pipeline's last batch still has them.
+  GaugeStats publish(sdk::MetricsRegistry& registry, const sdk::PublishBatch& batch);
+  // Removes every series this object set (the sink's stop()).
+  std::size_t clear(sdk::MetricsRegistry& registry);
+
+ private:
+  static void remove_series(sdk::MetricsRegistry& registry, const sdk::Labels& labels);
+
+  std::mutex mutex_;
+  std::map<std::string, std::set<sdk::Labels>> by_pipeline_;  // pipeline -> series it set last time
+};
+
+}  // namespace wva::plugins::metrics

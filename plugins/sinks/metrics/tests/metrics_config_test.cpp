@@ -1,0 +1,83 @@
+#include <gtest/gtest.h>
+
+#include "metrics_config.h"
+
+namespace wva::plugins::metrics {
+namespace {
+
+using nlohmann::json;
+
+TEST(MetricsConfig, Defaults) {
+  for (const json& c : {json(nullptr), json::object()}) {
+    auto r = parse_config(c, "sinks.metrics");
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ASSERT_TRUE(r->listen.has_value());
+    EXPECT_EQ(r->listen->host, "0.0.0.0");
+    EXPECT_EQ(r->listen->port, 8443);
+    EXPECT_EQ(r->path, "/metrics");
+  }
+}
+
+TEST(MetricsConfig, ListenForms) {
+  auto a = parse_listen(json("127.0.0.1:8443"), "p");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ((*a)->host, "127.0.0.1");
+  EXPECT_EQ((*a)->port, 8443);
+
+  auto b = parse_listen(json(":9090"), "p");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ((*b)->host, "0.0.0.0");
+  EXPECT_EQ((*b)->port, 9090);
+
+  auto disabled = parse_listen(json("0"), "p");
+  ASSERT_TRUE(disabled.ok());
+  EXPECT_FALSE(disabled->has_value());
+  auto disabled_int = parse_listen(json(0), "p");
+  ASSERT_TRUE(disabled_int.ok());
+  EXPECT_FALSE(disabled_int->has_value());
+
+  auto any = parse_listen(json("127.0.0.1:0"), "p");
+  ASSERT_TRUE(any.ok());
+  ASSERT_TRUE(any->has_value());
+  EXPECT_EQ((*any)->port, 0);
+
+  auto v6 = parse_listen(json("[::1]:8443"), "p");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ((*v6)->host, "::1");
+  EXPECT_EQ((*v6)->to_string(), "[::1]:8443");
+
+  auto num = parse_listen(json(8443), "p");
+  ASSERT_TRUE(num.ok());
+  EXPECT_EQ((*num)->port, 8443);
+}
+
+TEST(MetricsConfig, BadListenValuesNameThePath) {
+  for (const json& bad : {json("8443x"), json("host"), json(":"), json(":70000"), json(":-1"), json("::1:80"),
+                          json(true), json(70000)}) {
+    auto r = parse_config(json{{"listen", bad}}, "sinks.metrics");
+    ASSERT_FALSE(r.ok()) << bad.dump();
+    EXPECT_EQ(r.error().code, sdk::ErrorCode::kInvalidConfig);
+    EXPECT_EQ(r.error().path, "sinks.metrics.listen") << bad.dump();
+  }
+}
+
+TEST(MetricsConfig, PathAndUnknownKeys) {
+  auto ok = parse_config(json{{"path", "/custom/metrics"}}, "s");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->path, "/custom/metrics");
+  for (const json& bad : {json("metrics"), json("/a b"), json("/healthz"), json(3), json("/m?x=1")}) {
+    auto r = parse_config(json{{"path", bad}}, "s");
+    ASSERT_FALSE(r.ok()) << bad.dump();
+    EXPECT_EQ(r.error().path, "s.path");
+  }
+  auto typo = parse_config(json{{"lisen", ":1"}}, "s");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_EQ(typo.error().path, "s.lisen");
+  EXPECT_NE(typo.error().message.find("did you mean 'listen'?"), std::string::npos) << typo.error().message;
+  auto list = parse_config(json::array(), "s");
+  ASSERT_FALSE(list.ok());
+  EXPECT_EQ(list.error().path, "s");
+}
+
+}  // namespace
+}  // namespace wva::plugins::metrics

@@ -1,0 +1,373 @@
+#include "status_builder.h"
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <map>
+#include <set>
+#include <utility>
+
+namespace wva::plugins::status {
+namespace {
+
+using nlohmann::json;
+using sdk::Condition;
+using sdk::Decision;
+
+constexpr std::size_t kMaxMessage = 32768;   // metav1.Condition.message
+constexpr std::size_t kMaxReason = 1024;     // metav1.Condition.reason
+constexpr std::size_t kMaxVariantReason = 4096;  // status.variants[].reason in the CRD
+
+bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool is_alpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
+
+// Cuts at `max` bytes without splitting a UTF-8 sequence.
+std::string truncate_utf8(std::string s, std::size_t max) {
+  if (s.size() <= max) return s;
+  std::size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  return s;
+}
+
+// "True" / "False" / "Unknown"; anything else is Unknown.
+std::string normalize_status(const std::string& s) {
+  if (s == "True" || s == "False" || s == "Unknown") return s;
+  if (s == "true") return "True";
+  if (s == "false") return "False";
+  return "Unknown";
+}
+
+int severity(const std::string& status) {
+  if (status == "False") return 2;
+  if (status == "Unknown") return 1;
+  return 0;
+}
+
+std::string default_reason(const std::string& type, const std::string& status) {
+  const bool ok = status == "True";
+  if (type == kTargetResolved) return ok ? "TargetFound" : "TargetNotFound";
+  if (type == kMetricsAvailable) return ok ? "MetricsFound" : "MetricsMissing";
+  if (type == kOptimizationReady) return ok ? "OptimizationSucceeded" : "OptimizationFailed";
+  return ok ? "Succeeded" : "Unspecified";
+}
+
+Condition normalized(Condition c) {
+  c.status = normalize_status(c.status);
+  c.reason = sanitize_reason(c.reason, default_reason(c.type, c.status));
+  c.message = truncate_utf8(std::move(c.message), kMaxMessage);
+  return c;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+const Condition* find_condition(const std::vector<Condition>& cs, const std::string& type) {
+  for (const auto& c : cs)
+    if (c.type == type) return &c;
+  return nullptr;
+}
+
+// The model of a VA: the one its decisions belong to, else one that names it.
+const sdk::ModelView* model_for(const sdk::PublishBatch& batch, const VaUpdate& u) {
+  if (!u.decisions.empty()) {
+    for (const auto& m : batch.models)
+      if (m.key == u.decisions.front().model) return &m;
+  }
+  for (const auto& m : batch.models) {
+    if (m.key.ns != u.key.ns) continue;
+    if (m.va_name == u.key.name) return &m;
+    for (const auto& v : m.variants)
+      if (v.va_name == u.key.name) return &m;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> variants_of(const sdk::ModelView& m, const std::string& va) {
+  std::vector<std::string> out;
+  for (const auto& v : m.variants)
+    if (v.va_name == va || (v.va_name.empty() && m.va_name == va)) out.push_back(v.name);
+  return out;
+}
+
+std::optional<std::string> string_field(const json& obj, const char* key) {
+  if (!obj.is_object()) return std::nullopt;
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+json condition_json(const Condition& c, const json* existing, const std::optional<long long>& generation,
+                    const std::string& now) {
+  std::string transition = now;
+  if (existing && string_field(*existing, "status") == c.status) {
+    if (auto t = string_field(*existing, "lastTransitionTime"); t && !t->empty()) transition = *t;
+  }
+  json out = {{"type", c.type},
+              {"status", c.status},
+              {"reason", c.reason},
+              {"message", c.message},
+              {"lastTransitionTime", transition}};
+  if (generation) out["observedGeneration"] = *generation;
+  return out;
+}
+
+}  // namespace
+
+std::string format_rfc3339(sdk::TimePoint t) {
+  const std::time_t secs = sdk::Clock_t::to_time_t(std::chrono::floor<std::chrono::seconds>(t));
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  const std::size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return std::string(buf, n);
+}
+
+std::string sanitize_reason(std::string_view reason, std::string_view fallback) {
+  std::string out;
+  bool upper_next = false;
+  bool changed = false;
+  for (char c : reason) {
+    if (is_alnum(c) || c == '_' || c == ',' || c == ':') {
+      if (out.empty() && !is_alpha(c)) {  // must start with a letter
+        changed = true;
+        continue;
+      }
+      if (upper_next && is_alpha(c)) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      upper_next = false;
+      out += c;
+    } else {
+      changed = true;
+      upper_next = true;
+    }
+  }
+  if (changed && !out.empty()) out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
+  if (out.size() > kMaxReason) out.resize(kMaxReason);
+  while (!out.empty() && (out.back() == ',' || out.back() == ':')) out.pop_back();
+  if (out.empty()) return std::string(fallback);
+  return out;
+}
+
+bool valid_condition_type(std::string_view type) {
+  if (type.empty() || type.size() > 316) return false;
+  std::string_view name = type;
+  if (auto slash = type.find('/'); slash != std::string_view::npos) {
+    std::string_view prefix = type.substr(0, slash);
+    name = type.substr(slash + 1);
+    if (prefix.empty() || prefix.size() > 253) return false;
+    for (char c : prefix)
+      if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+            c == '-' || c == '.'))
+        return false;
+    if (!is_alnum(prefix.front()) || !is_alnum(prefix.back())) return false;
+  }
+  if (name.empty() || name.size() > 63) return false;
+  if (!is_alnum(name.front()) || !is_alnum(name.back())) return false;
+  for (char c : name)
+    if (!(is_alnum(c) || c == '-' || c == '_' || c == '.')) return false;
+  return true;
+}
+
+Condition metrics_condition(const sdk::ModelMetrics& metrics) {
+  switch (metrics.state) {
+    case sdk::MetricsState::kOk:
+      return {kMetricsAvailable, "True", "MetricsFound", kMetricsFoundMessage};
+    case sdk::MetricsState::kNoData:
+      return {kMetricsAvailable, "False", "MetricsMissing",
+              metrics.message.empty() ? std::string(kMetricsMissingMessage)
+                                      : std::string(kMetricsMissingMessage) + ": " + metrics.message};
+    case sdk::MetricsState::kStale:
+      return {kMetricsAvailable, "False", "MetricsStale",
+              metrics.message.empty() ? std::string("Saturation metrics are stale (no recent samples)")
+                                      : metrics.message};
+    case sdk::MetricsState::kError:
+      return {kMetricsAvailable, "False", "PrometheusError",
+              metrics.message.empty() ? std::string("Failed to get metrics from the metrics source")
+                                      : metrics.message};
+  }
+  return {kMetricsAvailable, "Unknown", "MetricsMissing", "unknown metrics state"};
+}
+
+std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch) {
+  std::map<VaKey, VaUpdate> by_va;
+  std::map<VaKey, std::vector<Condition>> explicit_conditions;
+  auto entry = [&](const VaKey& key) -> VaUpdate& {
+    auto [it, inserted] = by_va.try_emplace(key);
+    if (inserted) it->second.key = key;
+    return it->second;
+  };
+
+  for (const Decision& d : batch.decisions) {
+    if (d.va_name.empty()) continue;  // nothing to address; the host always sets it
+    VaKey key{d.model.ns, d.va_name};
+    VaUpdate& u = entry(key);
+    if (d.desired < 0) {
+      u.problems.push_back("variant " + d.variant + ": desired replicas " + std::to_string(d.desired) +
+                           " is negative; not written");
+    } else {
+      u.decisions.push_back(d);
+    }
+    auto& conds = explicit_conditions[key];
+    conds.insert(conds.end(), d.conditions.begin(), d.conditions.end());
+  }
+  for (const auto& rc : batch.conditions) {
+    if (rc.va_name.empty()) continue;
+    VaKey key{rc.ns, rc.va_name};
+    entry(key);
+    explicit_conditions[key].push_back(rc.condition);
+  }
+  for (const auto& m : batch.models) {
+    if (!m.va_name.empty()) entry(VaKey{m.key.ns, m.va_name});
+    for (const auto& v : m.variants)
+      if (!v.va_name.empty()) entry(VaKey{m.key.ns, v.va_name});
+  }
+
+  std::vector<VaUpdate> out;
+  out.reserve(by_va.size());
+  for (auto& [key, u] : by_va) {
+    std::sort(u.decisions.begin(), u.decisions.end(),
+              [](const Decision& a, const Decision& b) { return a.variant < b.variant; });
+    u.write_allocation =
+        std::any_of(u.decisions.begin(), u.decisions.end(), [](const Decision& d) { return !d.held; });
+
+    // Explicit conditions: the worst status of each type wins; the first of equal ones is kept.
+    std::vector<Condition> merged;
+    for (const auto& raw : explicit_conditions[key]) {
+      if (!valid_condition_type(raw.type)) {
+        u.problems.push_back("condition type '" + raw.type + "' is not a valid Kubernetes condition type; dropped");
+        continue;
+      }
+      Condition c = normalized(raw);
+      auto it = std::find_if(merged.begin(), merged.end(), [&](const Condition& m) { return m.type == c.type; });
+      if (it == merged.end()) merged.push_back(std::move(c));
+      else if (severity(c.status) > severity(it->status)) *it = std::move(c);
+    }
+
+    const sdk::ModelView* model = model_for(batch, u);
+    std::vector<Condition> result;
+    auto take = [&](const std::string& type) -> bool {
+      if (const Condition* c = find_condition(merged, type)) {
+        result.push_back(*c);
+        return true;
+      }
+      return false;
+    };
+
+    // TargetResolved
+    if (!take(kTargetResolved)) {
+      std::vector<std::string> names;
+      for (const auto& d : u.decisions) names.push_back(d.variant);
+      if (names.empty() && model) names = variants_of(*model, key.name);
+      if (!names.empty())
+        result.push_back({kTargetResolved, "True", "TargetFound",
+                          (names.size() == 1 ? "Scale target Deployment " : "Scale target Deployments ") +
+                              join_names(names) + (names.size() == 1 ? " found" : " found")});
+    }
+    // MetricsAvailable
+    if (!take(kMetricsAvailable) && model) result.push_back(normalized(metrics_condition(model->metrics)));
+    // OptimizationReady
+    if (!take(kOptimizationReady)) {
+      const Condition* metrics = find_condition(result, kMetricsAvailable);
+      const bool metrics_down = metrics && metrics->status == "False";
+      if (u.write_allocation) {
+        std::string msg = "Desired replicas computed:";
+        for (const auto& d : u.decisions)
+          msg += " " + d.variant + "=" + std::to_string(d.desired) +
+                 (d.analyzer.empty() ? "" : " (" + d.analyzer + ")") + (d.held ? " [held]" : "");
+        result.push_back({kOptimizationReady, "True", "OptimizationSucceeded", truncate_utf8(msg, kMaxMessage)});
+      } else if (!u.decisions.empty()) {
+        const Decision& d = u.decisions.front();
+        std::string msg = "Holding the last decision (" + d.variant + "=" + std::to_string(d.desired) + ")";
+        if (!d.reason.empty()) msg += ": " + d.reason;
+        result.push_back({kOptimizationReady, "False", metrics_down ? "MetricsUnavailable" : "OptimizationFailed",
+                          truncate_utf8(msg, kMaxMessage)});
+      } else {
+        std::string msg = "No scaling decision this cycle";
+        for (const auto& c : result)
+          if (c.status == "False") {
+            msg += ": " + c.message;
+            break;
+          }
+        result.push_back({kOptimizationReady, "False", metrics_down ? "MetricsUnavailable" : "SkippedProcessing",
+                          truncate_utf8(msg, kMaxMessage)});
+      }
+    }
+    // Other types, in the order first seen.
+    for (const auto& c : merged)
+      if (!find_condition(result, c.type)) result.push_back(c);
+
+    u.conditions = std::move(result);
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+json build_status_patch(const VaUpdate& update, const std::optional<json>& current, sdk::TimePoint now) {
+  const std::string now_s = format_rfc3339(now);
+  const json empty = json::object();
+  const json& obj = current && current->is_object() ? *current : empty;
+  const json& status = obj.contains("status") && obj["status"].is_object() ? obj["status"] : empty;
+
+  std::optional<long long> generation;
+  if (obj.contains("metadata") && obj["metadata"].is_object()) {
+    const auto& md = obj["metadata"];
+    if (auto it = md.find("generation"); it != md.end() && it->is_number_integer() && it->get<long long>() >= 0)
+      generation = it->get<long long>();
+  }
+
+  json patch = json::object();
+
+  // Conditions: the list replaces the old one as a whole (merge patch), so keep the ones we do not own.
+  json conditions = json::array();
+  std::set<std::string> seen;
+  if (auto it = status.find("conditions"); it != status.end() && it->is_array()) {
+    for (const auto& ec : *it) {
+      auto type = string_field(ec, "type");
+      if (!type || !seen.insert(*type).second) continue;  // malformed or duplicate: dropped
+      if (const Condition* c = find_condition(update.conditions, *type))
+        conditions.push_back(condition_json(*c, &ec, generation, now_s));
+      else
+        conditions.push_back(ec);
+    }
+  }
+  for (const auto& c : update.conditions)
+    if (seen.insert(c.type).second) conditions.push_back(condition_json(c, nullptr, generation, now_s));
+  patch["conditions"] = std::move(conditions);
+
+  if (update.write_allocation && !update.decisions.empty()) {
+    // Previous lastRunTime per variant, kept for held decisions.
+    std::map<std::string, std::string> previous_run;
+    if (auto it = status.find("variants"); it != status.end() && it->is_array())
+      for (const auto& v : *it)
+        if (auto name = string_field(v, "name"))
+          if (auto t = string_field(v, "lastRunTime")) previous_run[*name] = *t;
+
+    const auto& first = update.decisions.front();
+    json alloc = {{"numReplicas", first.desired}, {"lastRunTime", now_s}};
+    alloc["accelerator"] = first.accelerator.empty() ? json(nullptr) : json(first.accelerator);
+    if (first.held)
+      if (auto p = previous_run.find(first.variant); p != previous_run.end()) alloc["lastRunTime"] = p->second;
+    patch["desiredOptimizedAlloc"] = std::move(alloc);
+
+    json variants = json::array();
+    for (const auto& d : update.decisions) {
+      json v = {{"name", d.variant},
+                {"currentReplicas", std::max(0, d.current)},
+                {"desiredReplicas", d.desired},
+                {"lastRunTime", now_s}};
+      if (!d.accelerator.empty()) v["accelerator"] = d.accelerator;
+      if (!d.reason.empty()) v["reason"] = truncate_utf8(d.reason, kMaxVariantReason);
+      if (!d.analyzer.empty()) v["analyzer"] = d.analyzer;
+      if (d.held)
+        if (auto p = previous_run.find(d.variant); p != previous_run.end()) v["lastRunTime"] = p->second;
+      variants.push_back(std::move(v));
+    }
+    patch["variants"] = std::move(variants);
+  }
+  return patch;
+}
+
+}  // namespace wva::plugins::status

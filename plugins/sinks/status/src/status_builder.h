@@ -1,0 +1,73 @@
+// Pure logic of the status sink: which VariantAutoscalings a batch touches, the conditions each gets, and
+// the merge patch of its .status given the object as it is now. No I/O; tested without a cluster.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "wva/sdk/plugin.h"
+#include "wva/sdk/types.h"
+
+namespace wva::plugins::status {
+
+inline constexpr const char* kKind = "VariantAutoscaling";
+
+// Condition types and reasons written by this sink (upstream section 1.3).
+inline constexpr const char* kTargetResolved = "TargetResolved";
+inline constexpr const char* kMetricsAvailable = "MetricsAvailable";
+inline constexpr const char* kOptimizationReady = "OptimizationReady";
+
+inline constexpr const char* kMetricsFoundMessage = "Saturation metrics data is available for scaling decisions";
+inline constexpr const char* kMetricsMissingMessage =
+    "No saturation metrics available - pods may not be ready or metrics not yet scraped";
+
+struct VaKey {
+  std::string ns;
+  std::string name;
+
+  std::string to_string() const { return ns + "/" + name; }
+  friend bool operator==(const VaKey&, const VaKey&) = default;
+  friend auto operator<=>(const VaKey&, const VaKey&) = default;
+};
+
+// What this cycle says about one VariantAutoscaling.
+struct VaUpdate {
+  VaKey key;
+  std::vector<sdk::Decision> decisions;     // its variants, sorted by variant name
+  std::vector<sdk::Condition> conditions;   // desired conditions, without times
+  // False when the VA has no decision or only held ones: then desiredOptimizedAlloc and variants[] are
+  // left as they are (they already show the last good decision) and only conditions are written.
+  bool write_allocation = false;
+  std::vector<std::string> problems;        // decisions refused (e.g. negative replicas)
+};
+
+// Groups the batch by VariantAutoscaling (Decision.va_name + model namespace, and the batch's resource
+// conditions), merges explicit conditions (the worst status of a type wins: False > Unknown > True) and
+// derives the standard ones that no plugin set. Ordered by namespace, then name.
+std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch);
+
+// MetricsAvailable as the source's state says it.
+sdk::Condition metrics_condition(const sdk::ModelMetrics& metrics);
+
+// The RFC 7386 merge patch of `.status` (what ClusterView::patch_status takes) for `update`, given the
+// object as read now (nullopt: unknown, e.g. read failed). Conditions keep their lastTransitionTime when
+// their status does not change; conditions of other types already on the object are kept; every
+// condition written carries metadata.generation as observedGeneration.
+nlohmann::json build_status_patch(const VaUpdate& update, const std::optional<nlohmann::json>& current,
+                                  sdk::TimePoint now);
+
+// "2025-01-01T00:00:00Z" (UTC, seconds, as metav1.Time serializes).
+std::string format_rfc3339(sdk::TimePoint t);
+
+// A condition reason the API server accepts (^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$, <= 1024): invalid
+// characters are dropped, words joined in CamelCase; `fallback` when nothing is left.
+std::string sanitize_reason(std::string_view reason, std::string_view fallback);
+
+// A condition type the API server accepts (qualified name, <= 316 characters).
+bool valid_condition_type(std::string_view type);
+
+}  // namespace wva::plugins::status

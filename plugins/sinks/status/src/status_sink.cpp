@@ -1,0 +1,143 @@
+#include "status_sink.h"
+
+#include <exception>
+#include <set>
+#include <vector>
+
+namespace wva::plugins::status {
+namespace {
+
+using sdk::ErrorCode;
+using sdk::make_error;
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+sdk::Result<StatusConfig> parse_config(const sdk::Config& config, const std::string& config_path) {
+  StatusConfig out;
+  if (config.is_null()) return out;
+  if (!config.is_object())
+    return make_error(ErrorCode::kInvalidConfig, "expected a mapping (e.g. {maxAttempts: 3}), got " +
+                                                     std::string(config.type_name()),
+                      config_path);
+  for (auto it = config.begin(); it != config.end(); ++it) {
+    const std::string& key = it.key();
+    if (key == "maxAttempts") {
+      const auto& v = it.value();
+      if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 10)
+        return make_error(ErrorCode::kInvalidConfig,
+                          "must be an integer from 1 to 10 (patch attempts per VariantAutoscaling on conflict), "
+                          "got " + v.dump(),
+                          config_path + ".maxAttempts");
+      out.max_attempts = static_cast<int>(v.get<long long>());
+    } else {
+      std::string msg = "unknown key '" + key + "'";
+      if (edit_distance(key, "maxAttempts") <= 3) msg += "; did you mean 'maxAttempts'?";
+      else msg += "; the status sink accepts only 'maxAttempts'";
+      return make_error(ErrorCode::kInvalidConfig, msg, config_path + "." + key);
+    }
+  }
+  return out;
+}
+
+sdk::Result<void> StatusSink::configure(const sdk::Config& config, const std::string& config_path) {
+  try {
+    auto parsed = parse_config(config, config_path);
+    if (!parsed) return parsed.error();
+    config_ = *parsed;
+    config_path_ = config_path;
+    return sdk::ok();
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kInternal, std::string("unexpected error: ") + e.what(), config_path);
+  }
+}
+
+sdk::Result<void> StatusSink::start(sdk::PluginContext& context) {
+  context_ = &context;
+  return sdk::ok();
+}
+
+void StatusSink::stop() noexcept { context_ = nullptr; }
+
+StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, sdk::TimePoint now, sdk::Error& error) {
+  auto& cluster = context_->cluster();
+  const std::string& ns = update.key.ns;
+  const std::string& name = update.key.name;
+  for (int attempt = 1; attempt <= config_.max_attempts; ++attempt) {
+    auto current = cluster.get(kKind, ns, name);
+    if (!current) {
+      error = current.error();
+      error.message = "read failed: " + error.message;
+      return Outcome::kFailed;
+    }
+    if (!current->has_value()) return Outcome::kGone;
+    const nlohmann::json patch = build_status_patch(update, *current, now);
+    auto r = cluster.patch_status(kKind, ns, name, patch);
+    if (r) return Outcome::kWritten;
+    if (r.error().code == ErrorCode::kNotFound) return Outcome::kGone;  // deleted since the read
+    error = r.error();
+    if (r.error().code != ErrorCode::kConflict) return Outcome::kFailed;
+    context_->logger().debug("status: conflict writing VariantAutoscaling " + update.key.to_string() +
+                             " (attempt " + std::to_string(attempt) + " of " +
+                             std::to_string(config_.max_attempts) + "); re-reading");
+  }
+  error.message += " (after " + std::to_string(config_.max_attempts) + " attempts)";
+  return Outcome::kFailed;
+}
+
+sdk::Result<void> StatusSink::publish(const sdk::PublishBatch& batch) {
+  try {
+    if (!context_)
+      return make_error(ErrorCode::kInternal, "publish called before start", config_path_);
+    const sdk::TimePoint now = batch.time == sdk::TimePoint{} ? context_->clock().now() : batch.time;
+    const std::vector<VaUpdate> updates = plan_updates(batch);
+
+    std::vector<std::pair<std::string, sdk::Error>> failures;
+    std::size_t written = 0;
+    for (const auto& u : updates) {
+      for (const auto& p : u.problems)
+        context_->logger().warn("status: VariantAutoscaling " + u.key.to_string() + ": " + p);
+      sdk::Error error;
+      switch (write_one(u, now, error)) {
+        case Outcome::kWritten: ++written; break;
+        case Outcome::kGone:
+          context_->logger().info("status: VariantAutoscaling " + u.key.to_string() +
+                                  " no longer exists; its status is not written");
+          break;
+        case Outcome::kFailed:
+          context_->logger().warn("status: cannot write VariantAutoscaling " + u.key.to_string() + ": " +
+                                  to_string(error.code) + ": " + error.message);
+          failures.emplace_back(u.key.to_string(), std::move(error));
+          break;
+      }
+    }
+    context_->logger().debug("status: pipeline " + batch.pipeline + ": wrote " + std::to_string(written) + " of " +
+                             std::to_string(updates.size()) + " VariantAutoscaling status(es)");
+    if (failures.empty()) return sdk::ok();
+
+    std::set<ErrorCode> codes;
+    std::string msg = "could not write the status of " + std::to_string(failures.size()) + " of " +
+                      std::to_string(updates.size()) + " VariantAutoscaling(s): ";
+    for (std::size_t i = 0; i < failures.size(); ++i) {
+      codes.insert(failures[i].second.code);
+      msg += (i ? "; " : "") + failures[i].first + " (" + to_string(failures[i].second.code) + ": " +
+             failures[i].second.message + ")";
+    }
+    return make_error(codes.size() == 1 ? *codes.begin() : ErrorCode::kUnavailable, msg, config_path_);
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kInternal, std::string("status sink failed: ") + e.what(), config_path_);
+  }
+}
+
+}  // namespace wva::plugins::status
