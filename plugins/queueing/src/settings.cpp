@@ -113,8 +113,12 @@ sdk::Result<Settings> parse_settings(const json& config, const std::string& path
   if (config.is_null()) return s;
   if (!config.is_object()) return invalid("must be a mapping of settings", path);
   std::vector<std::string> errors;
+  std::string first_path;
   const std::string prefix = path.empty() ? "" : path + ".";
-  auto err = [&](const std::string& key, const std::string& m) { errors.push_back(prefix + key + ": " + m); };
+  auto err = [&](const std::string& key, const std::string& m) {
+    if (errors.empty()) first_path = prefix + key;
+    errors.push_back(prefix + key + ": " + m);
+  };
   const std::vector<std::string> known = {"mode",           "bestEffort",       "capacitySource",
                                           "capacityConfigMap", "serviceClassConfigMap", "profilesConfigMap",
                                           "maxQueueToBatchRatio", "transitionPenaltyFactor", "gpuResource",
@@ -178,7 +182,9 @@ sdk::Result<Settings> parse_settings(const json& config, const std::string& path
     else
       s.transition_penalty = v.get<double>();
   }
-  if (!errors.empty()) return invalid(join(errors, "; "), "");
+  // One error: its own path. Several: the plugin's path, each message with its full path.
+  if (errors.size() == 1) return invalid(errors[0].substr(first_path.size() + 2), first_path);
+  if (!errors.empty()) return invalid(std::to_string(errors.size()) + " errors: " + join(errors, "; "), path);
   return s;
 }
 

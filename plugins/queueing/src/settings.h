@@ -30,8 +30,9 @@ struct Settings {
   std::string gpu_product_label = "nvidia.com/gpu.product";
 };
 
-// Every error carries its path under `path` (e.g. "analyzers.queueing.bestEffort") and a "did you mean".
-// An invalid config yields the first error's code with ALL messages joined by "; ".
+// Every problem is reported, each with its path under `path` (e.g. "analyzers.queueing.bestEffort") and a
+// "did you mean" where a known name is close. One problem: Error.path is its path. Several: Error.path is
+// `path` and the message lists them all ("N errors: <path>: <message>; ...").
 sdk::Result<Settings> parse_settings(const nlohmann::json& config, const std::string& path);
 
 struct ServiceClass {
