@@ -28,7 +28,9 @@ struct ClusterModels {
 sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster);
 
 // "A100-SXM4-80GB" -> "A100" given cost keys {A100, H100}: the longest key the product name starts with
-// (case-insensitive), else the name itself.
+// (case-insensitive, ignoring a vendor prefix such as "NVIDIA-" or "nvidia-tesla-", and ending at a word
+// boundary so "A10G" is not "A10" and "L40S" is not "L40"), else the name itself. The rules of
+// build_models are written at the top of model_builder.cpp.
 std::string normalize_accelerator(const std::string& product, const std::vector<std::string>& cost_keys);
 
 }  // namespace wva::framework

@@ -1,0 +1,395 @@
+#include <gtest/gtest.h>
+
+#include "model/model_builder.h"
+#include "wva/sdk/memory_cluster.h"
+
+namespace wva::framework {
+namespace {
+
+using nlohmann::json;
+constexpr const char* kSys = "wva-system";
+
+json deployment(const std::string& ns, const std::string& name, json extra = json::object()) {
+  json d = json::parse(R"({"apiVersion": "apps/v1", "kind": "Deployment",
+    "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "vllm"}]}}}})");
+  d["metadata"] = {{"name", name}, {"namespace", ns}};
+  d["spec"]["template"]["metadata"]["labels"]["app"] = name;
+  sdk::apply_merge_patch(d, extra);
+  return d;
+}
+
+json va(const std::string& ns, const std::string& name, json spec, json extra = json::object()) {
+  json v = {{"apiVersion", "llmd.ai/v1alpha1"},
+            {"kind", "VariantAutoscaling"},
+            {"metadata", {{"name", name}, {"namespace", ns}}},
+            {"spec", std::move(spec)}};
+  sdk::apply_merge_patch(v, extra);
+  return v;
+}
+
+json config_map(const std::string& name, json data) {
+  return {{"apiVersion", "v1"},
+          {"kind", "ConfigMap"},
+          {"metadata", {{"name", name}, {"namespace", kSys}}},
+          {"data", std::move(data)}};
+}
+
+json unit_costs() { return config_map("accelerator-unitcost", {{"costs", "A100: 30.0\nH100: \"50\"\nL40S: 15\nL40: 10\n"}}); }
+
+const sdk::ResourceCondition* condition_of(const ClusterModels& m, const std::string& va_name) {
+  for (const auto& c : m.conditions)
+    if (c.va_name == va_name) return &c;
+  return nullptr;
+}
+
+void put(sdk::InMemoryCluster& c, const json& obj) { ASSERT_TRUE(c.put(obj).ok()) << obj.dump(); }
+
+TEST(NormalizeAccelerator, Table) {
+  const std::vector<std::string> keys = {"A100", "H100", "L40", "L40S", "A10", "MI300X"};
+  struct Case {
+    const char* product;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"A100-SXM4-80GB", "A100"},  {"NVIDIA-A100-SXM4-80GB", "A100"}, {"nvidia-tesla-a100", "A100"},
+      {"NVIDIA-H100-80GB-HBM3", "H100"}, {"h100", "H100"},          {"L40S", "L40S"},
+      {"NVIDIA-L40S", "L40S"},     {"L40", "L40"},                     {"A10G", "A10G"},
+      {"nvidia-l4", "nvidia-l4"},  {"AMD-MI300X", "MI300X"},           {"", ""},
+  };
+  for (const auto& c : cases) EXPECT_EQ(normalize_accelerator(c.product, keys), c.expected) << c.product;
+  EXPECT_EQ(normalize_accelerator("A100-SXM4-80GB", {}), "A100-SXM4-80GB");
+}
+
+TEST(ModelBuilder, ScaleTargetRefVariantWithCostFromUnitCost) {
+  sdk::InMemoryCluster c(kSys);
+  put(c, unit_costs());
+  put(c, deployment("llm", "llama-a100",
+                    {{"spec",
+                      {{"replicas", 3},
+                       {"template",
+                        {{"spec",
+                          {{"nodeSelector", {{"nvidia.com/gpu.product", "NVIDIA-A100-SXM4-80GB"}}},
+                           {"containers",
+                            json::array({{{"name", "vllm"}, {"resources", {{"limits", {{"nvidia.com/gpu", "2"}}}}}},
+                                         {{"name", "side"}, {"resources", {{"requests", {{"nvidia.com/gpu", 1}}}}}}})}}}}}}},
+                     {"status", {{"replicas", 3}, {"readyReplicas", 1}}}}));
+  put(c, deployment("llm", "unrelated"));
+  put(c, va("llm", "llama", {{"modelID", "meta/llama-3.1-8b"},
+                             {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "llama-a100"}}},
+                             {"minReplicas", 0},
+                             {"maxReplicas", "8"},
+                             {"scaleToZero", true}},
+            {{"metadata", {{"labels", {{"tier", "gold"}}}}}}));
+  auto built = build_models(c);
+  ASSERT_TRUE(built.ok()) << built.error().to_string();
+  const auto& m = *built;
+  EXPECT_TRUE(m.warnings.empty()) << m.warnings.front();
+  ASSERT_EQ(m.models.size(), 1u);
+  ASSERT_EQ(m.va_labels.size(), 1u);
+  EXPECT_EQ(m.va_labels[0].at("tier"), "gold");
+  const auto& view = m.models[0];
+  EXPECT_EQ(view.key, (sdk::ModelKey{"llm", "meta/llama-3.1-8b"}));
+  EXPECT_EQ(view.va_name, "llama");
+  EXPECT_TRUE(view.scale_to_zero);
+  EXPECT_EQ(view.va_spec["modelID"], "meta/llama-3.1-8b");
+  ASSERT_EQ(view.variants.size(), 1u);
+  const auto& v = view.variants[0];
+  EXPECT_EQ(v.name, "llama-a100");
+  EXPECT_EQ(v.va_name, "llama");
+  EXPECT_EQ(v.accelerator, "A100");
+  EXPECT_EQ(v.gpus_per_replica, 3);  // 2 (limits) + 1 (requests of a container without limits)
+  ASSERT_TRUE(v.cost_per_replica.has_value());
+  EXPECT_DOUBLE_EQ(*v.cost_per_replica, 90.0);
+  EXPECT_EQ(v.cost_source, "accelerator-unitcost");
+  EXPECT_EQ(v.current_replicas, 3);
+  EXPECT_EQ(v.ready_replicas, 1);
+  EXPECT_EQ(v.pending_replicas, 2);
+  EXPECT_EQ(v.min_replicas, 0);
+  EXPECT_EQ(v.max_replicas, 8);
+  EXPECT_FALSE(v.previous_desired.has_value());
+  EXPECT_FALSE(v.profile.has_value());
+  EXPECT_EQ(v.pods, (std::vector<std::string>{"llama-a100-0", "llama-a100-1", "llama-a100-2"}));
+  const auto* cond = condition_of(m, "llama");
+  ASSERT_NE(cond, nullptr);
+  EXPECT_EQ(cond->ns, "llm");
+  EXPECT_EQ(cond->condition.type, "TargetResolved");
+  EXPECT_EQ(cond->condition.status, "True");
+  EXPECT_EQ(cond->condition.reason, "TargetFound");
+}
+
+TEST(ModelBuilder, MissingTargetGivesConditionAndNoVariant) {
+  sdk::InMemoryCluster c(kSys);
+  put(c, va("llm", "ghost", {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "gone"}}}}));
+  put(c, va("llm", "sts", {{"modelID", "m2"}, {"scaleTargetRef", {{"kind", "StatefulSet"}, {"name", "x"}}}}));
+  put(c, va("llm", "nolabel", {{"modelID", "m3"}}));
+  auto built = build_models(c);
+  ASSERT_TRUE(built.ok());
+  EXPECT_TRUE(built->models.empty());
+  const auto* ghost = condition_of(*built, "ghost");
+  ASSERT_NE(ghost, nullptr);
+  EXPECT_EQ(ghost->condition.type, "TargetResolved");
+  EXPECT_EQ(ghost->condition.status, "False");
+  EXPECT_EQ(ghost->condition.reason, "TargetNotFound");
+  EXPECT_EQ(ghost->condition.message, "Scale target Deployment gone not found");
+  EXPECT_EQ(condition_of(*built, "sts")->condition.reason, "UnsupportedTargetKind");
+  EXPECT_EQ(condition_of(*built, "nolabel")->condition.reason, "TargetNotFound");
+  EXPECT_NE(condition_of(*built, "nolabel")->condition.message.find("llmd.ai/model=m3"), std::string::npos);
+}
+
+TEST(ModelBuilder, DiscoveryByLabelWithVariantCostAndUnknownAccelerators) {
+  sdk::InMemoryCluster c(kSys);
+  put(c, unit_costs());
+  const json model_label = {{"metadata", {{"labels", {{"llmd.ai/model", "meta.llama-3.1-8b"}}}}}};
+  auto labelled = [&](const std::string& name, json extra) {
+    json d = deployment("llm", name, model_label);
+    sdk::apply_merge_patch(d, extra);
+    return d;
+  };
+  put(c, labelled("v-l40s", {{"spec", {{"template", {{"spec", {{"nodeSelector", {{"nvidia.com/gpu.product", "NVIDIA-L40S"}}}}}}}}}}));
+  put(c, labelled("v-l4", {{"metadata", {{"labels", {{"inference.optimization/acceleratorName", "L4"}}}}}}));
+  put(c, labelled("v-none", json::object()));
+  put(c, deployment("llm", "other-model", {{"metadata", {{"labels", {{"llmd.ai/model", "meta.llama-3.1-70b"}}}}}}));
+  put(c, deployment("elsewhere", "v-x", model_label));  // another namespace
+  put(c, va("llm", "llama", {{"modelId", "meta/llama-3.1-8b"}}));  // modelId spelling accepted
+  auto built = build_models(c);
+  ASSERT_TRUE(built.ok());
+  ASSERT_EQ(built->models.size(), 1u);
+  const auto& vs = built->models[0].variants;
+  ASSERT_EQ(vs.size(), 3u);
+  EXPECT_EQ(vs[0].name, "v-l4");
+  EXPECT_EQ(vs[1].name, "v-l40s");
+  EXPECT_EQ(vs[2].name, "v-none");
+  EXPECT_EQ(vs[1].accelerator, "L40S");
+  EXPECT_DOUBLE_EQ(vs[1].cost_per_replica.value(), 15.0);
+  EXPECT_EQ(vs[0].accelerator, "L4");
+  EXPECT_FALSE(vs[0].cost_per_replica.has_value());
+  EXPECT_EQ(vs[0].cost_source, "no accelerator-unitcost entry for L4");
+  EXPECT_EQ(vs[2].accelerator, "");
+  EXPECT_FALSE(vs[2].cost_per_replica.has_value());
+  EXPECT_NE(vs[2].cost_source.find("accelerator unknown"), std::string::npos);
+  EXPECT_EQ(vs[0].ready_replicas, 2) << "no status: all current replicas count as ready";
+  EXPECT_EQ(vs[0].pending_replicas, 0);
+  EXPECT_EQ(condition_of(*built, "llama")->condition.status, "True");
+
+  // variantCost overrides every source, as a string or a number.
+  put(c, va("llm", "llama", {{"modelId", "meta/llama-3.1-8b"}, {"variantCost", "12.5"}}));
+  built = build_models(c);
+  for (const auto& v : built->models[0].variants) {
+    EXPECT_DOUBLE_EQ(v.cost_per_replica.value(), 12.5) << v.name;
+    EXPECT_EQ(v.cost_source, "variantCost");
+  }
+  put(c, va("llm", "llama", {{"modelId", "meta/llama-3.1-8b"}, {"variantCost", 7}}));
+  EXPECT_DOUBLE_EQ(build_models(c)->models[0].variants[0].cost_per_replica.value(), 7.0);
+  // A bad variantCost is a warning and falls back to the unit cost (never 0).
+  put(c, va("llm", "llama", {{"modelId", "meta/llama-3.1-8b"}, {"variantCost", "cheap"}}));
+  built = build_models(c);
+  ASSERT_EQ(built->warnings.size(), 1u);
+  EXPECT_NE(built->warnings[0].find("spec.variantCost"), std::string::npos);
+  EXPECT_DOUBLE_EQ(built->models[0].variants[1].cost_per_replica.value(), 15.0);
+  EXPECT_FALSE(built->models[0].variants[0].cost_per_replica.has_value());
+}
+
+TEST(ModelBuilder, NoUnitCostConfigMapMeansUnknownCost) {
+  sdk::InMemoryCluster c(kSys);
+  put(c, deployment("llm", "d", {{"metadata", {{"labels", {{"inference.optimization/acceleratorName", "H100"}}}}}}));
+  put(c, va("llm", "va", {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d"}}}}));
+  auto built = build_models(c);
+  ASSERT_TRUE(built.ok());
+  const auto& v = built->models[0].variants[0];
+  EXPECT_FALSE(v.cost_per_replica.has_value());
+  EXPECT_NE(v.cost_source.find("no ConfigMap accelerator-unitcost"), std::string::npos) << v.cost_source;
+}
+
+TEST(ModelBuilder, BadConfigMapsBecomeWarningsNotZeros) {
+  sdk::InMemoryCluster c(kSys);
+  put(c, config_map("accelerator-unitcost", {{"costs", "A100: thirty\nH100: 50\nL4: -1\n"}}));
+  put(c, config_map("service-classes-config",
+                    {{"broken.yaml", "name: [unclosed"},
+                     {"bad.yaml", "name: Bad\npriority: high\ndata: [{model: m, slo-tpot: fast, slo-ttft: 100}]"},
+                     {"notalist.yaml", "name: X\ndata: 5"}}));
+  put(c, deployment("llm", "d", {{"metadata", {{"labels", {{"inference.optimization/acceleratorName", "A100"}}}}}}));
+  put(c, va("llm", "va", {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d"}}}}));
+  auto built = build_models(c);
+  ASSERT_TRUE(built.ok());
+  const auto& v = built->models[0].variants[0];
+  EXPECT_FALSE(v.cost_per_replica.has_value());
+  EXPECT_EQ(v.cost_source, "no accelerator-unitcost entry for A100");
+  EXPECT_FALSE(built->models[0].slo.has_value());
+  auto has_warning = [&](const std::string& a, const std::string& b) {
+    for (const auto& w : built->warnings)
+      if (w.find(a) != std::string::npos && w.find(b) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(has_warning("ConfigMap wva-system/accelerator-unitcost key costs", "A100"));
+  EXPECT_TRUE(has_warning("ConfigMap wva-system/accelerator-unitcost key costs", "L4"));
+  EXPECT_TRUE(has_warning("ConfigMap wva-system/service-classes-config key broken.yaml", "line"));
+  EXPECT_TRUE(has_warning("ConfigMap wva-system/service-classes-config key bad.yaml", "priority"));
+  EXPECT_TRUE(has_warning("ConfigMap wva-system/service-classes-config key bad.yaml", "slo-tpot"));
+  EXPECT_TRUE(has_warning("ConfigMap wva-system/service-classes-config key notalist.yaml", "data"));
+  EXPECT_EQ(built->warnings.size(), 6u);
+}
+
+TEST(ModelBuilder, ProfileParsingWithStringsAndNumbers) {
+  sdk::InMemoryCluster c(kSys);
+  put(c, unit_costs());
+  put(c, deployment("llm", "d", {{"spec", {{"template", {{"spec", {{"nodeSelector", {{"nvidia.com/gpu.product", "H100-80GB-HBM3"}}}}}}}}}}));
+  const json profile = {{"accelerators",
+                         json::array({{{"acc", "A100"},
+                                       {"accCount", 1},
+                                       {"maxBatchSize", 64},
+                                       {"perfParms", {{"decodeParms", {{"alpha", "1"}, {"beta", "2"}}}}}},
+                                      {{"acc", "H100"},
+                                       {"accCount", 4},
+                                       {"maxBatchSize", "256"},
+                                       {"perfParms",
+                                        {{"decodeParms", {{"alpha", "6.958"}, {"beta", 0.042}}},
+                                         {"prefillParms", {{"gamma", 5.2}, {"delta", "0.1"}}}}}}})}};
+  put(c, va("llm", "va", {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d"}}},
+                          {"modelProfile", profile}}));
+  auto built = build_models(c);
+  ASSERT_TRUE(built.ok());
+  EXPECT_TRUE(built->warnings.empty()) << built->warnings.front();
+  const auto& v = built->models[0].variants[0];
+  EXPECT_EQ(v.accelerator, "H100");
+  ASSERT_TRUE(v.profile.has_value());
+  EXPECT_DOUBLE_EQ(v.profile->alpha, 6.958);
+  EXPECT_DOUBLE_EQ(v.profile->beta, 0.042);
+  EXPECT_DOUBLE_EQ(v.profile->gamma, 5.2);
+  EXPECT_DOUBLE_EQ(v.profile->delta, 0.1);
+  EXPECT_EQ(v.profile->max_batch, 256);
+  EXPECT_EQ(v.gpus_per_replica, 4) << "no GPU resources: accCount of the profile";
+  EXPECT_DOUBLE_EQ(v.cost_per_replica.value(), 200.0);
+
+  // A non-numeric parameter: warning, no profile (not zeros).
+  json bad = profile;
+  bad["accelerators"][1]["perfParms"]["decodeParms"]["beta"] = "fast";
+  put(c, va("llm", "va", {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d"}}},
+                          {"modelProfile", bad}}));
+  built = build_models(c);
+  EXPECT_FALSE(built->models[0].variants[0].profile.has_value());
+  ASSERT_EQ(built->warnings.size(), 1u);
+  EXPECT_NE(built->warnings[0].find("spec.modelProfile.accelerators[1].perfParms.decodeParms.beta"), std::string::npos)
+      << built->warnings[0];
+}
+
+TEST(ModelBuilder, SloLookupByPriorityRefAndGlob) {
+  sdk::InMemoryCluster c(kSys);
+  put(c, config_map("service-classes-config",
+                    {{"freemium.yaml",
+                      "name: Freemium\npriority: 10\ndata:\n  - {model: meta/llama-3.1-8b, slo-tpot: 200, slo-ttft: 2000}\n"
+                      "  - {model: \"meta/*\", slo-tpot: 300, slo-ttft: 3000}\n"},
+                     {"premium.yaml",
+                      "name: Premium\npriority: 1\ndata:\n  - {model: meta/llama-3.1-8b, slo-tpot: 24, slo-ttft: 500}\n"}}));
+  for (const char* name : {"a", "b", "g"})
+    put(c, deployment("llm", name));
+  put(c, va("llm", "a", {{"modelID", "meta/llama-3.1-8b"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "a"}}}}));
+  put(c, va("llm", "b", {{"modelID", "meta/llama-3.1-8b-pinned"},
+                         {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "b"}}},
+                         {"sloClassRef", {{"name", "Freemium"}, {"key", "meta/llama-3.1-8b"}}}}));
+  put(c, va("llm", "g", {{"modelID", "meta/other"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "g"}}}}));
+  auto built = build_models(c);
+  ASSERT_TRUE(built.ok());
+  ASSERT_EQ(built->models.size(), 3u);
+  std::map<std::string, std::optional<sdk::Slo>> slo;
+  for (const auto& m : built->models) slo[m.key.model_id] = m.slo;
+  ASSERT_TRUE(slo["meta/llama-3.1-8b"]);
+  EXPECT_EQ(slo["meta/llama-3.1-8b"]->service_class, "Premium");
+  EXPECT_EQ(slo["meta/llama-3.1-8b"]->priority, 1);
+  EXPECT_DOUBLE_EQ(slo["meta/llama-3.1-8b"]->itl_ms.value(), 24);
+  EXPECT_DOUBLE_EQ(slo["meta/llama-3.1-8b"]->ttft_ms.value(), 500);
+  ASSERT_TRUE(slo["meta/llama-3.1-8b-pinned"]);
+  EXPECT_EQ(slo["meta/llama-3.1-8b-pinned"]->service_class, "Freemium");
+  EXPECT_DOUBLE_EQ(slo["meta/llama-3.1-8b-pinned"]->itl_ms.value(), 200);
+  ASSERT_TRUE(slo["meta/other"]);
+  EXPECT_DOUBLE_EQ(slo["meta/other"]->ttft_ms.value(), 3000);
+  EXPECT_FALSE(slo["meta/other"]->tps.has_value());
+}
+
+TEST(ModelBuilder, ReplicaStatesAndPreviousDesired) {
+  sdk::InMemoryCluster c(kSys);
+  const json label = {{"metadata", {{"labels", {{"llmd.ai/model", "m"}}}}}};
+  json scaled_to_zero = deployment("ns", "a-zero", label);
+  scaled_to_zero["spec"]["replicas"] = 0;
+  scaled_to_zero["status"] = {{"observedGeneration", 3}};
+  put(c, scaled_to_zero);
+  json starting = deployment("ns", "b-starting", label);
+  starting["status"] = {{"replicas", 2}};  // readyReplicas omitted = 0
+  put(c, starting);
+  json status_zero = deployment("ns", "c-status-zero", label);
+  status_zero["status"] = {{"replicas", 0}, {"readyReplicas", 0}};  // spec says 2
+  put(c, status_zero);
+  put(c, va("ns", "va", {{"modelID", "m"}},
+            {{"status",
+              {{"variants", json::array({{{"name", "b-starting"}, {"desiredReplicas", 4}}})},
+               {"desiredOptimizedAlloc", {{"accelerator", "H100"}, {"numReplicas", 6}}}}}}));
+  auto built = build_models(c);
+  ASSERT_TRUE(built.ok());
+  const auto& vs = built->models[0].variants;
+  ASSERT_EQ(vs.size(), 3u);
+  EXPECT_EQ(vs[0].current_replicas, 0);
+  EXPECT_EQ(vs[0].ready_replicas, 0);
+  EXPECT_EQ(vs[0].pending_replicas, 0);
+  EXPECT_EQ(vs[1].current_replicas, 2);
+  EXPECT_EQ(vs[1].ready_replicas, 0);
+  EXPECT_EQ(vs[1].pending_replicas, 2);
+  EXPECT_EQ(vs[2].current_replicas, 2);
+  EXPECT_EQ(vs[2].ready_replicas, 0);
+  EXPECT_EQ(vs[1].previous_desired, 4) << "status.variants[] entry";
+  EXPECT_FALSE(vs[0].previous_desired.has_value()) << "desiredOptimizedAlloc names H100, variant has no accelerator";
+  EXPECT_EQ(vs[0].pods.size(), 0u);
+  EXPECT_EQ(vs[1].pods, (std::vector<std::string>{"b-starting-0", "b-starting-1"}));
+
+  // One variant: desiredOptimizedAlloc applies whatever its accelerator.
+  put(c, va("ns", "va", {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "a-zero"}}}},
+            {{"status", {{"desiredOptimizedAlloc", {{"accelerator", "H100"}, {"numReplicas", 6}}}}}}));
+  built = build_models(c);
+  EXPECT_EQ(built->models[0].variants[0].previous_desired, 6);
+}
+
+TEST(ModelBuilder, PodsByNamePrefixWithoutAnnotation) {
+  sdk::InMemoryCluster c(kSys);
+  put(c, deployment("ns", "llama", {{"spec", {{"replicas", 0}}}}));
+  put(c, deployment("ns", "llama-h100", {{"spec", {{"replicas", 0}}}}));
+  for (const char* pod : {"llama-7d9f-abcde", "llama-h100-5c6b-xyz12", "unrelated-0"})
+    put(c, json{{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", pod}, {"namespace", "ns"}}}});
+  put(c, va("ns", "v1", {{"modelID", "m1"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "llama"}}}}));
+  put(c, va("ns", "v2", {{"modelID", "m2"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "llama-h100"}}}}));
+  auto built = build_models(c);
+  ASSERT_TRUE(built.ok());
+  ASSERT_EQ(built->models.size(), 2u);
+  EXPECT_EQ(built->models[0].variants[0].pods, (std::vector<std::string>{"llama-7d9f-abcde"}));
+  EXPECT_EQ(built->models[1].variants[0].pods, (std::vector<std::string>{"llama-h100-5c6b-xyz12"}));
+}
+
+TEST(ModelBuilder, SeveralVasOfOneModelMakeOneView) {
+  sdk::InMemoryCluster c(kSys);
+  put(c, deployment("ns", "d1"));
+  put(c, deployment("ns", "d2"));
+  put(c, va("ns", "va-b", {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d2"}}}}));
+  put(c, va("ns", "va-a", {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d1"}}}}));
+  put(c, va("other", "va-a", {{"modelID", "m"}}));  // same model id, other namespace: its own model
+  put(c, json{{"apiVersion", "llmd.ai/v1alpha1"}, {"kind", "VariantAutoscaling"},
+              {"metadata", {{"name", "no-model"}, {"namespace", "ns"}}}, {"spec", json::object()}});
+  auto built = build_models(c);
+  ASSERT_TRUE(built.ok());
+  ASSERT_EQ(built->models.size(), 1u);  // "other" has no Deployment
+  const auto& view = built->models[0];
+  EXPECT_EQ(view.va_name, "va-a");
+  ASSERT_EQ(view.variants.size(), 2u);
+  EXPECT_EQ(view.variants[0].va_name, "va-a");
+  EXPECT_EQ(view.variants[1].va_name, "va-b");
+  ASSERT_EQ(built->warnings.size(), 1u);
+  EXPECT_NE(built->warnings[0].find("ns/no-model"), std::string::npos);
+}
+
+TEST(ModelBuilder, ClusterErrorsAreErrors) {
+  sdk::InMemoryCluster c(kSys);
+  c.fail_next("list", sdk::make_error(sdk::ErrorCode::kUnavailable, "api down"));
+  auto built = build_models(c);
+  ASSERT_FALSE(built.ok());
+  EXPECT_EQ(built.error().code, sdk::ErrorCode::kUnavailable);
+  EXPECT_NE(built.error().message.find("api down"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wva::framework
