@@ -130,6 +130,12 @@ int Hpa::sync(double now, int current, double metric) {
   if (current > max_replicas) return max_replicas;
   if (current < min_replicas) return min_replicas;
 
+  // A new HPA starts with the current replicas as its first recommendation (recordInitialRecommendation),
+  // so it does not scale down before a full window has passed.
+  if (!initialized_) {
+    initialized_ = true;
+    recommendations_.push_back({now, current});
+  }
   // 2. Stabilization (recommendations are kept unclamped, as upstream does).
   const double up_cutoff = now - config_.scale_up.stabilization_s;
   const double down_cutoff = now - config_.scale_down.stabilization_s;

@@ -61,6 +61,7 @@ class Hpa {
   int replicas_changed_in(const std::deque<Stamped>& events, double now, double period) const;
 
   HpaConfig config_;
+  bool initialized_ = false;
   std::vector<Stamped> recommendations_;
   std::deque<Stamped> up_events_, down_events_;
 };
