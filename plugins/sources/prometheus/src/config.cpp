@@ -100,7 +100,10 @@ class Validator {
     }
     auto d = parse_duration(v.get<std::string>());
     if (!d) {
-      error(path, "\"" + v.get<std::string>() + "\" is not a duration (use e.g. \"10s\", \"500ms\", \"1m30s\")");
+      std::string msg(1, '"');
+      msg += v.get<std::string>();
+      msg += "\" is not a duration (use e.g. \"10s\", \"500ms\", \"1m30s\")";
+      error(path, msg);
       return std::nullopt;
     }
     if (*d < min || *d > max) {

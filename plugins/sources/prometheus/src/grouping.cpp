@@ -72,36 +72,35 @@ std::string join_names(const std::vector<sdk::Variant>& variants) {
 }  // namespace
 
 Grouper::Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after)
-    : models_(models), labels_(std::move(labels)), stale_after_(stale_after) {
+    : models_(models), labels_(std::move(labels)), stale_after_(stale_after), state_(models.size()) {
   model_index_.reserve(models.size() * 2);
-  std::size_t pod_count = 0;
-  for (const auto& m : models)
-    for (const auto& v : m.variants) pod_count += v.pods.size();
-  pod_index_.reserve(pod_count * 2 + 16);
-  pods_.reserve(pod_count + 16);
   for (std::uint32_t i = 0; i < models.size(); ++i) {
     const auto& m = models[i];
     model_index_.emplace(m.key.ns + kSep + m.key.model_id, i);
-    for (std::int32_t vi = 0; vi < static_cast<std::int32_t>(m.variants.size()); ++vi) {
-      for (const auto& pod : m.variants[static_cast<std::size_t>(vi)].pods) {
-        key_.assign(reinterpret_cast<const char*>(&i), sizeof(i));
-        key_ += pod;
-        auto [it, inserted] = pod_index_.emplace(key_, static_cast<std::uint32_t>(pods_.size()));
-        if (!inserted) continue;
-        Pod p;
-        p.model = i;
-        p.variant = vi;
-        p.name = pod;
-        pods_.push_back(std::move(p));
-      }
-    }
   }
 }
 
-std::int32_t Grouper::variant_of(std::uint32_t model, const std::string& pod) const {
-  // Pods of Deployment d are named d-<hash>-<id> in a cluster and d-<n> in local mode: the longest
-  // variant name that prefixes the pod name followed by '-' wins.
+std::int32_t Grouper::variant_of(std::uint32_t model, std::string_view pod) {
   const auto& variants = models_[model].variants;
+  // 1. The pod names the host gave (the cluster backend's view of each Deployment's pods).
+  std::size_t known = 0;
+  for (const auto& v : variants) known += v.pods.size();
+  if (known > kLinearScan) {
+    ModelState& st = state_[model];
+    if (!st.variant_index_built) {
+      st.variant_index_built = true;
+      st.variant_of.reserve(known * 2);
+      for (std::size_t vi = 0; vi < variants.size(); ++vi)
+        for (const auto& p : variants[vi].pods) st.variant_of.emplace(p, static_cast<std::int32_t>(vi));
+    }
+    if (auto it = st.variant_of.find(pod); it != st.variant_of.end()) return it->second;
+  } else {
+    for (std::size_t vi = 0; vi < variants.size(); ++vi)
+      for (const auto& p : variants[vi].pods)
+        if (p == pod) return static_cast<std::int32_t>(vi);
+  }
+  // 2. Pods of Deployment d are named d-<hash>-<id> in a cluster and d-<n> in local mode: the longest
+  // variant name that prefixes the pod name followed by '-' wins.
   std::int32_t best = -1;
   std::size_t best_len = 0;
   for (std::size_t vi = 0; vi < variants.size(); ++vi) {
@@ -116,18 +115,27 @@ std::int32_t Grouper::variant_of(std::uint32_t model, const std::string& pod) co
   return best;
 }
 
-std::uint32_t Grouper::pod_slot(std::uint32_t model, const std::string& pod) {
-  key_.assign(reinterpret_cast<const char*>(&model), sizeof(model));
-  key_ += pod;
-  auto it = pod_index_.find(key_);
-  if (it != pod_index_.end()) return it->second;
+std::uint32_t Grouper::pod_slot(std::uint32_t model, std::string_view pod) {
+  ModelState& st = state_[model];
+  if (st.slots.size() <= kLinearScan) {
+    for (std::uint32_t slot : st.slots)
+      if (pods_[slot].name == pod) return slot;
+  } else if (auto it = st.by_name.find(pod); it != st.by_name.end()) {
+    return it->second;
+  }
   const auto slot = static_cast<std::uint32_t>(pods_.size());
-  pod_index_.emplace(key_, slot);
   Pod p;
   p.model = model;
   p.variant = variant_of(model, pod);
   p.name = pod;
-  pods_.push_back(std::move(p));
+  pods_.push_back(p);
+  st.slots.push_back(slot);
+  if (st.slots.size() == kLinearScan + 1) {
+    st.by_name.reserve(kLinearScan * 4);
+    for (std::uint32_t s : st.slots) st.by_name.emplace(pods_[s].name, s);
+  } else if (st.slots.size() > kLinearScan + 1) {
+    st.by_name.emplace(pod, slot);
+  }
   return slot;
 }
 
@@ -192,10 +200,9 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
   // KV capacity comes from vllm:cache_config_info, which carries no model label: match it by
   // (namespace, pod) to every model pod seen.
   if (!deferred_capacity_.empty()) {
-    std::unordered_multimap<std::string, std::uint32_t> by_pod;
+    std::unordered_multimap<std::string_view, std::uint32_t> by_pod;
     by_pod.reserve(pods_.size() * 2);
-    for (std::uint32_t i = 0; i < pods_.size(); ++i)
-      by_pod.emplace(models_[pods_[i].model].key.ns + kSep + pods_[i].name, i);
+    for (std::uint32_t i = 0; i < pods_.size(); ++i) by_pod.emplace(pods_[i].name, i);
     for (const Sample* s : deferred_capacity_) {
       const std::string* ns = s->label(labels_.ns);
       const std::string* pod = s->label(labels_.pod);
@@ -206,16 +213,18 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
       auto blocks = label_number(*s, "num_gpu_blocks");
       auto block_size = label_number(*s, "block_size");
       const double tokens = blocks && block_size ? *blocks * *block_size : s->value;
-      auto [lo, hi] = by_pod.equal_range(*ns + kSep + *pod);
-      if (lo == hi) ++stats_.ignored;
-      for (auto it = lo; it != hi; ++it) store(it->second, Signal::kKvCapacity, tokens);
+      bool matched = false;
+      auto [lo, hi] = by_pod.equal_range(*pod);
+      for (auto it = lo; it != hi; ++it) {
+        if (models_[pods_[it->second].model].key.ns != *ns) continue;
+        store(it->second, Signal::kKvCapacity, tokens);
+        matched = true;
+      }
+      if (!matched) ++stats_.ignored;
     }
   }
 
-  // Bucket pods by model, in slot order (stable), then sort each model's pods by variant and name.
-  std::vector<std::vector<std::uint32_t>> by_model(models_.size());
-  for (std::uint32_t i = 0; i < pods_.size(); ++i)
-    if (pods_[i].seen.any()) by_model[pods_[i].model].push_back(i);
+  // Each model's pods, sorted by variant and name.
 
   const double stale_s = static_cast<double>(stale_after_.count()) / 1000.0;
   const std::bitset<kSignalCount> replica_signals =
@@ -224,7 +233,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
   std::map<sdk::ModelKey, sdk::ModelMetrics> out;
   for (std::uint32_t mi = 0; mi < models_.size(); ++mi) {
     const auto& model = models_[mi];
-    auto& slots = by_model[mi];
+    auto& slots = state_[mi].slots;
     std::sort(slots.begin(), slots.end(), [&](std::uint32_t a, std::uint32_t b) {
       if (pods_[a].variant != pods_[b].variant) return pods_[a].variant < pods_[b].variant;
       return pods_[a].name < pods_[b].name;
@@ -253,7 +262,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
       if (!has_values && !is_stale) continue;  // only load series: not a replica sample
 
       sdk::ReplicaMetrics r;
-      r.pod = p.name;
+      r.pod = std::string(p.name);
       r.variant = model.variants[static_cast<std::size_t>(p.variant)].name;
       auto opt = [&](Signal s) {
         return p.present[idx(s)] ? std::optional<double>(p.value[idx(s)]) : std::nullopt;

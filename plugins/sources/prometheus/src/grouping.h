@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -47,21 +48,28 @@ class Grouper {
   struct Pod {
     std::uint32_t model = 0;
     std::int32_t variant = -1;  // index into the model's variants, -1: none
-    std::string name;
+    std::string_view name;      // into a ModelView or a response: both outlive finish()
     std::array<double, kSignalCount> value{};
     std::bitset<kSignalCount> present;   // a finite value arrived
     std::bitset<kSignalCount> seen;      // any value arrived (NaN included)
   };
+  struct ModelState {
+    std::vector<std::uint32_t> slots;                              // pods seen, in arrival order
+    std::unordered_map<std::string_view, std::uint32_t> by_name;   // used once a model has many pods
+    std::unordered_map<std::string_view, std::int32_t> variant_of; // pod -> variant, for many pods
+    bool variant_index_built = false;
+  };
+  static constexpr std::size_t kLinearScan = 32;  // below this many pods a scan beats hashing
 
-  std::uint32_t pod_slot(std::uint32_t model, const std::string& pod);
-  std::int32_t variant_of(std::uint32_t model, const std::string& pod) const;
+  std::uint32_t pod_slot(std::uint32_t model, std::string_view pod);
+  std::int32_t variant_of(std::uint32_t model, std::string_view pod);
   void store(std::uint32_t slot, Signal signal, double value);
 
   std::span<const sdk::ModelView> models_;
   LabelNames labels_;
   Millis stale_after_;
   std::unordered_map<std::string, std::uint32_t> model_index_;  // ns \x1f model_id
-  std::unordered_map<std::string, std::uint32_t> pod_index_;    // model index bytes + pod
+  std::vector<ModelState> state_;
   std::vector<Pod> pods_;
   std::vector<const Sample*> deferred_capacity_;
   double eval_time_ = 0;  // newest evaluation timestamp seen, seconds

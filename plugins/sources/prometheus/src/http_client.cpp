@@ -238,8 +238,14 @@ sdk::Result<QueryResponse> PrometheusClient::query(const std::string& promql, sd
   QueryStats& st = stats ? *stats : local;
   st = QueryStats{};
 
-  std::string form = "query=" + form_encode(promql);
-  for (const auto& [k, v] : config_.params) form += "&" + form_encode(k) + "=" + form_encode(v);
+  std::string form = "query=";
+  form += form_encode(promql);
+  for (const auto& [k, v] : config_.params) {
+    form += '&';
+    form += form_encode(k);
+    form += '=';
+    form += form_encode(v);
+  }
 
   auto backoff = config_.backoff;
   bool token_forced = false;

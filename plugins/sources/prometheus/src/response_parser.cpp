@@ -338,6 +338,7 @@ class Reader {
 
   bool parse_labels(LabelSet& labels) {
     if (is_null()) return true;
+    labels.reserve(6);  // typical: namespace, model_name, pod, wva_signal (+2 for cache_config_info)
     return parse_object([&](const std::string& key) {
       std::string value;
       if (!parse_string(value)) return false;
