@@ -240,20 +240,24 @@ class InMemoryCluster : public ClusterView {
           tmpl["metadata"]["labels"].is_object())
         labels = tmpl["metadata"]["labels"];
     }
+    // One template per Deployment, copied per pod (nested initializer lists are slow in nlohmann::json).
+    nlohmann::json base = nlohmann::json::object();
+    base["apiVersion"] = "v1";
+    base["kind"] = "Pod";
+    nlohmann::json& meta = base["metadata"];
+    meta["namespace"] = ns;
+    meta["labels"] = std::move(labels);
+    meta["annotations"][kPodDeploymentAnnotation] = name;
+    base["status"]["phase"] = "Running";
+    nlohmann::json ready_condition = nlohmann::json::object();
+    ready_condition["type"] = "Ready";
+    ready_condition["status"] = "True";
+    base["status"]["conditions"] = nlohmann::json::array();
+    base["status"]["conditions"].push_back(std::move(ready_condition));
     for (long long i = 0; i < n; ++i) {
-      const bool is_ready = !ready || i < *ready;
-      nlohmann::json pod = {
-          {"apiVersion", "v1"},
-          {"kind", "Pod"},
-          {"metadata",
-           {{"name", name + "-" + std::to_string(i)},
-            {"namespace", ns},
-            {"labels", labels},
-            {"annotations", {{kPodDeploymentAnnotation, name}}}}},
-          {"status",
-           {{"phase", "Running"},
-            {"conditions", nlohmann::json::array({{{"type", "Ready"}, {"status", is_ready ? "True" : "False"}}})}}},
-      };
+      nlohmann::json pod = base;
+      pod["metadata"]["name"] = name + "-" + std::to_string(i);
+      if (ready && i >= *ready) pod["status"]["conditions"][0]["status"] = "False";
       out.push_back(std::move(pod));
     }
   }
