@@ -13,7 +13,9 @@ struct SignalInfo {
 const std::array<SignalInfo, kSignalCount>& signal_table() {
   static const std::array<SignalInfo, kSignalCount> table = {{
       {Signal::kKvCacheUsage, "kvCacheUsage", SignalGroup::kReplicas,
-       "max by ({{by}}) (max_over_time(vllm:kv_cache_usage_perc{{selector}}[{{window}}]))"},
+       // vLLM >= 0.7 name, then the older vllm:gpu_cache_usage_perc.
+       "max by ({{by}}) (max_over_time(vllm:kv_cache_usage_perc{{selector}}[{{window}}])) or "
+       "max by ({{by}}) (max_over_time(vllm:gpu_cache_usage_perc{{selector}}[{{window}}]))"},
       {Signal::kWaiting, "waiting", SignalGroup::kReplicas,
        "max by ({{by}}) (max_over_time(vllm:num_requests_waiting{{selector}}[{{window}}]))"},
       {Signal::kRunning, "running", SignalGroup::kReplicas,
@@ -40,8 +42,12 @@ const std::array<SignalInfo, kSignalCount>& signal_table() {
       {Signal::kTtftCount, "ttftCount", SignalGroup::kLoad,
        "sum by ({{by}}) (rate(vllm:time_to_first_token_seconds_count{{selector}}[{{rateWindow}}]))"},
       {Signal::kItlSum, "itlSum", SignalGroup::kLoad,
+       // vLLM V1 name, then the older vllm:time_per_output_token_seconds.
+       "sum by ({{by}}) (rate(vllm:inter_token_latency_seconds_sum{{selector}}[{{rateWindow}}])) or "
        "sum by ({{by}}) (rate(vllm:time_per_output_token_seconds_sum{{selector}}[{{rateWindow}}]))"},
       {Signal::kItlCount, "itlCount", SignalGroup::kLoad,
+       // vLLM V1 name, then the older vllm:time_per_output_token_seconds.
+       "sum by ({{by}}) (rate(vllm:inter_token_latency_seconds_count{{selector}}[{{rateWindow}}])) or "
        "sum by ({{by}}) (rate(vllm:time_per_output_token_seconds_count{{selector}}[{{rateWindow}}]))"},
   }};
   return table;

@@ -66,7 +66,7 @@ class HttpTest : public ::testing::Test {
 TEST_F(HttpTest, ExactPromQLWithEscapedLabelValues) {
   json q = json::object();
   for (const auto& n : signal_names()) q[n] = "";
-  q["kvCacheUsage"] = default_template(Signal::kKvCacheUsage);
+  q["kvCacheUsage"] = "max by ({{by}}) (max_over_time(vllm:kv_cache_usage_perc{{selector}}[{{window}}]))";
   auto cfg = base();
   cfg["queries"] = q;
   auto src = make_source(cfg);

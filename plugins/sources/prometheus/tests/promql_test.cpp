@@ -57,14 +57,17 @@ TEST(PromQL, BatchedPlanIsTwoQueriesTaggedPerSignal) {
   EXPECT_EQ(plan[0].group, SignalGroup::kReplicas);
   EXPECT_EQ(plan[1].group, SignalGroup::kLoad);
   EXPECT_FALSE(plan[0].single);
-  EXPECT_NE(plan[0].promql.find(R"(label_replace(max by (namespace, model_name, pod) (max_over_time()"
-                                R"(vllm:kv_cache_usage_perc{namespace="ns",model_name="m"}[1m])), "wva_signal", )"
-                                R"("kvCacheUsage", "", ""))"),
-            std::string::npos)
+  EXPECT_EQ(plan[0].promql.rfind(R"(label_replace(max by (namespace, model_name, pod) (max_over_time()"
+                                 R"(vllm:kv_cache_usage_perc{namespace="ns",model_name="m"}[1m])) or max by )"
+                                 R"((namespace, model_name, pod) (max_over_time(vllm:gpu_cache_usage_perc{)"
+                                 R"(namespace="ns",model_name="m"}[1m])), "wva_signal", "kvCacheUsage", "", ""))",
+                                 0),
+            0u)
       << plan[0].promql;
   EXPECT_NE(plan[0].promql.find(R"(vllm:cache_config_info{namespace="ns"})"), std::string::npos);
   EXPECT_EQ(plan[1].promql.find("arrivals"), std::string::npos);  // disabled by default
   EXPECT_NE(plan[1].promql.find("vllm:time_per_output_token_seconds_count"), std::string::npos);
+  EXPECT_NE(plan[1].promql.find("vllm:inter_token_latency_seconds_count"), std::string::npos);
 
   auto single = plan_queries(t, v, false);
   EXPECT_EQ(single.size(), kSignalCount - 1);  // arrivals disabled
