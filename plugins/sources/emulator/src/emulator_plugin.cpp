@@ -44,7 +44,7 @@ sdk::Result<void> EmulatorPlugin::configure(const sdk::Config& config, const std
     parse_fixed(cfg, config_path, fixed, errors);
     std::optional<DynamicConfig> dynamic;
     if (is_dynamic(cfg)) {
-      if (!fixed.empty())
+      if (cfg.contains("fixedMetrics") || cfg.contains("fixedLoad"))
         errors.add(config_path, "fixedMetrics/fixedLoad and variants/workloads are two modes; use one");
       dynamic.emplace();
       parse_dynamic(cfg, config_path, *dynamic, errors);
@@ -54,6 +54,7 @@ sdk::Result<void> EmulatorPlugin::configure(const sdk::Config& config, const std
     }
     if (!errors.empty()) return errors.to_error();
     fixed_ = std::move(fixed);
+    fixed_mode_ = cfg.contains("fixedMetrics") || cfg.contains("fixedLoad");
     dynamic_ = std::move(dynamic);
     path_ = config_path;
     return sdk::ok();
@@ -233,7 +234,7 @@ sdk::Result<void> EmulatorPlugin::publish(const sdk::PublishBatch& batch) {
   try {
     std::lock_guard lock(mutex_);
     if (!context_) return sdk::make_error(sdk::ErrorCode::kInternal, "emulator: publish() before start()");
-    if (!fixed_.empty()) return sdk::ok();  // fixed mode: nothing to actuate
+    if (fixed_mode_) return sdk::ok();  // fixed mode: nothing to actuate
     std::optional<sdk::Error> first_error;
     for (const auto& d : batch.decisions) {
       if (world_)

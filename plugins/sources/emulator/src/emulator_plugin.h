@@ -50,6 +50,7 @@ class EmulatorPlugin : public sdk::Plugin, public sdk::Source, public sdk::Sink 
   void write_report() noexcept;
 
   FixedConfig fixed_;
+  bool fixed_mode_ = false;
   std::optional<DynamicConfig> dynamic_;
   std::unique_ptr<World> world_;
   sdk::PluginContext* context_ = nullptr;

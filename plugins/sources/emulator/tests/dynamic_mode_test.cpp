@@ -35,7 +35,7 @@ json step_config() {
     "variants": {"llama-h100": {"namespace": "llm", "model": "meta/llama-3.1-8b", "profile": "llama-3.1-8b/H100",
                                 "replicas": 1, "startupDelay": "60s", "minReplicas": 1, "maxReplicas": 10}},
     "workloads": [{"namespace": "llm", "model": "meta/llama-3.1-8b",
-                   "rate": {"steps": [{"at": "0s", "rate": 2}, {"at": "5m", "rate": 30}, {"at": "20m", "rate": 0}]},
+                   "rate": {"steps": [{"at": "0s", "rate": 2}, {"at": "2m", "rate": 20}, {"at": "12m", "rate": 0}]},
                    "inputTokens": 2000, "outputTokens": 200, "seed": 3}]
   })");
 }
@@ -147,7 +147,7 @@ LoopResult run_closed_loop(bool separate_sink) {
   }
   LoopResult out;
   const auto interval = std::chrono::seconds(30);
-  for (int cycle = 1; cycle <= 80; ++cycle) {  // 40 minutes
+  for (int cycle = 1; cycle <= 50; ++cycle) {  // 25 minutes
     ctx.fake_clock().advance(interval);
     std::vector<sdk::ModelView> models{model_view(ctx.cluster())};
     auto metrics = source_plugin.collect(models, sdk::Deadline::in(std::chrono::seconds(1)));
@@ -157,13 +157,13 @@ LoopResult run_closed_loop(bool separate_sink) {
     int waiting = 0;
     for (const auto& p : m.replicas) waiting += static_cast<int>(p.waiting.value_or(0));
     out.waiting_peak = std::max(out.waiting_peak, waiting);
-    auto decisions = decide(models[0], m, 6.0);
+    auto decisions = decide(models[0], m, 4.0);
     sdk::PublishBatch batch;
     batch.decisions = decisions;
     EXPECT_TRUE(sink.publish(batch).ok());
     const int spec = models[0].variants[0].current_replicas;
     out.max_spec = std::max(out.max_spec, spec);
-    if (cycle == 40) {  // t = 20 min: the load ends now
+    if (cycle == 24) {  // t = 12 min: the load ends now
       out.spec_at_end_of_load = spec;
       out.waiting_end_of_load = waiting;
     }
@@ -178,7 +178,7 @@ TEST(ClosedLoop, FleetGrowsQueueDrainsAndShrinksAfterLoad) {
   for (bool separate : {false, true}) {
     SCOPED_TRACE(separate ? "source and sink are two instances" : "one instance is source and sink");
     const LoopResult r = run_closed_loop(separate);
-    EXPECT_GE(r.max_spec, 5) << "30 req/s at 6 req/s per replica needs 5";
+    EXPECT_GE(r.max_spec, 5) << "20 req/s at 4 req/s per replica needs 5";
     EXPECT_GT(r.waiting_peak, 20) << "the step saturates the single replica first";
     EXPECT_LT(r.waiting_end_of_load, 5) << "the grown fleet drains the queue";
     EXPECT_EQ(r.final_spec, 1) << "back to min after the load ends and the 300 s window passes";
