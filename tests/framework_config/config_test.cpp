@@ -146,6 +146,63 @@ TEST(PipelinesYaml, ValidConfigParsesEveryField) {
   EXPECT_STREQ(to_string(CombineMode::kMax), "max");
 }
 
+bool same(const HostConfig& a, const HostConfig& b, std::string& why) {
+  auto inst_eq = [](const std::map<std::string, PluginInstanceConfig>& x,
+                    const std::map<std::string, PluginInstanceConfig>& y) {
+    if (x.size() != y.size()) return false;
+    for (const auto& [k, v] : x) {
+      auto it = y.find(k);
+      if (it == y.end() || it->second.plugin != v.plugin || it->second.config != v.config ||
+          it->second.path != v.path)
+        return false;
+    }
+    return true;
+  };
+  if (a.plugin_paths != b.plugin_paths) why = "plugin paths";
+  else if (!inst_eq(a.sources, b.sources)) why = "sources";
+  else if (!inst_eq(a.analyzers, b.analyzers)) why = "analyzers";
+  else if (!inst_eq(a.sinks, b.sinks)) why = "sinks";
+  else if (a.pipelines.size() != b.pipelines.size()) why = "pipeline count";
+  else
+    for (size_t i = 0; i < a.pipelines.size() && why.empty(); ++i) {
+      const auto &p = a.pipelines[i], &q = b.pipelines[i];
+      if (p.name != q.name || p.interval != q.interval || p.source != q.source || p.analyzers != q.analyzers ||
+          p.combine != q.combine || p.sinks != q.sinks || p.path != q.path ||
+          p.selector.namespaces != q.selector.namespaces || p.selector.model_ids != q.selector.model_ids ||
+          p.selector.va_labels != q.selector.va_labels)
+        why = "pipeline " + p.name;
+    }
+  return why.empty();
+}
+
+TEST(PipelinesYaml, ValidConfigRoundTripsThroughToYaml) {
+  auto first = parse_pipelines_yaml(kValid, 45s);
+  ASSERT_TRUE(first.config);
+  const std::string text = to_yaml(*first.config);
+  auto second = parse_pipelines_yaml(text, 10s);  // every interval is explicit now
+  ASSERT_TRUE(second.errors.empty()) << second.errors.front().to_string() << "\n" << text;
+  std::string why;
+  EXPECT_TRUE(same(*first.config, *second.config, why)) << why << "\n" << text;
+  EXPECT_TRUE(second.config->sources.at("prometheus").config["port"].is_string()) << text;
+  EXPECT_EQ(second.config->pipelines[0].interval, 45s);
+  EXPECT_EQ(to_yaml(*second.config), text) << "stable";
+
+  // Strings that would read back as something else when written plain.
+  constexpr const char* kTricky = R"(
+sources: {s: {a: "true", b: "~", c: "", d: "0x1F", e: "a: b", f: "- x", g: "1e3", h: 2.5, i: [1, "1"], "7": x}}
+analyzers: {"yes": {}}
+sinks: {k: {}}
+pipelines: {"p #1": {source: s, analyzers: ["yes"], sinks: [k], selector: {vaLabels: {"n": "1"}}}}
+)";
+  auto tricky = parse_pipelines_yaml(kTricky, 60s);
+  ASSERT_TRUE(tricky.config) << tricky.errors.front().to_string();
+  const std::string tricky_text = to_yaml(*tricky.config);
+  auto back = parse_pipelines_yaml(tricky_text, 60s);
+  ASSERT_TRUE(back.config) << back.errors.front().to_string() << "\n" << tricky_text;
+  why.clear();
+  EXPECT_TRUE(same(*tricky.config, *back.config, why)) << why << "\n" << tricky_text;
+}
+
 TEST(PipelinesYaml, FirstMatchingPipelineOwnsTheModel) {
   auto parsed = parse_pipelines_yaml(kValid, 60s);
   ASSERT_TRUE(parsed.config);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <functional>
 #include <cmath>
 #include <cstdlib>
@@ -496,6 +497,118 @@ sdk::Result<std::chrono::milliseconds> default_interval_from_env() {
                                std::string(raw) + "\"",
                            "RECONCILIATION_INTERVAL");
   return *d;
+}
+
+}  // namespace wva::framework
+
+// ---------------------------------------------------------------------------------------------------
+// HostConfig -> YAML (the effective configuration, e.g. for `wva validate`)
+
+namespace wva::framework {
+namespace {
+
+// A string that would read back as something else when written plain (true, 42, ~) is quoted.
+void emit_string(YAML::Emitter& out, const std::string& s) {
+  const bool ambiguous = s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL" ||
+                         plain_scalar_value(s).has_value();
+  if (ambiguous) out << YAML::DoubleQuoted;
+  out << s;
+}
+
+void emit_json(YAML::Emitter& out, const nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::object:
+      out << YAML::BeginMap;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        out << YAML::Key;
+        emit_string(out, it.key());
+        out << YAML::Value;
+        emit_json(out, it.value());
+      }
+      out << YAML::EndMap;
+      break;
+    case nlohmann::json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto& item : j) emit_json(out, item);
+      out << YAML::EndSeq;
+      break;
+    case nlohmann::json::value_t::string: emit_string(out, j.get<std::string>()); break;
+    case nlohmann::json::value_t::boolean: out << (j.get<bool>() ? "true" : "false"); break;
+    case nlohmann::json::value_t::number_integer: out << j.get<long long>(); break;
+    case nlohmann::json::value_t::number_unsigned: out << j.get<unsigned long long>(); break;
+    case nlohmann::json::value_t::number_float: {
+      // Shortest text that reads back as the same double; keep a '.' so it stays a float.
+      char buf[64];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, j.get<double>());
+      std::string text = ec == std::errc() ? std::string(buf, end) : std::to_string(j.get<double>());
+      if (text.find_first_of(".eE") == std::string::npos) text += ".0";
+      out << text;
+      break;
+    }
+    default: out << YAML::Null; break;
+  }
+}
+
+void emit_names(YAML::Emitter& out, const std::vector<std::string>& names) {
+  out << YAML::Flow << YAML::BeginSeq;
+  for (const auto& n : names) emit_string(out, n);
+  out << YAML::EndSeq;
+}
+
+void emit_instances(YAML::Emitter& out, const char* section, const std::map<std::string, PluginInstanceConfig>& m) {
+  out << YAML::Key << section << YAML::Value << YAML::BeginMap;
+  for (const auto& [name, inst] : m) {
+    nlohmann::json body = inst.config.is_object() ? inst.config : nlohmann::json::object();
+    if (inst.plugin != name) body["plugin"] = inst.plugin;
+    out << YAML::Key;
+    emit_string(out, name);
+    out << YAML::Value;
+    emit_json(out, body);
+  }
+  out << YAML::EndMap;
+}
+
+}  // namespace
+
+std::string to_yaml(const HostConfig& config) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "plugins" << YAML::Value << YAML::BeginMap << YAML::Key << "paths" << YAML::Value;
+  emit_names(out, config.plugin_paths);
+  out << YAML::EndMap;
+  emit_instances(out, "sources", config.sources);
+  emit_instances(out, "analyzers", config.analyzers);
+  emit_instances(out, "sinks", config.sinks);
+  out << YAML::Key << "pipelines" << YAML::Value << YAML::BeginMap;
+  for (const auto& p : config.pipelines) {
+    out << YAML::Key;
+    emit_string(out, p.name);
+    out << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "selector" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "namespaces" << YAML::Value;
+    emit_names(out, p.selector.namespaces);
+    out << YAML::Key << "modelIds" << YAML::Value;
+    emit_names(out, p.selector.model_ids);
+    out << YAML::Key << "vaLabels" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    for (const auto& [k, v] : p.selector.va_labels) {
+      out << YAML::Key;
+      emit_string(out, k);
+      out << YAML::Value;
+      emit_string(out, v);
+    }
+    out << YAML::EndMap << YAML::EndMap;
+    out << YAML::Key << "interval" << YAML::Value << format_duration(p.interval);
+    out << YAML::Key << "source" << YAML::Value;
+    emit_string(out, p.source);
+    out << YAML::Key << "analyzers" << YAML::Value;
+    emit_names(out, p.analyzers);
+    out << YAML::Key << "combine" << YAML::Value << to_string(p.combine);
+    out << YAML::Key << "sinks" << YAML::Value;
+    emit_names(out, p.sinks);
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
 }
 
 }  // namespace wva::framework

@@ -83,6 +83,10 @@ struct ConfigParse {
 ConfigParse parse_pipelines_yaml(std::string_view yaml_text, std::chrono::milliseconds default_interval,
                                  const std::string& source_name = "pipelines.yaml");
 
+// The configuration as pipelines.yaml text (every field explicit); parsing it again gives the same
+// HostConfig. For `wva validate` and logs of the effective configuration.
+std::string to_yaml(const HostConfig& config);
+
 // The default interval: env RECONCILIATION_INTERVAL when set and valid, else 60s.
 sdk::Result<std::chrono::milliseconds> default_interval_from_env();
 
