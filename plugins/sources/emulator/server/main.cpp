@@ -1,0 +1,141 @@
+// wva-emulator: simulated vLLM pods behind an HTTP server (see README.md of the emulator plugin).
+#include <pthread.h>
+#include <signal.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "server.h"
+
+namespace {
+
+const char* kHelp = R"(wva-emulator: simulated vLLM replicas (continuous batching, chunked prefill, KV cache,
+preemption; step times from measured H100/H200 profiles) behind an HTTP server.
+
+Usage: wva-emulator [--listen HOST:PORT] [--config FILE] [--model NAME] [--profile ID] [--replicas N]
+
+  --listen HOST:PORT  address to serve on (default 127.0.0.1:8000; port 0 picks a free port, printed
+                      on stdout as "listening on HOST:PORT")
+  --config FILE       YAML or JSON fleet description, the emulator plugin's dynamic-mode config:
+                      variants (Deployments: model, profile, replicas, maxNumSeqs, maxNumBatchedTokens,
+                      kvCacheTokens, ...), optional workloads (background load: traces or rate profiles),
+                      router. Without it: one pod of llama-3.1-8b on H100.
+  --model NAME        model name served when there is no --config (default meta-llama/Llama-3.1-8B)
+  --profile ID        step-time profile when there is no --config (default llama-3.1-8b/H100; also
+                      llama-3.1-8b/H200, qwen2.5-32b/H100, qwen2.5-32b/H200)
+  --replicas N        pods when there is no --config (default 1)
+  --threads N         HTTP worker threads (default 64; each open completion holds one)
+  --help              this text
+
+Endpoints:
+  GET  /metrics         vLLM metrics, Prometheus text format (labels model_name, namespace, pod)
+  POST /v1/completions  OpenAI-style: {"model", "prompt" (text, ~4 chars/token, or a list of token ids),
+                        "max_tokens", "stream"}; answers after the simulated latency; stream=true sends
+                        one SSE event per token, then "data: [DONE]"
+  GET  /v1/models, GET /health
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  wva::emulator::ServerOptions options;
+  std::string config_file, model = "meta-llama/Llama-3.1-8B", profile = "llama-3.1-8b/H100";
+  int replicas = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](const char* flag) -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "wva-emulator: %s needs a value (see --help)\n", flag);
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    } else if (a == "--listen") {
+      const std::string l = value("--listen");
+      const auto colon = l.rfind(':');
+      if (colon == std::string::npos) {
+        std::fprintf(stderr, "wva-emulator: --listen wants HOST:PORT, got \"%s\"\n", l.c_str());
+        return 2;
+      }
+      options.host = l.substr(0, colon);
+      try {
+        options.port = std::stoi(l.substr(colon + 1));
+      } catch (...) {
+        options.port = -1;
+      }
+      if (options.port < 0 || options.port > 65535) {
+        std::fprintf(stderr, "wva-emulator: bad port in --listen \"%s\"\n", l.c_str());
+        return 2;
+      }
+    } else if (a == "--config") {
+      config_file = value("--config");
+    } else if (a == "--model") {
+      model = value("--model");
+    } else if (a == "--profile") {
+      profile = value("--profile");
+    } else if (a == "--replicas") {
+      replicas = std::atoi(value("--replicas").c_str());
+    } else if (a == "--threads") {
+      options.threads = std::max(1, std::atoi(value("--threads").c_str()));
+    } else {
+      std::fprintf(stderr, "wva-emulator: unknown argument \"%s\" (see --help)\n", a.c_str());
+      return 2;
+    }
+  }
+  if (!config_file.empty()) {
+    std::ifstream in(config_file);
+    if (!in) {
+      std::fprintf(stderr, "wva-emulator: cannot read %s\n", config_file.c_str());
+      return 2;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = wva::emulator::parse_yaml_or_json(text.str());
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "wva-emulator: %s: %s\n", config_file.c_str(), parsed.error().to_string().c_str());
+      return 2;
+    }
+    options.config = parsed.value();
+    // Relative trace paths resolve against the config file's folder.
+    if (options.config.is_object() && !options.config.contains("baseDir")) {
+      const auto slash = config_file.rfind('/');
+      options.config["baseDir"] = slash == std::string::npos ? "." : config_file.substr(0, slash);
+    }
+  } else {
+    options.config = wva::emulator::default_server_config(model, profile, replicas);
+  }
+  // SIGINT/SIGTERM are taken by a watcher thread (sigwait), so no handler touches shared state.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  wva::emulator::EmulatorServer server(options);
+  auto port = server.bind();
+  if (!port.ok()) {
+    std::fprintf(stderr, "wva-emulator: %s\n", port.error().to_string().c_str());
+    return 1;
+  }
+  std::printf("listening on %s:%d\n", options.host.c_str(), port.value());
+  std::fflush(stdout);
+  std::thread watcher([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    server.stop();
+  });
+  server.serve();
+  server.stop();
+  pthread_kill(watcher.native_handle(), SIGUSR1);  // wakes the watcher when the server stopped by itself
+  watcher.join();
+  return 0;
+}

@@ -1,0 +1,289 @@
+#include "server.h"
+
+#include <httplib.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <cstdlib>
+
+#include "prom_text.h"
+
+namespace wva::emulator {
+
+namespace {
+
+nlohmann::json yaml_to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: return nullptr;
+    case YAML::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& item : node) out.push_back(yaml_to_json(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& kv : node) out[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string s = node.Scalar();
+      if (node.Tag() == "!") return s;  // quoted: always a string
+      if (s == "true" || s == "True") return true;
+      if (s == "false" || s == "False") return false;
+      if (s == "null" || s == "~" || s.empty()) return nullptr;
+      char* end = nullptr;
+      const long long i = std::strtoll(s.c_str(), &end, 10);
+      if (end && *end == '\0') return i;
+      const double d = std::strtod(s.c_str(), &end);
+      if (end && *end == '\0') return d;
+      return s;
+    }
+  }
+  return nullptr;
+}
+
+std::string completion_id(std::uint64_t id) { return "cmpl-emu-" + std::to_string(id); }
+
+std::int32_t count_prompt_tokens(const nlohmann::json& prompt) {
+  if (prompt.is_string()) {
+    // About 4 characters per token, as OpenAI's rule of thumb.
+    const auto n = static_cast<std::int32_t>(std::lround(static_cast<double>(prompt.get<std::string>().size()) / 4.0));
+    return std::max<std::int32_t>(1, n);
+  }
+  if (prompt.is_array()) {
+    if (!prompt.empty() && prompt[0].is_number_integer()) return static_cast<std::int32_t>(prompt.size());
+    if (!prompt.empty() && prompt[0].is_string()) return count_prompt_tokens(prompt[0]);
+  }
+  return 1;
+}
+
+}  // namespace
+
+nlohmann::json default_server_config(const std::string& model, const std::string& profile, int replicas) {
+  return {{"variants",
+           {{"llama-3-1-8b-h100",
+             {{"model", model}, {"profile", profile}, {"replicas", replicas}, {"startupDelay", 0}}}}},
+          {"hpa", {{"enabled", false}}}};
+}
+
+sdk::Result<nlohmann::json> parse_yaml_or_json(const std::string& text) {
+  try {
+    return yaml_to_json(YAML::Load(text));
+  } catch (const std::exception& e) {
+    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, std::string("not valid YAML: ") + e.what());
+  }
+}
+
+EmulatorServer::EmulatorServer(ServerOptions options) : options_(std::move(options)) {}
+
+EmulatorServer::~EmulatorServer() { stop(); }
+
+double EmulatorServer::wall_now() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+sdk::Result<int> EmulatorServer::bind() {
+  ConfigErrors errors;
+  const nlohmann::json& cfg = options_.config;
+  if (!cfg.is_object()) return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "config must be a map", "config");
+  check_keys(cfg, dynamic_keys(), "config", errors);
+  DynamicConfig dyn;
+  parse_dynamic(cfg, "config", dyn, errors);
+  if (!errors.empty()) return errors.to_error();
+  auto world_config = build_world_config(dyn);
+  if (!world_config.ok()) return world_config.error();
+  // No Kubernetes here: the HPA has no metric source, so replicas stay as configured.
+  world_config->hpa_enabled = false;
+  world_ = std::make_unique<World>(std::move(world_config.value()));
+  start_ = std::chrono::steady_clock::now();
+
+  http_ = std::make_unique<httplib::Server>();
+  const int threads = options_.threads;
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+
+  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  http_->Get("/health", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
+  http_->Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+    nlohmann::json data = nlohmann::json::array();
+    std::lock_guard lock(mutex_);
+    for (const auto& [ns, model] : world_->models())
+      data.push_back({{"id", model}, {"object", "model"}, {"owned_by", "wva-emulator"}});
+    res.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(), "application/json");
+  });
+  http_->Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
+    bool stream = false;
+    nlohmann::json error;
+    int status = 200;
+    std::uint64_t id = 0;
+    std::string model;
+    handle_completion(req.body, stream, error, status, id, model);
+    if (status != 200) {
+      res.status = status;
+      res.set_content(error.dump(), "application/json");
+      return;
+    }
+    const auto created = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    if (!stream) {
+      // Wait (bounded) until the simulated request finishes.
+      std::unique_lock lock(mutex_);
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(30);
+      world_changed_.wait_until(lock, give_up, [&] {
+        auto st = world_->external_status(id);
+        return stopping_ || !st || st->done;
+      });
+      auto st = world_->external_status(id);
+      world_->forget_external(id);
+      lock.unlock();
+      if (!st || !st->done || st->failed) {
+        res.status = 503;
+        res.set_content(
+            nlohmann::json{{"error", {{"message", "request failed: " + (st ? st->failure : std::string("stopped"))},
+                                      {"type", "server_error"}}}}
+                .dump(),
+            "application/json");
+        return;
+      }
+      std::string text;
+      for (int i = 0; i < st->generated; ++i) text += " x";
+      nlohmann::json body = {
+          {"id", completion_id(id)},
+          {"object", "text_completion"},
+          {"created", created},
+          {"model", model},
+          {"choices", {{{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", "length"}}}},
+          {"usage",
+           {{"prompt_tokens", st->prompt},
+            {"completion_tokens", st->generated},
+            {"total_tokens", st->prompt + st->generated}}},
+          {"emulator",
+           {{"ttft_ms", (st->first_token - st->arrival) * 1000.0}, {"e2e_ms", (st->finished - st->arrival) * 1000.0}}}};
+      res.set_content(body.dump(), "application/json");
+      return;
+    }
+    // SSE: one event per generated token, then [DONE].
+    auto sent = std::make_shared<std::int32_t>(0);
+    res.set_chunked_content_provider(
+        "text/event-stream", [this, id, model, created, sent](std::size_t, httplib::DataSink& sink) {
+          std::unique_lock lock(mutex_);
+          const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(30);
+          world_changed_.wait_until(lock, give_up, [&] {
+            auto st = world_->external_status(id);
+            return stopping_ || !st || st->done || st->generated > *sent;
+          });
+          auto st = world_->external_status(id);
+          if (!st || stopping_) {
+            lock.unlock();
+            sink.done();
+            return true;
+          }
+          const std::int32_t now_generated = st->generated;
+          const bool done = st->done;
+          if (done) world_->forget_external(id);
+          lock.unlock();
+          for (; *sent < now_generated; ++*sent) {
+            const bool last = done && *sent + 1 == now_generated && !st->failed;
+            nlohmann::json chunk = {
+                {"id", completion_id(id)},
+                {"object", "text_completion"},
+                {"created", created},
+                {"model", model},
+                {"choices",
+                 {{{"index", 0}, {"text", " x"}, {"logprobs", nullptr},
+                   {"finish_reason", last ? nlohmann::json("length") : nlohmann::json(nullptr)}}}}};
+            const std::string event = "data: " + chunk.dump() + "\n\n";
+            if (!sink.write(event.data(), event.size())) return false;
+          }
+          if (done) {
+            const std::string fin = "data: [DONE]\n\n";
+            sink.write(fin.data(), fin.size());
+            sink.done();
+          }
+          return true;
+        });
+  });
+
+  int port = options_.port;
+  if (port == 0) {
+    port = http_->bind_to_any_port(options_.host);
+    if (port < 0) return sdk::make_error(sdk::ErrorCode::kUnavailable, "cannot bind " + options_.host);
+  } else if (!http_->bind_to_port(options_.host, port)) {
+    return sdk::make_error(sdk::ErrorCode::kUnavailable,
+                           "cannot bind " + options_.host + ":" + std::to_string(port) + " (in use?)");
+  }
+  driver_ = std::thread([this] { drive(); });
+  return port;
+}
+
+void EmulatorServer::drive() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    world_->advance_to(wall_now());
+    world_changed_.notify_all();
+    const double next = world_->next_event_time();
+    // Sleep until the next simulated event (bounded, so the clock never drifts far), or a new request.
+    const double wait_s = std::clamp(next - wall_now(), 0.0, 0.25);
+    wake_driver_.wait_for(lock, std::chrono::duration<double>(wait_s));
+  }
+  world_changed_.notify_all();
+}
+
+void EmulatorServer::handle_completion(const std::string& body, bool& stream, nlohmann::json& response, int& status,
+                                       std::uint64_t& id, std::string& model_name) {
+  auto bad = [&](int code, const std::string& message) {
+    status = code;
+    response = {{"error", {{"message", message}, {"type", "invalid_request_error"}}}};
+  };
+  const nlohmann::json req = nlohmann::json::parse(body, nullptr, false);
+  if (req.is_discarded() || !req.is_object()) return bad(400, "body must be a JSON object");
+  if (!req.contains("prompt")) return bad(400, "missing prompt");
+  std::int32_t max_tokens = 16;
+  if (req.contains("max_tokens")) {
+    if (!req["max_tokens"].is_number_integer() || req["max_tokens"].get<long long>() < 1)
+      return bad(400, "max_tokens must be a positive integer");
+    max_tokens = static_cast<std::int32_t>(std::min<long long>(req["max_tokens"].get<long long>(), 1 << 20));
+  }
+  stream = req.value("stream", false);
+  const std::int32_t prompt = count_prompt_tokens(req["prompt"]);
+  std::unique_lock lock(mutex_);
+  const auto models = world_->models();
+  model_name = req.contains("model") && req["model"].is_string() ? req["model"].get<std::string>() : models[0].second;
+  world_->advance_to(wall_now());
+  auto submitted = world_->submit("", model_name, prompt, max_tokens);
+  if (!submitted) {
+    std::string names;
+    for (const auto& [ns, m] : models) names += (names.empty() ? "" : ", ") + m;
+    return bad(404, "model \"" + model_name + "\" is not served here (served: " + names + ")");
+  }
+  id = *submitted;
+  lock.unlock();
+  wake_driver_.notify_all();
+}
+
+std::string EmulatorServer::metrics_text() {
+  std::lock_guard lock(mutex_);
+  world_->advance_to(wall_now());
+  return render_vllm_metrics(*world_);
+}
+
+void EmulatorServer::serve() {
+  if (http_) http_->listen_after_bind();
+}
+
+void EmulatorServer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !driver_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_driver_.notify_all();
+  world_changed_.notify_all();
+  if (http_) http_->stop();
+  if (driver_.joinable()) driver_.join();
+}
+
+}  // namespace wva::emulator

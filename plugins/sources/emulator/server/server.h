@@ -1,0 +1,71 @@
+// wva-emulator: a simulated vLLM fleet behind an HTTP server. /metrics serves vLLM-named metrics (labels
+// model_name, namespace, pod); POST /v1/completions answers after the simulated latency (non-streaming,
+// or SSE with one event per token). The world runs in real time: a driver thread advances it to the
+// wall clock, waking at each simulated event.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "dynamic_config.h"
+#include "world.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace wva::emulator {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8000;  // 0: any free port
+  nlohmann::json config;  // the plugin's dynamic-mode config (variants, workloads, router, ...)
+  int threads = 64;       // HTTP worker threads (each open completion holds one)
+};
+
+// The config used when none is given: one pod of llama-3.1-8b on H100 (measured profile), no background load.
+nlohmann::json default_server_config(const std::string& model = "meta-llama/Llama-3.1-8B",
+                                     const std::string& profile = "llama-3.1-8b/H100", int replicas = 1);
+
+// Parses YAML (or JSON) text into JSON (plain scalars become numbers/booleans/null where they look so).
+sdk::Result<nlohmann::json> parse_yaml_or_json(const std::string& text);
+
+class EmulatorServer {
+ public:
+  explicit EmulatorServer(ServerOptions options);
+  ~EmulatorServer();
+
+  // Validates the config, builds the world, binds the socket. Returns the bound port.
+  sdk::Result<int> bind();
+  // Serves until stop() (blocking).
+  void serve();
+  void stop();
+
+  // Exposed for tests.
+  std::string metrics_text();
+
+ private:
+  double wall_now() const;
+  void drive();
+  void handle_completion(const std::string& body, bool& stream, nlohmann::json& response, int& status,
+                         std::uint64_t& id, std::string& model_name);
+
+  ServerOptions options_;
+  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<World> world_;
+  std::chrono::steady_clock::time_point start_;
+  std::mutex mutex_;
+  std::condition_variable world_changed_;  // after each advance
+  std::condition_variable wake_driver_;
+  bool stopping_ = false;
+  std::thread driver_;
+};
+
+}  // namespace wva::emulator

@@ -1,0 +1,240 @@
+// wva-emulator as a process: promtool accepts its /metrics, a completion is answered after the predicted
+// simulated latency, SSE streams one event per token, --config describes a fleet, --help lists the flags.
+#include <gtest/gtest.h>
+
+#include <httplib.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "profile.h"
+
+extern char** environ;
+
+namespace {
+
+// A running wva-emulator; killed (SIGTERM, then SIGKILL) when destroyed.
+class EmulatorProcess {
+ public:
+  explicit EmulatorProcess(std::vector<std::string> args) {
+    args.insert(args.begin(), WVA_EMULATOR_BIN);
+    int out[2];
+    if (pipe(out) != 0) return;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, WVA_EMULATOR_BIN, &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    close(out[1]);
+    // Read "listening on HOST:PORT" (at most 20 s).
+    std::string line;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (pid_ > 0 && std::chrono::steady_clock::now() < deadline && line.find('\n') == std::string::npos) {
+      pollfd p{out[0], POLLIN, 0};
+      if (poll(&p, 1, 200) <= 0) continue;
+      char buf[256];
+      const ssize_t n = read(out[0], buf, sizeof buf);
+      if (n <= 0) break;
+      line.append(buf, static_cast<std::size_t>(n));
+    }
+    close(out[0]);
+    std::smatch m;
+    if (std::regex_search(line, m, std::regex("listening on ([0-9.]+):([0-9]+)"))) port_ = std::stoi(m[2]);
+  }
+  ~EmulatorProcess() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    for (int i = 0; i < 100; ++i) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  int port() const { return port_; }
+  // Sends SIGTERM and returns the exit status (-1 when it did not exit within 5 s).
+  int terminate() {
+    kill(pid_, SIGTERM);
+    for (int i = 0; i < 100; ++i) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+struct Command {
+  int rc;
+  std::string output;
+};
+
+Command run_shell(const std::string& command) {
+  Command c{-1, {}};
+  FILE* f = popen((command + " 2>&1").c_str(), "r");
+  if (!f) return c;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) c.output.append(buf, n);
+  const int status = pclose(f);
+  c.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return c;
+}
+
+// promtool's verdict on a /metrics text: rc 0, or rc 3 with only the lint every vLLM exposition gets
+// (vLLM's names contain ':', which promtool's lint flags; they are vLLM's names, so they stay).
+void expect_promtool_accepts(const std::string& text) {
+  const auto file = std::filesystem::temp_directory_path() / ("wva-emulator-metrics-" + std::to_string(getpid()));
+  std::ofstream(file) << text;
+  const Command c = run_shell("/usr/bin/promtool check metrics < " + file.string());
+  std::filesystem::remove(file);
+  EXPECT_TRUE(c.rc == 0 || c.rc == 3) << c.output;
+  std::istringstream lines(c.output);
+  std::string line;
+  int lint_lines = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    EXPECT_NE(line.find("metric names should not contain ':'"), std::string::npos) << "promtool: " << line;
+    ++lint_lines;
+  }
+  EXPECT_LE(lint_lines, 13);
+}
+
+TEST(WvaEmulator, PromtoolAcceptsMetricsAndCompletionLatencyMatchesPrediction) {
+  if (!std::filesystem::exists("/usr/bin/promtool")) GTEST_SKIP() << "promtool (Debian package prometheus) missing";
+  EmulatorProcess proc({"--listen", "127.0.0.1:0"});
+  ASSERT_GT(proc.port(), 0) << "wva-emulator did not report its port";
+  httplib::Client client("127.0.0.1", proc.port());
+  client.set_read_timeout(60, 0);
+
+  auto before = client.Get("/metrics");
+  ASSERT_TRUE(before);
+  ASSERT_EQ(before->status, 200);
+  EXPECT_NE(before->body.find("vllm:kv_cache_usage_perc{model_name=\"meta-llama/Llama-3.1-8B\",namespace=\"default\","
+                              "pod=\"llama-3-1-8b-h100-0\"} 0"),
+            std::string::npos)
+      << before->body;
+  expect_promtool_accepts(before->body);
+
+  // 1000 prompt tokens (as token ids), 100 output tokens, alone on the pod.
+  const auto& p = *wva::emulator::find_profile(wva::emulator::builtin_profiles(), "llama-3.1-8b/H100");
+  const int prompt = 1000, output = 100;
+  double predicted_ms = p.prefill_ms(prompt);
+  for (int k = 1; k < output; ++k) predicted_ms += p.step_ms(1, prompt + k, 0);
+  std::string ids;
+  for (int i = 0; i < prompt; ++i) ids += (i ? "," : "") + std::to_string(i % 1000);
+  const std::string body = "{\"prompt\": [" + ids + "], \"max_tokens\": " + std::to_string(output) + "}";
+  double best_ms = 1e9;
+  for (int attempt = 0; attempt < 3; ++attempt) {  // the machine is shared: keep the least disturbed
+    const auto t0 = std::chrono::steady_clock::now();
+    auto res = client.Post("/v1/completions", body, "application/json");
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    const auto json = nlohmann::json::parse(res->body);
+    EXPECT_EQ(json["usage"]["prompt_tokens"], prompt);
+    EXPECT_EQ(json["usage"]["completion_tokens"], output);
+    EXPECT_EQ(json["choices"][0]["finish_reason"], "length");
+    EXPECT_NEAR(json["emulator"]["e2e_ms"].get<double>(), predicted_ms, 0.001 * predicted_ms);
+    EXPECT_GE(ms, 0.95 * predicted_ms) << "never answers before the simulated latency";
+    best_ms = std::min(best_ms, ms);
+  }
+  std::printf("completion: predicted %.1f ms, measured %.1f ms (best of 3)\n", predicted_ms, best_ms);
+  EXPECT_NEAR(best_ms, predicted_ms, 0.10 * predicted_ms);
+
+  // SSE: one event per token, then [DONE].
+  std::string streamed;
+  auto sse = client.Post("/v1/completions", R"({"prompt": "hello there, emulator", "max_tokens": 5, "stream": true})",
+                         "application/json");
+  ASSERT_TRUE(sse);
+  EXPECT_EQ(sse->status, 200);
+  std::size_t events = 0, pos = 0;
+  while ((pos = sse->body.find("data: {", pos)) != std::string::npos) ++events, ++pos;
+  EXPECT_EQ(events, 5u) << sse->body;
+  EXPECT_NE(sse->body.find("data: [DONE]"), std::string::npos);
+
+  auto after = client.Get("/metrics");
+  ASSERT_TRUE(after);
+  EXPECT_NE(after->body.find("vllm:request_success_total{model_name=\"meta-llama/Llama-3.1-8B\",namespace=\"default\","
+                             "pod=\"llama-3-1-8b-h100-0\",finished_reason=\"length\"} 4"),
+            std::string::npos)
+      << after->body;
+  EXPECT_NE(after->body.find("vllm:e2e_request_latency_seconds_count"), std::string::npos);
+  expect_promtool_accepts(after->body);
+
+  auto unknown = client.Post("/v1/completions", R"({"model": "nope", "prompt": "x"})", "application/json");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_EQ(proc.terminate(), 0) << "SIGTERM stops it cleanly";
+}
+
+TEST(WvaEmulator, ConfigDescribesAFleetWithBackgroundLoad) {
+  const auto dir = std::filesystem::temp_directory_path() / ("wva-emulator-cfg-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "fleet.yaml") << R"(
+variants:
+  qwen-h200: {namespace: prod, model: qwen/qwen2.5-32b, profile: qwen2.5-32b/H200, replicas: 2, startupDelay: 0s}
+workloads:
+  - {namespace: prod, model: qwen/qwen2.5-32b, rate: {constant: 20}, inputTokens: 500, outputTokens: 50}
+)";
+  EmulatorProcess proc({"--listen", "127.0.0.1:0", "--config", (dir / "fleet.yaml").string()});
+  ASSERT_GT(proc.port(), 0);
+  httplib::Client client("127.0.0.1", proc.port());
+  // Poll (bounded) until the background load shows up in the counters.
+  std::string body;
+  for (int i = 0; i < 100; ++i) {
+    auto res = client.Get("/metrics");
+    ASSERT_TRUE(res);
+    body = res->body;
+    if (body.find("vllm:request_success_total{model_name=\"qwen/qwen2.5-32b\",namespace=\"prod\",pod=\"qwen-h200-1\","
+                  "finished_reason=\"length\"} 0") == std::string::npos &&
+        body.find("pod=\"qwen-h200-1\"") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(body.find("pod=\"qwen-h200-0\""), std::string::npos);
+  EXPECT_NE(body.find("pod=\"qwen-h200-1\""), std::string::npos);
+  EXPECT_EQ(body.find("vllm:request_success_total{model_name=\"qwen/qwen2.5-32b\",namespace=\"prod\",pod=\"qwen-h200-1\","
+                      "finished_reason=\"length\"} 0"),
+            std::string::npos)
+      << "background load completes requests on both pods";
+  EXPECT_NE(body.find("num_gpu_blocks=\"16958\""), std::string::npos) << "271336 tokens / 16 per block";
+  std::filesystem::remove_all(dir);
+}
+
+TEST(WvaEmulator, HelpListsEveryFlagAndBadFlagsFail) {
+  const Command help = run_shell(std::string(WVA_EMULATOR_BIN) + " --help");
+  EXPECT_EQ(help.rc, 0);
+  for (const char* flag : {"--listen", "--config", "--model", "--profile", "--replicas", "--threads", "--help",
+                           "/metrics", "/v1/completions"})
+    EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
+  const Command bad = run_shell(std::string(WVA_EMULATOR_BIN) + " --frobnicate");
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.output.find("unknown argument"), std::string::npos);
+  const Command bad_cfg = run_shell(std::string(WVA_EMULATOR_BIN) + " --listen 127.0.0.1:0 --config /nonexistent.yaml");
+  EXPECT_EQ(bad_cfg.rc, 2);
+}
+
+}  // namespace
