@@ -91,3 +91,20 @@ TEST(SaturationWorkedExample, ScaleDownOnTheMostExpensiveVariant) {
 }
 
 }  // namespace
+
+namespace {
+
+// Costs from accelerator-unitcost: L4 5.0 per GPU-hour x 1 GPU; A100 has no entry. Were an unknown cost
+// read as 0, b-a100 would be "cheapest" and take the replica.
+TEST(SaturationWorkedExample, UnitCostAndUnknownCostIsNotZero) {
+  skip_unless_built();
+  const auto r = run_wva(kDir + "unit_cost");
+  ASSERT_EQ(r.status, 0) << "stdout:\n" << r.out << "\nstderr:\n" << r.err;
+  const auto d = decisions(r);
+  ASSERT_EQ(d.size(), 2u) << r.out;
+  EXPECT_EQ(d.at("a-l4").value("desired", -1), 3);
+  EXPECT_EQ(d.at("b-a100").value("desired", -1), 2);
+  EXPECT_THAT(d.at("a-l4").value("reason", ""), ::testing::HasSubstr("+1 on a-l4 (cheapest, cost 5.0)"));
+}
+
+}  // namespace
