@@ -1,0 +1,134 @@
+// The host side of one cycle at fleet scale (DESIGN.md section 8): N models x 3 variants x 4 replicas.
+//   BM_BuildModels : cluster cache -> ModelViews (VAs, Deployments, pods, costs)
+//   BM_Cycle       : one batched collect (pre-parsed metrics, the source's own parse is benchmarked in
+//                    plugins/sources/prometheus/bench) + saturation on the worker pool + combine +
+//                    the metrics sink's publish into the registry.
+// Process CPU time is reported (the worker pool's threads included).
+#include <benchmark/benchmark.h>
+
+#include <spdlog/sinks/null_sink.h>
+
+#include "host/clock.h"
+#include "host/cycle.h"
+#include "host/metrics_registry.h"
+#include "host/plugin_set.h"
+#include "metrics_sink.h"
+#include "model/model_builder.h"
+#include "saturation_analyzer.h"
+#include "wva/sdk/memory_cluster.h"
+
+namespace {
+
+using namespace wva;
+
+constexpr int kVariants = 3;
+constexpr int kReplicas = 4;
+const char* kAccelerators[kVariants] = {"H100", "A100", "L40S"};
+
+void fill_cluster(sdk::InMemoryCluster& cluster, int models) {
+  const std::string sys = cluster.system_namespace();
+  (void)cluster.put({{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+                     {"metadata", {{"name", "accelerator-unitcost"}, {"namespace", sys}}},
+                     {"data", {{"costs", "H100: 50\nA100: 30\nL40S: 15\n"}}}});
+  for (int m = 0; m < models; ++m) {
+    const std::string ns = "ns-" + std::to_string(m % 50);
+    const std::string model = "org/model-" + std::to_string(m);
+    const std::string label = "org.model-" + std::to_string(m);
+    for (int v = 0; v < kVariants; ++v) {
+      const std::string name = "model-" + std::to_string(m) + "-" + kAccelerators[v];
+      (void)cluster.put({{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
+                         {"metadata", {{"name", name}, {"namespace", ns}, {"labels", {{"llmd.ai/model", label}}}}},
+                         {"spec", {{"replicas", kReplicas},
+                                   {"template", {{"spec", {{"nodeSelector", {{"nvidia.com/gpu.product", kAccelerators[v]}}},
+                                                           {"containers", {{{"name", "vllm"}}}}}}}}}}},
+                         {"status", {{"replicas", kReplicas}, {"readyReplicas", kReplicas}}}});
+    }
+    (void)cluster.put({{"apiVersion", "llmd.ai/v1alpha1"}, {"kind", "VariantAutoscaling"},
+                       {"metadata", {{"name", "model-" + std::to_string(m)}, {"namespace", ns}}},
+                       {"spec", {{"modelID", model}}}});
+  }
+}
+
+std::map<sdk::ModelKey, sdk::ModelMetrics> metrics_for(const std::vector<sdk::ModelView>& models) {
+  std::map<sdk::ModelKey, sdk::ModelMetrics> out;
+  int i = 0;
+  for (const auto& m : models) {
+    sdk::ModelMetrics mm;
+    mm.state = sdk::MetricsState::kOk;
+    for (const auto& v : m.variants)
+      for (const auto& pod : v.pods)
+        mm.replicas.push_back({pod, v.name, 0.3 + 0.1 * (i++ % 6), double(i % 4), 8.0, std::nullopt, {}});
+    out[m.key] = std::move(mm);
+  }
+  return out;
+}
+
+class PreparedSource : public sdk::Plugin, public sdk::Source {
+ public:
+  explicit PreparedSource(std::map<sdk::ModelKey, sdk::ModelMetrics> m) : metrics_(std::move(m)) {}
+  sdk::Result<void> configure(const sdk::Config&, const std::string&) override { return sdk::ok(); }
+  sdk::Result<void> start(sdk::PluginContext&) override { return sdk::ok(); }
+  void stop() noexcept override {}
+  sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> collect(std::span<const sdk::ModelView>,
+                                                                  sdk::Deadline) override {
+    return metrics_;  // a copy, as a parse would produce fresh maps
+  }
+
+ private:
+  std::map<sdk::ModelKey, sdk::ModelMetrics> metrics_;
+};
+
+void BM_BuildModels(benchmark::State& state) {
+  sdk::InMemoryCluster cluster("wva-system");
+  fill_cluster(cluster, static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    auto models = framework::build_models(cluster);
+    benchmark::DoNotOptimize(models);
+  }
+  state.counters["models"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_BuildModels)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime();
+
+void BM_Cycle(benchmark::State& state) {
+  sdk::InMemoryCluster cluster("wva-system");
+  fill_cluster(cluster, static_cast<int>(state.range(0)));
+  auto built = framework::build_models(cluster);
+  if (!built.ok()) {
+    state.SkipWithError(built.error().message.c_str());
+    return;
+  }
+  const auto models = built.value().models;
+  PreparedSource source(metrics_for(models));
+
+  framework::MetricsRegistryImpl registry;
+  framework::WallClock clock;
+  auto log = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
+  framework::HostServices services{log, &clock, &cluster, &registry};
+  framework::InstanceContext sat_ctx(services, "saturation"), metrics_ctx(services, "metrics");
+  saturation::SaturationAnalyzer saturation;
+  plugins::metrics::MetricsSink sink;
+  if (!saturation.configure(nlohmann::json::object(), "analyzers.saturation").ok() || !saturation.start(sat_ctx).ok() ||
+      !sink.configure({{"listen", "0"}}, "sinks.metrics").ok() || !sink.start(metrics_ctx).ok()) {
+    state.SkipWithError("plugin setup failed");
+    return;
+  }
+  framework::PipelineRuntime rt;
+  rt.config.name = "bench";
+  rt.source = {"src", &source};
+  rt.analyzers = {{"saturation", &saturation}};
+  rt.sinks = {{"metrics", &sink}};
+  framework::WorkerPool pool(2);
+  framework::DecisionMemory memory;
+  framework::SpdLogger logger(log, "");
+  framework::CycleServices cs{&pool, &memory, &clock, &logger, &registry, std::chrono::seconds(10)};
+  for (auto _ : state) {
+    auto outcome = framework::run_cycle(rt, models, {}, cs);
+    benchmark::DoNotOptimize(outcome);
+  }
+  sink.stop();
+  saturation.stop();
+  state.counters["models"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_Cycle)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime();
+
+}  // namespace
