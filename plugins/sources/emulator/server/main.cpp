@@ -18,7 +18,7 @@ namespace {
 const char* kHelp = R"(wva-emulator: simulated vLLM replicas (continuous batching, chunked prefill, KV cache,
 preemption; step times from measured H100/H200 profiles) behind an HTTP server.
 
-Usage: wva-emulator [--listen HOST:PORT] [--config FILE] [--model NAME] [--profile ID] [--replicas N]
+Usage: wva-emulator [--listen HOST:PORT] [--config FILE | --local DIR] [--model NAME] [--profile ID] [--replicas N]
 
   --listen HOST:PORT  address to serve on (default 127.0.0.1:8000; port 0 picks a free port, printed
                       on stdout as "listening on HOST:PORT")
@@ -26,6 +26,10 @@ Usage: wva-emulator [--listen HOST:PORT] [--config FILE] [--model NAME] [--profi
                       variants (Deployments: model, profile, replicas, maxNumSeqs, maxNumBatchedTokens,
                       kvCacheTokens, ...), optional workloads (background load: traces or rate profiles),
                       router. Without it: one pod of llama-3.1-8b on H100.
+  --local DIR         a fleet from a folder of Kubernetes manifests (as `wva run --local DIR` reads):
+                      one variant per Deployment (namespace, spec.replicas), its model from the
+                      VariantAutoscaling / llmd.ai/model label, its profile from the annotation
+                      wva.llmd.ai/emulator-profile or the nodeSelector nvidia.com/gpu.product (H200, else H100)
   --model NAME        model name served when there is no --config (default meta-llama/Llama-3.1-8B)
   --profile ID        step-time profile when there is no --config (default llama-3.1-8b/H100; also
                       llama-3.1-8b/H200, qwen2.5-32b/H100, qwen2.5-32b/H200)
@@ -45,7 +49,7 @@ Endpoints:
 
 int main(int argc, char** argv) {
   wva::emulator::ServerOptions options;
-  std::string config_file, model = "meta-llama/Llama-3.1-8B", profile = "llama-3.1-8b/H100";
+  std::string config_file, local_dir, model = "meta-llama/Llama-3.1-8B", profile = "llama-3.1-8b/H100";
   int replicas = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -78,6 +82,8 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--config") {
       config_file = value("--config");
+    } else if (a == "--local") {
+      local_dir = value("--local");
     } else if (a == "--model") {
       model = value("--model");
     } else if (a == "--profile") {
@@ -91,7 +97,18 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (!config_file.empty()) {
+  if (!config_file.empty() && !local_dir.empty()) {
+    std::fprintf(stderr, "wva-emulator: --config and --local are exclusive\n");
+    return 2;
+  }
+  if (!local_dir.empty()) {
+    auto cfg = wva::emulator::config_from_manifests(local_dir);
+    if (!cfg.ok()) {
+      std::fprintf(stderr, "wva-emulator: --local: %s\n", cfg.error().to_string().c_str());
+      return 2;
+    }
+    options.config = cfg.value();
+  } else if (!config_file.empty()) {
     std::ifstream in(config_file);
     if (!in) {
       std::fprintf(stderr, "wva-emulator: cannot read %s\n", config_file.c_str());

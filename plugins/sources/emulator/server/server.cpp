@@ -4,7 +4,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <map>
 
 #include "prom_text.h"
 
@@ -73,6 +76,75 @@ sdk::Result<nlohmann::json> parse_yaml_or_json(const std::string& text) {
   } catch (const std::exception& e) {
     return sdk::make_error(sdk::ErrorCode::kInvalidConfig, std::string("not valid YAML: ") + e.what());
   }
+}
+
+sdk::Result<nlohmann::json> config_from_manifests(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<nlohmann::json> objects;
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const auto ext = e.path().extension().string();
+    if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json")) files.push_back(e.path());
+  }
+  if (ec) return sdk::make_error(sdk::ErrorCode::kNotFound, "cannot read folder " + dir + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    try {
+      for (const auto& doc : YAML::LoadAllFromFile(f.string())) {
+        auto j = yaml_to_json(doc);
+        if (j.is_object()) objects.push_back(std::move(j));
+      }
+    } catch (const std::exception& e) {
+      return sdk::make_error(sdk::ErrorCode::kInvalidConfig, f.string() + ": " + e.what());
+    }
+  }
+  auto str = [](const nlohmann::json& j, std::initializer_list<const char*> path) -> std::string {
+    const nlohmann::json* cur = &j;
+    for (const char* k : path) {
+      if (!cur->is_object() || !cur->contains(k)) return {};
+      cur = &(*cur)[k];
+    }
+    return cur->is_string() ? cur->get<std::string>() : std::string();
+  };
+  std::map<std::string, std::string> dotted_to_model;
+  for (const auto& o : objects)
+    if (str(o, {"kind"}) == "VariantAutoscaling") {
+      std::string id = str(o, {"spec", "modelID"});
+      std::string dotted = id;
+      std::replace(dotted.begin(), dotted.end(), '/', '.');
+      if (!id.empty()) dotted_to_model[dotted] = id;
+    }
+  nlohmann::json variants = nlohmann::json::object();
+  for (const auto& o : objects) {
+    if (str(o, {"kind"}) != "Deployment") continue;
+    const std::string name = str(o, {"metadata", "name"});
+    std::string ns = str(o, {"metadata", "namespace"});
+    if (name.empty()) continue;
+    if (ns.empty()) ns = "default";
+    std::string label = str(o, {"metadata", "labels", "llmd.ai/model"});
+    if (label.empty()) label = str(o, {"spec", "template", "metadata", "labels", "llmd.ai/model"});
+    std::string model = name;
+    if (auto it = dotted_to_model.find(label); it != dotted_to_model.end()) model = it->second;
+    else if (!label.empty()) model = label.find('.') == std::string::npos ? label : label.replace(label.find('.'), 1, "/");
+    std::string profile = str(o, {"metadata", "annotations", "wva.llmd.ai/emulator-profile"});
+    if (profile.empty()) {
+      std::string lower = model;
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const std::string family = lower.find("qwen") != std::string::npos || lower.find("32b") != std::string::npos
+                                     ? "qwen2.5-32b"
+                                     : "llama-3.1-8b";
+      const std::string product = str(o, {"spec", "template", "spec", "nodeSelector", "nvidia.com/gpu.product"});
+      profile = family + (product.find("H200") != std::string::npos ? "/H200" : "/H100");
+    }
+    int replicas = 1;
+    if (o.contains("spec") && o["spec"].contains("replicas") && o["spec"]["replicas"].is_number_integer())
+      replicas = o["spec"]["replicas"].get<int>();
+    variants[name] = {{"namespace", ns}, {"model", model}, {"profile", profile}, {"replicas", replicas},
+                      {"startupDelay", 0}};
+  }
+  if (variants.empty()) return sdk::make_error(sdk::ErrorCode::kNotFound, "no Deployment in " + dir);
+  return nlohmann::json{{"variants", variants}, {"hpa", {{"enabled", false}}}};
 }
 
 EmulatorServer::EmulatorServer(ServerOptions options) : options_(std::move(options)) {}

@@ -34,6 +34,14 @@ struct ServerOptions {
 nlohmann::json default_server_config(const std::string& model = "meta-llama/Llama-3.1-8B",
                                      const std::string& profile = "llama-3.1-8b/H100", int replicas = 1);
 
+// A fleet from a folder of Kubernetes manifests (the files `wva run --local DIR` reads): one variant per
+// Deployment with its namespace and spec.replicas; the model from a VariantAutoscaling's spec.modelID
+// whose dotted form matches the Deployment's llmd.ai/model label (else that label with its first '.' as
+// '/', else the Deployment's name); the profile from the annotation wva.llmd.ai/emulator-profile, or from
+// the nodeSelector nvidia.com/gpu.product (H200 -> .../H200, anything else -> .../H100) with the model
+// family (qwen/32b -> qwen2.5-32b, else llama-3.1-8b). Pods are ready at once.
+sdk::Result<nlohmann::json> config_from_manifests(const std::string& dir);
+
 // Parses YAML (or JSON) text into JSON (plain scalars become numbers/booleans/null where they look so).
 sdk::Result<nlohmann::json> parse_yaml_or_json(const std::string& text);
 
