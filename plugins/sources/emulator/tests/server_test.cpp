@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -147,7 +148,8 @@ TEST(WvaEmulator, PromtoolAcceptsMetricsAndCompletionLatencyMatchesPrediction) {
   for (int i = 0; i < prompt; ++i) ids += (i ? "," : "") + std::to_string(i % 1000);
   const std::string body = "{\"prompt\": [" + ids + "], \"max_tokens\": " + std::to_string(output) + "}";
   double best_ms = 1e9;
-  for (int attempt = 0; attempt < 3; ++attempt) {  // the machine is shared: keep the least disturbed
+  int attempts = 0;
+  for (; attempts < 5; ++attempts) {  // the machine is shared: keep the least disturbed of up to 5
     const auto t0 = std::chrono::steady_clock::now();
     auto res = client.Post("/v1/completions", body, "application/json");
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -160,8 +162,10 @@ TEST(WvaEmulator, PromtoolAcceptsMetricsAndCompletionLatencyMatchesPrediction) {
     EXPECT_NEAR(json["emulator"]["e2e_ms"].get<double>(), predicted_ms, 0.001 * predicted_ms);
     EXPECT_GE(ms, 0.95 * predicted_ms) << "never answers before the simulated latency";
     best_ms = std::min(best_ms, ms);
+    if (attempts >= 2 && std::abs(best_ms - predicted_ms) <= 0.05 * predicted_ms) break;
   }
-  std::printf("completion: predicted %.1f ms, measured %.1f ms (best of 3)\n", predicted_ms, best_ms);
+  std::printf("completion: predicted %.1f ms, measured %.1f ms (best of %d)\n", predicted_ms, best_ms,
+              std::min(attempts + 1, 5));
   EXPECT_NEAR(best_ms, predicted_ms, 0.10 * predicted_ms);
 
   // SSE: one event per token, then [DONE].
