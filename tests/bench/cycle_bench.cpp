@@ -36,12 +36,13 @@ void fill_cluster(sdk::InMemoryCluster& cluster, int models) {
     const std::string label = "org.model-" + std::to_string(m);
     for (int v = 0; v < kVariants; ++v) {
       const std::string name = "model-" + std::to_string(m) + "-" + kAccelerators[v];
-      (void)cluster.put({{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
-                         {"metadata", {{"name", name}, {"namespace", ns}, {"labels", {{"llmd.ai/model", label}}}}},
-                         {"spec", {{"replicas", kReplicas},
-                                   {"template", {{"spec", {{"nodeSelector", {{"nvidia.com/gpu.product", kAccelerators[v]}}},
-                                                           {"containers", {{{"name", "vllm"}}}}}}}}}}},
-                         {"status", {{"replicas", kReplicas}, {"readyReplicas", kReplicas}}}});
+      nlohmann::json d = {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}};
+      d["metadata"] = {{"name", name}, {"namespace", ns}, {"labels", {{"llmd.ai/model", label}}}};
+      d["spec"]["replicas"] = kReplicas;
+      d["spec"]["template"]["spec"]["nodeSelector"] = {{"nvidia.com/gpu.product", kAccelerators[v]}};
+      d["spec"]["template"]["spec"]["containers"] = nlohmann::json::array({{{"name", "vllm"}}});
+      d["status"] = {{"replicas", kReplicas}, {"readyReplicas", kReplicas}};
+      (void)cluster.put(d);
     }
     (void)cluster.put({{"apiVersion", "llmd.ai/v1alpha1"}, {"kind", "VariantAutoscaling"},
                        {"metadata", {{"name", "model-" + std::to_string(m)}, {"namespace", ns}}},

@@ -168,7 +168,7 @@ int cmd_run(int argc, char** argv) {
     for (auto& outcome : host.run_once())
       for (auto& d : outcome.decisions) all.push_back(std::move(d));
     if (output == "json")
-      std::cout << sdk::decisions_to_json(all).dump() << std::endl;
+      std::cout << sdk::dump_decisions(all) << std::endl;
     else
       print_text(all, std::cout);
     host.shutdown();
@@ -180,7 +180,7 @@ int cmd_run(int argc, char** argv) {
     if (output == "json") {
       auto doc = sdk::decisions_to_json(outcome.decisions);
       doc["pipeline"] = outcome.pipeline;
-      std::cout << doc.dump() << std::endl;
+      std::cout << doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << std::endl;
     } else {
       std::cout << "# pipeline " << outcome.pipeline << "\n";
       print_text(outcome.decisions, std::cout);

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "wva/sdk/json.h"
+
 namespace wva::plugins::log_sink {
 
 using sdk::ErrorCode;
@@ -45,23 +47,7 @@ sdk::Result<LogSinkConfig> parse_config(const sdk::Config& config, const std::st
 }
 
 std::string render_json(std::span<const sdk::Decision> decisions) {
-  nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  for (const auto& d : decisions) {
-    nlohmann::ordered_json j;
-    j["namespace"] = d.model.ns;
-    j["model"] = d.model.model_id;
-    j["variant"] = d.variant;
-    j["accelerator"] = d.accelerator.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(d.accelerator);
-    j["current"] = d.current;
-    j["desired"] = d.desired;
-    j["reason"] = d.reason;
-    j["analyzer"] = d.analyzer;
-    list.push_back(std::move(j));
-  }
-  nlohmann::ordered_json doc;
-  doc["decisions"] = std::move(list);
-  // Replace invalid UTF-8 rather than throw: a reason string must never break the output.
-  return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  return sdk::dump_decisions(decisions) + "\n";
 }
 
 std::string render_text(std::span<const sdk::Decision> decisions) {
