@@ -36,6 +36,8 @@ endfunction()
 function(wva_add_test)
   cmake_parse_arguments(T "NEEDS_PLUGINS" "NAME" "SOURCES;LIBS;LABELS" ${ARGN})
   if(NOT WVA_BUILD_TESTS)
+    # A placeholder that is never built, so plugin CMakeLists may still set properties on it.
+    add_executable(${T_NAME} EXCLUDE_FROM_ALL ${T_SOURCES})
     return()
   endif()
   add_executable(${T_NAME} ${T_SOURCES})
