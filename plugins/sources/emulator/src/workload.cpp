@@ -359,7 +359,8 @@ std::optional<RateProfile> parse_rate_profile(const nlohmann::json& j, const std
     if (duration) return get_seconds(obj[key], where + "." + key, errors).value_or(0);
     return nonneg(obj[key], where + "." + key);
   };
-  const auto& [key, v] = *j.items().begin();
+  const std::string key = j.begin().key();  // the one key (a copy: items() proxies are temporaries)
+  const nlohmann::json& v = j.begin().value();
   const std::string kp = path + "." + key;
   if (key == "constant") {
     p.kind = RateProfile::Kind::kConstant;
