@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -45,7 +46,7 @@ TEST(WvaSimulate, StepLoadReportWithChartsPerPipeline) {
   fs::copy(fs::path(WVA_SOURCE_DIR) / "examples/scenarios/llama-8b-h100-h200", dir / "manifests");
   std::ofstream(dir / "step.yaml") << R"(
 name: step
-duration: 15m
+duration: 20m
 manifests: manifests
 emulator:
   variants:
@@ -71,27 +72,37 @@ pipelines:
   ASSERT_EQ(report["runs"].size(), 1u);
   const auto& run0 = report["runs"][0];
   EXPECT_EQ(run0["pipeline"], "improved");
-  EXPECT_EQ(run0["cycles"], 31) << "15 min at 30 s, the first cycle at t = 0";
+  EXPECT_EQ(run0["cycles"], 41) << "20 min at 30 s, the first cycle at t = 0";
   const auto& model = run0["summary"]["models"][0];
   EXPECT_GT(model["requests"].get<int>(), 15000);
   EXPECT_GT(model["completed"].get<int>(), 0.9 * model["requests"].get<int>());
   EXPECT_TRUE(model["sloAttainment"].is_number());
-  int max_pods = 0, changes = 0;
+  int max_pods = 0, changes = 0, final_replicas = 0;
   for (const auto& v : run0["summary"]["variants"]) {
     max_pods += v["maxPods"].get<int>();
+    final_replicas += v["finalReplicas"].get<int>();
     changes += v["replicaChanges"].get<int>();
     EXPECT_GT(v["gpuHours"].get<double>(), 0.2);
     EXPECT_TRUE(v["cost"].is_number());
   }
   EXPECT_GT(max_pods, 2) << "the step makes the fleet grow";
   EXPECT_GT(changes, 0);
+  EXPECT_LT(final_replicas, max_pods) << "and shrinks after the step ends (12 min later, past the 300 s window)";
   std::ifstream html_in(dir / "out" / "report.html");
   std::stringstream html;
   html << html_in.rdbuf();
   EXPECT_NE(html.str().find("<svg"), std::string::npos);
   EXPECT_EQ(html.str().find("<script"), std::string::npos) << "self-contained, no scripts";
   EXPECT_EQ(html.str().find("http://") == std::string::npos || html.str().find("xmlns=\"http://www.w3.org") != std::string::npos, true);
-  EXPECT_TRUE(fs::exists(dir / "out" / "report.json"));
+  std::ifstream json_in(dir / "out" / "report.json");
+  const auto full = nlohmann::json::parse(json_in, nullptr, false);
+  ASSERT_FALSE(full.is_discarded());
+  const auto& series = full["runs"][0]["series"]["models"]["llm/meta/llama-3.1-8b"]["waiting"];
+  ASSERT_GT(series.size(), 10u);
+  int peak = 0;
+  for (const auto& w : series) peak = std::max(peak, w.get<int>());
+  EXPECT_GT(peak, 5) << "the step builds a queue";
+  EXPECT_LE(series.back().get<int>(), 2) << "which drains";
   fs::remove_all(dir);
 }
 
