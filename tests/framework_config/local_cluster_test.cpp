@@ -231,5 +231,27 @@ TEST(LocalCluster, WritesOnMissingObjectsAreNotFound) {
   EXPECT_EQ(c.scale("llm", "nope", 1).error().code, sdk::ErrorCode::kNotFound);
 }
 
+TEST(LocalCluster, RevisionMovesOnModelShapingChangesOnly) {
+  TempDir dir;
+  dir.write("model.yaml", kModel);
+  LocalCluster c(dir.path(), "wva-system");
+  ASSERT_TRUE(c.load().ok());
+  const auto r0 = c.revision();
+  // The host's own VA status writes do not invalidate its model views...
+  ASSERT_TRUE(c.patch_status("VariantAutoscaling", "llm", "llama-h100", json{{"desiredOptimizedAlloc", {{"numReplicas", 3}}}}).ok());
+  ASSERT_TRUE(c.refresh().ok());  // nothing changed on disk
+  EXPECT_EQ(c.revision(), r0);
+  // ...but a scale, a Deployment status change, or an edited file do.
+  ASSERT_TRUE(c.scale("llm", "llama-h100", 3).ok());
+  const auto r1 = c.revision();
+  EXPECT_GT(r1, r0);
+  ASSERT_TRUE(c.patch_status("Deployment", "llm", "llama-h100", json{{"readyReplicas", 2}}).ok());
+  const auto r2 = c.revision();
+  EXPECT_GT(r2, r1);
+  dir.write("config.yaml", kConfig);
+  ASSERT_TRUE(c.refresh().ok());
+  EXPECT_GT(c.revision(), r2);
+}
+
 }  // namespace
 }  // namespace wva::framework

@@ -2,6 +2,7 @@
 // Backends: local (a folder of Kubernetes YAML) now; kube (REST + watch) later, same interface.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ class ClusterBackend : public sdk::ClusterView {
   virtual sdk::Result<void> refresh() = 0;
   // Human name for logs: "local:/path" or "kube:https://...".
   virtual std::string describe() const = 0;
+  // Bumped whenever an object that shapes the model views changes (files, scale, Deployment status,
+  // ConfigMaps). A VariantAutoscaling status patch does NOT bump it: the host writes those itself and
+  // knows what it wrote. The host rebuilds its model views only when this changes.
+  virtual std::uint64_t revision() const = 0;
 };
 
 }  // namespace wva::framework

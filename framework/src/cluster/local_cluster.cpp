@@ -223,6 +223,7 @@ void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
   file_objects_ = std::move(file_objects);
   stamps_ = std::move(snapshot.stamps);
   loaded_ = true;
+  ++revision_;
 }
 
 sdk::Result<void> LocalCluster::load() {
@@ -262,12 +263,16 @@ sdk::Result<std::optional<nlohmann::json>> LocalCluster::get(const std::string& 
 sdk::Result<void> LocalCluster::patch_status(const std::string& kind, const std::string& ns,
                                              const std::string& name, const nlohmann::json& merge_patch) {
   std::lock_guard lock(mutex_);
-  return store_.patch_status(kind, ns, name, merge_patch);
+  auto r = store_.patch_status(kind, ns, name, merge_patch);
+  if (r.ok() && kind != "VariantAutoscaling") ++revision_;
+  return r;
 }
 
 sdk::Result<void> LocalCluster::scale(const std::string& ns, const std::string& deployment, int replicas) {
   std::lock_guard lock(mutex_);
-  return store_.scale(ns, deployment, replicas);
+  auto r = store_.scale(ns, deployment, replicas);
+  if (r.ok()) ++revision_;
+  return r;
 }
 
 }  // namespace wva::framework

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -40,6 +41,7 @@ class LocalCluster final : public ClusterBackend {
 
   sdk::Result<void> refresh() override;
   std::string describe() const override;
+  std::uint64_t revision() const override { return revision_.load(); }
 
   std::string system_namespace() const override;
   sdk::Result<std::vector<nlohmann::json>> list(const std::string& kind, const std::string& ns) override;
@@ -73,6 +75,7 @@ class LocalCluster final : public ClusterBackend {
   std::map<std::string, nlohmann::json> file_objects_;  // "kind/ns/name" -> the object as last read from disk
   Stamps stamps_;
   bool loaded_ = false;
+  std::atomic<std::uint64_t> revision_{0};
 };
 
 // RFC 7386 JSON merge patch (the SDK's, shared with InMemoryCluster).

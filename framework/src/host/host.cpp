@@ -172,29 +172,42 @@ void Host::maybe_reload() {
   log_->info("config: reloaded {}", text.value().source_name);
 }
 
+const ClusterModels* Host::current_models() {
+  if (auto r = cluster_->refresh(); !r.ok())
+    log_->error("cluster {}: {}; using the last good state", cluster_->describe(), r.error().to_string());
+  if (models_cache_ && models_revision_ == cluster_->revision()) return &*models_cache_;
+  const std::uint64_t revision = cluster_->revision();
+  auto models = build_models(*cluster_);
+  if (!models.ok()) {
+    log_->error("cluster {}: {}", cluster_->describe(), models.error().to_string());
+    return models_cache_ ? &*models_cache_ : nullptr;
+  }
+  for (const auto& w : models.value().warnings) log_->warn("{}", w);
+  models_cache_ = std::move(models.value());
+  models_revision_ = revision;
+  return &*models_cache_;
+}
+
 CycleOutcome Host::run_pipeline(std::size_t index) {
   const auto& pipeline = pipelines_[index];
   std::vector<sdk::ModelView> mine;
   std::vector<sdk::ResourceCondition> conditions;
-  if (auto r = cluster_->refresh(); !r.ok())
-    log_->error("cluster {}: {}; using the last good state", cluster_->describe(), r.error().to_string());
-  auto models = build_models(*cluster_);
-  if (!models.ok()) {
-    log_->error("cluster {}: {}", cluster_->describe(), models.error().to_string());
-  } else {
-    for (const auto& w : models.value().warnings) log_->warn("{}", w);
-    auto& all = models.value();
-    for (std::size_t m = 0; m < all.models.size(); ++m) {
+  if (const ClusterModels* all = current_models()) {
+    for (std::size_t m = 0; m < all->models.size(); ++m) {
       // The first pipeline whose selector matches owns the model.
       std::size_t owner = pipelines_.size();
       for (std::size_t p = 0; p < pipelines_.size() && owner == pipelines_.size(); ++p)
-        if (pipelines_[p].config.selector.matches(all.models[m].key, all.va_labels[m])) owner = p;
-      if (owner == index) mine.push_back(std::move(all.models[m]));
+        if (pipelines_[p].config.selector.matches(all->models[m].key, all->va_labels[m])) owner = p;
+      if (owner != index) continue;
+      mine.push_back(all->models[m]);
+      // What this controller last decided is the variant's previous desired (the VA status only
+      // carries it across restarts).
+      for (auto& v : mine.back().variants)
+        if (auto last = memory_.last(mine.back().key, v.name)) v.previous_desired = last->desired;
     }
     // Conditions of VAs without a usable target: reported by the first pipeline (they have no model view).
-    if (index == 0) conditions = std::move(all.conditions);
+    if (index == 0) conditions = all->conditions;
   }
-  SpdLogger log(log_, pipeline.config.name);
   CycleServices services{&pool_, &memory_, clock_.get(), &host_logger_, &metrics_,
                          std::min<std::chrono::milliseconds>(pipeline.config.interval, std::chrono::seconds(10))};
   return run_cycle(pipeline, std::move(mine), conditions, services);

@@ -20,6 +20,7 @@
 #include "host/metrics_registry.h"
 #include "host/plugin_set.h"
 #include "host/worker_pool.h"
+#include "model/model_builder.h"
 
 namespace wva::framework {
 
@@ -101,6 +102,8 @@ class Host {
   // Re-reads the config when its text changed; an invalid new version is logged and ignored.
   void maybe_reload();
   CycleOutcome run_pipeline(std::size_t index);
+  // The cached views, rebuilt when the cluster changed; nullptr when building failed.
+  const ClusterModels* current_models();
 
   HostOptions options_;
   std::shared_ptr<ClusterBackend> cluster_;
@@ -114,6 +117,9 @@ class Host {
   std::vector<std::pair<std::string, std::shared_ptr<sdk::Plugin>>> in_process_;  // "section/name"
   std::vector<PipelineRuntime> pipelines_;
   std::string active_config_text_;
+  // Model views of the cluster, rebuilt only when the cluster's revision changes.
+  std::optional<ClusterModels> models_cache_;
+  std::uint64_t models_revision_ = 0;
 };
 
 }  // namespace wva::framework
