@@ -99,7 +99,7 @@ grep -A3 'name: POD_NAMESPACE' "$dep" | grep -q 'fieldPath: metadata.namespace' 
 grep -A1 'name: RECONCILIATION_INTERVAL' "$dep" | grep -q 'value: "60s"' || fail "deployment: RECONCILIATION_INTERVAL"
 [ "$(grep -c 'httpGet: {path: /healthz, port: metrics}' "$dep")" -eq 2 ] || fail "deployment: readiness/liveness on /healthz"
 grep -q 'containerPort: 8443' "$dep" || fail "deployment: metrics port 8443"
-grep -q 'replicas: 2' "$dep" || fail "deployment: 2 replicas by default"
+grep -q 'replicas: 1' "$dep" || fail "deployment: 1 replica by default (no leader election yet)"
 grep -q 'mountPath: /etc/wva/prometheus-ca' "$(rendered monitored deployment.yaml)" || fail "deployment: CA not mounted"
 # RBAC: status is written with patch only; nothing may update Deployments or scale them.
 rbac="$(rendered defaults rbac.yaml)"

@@ -295,6 +295,9 @@ TEST(PipelinesYaml, StructuralErrors) {
       {"sources: {a: {}}\nanalyzers: {b: {}}\nsinks: {c: {}}\npipelines: {p: {source: a, analyzers: [b], sinks: [c], "
        "interval: [1]}}\n",
        "pipelines.p.interval", "must be a duration"},
+      {"sources: {a: {}}\nanalyzers: {b: {}}\nsinks: {c: {}}\npipelines: {p: {source: a, analyzers: [b], sinks: [c], "
+       "combine: hybrid}}\n",
+       "pipelines.p.combine", "hybrid needs exactly two analyzers"},
   };
   for (const auto& c : cases) {
     auto parsed = parse_pipelines_yaml(c.yaml, 60s);

@@ -441,6 +441,10 @@ class Parser {
     if (!has_analyzers)
       err("at least one analyzer is required (`analyzers: [<name>, ...]`)" + at_line(n), path + ".analyzers");
     if (!has_sinks) err("at least one sink is required (`sinks: [<name>, ...]`)" + at_line(n), path + ".sinks");
+    if (pc.combine == CombineMode::kHybrid && has_analyzers && pc.analyzers.size() != 2)
+      err("combine: hybrid needs exactly two analyzers, saturation first then the model-based one "
+          "(e.g. `analyzers: [saturation, queueing]`), got " + std::to_string(pc.analyzers.size()) + at_line(n),
+          path + ".combine");
     config_.pipelines.push_back(std::move(pc));
   }
 
