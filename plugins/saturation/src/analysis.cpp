@@ -376,6 +376,7 @@ Outcome analyze_model(const sdk::ModelView& model, const Thresholds& th, const O
   }
   if (d.scale_up) {
     int add = 1;
+    bool sizing_capped = false;
     std::string sizing;
     if (opt.proportional_steps) {
       int needed = 0;
@@ -388,9 +389,19 @@ Outcome analyze_model(const sdk::ModelView& model, const Thresholds& th, const O
       need_for(kv_size, kvT, kvS);
       need_for(q_size, qT, qS);
       const int have = std::max(kv_size.supply, q_size.supply);
-      add = std::max(1, needed - have);
-      if (needed > 0) sizing = "load needs " + std::to_string(needed) + " replicas, " + std::to_string(have) +
-                                " counted; ";
+      const int in_flight = have - std::max(kv_size.base, q_size.base);
+      // A waiting backlog is a one-off to drain, not a steady rate, and it keeps growing until new pods
+      // are ready; sizing for it every cycle cascades (wva simulate, Azure conv x10: 2 -> 24 pods before
+      // the first new pod was ready). So: at most double per cycle, and while a step is still in
+      // flight, +1 at most until it lands and the signals are measured again.
+      const int cap = in_flight > 0 ? 1 : std::max(1, have);
+      add = std::min(std::max(1, needed - have), cap);
+      if (needed - have > cap) sizing_capped = true;
+      if (needed > 0)
+        sizing = "load needs " + std::to_string(needed) + " replicas, " + std::to_string(have) + " counted" +
+                 (sizing_capped ? (in_flight > 0 ? " (step in flight: +1 at most)" : " (at most doubling per cycle)")
+                                : "") +
+                 "; ";
     }
     if (opt.max_scale_up_step) add = std::min(add, *opt.max_scale_up_step);
     std::vector<std::size_t> order;
@@ -430,12 +441,10 @@ Outcome analyze_model(const sdk::ModelView& model, const Thresholds& th, const O
     }
     rec.reason = head + "; " + action;
   } else if (d.scale_down_safe) {
-    int remove = 1;
-    if (opt.proportional_steps) {
-      int k = 1;
-      while (k + 1 < supply && safe_after(k + 1, nullptr, nullptr)) ++k;
-      remove = k;
-    }
+    // One replica per cycle, also with proportionalSteps: the N-1 check is a proof for one step only.
+    // Removing k at once by extrapolating KV use also removes compute that KV does not measure; in
+    // `wva simulate` (Azure conv x10) bulk removal emptied a 24-pod fleet to 2 and flapped back.
+    const int remove = 1;
     std::vector<std::size_t> order;
     for (std::size_t i = 0; i < states.size(); ++i)
       if (opt.pending_as_capacity || states[i].in_analysis()) order.push_back(i);

@@ -192,9 +192,10 @@ TEST(ImprovedProportional, FarAboveCapacityAddsWhatTheArithmeticNeeds) {
 }
 
 TEST(ImprovedProportional, BoundedByMaxThenOverflowsToTheNextCheapest) {
-  // Everything saturated with deep queues: 45 waiting need 23 replicas. a-l4 may grow to 10, b-a100 to 4.
+  // Everything saturated with deep queues: 45 waiting need 23 replicas; the step is at most the 3
+  // counted (doubling). a-l4 may grow to 3 only, so the rest overflows to b-a100.
   auto m = make_model({
-      VariantSpec{.name = "a-l4", .cost = 5, .current = 2, .pods = pods(2, {0.9, 15}), .max = 10},
+      VariantSpec{.name = "a-l4", .cost = 5, .current = 2, .pods = pods(2, {0.9, 15}), .max = 3},
       VariantSpec{.name = "b-a100", .cost = 20, .current = 1, .pods = pods(1, {0.9, 15}), .max = 4},
   });
   const auto compat = analyze_model(m, kDefaults, Options::compatible());
@@ -202,26 +203,48 @@ TEST(ImprovedProportional, BoundedByMaxThenOverflowsToTheNextCheapest) {
   EXPECT_EQ(target_of(compat.recommendation, "b-a100"), 1);
 
   const auto o = analyze_model(m, kDefaults, only(&Options::proportional_steps));
-  EXPECT_EQ(target_of(o.recommendation, "a-l4"), 10);
-  EXPECT_EQ(target_of(o.recommendation, "b-a100"), 4);
-  EXPECT_THAT(o.recommendation.reason, HasSubstr("+8 on a-l4 (cheapest, cost 5.0, at max), +3 on b-a100 (cost 20.0, at max)"));
+  EXPECT_EQ(target_of(o.recommendation, "a-l4"), 3);
+  EXPECT_EQ(target_of(o.recommendation, "b-a100"), 3);
+  EXPECT_THAT(o.recommendation.reason, HasSubstr("(at most doubling per cycle)"));
+  EXPECT_THAT(o.recommendation.reason, HasSubstr("+1 on a-l4 (cheapest, cost 5.0, at max), +2 on b-a100 (cost 20.0)"));
+}
+
+TEST(ImprovedProportional, AtMostDoublesPerCycle) {
+  // A queue backlog is drained, not carried forever: 2 pods with 15 waiting each "need" 15 replicas by
+  // the arithmetic, but one cycle adds at most the 2 counted.
+  auto m = make_model({VariantSpec{.name = "a-l4", .cost = 5, .current = 2, .pods = pods(2, {0.9, 15}), .max = 50}});
+  const auto o = analyze_model(m, kDefaults, only(&Options::proportional_steps));
+  EXPECT_EQ(target_of(o.recommendation, "a-l4"), 4);
+}
+
+TEST(ImprovedProportional, WhileAStepIsInFlightAddsOneAtMost) {
+  // 2 ready pods with deep queues and 2 more still loading: the backlog keeps growing until they are
+  // ready; sizing for it again would cascade. With pending counted as capacity, +1 at most.
+  auto m = make_model({VariantSpec{.name = "a-l4", .cost = 5, .current = 4, .pods = pods(2, {0.9, 15}),
+                                   .ready = 2, .max = 50}});
+  Options opt = only(&Options::proportional_steps);
+  opt.pending_as_capacity = opt.unblock_transitions = true;
+  const auto o = analyze_model(m, kDefaults, opt);
+  EXPECT_EQ(target_of(o.recommendation, "a-l4"), 5);
+  EXPECT_THAT(o.recommendation.reason, HasSubstr("step in flight"));
 }
 
 TEST(ImprovedProportional, MaxScaleUpStepBoundsTheStep) {
-  auto m = make_model({VariantSpec{.name = "a-l4", .cost = 5, .current = 2, .pods = pods(2, {0.9, 15}), .max = 50}});
+  auto m = make_model({VariantSpec{.name = "a-l4", .cost = 5, .current = 8, .pods = pods(8, {0.9, 15}), .max = 50}});
   Options opt = only(&Options::proportional_steps);
+  EXPECT_EQ(target_of(analyze_model(m, kDefaults, opt).recommendation, "a-l4"), 16);  // doubling
   opt.max_scale_up_step = 5;
-  EXPECT_EQ(target_of(analyze_model(m, kDefaults, opt).recommendation, "a-l4"), 7);
+  EXPECT_EQ(target_of(analyze_model(m, kDefaults, opt).recommendation, "a-l4"), 13);
 }
 
-TEST(ImprovedProportional, ScalesDownAsFarAsItStaysSafe) {
-  // 10 pods at KV 0.0625: load 0.625 fits one replica (spare 0.175 >= 0.10). Compatible: -1.
+TEST(ImprovedProportional, ScalesDownOneReplicaPerCycleEvenWhenFarMoreLooksSafe) {
+  // 10 pods at KV 0.0625: by KV alone one replica would do, but KV does not measure compute, so the
+  // step down stays one replica per cycle (as in compatible mode); only scale-up is proportional.
   auto m = make_model({VariantSpec{.name = "a", .cost = 1, .current = 10, .pods = pods(10, {0.0625, 0})}});
   EXPECT_EQ(target_of(analyze_model(m, kDefaults, Options::compatible()).recommendation, "a"), 9);
   const auto o = analyze_model(m, kDefaults, only(&Options::proportional_steps));
-  // 0.625 over n replicas: 0.8 - 0.625/n >= 0.1  <=>  n >= 0.893 -> 1 replica.
-  EXPECT_EQ(target_of(o.recommendation, "a"), 1);
-  EXPECT_EQ(o.details.step, -9);
+  EXPECT_EQ(target_of(o.recommendation, "a"), 9);
+  EXPECT_EQ(o.details.step, -1);
 }
 
 // ---- 4. A saturated replica among idle peers ------------------------------------------------------
