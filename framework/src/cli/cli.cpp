@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -30,7 +31,7 @@ constexpr const char* kUsage = R"(wva: the Workload-Variant-Autoscaler
 
 usage:
   wva run      [--local DIR] [--config FILE] [--once] [--duration D] [--interval D]
-               [--output text|json] [--plugin-path DIR]...
+               [--output text|json] [--plugin-path DIR]... [--status-file FILE]
   wva validate [--local DIR] [--config FILE] [--plugin-path DIR]...
   wva plugins  [--plugin-path DIR]...
   wva simulate SCENARIO.yaml [--report DIR] [--output text|json]
@@ -65,6 +66,33 @@ void print_text(const std::vector<sdk::Decision>& decisions, std::ostream& out) 
     out << std::left << std::setw(20) << d.model.ns << std::setw(28) << d.model.model_id << std::setw(22) << d.variant
         << std::setw(10) << (d.accelerator.empty() ? "-" : d.accelerator) << std::setw(8) << d.current
         << std::setw(8) << d.desired << (d.analyzer.empty() ? "" : "[" + d.analyzer + "] ") << d.reason << '\n';
+}
+
+// {"<ns>/<name>": <status>} of every VariantAutoscaling, written atomically (temp file + rename) so a
+// reader never sees half a document. For local mode, where the cluster is in memory.
+void write_status_file(ClusterBackend& cluster, const std::string& path, spdlog::logger& log) {
+  auto vas = cluster.list("VariantAutoscaling", "");
+  if (!vas.ok()) {
+    log.error("--status-file: {}", vas.error().to_string());
+    return;
+  }
+  nlohmann::ordered_json doc = nlohmann::ordered_json::object();
+  for (const auto& va : *vas) {
+    const auto& meta = va.value("metadata", nlohmann::json::object());
+    doc[meta.value("namespace", "default") + "/" + meta.value("name", "")] = va.value("status", nlohmann::json::object());
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << doc.dump(2) << '\n';
+    if (!out) {
+      log.error("--status-file: cannot write {}", tmp);
+      return;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) log.error("--status-file: cannot rename {} to {}: {}", tmp, path, ec.message());
 }
 
 // Options shared by run and validate.
@@ -119,13 +147,16 @@ bool parse(int argc, char** argv, po::options_description& desc, po::variables_m
 int cmd_run(int argc, char** argv) {
   CommonOptions common;
   bool once = false;
-  std::string duration_text, interval_text, output = "text";
+  std::string duration_text, interval_text, output = "text", status_file;
   po::options_description desc("wva run options");
   add_common(desc, common);
   desc.add_options()("once", po::bool_switch(&once), "run one cycle of every pipeline and exit")(
       "duration", po::value(&duration_text), "stop after this long (default: until SIGTERM/SIGINT)")(
       "interval", po::value(&interval_text), "cycle interval for every pipeline (overrides pipelines.yaml)")(
-      "output", po::value(&output), "text or json")("help,h", "this help");
+      "output", po::value(&output), "text or json")(
+      "status-file", po::value(&status_file),
+      "after every cycle, write the VariantAutoscaling statuses (what the status sink wrote) to this JSON file")(
+      "help,h", "this help");
   po::variables_map vm;
   if (!parse(argc, argv, desc, vm)) return 2;
   if (vm.count("help")) {
@@ -163,10 +194,14 @@ int cmd_run(int argc, char** argv) {
     print_errors(errors);
     return 1;
   }
+  auto dump_status = [&] {
+    if (!status_file.empty()) write_status_file(host.cluster(), status_file, *log);
+  };
   if (once) {
     std::vector<sdk::Decision> all;
     for (auto& outcome : host.run_once())
       for (auto& d : outcome.decisions) all.push_back(std::move(d));
+    dump_status();
     if (output == "json")
       std::cout << sdk::dump_decisions(all) << std::endl;
     else
@@ -177,6 +212,7 @@ int cmd_run(int argc, char** argv) {
   log->info("wva {} running {} pipeline(s) against {}", WVA_VERSION, host.pipelines().size(),
             host.cluster().describe());
   host.run(duration, stop, [&](const CycleOutcome& outcome) {
+    dump_status();
     if (output == "json") {
       auto doc = sdk::decisions_to_json(outcome.decisions);
       doc["pipeline"] = outcome.pipeline;
