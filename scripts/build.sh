@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 build_dir=${WVA_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=${WVA_BUILD_TYPE:-RelWithDebInfo} "$@" >/dev/null
-cmake --build "$build_dir" -j"${WVA_JOBS:-2}"
+# WVA_BUILD_TARGETS (space-separated) builds only those, e.g. the quick start skips the tests.
+targets=()
+for t in ${WVA_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build_dir" -j"${WVA_JOBS:-2}" "${targets[@]}"

@@ -2,7 +2,7 @@
 # The README's first command: set up, build, and run one cycle on examples/quickstart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh >/dev/null
+WVA_BUILD_TARGETS="wva wva_all_plugins wva-emulator" bash scripts/build.sh >/dev/null
 echo "== wva plugins"
 build/bin/wva plugins
 echo
