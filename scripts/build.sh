@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 build_dir=${WVA_BUILD_DIR:-build}
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=${WVA_BUILD_TYPE:-RelWithDebInfo} "$@" >/dev/null
+# WVA_CMAKE_ARGS adds configure options, e.g. "-DWVA_SANITIZE=address,undefined".
+# shellcheck disable=SC2086
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=${WVA_BUILD_TYPE:-RelWithDebInfo} ${WVA_CMAKE_ARGS:-} "$@" >/dev/null
 # WVA_BUILD_TARGETS (space-separated) builds only those, e.g. the quick start skips the tests.
 targets=()
 for t in ${WVA_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
