@@ -1,16 +1,11 @@
-// "did you mean" for misspelled keys and names.
+// "did you mean" for misspelled keys and names: the SDK's implementation (wva/sdk/suggest.h).
 #pragma once
 
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
+#include "wva/sdk/suggest.h"
 
 namespace wva::framework {
 
-// The closest candidate within a small edit distance (Damerau-Levenshtein), or nullopt.
-std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates);
-// "; did you mean \"x\"?" or "".
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+using sdk::closest_match;
+using sdk::did_you_mean;
 
 }  // namespace wva::framework

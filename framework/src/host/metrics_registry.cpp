@@ -5,18 +5,6 @@
 
 namespace wva::framework {
 
-std::string escape_label_value(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out;
-}
-
 void MetricsRegistryImpl::upsert(std::string_view name, std::string_view help, const char* type,
                                  const sdk::Labels& labels, double value, bool add) {
   std::lock_guard lock(mutex_);

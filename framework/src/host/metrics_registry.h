@@ -6,6 +6,7 @@
 #include <string>
 
 #include "wva/sdk/context.h"
+#include "wva/sdk/prom_text.h"
 
 namespace wva::framework {
 
@@ -33,6 +34,6 @@ class MetricsRegistryImpl final : public sdk::MetricsRegistry {
 };
 
 // Escapes a label value for the text exposition format.
-std::string escape_label_value(std::string_view v);
+using sdk::escape_label_value;
 
 }  // namespace wva::framework

@@ -7,6 +7,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "wva/sdk/suggest.h"
+
 namespace wva::queueing {
 
 using nlohmann::json;
@@ -18,33 +20,10 @@ std::string upper(std::string s) {
 
 namespace {
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1,
-                         prev[j - 1] + (std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                                                std::tolower(static_cast<unsigned char>(b[j - 1]))
-                                            ? 0
-                                            : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
+// The plugin's message form: " (did you mean \"x\"?)" or "".
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& known) {
-  std::string best;
-  size_t best_d = 3;  // suggest only close names
-  for (const auto& k : known) {
-    const size_t d = edit_distance(word, k);
-    if (d < best_d) {
-      best_d = d;
-      best = k;
-    }
-  }
-  return best.empty() ? std::string() : " (did you mean \"" + best + "\"?)";
+  const auto best = sdk::closest_match(word, known);
+  return best ? " (did you mean \"" + *best + "\"?)" : std::string();
 }
 
 std::string join(const std::vector<std::string>& v, const std::string& sep) {

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "wva/sdk/suggest.h"
+
 namespace wva::saturation {
 
 // Fixed-point with `decimals` digits: fixed(0.0933, 2) == "0.09".
@@ -15,10 +17,8 @@ std::string fixed(double value, int decimals);
 // decimals ("5.25", "0.1234").
 std::string format_cost(double value);
 
-// The candidate closest to `word` within edit distance 3 (and less than half its length), or nullopt.
-std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates);
-
-// "; did you mean \"x\"?" or "".
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+// "did you mean": the SDK's closest_match() and did_you_mean() ("; did you mean \"x\"?" or "").
+using sdk::closest_match;
+using sdk::did_you_mean;
 
 }  // namespace wva::saturation

@@ -5,23 +5,13 @@
 #include <charconv>
 #include <vector>
 
+#include "wva/sdk/suggest.h"
+
 namespace wva::plugins::metrics {
 namespace {
 
 using sdk::ErrorCode;
 using sdk::make_error;
-
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 const char* kListenHelp = "expected \"host:port\", \":port\" (all interfaces) or \"0\" (disabled), e.g. \":8443\"";
 
@@ -96,14 +86,8 @@ sdk::Result<MetricsConfig> parse_config(const sdk::Config& config, const std::st
       out.path = p;
     } else {
       std::string msg = "unknown key '" + key + "'";
-      std::string best;
-      std::size_t best_d = 4;
-      for (const auto& k : known)
-        if (auto d = edit_distance(key, k); d < best_d) {
-          best_d = d;
-          best = k;
-        }
-      msg += best.empty() ? "; the metrics sink accepts 'listen' and 'path'" : "; did you mean '" + best + "'?";
+      const auto best = sdk::closest_match(key, known);
+      msg += best ? "; did you mean '" + *best + "'?" : "; the metrics sink accepts 'listen' and 'path'";
       return make_error(ErrorCode::kInvalidConfig, msg, path);
     }
   }

@@ -4,23 +4,13 @@
 #include <set>
 #include <vector>
 
+#include "wva/sdk/suggest.h"
+
 namespace wva::plugins::status {
 namespace {
 
 using sdk::ErrorCode;
 using sdk::make_error;
-
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 }  // namespace
 
@@ -43,7 +33,7 @@ sdk::Result<StatusConfig> parse_config(const sdk::Config& config, const std::str
       out.max_attempts = static_cast<int>(v.get<long long>());
     } else {
       std::string msg = "unknown key '" + key + "'";
-      if (edit_distance(key, "maxAttempts") <= 3) msg += "; did you mean 'maxAttempts'?";
+      if (sdk::closest_match(key, {"maxAttempts"})) msg += "; did you mean 'maxAttempts'?";
       else msg += "; the status sink accepts only 'maxAttempts'";
       return make_error(ErrorCode::kInvalidConfig, msg, config_path + "." + key);
     }

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "wva/sdk/suggest.h"
+
 namespace wva::emulator {
 
 sdk::Error ConfigErrors::to_error() const {
@@ -95,36 +97,14 @@ std::string format_number(double v) {
   return buf;
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t sub = prev[j - 1] + (std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                                                     std::tolower(static_cast<unsigned char>(b[j - 1]))
-                                                 ? 0
-                                                 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 void check_keys(const nlohmann::json& object, const std::vector<std::string>& known, const std::string& path,
                 ConfigErrors& errors) {
   if (!object.is_object()) return;
   for (const auto& [key, value] : object.items()) {
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    std::string best;
-    std::size_t best_d = 3;
-    for (const auto& k : known) {
-      const std::size_t d = edit_distance(key, k);
-      if (d < best_d) best_d = d, best = k;
-    }
+    const auto best = sdk::closest_match(key, known);
     errors.add(path.empty() ? key : path + "." + key,
-               "unknown key" + (best.empty() ? std::string() : " (did you mean \"" + best + "\"?)"));
+               "unknown key" + (best ? " (did you mean \"" + *best + "\"?)" : std::string()));
   }
 }
 

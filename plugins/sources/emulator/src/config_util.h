@@ -41,7 +41,5 @@ void check_keys(const nlohmann::json& object, const std::vector<std::string>& kn
                 ConfigErrors& errors);
 // 1 -> "1", 0.5 -> "0.5" (shortest form, no trailing .0).
 std::string format_number(double v);
-// Levenshtein distance, for "did you mean".
-std::size_t edit_distance(const std::string& a, const std::string& b);
 
 }  // namespace wva::emulator

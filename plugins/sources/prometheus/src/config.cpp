@@ -19,24 +19,6 @@ const std::vector<std::string>& known_keys() {
   return keys;
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  // Optimal string alignment (Damerau-Levenshtein with adjacent transpositions), case-insensitive.
-  const std::size_t n = a.size(), m = b.size();
-  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
-  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
-  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= n; ++i) {
-    for (std::size_t j = 1; j <= m; ++j) {
-      const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) && lower(a[i - 2]) == lower(b[j - 1]))
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[n][m];
-}
-
 bool valid_label_name(const std::string& s) {
   if (s.empty()) return false;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -187,21 +169,6 @@ std::optional<Millis> parse_duration(const std::string& text) {
     if (total_ms > static_cast<long double>(std::numeric_limits<std::int64_t>::max() / 2)) return std::nullopt;
   }
   return Millis(static_cast<std::int64_t>(total_ms));
-}
-
-std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
-  const std::string* best = nullptr;
-  std::size_t best_d = std::numeric_limits<std::size_t>::max();
-  for (const auto& c : candidates) {
-    const std::size_t d = edit_distance(word, c);
-    if (d < best_d) {
-      best_d = d;
-      best = &c;
-    }
-  }
-  const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
-  if (!best || best_d > limit) return {};
-  return "; did you mean \"" + *best + "\"?";
 }
 
 sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::string& path) {

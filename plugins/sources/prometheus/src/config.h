@@ -14,6 +14,7 @@
 
 #include "promql.h"
 #include "wva/sdk/result.h"
+#include "wva/sdk/suggest.h"
 
 namespace wva::prometheus {
 
@@ -54,7 +55,7 @@ sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::
 // "10s", "500ms", "1m30s", "2h" (Prometheus / Go duration syntax, units ms s m h d).
 std::optional<Millis> parse_duration(const std::string& text);
 
-// "; did you mean \"x\"?" or "".
-std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+// "; did you mean \"x\"?" or "" (the SDK's).
+using sdk::did_you_mean;
 
 }  // namespace wva::prometheus

@@ -73,20 +73,6 @@ std::vector<std::string> signal_names() {
   return out;
 }
 
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  out.reserve(value.size() + 2);
-  for (char c : value) {
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::string escape_regex(std::string_view value) {
   static constexpr std::string_view kMeta = "\\.+*?()|[]{}^$";
   std::string out;

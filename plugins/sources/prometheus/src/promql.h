@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "wva/sdk/prom_text.h"
+
 namespace wva::prometheus {
 
 // The signals the source reads. Each has a configurable query template (see default_template()).
@@ -48,7 +50,7 @@ std::vector<std::string> signal_names();
 inline constexpr std::string_view kSignalLabel = "wva_signal";
 
 // Escapes a label value for a double-quoted PromQL string: \ -> \\, " -> \", newline -> \n.
-std::string escape_label_value(std::string_view value);
+using sdk::escape_label_value;
 // Escapes RE2 metacharacters so the value matches literally inside =~ (before escape_label_value).
 std::string escape_regex(std::string_view value);
 // `label="v"` for one value, `label=~"a|b"` (regex-escaped, sorted) for several; "" for none.
