@@ -180,7 +180,10 @@ TEST(Cli, InvalidConfigEditIsRejectedAndTheLastGoodKeepsRunning) {
   ASSERT_TRUE(p.wait_for_stdout("\"decisions\"", std::chrono::seconds(20))) << p.err;
   dir.write("30-config.yaml", pipelines_configmap("pipelines: {default: {source: nowhere}}\n"));
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (p.err.find("rejected") == std::string::npos && std::chrono::steady_clock::now() < end)
+  // The rejection line and the error lines under it arrive in separate writes: wait for both.
+  while ((p.err.find("rejected") == std::string::npos ||
+          p.err.find("pipelines.default.source") == std::string::npos) &&
+         std::chrono::steady_clock::now() < end)
     p.pump(std::chrono::milliseconds(100));
   EXPECT_NE(p.err.find("rejected"), std::string::npos) << p.err;
   EXPECT_NE(p.err.find("pipelines.default.source"), std::string::npos) << p.err;
