@@ -170,8 +170,9 @@ TEST(Cli, DurationEndsTheRun) {
   std::istringstream lines(r.out);
   int cycles = 0;
   for (std::string line; std::getline(lines, line);) cycles += nlohmann::json::parse(line).contains("decisions");
-  EXPECT_GE(cycles, 4);  // t = 0, 100, 200, 300, 400 ms
-  EXPECT_LE(cycles, 6);
+  // Due at t = 0, 100, 200, 300, 400 ms; a slow (sanitizer) build may skip due times but never adds any.
+  EXPECT_GE(cycles, 2);
+  EXPECT_LE(cycles, 5);
 }
 
 TEST(Cli, InvalidConfigEditIsRejectedAndTheLastGoodKeepsRunning) {
