@@ -197,10 +197,9 @@ TEST(Cli, InvalidConfigEditIsRejectedAndTheLastGoodKeepsRunning) {
   EXPECT_EQ(p.wait(std::chrono::seconds(10)), 0);
 }
 
-TEST(Cli, AThrowingPluginHoldsItsPipelineWhileOthersGoOn) {
-  ScratchDir dir("isolation");
-  // Two namespaces' worth of models: `llm` (quickstart) and a second VA in `other` owned by a pipeline
-  // whose analyzer throws on every call.
+// Two pipelines: `default` (quickstart, saturation) and `broken` (namespace `other`) whose analyzer is
+// `broken_plugin`.
+void write_two_pipelines(const ScratchDir& dir, const std::string& broken_plugin) {
   dir.write("40-other.yaml", R"(apiVersion: v1
 kind: Namespace
 metadata: {name: other}
@@ -233,7 +232,7 @@ sources:
       other-h100: [{kvCacheUsage: 0.5, waiting: 0, running: 5}]
 analyzers:
   saturation: {}
-  thrower: {plugin: test-throwing-analyzer}
+  thrower: {plugin: )" + broken_plugin + R"(}
 sinks:
   log: {output: stderr}
 pipelines:
@@ -256,6 +255,11 @@ data:
     A100: 30.0
     H100: 50.0
 )";
+}
+
+TEST(Cli, AThrowingPluginHoldsItsPipelineWhileOthersGoOn) {
+  ScratchDir dir("isolation");
+  write_two_pipelines(dir, "test-throwing-analyzer");
   auto r = run({kWva, "run", "--local", dir.path.string(), "--once", "--output", "json"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto doc = nlohmann::json::parse(r.out);
@@ -272,6 +276,34 @@ data:
   }
   EXPECT_EQ(checked, 2) << r.out;
   EXPECT_NE(r.err.find("analyzer bug"), std::string::npos) << r.err;
+}
+
+
+TEST(Cli, APluginThatFailsToLoadDisablesOnlyItsPipeline) {
+  ScratchDir dir("load-failure");
+  write_two_pipelines(dir, "test-bad-abi");
+  // validate reports it...
+  auto v = run({kWva, "validate", "--local", dir.path.string()});
+  EXPECT_EQ(v.code, 1);
+  EXPECT_NE(v.err.find("analyzers.thrower: plugin "), std::string::npos) << v.err;
+  // ...run starts anyway: the broken pipeline's model holds, the other pipeline decides.
+  auto r = run({kWva, "run", "--local", dir.path.string(), "--once", "--output", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  int checked = 0;
+  for (const auto& d : doc["decisions"]) {
+    if (d["namespace"] == "other") {
+      EXPECT_EQ(d["desired"], 3);
+      EXPECT_EQ(d.value("held", false), true);
+      EXPECT_NE(d["reason"].get<std::string>().find("pipeline broken is disabled"), std::string::npos) << d.dump();
+      ++checked;
+    } else if (d["variant"] == "llama-8b-a100") {
+      EXPECT_EQ(d["desired"], 3);
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 2) << r.out;
+  EXPECT_NE(r.err.find("libtest-bad-abi.so refused: SDK ABI"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -72,11 +72,13 @@ std::string first_reason(const std::vector<sdk::Recommendation>& chain) {
 }
 
 std::vector<sdk::Decision> decide(const sdk::ModelView& model, const std::vector<sdk::Recommendation>& chain,
-                                  CombineMode mode, bool analyzed, const CycleServices& services,
-                                  sdk::TimePoint now) {
+                                  CombineMode mode, bool analyzed, const std::string& disabled,
+                                  const CycleServices& services, sdk::TimePoint now) {
   std::vector<sdk::Decision> out;
   auto targets = analyzed ? combine_recommendations(mode, model, chain) : std::map<std::string, CombinedTarget>{};
-  const sdk::Condition metrics = metrics_condition(model.metrics);
+  const sdk::Condition metrics =
+      disabled.empty() ? metrics_condition(model.metrics)
+                       : sdk::Condition{"MetricsAvailable", "Unknown", "PipelineDisabled", disabled};
   for (const auto& v : model.variants) {
     sdk::Decision d;
     d.model = model.key;
@@ -115,7 +117,9 @@ std::vector<sdk::Decision> decide(const sdk::ModelView& model, const std::vector
       }
       d.held = true;
       d.conditions.push_back({"OptimizationReady", "False",
-                              analyzed ? "OptimizationFailed" : "MetricsUnavailable", why});
+                              !disabled.empty() ? "PipelineDisabled"
+                                                : (analyzed ? "OptimizationFailed" : "MetricsUnavailable"),
+                              why});
     }
     out.push_back(std::move(d));
   }
@@ -140,12 +144,16 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
 
   // 1. One batched collect for every model of the pipeline.
   const auto& [source_name, source] = pipeline.source;
-  auto collected = guarded("source " + source_name, [&] {
-    return source->collect(std::span<const sdk::ModelView>(models), sdk::Deadline::in(services.collect_budget));
-  });
+  auto collected = !pipeline.disabled.empty()
+                       ? sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(
+                             sdk::make_error(sdk::ErrorCode::kUnavailable, pipeline.disabled))
+                       : guarded("source " + source_name, [&] {
+                           return source->collect(std::span<const sdk::ModelView>(models),
+                                                  sdk::Deadline::in(services.collect_budget));
+                         });
   std::vector<bool> analyzable(models.size(), false);
   if (!collected.ok()) {
-    count_error("collect", source_name, collected.error().to_string());
+    if (pipeline.disabled.empty()) count_error("collect", source_name, collected.error().to_string());
     for (auto& m : models) {
       m.metrics.state = sdk::MetricsState::kError;
       m.metrics.message = collected.error().message;
@@ -166,8 +174,9 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   }
 
   // 2. Per-cycle preparation of each analyzer, alone, with the metrics filled.
-  bool analyzers_ready = true;
+  bool analyzers_ready = pipeline.disabled.empty();
   for (const auto& [name, analyzer] : pipeline.analyzers) {
+    if (!analyzers_ready) break;
     auto prepared = guarded("analyzer " + name, [&] {
       return analyzer->prepare_cycle(std::span<const sdk::ModelView>(models));
     });
@@ -187,7 +196,7 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   for (std::size_t i = 0; i < models.size(); ++i) {
     for (const auto& e : results[i].errors) count_error("analyze", "chain", e);
     auto decisions = decide(models[i], results[i].chain, pipeline.config.combine,
-                            analyzers_ready && analyzable[i], services, now);
+                            analyzers_ready && analyzable[i], pipeline.disabled, services, now);
     for (auto& d : decisions) outcome.decisions.push_back(std::move(d));
   }
 
@@ -196,6 +205,7 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
                           std::span<const sdk::ModelView>(models),
                           std::span<const sdk::ResourceCondition>(conditions)};
   for (const auto& [name, sink] : pipeline.sinks) {
+    if (sink == nullptr) continue;  // failed to start: reported when the pipeline was disabled
     auto published = guarded("sink " + name, [&] { return sink->publish(batch); });
     if (!published.ok()) count_error("publish", name, published.error().to_string());
   }

@@ -16,11 +16,15 @@
 
 namespace wva::framework {
 
+// A pipeline's resolved plugin instances. A null pointer is an instance that failed to load, configure or
+// start: then `disabled` says why, the pipeline's models hold their last decisions every cycle, and the
+// sinks that did start still publish them.
 struct PipelineRuntime {
   PipelineConfig config;
   std::pair<std::string, sdk::Source*> source;
   std::vector<std::pair<std::string, sdk::Analyzer*>> analyzers;
   std::vector<std::pair<std::string, sdk::Sink*>> sinks;
+  std::string disabled;  // empty = every instance is available
 };
 
 // The last decision per variant, kept across cycles and config reloads.

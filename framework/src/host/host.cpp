@@ -79,7 +79,7 @@ std::vector<std::filesystem::path> Host::plugin_search_paths(const HostConfig& c
   return paths;
 }
 
-std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins) {
+std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins, bool allow_partial) {
   HostServices services{log_, clock_.get(), cluster_.get(), &metrics_};
   auto set = std::make_unique<PluginSet>();
   // In-process instances replace configured ones of the same name.
@@ -97,32 +97,44 @@ std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins) {
     set->add(key.substr(0, slash), key.substr(slash + 1), plugin, services);
   }
 
+  if (start_plugins && (errors.empty() || allow_partial))
+    for (auto& e : set->start_all()) errors.push_back(std::move(e));
+
   std::vector<PipelineRuntime> pipelines;
+  std::size_t usable = 0;
   for (const auto& p : config.pipelines) {
-    PipelineRuntime rt{p, {p.source, set->source(p.source)}, {}, {}};
-    bool complete = rt.source.second != nullptr;
+    PipelineRuntime rt{p, {p.source, set->source(p.source)}, {}, {}, {}};
+    std::string missing = rt.source.second ? "" : "source " + p.source;
+    auto note = [&](const std::string& what) { missing += (missing.empty() ? "" : ", ") + what; };
     for (const auto& a : p.analyzers) {
       rt.analyzers.emplace_back(a, set->analyzer(a));
-      complete = complete && rt.analyzers.back().second;
+      if (!rt.analyzers.back().second) note("analyzer " + a);
     }
     for (const auto& s : p.sinks) {
       rt.sinks.emplace_back(s, set->sink(s));
-      complete = complete && rt.sinks.back().second;
+      if (!rt.sinks.back().second) note("sink " + s);
     }
-    // A missing instance already has its own error from build(); only report otherwise-silent gaps.
-    if (!complete && errors.empty())
-      errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, "references a plugin instance that is not available", p.path));
+    if (!missing.empty()) {
+      rt.disabled = "pipeline " + p.name + " is disabled: " + missing + " failed to load, configure or start";
+      // Every failed instance has its own error already; only report otherwise-silent gaps.
+      if (errors.empty()) errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, rt.disabled, p.path));
+    } else {
+      ++usable;
+    }
     pipelines.push_back(std::move(rt));
   }
-  if (!errors.empty()) return errors;
-  if (start_plugins) {
-    errors = set->start_all();
-    if (!errors.empty()) {
-      set->stop_all();
-      return errors;
-    }
-    if (plugins_) plugins_->stop_all();
+  if (!errors.empty() && (!allow_partial || usable == 0)) {
+    set->stop_all();
+    return errors;
   }
+  for (const auto& e : errors) log_->error("{}", e.to_string());
+  for (const auto& p : pipelines)
+    if (!p.disabled.empty()) {
+      log_->error("{}; its models hold their last decisions, the other pipelines run", p.disabled);
+      metrics_.set_gauge("wva_pipeline_disabled", "1 when a pipeline runs without a failed plugin instance",
+                         {{"pipeline", p.config.name}}, 1);
+    }
+  if (start_plugins && plugins_) plugins_->stop_all();
   pipelines_ = std::move(pipelines);
   plugins_ = std::move(set);
   return {};
@@ -135,10 +147,10 @@ std::vector<sdk::Error> Host::start() {
   if (!errors.empty()) return errors;
   options_.base_dir = options_.base_dir.empty() && options_.config_file ? options_.config_file->parent_path()
                                                                          : options_.base_dir;
-  return activate(std::move(config), true);
+  return activate(std::move(config), true, /*allow_partial=*/true);
 }
 
-std::vector<sdk::Error> Host::start_with(HostConfig config) { return activate(std::move(config), true); }
+std::vector<sdk::Error> Host::start_with(HostConfig config) { return activate(std::move(config), true, true); }
 
 std::vector<sdk::Error> Host::validate() {
   if (auto r = cluster_->refresh(); !r.ok()) return {r.error()};
@@ -146,7 +158,7 @@ std::vector<sdk::Error> Host::validate() {
   auto errors = load_config(config);
   if (!errors.empty()) return errors;
   if (options_.base_dir.empty() && options_.config_file) options_.base_dir = options_.config_file->parent_path();
-  errors = activate(std::move(config), false);
+  errors = activate(std::move(config), false, /*allow_partial=*/false);
   shutdown();
   return errors;
 }
@@ -160,7 +172,7 @@ void Host::maybe_reload() {
   if (text.value().text == active_config_text_) return;
   HostConfig config;
   auto errors = load_config(config);
-  if (errors.empty()) errors = activate(std::move(config), true);
+  if (errors.empty()) errors = activate(std::move(config), true, /*allow_partial=*/false);
   if (!errors.empty()) {
     log_->error("config: new version of {} rejected ({} errors); keeping the last good configuration",
                 text.value().source_name, errors.size());

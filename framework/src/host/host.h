@@ -97,7 +97,10 @@ class Host {
   };
   sdk::Result<ConfigText> read_config_text();
   std::vector<sdk::Error> load_config(HostConfig& out);
-  std::vector<sdk::Error> activate(HostConfig config, bool start_plugins);
+  // Loads, configures and (start_plugins) starts the config's plugins and swaps them in. With
+  // allow_partial, pipelines whose instances failed are kept disabled (their models hold) and the
+  // others run; otherwise any error rejects the whole config and the running one stays.
+  std::vector<sdk::Error> activate(HostConfig config, bool start_plugins, bool allow_partial);
   std::vector<std::filesystem::path> plugin_search_paths(const HostConfig& config) const;
   // Re-reads the config when its text changed; an invalid new version is logged and ignored.
   void maybe_reload();

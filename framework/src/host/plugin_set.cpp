@@ -90,6 +90,9 @@ std::vector<sdk::Error> PluginSet::start_all() {
       auto e = r.error();
       if (e.path.empty()) e.path = inst.path;
       errors.push_back(std::move(e));
+      // Not started means not usable: lookups return nullptr from now on.
+      for (auto it = index_.begin(); it != index_.end();)
+        it = (&instances_[it->second] == &inst) ? index_.erase(it) : std::next(it);
       continue;
     }
     inst.started = true;
