@@ -121,6 +121,23 @@ pipelines:
   EXPECT_NE(r.err.find("sinks.log.format"), std::string::npos) << r.err;
 }
 
+TEST(Cli, ValidateChecksTheConfigMapsAnalyzersRead) {
+  ScratchDir dir("validate-configmap");
+  std::ofstream(dir.path / "35-bad-threshold.yaml") << R"(apiVersion: v1
+kind: ConfigMap
+metadata: {name: capacity-scaling-config, namespace: llm}
+data:
+  default: |
+    kvCacheThreshold: 1.5
+)";
+  auto r = run({kWva, "validate", "--local", dir.path.string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("analyzers.saturation: ConfigMap llm/capacity-scaling-config: data.default.kvCacheThreshold: "
+                       "must be in [0,1]"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(Cli, RunOncePrintsOneJsonDocument) {
   auto r = run({kWva, "run", "--local", kQuickstart, "--once", "--output", "json"});
   ASSERT_EQ(r.code, 0) << r.err;

@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include <spdlog/sinks/ostream_sink.h>
+
 #include "host/clock.h"
+#include "host/guard.h"
 #include "model/model_builder.h"
 
 namespace wva::framework {
@@ -158,8 +162,43 @@ std::vector<sdk::Error> Host::validate() {
   auto errors = load_config(config);
   if (!errors.empty()) return errors;
   if (options_.base_dir.empty() && options_.config_file) options_.base_dir = options_.config_file->parent_path();
+  // Plugins report what they read from the cluster (ConfigMap entries they reject, with paths) as
+  // warnings; validate captures those from the dry run below and turns them into errors.
+  std::ostringstream captured;
+  auto capture_sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  capture_sink->set_level(spdlog::level::warn);
+  capture_sink->set_pattern("%v");
+  const auto saved_log = log_;
+  log_ = std::make_shared<spdlog::logger>("validate", capture_sink);
   errors = activate(std::move(config), false, /*allow_partial=*/false);
+  if (errors.empty()) {
+    // Dry-run one preparation of every analyzer over the real models: start analyzers only (sources and
+    // sinks would open connections and ports), prepare_cycle() reads their ConfigMaps.
+    for (auto& e : plugins_->start_section("analyzers")) errors.push_back(std::move(e));
+    if (const ClusterModels* all = current_models())
+      for (const auto& p : pipelines_)
+        for (const auto& [name, analyzer] : p.analyzers)
+          if (analyzer) {
+            auto r = guarded("analyzer " + name, [&] { return analyzer->prepare_cycle(all->models); });
+            if (!r.ok()) errors.push_back(sdk::make_error(r.error().code, r.error().message, "analyzers." + name));
+          }
+  }
   shutdown();
+  log_ = saved_log;
+  std::istringstream lines(captured.str());
+  std::set<std::string> seen;
+  for (std::string line; std::getline(lines, line);) {
+    // "[instance] message" from an instance's logger; keep each problem once.
+    std::string path, message = line;
+    if (line.size() > 2 && line[0] == '[') {
+      const auto close = line.find("] ");
+      if (close != std::string::npos) {
+        path = "analyzers." + line.substr(1, close - 1);
+        message = line.substr(close + 2);
+      }
+    }
+    if (seen.insert(line).second) errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, message, path));
+  }
   return errors;
 }
 

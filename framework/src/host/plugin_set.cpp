@@ -81,10 +81,13 @@ void PluginSet::add(const std::string& section, std::string name, std::shared_pt
   instances_.push_back(PluginInstance{name, name, section + "." + name, std::move(object), std::move(ctx), false});
 }
 
-std::vector<sdk::Error> PluginSet::start_all() {
+std::vector<sdk::Error> PluginSet::start_all() { return start_section(""); }
+
+std::vector<sdk::Error> PluginSet::start_section(const std::string& section) {
   std::vector<sdk::Error> errors;
   for (auto& inst : instances_) {
     if (inst.started) continue;
+    if (!section.empty() && !inst.path.starts_with(section + ".")) continue;
     auto r = guarded("plugin " + inst.name + " start()", [&] { return inst.object->start(*inst.context); });
     if (!r.ok()) {
       auto e = r.error();

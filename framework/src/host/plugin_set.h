@@ -63,6 +63,8 @@ class PluginSet {
            const HostServices& services);
 
   std::vector<sdk::Error> start_all();
+  // Starts the instances of one section only ("sources", "analyzers", "sinks"), e.g. for a dry run.
+  std::vector<sdk::Error> start_section(const std::string& section);
   void stop_all() noexcept;
 
   sdk::Source* source(const std::string& name) const;
