@@ -27,7 +27,8 @@ const char* kAccelerators[kVariants] = {"H100", "A100", "L40S"};
 
 void fill_cluster(sdk::InMemoryCluster& cluster, int models) {
   const std::string sys = cluster.system_namespace();
-  (void)cluster.put({{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+  (void)cluster.put({{"apiVersion", "v1"},
+                     {"kind", "ConfigMap"},
                      {"metadata", {{"name", "accelerator-unitcost"}, {"namespace", sys}}},
                      {"data", {{"costs", "H100: 50\nA100: 30\nL40S: 15\n"}}}});
   for (int m = 0; m < models; ++m) {
@@ -44,7 +45,8 @@ void fill_cluster(sdk::InMemoryCluster& cluster, int models) {
       d["status"] = {{"replicas", kReplicas}, {"readyReplicas", kReplicas}};
       (void)cluster.put(d);
     }
-    (void)cluster.put({{"apiVersion", "llmd.ai/v1alpha1"}, {"kind", "VariantAutoscaling"},
+    (void)cluster.put({{"apiVersion", "llmd.ai/v1alpha1"},
+                       {"kind", "VariantAutoscaling"},
                        {"metadata", {{"name", "model-" + std::to_string(m)}, {"namespace", ns}}},
                        {"spec", {{"modelID", model}}}});
   }

@@ -36,7 +36,8 @@ std::string pipelines_configmap(const std::string& pipelines_yaml) {
   std::istringstream in(pipelines_yaml);
   for (std::string line; std::getline(in, line);) indented += "    " + line + "\n";
   return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: wva-pipelines\n"
-         "  namespace: workload-variant-autoscaler-system\ndata:\n  pipelines.yaml: |\n" + indented;
+         "  namespace: workload-variant-autoscaler-system\ndata:\n  pipelines.yaml: |\n" +
+         indented;
 }
 
 TEST(Cli, VersionNamesTheAbi) {
@@ -56,7 +57,8 @@ TEST(Cli, PluginsListsEveryBuiltPlugin) {
   ASSERT_EQ(r.code, 0) << r.err;
   for (const char* name : {"saturation", "queueing", "prometheus", "emulator", "status", "metrics", "log"})
     EXPECT_TRUE(std::regex_search(r.out, std::regex(std::string("\\n") + name + " +[a-z,]+ +\\S+ +1\\.\\d+ +/")))
-        << name << " missing in:\n" << r.out;
+        << name << " missing in:\n"
+        << r.out;
 }
 
 TEST(Cli, PluginsReportsRefusedLibrariesWithTheReason) {
@@ -65,7 +67,8 @@ TEST(Cli, PluginsReportsRefusedLibrariesWithTheReason) {
   EXPECT_NE(r.out.find("test-good-analyzer"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("libtest-bad-abi.so refused: SDK ABI"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("libtest-missing-symbol.so refused: missing symbol"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("libtest-foreign-toolchain.so refused: built with toolchain msvc-19"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("libtest-foreign-toolchain.so refused: built with toolchain msvc-19"), std::string::npos)
+      << r.err;
 }
 
 TEST(Cli, ValidateAcceptsTheQuickstart) {
@@ -90,9 +93,9 @@ pipelines:
 )"));
   auto r = run({kWva, "validate", "--local", dir.path.string()});
   EXPECT_EQ(r.code, 1);
-  for (const char* expected : {"pipelines.default.interval: ", "pipelines.default.source: ",
-                               "did you mean \"emulator\"", "pipelines.default.analyzers[1]: ",
-                               "pipelines.default.sink: ", "did you mean \"sinks\""})
+  for (const char* expected :
+       {"pipelines.default.interval: ", "pipelines.default.source: ", "did you mean \"emulator\"",
+        "pipelines.default.analyzers[1]: ", "pipelines.default.sink: ", "did you mean \"sinks\""})
     EXPECT_NE(r.err.find(expected), std::string::npos) << "missing <" << expected << "> in:\n" << r.err;
   // One error per line, each "path: message".
   std::istringstream lines(r.err);
@@ -199,8 +202,7 @@ TEST(Cli, InvalidConfigEditIsRejectedAndTheLastGoodKeepsRunning) {
   dir.write("30-config.yaml", pipelines_configmap("pipelines: {default: {source: nowhere}}\n"));
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   // The rejection line and the error lines under it arrive in separate writes: wait for both.
-  while ((p.err.find("rejected") == std::string::npos ||
-          p.err.find("pipelines.default.source") == std::string::npos) &&
+  while ((p.err.find("rejected") == std::string::npos || p.err.find("pipelines.default.source") == std::string::npos) &&
          std::chrono::steady_clock::now() < end)
     p.pump(std::chrono::milliseconds(100));
   EXPECT_NE(p.err.find("rejected"), std::string::npos) << p.err;
@@ -294,7 +296,6 @@ TEST(Cli, AThrowingPluginHoldsItsPipelineWhileOthersGoOn) {
   EXPECT_EQ(checked, 2) << r.out;
   EXPECT_NE(r.err.find("analyzer bug"), std::string::npos) << r.err;
 }
-
 
 TEST(Cli, APluginThatFailsToLoadDisablesOnlyItsPipeline) {
   ScratchDir dir("load-failure");

@@ -21,8 +21,8 @@ TEST(Duration, ParsesWhatOperatorsWrite) {
     const char* text;
     long long ms;
   };
-  const Case cases[] = {{"500ms", 500}, {"15s", 15000},  {"2m", 120000},      {"1h", 3600000},
-                        {"1m30s", 90000}, {"1.5s", 1500}, {"0s", 0},          {"1h2m3s4ms", 3723004}};
+  const Case cases[] = {{"500ms", 500},   {"15s", 15000}, {"2m", 120000}, {"1h", 3600000},
+                        {"1m30s", 90000}, {"1.5s", 1500}, {"0s", 0},      {"1h2m3s4ms", 3723004}};
   for (const auto& c : cases) {
     auto d = parse_duration(c.text);
     ASSERT_TRUE(d.ok()) << c.text << ": " << d.error().message;
@@ -35,7 +35,7 @@ TEST(Duration, RejectsGarbageWithTheReason) {
     const char* text;
     const char* why;
   };
-  const Case cases[] = {{"", "empty"}, {"60", "missing unit"}, {"5 s", "missing unit"},
+  const Case cases[] = {{"", "empty"},          {"60", "missing unit"},     {"5 s", "missing unit"},
                         {"5d", "unknown unit"}, {"s", "expected a number"}, {"1..2s", "bad number"}};
   for (const auto& c : cases) {
     auto d = parse_duration(c.text);
@@ -63,15 +63,13 @@ TEST(Suggest, FindsCloseNamesOnly) {
     std::optional<std::string> expected;
   };
   const Case cases[] = {
-      {"saturaton", "saturation"},   // deletion
-      {"satruation", "saturation"},  // transposition
-      {"queuing", "queueing"},       // missing letter
-      {"Prometheus", "prometheus"},  // case
-      {"stauts", "status"},          // transposition in a short word
-      {"metric", "metrics"},
-      {"kafka", std::nullopt},       // nothing close
-      {"xyz", std::nullopt},
-      {"", std::nullopt},
+      {"saturaton", "saturation"},                            // deletion
+      {"satruation", "saturation"},                           // transposition
+      {"queuing", "queueing"},                                // missing letter
+      {"Prometheus", "prometheus"},                           // case
+      {"stauts", "status"},                                   // transposition in a short word
+      {"metric", "metrics"},        {"kafka", std::nullopt},  // nothing close
+      {"xyz", std::nullopt},        {"", std::nullopt},
   };
   for (const auto& c : cases) EXPECT_EQ(closest_match(c.word, names), c.expected) << c.word;
   EXPECT_EQ(did_you_mean("saturaton", names), "; did you mean \"saturation\"?");
@@ -152,8 +150,7 @@ bool same(const HostConfig& a, const HostConfig& b, std::string& why) {
     if (x.size() != y.size()) return false;
     for (const auto& [k, v] : x) {
       auto it = y.find(k);
-      if (it == y.end() || it->second.plugin != v.plugin || it->second.config != v.config ||
-          it->second.path != v.path)
+      if (it == y.end() || it->second.plugin != v.plugin || it->second.config != v.config || it->second.path != v.path)
         return false;
     }
     return true;
@@ -279,9 +276,9 @@ TEST(PipelinesYaml, StructuralErrors) {
       {"[1, 2]", "", "must be a mapping"},
       {"sources: {}\npipelines: {}\n", "pipelines", "at least one pipeline"},
       {"sources: [a]\npipelines: {p: {source: a, analyzers: [b], sinks: [c]}}\n", "sources", "must be a mapping"},
-      {"pipelines: {p: {source: a, analyzers: [b], sinks: [c]}}\n", "pipelines.p.source",
-       "no sources are defined"},
-      {"sources: {a: {}}\nanalyzers: {b: {}}\nsinks: {c: {}}\npipelines: {p: {source: a, analyzers: {x: 1}, sinks: [c]}}\n",
+      {"pipelines: {p: {source: a, analyzers: [b], sinks: [c]}}\n", "pipelines.p.source", "no sources are defined"},
+      {"sources: {a: {}}\nanalyzers: {b: {}}\nsinks: {c: {}}\npipelines: {p: {source: a, analyzers: {x: 1}, sinks: "
+       "[c]}}\n",
        "pipelines.p.analyzers", "must be a list"},
       {"sources: {a: {}}\nanalyzers: {b: {}}\nsinks: {c: {}}\npipelines: {p: {source: a, analyzers: [b], sinks: [c]}, "
        "p: {source: a, analyzers: [b], sinks: [c]}}\n",
@@ -313,8 +310,8 @@ TEST(PipelinesYaml, StructuralErrors) {
 }
 
 TEST(PipelinesYaml, SyntaxErrorNamesSourceLineAndColumn) {
-  auto parsed = parse_pipelines_yaml("pipelines:\n  default: {source: a\n  x: [\n", 60s,
-                                     "ConfigMap wva-system/wva-pipelines");
+  auto parsed =
+      parse_pipelines_yaml("pipelines:\n  default: {source: a\n  x: [\n", 60s, "ConfigMap wva-system/wva-pipelines");
   ASSERT_EQ(parsed.errors.size(), 1u);
   const auto& m = parsed.errors[0].message;
   EXPECT_EQ(m.rfind("ConfigMap wva-system/wva-pipelines:", 0), 0u) << m;
@@ -332,14 +329,22 @@ TEST(PipelinesYaml, ScalarConversionToJson) {
     nlohmann::json expected;
   };
   const Case cases[] = {
-      {"v: 42", 42},          {"v: -7", -7},
-      {"v: 1.5", 1.5},        {"v: 1e3", 1000.0},
-      {"v: true", true},      {"v: False", false},
-      {"v: \"42\"", "42"},    {"v: '3.5'", "3.5"},
-      {"v: \"true\"", "true"}, {"v: yes", "yes"},
-      {"v: 5s", "5s"},        {"v: 0x1F", "0x1F"},
-      {"v: ~", nullptr},      {"v:", nullptr},
-      {"v: .inf", ".inf"},    {"v: !!str 12", "12"},
+      {"v: 42", 42},
+      {"v: -7", -7},
+      {"v: 1.5", 1.5},
+      {"v: 1e3", 1000.0},
+      {"v: true", true},
+      {"v: False", false},
+      {"v: \"42\"", "42"},
+      {"v: '3.5'", "3.5"},
+      {"v: \"true\"", "true"},
+      {"v: yes", "yes"},
+      {"v: 5s", "5s"},
+      {"v: 0x1F", "0x1F"},
+      {"v: ~", nullptr},
+      {"v:", nullptr},
+      {"v: .inf", ".inf"},
+      {"v: !!str 12", "12"},
       {"v: [1, a, \"2\"]", nlohmann::json::array({1, "a", "2"})},
       {"v: {a: {b: 1}}", nlohmann::json{{"a", {{"b", 1}}}}},
   };

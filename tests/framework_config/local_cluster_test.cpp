@@ -84,8 +84,9 @@ TEST(LocalCluster, LoadsMultiDocYamlAndJsonSorted) {
   TempDir dir;
   dir.write("10-model.yaml", kModel);
   dir.write("00-config.yml", kConfig);
-  dir.write("20-other.json",
-            R"({"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Service","metadata":{"name":"s"}}]})");
+  dir.write(
+      "20-other.json",
+      R"({"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Service","metadata":{"name":"s"}}]})");
   dir.write("README.md", "not yaml: [");
   dir.write(".hidden.yaml", "garbage: [");
   LocalCluster c(dir.path(), "wva-system");
@@ -238,7 +239,9 @@ TEST(LocalCluster, RevisionMovesOnModelShapingChangesOnly) {
   ASSERT_TRUE(c.load().ok());
   const auto r0 = c.revision();
   // The host's own VA status writes do not invalidate its model views...
-  ASSERT_TRUE(c.patch_status("VariantAutoscaling", "llm", "llama-h100", json{{"desiredOptimizedAlloc", {{"numReplicas", 3}}}}).ok());
+  ASSERT_TRUE(
+      c.patch_status("VariantAutoscaling", "llm", "llama-h100", json{{"desiredOptimizedAlloc", {{"numReplicas", 3}}}})
+          .ok());
   ASSERT_TRUE(c.refresh().ok());  // nothing changed on disk
   EXPECT_EQ(c.revision(), r0);
   // ...but a scale, a Deployment status change, or an edited file do.

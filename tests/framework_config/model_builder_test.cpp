@@ -34,7 +34,9 @@ json config_map(const std::string& name, json data) {
           {"data", std::move(data)}};
 }
 
-json unit_costs() { return config_map("accelerator-unitcost", {{"costs", "A100: 30.0\nH100: \"50\"\nL40S: 15\nL40: 10\n"}}); }
+json unit_costs() {
+  return config_map("accelerator-unitcost", {{"costs", "A100: 30.0\nH100: \"50\"\nL40S: 15\nL40: 10\n"}});
+}
 
 const sdk::ResourceCondition* condition_of(const ClusterModels& m, const std::string& va_name) {
   for (const auto& c : m.conditions)
@@ -51,10 +53,18 @@ TEST(NormalizeAccelerator, Table) {
     const char* expected;
   };
   const Case cases[] = {
-      {"A100-SXM4-80GB", "A100"},  {"NVIDIA-A100-SXM4-80GB", "A100"}, {"nvidia-tesla-a100", "A100"},
-      {"NVIDIA-H100-80GB-HBM3", "H100"}, {"h100", "H100"},          {"L40S", "L40S"},
-      {"NVIDIA-L40S", "L40S"},     {"L40", "L40"},                     {"A10G", "A10G"},
-      {"nvidia-l4", "nvidia-l4"},  {"AMD-MI300X", "MI300X"},           {"", ""},
+      {"A100-SXM4-80GB", "A100"},
+      {"NVIDIA-A100-SXM4-80GB", "A100"},
+      {"nvidia-tesla-a100", "A100"},
+      {"NVIDIA-H100-80GB-HBM3", "H100"},
+      {"h100", "H100"},
+      {"L40S", "L40S"},
+      {"NVIDIA-L40S", "L40S"},
+      {"L40", "L40"},
+      {"A10G", "A10G"},
+      {"nvidia-l4", "nvidia-l4"},
+      {"AMD-MI300X", "MI300X"},
+      {"", ""},
   };
   for (const auto& c : cases) EXPECT_EQ(normalize_accelerator(c.product, keys), c.expected) << c.product;
   EXPECT_EQ(normalize_accelerator("A100-SXM4-80GB", {}), "A100-SXM4-80GB");
@@ -63,22 +73,24 @@ TEST(NormalizeAccelerator, Table) {
 TEST(ModelBuilder, ScaleTargetRefVariantWithCostFromUnitCost) {
   sdk::InMemoryCluster c(kSys);
   put(c, unit_costs());
-  put(c, deployment("llm", "llama-a100",
-                    {{"spec",
-                      {{"replicas", 3},
-                       {"template",
-                        {{"spec",
-                          {{"nodeSelector", {{"nvidia.com/gpu.product", "NVIDIA-A100-SXM4-80GB"}}},
-                           {"containers",
-                            json::array({{{"name", "vllm"}, {"resources", {{"limits", {{"nvidia.com/gpu", "2"}}}}}},
-                                         {{"name", "side"}, {"resources", {{"requests", {{"nvidia.com/gpu", 1}}}}}}})}}}}}}},
-                     {"status", {{"replicas", 3}, {"readyReplicas", 1}}}}));
+  put(c, deployment(
+             "llm", "llama-a100",
+             {{"spec",
+               {{"replicas", 3},
+                {"template",
+                 {{"spec",
+                   {{"nodeSelector", {{"nvidia.com/gpu.product", "NVIDIA-A100-SXM4-80GB"}}},
+                    {"containers",
+                     json::array({{{"name", "vllm"}, {"resources", {{"limits", {{"nvidia.com/gpu", "2"}}}}}},
+                                  {{"name", "side"}, {"resources", {{"requests", {{"nvidia.com/gpu", 1}}}}}}})}}}}}}},
+              {"status", {{"replicas", 3}, {"readyReplicas", 1}}}}));
   put(c, deployment("llm", "unrelated"));
-  put(c, va("llm", "llama", {{"modelID", "meta/llama-3.1-8b"},
-                             {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "llama-a100"}}},
-                             {"minReplicas", 0},
-                             {"maxReplicas", "8"},
-                             {"scaleToZero", true}},
+  put(c, va("llm", "llama",
+            {{"modelID", "meta/llama-3.1-8b"},
+             {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "llama-a100"}}},
+             {"minReplicas", 0},
+             {"maxReplicas", "8"},
+             {"scaleToZero", true}},
             {{"metadata", {{"labels", {{"tier", "gold"}}}}}}));
   auto built = build_models(c);
   ASSERT_TRUE(built.ok()) << built.error().to_string();
@@ -145,11 +157,13 @@ TEST(ModelBuilder, DiscoveryByLabelWithVariantCostAndUnknownAccelerators) {
     sdk::apply_merge_patch(d, extra);
     return d;
   };
-  put(c, labelled("v-l40s", {{"spec", {{"template", {{"spec", {{"nodeSelector", {{"nvidia.com/gpu.product", "NVIDIA-L40S"}}}}}}}}}}));
+  put(c, labelled(
+             "v-l40s",
+             {{"spec", {{"template", {{"spec", {{"nodeSelector", {{"nvidia.com/gpu.product", "NVIDIA-L40S"}}}}}}}}}}));
   put(c, labelled("v-l4", {{"metadata", {{"labels", {{"inference.optimization/acceleratorName", "L4"}}}}}}));
   put(c, labelled("v-none", json::object()));
   put(c, deployment("llm", "other-model", {{"metadata", {{"labels", {{"llmd.ai/model", "meta.llama-3.1-70b"}}}}}}));
-  put(c, deployment("elsewhere", "v-x", model_label));  // another namespace
+  put(c, deployment("elsewhere", "v-x", model_label));             // another namespace
   put(c, va("llm", "llama", {{"modelId", "meta/llama-3.1-8b"}}));  // modelId spelling accepted
   auto built = build_models(c);
   ASSERT_TRUE(built.ok());
@@ -232,20 +246,24 @@ TEST(ModelBuilder, BadConfigMapsBecomeWarningsNotZeros) {
 TEST(ModelBuilder, ProfileParsingWithStringsAndNumbers) {
   sdk::InMemoryCluster c(kSys);
   put(c, unit_costs());
-  put(c, deployment("llm", "d", {{"spec", {{"template", {{"spec", {{"nodeSelector", {{"nvidia.com/gpu.product", "H100-80GB-HBM3"}}}}}}}}}}));
-  const json profile = {{"accelerators",
-                         json::array({{{"acc", "A100"},
-                                       {"accCount", 1},
-                                       {"maxBatchSize", 64},
-                                       {"perfParms", {{"decodeParms", {{"alpha", "1"}, {"beta", "2"}}}}}},
-                                      {{"acc", "H100"},
-                                       {"accCount", 4},
-                                       {"maxBatchSize", "256"},
-                                       {"perfParms",
-                                        {{"decodeParms", {{"alpha", "6.958"}, {"beta", 0.042}}},
-                                         {"prefillParms", {{"gamma", 5.2}, {"delta", "0.1"}}}}}}})}};
-  put(c, va("llm", "va", {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d"}}},
-                          {"modelProfile", profile}}));
+  put(c,
+      deployment(
+          "llm", "d",
+          {{"spec", {{"template", {{"spec", {{"nodeSelector", {{"nvidia.com/gpu.product", "H100-80GB-HBM3"}}}}}}}}}}));
+  const json profile = {
+      {"accelerators", json::array({{{"acc", "A100"},
+                                     {"accCount", 1},
+                                     {"maxBatchSize", 64},
+                                     {"perfParms", {{"decodeParms", {{"alpha", "1"}, {"beta", "2"}}}}}},
+                                    {{"acc", "H100"},
+                                     {"accCount", 4},
+                                     {"maxBatchSize", "256"},
+                                     {"perfParms",
+                                      {{"decodeParms", {{"alpha", "6.958"}, {"beta", 0.042}}},
+                                       {"prefillParms", {{"gamma", 5.2}, {"delta", "0.1"}}}}}}})}};
+  put(c,
+      va("llm", "va",
+         {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d"}}}, {"modelProfile", profile}}));
   auto built = build_models(c);
   ASSERT_TRUE(built.ok());
   EXPECT_TRUE(built->warnings.empty()) << built->warnings.front();
@@ -263,8 +281,8 @@ TEST(ModelBuilder, ProfileParsingWithStringsAndNumbers) {
   // A non-numeric parameter: warning, no profile (not zeros).
   json bad = profile;
   bad["accelerators"][1]["perfParms"]["decodeParms"]["beta"] = "fast";
-  put(c, va("llm", "va", {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d"}}},
-                          {"modelProfile", bad}}));
+  put(c, va("llm", "va",
+            {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d"}}}, {"modelProfile", bad}}));
   built = build_models(c);
   EXPECT_FALSE(built->models[0].variants[0].profile.has_value());
   ASSERT_EQ(built->warnings.size(), 1u);
@@ -274,18 +292,20 @@ TEST(ModelBuilder, ProfileParsingWithStringsAndNumbers) {
 
 TEST(ModelBuilder, SloLookupByPriorityRefAndGlob) {
   sdk::InMemoryCluster c(kSys);
-  put(c, config_map("service-classes-config",
-                    {{"freemium.yaml",
-                      "name: Freemium\npriority: 10\ndata:\n  - {model: meta/llama-3.1-8b, slo-tpot: 200, slo-ttft: 2000}\n"
-                      "  - {model: \"meta/*\", slo-tpot: 300, slo-ttft: 3000}\n"},
-                     {"premium.yaml",
-                      "name: Premium\npriority: 1\ndata:\n  - {model: meta/llama-3.1-8b, slo-tpot: 24, slo-ttft: 500}\n"}}));
-  for (const char* name : {"a", "b", "g"})
-    put(c, deployment("llm", name));
-  put(c, va("llm", "a", {{"modelID", "meta/llama-3.1-8b"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "a"}}}}));
-  put(c, va("llm", "b", {{"modelID", "meta/llama-3.1-8b-pinned"},
-                         {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "b"}}},
-                         {"sloClassRef", {{"name", "Freemium"}, {"key", "meta/llama-3.1-8b"}}}}));
+  put(c, config_map(
+             "service-classes-config",
+             {{"freemium.yaml",
+               "name: Freemium\npriority: 10\ndata:\n  - {model: meta/llama-3.1-8b, slo-tpot: 200, slo-ttft: 2000}\n"
+               "  - {model: \"meta/*\", slo-tpot: 300, slo-ttft: 3000}\n"},
+              {"premium.yaml",
+               "name: Premium\npriority: 1\ndata:\n  - {model: meta/llama-3.1-8b, slo-tpot: 24, slo-ttft: 500}\n"}}));
+  for (const char* name : {"a", "b", "g"}) put(c, deployment("llm", name));
+  put(c,
+      va("llm", "a", {{"modelID", "meta/llama-3.1-8b"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "a"}}}}));
+  put(c, va("llm", "b",
+            {{"modelID", "meta/llama-3.1-8b-pinned"},
+             {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "b"}}},
+             {"sloClassRef", {{"name", "Freemium"}, {"key", "meta/llama-3.1-8b"}}}}));
   put(c, va("llm", "g", {{"modelID", "meta/other"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "g"}}}}));
   auto built = build_models(c);
   ASSERT_TRUE(built.ok());
@@ -368,8 +388,10 @@ TEST(ModelBuilder, SeveralVasOfOneModelMakeOneView) {
   put(c, va("ns", "va-b", {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d2"}}}}));
   put(c, va("ns", "va-a", {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d1"}}}}));
   put(c, va("other", "va-a", {{"modelID", "m"}}));  // same model id, other namespace: its own model
-  put(c, json{{"apiVersion", "llmd.ai/v1alpha1"}, {"kind", "VariantAutoscaling"},
-              {"metadata", {{"name", "no-model"}, {"namespace", "ns"}}}, {"spec", json::object()}});
+  put(c, json{{"apiVersion", "llmd.ai/v1alpha1"},
+              {"kind", "VariantAutoscaling"},
+              {"metadata", {{"name", "no-model"}, {"namespace", "ns"}}},
+              {"spec", json::object()}});
   auto built = build_models(c);
   ASSERT_TRUE(built.ok());
   ASSERT_EQ(built->models.size(), 1u);  // "other" has no Deployment

@@ -16,8 +16,7 @@ sdk::Recommendation rec(const std::string& analyzer, std::vector<std::pair<std::
 
 TEST(Combine, FirstTakesTheFirstOpinionPerVariant) {
   sdk::ModelView m;
-  auto out = combine_recommendations(CombineMode::kFirst, m,
-                                     {rec("a", {{"x", 2}}), rec("b", {{"x", 5}, {"y", 7}})});
+  auto out = combine_recommendations(CombineMode::kFirst, m, {rec("a", {{"x", 2}}), rec("b", {{"x", 5}, {"y", 7}})});
   EXPECT_EQ(out.at("x").replicas, 2);
   EXPECT_EQ(out.at("x").analyzer, "a");
   EXPECT_EQ(out.at("y").replicas, 7);  // a had no opinion on y
@@ -32,8 +31,8 @@ TEST(Combine, FirstSkipsAnalyzersWithoutOpinion) {
 
 TEST(Combine, MaxTakesTheLargestTarget) {
   sdk::ModelView m;
-  auto out = combine_recommendations(CombineMode::kMax, m,
-                                     {rec("a", {{"x", 2}, {"y", 9}}), rec("b", {{"x", 5}, {"y", 1}})});
+  auto out =
+      combine_recommendations(CombineMode::kMax, m, {rec("a", {{"x", 2}, {"y", 9}}), rec("b", {{"x", 5}, {"y", 1}})});
   EXPECT_EQ(out.at("x").replicas, 5);
   EXPECT_EQ(out.at("x").analyzer, "b");
   EXPECT_EQ(out.at("y").replicas, 9);

@@ -85,20 +85,22 @@ TEST(Cycle, AnalyzerChainsOfDifferentModelsRunConcurrently) {
   auto outcome = run_cycle(rt, models, {}, f.services());
   EXPECT_EQ(analyzer.peak(), 3);
   EXPECT_EQ(outcome.decisions.size(), 3u);
-  EXPECT_EQ(source.calls.load(), 1);  // one batched collect for all models
+  EXPECT_EQ(source.calls.load(), 1);   // one batched collect for all models
   ASSERT_EQ(sink.batches.size(), 1u);  // one batched publish
 }
 
 TEST(Cycle, SourceOutageHoldsLastDecisionsAndSaysWhy) {
   Fixture f;
   bool prometheus_up = true;
-  ScriptedSource source([&](std::span<const sdk::ModelView> models) -> sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> {
-    if (!prometheus_up)
-      return sdk::make_error(sdk::ErrorCode::kUnavailable, "Failed to get metrics from Prometheus: connection refused");
-    std::map<sdk::ModelKey, sdk::ModelMetrics> out;
-    for (const auto& m : models) out[m.key] = testing::ok_metrics();
-    return out;
-  });
+  ScriptedSource source(
+      [&](std::span<const sdk::ModelView> models) -> sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> {
+        if (!prometheus_up)
+          return sdk::make_error(sdk::ErrorCode::kUnavailable,
+                                 "Failed to get metrics from Prometheus: connection refused");
+        std::map<sdk::ModelKey, sdk::ModelMetrics> out;
+        for (const auto& m : models) out[m.key] = testing::ok_metrics();
+        return out;
+      });
   FnAnalyzer analyzer("sat", [](const sdk::ModelView&, const sdk::Variant&) { return std::optional<int>(5); });
   RecordingSink sink;
   auto rt = runtime(&source, {{"sat", &analyzer}}, &sink);
@@ -124,8 +126,9 @@ TEST(Cycle, SourceOutageHoldsLastDecisionsAndSaysWhy) {
     }
   EXPECT_TRUE(saw_condition);
   EXPECT_EQ(second.errors.size(), 1u);
-  EXPECT_EQ(f.metrics.value("wva_plugin_errors_total", {{"pipeline", "test"}, {"stage", "collect"}, {"instance", "src"}}),
-            1.0);
+  EXPECT_EQ(
+      f.metrics.value("wva_plugin_errors_total", {{"pipeline", "test"}, {"stage", "collect"}, {"instance", "src"}}),
+      1.0);
   ASSERT_EQ(sink.batches.size(), 2u);  // held decisions are still published (gauges keep their value)
 }
 
@@ -186,9 +189,8 @@ TEST(Cycle, ThrowingAnalyzerPluginIsContained) {
 TEST(Cycle, TargetsAreClampedToMinAndMaxWithAReason) {
   Fixture f;
   auto source = all_ok();
-  FnAnalyzer analyzer("sat", [](const sdk::ModelView&, const sdk::Variant& v) {
-    return std::optional<int>(v.name == "big" ? 50 : 0);
-  });
+  FnAnalyzer analyzer(
+      "sat", [](const sdk::ModelView&, const sdk::Variant& v) { return std::optional<int>(v.name == "big" ? 50 : 0); });
   RecordingSink sink;
   auto rt = runtime(&source, {{"sat", &analyzer}}, &sink);
   auto m = testing::model("ns", "m", {"big", "small"}, 2);

@@ -21,7 +21,8 @@ class PluginBase : public sdk::Plugin {
 // Returns what `script` says for the models it is given.
 class ScriptedSource : public PluginBase, public sdk::Source {
  public:
-  using Script = std::function<sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(std::span<const sdk::ModelView>)>;
+  using Script =
+      std::function<sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(std::span<const sdk::ModelView>)>;
   explicit ScriptedSource(Script s) : script_(std::move(s)) {}
   sdk::Source* as_source() override { return this; }
   sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> collect(std::span<const sdk::ModelView> models,

@@ -58,11 +58,11 @@ TEST_P(LoaderRefuses, WithOneLineNamingFileAndReason) {
 
 INSTANTIATE_TEST_SUITE_P(
     BrokenPlugins, LoaderRefuses,
-    ::testing::Values(
-        Refusal{"test-bad-abi", {"SDK ABI " + std::to_string(WVA_SDK_ABI_MAJOR + 1), "rebuild the plugin"}},
-        Refusal{"test-missing-symbol", {"missing symbol wva_plugin_create"}},
-        Refusal{"test-foreign-toolchain", {"msvc-19", "rebuild the plugin with the host's compiler"}},
-        Refusal{"test-does-not-exist", {"cannot load", "does not exist"}}),
+    ::testing::Values(Refusal{"test-bad-abi",
+                              {"SDK ABI " + std::to_string(WVA_SDK_ABI_MAJOR + 1), "rebuild the plugin"}},
+                      Refusal{"test-missing-symbol", {"missing symbol wva_plugin_create"}},
+                      Refusal{"test-foreign-toolchain", {"msvc-19", "rebuild the plugin with the host's compiler"}},
+                      Refusal{"test-does-not-exist", {"cannot load", "does not exist"}}),
     [](const auto& info) {
       std::string n = info.param.plugin;
       for (auto& c : n)

@@ -55,17 +55,16 @@ void print_errors(const std::vector<sdk::Error>& errors) {
   }
 }
 
-std::vector<std::filesystem::path> to_paths(const std::vector<std::string>& v) {
-  return {v.begin(), v.end()};
-}
+std::vector<std::filesystem::path> to_paths(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
 
 void print_text(const std::vector<sdk::Decision>& decisions, std::ostream& out) {
   out << std::left << std::setw(20) << "NAMESPACE" << std::setw(28) << "MODEL" << std::setw(22) << "VARIANT"
-      << std::setw(10) << "ACCEL" << std::setw(8) << "CURRENT" << std::setw(8) << "DESIRED" << "REASON\n";
+      << std::setw(10) << "ACCEL" << std::setw(8) << "CURRENT" << std::setw(8) << "DESIRED"
+      << "REASON\n";
   for (const auto& d : decisions)
     out << std::left << std::setw(20) << d.model.ns << std::setw(28) << d.model.model_id << std::setw(22) << d.variant
-        << std::setw(10) << (d.accelerator.empty() ? "-" : d.accelerator) << std::setw(8) << d.current
-        << std::setw(8) << d.desired << (d.analyzer.empty() ? "" : "[" + d.analyzer + "] ") << d.reason << '\n';
+        << std::setw(10) << (d.accelerator.empty() ? "-" : d.accelerator) << std::setw(8) << d.current << std::setw(8)
+        << d.desired << (d.analyzer.empty() ? "" : "[" + d.analyzer + "] ") << d.reason << '\n';
 }
 
 // {"<ns>/<name>": <status>} of every VariantAutoscaling, written atomically (temp file + rename) so a
@@ -79,7 +78,8 @@ void write_status_file(ClusterBackend& cluster, const std::string& path, spdlog:
   nlohmann::ordered_json doc = nlohmann::ordered_json::object();
   for (const auto& va : *vas) {
     const auto& meta = va.value("metadata", nlohmann::json::object());
-    doc[meta.value("namespace", "default") + "/" + meta.value("name", "")] = va.value("status", nlohmann::json::object());
+    doc[meta.value("namespace", "default") + "/" + meta.value("name", "")] =
+        va.value("status", nlohmann::json::object());
   }
   const std::string tmp = path + ".tmp";
   {
@@ -168,8 +168,8 @@ int cmd_run(int argc, char** argv) {
     return 2;
   }
   std::optional<std::chrono::milliseconds> duration, interval;
-  for (auto [text, target, flag] : {std::tuple{&duration_text, &duration, "--duration"},
-                                    std::tuple{&interval_text, &interval, "--interval"}}) {
+  for (auto [text, target, flag] :
+       {std::tuple{&duration_text, &duration, "--duration"}, std::tuple{&interval_text, &interval, "--interval"}}) {
     if (text->empty()) continue;
     auto d = parse_duration(*text);
     if (!d.ok() || d.value().count() <= 0) {
@@ -202,10 +202,8 @@ int cmd_run(int argc, char** argv) {
     for (auto& outcome : host.run_once())
       for (auto& d : outcome.decisions) all.push_back(std::move(d));
     dump_status();
-    if (output == "json")
-      std::cout << sdk::dump_decisions(all) << std::endl;
-    else
-      print_text(all, std::cout);
+    if (output == "json") std::cout << sdk::dump_decisions(all) << std::endl;
+    else print_text(all, std::cout);
     host.shutdown();
     return 0;
   }
@@ -269,7 +267,8 @@ int cmd_plugins(int argc, char** argv) {
   for (auto& p : default_plugin_paths()) paths.push_back(p);
   auto entries = scan_plugins(paths);
   std::cout << std::left << std::setw(18) << "NAME" << std::setw(18) << "KIND" << std::setw(10) << "VERSION"
-            << std::setw(6) << "ABI" << "FILE\n";
+            << std::setw(6) << "ABI"
+            << "FILE\n";
   int refused = 0;
   for (const auto& e : entries) {
     if (!e.info) {

@@ -78,7 +78,8 @@ void print_text(const json& report, std::ostream& out) {
       out << "  model " << m["namespace"].get<std::string>() << "/" << m["model"].get<std::string>() << "\n";
       out << "    requests " << m["requests"] << ", completed " << m["completed"] << ", failed " << m["failed"]
           << ", unfinished " << m["unfinished"] << "\n";
-      out << "    SLO attainment " << (m["sloAttainment"].is_number() ? fmt(m["sloAttainment"].get<double>() * 100, 2, "%") : "-")
+      out << "    SLO attainment "
+          << (m["sloAttainment"].is_number() ? fmt(m["sloAttainment"].get<double>() * 100, 2, "%") : "-")
           << "   TTFT p50/p99 " << fmt(m["ttftP50Ms"]) << " / " << fmt(m["ttftP99Ms"]) << " ms"
           << "   ITL p50/p99 " << fmt(m["itlP50Ms"], 2) << " / " << fmt(m["itlP99Ms"], 2) << " ms"
           << "   peak waiting " << m["peakWaiting"] << "\n";
@@ -166,8 +167,7 @@ int run_simulate(int argc, char** argv) {
     auto d = parse_duration(root["duration"].as<std::string>(""));
     if (!d.ok() || d.value().count() <= 0)
       problems.push_back(scenario_file.string() + ": duration: must be a duration like 1h or 30m");
-    else
-      duration = d.value();
+    else duration = d.value();
   }
   fs::path manifests;
   if (root["manifests"]) {
@@ -184,7 +184,8 @@ int run_simulate(int argc, char** argv) {
     if (!root["pipelines"].IsMap() || root["pipelines"].size() == 0)
       problems.push_back(scenario_file.string() + ": pipelines: must be a non-empty map name -> {analyzers, ...}");
     else
-      for (const auto& kv : root["pipelines"]) pipelines.emplace_back(kv.first.as<std::string>(), yaml_to_json(kv.second));
+      for (const auto& kv : root["pipelines"])
+        pipelines.emplace_back(kv.first.as<std::string>(), yaml_to_json(kv.second));
   }
   if (!problems.empty()) {
     for (const auto& p : problems) std::cerr << "wva simulate: " << p << "\n";
@@ -267,8 +268,9 @@ int run_simulate(int argc, char** argv) {
       const auto now = std::chrono::steady_clock::now();
       if (now - last_progress > std::chrono::seconds(2)) {
         last_progress = now;
-        std::cerr << "wva simulate: " << pname << " " << clock_text(std::chrono::duration<double>(clock->now() - sim0).count())
-                  << " / " << clock_text(std::chrono::duration<double>(duration).count()) << " simulated\n";
+        std::cerr << "wva simulate: " << pname << " "
+                  << clock_text(std::chrono::duration<double>(clock->now() - sim0).count()) << " / "
+                  << clock_text(std::chrono::duration<double>(duration).count()) << " simulated\n";
       }
     });
     host.shutdown();
@@ -396,8 +398,7 @@ std::string svg_chart(const std::string& title, const std::string& unit, const s
     std::string points;
     auto flush = [&] {
       if (!points.empty())
-        s << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.5\" points=\"" << points
-          << "\"/>\n";
+        s << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.5\" points=\"" << points << "\"/>\n";
       points.clear();
     };
     for (std::size_t i = 0; i < l.t.size() && i < l.y.size(); ++i) {

@@ -134,7 +134,7 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
   Snapshot snap;
   snap.stamps = stamps;
   std::vector<std::string> errors;
-  std::map<std::string, std::string> seen;  // object key -> where it was first defined
+  std::map<std::string, std::string> seen;    // object key -> where it was first defined
   for (const auto& [path, stamp] : stamps) {  // std::map: sorted by path, so by file name
     const std::string file = path.string();
     std::ifstream in(path, std::ios::binary);
@@ -161,8 +161,7 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
       docs = YAML::LoadAll(text);
     } catch (const YAML::Exception& e) {
       std::string where = file;
-      if (e.mark.line >= 0)
-        where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+      if (e.mark.line >= 0) where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
       errors.push_back(where + ": " + e.msg);
       continue;
     }
@@ -260,8 +259,8 @@ sdk::Result<std::optional<nlohmann::json>> LocalCluster::get(const std::string& 
   return store_.get(kind, ns, name);
 }
 
-sdk::Result<void> LocalCluster::patch_status(const std::string& kind, const std::string& ns,
-                                             const std::string& name, const nlohmann::json& merge_patch) {
+sdk::Result<void> LocalCluster::patch_status(const std::string& kind, const std::string& ns, const std::string& name,
+                                             const nlohmann::json& merge_patch) {
   std::lock_guard lock(mutex_);
   auto r = store_.patch_status(kind, ns, name, merge_patch);
   if (r.ok() && kind != "VariantAutoscaling") ++revision_;

@@ -14,8 +14,8 @@
 // (every problem, one per line: "dir/file.yaml[doc 2]: missing metadata.name").
 #pragma once
 
-#include <cstdint>
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <mutex>

@@ -8,9 +8,8 @@ namespace wva::framework {
 
 sdk::Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   auto bad = [&](const std::string& why) {
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
-                           "invalid duration \"" + std::string(text) + "\": " + why +
-                               " (use e.g. 500ms, 15s, 2m, 1h, 1m30s)");
+    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "invalid duration \"" + std::string(text) + "\": " + why +
+                                                               " (use e.g. 500ms, 15s, 2m, 1h, 1m30s)");
   };
   if (text.empty()) return bad("empty");
   double total_ms = 0;

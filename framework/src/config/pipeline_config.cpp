@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <functional>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
@@ -357,8 +357,7 @@ class Parser {
                      for_each_key(v, p, {}, [&](const std::string& lk, const YAML::Node& lv, const std::string& lp) {
                        if (auto s = lv.IsScalar() ? std::optional<std::string>(lv.Scalar()) : std::nullopt)
                          sel.va_labels[lk] = *s;
-                       else
-                         err(std::string("label value must be a string, got ") + type_name(lv) + at_line(lv), lp);
+                       else err(std::string("label value must be a string, got ") + type_name(lv) + at_line(lv), lp);
                      });
                    }
                  });
@@ -374,76 +373,77 @@ class Parser {
       return;
     }
     bool has_source = false, has_analyzers = false, has_sinks = false;
-    for_each_key(
-        n, path, {"selector", "interval", "source", "analyzers", "combine", "sinks"},
-        [&](const std::string& key, const YAML::Node& v, const std::string& p) {
-          if (key == "selector") {
-            parse_selector(v, p, pc.selector);
-          } else if (key == "interval") {
-            if (!v.IsScalar()) {
-              err(std::string("must be a duration such as 30s, got ") + type_name(v) + at_line(v), p);
-              return;
-            }
-            auto d = parse_duration(v.Scalar());
-            if (!d) err(d.error().message + at_line(v), p);
-            else if (d->count() <= 0) err("must be greater than 0" + at_line(v), p);
-            else pc.interval = *d;
-          } else if (key == "source") {
-            has_source = true;
-            if (auto s = expect_string(v, p)) {
-              pc.source = *s;
-              check_ref(*s, "source", config_.sources, "sources", p, v);
-            }
-          } else if (key == "analyzers") {
-            has_analyzers = true;
-            pc.analyzers = expect_string_list(v, p);
-            if (v.IsSequence()) {
-              for (size_t i = 0; i < v.size(); ++i)
-                if (v[i].IsScalar() && !v[i].Scalar().empty())
-                  check_ref(v[i].Scalar(), "analyzer", config_.analyzers, "analyzers",
-                            p + "[" + std::to_string(i) + "]", v[i]);
-            } else if (v.IsScalar() && !v.Scalar().empty()) {
-              check_ref(v.Scalar(), "analyzer", config_.analyzers, "analyzers", p, v);
-            }
-            if (pc.analyzers.empty() && (v.IsNull() || (v.IsSequence() && v.size() == 0)))
-              err("at least one analyzer is required" + at_line(v), p);
-          } else if (key == "combine") {
-            static const std::vector<std::string> kModes = {"first", "max", "hybrid"};
-            if (!v.IsScalar()) {
-              err(std::string("must be one of first, max, hybrid, got ") + type_name(v) + at_line(v), p);
-              return;
-            }
-            const std::string m = v.Scalar();
-            if (m == "first") pc.combine = CombineMode::kFirst;
-            else if (m == "max") pc.combine = CombineMode::kMax;
-            else if (m == "hybrid") pc.combine = CombineMode::kHybrid;
-            else {
-              std::string hint = did_you_mean(m, kModes);
-              err("unknown combine mode \"" + m + "\"" + (hint.empty() ? "; use first, max or hybrid" : hint) +
-                      at_line(v),
-                  p);
-            }
-          } else if (key == "sinks") {
-            has_sinks = true;
-            pc.sinks = expect_string_list(v, p);
-            if (v.IsSequence()) {
-              for (size_t i = 0; i < v.size(); ++i)
-                if (v[i].IsScalar() && !v[i].Scalar().empty())
-                  check_ref(v[i].Scalar(), "sink", config_.sinks, "sinks", p + "[" + std::to_string(i) + "]", v[i]);
-            } else if (v.IsScalar() && !v.Scalar().empty()) {
-              check_ref(v.Scalar(), "sink", config_.sinks, "sinks", p, v);
-            }
-            if (pc.sinks.empty() && (v.IsNull() || (v.IsSequence() && v.size() == 0)))
-              err("at least one sink is required" + at_line(v), p);
-          }
-        });
+    for_each_key(n, path, {"selector", "interval", "source", "analyzers", "combine", "sinks"},
+                 [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+                   if (key == "selector") {
+                     parse_selector(v, p, pc.selector);
+                   } else if (key == "interval") {
+                     if (!v.IsScalar()) {
+                       err(std::string("must be a duration such as 30s, got ") + type_name(v) + at_line(v), p);
+                       return;
+                     }
+                     auto d = parse_duration(v.Scalar());
+                     if (!d) err(d.error().message + at_line(v), p);
+                     else if (d->count() <= 0) err("must be greater than 0" + at_line(v), p);
+                     else pc.interval = *d;
+                   } else if (key == "source") {
+                     has_source = true;
+                     if (auto s = expect_string(v, p)) {
+                       pc.source = *s;
+                       check_ref(*s, "source", config_.sources, "sources", p, v);
+                     }
+                   } else if (key == "analyzers") {
+                     has_analyzers = true;
+                     pc.analyzers = expect_string_list(v, p);
+                     if (v.IsSequence()) {
+                       for (size_t i = 0; i < v.size(); ++i)
+                         if (v[i].IsScalar() && !v[i].Scalar().empty())
+                           check_ref(v[i].Scalar(), "analyzer", config_.analyzers, "analyzers",
+                                     p + "[" + std::to_string(i) + "]", v[i]);
+                     } else if (v.IsScalar() && !v.Scalar().empty()) {
+                       check_ref(v.Scalar(), "analyzer", config_.analyzers, "analyzers", p, v);
+                     }
+                     if (pc.analyzers.empty() && (v.IsNull() || (v.IsSequence() && v.size() == 0)))
+                       err("at least one analyzer is required" + at_line(v), p);
+                   } else if (key == "combine") {
+                     static const std::vector<std::string> kModes = {"first", "max", "hybrid"};
+                     if (!v.IsScalar()) {
+                       err(std::string("must be one of first, max, hybrid, got ") + type_name(v) + at_line(v), p);
+                       return;
+                     }
+                     const std::string m = v.Scalar();
+                     if (m == "first") pc.combine = CombineMode::kFirst;
+                     else if (m == "max") pc.combine = CombineMode::kMax;
+                     else if (m == "hybrid") pc.combine = CombineMode::kHybrid;
+                     else {
+                       std::string hint = did_you_mean(m, kModes);
+                       err("unknown combine mode \"" + m + "\"" + (hint.empty() ? "; use first, max or hybrid" : hint) +
+                               at_line(v),
+                           p);
+                     }
+                   } else if (key == "sinks") {
+                     has_sinks = true;
+                     pc.sinks = expect_string_list(v, p);
+                     if (v.IsSequence()) {
+                       for (size_t i = 0; i < v.size(); ++i)
+                         if (v[i].IsScalar() && !v[i].Scalar().empty())
+                           check_ref(v[i].Scalar(), "sink", config_.sinks, "sinks", p + "[" + std::to_string(i) + "]",
+                                     v[i]);
+                     } else if (v.IsScalar() && !v.Scalar().empty()) {
+                       check_ref(v.Scalar(), "sink", config_.sinks, "sinks", p, v);
+                     }
+                     if (pc.sinks.empty() && (v.IsNull() || (v.IsSequence() && v.size() == 0)))
+                       err("at least one sink is required" + at_line(v), p);
+                   }
+                 });
     if (!has_source) err("a source is required (`source: <name>` from `sources:`)" + at_line(n), path + ".source");
     if (!has_analyzers)
       err("at least one analyzer is required (`analyzers: [<name>, ...]`)" + at_line(n), path + ".analyzers");
     if (!has_sinks) err("at least one sink is required (`sinks: [<name>, ...]`)" + at_line(n), path + ".sinks");
     if (pc.combine == CombineMode::kHybrid && has_analyzers && pc.analyzers.size() != 2)
       err("combine: hybrid needs exactly two analyzers, saturation first then the model-based one "
-          "(e.g. `analyzers: [saturation, queueing]`), got " + std::to_string(pc.analyzers.size()) + at_line(n),
+          "(e.g. `analyzers: [saturation, queueing]`), got " +
+              std::to_string(pc.analyzers.size()) + at_line(n),
           path + ".combine");
     config_.pipelines.push_back(std::move(pc));
   }
@@ -496,10 +496,10 @@ sdk::Result<std::chrono::milliseconds> default_interval_from_env() {
                            "environment variable RECONCILIATION_INTERVAL: " + d.error().message,
                            "RECONCILIATION_INTERVAL");
   if (d->count() <= 0)
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
-                           "environment variable RECONCILIATION_INTERVAL must be greater than 0, got \"" +
-                               std::string(raw) + "\"",
-                           "RECONCILIATION_INTERVAL");
+    return sdk::make_error(
+        sdk::ErrorCode::kInvalidConfig,
+        "environment variable RECONCILIATION_INTERVAL must be greater than 0, got \"" + std::string(raw) + "\"",
+        "RECONCILIATION_INTERVAL");
   return *d;
 }
 
@@ -513,8 +513,8 @@ namespace {
 
 // A string that would read back as something else when written plain (true, 42, ~) is quoted.
 void emit_string(YAML::Emitter& out, const std::string& s) {
-  const bool ambiguous = s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL" ||
-                         plain_scalar_value(s).has_value();
+  const bool ambiguous =
+      s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL" || plain_scalar_value(s).has_value();
   if (ambiguous) out << YAML::DoubleQuoted;
   out << s;
 }

@@ -24,10 +24,10 @@ namespace wva::framework {
 // One configured plugin instance, e.g. `sources: {prometheus: {url: ...}}`. The instance name is the
 // map key; `plugin:` names the library when it differs (`prom-a: {plugin: prometheus, ...}`).
 struct PluginInstanceConfig {
-  std::string name;             // instance name (map key)
-  std::string plugin;           // library name: lib<plugin>.so
-  nlohmann::json config;        // the instance's mapping without the `plugin` key, as JSON
-  std::string path;             // "sources.prometheus"
+  std::string name;       // instance name (map key)
+  std::string plugin;     // library name: lib<plugin>.so
+  nlohmann::json config;  // the instance's mapping without the `plugin` key, as JSON
+  std::string path;       // "sources.prometheus"
 };
 
 // Which models a pipeline owns. Empty fields match everything. A model matched by several pipelines
@@ -48,11 +48,11 @@ struct PipelineConfig {
   std::string name;
   Selector selector;
   std::chrono::milliseconds interval{60000};
-  std::string source;                   // instance name in `sources`
-  std::vector<std::string> analyzers;   // instance names in `analyzers`, chained in order
+  std::string source;                  // instance name in `sources`
+  std::vector<std::string> analyzers;  // instance names in `analyzers`, chained in order
   CombineMode combine = CombineMode::kFirst;
-  std::vector<std::string> sinks;       // instance names in `sinks`
-  std::string path;                     // "pipelines.default"
+  std::vector<std::string> sinks;  // instance names in `sinks`
+  std::string path;                // "pipelines.default"
 };
 
 struct HostConfig {
@@ -74,8 +74,8 @@ bool glob_match(std::string_view pattern, std::string_view text);
 nlohmann::json yaml_to_json(const YAML::Node& node);
 
 struct ConfigParse {
-  std::optional<HostConfig> config;      // set only when errors is empty
-  std::vector<sdk::Error> errors;        // every problem, each with its path
+  std::optional<HostConfig> config;  // set only when errors is empty
+  std::vector<sdk::Error> errors;    // every problem, each with its path
 };
 
 // Parses pipelines.yaml text. `default_interval` applies to pipelines without `interval`.

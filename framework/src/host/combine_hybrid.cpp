@@ -42,8 +42,8 @@ HybridOutcome arbitrate_variant(int current, const sdk::VariantTarget* sat, cons
   const int s = sign(sat->replicas, current);
   const int m = sign(mod->replicas, current);
   const std::string both = " (" + sat_name + " " + action(s) + " to " + std::to_string(sat->replicas) + ", " +
-                           mod_name + " " + action(m) + " to " + std::to_string(mod->replicas) + ", current " +
-                           cur + ")";
+                           mod_name + " " + action(m) + " to " + std::to_string(mod->replicas) + ", current " + cur +
+                           ")";
   auto pick = [&](const char* row, int replicas, const std::string& winner, const std::string& what,
                   const std::string& detail) {
     out.row = row;
@@ -58,8 +58,7 @@ HybridOutcome arbitrate_variant(int current, const sdk::VariantTarget* sat, cons
   } else if (s > 0) {
     pick("2", sat->replicas, sat_name, "saturation forces scale-up over the model", sat->reason);
   } else if (m < 0 && !scale_down_safe) {
-    pick("3", current, "hold", "saturation vetoes the model's scale-down (not safe to lose a replica)",
-         sat->reason);
+    pick("3", current, "hold", "saturation vetoes the model's scale-down (not safe to lose a replica)", sat->reason);
   } else if (m > 0) {
     pick("4", mod->replicas, mod_name, "the model scales up ahead of saturation", mod->reason);
   } else if (m < 0) {
@@ -103,8 +102,8 @@ sdk::Recommendation combine_hybrid(const sdk::ModelView& model, const sdk::Recom
     auto o = arbitrate_variant(v.current_replicas, s, m, saturation.has_opinion ? saturation.scale_down_safe : true,
                                sat_name, mod_name);
     out.targets.push_back(sdk::VariantTarget{v.name, o.replicas, o.reason});
-    rows += (rows.empty() ? "" : ", ") + v.name + ": row " + o.row + " -> " + std::to_string(o.replicas) +
-            " (" + o.winner + ")";
+    rows += (rows.empty() ? "" : ", ") + v.name + ": row " + o.row + " -> " + std::to_string(o.replicas) + " (" +
+            o.winner + ")";
   }
   out.has_opinion = !out.targets.empty();
   out.reason = "hybrid of " + sat_name + " and " + mod_name + ": " + (rows.empty() ? "no variant" : rows);

@@ -23,10 +23,10 @@
 namespace wva::framework {
 
 struct HybridOutcome {
-  std::string row;       // "0a", "0b", "1" .. "7"
+  std::string row;  // "0a", "0b", "1" .. "7"
   int replicas = 0;
-  std::string winner;    // analyzer whose target was taken, or "hold"
-  std::string reason;    // which row fired, with the numbers
+  std::string winner;  // analyzer whose target was taken, or "hold"
+  std::string reason;  // which row fired, with the numbers
 };
 
 // One variant. Either target may be absent (no opinion on that variant).

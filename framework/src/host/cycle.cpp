@@ -76,9 +76,9 @@ std::vector<sdk::Decision> decide(const sdk::ModelView& model, const std::vector
                                   const CycleServices& services, sdk::TimePoint now) {
   std::vector<sdk::Decision> out;
   auto targets = analyzed ? combine_recommendations(mode, model, chain) : std::map<std::string, CombinedTarget>{};
-  const sdk::Condition metrics =
-      disabled.empty() ? metrics_condition(model.metrics)
-                       : sdk::Condition{"MetricsAvailable", "Unknown", "PipelineDisabled", disabled};
+  const sdk::Condition metrics = disabled.empty()
+                                     ? metrics_condition(model.metrics)
+                                     : sdk::Condition{"MetricsAvailable", "Unknown", "PipelineDisabled", disabled};
   for (const auto& v : model.variants) {
     sdk::Decision d;
     d.model = model.key;
@@ -116,10 +116,9 @@ std::vector<sdk::Decision> decide(const sdk::ModelView& model, const std::vector
         d.reason = "keeping current replicas (" + why + ")";
       }
       d.held = true;
-      d.conditions.push_back({"OptimizationReady", "False",
-                              !disabled.empty() ? "PipelineDisabled"
-                                                : (analyzed ? "OptimizationFailed" : "MetricsUnavailable"),
-                              why});
+      d.conditions.push_back(
+          {"OptimizationReady", "False",
+           !disabled.empty() ? "PipelineDisabled" : (analyzed ? "OptimizationFailed" : "MetricsUnavailable"), why});
     }
     out.push_back(std::move(d));
   }
@@ -138,19 +137,19 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   auto count_error = [&](const std::string& stage, const std::string& instance, const std::string& message) {
     outcome.errors.push_back(stage + " " + instance + ": " + message);
     services.log->error(pipeline.config.name + ": " + stage + " " + instance + ": " + message);
-    services.metrics->add_counter("wva_plugin_errors_total", "Plugin calls that failed, by pipeline, stage and instance",
+    services.metrics->add_counter("wva_plugin_errors_total",
+                                  "Plugin calls that failed, by pipeline, stage and instance",
                                   {{"pipeline", pipeline.config.name}, {"stage", stage}, {"instance", instance}}, 1);
   };
 
   // 1. One batched collect for every model of the pipeline.
   const auto& [source_name, source] = pipeline.source;
-  auto collected = !pipeline.disabled.empty()
-                       ? sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(
-                             sdk::make_error(sdk::ErrorCode::kUnavailable, pipeline.disabled))
-                       : guarded("source " + source_name, [&] {
-                           return source->collect(std::span<const sdk::ModelView>(models),
-                                                  sdk::Deadline::in(services.collect_budget));
-                         });
+  auto collected = !pipeline.disabled.empty() ? sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(
+                                                    sdk::make_error(sdk::ErrorCode::kUnavailable, pipeline.disabled))
+                                              : guarded("source " + source_name, [&] {
+                                                  return source->collect(std::span<const sdk::ModelView>(models),
+                                                                         sdk::Deadline::in(services.collect_budget));
+                                                });
   std::vector<bool> analyzable(models.size(), false);
   if (!collected.ok()) {
     if (pipeline.disabled.empty()) count_error("collect", source_name, collected.error().to_string());
@@ -177,9 +176,8 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   bool analyzers_ready = pipeline.disabled.empty();
   for (const auto& [name, analyzer] : pipeline.analyzers) {
     if (!analyzers_ready) break;
-    auto prepared = guarded("analyzer " + name, [&] {
-      return analyzer->prepare_cycle(std::span<const sdk::ModelView>(models));
-    });
+    auto prepared =
+        guarded("analyzer " + name, [&] { return analyzer->prepare_cycle(std::span<const sdk::ModelView>(models)); });
     if (!prepared.ok()) {
       count_error("prepare", name, prepared.error().to_string());
       analyzers_ready = false;
@@ -195,15 +193,14 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   }
   for (std::size_t i = 0; i < models.size(); ++i) {
     for (const auto& e : results[i].errors) count_error("analyze", "chain", e);
-    auto decisions = decide(models[i], results[i].chain, pipeline.config.combine,
-                            analyzers_ready && analyzable[i], pipeline.disabled, services, now);
+    auto decisions = decide(models[i], results[i].chain, pipeline.config.combine, analyzers_ready && analyzable[i],
+                            pipeline.disabled, services, now);
     for (auto& d : decisions) outcome.decisions.push_back(std::move(d));
   }
 
   // 4. One batched publish per sink.
   sdk::PublishBatch batch{pipeline.config.name, now, std::span<const sdk::Decision>(outcome.decisions),
-                          std::span<const sdk::ModelView>(models),
-                          std::span<const sdk::ResourceCondition>(conditions)};
+                          std::span<const sdk::ModelView>(models), std::span<const sdk::ResourceCondition>(conditions)};
   for (const auto& [name, sink] : pipeline.sinks) {
     if (sink == nullptr) continue;  // failed to start: reported when the pipeline was disabled
     auto published = guarded("sink " + name, [&] { return sink->publish(batch); });
@@ -212,8 +209,8 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
 
   outcome.models = std::move(models);
   outcome.cpu_wall = std::chrono::steady_clock::now() - started;
-  services.metrics->set_gauge("wva_cycle_duration_seconds", "Wall time of the last cycle of a pipeline",
-                              pipeline_label, std::chrono::duration<double>(outcome.cpu_wall).count());
+  services.metrics->set_gauge("wva_cycle_duration_seconds", "Wall time of the last cycle of a pipeline", pipeline_label,
+                              std::chrono::duration<double>(outcome.cpu_wall).count());
   services.metrics->add_counter("wva_cycles_total", "Cycles run, by pipeline", pipeline_label, 1);
   services.metrics->set_gauge("wva_models", "Models owned by a pipeline", pipeline_label,
                               static_cast<double>(outcome.models.size()));

@@ -48,14 +48,13 @@ sdk::Result<Host::ConfigText> Host::read_config_text() {
   auto cm = cluster_->get("ConfigMap", ns, kPipelinesConfigMap);
   if (!cm.ok()) return sdk::make_error(cm.error().code, where + ": " + cm.error().message);
   if (!cm.value())
-    return sdk::make_error(sdk::ErrorCode::kNotFound,
-                           where + " not found: create it with a data key \"" + kPipelinesKey +
-                               "\" (see examples/quickstart) or pass --config FILE");
+    return sdk::make_error(sdk::ErrorCode::kNotFound, where + " not found: create it with a data key \"" +
+                                                          kPipelinesKey +
+                                                          "\" (see examples/quickstart) or pass --config FILE");
   auto data = sdk::config_map_data(**cm);
   auto it = data.find(kPipelinesKey);
   if (it == data.end())
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
-                           where + " has no data key \"" + kPipelinesKey + "\"");
+    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, where + " has no data key \"" + kPipelinesKey + "\"");
   return ConfigText{it->second, where + " key " + kPipelinesKey};
 }
 
@@ -149,8 +148,8 @@ std::vector<sdk::Error> Host::start() {
   HostConfig config;
   auto errors = load_config(config);
   if (!errors.empty()) return errors;
-  options_.base_dir = options_.base_dir.empty() && options_.config_file ? options_.config_file->parent_path()
-                                                                         : options_.base_dir;
+  options_.base_dir =
+      options_.base_dir.empty() && options_.config_file ? options_.config_file->parent_path() : options_.base_dir;
   return activate(std::move(config), true, /*allow_partial=*/true);
 }
 
@@ -259,8 +258,10 @@ CycleOutcome Host::run_pipeline(std::size_t index) {
     // Conditions of VAs without a usable target: reported by the first pipeline (they have no model view).
     if (index == 0) conditions = all->conditions;
   }
-  CycleServices services{&pool_, &memory_, clock_.get(), &host_logger_, &metrics_,
-                         std::min<std::chrono::milliseconds>(pipeline.config.interval, std::chrono::seconds(10))};
+  CycleServices services{
+      &pool_,       &memory_,
+      clock_.get(), &host_logger_,
+      &metrics_,    std::min<std::chrono::milliseconds>(pipeline.config.interval, std::chrono::seconds(10))};
   return run_cycle(pipeline, std::move(mine), conditions, services);
 }
 
@@ -274,8 +275,7 @@ void Host::run(std::optional<std::chrono::milliseconds> duration, StopSignal& st
                const std::function<void(const CycleOutcome&)>& on_cycle) {
   auto* virtual_clock = dynamic_cast<VirtualClock*>(clock_.get());
   const sdk::TimePoint start = clock_->now();
-  const std::optional<sdk::TimePoint> end =
-      duration ? std::optional<sdk::TimePoint>(start + *duration) : std::nullopt;
+  const std::optional<sdk::TimePoint> end = duration ? std::optional<sdk::TimePoint>(start + *duration) : std::nullopt;
   std::vector<sdk::TimePoint> due(pipelines_.size(), start);
   while (!stop.requested() && !pipelines_.empty()) {
     const auto next = std::min_element(due.begin(), due.end());

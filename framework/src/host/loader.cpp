@@ -23,8 +23,8 @@ sdk::Error refused(const std::filesystem::path& file, const std::string& why) {
 sdk::Result<std::shared_ptr<PluginLibrary>> PluginLibrary::open(const std::filesystem::path& file) {
   auto lib = std::shared_ptr<PluginLibrary>(new PluginLibrary());
   boost::system::error_code ec;
-  lib->library_.load(boost::dll::fs::path(file.string()), boost::dll::load_mode::rtld_local |
-                                                              boost::dll::load_mode::rtld_now, ec);
+  lib->library_.load(boost::dll::fs::path(file.string()),
+                     boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now, ec);
   if (ec) return refused(file, "cannot load: " + ec.message() + missing_file_hint(file));
   if (!lib->library_.has(sdk::kDescriptorSymbol))
     return refused(file, std::string("missing symbol ") + sdk::kDescriptorSymbol +
@@ -37,8 +37,8 @@ sdk::Result<std::shared_ptr<PluginLibrary>> PluginLibrary::open(const std::files
     if (!lib->library_.has(symbol)) return refused(file, std::string("missing symbol ") + symbol);
   lib->create_ = &lib->library_.get<CreateFn>(sdk::kCreateSymbol);
   lib->destroy_ = &lib->library_.get<DestroyFn>(sdk::kDestroySymbol);
-  lib->info_ = PluginInfo{d->name, d->version ? d->version : "", d->kinds, d->abi_major, d->abi_minor,
-                          sdk::toolchain_to_string(*d), file};
+  lib->info_ = PluginInfo{d->name,      d->version ? d->version : "", d->kinds, d->abi_major,
+                          d->abi_minor, sdk::toolchain_to_string(*d), file};
   return lib;
 }
 
@@ -68,9 +68,8 @@ sdk::Result<std::filesystem::path> find_plugin_file(const std::string& name,
     if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
     looked += (looked.empty() ? "" : ", ") + dir.string();
   }
-  return sdk::make_error(sdk::ErrorCode::kNotFound,
-                         "plugin \"" + name + "\" not found: no lib" + name + ".so in " +
-                             (looked.empty() ? std::string("(no plugin paths)") : looked));
+  return sdk::make_error(sdk::ErrorCode::kNotFound, "plugin \"" + name + "\" not found: no lib" + name + ".so in " +
+                                                        (looked.empty() ? std::string("(no plugin paths)") : looked));
 }
 
 std::vector<ScanEntry> scan_plugins(const std::vector<std::filesystem::path>& paths) {
@@ -89,10 +88,8 @@ std::vector<ScanEntry> scan_plugins(const std::vector<std::filesystem::path>& pa
       if (!seen.insert(file.filename().string()).second) continue;
       ScanEntry e{file, std::nullopt, ""};
       auto lib = PluginLibrary::open(file);
-      if (lib.ok())
-        e.info = lib.value()->info();
-      else
-        e.error = lib.error().message;
+      if (lib.ok()) e.info = lib.value()->info();
+      else e.error = lib.error().message;
       out.push_back(std::move(e));
     }
   }

@@ -12,10 +12,8 @@ void SpdLogger::log(sdk::LogLevel level, std::string_view message) {
     case sdk::LogLevel::kWarn: l = spdlog::level::warn; break;
     case sdk::LogLevel::kError: l = spdlog::level::err; break;
   }
-  if (prefix_.empty())
-    sink_->log(l, "{}", message);
-  else
-    sink_->log(l, "[{}] {}", prefix_, message);
+  if (prefix_.empty()) sink_->log(l, "{}", message);
+  else sink_->log(l, "[{}] {}", prefix_, message);
 }
 
 std::shared_ptr<spdlog::logger> make_stderr_logger(bool verbose) {

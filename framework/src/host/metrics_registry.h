@@ -12,10 +12,8 @@ namespace wva::framework {
 
 class MetricsRegistryImpl final : public sdk::MetricsRegistry {
  public:
-  void set_gauge(std::string_view name, std::string_view help, const sdk::Labels& labels,
-                 double value) override;
-  void add_counter(std::string_view name, std::string_view help, const sdk::Labels& labels,
-                   double delta) override;
+  void set_gauge(std::string_view name, std::string_view help, const sdk::Labels& labels, double value) override;
+  void add_counter(std::string_view name, std::string_view help, const sdk::Labels& labels, double delta) override;
   void remove(std::string_view name, const sdk::Labels& labels) override;
   std::string render() const override;
   // For tests and the CLI; nullopt when the series does not exist.
@@ -27,8 +25,8 @@ class MetricsRegistryImpl final : public sdk::MetricsRegistry {
     std::string type;
     std::map<sdk::Labels, double> series;
   };
-  void upsert(std::string_view name, std::string_view help, const char* type, const sdk::Labels& labels,
-              double value, bool add);
+  void upsert(std::string_view name, std::string_view help, const char* type, const sdk::Labels& labels, double value,
+              bool add);
   mutable std::mutex mutex_;
   std::map<std::string, Family, std::less<>> families_;
 };

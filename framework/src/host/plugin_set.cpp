@@ -23,8 +23,7 @@ const char* kind_word(const std::string& section) {
 
 }  // namespace
 
-std::vector<sdk::Error> PluginSet::build(const HostConfig& config,
-                                         const std::vector<std::filesystem::path>& paths,
+std::vector<sdk::Error> PluginSet::build(const HostConfig& config, const std::vector<std::filesystem::path>& paths,
                                          const HostServices& services) {
   std::vector<sdk::Error> errors;
   const std::pair<const char*, const std::map<std::string, PluginInstanceConfig>*> sections[] = {
@@ -53,8 +52,7 @@ std::vector<sdk::Error> PluginSet::build(const HostConfig& config,
       if (!section_kind_ok(section, *object.value())) {
         errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig,
                                          "plugin \"" + inst.plugin + "\" is a " +
-                                             sdk::kinds_to_string(lib->info().kinds) + ", not a " +
-                                             kind_word(section),
+                                             sdk::kinds_to_string(lib->info().kinds) + ", not a " + kind_word(section),
                                          inst.path));
         continue;
       }

@@ -227,7 +227,8 @@ std::vector<ServiceClass> read_service_classes(sdk::ClusterView& cluster, std::v
     sc.name = j.contains("name") && j["name"].is_string() ? j["name"].get<std::string>() : key;
     if (j.contains("priority")) {
       auto p = as_int(j["priority"]);
-      if (!p || *p < 0) warnings.push_back(kw + ": priority " + describe(j["priority"]) + " is not a non-negative integer; using 100");
+      if (!p || *p < 0)
+        warnings.push_back(kw + ": priority " + describe(j["priority"]) + " is not a non-negative integer; using 100");
       else sc.priority = *p;
     }
     if (!j.contains("data") || !j["data"].is_array()) {
@@ -277,8 +278,8 @@ sdk::Slo make_slo(const ServiceClass& sc, const SloEntry& e) {
   return slo;
 }
 
-std::optional<sdk::Slo> find_slo(const std::vector<ServiceClass>& classes, const std::string& model_id,
-                                 const json& va, std::vector<std::string>& warnings) {
+std::optional<sdk::Slo> find_slo(const std::vector<ServiceClass>& classes, const std::string& model_id, const json& va,
+                                 std::vector<std::string>& warnings) {
   if (const json* ref = at(va, {"spec", "sloClassRef"}); ref && ref->is_object()) {
     const std::string cls = str_at(*ref, {"name"});
     std::string key = str_at(*ref, {"key"});
@@ -288,8 +289,9 @@ std::optional<sdk::Slo> find_slo(const std::vector<ServiceClass>& classes, const
       for (const auto& e : sc.entries)
         if (e.model == key) return make_slo(sc, e);
     }
-    warnings.push_back("VariantAutoscaling " + obj_ns(va) + "/" + obj_name(va) + ": spec.sloClassRef: service class \"" +
-                       cls + "\" has no entry for \"" + key + "\" in ConfigMap " + kServiceClassConfigMap);
+    warnings.push_back("VariantAutoscaling " + obj_ns(va) + "/" + obj_name(va) +
+                       ": spec.sloClassRef: service class \"" + cls + "\" has no entry for \"" + key +
+                       "\" in ConfigMap " + kServiceClassConfigMap);
   }
   for (const auto& sc : classes)
     for (const auto& e : sc.entries)
@@ -454,8 +456,9 @@ struct VaGroup {
 };
 
 sdk::ResourceCondition condition(const json& va, std::string status, std::string reason, std::string message) {
-  return sdk::ResourceCondition{obj_ns(va), obj_name(va),
-                                sdk::Condition{"TargetResolved", std::move(status), std::move(reason), std::move(message)}};
+  return sdk::ResourceCondition{
+      obj_ns(va), obj_name(va),
+      sdk::Condition{"TargetResolved", std::move(status), std::move(reason), std::move(message)}};
 }
 
 }  // namespace
@@ -551,7 +554,8 @@ sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster) {
     const json& first = *group.vas.front();
     view.va_name = obj_name(first);
     if (const json* spec = at(first, {"spec"}); spec && spec->is_object()) view.va_spec = *spec;
-    if (const json* stz = at(first, {"spec", "scaleToZero"}); stz && stz->is_boolean()) view.scale_to_zero = stz->get<bool>();
+    if (const json* stz = at(first, {"spec", "scaleToZero"}); stz && stz->is_boolean())
+      view.scale_to_zero = stz->get<bool>();
     view.slo = find_slo(classes, key.model_id, first, out.warnings);
 
     const auto& ns_deps = deps_by_ns[key.ns];
@@ -615,11 +619,15 @@ sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster) {
       std::optional<int> max_replicas;
       if (const json* m = at(va, {"spec", "minReplicas"})) {
         if (auto n = as_int(*m); n && *n >= 0) min_replicas = *n;
-        else out.warnings.push_back(va_where + ": spec.minReplicas: " + describe(*m) + " is not a non-negative integer; using 1");
+        else
+          out.warnings.push_back(va_where + ": spec.minReplicas: " + describe(*m) +
+                                 " is not a non-negative integer; using 1");
       }
       if (const json* m = at(va, {"spec", "maxReplicas"})) {
         if (auto n = as_int(*m); n && *n >= 1) max_replicas = *n;
-        else out.warnings.push_back(va_where + ": spec.maxReplicas: " + describe(*m) + " is not a positive integer; ignored");
+        else
+          out.warnings.push_back(va_where + ": spec.maxReplicas: " + describe(*m) +
+                                 " is not a positive integer; ignored");
       }
       if (max_replicas && *max_replicas < min_replicas) {
         out.warnings.push_back(va_where + ": spec.maxReplicas " + std::to_string(*max_replicas) + " < minReplicas " +
@@ -631,8 +639,8 @@ sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster) {
         const std::string dep_name = obj_name(*d);
         if (!claimed.insert(dep_name).second) {
           out.warnings.push_back(va_where + ": Deployment " + dep_name +
-                                 " is already a variant through another VariantAutoscaling of model " +
-                                 key.model_id + "; counted once");
+                                 " is already a variant through another VariantAutoscaling of model " + key.model_id +
+                                 "; counted once");
           continue;
         }
         sdk::Variant v;

@@ -223,8 +223,8 @@ const char* to_string(BestEffort policy) {
 }
 
 std::optional<BestEffort> parse_best_effort(const std::string& name) {
-  for (auto p : {BestEffort::kNone, BestEffort::kPriorityExhaustive, BestEffort::kPriorityRoundRobin,
-                 BestEffort::kRoundRobin})
+  for (auto p :
+       {BestEffort::kNone, BestEffort::kPriorityExhaustive, BestEffort::kPriorityRoundRobin, BestEffort::kRoundRobin})
     if (name == to_string(p)) return p;
   return std::nullopt;
 }
@@ -301,10 +301,10 @@ std::vector<LimitedResult> allocate_limited(const std::vector<ModelCandidates>& 
       r.allocated = true;
       r.candidate = static_cast<int>(top.cand);
       r.replicas = cand.replicas;
-      r.reason = top.cand == 0 ? "fits the GPU capacity"
-                               : "candidate " + std::to_string(top.cand + 1) + " of " +
-                                     std::to_string(m.candidates.size()) +
-                                     " (cheaper ones did not fit the GPU capacity left)";
+      r.reason = top.cand == 0
+                     ? "fits the GPU capacity"
+                     : "candidate " + std::to_string(top.cand + 1) + " of " + std::to_string(m.candidates.size()) +
+                           " (cheaper ones did not fit the GPU capacity left)";
       continue;
     }
     if (top.cand + 1 < m.candidates.size()) {
@@ -349,8 +349,7 @@ std::vector<LimitedResult> allocate_limited(const std::vector<ModelCandidates>& 
     size_t start = 0;
     while (start < unallocated.size()) {
       size_t end = start;
-      if (policy == BestEffort::kRoundRobin)
-        end = unallocated.size();
+      if (policy == BestEffort::kRoundRobin) end = unallocated.size();
       else
         while (end < unallocated.size() && models[unallocated[end]].priority == models[unallocated[start]].priority)
           ++end;
@@ -376,8 +375,8 @@ std::vector<LimitedResult> allocate_limited(const std::vector<ModelCandidates>& 
     r.best_effort = true;
     r.allocated = total > 0;
     r.replicas = got[i];
-    r.reason = std::string("no candidate fits the GPU capacity left; best effort (") + to_string(policy) +
-               ") gave " + capacity_note(models[i], got[i]);
+    r.reason = std::string("no candidate fits the GPU capacity left; best effort (") + to_string(policy) + ") gave " +
+               capacity_note(models[i], got[i]);
   }
   return results;
 }

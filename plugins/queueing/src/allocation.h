@@ -12,29 +12,29 @@ namespace wva::queueing {
 // One variant as the allocator sees it.
 struct VariantOption {
   std::string name;
-  std::string accelerator;          // type whose GPUs it uses (limited mode); empty = its name
+  std::string accelerator;  // type whose GPUs it uses (limited mode); empty = its name
   int gpus_per_replica = 1;
-  double cost_per_replica = 0;      // effective cost (a proxy when the real one is unknown)
+  double cost_per_replica = 0;  // effective cost (a proxy when the real one is unknown)
   bool cost_known = true;
-  int current = 0;                  // replicas now
-  int floor = 0;                    // fewest replicas it may get
-  std::optional<int> max;           // most replicas it may get
-  double rate_per_replica = 0;      // req/s one replica carries within the SLOs; 0 = cannot carry load
+  int current = 0;              // replicas now
+  int floor = 0;                // fewest replicas it may get
+  std::optional<int> max;       // most replicas it may get
+  double rate_per_replica = 0;  // req/s one replica carries within the SLOs; 0 = cannot carry load
 
   const std::string& type() const { return accelerator.empty() ? name : accelerator; }
 };
 
 struct AllocationProblem {
   std::vector<VariantOption> variants;
-  double load = 0;                  // req/s the model must carry
-  bool keep_one = true;             // false with scale-to-zero: the model may have 0 replicas in total
-  double penalty_factor = 0.1;      // transition penalty on an accelerator change
+  double load = 0;              // req/s the model must carry
+  bool keep_one = true;         // false with scale-to-zero: the model may have 0 replicas in total
+  double penalty_factor = 0.1;  // transition penalty on an accelerator change
 };
 
 struct Allocation {
-  std::vector<int> replicas;        // per variant, same order as AllocationProblem::variants
-  double cost = 0;                  // sum of replicas * cost_per_replica
-  double value = 0;                 // cost + transition penalty: what is minimised
+  std::vector<int> replicas;  // per variant, same order as AllocationProblem::variants
+  double cost = 0;            // sum of replicas * cost_per_replica
+  double value = 0;           // cost + transition penalty: what is minimised
   double penalty = 0;
   double capacity = 0;              // req/s it carries within the SLOs
   bool carries_load = true;         // false: even the max replicas cannot carry the load
@@ -60,20 +60,20 @@ const char* to_string(BestEffort policy);
 std::optional<BestEffort> parse_best_effort(const std::string& name);
 
 struct ModelCandidates {
-  std::string id;                         // unique, e.g. "ns/model"
-  int priority = 100;                     // 1 = highest
-  std::vector<Allocation> candidates;     // sorted by value, as candidate_allocations returns them
-  std::vector<int> gpus_per_replica;      // per variant
-  std::vector<std::string> types;         // per variant: accelerator type
-  double current_value = 0;               // cost of what runs now (tie-break: larger first)
+  std::string id;                      // unique, e.g. "ns/model"
+  int priority = 100;                  // 1 = highest
+  std::vector<Allocation> candidates;  // sorted by value, as candidate_allocations returns them
+  std::vector<int> gpus_per_replica;   // per variant
+  std::vector<std::string> types;      // per variant: accelerator type
+  double current_value = 0;            // cost of what runs now (tie-break: larger first)
 };
 
 struct LimitedResult {
   std::string id;
-  bool allocated = false;                 // a whole candidate fitted, or best effort gave something
+  bool allocated = false;  // a whole candidate fitted, or best effort gave something
   bool best_effort = false;
-  int candidate = -1;                     // index of the candidate that fitted, -1 for best effort/none
-  std::vector<int> replicas;              // per variant (valid when allocated)
+  int candidate = -1;         // index of the candidate that fitted, -1 for best effort/none
+  std::vector<int> replicas;  // per variant (valid when allocated)
   std::string reason;
 };
 

@@ -91,11 +91,15 @@ ModelPlan plan_model(const sdk::ModelView& model, const Snapshot& snapshot, cons
     }
   }
   if (plan.sized.empty())
-    return refuse("NoProfile", "no performance profile for any variant (accelerators: " + [&] {
-      std::string a;
-      for (const auto& v : model.variants) a += (a.empty() ? "" : ", ") + (v.accelerator.empty() ? "?" : v.accelerator);
-      return a;
-    }() + "); set spec.modelProfile.accelerators[] or the ConfigMap " + settings.profiles_config_map);
+    return refuse(
+        "NoProfile", "no performance profile for any variant (accelerators: " +
+                         [&] {
+                           std::string a;
+                           for (const auto& v : model.variants)
+                             a += (a.empty() ? "" : ", ") + (v.accelerator.empty() ? "?" : v.accelerator);
+                           return a;
+                         }() +
+                         "); set spec.modelProfile.accelerators[] or the ConfigMap " + settings.profiles_config_map);
   // SLO.
   auto slo = resolve_slo(model, snapshot);
   if (!slo)
@@ -150,11 +154,13 @@ ModelPlan plan_model(const sdk::ModelView& model, const Snapshot& snapshot, cons
       if (auto it = by_variant.find(name); it != by_variant.end() && it->second.arrival_rate)
         plan.load = std::max(0.0, plan.load - *it->second.arrival_rate);
     plan.load_note = missing.empty() ? "model-level load (no per-variant load)"
-                                     : "model-level load (no per-variant load for " + [&] {
-                                         std::string a;
-                                         for (const auto& m : missing) a += (a.empty() ? "" : ", ") + m;
-                                         return a;
-                                       }() + ")";
+                                     : "model-level load (no per-variant load for " +
+                                           [&] {
+                                             std::string a;
+                                             for (const auto& m : missing) a += (a.empty() ? "" : ", ") + m;
+                                             return a;
+                                           }() +
+                                           ")";
     in_tokens = metrics.load.avg_input_tokens ? metrics.load.avg_input_tokens
                                               : (weight > 0 ? std::optional<double>(in_w / weight) : in_any);
     out_tokens = metrics.load.avg_output_tokens ? metrics.load.avg_output_tokens
@@ -189,8 +195,8 @@ ModelPlan plan_model(const sdk::ModelView& model, const Snapshot& snapshot, cons
   for (size_t k = 0; k < plan.sized.size(); ++k) {
     auto& s = plan.sized[k];
     const auto& prof = profiles[k].profile;
-    ServiceParams params{prof.alpha, prof.beta, prof.gamma, prof.delta, prof.max_batch,
-                         plan.in_tokens, plan.out_tokens, settings.queue_to_batch_ratio};
+    ServiceParams params{prof.alpha,     prof.beta,      prof.gamma,      prof.delta,
+                         prof.max_batch, plan.in_tokens, plan.out_tokens, settings.queue_to_batch_ratio};
     auto qm = QueueModel::make(params);
     if (!qm) {
       s.max.feasible = false;
@@ -201,8 +207,8 @@ ModelPlan plan_model(const sdk::ModelView& model, const Snapshot& snapshot, cons
     s.max = max_rate(*s.model, targets);
     any_feasible = any_feasible || s.max.feasible;
   }
-  if (!any_feasible && std::none_of(plan.sized.begin(), plan.sized.end(),
-                                    [](const VariantSizing& s) { return s.model.has_value(); }))
+  if (!any_feasible &&
+      std::none_of(plan.sized.begin(), plan.sized.end(), [](const VariantSizing& s) { return s.model.has_value(); }))
     return refuse("NoProfile", "no valid performance profile: " + plan.sized.front().max.reason);
   if (!any_feasible && plan.load > 0) {
     // No rate meets the SLO: size for stability (the most a replica carries) and say so.
@@ -223,7 +229,8 @@ ModelPlan plan_model(const sdk::ModelView& model, const Snapshot& snapshot, cons
   double max_cost_per_gpu = 0;
   for (const auto& s : plan.sized) {
     const auto& v = model.variants[s.index];
-    if (v.cost_per_replica) max_cost_per_gpu = std::max(max_cost_per_gpu, *v.cost_per_replica / std::max(1, v.gpus_per_replica));
+    if (v.cost_per_replica)
+      max_cost_per_gpu = std::max(max_cost_per_gpu, *v.cost_per_replica / std::max(1, v.gpus_per_replica));
   }
   plan.problem.keep_one = !model.scale_to_zero;
   plan.problem.penalty_factor = settings.transition_penalty;
@@ -269,9 +276,9 @@ sdk::Recommendation recommend(const sdk::ModelView& model, const ModelPlan& plan
     const auto& s = plan.sized[k];
     const auto& o = plan.problem.variants[k];
     const auto& v = model.variants[s.index];
-    std::string reason = v.name + " (" + (v.accelerator.empty() ? "?" : v.accelerator) + "): " +
-                         std::to_string(replicas[k]) + " replica" + (replicas[k] == 1 ? "" : "s") + "; " + s.max.reason +
-                         " [profile: " + s.profile_source + "]";
+    std::string reason = v.name + " (" + (v.accelerator.empty() ? "?" : v.accelerator) +
+                         "): " + std::to_string(replicas[k]) + " replica" + (replicas[k] == 1 ? "" : "s") + "; " +
+                         s.max.reason + " [profile: " + s.profile_source + "]";
     if (replicas[k] > 0 && o.rate_per_replica > 0 && capacity > 0 && plan.load > 0 && s.model) {
       const double share = plan.load * o.rate_per_replica / capacity;  // capacity-proportional routing
       const auto at = s.model->at(share);
@@ -352,7 +359,8 @@ sdk::Recommendation analyze_model(const sdk::ModelView& model, const Snapshot& s
     auto rec = no_opinion(analyzer, "InsufficientCapacity", "limited mode: " + lr.reason);
     return rec;
   }
-  auto rec = recommend(model, plan, lr.replicas, analyzer, "limited mode: " + lr.reason + (warn.empty() ? "" : "; " + warn));
+  auto rec =
+      recommend(model, plan, lr.replicas, analyzer, "limited mode: " + lr.reason + (warn.empty() ? "" : "; " + warn));
   if (lr.best_effort) {
     rec.confidence = 0.5;
     rec.conditions.clear();

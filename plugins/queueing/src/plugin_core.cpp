@@ -77,10 +77,8 @@ Snapshot QueueingPlugin::read_config_maps(std::span<const sdk::ModelView> models
   }
   if (auto data = read(settings_.profiles_config_map)) {
     auto profiles = parse_profiles(*data, "ConfigMap " + settings_.profiles_config_map);
-    if (!profiles)
-      warn(profiles.error().to_string() + "; last good profiles kept");
-    else
-      next.profiles = *profiles;
+    if (!profiles) warn(profiles.error().to_string() + "; last good profiles kept");
+    else next.profiles = *profiles;
   }
   if (settings_.limited) {
     if (settings_.capacity_source == CapacitySource::kConfigMap) {
@@ -91,10 +89,8 @@ Snapshot QueueingPlugin::read_config_maps(std::span<const sdk::ModelView> models
         next.capacity.clear();
       } else if (got) {
         auto cap = parse_capacity(sdk::config_map_data(**got), "ConfigMap " + settings_.capacity_config_map);
-        if (!cap)
-          warn(cap.error().to_string() + "; last good capacity kept");
-        else
-          next.capacity = *cap;
+        if (!cap) warn(cap.error().to_string() + "; last good capacity kept");
+        else next.capacity = *cap;
       } else {
         warn("limited mode: capacity unreadable (" + got.error().to_string() + "); last good capacity kept");
       }
@@ -114,10 +110,8 @@ Snapshot QueueingPlugin::read_config_maps(std::span<const sdk::ModelView> models
           if (!labels.contains(settings_.gpu_product_label) || !alloc.contains(settings_.gpu_resource)) continue;
           const auto& count = alloc[settings_.gpu_resource];
           int n = 0;
-          if (count.is_number_integer())
-            n = count.get<int>();
-          else if (count.is_string())
-            n = std::atoi(count.get<std::string>().c_str());
+          if (count.is_number_integer()) n = count.get<int>();
+          else if (count.is_string()) n = std::atoi(count.get<std::string>().c_str());
           if (n > 0 && labels[settings_.gpu_product_label].is_string())
             cap[node_type(labels[settings_.gpu_product_label].get<std::string>(), known)] += n;
         }

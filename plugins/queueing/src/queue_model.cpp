@@ -8,9 +8,9 @@ namespace wva::queueing {
 
 namespace {
 
-constexpr double kEpsilon = 0.001;          // stability margin of the search range (upstream)
-constexpr double kRescaleAbove = 1e150;     // running rescaling keeps every term finite
-constexpr double kNegligible = 1e-20;       // a term this small relative to the sum ends the sum
+constexpr double kEpsilon = 0.001;       // stability margin of the search range (upstream)
+constexpr double kRescaleAbove = 1e150;  // running rescaling keeps every term finite
+constexpr double kNegligible = 1e-20;    // a term this small relative to the sum ends the sum
 constexpr int kMaxIterations = 100;
 constexpr double kRelTolerance = 1e-6;
 constexpr double kTpsSafetyFraction = 0.1;  // upstream StabilitySafetyFraction
@@ -129,10 +129,8 @@ template <class Metric>
 double bisect(const QueueModel& model, double lo, double hi, double target, Metric metric) {
   for (int i = 0; i < kMaxIterations && (hi - lo) > kRelTolerance * hi; ++i) {
     const double mid = 0.5 * (lo + hi);
-    if (metric(model.at(mid)) <= target)
-      lo = mid;
-    else
-      hi = mid;
+    if (metric(model.at(mid)) <= target) lo = mid;
+    else hi = mid;
   }
   return lo;
 }
@@ -169,13 +167,12 @@ MaxRate max_rate(const QueueModel& model, const SloTargets& slo) {
       out.feasible = false;
       out.binding = target.name;
       out.reason = std::string(target.name) + " is " + fmt("%.1f", target.metric(at_lo)) +
-                   " ms even at the lowest load (" + fmt("%.4g", lo) + " req/s), above the SLO of " +
-                   fmt("%g", goal) + " ms";
+                   " ms even at the lowest load (" + fmt("%.4g", lo) + " req/s), above the SLO of " + fmt("%g", goal) +
+                   " ms";
       out.stats = at_lo;
       return out;
     }
-    const double lambda =
-        target.metric(at_hi) <= goal ? hi : bisect(model, lo, hi, goal, target.metric);
+    const double lambda = target.metric(at_hi) <= goal ? hi : bisect(model, lo, hi, goal, target.metric);
     if (lambda < best) {
       best = lambda;
       out.binding = target.name;

@@ -13,30 +13,30 @@ namespace wva::queueing {
 
 // Performance of one replica for one request mix.
 struct ServiceParams {
-  double alpha = 0;        // decode ITL(n) = alpha + beta * n   (ms)
+  double alpha = 0;  // decode ITL(n) = alpha + beta * n   (ms)
   double beta = 0;
-  double gamma = 0;        // prefill(n) = gamma + delta * in_tokens * n   (ms; 0 when in_tokens == 0)
+  double gamma = 0;  // prefill(n) = gamma + delta * in_tokens * n   (ms; 0 when in_tokens == 0)
   double delta = 0;
-  int max_batch = 0;       // N: requests in service at once
-  double in_tokens = 0;    // mean input tokens per request
-  double out_tokens = 1;   // mean output tokens per request (>= 1)
+  int max_batch = 0;              // N: requests in service at once
+  double in_tokens = 0;           // mean input tokens per request
+  double out_tokens = 1;          // mean output tokens per request (>= 1)
   int queue_to_batch_ratio = 10;  // queue limit Q = ratio * N; states 0..K, K = N + Q
 };
 
 // What one replica looks like at a given arrival rate.
 struct QueueStats {
-  double arrival_rate = 0;     // lambda, req/s
-  double throughput = 0;       // X = lambda * (1 - p_K), req/s
-  double in_system = 0;        // L
-  double in_service = 0;       // Ls
-  double response_ms = 0;      // T = L / X
-  double service_ms = 0;       // S = Ls / X
-  double wait_ms = 0;          // W = max(0, T - S)
-  double concurrency = 0;      // n*: the batch size whose service time equals S
-  double ttft_ms = 0;          // W + prefill(n*)
-  double itl_ms = 0;           // alpha + beta * n*
-  double utilization = 0;      // Ls / N in [0, 1]
-  double blocking = 0;         // p_K
+  double arrival_rate = 0;  // lambda, req/s
+  double throughput = 0;    // X = lambda * (1 - p_K), req/s
+  double in_system = 0;     // L
+  double in_service = 0;    // Ls
+  double response_ms = 0;   // T = L / X
+  double service_ms = 0;    // S = Ls / X
+  double wait_ms = 0;       // W = max(0, T - S)
+  double concurrency = 0;   // n*: the batch size whose service time equals S
+  double ttft_ms = 0;       // W + prefill(n*)
+  double itl_ms = 0;        // alpha + beta * n*
+  double utilization = 0;   // Ls / N in [0, 1]
+  double blocking = 0;      // p_K
 };
 
 class QueueModel {
@@ -77,11 +77,11 @@ struct SloTargets {
 // The largest arrival rate per replica that meets every SLO (section 6.3).
 struct MaxRate {
   bool feasible = false;
-  double lambda = 0;         // req/s offered to one replica
-  double rate = 0;           // X(lambda): req/s one replica carries within the SLOs
-  std::string binding;       // "TTFT", "ITL", "TPS margin", or "stability" (lambda_max)
-  std::string reason;        // human, with numbers
-  QueueStats stats;          // the model at lambda
+  double lambda = 0;    // req/s offered to one replica
+  double rate = 0;      // X(lambda): req/s one replica carries within the SLOs
+  std::string binding;  // "TTFT", "ITL", "TPS margin", or "stability" (lambda_max)
+  std::string reason;   // human, with numbers
+  QueueStats stats;     // the model at lambda
 };
 
 // Bisection: at most 100 iterations, relative tolerance 1e-6, and the returned lambda always on the

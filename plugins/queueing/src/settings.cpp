@@ -56,8 +56,7 @@ json to_json(const YAML::Node& node) {
       if (!s.empty() && end && *end == '\0' && std::isfinite(d)) return d;
       return s;
     }
-    default:
-      return nullptr;
+    default: return nullptr;
   }
 }
 
@@ -98,17 +97,21 @@ sdk::Result<Settings> parse_settings(const json& config, const std::string& path
     if (errors.empty()) first_path = prefix + key;
     errors.push_back(prefix + key + ": " + m);
   };
-  const std::vector<std::string> known = {"mode",           "bestEffort",       "capacitySource",
-                                          "capacityConfigMap", "serviceClassConfigMap", "profilesConfigMap",
-                                          "maxQueueToBatchRatio", "transitionPenaltyFactor", "gpuResource",
+  const std::vector<std::string> known = {"mode",
+                                          "bestEffort",
+                                          "capacitySource",
+                                          "capacityConfigMap",
+                                          "serviceClassConfigMap",
+                                          "profilesConfigMap",
+                                          "maxQueueToBatchRatio",
+                                          "transitionPenaltyFactor",
+                                          "gpuResource",
                                           "gpuProductLabel"};
   auto str = [&](const std::string& key, std::string& out) {
     if (!config.contains(key)) return;
     const auto& v = config[key];
-    if (!v.is_string() || v.get<std::string>().empty())
-      err(key, "must be a non-empty string");
-    else
-      out = v.get<std::string>();
+    if (!v.is_string() || v.get<std::string>().empty()) err(key, "must be a non-empty string");
+    else out = v.get<std::string>();
   };
   for (const auto& [key, value] : config.items())
     if (std::find(known.begin(), known.end(), key) == known.end())
@@ -116,18 +119,15 @@ sdk::Result<Settings> parse_settings(const json& config, const std::string& path
   if (config.contains("mode")) {
     const auto& v = config["mode"];
     const std::string m = v.is_string() ? v.get<std::string>() : "";
-    if (m == "limited")
-      s.limited = true;
-    else if (m == "unlimited")
-      s.limited = false;
+    if (m == "limited") s.limited = true;
+    else if (m == "unlimited") s.limited = false;
     else
       err("mode", "must be \"unlimited\" or \"limited\", got " + v.dump() + did_you_mean(m, {"unlimited", "limited"}));
   }
   if (config.contains("bestEffort")) {
     const auto& v = config["bestEffort"];
     const std::string m = v.is_string() ? v.get<std::string>() : "";
-    if (auto p = parse_best_effort(m))
-      s.best_effort = *p;
+    if (auto p = parse_best_effort(m)) s.best_effort = *p;
     else
       err("bestEffort", "must be one of None, PriorityExhaustive, PriorityRoundRobin, RoundRobin, got " + v.dump() +
                             did_you_mean(m, {"None", "PriorityExhaustive", "PriorityRoundRobin", "RoundRobin"}));
@@ -135,12 +135,11 @@ sdk::Result<Settings> parse_settings(const json& config, const std::string& path
   if (config.contains("capacitySource")) {
     const auto& v = config["capacitySource"];
     const std::string m = v.is_string() ? v.get<std::string>() : "";
-    if (m == "configmap")
-      s.capacity_source = CapacitySource::kConfigMap;
-    else if (m == "nodes")
-      s.capacity_source = CapacitySource::kNodes;
+    if (m == "configmap") s.capacity_source = CapacitySource::kConfigMap;
+    else if (m == "nodes") s.capacity_source = CapacitySource::kNodes;
     else
-      err("capacitySource", "must be \"configmap\" or \"nodes\", got " + v.dump() + did_you_mean(m, {"configmap", "nodes"}));
+      err("capacitySource",
+          "must be \"configmap\" or \"nodes\", got " + v.dump() + did_you_mean(m, {"configmap", "nodes"}));
   }
   str("capacityConfigMap", s.capacity_config_map);
   str("serviceClassConfigMap", s.service_class_config_map);
@@ -151,15 +150,13 @@ sdk::Result<Settings> parse_settings(const json& config, const std::string& path
     const auto& v = config["maxQueueToBatchRatio"];
     if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 1000)
       err("maxQueueToBatchRatio", "must be an integer in 0..1000, got " + v.dump());
-    else
-      s.queue_to_batch_ratio = v.get<int>();
+    else s.queue_to_batch_ratio = v.get<int>();
   }
   if (config.contains("transitionPenaltyFactor")) {
     const auto& v = config["transitionPenaltyFactor"];
     if (!v.is_number() || !(v.get<double>() >= 0) || v.get<double>() > 10)
       err("transitionPenaltyFactor", "must be a number in 0..10, got " + v.dump());
-    else
-      s.transition_penalty = v.get<double>();
+    else s.transition_penalty = v.get<double>();
   }
   // One error: its own path. Several: the plugin's path, each message with its full path.
   if (errors.size() == 1) return invalid(errors[0].substr(first_path.size() + 2), first_path);
@@ -199,7 +196,8 @@ sdk::Result<std::vector<ServiceClass>> parse_service_classes(const std::map<std:
                                             {"slo-tps", &slo.tps}}) {
           if (!e.contains(field)) continue;
           auto v = number(e[field]);
-          if (!v || !(*v > 0)) return invalid(std::string("must be a positive number, got ") + e[field].dump(), ep + "." + field);
+          if (!v || !(*v > 0))
+            return invalid(std::string("must be a positive number, got ") + e[field].dump(), ep + "." + field);
           *target = *v;
         }
         sc.slo_by_model[e["model"].get<std::string>()] = slo;

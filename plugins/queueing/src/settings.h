@@ -18,7 +18,7 @@ namespace wva::queueing {
 enum class CapacitySource { kConfigMap, kNodes };
 
 struct Settings {
-  bool limited = false;                       // mode: unlimited | limited
+  bool limited = false;  // mode: unlimited | limited
   BestEffort best_effort = BestEffort::kNone;
   CapacitySource capacity_source = CapacitySource::kConfigMap;
   std::string capacity_config_map = "wva-accelerator-capacity";
@@ -26,7 +26,7 @@ struct Settings {
   std::string profiles_config_map = "wva-performance-profiles";  // optional: absent = not used
   int queue_to_batch_ratio = 10;
   double transition_penalty = 0.1;
-  std::string gpu_resource = "nvidia.com/gpu";             // capacitySource: nodes
+  std::string gpu_resource = "nvidia.com/gpu";  // capacitySource: nodes
   std::string gpu_product_label = "nvidia.com/gpu.product";
 };
 

@@ -186,8 +186,8 @@ TEST(Limited, LargerCostGapGoesFirstWithinAPriority) {
 }
 
 TEST(Limited, NonePolicyLeavesTheUnfittedUnallocated) {
-  auto r = allocate_limited({single("a", 1, "H100", {6}), single("b", 2, "H100", {6})}, {{"H100", 8}},
-                            BestEffort::kNone);
+  auto r =
+      allocate_limited({single("a", 1, "H100", {6}), single("b", 2, "H100", {6})}, {{"H100", 8}}, BestEffort::kNone);
   EXPECT_TRUE(r[0].allocated);
   EXPECT_FALSE(r[1].allocated);
   EXPECT_NE(r[1].reason.find("None"), std::string::npos);
@@ -234,8 +234,8 @@ TEST(Limited, UnlistedTypesAreNotLimited) {
 }
 
 TEST(Limited, PolicyNamesRoundTrip) {
-  for (auto p : {BestEffort::kNone, BestEffort::kPriorityExhaustive, BestEffort::kPriorityRoundRobin,
-                 BestEffort::kRoundRobin})
+  for (auto p :
+       {BestEffort::kNone, BestEffort::kPriorityExhaustive, BestEffort::kPriorityRoundRobin, BestEffort::kRoundRobin})
     EXPECT_EQ(parse_best_effort(to_string(p)), p);
   EXPECT_FALSE(parse_best_effort("Greedy").has_value());
 }

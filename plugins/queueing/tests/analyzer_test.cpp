@@ -134,8 +134,9 @@ TEST(Analyzer, MaxReplicasCapsAndSaysSo) {
 
 TEST(Analyzer, LoadOfTwoVariantsIsSummedAndPlacedOnTheCheaperPerRequest) {
   // Same profile, one variant twice as expensive: all load goes to the cheap one, the other keeps min 1.
-  auto m = model("m", {variant("cheap", "A100", 1.0, 3, sample_profile()), variant("dear", "H100", 2.0, 3, sample_profile())},
-                 slo(500, 24));
+  auto m = model(
+      "m", {variant("cheap", "A100", 1.0, 3, sample_profile()), variant("dear", "H100", 2.0, 3, sample_profile())},
+      slo(500, 24));
   m.metrics.load_by_variant["cheap"] = load(2.5, 128, 128);
   m.metrics.load_by_variant["dear"] = load(2.5, 128, 128);
   auto rec = analyze_model(m, Snapshot{}, Settings{});
@@ -147,8 +148,10 @@ TEST(Analyzer, LoadOfTwoVariantsIsSummedAndPlacedOnTheCheaperPerRequest) {
 }
 
 TEST(Analyzer, UnknownCostIsPricedPessimisticallyNotZero) {
-  auto m = model("m", {variant("known", "A100", 1.0, 0, sample_profile()), variant("unknown", "X1", std::nullopt, 0, sample_profile())},
-                 slo(500, 24));
+  auto m = model(
+      "m",
+      {variant("known", "A100", 1.0, 0, sample_profile()), variant("unknown", "X1", std::nullopt, 0, sample_profile())},
+      slo(500, 24));
   m.scale_to_zero = true;
   m.metrics.load_by_variant["known"] = load(5.0, 128, 128);
   auto rec = analyze_model(m, Snapshot{}, Settings{});
@@ -164,8 +167,9 @@ TEST(Analyzer, PicksH200ForLlama8bWithMeasuredProfilesAndSaysWhyInNumbers) {
   auto h100 = measured_profile("llama-3.1-8b", "H100", in, out, 256);
   auto h200 = measured_profile("llama-3.1-8b", "H200", in, out, 256);
   ASSERT_TRUE(h100 && h200) << "profiles.json not found under " WVA_SHARED_DIR;
-  auto m = model("meta/llama-3.1-8b", {variant("llama-h100", "H100", 1.0, 0, h100), variant("llama-h200", "H200", 1.3, 0, h200)},
-                 slo(1000, 10));
+  auto m =
+      model("meta/llama-3.1-8b",
+            {variant("llama-h100", "H100", 1.0, 0, h100), variant("llama-h200", "H200", 1.3, 0, h200)}, slo(1000, 10));
   m.scale_to_zero = true;  // neither variant is forced to keep a replica
   m.metrics.load = load(110.0, in, out);
   auto plan = plan_model(m, Snapshot{}, Settings{});
@@ -184,8 +188,8 @@ TEST(Analyzer, PicksH200ForLlama8bWithMeasuredProfilesAndSaysWhyInNumbers) {
   auto mix = analyze_model(m, Snapshot{}, Settings{});
   EXPECT_EQ(mix.target_for("llama-h100")->replicas, 1);
   EXPECT_EQ(mix.target_for("llama-h200")->replicas, 1);
-  std::printf("H100: %.3f req/s per replica, %.4f per req/s; H200: %.3f req/s, %.4f per req/s\n%s\n%s\n%s\n",
-              r100, 1.0 / r100, r200, 1.3 / r200, rec.reason.c_str(), rec.targets[0].reason.c_str(),
+  std::printf("H100: %.3f req/s per replica, %.4f per req/s; H200: %.3f req/s, %.4f per req/s\n%s\n%s\n%s\n", r100,
+              1.0 / r100, r200, 1.3 / r200, rec.reason.c_str(), rec.targets[0].reason.c_str(),
               rec.targets[1].reason.c_str());
 }
 

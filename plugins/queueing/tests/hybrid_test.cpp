@@ -33,21 +33,20 @@ TEST_P(HybridMatrix, RowFiresWithItsResult) {
 
 INSTANTIATE_TEST_SUITE_P(
     Rows, HybridMatrix,
-    ::testing::Values(
-        Row{"0a", 4, std::nullopt, 6, true, 6, "queueing"},   // saturation silent: model only
-        Row{"0b", 4, 5, std::nullopt, true, 5, "saturation"},  // model silent: saturation only
-        Row{"1", 4, 5, 7, true, 7, "queueing"},                // both up: the larger (model)
-        Row{"1", 4, 8, 5, true, 8, "saturation"},              // both up: the larger (saturation) - upstream took 5
-        Row{"2", 4, 5, 2, true, 5, "saturation"},              // saturated, model down: scale up - upstream held 4
-        Row{"2", 4, 5, 4, true, 5, "saturation"},              // saturated, model holds: scale up
-        Row{"3", 4, 4, 2, false, 4, "hold"},                   // model down, not safe: veto
-        Row{"3", 4, 3, 2, false, 4, "hold"},                   // even when saturation also goes down
-        Row{"4", 4, 4, 6, true, 6, "queueing"},                // model up ahead of saturation
-        Row{"4", 4, 3, 6, false, 6, "queueing"},               // model up, saturation down
-        Row{"5", 4, 4, 2, true, 2, "queueing"},                // model down, safe
-        Row{"5", 4, 3, 1, true, 1, "queueing"},                // both down: the model's target
-        Row{"6", 4, 3, 4, true, 4, "hold"},                    // saturation down, model holds
-        Row{"7", 4, 4, 4, true, 4, "hold"}),                   // both hold
+    ::testing::Values(Row{"0a", 4, std::nullopt, 6, true, 6, "queueing"},    // saturation silent: model only
+                      Row{"0b", 4, 5, std::nullopt, true, 5, "saturation"},  // model silent: saturation only
+                      Row{"1", 4, 5, 7, true, 7, "queueing"},                // both up: the larger (model)
+                      Row{"1", 4, 8, 5, true, 8, "saturation"},  // both up: the larger (saturation) - upstream took 5
+                      Row{"2", 4, 5, 2, true, 5, "saturation"},  // saturated, model down: scale up - upstream held 4
+                      Row{"2", 4, 5, 4, true, 5, "saturation"},  // saturated, model holds: scale up
+                      Row{"3", 4, 4, 2, false, 4, "hold"},       // model down, not safe: veto
+                      Row{"3", 4, 3, 2, false, 4, "hold"},       // even when saturation also goes down
+                      Row{"4", 4, 4, 6, true, 6, "queueing"},    // model up ahead of saturation
+                      Row{"4", 4, 3, 6, false, 6, "queueing"},   // model up, saturation down
+                      Row{"5", 4, 4, 2, true, 2, "queueing"},    // model down, safe
+                      Row{"5", 4, 3, 1, true, 1, "queueing"},    // both down: the model's target
+                      Row{"6", 4, 3, 4, true, 4, "hold"},        // saturation down, model holds
+                      Row{"7", 4, 4, 4, true, 4, "hold"}),       // both hold
     [](const ::testing::TestParamInfo<Row>& info) {
       return std::string("row_") + info.param.row + "_" + std::to_string(info.index);
     });

@@ -17,10 +17,12 @@ nlohmann::json config_map(const std::string& ns, const std::string& name, nlohma
 
 const char* kServiceClasses =
     "name: Premium\npriority: 1\ndata:\n  - model: default/default\n    slo-tpot: 24\n    slo-ttft: 500\n";
-const char* kFreemium = "name: Freemium\npriority: 10\ndata:\n  - model: cheap/model\n    slo-tpot: 24\n    slo-ttft: 500\n";
+const char* kFreemium =
+    "name: Freemium\npriority: 10\ndata:\n  - model: cheap/model\n    slo-tpot: 24\n    slo-ttft: 500\n";
 
 sdk::ModelView example_model(std::string id, double rate) {
-  auto m = model(std::move(id), {variant("vllme-" + std::to_string(static_cast<int>(rate)), "A100", 1.0, 1, sample_profile())},
+  auto m = model(std::move(id),
+                 {variant("vllme-" + std::to_string(static_cast<int>(rate)), "A100", 1.0, 1, sample_profile())},
                  std::nullopt);
   m.metrics.load_by_variant[m.variants[0].name] = load(rate, 128, 128);
   return m;
@@ -52,7 +54,8 @@ TEST_F(PluginTest, ReadsSlosFromTheServiceClassConfigMapEachCycle) {
   EXPECT_EQ(rec->targets[0].replicas, 7);
 
   // A broken edit keeps the last good SLOs and says so.
-  ASSERT_TRUE(ctx.fake_cluster().put(config_map(ns, "service-classes-config", {{"premium.yaml", "data: [unclosed"}})).ok());
+  ASSERT_TRUE(
+      ctx.fake_cluster().put(config_map(ns, "service-classes-config", {{"premium.yaml", "data: [unclosed"}})).ok());
   ASSERT_TRUE(plugin.prepare_cycle(models).ok());
   auto again = plugin.analyze(models[0], nullptr);
   ASSERT_TRUE(again.ok());
@@ -71,9 +74,10 @@ TEST_F(PluginTest, ReadsSlosFromTheServiceClassConfigMapEachCycle) {
 TEST_F(PluginTest, ProfilesConfigMapKeyedByModelAndAccelerator) {
   ASSERT_TRUE(ctx.fake_cluster()
                   .put(config_map(ns, "wva-performance-profiles",
-                                  {{"vllme.yaml", "model: default/default\nacc: A100\nmaxBatchSize: 4\nperfParms:\n"
-                                                  "  decodeParms: {alpha: 20.58, beta: 0.41}\n"
-                                                  "  prefillParms: {gamma: 5.2, delta: 0.1}\n"}}))
+                                  {{"vllme.yaml",
+                                    "model: default/default\nacc: A100\nmaxBatchSize: 4\nperfParms:\n"
+                                    "  decodeParms: {alpha: 20.58, beta: 0.41}\n"
+                                    "  prefillParms: {gamma: 5.2, delta: 0.1}\n"}}))
                   .ok());
   ASSERT_TRUE(plugin.configure(nlohmann::json::object(), "analyzers.queueing").ok());
   ASSERT_TRUE(plugin.start(ctx).ok());
@@ -124,8 +128,9 @@ TEST_F(PluginTest, NodeCapacitySourceCountsAllocatableGpusByProduct) {
   for (int i = 0; i < 2; ++i)
     ASSERT_TRUE(ctx.fake_cluster()
                     .put({{"kind", "Node"},
-                          {"metadata", {{"name", "n" + std::to_string(i)},
-                                        {"labels", {{"nvidia.com/gpu.product", "NVIDIA-A100-SXM4-80GB"}}}}},
+                          {"metadata",
+                           {{"name", "n" + std::to_string(i)},
+                            {"labels", {{"nvidia.com/gpu.product", "NVIDIA-A100-SXM4-80GB"}}}}},
                           {"status", {{"allocatable", {{"nvidia.com/gpu", "4"}}}}}})
                     .ok());
   ASSERT_TRUE(plugin.configure({{"mode", "limited"}, {"capacitySource", "nodes"}}, "analyzers.queueing").ok());

@@ -82,8 +82,8 @@ TEST(Property, LatencyGrowsWithArrivalRate) {
 TEST(Property, LimitedModeNeverAllocatesMoreGpusOfATypeThanExist) {
   std::mt19937 rng(42);
   const std::vector<std::string> types = {"H100", "H200", "A100"};
-  for (auto policy : {BestEffort::kNone, BestEffort::kPriorityExhaustive, BestEffort::kPriorityRoundRobin,
-                      BestEffort::kRoundRobin})
+  for (auto policy :
+       {BestEffort::kNone, BestEffort::kPriorityExhaustive, BestEffort::kPriorityRoundRobin, BestEffort::kRoundRobin})
     for (int trial = 0; trial < 50; ++trial) {
       std::map<std::string, int> capacity;
       for (const auto& t : types) capacity[t] = std::uniform_int_distribution<int>(0, 40)(rng);

@@ -45,10 +45,12 @@ TEST(Settings, EveryErrorHasItsPathAndASuggestion) {
 
 TEST(Settings, ServiceClassesInTheOriginalFormat) {
   std::map<std::string, std::string> data = {
-      {"premium.yaml", "name: Premium\npriority: 1\ndata:\n  - model: default/default\n    slo-tpot: 24\n"
-                       "    slo-ttft: 500\n  - model: meta/llama\n    slo-tpot: 10\n    slo-ttft: 1000\n"},
-      {"freemium.yaml", "name: Freemium\npriority: 10\ndata:\n  - model: other\n    slo-tpot: 200\n"
-                        "    slo-ttft: 2000\n"}};
+      {"premium.yaml",
+       "name: Premium\npriority: 1\ndata:\n  - model: default/default\n    slo-tpot: 24\n"
+       "    slo-ttft: 500\n  - model: meta/llama\n    slo-tpot: 10\n    slo-ttft: 1000\n"},
+      {"freemium.yaml",
+       "name: Freemium\npriority: 10\ndata:\n  - model: other\n    slo-tpot: 200\n"
+       "    slo-ttft: 2000\n"}};
   auto sc = parse_service_classes(data, "ConfigMap service-classes-config");
   ASSERT_TRUE(sc.ok()) << sc.error().to_string();
   ASSERT_EQ(sc->size(), 2u);

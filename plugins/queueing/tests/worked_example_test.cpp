@@ -32,7 +32,8 @@ TEST(WorkedExample, FullHostGivesSevenReplicas) {
   if (!std::filesystem::exists(emulator)) GTEST_SKIP() << emulator << " is not built";
   ASSERT_TRUE(std::filesystem::exists(WVA_PLUGIN_DIR "/libqueueing.so"));
   ASSERT_TRUE(std::filesystem::exists(WVA_PLUGIN_DIR "/liblog.so"));
-  const std::string cmd = "timeout 60 " + wva + " run --local " WVA_SOURCE_DIR
+  const std::string cmd = "timeout 60 " + wva +
+                          " run --local " WVA_SOURCE_DIR
                           "/plugins/queueing/tests/worked_example --once --output json --plugin-path " WVA_PLUGIN_DIR
                           " 2>/dev/null";
   int status = 0;

@@ -14,10 +14,10 @@ namespace {
 
 struct VariantState {
   const sdk::Variant* v = nullptr;
-  int reporting = 0;   // pods with at least one value
+  int reporting = 0;  // pods with at least one value
   int saturated = 0;
-  int included = 0;    // pods in the spare averages
-  int n_kv = 0;        // included pods with a KV value
+  int included = 0;  // pods in the spare averages
+  int n_kv = 0;      // included pods with a KV value
   int n_q = 0;
   double sum_spare_kv = 0;
   double sum_spare_q = 0;
@@ -27,8 +27,8 @@ struct VariantState {
   double sum_kv_all = 0;
   double sum_q_all = 0;
   std::vector<std::string> saturated_pods;
-  int unknown = 0;     // ready pods without metrics (pendingAsCapacity)
-  int pending = 0;     // pending pods counted in flight (pendingAsCapacity)
+  int unknown = 0;  // ready pods without metrics (pendingAsCapacity)
+  int pending = 0;  // pending pods counted in flight (pendingAsCapacity)
   int target = 0;
   bool in_analysis() const { return reporting > 0; }
 };
@@ -40,9 +40,7 @@ struct Signal {
   int supply = 0;                   // base + pending
 };
 
-std::string plural(int n, const char* word) {
-  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
-}
+std::string plural(int n, const char* word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); }
 
 std::string cost_text(const sdk::Variant& v) {
   return v.cost_per_replica ? "cost " + format_cost(*v.cost_per_replica) : "cost unknown";
@@ -94,8 +92,7 @@ Outcome analyze_model(const sdk::ModelView& model, const Thresholds& th, const O
       rec.conditions.push_back(sdk::Condition{
           "CostAvailable", "False", "AcceleratorCostUnknown",
           "variant " + v.name + (v.accelerator.empty() ? "" : " (" + v.accelerator + ")") + " has no cost" +
-              (v.cost_source.empty() ? "" : ": " + v.cost_source) +
-              "; it is scaled up last and scaled down first"});
+              (v.cost_source.empty() ? "" : ": " + v.cost_source) + "; it is scaled up last and scaled down first"});
 
   // 1. Per-pod saturation and spare capacity (section 4.2).
   if (model.metrics.state == sdk::MetricsState::kOk) {
@@ -171,15 +168,14 @@ Outcome analyze_model(const sdk::ModelView& model, const Thresholds& th, const O
                            (model.metrics.message.empty() ? "" : ": " + model.metrics.message) +
                            "); holding the last decision"
                      : "no pod of the model reports KV-cache or queue metrics; holding the last decision";
-    rec.conditions.push_back(sdk::Condition{"MetricsAvailable", "False",
-                                            model.metrics.state == sdk::MetricsState::kOk
-                                                ? "NoPodMetrics"
-                                                : (model.metrics.state == sdk::MetricsState::kStale
-                                                       ? "MetricsStale"
-                                                       : (model.metrics.state == sdk::MetricsState::kError
-                                                              ? "MetricsUnavailable"
-                                                              : "NoMetrics")),
-                                            rec.reason});
+    rec.conditions.push_back(sdk::Condition{
+        "MetricsAvailable", "False",
+        model.metrics.state == sdk::MetricsState::kOk
+            ? "NoPodMetrics"
+            : (model.metrics.state == sdk::MetricsState::kStale
+                   ? "MetricsStale"
+                   : (model.metrics.state == sdk::MetricsState::kError ? "MetricsUnavailable" : "NoMetrics")),
+        rec.reason});
     for (const auto& v : model.variants) rec.targets.push_back({v.name, hold_value(v), rec.reason});
     return out;
   }
@@ -302,10 +298,10 @@ Outcome analyze_model(const sdk::ModelView& model, const Thresholds& th, const O
     population = "all " + plural(reporting, "replica") + " saturated (KV >= " + fixed(kvT, 2) +
                  " or queue >= " + fixed(qT, 2) + ")";
   } else {
-    population = "on " + (opt.count_saturated ? plural(included, "replica") +
-                                                    (saturated ? " (" + std::to_string(saturated) + " saturated)" : "")
-                                              : std::to_string(included) + " non-saturated replica" +
-                                                    (included == 1 ? "" : "s"));
+    population =
+        "on " + (opt.count_saturated
+                     ? plural(included, "replica") + (saturated ? " (" + std::to_string(saturated) + " saturated)" : "")
+                     : std::to_string(included) + " non-saturated replica" + (included == 1 ? "" : "s"));
     if (unknown) population += " + " + std::to_string(unknown) + " without metrics (assumed at the mean)";
     if (pending) population += " + " + std::to_string(pending) + " pending (capacity in flight)";
   }
@@ -331,8 +327,8 @@ Outcome analyze_model(const sdk::ModelView& model, const Thresholds& th, const O
     for (const auto& s : states) {
       if (!s.in_analysis()) continue;
       const auto& v = *s.v;
-      const bool desired_differs = v.previous_desired && *v.previous_desired != 0 &&
-                                   *v.previous_desired != v.current_replicas;
+      const bool desired_differs =
+          v.previous_desired && *v.previous_desired != 0 && *v.previous_desired != v.current_replicas;
       const bool count_differs = s.reporting != v.current_replicas;
       if (desired_differs)
         why += (why.empty() ? "" : "; ") + v.name + ": desired " + std::to_string(*v.previous_desired) +
@@ -398,10 +394,10 @@ Outcome analyze_model(const sdk::ModelView& model, const Thresholds& th, const O
       add = std::min(std::max(1, needed - have), cap);
       if (needed - have > cap) sizing_capped = true;
       if (needed > 0)
-        sizing = "load needs " + std::to_string(needed) + " replicas, " + std::to_string(have) + " counted" +
-                 (sizing_capped ? (in_flight > 0 ? " (step in flight: +1 at most)" : " (at most doubling per cycle)")
-                                : "") +
-                 "; ";
+        sizing =
+            "load needs " + std::to_string(needed) + " replicas, " + std::to_string(have) + " counted" +
+            (sizing_capped ? (in_flight > 0 ? " (step in flight: +1 at most)" : " (at most doubling per cycle)") : "") +
+            "; ";
     }
     if (opt.max_scale_up_step) add = std::min(add, *opt.max_scale_up_step);
     std::vector<std::size_t> order;
@@ -470,8 +466,8 @@ Outcome analyze_model(const sdk::ModelView& model, const Thresholds& th, const O
     }
     std::string after = "spare after removing " + std::string(remove == 1 ? "one replica" : "replicas") + ":";
     if (d.rem_kv) after += " KV " + fixed(*d.rem_kv, 2) + " >= " + fixed(kv_need, 2);
-    if (d.rem_queue) after += std::string(d.rem_kv ? "," : "") + " queue " + fixed(*d.rem_queue, 2) + " >= " +
-                              fixed(q_need, 2);
+    if (d.rem_queue)
+      after += std::string(d.rem_kv ? "," : "") + " queue " + fixed(*d.rem_queue, 2) + " >= " + fixed(q_need, 2);
     rec.reason = signal_text(false) + " " + population + "; " + after + "; " +
                  (d.step < 0 ? parts : "every variant is at its floor; holding");
   } else {

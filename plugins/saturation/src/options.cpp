@@ -80,10 +80,17 @@ struct Parser {
 };
 
 const std::vector<std::string>& known_keys() {
-  static const std::vector<std::string> keys{
-      "mode",          "unblockTransitions", "pendingAsCapacity", "proportionalSteps", "maxScaleUpStep",
-      "countSaturated", "hysteresis",        "kvHysteresis",      "queueHysteresis",   "configMap",
-      "namespaceConfigMaps"};
+  static const std::vector<std::string> keys{"mode",
+                                             "unblockTransitions",
+                                             "pendingAsCapacity",
+                                             "proportionalSteps",
+                                             "maxScaleUpStep",
+                                             "countSaturated",
+                                             "hysteresis",
+                                             "kvHysteresis",
+                                             "queueHysteresis",
+                                             "configMap",
+                                             "namespaceConfigMaps"};
   return keys;
 }
 
@@ -94,8 +101,7 @@ Options parse(const nlohmann::json& raw, const std::string& config_path, std::ve
   Options o;
   if (!config.is_object()) {
     errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig,
-                                     "must be a mapping (e.g. {mode: improved}), got " + config.dump(),
-                                     config_path));
+                                     "must be a mapping (e.g. {mode: improved}), got " + config.dump(), config_path));
     return o;
   }
   for (auto it = config.begin(); it != config.end(); ++it)
@@ -122,28 +128,20 @@ Options parse(const nlohmann::json& raw, const std::string& config_path, std::ve
   p.boolean("hysteresis", o.hysteresis);
   p.boolean("namespaceConfigMaps", o.namespace_config_maps);
   if (auto step = p.number("maxScaleUpStep")) {
-    if (*step < 1 || std::floor(*step) != *step)
-      p.fail("maxScaleUpStep", "must be an integer >= 1");
-    else
-      o.max_scale_up_step = static_cast<int>(std::min(*step, 1e6));
+    if (*step < 1 || std::floor(*step) != *step) p.fail("maxScaleUpStep", "must be an integer >= 1");
+    else o.max_scale_up_step = static_cast<int>(std::min(*step, 1e6));
   }
   if (auto kv = p.number("kvHysteresis")) {
-    if (*kv < 0 || *kv > 1)
-      p.fail("kvHysteresis", "must be in [0,1]");
-    else
-      o.kv_hysteresis = *kv;
+    if (*kv < 0 || *kv > 1) p.fail("kvHysteresis", "must be in [0,1]");
+    else o.kv_hysteresis = *kv;
   }
   if (auto q = p.number("queueHysteresis")) {
-    if (*q < 0)
-      p.fail("queueHysteresis", "must be >= 0");
-    else
-      o.queue_hysteresis = *q;
+    if (*q < 0) p.fail("queueHysteresis", "must be >= 0");
+    else o.queue_hysteresis = *q;
   }
   if (const auto* cm = p.find("configMap")) {
-    if (!cm->is_string() || cm->get<std::string>().empty())
-      p.fail("configMap", "must be a non-empty ConfigMap name");
-    else
-      o.config_map = cm->get<std::string>();
+    if (!cm->is_string() || cm->get<std::string>().empty()) p.fail("configMap", "must be a non-empty ConfigMap name");
+    else o.config_map = cm->get<std::string>();
   }
   errors.insert(errors.end(), p.errors.begin(), p.errors.end());
   return o;

@@ -52,8 +52,8 @@ std::shared_ptr<const ParsedConfigMap> SaturationAnalyzer::read_config_map(
     const std::string& ns, std::shared_ptr<const ParsedConfigMap> previous, std::set<std::string>& messages) {
   auto got = context_->cluster().get("ConfigMap", ns, options_.config_map);
   if (!got) {
-    messages.insert("warn:cannot read ConfigMap " + ns + "/" + options_.config_map + " (" +
-                    got.error().to_string() + "); keeping the thresholds read before");
+    messages.insert("warn:cannot read ConfigMap " + ns + "/" + options_.config_map + " (" + got.error().to_string() +
+                    "); keeping the thresholds read before");
     return previous;
   }
   if (!got->has_value()) {
@@ -73,8 +73,7 @@ std::shared_ptr<const ParsedConfigMap> SaturationAnalyzer::read_config_map(
 
 sdk::Result<void> SaturationAnalyzer::prepare_cycle(std::span<const sdk::ModelView> models) {
   try {
-    if (!context_)
-      return sdk::make_error(sdk::ErrorCode::kInternal, "prepare_cycle() before start()", config_path_);
+    if (!context_) return sdk::make_error(sdk::ErrorCode::kInternal, "prepare_cycle() before start()", config_path_);
     const auto previous = snapshot_.load();
     auto next = std::make_shared<ConfigSnapshot>();
     std::set<std::string> messages;
@@ -106,17 +105,14 @@ sdk::Result<void> SaturationAnalyzer::prepare_cycle(std::span<const sdk::ModelVi
       if (logged_.count(m)) continue;
       const auto colon = m.find(':');
       const std::string level = m.substr(0, colon), text = m.substr(colon + 1);
-      if (level == "warn")
-        context_->logger().warn(text);
-      else
-        context_->logger().info(text);
+      if (level == "warn") context_->logger().warn(text);
+      else context_->logger().info(text);
     }
     logged_ = std::move(messages);
     snapshot_.store(std::move(next));
     return sdk::ok();
   } catch (const std::exception& e) {
-    return sdk::make_error(sdk::ErrorCode::kInternal, std::string("prepare_cycle failed: ") + e.what(),
-                           config_path_);
+    return sdk::make_error(sdk::ErrorCode::kInternal, std::string("prepare_cycle failed: ") + e.what(), config_path_);
   } catch (...) {
     return sdk::make_error(sdk::ErrorCode::kInternal, "prepare_cycle failed", config_path_);
   }
@@ -130,11 +126,10 @@ sdk::Result<sdk::Recommendation> SaturationAnalyzer::analyze(const sdk::ModelVie
         snap ? snap->thresholds_for(model.key) : resolve_thresholds(model.key, nullptr, nullptr);
     return analyze_model(model, th.values, options_, instance_).recommendation;
   } catch (const std::exception& e) {
-    return sdk::make_error(sdk::ErrorCode::kInternal,
-                           "analyze " + model.key.to_string() + " failed: " + e.what(), config_path_);
-  } catch (...) {
-    return sdk::make_error(sdk::ErrorCode::kInternal, "analyze " + model.key.to_string() + " failed",
+    return sdk::make_error(sdk::ErrorCode::kInternal, "analyze " + model.key.to_string() + " failed: " + e.what(),
                            config_path_);
+  } catch (...) {
+    return sdk::make_error(sdk::ErrorCode::kInternal, "analyze " + model.key.to_string() + " failed", config_path_);
   }
 }
 

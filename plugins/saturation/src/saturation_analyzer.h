@@ -18,9 +18,9 @@ namespace wva::saturation {
 
 // What analyze() reads. Built by prepare_cycle(), never changed afterwards.
 struct ConfigSnapshot {
-  std::shared_ptr<const ParsedConfigMap> global;                               // null: no ConfigMap
-  std::map<std::string, std::shared_ptr<const ParsedConfigMap>> local;         // namespace -> its copy
-  std::map<sdk::ModelKey, ResolvedThresholds> resolved;                        // models of this cycle
+  std::shared_ptr<const ParsedConfigMap> global;                        // null: no ConfigMap
+  std::map<std::string, std::shared_ptr<const ParsedConfigMap>> local;  // namespace -> its copy
+  std::map<sdk::ModelKey, ResolvedThresholds> resolved;                 // models of this cycle
 
   // The thresholds of `model`: precomputed for this cycle's models, resolved on the fly otherwise.
   ResolvedThresholds thresholds_for(const sdk::ModelKey& model) const;
@@ -32,8 +32,7 @@ class SaturationAnalyzer : public sdk::Plugin, public sdk::Analyzer {
   sdk::Result<void> start(sdk::PluginContext& context) override;
   void stop() noexcept override;
   sdk::Result<void> prepare_cycle(std::span<const sdk::ModelView> models) override;
-  sdk::Result<sdk::Recommendation> analyze(const sdk::ModelView& model,
-                                           const sdk::Recommendation* upstream) override;
+  sdk::Result<sdk::Recommendation> analyze(const sdk::ModelView& model, const sdk::Recommendation* upstream) override;
 
   const Options& options() const { return options_; }
   // The snapshot analyze() reads now (null before the first prepare_cycle()).
@@ -55,8 +54,8 @@ class SaturationAnalyzer : public sdk::Plugin, public sdk::Analyzer {
   std::string instance_ = "saturation";
   std::atomic<std::shared_ptr<const ConfigSnapshot>> snapshot_;
   // Touched only by prepare_cycle(), which the host calls alone.
-  std::map<std::string, CachedMap> cache_;       // namespace -> last ConfigMap data and its parse
-  std::set<std::string> logged_;                 // problems already logged (logged again once they clear)
+  std::map<std::string, CachedMap> cache_;  // namespace -> last ConfigMap data and its parse
+  std::set<std::string> logged_;            // problems already logged (logged again once they clear)
 };
 
 }  // namespace wva::saturation

@@ -26,8 +26,7 @@ const std::vector<std::string>& known_keys() {
 
 // Upstream keys this analyzer accepts and ignores (V2 analyzer, GPU limiter).
 const std::vector<std::string>& ignored_keys() {
-  static const std::vector<std::string> keys{"enableLimiter", "analyzerName", "scaleUpThreshold",
-                                             "scaleDownBoundary"};
+  static const std::vector<std::string> keys{"enableLimiter", "analyzerName", "scaleUpThreshold", "scaleDownBoundary"};
   return keys;
 }
 
@@ -165,11 +164,10 @@ ParsedConfigMap parse_config_map(const std::string& ns, const std::string& name,
       const Thresholds merged = e.values.merged_over(Thresholds{});
       if (merged.kv_cache_threshold < merged.kv_spare_trigger) {
         const std::string field = e.values.kv_spare_trigger ? kKvSpare : kKv;
-        e.errors.push_back(sdk::make_error(
-            sdk::ErrorCode::kInvalidConfig,
-            std::string(kKvSpare) + " " + num(merged.kv_spare_trigger) + " must not exceed " + kKv + " " +
-                num(merged.kv_cache_threshold),
-            source + ": data.default." + field));
+        e.errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig,
+                                           std::string(kKvSpare) + " " + num(merged.kv_spare_trigger) +
+                                               " must not exceed " + kKv + " " + num(merged.kv_cache_threshold),
+                                           source + ": data.default." + field));
       }
     }
     if (e.errors.empty()) {
@@ -194,11 +192,11 @@ ParsedConfigMap parse_config_map(const std::string& ns, const std::string& name,
       const Thresholds merged = e.values.merged_over(default_effective);
       if (merged.kv_cache_threshold < merged.kv_spare_trigger) {
         const std::string field = e.values.kv_spare_trigger ? kKvSpare : kKv;
-        e.errors.push_back(sdk::make_error(
-            sdk::ErrorCode::kInvalidConfig,
-            std::string(kKvSpare) + " " + num(merged.kv_spare_trigger) + " must not exceed " + kKv + " " +
-                num(merged.kv_cache_threshold) + " (merged over default)",
-            base + "." + field));
+        e.errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig,
+                                           std::string(kKvSpare) + " " + num(merged.kv_spare_trigger) +
+                                               " must not exceed " + kKv + " " + num(merged.kv_cache_threshold) +
+                                               " (merged over default)",
+                                           base + "." + field));
       }
     }
     if (!e.errors.empty()) {
@@ -225,8 +223,8 @@ ResolvedThresholds resolve_thresholds(const sdk::ModelKey& model, const ParsedCo
   auto apply = [&](const PartialThresholds& layer, const std::string& what) {
     const Thresholds next = layer.merged_over(out.values);
     if (auto problem = check_thresholds(next)) {
-      out.warnings.push_back(what + " skipped for " + model.to_string() + ": merged thresholds invalid (" +
-                             *problem + ")");
+      out.warnings.push_back(what + " skipped for " + model.to_string() + ": merged thresholds invalid (" + *problem +
+                             ")");
       return;
     }
     out.values = next;

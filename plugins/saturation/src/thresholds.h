@@ -48,11 +48,11 @@ struct OverrideEntry {
 
 // One ConfigMap, parsed. Entries with any error are left out whole; the others apply.
 struct ParsedConfigMap {
-  std::string source;                     // "ConfigMap <ns>/<name>"
+  std::string source;  // "ConfigMap <ns>/<name>"
   std::optional<PartialThresholds> default_entry;
-  std::vector<OverrideEntry> overrides;   // sorted by data key; duplicates removed (first key wins)
-  std::vector<sdk::Error> errors;         // path "ConfigMap ns/name: data.<key>.<field>"
-  std::vector<std::string> warnings;      // ignored upstream keys, shadowed duplicates
+  std::vector<OverrideEntry> overrides;  // sorted by data key; duplicates removed (first key wins)
+  std::vector<sdk::Error> errors;        // path "ConfigMap ns/name: data.<key>.<field>"
+  std::vector<std::string> warnings;     // ignored upstream keys, shadowed duplicates
 };
 
 // Parses the `data` of a capacity-scaling-config ConfigMap. Each value is YAML (a mapping).

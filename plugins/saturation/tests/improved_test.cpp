@@ -36,8 +36,12 @@ TEST(ImprovedNoDeadlock, HpaClampedAtMaxDoesNotFreezeTheModel) {
   auto cycle = [](const Options& opt) {
     int current = 10, desired = 11;
     for (int i = 0; i < 5; ++i) {
-      auto m = make_model({VariantSpec{.name = "a-l4", .cost = 5, .current = current, .pods = pods(current, {0.1, 0}),
-                                       .desired = desired, .max = 10}});
+      auto m = make_model({VariantSpec{.name = "a-l4",
+                                       .cost = 5,
+                                       .current = current,
+                                       .pods = pods(current, {0.1, 0}),
+                                       .desired = desired,
+                                       .max = 10}});
       desired = target_of(analyze_model(m, kDefaults, opt).recommendation, "a-l4");
       current = std::clamp(desired, 1, 10);
     }
@@ -55,8 +59,8 @@ TEST(ImprovedNoDeadlock, HpaClampedAtMaxDoesNotFreezeTheModel) {
 
 TEST(ImprovedNoDeadlock, ClampedAtMinDoesNotFreezeTheModel) {
   // The HPA keeps 3 (minReplicas 3) while desired was 2; the load now needs more.
-  auto m = make_model({VariantSpec{.name = "a-l4", .cost = 5, .current = 3, .pods = pods(3, {0.78, 1}),
-                                   .desired = 2, .min = 3}});
+  auto m = make_model(
+      {VariantSpec{.name = "a-l4", .cost = 5, .current = 3, .pods = pods(3, {0.78, 1}), .desired = 2, .min = 3}});
   EXPECT_EQ(target_of(analyze_model(m, kDefaults, Options::compatible()).recommendation, "a-l4"), 2);
   const auto o = analyze_model(m, kDefaults, only(&Options::unblock_transitions));
   EXPECT_FALSE(o.details.in_transition);
@@ -65,8 +69,8 @@ TEST(ImprovedNoDeadlock, ClampedAtMinDoesNotFreezeTheModel) {
 
 TEST(ImprovedNoDeadlock, OnePodLosingItsMetricsDoesNotFreezeTheModel) {
   // 3 ready replicas, the third's scrape fails. The other two are nearly full.
-  auto m = make_model({VariantSpec{.name = "a-l4", .cost = 5, .current = 3,
-                                   .pods = {{0.78, 1}, {0.79, 1}, {std::nullopt, std::nullopt}}}});
+  auto m = make_model({VariantSpec{
+      .name = "a-l4", .cost = 5, .current = 3, .pods = {{0.78, 1}, {0.79, 1}, {std::nullopt, std::nullopt}}}});
   const auto compat = analyze_model(m, kDefaults, Options::compatible());
   EXPECT_TRUE(compat.details.in_transition);
   EXPECT_EQ(target_of(compat.recommendation, "a-l4"), 3);
@@ -141,7 +145,8 @@ TEST(ImprovedPendingAsCapacity, SurgeWhilePodsLoadStillScalesUp) {
 TEST(ImprovedPendingAsCapacity, MissingValueIsNotZero) {
   // The third pod reports its queue but not its KV cache. Compatible reads KV 0 and sees plenty of
   // spare; the two pods that do report KV are at 0.75 (spare 0.05 < 0.10).
-  auto m = make_model({VariantSpec{.name = "a", .cost = 1, .current = 3, .pods = {{0.75, 1}, {0.75, 1}, {std::nullopt, 1}}}});
+  auto m = make_model(
+      {VariantSpec{.name = "a", .cost = 1, .current = 3, .pods = {{0.75, 1}, {0.75, 1}, {std::nullopt, 1}}}});
   const auto compat = analyze_model(m, kDefaults, Options::compatible());
   EXPECT_NEAR(*compat.details.avg_spare_kv, 0.3, 1e-12);
   EXPECT_EQ(target_of(compat.recommendation, "a"), 3);
@@ -157,7 +162,8 @@ TEST(ImprovedPendingAsCapacity, SilentPodIsNotIdleCapacityForScaleDown) {
   // compatible freeze holds; read as idle (a zero), the N-1 check would pass. Improved assumes the
   // mean: remaining spare after removing one = 0.8 - 0.35 * 3/2 = 0.275 -> safe, but it is computed
   // with the silent pod's load, not zero.
-  auto m = make_model({VariantSpec{.name = "a", .cost = 1, .current = 3, .pods = {{0.35, 0}, {0.35, 0}, {std::nullopt, std::nullopt}}}});
+  auto m = make_model({VariantSpec{
+      .name = "a", .cost = 1, .current = 3, .pods = {{0.35, 0}, {0.35, 0}, {std::nullopt, std::nullopt}}}});
   Options opt = Options::improved();
   opt.hysteresis = false;
   const auto o = analyze_model(m, kDefaults, opt);
@@ -220,8 +226,8 @@ TEST(ImprovedProportional, AtMostDoublesPerCycle) {
 TEST(ImprovedProportional, WhileAStepIsInFlightAddsOneAtMost) {
   // 2 ready pods with deep queues and 2 more still loading: the backlog keeps growing until they are
   // ready; sizing for it again would cascade. With pending counted as capacity, +1 at most.
-  auto m = make_model({VariantSpec{.name = "a-l4", .cost = 5, .current = 4, .pods = pods(2, {0.9, 15}),
-                                   .ready = 2, .max = 50}});
+  auto m = make_model(
+      {VariantSpec{.name = "a-l4", .cost = 5, .current = 4, .pods = pods(2, {0.9, 15}), .ready = 2, .max = 50}});
   Options opt = only(&Options::proportional_steps);
   opt.pending_as_capacity = opt.unblock_transitions = true;
   const auto o = analyze_model(m, kDefaults, opt);
@@ -253,8 +259,8 @@ TEST(ImprovedCountSaturated, SaturatedReplicaAmongIdlePeersIsNotIgnored) {
   // One pod pinned at KV 1.0 with 10 waiting, three idle. Compatible averages the idle three only and
   // even scales DOWN. Counting the saturated one: queue spare (5*3 - 5)/4 = 2.5 < 3 -> scale up, and
   // scale-down is vetoed.
-  auto m = make_model({VariantSpec{.name = "a", .cost = 1, .current = 4,
-                                   .pods = {{1.0, 10}, {0.1, 0}, {0.1, 0}, {0.1, 0}}}});
+  auto m = make_model(
+      {VariantSpec{.name = "a", .cost = 1, .current = 4, .pods = {{1.0, 10}, {0.1, 0}, {0.1, 0}, {0.1, 0}}}});
   const auto compat = analyze_model(m, kDefaults, Options::compatible());
   EXPECT_EQ(target_of(compat.recommendation, "a"), 3);
   EXPECT_TRUE(compat.recommendation.scale_down_safe);
@@ -268,8 +274,8 @@ TEST(ImprovedCountSaturated, SaturatedReplicaAmongIdlePeersIsNotIgnored) {
 
 TEST(ImprovedCountSaturated, AnySaturatedReplicaVetoesScaleDown) {
   // Same shape but a shorter queue: no scale-up, and no scale-down either.
-  auto m = make_model({VariantSpec{.name = "a", .cost = 1, .current = 4,
-                                   .pods = {{0.85, 0}, {0.1, 0}, {0.1, 0}, {0.1, 0}}}});
+  auto m = make_model(
+      {VariantSpec{.name = "a", .cost = 1, .current = 4, .pods = {{0.85, 0}, {0.1, 0}, {0.1, 0}, {0.1, 0}}}});
   EXPECT_EQ(target_of(analyze_model(m, kDefaults, Options::compatible()).recommendation, "a"), 3);
   const auto o = analyze_model(m, kDefaults, only(&Options::count_saturated));
   EXPECT_FALSE(o.details.scale_up);
@@ -330,11 +336,13 @@ TEST(Improved, WorkedExampleGivesTheSameTargets) {
 
 TEST(Improved, AllOptionsOffIsCompatible) {
   Options off = Options::improved();
-  off.unblock_transitions = off.pending_as_capacity = off.proportional_steps = off.count_saturated =
-      off.hysteresis = false;
+  off.unblock_transitions = off.pending_as_capacity = off.proportional_steps = off.count_saturated = off.hysteresis =
+      false;
   const std::vector<sdk::ModelView> inputs{
-      make_model({VariantSpec{.name = "a", .cost = 1, .current = 4, .pods = {{1.0, 10}, {0.1, 0}, {0.1, 0}, {0.1, 0}}}}),
-      make_model({VariantSpec{.name = "a", .cost = 1, .current = 3, .pods = {{0.78, 1}, {0.79, 1}, {std::nullopt, 1}}}}),
+      make_model(
+          {VariantSpec{.name = "a", .cost = 1, .current = 4, .pods = {{1.0, 10}, {0.1, 0}, {0.1, 0}, {0.1, 0}}}}),
+      make_model(
+          {VariantSpec{.name = "a", .cost = 1, .current = 3, .pods = {{0.78, 1}, {0.79, 1}, {std::nullopt, 1}}}}),
       make_model({VariantSpec{.name = "a", .cost = 1, .current = 2, .pods = pods(2, {0.5, 4}), .desired = 3}}),
   };
   for (const auto& m : inputs) {

@@ -18,9 +18,9 @@ struct VariantSpec {
   std::string name;
   std::optional<double> cost;
   int current = 1;
-  std::vector<PodSpec> pods;       // named <name>-0, <name>-1, ... ; values as given
-  std::optional<int> ready;        // default: current
-  std::optional<int> desired;      // previous desired (VA status); default unset
+  std::vector<PodSpec> pods;   // named <name>-0, <name>-1, ... ; values as given
+  std::optional<int> ready;    // default: current
+  std::optional<int> desired;  // previous desired (VA status); default unset
   int min = 1;
   std::optional<int> max;
 };

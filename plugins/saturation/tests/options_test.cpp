@@ -7,8 +7,8 @@
 namespace wva::saturation {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 const std::string kPath = "analyzers.saturation";
 
@@ -39,8 +39,12 @@ TEST(Options, EachOptionCanBeSetEitherWayWhateverTheKeyOrder) {
   EXPECT_FALSE(o->proportional_steps);
   EXPECT_TRUE(o->hysteresis);
   EXPECT_EQ(o->kv_hysteresis, 0.08);
-  auto c = parse_options(json{{"mode", "compatible"}, {"countSaturated", true}, {"maxScaleUpStep", 4},
-                              {"queueHysteresis", "2"}, {"hysteresis", "true"}, {"configMap", "my-thresholds"},
+  auto c = parse_options(json{{"mode", "compatible"},
+                              {"countSaturated", true},
+                              {"maxScaleUpStep", 4},
+                              {"queueHysteresis", "2"},
+                              {"hysteresis", "true"},
+                              {"configMap", "my-thresholds"},
                               {"namespaceConfigMaps", false}},
                          kPath);
   ASSERT_TRUE(c.ok()) << c.error().to_string();
@@ -71,7 +75,8 @@ INSTANTIATE_TEST_SUITE_P(
     Settings, OptionValidation,
     ::testing::Values(
         Bad{json{{"mode", "improvd"}},
-            "analyzers.saturation.mode: must be \"compatible\" or \"improved\" (got \"improvd\"); did you mean \"improved\"?"},
+            "analyzers.saturation.mode: must be \"compatible\" or \"improved\" (got \"improvd\"); did you mean "
+            "\"improved\"?"},
         Bad{json{{"mode", 3}}, "analyzers.saturation.mode: must be \"compatible\" or \"improved\" (got \"3\")"},
         Bad{json{{"hysteresis", "yes"}}, "analyzers.saturation.hysteresis: must be true or false (got \"yes\")"},
         Bad{json{{"maxScaleUpStep", 0}}, "analyzers.saturation.maxScaleUpStep: must be an integer >= 1"},

@@ -14,9 +14,9 @@
 namespace wva::saturation {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
 using sdk::testing::FakeContext;
+using ::testing::HasSubstr;
 using testing::make_model;
 using testing::target_of;
 using testing::VariantSpec;
@@ -100,8 +100,8 @@ TEST(SaturationPlugin, PerModelOverrideApplies) {
   ASSERT_TRUE(s.ctx.fake_cluster()
                   .put(config_map(kSystem, {{"llama", "model_id: meta/llama-3.1-8b\nkvSpareTrigger: 0.05\n"}}))
                   .ok());
-  EXPECT_EQ(target_of(s.cycle(example()), "a-l4"), 2);                  // spare 0.093 >= 0.05
-  EXPECT_EQ(target_of(s.cycle(example("llm", "other")), "a-l4"), 3);    // default trigger 0.10
+  EXPECT_EQ(target_of(s.cycle(example()), "a-l4"), 2);                // spare 0.093 >= 0.05
+  EXPECT_EQ(target_of(s.cycle(example("llm", "other")), "a-l4"), 3);  // default trigger 0.10
 }
 
 TEST(SaturationPlugin, NamespaceLocalCopyLayersOverTheGlobalOne) {
@@ -121,7 +121,8 @@ TEST(SaturationPlugin, NamespaceCopiesCanBeSwitchedOff) {
 
 TEST(SaturationPlugin, ConfigMapNameIsConfigurable) {
   Started s(json{{"configMap", "my-thresholds"}});
-  ASSERT_TRUE(s.ctx.fake_cluster().put(config_map(kSystem, {{"default", "kvSpareTrigger: 0.05\n"}}, "my-thresholds")).ok());
+  ASSERT_TRUE(
+      s.ctx.fake_cluster().put(config_map(kSystem, {{"default", "kvSpareTrigger: 0.05\n"}}, "my-thresholds")).ok());
   EXPECT_EQ(target_of(s.cycle(example()), "a-l4"), 2);
 }
 
@@ -136,8 +137,8 @@ TEST(SaturationPlugin, ReadFailureKeepsTheLastThresholds) {
 
 TEST(SaturationPlugin, ModeComesFromTheSettings) {
   // A saturated replica among idle peers: compatible scales down, improved scales up.
-  const auto m = make_model({VariantSpec{.name = "a", .cost = 1, .current = 4,
-                                         .pods = {{1.0, 10}, {0.1, 0}, {0.1, 0}, {0.1, 0}}}});
+  const auto m = make_model(
+      {VariantSpec{.name = "a", .cost = 1, .current = 4, .pods = {{1.0, 10}, {0.1, 0}, {0.1, 0}, {0.1, 0}}}});
   Started compat;
   EXPECT_EQ(target_of(compat.cycle(m), "a"), 3);
   Started improved(json{{"mode", "improved"}});
@@ -180,9 +181,7 @@ TEST(SaturationPlugin, PrepareBeforeStartIsAnError) {
 
 TEST(SaturationPlugin, ConcurrentAnalyzeReadsOneSnapshot) {
   Started s;
-  ASSERT_TRUE(s.ctx.fake_cluster()
-                  .put(config_map(kSystem, {{"m1", "model_id: m1\nkvSpareTrigger: 0.05\n"}}))
-                  .ok());
+  ASSERT_TRUE(s.ctx.fake_cluster().put(config_map(kSystem, {{"m1", "model_id: m1\nkvSpareTrigger: 0.05\n"}})).ok());
   std::vector<sdk::ModelView> models;
   for (int i = 0; i < 8; ++i) models.push_back(example("ns" + std::to_string(i % 3), "m" + std::to_string(i)));
   ASSERT_TRUE(s.plugin.prepare_cycle(models).ok());

@@ -70,8 +70,8 @@ TEST(Thresholds, OverrideNamespaceMustMatchAndTheSpecificOneWins) {
                         {"b-llm", "model_id: meta/llama-3.1-8b\nnamespace: llm\nkvCacheThreshold: 0.7\n"}});
   ASSERT_TRUE(p.errors.empty());
   const auto llm = resolve_thresholds(kLlama, &p, nullptr).values;
-  EXPECT_EQ(llm.kv_cache_threshold, 0.7);       // namespace llm beats the namespace-less entry
-  EXPECT_EQ(llm.queue_length_threshold, 7);     // and the namespace-less entry still applies below it
+  EXPECT_EQ(llm.kv_cache_threshold, 0.7);    // namespace llm beats the namespace-less entry
+  EXPECT_EQ(llm.queue_length_threshold, 7);  // and the namespace-less entry still applies below it
   const auto prod = resolve_thresholds({"prod", "meta/llama-3.1-8b"}, &p, nullptr).values;
   EXPECT_EQ(prod.kv_cache_threshold, 0.9);
   const auto dev = resolve_thresholds({"dev", "meta/llama-3.1-8b"}, &p, nullptr).values;
@@ -79,9 +79,10 @@ TEST(Thresholds, OverrideNamespaceMustMatchAndTheSpecificOneWins) {
 }
 
 TEST(Thresholds, InvalidEntryIsRejectedWithItsPathAndTheRestApply) {
-  const auto p = parse({{"default", "queueLengthThreshold: 8\n"},
-                        {"llama-override", "model_id: meta/llama-3.1-8b\nkvCacheThreshold: 1.5\nqueueSpareTrigger: 1\n"},
-                        {"mistral", "model_id: mistral\nkvSpareTrigger: 0.2\n"}});
+  const auto p =
+      parse({{"default", "queueLengthThreshold: 8\n"},
+             {"llama-override", "model_id: meta/llama-3.1-8b\nkvCacheThreshold: 1.5\nqueueSpareTrigger: 1\n"},
+             {"mistral", "model_id: mistral\nkvSpareTrigger: 0.2\n"}});
   ASSERT_EQ(p.errors.size(), 1u);
   EXPECT_EQ(p.errors[0].to_string(),
             "ConfigMap workload-variant-autoscaler-system/capacity-scaling-config: "
@@ -118,12 +119,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadEntry{"model_id: x\nkvCacheThreshold: [1]", "data.m.kvCacheThreshold: must be a number"},
         BadEntry{"model_id: x\nkvCacheTreshold: 0.5",
                  "data.m.kvCacheTreshold: unknown key; did you mean \"kvCacheThreshold\"?"},
-        BadEntry{"model_id: x\nkvCacheThreshold: 0.3\nkvSpareTrigger: 0.4",
-                 "data.m.kvSpareTrigger: kvSpareTrigger 0.4 must not exceed kvCacheThreshold 0.3 (merged over default)"},
-        BadEntry{"model_id: x\nkvCacheThreshold: 0.05",
-                 "data.m.kvCacheThreshold: kvSpareTrigger 0.1 must not exceed kvCacheThreshold 0.05 (merged over default)"},
-        BadEntry{"kvCacheThreshold: 0.5", "data.m.model_id: required in an override entry (only `default` may omit it)"},
-        BadEntry{"- 1\n- 2", "data.m: must be a YAML mapping of threshold keys (kvCacheThreshold, queueLengthThreshold, ...)"},
+        BadEntry{
+            "model_id: x\nkvCacheThreshold: 0.3\nkvSpareTrigger: 0.4",
+            "data.m.kvSpareTrigger: kvSpareTrigger 0.4 must not exceed kvCacheThreshold 0.3 (merged over default)"},
+        BadEntry{
+            "model_id: x\nkvCacheThreshold: 0.05",
+            "data.m.kvCacheThreshold: kvSpareTrigger 0.1 must not exceed kvCacheThreshold 0.05 (merged over default)"},
+        BadEntry{"kvCacheThreshold: 0.5",
+                 "data.m.model_id: required in an override entry (only `default` may omit it)"},
+        BadEntry{"- 1\n- 2",
+                 "data.m: must be a YAML mapping of threshold keys (kvCacheThreshold, queueLengthThreshold, ...)"},
         BadEntry{"model_id: [x", "data.m: invalid YAML: end of sequence flow not found (line 1)"}));
 
 TEST(Thresholds, EveryErrorOfAnEntryIsReported) {
@@ -132,8 +137,8 @@ TEST(Thresholds, EveryErrorOfAnEntryIsReported) {
 }
 
 TEST(Thresholds, InvalidDefaultFallsBackToCodeDefaults) {
-  const auto p = parse({{"default", "kvCacheThreshold: 0.05\n"},
-                        {"llama", "model_id: meta/llama-3.1-8b\nqueueLengthThreshold: 9\n"}});
+  const auto p = parse(
+      {{"default", "kvCacheThreshold: 0.05\n"}, {"llama", "model_id: meta/llama-3.1-8b\nqueueLengthThreshold: 9\n"}});
   ASSERT_EQ(p.errors.size(), 1u);
   EXPECT_EQ(p.errors[0].path, "ConfigMap " + kNs + "/capacity-scaling-config: data.default.kvCacheThreshold");
   EXPECT_FALSE(p.default_entry);
@@ -167,17 +172,18 @@ TEST(Thresholds, EmptyEntrySetsNothing) {
 TEST(Thresholds, NamespaceLocalLayersOverGlobal) {
   const auto global = parse({{"default", "kvCacheThreshold: 0.7\nqueueLengthThreshold: 6\n"},
                              {"llama", "model_id: meta/llama-3.1-8b\nkvSpareTrigger: 0.2\nqueueSpareTrigger: 2\n"}});
-  const auto local = parse_config_map("llm", kConfigMapName,
-                                      {{"default", "queueLengthThreshold: 8\n"},
-                                       {"llama", "model_id: meta/llama-3.1-8b\nqueueSpareTrigger: 4\n"}});
+  const auto local = parse_config_map(
+      "llm", kConfigMapName,
+      {{"default", "queueLengthThreshold: 8\n"}, {"llama", "model_id: meta/llama-3.1-8b\nqueueSpareTrigger: 4\n"}});
   ASSERT_TRUE(global.errors.empty());
   ASSERT_TRUE(local.errors.empty());
   const auto r = resolve_thresholds(kLlama, &global, &local);
   // global default < local default < global override < local override
   EXPECT_EQ(r.values, (Thresholds{0.7, 8, 0.2, 4}));
-  EXPECT_EQ(r.origin,
-            "defaults < ConfigMap " + kNs + "/capacity-scaling-config default < ConfigMap llm/capacity-scaling-config "
-            "default < ConfigMap " + kNs + "/capacity-scaling-config llama < ConfigMap llm/capacity-scaling-config llama");
+  EXPECT_EQ(r.origin, "defaults < ConfigMap " + kNs +
+                          "/capacity-scaling-config default < ConfigMap llm/capacity-scaling-config "
+                          "default < ConfigMap " +
+                          kNs + "/capacity-scaling-config llama < ConfigMap llm/capacity-scaling-config llama");
 }
 
 TEST(Thresholds, LayerThatBreaksTheMergedThresholdsIsSkipped) {

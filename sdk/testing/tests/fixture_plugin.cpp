@@ -6,10 +6,7 @@
 
 namespace {
 
-class Fixture : public wva::sdk::Plugin,
-                public wva::sdk::Source,
-                public wva::sdk::Analyzer,
-                public wva::sdk::Sink {
+class Fixture : public wva::sdk::Plugin, public wva::sdk::Source, public wva::sdk::Analyzer, public wva::sdk::Sink {
  public:
   wva::sdk::Result<void> configure(const wva::sdk::Config& config, const std::string& path) override {
     using wva::sdk::ErrorCode;

@@ -20,9 +20,8 @@ sdk::Result<LogSinkConfig> parse_config(const sdk::Config& config, const std::st
   LogSinkConfig out;
   if (config.is_null()) return out;
   if (!config.is_object())
-    return make_error(ErrorCode::kInvalidConfig, "must be a mapping with keys format and output, got " +
-                                                     std::string(config.type_name()),
-                      path);
+    return make_error(ErrorCode::kInvalidConfig,
+                      "must be a mapping with keys format and output, got " + std::string(config.type_name()), path);
   for (auto it = config.begin(); it != config.end(); ++it) {
     const std::string& key = it.key();
     const std::string key_path = path.empty() ? key : path + "." + key;
@@ -32,8 +31,8 @@ sdk::Result<LogSinkConfig> parse_config(const sdk::Config& config, const std::st
       out.format = *it == "json" ? Format::kJson : Format::kText;
     } else if (key == "output") {
       if (!it->is_string() || it->get<std::string>().empty())
-        return make_error(ErrorCode::kInvalidConfig,
-                          "must be \"stdout\", \"stderr\" or a file path, got " + it->dump(), key_path);
+        return make_error(ErrorCode::kInvalidConfig, "must be \"stdout\", \"stderr\" or a file path, got " + it->dump(),
+                          key_path);
       out.output = it->get<std::string>();
     } else {
       std::string hint;
@@ -46,9 +45,7 @@ sdk::Result<LogSinkConfig> parse_config(const sdk::Config& config, const std::st
   return out;
 }
 
-std::string render_json(std::span<const sdk::Decision> decisions) {
-  return sdk::dump_decisions(decisions) + "\n";
-}
+std::string render_json(std::span<const sdk::Decision> decisions) { return sdk::dump_decisions(decisions) + "\n"; }
 
 std::string render_text(std::span<const sdk::Decision> decisions) {
   constexpr std::size_t kColumns = 7;

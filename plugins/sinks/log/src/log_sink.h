@@ -48,8 +48,8 @@ class LogSink : public sdk::Plugin, public sdk::Sink {
 
   LogSinkConfig config_;
   std::string config_path_;
-  std::mutex mutex_;             // one publish writes at a time, so documents never interleave
-  std::FILE* out_ = nullptr;     // stdout, stderr or the opened file
+  std::mutex mutex_;          // one publish writes at a time, so documents never interleave
+  std::FILE* out_ = nullptr;  // stdout, stderr or the opened file
   bool owns_out_ = false;
 };
 

@@ -166,9 +166,7 @@ TEST(RenderJson, OneDocumentWithTheDecisionFieldsInOrder) {
   EXPECT_EQ(second.size(), 8u);
 }
 
-TEST(RenderJson, EmptyBatchIsStillOneDocument) {
-  EXPECT_EQ(render_json({}), "{\"decisions\":[]}\n");
-}
+TEST(RenderJson, EmptyBatchIsStillOneDocument) { EXPECT_EQ(render_json({}), "{\"decisions\":[]}\n"); }
 
 TEST(RenderJson, InvalidUtf8InReasonDoesNotThrow) {
   auto d = decision("n", "m", "v", "H100", 1, 1, std::string("bad \xff byte"), "a");

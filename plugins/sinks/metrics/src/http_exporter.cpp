@@ -39,7 +39,8 @@ sdk::Result<int> HttpExporter::start(const ListenAddress& address) {
       res.set_content(std::string("rendering metrics failed: ") + e.what() + "\n", "text/plain");
     }
   });
-  server->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  server->Get("/healthz",
+              [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
 
   int port = address.port;
   errno = 0;
@@ -51,8 +52,8 @@ sdk::Result<int> HttpExporter::start(const ListenAddress& address) {
   }
   if (port < 0) {
     const int err = errno;
-    return sdk::make_error(sdk::ErrorCode::kUnavailable,
-                           "cannot listen on " + address.to_string() + (err ? ": " + std::string(std::strerror(err)) : ""));
+    return sdk::make_error(sdk::ErrorCode::kUnavailable, "cannot listen on " + address.to_string() +
+                                                             (err ? ": " + std::string(std::strerror(err)) : ""));
   }
 
   httplib::Server* raw = server.get();

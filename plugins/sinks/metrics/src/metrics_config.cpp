@@ -46,11 +46,9 @@ sdk::Result<std::optional<ListenAddress>> parse_listen(const nlohmann::json& val
     return make_error(ErrorCode::kInvalidConfig, "host \"" + host + "\" contains whitespace", config_path);
   int port = -1;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 ||
-      port > 65535)
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 || port > 65535)
     return make_error(ErrorCode::kInvalidConfig,
-                      "port \"" + port_text + "\" is not a number from 0 to 65535 (" + kListenHelp + ")",
-                      config_path);
+                      "port \"" + port_text + "\" is not a number from 0 to 65535 (" + kListenHelp + ")", config_path);
   return std::optional<ListenAddress>(ListenAddress{host, port});
 }
 
@@ -58,10 +56,10 @@ sdk::Result<MetricsConfig> parse_config(const sdk::Config& config, const std::st
   MetricsConfig out;
   if (config.is_null()) return out;
   if (!config.is_object())
-    return make_error(ErrorCode::kInvalidConfig,
-                      "expected a mapping (e.g. {listen: \":8443\", path: /metrics}), got " +
-                          std::string(config.type_name()),
-                      config_path);
+    return make_error(
+        ErrorCode::kInvalidConfig,
+        "expected a mapping (e.g. {listen: \":8443\", path: /metrics}), got " + std::string(config.type_name()),
+        config_path);
   const std::vector<std::string> known = {"listen", "path"};
   for (auto it = config.begin(); it != config.end(); ++it) {
     const std::string& key = it.key();

@@ -25,9 +25,9 @@ double desired_ratio(int desired, int current);
 sdk::Labels series_labels(const sdk::Decision& d);
 
 struct GaugeStats {
-  std::size_t set = 0;       // variants whose three gauges were set
-  std::size_t removed = 0;   // variants whose series were removed
-  std::size_t skipped = 0;   // decisions not emitted (no variant name, negative replicas)
+  std::size_t set = 0;      // variants whose three gauges were set
+  std::size_t removed = 0;  // variants whose series were removed
+  std::size_t skipped = 0;  // decisions not emitted (no variant name, negative replicas)
 };
 
 // Thread-safe: pipelines may publish concurrently through one sink instance.

@@ -52,8 +52,8 @@ TEST(MetricsConfig, ListenForms) {
 }
 
 TEST(MetricsConfig, BadListenValuesNameThePath) {
-  for (const json& bad : {json("8443x"), json("host"), json(":"), json(":70000"), json(":-1"), json("::1:80"),
-                          json(true), json(70000)}) {
+  for (const json& bad :
+       {json("8443x"), json("host"), json(":"), json(":70000"), json(":-1"), json("::1:80"), json(true), json(70000)}) {
     auto r = parse_config(json{{"listen", bad}}, "sinks.metrics");
     ASSERT_FALSE(r.ok()) << bad.dump();
     EXPECT_EQ(r.error().code, sdk::ErrorCode::kInvalidConfig);

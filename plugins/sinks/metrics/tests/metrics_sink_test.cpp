@@ -204,8 +204,9 @@ TEST_F(MetricsSinkHttpTest, PromtoolAcceptsTheServedText) {
   while (std::fgets(buf, sizeof buf, p)) output += buf;
   const int status = pclose(p);
   unlink(file);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "promtool exit " << WEXITSTATUS(status) << ":\n" << output << "\n" << res->body;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "promtool exit " << WEXITSTATUS(status) << ":\n"
+                                                             << output << "\n"
+                                                             << res->body;
   EXPECT_EQ(output, "") << res->body;
 }
 
@@ -242,9 +243,10 @@ TEST(MetricsSink, DisabledServerStillSetsGauges) {
   ASSERT_TRUE(sink.start(ctx).ok());
   EXPECT_FALSE(sink.bound_port().has_value());
   ASSERT_TRUE(publish(sink, {decision("a", 2, 3)}).ok());
-  EXPECT_EQ(ctx.fake_metrics().value("inferno_desired_replicas",
-                                     {{"variant_name", "a"}, {"namespace", "llm"}, {"accelerator_type", "H100"},
-                                      {"model_name", "meta/llama-3.1-8b"}}),
+  EXPECT_EQ(ctx.fake_metrics().value("inferno_desired_replicas", {{"variant_name", "a"},
+                                                                  {"namespace", "llm"},
+                                                                  {"accelerator_type", "H100"},
+                                                                  {"model_name", "meta/llama-3.1-8b"}}),
             3.0);
   sink.stop();
 }

@@ -14,8 +14,8 @@ using nlohmann::json;
 using sdk::Condition;
 using sdk::Decision;
 
-constexpr std::size_t kMaxMessage = 32768;   // metav1.Condition.message
-constexpr std::size_t kMaxReason = 1024;     // metav1.Condition.reason
+constexpr std::size_t kMaxMessage = 32768;       // metav1.Condition.message
+constexpr std::size_t kMaxReason = 1024;         // metav1.Condition.reason
 constexpr std::size_t kMaxVariantReason = 4096;  // status.variants[].reason in the CRD
 
 bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
@@ -159,8 +159,8 @@ bool valid_condition_type(std::string_view type) {
     name = type.substr(slash + 1);
     if (prefix.empty() || prefix.size() > 253) return false;
     for (char c : prefix)
-      if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-            c == '-' || c == '.'))
+      if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-' ||
+            c == '.'))
         return false;
     if (!is_alnum(prefix.front()) || !is_alnum(prefix.back())) return false;
   }
@@ -173,20 +173,18 @@ bool valid_condition_type(std::string_view type) {
 
 Condition metrics_condition(const sdk::ModelMetrics& metrics) {
   switch (metrics.state) {
-    case sdk::MetricsState::kOk:
-      return {kMetricsAvailable, "True", "MetricsFound", kMetricsFoundMessage};
+    case sdk::MetricsState::kOk: return {kMetricsAvailable, "True", "MetricsFound", kMetricsFoundMessage};
     case sdk::MetricsState::kNoData:
       return {kMetricsAvailable, "False", "MetricsMissing",
               metrics.message.empty() ? std::string(kMetricsMissingMessage)
                                       : std::string(kMetricsMissingMessage) + ": " + metrics.message};
     case sdk::MetricsState::kStale:
-      return {kMetricsAvailable, "False", "MetricsStale",
-              metrics.message.empty() ? std::string("Saturation metrics are stale (no recent samples)")
-                                      : metrics.message};
+      return {
+          kMetricsAvailable, "False", "MetricsStale",
+          metrics.message.empty() ? std::string("Saturation metrics are stale (no recent samples)") : metrics.message};
     case sdk::MetricsState::kError:
       return {kMetricsAvailable, "False", "PrometheusError",
-              metrics.message.empty() ? std::string("Failed to get metrics from the metrics source")
-                                      : metrics.message};
+              metrics.message.empty() ? std::string("Failed to get metrics from the metrics source") : metrics.message};
   }
   return {kMetricsAvailable, "Unknown", "MetricsMissing", "unknown metrics state"};
 }
@@ -230,8 +228,7 @@ std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch) {
   for (auto& [key, u] : by_va) {
     std::sort(u.decisions.begin(), u.decisions.end(),
               [](const Decision& a, const Decision& b) { return a.variant < b.variant; });
-    u.write_allocation =
-        std::any_of(u.decisions.begin(), u.decisions.end(), [](const Decision& d) { return !d.held; });
+    u.write_allocation = std::any_of(u.decisions.begin(), u.decisions.end(), [](const Decision& d) { return !d.held; });
 
     // Explicit conditions: the worst status of each type wins; the first of equal ones is kept.
     std::vector<Condition> merged;
@@ -329,8 +326,7 @@ json build_status_patch(const VaUpdate& update, const std::optional<json>& curre
       if (!type || !seen.insert(*type).second) continue;  // malformed or duplicate: dropped
       if (const Condition* c = find_condition(update.conditions, *type))
         conditions.push_back(condition_json(*c, &ec, generation, now_s));
-      else
-        conditions.push_back(ec);
+      else conditions.push_back(ec);
     }
   }
   for (const auto& c : update.conditions)

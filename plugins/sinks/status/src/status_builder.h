@@ -37,12 +37,12 @@ struct VaKey {
 // What this cycle says about one VariantAutoscaling.
 struct VaUpdate {
   VaKey key;
-  std::vector<sdk::Decision> decisions;     // its variants, sorted by variant name
-  std::vector<sdk::Condition> conditions;   // desired conditions, without times
+  std::vector<sdk::Decision> decisions;    // its variants, sorted by variant name
+  std::vector<sdk::Condition> conditions;  // desired conditions, without times
   // False when the VA has no decision or only held ones: then desiredOptimizedAlloc and variants[] are
   // left as they are (they already show the last good decision) and only conditions are written.
   bool write_allocation = false;
-  std::vector<std::string> problems;        // decisions refused (e.g. negative replicas)
+  std::vector<std::string> problems;  // decisions refused (e.g. negative replicas)
 };
 
 // Groups the batch by VariantAutoscaling (Decision.va_name + model namespace, and the batch's resource

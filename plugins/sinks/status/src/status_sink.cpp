@@ -18,8 +18,8 @@ sdk::Result<StatusConfig> parse_config(const sdk::Config& config, const std::str
   StatusConfig out;
   if (config.is_null()) return out;
   if (!config.is_object())
-    return make_error(ErrorCode::kInvalidConfig, "expected a mapping (e.g. {maxAttempts: 3}), got " +
-                                                     std::string(config.type_name()),
+    return make_error(ErrorCode::kInvalidConfig,
+                      "expected a mapping (e.g. {maxAttempts: 3}), got " + std::string(config.type_name()),
                       config_path);
   for (auto it = config.begin(); it != config.end(); ++it) {
     const std::string& key = it.key();
@@ -28,7 +28,8 @@ sdk::Result<StatusConfig> parse_config(const sdk::Config& config, const std::str
       if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 10)
         return make_error(ErrorCode::kInvalidConfig,
                           "must be an integer from 1 to 10 (patch attempts per VariantAutoscaling on conflict), "
-                          "got " + v.dump(),
+                          "got " +
+                              v.dump(),
                           config_path + ".maxAttempts");
       out.max_attempts = static_cast<int>(v.get<long long>());
     } else {
@@ -78,9 +79,8 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, sdk::TimePoint
     if (r.error().code == ErrorCode::kNotFound) return Outcome::kGone;  // deleted since the read
     error = r.error();
     if (r.error().code != ErrorCode::kConflict) return Outcome::kFailed;
-    context_->logger().debug("status: conflict writing VariantAutoscaling " + update.key.to_string() +
-                             " (attempt " + std::to_string(attempt) + " of " +
-                             std::to_string(config_.max_attempts) + "); re-reading");
+    context_->logger().debug("status: conflict writing VariantAutoscaling " + update.key.to_string() + " (attempt " +
+                             std::to_string(attempt) + " of " + std::to_string(config_.max_attempts) + "); re-reading");
   }
   error.message += " (after " + std::to_string(config_.max_attempts) + " attempts)";
   return Outcome::kFailed;
@@ -88,8 +88,7 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, sdk::TimePoint
 
 sdk::Result<void> StatusSink::publish(const sdk::PublishBatch& batch) {
   try {
-    if (!context_)
-      return make_error(ErrorCode::kInternal, "publish called before start", config_path_);
+    if (!context_) return make_error(ErrorCode::kInternal, "publish called before start", config_path_);
     const sdk::TimePoint now = batch.time == sdk::TimePoint{} ? context_->clock().now() : batch.time;
     const std::vector<VaUpdate> updates = plan_updates(batch);
 

@@ -37,7 +37,8 @@ json yaml_to_json(const YAML::Node& n) {
       if (s == "false") return false;
       if (s == "null" || s == "~") return nullptr;
       long long i = 0;
-      if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i); ec == std::errc() && p == s.data() + s.size())
+      if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+          ec == std::errc() && p == s.data() + s.size())
         return i;
       return s;
     }
@@ -50,12 +51,14 @@ json load_crd() {
 }
 
 const std::set<std::string> kAllowedKeys = {
-    "type", "format", "description", "properties", "additionalProperties", "items", "required", "enum",
-    "pattern", "minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems", "minProperties",
-    "maxProperties", "default", "nullable", "anyOf", "allOf", "oneOf", "not"};
+    "type",          "format",        "description", "properties", "additionalProperties",
+    "items",         "required",      "enum",        "pattern",    "minimum",
+    "maximum",       "minLength",     "maxLength",   "minItems",   "maxItems",
+    "minProperties", "maxProperties", "default",     "nullable",   "anyOf",
+    "allOf",         "oneOf",         "not"};
 const std::set<std::string> kTypes = {"object", "array", "string", "integer", "number", "boolean"};
-const std::set<std::string> kFormats = {"int32", "int64", "float", "double", "date-time", "date", "byte",
-                                        "duration", "uri", "hostname", "uuid"};
+const std::set<std::string> kFormats = {"int32", "int64",    "float", "double",   "date-time", "date",
+                                        "byte",  "duration", "uri",   "hostname", "uuid"};
 
 bool flag(const json& s, const char* k) { return s.contains(k) && s[k].is_boolean() && s[k].get<bool>(); }
 
@@ -100,8 +103,8 @@ void check_structural(const json& s, const std::string& path, std::vector<std::s
     const json& items = s["items"];
     for (const auto& k : s.value("x-kubernetes-list-map-keys", json::array())) {
       const std::string key = k.get<std::string>();
-      const bool required = items.contains("required") &&
-                            std::find(items["required"].begin(), items["required"].end(), key) != items["required"].end();
+      const bool required = items.contains("required") && std::find(items["required"].begin(), items["required"].end(),
+                                                                    key) != items["required"].end();
       if (!items["properties"].contains(key)) errors.push_back(path + ": list-map key " + key + " is not a property");
       if (!required && !items["properties"][key].contains("default"))
         errors.push_back(path + ": list-map key " + key + " must be required or defaulted");
@@ -119,7 +122,8 @@ void validate(const json& v, const json& s, const std::string& path, std::vector
   const std::string type = s.value("type", "");
   auto fail = [&](const std::string& m) { errors.push_back(path + ": " + m + " (value " + v.dump() + ")"); };
   if (type.empty()) {
-    if (v.is_string() && s.contains("pattern") && !std::regex_search(v.get<std::string>(), std::regex(s["pattern"].get<std::string>())))
+    if (v.is_string() && s.contains("pattern") &&
+        !std::regex_search(v.get<std::string>(), std::regex(s["pattern"].get<std::string>())))
       fail("does not match pattern");
     return;
   }
@@ -240,15 +244,19 @@ TEST(Crd, SpecExamplesValidate) {
                {"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "llama-h100"}}},
                {"modelProfile",
                 {{"accelerators",
-                  {{{"acc", "H100"}, {"accCount", 1}, {"maxBatchSize", 256},
-                    {"perfParms", {{"decodeParms", {{"alpha", "20.58"}, {"beta", 0.41}}},
-                                   {"prefillParms", {{"gamma", 5}, {"delta", "0.041"}}}}}}}}}}};
+                  {{{"acc", "H100"},
+                    {"accCount", 1},
+                    {"maxBatchSize", 256},
+                    {"perfParms",
+                     {{"decodeParms", {{"alpha", "20.58"}, {"beta", 0.41}}},
+                      {"prefillParms", {{"gamma", 5}, {"delta", "0.041"}}}}}}}}}}};
   std::vector<std::string> errors;
   validate(good, spec, "spec", errors);
   EXPECT_TRUE(errors.empty()) << join(errors);
 
-  for (const json& bad : {json{{"variantCost", "1"}}, json{{"modelID", ""}}, json{{"modelID", "m"}, {"variantCost", "ten"}},
-                          json{{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}}}}}) {
+  for (const json& bad :
+       {json{{"variantCost", "1"}}, json{{"modelID", ""}}, json{{"modelID", "m"}, {"variantCost", "ten"}},
+        json{{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}}}}}) {
     errors.clear();
     validate(bad, spec, "spec", errors);
     EXPECT_FALSE(errors.empty()) << bad.dump();
@@ -258,8 +266,10 @@ TEST(Crd, SpecExamplesValidate) {
 TEST(Crd, StatusWrittenBySinkValidates) {
   sdk::testing::FakeContext ctx("status");
   for (auto n : {"llama", "held", "orphan"}) {
-    json va = {{"apiVersion", "llmd.ai/v1alpha1"}, {"kind", "VariantAutoscaling"},
-               {"metadata", {{"name", n}, {"namespace", "ns"}, {"generation", 4}}}, {"spec", {{"modelID", "m"}}}};
+    json va = {{"apiVersion", "llmd.ai/v1alpha1"},
+               {"kind", "VariantAutoscaling"},
+               {"metadata", {{"name", n}, {"namespace", "ns"}, {"generation", 4}}},
+               {"spec", {{"modelID", "m"}}}};
     ASSERT_TRUE(ctx.fake_cluster().put(va).ok());
   }
   StatusSink sink;

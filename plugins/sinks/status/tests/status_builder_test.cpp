@@ -261,12 +261,21 @@ TEST(BuildStatusPatch, KeepsTransitionTimeWhenStatusUnchangedAndForeignCondition
   json current = {{"metadata", {{"generation", 2}}},
                   {"status",
                    {{"conditions",
-                     {{{"type", "ScaleFromZero"}, {"status", "True"}, {"reason", "X"}, {"message", "m"},
+                     {{{"type", "ScaleFromZero"},
+                       {"status", "True"},
+                       {"reason", "X"},
+                       {"message", "m"},
                        {"lastTransitionTime", "2020-01-01T00:00:00Z"}},
-                      {{"type", "TargetResolved"}, {"status", "True"}, {"reason", "TargetFound"}, {"message", "old"},
+                      {{"type", "TargetResolved"},
+                       {"status", "True"},
+                       {"reason", "TargetFound"},
+                       {"message", "old"},
                        {"lastTransitionTime", "2024-06-01T00:00:00Z"}},
-                      {{"type", "MetricsAvailable"}, {"status", "True"}, {"reason", "MetricsFound"},
-                       {"message", "old"}, {"lastTransitionTime", "2024-06-01T00:00:00Z"}}}}}}};
+                      {{"type", "MetricsAvailable"},
+                       {"status", "True"},
+                       {"reason", "MetricsFound"},
+                       {"message", "old"},
+                       {"lastTransitionTime", "2024-06-01T00:00:00Z"}}}}}}};
   auto patch = build_status_patch(plan[0], current, at(1735689600));
   const json& cs = patch["conditions"];
   ASSERT_EQ(cs.size(), 4u);
@@ -292,9 +301,9 @@ TEST(BuildStatusPatch, HeldVariantKeepsItsPreviousRunTime) {
   b.decisions = ds;
   auto plan = plan_updates(b);
   ASSERT_TRUE(plan[0].write_allocation);
-  json current = {{"status",
-                   {{"variants",
-                     {{{"name", "va-b"}, {"desiredReplicas", 4}, {"lastRunTime", "2024-12-31T23:59:00Z"}}}}}}};
+  json current = {
+      {"status",
+       {{"variants", {{{"name", "va-b"}, {"desiredReplicas", 4}, {"lastRunTime", "2024-12-31T23:59:00Z"}}}}}}};
   auto patch = build_status_patch(plan[0], current, at(1735689600));
   EXPECT_EQ(patch["variants"][0]["lastRunTime"], "2025-01-01T00:00:00Z");
   EXPECT_EQ(patch["variants"][1]["lastRunTime"], "2024-12-31T23:59:00Z");

@@ -29,8 +29,7 @@ json va_object(const std::string& ns, const std::string& name, long long generat
           {"spec", {{"modelID", "meta/llama"}}}};
 }
 
-Decision decision(const std::string& ns, const std::string& va, const std::string& variant, int current,
-                  int desired) {
+Decision decision(const std::string& ns, const std::string& va, const std::string& variant, int current, int desired) {
   Decision d;
   d.model = sdk::ModelKey{ns, "meta/llama"};
   d.va_name = va;
@@ -124,8 +123,8 @@ class StatusSinkTest : public ::testing::Test {
   }
   void TearDown() override { sink_.stop(); }
 
-  sdk::Result<void> publish(const std::vector<Decision>& ds, const std::vector<ModelView>& ms,
-                            sdk::TimePoint t, const std::vector<sdk::ResourceCondition>& rc = {}) {
+  sdk::Result<void> publish(const std::vector<Decision>& ds, const std::vector<ModelView>& ms, sdk::TimePoint t,
+                            const std::vector<sdk::ResourceCondition>& rc = {}) {
     PublishBatch b;
     b.pipeline = "default";
     b.time = t;
@@ -175,8 +174,8 @@ TEST_F(StatusSinkTest, PrometheusErrorMessageReachesTheCondition) {
   ASSERT_TRUE(ctx_.fake_cluster().put(va_object("ns", "llama")).ok());
   auto held = decision("ns", "llama", "llama", 3, 3);
   held.held = true;
-  auto r = publish({held}, {model("ns", "llama", MetricsState::kError, "Failed to get metrics from Prometheus: 503")},
-                   kT0);
+  auto r =
+      publish({held}, {model("ns", "llama", MetricsState::kError, "Failed to get metrics from Prometheus: 503")}, kT0);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   json st = status_of(ctx_, "ns", "llama");
   const json* m = condition(st, "MetricsAvailable");

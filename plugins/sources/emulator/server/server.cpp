@@ -3,8 +3,8 @@
 #include <httplib.h>
 #include <yaml-cpp/yaml.h>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -64,10 +64,10 @@ std::int32_t count_prompt_tokens(const nlohmann::json& prompt) {
 }  // namespace
 
 nlohmann::json default_server_config(const std::string& model, const std::string& profile, int replicas) {
-  return {{"variants",
-           {{"llama-3-1-8b-h100",
-             {{"model", model}, {"profile", profile}, {"replicas", replicas}, {"startupDelay", 0}}}}},
-          {"hpa", {{"enabled", false}}}};
+  return {
+      {"variants",
+       {{"llama-3-1-8b-h100", {{"model", model}, {"profile", profile}, {"replicas", replicas}, {"startupDelay", 0}}}}},
+      {"hpa", {{"enabled", false}}}};
 }
 
 sdk::Result<nlohmann::json> parse_yaml_or_json(const std::string& text) {
@@ -126,7 +126,8 @@ sdk::Result<nlohmann::json> config_from_manifests(const std::string& dir) {
     if (label.empty()) label = str(o, {"spec", "template", "metadata", "labels", "llmd.ai/model"});
     std::string model = name;
     if (auto it = dotted_to_model.find(label); it != dotted_to_model.end()) model = it->second;
-    else if (!label.empty()) model = label.find('.') == std::string::npos ? label : label.replace(label.find('.'), 1, "/");
+    else if (!label.empty())
+      model = label.find('.') == std::string::npos ? label : label.replace(label.find('.'), 1, "/");
     std::string profile = str(o, {"metadata", "annotations", "wva.llmd.ai/emulator-profile"});
     if (profile.empty()) {
       std::string lower = model;
@@ -140,8 +141,8 @@ sdk::Result<nlohmann::json> config_from_manifests(const std::string& dir) {
     int replicas = 1;
     if (o.contains("spec") && o["spec"].contains("replicas") && o["spec"]["replicas"].is_number_integer())
       replicas = o["spec"]["replicas"].get<int>();
-    variants[name] = {{"namespace", ns}, {"model", model}, {"profile", profile}, {"replicas", replicas},
-                      {"startupDelay", 0}};
+    variants[name] = {
+        {"namespace", ns}, {"model", model}, {"profile", profile}, {"replicas", replicas}, {"startupDelay", 0}};
   }
   if (variants.empty()) return sdk::make_error(sdk::ErrorCode::kNotFound, "no Deployment in " + dir);
   return nlohmann::json{{"variants", variants}, {"hpa", {{"enabled", false}}}};
@@ -197,9 +198,8 @@ sdk::Result<int> EmulatorServer::bind() {
       res.set_content(error.dump(), "application/json");
       return;
     }
-    const auto created = std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+    const auto created =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     if (!stream) {
       // Wait (bounded) until the simulated request finishes.
       std::unique_lock lock(mutex_);
@@ -213,11 +213,11 @@ sdk::Result<int> EmulatorServer::bind() {
       lock.unlock();
       if (!st || !st->done || st->failed) {
         res.status = 503;
-        res.set_content(
-            nlohmann::json{{"error", {{"message", "request failed: " + (st ? st->failure : std::string("stopped"))},
-                                      {"type", "server_error"}}}}
-                .dump(),
-            "application/json");
+        res.set_content(nlohmann::json{{"error",
+                                        {{"message", "request failed: " + (st ? st->failure : std::string("stopped"))},
+                                         {"type", "server_error"}}}}
+                            .dump(),
+                        "application/json");
         return;
       }
       std::string text;
@@ -259,14 +259,15 @@ sdk::Result<int> EmulatorServer::bind() {
           lock.unlock();
           for (; *sent < now_generated; ++*sent) {
             const bool last = done && *sent + 1 == now_generated && !st->failed;
-            nlohmann::json chunk = {
-                {"id", completion_id(id)},
-                {"object", "text_completion"},
-                {"created", created},
-                {"model", model},
-                {"choices",
-                 {{{"index", 0}, {"text", " x"}, {"logprobs", nullptr},
-                   {"finish_reason", last ? nlohmann::json("length") : nlohmann::json(nullptr)}}}}};
+            nlohmann::json chunk = {{"id", completion_id(id)},
+                                    {"object", "text_completion"},
+                                    {"created", created},
+                                    {"model", model},
+                                    {"choices",
+                                     {{{"index", 0},
+                                       {"text", " x"},
+                                       {"logprobs", nullptr},
+                                       {"finish_reason", last ? nlohmann::json("length") : nlohmann::json(nullptr)}}}}};
             const std::string event = "data: " + chunk.dump() + "\n\n";
             if (!sink.write(event.data(), event.size())) return false;
           }

@@ -25,7 +25,7 @@ namespace wva::emulator {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8000;  // 0: any free port
+  int port = 8000;        // 0: any free port
   nlohmann::json config;  // the plugin's dynamic-mode config (variants, workloads, router, ...)
   int threads = 64;       // HTTP worker threads (each open completion holds one)
 };

@@ -12,9 +12,8 @@ bool is_dynamic(const nlohmann::json& config) {
 }
 
 const std::vector<std::string>& dynamic_keys() {
-  static const std::vector<std::string> kKeys = {"variants", "workloads",    "router",       "hpa",
-                                                 "seed",     "loadWindow",   "samplePeriod", "baseDir",
-                                                 "profilesFile", "reportFile"};
+  static const std::vector<std::string> kKeys = {"variants",   "workloads",    "router",  "hpa",          "seed",
+                                                 "loadWindow", "samplePeriod", "baseDir", "profilesFile", "reportFile"};
   return kKeys;
 }
 
@@ -37,19 +36,18 @@ void parse_variant(const std::string& name, const nlohmann::json& v, const std::
     errors.add(vp, "must be a map {model, profile, replicas, ...}");
     return;
   }
-  check_keys(v,
-             {"namespace", "model", "profile", "maxNumSeqs", "maxNumBatchedTokens", "kvCacheTokens", "gpusPerReplica",
-              "costPerGpuHour", "startupDelay", "terminationGracePeriod", "replicas", "minReplicas", "maxReplicas",
-              "hpa"},
-             vp, errors);
+  check_keys(
+      v,
+      {"namespace", "model", "profile", "maxNumSeqs", "maxNumBatchedTokens", "kvCacheTokens", "gpusPerReplica",
+       "costPerGpuHour", "startupDelay", "terminationGracePeriod", "replicas", "minReplicas", "maxReplicas", "hpa"},
+      vp, errors);
   if (v.contains("namespace")) spec.ns = get_string(v["namespace"], vp + ".namespace", errors).value_or("default");
   if (v.contains("model")) spec.model = get_string(v["model"], vp + ".model", errors).value_or("");
   else errors.add(vp + ".model", "missing (the model id this Deployment serves)");
   if (!v.contains("profile")) {
     errors.add(vp + ".profile", "missing (e.g. llama-3.1-8b/H100, or a map of coefficients)");
   } else if (!cfg.profiles_file) {
-    if (auto p = parse_profile_ref(v["profile"], builtin_profiles(), vp + ".profile", errors))
-      spec.engine.profile = *p;
+    if (auto p = parse_profile_ref(v["profile"], builtin_profiles(), vp + ".profile", errors)) spec.engine.profile = *p;
   }
   if (v.contains("maxNumSeqs"))
     if (auto n = get_int(v["maxNumSeqs"], vp + ".maxNumSeqs", errors, 1)) spec.engine.max_num_seqs = *n;
@@ -210,7 +208,8 @@ void parse_dynamic(const nlohmann::json& config, const std::string& path, Dynami
         else if (p) errors.add(rp + ".policy", "must be leastOutstanding or roundRobin, got \"" + *p + "\"");
       }
       if (r.contains("maxQueue"))
-        if (auto n = get_count(r["maxQueue"], rp + ".maxQueue", errors)) out.router.max_queue = static_cast<std::size_t>(*n);
+        if (auto n = get_count(r["maxQueue"], rp + ".maxQueue", errors))
+          out.router.max_queue = static_cast<std::size_t>(*n);
       if (r.contains("queueTimeout"))
         if (auto s = get_seconds(r["queueTimeout"], rp + ".queueTimeout", errors)) out.router.queue_timeout_s = *s;
     }
@@ -265,7 +264,8 @@ sdk::Result<WorldConfig> build_world_config(const DynamicConfig& config) {
     if (!in) return sdk::make_error(sdk::ErrorCode::kNotFound, "cannot open " + file, config.path + ".profilesFile");
     nlohmann::json digest = nlohmann::json::parse(in, nullptr, false);
     if (digest.is_discarded())
-      return sdk::make_error(sdk::ErrorCode::kInvalidConfig, file + " is not valid JSON", config.path + ".profilesFile");
+      return sdk::make_error(sdk::ErrorCode::kInvalidConfig, file + " is not valid JSON",
+                             config.path + ".profilesFile");
     ConfigErrors errors;
     auto profiles = parse_profiles(digest, file, errors);
     for (std::size_t v = 0; v < world.variants.size(); ++v)

@@ -105,8 +105,7 @@ void EmulatorPlugin::write_report() noexcept {
     std::ofstream out(*dynamic_->report_file);
     out << report_json(*world_).dump() << '\n';
     if (!out && context_) context_->logger().warn("emulator: cannot write " + *dynamic_->report_file);
-  } catch (...) {
-  }
+  } catch (...) {}
 }
 
 void EmulatorPlugin::stop() noexcept {
@@ -115,9 +114,7 @@ void EmulatorPlugin::stop() noexcept {
   context_ = nullptr;
 }
 
-double EmulatorPlugin::world_time(sdk::TimePoint t) const {
-  return std::chrono::duration<double>(t - epoch_).count();
-}
+double EmulatorPlugin::world_time(sdk::TimePoint t) const { return std::chrono::duration<double>(t - epoch_).count(); }
 
 void EmulatorPlugin::sync_from_cluster() {
   // The Deployment is the truth for replicas (another actor may have scaled it) and carries the desired
@@ -167,8 +164,8 @@ void EmulatorPlugin::advance() {
   patch_deployment_status();
 }
 
-sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> EmulatorPlugin::collect(
-    std::span<const sdk::ModelView> models, sdk::Deadline /*deadline*/) {
+sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> EmulatorPlugin::collect(std::span<const sdk::ModelView> models,
+                                                                                sdk::Deadline /*deadline*/) {
   try {
     std::lock_guard lock(mutex_);
     if (!context_) return sdk::make_error(sdk::ErrorCode::kInternal, "emulator: collect() before start()");
@@ -239,8 +236,8 @@ sdk::Result<void> EmulatorPlugin::publish(const sdk::PublishBatch& batch) {
     for (const auto& d : batch.decisions) {
       if (world_)
         if (auto v = world_->find_variant(d.model.ns, d.variant)) world_->set_hpa_metric(*v, d.desired);
-      auto r = context_->cluster().patch_status("Deployment", d.model.ns, d.variant,
-                                                {{kDesiredStatusField, d.desired}});
+      auto r =
+          context_->cluster().patch_status("Deployment", d.model.ns, d.variant, {{kDesiredStatusField, d.desired}});
       if (!r.ok() && r.error().code != sdk::ErrorCode::kNotFound && !first_error) first_error = r.error();
     }
     if (first_error) return *first_error;

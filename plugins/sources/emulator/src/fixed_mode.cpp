@@ -11,10 +11,8 @@ std::optional<double> bounded(const nlohmann::json& j, const std::string& path, 
   auto v = get_number(j, path, errors);
   if (!v) return std::nullopt;
   if (*v < lo || *v > hi) {
-    if (hi == std::numeric_limits<double>::infinity())
-      errors.add(path, "must be >= " + format_number(lo));
-    else
-      errors.add(path, "must be in [" + format_number(lo) + "," + format_number(hi) + "]");
+    if (hi == std::numeric_limits<double>::infinity()) errors.add(path, "must be >= " + format_number(lo));
+    else errors.add(path, "must be in [" + format_number(lo) + "," + format_number(hi) + "]");
     return std::nullopt;
   }
   return v;

@@ -32,8 +32,7 @@ const StepProfile* find_profile(const std::vector<StepProfile>& profiles, const 
   return nullptr;
 }
 
-std::vector<StepProfile> parse_profiles(const nlohmann::json& digest, const std::string& path,
-                                        ConfigErrors& errors) {
+std::vector<StepProfile> parse_profiles(const nlohmann::json& digest, const std::string& path, ConfigErrors& errors) {
   std::vector<StepProfile> out;
   if (!digest.is_object() || !digest.contains("profiles") || !digest["profiles"].is_array()) {
     errors.add(path, "must be a profiles digest with a \"profiles\" list");

@@ -31,8 +31,8 @@ struct StepProfile {
   //   mixed:        max(base, gamma) + per_seq*decoding + per_kv_token*kv_attended + delta*prefill_tokens
   // The fixed cost (weights read, launches) is paid once per step, so it is not counted twice.
   double step_ms(int decoding, double kv_attended, double prefill_tokens) const {
-    const double fixed = decoding > 0 ? (prefill_tokens > 0 ? std::max(base_ms, prefill_gamma_ms) : base_ms)
-                                      : prefill_gamma_ms;
+    const double fixed =
+        decoding > 0 ? (prefill_tokens > 0 ? std::max(base_ms, prefill_gamma_ms) : base_ms) : prefill_gamma_ms;
     return fixed + per_seq_ms * decoding + per_kv_token_ms * kv_attended + prefill_delta_ms * prefill_tokens;
   }
   double prefill_ms(double tokens) const { return prefill_gamma_ms + prefill_delta_ms * tokens; }

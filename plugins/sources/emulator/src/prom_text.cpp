@@ -65,8 +65,8 @@ std::string render_vllm_metrics(const World& world) {
   for (const auto& p : world.pods()) {
     if (p.state != PodState::kReady && p.state != PodState::kTerminating) continue;
     const auto& v = variants[p.variant];
-    live.push_back({&p, "model_name=\"" + sdk::escape_label_value(v.model) + "\",namespace=\"" + sdk::escape_label_value(v.ns) + "\",pod=\"" +
-                            sdk::escape_label_value(p.name) + "\""});
+    live.push_back({&p, "model_name=\"" + sdk::escape_label_value(v.model) + "\",namespace=\"" +
+                            sdk::escape_label_value(v.ns) + "\",pod=\"" + sdk::escape_label_value(p.name) + "\""});
   }
   Writer w;
   w.header("vllm:num_requests_running", "gauge", "Number of requests in model execution batches.");
@@ -106,8 +106,9 @@ std::string render_vllm_metrics(const World& world) {
     const auto& e = l.pod->replica->engine();
     const double blocks = std::floor(l.pod->replica->kv_pool_tokens() / e.block_size);
     w.sample("vllm:cache_config_info",
-             "namespace=\"" + sdk::escape_label_value(variants[l.pod->variant].ns) + "\",pod=\"" + sdk::escape_label_value(l.pod->name) +
-                 "\",block_size=\"" + std::to_string(e.block_size) + "\",num_gpu_blocks=\"" + num(blocks) +
+             "namespace=\"" + sdk::escape_label_value(variants[l.pod->variant].ns) + "\",pod=\"" +
+                 sdk::escape_label_value(l.pod->name) + "\",block_size=\"" + std::to_string(e.block_size) +
+                 "\",num_gpu_blocks=\"" + num(blocks) +
                  "\",gpu_memory_utilization=\"0.9\",cache_dtype=\"auto\",enable_prefix_caching=\"False\"",
              1);
   }

@@ -132,9 +132,9 @@ void Replica::finish_step(std::vector<std::uint32_t>& finished) {
   }
   counters_.itl.observe(step_s, itl_tokens);
   if (any_finished) {
-    running_.erase(std::remove_if(running_.begin(), running_.end(),
-                                  [&](std::uint32_t id) { return pool_[id].finished >= 0; }),
-                   running_.end());
+    running_.erase(
+        std::remove_if(running_.begin(), running_.end(), [&](std::uint32_t id) { return pool_[id].finished >= 0; }),
+        running_.end());
   }
 }
 

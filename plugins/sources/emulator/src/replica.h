@@ -29,12 +29,12 @@ struct Request {
   double last_token = -1;
   double finished = -1;
   std::int32_t prompt = 0;
-  std::int32_t output = 1;      // tokens to generate (>= 1)
+  std::int32_t output = 1;  // tokens to generate (>= 1)
   std::int32_t generated = 0;
-  std::int32_t computed = 0;    // tokens whose KV is in the pool
+  std::int32_t computed = 0;  // tokens whose KV is in the pool
   std::uint32_t preemptions = 0;
-  std::uint32_t source = 0;     // index of the workload / model stream that produced it
-  std::int32_t pod = -1;        // replica id in the world
+  std::uint32_t source = 0;       // index of the workload / model stream that produced it
+  std::int32_t pod = -1;          // replica id in the world
   std::uint64_t external_id = 0;  // non-zero for requests that arrived over HTTP
   std::uint64_t serial = 0;       // unique per world; tells a reused slot from its previous tenant
   bool counted_prompt = false;
@@ -121,7 +121,7 @@ class Replica {
   double free_tokens_;
   std::vector<std::uint32_t> running_;
   std::deque<std::uint32_t> waiting_;
-  double waiting_tokens_ = 0;  // tokens still to compute by waiting requests
+  double waiting_tokens_ = 0;                                      // tokens still to compute by waiting requests
   std::vector<std::pair<std::uint32_t, std::int32_t>> scheduled_;  // request, tokens this step
   bool in_step_ = false;
   double step_start_ = 0;

@@ -70,8 +70,8 @@ nlohmann::json series_json(const World& world) {
       itl.push_back(opt(ms.itl_p99_ms));
     }
     out["models"][models[m].first + "/" + models[m].second] = {
-        {"arrivalRate", rate}, {"routerQueue", queue},  {"waiting", waiting},   {"running", running},
-        {"kvUsageMean", kv},   {"kvUsageMax", kvmax},   {"ttftP99Ms", ttft},    {"itlP99Ms", itl}};
+        {"arrivalRate", rate}, {"routerQueue", queue}, {"waiting", waiting}, {"running", running},
+        {"kvUsageMean", kv},   {"kvUsageMax", kvmax},  {"ttftP99Ms", ttft},  {"itlP99Ms", itl}};
   }
   out["variants"] = nlohmann::json::object();
   const auto& variants = world.config().variants;
@@ -84,13 +84,12 @@ nlohmann::json series_json(const World& world) {
       ready.push_back(s.variants[v].ready);
       cost.push_back(s.variants[v].cost_rate_per_hour);
     }
-    out["variants"][variants[v].ns + "/" + variants[v].name] = {
-        {"accelerator", variants[v].engine.profile.accelerator},
-        {"model", variants[v].model},
-        {"replicas", spec},
-        {"pods", pods},
-        {"ready", ready},
-        {"costPerHour", cost}};
+    out["variants"][variants[v].ns + "/" + variants[v].name] = {{"accelerator", variants[v].engine.profile.accelerator},
+                                                                {"model", variants[v].model},
+                                                                {"replicas", spec},
+                                                                {"pods", pods},
+                                                                {"ready", ready},
+                                                                {"costPerHour", cost}};
   }
   return out;
 }

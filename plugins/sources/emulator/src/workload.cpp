@@ -257,7 +257,8 @@ std::optional<TokenDist> parse_token_dist(const nlohmann::json& j, const std::st
       }
     }
   };
-  if (j.contains("constant")) ++kinds, d.kind = TokenDist::Kind::kConstant, d.a = pos(j["constant"], path + ".constant");
+  if (j.contains("constant"))
+    ++kinds, d.kind = TokenDist::Kind::kConstant, d.a = pos(j["constant"], path + ".constant");
   if (j.contains("uniform")) {
     ++kinds;
     d.kind = TokenDist::Kind::kUniform;
@@ -306,8 +307,7 @@ double RateProfile::rate_at(double t) const {
       }
       return points.back().rate;
     }
-    case Kind::kSine:
-      return std::max(0.0, mean + amplitude * std::sin(2 * std::numbers::pi * (t + phase) / period));
+    case Kind::kSine: return std::max(0.0, mean + amplitude * std::sin(2 * std::numbers::pi * (t + phase) / period));
     case Kind::kBursts: {
       if (t < first) return base;
       const double in = std::fmod(t - first, every);
@@ -332,8 +332,7 @@ double RateProfile::max_rate() const {
   return 0;
 }
 
-std::optional<RateProfile> parse_rate_profile(const nlohmann::json& j, const std::string& path,
-                                              ConfigErrors& errors) {
+std::optional<RateProfile> parse_rate_profile(const nlohmann::json& j, const std::string& path, ConfigErrors& errors) {
   if (!j.is_object() || j.size() != 1) {
     errors.add(path, "must have exactly one of constant, steps, ramps, sine, bursts");
     return std::nullopt;
@@ -378,7 +377,8 @@ std::optional<RateProfile> parse_rate_profile(const nlohmann::json& j, const std
         }
         check_keys(v[i], {"at", "rate"}, ip, errors);
         RateProfile::Point pt{field(v[i], "at", ip, true, 0.0), field(v[i], "rate", ip, false, std::nullopt)};
-        if (!p.points.empty() && pt.at <= p.points.back().at) errors.add(ip + ".at", "must be after the previous point");
+        if (!p.points.empty() && pt.at <= p.points.back().at)
+          errors.add(ip + ".at", "must be after the previous point");
         p.points.push_back(pt);
       }
     }

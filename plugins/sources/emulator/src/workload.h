@@ -43,10 +43,10 @@ std::optional<double> parse_trace_timestamp(const std::string& s);
 sdk::Result<std::vector<TraceRow>> load_azure_trace(const std::string& file);
 
 struct TraceOptions {
-  double speedup = 1;     // inter-arrival times divided by this (rate x speedup)
-  bool loop = false;      // restart when the trace ends (shifted by its span plus one mean gap)
-  double skip = 0;        // start this many trace seconds in (before speedup)
-  double start = 0;       // first arrival no earlier than this simulation time (s)
+  double speedup = 1;              // inter-arrival times divided by this (rate x speedup)
+  bool loop = false;               // restart when the trace ends (shifted by its span plus one mean gap)
+  double skip = 0;                 // start this many trace seconds in (before speedup)
+  double start = 0;                // first arrival no earlier than this simulation time (s)
   std::optional<double> duration;  // stop after this many simulation seconds from `start`
 };
 
@@ -78,7 +78,7 @@ struct RateProfile {
   };
   Kind kind = Kind::kConstant;
   std::vector<Point> points;  // constant: one; steps: piecewise constant; ramps: piecewise linear
-  double mean = 0, amplitude = 0, period = 1, phase = 0;  // sine (phase in s)
+  double mean = 0, amplitude = 0, period = 1, phase = 0;       // sine (phase in s)
   double base = 0, peak = 0, every = 1, burst = 0, first = 0;  // bursts: peak for `burst` s every `every` s
 
   double rate_at(double t) const;
@@ -87,14 +87,13 @@ struct RateProfile {
 
 // {constant: 5} | {steps: [{at: 0s, rate: 5}, ...]} | {ramps: [{at, rate}, ...]}
 // | {sine: {mean, amplitude, period, phase}} | {bursts: {base, peak, every, duration, start}}.
-std::optional<RateProfile> parse_rate_profile(const nlohmann::json& j, const std::string& path,
-                                              ConfigErrors& errors);
+std::optional<RateProfile> parse_rate_profile(const nlohmann::json& j, const std::string& path, ConfigErrors& errors);
 
 struct RateOptions {
   RateProfile profile;
   TokenDist input;
   TokenDist output;
-  double scale = 1;   // multiplies the rate
+  double scale = 1;  // multiplies the rate
   double start = 0;
   std::optional<double> duration;
   bool poisson = true;  // false: evenly spaced arrivals at the current rate

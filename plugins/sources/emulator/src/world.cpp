@@ -347,8 +347,7 @@ void World::terminate(std::size_t pod) {
   p.state = PodState::kTerminating;
   if (p.replica->has_work())
     push(now_ + config_.variants[p.variant].grace_s, kPodDeadline, static_cast<std::uint32_t>(pod));
-  else
-    gone(pod);
+  else gone(pod);
 }
 
 void World::gone(std::size_t pod) {
@@ -487,8 +486,7 @@ World::Load World::variant_load(std::size_t v, double window_s) const {
   if (!m || samples_.empty()) return out;
   // The latest sample at or before now - window (the first sample when the world is younger).
   const double from = now_ - window_s;
-  auto it = std::upper_bound(samples_.begin(), samples_.end(), from,
-                             [](double t, const Sample& s) { return t < s.t; });
+  auto it = std::upper_bound(samples_.begin(), samples_.end(), from, [](double t, const Sample& s) { return t < s.t; });
   const Sample& base = it == samples_.begin() ? samples_.front() : *std::prev(it);
   const double dt = now_ - base.t;
   if (dt <= 0) return out;

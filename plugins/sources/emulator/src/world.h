@@ -37,7 +37,7 @@ struct WorkloadSpec {
   std::string model;
   std::string ns = "default";
   std::function<std::unique_ptr<ArrivalStream>()> make_stream;  // called once per world
-  std::string description;                                       // for reports
+  std::string description;                                      // for reports
   std::optional<double> slo_ttft_ms;
   std::optional<double> slo_itl_ms;
 };
@@ -99,7 +99,7 @@ struct ModelSample {
 
 struct VariantSample {
   int spec_replicas = 0;
-  int pods = 0;   // starting + ready (+ terminating, which still hold a GPU)
+  int pods = 0;  // starting + ready (+ terminating, which still hold a GPU)
   int ready = 0;
   double cost_rate_per_hour = 0;
 };

@@ -68,7 +68,7 @@ TEST(DynamicMode, ReportsSimulatedPodsAndArrivalRate) {
   EXPECT_NEAR(*m.load.avg_input_tokens, 2000, 1e-9);
   EXPECT_NEAR(*m.load.avg_output_tokens, 200, 1e-9);
   ASSERT_TRUE(m.load.ttft_ms && m.load.itl_ms);
-  EXPECT_GT(*m.load.ttft_ms, 60);   // prefill of 2000 tokens is ~66 ms on H100
+  EXPECT_GT(*m.load.ttft_ms, 60);  // prefill of 2000 tokens is ~66 ms on H100
   EXPECT_LT(*m.load.itl_ms, 15);
   // The Deployment's status follows the fleet.
   auto dep = ctx.cluster().get("Deployment", "llm", "llama-h100");
@@ -239,7 +239,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/A100"}}})",
                 "sources.emulator.variants.a.profile: unknown profile \"llama-3.1-8b/A100\" (known: "},
-        BadCase{R"({"variants": {"a": {"profile": "llama-3.1-8b/H100"}}})", "sources.emulator.variants.a.model: missing"},
+        BadCase{R"({"variants": {"a": {"profile": "llama-3.1-8b/H100"}}})",
+                "sources.emulator.variants.a.model: missing"},
         BadCase{R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/H100", "startupDelay": "soon"}}})",
                 "sources.emulator.variants.a.startupDelay: must be a duration"},
         BadCase{R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/H100"}},
@@ -259,8 +260,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/H100"}},
                     "hpa": {"behavior": {"scaleDown": {"policies": [{"type": "Pod", "value": 1, "periodSeconds": 60}]}}}})",
                 "sources.emulator.hpa.behavior.scaleDown.policies[0].type: must be Pods or Percent"},
-        BadCase{R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/H100"}}, "router": {"policy": "random"}})",
-                "sources.emulator.router.policy: must be leastOutstanding or roundRobin"},
+        BadCase{
+            R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/H100"}}, "router": {"policy": "random"}})",
+            "sources.emulator.router.policy: must be leastOutstanding or roundRobin"},
         BadCase{R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/H100"}}, "fixedMetrics": {}})",
                 "two modes"},
         BadCase{R"({"variants": {}})", "sources.emulator.variants: must be a non-empty map"}));

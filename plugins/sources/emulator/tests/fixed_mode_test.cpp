@@ -137,8 +137,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(FixedMode, AllErrorsAreReported) {
   EmulatorPlugin plugin;
-  auto r = plugin.configure(
-      nlohmann::json::parse(R"({"fixedMetrics": {"a": [{"kvCacheUsage": 2}, {"waiting": -1}]}})"), "s.e");
+  auto r = plugin.configure(nlohmann::json::parse(R"({"fixedMetrics": {"a": [{"kvCacheUsage": 2}, {"waiting": -1}]}})"),
+                            "s.e");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().path, "s.e.fixedMetrics.a[0].kvCacheUsage");
   EXPECT_NE(r.error().message.find("s.e.fixedMetrics.a[1].waiting: must be >= 0"), std::string::npos);

@@ -93,8 +93,8 @@ TEST(Trace, ParsesAzureTimestampsAndRows) {
 }
 
 TEST(Trace, SpeedupCompressesTimeAndLoopRepeats) {
-  auto rows = std::make_shared<const std::vector<TraceRow>>(
-      std::vector<TraceRow>{{0, 10, 1}, {10, 20, 2}, {30, 30, 3}});
+  auto rows =
+      std::make_shared<const std::vector<TraceRow>>(std::vector<TraceRow>{{0, 10, 1}, {10, 20, 2}, {30, 30, 3}});
   TraceOptions o;
   o.speedup = 10;
   o.loop = true;
@@ -114,7 +114,8 @@ TEST(Trace, SpeedupCompressesTimeAndLoopRepeats) {
 
 TEST(Trace, MalformedFileNamesLine) {
   const auto file = std::filesystem::temp_directory_path() / "wva-emulator-bad-trace.csv";
-  std::ofstream(file) << "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.1,10,5\n2023-11-16 18:15:47.1,x,5\n";
+  std::ofstream(file)
+      << "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.1,10,5\n2023-11-16 18:15:47.1,x,5\n";
   auto r = load_azure_trace(file.string());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find(":3: bad ContextTokens"), std::string::npos) << r.error().message;
@@ -123,10 +124,10 @@ TEST(Trace, MalformedFileNamesLine) {
 
 TEST(RateProfiles, ShapesAndPoissonRate) {
   ConfigErrors errors;
-  auto steps = parse_rate_profile(nlohmann::json::parse(R"({"steps": [{"at": 0, "rate": 5}, {"at": "1m", "rate": 20}]})"),
-                                  "r", errors);
-  auto ramps = parse_rate_profile(nlohmann::json::parse(R"({"ramps": [{"at": 0, "rate": 0}, {"at": 100, "rate": 10}]})"),
-                                  "r", errors);
+  auto steps = parse_rate_profile(
+      nlohmann::json::parse(R"({"steps": [{"at": 0, "rate": 5}, {"at": "1m", "rate": 20}]})"), "r", errors);
+  auto ramps = parse_rate_profile(
+      nlohmann::json::parse(R"({"ramps": [{"at": 0, "rate": 0}, {"at": 100, "rate": 10}]})"), "r", errors);
   auto sine = parse_rate_profile(nlohmann::json::parse(R"({"sine": {"mean": 10, "amplitude": 5, "period": "4m"}})"),
                                  "r", errors);
   auto bursts = parse_rate_profile(

@@ -220,9 +220,10 @@ workloads:
   }
   EXPECT_NE(body.find("pod=\"qwen-h200-0\""), std::string::npos);
   EXPECT_NE(body.find("pod=\"qwen-h200-1\""), std::string::npos);
-  EXPECT_EQ(body.find("vllm:request_success_total{model_name=\"qwen/qwen2.5-32b\",namespace=\"prod\",pod=\"qwen-h200-1\","
-                      "finished_reason=\"length\"} 0"),
-            std::string::npos)
+  EXPECT_EQ(
+      body.find("vllm:request_success_total{model_name=\"qwen/qwen2.5-32b\",namespace=\"prod\",pod=\"qwen-h200-1\","
+                "finished_reason=\"length\"} 0"),
+      std::string::npos)
       << "background load completes requests on both pods";
   EXPECT_NE(body.find("num_gpu_blocks=\"16958\""), std::string::npos) << "271336 tokens / 16 per block";
   std::filesystem::remove_all(dir);

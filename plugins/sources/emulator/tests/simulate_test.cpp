@@ -93,7 +93,9 @@ pipelines:
   html << html_in.rdbuf();
   EXPECT_NE(html.str().find("<svg"), std::string::npos);
   EXPECT_EQ(html.str().find("<script"), std::string::npos) << "self-contained, no scripts";
-  EXPECT_EQ(html.str().find("http://") == std::string::npos || html.str().find("xmlns=\"http://www.w3.org") != std::string::npos, true);
+  EXPECT_EQ(html.str().find("http://") == std::string::npos ||
+                html.str().find("xmlns=\"http://www.w3.org") != std::string::npos,
+            true);
   std::ifstream json_in(dir / "out" / "report.json");
   const auto full = nlohmann::json::parse(json_in, nullptr, false);
   ASSERT_FALSE(full.is_discarded());

@@ -47,12 +47,12 @@ std::string make_body(const std::vector<wva::sdk::ModelView>& models, const std:
           first = false;
           const std::string value = sig == "sampleTime" ? "1795808584.012" : std::to_string((n++ % 97) / 100.0);
           if (sig == "kvCapacity") {
-            body += R"({"metric":{"block_size":"16","namespace":")" + m.key.ns + R"(","num_gpu_blocks":"2048","pod":")" +
-                    pod + R"(","wva_signal":"kvCapacity"},"value":[1795808585.05,"1"]})";
+            body += R"({"metric":{"block_size":"16","namespace":")" + m.key.ns +
+                    R"(","num_gpu_blocks":"2048","pod":")" + pod +
+                    R"(","wva_signal":"kvCapacity"},"value":[1795808585.05,"1"]})";
           } else {
-            body += R"({"metric":{"model_name":")" + m.key.model_id + R"(","namespace":")" + m.key.ns +
-                    R"(","pod":")" + pod + R"(","wva_signal":")" + sig + R"("},"value":[1795808585.05,")" + value +
-                    "\"]}";
+            body += R"({"metric":{"model_name":")" + m.key.model_id + R"(","namespace":")" + m.key.ns + R"(","pod":")" +
+                    pod + R"(","wva_signal":")" + sig + R"("},"value":[1795808585.05,")" + value + "\"]}";
           }
         }
       }

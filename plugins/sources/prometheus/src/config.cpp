@@ -11,11 +11,28 @@ using nlohmann::json;
 using sdk::ErrorCode;
 
 const std::vector<std::string>& known_keys() {
-  static const std::vector<std::string> keys = {
-      "url",        "caFile",      "certFile",  "keyFile",       "serverName",        "insecureSkipVerify",
-      "tokenFile",  "headers",     "params",    "timeout",       "retries",           "backoff",
-      "maxBackoff", "staleAfter",  "namespaces", "labels",       "window",            "rateWindow",
-      "modelMatcherLimit", "batch", "queries",  "maxResponseBytes"};
+  static const std::vector<std::string> keys = {"url",
+                                                "caFile",
+                                                "certFile",
+                                                "keyFile",
+                                                "serverName",
+                                                "insecureSkipVerify",
+                                                "tokenFile",
+                                                "headers",
+                                                "params",
+                                                "timeout",
+                                                "retries",
+                                                "backoff",
+                                                "maxBackoff",
+                                                "staleAfter",
+                                                "namespaces",
+                                                "labels",
+                                                "window",
+                                                "rateWindow",
+                                                "modelMatcherLimit",
+                                                "batch",
+                                                "queries",
+                                                "maxResponseBytes"};
   return keys;
 }
 
@@ -103,8 +120,8 @@ class Validator {
     }
     const long long x = v.get<long long>();
     if (x < min || x > max) {
-      error(path, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
-                      std::to_string(x));
+      error(path,
+            "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + std::to_string(x));
       return std::nullopt;
     }
     return x;
@@ -250,8 +267,7 @@ sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::
   if (const json* p = get("params")) {
     if (auto m = v.string_map(*p, v.at("params"))) {
       for (const auto& [k, val] : *m)
-        if (k == "query" || k == "time" || k.empty())
-          v.error(v.at("params." + k), "is set by the source itself");
+        if (k == "query" || k == "time" || k.empty()) v.error(v.at("params." + k), "is set by the source itself");
       c.params = *m;
     }
   }
@@ -295,8 +311,10 @@ sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::
       const std::vector<std::string> label_keys = {"namespace", "model", "pod"};
       for (auto& [k, val] : l->items()) {
         const std::string p = v.at("labels." + k);
-        std::string* out = k == "namespace" ? &c.labels.ns : k == "model" ? &c.labels.model
-                                                                         : k == "pod" ? &c.labels.pod : nullptr;
+        std::string* out = k == "namespace" ? &c.labels.ns
+                           : k == "model"   ? &c.labels.model
+                           : k == "pod"     ? &c.labels.pod
+                                            : nullptr;
         if (!out) {
           v.error(p, "unknown label role \"" + k + "\"" + did_you_mean(k, label_keys));
           continue;
@@ -325,8 +343,9 @@ sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::
         if (!s) continue;
         std::string unknown;
         if (!render_template(*s, probe, &unknown)) {
-          v.error(p, "unknown placeholder " + unknown + " (known: {{selector}}, {{nsSelector}}, {{by}}, "
-                     "{{byPod}}, {{window}}, {{rateWindow}})");
+          v.error(p, "unknown placeholder " + unknown +
+                         " (known: {{selector}}, {{nsSelector}}, {{by}}, "
+                         "{{byPod}}, {{window}}, {{rateWindow}})");
           continue;
         }
         c.templates[static_cast<std::size_t>(*sig)] = *s;

@@ -21,7 +21,7 @@ namespace wva::prometheus {
 using Millis = std::chrono::milliseconds;
 
 struct SourceConfig {
-  std::string url;                     // http(s)://host[:port][/path prefix]
+  std::string url;  // http(s)://host[:port][/path prefix]
   std::optional<std::string> ca_file;
   std::optional<std::string> cert_file;
   std::optional<std::string> key_file;
@@ -31,19 +31,19 @@ struct SourceConfig {
   std::map<std::string, std::string> headers;  // e.g. X-Scope-OrgID for Cortex / Mimir
   std::map<std::string, std::string> params;   // extra form parameters, e.g. dedup=true for Thanos
 
-  Millis timeout{10000};       // per attempt
-  int retries = 2;             // extra attempts after the first
-  Millis backoff{500};         // first pause, doubled each retry
+  Millis timeout{10000};  // per attempt
+  int retries = 2;        // extra attempts after the first
+  Millis backoff{500};    // first pause, doubled each retry
   Millis max_backoff{4000};
   Millis stale_after{std::chrono::minutes(2)};
   std::size_t max_response_bytes = 256u << 20;
 
-  std::set<std::string> namespaces;    // empty: the namespaces of the pipeline's models
+  std::set<std::string> namespaces;  // empty: the namespaces of the pipeline's models
   LabelNames labels;
   std::string window = "1m";
   std::string rate_window = "1m";
-  std::size_t model_matcher_limit = 100;  // add a model_name matcher when at most this many models
-  bool batch = true;                   // one `or` query per signal group instead of one per signal
+  std::size_t model_matcher_limit = 100;            // add a model_name matcher when at most this many models
+  bool batch = true;                                // one `or` query per signal group instead of one per signal
   std::array<std::string, kSignalCount> templates;  // empty: disabled
 
   SourceConfig();

@@ -264,9 +264,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
       sdk::ReplicaMetrics r;
       r.pod = std::string(p.name);
       r.variant = model.variants[static_cast<std::size_t>(p.variant)].name;
-      auto opt = [&](Signal s) {
-        return p.present[idx(s)] ? std::optional<double>(p.value[idx(s)]) : std::nullopt;
-      };
+      auto opt = [&](Signal s) { return p.present[idx(s)] ? std::optional<double>(p.value[idx(s)]) : std::nullopt; };
       r.kv_cache_usage = opt(Signal::kKvCacheUsage);
       r.waiting = opt(Signal::kWaiting);
       r.running = opt(Signal::kRunning);
@@ -290,8 +288,8 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
       mm.replicas = std::move(fresh);
     } else if (!stale.empty()) {
       mm.state = sdk::MetricsState::kStale;
-      mm.message = "Metrics for model " + model.key.model_id + " in namespace " + model.key.ns + " are stale: " +
-                   std::to_string(stale.size()) + " pod(s), newest sample " +
+      mm.message = "Metrics for model " + model.key.model_id + " in namespace " + model.key.ns +
+                   " are stale: " + std::to_string(stale.size()) + " pod(s), newest sample " +
                    std::to_string(static_cast<long long>(std::lround(oldest_age))) + "s old (staleAfter " +
                    std::to_string(stale_after_.count() / 1000) + "s)";
       mm.replicas = std::move(stale);

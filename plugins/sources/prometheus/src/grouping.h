@@ -25,10 +25,10 @@ inline constexpr const char* kFailedToGetMetrics = "Failed to get metrics from P
 inline constexpr const char* kNoPodsFound = "No pods found for model";
 
 struct GroupStats {
-  std::size_t samples = 0;          // samples routed to a known model
-  std::size_t ignored = 0;          // unknown model / signal, or missing labels
-  std::size_t non_finite = 0;       // NaN or +-Inf values (treated as absent)
-  std::size_t unmapped_pods = 0;    // pods of a known model that belong to none of its variants
+  std::size_t samples = 0;        // samples routed to a known model
+  std::size_t ignored = 0;        // unknown model / signal, or missing labels
+  std::size_t non_finite = 0;     // NaN or +-Inf values (treated as absent)
+  std::size_t unmapped_pods = 0;  // pods of a known model that belong to none of its variants
 };
 
 class Grouper {
@@ -50,13 +50,13 @@ class Grouper {
     std::int32_t variant = -1;  // index into the model's variants, -1: none
     std::string_view name;      // into a ModelView or a response: both outlive finish()
     std::array<double, kSignalCount> value{};
-    std::bitset<kSignalCount> present;   // a finite value arrived
-    std::bitset<kSignalCount> seen;      // any value arrived (NaN included)
+    std::bitset<kSignalCount> present;  // a finite value arrived
+    std::bitset<kSignalCount> seen;     // any value arrived (NaN included)
   };
   struct ModelState {
-    std::vector<std::uint32_t> slots;                              // pods seen, in arrival order
-    std::unordered_map<std::string_view, std::uint32_t> by_name;   // used once a model has many pods
-    std::unordered_map<std::string_view, std::int32_t> variant_of; // pod -> variant, for many pods
+    std::vector<std::uint32_t> slots;                               // pods seen, in arrival order
+    std::unordered_map<std::string_view, std::uint32_t> by_name;    // used once a model has many pods
+    std::unordered_map<std::string_view, std::int32_t> variant_of;  // pod -> variant, for many pods
     bool variant_index_built = false;
   };
   static constexpr std::size_t kLinearScan = 32;  // below this many pods a scan beats hashing

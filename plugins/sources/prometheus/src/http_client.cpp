@@ -140,10 +140,9 @@ sdk::Result<void> PrometheusClient::refresh_token(bool force) {
   struct stat st {};
   if (::stat(config_.token_file->c_str(), &st) != 0)
     return make_error(ErrorCode::kNotFound, "tokenFile \"" + *config_.token_file + "\" cannot be read", "tokenFile");
-  const bool changed = !token_mtime_ || token_mtime_->tv_sec != st.st_mtim.tv_sec ||
-                       token_mtime_->tv_nsec != st.st_mtim.tv_nsec ||
-                       token_size_ != static_cast<std::uintmax_t>(st.st_size) ||
-                       token_inode_ != static_cast<std::uint64_t>(st.st_ino);
+  const bool changed =
+      !token_mtime_ || token_mtime_->tv_sec != st.st_mtim.tv_sec || token_mtime_->tv_nsec != st.st_mtim.tv_nsec ||
+      token_size_ != static_cast<std::uintmax_t>(st.st_size) || token_inode_ != static_cast<std::uint64_t>(st.st_ino);
   if (!force && !changed) return sdk::ok();
   std::ifstream in(*config_.token_file, std::ios::binary);
   if (!in)
@@ -197,7 +196,7 @@ PrometheusClient::Attempt PrometheusClient::perform(const std::string& form, std
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // never send the token elsewhere
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);   // never send the token elsewhere
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // gzip when the server offers it
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");

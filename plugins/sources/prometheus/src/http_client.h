@@ -21,7 +21,7 @@ namespace wva::prometheus {
 
 struct QueryStats {
   int attempts = 0;
-  long http_status = 0;          // of the last attempt, 0 when no HTTP answer
+  long http_status = 0;  // of the last attempt, 0 when no HTTP answer
   std::size_t response_bytes = 0;
   std::chrono::microseconds elapsed{0};
   std::chrono::microseconds parse_time{0};
@@ -61,7 +61,7 @@ class PrometheusClient {
   std::string query_url_;
   std::string connect_to_;  // CURLOPT_CONNECT_TO entry when serverName is set
   mutable std::mutex mu_;
-  void* curl_ = nullptr;    // CURL*, reused so the connection stays open
+  void* curl_ = nullptr;  // CURL*, reused so the connection stays open
   std::string token_;
   std::optional<std::timespec> token_mtime_;
   std::uintmax_t token_size_ = 0;

@@ -156,9 +156,9 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
     auto [it, inserted] = last_state_.try_emplace(key, sdk::MetricsState::kOk);
     if (it->second == mm.state) continue;
     if (mm.state == sdk::MetricsState::kOk)
-      log(sdk::LogLevel::kInfo, "metrics for model " + key.model_id + " in namespace " + key.ns + " are available again");
-    else
-      log(sdk::LogLevel::kWarn, mm.message);
+      log(sdk::LogLevel::kInfo,
+          "metrics for model " + key.model_id + " in namespace " + key.ns + " are available again");
+    else log(sdk::LogLevel::kWarn, mm.message);
     it->second = mm.state;
   }
   for (auto& [key, mm] : outside) out.emplace(key, std::move(mm));

@@ -21,7 +21,7 @@ struct CollectReport {
   std::vector<std::string> queries;  // PromQL sent, in order
   std::vector<QueryStats> stats;
   GroupStats group;
-  std::string load_error;            // when the load query failed (saturation signals still used)
+  std::string load_error;  // when the load query failed (saturation signals still used)
 };
 
 class PrometheusSource : public sdk::Plugin, public sdk::Source {

@@ -18,8 +18,7 @@ const std::array<SignalInfo, kSignalCount>& signal_table() {
        "max by ({{by}}) (max_over_time(vllm:gpu_cache_usage_perc{{selector}}[{{window}}]))"},
       {Signal::kWaiting, "waiting", SignalGroup::kReplicas,
        "max by ({{by}}) (max_over_time(vllm:num_requests_waiting{{selector}}[{{window}}]))"},
-      {Signal::kRunning, "running", SignalGroup::kReplicas,
-       "max by ({{by}}) (vllm:num_requests_running{{selector}})"},
+      {Signal::kRunning, "running", SignalGroup::kReplicas, "max by ({{by}}) (vllm:num_requests_running{{selector}})"},
       {Signal::kSampleTime, "sampleTime", SignalGroup::kReplicas,
        "max by ({{by}}) (timestamp(vllm:num_requests_running{{selector}}))"},
       {Signal::kKvCapacity, "kvCapacity", SignalGroup::kReplicas,
@@ -102,8 +101,7 @@ std::string label_matcher(std::string_view label, const std::set<std::string>& v
   return out;
 }
 
-std::optional<std::string> render_template(std::string_view tmpl, const TemplateValues& values,
-                                           std::string* unknown) {
+std::optional<std::string> render_template(std::string_view tmpl, const TemplateValues& values, std::string* unknown) {
   const std::array<const std::string*, kPlaceholders.size()> repl = {
       &values.selector, &values.ns_selector, &values.by, &values.by_pod, &values.window, &values.rate_window};
   std::string out;

@@ -20,8 +20,8 @@ enum class Signal : int {
   kKvCacheUsage = 0,
   kWaiting,
   kRunning,
-  kSampleTime,   // timestamp of the newest sample, for staleness
-  kKvCapacity,   // vllm:cache_config_info: num_gpu_blocks * block_size, or the value itself
+  kSampleTime,  // timestamp of the newest sample, for staleness
+  kKvCapacity,  // vllm:cache_config_info: num_gpu_blocks * block_size, or the value itself
   // Per-pod load signals (group "load"); rates per second.
   kCompletions,
   kArrivals,     // an arrivals counter, when the server has one (disabled by default)
@@ -30,9 +30,9 @@ enum class Signal : int {
   kPromptTokensCount,
   kGenerationTokensSum,
   kGenerationTokensCount,
-  kTtftSum,      // seconds
+  kTtftSum,  // seconds
   kTtftCount,
-  kItlSum,       // seconds
+  kItlSum,  // seconds
   kItlCount,
 };
 inline constexpr std::size_t kSignalCount = 16;
@@ -78,8 +78,8 @@ struct TemplateValues {
   std::string rate_window;
 };
 
-inline constexpr std::array<std::string_view, 6> kPlaceholders = {
-    "{{selector}}", "{{nsSelector}}", "{{by}}", "{{byPod}}", "{{window}}", "{{rateWindow}}"};
+inline constexpr std::array<std::string_view, 6> kPlaceholders = {"{{selector}}", "{{nsSelector}}", "{{by}}",
+                                                                  "{{byPod}}",    "{{window}}",     "{{rateWindow}}"};
 
 // Replaces the placeholders. Returns nullopt and the offending text in *unknown when the template holds
 // a "{{...}}" that is not a known placeholder.

@@ -18,8 +18,8 @@ using LabelSet = std::vector<std::pair<std::string, std::string>>;
 
 struct Sample {
   LabelSet labels;
-  double value = 0;       // may be NaN or +-Inf exactly as Prometheus sent it
-  double timestamp = 0;   // seconds since the epoch (evaluation time for instant queries)
+  double value = 0;      // may be NaN or +-Inf exactly as Prometheus sent it
+  double timestamp = 0;  // seconds since the epoch (evaluation time for instant queries)
 
   // nullptr when the label is absent.
   const std::string* label(std::string_view name) const {
@@ -32,13 +32,13 @@ struct Sample {
 enum class ResultType { kNone, kVector, kScalar, kMatrix, kString };
 
 struct QueryResponse {
-  bool success = false;                // "status": "success"
-  std::string error_type;              // "errorType" when status is "error"
-  std::string error;                   // "error" when status is "error"
-  std::vector<std::string> warnings;   // "warnings" (and "infos", prefixed "info: ")
+  bool success = false;               // "status": "success"
+  std::string error_type;             // "errorType" when status is "error"
+  std::string error;                  // "error" when status is "error"
+  std::vector<std::string> warnings;  // "warnings" (and "infos", prefixed "info: ")
   ResultType result_type = ResultType::kNone;
-  std::vector<Sample> samples;         // vector: one per series; scalar: one without labels;
-                                       // matrix: the last point of each series
+  std::vector<Sample> samples;  // vector: one per series; scalar: one without labels;
+                                // matrix: the last point of each series
 };
 
 struct ParseError {

@@ -20,25 +20,25 @@ TEST(Config, MinimalAndDefaults) {
 }
 
 TEST(Config, FullHttpsConfig) {
-  json j = {{"url", "https://prometheus-k8s.monitoring:9091/prefix"},
-            {"caFile", "/etc/ca.pem"},
-            {"certFile", "/etc/tls.crt"},
-            {"keyFile", "/etc/tls.key"},
-            {"serverName", "prometheus-k8s.monitoring.svc"},
-            {"tokenFile", "/var/run/secrets/token"},
-            {"headers", {{"X-Scope-OrgID", "tenant-a"}}},
-            {"params", {{"dedup", "true"}}},
-            {"timeout", "3s"},
-            {"retries", 4},
-            {"backoff", "250ms"},
-            {"staleAfter", "90s"},
-            {"namespaces", {"llm", "llm-2"}},
-            {"labels", {{"pod", "pod_name"}}},
-            {"window", "2m"},
-            {"rateWindow", "5m"},
-            {"batch", false},
-            {"queries", {{"kvCacheUsage", "max by ({{by}}) (vllm:gpu_cache_usage_perc{{selector}})"},
-                         {"arrivals", ""}}}};
+  json j = {
+      {"url", "https://prometheus-k8s.monitoring:9091/prefix"},
+      {"caFile", "/etc/ca.pem"},
+      {"certFile", "/etc/tls.crt"},
+      {"keyFile", "/etc/tls.key"},
+      {"serverName", "prometheus-k8s.monitoring.svc"},
+      {"tokenFile", "/var/run/secrets/token"},
+      {"headers", {{"X-Scope-OrgID", "tenant-a"}}},
+      {"params", {{"dedup", "true"}}},
+      {"timeout", "3s"},
+      {"retries", 4},
+      {"backoff", "250ms"},
+      {"staleAfter", "90s"},
+      {"namespaces", {"llm", "llm-2"}},
+      {"labels", {{"pod", "pod_name"}}},
+      {"window", "2m"},
+      {"rateWindow", "5m"},
+      {"batch", false},
+      {"queries", {{"kvCacheUsage", "max by ({{by}}) (vllm:gpu_cache_usage_perc{{selector}})"}, {"arrivals", ""}}}};
   auto c = parse_config(j, kPath);
   ASSERT_TRUE(c) << c.error().to_string();
   EXPECT_EQ(c->timeout, Millis(3000));
@@ -105,8 +105,7 @@ TEST(Config, CertAndKeyTogether) {
 }
 
 TEST(Config, AuthorizationHeaderConflictsWithTokenFile) {
-  auto c = parse_config(json{{"url", "https://p"}, {"tokenFile", "/t"}, {"headers", {{"Authorization", "x"}}}},
-                        kPath);
+  auto c = parse_config(json{{"url", "https://p"}, {"tokenFile", "/t"}, {"headers", {{"Authorization", "x"}}}}, kPath);
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().path, "sources.prometheus.headers.Authorization");
 }

@@ -85,7 +85,8 @@ TEST(EndToEnd, DecidesFromPrometheusThenHoldsWhenItGoesAway) {
   while (!decided && std::chrono::steady_clock::now() < deadline) {
     run.pump(std::chrono::milliseconds(200));
     decided = find_cycle(run.out, [](const json& ds) {
-      return decision(ds, "llama-8b-h100").value("desired", -1) == 1 && !decision(ds, "llama-8b-h100").value("held", false);
+      return decision(ds, "llama-8b-h100").value("desired", -1) == 1 &&
+             !decision(ds, "llama-8b-h100").value("held", false);
     });
   }
   ASSERT_TRUE(decided) << "no decision from Prometheus data\nstdout:\n" << run.out << "\nstderr:\n" << run.err;

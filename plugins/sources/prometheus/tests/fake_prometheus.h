@@ -85,9 +85,7 @@ class FakePrometheus {
 
   int port() const { return port_; }
   bool running() const { return server_->is_running(); }
-  std::string url(const std::string& scheme = "http") const {
-    return scheme + "://127.0.0.1:" + std::to_string(port_);
-  }
+  std::string url(const std::string& scheme = "http") const { return scheme + "://127.0.0.1:" + std::to_string(port_); }
 
   void push(Reply r) {
     std::lock_guard lock(mu_);

@@ -14,7 +14,10 @@ constexpr double kNow = 1795808585.0;
 
 struct Builder {
   QueryResponse r;
-  Builder() { r.success = true; r.result_type = ResultType::kVector; }
+  Builder() {
+    r.success = true;
+    r.result_type = ResultType::kVector;
+  }
   Builder& add(const std::string& signal, const std::string& ns, const std::string& model, const std::string& pod,
                double v, double ts = kNow) {
     Sample s;
@@ -72,8 +75,7 @@ TEST(Grouping, PerPodValuesMappedToVariants) {
 
 TEST(Grouping, PrefixFallbackPicksLongestVariantName) {
   // The host gave no pod names: cluster-style pod names map by the "<deployment>-" prefix.
-  std::vector<sdk::ModelView> models = {
-      make_model("llm", "m", {{"llama", 1}, {"llama-fast", 1}}, /*fill_pods=*/false)};
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"llama", 1}, {"llama-fast", 1}}, /*fill_pods=*/false)};
   Builder b;
   b.add("kvCacheUsage", "llm", "m", "llama-7c9f8d-x2k4q", 0.1)
       .add("kvCacheUsage", "llm", "m", "llama-fast-5b6c7d-abcde", 0.2)
@@ -152,16 +154,24 @@ TEST(Grouping, LoadPerVariant) {
   std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"a", 2}, {"b", 1}})};
   Builder b;
   // Variant a: two pods; completions 2 + 3 /s, queue growing 0.5/s; 200 prompt tokens per request.
-  b.add("completions", "llm", "m", "a-0", 2).add("completions", "llm", "m", "a-1", 3)
+  b.add("completions", "llm", "m", "a-0", 2)
+      .add("completions", "llm", "m", "a-1", 3)
       .add("queueGrowth", "llm", "m", "a-0", 0.5)
-      .add("promptTokensSum", "llm", "m", "a-0", 400).add("promptTokensCount", "llm", "m", "a-0", 2)
-      .add("promptTokensSum", "llm", "m", "a-1", 600).add("promptTokensCount", "llm", "m", "a-1", 3)
-      .add("generationTokensSum", "llm", "m", "a-0", 100).add("generationTokensCount", "llm", "m", "a-0", 2)
-      .add("ttftSum", "llm", "m", "a-0", 0.5).add("ttftCount", "llm", "m", "a-0", 2)
-      .add("itlSum", "llm", "m", "a-0", 0.02).add("itlCount", "llm", "m", "a-0", 1)
+      .add("promptTokensSum", "llm", "m", "a-0", 400)
+      .add("promptTokensCount", "llm", "m", "a-0", 2)
+      .add("promptTokensSum", "llm", "m", "a-1", 600)
+      .add("promptTokensCount", "llm", "m", "a-1", 3)
+      .add("generationTokensSum", "llm", "m", "a-0", 100)
+      .add("generationTokensCount", "llm", "m", "a-0", 2)
+      .add("ttftSum", "llm", "m", "a-0", 0.5)
+      .add("ttftCount", "llm", "m", "a-0", 2)
+      .add("itlSum", "llm", "m", "a-0", 0.02)
+      .add("itlCount", "llm", "m", "a-0", 1)
       // Variant b: an arrivals counter wins over completions; no requests finished: averages unknown.
-      .add("completions", "llm", "m", "b-0", 1).add("arrivals", "llm", "m", "b-0", 4)
-      .add("promptTokensSum", "llm", "m", "b-0", 0).add("promptTokensCount", "llm", "m", "b-0", 0)
+      .add("completions", "llm", "m", "b-0", 1)
+      .add("arrivals", "llm", "m", "b-0", 4)
+      .add("promptTokensSum", "llm", "m", "b-0", 0)
+      .add("promptTokensCount", "llm", "m", "b-0", 0)
       .add("kvCacheUsage", "llm", "m", "b-0", 0.2);
   Grouper g(models, LabelNames{}, Millis(120000));
   g.add(b.r);

@@ -76,9 +76,10 @@ TEST_F(HttpTest, ExactPromQLWithEscapedLabelValues) {
   ASSERT_TRUE(r) << r.error().to_string();
   auto got = server_.received();
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].query,
-            R"(label_replace(max by (namespace, model_name, pod) (max_over_time(vllm:kv_cache_usage_perc{)"
-            R"(namespace=~"ns\\.a|ns2",model_name=~"m\"q|meta/llama-3\\.1"}[1m])), "wva_signal", "kvCacheUsage", "", ""))");
+  EXPECT_EQ(
+      got[0].query,
+      R"(label_replace(max by (namespace, model_name, pod) (max_over_time(vllm:kv_cache_usage_perc{)"
+      R"(namespace=~"ns\\.a|ns2",model_name=~"m\"q|meta/llama-3\\.1"}[1m])), "wva_signal", "kvCacheUsage", "", ""))");
   EXPECT_EQ(got[0].content_type, "application/x-www-form-urlencoded");
 }
 
@@ -87,7 +88,8 @@ TEST_F(HttpTest, QueryCountDoesNotGrowWithModels) {
   for (int n : {1, 10, 300}) {
     server_.clear();
     std::vector<sdk::ModelView> models;
-    for (int i = 0; i < n; ++i) models.push_back(make_model("ns" + std::to_string(i % 7), "m" + std::to_string(i), {{"v", 2}}));
+    for (int i = 0; i < n; ++i)
+      models.push_back(make_model("ns" + std::to_string(i % 7), "m" + std::to_string(i), {{"v", 2}}));
     auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
     ASSERT_TRUE(r) << r.error().to_string();
     EXPECT_EQ(r->size(), static_cast<std::size_t>(n));
@@ -113,8 +115,8 @@ TEST_F(HttpTest, CollectGroupsResponses) {
                                 {tag("waiting", "llm", "m", "m-h100-0"), "6"},
                                 {tag("running", "llm", "m", "m-h100-0"), "NaN"}});
     } else {
-      reply.body = vector_body({{tag("completions", "llm", "m", "m-h100-0"), "2.5"},
-                                {tag("completions", "llm", "m", "m-h100-1"), "1.5"}});
+      reply.body = vector_body(
+          {{tag("completions", "llm", "m", "m-h100-0"), "2.5"}, {tag("completions", "llm", "m", "m-h100-1"), "1.5"}});
     }
     return reply;
   });
@@ -435,7 +437,7 @@ class TlsTest : public ::testing::Test {
 };
 
 TEST_F(TlsTest, CaClientCertAndServerName) {
-  json cfg = {{"url", server_->url("https")},    {"caFile", file("ca.crt")},     {"certFile", file("client.crt")},
+  json cfg = {{"url", server_->url("https")},  {"caFile", file("ca.crt")},        {"certFile", file("client.crt")},
               {"keyFile", file("client.key")}, {"serverName", "prometheus.test"}, {"retries", 0}};
   auto r = collect(cfg);
   ASSERT_TRUE(r) << r.error().to_string();
@@ -444,8 +446,11 @@ TEST_F(TlsTest, CaClientCertAndServerName) {
 
 TEST_F(TlsTest, VerificationIsOnByDefault) {
   // Without serverName the certificate (for prometheus.test) does not match 127.0.0.1.
-  json cfg = {{"url", server_->url("https")}, {"caFile", file("ca.crt")}, {"certFile", file("client.crt")},
-              {"keyFile", file("client.key")}, {"retries", 0}};
+  json cfg = {{"url", server_->url("https")},
+              {"caFile", file("ca.crt")},
+              {"certFile", file("client.crt")},
+              {"keyFile", file("client.key")},
+              {"retries", 0}};
   auto r = collect(cfg);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("Failed to get metrics from Prometheus"), std::string::npos);
@@ -458,16 +463,19 @@ TEST_F(TlsTest, VerificationIsOnByDefault) {
 }
 
 TEST_F(TlsTest, ClientCertificateRequired) {
-  json cfg = {{"url", server_->url("https")}, {"caFile", file("ca.crt")}, {"serverName", "prometheus.test"},
-              {"retries", 0}};
+  json cfg = {
+      {"url", server_->url("https")}, {"caFile", file("ca.crt")}, {"serverName", "prometheus.test"}, {"retries", 0}};
   auto r = collect(cfg);
   ASSERT_FALSE(r);
   EXPECT_TRUE(server_->received().empty());
 }
 
 TEST_F(TlsTest, InsecureSkipVerifyAcceptsAnyServerCertificate) {
-  json cfg = {{"url", server_->url("https")}, {"certFile", file("client.crt")}, {"keyFile", file("client.key")},
-              {"insecureSkipVerify", true}, {"retries", 0}};
+  json cfg = {{"url", server_->url("https")},
+              {"certFile", file("client.crt")},
+              {"keyFile", file("client.key")},
+              {"insecureSkipVerify", true},
+              {"retries", 0}};
   auto r = collect(cfg);
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_TRUE(ctx_.logger_.contains("NOT verified", sdk::LogLevel::kWarn));

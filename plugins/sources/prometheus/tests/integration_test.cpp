@@ -58,8 +58,8 @@ class VllmMetricsServer {
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count() + 100.0;
     std::string out;
     auto line = [&](const std::string& name, const Pod& p, double v, bool with_model = true) {
-      out += name + "{namespace=\"" + p.ns + "\"," + (with_model ? "model_name=\"" + p.model + "\"," : "") +
-             "pod=\"" + p.pod + "\"} " + std::to_string(v) + "\n";
+      out += name + "{namespace=\"" + p.ns + "\"," + (with_model ? "model_name=\"" + p.model + "\"," : "") + "pod=\"" +
+             p.pod + "\"} " + std::to_string(v) + "\n";
     };
     out += "# TYPE vllm:kv_cache_usage_perc gauge\n";
     for (const auto& p : pods()) line("vllm:kv_cache_usage_perc", p, p.kv);
@@ -127,9 +127,9 @@ TEST(RealPrometheus, CollectsPerPodValuesAndReportsOutage) {
   PrometheusSource batched, single;
   // rate() divides by the whole window, so with a 1m window the rates are right only after a minute of
   // samples; a 4s window (four scrapes) is right after ~5 s.
-  ASSERT_TRUE(batched.configure(json{{"url", prom.url()}, {"timeout", "2s"}, {"retries", 1}, {"backoff", "100ms"},
-                                     {"rateWindow", "4s"}},
-                                "sources.prometheus"));
+  ASSERT_TRUE(batched.configure(
+      json{{"url", prom.url()}, {"timeout", "2s"}, {"retries", 1}, {"backoff", "100ms"}, {"rateWindow", "4s"}},
+      "sources.prometheus"));
   ASSERT_TRUE(single.configure(json{{"url", prom.url()}, {"batch", false}, {"timeout", "2s"}, {"rateWindow", "4s"}},
                                "sources.p2"));
   ASSERT_TRUE(batched.start(ctx));

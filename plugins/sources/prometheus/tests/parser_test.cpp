@@ -195,8 +195,8 @@ TEST(Parser, TwentyMegabyteResponse) {
   std::size_t n = 0;
   while (body.size() < 20u * 1024 * 1024) {
     if (n) body += ',';
-    body += R"({"metric":{"model_name":"org/model-)" + std::to_string(n % 1000) +
-            R"(","namespace":"tenant-)" + std::to_string(n % 37) + R"(","pod":"model-)" + std::to_string(n) +
+    body += R"({"metric":{"model_name":"org/model-)" + std::to_string(n % 1000) + R"(","namespace":"tenant-)" +
+            std::to_string(n % 37) + R"(","pod":"model-)" + std::to_string(n) +
             R"(-h100-7c9f8d6b5-x2k4q","wva_signal":"kvCacheUsage"},"value":[1795808585.05,")" +
             std::to_string((n % 100) / 100.0) + "\"]}";
     ++n;

@@ -21,8 +21,8 @@ TEST(PromQL, RegexMatcherEscapesMetacharactersThenQuotes) {
 }
 
 TEST(PromQL, RenderTemplate) {
-  TemplateValues v{R"({namespace="ns"})", R"({namespace="ns"})", "namespace, model_name, pod", "namespace, pod",
-                   "1m", "2m"};
+  TemplateValues v{
+      R"({namespace="ns"})", R"({namespace="ns"})", "namespace, model_name, pod", "namespace, pod", "1m", "2m"};
   auto out = render_template("max by ({{by}}) (max_over_time(vllm:kv_cache_usage_perc{{selector}}[{{window}}]))", v);
   ASSERT_TRUE(out);
   EXPECT_EQ(*out,

@@ -2,8 +2,8 @@
 // scraping the given targets every second; stops it at the end. Used by the integration tests.
 #pragma once
 
-#include <httplib.h>
 #include <fcntl.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -71,12 +71,12 @@ class RealPrometheus {
              "scrape_configs:\n"
              "  - job_name: vllm\n"
              "    honor_labels: true\n"
-             "    static_configs: [{targets: [" << list << "]}]\n";
+             "    static_configs: [{targets: ["
+          << list << "]}]\n";
     }
     port_ = free_port();
     const std::string log = (dir_ / "prometheus.log").string();
-    std::vector<std::string> args = {binary,
-                                     "--config.file=" + (dir_ / "prometheus.yml").string(),
+    std::vector<std::string> args = {binary, "--config.file=" + (dir_ / "prometheus.yml").string(),
                                      "--storage.tsdb.path=" + (dir_ / "data").string(),
                                      "--web.listen-address=127.0.0.1:" + std::to_string(port_),
                                      "--web.enable-lifecycle"};

@@ -69,8 +69,8 @@ class WaitingTarget : public wva::sdk::Plugin, public wva::sdk::Analyzer {
       int desired = static_cast<int>(std::ceil(total / target_));
       desired = std::max(desired, variant.min_replicas);
       if (variant.max_replicas) desired = std::min(desired, *variant.max_replicas);
-      rec.targets.push_back({variant.name, desired,
-                             std::string("waiting ") + format(total) + " / " + format(target_) + " per replica"});
+      rec.targets.push_back(
+          {variant.name, desired, std::string("waiting ") + format(total) + " / " + format(target_) + " per replica"});
     }
     if (rec.targets.empty()) {
       rec.has_opinion = false;

@@ -62,7 +62,7 @@ class WaitingTargetTest : public ::testing::Test {
 TEST_F(WaitingTargetTest, DesiredIsCeilOfWaitingOverTargetAtLeastMin) {
   auto m = model();
   m.metrics.replicas = {pod("h100-0", "h100", 7), pod("h100-1", "h100", 6),  // 13 / 4 -> 4
-                        pod("a100-0", "a100", 0)};                            // 0 -> min 1
+                        pod("a100-0", "a100", 0)};                           // 0 -> min 1
   auto r = analyzer_->analyze(m, nullptr);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_TRUE(r->has_opinion);
@@ -102,8 +102,8 @@ TEST(WaitingTargetConfig, RefusesBadValuesWithTheirPath) {
   std::shared_ptr<LoadedPlugin> lib;
   ASSERT_FALSE(LoadedPlugin::load(WAITING_TARGET_PLUGIN, lib).has_value());
   auto p = lib->create();
-  for (const auto& bad : {nlohmann::json{{"targetWaitingPerReplica", -1}},
-                          nlohmann::json{{"targetWaitingPerReplica", "4"}}}) {
+  for (const auto& bad :
+       {nlohmann::json{{"targetWaitingPerReplica", -1}}, nlohmann::json{{"targetWaitingPerReplica", "4"}}}) {
     auto r = p->configure(bad, "analyzers.wt");
     ASSERT_FALSE(r.ok()) << bad.dump();
     EXPECT_EQ(r.error().path, "analyzers.wt.targetWaitingPerReplica");

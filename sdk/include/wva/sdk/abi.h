@@ -41,13 +41,13 @@ struct wva_plugin_descriptor {
   std::uint32_t struct_size;
   std::uint32_t abi_major;
   std::uint32_t abi_minor;
-  std::uint32_t kinds;            // bitmask of wva_plugin_kind
-  const char* name;               // lib<name>.so
+  std::uint32_t kinds;  // bitmask of wva_plugin_kind
+  const char* name;     // lib<name>.so
   const char* version;
-  const char* compiler_family;    // "gcc", "clang"
+  const char* compiler_family;  // "gcc", "clang"
   std::uint32_t compiler_major;
-  std::int32_t cxx11_abi;         // _GLIBCXX_USE_CXX11_ABI, -1 when not libstdc++
-  long cplusplus;                 // __cplusplus
+  std::int32_t cxx11_abi;  // _GLIBCXX_USE_CXX11_ABI, -1 when not libstdc++
+  long cplusplus;          // __cplusplus
 };
 
 }  // extern "C"
@@ -60,8 +60,7 @@ inline constexpr const char* kCreateSymbol = "wva_plugin_create";
 inline constexpr const char* kDestroySymbol = "wva_plugin_destroy";
 
 // The descriptor the current translation unit would produce: the host compares a plugin's against it.
-inline wva_plugin_descriptor this_toolchain(const char* name = "", const char* version = "",
-                                            std::uint32_t kinds = 0) {
+inline wva_plugin_descriptor this_toolchain(const char* name = "", const char* version = "", std::uint32_t kinds = 0) {
   return wva_plugin_descriptor{sizeof(wva_plugin_descriptor),
                                WVA_SDK_ABI_MAJOR,
                                WVA_SDK_ABI_MINOR,
@@ -97,21 +96,21 @@ inline Result<void> check_descriptor(const wva_plugin_descriptor& plugin,
   if (plugin.abi_major != host.abi_major)
     return fail("SDK ABI " + std::to_string(plugin.abi_major) + "." + std::to_string(plugin.abi_minor) +
                 " is incompatible with host ABI " + std::to_string(host.abi_major) + "." +
-                std::to_string(host.abi_minor) + "; rebuild the plugin against SDK " +
-                std::to_string(host.abi_major) + ".x");
+                std::to_string(host.abi_minor) + "; rebuild the plugin against SDK " + std::to_string(host.abi_major) +
+                ".x");
   if (plugin.struct_size < sizeof(wva_plugin_descriptor))
     return fail("descriptor is shorter than ABI " + std::to_string(host.abi_major) + " requires");
   if (plugin.abi_minor > host.abi_minor)
-    return fail("plugin needs SDK ABI " + std::to_string(plugin.abi_major) + "." +
-                std::to_string(plugin.abi_minor) + " but the host provides " + std::to_string(host.abi_major) +
-                "." + std::to_string(host.abi_minor) + "; upgrade wva or rebuild the plugin");
+    return fail("plugin needs SDK ABI " + std::to_string(plugin.abi_major) + "." + std::to_string(plugin.abi_minor) +
+                " but the host provides " + std::to_string(host.abi_major) + "." + std::to_string(host.abi_minor) +
+                "; upgrade wva or rebuild the plugin");
   if (!plugin.name || !*plugin.name) return fail("descriptor has no plugin name");
   if ((plugin.kinds & (WVA_KIND_SOURCE | WVA_KIND_ANALYZER | WVA_KIND_SINK)) == 0)
     return fail("descriptor declares no plugin kind");
-  const bool same_toolchain = std::string(plugin.compiler_family ? plugin.compiler_family : "") ==
-                                  host.compiler_family &&
-                              plugin.compiler_major == host.compiler_major &&
-                              plugin.cxx11_abi == host.cxx11_abi && plugin.cplusplus == host.cplusplus;
+  const bool same_toolchain =
+      std::string(plugin.compiler_family ? plugin.compiler_family : "") == host.compiler_family &&
+      plugin.compiler_major == host.compiler_major && plugin.cxx11_abi == host.cxx11_abi &&
+      plugin.cplusplus == host.cplusplus;
   if (!same_toolchain)
     return fail("built with toolchain " + toolchain_to_string(plugin) + " but the host uses " +
                 toolchain_to_string(host) + "; rebuild the plugin with the host's compiler and flags");

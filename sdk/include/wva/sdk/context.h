@@ -39,9 +39,7 @@ class Clock {
 struct Deadline {
   std::chrono::steady_clock::time_point at;
 
-  static Deadline in(std::chrono::milliseconds budget) {
-    return Deadline{std::chrono::steady_clock::now() + budget};
-  }
+  static Deadline in(std::chrono::milliseconds budget) { return Deadline{std::chrono::steady_clock::now() + budget}; }
   std::chrono::milliseconds remaining() const {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(at - std::chrono::steady_clock::now());
     return left.count() > 0 ? left : std::chrono::milliseconds(0);
@@ -85,8 +83,7 @@ class MetricsRegistry {
  public:
   virtual ~MetricsRegistry() = default;
   virtual void set_gauge(std::string_view name, std::string_view help, const Labels& labels, double value) = 0;
-  virtual void add_counter(std::string_view name, std::string_view help, const Labels& labels,
-                           double delta) = 0;
+  virtual void add_counter(std::string_view name, std::string_view help, const Labels& labels, double delta) = 0;
   virtual void remove(std::string_view name, const Labels& labels) = 0;
   // Prometheus text exposition format 0.0.4.
   virtual std::string render() const = 0;

@@ -44,19 +44,19 @@ class PluginAdapter final : public T {
 
 }  // namespace wva::sdk
 
-#define WVA_PLUGIN(ClassName, PluginName, PluginVersion)                                             \
-  static_assert(std::is_base_of_v<::wva::sdk::Plugin, ClassName>, "WVA_PLUGIN: not a wva::sdk::Plugin"); \
+#define WVA_PLUGIN(ClassName, PluginName, PluginVersion)                                                   \
+  static_assert(std::is_base_of_v<::wva::sdk::Plugin, ClassName>, "WVA_PLUGIN: not a wva::sdk::Plugin");   \
   static_assert(::wva::sdk::kinds_of<ClassName>() != 0, "WVA_PLUGIN: implements no Source/Analyzer/Sink"); \
-  extern "C" WVA_SDK_VISIBLE const wva_plugin_descriptor* wva_plugin_describe() {                    \
-    static const wva_plugin_descriptor descriptor =                                                   \
-        ::wva::sdk::this_toolchain(PluginName, PluginVersion, ::wva::sdk::kinds_of<ClassName>());     \
-    return &descriptor;                                                                               \
-  }                                                                                                   \
-  extern "C" WVA_SDK_VISIBLE ::wva::sdk::Plugin* wva_plugin_create() noexcept {                       \
-    try {                                                                                             \
-      return new ::wva::sdk::PluginAdapter<ClassName>();                                              \
-    } catch (...) {                                                                                   \
-      return nullptr;                                                                                 \
-    }                                                                                                 \
-  }                                                                                                   \
+  extern "C" WVA_SDK_VISIBLE const wva_plugin_descriptor* wva_plugin_describe() {                          \
+    static const wva_plugin_descriptor descriptor =                                                        \
+        ::wva::sdk::this_toolchain(PluginName, PluginVersion, ::wva::sdk::kinds_of<ClassName>());          \
+    return &descriptor;                                                                                    \
+  }                                                                                                        \
+  extern "C" WVA_SDK_VISIBLE ::wva::sdk::Plugin* wva_plugin_create() noexcept {                            \
+    try {                                                                                                  \
+      return new ::wva::sdk::PluginAdapter<ClassName>();                                                   \
+    } catch (...) {                                                                                        \
+      return nullptr;                                                                                      \
+    }                                                                                                      \
+  }                                                                                                        \
   extern "C" WVA_SDK_VISIBLE void wva_plugin_destroy(::wva::sdk::Plugin* plugin) noexcept { delete plugin; }

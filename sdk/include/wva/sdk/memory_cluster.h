@@ -69,9 +69,8 @@ class InMemoryCluster : public ClusterView {
     if (!object.is_object()) return make_error(ErrorCode::kInvalidConfig, "object is not a JSON object");
     auto kind = string_at(object, "kind");
     if (!kind || kind->empty()) return make_error(ErrorCode::kInvalidConfig, "missing kind");
-    auto name = object.contains("metadata") && object["metadata"].is_object()
-                    ? string_at(object["metadata"], "name")
-                    : std::nullopt;
+    auto name = object.contains("metadata") && object["metadata"].is_object() ? string_at(object["metadata"], "name")
+                                                                              : std::nullopt;
     if (!name || name->empty()) return make_error(ErrorCode::kInvalidConfig, "missing metadata.name");
     auto ns = string_at(object["metadata"], "namespace");
     if (!ns || ns->empty()) {
@@ -151,8 +150,7 @@ class InMemoryCluster : public ClusterView {
     std::lock_guard lock(mutex_);
     if (auto e = take_failure("get")) return *e;
     if (auto k = objects_.find(kind); k != objects_.end())
-      if (auto o = k->second.find(key(ns, name)); o != k->second.end())
-        return std::optional<nlohmann::json>(o->second);
+      if (auto o = k->second.find(key(ns, name)); o != k->second.end()) return std::optional<nlohmann::json>(o->second);
     if (kind == "Pod") {
       if (auto d = objects_.find("Deployment"); d != objects_.end()) {
         for (const auto& [k2, dep] : d->second) {
@@ -280,7 +278,7 @@ class InMemoryCluster : public ClusterView {
   std::string system_namespace_;
   mutable std::mutex mutex_;
   std::map<std::string, std::map<std::string, nlohmann::json>> objects_;  // kind -> "ns/name" -> object
-  std::map<std::string, std::pair<Error, int>> failures_;                  // op -> (error, times left)
+  std::map<std::string, std::pair<Error, int>> failures_;                 // op -> (error, times left)
   std::vector<PatchRecord> patches_;
 };
 

@@ -41,8 +41,7 @@ class WVA_SDK_VISIBLE Plugin {
 class WVA_SDK_VISIBLE Source {
  public:
   virtual ~Source() = default;
-  virtual Result<std::map<ModelKey, ModelMetrics>> collect(std::span<const ModelView> models,
-                                                           Deadline deadline) = 0;
+  virtual Result<std::map<ModelKey, ModelMetrics>> collect(std::span<const ModelView> models, Deadline deadline) = 0;
 };
 
 // Analyzes one model. analyze() is called concurrently for different models and must not mutate shared
@@ -67,7 +66,7 @@ struct PublishBatch {
   std::string pipeline;
   TimePoint time{};
   std::span<const Decision> decisions;
-  std::span<const ModelView> models;       // with the metrics of this cycle
+  std::span<const ModelView> models;  // with the metrics of this cycle
   std::span<const ResourceCondition> conditions;
 };
 

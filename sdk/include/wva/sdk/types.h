@@ -39,20 +39,20 @@ struct PerformanceProfile {
 
 // One variant = one Deployment of the model on one accelerator type.
 struct Variant {
-  std::string name;            // Deployment name
-  std::string va_name;         // VariantAutoscaling that covers it
-  std::string accelerator;     // normalized accelerator type, e.g. "H100"; empty when unknown
+  std::string name;         // Deployment name
+  std::string va_name;      // VariantAutoscaling that covers it
+  std::string accelerator;  // normalized accelerator type, e.g. "H100"; empty when unknown
   int gpus_per_replica = 1;
   std::optional<double> cost_per_replica;  // nullopt: unknown accelerator cost (a condition, never 0)
   std::string cost_source;                 // "variantCost", "accelerator-unitcost", or why it is missing
   int current_replicas = 0;                // Deployment status.replicas (spec when status is empty)
   int ready_replicas = 0;
-  int pending_replicas = 0;                // current - ready, >= 0
-  std::optional<int> previous_desired;     // last target WVA published for it
+  int pending_replicas = 0;             // current - ready, >= 0
+  std::optional<int> previous_desired;  // last target WVA published for it
   int min_replicas = 1;
   std::optional<int> max_replicas;
   std::optional<PerformanceProfile> profile;
-  std::vector<std::string> pods;           // names of its pods as the cluster backend sees them
+  std::vector<std::string> pods;  // names of its pods as the cluster backend sees them
 };
 
 // One pod's saturation signals. Each value is absent when its series was absent.
@@ -76,10 +76,10 @@ struct Load {
 };
 
 enum class MetricsState {
-  kOk,     // fresh data
-  kNoData, // the source answered but had no series for this model
-  kStale,  // only samples older than the freshness limit
-  kError,  // the source failed (unreachable, query error)
+  kOk,      // fresh data
+  kNoData,  // the source answered but had no series for this model
+  kStale,   // only samples older than the freshness limit
+  kError,   // the source failed (unreachable, query error)
 };
 
 inline const char* to_string(MetricsState state) {
@@ -94,10 +94,10 @@ inline const char* to_string(MetricsState state) {
 
 struct ModelMetrics {
   MetricsState state = MetricsState::kNoData;
-  std::string message;                           // why, when state != kOk
+  std::string message;  // why, when state != kOk
   std::vector<ReplicaMetrics> replicas;
-  std::map<std::string, Load> load_by_variant;   // variant name -> load
-  Load load;                                     // whole model
+  std::map<std::string, Load> load_by_variant;  // variant name -> load
+  Load load;                                    // whole model
   TimePoint collected_at{};
 };
 
@@ -112,9 +112,9 @@ struct Slo {
 // Everything an analyzer may know about one model this cycle.
 struct ModelView {
   ModelKey key;
-  std::string va_name;               // the VariantAutoscaling of the model (first one when several)
-  std::vector<Variant> variants;     // sorted by name
-  ModelMetrics metrics;              // filled by the source
+  std::string va_name;            // the VariantAutoscaling of the model (first one when several)
+  std::vector<Variant> variants;  // sorted by name
+  ModelMetrics metrics;           // filled by the source
   std::optional<Slo> slo;
   bool scale_to_zero = false;
   nlohmann::json va_spec = nlohmann::json::object();  // raw VA spec, for plugin-specific fields
@@ -136,11 +136,11 @@ struct VariantTarget {
 // One analyzer's opinion about one model.
 struct Recommendation {
   std::string analyzer;
-  bool has_opinion = true;        // false: "no opinion", the combiner skips it
+  bool has_opinion = true;  // false: "no opinion", the combiner skips it
   std::vector<VariantTarget> targets;
-  std::string reason;             // model-level summary
+  std::string reason;  // model-level summary
   double confidence = 1.0;
-  bool scale_down_safe = true;    // for hybrid combining: may the model lose a replica?
+  bool scale_down_safe = true;  // for hybrid combining: may the model lose a replica?
   std::vector<Condition> conditions;
 
   const VariantTarget* target_for(const std::string& variant) const {
@@ -165,8 +165,8 @@ struct Decision {
   int current = 0;
   int desired = 0;
   std::string reason;
-  std::string analyzer;             // whose target won
-  bool held = false;                // true: last good decision kept because this cycle failed
+  std::string analyzer;  // whose target won
+  bool held = false;     // true: last good decision kept because this cycle failed
   std::vector<TrailEntry> trail;
   std::vector<Condition> conditions;
   TimePoint time{};

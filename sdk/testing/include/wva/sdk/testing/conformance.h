@@ -28,8 +28,8 @@
 #include <utility>
 #include <vector>
 
-#include <boost/dll/shared_library.hpp>
 #include <gtest/gtest.h>
+#include <boost/dll/shared_library.hpp>
 #include <nlohmann/json.hpp>
 
 #include "wva/sdk/abi.h"
@@ -39,11 +39,11 @@
 namespace wva::sdk::testing {
 
 struct ConformanceCase {
-  std::string plugin_file;          // path of lib<name>.so
-  nlohmann::json valid_config;      // configure() must accept it
-  nlohmann::json invalid_config;    // configure() must refuse it with an Error that has a path
-  std::string expected_name;        // descriptor name
-  std::uint32_t expected_kinds;     // bitmask of wva_plugin_kind
+  std::string plugin_file;        // path of lib<name>.so
+  nlohmann::json valid_config;    // configure() must accept it
+  nlohmann::json invalid_config;  // configure() must refuse it with an Error that has a path
+  std::string expected_name;      // descriptor name
+  std::uint32_t expected_kinds;   // bitmask of wva_plugin_kind
 };
 
 // Shown by GoogleTest instead of raw bytes.
@@ -61,9 +61,7 @@ struct ConformanceCaseName {
 };
 
 // lib<name>.so in `dir`.
-inline std::string plugin_file(const std::string& dir, const std::string& name) {
-  return dir + "/lib" + name + ".so";
-}
+inline std::string plugin_file(const std::string& dir, const std::string& name) { return dir + "/lib" + name + ".so"; }
 
 // A plugin library opened the way the host opens it. Objects it created must be destroyed (through
 // destroy()) before the library is unloaded, so hold them in Instance, which does that.
@@ -219,8 +217,8 @@ TEST_P(PluginConformance, RefusesInvalidConfigWithPathAndMessage) {
   EXPECT_FALSE(r.error().path.empty()) << "error has no config path: " << r.error().message;
   EXPECT_FALSE(r.error().message.empty()) << "error has no message";
   // The path starts at the config path the host gave, so the operator can find it in pipelines.yaml.
-  EXPECT_EQ(r.error().path.rfind(kConfigPath, 0), 0u) << "path '" << r.error().path << "' does not start with '"
-                                                     << kConfigPath << "'";
+  EXPECT_EQ(r.error().path.rfind(kConfigPath, 0), 0u)
+      << "path '" << r.error().path << "' does not start with '" << kConfigPath << "'";
 }
 
 TEST_P(PluginConformance, ConfigureOfAnyJsonNeverThrows) {
@@ -295,7 +293,7 @@ TEST_P(PluginConformance, TwoInstancesCoexist) {
 }  // namespace wva::sdk::testing
 
 // Instantiates the conformance suite for one or more ConformanceCase values, named after the plugin.
-#define WVA_PLUGIN_CONFORMANCE(Prefix, ...)                                                   \
-  using wva::sdk::testing::PluginConformance;                                                 \
-  INSTANTIATE_TEST_SUITE_P(Prefix, PluginConformance, ::testing::Values(__VA_ARGS__),         \
+#define WVA_PLUGIN_CONFORMANCE(Prefix, ...)                                           \
+  using wva::sdk::testing::PluginConformance;                                         \
+  INSTANTIATE_TEST_SUITE_P(Prefix, PluginConformance, ::testing::Values(__VA_ARGS__), \
                            ::wva::sdk::testing::ConformanceCaseName())
