@@ -46,7 +46,7 @@ function(wva_add_test)
     WVA_BUILD_DIR="${PROJECT_BINARY_DIR}"
     WVA_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     WVA_PLUGIN_DIR="${WVA_PLUGIN_OUTPUT_DIR}"
-    WVA_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
+    WVA_DATA_DIR="${PROJECT_SOURCE_DIR}/data")
   set_target_properties(${T_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
   if(T_NEEDS_PLUGINS)
     set_property(GLOBAL APPEND PROPERTY WVA_TESTS_NEEDING_PLUGINS ${T_NAME})
@@ -66,6 +66,6 @@ function(wva_add_benchmark)
   add_executable(${B_NAME} ${B_SOURCES})
   target_link_libraries(${B_NAME} PRIVATE ${B_LIBS} benchmark::benchmark benchmark::benchmark_main wva_warnings)
   target_compile_definitions(${B_NAME} PRIVATE WVA_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-                                              WVA_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
+                                              WVA_DATA_DIR="${PROJECT_SOURCE_DIR}/data")
   set_target_properties(${B_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bench)
 endfunction()

@@ -9,7 +9,7 @@ namespace {
 
 using namespace wva::queueing;
 
-// Llama-3.1-8B on H100 (../shared/data/profiles), 128 in / 512 out tokens: alpha = decode base,
+// Llama-3.1-8B on H100 (data/profiles), 128 in / 512 out tokens: alpha = decode base,
 // beta = per_seq + per_kv_token * (in + out / 2).
 ServiceParams h100() { return ServiceParams{7.3950, 0.0117 + 4.22e-5 * 384, 6.67, 0.02955, 256, 128, 512, 10}; }
 

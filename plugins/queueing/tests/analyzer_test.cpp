@@ -166,7 +166,7 @@ TEST(Analyzer, PicksH200ForLlama8bWithMeasuredProfilesAndSaysWhyInNumbers) {
   const double in = 128, out = 512;
   auto h100 = measured_profile("llama-3.1-8b", "H100", in, out, 256);
   auto h200 = measured_profile("llama-3.1-8b", "H200", in, out, 256);
-  ASSERT_TRUE(h100 && h200) << "profiles.json not found under " WVA_SHARED_DIR;
+  ASSERT_TRUE(h100 && h200) << "profiles.json not found under " WVA_DATA_DIR;
   auto m =
       model("meta/llama-3.1-8b",
             {variant("llama-h100", "H100", 1.0, 0, h100), variant("llama-h200", "H200", 1.3, 0, h200)}, slo(1000, 10));

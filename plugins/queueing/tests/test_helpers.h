@@ -63,12 +63,12 @@ inline sdk::ModelView model(std::string id, std::vector<sdk::Variant> variants, 
   return m;
 }
 
-// The measured Llama-3.1-8B profile of `acc` from ../shared/data/profiles/profiles.json, converted to the
+// The measured Llama-3.1-8B profile of `acc` from data/profiles/profiles.json, converted to the
 // queueing model's parameters for a request mix (README "Measured profiles"):
 //   alpha = decode base, beta = per_seq + per_kv_token * (in + out / 2), gamma/delta = the prefill fit.
 inline std::optional<sdk::PerformanceProfile> measured_profile(const std::string& model_name, const std::string& acc,
                                                                double in, double out, int max_batch) {
-  std::ifstream f(WVA_SHARED_DIR "/data/profiles/profiles.json");
+  std::ifstream f(WVA_DATA_DIR "/profiles/profiles.json");
   if (!f) return std::nullopt;
   const auto doc = nlohmann::json::parse(f);
   for (const auto& p : doc["profiles"]) {

@@ -11,7 +11,7 @@ namespace {
 
 wva::emulator::WorldConfig conv_x20(int replicas) {
   using namespace wva::emulator;
-  auto rows = load_azure_trace(WVA_SHARED_DIR "/data/traces/azure-llm-2023-conv.csv");
+  auto rows = load_azure_trace(WVA_DATA_DIR "/traces/azure-llm-2023-conv.csv");
   if (!rows.ok()) throw std::runtime_error(rows.error().to_string());
   auto shared = std::make_shared<const std::vector<TraceRow>>(std::move(rows.value()));
   WorldConfig cfg;

@@ -6,7 +6,7 @@
 namespace wva::emulator {
 
 const std::vector<StepProfile>& builtin_profiles() {
-  // From ../shared/data/profiles/profiles.json (measured 2026-11-27); keep in sync with that digest.
+  // From data/profiles/profiles.json (measured 2026-11-27); keep in sync with that digest.
   static const std::vector<StepProfile> kProfiles = {
       {"llama-3.1-8b", "H100", 7.3952, 0.011721, 4.2184e-05, 6.6657, 0.029546, 469252},
       {"llama-3.1-8b", "H200", 5.8568, 0.014273, 3.0519e-05, 7.0761, 0.028814, 916206},

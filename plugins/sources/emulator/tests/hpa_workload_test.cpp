@@ -84,7 +84,7 @@ TEST(Trace, ParsesAzureTimestampsAndRows) {
   ASSERT_TRUE(t2);
   EXPECT_DOUBLE_EQ(std::fmod(*t2, 86400.0), 0);
   EXPECT_FALSE(parse_trace_timestamp("yesterday"));
-  auto rows = load_azure_trace(WVA_SHARED_DIR "/data/traces/azure-llm-2023-conv.csv");
+  auto rows = load_azure_trace(WVA_DATA_DIR "/traces/azure-llm-2023-conv.csv");
   ASSERT_TRUE(rows.ok()) << rows.error().to_string();
   EXPECT_EQ(rows->size(), 19366u);
   EXPECT_EQ(rows->front().prompt, 374);
