@@ -41,7 +41,7 @@ function(wva_add_test)
     return()
   endif()
   add_executable(${T_NAME} ${T_SOURCES})
-  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main wva_warnings)
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} wva_test_support GTest::gtest GTest::gmock GTest::gtest_main wva_warnings)
   target_compile_definitions(${T_NAME} PRIVATE
     WVA_BUILD_DIR="${PROJECT_BINARY_DIR}"
     WVA_SOURCE_DIR="${PROJECT_SOURCE_DIR}"

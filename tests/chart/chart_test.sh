@@ -11,6 +11,8 @@ release=workload-variant-autoscaler
 ns=workload-variant-autoscaler-system
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=../support/prerequisite.sh
+source "$src/tests/support/prerequisite.sh"
 [ -x "$wva" ] || fail "$wva is not built (cmake --build $build --target wva)"
 
 tmp="$(mktemp -d)"
@@ -18,14 +20,13 @@ trap 'rm -rf "$tmp"' EXIT
 export HELM_CACHE_HOME="$tmp/helm-cache" HELM_CONFIG_HOME="$tmp/helm-config" HELM_DATA_HOME="$tmp/helm-data"
 
 set +e
-helm="$(bash "$src/scripts/install-helm.sh" 2>"$tmp/install-helm.err")"
+helm="$(bash "$src/scripts/install-k8s-tool.sh" helm 2>"$tmp/install-helm.err")"
 rc=$?
 set -e
 if [ "$rc" -eq 77 ]; then
-  echo "SKIP: helm is not installed and cannot be fetched: $(cat "$tmp/install-helm.err")"
-  exit 77
+  skip_or_fail "helm is not installed and cannot be fetched: $(cat "$tmp/install-helm.err")"
 fi
-[ "$rc" -eq 0 ] || fail "scripts/install-helm.sh exited $rc: $(cat "$tmp/install-helm.err")"
+[ "$rc" -eq 0 ] || fail "scripts/install-k8s-tool.sh helm exited $rc: $(cat "$tmp/install-helm.err")"
 echo "helm: $helm ($("$helm" version --short))"
 
 # The chart's CRD is a copy of the repository's.

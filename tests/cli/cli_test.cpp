@@ -141,6 +141,74 @@ data:
       << r.err;
 }
 
+// `wva validate --config FILE` with no --local and no cluster checks the file itself, as
+// `promtool check config` does, and says what it could not check.
+TEST(Cli, ValidateOfflineChecksAPipelinesFileAlone) {
+  ScratchDir dir("offline");
+  dir.write("pipelines.yaml", R"(sources:
+  prometheus: {url: "http://127.0.0.1:9090"}
+analyzers:
+  saturation: {}
+sinks:
+  log: {format: json}
+pipelines:
+  default:
+    selector: {namespaces: [llm]}
+    interval: 30s
+    source: prometheus
+    analyzers: [saturation]
+    sinks: [log]
+)");
+  const std::string file = (dir.path / "pipelines.yaml").string();
+  // No in-cluster service account and no kubeconfig anywhere: nothing to check the file against.
+  const std::vector<std::string> no_cluster = {"KUBERNETES_SERVICE_HOST=", "KUBECONFIG=" + (dir.path / "none").string(),
+                                               "HOME=" + dir.path.string()};
+  auto ok = run({kWva, "validate", "--config", file}, std::chrono::seconds(60), no_cluster);
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("valid (offline)"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.err.find("not checked offline"), std::string::npos) << ok.err;
+  auto explicit_offline = run({kWva, "validate", "--offline", "--config", file});
+  EXPECT_EQ(explicit_offline.code, 0) << explicit_offline.err;
+
+  // Structure first: every error of the file, each with its path.
+  dir.write("pipelines.yaml", R"(sources:
+  prometheus: {url: "http://127.0.0.1:9090"}
+analyzers:
+  saturation: {}
+pipelines:
+  default:
+    selector: {namespace: [llm]}
+    interval: 10 parsecs
+    source: prometheus
+    analyzers: [saturation]
+)");
+  auto bad = run({kWva, "validate", "--offline", "--config", file});
+  EXPECT_EQ(bad.code, 1);
+  for (const char* expected : {"pipelines.default.interval: ", "pipelines.default.selector.namespace: "})
+    EXPECT_NE(bad.err.find(expected), std::string::npos) << "missing <" << expected << "> in:\n" << bad.err;
+  // Then the plugins: a name no plugin has, and settings a plugin rejects.
+  dir.write("pipelines.yaml", R"(sources:
+  prometheus: {url: "http://127.0.0.1:9090"}
+analyzers:
+  saturation: {}
+  frobnicator: {}
+sinks:
+  log: {format: yaml}
+pipelines:
+  default: {source: prometheus, analyzers: [saturation, frobnicator], sinks: [log]}
+)");
+  bad = run({kWva, "validate", "--offline", "--config", file});
+  EXPECT_EQ(bad.code, 1);
+  for (const char* expected : {"analyzers.frobnicator", "sinks.log.format: "})
+    EXPECT_NE(bad.err.find(expected), std::string::npos) << "missing <" << expected << "> in:\n" << bad.err;
+}
+
+TEST(Cli, ValidateOfflineRefusesLocal) {
+  auto r = run({kWva, "validate", "--offline", "--local", kQuickstart});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--offline and --local"), std::string::npos) << r.err;
+}
+
 TEST(Cli, RunOncePrintsOneJsonDocument) {
   auto r = run({kWva, "run", "--local", kQuickstart, "--once", "--output", "json"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -161,6 +229,36 @@ TEST(Cli, RunOncePrintsOneJsonDocument) {
       EXPECT_EQ(d["desired"], 2) << d.dump();
     }
   }
+}
+
+// `--output json` is exactly one JSON document on stdout whatever the sinks print: here one log sink
+// asks for stdout explicitly and another uses its default (stderr); both texts end up on stderr.
+TEST(Cli, RunOnceJsonStaysOneDocumentWithLogSinks) {
+  ScratchDir dir("json-log");
+  dir.write("30-config.yaml", pipelines_configmap(R"(sources:
+  emulator:
+    fixedMetrics:
+      llama-8b-h100: [{kvCacheUsage: 0.78, waiting: 2, running: 24}, {kvCacheUsage: 0.74, waiting: 1, running: 22}]
+      llama-8b-a100: [{kvCacheUsage: 0.85, waiting: 0, running: 30}, {kvCacheUsage: 0.60, waiting: 1, running: 18}]
+analyzers:
+  saturation: {}
+sinks:
+  log: {format: text, output: stdout}
+  log-default: {plugin: log}
+pipelines:
+  default: {source: emulator, analyzers: [saturation], sinks: [log, log-default]}
+)"));
+  auto r = run({kWva, "run", "--local", dir.path.string(), "--once", "--output", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);  // discarded unless stdout is one document
+  ASSERT_FALSE(doc.is_discarded()) << "stdout is not one JSON document:\n" << r.out;
+  ASSERT_EQ(doc["decisions"].size(), 2u) << r.out;
+  // Both log sinks wrote their text line for the A100 variant, to stderr.
+  std::size_t lines = 0;
+  for (std::size_t at = r.err.find("llama-8b-a100"); at != std::string::npos; at = r.err.find("llama-8b-a100", at + 1))
+    ++lines;
+  EXPECT_GE(lines, 2u) << r.err;
+  EXPECT_NE(r.err.find("desired=3"), std::string::npos) << r.err;
 }
 
 TEST(Cli, RunWithoutClusterBackendSaysWhatToDo) {

@@ -26,6 +26,8 @@ fail() {
   exit 1
 }
 step() { echo "== $*"; }
+# shellcheck source=../support/prerequisite.sh
+source "$src/tests/support/prerequisite.sh"
 
 jobs=$(nproc 2>/dev/null || echo 2)
 [ "$jobs" -gt 2 ] && jobs=2
@@ -83,8 +85,7 @@ cp "$so" "$work/extra-plugins/"
 
 wva="$build/bin/wva"
 if [ ! -x "$wva" ]; then
-  echo "SKIP: $wva is not built; the install and out-of-tree build passed, the run steps were skipped"
-  exit 77
+  skip_or_fail "$wva is not built; the install and out-of-tree build passed, the run steps were skipped"
 fi
 
 step "wva plugins --plugin-path $work/extra-plugins"
@@ -105,9 +106,8 @@ for p in emulator log; do
   [ -f "$build/plugins/lib$p.so" ] || missing="$missing lib$p.so"
 done
 if [ -n "$missing" ]; then
-  echo "SKIP: not built in $build/plugins:$missing (needed by the wva run step); the install, out-of-tree" \
+  skip_or_fail "not built in $build/plugins:$missing (needed by the wva run step); the install, out-of-tree" \
        "build and wva plugins steps passed"
-  exit 77
 fi
 
 step "wva run --local (waiting-target enabled by the wva-pipelines ConfigMap alone)"
@@ -138,7 +138,6 @@ expect llama-a100 3   # waiting 9 over 4 per replica
 grep -q '"decisions":\[' "$work/run.err" || fail "the log sink wrote no JSON document to stderr"
 
 if [ -n "$partial" ]; then
-  echo "SKIP: every step passed, but on an SDK-only install: build all targets to test the full install"
-  exit 77
+  skip_or_fail "every step passed, but on an SDK-only install: build all targets to test the full install"
 fi
 echo "PASS: waiting-target built against the installed SDK and loaded by configuration alone"

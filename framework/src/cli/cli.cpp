@@ -4,12 +4,15 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include <boost/program_options.hpp>
 
+#include "cli/reserved_stdout.h"
 #include "cli/signals.h"
 #include "cluster/local_cluster.h"
+#include "cluster/offline_cluster.h"
 #include "config/duration.h"
 #include "host/clock.h"
 #include "host/host.h"
@@ -112,7 +115,7 @@ void add_common(po::options_description& desc, CommonOptions& o) {
 
 sdk::Result<std::shared_ptr<ClusterBackend>> make_cluster(const CommonOptions& o) {
   if (o.local.empty())
-    return sdk::make_error(sdk::ErrorCode::kUnavailable,
+    return sdk::make_error(sdk::ErrorCode::kNotFound,
                            "no cluster backend: the Kubernetes API backend is not built into this version; "
                            "use --local DIR");
   auto cluster = std::make_shared<LocalCluster>(o.local, system_namespace());
@@ -179,6 +182,9 @@ int cmd_run(int argc, char** argv) {
     *target = d.value();
   }
 
+  // Before any plugin is loaded: from here on, only the JSON documents reach stdout.
+  std::optional<ReservedStdout> json_out;
+  if (output == "json") json_out.emplace();
   StopSignal stop;
   SignalWatcher signals([&stop](int) { stop.request(); });
   auto log = make_stderr_logger(common.verbose);
@@ -202,7 +208,7 @@ int cmd_run(int argc, char** argv) {
     for (auto& outcome : host.run_once())
       for (auto& d : outcome.decisions) all.push_back(std::move(d));
     dump_status();
-    if (output == "json") std::cout << sdk::dump_decisions(all) << std::endl;
+    if (json_out) json_out->write_line(sdk::dump_decisions(all));
     else print_text(all, std::cout);
     host.shutdown();
     return 0;
@@ -211,10 +217,10 @@ int cmd_run(int argc, char** argv) {
             host.cluster().describe());
   host.run(duration, stop, [&](const CycleOutcome& outcome) {
     dump_status();
-    if (output == "json") {
+    if (json_out) {
       auto doc = sdk::decisions_to_json(outcome.decisions);
       doc["pipeline"] = outcome.pipeline;
-      std::cout << doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << std::endl;
+      json_out->write_line(doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
     } else {
       std::cout << "# pipeline " << outcome.pipeline << "\n";
       print_text(outcome.decisions, std::cout);
@@ -228,25 +234,53 @@ int cmd_run(int argc, char** argv) {
 
 int cmd_validate(int argc, char** argv) {
   CommonOptions common;
+  bool offline = false;
   po::options_description desc("wva validate options");
   add_common(desc, common);
-  desc.add_options()("help,h", "this help");
+  desc.add_options()("offline", po::bool_switch(&offline),
+                     "check only the --config file (structure, plugins and their settings, durations, selectors), "
+                     "without a cluster; implied by --config without --local when no cluster is configured")(
+      "help,h", "this help");
   po::variables_map vm;
   if (!parse(argc, argv, desc, vm)) return 2;
   if (vm.count("help")) {
     std::cout << desc;
     return 0;
   }
-  auto cluster = make_cluster(common);
-  if (!cluster.ok()) {
-    print_errors({cluster.error()});
-    return 1;
+  if (offline && !common.local.empty()) {
+    std::cerr << "wva validate: --offline and --local exclude each other (--local reads the manifests)\n";
+    return 2;
   }
-  Host host(host_options(common), cluster.value(), std::make_shared<WallClock>(), make_stderr_logger(common.verbose));
-  auto errors = host.validate();
+  if (offline && common.config.empty()) {
+    std::cerr << "wva validate: --offline needs --config FILE (the pipelines.yaml to check)\n";
+    return 2;
+  }
+  std::shared_ptr<ClusterBackend> backend;
+  if (!offline) {
+    auto cluster = make_cluster(common);
+    if (cluster.ok()) {
+      backend = cluster.value();
+    } else if (!common.config.empty() && common.local.empty() && cluster.error().code == sdk::ErrorCode::kNotFound) {
+      offline = true;  // a file to check and no cluster to check it against: what can be checked offline
+    } else {
+      print_errors({cluster.error()});
+      return 1;
+    }
+  }
+  if (offline) backend = std::make_shared<OfflineCluster>(system_namespace());
+  Host host(host_options(common), backend, std::make_shared<WallClock>(), make_stderr_logger(common.verbose));
+  auto errors = host.validate(/*dry_run_analyzers=*/!offline);
   if (!errors.empty()) {
     print_errors(errors);
     return 1;
+  }
+  if (offline) {
+    std::cout << "valid (offline): " << common.config
+              << ": structure, plugin names and settings, durations and selectors\n";
+    std::cerr << "wva validate: not checked offline: the VariantAutoscalings and Deployments the selectors match, "
+                 "and the ConfigMaps the analyzers read (capacity-scaling-config, accelerator-unitcost, "
+                 "service-classes-config); run with --local DIR or against a cluster to check them\n";
+    return 0;
   }
   std::cout << "valid\n";
   return 0;

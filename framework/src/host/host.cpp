@@ -155,7 +155,7 @@ std::vector<sdk::Error> Host::start() {
 
 std::vector<sdk::Error> Host::start_with(HostConfig config) { return activate(std::move(config), true, true); }
 
-std::vector<sdk::Error> Host::validate() {
+std::vector<sdk::Error> Host::validate(bool dry_run_analyzers) {
   if (auto r = cluster_->refresh(); !r.ok()) return {r.error()};
   HostConfig config;
   auto errors = load_config(config);
@@ -170,7 +170,7 @@ std::vector<sdk::Error> Host::validate() {
   const auto saved_log = log_;
   log_ = std::make_shared<spdlog::logger>("validate", capture_sink);
   errors = activate(std::move(config), false, /*allow_partial=*/false);
-  if (errors.empty()) {
+  if (errors.empty() && dry_run_analyzers) {
     // Dry-run one preparation of every analyzer over the real models: start analyzers only (sources and
     // sinks would open connections and ports), prepare_cycle() reads their ConfigMaps.
     for (auto& e : plugins_->start_section("analyzers")) errors.push_back(std::move(e));

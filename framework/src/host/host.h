@@ -69,8 +69,10 @@ class Host {
 
   // Reads the config, loads, configures and starts the plugins. Returns every error (with paths).
   std::vector<sdk::Error> start();
-  // Config + plugin configure() only, nothing started (for `wva validate`).
-  std::vector<sdk::Error> validate();
+  // Config + plugin configure(), then a dry run of the analyzers' preparation over the cluster's models
+  // (for `wva validate`). With `dry_run_analyzers` false (offline validation, no cluster), the ConfigMaps
+  // the analyzers read are not checked.
+  std::vector<sdk::Error> validate(bool dry_run_analyzers = true);
 
   // One cycle of every pipeline, in order.
   std::vector<CycleOutcome> run_once();

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include "prerequisite.h"
 
 namespace {
 
@@ -28,8 +29,8 @@ std::string run(const std::string& cmd, int& status) {
 TEST(WorkedExample, FullHostGivesSevenReplicas) {
   const std::string wva = WVA_BUILD_DIR "/bin/wva";
   const std::string emulator = WVA_PLUGIN_DIR "/libemulator.so";
-  if (!std::filesystem::exists(wva)) GTEST_SKIP() << wva << " is not built";
-  if (!std::filesystem::exists(emulator)) GTEST_SKIP() << emulator << " is not built";
+  WVA_REQUIRE(std::filesystem::exists(wva)) << wva << " is not built";
+  WVA_REQUIRE(std::filesystem::exists(emulator)) << emulator << " is not built";
   ASSERT_TRUE(std::filesystem::exists(WVA_PLUGIN_DIR "/libqueueing.so"));
   ASSERT_TRUE(std::filesystem::exists(WVA_PLUGIN_DIR "/liblog.so"));
   const std::string cmd = "timeout 60 " + wva +

@@ -14,6 +14,7 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+#include "prerequisite.h"
 
 namespace {
 
@@ -49,7 +50,7 @@ RunResult run_wva(const std::string& dir) {
 void skip_unless_built() {
   for (const char* f : {WVA_BUILD_DIR "/bin/wva", WVA_PLUGIN_DIR "/libemulator.so", WVA_PLUGIN_DIR "/libsaturation.so",
                         WVA_PLUGIN_DIR "/liblog.so"})
-    if (!fs::exists(f)) GTEST_SKIP() << f << " is not built (build every plugin: no WVA_PLUGIN_FILTER)";
+    WVA_REQUIRE(fs::exists(f)) << f << " is not built (build every plugin: no WVA_PLUGIN_FILTER)";
 }
 
 // desired per variant, and the decision objects, from the JSON document on stdout.
@@ -65,6 +66,7 @@ const std::string kDir = WVA_SOURCE_DIR "/plugins/saturation/tests/worked_exampl
 
 TEST(SaturationWorkedExample, ScaleUpOnTheCheapestVariant) {
   skip_unless_built();
+  if (IsSkipped() || HasFatalFailure()) return;
   const auto r = run_wva(kDir + "scale_up");
   ASSERT_EQ(r.status, 0) << "stdout:\n" << r.out << "\nstderr:\n" << r.err;
   const auto d = decisions(r);
@@ -81,6 +83,7 @@ TEST(SaturationWorkedExample, ScaleUpOnTheCheapestVariant) {
 
 TEST(SaturationWorkedExample, ScaleDownOnTheMostExpensiveVariant) {
   skip_unless_built();
+  if (IsSkipped() || HasFatalFailure()) return;
   const auto r = run_wva(kDir + "scale_down");
   ASSERT_EQ(r.status, 0) << "stdout:\n" << r.out << "\nstderr:\n" << r.err;
   const auto d = decisions(r);
@@ -98,6 +101,7 @@ namespace {
 // read as 0, b-a100 would be "cheapest" and take the replica.
 TEST(SaturationWorkedExample, UnitCostAndUnknownCostIsNotZero) {
   skip_unless_built();
+  if (IsSkipped() || HasFatalFailure()) return;
   const auto r = run_wva(kDir + "unit_cost");
   ASSERT_EQ(r.status, 0) << "stdout:\n" << r.out << "\nstderr:\n" << r.err;
   const auto d = decisions(r);

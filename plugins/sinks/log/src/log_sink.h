@@ -18,7 +18,8 @@ enum class Format { kText, kJson };
 
 struct LogSinkConfig {
   Format format = Format::kText;
-  std::string output = "stdout";
+  // stderr by default: stdout belongs to the CLI's own output (`wva run --output json` is one document).
+  std::string output = "stderr";
 };
 
 // Validates a config; every error carries its path below `path` (e.g. "sinks.log.format").

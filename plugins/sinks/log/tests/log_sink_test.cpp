@@ -100,12 +100,12 @@ std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
-TEST(LogSinkConfig, DefaultsToTextOnStdout) {
+TEST(LogSinkConfig, DefaultsToTextOnStderr) {
   for (const auto& config : {nlohmann::json(), nlohmann::json::object()}) {
     auto c = parse_config(config, "sinks.log");
     ASSERT_TRUE(c.ok()) << c.error().to_string();
     EXPECT_EQ(c->format, Format::kText);
-    EXPECT_EQ(c->output, "stdout");
+    EXPECT_EQ(c->output, "stderr");
   }
 }
 

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "prerequisite.h"
 #include "profile.h"
 
 extern char** environ;
@@ -124,7 +125,7 @@ void expect_promtool_accepts(const std::string& text) {
 }
 
 TEST(WvaEmulator, PromtoolAcceptsMetricsAndCompletionLatencyMatchesPrediction) {
-  if (!std::filesystem::exists("/usr/bin/promtool")) GTEST_SKIP() << "promtool (Debian package prometheus) missing";
+  WVA_REQUIRE(std::filesystem::exists("/usr/bin/promtool")) << "promtool (Debian package prometheus) missing";
   EmulatorProcess proc({"--listen", "127.0.0.1:0"});
   ASSERT_GT(proc.port(), 0) << "wva-emulator did not report its port";
   httplib::Client client("127.0.0.1", proc.port());

@@ -14,6 +14,7 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+#include "prerequisite.h"
 
 namespace {
 
@@ -38,9 +39,9 @@ Command run(const std::string& command) {
 
 TEST(WvaSimulate, StepLoadReportWithChartsPerPipeline) {
   const fs::path wva = fs::path(WVA_BUILD_DIR) / "bin" / "wva";
-  if (!fs::exists(wva) || !fs::exists(fs::path(WVA_PLUGIN_DIR) / "libsaturation.so") ||
-      !fs::exists(fs::path(WVA_PLUGIN_DIR) / "libemulator.so"))
-    GTEST_SKIP() << "needs bin/wva, libsaturation.so and libemulator.so";
+  WVA_REQUIRE(fs::exists(wva) && fs::exists(fs::path(WVA_PLUGIN_DIR) / "libsaturation.so") &&
+              fs::exists(fs::path(WVA_PLUGIN_DIR) / "libemulator.so"))
+      << "needs bin/wva, libsaturation.so and libemulator.so";
   const fs::path dir = fs::temp_directory_path() / ("wva-simulate-test-" + std::to_string(getpid()));
   fs::create_directories(dir);
   fs::copy(fs::path(WVA_SOURCE_DIR) / "examples/scenarios/llama-8b-h100-h200", dir / "manifests");

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "fake_prometheus.h"
+#include "prerequisite.h"
 #include "prometheus_source.h"
 #include "test_support.h"
 
@@ -400,7 +401,7 @@ bool run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1")
 class TlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!run("command -v openssl")) GTEST_SKIP() << "openssl CLI not found";
+    WVA_REQUIRE(run("command -v openssl")) << "openssl CLI not found (Debian package openssl)";
     const std::string d = dir_.path.string();
     auto gen = [&](const std::string& name, const std::string& cn, const std::string& ext) {
       return run("openssl req -newkey rsa:2048 -nodes -keyout " + d + "/" + name + ".key -subj /CN=" + cn + " -out " +

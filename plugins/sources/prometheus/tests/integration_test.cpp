@@ -7,6 +7,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "prerequisite.h"
 #include "prometheus_source.h"
 #include "real_prometheus.h"
 #include "test_support.h"
@@ -117,7 +118,7 @@ const sdk::ReplicaMetrics* pod(const sdk::ModelMetrics& m, const std::string& na
 
 TEST(RealPrometheus, CollectsPerPodValuesAndReportsOutage) {
   auto binary = testing::find_in_path("prometheus");
-  if (!binary) GTEST_SKIP() << "the prometheus binary is not installed (apt-get install prometheus)";
+  WVA_REQUIRE(binary.has_value()) << "the prometheus binary is not installed (apt-get install prometheus)";
   VllmMetricsServer vllm;
   RealPrometheus prom(*binary, {vllm.target()});
   ASSERT_TRUE(prom.started());
