@@ -1,4 +1,4 @@
-// The host side of one cycle at fleet scale (DESIGN.md section 8): N models x 3 variants x 4 replicas.
+// The host side of one cycle at fleet scale (docs/architecture.md section 8): N models x 3 variants x 4 replicas.
 //   BM_BuildModels : cluster cache -> ModelViews (VAs, Deployments, pods, costs)
 //   BM_Cycle       : one batched collect (pre-parsed metrics, the source's own parse is benchmarked in
 //                    plugins/sources/prometheus/bench) + saturation on the worker pool + combine +

@@ -20,9 +20,7 @@ inline bool running_in_ci() {
 // WVA_REQUIRE(condition) << "what is missing and how to get it";
 // Skips the test (outside CI) or fails it (CI=true) with the message when `condition` is false.
 // Use it in a test body (it returns from the function, as GTEST_SKIP does).
-#define WVA_REQUIRE(condition)                    \
-  if (condition) {                                \
-  } else if (::wva::testing::running_in_ci())     \
-    GTEST_FAIL() << "prerequisite missing in CI: "; \
-  else                                            \
-    GTEST_SKIP() << "prerequisite missing: "
+#define WVA_REQUIRE(condition)                                                                \
+  if (condition) {                                                                            \
+  } else if (::wva::testing::running_in_ci()) GTEST_FAIL() << "prerequisite missing in CI: "; \
+  else GTEST_SKIP() << "prerequisite missing: "

@@ -16,8 +16,7 @@ class OfflineCluster final : public ClusterBackend {
   sdk::Result<std::vector<nlohmann::json>> list(const std::string&, const std::string&) override {
     return std::vector<nlohmann::json>{};
   }
-  sdk::Result<std::optional<nlohmann::json>> get(const std::string&, const std::string&,
-                                                 const std::string&) override {
+  sdk::Result<std::optional<nlohmann::json>> get(const std::string&, const std::string&, const std::string&) override {
     return std::optional<nlohmann::json>{};
   }
   sdk::Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,

@@ -1,4 +1,4 @@
-// pipelines.yaml: the host's configuration (DESIGN.md section 4). Parsing collects EVERY error with its
+// pipelines.yaml: the host's configuration (docs/architecture.md section 4). Parsing collects EVERY error with its
 // YAML path and a "did you mean" where a name is close; a config with any error is rejected whole.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Hybrid combining (`combine: hybrid`): saturation (live signals) + a model-based analyzer (queueing).
-// The arbitration matrix is upstream WVA's (section 6.7) with its flaws removed; the table is in
+// The arbitration matrix is upstream WVA's (docs/upstream.md section 6.7) with its flaws removed; the table is in
 // plugins/queueing/README.md ("Hybrid mode"). Actions compare each target with the variant's current
 // replicas. First matching row wins:
 //

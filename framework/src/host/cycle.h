@@ -1,4 +1,4 @@
-// One cycle of one pipeline (DESIGN.md section 1): one batched collect for all its models, then each
+// One cycle of one pipeline (docs/architecture.md section 1.2): one batched collect for all its models, then each
 // model's analyzer chain on the worker pool, combining, then one batched publish to every sink.
 // Failures never drop a variant to its minimum: a variant without a recommendation keeps the last
 // decision this process made for it (held), or its current replicas when there is none.

@@ -1,4 +1,5 @@
-// How the cluster's objects become ModelViews. The rules (DESIGN.md section 6, upstream-wva.md 1, 4.3, 6.1):
+// How the cluster's objects become ModelViews. The rules (docs/architecture.md section 6; docs/upstream.md
+// sections 1, 4.3, 6.1):
 //
 // Grouping: every VariantAutoscaling (all namespaces, being deleted ones skipped) joins the model
 // (namespace, spec.modelID | spec.modelId). Several VAs of one model (e.g. one per Deployment with

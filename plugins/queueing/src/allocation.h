@@ -43,7 +43,7 @@ struct Allocation {
   int total() const;
 };
 
-// Transition penalty of moving from the current replicas to `replicas` (upstream section 6.4): 0 when
+// Transition penalty of moving from the current replicas to `replicas` (docs/upstream.md section 6.4): 0 when
 // the set of accelerator types in use is unchanged (or nothing runs now), else
 // factor * (current cost + new cost).
 double transition_penalty(const AllocationProblem& problem, const std::vector<int>& replicas, double new_cost);

@@ -1,4 +1,4 @@
-// The state-dependent M/M/1/K model of one inference-server replica (upstream WVA section 6.2, 6.3).
+// The state-dependent M/M/1/K model of one inference-server replica (docs/upstream.md sections 6.2, 6.3).
 //
 // Units: times in milliseconds, rates in requests per SECOND at this interface (the model works in
 // requests per millisecond inside, as upstream does).
@@ -74,7 +74,7 @@ struct SloTargets {
   std::optional<double> tps;  // tokens/s the model must deliver; a set target keeps a 10% stability margin
 };
 
-// The largest arrival rate per replica that meets every SLO (section 6.3).
+// The largest arrival rate per replica that meets every SLO (docs/upstream.md section 6.3).
 struct MaxRate {
   bool feasible = false;
   double lambda = 0;    // req/s offered to one replica

@@ -7,7 +7,7 @@
 namespace wva::queueing {
 namespace {
 
-// Upstream section 6.4's sample profile.
+// The sample profile of docs/upstream.md section 6.4.
 ServiceParams sample() { return ServiceParams{20.58, 0.41, 5.2, 0.1, 4, 128, 128, 10}; }
 
 TEST(QueueModel, ServiceRatesMatchUpstreamWorkedExample) {

@@ -11,7 +11,7 @@
 
 namespace wva::queueing::test {
 
-inline sdk::PerformanceProfile sample_profile() {  // upstream section 6.4
+inline sdk::PerformanceProfile sample_profile() {  // docs/upstream.md section 6.4
   sdk::PerformanceProfile p;
   p.alpha = 20.58;
   p.beta = 0.41;

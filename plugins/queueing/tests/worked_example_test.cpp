@@ -1,4 +1,4 @@
-// Upstream section 6.4's worked example through the full host:
+// The worked example of docs/upstream.md section 6.4 through the full host:
 //   wva run --local plugins/queueing/tests/worked_example --once --output json
 // must give 7 replicas (about 0.82 req/s per replica at 5 req/s).
 #include <array>

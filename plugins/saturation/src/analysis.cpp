@@ -94,7 +94,7 @@ Outcome analyze_model(const sdk::ModelView& model, const Thresholds& th, const O
           "variant " + v.name + (v.accelerator.empty() ? "" : " (" + v.accelerator + ")") + " has no cost" +
               (v.cost_source.empty() ? "" : ": " + v.cost_source) + "; it is scaled up last and scaled down first"});
 
-  // 1. Per-pod saturation and spare capacity (section 4.2).
+  // 1. Per-pod saturation and spare capacity (docs/upstream.md section 4.2).
   if (model.metrics.state == sdk::MetricsState::kOk) {
     for (const auto& r : model.metrics.replicas) {
       auto it = by_name.find(r.variant);

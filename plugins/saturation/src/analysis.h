@@ -1,6 +1,6 @@
 // The saturation rules: pure functions of one ModelView, its thresholds and the analyzer's options.
 // Compatible mode (all options off) is the upstream V1 analyzer rule for rule
-// (../shared/reference/upstream-wva.md section 4.2-4.4); each option changes one rule (options.h).
+// (docs/upstream.md sections 4.2-4.4); each option changes one rule (options.h).
 #pragma once
 
 #include <optional>

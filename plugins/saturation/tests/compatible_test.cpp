@@ -1,4 +1,4 @@
-// mode: compatible is the upstream V1 analyzer rule for rule (upstream-wva.md sections 4.2-4.5).
+// mode: compatible is the upstream V1 analyzer rule for rule (docs/upstream.md sections 4.2-4.5).
 // Boundary cases use thresholds and loads that are exact in binary (0.75, 0.25, 0.5, ...), so that
 // "exactly at" means exactly, and the test checks the comparison (>=, <), not rounding.
 #include <gmock/gmock.h>
@@ -26,7 +26,7 @@ Outcome run(const sdk::ModelView& m, const Thresholds& t = kDefaults) {
   return analyze_model(m, t, Options::compatible());
 }
 
-// ---- Section 4.5: the worked example -------------------------------------------------------------
+// ---- docs/upstream.md section 4.5: the worked example ----------------------------------------------------------
 
 sdk::ModelView worked_example(double a2_kv = 0.78) {
   return make_model({
@@ -59,7 +59,7 @@ TEST(CompatibleWorkedExample, ScalesUpTheCheapestVariant) {
 }
 
 TEST(CompatibleWorkedExample, NoScaleUpAndUnsafeDownHolds) {
-  // Section 4.5 says "avgSpareKv 0.1167 ... remKv -0.225" for a2 = 0.75; the rules give spare
+  // docs/upstream.md section 4.5 says "avgSpareKv 0.1167 ... remKv -0.225" for a2 = 0.75; the rules give spare
   // {0.06, 0.05, 0.20} -> 0.1033 and remKv 0.80 - 0.6967 * 1.5 = -0.245 (its figures fit a2 = 0.71).
   // Either way: no scale-up, unsafe scale-down, targets stay 2/2.
   const auto o = run(worked_example(0.75));

@@ -1,4 +1,4 @@
-// Upstream section 4.5's worked example through the whole host:
+// The worked example of docs/upstream.md section 4.5 through the whole host:
 //   wva run --local plugins/saturation/tests/worked_example/<case> --once --output json
 // with the emulator source (fixed per-pod metrics), the saturation analyzer and the log sink.
 #include <gmock/gmock.h>

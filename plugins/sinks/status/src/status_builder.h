@@ -16,7 +16,7 @@ namespace wva::plugins::status {
 
 inline constexpr const char* kKind = "VariantAutoscaling";
 
-// Condition types and reasons written by this sink (upstream section 1.3).
+// Condition types and reasons written by this sink (docs/upstream.md section 1.3).
 inline constexpr const char* kTargetResolved = "TargetResolved";
 inline constexpr const char* kMetricsAvailable = "MetricsAvailable";
 inline constexpr const char* kOptimizationReady = "OptimizationReady";

@@ -27,7 +27,7 @@ struct ModelKey {
   }
 };
 
-// Queueing-model parameters of one variant (upstream section 6.1). Times in ms.
+// Queueing-model parameters of one variant (docs/upstream.md section 6.1). Times in ms.
 struct PerformanceProfile {
   double alpha = 0;  // decode: ITL(n) = alpha + beta * n
   double beta = 0;

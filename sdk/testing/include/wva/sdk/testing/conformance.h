@@ -1,5 +1,5 @@
 // The plugin conformance suite: every plugin passes it. It loads the built lib<name>.so the way the host
-// does (descriptor first, then create), and checks the contract of DESIGN.md section 3: descriptor and
+// does (descriptor first, then create), and checks the contract of docs/architecture.md section 3: descriptor and
 // kinds, configure with a valid and an invalid config (an Error with a path), start/stop twice with stop
 // idempotent, empty inputs handled without throwing, and two instances that coexist.
 //
