@@ -261,7 +261,7 @@ int run_simulate(int argc, char** argv) {
     const sdk::TimePoint sim0 = clock->now();
     std::size_t cycles = 0, decisions = 0, failed_cycles = 0;
     StopSignal stop;
-    host.run(duration, stop, [&](const CycleOutcome& outcome) {
+    host.run(duration, stop, [&, &pname = pname](const CycleOutcome& outcome) {
       ++cycles;
       decisions += outcome.decisions.size();
       if (!outcome.errors.empty()) ++failed_cycles;

@@ -48,7 +48,7 @@ ModelResult analyze_model(const PipelineRuntime& pipeline, const sdk::ModelView&
   ModelResult result;
   const sdk::Recommendation* upstream = nullptr;
   for (const auto& [name, analyzer] : pipeline.analyzers) {
-    auto rec = guarded("analyzer " + name, [&] { return analyzer->analyze(model, upstream); });
+    auto rec = guarded("analyzer " + name, [&, &analyzer = analyzer] { return analyzer->analyze(model, upstream); });
     if (!rec.ok()) {
       result.errors.push_back("analyze " + name + " (" + model.key.to_string() + "): " + rec.error().to_string());
       sdk::Recommendation none;
@@ -146,7 +146,7 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   const auto& [source_name, source] = pipeline.source;
   auto collected = !pipeline.disabled.empty() ? sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(
                                                     sdk::make_error(sdk::ErrorCode::kUnavailable, pipeline.disabled))
-                                              : guarded("source " + source_name, [&] {
+                                              : guarded("source " + source_name, [&, &source = source] {
                                                   return source->collect(std::span<const sdk::ModelView>(models),
                                                                          sdk::Deadline::in(services.collect_budget));
                                                 });
@@ -176,8 +176,9 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   bool analyzers_ready = pipeline.disabled.empty();
   for (const auto& [name, analyzer] : pipeline.analyzers) {
     if (!analyzers_ready) break;
-    auto prepared =
-        guarded("analyzer " + name, [&] { return analyzer->prepare_cycle(std::span<const sdk::ModelView>(models)); });
+    auto prepared = guarded("analyzer " + name, [&, &analyzer = analyzer] {
+      return analyzer->prepare_cycle(std::span<const sdk::ModelView>(models));
+    });
     if (!prepared.ok()) {
       count_error("prepare", name, prepared.error().to_string());
       analyzers_ready = false;
@@ -203,7 +204,7 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
                           std::span<const sdk::ModelView>(models), std::span<const sdk::ResourceCondition>(conditions)};
   for (const auto& [name, sink] : pipeline.sinks) {
     if (sink == nullptr) continue;  // failed to start: reported when the pipeline was disabled
-    auto published = guarded("sink " + name, [&] { return sink->publish(batch); });
+    auto published = guarded("sink " + name, [&, &sink = sink] { return sink->publish(batch); });
     if (!published.ok()) count_error("publish", name, published.error().to_string());
   }
 

@@ -178,7 +178,8 @@ std::vector<sdk::Error> Host::validate(bool dry_run_analyzers) {
       for (const auto& p : pipelines_)
         for (const auto& [name, analyzer] : p.analyzers)
           if (analyzer) {
-            auto r = guarded("analyzer " + name, [&] { return analyzer->prepare_cycle(all->models); });
+            auto r =
+                guarded("analyzer " + name, [&, &analyzer = analyzer] { return analyzer->prepare_cycle(all->models); });
             if (!r.ok()) errors.push_back(sdk::make_error(r.error().code, r.error().message, "analyzers." + name));
           }
   }

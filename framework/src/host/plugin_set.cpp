@@ -57,7 +57,7 @@ std::vector<sdk::Error> PluginSet::build(const HostConfig& config, const std::ve
         continue;
       }
       const std::string who = "plugin " + inst.name + " configure()";
-      auto configured = guarded(who, [&] { return object.value()->configure(inst.config, inst.path); });
+      auto configured = guarded(who, [&, &inst = inst] { return object.value()->configure(inst.config, inst.path); });
       if (!configured.ok()) {
         auto e = configured.error();
         if (e.path.empty()) e.path = inst.path;

@@ -122,10 +122,11 @@ ModelPlan plan_model(const sdk::ModelView& model, const Snapshot& snapshot, cons
   std::optional<double> in_any, out_any;
   for (const auto& [name, load] : by_variant) {
     if (!load.arrival_rate) continue;
-    const bool sized = std::any_of(plan.sized.begin(), plan.sized.end(),
-                                   [&](const VariantSizing& s) { return model.variants[s.index].name == name; });
+    const bool sized = std::any_of(plan.sized.begin(), plan.sized.end(), [&, &name = name](const VariantSizing& s) {
+      return model.variants[s.index].name == name;
+    });
     const bool known = std::any_of(model.variants.begin(), model.variants.end(),
-                                   [&](const sdk::Variant& v) { return v.name == name; });
+                                   [&, &name = name](const sdk::Variant& v) { return v.name == name; });
     if (!known || !sized) continue;  // load of unsized variants stays on them
     rate_sum += *load.arrival_rate;
     if (load.avg_input_tokens) in_any = load.avg_input_tokens;
