@@ -120,7 +120,8 @@ void add_common(po::options_description& desc, CommonOptions& o) {
       "context", po::value(&o.kube.context), "kubeconfig context (default: current-context)")(
       "watch-namespace", po::value(&o.kube.watch_namespaces)->composing(),
       "watch only this namespace (repeatable; default: all namespaces)")(
-      "sync-timeout", po::value(&o.sync_timeout_text), "how long to wait for the first sync of the caches (default 2m)");
+      "sync-timeout", po::value(&o.sync_timeout_text),
+      "how long to wait for the first sync of the caches (default 2m)");
 }
 
 sdk::Result<std::shared_ptr<ClusterBackend>> make_cluster(const CommonOptions& o,
@@ -184,11 +185,11 @@ int cmd_run(int argc, char** argv) {
       "after every cycle, write the VariantAutoscaling statuses (what the status sink wrote) to this JSON file")(
       "leader-elect", po::bool_switch(&leader_elect), "only the replica holding the Lease publishes (kube backend)")(
       "leader-elect-lease-duration", po::value(&lease_duration_text), "Lease duration (default 15s)")(
-      "leader-elect-renew-deadline", po::value(&renew_deadline_text), "leader gives up after failing to renew this long (10s)")(
+      "leader-elect-renew-deadline", po::value(&renew_deadline_text),
+      "leader gives up after failing to renew this long (10s)")(
       "leader-elect-retry-period", po::value(&retry_period_text), "how often to try to acquire/renew (2s)")(
       "health-probe-bind-address", po::value(&probe_address),
-      "/healthz and /readyz listen here (default :8081; \"0\" turns the probes off)")(
-      "help,h", "this help");
+      "/healthz and /readyz listen here (default :8081; \"0\" turns the probes off)")("help,h", "this help");
   po::variables_map vm;
   if (!parse(argc, argv, desc, vm)) return 2;
   if (vm.count("help")) {

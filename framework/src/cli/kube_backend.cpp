@@ -6,7 +6,8 @@
 
 namespace wva::framework {
 
-sdk::Result<std::shared_ptr<kube::KubeCluster>> connect_kube(const KubeFlags& flags, const std::string& system_namespace,
+sdk::Result<std::shared_ptr<kube::KubeCluster>> connect_kube(const KubeFlags& flags,
+                                                             const std::string& system_namespace,
                                                              std::shared_ptr<spdlog::logger> log,
                                                              const std::function<bool()>& cancelled) {
   auto connection = kube::resolve_connection(flags.kubeconfig, flags.context);
@@ -20,8 +21,9 @@ sdk::Result<std::shared_ptr<kube::KubeCluster>> connect_kube(const KubeFlags& fl
   if (!r) return sdk::make_error(r.error().code, where + ": " + r.error().message);
   if (r->status == 404)
     return sdk::make_error(sdk::ErrorCode::kNotFound,
-                           where + ": the VariantAutoscaling CRD (variantautoscalings.llmd.ai) is not installed; "
-                                   "apply crds/ or the Helm chart first");
+                           where +
+                               ": the VariantAutoscaling CRD (variantautoscalings.llmd.ai) is not installed; "
+                               "apply crds/ or the Helm chart first");
   if (r->status != 200) {
     auto e = kube::api_error(*r, "GET " + probe);
     return sdk::make_error(e.code, where + ": " + e.message);
@@ -34,7 +36,15 @@ sdk::Result<std::shared_ptr<kube::KubeCluster>> connect_kube(const KubeFlags& fl
   log->info("connected to {}; watching {}", where,
             flags.watch_namespaces.empty() ? std::string("all namespaces")
                                            : std::to_string(flags.watch_namespaces.size()) + " namespace(s)");
+  const auto started = std::chrono::steady_clock::now();
   if (auto synced = cluster->wait_synced(flags.sync_timeout, cancelled); !synced) return synced.error();
+  const auto count = [&](const char* kind) {
+    auto l = cluster->list(kind, "");
+    return l ? l->size() : 0;
+  };
+  log->info("caches synced in {} ms: {} VariantAutoscalings, {} Deployments, {} Pods",
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),
+            count("VariantAutoscaling"), count("Deployment"), count("Pod"));
   return cluster;
 }
 

@@ -22,7 +22,8 @@ struct KubeFlags {
   std::chrono::milliseconds sync_timeout{120000};
 };
 
-sdk::Result<std::shared_ptr<kube::KubeCluster>> connect_kube(const KubeFlags& flags, const std::string& system_namespace,
+sdk::Result<std::shared_ptr<kube::KubeCluster>> connect_kube(const KubeFlags& flags,
+                                                             const std::string& system_namespace,
                                                              std::shared_ptr<spdlog::logger> log,
                                                              const std::function<bool()>& cancelled = {});
 

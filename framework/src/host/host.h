@@ -6,11 +6,11 @@
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
-#include <utility>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <spdlog/logger.h>

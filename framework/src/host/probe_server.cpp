@@ -65,6 +65,8 @@ sdk::Result<void> ProbeServer::start(const std::string& address) {
     return sdk::make_error(sdk::ErrorCode::kUnavailable,
                            "--health-probe-bind-address \"" + address + "\": cannot listen (port in use?)");
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // A stop() before the loop runs would be lost; wait (bounded) until it does.
+  for (int i = 0; i < 500 && !server_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   return sdk::ok();
 }
 

@@ -13,8 +13,8 @@ class Backoff {
       : initial_(initial), max_(max), rng_(std::random_device{}()) {}
 
   std::chrono::milliseconds next() {
-    const double base = std::min<double>(static_cast<double>(max_.count()),
-                                         static_cast<double>(initial_.count()) * static_cast<double>(1ull << failures_));
+    const double base = std::min<double>(static_cast<double>(max_.count()), static_cast<double>(initial_.count()) *
+                                                                                static_cast<double>(1ull << failures_));
     failures_ = std::min(failures_ + 1, 20);
     std::uniform_real_distribution<double> jitter(0.5, 1.0);
     return std::chrono::milliseconds(static_cast<long long>(base * jitter(rng_)));

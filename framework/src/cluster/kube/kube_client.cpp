@@ -142,8 +142,7 @@ sdk::Error api_error(const HttpResponse& response, const std::string& what) {
       const std::string m = status.value("message", "");
       if (!m.empty()) message += (message.empty() ? "" : ": ") + m;
     }
-  } catch (const std::exception&) {
-  }
+  } catch (const std::exception&) {}
   if (message.empty()) {
     message = reason_phrase(response.status);
     std::string excerpt = response.body.substr(0, 200);
@@ -188,7 +187,8 @@ sdk::Result<std::string> KubeClient::bearer_token() {
   std::string token = s.str();
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
   if (token.empty() || token.find_first_of("\r\n") != std::string::npos)
-    return make_error(ErrorCode::kInvalidConfig, "token file " + connection_.token_file + " holds no single-line token");
+    return make_error(ErrorCode::kInvalidConfig,
+                      "token file " + connection_.token_file + " holds no single-line token");
   token_ = std::move(token);
   token_mtime_ = mtime;
   return token_;
@@ -204,7 +204,6 @@ void configure(CURL* c, const Connection& conn, const std::string& url, const st
   curl_easy_setopt(c, CURLOPT_USERAGENT, "wva/" WVA_VERSION);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // never send the token elsewhere
-  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   if (!conn.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, conn.ca_file.c_str());
   if (!conn.ca_pem.empty()) {
@@ -254,6 +253,7 @@ sdk::Result<HttpResponse> KubeClient::request(const std::string& method, const s
   if (!content_type.empty()) append(headers, "Content-Type: " + content_type);
   const std::string url = connection_.server + path;
   configure(c, connection_, url, *token, headers);
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // gzip for large lists; never on a watch (it would buffer)
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
   if (method == "GET") curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {

@@ -59,7 +59,8 @@ KubeCluster::KubeCluster(std::shared_ptr<KubeClient> client, KubeClusterOptions 
     : client_(std::move(client)),
       options_(std::move(options)),
       log_(std::move(log)),
-      store_([this](const std::string& kind, const json* before, const json* after) { on_change(kind, before, after); }) {
+      store_(
+          [this](const std::string& kind, const json* before, const json* after) { on_change(kind, before, after); }) {
   std::vector<std::string> scopes = options_.watch_namespaces;
   if (scopes.empty()) scopes.push_back("");
   auto on_synced = [this] {
@@ -68,8 +69,7 @@ KubeCluster::KubeCluster(std::shared_ptr<KubeClient> client, KubeClusterOptions 
   };
   for (const ResourceType* r : {&kVariantAutoscalings, &kDeployments, &kReplicaSets, &kPods})
     for (const auto& ns : scopes)
-      reflectors_.push_back(
-          std::make_unique<Reflector>(*client_, *r, ns, store_, options_.reflector, log_, on_synced));
+      reflectors_.push_back(std::make_unique<Reflector>(*client_, *r, ns, store_, options_.reflector, log_, on_synced));
   reflectors_.push_back(std::make_unique<Reflector>(*client_, kConfigMaps, options_.system_namespace, store_,
                                                     options_.reflector, log_, on_synced));
 }
@@ -146,8 +146,8 @@ sdk::Result<void> KubeCluster::refresh() {
   if (!synced()) {
     for (const auto& r : reflectors_)
       if (!r->synced())
-        return make_error(ErrorCode::kUnavailable, r->describe() + ": not synced yet" +
-                                                       (r->last_error().empty() ? "" : ": " + r->last_error()));
+        return make_error(ErrorCode::kUnavailable,
+                          r->describe() + ": not synced yet" + (r->last_error().empty() ? "" : ": " + r->last_error()));
   }
   return sdk::ok();
 }
@@ -238,8 +238,7 @@ sdk::Result<void> KubeCluster::patch_status(const std::string& kind, const std::
       updated["kind"] = r->kind;
       updated["apiVersion"] = r->api_version();
       store_.upsert_if_version(kind, std::move(updated), rv);
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     return sdk::ok();
   }
   if (resp->status == 409) {
@@ -251,8 +250,7 @@ sdk::Result<void> KubeCluster::patch_status(const std::string& kind, const std::
         obj["kind"] = r->kind;
         obj["apiVersion"] = r->api_version();
         store_.upsert(kind, std::move(obj));
-      } catch (const std::exception&) {
-      }
+      } catch (const std::exception&) {}
     } else if (fresh && fresh->status == 404) {
       store_.remove(kind, json{{"metadata", {{"namespace", ns}, {"name", name}}}});
     }

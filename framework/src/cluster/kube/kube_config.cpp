@@ -109,8 +109,8 @@ sdk::Result<Connection> load_in_cluster(const EnvLookup& env, const std::filesys
   c.server = "https://" + h + ":" + *port;
   c.token_file = (sa_dir / "token").string();
   if (::access(c.token_file.c_str(), R_OK) != 0)
-    return make_error(ErrorCode::kNotFound, "in-cluster config: cannot read the service-account token " +
-                                                c.token_file + " (is automountServiceAccountToken off?)");
+    return make_error(ErrorCode::kNotFound, "in-cluster config: cannot read the service-account token " + c.token_file +
+                                                " (is automountServiceAccountToken off?)");
   c.ca_file = (sa_dir / "ca.crt").string();
   if (::access(c.ca_file.c_str(), R_OK) != 0)
     return make_error(ErrorCode::kNotFound, "in-cluster config: cannot read the cluster CA " + c.ca_file);
@@ -157,8 +157,8 @@ sdk::Result<Connection> load_kubeconfig(const std::string& kubeconfig_flag, cons
     }
     if (!doc.IsMap()) return make_error(ErrorCode::kInvalidConfig, "kubeconfig " + f.string() + ": not a mapping");
     read.push_back(f);
-    for (auto [key, target, inner] : {std::tuple{"clusters", &clusters, "cluster"},
-                                      std::tuple{"users", &users, "user"}, std::tuple{"contexts", &contexts, "context"}}) {
+    for (auto [key, target, inner] : {std::tuple{"clusters", &clusters, "cluster"}, std::tuple{"users", &users, "user"},
+                                      std::tuple{"contexts", &contexts, "context"}}) {
       const YAML::Node list = doc[key];
       if (!list || !list.IsSequence()) continue;
       for (const auto& item : list) {
@@ -169,8 +169,7 @@ sdk::Result<Connection> load_kubeconfig(const std::string& kubeconfig_flag, cons
     }
     if (current_context.empty()) current_context = scalar(doc, "current-context");
   }
-  if (read.empty())
-    return make_error(ErrorCode::kNotFound, "kubeconfig: none of the KUBECONFIG files can be read");
+  if (read.empty()) return make_error(ErrorCode::kNotFound, "kubeconfig: none of the KUBECONFIG files can be read");
   const std::string where = "kubeconfig " + read.front().string();
 
   std::vector<std::string> context_names;
@@ -181,14 +180,14 @@ sdk::Result<Connection> load_kubeconfig(const std::string& kubeconfig_flag, cons
                       where + ": no current-context and no --context (contexts: " + join(context_names) + ")");
   auto ctx = contexts.find(context_name);
   if (ctx == contexts.end())
-    return make_error(ErrorCode::kNotFound, where + ": context \"" + context_name + "\" not found (contexts: " +
-                                                join(context_names) + ")");
+    return make_error(ErrorCode::kNotFound,
+                      where + ": context \"" + context_name + "\" not found (contexts: " + join(context_names) + ")");
   const std::string cluster_name = scalar(ctx->second.body, "cluster");
   const std::string user_name = scalar(ctx->second.body, "user");
   auto cl = clusters.find(cluster_name);
   if (cl == clusters.end())
-    return make_error(ErrorCode::kNotFound,
-                      where + ": context \"" + context_name + "\" names cluster \"" + cluster_name + "\", which is not defined");
+    return make_error(ErrorCode::kNotFound, where + ": context \"" + context_name + "\" names cluster \"" +
+                                                cluster_name + "\", which is not defined");
 
   Connection c;
   c.source = "kubeconfig " + read.front().string() + ", context " + context_name;
@@ -209,8 +208,8 @@ sdk::Result<Connection> load_kubeconfig(const std::string& kubeconfig_flag, cons
     if (v.empty()) return sdk::ok();
     target = resolve(n.file, v);
     if (::access(target.c_str(), R_OK) != 0)
-      return make_error(ErrorCode::kNotFound,
-                        where + ": " + owner + " " + key + " " + target + ": cannot read the file: " + std::strerror(errno));
+      return make_error(ErrorCode::kNotFound, where + ": " + owner + " " + key + " " + target +
+                                                  ": cannot read the file: " + std::strerror(errno));
     return sdk::ok();
   };
   auto data_field = [&](const Named& n, const char* key, const std::string& owner,
@@ -235,8 +234,8 @@ sdk::Result<Connection> load_kubeconfig(const std::string& kubeconfig_flag, cons
   if (!user_name.empty()) {
     auto us = users.find(user_name);
     if (us == users.end())
-      return make_error(ErrorCode::kNotFound,
-                        where + ": context \"" + context_name + "\" names user \"" + user_name + "\", which is not defined");
+      return make_error(ErrorCode::kNotFound, where + ": context \"" + context_name + "\" names user \"" + user_name +
+                                                  "\", which is not defined");
     const std::string owner = "user \"" + user_name + "\"";
     const YAML::Node& u = us->second.body;
     if (u && u.IsMap() && (u["exec"] || u["auth-provider"]))
@@ -256,8 +255,9 @@ sdk::Result<Connection> load_kubeconfig(const std::string& kubeconfig_flag, cons
     const bool has_cert = !c.client_cert_pem.empty() || !c.client_cert_file.empty();
     const bool has_key = !c.client_key_pem.empty() || !c.client_key_file.empty();
     if (has_cert != has_key)
-      return make_error(ErrorCode::kInvalidConfig,
-                        where + ": " + owner + " has a client certificate without a key, or a key without a certificate");
+      return make_error(
+          ErrorCode::kInvalidConfig,
+          where + ": " + owner + " has a client certificate without a key, or a key without a certificate");
   }
   return c;
 }

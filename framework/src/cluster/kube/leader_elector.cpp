@@ -18,8 +18,7 @@ using Steady = std::chrono::steady_clock;
 std::string micro_time_now() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  const auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[40];
@@ -145,8 +144,9 @@ void LeaderElector::run() {
     if (held) {
       last_renew_ns_ = steady_ns();
       if (!leader_.exchange(true)) log_->info("leader election: {} is now the leader; publishing", options_.identity);
-    } else if (leader_.load() && steady_ns() - last_renew_ns_.load() >=
-                                     std::chrono::duration_cast<std::chrono::nanoseconds>(options_.renew_deadline).count()) {
+    } else if (leader_.load() &&
+               steady_ns() - last_renew_ns_.load() >=
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(options_.renew_deadline).count()) {
       leader_ = false;
       log_->warn("leader election: {} could not renew the Lease within {}ms; no longer the leader, not publishing",
                  options_.identity, options_.renew_deadline.count());
@@ -174,10 +174,9 @@ void LeaderElector::release() {
     lease["spec"]["leaseDurationSeconds"] = 1;
     lease["spec"]["renewTime"] = micro_time_now();
     auto put = client_->request("PUT", path, lease.dump(), "application/json", std::chrono::seconds(2));
-    if (put && put->status == 200) log_->info("leader election: released Lease {}/{}", options_.lease_namespace,
-                                              options_.lease_name);
-  } catch (const std::exception&) {
-  }
+    if (put && put->status == 200)
+      log_->info("leader election: released Lease {}/{}", options_.lease_namespace, options_.lease_name);
+  } catch (const std::exception&) {}
 }
 
 }  // namespace wva::framework::kube

@@ -16,8 +16,8 @@
 #include <string>
 #include <thread>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
+#include <nlohmann/json.hpp>
 
 #include "cluster/kube/kube_client.h"
 

@@ -51,7 +51,8 @@ void Reflector::fail(const std::string& error, std::optional<std::chrono::second
   }
   // One line per distinct problem, not one per retry.
   if (!repeated) log_->error("watching {}: {}; retrying", describe(), error);
-  const auto delay = retry_after ? std::chrono::duration_cast<std::chrono::milliseconds>(*retry_after) : backoff_.next();
+  const auto delay =
+      retry_after ? std::chrono::duration_cast<std::chrono::milliseconds>(*retry_after) : backoff_.next();
   sleep_for(delay);
 }
 
@@ -76,9 +77,8 @@ sdk::Result<std::string> Reflector::list_all() {
       continue;
     }
     if (r->status != 200) {
-      auto e = api_error(*r, "GET " + path);
-      if (r->retry_after) e.message += " (retry after " + std::to_string(r->retry_after->count()) + "s)";
-      return e;
+      if (r->status == 429 || r->status == 503) list_retry_after_ = r->retry_after;
+      return api_error(*r, "GET " + path);
     }
     nlohmann::json doc;
     try {
@@ -104,8 +104,9 @@ sdk::Result<std::string> Reflector::list_all() {
 }
 
 Reflector::WatchEnd Reflector::watch(const std::string& from, std::string& last_rv) {
-  const std::string path = resource_.collection_path(ns_) + "?watch=1&allowWatchBookmarks=true&resourceVersion=" +
-                           url_encode(from) + "&timeoutSeconds=" + std::to_string(options_.watch_timeout_seconds);
+  const std::string path = resource_.collection_path(ns_) +
+                           "?watch=1&allowWatchBookmarks=true&resourceVersion=" + url_encode(from) +
+                           "&timeoutSeconds=" + std::to_string(options_.watch_timeout_seconds);
   WatchEnd end = WatchEnd::kReconnect;
   bool got_event = false;
   auto r = client_.stream(
@@ -162,10 +163,11 @@ void Reflector::run() {
   std::string rv;
   while (!stop_) {
     if (rv.empty()) {
+      list_retry_after_.reset();
       auto listed = list_all();
       if (stop_) break;
       if (!listed) {
-        fail(listed.error().message, std::nullopt);
+        fail(listed.error().message, list_retry_after_);
         continue;
       }
       rv = *listed;

@@ -70,6 +70,7 @@ class Reflector {
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::string last_error_;
+  std::optional<std::chrono::seconds> list_retry_after_;  // from the last failed list page
   std::thread thread_;
 };
 

@@ -25,8 +25,7 @@ struct ResourceType {
   }
 };
 
-inline constexpr ResourceType kVariantAutoscalings{"VariantAutoscaling", "llmd.ai", "v1alpha1",
-                                                   "variantautoscalings"};
+inline constexpr ResourceType kVariantAutoscalings{"VariantAutoscaling", "llmd.ai", "v1alpha1", "variantautoscalings"};
 inline constexpr ResourceType kDeployments{"Deployment", "apps", "v1", "deployments"};
 inline constexpr ResourceType kReplicaSets{"ReplicaSet", "apps", "v1", "replicasets"};
 inline constexpr ResourceType kPods{"Pod", "", "v1", "pods"};
