@@ -52,8 +52,9 @@ std::string rv_of(const json& obj) { return obj.value("metadata", json::object()
 }  // namespace
 
 json FakeApiServer::status(int code, const std::string& reason, const std::string& message) {
-  return {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Failure"},
-          {"message", message}, {"reason", reason}, {"code", code}};
+  return {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
+          {"status", "Failure"}, {"message", message}, {"reason", reason},
+          {"code", code}};
 }
 
 FakeApiServer::FakeApiServer() {
@@ -183,8 +184,10 @@ bool FakeApiServer::discovery(const httplib::Request& req, httplib::Response& re
     return true;
   }
   if (p == "/api") {
-    send(res, 200, {{"kind", "APIVersions"}, {"versions", {"v1"}},
-                    {"serverAddressByClientCIDRs", {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", "127.0.0.1"}}}}});
+    send(res, 200,
+         {{"kind", "APIVersions"},
+          {"versions", {"v1"}},
+          {"serverAddressByClientCIDRs", {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", "127.0.0.1"}}}}});
     return true;
   }
   if (p == "/apis") {
@@ -208,16 +211,23 @@ bool FakeApiServer::discovery(const httplib::Request& req, httplib::Response& re
   for (const auto& r : resources_) {
     if (r.api_version() != gv) continue;
     json verbs = {"get", "list", "watch", "create", "update", "patch", "delete"};
-    json entry = {{"name", r.plural}, {"singularName", ""}, {"namespaced", r.namespaced}, {"kind", r.kind},
-                  {"verbs", verbs}};
+    json entry = {
+        {"name", r.plural}, {"singularName", ""}, {"namespaced", r.namespaced}, {"kind", r.kind}, {"verbs", verbs}};
     if (!r.short_name.empty()) entry["shortNames"] = {r.short_name};
     list.push_back(entry);
     if (r.status_subresource)
-      list.push_back({{"name", r.plural + "/status"}, {"singularName", ""}, {"namespaced", r.namespaced},
-                      {"kind", r.kind}, {"verbs", {"get", "patch", "update"}}});
+      list.push_back({{"name", r.plural + "/status"},
+                      {"singularName", ""},
+                      {"namespaced", r.namespaced},
+                      {"kind", r.kind},
+                      {"verbs", {"get", "patch", "update"}}});
     if (r.scale_subresource)
-      list.push_back({{"name", r.plural + "/scale"}, {"singularName", ""}, {"namespaced", r.namespaced},
-                      {"group", "autoscaling"}, {"version", "v1"}, {"kind", "Scale"},
+      list.push_back({{"name", r.plural + "/scale"},
+                      {"singularName", ""},
+                      {"namespaced", r.namespaced},
+                      {"group", "autoscaling"},
+                      {"version", "v1"},
+                      {"kind", "Scale"},
                       {"verbs", {"get", "patch", "update"}}});
   }
   if (list.empty()) return false;
@@ -271,8 +281,9 @@ void FakeApiServer::handle(const httplib::Request& req, httplib::Response& res) 
     } else if (req.method == "GET") {
       auto it = objects.find(key);
       if (it == objects.end()) {
-        out = {404, status(404, "NotFound", resource.plural + (resource.group.empty() ? "" : "." + resource.group) +
-                                                " \"" + r->name + "\" not found")};
+        out = {404, status(404, "NotFound",
+                           resource.plural + (resource.group.empty() ? "" : "." + resource.group) + " \"" + r->name +
+                               "\" not found")};
       } else if (r->subresource == "scale") {
         const json& d = it->second;
         out = {200,
@@ -288,7 +299,8 @@ void FakeApiServer::handle(const httplib::Request& req, httplib::Response& res) 
       out = do_put(resource, r->ns, r->name, std::move(body), r->subresource == "status");
     } else if (req.method == "PATCH") {
       const std::string ct = req.get_header_value("Content-Type");
-      if (ct.find("merge-patch+json") == std::string::npos && ct.find("strategic-merge-patch+json") == std::string::npos)
+      if (ct.find("merge-patch+json") == std::string::npos &&
+          ct.find("strategic-merge-patch+json") == std::string::npos)
         out = {415, status(415, "UnsupportedMediaType", "the fake supports merge patches only, not " + ct)};
       else out = do_patch(resource, r->ns, r->name, body, r->subresource);
     } else if (req.method == "DELETE") {
@@ -319,8 +331,7 @@ std::pair<int, json> FakeApiServer::do_create(const Resource& res, const std::st
   const std::string key = meta.value("namespace", "") + "/" + meta.value("name", "");
   auto& objects = objects_[res.plural];
   if (objects.count(key))
-    return {409, status(409, "AlreadyExists",
-                        res.plural + " \"" + meta.value("name", "") + "\" already exists")};
+    return {409, status(409, "AlreadyExists", res.plural + " \"" + meta.value("name", "") + "\" already exists")};
   obj["kind"] = res.kind;
   obj["apiVersion"] = res.api_version();
   meta["uid"] = "uid-" + std::to_string(++uid_);
@@ -358,7 +369,8 @@ std::pair<int, json> FakeApiServer::do_put(const Resource& res, const std::strin
       if (keep_status.is_null()) next.erase("status");
       else next["status"] = keep_status;
     }
-    if (next.value("spec", json()) != old_spec) next["metadata"]["generation"] = next["metadata"].value("generation", 1) + 1;
+    if (next.value("spec", json()) != old_spec)
+      next["metadata"]["generation"] = next["metadata"].value("generation", 1) + 1;
   }
   next["kind"] = res.kind;
   next["apiVersion"] = res.api_version();
@@ -381,7 +393,8 @@ std::pair<int, json> FakeApiServer::do_patch(const Resource& res, const std::str
                             "try again")};
   json next = it->second;
   if (subresource == "scale") {
-    if (patch.contains("spec") && patch["spec"].contains("replicas")) next["spec"]["replicas"] = patch["spec"]["replicas"];
+    if (patch.contains("spec") && patch["spec"].contains("replicas"))
+      next["spec"]["replicas"] = patch["spec"]["replicas"];
   } else if (subresource == "status") {
     // The status subresource ignores everything but .status.
     if (patch.contains("status")) merge_patch(next["status"], patch["status"]);
@@ -393,7 +406,8 @@ std::pair<int, json> FakeApiServer::do_patch(const Resource& res, const std::str
         p["metadata"].erase(k);
     const json old_spec = next.value("spec", json());
     merge_patch(next, p);
-    if (next.value("spec", json()) != old_spec) next["metadata"]["generation"] = next["metadata"].value("generation", 1) + 1;
+    if (next.value("spec", json()) != old_spec)
+      next["metadata"]["generation"] = next["metadata"].value("generation", 1) + 1;
   }
   next["metadata"]["resourceVersion"] = std::to_string(++rv_);
   it->second = next;
@@ -452,7 +466,9 @@ void FakeApiServer::list_or_watch(const Route& r, const httplib::Request& req, h
   json meta = {{"resourceVersion", std::to_string(rv_)}};
   if (next) meta["continue"] = std::to_string(rv_) + ":" + std::to_string(next);
   send(res, 200,
-       {{"kind", r.resource->kind + "List"}, {"apiVersion", r.resource->api_version()}, {"metadata", meta},
+       {{"kind", r.resource->kind + "List"},
+        {"apiVersion", r.resource->api_version()},
+        {"metadata", meta},
         {"items", items}});
 }
 
@@ -527,7 +543,8 @@ void FakeApiServer::watch(const Route& r, const httplib::Request& req, httplib::
             batch.push_back({{"type", e.type}, {"object", e.object}});
           }
           if (batch.empty() && bookmarks &&
-              std::chrono::steady_clock::now() - st->last_sent >= std::chrono::milliseconds(bookmark_interval_ms_.load()))
+              std::chrono::steady_clock::now() - st->last_sent >=
+                  std::chrono::milliseconds(bookmark_interval_ms_.load()))
             batch.push_back({{"type", "BOOKMARK"},
                              {"object",
                               {{"kind", resource->kind},

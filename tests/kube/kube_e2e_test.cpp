@@ -69,7 +69,8 @@ sinks:
 pipelines:
   default:
     selector: {}
-    interval: )" + interval + R"(
+    interval: )" +
+         interval + R"(
     source: emulator
     analyzers: [saturation]
     sinks: [status]
@@ -80,11 +81,13 @@ pipelines:
 // WVA ConfigMaps.
 void seed_quickstart(FakeApiServer& server, const std::string& interval = "30s") {
   server.create(config_map(kSystemNs, "capacity-scaling-config",
-                           {{"default", "kvCacheThreshold: 0.80\nqueueLengthThreshold: 5\nkvSpareTrigger: 0.1\n"
-                                        "queueSpareTrigger: 3\n"}}));
+                           {{"default",
+                             "kvCacheThreshold: 0.80\nqueueLengthThreshold: 5\nkvSpareTrigger: 0.1\n"
+                             "queueSpareTrigger: 3\n"}}));
   server.create(config_map(kSystemNs, "accelerator-unitcost", {{"costs", "A100: 30.0\nH100: 50.0\n"}}));
   server.create(config_map(kSystemNs, "wva-pipelines", {{"pipelines.yaml", pipelines_yaml(interval)}}));
-  for (auto [name, gpu] : {std::pair{"llama-8b-h100", "NVIDIA-H100-80GB-HBM3"}, std::pair{"llama-8b-a100", "A100-SXM4-80GB"}}) {
+  for (auto [name, gpu] :
+       {std::pair{"llama-8b-h100", "NVIDIA-H100-80GB-HBM3"}, std::pair{"llama-8b-a100", "A100-SXM4-80GB"}}) {
     server.create(deployment("llm", name, 2, "meta.llama-3.1-8b", gpu));
     server.create(replicaset("llm", name, "7d9f8"));
     for (const char* suffix : {"x2k4p", "q9z7m"}) server.create(pod("llm", std::string(name) + "-7d9f8", name, suffix));
@@ -175,8 +178,9 @@ TEST(KubeE2E, DroppedWatchesAndCompactedHistoryLoseNoUpdate) {
   TempDir dir;
   const auto kubeconfig = write_kubeconfig(dir.file("config"), server.url());
   Process p({kWva, "run", "--kubeconfig", kubeconfig, "--health-probe-bind-address", "0"}, controller_env());
-  ASSERT_TRUE(eventually([&] { return condition(server.get("VariantAutoscaling", "llm", "llama-8b"), "TargetResolved").has_value(); },
-                         20s, {&p}))
+  ASSERT_TRUE(eventually(
+      [&] { return condition(server.get("VariantAutoscaling", "llm", "llama-8b"), "TargetResolved").has_value(); }, 20s,
+      {&p}))
       << p.err;
   ASSERT_TRUE(eventually([&] { return server.open_watches() >= 5; }, 10s, {&p}));
   // The API server drops every stream and compacts its history while a new model arrives.
@@ -197,8 +201,9 @@ TEST(KubeE2E, ProbesSayAliveAndReadyOnTheirOwnPort) {
   TempDir dir;
   const auto kubeconfig = write_kubeconfig(dir.file("config"), server.url());
   const int port = free_port();
-  Process p({kWva, "run", "--kubeconfig", kubeconfig, "--health-probe-bind-address", "127.0.0.1:" + std::to_string(port)},
-            controller_env());
+  Process p(
+      {kWva, "run", "--kubeconfig", kubeconfig, "--health-probe-bind-address", "127.0.0.1:" + std::to_string(port)},
+      controller_env());
   httplib::Client probe("127.0.0.1", port);
   ASSERT_TRUE(eventually(
       [&] {
@@ -239,10 +244,14 @@ TEST(KubeE2E, TwoReplicasWithLeaderElectionPublishOnceAndFailOver) {
   const auto config_a = write_kubeconfig(dir.file("a"), server.url(), "token-a");
   const auto config_b = write_kubeconfig(dir.file("b"), server.url(), "token-b");
   const std::vector<std::string> flags = {"--leader-elect",
-                                          "--leader-elect-lease-duration", "3s",
-                                          "--leader-elect-renew-deadline", "2s",
-                                          "--leader-elect-retry-period", "250ms",
-                                          "--health-probe-bind-address", "0"};
+                                          "--leader-elect-lease-duration",
+                                          "3s",
+                                          "--leader-elect-renew-deadline",
+                                          "2s",
+                                          "--leader-elect-retry-period",
+                                          "250ms",
+                                          "--health-probe-bind-address",
+                                          "0"};
   auto start = [&](const std::string& config, const std::string& pod) {
     std::vector<std::string> argv = {kWva, "run", "--kubeconfig", config};
     argv.insert(argv.end(), flags.begin(), flags.end());
@@ -260,8 +269,9 @@ TEST(KubeE2E, TwoReplicasWithLeaderElectionPublishOnceAndFailOver) {
   Process* standby = a_leads ? b.get() : a.get();
   const std::string leader_token = a_leads ? "Bearer token-a" : "Bearer token-b";
   const std::string standby_token = a_leads ? "Bearer token-b" : "Bearer token-a";
-  ASSERT_TRUE(eventually([&] { return condition(server.get("VariantAutoscaling", "llm", "llama-8b"), "TargetResolved").has_value(); },
-                         20s, {a.get(), b.get()}));
+  ASSERT_TRUE(eventually(
+      [&] { return condition(server.get("VariantAutoscaling", "llm", "llama-8b"), "TargetResolved").has_value(); }, 20s,
+      {a.get(), b.get()}));
   // Several cycles of both: only the leader wrote.
   std::this_thread::sleep_for(1500ms);
   for (auto* p : {a.get(), b.get()}) p->pump(10ms);
@@ -376,7 +386,8 @@ TEST(KubeE2E, KubectlTalksToTheFake) {
   seed_quickstart(server);
   TempDir dir;
   const auto cfg = write_kubeconfig(dir.file("config"), server.url());
-  const std::vector<std::string> base = {kubectl, "--kubeconfig", cfg, "--cache-dir", dir.file("cache"), "--request-timeout", "10s"};
+  const std::vector<std::string> base = {kubectl,           "--kubeconfig",      cfg,  "--cache-dir",
+                                         dir.file("cache"), "--request-timeout", "10s"};
   auto kc = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = base;
     argv.insert(argv.end(), args.begin(), args.end());

@@ -9,7 +9,8 @@
 namespace wva::testing {
 
 inline nlohmann::json deployment(const std::string& ns, const std::string& name, int replicas,
-                                 const std::string& model_label, const std::string& gpu_product = "NVIDIA-H100-80GB-HBM3") {
+                                 const std::string& model_label,
+                                 const std::string& gpu_product = "NVIDIA-H100-80GB-HBM3") {
   return {{"apiVersion", "apps/v1"},
           {"kind", "Deployment"},
           {"metadata", {{"name", name}, {"namespace", ns}, {"labels", {{"llmd.ai/model", model_label}}}}},

@@ -77,8 +77,8 @@ void BM_SyncAndOneCycle(benchmark::State& state) {
     if (std::regex_search(log, m, std::regex("caches synced in ([0-9]+) ms")))
       state.counters["sync_s"] = std::stod(m[1]) / 1000.0;
     state.counters["wall_s"] = wall;
-    state.counters["cpu_s"] = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
-                              (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    state.counters["cpu_s"] =
+        usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
     state.counters["peak_rss_MB"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
     state.counters["status_patches"] = static_cast<double>(server.count("PATCH", "/status"));
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) state.SkipWithError(("wva failed: " + log).c_str());

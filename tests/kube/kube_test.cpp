@@ -228,14 +228,15 @@ TEST(FakeApiServer, FollowsTheApiConventions) {
   auto obj = json::parse(created->body);
   const std::string rv = obj["metadata"]["resourceVersion"];
   EXPECT_FALSE(rv.empty());
-  EXPECT_EQ(client.request("POST", "/apis/llmd.ai/v1alpha1/namespaces/llm/variantautoscalings",
-                           variant_autoscaling("llm", "va", "m/x").dump(), "application/json")
+  EXPECT_EQ(client
+                .request("POST", "/apis/llmd.ai/v1alpha1/namespaces/llm/variantautoscalings",
+                         variant_autoscaling("llm", "va", "m/x").dump(), "application/json")
                 ->status,
             409);
   // The status subresource ignores spec.
   json patch = {{"spec", {{"modelID", "changed"}}}, {"status", {{"phase", "ok"}}}};
-  auto st = client.request("PATCH", "/apis/llmd.ai/v1alpha1/namespaces/llm/variantautoscalings/va/status",
-                           patch.dump(), "application/merge-patch+json");
+  auto st = client.request("PATCH", "/apis/llmd.ai/v1alpha1/namespaces/llm/variantautoscalings/va/status", patch.dump(),
+                           "application/merge-patch+json");
   ASSERT_EQ(st->status, 200);
   auto after = server.get("VariantAutoscaling", "llm", "va");
   EXPECT_EQ((*after)["spec"]["modelID"], "m/x");
@@ -252,12 +253,13 @@ TEST(FakeApiServer, FollowsTheApiConventions) {
   server.compact();
   std::atomic<bool> stop{false};
   std::vector<std::string> lines;
-  auto w = client.stream("/api/v1/pods?watch=1&resourceVersion=" + rv,
-                         [&](std::string_view l) {
-                           lines.emplace_back(l);
-                           return true;
-                         },
-                         stop);
+  auto w = client.stream(
+      "/api/v1/pods?watch=1&resourceVersion=" + rv,
+      [&](std::string_view l) {
+        lines.emplace_back(l);
+        return true;
+      },
+      stop);
   ASSERT_TRUE(w.ok());
   ASSERT_EQ(lines.size(), 1u);
   auto ev = json::parse(lines[0]);
@@ -297,8 +299,8 @@ TEST(KubeCluster, SyncsPagedListsThenFollowsTheWatch) {
   for (int i = 0; i < 5; ++i) server.create(variant_autoscaling("llm", "va-" + std::to_string(i), "m/x"));
   seed(server, "llm", "llama", 3);
   server.create(config_map(kSystemNs, "accelerator-unitcost", {{"costs", "H100: 50\n"}}));
-  auto cluster = std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(),
-                                               test_logger());
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
   ASSERT_TRUE(cluster->wait_synced(10s).ok());
   EXPECT_EQ(cluster->list("VariantAutoscaling", "")->size(), 5u);
   EXPECT_EQ(cluster->list("Pod", "llm")->size(), 3u);
@@ -330,8 +332,8 @@ TEST(KubeCluster, SyncsPagedListsThenFollowsTheWatch) {
 TEST(KubeCluster, RecoversFromDroppedWatchesAnd410WithoutLosingUpdates) {
   FakeApiServer server;
   server.create(variant_autoscaling("llm", "a", "m/x"));
-  auto cluster = std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(),
-                                               test_logger());
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
   ASSERT_TRUE(cluster->wait_synced(10s).ok());
   const auto lists_before = cluster->lists();
   // A dropped stream reconnects from the last resourceVersion: no re-list.
@@ -353,8 +355,8 @@ TEST(KubeCluster, RecoversFromDroppedWatchesAnd410WithoutLosingUpdates) {
 TEST(KubeCluster, StatusPatchIsSkippedWhenUnchangedAndRereadOnConflict) {
   FakeApiServer server;
   server.create(variant_autoscaling("llm", "va", "m/x"));
-  auto cluster = std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(),
-                                               test_logger());
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
   ASSERT_TRUE(cluster->wait_synced(10s).ok());
   const json status = {{"desiredOptimizedAlloc", {{"numReplicas", 2}, {"lastRunTime", "2026-01-01T00:00:00Z"}}}};
   ASSERT_TRUE(cluster->patch_status("VariantAutoscaling", "llm", "va", status).ok());

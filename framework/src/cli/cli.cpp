@@ -175,6 +175,7 @@ int cmd_run(int argc, char** argv) {
   bool once = false, leader_elect = false;
   std::string duration_text, interval_text, output = "text", status_file, probe_address = ":8081";
   std::string lease_duration_text = "15s", renew_deadline_text = "10s", retry_period_text = "2s";
+  std::string lease_name = "workload-variant-autoscaler-leader";
   po::options_description desc("wva run options");
   add_common(desc, common);
   desc.add_options()("once", po::bool_switch(&once), "run one cycle of every pipeline and exit")(
@@ -184,6 +185,7 @@ int cmd_run(int argc, char** argv) {
       "status-file", po::value(&status_file),
       "after every cycle, write the VariantAutoscaling statuses (what the status sink wrote) to this JSON file")(
       "leader-elect", po::bool_switch(&leader_elect), "only the replica holding the Lease publishes (kube backend)")(
+      "leader-elect-lease-name", po::value(&lease_name), "the Lease (in the controller's namespace)")(
       "leader-elect-lease-duration", po::value(&lease_duration_text), "Lease duration (default 15s)")(
       "leader-elect-renew-deadline", po::value(&renew_deadline_text),
       "leader gives up after failing to renew this long (10s)")(
@@ -264,6 +266,7 @@ int cmd_run(int argc, char** argv) {
   if (leader_elect && !once) {
     kube::LeaderElectionOptions le;
     le.lease_namespace = system_namespace();
+    le.lease_name = lease_name;
     le.lease_duration = *lease_duration;
     le.renew_deadline = *renew_deadline;
     le.retry_period = *retry_period;

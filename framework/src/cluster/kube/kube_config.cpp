@@ -145,6 +145,12 @@ sdk::Result<Connection> load_kubeconfig(const std::string& kubeconfig_flag, cons
     if (!text) {
       // kubectl skips missing entries of KUBECONFIG; a named file must exist.
       if (origin == "KUBECONFIG" && files.size() > 1) continue;
+      if (origin == "default")
+        return make_error(ErrorCode::kNotFound,
+                          "no cluster to talk to: not in a pod (KUBERNETES_SERVICE_HOST unset), no --kubeconfig or "
+                          "KUBECONFIG, and " +
+                              f.string() + " cannot be read (" + std::strerror(errno) +
+                              "); or use --local DIR for a folder of YAML");
       return make_error(ErrorCode::kNotFound, "kubeconfig " + f.string() + " (" + origin +
                                                   "): cannot read the file: " + std::strerror(errno));
     }
