@@ -112,7 +112,9 @@ grep -A2 'resources: \[leases\]' "$rbac" | grep -q 'verbs: \[get, create, update
 grep -A1 'resources: \[deployments, replicasets\]' "$rbac" | grep -q 'verbs: \[get, list, watch\]' || fail "rbac: replicasets (pod ownership)"
 cluster_role="$(doc "$rbac" ClusterRole)"
 [ -n "$cluster_role" ] || fail "rbac: no ClusterRole"
-grep -qE 'deployments/scale|secrets|nodes|verbs: \[.*(create|update|delete|\*)' <<<"$cluster_role" &&
+grep -A1 'resources: \[events\]' <<<"$cluster_role" | grep -q 'verbs: \[create, patch\]' || fail "rbac: events create/patch"
+# Apart from recording Events, the ClusterRole only reads (and patches VA status).
+grep -qE 'deployments/scale|secrets|nodes|verbs: \[.*(create|update|delete|\*)' <<<"$(sed '/resources: \[events\]/,+1d' <<<"$cluster_role")" &&
   { echo "$cluster_role" >&2; fail "rbac: the ClusterRole grants more than least privilege"; }
 echo "ok: deployment and rbac"
 

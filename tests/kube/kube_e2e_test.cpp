@@ -149,6 +149,15 @@ TEST(KubeE2E, RunOnceDecidesAndPatchesTheStatusWithConditions) {
   // The patch went to the status subresource as a merge patch.
   EXPECT_GE(server.count("PATCH", "/variantautoscalings/llama-8b/status"), 1u);
   EXPECT_EQ(server.count("PUT", "/variantautoscalings/"), 0u);
+  // Events on the VA for the recommendations (what `kubectl describe va` shows).
+  int recommendations = 0;
+  for (const auto& e : server.list("Event"))
+    if (e["involvedObject"]["name"] == "llama-8b" && e["reason"] == "ScalingRecommendation") {
+      ++recommendations;
+      EXPECT_EQ(e["involvedObject"]["kind"], "VariantAutoscaling");
+      EXPECT_EQ(e["type"], "Normal");
+    }
+  EXPECT_EQ(recommendations, 2);  // one per variant, first recommendation
 }
 
 TEST(KubeE2E, ADeletedScaleTargetSaysTargetResolvedFalse) {
@@ -167,6 +176,11 @@ TEST(KubeE2E, ADeletedScaleTargetSaysTargetResolvedFalse) {
   ASSERT_TRUE(eventually([&] { return target() && (*target())["status"] == "False"; }, 20s, {&p})) << p.err;
   EXPECT_EQ((*target())["reason"], "TargetNotFound");
   EXPECT_EQ((*target())["message"], "Scale target Deployment llama-8b-h100 not found");
+  bool warned = false;
+  for (const auto& e : server.list("Event"))
+    warned |=
+        e["involvedObject"]["name"] == "llama-h100-only" && e["reason"] == "TargetNotFound" && e["type"] == "Warning";
+  EXPECT_TRUE(warned) << "a Warning event for the missing target";
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(20s), 0) << p.err;
   (void)first_transition;

@@ -1,5 +1,6 @@
 #include "cluster/kube/kube_cluster.h"
 
+#include <ctime>
 #include <map>
 #include <set>
 
@@ -256,6 +257,81 @@ sdk::Result<void> KubeCluster::patch_status(const std::string& kind, const std::
     }
   }
   return api_error(*resp, "PATCH " + path);
+}
+
+namespace {
+
+std::string rfc3339_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+sdk::Result<void> KubeCluster::emit_event(const json& object, const std::string& type, const std::string& reason,
+                                          const std::string& message) {
+  if (!object.is_object()) return make_error(ErrorCode::kInvalidConfig, "event: no object");
+  const json meta = object.value("metadata", json::object());
+  const std::string ns = meta.value("namespace", "default"), name = meta.value("name", "");
+  const std::string kind = object.value("kind", ""), object_key = kind + "/" + ns + "/" + name;
+  const std::string key = object_key + "/" + type + "/" + reason + "/" + message;
+  const auto now = std::chrono::steady_clock::now();
+  const std::string stamp = rfc3339_now();
+  std::optional<std::pair<std::string, int>> repeat;  // (event name, count) to PATCH
+  std::string event_name;
+  {
+    std::lock_guard lock(events_mutex_);
+    if (auto it = sent_events_.find(key); it != sent_events_.end()) {
+      ++it->second.count;
+      if (now - it->second.last_sent < kEventRepeatWindow) return sdk::ok();  // folded
+      it->second.last_sent = now;
+      repeat = std::pair{it->second.name, it->second.count};
+    } else {
+      auto& times = event_times_[object_key];
+      std::erase_if(times, [&](auto t) { return now - t > std::chrono::minutes(1); });
+      if (static_cast<int>(times.size()) >= kEventsPerMinute) return sdk::ok();  // rate-limited: dropped
+      times.push_back(now);
+      char suffix[32];
+      std::snprintf(suffix, sizeof suffix, ".%llx%04llx", static_cast<unsigned long long>(std::time(nullptr)),
+                    static_cast<unsigned long long>(++event_serial_ & 0xffff));
+      event_name = name + suffix;
+      sent_events_[key] = SentEvent{event_name, now, 1};
+    }
+  }
+  const std::string collection = kEvents.collection_path(ns);
+  if (repeat) {
+    json patch = {{"count", repeat->second}, {"lastTimestamp", stamp}};
+    auto r = client_->request("PATCH", collection + "/" + repeat->first, patch.dump(), "application/merge-patch+json");
+    if (!r) return r.error();
+    if (r->status != 200) return api_error(*r, "PATCH " + collection + "/" + repeat->first);
+    return sdk::ok();
+  }
+  json event = {{"apiVersion", "v1"},
+                {"kind", "Event"},
+                {"metadata", {{"name", event_name}, {"namespace", ns}}},
+                {"involvedObject",
+                 {{"kind", kind},
+                  {"apiVersion", object.value("apiVersion", "")},
+                  {"namespace", ns},
+                  {"name", name},
+                  {"uid", meta.value("uid", "")},
+                  {"resourceVersion", meta.value("resourceVersion", "")}}},
+                {"type", type},
+                {"reason", reason},
+                {"message", message},
+                {"source", {{"component", "workload-variant-autoscaler"}}},
+                {"reportingComponent", "workload-variant-autoscaler"},
+                {"firstTimestamp", stamp},
+                {"lastTimestamp", stamp},
+                {"count", 1}};
+  auto r = client_->request("POST", collection, event.dump(), "application/json");
+  if (!r) return r.error();
+  if (r->status != 201 && r->status != 200) return api_error(*r, "POST " + collection);
+  return sdk::ok();
 }
 
 sdk::Result<void> KubeCluster::scale(const std::string& ns, const std::string& deployment, int replicas) {

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -64,6 +65,13 @@ class KubeCluster final : public ClusterBackend {
   sdk::Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                  const nlohmann::json& merge_patch) override;
   sdk::Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) override;
+  // POSTs a core/v1 Event in the object's namespace. Repeats of the same (object, type, reason, message)
+  // within kEventRepeatWindow are folded: not sent, counted; the next one after the window PATCHes the
+  // existing Event's count and lastTimestamp. At most kEventsPerMinute new Events per object.
+  sdk::Result<void> emit_event(const nlohmann::json& object, const std::string& type, const std::string& reason,
+                               const std::string& message) override;
+  static constexpr std::chrono::seconds kEventRepeatWindow{300};
+  static constexpr int kEventsPerMinute = 10;
 
   KubeClient& client() { return *client_; }
   // For tests: how many PATCHes to /status were sent, and how many full lists the informers did.
@@ -85,6 +93,15 @@ class KubeCluster final : public ClusterBackend {
   std::condition_variable synced_cv_;
   std::function<void()> change_listener_;
   bool started_ = false;
+  struct SentEvent {
+    std::string name;  // the Event object's name
+    std::chrono::steady_clock::time_point last_sent;
+    int count = 1;  // occurrences, folded ones included
+  };
+  std::mutex events_mutex_;
+  std::map<std::string, SentEvent> sent_events_;                                           // key -> last Event
+  std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> event_times_;  // object -> recent creates
+  std::uint64_t event_serial_ = 0;
 };
 
 }  // namespace wva::framework::kube
