@@ -443,7 +443,7 @@ void FakeApiServer::list_or_watch(const Route& r, const httplib::Request& req, h
     const std::string token = req.get_param_value("continue");
     const auto colon = token.find(':');
     const std::uint64_t token_rv = std::stoull(token.substr(0, colon));
-    if (token_rv < oldest_rv_) {
+    if (token_rv + 1 < oldest_rv_) {  // the list's revision was compacted away
       send(res, 410, status(410, "Expired", "The provided continue parameter is too old"));
       return;
     }

@@ -253,7 +253,8 @@ sdk::Result<HttpResponse> KubeClient::request(const std::string& method, const s
   if (!content_type.empty()) append(headers, "Content-Type: " + content_type);
   const std::string url = connection_.server + path;
   configure(c, connection_, url, *token, headers);
-  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // gzip for large lists; never on a watch (it would buffer)
+  // gzip (what kube-apiserver offers) for large lists; never on a watch (it would buffer).
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
   if (method == "GET") curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
