@@ -209,6 +209,28 @@ TEST(KubeE2E, DroppedWatchesAndCompactedHistoryLoseNoUpdate) {
   EXPECT_NE(p.err.find("410 Gone"), std::string::npos) << p.err;
 }
 
+TEST(KubeE2E, AVaChangeStartsACycleSoonerThanTheInterval) {
+  FakeApiServer server;
+  seed_quickstart(server);
+  TempDir dir;
+  const auto kubeconfig = write_kubeconfig(dir.file("config"), server.url());
+  // An hour between cycles: only the change can explain a second cycle within seconds.
+  Process p({kWva, "run", "--kubeconfig", kubeconfig, "--interval", "1h", "--health-probe-bind-address", "0"},
+            controller_env());
+  ASSERT_TRUE(eventually(
+      [&] { return condition(server.get("VariantAutoscaling", "llm", "llama-8b"), "TargetResolved").has_value(); }, 20s,
+      {&p}))
+      << p.err;
+  server.create(deployment("llm", "qwen-h100", 1, "qwen.qwen-7b"));
+  server.create(variant_autoscaling("llm", "qwen", "qwen/qwen-7b"));
+  EXPECT_TRUE(eventually(
+      [&] { return condition(server.get("VariantAutoscaling", "llm", "qwen"), "TargetResolved").has_value(); }, 15s,
+      {&p}))
+      << p.err;
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(20s), 0);
+}
+
 TEST(KubeE2E, ProbesSayAliveAndReadyOnTheirOwnPort) {
   FakeApiServer server;
   seed_quickstart(server, "300ms");

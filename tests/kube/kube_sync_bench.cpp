@@ -32,10 +32,12 @@ void seed(FakeApiServer& server, int models) {
       const std::string name = "model-" + std::to_string(m) + "-v" + std::to_string(v);
       server.create(deployment("bench", name, 4, label));
       server.create(replicaset("bench", name, "6b7c"));
-      fixed << "      " << name << ":\n";
+      // Metrics for the first 100 models (their decisions change the status); the others have none
+      // (MetricsAvailable=False, held), which keeps the emulator's config small at 10,000 models.
+      if (m < 100) fixed << "      " << name << ":\n";
       for (int p = 0; p < 4; ++p) {
         server.create(pod("bench", name + "-6b7c", name, "p" + std::to_string(p)));
-        fixed << "        - {kvCacheUsage: 0.5, waiting: 1, running: 10}\n";
+        if (m < 100) fixed << "        - {kvCacheUsage: 0.5, waiting: 1, running: 10}\n";
       }
     }
   }

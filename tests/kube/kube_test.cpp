@@ -329,6 +329,27 @@ TEST(KubeCluster, SyncsPagedListsThenFollowsTheWatch) {
     EXPECT_EQ(p["metadata"]["annotations"]["wva.llmd.ai/deployment"], "llama") << p.dump();
 }
 
+TEST(KubeCluster, WatchNamespacesLimitWhatIsCached) {
+  FakeApiServer server;
+  server.create(variant_autoscaling("llm", "mine", "m/x"));
+  server.create(variant_autoscaling("other", "theirs", "m/x"));
+  server.create(config_map(kSystemNs, "wva-pipelines", {{"pipelines.yaml", "{}"}}));
+  server.create(config_map("llm", "capacity-scaling-config", {{"default", "{}"}}));
+  auto options = fast_options();
+  options.watch_namespaces = {"llm"};
+  auto cluster = std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), options, test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  auto vas = cluster->list("VariantAutoscaling", "");
+  ASSERT_TRUE(vas.ok());
+  ASSERT_EQ(vas->size(), 1u);
+  EXPECT_EQ((*vas)[0]["metadata"]["name"], "mine");
+  EXPECT_EQ(server.count("GET", "/namespaces/other/"), 0u);
+  // The controller's ConfigMaps are cached; another namespace's is read from the API when asked for.
+  EXPECT_TRUE(cluster->get("ConfigMap", kSystemNs, "wva-pipelines")->has_value());
+  EXPECT_TRUE(cluster->get("ConfigMap", "llm", "capacity-scaling-config")->has_value());
+  EXPECT_EQ(server.count("GET", "/api/v1/namespaces/llm/configmaps/capacity-scaling-config"), 1u);
+}
+
 TEST(KubeCluster, RecoversFromDroppedWatchesAnd410WithoutLosingUpdates) {
   FakeApiServer server;
   server.create(variant_autoscaling("llm", "a", "m/x"));

@@ -11,6 +11,8 @@
 //   409; on 409 the object is re-read into the cache and kConflict returned (the status sink re-reads and
 //   retries). A patch that would change nothing but lastRunTime stamps is not sent.
 // - Reads of other kinds, or of ConfigMaps outside the controller's namespace, go to the API directly.
+// - Pods are cached without their spec (metadata and status.phase/conditions/podIP/startTime only),
+//   ReplicaSets with metadata only: at 100,000 pods the spec would dominate the controller's memory.
 #pragma once
 
 #include <atomic>

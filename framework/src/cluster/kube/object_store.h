@@ -33,7 +33,7 @@ class ObjectStore {
     auto& objects = by_kind_[kind];
     std::map<std::string, nlohmann::json> fresh;
     for (auto& item : items) {
-      tidy(item);
+      tidy(kind, item);
       std::string key = key_of(item);
       fresh.emplace(std::move(key), std::move(item));
     }
@@ -50,7 +50,7 @@ class ObjectStore {
   }
 
   void upsert(const std::string& kind, nlohmann::json obj) {
-    tidy(obj);
+    tidy(kind, obj);
     std::lock_guard lock(mutex_);
     const std::string key = key_of(obj);
     put_locked(kind, by_kind_[kind], key, std::move(obj));
@@ -59,7 +59,7 @@ class ObjectStore {
   // Replaces the object only when the cached one still has resourceVersion `expected_rv` (a write's
   // answer must not overwrite a newer version a watch already delivered).
   void upsert_if_version(const std::string& kind, nlohmann::json obj, const std::string& expected_rv) {
-    tidy(obj);
+    tidy(kind, obj);
     std::lock_guard lock(mutex_);
     auto& objects = by_kind_[kind];
     const std::string key = key_of(obj);
@@ -114,9 +114,23 @@ class ObjectStore {
   }
 
  private:
-  // managedFields is large and never read: dropping it keeps the cache small.
-  static void tidy(nlohmann::json& obj) {
+  // What the cache keeps: managedFields is large and never read; of Pods (the most numerous objects) only
+  // metadata and status are kept (the spec, with its containers, env and volumes, is never read), of
+  // ReplicaSets only metadata (their ownerReferences map pods to Deployments).
+  static void tidy(const std::string& kind, nlohmann::json& obj) {
     if (auto m = obj.find("metadata"); m != obj.end() && m->is_object()) m->erase("managedFields");
+    if (kind == "Pod") {
+      obj.erase("spec");
+      if (auto s = obj.find("status"); s != obj.end() && s->is_object())
+        for (auto it = s->begin(); it != s->end();) {
+          const std::string& k = it.key();
+          if (k == "phase" || k == "conditions" || k == "podIP" || k == "startTime") ++it;
+          else it = s->erase(it);
+        }
+    } else if (kind == "ReplicaSet") {
+      obj.erase("spec");
+      obj.erase("status");
+    }
   }
 
   void put_locked(const std::string& kind, std::map<std::string, nlohmann::json>& objects, const std::string& key,
