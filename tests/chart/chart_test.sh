@@ -98,17 +98,24 @@ dep="$(rendered defaults deployment.yaml)"
 grep -qx '            - run' "$dep" || fail "deployment: args do not start with run"
 grep -A3 'name: POD_NAMESPACE' "$dep" | grep -q 'fieldPath: metadata.namespace' || fail "deployment: POD_NAMESPACE not from the downward API"
 grep -A1 'name: RECONCILIATION_INTERVAL' "$dep" | grep -q 'value: "60s"' || fail "deployment: RECONCILIATION_INTERVAL"
-[ "$(grep -c 'httpGet: {path: /healthz, port: metrics}' "$dep")" -eq 2 ] || fail "deployment: readiness/liveness on /healthz"
+grep -q 'httpGet: {path: /readyz, port: health}' "$dep" || fail "deployment: readiness on /readyz of the probe port"
+grep -q 'httpGet: {path: /healthz, port: health}' "$dep" || fail "deployment: liveness on /healthz of the probe port"
+grep -q 'containerPort: 8081' "$dep" || fail "deployment: probe port 8081"
+grep -q -- '- --leader-elect$' "$dep" || fail "deployment: --leader-elect on by default"
+grep -A3 'name: POD_NAME$' "$dep" | grep -q 'fieldPath: metadata.name' || fail "deployment: POD_NAME from the downward API"
 grep -q 'containerPort: 8443' "$dep" || fail "deployment: metrics port 8443"
-grep -q 'replicas: 1' "$dep" || fail "deployment: 1 replica by default (no leader election yet)"
+grep -q 'replicas: 2' "$dep" || fail "deployment: 2 replicas by default (leader election)"
 grep -q 'mountPath: /etc/wva/prometheus-ca' "$(rendered monitored deployment.yaml)" || fail "deployment: CA not mounted"
 # RBAC: status is written with patch only; nothing may update Deployments or scale them.
 rbac="$(rendered defaults rbac.yaml)"
 grep -A2 'resources: \[variantautoscalings/status\]' "$rbac" | grep -q 'verbs: \[patch\]' || fail "rbac: status patch"
 grep -A2 'resources: \[leases\]' "$rbac" | grep -q 'verbs: \[get, create, update\]' || fail "rbac: leases"
+grep -A1 'resources: \[deployments, replicasets\]' "$rbac" | grep -q 'verbs: \[get, list, watch\]' || fail "rbac: replicasets (pod ownership)"
 cluster_role="$(doc "$rbac" ClusterRole)"
 [ -n "$cluster_role" ] || fail "rbac: no ClusterRole"
-grep -qE 'deployments/scale|secrets|nodes|verbs: \[.*(create|update|delete|\*)' <<<"$cluster_role" &&
+grep -A1 'resources: \[events\]' <<<"$cluster_role" | grep -q 'verbs: \[create, patch\]' || fail "rbac: events create/patch"
+# Apart from recording Events, the ClusterRole only reads (and patches VA status).
+grep -qE 'deployments/scale|secrets|nodes|verbs: \[.*(create|update|delete|\*)' <<<"$(sed '/resources: \[events\]/,+1d' <<<"$cluster_role")" &&
   { echo "$cluster_role" >&2; fail "rbac: the ClusterRole grants more than least privilege"; }
 echo "ok: deployment and rbac"
 

@@ -161,14 +161,17 @@ pipelines:
 )");
   const std::string file = (dir.path / "pipelines.yaml").string();
   // No in-cluster service account and no kubeconfig anywhere: nothing to check the file against.
-  const std::vector<std::string> no_cluster = {"KUBERNETES_SERVICE_HOST=", "KUBECONFIG=" + (dir.path / "none").string(),
-                                               "HOME=" + dir.path.string()};
+  const std::vector<std::string> no_cluster = {"KUBERNETES_SERVICE_HOST=", "KUBECONFIG=", "HOME=" + dir.path.string()};
   auto ok = run({kWva, "validate", "--config", file}, std::chrono::seconds(60), no_cluster);
   EXPECT_EQ(ok.code, 0) << ok.err;
   EXPECT_NE(ok.out.find("valid (offline)"), std::string::npos) << ok.out;
   EXPECT_NE(ok.err.find("not checked offline"), std::string::npos) << ok.err;
   auto explicit_offline = run({kWva, "validate", "--offline", "--config", file});
   EXPECT_EQ(explicit_offline.code, 0) << explicit_offline.err;
+  // A cluster that is named but broken is an error, not a reason to fall back to offline.
+  auto broken = run({kWva, "validate", "--config", file, "--kubeconfig", (dir.path / "missing").string()});
+  EXPECT_EQ(broken.code, 1) << broken.out;
+  EXPECT_NE(broken.err.find("missing"), std::string::npos) << broken.err;
 
   // Structure first: every error of the file, each with its path.
   dir.write("pipelines.yaml", R"(sources:

@@ -404,6 +404,27 @@ TEST(ModelBuilder, SeveralVasOfOneModelMakeOneView) {
   EXPECT_NE(built->warnings[0].find("ns/no-model"), std::string::npos);
 }
 
+TEST(ModelBuilder, ASecondVaFindingTheSameDeploymentsByLabelIsRefused) {
+  sdk::InMemoryCluster c(kSys);
+  put(c, deployment("ns", "d1", {{"metadata", {{"labels", {{"llmd.ai/model", "m"}}}}}}));
+  put(c, va("ns", "va-a", {{"modelId", "m"}}));  // the FAQ's spelling
+  put(c, va("ns", "va-b", {{"modelID", "m"}}));
+  put(c, va("ns", "va-c", {{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d1"}}}}));
+  auto built = build_models(c);
+  ASSERT_TRUE(built.ok());
+  ASSERT_EQ(built->models.size(), 1u);
+  EXPECT_EQ(built->models[0].va_name, "va-a");
+  ASSERT_EQ(built->models[0].variants.size(), 1u);
+  std::map<std::string, sdk::ResourceCondition> by_va;
+  for (const auto& rc : built->conditions) by_va[rc.va_name] = rc;
+  ASSERT_EQ(by_va.count("va-b"), 1u);
+  EXPECT_EQ(by_va["va-b"].condition.status, "False");
+  EXPECT_EQ(by_va["va-b"].condition.reason, "DuplicateModel");
+  EXPECT_NE(by_va["va-b"].condition.message.find("already has VariantAutoscaling va-a"), std::string::npos);
+  EXPECT_EQ(by_va["va-c"].condition.reason, "DuplicateModel");
+  EXPECT_EQ(by_va["va-a"].condition.status, "True");
+}
+
 TEST(ModelBuilder, ClusterErrorsAreErrors) {
   sdk::InMemoryCluster c(kSys);
   c.fail_next("list", sdk::make_error(sdk::ErrorCode::kUnavailable, "api down"));

@@ -9,14 +9,17 @@
 
 #include <boost/program_options.hpp>
 
+#include "cli/kube_backend.h"
 #include "cli/reserved_stdout.h"
 #include "cli/signals.h"
+#include "cluster/kube/leader_elector.h"
 #include "cluster/local_cluster.h"
 #include "cluster/offline_cluster.h"
 #include "config/duration.h"
 #include "host/clock.h"
 #include "host/host.h"
 #include "host/loader.h"
+#include "host/probe_server.h"
 #include "wva/sdk/json.h"
 
 #if __has_include("cli/simulate.h")
@@ -33,15 +36,18 @@ namespace {
 constexpr const char* kUsage = R"(wva: the Workload-Variant-Autoscaler
 
 usage:
-  wva run      [--local DIR] [--config FILE] [--once] [--duration D] [--interval D]
-               [--output text|json] [--plugin-path DIR]... [--status-file FILE]
-  wva validate [--local DIR] [--config FILE] [--plugin-path DIR]...
+  wva run      [--local DIR | --kubeconfig FILE [--context NAME]] [--watch-namespace NS]...
+               [--config FILE] [--once] [--duration D] [--interval D] [--output text|json]
+               [--plugin-path DIR]... [--status-file FILE] [--leader-elect] [--health-probe-bind-address A]
+  wva validate [--local DIR | --kubeconfig FILE [--context NAME]] [--config FILE] [--plugin-path DIR]...
   wva plugins  [--plugin-path DIR]...
   wva simulate SCENARIO.yaml [--report DIR] [--output text|json]
   wva version
 
 Durations: 500ms, 15s, 2m, 1h. RECONCILIATION_INTERVAL sets the default interval (60s).
 POD_NAMESPACE sets the controller's namespace (default workload-variant-autoscaler-system).
+Without --local: the in-cluster service account in a pod, else --kubeconfig, KUBECONFIG, ~/.kube/config.
+LOG_LEVEL (debug|info|warn|error) sets the log level.
 Run `wva <command> --help` for the options of a command.
 )";
 
@@ -104,20 +110,40 @@ struct CommonOptions {
   std::string config;
   std::vector<std::string> plugin_paths;
   bool verbose = false;
+  KubeFlags kube;
+  std::string sync_timeout_text;
 };
 
 void add_common(po::options_description& desc, CommonOptions& o) {
   desc.add_options()("local", po::value(&o.local), "run against a folder of Kubernetes YAML instead of a cluster")(
       "config", po::value(&o.config), "pipelines.yaml file (default: ConfigMap wva-pipelines)")(
       "plugin-path", po::value(&o.plugin_paths)->composing(), "extra folder with lib<name>.so plugins (repeatable)")(
-      "verbose,v", po::bool_switch(&o.verbose), "debug logging");
+      "verbose,v", po::bool_switch(&o.verbose), "debug logging")(
+      "kubeconfig", po::value(&o.kube.kubeconfig), "kubeconfig file (default: in-cluster, KUBECONFIG, ~/.kube/config)")(
+      "context", po::value(&o.kube.context), "kubeconfig context (default: current-context)")(
+      "watch-namespace", po::value(&o.kube.watch_namespaces)->composing(),
+      "watch only this namespace (repeatable; default: all namespaces)")(
+      "sync-timeout", po::value(&o.sync_timeout_text),
+      "how long to wait for the first sync of the caches (default 2m)");
 }
 
-sdk::Result<std::shared_ptr<ClusterBackend>> make_cluster(const CommonOptions& o) {
-  if (o.local.empty())
-    return sdk::make_error(sdk::ErrorCode::kNotFound,
-                           "no cluster backend: the Kubernetes API backend is not built into this version; "
-                           "use --local DIR");
+sdk::Result<std::shared_ptr<ClusterBackend>> make_cluster(const CommonOptions& o,
+                                                          std::shared_ptr<spdlog::logger> log = nullptr,
+                                                          const std::function<bool()>& cancelled = {}) {
+  if (o.local.empty()) {
+    KubeFlags flags = o.kube;
+    if (!o.sync_timeout_text.empty()) {
+      auto d = parse_duration(o.sync_timeout_text);
+      if (!d.ok() || d.value().count() <= 0)
+        return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
+                               "--sync-timeout: " + (d.ok() ? std::string("must be > 0") : d.error().message));
+      flags.sync_timeout = d.value();
+    }
+    if (!log) log = make_stderr_logger(o.verbose);
+    auto kube = connect_kube(flags, system_namespace(), log, cancelled);
+    if (!kube) return kube.error();
+    return std::shared_ptr<ClusterBackend>(kube.value());
+  }
   auto cluster = std::make_shared<LocalCluster>(o.local, system_namespace());
   if (auto r = cluster->load(); !r.ok()) return r.error();
   return std::shared_ptr<ClusterBackend>(cluster);
@@ -149,8 +175,10 @@ bool parse(int argc, char** argv, po::options_description& desc, po::variables_m
 
 int cmd_run(int argc, char** argv) {
   CommonOptions common;
-  bool once = false;
-  std::string duration_text, interval_text, output = "text", status_file;
+  bool once = false, leader_elect = false;
+  std::string duration_text, interval_text, output = "text", status_file, probe_address = ":8081";
+  std::string lease_duration_text = "15s", renew_deadline_text = "10s", retry_period_text = "2s";
+  std::string lease_name = "workload-variant-autoscaler-leader";
   po::options_description desc("wva run options");
   add_common(desc, common);
   desc.add_options()("once", po::bool_switch(&once), "run one cycle of every pipeline and exit")(
@@ -159,7 +187,14 @@ int cmd_run(int argc, char** argv) {
       "output", po::value(&output), "text or json")(
       "status-file", po::value(&status_file),
       "after every cycle, write the VariantAutoscaling statuses (what the status sink wrote) to this JSON file")(
-      "help,h", "this help");
+      "leader-elect", po::bool_switch(&leader_elect), "only the replica holding the Lease publishes (kube backend)")(
+      "leader-elect-lease-name", po::value(&lease_name), "the Lease (in the controller's namespace)")(
+      "leader-elect-lease-duration", po::value(&lease_duration_text), "Lease duration (default 15s)")(
+      "leader-elect-renew-deadline", po::value(&renew_deadline_text),
+      "leader gives up after failing to renew this long (10s)")(
+      "leader-elect-retry-period", po::value(&retry_period_text), "how often to try to acquire/renew (2s)")(
+      "health-probe-bind-address", po::value(&probe_address),
+      "/healthz and /readyz listen here (default :8081; \"0\" turns the probes off)")("help,h", "this help");
   po::variables_map vm;
   if (!parse(argc, argv, desc, vm)) return 2;
   if (vm.count("help")) {
@@ -170,9 +205,12 @@ int cmd_run(int argc, char** argv) {
     std::cerr << "wva run: --output must be text or json, not \"" << output << "\"\n";
     return 2;
   }
-  std::optional<std::chrono::milliseconds> duration, interval;
+  std::optional<std::chrono::milliseconds> duration, interval, lease_duration, renew_deadline, retry_period;
   for (auto [text, target, flag] :
-       {std::tuple{&duration_text, &duration, "--duration"}, std::tuple{&interval_text, &interval, "--interval"}}) {
+       {std::tuple{&duration_text, &duration, "--duration"}, std::tuple{&interval_text, &interval, "--interval"},
+        std::tuple{&lease_duration_text, &lease_duration, "--leader-elect-lease-duration"},
+        std::tuple{&renew_deadline_text, &renew_deadline, "--leader-elect-renew-deadline"},
+        std::tuple{&retry_period_text, &retry_period, "--leader-elect-retry-period"}}) {
     if (text->empty()) continue;
     auto d = parse_duration(*text);
     if (!d.ok() || d.value().count() <= 0) {
@@ -187,19 +225,75 @@ int cmd_run(int argc, char** argv) {
   if (output == "json") json_out.emplace();
   StopSignal stop;
   SignalWatcher signals([&stop](int) { stop.request(); });
+  if (leader_elect && !(*renew_deadline < *lease_duration && *retry_period < *renew_deadline)) {
+    std::cerr << "wva run: leader election needs retry period < renew deadline < lease duration\n";
+    return 2;
+  }
+  if (leader_elect && !common.local.empty()) {
+    std::cerr << "wva run: --leader-elect needs the Kubernetes API (not --local)\n";
+    return 2;
+  }
   auto log = make_stderr_logger(common.verbose);
-  auto cluster = make_cluster(common);
+  apply_log_level_env(*log, common.verbose);
+  // Probes answer while the caches sync: /healthz ok, /readyz says why not yet.
+  std::atomic<bool> config_loaded{false};
+  std::shared_ptr<kube::KubeCluster> kube_cluster;
+  std::mutex kube_mutex;
+  std::unique_ptr<ProbeServer> probes;
+  std::chrono::milliseconds stall_limit{120000};
+  if (!once && probe_address != "0") {
+    probes = std::make_unique<ProbeServer>(
+        [&]() -> std::string {
+          {
+            std::lock_guard lock(kube_mutex);
+            if (common.local.empty() && (!kube_cluster || !kube_cluster->synced())) return "caches not synced";
+          }
+          return config_loaded ? "" : "no valid configuration loaded";
+        },
+        stall_limit);
+    if (auto r = probes->start(probe_address); !r) {
+      print_errors({r.error()});
+      return 1;
+    }
+    log->info("probes: /healthz and /readyz on port {}", probes->port());
+  }
+  auto cluster = make_cluster(common, log, [&stop] { return stop.requested(); });
   if (!cluster.ok()) {
     print_errors({cluster.error()});
     return 1;
   }
+  {
+    std::lock_guard lock(kube_mutex);
+    kube_cluster = std::dynamic_pointer_cast<kube::KubeCluster>(cluster.value());
+  }
   auto options = host_options(common);
   options.interval = interval;
+  std::unique_ptr<kube::LeaderElector> elector;
+  if (leader_elect && !once) {
+    kube::LeaderElectionOptions le;
+    le.lease_namespace = system_namespace();
+    le.lease_name = lease_name;
+    le.lease_duration = *lease_duration;
+    le.renew_deadline = *renew_deadline;
+    le.retry_period = *retry_period;
+    elector = std::make_unique<kube::LeaderElector>(
+        std::shared_ptr<kube::KubeClient>(kube_cluster, &kube_cluster->client()), le, log);
+    options.may_publish = [e = elector.get()] { return e->is_leader(); };
+  }
   Host host(options, cluster.value(), std::make_shared<WallClock>(), log);
   if (auto errors = host.start(); !errors.empty()) {
     print_errors(errors);
     return 1;
   }
+  config_loaded = true;
+  if (probes) {
+    // Alive = some pipeline cycled within three of the longest intervals (at least 2 minutes).
+    std::chrono::milliseconds longest{0};
+    for (const auto& p : host.pipelines()) longest = std::max(longest, p.config.interval);
+    probes->set_stall_limit(std::max(stall_limit, 3 * longest));
+    probes->heartbeat();
+  }
+  if (elector) elector->start();
   auto dump_status = [&] {
     if (!status_file.empty()) write_status_file(host.cluster(), status_file, *log);
   };
@@ -216,6 +310,7 @@ int cmd_run(int argc, char** argv) {
   log->info("wva {} running {} pipeline(s) against {}", WVA_VERSION, host.pipelines().size(),
             host.cluster().describe());
   host.run(duration, stop, [&](const CycleOutcome& outcome) {
+    if (probes) probes->heartbeat();
     dump_status();
     if (json_out) {
       auto doc = sdk::decisions_to_json(outcome.decisions);
@@ -228,8 +323,25 @@ int cmd_run(int argc, char** argv) {
     }
   });
   log->info("stopping");
+  if (elector) elector->release();  // the other replica takes over at once
   host.shutdown();
+  if (kube_cluster) kube_cluster->stop();
+  if (probes) probes->stop();
   return 0;
+}
+
+// Whether anything names a cluster: the service account of a pod, --kubeconfig/--context, KUBECONFIG, or a
+// ~/.kube/config that exists (the sources the kube backend reads, in its order).
+bool cluster_configured(const CommonOptions& o) {
+  auto set = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0';
+  };
+  if (!o.kube.kubeconfig.empty() || !o.kube.context.empty()) return true;
+  if (set("KUBERNETES_SERVICE_HOST") || set("KUBECONFIG")) return true;
+  if (!set("HOME")) return false;
+  std::error_code ec;
+  return std::filesystem::exists(std::filesystem::path(std::getenv("HOME")) / ".kube" / "config", ec);
 }
 
 int cmd_validate(int argc, char** argv) {
@@ -255,17 +367,17 @@ int cmd_validate(int argc, char** argv) {
     std::cerr << "wva validate: --offline needs --config FILE (the pipelines.yaml to check)\n";
     return 2;
   }
+  // A file to check and no cluster configured at all: check what can be checked offline. A cluster that is
+  // configured but broken (unreadable kubeconfig, unreachable server) is an error, not a reason to skip.
+  if (!common.config.empty() && common.local.empty() && !cluster_configured(common)) offline = true;
   std::shared_ptr<ClusterBackend> backend;
   if (!offline) {
     auto cluster = make_cluster(common);
-    if (cluster.ok()) {
-      backend = cluster.value();
-    } else if (!common.config.empty() && common.local.empty() && cluster.error().code == sdk::ErrorCode::kNotFound) {
-      offline = true;  // a file to check and no cluster to check it against: what can be checked offline
-    } else {
+    if (!cluster.ok()) {
       print_errors({cluster.error()});
       return 1;
     }
+    backend = cluster.value();
   }
   if (offline) backend = std::make_shared<OfflineCluster>(system_namespace());
   Host host(host_options(common), backend, std::make_shared<WallClock>(), make_stderr_logger(common.verbose));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@ class ClusterBackend : public sdk::ClusterView {
   // ConfigMaps). A VariantAutoscaling status patch does NOT bump it: the host writes those itself and
   // knows what it wrote. The host rebuilds its model views only when this changes.
   virtual std::uint64_t revision() const = 0;
+  // `listener` is called (from any thread) when a VariantAutoscaling or one of the controller's ConfigMaps
+  // changed, so the host can run a cycle soon instead of at the next interval. Default: never called
+  // (the local backend is polled by refresh()).
+  virtual void subscribe_changes(std::function<void()> listener) { (void)listener; }
 };
 
 }  // namespace wva::framework

@@ -203,7 +203,7 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   sdk::PublishBatch batch{pipeline.config.name, now, std::span<const sdk::Decision>(outcome.decisions),
                           std::span<const sdk::ModelView>(models), std::span<const sdk::ResourceCondition>(conditions)};
   for (const auto& [name, sink] : pipeline.sinks) {
-    if (sink == nullptr) continue;  // failed to start: reported when the pipeline was disabled
+    if (sink == nullptr || !services.publish) continue;  // failed to start: reported when the pipeline was disabled
     auto published = guarded("sink " + name, [&, &sink = sink] { return sink->publish(batch); });
     if (!published.ok()) count_error("publish", name, published.error().to_string());
   }

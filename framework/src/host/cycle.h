@@ -53,6 +53,8 @@ struct CycleServices {
   sdk::Logger* log = nullptr;
   sdk::MetricsRegistry* metrics = nullptr;
   std::chrono::milliseconds collect_budget{10000};
+  // False on a replica that is not the leader: it decides (and remembers) but publishes nothing.
+  bool publish = true;
 };
 
 CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models,

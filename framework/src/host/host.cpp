@@ -263,6 +263,7 @@ CycleOutcome Host::run_pipeline(std::size_t index) {
       &pool_,       &memory_,
       clock_.get(), &host_logger_,
       &metrics_,    std::min<std::chrono::milliseconds>(pipeline.config.interval, std::chrono::seconds(10))};
+  services.publish = !options_.may_publish || options_.may_publish();
   return run_cycle(pipeline, std::move(mine), conditions, services);
 }
 
@@ -278,6 +279,7 @@ void Host::run(std::optional<std::chrono::milliseconds> duration, StopSignal& st
   const sdk::TimePoint start = clock_->now();
   const std::optional<sdk::TimePoint> end = duration ? std::optional<sdk::TimePoint>(start + *duration) : std::nullopt;
   std::vector<sdk::TimePoint> due(pipelines_.size(), start);
+  if (!virtual_clock) cluster_->subscribe_changes([&stop] { stop.poke(); });
   while (!stop.requested() && !pipelines_.empty()) {
     const auto next = std::min_element(due.begin(), due.end());
     const std::size_t i = static_cast<std::size_t>(next - due.begin());
@@ -287,6 +289,11 @@ void Host::run(std::optional<std::chrono::milliseconds> duration, StopSignal& st
     } else {
       const auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(*next - clock_->now());
       if (stop.wait_until(std::chrono::steady_clock::now() + std::max(wait, decltype(wait)::zero()))) break;
+      if (stop.take_poke()) {  // a VA or ConfigMap changed: every pipeline runs soon
+        for (auto& d : due) d = std::min(d, clock_->now() + kChangeDebounce);
+        continue;
+      }
+      if (clock_->now() < *next) continue;  // woken early by a poke that was already taken
     }
     const std::size_t before = pipelines_.size();
     if (!virtual_clock) maybe_reload();
@@ -298,6 +305,7 @@ void Host::run(std::optional<std::chrono::milliseconds> duration, StopSignal& st
     if (on_cycle) on_cycle(outcome);
     due[i] = std::max(due[i] + pipelines_[i].config.interval, clock_->now());
   }
+  if (!virtual_clock) cluster_->subscribe_changes({});
 }
 
 }  // namespace wva::framework

@@ -5,10 +5,12 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <spdlog/logger.h>
@@ -33,7 +35,12 @@ struct HostOptions {
   std::optional<std::chrono::milliseconds> interval;  // --interval: overrides every pipeline's
   std::filesystem::path base_dir;                     // relative plugins.paths resolve against it
   std::size_t worker_threads = 4;
+  // With leader election: false while this replica is not the leader (sinks are then not called).
+  std::function<bool()> may_publish;
 };
+
+// A cluster change asks for a cycle this soon (changes arriving meanwhile join the same cycle).
+inline constexpr std::chrono::milliseconds kChangeDebounce{1000};
 
 // Stops a running Host from another thread (signal watcher, test).
 class StopSignal {
@@ -45,20 +52,35 @@ class StopSignal {
     }
     cv_.notify_all();
   }
+  // Wakes a waiter without stopping it (a cluster change wants an early cycle).
+  void poke() {
+    {
+      std::lock_guard lock(mutex_);
+      poked_ = true;
+    }
+    cv_.notify_all();
+  }
+  // True (once) when poke() was called since the last call.
+  bool take_poke() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(poked_, false);
+  }
   bool requested() const {
     std::lock_guard lock(mutex_);
     return stopped_;
   }
-  // Waits until the deadline or a stop request; true when stopped.
+  // Waits until the deadline, a stop request or a poke; true when stopped.
   bool wait_until(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock lock(mutex_);
-    return cv_.wait_until(lock, deadline, [&] { return stopped_; });
+    cv_.wait_until(lock, deadline, [&] { return stopped_ || poked_; });
+    return stopped_;
   }
 
  private:
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   bool stopped_ = false;
+  bool poked_ = false;
 };
 
 class Host {

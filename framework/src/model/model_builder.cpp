@@ -9,7 +9,8 @@
 // of the namespace labelled `llmd.ai/model: <modelID with '/' -> '.'>` (metadata or pod-template labels)
 // is a variant. A Deployment claimed by two VAs of the model counts once (first VA by name).
 // Condition TargetResolved per VA: True/TargetFound, or False/TargetNotFound ("Scale target Deployment X
-// not found"; for discovery "No Deployment labelled ..."), or False/UnsupportedTargetKind. A model with no
+// not found"; for discovery "No Deployment labelled ..."), or False/UnsupportedTargetKind, or
+// False/DuplicateModel for a second VA of a model where one of them finds its Deployments by label. A model with no
 // variant is left out of `models` (its conditions still say why).
 //
 // Replicas: current = status.replicas, or spec.replicas (default 1) when status.replicas is 0/absent.
@@ -561,6 +562,8 @@ sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster) {
 
     const auto& ns_deps = deps_by_ns[key.ns];
     std::set<std::string> claimed;
+    std::string accepted_va;          // the first VA of the model that resolved its target
+    bool accepted_discovery = false;  // ... and whether it finds its Deployments by label
     for (const json* va_ptr : group.vas) {
       const json& va = *va_ptr;
       const std::string va_name = obj_name(va);
@@ -568,6 +571,16 @@ sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster) {
       std::vector<const json*> targets;
       const json* ref = at(va, {"spec", "scaleTargetRef"});
       const bool has_ref = ref && ref->is_object() && !str_at(*ref, {"name"}).empty();
+      // Several VAs of a model are fine when each names its Deployment; one finding them by label next to
+      // any other would claim the same Deployments twice: the later one (by name) is refused.
+      if (!accepted_va.empty() && (accepted_discovery || !has_ref)) {
+        out.conditions.push_back(
+            condition(va, "False", "DuplicateModel",
+                      "Model " + key.model_id + " in namespace " + key.ns + " already has VariantAutoscaling " +
+                          accepted_va + (has_ref ? " (which finds its Deployments by label)" : "") +
+                          "; this one is ignored (give each VA a scaleTargetRef, or keep one per model)"));
+        continue;
+      }
       if (has_ref) {
         const std::string kind = str_at(*ref, {"kind"});
         const std::string name = str_at(*ref, {"name"});
@@ -598,6 +611,10 @@ sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster) {
         std::string names;
         for (const json* d : targets) names += (names.empty() ? "" : ", ") + obj_name(*d);
         out.conditions.push_back(condition(va, "True", "TargetFound", "Found Deployment(s) " + names));
+      }
+      if (accepted_va.empty()) {
+        accepted_va = va_name;
+        accepted_discovery = !has_ref;
       }
 
       // Accelerator names known to this VA: cost keys plus its profile's accelerators.

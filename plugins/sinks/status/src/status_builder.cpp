@@ -366,4 +366,41 @@ json build_status_patch(const VaUpdate& update, const std::optional<json>& curre
   return patch;
 }
 
+std::vector<PlannedEvent> plan_events(const VaUpdate& update, const std::optional<json>& current) {
+  std::vector<PlannedEvent> out;
+  const json empty = json::object();
+  const json& obj = current && current->is_object() ? *current : empty;
+  const json& status = obj.contains("status") && obj["status"].is_object() ? obj["status"] : empty;
+  if (update.write_allocation) {
+    std::map<std::string, long long> previous;
+    if (auto it = status.find("variants"); it != status.end() && it->is_array())
+      for (const auto& v : *it)
+        if (auto name = string_field(v, "name");
+            name && v.contains("desiredReplicas") && v["desiredReplicas"].is_number_integer())
+          previous[*name] = v["desiredReplicas"].get<long long>();
+    for (const auto& d : update.decisions) {
+      if (d.held) continue;
+      auto p = previous.find(d.variant);
+      if (p != previous.end() && p->second == d.desired) continue;
+      std::string msg = "Variant " + d.variant + ": desired replicas " +
+                        (p == previous.end() ? std::to_string(d.desired)
+                                             : std::to_string(p->second) + " -> " + std::to_string(d.desired));
+      if (!d.reason.empty()) msg += " (" + truncate_utf8(d.reason, 200) + ")";
+      out.push_back({"Normal", "ScalingRecommendation", msg});
+    }
+  }
+  std::map<std::string, std::string> previous_status;
+  if (auto it = status.find("conditions"); it != status.end() && it->is_array())
+    for (const auto& c : *it)
+      if (auto type = string_field(c, "type"))
+        if (auto st = string_field(c, "status")) previous_status[*type] = *st;
+  for (const auto& c : update.conditions) {
+    if (c.status != "False") continue;
+    auto p = previous_status.find(c.type);
+    if (p != previous_status.end() && p->second == "False") continue;
+    out.push_back({"Warning", c.reason.empty() ? c.type + "False" : c.reason, c.message});
+  }
+  return out;
+}
+
 }  // namespace wva::plugins::status

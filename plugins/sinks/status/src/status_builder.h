@@ -70,4 +70,16 @@ std::string sanitize_reason(std::string_view reason, std::string_view fallback);
 // A condition type the API server accepts (qualified name, <= 316 characters).
 bool valid_condition_type(std::string_view type);
 
+// A Kubernetes Event to record on the VariantAutoscaling with a status write.
+struct PlannedEvent {
+  std::string type;  // Normal | Warning
+  std::string reason;
+  std::string message;
+};
+
+// The Events of a status write, given the object as read before it: Normal/ScalingRecommendation for
+// every variant whose desired replicas differ from the status' variants[] (or that had none), held
+// decisions excepted; Warning/<reason> for every condition that turns False (status changed or new).
+std::vector<PlannedEvent> plan_events(const VaUpdate& update, const std::optional<nlohmann::json>& current);
+
 }  // namespace wva::plugins::status

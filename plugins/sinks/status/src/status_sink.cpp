@@ -75,7 +75,14 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, sdk::TimePoint
     if (!current->has_value()) return Outcome::kGone;
     const nlohmann::json patch = build_status_patch(update, *current, now);
     auto r = cluster.patch_status(kKind, ns, name, patch);
-    if (r) return Outcome::kWritten;
+    if (r) {
+      // kubectl describe shows what changed; a failed event never fails the write.
+      for (const auto& e : plan_events(update, *current))
+        if (auto ev = cluster.emit_event(**current, e.type, e.reason, e.message); !ev)
+          context_->logger().debug("status: event on VariantAutoscaling " + update.key.to_string() +
+                                   " not recorded: " + ev.error().message);
+      return Outcome::kWritten;
+    }
     if (r.error().code == ErrorCode::kNotFound) return Outcome::kGone;  // deleted since the read
     error = r.error();
     if (r.error().code != ErrorCode::kConflict) return Outcome::kFailed;

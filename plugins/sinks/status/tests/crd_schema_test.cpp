@@ -86,8 +86,18 @@ void check_structural(const json& s, const std::string& path, std::vector<std::s
       errors.push_back(path + ": pattern does not compile");
     }
   }
+  // Junctors may only carry value validations (here: `required`), never types or properties.
   for (const char* j : {"anyOf", "allOf", "oneOf", "not"})
-    if (s.contains(j)) errors.push_back(path + ": logical junctor " + std::string(j) + " not expected here");
+    if (s.contains(j)) {
+      if (!s[j].is_array()) {
+        errors.push_back(path + ": " + std::string(j) + " must be a list");
+        continue;
+      }
+      for (const auto& branch : s[j])
+        for (auto it = branch.begin(); it != branch.end(); ++it)
+          if (it.key() != "required")
+            errors.push_back(path + ": " + std::string(j) + " may only hold required, not " + it.key());
+    }
   if (s.contains("properties") && s.contains("additionalProperties"))
     errors.push_back(path + ": properties and additionalProperties are mutually exclusive");
   if (s.contains("additionalProperties") && s["additionalProperties"].is_boolean())
@@ -140,6 +150,15 @@ void validate(const json& v, const json& s, const std::string& path, std::vector
       }
     }
     if (s.contains("maxProperties") && v.size() > s["maxProperties"].get<std::size_t>()) fail("too many properties");
+    if (s.contains("oneOf")) {
+      int matching = 0;
+      for (const auto& branch : s["oneOf"]) {
+        bool all = true;
+        for (const auto& r : branch.value("required", json::array())) all = all && v.contains(r.get<std::string>());
+        matching += all;
+      }
+      if (matching != 1) fail("must match exactly one of oneOf (" + std::to_string(matching) + " match)");
+    }
   } else if (type == "array") {
     if (!v.is_array()) return fail("not an array");
     std::set<std::string> keys;
@@ -220,7 +239,10 @@ TEST(Crd, SchemaIsStructural) {
   EXPECT_TRUE(errors.empty()) << join(errors);
   // metadata may only be `type: object` (plus name/generateName restrictions).
   EXPECT_EQ(root["properties"]["metadata"], json({{"type", "object"}}));
-  EXPECT_EQ(root["properties"]["spec"]["required"], json::array({"modelID"}));
+  // Exactly one of modelID and its alias modelId.
+  EXPECT_FALSE(root["properties"]["spec"].contains("required"));
+  EXPECT_EQ(root["properties"]["spec"]["oneOf"],
+            json::parse(R"([{"required": ["modelID"]}, {"required": ["modelId"]}])"));
 }
 
 TEST(Crd, StructuralCheckCatchesBrokenSchemas) {
@@ -230,6 +252,9 @@ TEST(Crd, StructuralCheckCatchesBrokenSchemas) {
   errors.clear();
   check_structural(json{{"type", "array"}}, "s", errors);
   EXPECT_EQ(errors.size(), 1u) << "array without items";
+  errors.clear();
+  check_structural(json{{"type", "object"}, {"oneOf", {{{"type", "string"}}}}}, "s", errors);
+  EXPECT_EQ(errors.size(), 1u) << "a type inside a junctor";
 }
 
 TEST(Crd, SpecExamplesValidate) {
@@ -254,9 +279,13 @@ TEST(Crd, SpecExamplesValidate) {
   validate(good, spec, "spec", errors);
   EXPECT_TRUE(errors.empty()) << join(errors);
 
-  for (const json& bad :
-       {json{{"variantCost", "1"}}, json{{"modelID", ""}}, json{{"modelID", "m"}, {"variantCost", "ten"}},
-        json{{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}}}}}) {
+  errors.clear();
+  validate(json{{"modelId", "meta/llama-3.1-8b"}}, spec, "spec", errors);  // the FAQ's spelling
+  EXPECT_TRUE(errors.empty()) << join(errors);
+
+  for (const json& bad : {json{{"variantCost", "1"}}, json{{"modelID", ""}},
+                          json{{"modelID", "m"}, {"variantCost", "ten"}}, json{{"modelID", "m"}, {"modelId", "m"}},
+                          json{{"modelID", "m"}, {"scaleTargetRef", {{"kind", "Deployment"}}}}}) {
     errors.clear();
     validate(bad, spec, "spec", errors);
     EXPECT_FALSE(errors.empty()) << bad.dump();

@@ -335,3 +335,42 @@ TEST(StatusSinkLifecycle, PublishBeforeStartIsAnError) {
 
 }  // namespace
 }  // namespace wva::plugins::status
+
+namespace wva::plugins::status {
+namespace {
+
+TEST_F(StatusSinkTest, EventsForChangedRecommendationsAndConditionsTurningFalse) {
+  ASSERT_TRUE(ctx_.fake_cluster().put(va_object("ns", "llama")).ok());
+  auto count = [&](const std::string& reason) {
+    int n = 0;
+    for (const auto& e : ctx_.fake_cluster().events()) n += e.reason == reason;
+    return n;
+  };
+  ASSERT_TRUE(publish({decision("ns", "llama", "llama", 1, 2)}, {model("ns", "llama", MetricsState::kOk)}, kT0).ok());
+  ASSERT_EQ(count("ScalingRecommendation"), 1);
+  EXPECT_EQ(ctx_.fake_cluster().events()[0].message, "Variant llama: desired replicas 2 (scale up)");
+  EXPECT_EQ(ctx_.fake_cluster().events()[0].name, "llama");
+  EXPECT_EQ(ctx_.fake_cluster().events()[0].kind, "VariantAutoscaling");
+  // The same recommendation again: no event.
+  ASSERT_TRUE(publish({decision("ns", "llama", "llama", 2, 2)}, {model("ns", "llama", MetricsState::kOk)},
+                      kT0 + std::chrono::minutes(1))
+                  .ok());
+  EXPECT_EQ(count("ScalingRecommendation"), 1);
+  ASSERT_TRUE(publish({decision("ns", "llama", "llama", 2, 3)}, {model("ns", "llama", MetricsState::kOk)},
+                      kT0 + std::chrono::minutes(2))
+                  .ok());
+  ASSERT_EQ(count("ScalingRecommendation"), 2);
+  EXPECT_EQ(ctx_.fake_cluster().events().back().message, "Variant llama: desired replicas 2 -> 3 (scale up)");
+  // Metrics fail: one Warning when MetricsAvailable turns False, none while it stays False.
+  auto held = decision("ns", "llama", "llama", 3, 3);
+  held.held = true;
+  for (int i = 3; i < 5; ++i)
+    ASSERT_TRUE(
+        publish({held}, {model("ns", "llama", MetricsState::kError, "Prometheus: 503")}, kT0 + std::chrono::minutes(i))
+            .ok());
+  EXPECT_EQ(count("PrometheusError"), 1);
+  EXPECT_EQ(count("ScalingRecommendation"), 2) << "held decisions make no recommendation event";
+}
+
+}  // namespace
+}  // namespace wva::plugins::status

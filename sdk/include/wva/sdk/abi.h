@@ -7,7 +7,7 @@
 #include "wva/sdk/result.h"
 
 #define WVA_SDK_ABI_MAJOR 1
-#define WVA_SDK_ABI_MINOR 0
+#define WVA_SDK_ABI_MINOR 1  // 1.1: ClusterView::emit_event
 
 #define WVA_SDK_VISIBLE __attribute__((visibility("default")))
 

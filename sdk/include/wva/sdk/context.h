@@ -65,6 +65,14 @@ class ClusterView {
                                     const nlohmann::json& merge_patch) = 0;
   // Sets the replicas of a Deployment (scale subresource). Used by the emulator's HPA model.
   virtual Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) = 0;
+  // Records a Kubernetes Event about `object` (its kind, apiVersion and metadata identify it), so that
+  // `kubectl describe` shows it. type: "Normal" or "Warning"; reason: CamelCase; message: one sentence.
+  // Backends may drop or fold repeats (rate limit). Default: nothing is recorded. Since SDK ABI 1.1.
+  virtual Result<void> emit_event(const nlohmann::json& object, const std::string& type, const std::string& reason,
+                                  const std::string& message) {
+    (void)object, (void)type, (void)reason, (void)message;
+    return Result<void>();
+  }
 };
 
 // ConfigMap `data` as a map; empty when absent.

@@ -124,6 +124,24 @@ class InMemoryCluster : public ClusterView {
     failures_[op] = {std::move(error), times};
   }
 
+  struct EventRecord {
+    std::string kind, ns, name, type, reason, message;
+  };
+  // Every emit_event, in order (nothing is rate-limited here).
+  std::vector<EventRecord> events() const {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+  Result<void> emit_event(const nlohmann::json& object, const std::string& type, const std::string& reason,
+                          const std::string& message) override {
+    std::lock_guard lock(mutex_);
+    const nlohmann::json meta =
+        object.is_object() ? object.value("metadata", nlohmann::json::object()) : nlohmann::json::object();
+    events_.push_back({object.is_object() ? object.value("kind", "") : "", meta.value("namespace", ""),
+                       meta.value("name", ""), type, reason, message});
+    return ok();
+  }
+
   // Every successful patch_status, in order.
   std::vector<PatchRecord> patches() const {
     std::lock_guard lock(mutex_);
@@ -280,6 +298,7 @@ class InMemoryCluster : public ClusterView {
   std::map<std::string, std::map<std::string, nlohmann::json>> objects_;  // kind -> "ns/name" -> object
   std::map<std::string, std::pair<Error, int>> failures_;                 // op -> (error, times left)
   std::vector<PatchRecord> patches_;
+  std::vector<EventRecord> events_;
 };
 
 }  // namespace wva::sdk

@@ -1,0 +1,346 @@
+#include "cluster/kube/kube_cluster.h"
+
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "cluster/kube/resources.h"
+#include "wva/sdk/memory_cluster.h"  // kPodDeploymentAnnotation, apply_merge_patch
+
+namespace wva::framework::kube {
+namespace {
+
+using nlohmann::json;
+using sdk::ErrorCode;
+using sdk::make_error;
+
+// The object without what changes on every write and never shapes a model view.
+json shape(const std::string& kind, const json& obj) {
+  json out = obj;
+  if (auto m = out.find("metadata"); m != out.end() && m->is_object()) {
+    m->erase("resourceVersion");
+    m->erase("managedFields");
+  }
+  if (kind == "VariantAutoscaling") out.erase("status");  // the host writes it and knows what it wrote
+  return out;
+}
+
+// lastRunTime says when a decision was last computed; alone it is not worth a write.
+void drop_run_times(json& j) {
+  if (j.is_object()) {
+    j.erase("lastRunTime");
+    for (auto& [k, v] : j.items()) drop_run_times(v);
+  } else if (j.is_array()) {
+    for (auto& v : j) drop_run_times(v);
+  }
+}
+
+std::string str_at(const json& obj, const char* a, const char* b) {
+  auto i = obj.find(a);
+  if (i == obj.end() || !i->is_object()) return {};
+  auto j = i->find(b);
+  return j != i->end() && j->is_string() ? j->get<std::string>() : std::string();
+}
+
+// The controlling owner of `kind`, or "".
+std::string controller_owner(const json& obj, const char* kind) {
+  auto m = obj.find("metadata");
+  if (m == obj.end() || !m->is_object()) return {};
+  auto refs = m->find("ownerReferences");
+  if (refs == m->end() || !refs->is_array()) return {};
+  for (const auto& r : *refs)
+    if (r.is_object() && r.value("kind", "") == kind && r.value("controller", true)) return r.value("name", "");
+  return {};
+}
+
+}  // namespace
+
+KubeCluster::KubeCluster(std::shared_ptr<KubeClient> client, KubeClusterOptions options,
+                         std::shared_ptr<spdlog::logger> log)
+    : client_(std::move(client)),
+      options_(std::move(options)),
+      log_(std::move(log)),
+      store_(
+          [this](const std::string& kind, const json* before, const json* after) { on_change(kind, before, after); }) {
+  std::vector<std::string> scopes = options_.watch_namespaces;
+  if (scopes.empty()) scopes.push_back("");
+  auto on_synced = [this] {
+    std::lock_guard lock(mutex_);
+    synced_cv_.notify_all();
+  };
+  for (const ResourceType* r : {&kVariantAutoscalings, &kDeployments, &kReplicaSets, &kPods})
+    for (const auto& ns : scopes)
+      reflectors_.push_back(std::make_unique<Reflector>(*client_, *r, ns, store_, options_.reflector, log_, on_synced));
+  reflectors_.push_back(std::make_unique<Reflector>(*client_, kConfigMaps, options_.system_namespace, store_,
+                                                    options_.reflector, log_, on_synced));
+}
+
+KubeCluster::~KubeCluster() { stop(); }
+
+void KubeCluster::start() {
+  {
+    std::lock_guard lock(mutex_);
+    if (started_) return;
+    started_ = true;
+  }
+  for (auto& r : reflectors_) r->start();
+}
+
+void KubeCluster::stop() {
+  for (auto& r : reflectors_) r->stop();
+}
+
+bool KubeCluster::synced() const {
+  for (const auto& r : reflectors_)
+    if (!r->synced()) return false;
+  return true;
+}
+
+std::uint64_t KubeCluster::lists() const {
+  std::uint64_t n = 0;
+  for (const auto& r : reflectors_) n += r->lists();
+  return n;
+}
+
+sdk::Result<void> KubeCluster::wait_synced(std::chrono::milliseconds timeout, const std::function<bool()>& cancelled) {
+  start();
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(mutex_);
+  while (!synced() && std::chrono::steady_clock::now() < end && !(cancelled && cancelled())) {
+    // Woken by each informer's first sync; the short step lets `cancelled` be seen.
+    synced_cv_.wait_for(lock, std::chrono::milliseconds(200));
+  }
+  lock.unlock();
+  if (synced()) return sdk::ok();
+  std::string msg = "API server " + client_->server() + " (" + client_->connection().source +
+                    "): caches not synced after " + std::to_string(timeout.count() / 1000) + "s";
+  std::set<std::string> errors;
+  for (const auto& r : reflectors_)
+    if (!r->synced()) {
+      const std::string e = r->last_error();
+      errors.insert(e.empty() ? r->describe() + ": no answer yet" : e);
+    }
+  for (const auto& e : errors) msg += "; " + e;
+  return make_error(ErrorCode::kUnavailable, msg);
+}
+
+void KubeCluster::set_change_listener(std::function<void()> listener) {
+  std::lock_guard lock(mutex_);
+  change_listener_ = std::move(listener);
+}
+
+void KubeCluster::on_change(const std::string& kind, const json* before, const json* after) {
+  if (before && after && shape(kind, *before) == shape(kind, *after)) return;
+  if (kind == "ConfigMap" && before && after && before->value("data", json()) == after->value("data", json())) return;
+  ++revision_;
+  if (kind == "VariantAutoscaling" || kind == "ConfigMap") {
+    std::function<void()> listener;
+    {
+      std::lock_guard lock(mutex_);
+      listener = change_listener_;
+    }
+    if (listener) listener();
+  }
+}
+
+sdk::Result<void> KubeCluster::refresh() {
+  if (!synced()) {
+    for (const auto& r : reflectors_)
+      if (!r->synced())
+        return make_error(ErrorCode::kUnavailable,
+                          r->describe() + ": not synced yet" + (r->last_error().empty() ? "" : ": " + r->last_error()));
+  }
+  return sdk::ok();
+}
+
+bool KubeCluster::cached(const std::string& kind, const std::string& ns) const {
+  if (!cached_resource(kind)) return false;
+  if (kind == "ConfigMap") return ns == options_.system_namespace;
+  return true;
+}
+
+sdk::Result<std::vector<json>> KubeCluster::list(const std::string& kind, const std::string& ns) {
+  if (!cached(kind, ns)) {
+    const ResourceType* r = cached_resource(kind);
+    if (!r) return make_error(ErrorCode::kNotFound, "kind " + kind + " is not served by the kube backend");
+    auto resp = client_->request("GET", r->collection_path(ns));
+    if (!resp) return resp.error();
+    if (resp->status != 200) return api_error(*resp, "GET " + r->collection_path(ns));
+    std::vector<json> out;
+    try {
+      for (auto& item : json::parse(resp->body).value("items", json::array())) {
+        item["kind"] = r->kind;
+        item["apiVersion"] = r->api_version();
+        out.push_back(std::move(item));
+      }
+    } catch (const std::exception& e) {
+      return make_error(ErrorCode::kUnavailable, "GET " + r->collection_path(ns) + ": not JSON: " + e.what());
+    }
+    return out;
+  }
+  auto objects = store_.list(kind, ns);
+  if (kind != "Pod") return objects;
+  // Pod -> ReplicaSet -> Deployment through controller ownerReferences.
+  std::map<std::string, std::string> rs_owner;  // "ns/rs" -> deployment
+  for (const auto& rs : store_.list("ReplicaSet", ns)) {
+    const std::string d = controller_owner(rs, "Deployment");
+    if (!d.empty()) rs_owner[ObjectStore::key_of(rs)] = d;
+  }
+  for (auto& pod : objects) {
+    const std::string rs = controller_owner(pod, "ReplicaSet");
+    if (rs.empty()) continue;
+    auto it = rs_owner.find(str_at(pod, "metadata", "namespace") + "/" + rs);
+    if (it != rs_owner.end()) pod["metadata"]["annotations"][sdk::kPodDeploymentAnnotation] = it->second;
+  }
+  return objects;
+}
+
+sdk::Result<std::optional<json>> KubeCluster::get(const std::string& kind, const std::string& ns,
+                                                  const std::string& name) {
+  if (cached(kind, ns)) return store_.get(kind, ns, name);
+  const ResourceType* r = cached_resource(kind);
+  if (!r) return make_error(ErrorCode::kNotFound, "kind " + kind + " is not served by the kube backend");
+  const std::string path = r->object_path(ns, name);
+  auto resp = client_->request("GET", path);
+  if (!resp) return resp.error();
+  if (resp->status == 404) return std::optional<json>();
+  if (resp->status != 200) return api_error(*resp, "GET " + path);
+  try {
+    return std::optional<json>(json::parse(resp->body));
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kUnavailable, "GET " + path + ": not JSON: " + e.what());
+  }
+}
+
+sdk::Result<void> KubeCluster::patch_status(const std::string& kind, const std::string& ns, const std::string& name,
+                                            const json& merge_patch) {
+  const ResourceType* r = cached_resource(kind);
+  if (!r) return make_error(ErrorCode::kNotFound, "kind " + kind + " is not served by the kube backend");
+  const auto current = store_.get(kind, ns, name);
+  std::string rv;
+  if (current) {
+    rv = ObjectStore::resource_version(*current);
+    json before = current->value("status", json::object());
+    json after = before;
+    sdk::apply_merge_patch(after, merge_patch);
+    drop_run_times(before);
+    drop_run_times(after);
+    if (before == after) return sdk::ok();  // nothing to say
+  }
+  json body = {{"status", merge_patch}};
+  if (!rv.empty()) body["metadata"] = {{"resourceVersion", rv}};
+  const std::string path = r->object_path(ns, name) + "/status";
+  ++status_patches_;
+  auto resp = client_->request("PATCH", path, body.dump(), "application/merge-patch+json");
+  if (!resp) return resp.error();
+  if (resp->status == 200) {
+    try {
+      json updated = json::parse(resp->body);
+      updated["kind"] = r->kind;
+      updated["apiVersion"] = r->api_version();
+      store_.upsert_if_version(kind, std::move(updated), rv);
+    } catch (const std::exception&) {}
+    return sdk::ok();
+  }
+  if (resp->status == 409) {
+    // Our copy is stale: fetch the current one so the caller's re-read sees it.
+    auto fresh = client_->request("GET", r->object_path(ns, name));
+    if (fresh && fresh->status == 200) {
+      try {
+        json obj = json::parse(fresh->body);
+        obj["kind"] = r->kind;
+        obj["apiVersion"] = r->api_version();
+        store_.upsert(kind, std::move(obj));
+      } catch (const std::exception&) {}
+    } else if (fresh && fresh->status == 404) {
+      store_.remove(kind, json{{"metadata", {{"namespace", ns}, {"name", name}}}});
+    }
+  }
+  return api_error(*resp, "PATCH " + path);
+}
+
+namespace {
+
+std::string rfc3339_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+sdk::Result<void> KubeCluster::emit_event(const json& object, const std::string& type, const std::string& reason,
+                                          const std::string& message) {
+  if (!object.is_object()) return make_error(ErrorCode::kInvalidConfig, "event: no object");
+  const json meta = object.value("metadata", json::object());
+  const std::string ns = meta.value("namespace", "default"), name = meta.value("name", "");
+  const std::string kind = object.value("kind", ""), object_key = kind + "/" + ns + "/" + name;
+  const std::string key = object_key + "/" + type + "/" + reason + "/" + message;
+  const auto now = std::chrono::steady_clock::now();
+  const std::string stamp = rfc3339_now();
+  std::optional<std::pair<std::string, int>> repeat;  // (event name, count) to PATCH
+  std::string event_name;
+  {
+    std::lock_guard lock(events_mutex_);
+    if (auto it = sent_events_.find(key); it != sent_events_.end()) {
+      ++it->second.count;
+      if (now - it->second.last_sent < kEventRepeatWindow) return sdk::ok();  // folded
+      it->second.last_sent = now;
+      repeat = std::pair{it->second.name, it->second.count};
+    } else {
+      auto& times = event_times_[object_key];
+      std::erase_if(times, [&](auto t) { return now - t > std::chrono::minutes(1); });
+      if (static_cast<int>(times.size()) >= kEventsPerMinute) return sdk::ok();  // rate-limited: dropped
+      times.push_back(now);
+      char suffix[32];
+      std::snprintf(suffix, sizeof suffix, ".%llx%04llx", static_cast<unsigned long long>(std::time(nullptr)),
+                    static_cast<unsigned long long>(++event_serial_ & 0xffff));
+      event_name = name + suffix;
+      sent_events_[key] = SentEvent{event_name, now, 1};
+    }
+  }
+  const std::string collection = kEvents.collection_path(ns);
+  if (repeat) {
+    json patch = {{"count", repeat->second}, {"lastTimestamp", stamp}};
+    auto r = client_->request("PATCH", collection + "/" + repeat->first, patch.dump(), "application/merge-patch+json");
+    if (!r) return r.error();
+    if (r->status != 200) return api_error(*r, "PATCH " + collection + "/" + repeat->first);
+    return sdk::ok();
+  }
+  json event = {{"apiVersion", "v1"},
+                {"kind", "Event"},
+                {"metadata", {{"name", event_name}, {"namespace", ns}}},
+                {"involvedObject",
+                 {{"kind", kind},
+                  {"apiVersion", object.value("apiVersion", "")},
+                  {"namespace", ns},
+                  {"name", name},
+                  {"uid", meta.value("uid", "")},
+                  {"resourceVersion", meta.value("resourceVersion", "")}}},
+                {"type", type},
+                {"reason", reason},
+                {"message", message},
+                {"source", {{"component", "workload-variant-autoscaler"}}},
+                {"reportingComponent", "workload-variant-autoscaler"},
+                {"firstTimestamp", stamp},
+                {"lastTimestamp", stamp},
+                {"count", 1}};
+  auto r = client_->request("POST", collection, event.dump(), "application/json");
+  if (!r) return r.error();
+  if (r->status != 201 && r->status != 200) return api_error(*r, "POST " + collection);
+  return sdk::ok();
+}
+
+sdk::Result<void> KubeCluster::scale(const std::string& ns, const std::string& deployment, int replicas) {
+  const std::string path = kDeployments.object_path(ns, deployment) + "/scale";
+  json body = {{"spec", {{"replicas", replicas}}}};
+  auto resp = client_->request("PATCH", path, body.dump(), "application/merge-patch+json");
+  if (!resp) return resp.error();
+  if (resp->status != 200) return api_error(*resp, "PATCH " + path);
+  return sdk::ok();
+}
+
+}  // namespace wva::framework::kube

@@ -1,0 +1,109 @@
+// The Kubernetes API backend: informer caches of VariantAutoscalings, Deployments, ReplicaSets and Pods
+// (in the watched namespaces, default all) and ConfigMaps (the controller's namespace), served through
+// ClusterView; writes (status, scale) go to the API.
+//
+// - Pods are annotated `wva.llmd.ai/deployment: <name>` from their ownerReferences (Pod -> ReplicaSet ->
+//   Deployment), which is how the model builder maps real pods (<deployment>-<hash>-<suffix>).
+// - revision() is bumped when a VA's spec/metadata (not its status), a Deployment, ReplicaSet, Pod or a
+//   ConfigMap's data changes. A VA or ConfigMap change also calls the change listener (the host runs a
+//   cycle soon after).
+// - patch_status sends a merge patch to /status carrying the cached resourceVersion, so a stale write gets
+//   409; on 409 the object is re-read into the cache and kConflict returned (the status sink re-reads and
+//   retries). A patch that would change nothing but lastRunTime stamps is not sent.
+// - Reads of other kinds, or of ConfigMaps outside the controller's namespace, go to the API directly.
+// - Pods are cached without their spec (metadata and status.phase/conditions/podIP/startTime only),
+//   ReplicaSets with metadata only: at 100,000 pods the spec would dominate the controller's memory.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "cluster/cluster_backend.h"
+#include "cluster/kube/kube_client.h"
+#include "cluster/kube/object_store.h"
+#include "cluster/kube/reflector.h"
+
+namespace wva::framework::kube {
+
+struct KubeClusterOptions {
+  std::string system_namespace = "workload-variant-autoscaler-system";
+  std::vector<std::string> watch_namespaces;  // empty = all namespaces
+  ReflectorOptions reflector;
+};
+
+class KubeCluster final : public ClusterBackend {
+ public:
+  KubeCluster(std::shared_ptr<KubeClient> client, KubeClusterOptions options, std::shared_ptr<spdlog::logger> log);
+  ~KubeCluster() override;
+
+  // Starts the informers (idempotent).
+  void start();
+  void stop();
+  // Waits until every informer has listed once. On timeout (or `cancelled` turning true) the error
+  // names each informer not synced and its last error ("variantautoscalings (all namespaces): GET ...:
+  // HTTP 401 Unauthorized").
+  sdk::Result<void> wait_synced(std::chrono::milliseconds timeout, const std::function<bool()>& cancelled = {});
+  bool synced() const;
+  // Called (from an informer thread) when a VA or one of the controller's ConfigMaps changed.
+  void set_change_listener(std::function<void()> listener);
+
+  sdk::Result<void> refresh() override;
+  std::string describe() const override { return "kube:" + client_->server(); }
+  std::uint64_t revision() const override { return revision_.load(); }
+  void subscribe_changes(std::function<void()> listener) override { set_change_listener(std::move(listener)); }
+
+  std::string system_namespace() const override { return options_.system_namespace; }
+  sdk::Result<std::vector<nlohmann::json>> list(const std::string& kind, const std::string& ns) override;
+  sdk::Result<std::optional<nlohmann::json>> get(const std::string& kind, const std::string& ns,
+                                                 const std::string& name) override;
+  sdk::Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
+                                 const nlohmann::json& merge_patch) override;
+  sdk::Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) override;
+  // POSTs a core/v1 Event in the object's namespace. Repeats of the same (object, type, reason, message)
+  // within kEventRepeatWindow are folded: not sent, counted; the next one after the window PATCHes the
+  // existing Event's count and lastTimestamp. At most kEventsPerMinute new Events per object.
+  sdk::Result<void> emit_event(const nlohmann::json& object, const std::string& type, const std::string& reason,
+                               const std::string& message) override;
+  static constexpr std::chrono::seconds kEventRepeatWindow{300};
+  static constexpr int kEventsPerMinute = 10;
+
+  KubeClient& client() { return *client_; }
+  // For tests: how many PATCHes to /status were sent, and how many full lists the informers did.
+  std::uint64_t status_patches_sent() const { return status_patches_.load(); }
+  std::uint64_t lists() const;
+
+ private:
+  void on_change(const std::string& kind, const nlohmann::json* before, const nlohmann::json* after);
+  bool cached(const std::string& kind, const std::string& ns) const;
+
+  std::shared_ptr<KubeClient> client_;
+  KubeClusterOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  ObjectStore store_;
+  std::vector<std::unique_ptr<Reflector>> reflectors_;
+  std::atomic<std::uint64_t> revision_{1};
+  std::atomic<std::uint64_t> status_patches_{0};
+  mutable std::mutex mutex_;
+  std::condition_variable synced_cv_;
+  std::function<void()> change_listener_;
+  bool started_ = false;
+  struct SentEvent {
+    std::string name;  // the Event object's name
+    std::chrono::steady_clock::time_point last_sent;
+    int count = 1;  // occurrences, folded ones included
+  };
+  std::mutex events_mutex_;
+  std::map<std::string, SentEvent> sent_events_;                                           // key -> last Event
+  std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> event_times_;  // object -> recent creates
+  std::uint64_t event_serial_ = 0;
+};
+
+}  // namespace wva::framework::kube

@@ -1,0 +1,194 @@
+#include "cluster/kube/reflector.h"
+
+namespace wva::framework::kube {
+
+Reflector::Reflector(KubeClient& client, const ResourceType& resource, std::string ns, ObjectStore& store,
+                     ReflectorOptions options, std::shared_ptr<spdlog::logger> log, std::function<void()> on_synced)
+    : client_(client),
+      resource_(resource),
+      ns_(std::move(ns)),
+      store_(store),
+      options_(options),
+      log_(std::move(log)),
+      on_synced_(std::move(on_synced)),
+      backoff_(options.backoff_initial, options.backoff_max) {}
+
+Reflector::~Reflector() { stop(); }
+
+void Reflector::start() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+}
+
+void Reflector::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string Reflector::last_error() const {
+  std::lock_guard lock(mutex_);
+  return last_error_;
+}
+
+std::string Reflector::describe() const {
+  return std::string(resource_.plural) + (ns_.empty() ? " (all namespaces)" : " in " + ns_);
+}
+
+void Reflector::sleep_for(std::chrono::milliseconds d) {
+  std::unique_lock lock(mutex_);
+  cv_.wait_for(lock, d, [&] { return stop_.load(); });
+}
+
+void Reflector::fail(const std::string& error, std::optional<std::chrono::seconds> retry_after) {
+  bool repeated;
+  {
+    std::lock_guard lock(mutex_);
+    repeated = last_error_ == error;
+    last_error_ = error;
+  }
+  // One line per distinct problem, not one per retry.
+  if (!repeated) log_->error("watching {}: {}; retrying", describe(), error);
+  const auto delay =
+      retry_after ? std::chrono::duration_cast<std::chrono::milliseconds>(*retry_after) : backoff_.next();
+  sleep_for(delay);
+}
+
+void Reflector::recovered() {
+  backoff_.reset();
+  std::lock_guard lock(mutex_);
+  if (!last_error_.empty()) log_->info("watching {}: recovered", describe());
+  last_error_.clear();
+}
+
+sdk::Result<std::string> Reflector::list_all() {
+  std::vector<nlohmann::json> items;
+  std::string cont, rv;
+  for (int page = 0; page < 100000 && !stop_; ++page) {
+    std::string path = resource_.collection_path(ns_) + "?limit=" + std::to_string(options_.page_size);
+    if (!cont.empty()) path += "&continue=" + url_encode(cont);
+    auto r = client_.request("GET", path);
+    if (!r) return r.error();
+    if (r->status == 410 && !cont.empty()) {  // the continue token expired: start over
+      items.clear();
+      cont.clear();
+      continue;
+    }
+    if (r->status != 200) {
+      if (r->status == 429 || r->status == 503) list_retry_after_ = r->retry_after;
+      return api_error(*r, "GET " + path);
+    }
+    nlohmann::json doc;
+    try {
+      doc = nlohmann::json::parse(r->body);
+    } catch (const std::exception& e) {
+      return sdk::make_error(sdk::ErrorCode::kUnavailable, "GET " + path + ": not JSON: " + e.what());
+    }
+    const auto& meta = doc.value("metadata", nlohmann::json::object());
+    rv = meta.value("resourceVersion", "");
+    cont = meta.value("continue", "");
+    if (auto it = doc.find("items"); it != doc.end() && it->is_array())
+      for (auto& item : *it) {
+        // Lists omit kind/apiVersion on items; the cache keeps objects as `kubectl get -o json` shows them.
+        item["kind"] = resource_.kind;
+        item["apiVersion"] = resource_.api_version();
+        items.push_back(std::move(item));
+      }
+    if (cont.empty()) break;
+  }
+  store_.replace(resource_.kind, ns_, std::move(items));
+  ++lists_;
+  return rv;
+}
+
+Reflector::WatchEnd Reflector::watch(const std::string& from, std::string& last_rv) {
+  const std::string path = resource_.collection_path(ns_) +
+                           "?watch=1&allowWatchBookmarks=true&resourceVersion=" + url_encode(from) +
+                           "&timeoutSeconds=" + std::to_string(options_.watch_timeout_seconds);
+  WatchEnd end = WatchEnd::kReconnect;
+  bool got_event = false;
+  auto r = client_.stream(
+      path,
+      [&](std::string_view line) {
+        nlohmann::json ev;
+        try {
+          ev = nlohmann::json::parse(line);
+        } catch (const std::exception&) {
+          log_->warn("watching {}: ignoring a line that is not JSON", describe());
+          return true;
+        }
+        const std::string type = ev.value("type", "");
+        auto obj = ev.value("object", nlohmann::json::object());
+        if (type == "ERROR") {
+          if (obj.value("code", 0) == 410) {
+            end = WatchEnd::kRelist;
+          } else {
+            end = WatchEnd::kError;
+            std::lock_guard lock(mutex_);
+            last_error_ = "watch error: " + obj.value("message", ev.dump());
+          }
+          return false;
+        }
+        got_event = true;
+        const std::string rv = ObjectStore::resource_version(obj);
+        if (!rv.empty()) last_rv = rv;
+        if (type == "BOOKMARK") return true;
+        obj["kind"] = resource_.kind;
+        obj["apiVersion"] = resource_.api_version();
+        if (type == "ADDED" || type == "MODIFIED") store_.upsert(resource_.kind, std::move(obj));
+        else if (type == "DELETED") store_.remove(resource_.kind, obj);
+        return true;
+      },
+      stop_);
+  if (!r) {
+    fail(r.error().message, std::nullopt);
+    return WatchEnd::kError;
+  }
+  if (r->status == 410) return WatchEnd::kRelist;
+  if (r->status != 200) {
+    fail(api_error(*r, "GET " + path).message, (r->status == 429 || r->status == 503) ? r->retry_after : std::nullopt);
+    return WatchEnd::kError;
+  }
+  if (end == WatchEnd::kError) {
+    fail(last_error(), std::nullopt);
+    return end;
+  }
+  if (got_event || end == WatchEnd::kReconnect) recovered();
+  return end;
+}
+
+void Reflector::run() {
+  std::string rv;
+  while (!stop_) {
+    if (rv.empty()) {
+      list_retry_after_.reset();
+      auto listed = list_all();
+      if (stop_) break;
+      if (!listed) {
+        fail(listed.error().message, list_retry_after_);
+        continue;
+      }
+      rv = *listed;
+      recovered();
+      if (!synced_.exchange(true) && on_synced_) on_synced_();
+    }
+    std::string last = rv;
+    const auto started = std::chrono::steady_clock::now();
+    switch (watch(rv, last)) {
+      case WatchEnd::kRelist:
+        log_->info("watching {}: resourceVersion {} is too old (410 Gone); listing again", describe(), last);
+        rv.clear();
+        break;
+      case WatchEnd::kError: rv = last; break;
+      case WatchEnd::kReconnect:
+        rv = last;
+        // A server that closes every watch at once would make this a busy loop.
+        if (std::chrono::steady_clock::now() - started < std::chrono::milliseconds(100)) sleep_for(backoff_.next());
+        break;
+    }
+  }
+}
+
+}  // namespace wva::framework::kube

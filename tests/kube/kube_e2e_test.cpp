@@ -1,0 +1,449 @@
+// The real `wva` binary against FakeApiServer, an in-test stand-in for kube-apiserver (fake_apiserver.h
+// lists the API conventions it follows): decisions and status over the API, a deleted scale target,
+// dropped watches and compacted history, two replicas with leader election, probes, bad input, and the
+// real kubectl speaking to the same fake.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "fake_apiserver.h"
+#include "kube_objects.h"
+#include "subprocess.h"
+
+namespace wva::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+const std::string kWva = std::string(WVA_BUILD_DIR) + "/bin/wva";
+constexpr const char* kSystemNs = "workload-variant-autoscaler-system";
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/wva-kube-e2e-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+// Polls pred every 50 ms (draining the processes' pipes) for at most `timeout`.
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
+                std::vector<Process*> procs = {}) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    for (auto* p : procs) p->pump(10ms);
+    std::this_thread::sleep_for(40ms);
+  }
+  return pred();
+}
+
+std::string pipelines_yaml(const std::string& interval) {
+  return R"(sources:
+  emulator:
+    fixedMetrics:
+      llama-8b-h100:
+        - {kvCacheUsage: 0.78, waiting: 2, running: 24}
+        - {kvCacheUsage: 0.74, waiting: 1, running: 22}
+      llama-8b-a100:
+        - {kvCacheUsage: 0.85, waiting: 0, running: 30}
+        - {kvCacheUsage: 0.60, waiting: 1, running: 18}
+analyzers:
+  saturation: {}
+sinks:
+  status: {}
+pipelines:
+  default:
+    selector: {}
+    interval: )" +
+         interval + R"(
+    source: emulator
+    analyzers: [saturation]
+    sinks: [status]
+)";
+}
+
+// The quickstart as a cluster holds it: two Deployments with their ReplicaSets and pods, one VA, the
+// WVA ConfigMaps.
+void seed_quickstart(FakeApiServer& server, const std::string& interval = "30s") {
+  server.create(config_map(kSystemNs, "capacity-scaling-config",
+                           {{"default",
+                             "kvCacheThreshold: 0.80\nqueueLengthThreshold: 5\nkvSpareTrigger: 0.1\n"
+                             "queueSpareTrigger: 3\n"}}));
+  server.create(config_map(kSystemNs, "accelerator-unitcost", {{"costs", "A100: 30.0\nH100: 50.0\n"}}));
+  server.create(config_map(kSystemNs, "wva-pipelines", {{"pipelines.yaml", pipelines_yaml(interval)}}));
+  for (auto [name, gpu] :
+       {std::pair{"llama-8b-h100", "NVIDIA-H100-80GB-HBM3"}, std::pair{"llama-8b-a100", "A100-SXM4-80GB"}}) {
+    server.create(deployment("llm", name, 2, "meta.llama-3.1-8b", gpu));
+    server.create(replicaset("llm", name, "7d9f8"));
+    for (const char* suffix : {"x2k4p", "q9z7m"}) server.create(pod("llm", std::string(name) + "-7d9f8", name, suffix));
+  }
+  server.create(variant_autoscaling("llm", "llama-8b", "meta/llama-3.1-8b"));
+}
+
+std::optional<json> condition(const std::optional<json>& va, const std::string& type) {
+  if (!va || !va->contains("status") || !(*va)["status"].contains("conditions")) return std::nullopt;
+  for (const auto& c : (*va)["status"]["conditions"])
+    if (c.value("type", "") == type) return c;
+  return std::nullopt;
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+// The environment of a controller process: nothing that would point it elsewhere.
+std::vector<std::string> controller_env(const std::string& pod_name = "wva-test") {
+  return {"KUBERNETES_SERVICE_HOST=", "KUBECONFIG=", "POD_NAME=" + pod_name, "LOG_LEVEL=info"};
+}
+
+TEST(KubeE2E, RunOnceDecidesAndPatchesTheStatusWithConditions) {
+  FakeApiServer server;
+  seed_quickstart(server);
+  TempDir dir;
+  const auto kubeconfig = write_kubeconfig(dir.file("config"), server.url());
+  auto r = run({kWva, "run", "--kubeconfig", kubeconfig, "--once", "--output", "json"}, 60s, controller_env());
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto doc = json::parse(r.out);
+  ASSERT_EQ(doc["decisions"].size(), 2u) << r.out;
+  for (const auto& d : doc["decisions"]) {
+    if (d["variant"] == "llama-8b-a100") EXPECT_EQ(d["desired"], 3) << d.dump();
+    else EXPECT_EQ(d["desired"], 2) << d.dump();
+  }
+  auto va = server.get("VariantAutoscaling", "llm", "llama-8b");
+  ASSERT_TRUE(va);
+  const json& status = (*va)["status"];
+  auto target = condition(va, "TargetResolved");
+  ASSERT_TRUE(target) << status.dump();
+  EXPECT_EQ((*target)["status"], "True");
+  EXPECT_EQ((*target)["observedGeneration"], 1);
+  EXPECT_FALSE((*target).value("lastTransitionTime", "").empty());
+  auto metrics = condition(va, "MetricsAvailable");
+  ASSERT_TRUE(metrics) << status.dump();
+  EXPECT_EQ((*metrics)["status"], "True");
+  EXPECT_TRUE(condition(va, "OptimizationReady")) << status.dump();
+  // The patch went to the status subresource as a merge patch.
+  EXPECT_GE(server.count("PATCH", "/variantautoscalings/llama-8b/status"), 1u);
+  EXPECT_EQ(server.count("PUT", "/variantautoscalings/"), 0u);
+  // Events on the VA for the recommendations (what `kubectl describe va` shows).
+  int recommendations = 0;
+  for (const auto& e : server.list("Event"))
+    if (e["involvedObject"]["name"] == "llama-8b" && e["reason"] == "ScalingRecommendation") {
+      ++recommendations;
+      EXPECT_EQ(e["involvedObject"]["kind"], "VariantAutoscaling");
+      EXPECT_EQ(e["type"], "Normal");
+    }
+  EXPECT_EQ(recommendations, 2);  // one per variant, first recommendation
+}
+
+TEST(KubeE2E, ADeletedScaleTargetSaysTargetResolvedFalse) {
+  FakeApiServer server;
+  seed_quickstart(server, "300ms");
+  auto va = variant_autoscaling("llm", "llama-h100-only", "meta/llama-h100");
+  va["spec"]["scaleTargetRef"] = {{"kind", "Deployment"}, {"name", "llama-8b-h100"}};
+  server.create(va);
+  TempDir dir;
+  const auto kubeconfig = write_kubeconfig(dir.file("config"), server.url());
+  Process p({kWva, "run", "--kubeconfig", kubeconfig, "--health-probe-bind-address", "0"}, controller_env());
+  auto target = [&] { return condition(server.get("VariantAutoscaling", "llm", "llama-h100-only"), "TargetResolved"); };
+  ASSERT_TRUE(eventually([&] { return target() && (*target())["status"] == "True"; }, 20s, {&p})) << p.err;
+  const std::string first_transition = (*target())["lastTransitionTime"];
+  ASSERT_TRUE(server.remove("Deployment", "llm", "llama-8b-h100"));
+  ASSERT_TRUE(eventually([&] { return target() && (*target())["status"] == "False"; }, 20s, {&p})) << p.err;
+  EXPECT_EQ((*target())["reason"], "TargetNotFound");
+  EXPECT_EQ((*target())["message"], "Scale target Deployment llama-8b-h100 not found");
+  bool warned = false;
+  for (const auto& e : server.list("Event"))
+    warned |=
+        e["involvedObject"]["name"] == "llama-h100-only" && e["reason"] == "TargetNotFound" && e["type"] == "Warning";
+  EXPECT_TRUE(warned) << "a Warning event for the missing target";
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(20s), 0) << p.err;
+  (void)first_transition;
+}
+
+TEST(KubeE2E, DroppedWatchesAndCompactedHistoryLoseNoUpdate) {
+  FakeApiServer server;
+  seed_quickstart(server, "300ms");
+  TempDir dir;
+  const auto kubeconfig = write_kubeconfig(dir.file("config"), server.url());
+  Process p({kWva, "run", "--kubeconfig", kubeconfig, "--health-probe-bind-address", "0"}, controller_env());
+  ASSERT_TRUE(eventually(
+      [&] { return condition(server.get("VariantAutoscaling", "llm", "llama-8b"), "TargetResolved").has_value(); }, 20s,
+      {&p}))
+      << p.err;
+  ASSERT_TRUE(eventually([&] { return server.open_watches() >= 5; }, 10s, {&p}));
+  // The API server drops every stream and compacts its history while a new model arrives.
+  server.drop_watches();
+  server.compact();
+  server.create(deployment("llm", "qwen-h100", 1, "qwen.qwen-7b"));
+  server.create(variant_autoscaling("llm", "qwen", "qwen/qwen-7b"));
+  auto qwen_target = [&] { return condition(server.get("VariantAutoscaling", "llm", "qwen"), "TargetResolved"); };
+  ASSERT_TRUE(eventually([&] { return qwen_target() && (*qwen_target())["status"] == "True"; }, 20s, {&p})) << p.err;
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(20s), 0);
+  EXPECT_NE(p.err.find("410 Gone"), std::string::npos) << p.err;
+}
+
+TEST(KubeE2E, AVaChangeStartsACycleSoonerThanTheInterval) {
+  FakeApiServer server;
+  seed_quickstart(server);
+  TempDir dir;
+  const auto kubeconfig = write_kubeconfig(dir.file("config"), server.url());
+  // An hour between cycles: only the change can explain a second cycle within seconds.
+  Process p({kWva, "run", "--kubeconfig", kubeconfig, "--interval", "1h", "--health-probe-bind-address", "0"},
+            controller_env());
+  ASSERT_TRUE(eventually(
+      [&] { return condition(server.get("VariantAutoscaling", "llm", "llama-8b"), "TargetResolved").has_value(); }, 20s,
+      {&p}))
+      << p.err;
+  server.create(deployment("llm", "qwen-h100", 1, "qwen.qwen-7b"));
+  server.create(variant_autoscaling("llm", "qwen", "qwen/qwen-7b"));
+  EXPECT_TRUE(eventually(
+      [&] { return condition(server.get("VariantAutoscaling", "llm", "qwen"), "TargetResolved").has_value(); }, 15s,
+      {&p}))
+      << p.err;
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(20s), 0);
+}
+
+TEST(KubeE2E, ProbesSayAliveAndReadyOnTheirOwnPort) {
+  FakeApiServer server;
+  seed_quickstart(server, "300ms");
+  TempDir dir;
+  const auto kubeconfig = write_kubeconfig(dir.file("config"), server.url());
+  const int port = free_port();
+  Process p(
+      {kWva, "run", "--kubeconfig", kubeconfig, "--health-probe-bind-address", "127.0.0.1:" + std::to_string(port)},
+      controller_env());
+  httplib::Client probe("127.0.0.1", port);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = probe.Get("/readyz");
+        return r && r->status == 200;
+      },
+      20s, {&p}))
+      << p.err;
+  auto h = probe.Get("/healthz");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 200);
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(20s), 0) << p.err;
+}
+
+TEST(KubeE2E, ValidateReadsTheConfigMapsFromTheApi) {
+  FakeApiServer server;
+  seed_quickstart(server);
+  TempDir dir;
+  const auto kubeconfig = write_kubeconfig(dir.file("config"), server.url());
+  auto ok = run({kWva, "validate", "--kubeconfig", kubeconfig}, 60s, controller_env());
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("valid"), std::string::npos);
+  auto cm = *server.get("ConfigMap", kSystemNs, "wva-pipelines");
+  cm["data"]["pipelines.yaml"] = "pipelines: {default: {source: nowhere}}\n";
+  server.update(cm);
+  auto bad = run({kWva, "validate", "--kubeconfig", kubeconfig}, 60s, controller_env());
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("pipelines.default.source"), std::string::npos) << bad.err;
+}
+
+// ------------------------------------------------------------------------------------ leader election
+
+TEST(KubeE2E, TwoReplicasWithLeaderElectionPublishOnceAndFailOver) {
+  FakeApiServer server;
+  seed_quickstart(server, "300ms");
+  TempDir dir;
+  const auto config_a = write_kubeconfig(dir.file("a"), server.url(), "token-a");
+  const auto config_b = write_kubeconfig(dir.file("b"), server.url(), "token-b");
+  const std::vector<std::string> flags = {"--leader-elect",
+                                          "--leader-elect-lease-duration",
+                                          "3s",
+                                          "--leader-elect-renew-deadline",
+                                          "2s",
+                                          "--leader-elect-retry-period",
+                                          "250ms",
+                                          "--health-probe-bind-address",
+                                          "0"};
+  auto start = [&](const std::string& config, const std::string& pod) {
+    std::vector<std::string> argv = {kWva, "run", "--kubeconfig", config};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    return std::make_unique<Process>(argv, controller_env(pod));
+  };
+  auto a = start(config_a, "wva-a");
+  auto b = start(config_b, "wva-b");
+  auto holder = [&]() -> std::string {
+    auto lease = server.get("Lease", kSystemNs, "workload-variant-autoscaler-leader");
+    return lease ? (*lease)["spec"].value("holderIdentity", "") : "";
+  };
+  ASSERT_TRUE(eventually([&] { return !holder().empty(); }, 20s, {a.get(), b.get()})) << a->err << b->err;
+  const bool a_leads = holder().starts_with("wva-a_");
+  Process* leader = a_leads ? a.get() : b.get();
+  Process* standby = a_leads ? b.get() : a.get();
+  const std::string leader_token = a_leads ? "Bearer token-a" : "Bearer token-b";
+  const std::string standby_token = a_leads ? "Bearer token-b" : "Bearer token-a";
+  ASSERT_TRUE(eventually(
+      [&] { return condition(server.get("VariantAutoscaling", "llm", "llama-8b"), "TargetResolved").has_value(); }, 20s,
+      {a.get(), b.get()}));
+  // Several cycles of both: only the leader wrote.
+  std::this_thread::sleep_for(1500ms);
+  for (auto* p : {a.get(), b.get()}) p->pump(10ms);
+  EXPECT_GE(server.count("PATCH", "/status", leader_token), 1u);
+  EXPECT_EQ(server.count("PATCH", "/status", standby_token), 0u);
+
+  // SIGKILL: no release; the standby takes over once the Lease is a lease duration old.
+  const auto killed = std::chrono::steady_clock::now();
+  leader->signal(SIGKILL);
+  const std::string standby_prefix = a_leads ? "wva-b_" : "wva-a_";
+  ASSERT_TRUE(eventually([&] { return holder().starts_with(standby_prefix); }, 10s, {standby})) << standby->err;
+  const auto takeover = std::chrono::steady_clock::now() - killed;
+  // One lease duration (3 s) plus one retry period of the standby's polling, and scheduling slack.
+  EXPECT_LT(takeover, 3s + 250ms + 750ms) << std::chrono::duration_cast<std::chrono::milliseconds>(takeover).count();
+  // The new leader publishes: clear the status, it is written again, by the new leader.
+  auto va = *server.get("VariantAutoscaling", "llm", "llama-8b");
+  va.erase("status");
+  {
+    httplib::Client c("127.0.0.1", server.port());
+    c.Patch("/apis/llmd.ai/v1alpha1/namespaces/llm/variantautoscalings/llama-8b/status",
+            R"({"status":{"conditions":null,"desiredOptimizedAlloc":null}})", "application/merge-patch+json");
+  }
+  ASSERT_TRUE(eventually([&] { return server.count("PATCH", "/status", standby_token) >= 1; }, 10s, {standby}))
+      << standby->err;
+
+  // SIGTERM releases the Lease: a fresh replica takes over at its next retry, well within a lease duration.
+  auto c = start(a_leads ? config_a : config_b, "wva-c");
+  ASSERT_TRUE(eventually([&] { return c->err.find("candidate") != std::string::npos; }, 10s, {c.get(), standby}));
+  std::this_thread::sleep_for(500ms);  // c has observed the Lease held by the standby
+  const auto terminated = std::chrono::steady_clock::now();
+  standby->signal(SIGTERM);
+  ASSERT_TRUE(eventually([&] { return holder().starts_with("wva-c_"); }, 10s, {c.get(), standby})) << c->err;
+  EXPECT_LT(std::chrono::steady_clock::now() - terminated, 2500ms);
+  EXPECT_EQ(standby->wait(10s), 0) << standby->err;
+  EXPECT_NE(standby->err.find("released Lease"), std::string::npos) << standby->err;
+  c->signal(SIGTERM);
+  EXPECT_EQ(c->wait(10s), 0);
+}
+
+// -------------------------------------------------------------------------------------------- bad input
+
+// One line on stderr (after the log lines, which carry a timestamp) naming the cause.
+std::string last_line(const std::string& err) {
+  std::string s = err;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  const auto nl = s.rfind('\n');
+  return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+TEST(KubeE2E, BadInputGivesOneClearLine) {
+  TempDir dir;
+  {
+    const auto cfg = write_kubeconfig(dir.file("unreachable"), "http://127.0.0.1:1");
+    auto r = run({kWva, "run", "--kubeconfig", cfg, "--once"}, 60s, controller_env());
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(last_line(r.err).find("http://127.0.0.1:1"), std::string::npos) << r.err;
+    EXPECT_NE(last_line(r.err).find("reachable"), std::string::npos) << r.err;
+  }
+  {
+    auto r = run({kWva, "run", "--kubeconfig", dir.file("missing"), "--once"}, 60s, controller_env());
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(last_line(r.err).find(dir.file("missing") + " (--kubeconfig): cannot read the file"), std::string::npos)
+        << r.err;
+  }
+  FakeApiServer server;
+  seed_quickstart(server);
+  {
+    const auto cfg = write_kubeconfig(dir.file("config"), server.url());
+    auto r = run({kWva, "run", "--kubeconfig", cfg, "--context", "staging", "--once"}, 60s, controller_env());
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(last_line(r.err).find("context \"staging\" not found (contexts: fake)"), std::string::npos) << r.err;
+  }
+  {
+    server.require_token("right");
+    const auto cfg = write_kubeconfig(dir.file("wrong"), server.url(), "wrong");
+    auto r = run({kWva, "run", "--kubeconfig", cfg, "--once"}, 60s, controller_env());
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(last_line(r.err).find("HTTP 401 Unauthorized"), std::string::npos) << r.err;
+    server.require_token("");
+  }
+  {
+    // A VA without spec.modelID: one warning naming it, the other model still decided.
+    json bad = variant_autoscaling("llm", "broken", "");
+    bad["spec"].erase("modelID");
+    server.create(bad);
+    const auto cfg = write_kubeconfig(dir.file("config"), server.url());
+    auto r = run({kWva, "run", "--kubeconfig", cfg, "--once", "--output", "json"}, 60s, controller_env());
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("broken: spec.modelID is missing"), std::string::npos) << r.err;
+    EXPECT_EQ(json::parse(r.out)["decisions"].size(), 2u);
+  }
+}
+
+// ----------------------------------------------------------------------------------------------- kubectl
+
+// The real kubectl proves the fake speaks the protocol: discovery, get (with the VA's short name), scale.
+TEST(KubeE2E, KubectlTalksToTheFake) {
+  std::string kubectl;
+  if (const char* env = std::getenv("KUBECTL"); env && *env) kubectl = env;
+  if (kubectl.empty())
+    for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"})
+      if (fs::exists(fs::path(dir) / "kubectl")) {
+        kubectl = (fs::path(dir) / "kubectl").string();
+        break;
+      }
+  if (kubectl.empty()) {
+    const char* ci = std::getenv("CI");
+    if (ci && std::string(ci) == "true") FAIL() << "kubectl not found (set KUBECTL or put kubectl on PATH); CI=true";
+    GTEST_SKIP() << "kubectl not found; set KUBECTL";
+  }
+  FakeApiServer server;
+  seed_quickstart(server);
+  TempDir dir;
+  const auto cfg = write_kubeconfig(dir.file("config"), server.url());
+  const std::vector<std::string> base = {kubectl,           "--kubeconfig",      cfg,  "--cache-dir",
+                                         dir.file("cache"), "--request-timeout", "10s"};
+  auto kc = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, 60s, {"HOME=" + dir.path.string()});
+  };
+  auto va = kc({"get", "va", "-n", "llm", "-o", "json"});
+  ASSERT_EQ(va.code, 0) << va.err;
+  auto list = json::parse(va.out);
+  ASSERT_EQ(list["items"].size(), 1u) << va.out;
+  EXPECT_EQ(list["items"][0]["spec"]["modelID"], "meta/llama-3.1-8b");
+  auto deploys = kc({"get", "deployments", "-n", "llm"});
+  ASSERT_EQ(deploys.code, 0) << deploys.err;
+  EXPECT_NE(deploys.out.find("llama-8b-a100"), std::string::npos) << deploys.out;
+  auto scaled = kc({"scale", "deployment", "llama-8b-a100", "-n", "llm", "--replicas=5"});
+  ASSERT_EQ(scaled.code, 0) << scaled.err;
+  EXPECT_EQ((*server.get("Deployment", "llm", "llama-8b-a100"))["spec"]["replicas"], 5);
+  auto missing = kc({"get", "va", "nope", "-n", "llm"});
+  EXPECT_NE(missing.code, 0);
+  EXPECT_NE(missing.err.find("not found"), std::string::npos) << missing.err;
+}
+
+}  // namespace
+}  // namespace wva::testing

@@ -1,0 +1,564 @@
+// The Kubernetes backend in-process against FakeApiServer (an in-test stand-in for kube-apiserver; see
+// fake_apiserver.h for the conventions it follows): config loading, the API client, informers (paging,
+// watch, 410, dropped streams), pod ownership, status writes (409, unchanged), leader election.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "cluster/kube/kube_client.h"
+#include "cluster/kube/kube_cluster.h"
+#include "cluster/kube/kube_config.h"
+#include "cluster/kube/leader_elector.h"
+#include "fake_apiserver.h"
+#include "kube_objects.h"
+
+namespace wva::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using framework::kube::Connection;
+using framework::kube::KubeClient;
+using framework::kube::KubeCluster;
+using framework::kube::KubeClusterOptions;
+using nlohmann::json;
+
+constexpr const char* kSystemNs = "workload-variant-autoscaler-system";
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/wva-kube-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name) << text;
+    return (path / name).string();
+  }
+};
+
+// Polls `pred` every 20 ms for at most `timeout`.
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return pred();
+}
+
+std::shared_ptr<spdlog::logger> test_logger(std::ostringstream* capture = nullptr) {
+  std::shared_ptr<spdlog::sinks::sink> sink;
+  if (capture) sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*capture);
+  else sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(std::cerr);
+  auto log = std::make_shared<spdlog::logger>("kube-test", sink);
+  log->set_level(spdlog::level::debug);
+  return log;
+}
+
+std::optional<std::string> no_env(const std::string&) { return std::nullopt; }
+
+Connection plain(const FakeApiServer& server) {
+  Connection c;
+  c.server = server.url();
+  c.source = "test";
+  return c;
+}
+
+KubeClusterOptions fast_options() {
+  KubeClusterOptions o;
+  o.system_namespace = kSystemNs;
+  o.reflector.page_size = 2;  // every list of more than two objects pages
+  o.reflector.backoff_initial = 20ms;
+  o.reflector.backoff_max = 200ms;
+  return o;
+}
+
+// ----------------------------------------------------------------------------------------------- config
+
+TEST(KubeConfig, UsesTheCurrentContextAndResolvesRelativeFiles) {
+  TempDir dir;
+  dir.write("ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  dir.write("token", "secret-token\n");
+  const std::string cfg = dir.write("config", R"(apiVersion: v1
+kind: Config
+current-context: prod
+clusters:
+- name: c1
+  cluster: {server: "https://10.0.0.1:6443/", certificate-authority: ca.pem}
+- name: c2
+  cluster: {server: "https://10.0.0.2:6443", certificate-authority-data: aGVsbG8=}
+users:
+- name: u1
+  user: {tokenFile: token}
+- name: u2
+  user: {token: abc}
+contexts:
+- name: prod
+  context: {cluster: c1, user: u1, namespace: llm}
+- name: dev
+  context: {cluster: c2, user: u2}
+)");
+  auto c = framework::kube::load_kubeconfig(cfg, "", no_env);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->server, "https://10.0.0.1:6443");
+  EXPECT_EQ(c->ca_file, (dir.path / "ca.pem").string());
+  EXPECT_EQ(c->token_file, (dir.path / "token").string());
+  EXPECT_EQ(c->default_namespace, "llm");
+  EXPECT_FALSE(c->insecure_skip_tls_verify);
+  EXPECT_TRUE(c->warnings.empty());
+
+  auto dev = framework::kube::load_kubeconfig(cfg, "dev", no_env);
+  ASSERT_TRUE(dev.ok()) << dev.error().message;
+  EXPECT_EQ(dev->ca_pem, "hello");
+  EXPECT_EQ(dev->token, "abc");
+}
+
+TEST(KubeConfig, KubeconfigEnvAndHomeAreTheFallbacks) {
+  TempDir dir;
+  const std::string a = dir.write("a", "apiVersion: v1\nkind: Config\nclusters: []\n");
+  const std::string b = dir.write("b", R"(current-context: x
+clusters: [{name: c, cluster: {server: "http://127.0.0.1:1"}}]
+contexts: [{name: x, context: {cluster: c}}]
+)");
+  auto from_env = framework::kube::load_kubeconfig("", "", [&](const std::string& n) -> std::optional<std::string> {
+    if (n == "KUBECONFIG") return a + ":" + (dir.path / "missing").string() + ":" + b;
+    return std::nullopt;
+  });
+  ASSERT_TRUE(from_env.ok()) << from_env.error().message;
+  EXPECT_EQ(from_env->server, "http://127.0.0.1:1");
+
+  std::filesystem::create_directories(dir.path / ".kube");
+  std::filesystem::copy_file(b, dir.path / ".kube" / "config");
+  auto from_home = framework::kube::load_kubeconfig("", "", [&](const std::string& n) -> std::optional<std::string> {
+    if (n == "HOME") return dir.path.string();
+    return std::nullopt;
+  });
+  ASSERT_TRUE(from_home.ok()) << from_home.error().message;
+  EXPECT_EQ(from_home->server, "http://127.0.0.1:1");
+}
+
+TEST(KubeConfig, BadInputNamesTheCause) {
+  TempDir dir;
+  auto missing = framework::kube::load_kubeconfig((dir.path / "nope").string(), "", no_env);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("nope"), std::string::npos) << missing.error().message;
+  EXPECT_NE(missing.error().message.find("cannot read"), std::string::npos) << missing.error().message;
+
+  const std::string cfg = dir.write("config", R"(current-context: a
+clusters: [{name: c, cluster: {server: "https://x", certificate-authority: /no/such/ca.crt}}]
+users: [{name: u, user: {client-certificate: cert.pem}}]
+contexts: [{name: a, context: {cluster: c, user: u}}, {name: b, context: {cluster: c}}]
+)");
+  auto unknown = framework::kube::load_kubeconfig(cfg, "staging", no_env);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("context \"staging\" not found (contexts: a, b)"), std::string::npos)
+      << unknown.error().message;
+
+  auto ca = framework::kube::load_kubeconfig(cfg, "b", no_env);
+  ASSERT_FALSE(ca.ok());
+  EXPECT_NE(ca.error().message.find("certificate-authority /no/such/ca.crt"), std::string::npos) << ca.error().message;
+}
+
+TEST(KubeConfig, InsecureSkipVerifyOnlyWhenTheFileSaysSoAndWarns) {
+  TempDir dir;
+  const std::string cfg = dir.write("config", R"(current-context: a
+clusters: [{name: c, cluster: {server: "https://x", insecure-skip-tls-verify: true}}]
+contexts: [{name: a, context: {cluster: c}}]
+)");
+  auto c = framework::kube::load_kubeconfig(cfg, "", no_env);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(c->insecure_skip_tls_verify);
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("NOT verified"), std::string::npos);
+}
+
+TEST(KubeConfig, InClusterReadsTheServiceAccountAndRereadsARotatedToken) {
+  TempDir dir;
+  dir.write("token", "first\n");
+  dir.write("ca.crt", "x");
+  dir.write("namespace", "wva-system\n");
+  FakeApiServer server;
+  const std::string port = std::to_string(server.port());
+  auto env = [&](const std::string& n) -> std::optional<std::string> {
+    if (n == "KUBERNETES_SERVICE_HOST") return "127.0.0.1";
+    if (n == "KUBERNETES_SERVICE_PORT") return port;
+    return std::nullopt;
+  };
+  EXPECT_TRUE(framework::kube::in_cluster(env));
+  auto c = framework::kube::load_in_cluster(env, dir.path);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->server, "https://127.0.0.1:" + port);
+  EXPECT_EQ(c->default_namespace, "wva-system");
+  // The fake speaks plain HTTP; the client still sends the token file's content and re-reads it on rotation.
+  c->server = server.url();
+  server.require_token("first");
+  KubeClient client(*c);
+  auto r1 = client.request("GET", "/api/v1/pods");
+  ASSERT_TRUE(r1.ok());
+  EXPECT_EQ(r1->status, 200);
+  std::this_thread::sleep_for(20ms);  // a distinct mtime
+  dir.write("token", "second\n");
+  server.require_token("second");
+  auto r2 = client.request("GET", "/api/v1/pods");
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->status, 200) << r2->body;
+  auto missing = framework::kube::load_in_cluster(env, dir.path / "nowhere");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("service-account token"), std::string::npos);
+}
+
+// --------------------------------------------------------------------------------------------------- TLS
+
+// Runs a shell command (openssl, base64); its stdout.
+std::string sh(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+// A TLS API endpoint (httplib's SSLServer standing in for kube-apiserver's TLS) that requires a client
+// certificate signed by the same CA: the kubeconfig's CA and client certificate must both be used.
+TEST(KubeClient, TlsWithCaAndClientCertificatesFromFilesOrData) {
+  if (sh("command -v openssl").empty()) GTEST_SKIP() << "no openssl to make certificates";
+  TempDir dir;
+  const std::string d = dir.path.string();
+  sh("cd " + d +
+     " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 -subj /CN=test-ca 2>/dev/null"
+     " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null"
+     " && printf 'subjectAltName=IP:127.0.0.1' > san.ext"
+     " && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 1 "
+     "-extfile san.ext 2>/dev/null"
+     " && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=wva 2>/dev/null"
+     " && openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 1 "
+     "2>/dev/null");
+  ASSERT_TRUE(std::filesystem::exists(dir.path / "client.crt")) << "openssl failed";
+  httplib::SSLServer tls((d + "/server.crt").c_str(), (d + "/server.key").c_str(), (d + "/ca.crt").c_str());
+  ASSERT_TRUE(tls.is_valid());
+  tls.Get("/version", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"major":"1","minor":"32"})", "application/json");
+  });
+  const int port = tls.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { tls.listen_after_bind(); });
+  for (int i = 0; i < 500 && !tls.is_running(); ++i) std::this_thread::sleep_for(2ms);
+  const std::string server = "https://127.0.0.1:" + std::to_string(port);
+  auto b64 = [&](const std::string& f) { return sh("base64 -w0 " + d + "/" + f); };
+  auto kubeconfig = [&](const std::string& cluster, const std::string& user) {
+    return dir.write("config", "current-context: c\nclusters: [{name: k, cluster: {server: \"" + server + "\", " +
+                                   cluster + "}}]\nusers: [{name: u, user: {" + user +
+                                   "}}]\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n");
+  };
+  auto get_version = [&](const std::string& cfg) -> sdk::Result<long> {
+    auto c = framework::kube::load_kubeconfig(cfg, "", no_env);
+    if (!c) return c.error();
+    KubeClient client(*c);
+    auto r = client.request("GET", "/version", {}, {}, 5s);
+    if (!r) return r.error();
+    return r->status;
+  };
+  auto files = get_version(
+      kubeconfig("certificate-authority: ca.crt", "client-certificate: client.crt, client-key: client.key"));
+  ASSERT_TRUE(files.ok()) << files.error().message;
+  EXPECT_EQ(*files, 200);
+  auto data = get_version(
+      kubeconfig("certificate-authority-data: " + b64("ca.crt"),
+                 "client-certificate-data: " + b64("client.crt") + ", client-key-data: " + b64("client.key")));
+  ASSERT_TRUE(data.ok()) << data.error().message;
+  EXPECT_EQ(*data, 200);
+  // Without the CA the server's certificate is not trusted: a clear TLS error naming the server.
+  auto untrusted = get_version(
+      kubeconfig("insecure-skip-tls-verify: false", "client-certificate: client.crt, client-key: client.key"));
+  ASSERT_FALSE(untrusted.ok());
+  EXPECT_NE(untrusted.error().message.find(server), std::string::npos) << untrusted.error().message;
+  // insecure-skip-tls-verify, when the kubeconfig says so, skips the server check (and warns, tested above).
+  auto insecure = get_version(
+      kubeconfig("insecure-skip-tls-verify: true", "client-certificate: client.crt, client-key: client.key"));
+  ASSERT_TRUE(insecure.ok()) << insecure.error().message;
+  tls.stop();
+  t.join();
+}
+
+// ------------------------------------------------------------------------------------------ fake server
+
+TEST(FakeApiServer, FollowsTheApiConventions) {
+  FakeApiServer server;
+  KubeClient client(plain(server));
+  auto created = client.request("POST", "/apis/llmd.ai/v1alpha1/namespaces/llm/variantautoscalings",
+                                variant_autoscaling("llm", "va", "m/x").dump(), "application/json");
+  ASSERT_TRUE(created.ok());
+  ASSERT_EQ(created->status, 201) << created->body;
+  auto obj = json::parse(created->body);
+  const std::string rv = obj["metadata"]["resourceVersion"];
+  EXPECT_FALSE(rv.empty());
+  EXPECT_EQ(client
+                .request("POST", "/apis/llmd.ai/v1alpha1/namespaces/llm/variantautoscalings",
+                         variant_autoscaling("llm", "va", "m/x").dump(), "application/json")
+                ->status,
+            409);
+  // The status subresource ignores spec.
+  json patch = {{"spec", {{"modelID", "changed"}}}, {"status", {{"phase", "ok"}}}};
+  auto st = client.request("PATCH", "/apis/llmd.ai/v1alpha1/namespaces/llm/variantautoscalings/va/status", patch.dump(),
+                           "application/merge-patch+json");
+  ASSERT_EQ(st->status, 200);
+  auto after = server.get("VariantAutoscaling", "llm", "va");
+  EXPECT_EQ((*after)["spec"]["modelID"], "m/x");
+  EXPECT_EQ((*after)["status"]["phase"], "ok");
+  // A write with the old resourceVersion is stale.
+  json stale = {{"metadata", {{"resourceVersion", rv}}}, {"status", {{"phase", "late"}}}};
+  auto conflict = client.request("PATCH", "/apis/llmd.ai/v1alpha1/namespaces/llm/variantautoscalings/va/status",
+                                 stale.dump(), "application/merge-patch+json");
+  EXPECT_EQ(conflict->status, 409);
+  auto e = framework::kube::api_error(*conflict, "PATCH va");
+  EXPECT_EQ(e.code, sdk::ErrorCode::kConflict);
+  EXPECT_EQ(client.request("GET", "/apis/apps/v1/namespaces/llm/deployments/none")->status, 404);
+  // A watch from before a compaction is answered with a 410 ERROR event.
+  server.compact();
+  std::atomic<bool> stop{false};
+  std::vector<std::string> lines;
+  auto w = client.stream(
+      "/api/v1/pods?watch=1&resourceVersion=" + rv,
+      [&](std::string_view l) {
+        lines.emplace_back(l);
+        return true;
+      },
+      stop);
+  ASSERT_TRUE(w.ok());
+  ASSERT_EQ(lines.size(), 1u);
+  auto ev = json::parse(lines[0]);
+  EXPECT_EQ(ev["type"], "ERROR");
+  EXPECT_EQ(ev["object"]["code"], 410);
+}
+
+TEST(KubeClient, UnreachableServerAndUnauthorizedAreClearErrors) {
+  Connection c;
+  c.server = "http://127.0.0.1:1";
+  KubeClient client(c);
+  auto r = client.request("GET", "/api", {}, {}, 2s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("http://127.0.0.1:1/api"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("reachable"), std::string::npos) << r.error().message;
+
+  FakeApiServer server;
+  server.require_token("good");
+  KubeClient anon(plain(server));
+  auto denied = anon.request("GET", "/api/v1/pods");
+  ASSERT_TRUE(denied.ok());
+  auto e = framework::kube::api_error(*denied, "GET /api/v1/pods");
+  EXPECT_NE(e.message.find("HTTP 401 Unauthorized"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("credentials"), std::string::npos) << e.message;
+}
+
+// ------------------------------------------------------------------------------------------- informers
+
+void seed(FakeApiServer& server, const std::string& ns, const std::string& name, int pods) {
+  server.create(deployment(ns, name, pods, "m.x"));
+  server.create(replicaset(ns, name, "5f8c9"));
+  for (int i = 0; i < pods; ++i) server.create(pod(ns, name + "-5f8c9", name, "p" + std::to_string(i)));
+}
+
+TEST(KubeCluster, SyncsPagedListsThenFollowsTheWatch) {
+  FakeApiServer server;
+  for (int i = 0; i < 5; ++i) server.create(variant_autoscaling("llm", "va-" + std::to_string(i), "m/x"));
+  seed(server, "llm", "llama", 3);
+  server.create(config_map(kSystemNs, "accelerator-unitcost", {{"costs", "H100: 50\n"}}));
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  EXPECT_EQ(cluster->list("VariantAutoscaling", "")->size(), 5u);
+  EXPECT_EQ(cluster->list("Pod", "llm")->size(), 3u);
+  // page_size 2: five VAs take three pages.
+  std::size_t va_pages = 0;
+  for (const auto& r : server.requests())
+    if (r.method == "GET" && r.path.find("variantautoscalings") != std::string::npos &&
+        r.query.find("watch") == std::string::npos)
+      ++va_pages;
+  EXPECT_EQ(va_pages, 3u);
+  EXPECT_TRUE(eventually([&] { return server.open_watches() >= 5; }));
+
+  const auto rev = cluster->revision();
+  int changes = 0;
+  cluster->set_change_listener([&] { ++changes; });
+  server.create(variant_autoscaling("llm", "va-new", "m/y"));
+  EXPECT_TRUE(eventually([&] { return cluster->get("VariantAutoscaling", "llm", "va-new")->has_value(); }));
+  EXPECT_GT(cluster->revision(), rev);
+  EXPECT_TRUE(eventually([&] { return changes >= 1; }));
+  server.remove("VariantAutoscaling", "llm", "va-0");
+  EXPECT_TRUE(eventually([&] { return !cluster->get("VariantAutoscaling", "llm", "va-0")->has_value(); }));
+  // Pods map to their Deployment through ReplicaSet ownerReferences.
+  auto pods = cluster->list("Pod", "llm");
+  ASSERT_TRUE(pods.ok());
+  for (const auto& p : pods.value())
+    EXPECT_EQ(p["metadata"]["annotations"]["wva.llmd.ai/deployment"], "llama") << p.dump();
+}
+
+TEST(KubeCluster, WatchNamespacesLimitWhatIsCached) {
+  FakeApiServer server;
+  server.create(variant_autoscaling("llm", "mine", "m/x"));
+  server.create(variant_autoscaling("other", "theirs", "m/x"));
+  server.create(config_map(kSystemNs, "wva-pipelines", {{"pipelines.yaml", "{}"}}));
+  server.create(config_map("llm", "capacity-scaling-config", {{"default", "{}"}}));
+  auto options = fast_options();
+  options.watch_namespaces = {"llm"};
+  auto cluster = std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), options, test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  auto vas = cluster->list("VariantAutoscaling", "");
+  ASSERT_TRUE(vas.ok());
+  ASSERT_EQ(vas->size(), 1u);
+  EXPECT_EQ((*vas)[0]["metadata"]["name"], "mine");
+  EXPECT_EQ(server.count("GET", "/namespaces/other/"), 0u);
+  // The controller's ConfigMaps are cached; another namespace's is read from the API when asked for.
+  EXPECT_TRUE(cluster->get("ConfigMap", kSystemNs, "wva-pipelines")->has_value());
+  EXPECT_TRUE(cluster->get("ConfigMap", "llm", "capacity-scaling-config")->has_value());
+  EXPECT_EQ(server.count("GET", "/api/v1/namespaces/llm/configmaps/capacity-scaling-config"), 1u);
+}
+
+TEST(KubeCluster, RecoversFromDroppedWatchesAnd410WithoutLosingUpdates) {
+  FakeApiServer server;
+  server.create(variant_autoscaling("llm", "a", "m/x"));
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  const auto lists_before = cluster->lists();
+  // A dropped stream reconnects from the last resourceVersion: no re-list.
+  server.drop_watches();
+  server.create(variant_autoscaling("llm", "b", "m/x"));
+  EXPECT_TRUE(eventually([&] { return cluster->get("VariantAutoscaling", "llm", "b")->has_value(); }));
+  EXPECT_EQ(cluster->lists(), lists_before);
+  // Compacted history: the watch gets 410, the informer lists again and sees what happened meanwhile.
+  server.compact();
+  server.create(variant_autoscaling("llm", "c", "m/x"));
+  server.remove("VariantAutoscaling", "llm", "a");
+  EXPECT_TRUE(eventually([&] {
+    return cluster->get("VariantAutoscaling", "llm", "c")->has_value() &&
+           !cluster->get("VariantAutoscaling", "llm", "a")->has_value();
+  }));
+  EXPECT_GT(cluster->lists(), lists_before);
+}
+
+TEST(KubeCluster, StatusPatchIsSkippedWhenUnchangedAndRereadOnConflict) {
+  FakeApiServer server;
+  server.create(variant_autoscaling("llm", "va", "m/x"));
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  const json status = {{"desiredOptimizedAlloc", {{"numReplicas", 2}, {"lastRunTime", "2026-01-01T00:00:00Z"}}}};
+  ASSERT_TRUE(cluster->patch_status("VariantAutoscaling", "llm", "va", status).ok());
+  EXPECT_EQ(server.count("PATCH", "/status"), 1u);
+  EXPECT_EQ((*server.get("VariantAutoscaling", "llm", "va"))["status"]["desiredOptimizedAlloc"]["numReplicas"], 2);
+  // The same status again, only a newer lastRunTime: nothing is sent.
+  json again = status;
+  again["desiredOptimizedAlloc"]["lastRunTime"] = "2026-01-01T00:01:00Z";
+  ASSERT_TRUE(cluster->patch_status("VariantAutoscaling", "llm", "va", again).ok());
+  EXPECT_EQ(server.count("PATCH", "/status"), 1u);
+  // Someone else writes (the cache may not have seen it yet): our stale write gets 409, the cache re-reads.
+  auto other = *server.get("VariantAutoscaling", "llm", "va");
+  other["metadata"]["labels"] = {{"team", "a"}};
+  server.update(other);
+  json changed = {{"desiredOptimizedAlloc", {{"numReplicas", 3}}}};
+  auto first = cluster->patch_status("VariantAutoscaling", "llm", "va", changed);
+  if (!first.ok()) {
+    EXPECT_EQ(first.error().code, sdk::ErrorCode::kConflict);
+    ASSERT_TRUE(cluster->patch_status("VariantAutoscaling", "llm", "va", changed).ok());
+  }
+  EXPECT_EQ((*server.get("VariantAutoscaling", "llm", "va"))["status"]["desiredOptimizedAlloc"]["numReplicas"], 3);
+  // A VA status write does not bump the revision (the host knows what it wrote); a spec change does.
+  const auto rev = cluster->revision();
+  ASSERT_TRUE(cluster->patch_status("VariantAutoscaling", "llm", "va", {{"phase", "x"}}).ok());
+  EXPECT_TRUE(eventually([&] {
+    auto va = cluster->get("VariantAutoscaling", "llm", "va");
+    return va->has_value() && (**va)["status"].value("phase", "") == "x";
+  }));
+  EXPECT_EQ(cluster->revision(), rev);
+}
+
+TEST(KubeCluster, BadGatewayAnswersBackOffAndRetryAfterIsHonoured) {
+  // A server that answers 429 with Retry-After: 1 twice, then works.
+  httplib::Server flaky;
+  std::atomic<int> calls{0};
+  flaky.Get("/.*", [&](const httplib::Request& req, httplib::Response& res) {
+    if (req.has_param("watch")) {
+      res.status = 200;
+      res.set_content("", "application/json");
+      return;
+    }
+    if (calls++ < 2) {
+      res.status = 429;
+      res.set_header("Retry-After", "1");
+      res.set_content(R"({"kind":"Status","code":429,"reason":"TooManyRequests","message":"slow down"})",
+                      "application/json");
+      return;
+    }
+    res.set_content(R"({"kind":"List","metadata":{"resourceVersion":"5"},"items":[]})", "application/json");
+  });
+  const int port = flaky.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { flaky.listen_after_bind(); });
+  Connection c;
+  c.server = "http://127.0.0.1:" + std::to_string(port);
+  KubeClient client(c);
+  std::ostringstream captured;
+  framework::kube::ObjectStore store;
+  framework::kube::ReflectorOptions options;
+  options.backoff_initial = 1ms;  // without Retry-After the two retries would take milliseconds
+  std::atomic<bool> synced{false};
+  framework::kube::Reflector reflector(client, framework::kube::kPods, "", store, options, test_logger(&captured),
+                                       [&] { synced = true; });
+  const auto start = std::chrono::steady_clock::now();
+  reflector.start();
+  EXPECT_TRUE(eventually([&] { return synced.load(); }, 10s));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 1900ms);  // two Retry-After waits of 1 s
+  reflector.stop();
+  flaky.stop();
+  t.join();
+  EXPECT_NE(captured.str().find("429"), std::string::npos) << captured.str();
+}
+
+// ------------------------------------------------------------------------------------ leader election
+
+TEST(LeaderElector, OneLeaderAndTheOtherTakesOverWhenReleased) {
+  FakeApiServer server;
+  auto client = std::make_shared<KubeClient>(plain(server));
+  framework::kube::LeaderElectionOptions o;
+  o.lease_namespace = kSystemNs;
+  o.lease_duration = 1500ms;
+  o.renew_deadline = 1000ms;
+  o.retry_period = 100ms;
+  o.identity = "a";
+  auto a = std::make_unique<framework::kube::LeaderElector>(client, o, test_logger());
+  o.identity = "b";
+  framework::kube::LeaderElector b(client, o, test_logger());
+  a->start();
+  ASSERT_TRUE(eventually([&] { return a->is_leader(); }));
+  b.start();
+  // b keeps trying for more than a lease duration while a renews: a stays the only leader.
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_FALSE(b.is_leader());
+    EXPECT_TRUE(a->is_leader());
+    std::this_thread::sleep_for(100ms);
+  }
+  auto lease = server.get("Lease", kSystemNs, o.lease_name);
+  ASSERT_TRUE(lease);
+  EXPECT_EQ((*lease)["spec"]["holderIdentity"], "a");
+  const auto released = std::chrono::steady_clock::now();
+  a->release();
+  EXPECT_FALSE(a->is_leader());
+  ASSERT_TRUE(eventually([&] { return b.is_leader(); }, 5s));
+  // Released: b took over at its next retry, not after a lease duration.
+  EXPECT_LT(std::chrono::steady_clock::now() - released, 1000ms);
+  EXPECT_EQ((*server.get("Lease", kSystemNs, o.lease_name))["spec"]["holderIdentity"], "b");
+  EXPECT_GE((*server.get("Lease", kSystemNs, o.lease_name))["spec"]["leaseTransitions"], 1);
+}
+
+}  // namespace
+}  // namespace wva::testing
