@@ -271,6 +271,23 @@ TEST(KubeE2E, ValidateReadsTheConfigMapsFromTheApi) {
   EXPECT_NE(bad.err.find("pipelines.default.source"), std::string::npos) << bad.err;
 }
 
+TEST(KubeE2E, LogLevelFromTheEnvironment) {
+  FakeApiServer server;
+  seed_quickstart(server);
+  TempDir dir;
+  const auto kubeconfig = write_kubeconfig(dir.file("config"), server.url());
+  auto env = controller_env();
+  env.push_back("LOG_LEVEL=warn");  // later entries win
+  auto quiet = run({kWva, "run", "--kubeconfig", kubeconfig, "--once"}, 60s, env);
+  ASSERT_EQ(quiet.code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find(" info "), std::string::npos) << quiet.err;
+  env.back() = "LOG_LEVEL=debug";
+  auto chatty = run({kWva, "run", "--kubeconfig", kubeconfig, "--once"}, 60s, env);
+  ASSERT_EQ(chatty.code, 0) << chatty.err;
+  EXPECT_NE(chatty.err.find(" info connected to API server"), std::string::npos) << chatty.err;
+  EXPECT_NE(chatty.err.find(" debug "), std::string::npos) << chatty.err;
+}
+
 // ------------------------------------------------------------------------------------ leader election
 
 TEST(KubeE2E, TwoReplicasWithLeaderElectionPublishOnceAndFailOver) {
