@@ -228,6 +228,7 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
   struct Plan {
     std::map<std::string, int> pods;
     double cost = 0;
+    double cost_fractional = 0;  // with fractional pods: mixes compare on this, free of rounding flips
     bool cost_known = true;
   };
   auto plan_for = [&](const sdk::Variant& primary) -> std::optional<Plan> {
@@ -257,8 +258,14 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     }
     p.pods[primary.name] = n;
     for (const auto& v : model.variants) {
-      if (!v.cost_per_replica) p.cost_known = false;
-      else p.cost += p.pods[v.name] * *v.cost_per_replica;
+      if (!v.cost_per_replica) {
+        p.cost_known = false;
+        continue;
+      }
+      p.cost += p.pods[v.name] * *v.cost_per_replica;
+      p.cost_fractional += (v.name == primary.name ? std::max(rest * needs[primary.name].pods, 1e-3)
+                                                   : static_cast<double>(p.pods[v.name])) *
+                           *v.cost_per_replica;
     }
     return p;
   };
@@ -278,7 +285,7 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     if (best_current <= 0) {
       double best = 1e300;
       for (const auto& [name, p] : plans)
-        if (p.cost_known && p.cost < best) best = p.cost, st.primary = name;
+        if (p.cost_known && p.cost_fractional < best) best = p.cost_fractional, st.primary = name;
     }
   }
   std::string mix_note;
@@ -286,7 +293,7 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     const Plan& inc = plans.at(st.primary);
     std::string cheapest = st.primary;
     for (const auto& [name, p] : plans)
-      if (p.cost_known && inc.cost_known && p.cost < plans.at(cheapest).cost) cheapest = name;
+      if (p.cost_known && inc.cost_known && p.cost_fractional < plans.at(cheapest).cost_fractional) cheapest = name;
     if (cheapest != st.primary) {
       const Plan& alt = plans.at(cheapest);
       const sdk::Variant* cv = nullptr;
@@ -294,9 +301,10 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
         if (v.name == cheapest) cv = &v;
       const int new_pods = std::max(0, alt.pods.at(cheapest) - (cv ? cv->current_replicas : 0));
       const double cold_start = new_pods * cv->cost_per_replica.value_or(0) * (s.startup_s / 3600);
-      const double saving = (inc.cost - alt.cost) * (s.swap_payback_s / 3600);
-      if (saving > cold_start && inc.cost - alt.cost > 0.05 * inc.cost) {
-        mix_note = "; mix moves to " + cheapest + " (saves " + num(inc.cost - alt.cost) + "/h)";
+      const double per_hour = inc.cost_fractional - alt.cost_fractional;
+      const double saving = per_hour * (s.swap_payback_s / 3600);
+      if (saving > cold_start && per_hour > 0.1 * inc.cost_fractional) {
+        mix_note = "; mix moves to " + cheapest + " (saves " + num(per_hour) + "/h)";
         st.primary = cheapest;
       }
     }
