@@ -7,7 +7,7 @@ packages=(
   libboost-dev libboost-program-options-dev libboost-filesystem-dev libboost-system-dev
   libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libcpp-httplib-dev libssl-dev
-  prometheus unzip
+  prometheus unzip python3
 )
 
 missing=()
