@@ -38,11 +38,12 @@ sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::strin
     bool seconds;
   };
   const std::vector<Field> fields = {
-      {"latencyMargin", &s.latency_margin, 0.1, 1, false},   {"maxUtilization", &s.max_utilization, 0.1, 0.99, false},
-      {"kvTarget", &s.kv_target, 0.1, 1, false},            {"drainTime", &s.drain_s, 1, 3600, true},
-      {"startupDelay", &s.startup_s, 0, 3600, true},        {"reaction", &s.reaction_s, 0, 3600, true},
-      {"swapPayback", &s.swap_payback_s, 0, 86400, true},   {"tokenBudget", &s.token_budget, 16, 1e7, false},
-      {"safetyKvCache", &s.safety_kv, 0.1, 1, false},       {"safetyWaitingPerPod", &s.safety_waiting, 1, 1e6, false},
+      {"latencyMargin", &s.latency_margin, 0.1, 1, false}, {"maxUtilization", &s.max_utilization, 0.1, 0.99, false},
+      {"kvTarget", &s.kv_target, 0.1, 1, false},           {"drainTime", &s.drain_s, 1, 3600, true},
+      {"startupDelay", &s.startup_s, 0, 3600, true},       {"reaction", &s.reaction_s, 0, 3600, true},
+      {"swapPayback", &s.swap_payback_s, 0, 86400, true},  {"tokenBudget", &s.token_budget, 16, 1e7, false},
+      {"burstMemory", &s.burst_memory_s, 0, 86400, true},  {"burstJump", &s.burst_jump, 1.05, 100, false},
+      {"safetyKvCache", &s.safety_kv, 0.1, 1, false},      {"safetyWaitingPerPod", &s.safety_waiting, 1, 1e6, false},
       {"priorUncertainty", &s.prior_sd, 0.01, 10, false}};
   std::vector<std::string> keys = {"defaultSlo"};
   for (const auto& f : fields) keys.push_back(f.key);
@@ -145,8 +146,8 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     if (model.slo->ttft_ms) slo.ttft_ms = *model.slo->ttft_ms;
     if (model.slo->itl_ms) slo.itl_ms = *model.slo->itl_ms;
   } else {
-    slo_note = " (no SLO class for the model: default TTFT " + num(slo.ttft_ms) + " ms, ITL " + num(slo.itl_ms) +
-               " ms)";
+    slo_note =
+        " (no SLO class for the model: default TTFT " + num(slo.ttft_ms) + " ms, ITL " + num(slo.itl_ms) + " ms)";
   }
 
   // Per variant: its pods' signals, and one learning step of its model.
@@ -187,14 +188,17 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
 
   // Demand now, in tokens, plus the backlog to drain; then its forecast over the start-up horizon.
   const double rate = *load.arrival_rate;
-  const double decode_now = rate * out + waiting_total * out / s.drain_s;
-  const double prefill_now = rate * in + waiting_total * in / s.drain_s;
+  // The backlog is drained within drainTime, at most doubling the demand: capacity ordered for requests
+  // whose clients give up before it is ready would be wasted.
+  const double backlog = std::min(waiting_total, rate * s.drain_s);
+  const double decode_now = rate * out + backlog * out / s.drain_s;
+  const double prefill_now = rate * in + backlog * in / s.drain_s;
   const double horizon = s.startup_s + s.reaction_s;
   if (!st.last_t) {
     st.level_decode = decode_now, st.level_prefill = prefill_now;
   } else if (now > *st.last_t) {
     const double dt = now - *st.last_t;
-    constexpr double alpha = 0.5, beta = 0.15;  // Holt: level and trend smoothing
+    constexpr double alpha = 0.5, beta = 0.3;  // Holt: level and trend smoothing
     auto holt = [&](double x, double& level, double& trend) {
       const double prev = level;
       level = alpha * x + (1 - alpha) * (level + trend * dt);
@@ -215,6 +219,35 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
   d.input_tokens = in;
   d.kv_tokens_in_use = kv_in_use * (decode_now > 0 ? d.decode_tps / decode_now : 1);
 
+  // Burst memory. When the arrivals (without the backlog) need burstJump times the ready pods, the fleet
+  // was caught out: a start-up delay is longer than the burst's onset, so the next one can only be met
+  // from capacity already running. Its peak is remembered and held for burstMemory, refreshed whenever
+  // demand comes back near it; smooth traffic, which the forecast orders ahead, never triggers it.
+  std::string burst_note;
+  {
+    int ready = 0;
+    for (const auto& v : model.variants) ready += v.ready_replicas;
+    const auto& pm = st.models.at(st.primary.empty() ? model.variants.front().name : st.primary);
+    const double arrival_rho = utilization(pm.coefficients(), Work{rate * out, rate * in, d.context_tokens});
+    const double ready_rho = std::max(1, ready) * s.max_utilization;
+    const double peak_rho = utilization(pm.coefficients(), Work{st.burst_decode, st.burst_prefill, d.context_tokens});
+    if (arrival_rho > s.burst_jump * ready_rho && arrival_rho > peak_rho) {
+      st.burst_decode = rate * out, st.burst_prefill = rate * in, st.burst_seen = now;
+    } else if (st.burst_seen && arrival_rho >= 0.7 * peak_rho) {
+      st.burst_seen = now;
+      if (arrival_rho > peak_rho) st.burst_decode = rate * out, st.burst_prefill = rate * in;
+    }
+    if (st.burst_seen && now - *st.burst_seen <= s.burst_memory_s) {
+      if (st.burst_decode > d.decode_tps || st.burst_prefill > d.prefill_tps)
+        burst_note = "; holding the last burst's peak";
+      d.decode_tps = std::max(d.decode_tps, st.burst_decode);
+      d.prefill_tps = std::max(d.prefill_tps, st.burst_prefill);
+    } else {
+      st.burst_seen.reset();
+      st.burst_decode = st.burst_prefill = 0;
+    }
+  }
+
   // What each variant would need alone.
   std::map<std::string, Need> needs;
   std::string infeasible;
@@ -222,7 +255,8 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     double cap = sig[v.name].kv_capacity;
     if (cap <= 0 && v.profile && v.profile->kv_capacity_tokens) cap = *v.profile->kv_capacity_tokens;
     needs[v.name] = need_for(st.models.at(v.name).coefficients(), cap, d, slo, s);
-    if (needs[v.name].infeasible) infeasible += (infeasible.empty() ? "" : "; ") + v.name + ": " + *needs[v.name].infeasible;
+    if (needs[v.name].infeasible)
+      infeasible += (infeasible.empty() ? "" : "; ") + v.name + ": " + *needs[v.name].infeasible;
   }
   // Plans: one variant carries the demand, the others stay at their minimum (their capacity counts).
   struct Plan {
@@ -245,7 +279,8 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     n = std::max(n, primary.min_replicas);
     if (primary.max_replicas && n > *primary.max_replicas) {
       // Overflow to the other variants, in order, each up to its maximum.
-      double left = (rest * needs[primary.name].pods - *primary.max_replicas) / std::max(1e-9, needs[primary.name].pods);
+      double left =
+          (rest * needs[primary.name].pods - *primary.max_replicas) / std::max(1e-9, needs[primary.name].pods);
       n = *primary.max_replicas;
       for (const auto& v : model.variants) {
         if (v.name == primary.name || needs[v.name].infeasible || left <= 0) continue;
@@ -272,8 +307,7 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
   std::map<std::string, Plan> plans;
   for (const auto& v : model.variants)
     if (auto p = plan_for(v)) plans[v.name] = *p;
-  if (plans.empty())
-    return no_opinion("no variant can meet the SLO" + slo_note + ": " + infeasible, "SloInfeasible");
+  if (plans.empty()) return no_opinion("no variant can meet the SLO" + slo_note + ": " + infeasible, "SloInfeasible");
 
   // The incumbent mix: kept unless another is cheaper by more than its cold start repaid in swapPayback.
   if (st.primary.empty() || !plans.count(st.primary)) {
@@ -303,7 +337,7 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
       const double cold_start = new_pods * cv->cost_per_replica.value_or(0) * (s.startup_s / 3600);
       const double per_hour = inc.cost_fractional - alt.cost_fractional;
       const double saving = per_hour * (s.swap_payback_s / 3600);
-      if (saving > cold_start && per_hour > 0.1 * inc.cost_fractional) {
+      if (saving > cold_start && per_hour > 0.1 * inc.cost_fractional && alt.cost <= inc.cost) {
         mix_note = "; mix moves to " + cheapest + " (saves " + num(per_hour) + "/h)";
         st.primary = cheapest;
       }
@@ -311,12 +345,14 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
   }
   std::map<std::string, int> targets = plans.at(st.primary).pods;
 
-  // Held on the way down: the most any cycle needed within the horizon, per variant (after a mix change
-  // this keeps the old pods until the new ones have had time to start: make before break).
+  // On the way down the forecast (max of now and now + horizon) already holds what will be needed
+  // within the horizon. After a mix change the old variant's pods are held for the horizon from the
+  // history (make before break: they serve until the new ones have had time to start).
   st.required.emplace_back(now, targets);
   while (!st.required.empty() && st.required.front().first < now - horizon) st.required.pop_front();
   for (const auto& [t, req] : st.required)
-    for (const auto& [v, n] : req) targets[v] = std::max(targets[v], n);
+    for (const auto& [v, n] : req)
+      if (v != st.primary) targets[v] = std::max(targets[v], n);
 
   // The safety net: saturated pods add a replica (never remove one), unless capacity is already coming.
   int pending = 0;
@@ -332,8 +368,8 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
           if (p.name == st.primary) floor = p.current_replicas + 1;
         if (targets[st.primary] < floor) {
           targets[st.primary] = floor;
-          safety_note = "; safety net: " + v.name + " saturated (KV " + num(sv.kv_max) + ", waiting " +
-                        num(sv.waiting) + ")";
+          safety_note =
+              "; safety net: " + v.name + " saturated (KV " + num(sv.kv_max) + ", waiting " + num(sv.waiting) + ")";
         }
       }
     }
@@ -343,11 +379,11 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
   const Need& pn = needs[st.primary];
   const Coefficients& c = st.models.at(st.primary).coefficients();
   std::ostringstream why;
-  why << "demand " << num(d.prefill_tps) << " prefill + " << num(d.decode_tps) << " decode tok/s (now "
-      << num(rate) << " req/s, backlog " << num(waiting_total) << "); " << st.primary << " pod serves "
-      << num(pn.rho_target * 100) << "% work at predicted ITL " << num(pn.predicted_itl_ms) << " ms (bound " << pn.bound
-      << "; step " << num(c.base_ms) << " ms + " << num(c.a0_us) << "/" << num(c.a1_us) << "/" << num(c.b_us)
-      << " us, " << st.models.at(st.primary).observations() << " obs)" << slo_note << mix_note << safety_note;
+  why << "demand " << num(d.prefill_tps) << " prefill + " << num(d.decode_tps) << " decode tok/s (now " << num(rate)
+      << " req/s, backlog " << num(waiting_total) << "); " << st.primary << " pod serves " << num(pn.rho_target * 100)
+      << "% work at predicted ITL " << num(pn.predicted_itl_ms) << " ms (bound " << pn.bound << "; step "
+      << num(c.base_ms) << " ms + " << num(c.a0_us) << "/" << num(c.a1_us) << "/" << num(c.b_us) << " us, "
+      << st.models.at(st.primary).observations() << " obs)" << slo_note << mix_note << burst_note << safety_note;
   rec.reason = why.str();
   for (const auto& v : model.variants) {
     const int n = targets.count(v.name) ? targets[v.name] : v.min_replicas;

@@ -18,10 +18,10 @@
 namespace wva::capacity {
 
 struct Coefficients {
-  double base_ms = 8;    // fixed step cost
-  double a0_us = 15;     // per decoded token
-  double a1_us = 45;     // per decoded token per 1000 tokens of context
-  double b_us = 30;      // per prompt token
+  double base_ms = 8;  // fixed step cost
+  double a0_us = 15;   // per decoded token
+  double a1_us = 45;   // per decoded token per 1000 tokens of context
+  double b_us = 30;    // per prompt token
 };
 
 // A pod's operating point: decode and prefill tokens per second, mean context of a decoding sequence.

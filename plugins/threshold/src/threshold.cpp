@@ -9,7 +9,8 @@ namespace wva::threshold {
 sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path) {
   Settings s;
   if (config.is_null()) return s;
-  if (!config.is_object()) return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "must be a map {signal, target}", path);
+  if (!config.is_object())
+    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "must be a map {signal, target}", path);
   const std::vector<std::string> keys = {"signal", "target"};
   for (const auto& [key, value] : config.items()) {
     if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;

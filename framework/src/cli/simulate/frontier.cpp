@@ -96,7 +96,8 @@ FrontierOutcome static_frontier(const Scenario& scenario, const RunEnv& env, dou
         found = p;
         break;
       }
-    levels.push_back({{"level", level}, {"fleet", found.is_null() ? json(nullptr) : found["fleet"]},
+    levels.push_back({{"level", level},
+                      {"fleet", found.is_null() ? json(nullptr) : found["fleet"]},
                       {"cost", found.is_null() ? json(nullptr) : found["cost"]}});
   }
   out.frontier = {{"points", points}, {"pareto", pareto}, {"levels", levels}, {"runs", points.size()}};

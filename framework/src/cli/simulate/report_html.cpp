@@ -209,7 +209,8 @@ std::string render_frontier_svg(const nlohmann::json& report) {
   const json& f = report["frontier"];
   double cmax = 0, amin = 100;
   for (const auto& p : f["points"])
-    if (p["cost"].is_number()) cmax = std::max(cmax, p["cost"].get<double>()), amin = std::min(amin, 100 * p["attainment"].get<double>());
+    if (p["cost"].is_number())
+      cmax = std::max(cmax, p["cost"].get<double>()), amin = std::min(amin, 100 * p["attainment"].get<double>());
   for (const auto& r : report["runs"]) {
     const json& t = r["totals"];
     if (t["cost"].is_number()) cmax = std::max(cmax, t["cost"].get<double>());
@@ -266,8 +267,9 @@ std::string render_frontier_svg(const nlohmann::json& report) {
     const char* color = kColors[k++ % (sizeof kColors / sizeof *kColors)];
     const double a = std::max(amin, 100 * t["sloAttainment"].get<double>());
     s << "<circle cx=\"" << X(t["cost"]) << "\" cy=\"" << Y(a) << "\" r=\"5\" fill=\"" << color << "\"/>\n";
-    s << "<circle cx=\"" << W - R - 150 << "\" cy=\"" << legend_y - 4 << "\" r=\"5\" fill=\"" << color << "\"/><text x=\""
-      << W - R - 140 << "\" y=\"" << legend_y << "\">" << html_escape(r["pipeline"].get<std::string>()) << "</text>\n";
+    s << "<circle cx=\"" << W - R - 150 << "\" cy=\"" << legend_y - 4 << "\" r=\"5\" fill=\"" << color
+      << "\"/><text x=\"" << W - R - 140 << "\" y=\"" << legend_y << "\">"
+      << html_escape(r["pipeline"].get<std::string>()) << "</text>\n";
     legend_y += 16;
   }
   s << "<text x=\"" << W - R - 150 << "\" y=\"" << legend_y << "\" fill=\"#555\">line: static frontier</text>\n";

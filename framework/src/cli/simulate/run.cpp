@@ -116,6 +116,13 @@ RunOutcome run_pipeline(const Scenario& scenario, const PipelineSpec& pipe, cons
         out.errors.push_back("pipelines." + pipe.name + ".static." + v.name + ": " + r.error().to_string());
     }
     if (!out.errors.empty()) return out;
+  } else {
+    for (const auto& [name, n] : scenario.initial_replicas)
+      for (const auto& v : scenario.variants)
+        if (v.name == name)
+          if (auto r = cluster->scale(v.ns, v.name, n); !r.ok())
+            out.errors.push_back("initialReplicas." + v.name + ": " + r.error().to_string());
+    if (!out.errors.empty()) return out;
   }
   // A fixed start time, so runs are reproducible.
   auto clock = std::make_shared<VirtualClock>(sdk::TimePoint(std::chrono::seconds(1767225600)));  // 2026-01-01
@@ -172,15 +179,9 @@ RunOutcome run_pipeline(const Scenario& scenario, const PipelineSpec& pipe, cons
     if (pipe.combine) description += ", combine " + *pipe.combine;
   }
   const double duration_s = std::chrono::duration<double>(scenario.duration).count();
-  json run = {{"pipeline", pipe.name},
-              {"description", description},
-              {"static", is_static},
-              {"cycles", cycles},
-              {"decisions", decisions},
-              {"failedCycles", failed_cycles},
-              {"wallSeconds", wall},
-              {"summary", emu_report["summary"]},
-              {"series", emu_report["series"]}};
+  json run = {{"pipeline", pipe.name}, {"description", description},       {"static", is_static},
+              {"cycles", cycles},      {"decisions", decisions},           {"failedCycles", failed_cycles},
+              {"wallSeconds", wall},   {"summary", emu_report["summary"]}, {"series", emu_report["series"]}};
   if (is_static) run["staticFleet"] = *pipe.static_fleet;
   run["totals"] = run_totals(run["summary"], duration_s, scenario);
   out.run = std::move(run);

@@ -16,15 +16,18 @@ using nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"name",      "description", "traffic",   "duration", "manifests",
-                                           "emulator",  "analyzers",   "sinks",     "pipelines"};
+const std::vector<std::string> kTopKeys = {"name",      "description",     "traffic",  "duration",
+                                           "manifests", "initialReplicas", "emulator", "analyzers",
+                                           "sinks",     "pipelines"};
 const std::vector<std::string> kPipelineKeys = {"description", "interval", "analyzers", "combine",
                                                 "sinks",       "selector", "static"};
 
 struct Checker {
   std::string file;
   std::vector<std::string>& errors;
-  void add(const std::string& path, const std::string& message) { errors.push_back(file + ": " + path + ": " + message); }
+  void add(const std::string& path, const std::string& message) {
+    errors.push_back(file + ": " + path + ": " + message);
+  }
   void keys(const json& object, const std::vector<std::string>& known, const std::string& prefix) {
     for (const auto& [key, value] : object.items()) {
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
@@ -34,7 +37,6 @@ struct Checker {
     }
   }
 };
-
 
 }  // namespace
 
@@ -104,8 +106,8 @@ ScenarioLoad load_scenario(const fs::path& path) {
   if (root.contains("duration")) {
     auto d = scenario_duration(root["duration"]);
     if (!d || d->count() <= 0)
-      check.add("duration", "must be a duration like 1h, 30m, 1m30s or a number of seconds (1800), got " +
-                                root["duration"].dump());
+      check.add("duration",
+                "must be a duration like 1h, 30m, 1m30s or a number of seconds (1800), got " + root["duration"].dump());
     else s.duration = *d;
   }
   if (root.contains("manifests")) {
@@ -141,6 +143,26 @@ ScenarioLoad load_scenario(const fs::path& path) {
       s.variants.push_back(info);
     }
   }
+  if (root.contains("initialReplicas")) {
+    const auto& ir = root["initialReplicas"];
+    std::vector<std::string> names;
+    for (const auto& v : s.variants) names.push_back(v.name);
+    if (!ir.is_object()) {
+      check.add("initialReplicas", "must be a map Deployment -> replicas");
+    } else {
+      for (const auto& [vname, n] : ir.items()) {
+        if (std::find(names.begin(), names.end(), vname) == names.end()) {
+          const auto best = sdk::closest_match(vname, names);
+          check.add("initialReplicas." + vname,
+                    "no such emulator variant" + (best ? " (did you mean \"" + *best + "\"?)" : std::string()));
+        } else if (!n.is_number_integer() || n.get<long long>() < 0 || n.get<long long>() > 10000) {
+          check.add("initialReplicas." + vname, "must be a replica count >= 0");
+        } else {
+          s.initial_replicas[vname] = n.get<int>();
+        }
+      }
+    }
+  }
   if (root.contains("pipelines")) {
     const auto& ps = root["pipelines"];
     if (!ps.is_object() || ps.empty()) {
@@ -173,8 +195,8 @@ ScenarioLoad load_scenario(const fs::path& path) {
             for (const auto& [vname, n] : st.items()) {
               if (std::find(names.begin(), names.end(), vname) == names.end()) {
                 const auto best = sdk::closest_match(vname, names);
-                check.add(pp + ".static." + vname, "no such emulator variant" +
-                                                       (best ? " (did you mean \"" + *best + "\"?)" : std::string()));
+                check.add(pp + ".static." + vname,
+                          "no such emulator variant" + (best ? " (did you mean \"" + *best + "\"?)" : std::string()));
               } else if (!n.is_number_integer() || n.get<long long>() < 0 || n.get<long long>() > 10000) {
                 check.add(pp + ".static." + vname, "must be a replica count >= 0");
               } else {
@@ -199,8 +221,8 @@ ScenarioLoad load_scenario(const fs::path& path) {
               } else if (std::find(known.begin(), known.end(), a.get<std::string>()) == known.end()) {
                 const auto best = sdk::closest_match(a.get<std::string>(), known);
                 check.add(pp + ".analyzers[" + std::to_string(i) + "]",
-                          "no analyzer \"" + a.get<std::string>() + "\" under analyzers:" +
-                              (best ? " (did you mean \"" + *best + "\"?)" : std::string()));
+                          "no analyzer \"" + a.get<std::string>() +
+                              "\" under analyzers:" + (best ? " (did you mean \"" + *best + "\"?)" : std::string()));
               }
             }
           }

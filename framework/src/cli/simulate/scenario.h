@@ -4,6 +4,7 @@
 //   name: azure-conv-x10
 //   traffic: smooth                      # smooth | ramp | bursty (for the evaluation's targets; optional)
 //   duration: 1h                         # or 3600
+//   initialReplicas: {llama-8b-h100: 3}  # the policies' warm start (default: the manifests' replicas)
 //   manifests: llama-8b-h100-h200        # folder of Kubernetes YAML, relative to the file
 //   emulator: {variants: ..., workloads: ..., client: ..., hpa: ...}   # the emulator's dynamic mode
 //   analyzers: {capacity: {plugin: capacity}}                           # instances the pipelines use
@@ -53,6 +54,9 @@ struct Scenario {
   nlohmann::json sinks = nlohmann::json::object();
   std::vector<PipelineSpec> pipelines;  // in file order
   std::vector<VariantInfo> variants;    // in file order
+  // The fleet the policies start from (warm), e.g. what ran before a trace begins at full rate; absent:
+  // the manifests' replicas.
+  std::map<std::string, int> initial_replicas;
 };
 
 // Reads and checks a scenario; on failure every problem as "FILE: path: message".
