@@ -208,9 +208,12 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     holt(prefill_now, st.level_prefill, st.trend_prefill);
   }
   st.last_t = now;
+  // Sized on the smoothed level, a horizon ahead when rising (never below the level: on the way down the
+  // level itself holds what the recent past needed). A one-cycle spike in the raw rate is halved by the
+  // smoothing; sized on raw, the HPA's 5-minute scale-down window would hold every spike's peak.
   auto ahead = [&](double now_value, double level, double trend) {
-    const double f = level + trend * horizon;
-    return std::clamp(f, now_value, 3 * now_value + 1);
+    const double f = level + std::max(0.0, trend) * horizon;
+    return std::min(f, 3 * now_value + 1);
   };
   Demand d;
   d.decode_tps = ahead(decode_now, st.level_decode, st.trend_decode);
@@ -387,7 +390,8 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
   rec.reason = why.str();
   for (const auto& v : model.variants) {
     const int n = targets.count(v.name) ? targets[v.name] : v.min_replicas;
-    rec.targets.push_back({v.name, n, v.name == st.primary ? "carries the demand" : "kept at its minimum"});
+    rec.targets.push_back(
+        {v.name, n, v.name == st.primary ? "carries the demand: " + rec.reason : "kept at its minimum"});
   }
   rec.scale_down_safe = waiting_total == 0;
   return rec;
