@@ -111,12 +111,11 @@ pipelines:
 
 // The scenario is checked like pipelines.yaml: unknown keys are errors with their path in the scenario
 // file and a did-you-mean; durations accept bare seconds; no scratch folder is left behind.
-std::set<std::string> scratch_dirs() {
+// The simulator's scratch folders: each run gets its own TMPDIR, which must be empty afterwards (a global
+// look at /tmp would see other tests' runs in progress).
+std::set<std::string> scratch_dirs(const fs::path& tmp) {
   std::set<std::string> out;
-  for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
-    if (e.path().filename().string().rfind("wva-simulate-", 0) == 0 &&
-        e.path().filename().string().find("test") == std::string::npos)
-      out.insert(e.path().string());
+  for (const auto& e : fs::directory_iterator(tmp)) out.insert(e.path().string());
   return out;
 }
 
@@ -147,6 +146,7 @@ struct ScenarioDir {
     fs::remove_all(dir);
     fs::create_directories(dir);
     fs::copy(fs::path(WVA_SOURCE_DIR) / "examples/scenarios/llama-8b-h100-h200", dir / "manifests");
+    fs::create_directories(dir / "tmp");
   }
   ~ScenarioDir() { fs::remove_all(dir); }
   fs::path write(const std::string& name, const std::string& text) {
@@ -162,7 +162,8 @@ bool have_binaries() {
 }
 
 std::string wva_simulate(const fs::path& scenario, const std::string& args = "") {
-  return (fs::path(WVA_BUILD_DIR) / "bin" / "wva").string() + " simulate " + scenario.string() + " " + args +
+  return "TMPDIR=" + (scenario.parent_path() / "tmp").string() + " " +
+         (fs::path(WVA_BUILD_DIR) / "bin" / "wva").string() + " simulate " + scenario.string() + " " + args +
          " --plugin-path " WVA_PLUGIN_DIR;
 }
 
@@ -174,7 +175,7 @@ TEST(WvaSimulate, ScenarioErrorsHaveTheirPathInTheScenarioFileAndADidYouMean) {
   text.replace(text.find("name: tiny"), 10, "nmae: tiny");
   text.replace(text.find("client: {ttftTimeout"), 20, "client: {ttftTimout");
   const auto file = d.write("bad.yaml", text);
-  const auto before = scratch_dirs();
+  const auto before = scratch_dirs(d.dir / "tmp");
   const Command c = run(wva_simulate(file) + " 2>&1");
   EXPECT_EQ(c.rc, 1) << c.out;
   EXPECT_NE(c.out.find(file.string() + ": pipelines.v1.intervall: unknown key (did you mean \"interval\"?)"),
@@ -182,7 +183,8 @@ TEST(WvaSimulate, ScenarioErrorsHaveTheirPathInTheScenarioFileAndADidYouMean) {
       << c.out;
   EXPECT_NE(c.out.find(file.string() + ": nmae: unknown key (did you mean \"name\"?)"), std::string::npos) << c.out;
   EXPECT_EQ(c.out.find(".pipelines.yaml"), std::string::npos) << "no generated file named: " << c.out;
-  EXPECT_EQ(scratch_dirs(), before) << "no scratch folder left behind";
+  EXPECT_TRUE(before.empty());
+  EXPECT_EQ(scratch_dirs(d.dir / "tmp"), before) << "no scratch folder left behind";
   // The emulator's own keys are checked too, under the scenario's path (emulator., not sources.emulator.).
   text = kTinyScenario;
   text.replace(text.find("client: {ttftTimeout"), 20, "client: {ttftTimout");
@@ -194,14 +196,14 @@ TEST(WvaSimulate, ScenarioErrorsHaveTheirPathInTheScenarioFileAndADidYouMean) {
       << c2.out;
   EXPECT_EQ(c2.out.find("sources.emulator"), std::string::npos) << c2.out;
   EXPECT_EQ(c2.out.find("<generated>"), std::string::npos) << c2.out;
-  EXPECT_EQ(scratch_dirs(), before);
+  EXPECT_EQ(scratch_dirs(d.dir / "tmp"), before);
 }
 
 TEST(WvaSimulate, BareSecondsStaticFleetMeanPodsAndFrontier) {
   if (!have_binaries()) GTEST_SKIP() << "needs bin/wva, libsaturation.so and libemulator.so";
   ScenarioDir d;
   const auto file = d.write("tiny.yaml", kTinyScenario);
-  const auto before = scratch_dirs();
+  const auto before = scratch_dirs(d.dir / "tmp");
   const Command text = run(wva_simulate(file, "--pipeline one-h100") + " 2>/dev/null");
   ASSERT_EQ(text.rc, 0) << text.out;
   EXPECT_NE(text.out.find("0:05:00 simulated"), std::string::npos) << "duration: 300 is 5 minutes: " << text.out;
@@ -229,7 +231,7 @@ TEST(WvaSimulate, BareSecondsStaticFleetMeanPodsAndFrontier) {
   const auto& pos = report["runs"][1]["frontierPosition"];
   EXPECT_FALSE(pos["dominated"].get<bool>()) << "a static fleet is on or under its own frontier";
   ASSERT_TRUE(report["runs"][0]["frontierPosition"].contains("bestStaticAttainmentAtCost"));
-  EXPECT_EQ(scratch_dirs(), before);
+  EXPECT_EQ(scratch_dirs(d.dir / "tmp"), before);
   // Deterministic for a fixed seed: the same run twice gives the same numbers.
   const Command again = run(wva_simulate(file, "--pipeline v1 --output json") + " 2>/dev/null");
   const auto r2 = nlohmann::json::parse(again.out);
