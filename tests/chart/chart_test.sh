@@ -119,8 +119,8 @@ grep -qE 'deployments/scale|secrets|nodes|verbs: \[.*(create|update|delete|\*)' 
   { echo "$cluster_role" >&2; fail "rbac: the ClusterRole grants more than least privilege"; }
 echo "ok: deployment and rbac"
 
-# pipelines.yaml: default = saturation only; hybrid toggle = queueing + combine: hybrid.
-pipelines defaults | grep -q 'analyzers: \["saturation"\]' || fail "defaults: default pipeline analyzers"
+# pipelines.yaml: default = the capacity policy; hybrid toggle = saturation + queueing, combine: hybrid.
+pipelines defaults | grep -q 'analyzers: \["capacity"\]' || fail "defaults: default pipeline analyzers"
 pipelines defaults | grep -q 'queueing\|combine' && fail "defaults: queueing/combine without the hybrid toggle"
 pipelines hybrid | grep -q 'analyzers: \["saturation","queueing"\]' || fail "hybrid: analyzers"
 pipelines hybrid | grep -q 'combine: hybrid' || fail "hybrid: combine"

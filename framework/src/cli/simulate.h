@@ -26,4 +26,8 @@ int run_simulate(int argc, char** argv);
 // Self-contained HTML (inline SVG, no scripts) from a report.json document.
 std::string render_report_html(const nlohmann::json& report);
 
+// The static frontier and the policies' runs on it (cost x, SLO attainment y) as a standalone SVG;
+// needs report["frontier"].
+std::string render_frontier_svg(const nlohmann::json& report);
+
 }  // namespace wva::framework

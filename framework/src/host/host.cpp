@@ -35,6 +35,7 @@ void Host::add_plugin(const std::string& section, const std::string& name, std::
 }
 
 sdk::Result<Host::ConfigText> Host::read_config_text() {
+  if (options_.config_text) return ConfigText{*options_.config_text, options_.config_source};
   if (options_.config_file) {
     std::ifstream in(*options_.config_file);
     if (!in)

@@ -31,6 +31,8 @@ inline constexpr const char* kPipelinesKey = "pipelines.yaml";
 
 struct HostOptions {
   std::optional<std::filesystem::path> config_file;   // else ConfigMap wva-pipelines in the system ns
+  std::optional<std::string> config_text;             // the config itself (wva simulate); wins over the file
+  std::string config_source;                          // the name errors give for config_text
   std::vector<std::filesystem::path> plugin_paths;    // --plugin-path (searched first)
   std::optional<std::chrono::milliseconds> interval;  // --interval: overrides every pipeline's
   std::filesystem::path base_dir;                     // relative plugins.paths resolve against it

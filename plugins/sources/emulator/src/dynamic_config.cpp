@@ -12,8 +12,9 @@ bool is_dynamic(const nlohmann::json& config) {
 }
 
 const std::vector<std::string>& dynamic_keys() {
-  static const std::vector<std::string> kKeys = {"variants",   "workloads",    "router",  "hpa",          "seed",
-                                                 "loadWindow", "samplePeriod", "baseDir", "profilesFile", "reportFile"};
+  static const std::vector<std::string> kKeys = {"variants", "workloads",    "router",     "client",
+                                                 "hpa",      "seed",         "loadWindow", "samplePeriod",
+                                                 "baseDir",  "profilesFile", "reportFile"};
   return kKeys;
 }
 
@@ -214,6 +215,26 @@ void parse_dynamic(const nlohmann::json& config, const std::string& path, Dynami
         if (auto s = get_seconds(r["queueTimeout"], rp + ".queueTimeout", errors)) out.router.queue_timeout_s = *s;
     }
   }
+  if (config.contains("client")) {
+    const auto& c = config["client"];
+    const std::string cp = path + ".client";
+    if (!c.is_object()) {
+      errors.add(cp, "must be a map {ttftTimeout, timeout}");
+    } else {
+      check_keys(c, {"ttftTimeout", "timeout"}, cp, errors);
+      auto positive = [&](const char* key) -> std::optional<double> {
+        if (!c.contains(key)) return std::nullopt;
+        auto s = get_seconds(c[key], cp + "." + key, errors);
+        if (s && *s <= 0) {
+          errors.add(cp + "." + key, "must be > 0");
+          return std::nullopt;
+        }
+        return s;
+      };
+      out.client.ttft_timeout_s = positive("ttftTimeout");
+      out.client.request_timeout_s = positive("timeout");
+    }
+  }
   if (!config.contains("variants")) {
     errors.add(path + ".variants", "missing: dynamic mode needs at least one variant (Deployment)");
   } else if (!config["variants"].is_object() || config["variants"].empty()) {
@@ -255,6 +276,7 @@ sdk::Result<WorldConfig> build_world_config(const DynamicConfig& config) {
   WorldConfig world;
   world.variants = config.variants;
   world.router = config.router;
+  world.client = config.client;
   world.sample_period_s = config.sample_period_s;
   world.hpa_sync_period_s = config.hpa.sync_period_s;
   world.hpa_enabled = config.hpa_enabled;

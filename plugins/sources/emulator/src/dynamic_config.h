@@ -41,6 +41,7 @@ struct DynamicConfig {
   std::vector<nlohmann::json> variant_profile_json;
   std::vector<WorkloadConfig> workloads;
   RouterConfig router;
+  ClientConfig client;
   HpaConfig hpa;
   bool hpa_enabled = true;
   double load_window_s = 60;

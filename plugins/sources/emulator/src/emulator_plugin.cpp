@@ -203,6 +203,8 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> EmulatorPlugin::collect(
         load.avg_output_tokens = l.avg_output_tokens;
         load.ttft_ms = l.ttft_ms;
         load.itl_ms = l.itl_ms;
+        load.prompt_tokens_rate = l.prompt_tokens_rate;
+        load.generation_tokens_rate = l.generation_tokens_rate;
         m.load_by_variant[variant.name] = load;
       }
       if (!known) {

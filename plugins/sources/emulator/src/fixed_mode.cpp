@@ -117,6 +117,11 @@ sdk::Load combine_loads(const std::map<std::string, sdk::Load>& by_variant) {
   mean(out_w, w_out, total.avg_output_tokens);
   mean(ttft_w, w_ttft, total.ttft_ms);
   mean(itl_w, w_itl, total.itl_ms);
+  for (const auto& [name, l] : by_variant) {
+    if (l.prompt_tokens_rate) total.prompt_tokens_rate = total.prompt_tokens_rate.value_or(0) + *l.prompt_tokens_rate;
+    if (l.generation_tokens_rate)
+      total.generation_tokens_rate = total.generation_tokens_rate.value_or(0) + *l.generation_tokens_rate;
+  }
   // Zero total rate: the weighted means are undefined; fall back to any variant's token shape.
   if (rate == 0) {
     for (const auto& [name, l] : by_variant) {

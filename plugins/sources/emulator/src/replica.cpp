@@ -24,8 +24,33 @@ void Replica::preempt(std::uint32_t request) {
   waiting_tokens_ += r.tokens();
 }
 
+void Replica::purge_cancelled() {
+  pending_cancels_ = 0;
+  auto leave = [&](std::uint32_t id) {
+    Request& r = pool_[id];
+    if (!r.cancelled) return false;
+    free_tokens_ += r.computed;
+    r.computed = 0;
+    cancelled_.push_back(id);
+    return true;
+  };
+  running_.erase(std::remove_if(running_.begin(), running_.end(), leave), running_.end());
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    const Request& r = pool_[*it];
+    if (r.cancelled) {
+      waiting_tokens_ -= r.tokens() - r.computed;
+      leave(*it);
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 std::optional<double> Replica::start_step(double now) {
-  if (in_step_ || !has_work()) return std::nullopt;
+  if (in_step_) return std::nullopt;
+  if (pending_cancels_ > 0) purge_cancelled();
+  if (!has_work()) return std::nullopt;
   scheduled_.clear();
   std::int64_t budget = engine_.max_num_batched_tokens;
   bool preempted = false;
@@ -147,6 +172,7 @@ void Replica::drop_all(std::vector<std::uint32_t>& dropped) {
   scheduled_.clear();
   in_step_ = false;
   free_tokens_ = pool_tokens_;
+  pending_cancels_ = 0;
 }
 
 }  // namespace wva::emulator

@@ -38,7 +38,8 @@ struct Request {
   std::uint64_t external_id = 0;  // non-zero for requests that arrived over HTTP
   std::uint64_t serial = 0;       // unique per world; tells a reused slot from its previous tenant
   bool counted_prompt = false;
-  bool queued = false;  // waited at the router for a ready pod
+  bool queued = false;     // waited at the router for a ready pod
+  bool cancelled = false;  // its client gave up; the pod drops it at its next step boundary
 
   std::int32_t tokens() const { return prompt + generated; }
 };
@@ -98,6 +99,14 @@ class Replica {
 
   // Removes every request (termination past its grace period); their KV is freed.
   void drop_all(std::vector<std::uint32_t>& dropped);
+  // A request of this pod was marked cancelled (its client gave up). It leaves at the next step boundary
+  // (a step in progress computes what it scheduled, as vLLM aborts between steps); take_cancelled() hands
+  // over the ones that left.
+  void note_cancelled() { ++pending_cancels_; }
+  void take_cancelled(std::vector<std::uint32_t>& out) {
+    out.insert(out.end(), cancelled_.begin(), cancelled_.end());
+    cancelled_.clear();
+  }
 
   int running() const { return static_cast<int>(running_.size()); }
   int waiting() const { return static_cast<int>(waiting_.size()); }
@@ -114,6 +123,7 @@ class Replica {
 
  private:
   void preempt(std::uint32_t request);
+  void purge_cancelled();
 
   EngineConfig engine_;
   RequestPool& pool_;
@@ -127,6 +137,8 @@ class Replica {
   double step_start_ = 0;
   double step_end_ = 0;
   double last_step_ms_ = 0;
+  int pending_cancels_ = 0;
+  std::vector<std::uint32_t> cancelled_;
   PodCounters counters_;
 };
 

@@ -123,7 +123,12 @@ void World::handle(const Event& e) {
       Pod& pod = pods_[e.target];
       if (pod.state == PodState::kGone || !pod.replica->in_step() || pod.replica->step_end() != e.t) return;
       finished_buf_.clear();
+      const PodCounters& c = pod.replica->counters();
+      const auto prompt0 = c.prompt_tokens, gen0 = c.generation_tokens;
       pod.replica->finish_step(finished_buf_);
+      FlowCounters& flow = variant_flows_[pod.variant];
+      flow.prompt_tokens_computed += static_cast<double>(c.prompt_tokens - prompt0);
+      flow.generation_tokens += static_cast<double>(c.generation_tokens - gen0);
       ++steps_;
       for (auto id : finished_buf_) complete(id);
       if (pod.state == PodState::kTerminating && !pod.replica->has_work()) gone(e.target);
@@ -154,6 +159,14 @@ void World::handle(const Event& e) {
     }
     case kHpaTick: hpa_tick(); return;
     case kSample: take_sample(); return;
+    case kClientTtftTimeout:
+    case kClientTimeout: {
+      const Request& r = pool_[e.target];
+      if (r.serial != e.tag || r.cancelled) return;  // finished (slot released or reused) or already leaving
+      if (e.kind == kClientTtftTimeout && r.first_token >= 0) return;
+      client_gives_up(e.target);
+      return;
+    }
   }
 }
 
@@ -170,6 +183,10 @@ void World::arrive(std::size_t model, const Arrival& a, std::uint64_t external_i
   ++ms.totals.requests;
   ms.arrivals_total += 1;
   if (external_id) external_live_[external_id] = id;
+  if (config_.client.ttft_timeout_s)
+    push(now_ + *config_.client.ttft_timeout_s, kClientTtftTimeout, id, pool_[id].serial);
+  if (config_.client.request_timeout_s)
+    push(now_ + *config_.client.request_timeout_s, kClientTimeout, id, pool_[id].serial);
   if (route(model, id)) return;
   if (ms.router_queue.size() >= config_.router.max_queue) {
     fail(id, "router_queue_full");
@@ -225,7 +242,26 @@ void World::dispatch(std::size_t pod, std::uint32_t request) {
 }
 
 void World::start_step(std::size_t pod) {
-  if (auto end = pods_[pod].replica->start_step(now_)) push(*end, kStepEnd, static_cast<std::uint32_t>(pod));
+  Replica& rep = *pods_[pod].replica;
+  const auto end = rep.start_step(now_);
+  cancelled_buf_.clear();
+  rep.take_cancelled(cancelled_buf_);
+  for (auto id : cancelled_buf_) fail(id, "client_timeout");
+  if (end) push(*end, kStepEnd, static_cast<std::uint32_t>(pod));
+}
+
+void World::client_gives_up(std::uint32_t request) {
+  Request& r = pool_[request];
+  if (r.pod < 0) {  // still at the router
+    ModelState& ms = models_[r.source];
+    ms.router_queue.erase(std::remove(ms.router_queue.begin(), ms.router_queue.end(), request), ms.router_queue.end());
+    fail(request, "client_timeout");
+    return;
+  }
+  const auto pod = static_cast<std::size_t>(r.pod);
+  r.cancelled = true;
+  pods_[pod].replica->note_cancelled();
+  if (!pods_[pod].replica->in_step()) start_step(pod);
 }
 
 void World::complete(std::uint32_t request) {
@@ -265,6 +301,7 @@ void World::complete(std::uint32_t request) {
     external_done_[r.external_id] = st;
     external_live_.erase(r.external_id);
   }
+  pool_[request].serial = 0;  // pending client timeouts of this slot are void
   pool_.release(request);
 }
 
@@ -287,6 +324,7 @@ void World::fail(std::uint32_t request, const char* reason) {
     external_done_[r.external_id] = st;
     external_live_.erase(r.external_id);
   }
+  pool_[request].serial = 0;
   pool_.release(request);
 }
 
@@ -499,6 +537,8 @@ World::Load World::variant_load(std::size_t v, double window_s) const {
   const double share = total_spec > 0 ? spec_[v] / total_spec : 1.0 / static_cast<double>(models_[*m].variants.size());
   const double arrivals = (cur.arrivals - old.arrivals) + share * (qcur.arrivals - qold.arrivals);
   out.arrival_rate = arrivals / dt;
+  out.prompt_tokens_rate = (cur.prompt_tokens_computed - old.prompt_tokens_computed) / dt;
+  out.generation_tokens_rate = (cur.generation_tokens - old.generation_tokens) / dt;
   const double done = cur.completed - old.completed;
   if (done > 0) {
     out.avg_input_tokens = (cur.completed_prompt_tokens - old.completed_prompt_tokens) / done;

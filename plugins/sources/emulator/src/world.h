@@ -49,10 +49,20 @@ struct RouterConfig {
   double queue_timeout_s = 60;    // then they fail
 };
 
+// Clients that give up, as real ones do: a request with no first token after `ttft_timeout_s`, or not
+// finished after `request_timeout_s`, is cancelled wherever it is (router queue, pod queue, running; its
+// KV is freed at the pod's next step boundary) and counted as failed ("client_timeout"). An overloaded
+// fleet sheds load this way and recovers, instead of serving requests whose clients left long ago.
+struct ClientConfig {
+  std::optional<double> ttft_timeout_s;
+  std::optional<double> request_timeout_s;
+};
+
 struct WorldConfig {
   std::vector<VariantSpec> variants;
   std::vector<WorkloadSpec> workloads;
   RouterConfig router;
+  ClientConfig client;
   double sample_period_s = 5;  // time-series resolution (and the load window's granularity)
   double hpa_sync_period_s = 15;
   bool hpa_enabled = true;
@@ -83,6 +93,8 @@ struct FlowCounters {
   double itl_ms_sum = 0;  // sum over completed requests of their mean ITL
   double itl_count = 0;   // completed requests with >= 2 output tokens
   double failed = 0;
+  double prompt_tokens_computed = 0;  // the pods' vllm:prompt_tokens_total
+  double generation_tokens = 0;       // the pods' vllm:generation_tokens_total
 };
 
 struct ModelSample {
@@ -184,6 +196,7 @@ class World {
   // window (token means from arrivals when nothing completed).
   struct Load {
     std::optional<double> arrival_rate, avg_input_tokens, avg_output_tokens, ttft_ms, itl_ms;
+    std::optional<double> prompt_tokens_rate, generation_tokens_rate;
   };
   Load variant_load(std::size_t variant, double window_s) const;
   int router_queue(std::size_t model) const;
@@ -204,7 +217,16 @@ class World {
     std::uint64_t tag;
     bool operator>(const Event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
   };
-  enum Kind : std::uint8_t { kStepEnd, kPodReady, kPodDeadline, kRouterTimeout, kHpaTick, kSample };
+  enum Kind : std::uint8_t {
+    kStepEnd,
+    kPodReady,
+    kPodDeadline,
+    kRouterTimeout,
+    kHpaTick,
+    kSample,
+    kClientTtftTimeout,
+    kClientTimeout
+  };
 
   struct ModelState {
     std::string ns, model;
@@ -230,6 +252,7 @@ class World {
   void start_step(std::size_t pod);
   void complete(std::uint32_t request);
   void fail(std::uint32_t request, const char* reason);
+  void client_gives_up(std::uint32_t request);
   void reconcile(std::size_t variant);
   void create_pod(std::size_t variant);
   void make_ready(std::size_t pod);
@@ -263,6 +286,7 @@ class World {
   std::vector<Stream> streams_;
   std::vector<Sample> samples_;
   std::vector<std::uint32_t> finished_buf_;
+  std::vector<std::uint32_t> cancelled_buf_;
   std::map<std::uint64_t, std::uint32_t> external_live_;
   std::map<std::uint64_t, ExternalStatus> external_done_;
   std::uint64_t next_external_ = 1;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -107,6 +108,135 @@ pipelines:
   EXPECT_GT(peak, 5) << "the step builds a queue";
   EXPECT_LE(series.back().get<int>(), 2) << "which drains";
   fs::remove_all(dir);
+}
+
+// The scenario is checked like pipelines.yaml: unknown keys are errors with their path in the scenario
+// file and a did-you-mean; durations accept bare seconds; no scratch folder is left behind.
+// The simulator's scratch folders: each run gets its own TMPDIR, which must be empty afterwards (a global
+// look at /tmp would see other tests' runs in progress).
+std::set<std::string> scratch_dirs(const fs::path& tmp) {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator(tmp)) out.insert(e.path().string());
+  return out;
+}
+
+const char* kTinyScenario = R"(
+name: tiny
+duration: 300
+manifests: manifests
+emulator:
+  variants:
+    llama-8b-h100: {namespace: llm, model: meta/llama-3.1-8b, profile: llama-3.1-8b/H100, startupDelay: 60s,
+                    costPerGpuHour: 3.0, minReplicas: 1, maxReplicas: 3}
+    llama-8b-h200: {namespace: llm, model: meta/llama-3.1-8b, profile: llama-3.1-8b/H200, startupDelay: 60s,
+                    costPerGpuHour: 3.9, minReplicas: 0, maxReplicas: 2}
+  client: {ttftTimeout: 30s}
+  workloads:
+    - {namespace: llm, model: meta/llama-3.1-8b, rate: {constant: 30}, inputTokens: 1000, outputTokens: 200,
+       slo: {ttftMs: 2000, itlMs: 50}}
+analyzers:
+  sat: {plugin: saturation, mode: compatible}
+pipelines:
+  v1: {interval: 30s, analyzers: [sat]}
+  one-h100: {static: {llama-8b-h100: 1}}
+)";
+
+struct ScenarioDir {
+  fs::path dir = fs::temp_directory_path() / ("wva-simulate-test-" + std::to_string(getpid()));
+  ScenarioDir() {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    fs::copy(fs::path(WVA_SOURCE_DIR) / "examples/scenarios/llama-8b-h100-h200", dir / "manifests");
+    fs::create_directories(dir / "tmp");
+  }
+  ~ScenarioDir() { fs::remove_all(dir); }
+  fs::path write(const std::string& name, const std::string& text) {
+    std::ofstream(dir / name) << text;
+    return dir / name;
+  }
+};
+
+bool have_binaries() {
+  return fs::exists(fs::path(WVA_BUILD_DIR) / "bin" / "wva") &&
+         fs::exists(fs::path(WVA_PLUGIN_DIR) / "libsaturation.so") &&
+         fs::exists(fs::path(WVA_PLUGIN_DIR) / "libemulator.so");
+}
+
+std::string wva_simulate(const fs::path& scenario, const std::string& args = "") {
+  return "TMPDIR=" + (scenario.parent_path() / "tmp").string() + " " +
+         (fs::path(WVA_BUILD_DIR) / "bin" / "wva").string() + " simulate " + scenario.string() + " " + args +
+         " --plugin-path " WVA_PLUGIN_DIR;
+}
+
+TEST(WvaSimulate, ScenarioErrorsHaveTheirPathInTheScenarioFileAndADidYouMean) {
+  if (!have_binaries()) GTEST_SKIP() << "needs bin/wva, libsaturation.so and libemulator.so";
+  ScenarioDir d;
+  std::string text = kTinyScenario;
+  text.replace(text.find("  v1: {interval: 30s,"), 21, "  v1: {intervall: 5s,");
+  text.replace(text.find("name: tiny"), 10, "nmae: tiny");
+  text.replace(text.find("client: {ttftTimeout"), 20, "client: {ttftTimout");
+  const auto file = d.write("bad.yaml", text);
+  const auto before = scratch_dirs(d.dir / "tmp");
+  const Command c = run(wva_simulate(file) + " 2>&1");
+  EXPECT_EQ(c.rc, 1) << c.out;
+  EXPECT_NE(c.out.find(file.string() + ": pipelines.v1.intervall: unknown key (did you mean \"interval\"?)"),
+            std::string::npos)
+      << c.out;
+  EXPECT_NE(c.out.find(file.string() + ": nmae: unknown key (did you mean \"name\"?)"), std::string::npos) << c.out;
+  EXPECT_EQ(c.out.find(".pipelines.yaml"), std::string::npos) << "no generated file named: " << c.out;
+  EXPECT_TRUE(before.empty());
+  EXPECT_EQ(scratch_dirs(d.dir / "tmp"), before) << "no scratch folder left behind";
+  // The emulator's own keys are checked too, under the scenario's path (emulator., not sources.emulator.).
+  text = kTinyScenario;
+  text.replace(text.find("client: {ttftTimeout"), 20, "client: {ttftTimout");
+  const auto file2 = d.write("bad2.yaml", text);
+  const Command c2 = run(wva_simulate(file2) + " 2>&1");
+  EXPECT_EQ(c2.rc, 1) << c2.out;
+  EXPECT_NE(c2.out.find(file2.string()), std::string::npos) << c2.out;
+  EXPECT_NE(c2.out.find("emulator.client.ttftTimout: unknown key (did you mean \"ttftTimeout\"?)"), std::string::npos)
+      << c2.out;
+  EXPECT_EQ(c2.out.find("sources.emulator"), std::string::npos) << c2.out;
+  EXPECT_EQ(c2.out.find("<generated>"), std::string::npos) << c2.out;
+  EXPECT_EQ(scratch_dirs(d.dir / "tmp"), before);
+}
+
+TEST(WvaSimulate, BareSecondsStaticFleetMeanPodsAndFrontier) {
+  if (!have_binaries()) GTEST_SKIP() << "needs bin/wva, libsaturation.so and libemulator.so";
+  ScenarioDir d;
+  const auto file = d.write("tiny.yaml", kTinyScenario);
+  const auto before = scratch_dirs(d.dir / "tmp");
+  const Command text = run(wva_simulate(file, "--pipeline one-h100") + " 2>/dev/null");
+  ASSERT_EQ(text.rc, 0) << text.out;
+  EXPECT_NE(text.out.find("0:05:00 simulated"), std::string::npos) << "duration: 300 is 5 minutes: " << text.out;
+  EXPECT_NE(text.out.find("mean pods 1.00"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("static fleet llama-8b-h100=1"), std::string::npos) << text.out;
+  const Command c = run(wva_simulate(file, "--static-frontier --output json") + " 2>/dev/null");
+  ASSERT_EQ(c.rc, 0) << c.out;
+  const auto report = nlohmann::json::parse(c.out);
+  ASSERT_EQ(report["runs"].size(), 2u);
+  const auto& fixed = report["runs"][1];
+  EXPECT_TRUE(fixed["static"].get<bool>());
+  EXPECT_EQ(fixed["summary"]["variants"][0]["replicaChanges"], 0) << "a static fleet never changes";
+  EXPECT_EQ(fixed["summary"]["variants"][0]["maxPods"], 1);
+  EXPECT_EQ(fixed["summary"]["variants"][1]["maxPods"], 0);
+  // 30 req/s of 1000/200 tokens is about 2 H100s of work: one pod misses, the frontier finds bigger fleets.
+  const auto& frontier = report["frontier"];
+  ASSERT_GT(frontier["points"].size(), 3u);
+  double prev_cost = -1, prev_att = -1;
+  for (const auto& p : frontier["pareto"]) {
+    EXPECT_GT(p["costPerHour"].get<double>(), prev_cost);
+    EXPECT_GT(p["attainment"].get<double>(), prev_att) << "the frontier rises with cost";
+    prev_cost = p["costPerHour"], prev_att = p["attainment"];
+  }
+  EXPECT_GT(prev_att, 0.95);
+  const auto& pos = report["runs"][1]["frontierPosition"];
+  EXPECT_FALSE(pos["dominated"].get<bool>()) << "a static fleet is on or under its own frontier";
+  ASSERT_TRUE(report["runs"][0]["frontierPosition"].contains("bestStaticAttainmentAtCost"));
+  EXPECT_EQ(scratch_dirs(d.dir / "tmp"), before);
+  // Deterministic for a fixed seed: the same run twice gives the same numbers.
+  const Command again = run(wva_simulate(file, "--pipeline v1 --output json") + " 2>/dev/null");
+  const auto r2 = nlohmann::json::parse(again.out);
+  EXPECT_EQ(r2["runs"][0]["summary"], report["runs"][0]["summary"]);
 }
 
 }  // namespace

@@ -59,6 +59,10 @@ struct LoadSums {
     load.avg_output_tokens = ratio(Signal::kGenerationTokensSum, Signal::kGenerationTokensCount, 1.0);
     load.ttft_ms = ratio(Signal::kTtftSum, Signal::kTtftCount, 1000.0);
     load.itl_ms = ratio(Signal::kItlSum, Signal::kItlCount, 1000.0);
+    // Served tokens/s (the completed requests' tokens), from the same queries: the capacity analyzer's
+    // throughput observation.
+    load.prompt_tokens_rate = get(Signal::kPromptTokensSum);
+    load.generation_tokens_rate = get(Signal::kGenerationTokensSum);
     return load;
   }
 };

@@ -73,6 +73,10 @@ struct Load {
   std::optional<double> avg_output_tokens;
   std::optional<double> ttft_ms;
   std::optional<double> itl_ms;
+  // Tokens the pods computed per second over the window (vLLM's prompt_tokens_total and
+  // generation_tokens_total rates): served work, which differs from arrival_rate x tokens under overload.
+  std::optional<double> prompt_tokens_rate;
+  std::optional<double> generation_tokens_rate;
 };
 
 enum class MetricsState {

@@ -1,0 +1,191 @@
+#include "cli/simulate/run.h"
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "cluster/local_cluster.h"
+#include "config/duration.h"
+#include "config/pipeline_config.h"
+#include "host/clock.h"
+#include "host/host.h"
+#include "host/logger.h"
+
+namespace wva::framework::simulate {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string clock_text(double seconds) {
+  const auto s = static_cast<long long>(std::llround(seconds));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
+  return buf;
+}
+
+// The analyzer instance a static pipeline runs (the host needs one; its decisions go nowhere because the
+// HPA model is off).
+constexpr const char* kStaticAnalyzer = "static-fleet-hold";
+
+}  // namespace
+
+json run_totals(const json& summary, double duration_s, const Scenario& scenario) {
+  double cost = 0, gpu_hours = 0, pod_hours = 0, changes = 0;
+  bool any_cost = false;
+  json fleet_mean = json::object();
+  for (const auto& v : summary["variants"]) {
+    const std::string name = v["name"].get<std::string>();
+    int gpus = 1;
+    for (const auto& info : scenario.variants)
+      if (info.name == name) gpus = info.gpus_per_replica;
+    if (v["cost"].is_number()) cost += v["cost"].get<double>(), any_cost = true;
+    gpu_hours += v["gpuHours"].get<double>();
+    const double pods = duration_s > 0 ? v["gpuHours"].get<double>() / gpus / (duration_s / 3600) : 0;
+    fleet_mean[name] = pods;
+    pod_hours += v["gpuHours"].get<double>() / gpus;
+    changes += v["replicaChanges"].get<double>();
+  }
+  json t = {{"gpuHours", gpu_hours},
+            {"meanPods", duration_s > 0 ? pod_hours / (duration_s / 3600) : 0},
+            {"meanPodsByVariant", fleet_mean},
+            {"replicaChanges", changes},
+            {"replicaChangesPerHour", duration_s > 0 ? changes / (duration_s / 3600) : 0}};
+  t["cost"] = any_cost ? json(cost) : json(nullptr);
+  // Attainment over all models, weighted by requests.
+  double met = 0, requests = 0;
+  bool any = false;
+  for (const auto& m : summary["models"]) {
+    if (!m["sloAttainment"].is_number()) continue;
+    any = true;
+    met += m["sloAttainment"].get<double>() * m["requests"].get<double>();
+    requests += m["requests"].get<double>();
+  }
+  t["sloAttainment"] = any && requests > 0 ? json(met / requests) : json(nullptr);
+  return t;
+}
+
+RunOutcome run_pipeline(const Scenario& scenario, const PipelineSpec& pipe, const RunEnv& env) {
+  RunOutcome out;
+  const bool is_static = pipe.static_fleet.has_value();
+  json emu = scenario.emulator;
+  if (!emu.contains("baseDir")) emu["baseDir"] = scenario.dir.string();
+  std::error_code ec;
+  const fs::path emulator_report = env.work / (pipe.name + ".emulator.json");
+  fs::remove(emulator_report, ec);
+  emu["reportFile"] = emulator_report.string();
+  json analyzers = scenario.analyzers;
+  json analyzer_list = pipe.analyzers;
+  if (is_static) {
+    if (!emu.contains("hpa") || !emu["hpa"].is_object()) emu["hpa"] = json::object();
+    emu["hpa"]["enabled"] = false;
+    analyzers[kStaticAnalyzer] = {{"plugin", "saturation"}};
+    analyzer_list = json::array({kStaticAnalyzer});
+  }
+  json sinks_list = json::array({"emulator"});
+  for (const auto& s : pipe.sinks) sinks_list.push_back(s);
+  json sinks = scenario.sinks.is_object() ? scenario.sinks : json::object();
+  sinks["emulator"] = json::object();
+  const std::string interval = format_duration(is_static ? std::chrono::minutes(5) : pipe.interval);
+  json pipeline_cfg = {{"selector", pipe.selector},
+                       {"interval", interval},
+                       {"source", "emulator"},
+                       {"analyzers", analyzer_list},
+                       {"sinks", sinks_list}};
+  if (pipe.combine) pipeline_cfg["combine"] = *pipe.combine;
+  json config = {{"sources", {{"emulator", emu}}},
+                 {"analyzers", analyzers},
+                 {"sinks", sinks},
+                 {"pipelines", {{pipe.name, pipeline_cfg}}}};
+
+  auto cluster = std::make_shared<LocalCluster>(scenario.manifests, env.system_ns);
+  if (auto r = cluster->load(); !r.ok()) {
+    out.errors.push_back(r.error().to_string());
+    return out;
+  }
+  if (is_static) {
+    // Every variant at its fixed size; the ones not named have none. Pods start warm (the emulator
+    // starts a Deployment's replicas ready).
+    for (const auto& v : scenario.variants) {
+      const auto it = pipe.static_fleet->find(v.name);
+      const int n = it == pipe.static_fleet->end() ? 0 : it->second;
+      if (auto r = cluster->scale(v.ns, v.name, n); !r.ok())
+        out.errors.push_back("pipelines." + pipe.name + ".static." + v.name + ": " + r.error().to_string());
+    }
+    if (!out.errors.empty()) return out;
+  } else {
+    for (const auto& [name, n] : scenario.initial_replicas)
+      for (const auto& v : scenario.variants)
+        if (v.name == name)
+          if (auto r = cluster->scale(v.ns, v.name, n); !r.ok())
+            out.errors.push_back("initialReplicas." + v.name + ": " + r.error().to_string());
+    if (!out.errors.empty()) return out;
+  }
+  // A fixed start time, so runs are reproducible.
+  auto clock = std::make_shared<VirtualClock>(sdk::TimePoint(std::chrono::seconds(1767225600)));  // 2026-01-01
+  auto log = make_stderr_logger(env.verbose);
+  if (!env.verbose) log->set_level(spdlog::level::warn);
+  HostOptions options;
+  options.config_text = config.dump(2);  // JSON is YAML
+  options.config_source = "<generated>";
+  options.plugin_paths = env.plugin_paths;
+  options.base_dir = scenario.dir;
+  Host host(options, cluster, clock, log);
+  if (auto errors = host.start(); !errors.empty()) {
+    for (const auto& e : errors)
+      out.errors.push_back("pipelines." + pipe.name + ": " + scenario_error_text(e.to_string()));
+    return out;
+  }
+  const auto wall0 = std::chrono::steady_clock::now();
+  auto last_progress = wall0;
+  const sdk::TimePoint sim0 = clock->now();
+  std::size_t cycles = 0, decisions = 0, failed_cycles = 0;
+  StopSignal stop;
+  host.run(scenario.duration, stop, [&](const CycleOutcome& outcome) {
+    ++cycles;
+    decisions += outcome.decisions.size();
+    if (!outcome.errors.empty()) ++failed_cycles;
+    const auto now = std::chrono::steady_clock::now();
+    if (env.progress && now - last_progress > std::chrono::seconds(2)) {
+      last_progress = now;
+      std::cerr << "wva simulate: " << pipe.name << " "
+                << clock_text(std::chrono::duration<double>(clock->now() - sim0).count()) << " / "
+                << clock_text(std::chrono::duration<double>(scenario.duration).count()) << " simulated\n";
+    }
+  });
+  host.shutdown();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  json emu_report;
+  try {
+    emu_report = yaml_to_json(YAML::LoadFile(emulator_report.string()));
+  } catch (const std::exception& e) {
+    out.errors.push_back("pipelines." + pipe.name + ": the emulator wrote no report (" + e.what() + ")");
+    return out;
+  }
+  fs::remove(emulator_report, ec);
+  std::string description;
+  if (is_static) {
+    description = "static fleet";
+    for (const auto& [v, n] : *pipe.static_fleet) description += " " + v + "=" + std::to_string(n);
+    description += ", warm, HPA off";
+  } else {
+    description = "analyzers [";
+    for (std::size_t i = 0; i < pipe.analyzers.size(); ++i)
+      description += (i ? ", " : "") + pipe.analyzers[i].get<std::string>();
+    description += "], interval " + interval;
+    if (pipe.combine) description += ", combine " + *pipe.combine;
+  }
+  const double duration_s = std::chrono::duration<double>(scenario.duration).count();
+  json run = {{"pipeline", pipe.name}, {"description", description},       {"static", is_static},
+              {"cycles", cycles},      {"decisions", decisions},           {"failedCycles", failed_cycles},
+              {"wallSeconds", wall},   {"summary", emu_report["summary"]}, {"series", emu_report["series"]}};
+  if (is_static) run["staticFleet"] = *pipe.static_fleet;
+  run["totals"] = run_totals(run["summary"], duration_s, scenario);
+  out.run = std::move(run);
+  return out;
+}
+
+}  // namespace wva::framework::simulate

@@ -1,0 +1,400 @@
+#include "policy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "wva/sdk/suggest.h"
+
+namespace wva::capacity {
+
+namespace {
+
+std::string num(double v, int precision = 3) {
+  std::ostringstream o;
+  o.precision(precision);
+  o << v;
+  return o.str();
+}
+
+sdk::Recommendation no_opinion(const std::string& reason, const std::string& condition_reason) {
+  sdk::Recommendation r;
+  r.has_opinion = false;
+  r.reason = reason;
+  r.conditions.push_back({"OptimizationReady", "False", condition_reason, reason});
+  return r;
+}
+
+}  // namespace
+
+sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path) {
+  Settings s;
+  if (config.is_null()) return s;
+  if (!config.is_object()) return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "must be a map", path);
+  struct Field {
+    const char* key;
+    double* value;
+    double min, max;
+    bool seconds;
+  };
+  const std::vector<Field> fields = {
+      {"latencyMargin", &s.latency_margin, 0.1, 1, false}, {"maxUtilization", &s.max_utilization, 0.1, 0.99, false},
+      {"kvTarget", &s.kv_target, 0.1, 1, false},           {"drainTime", &s.drain_s, 1, 3600, true},
+      {"startupDelay", &s.startup_s, 0, 3600, true},       {"reaction", &s.reaction_s, 0, 3600, true},
+      {"swapPayback", &s.swap_payback_s, 0, 86400, true},  {"tokenBudget", &s.token_budget, 16, 1e7, false},
+      {"burstMemory", &s.burst_memory_s, 0, 86400, true},  {"burstJump", &s.burst_jump, 1.05, 100, false},
+      {"safetyKvCache", &s.safety_kv, 0.1, 1, false},      {"safetyWaitingPerPod", &s.safety_waiting, 1, 1e6, false},
+      {"priorUncertainty", &s.prior_sd, 0.01, 10, false}};
+  std::vector<std::string> keys = {"defaultSlo"};
+  for (const auto& f : fields) keys.push_back(f.key);
+  for (const auto& [key, value] : config.items()) {
+    const std::string p = path + "." + key;
+    if (key == "defaultSlo") {
+      if (!value.is_object()) return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "must be {ttftMs, itlMs}", p);
+      for (const auto& [k, v] : value.items()) {
+        if (k != "ttftMs" && k != "itlMs")
+          return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "unknown key (ttftMs or itlMs)", p + "." + k);
+        if (!v.is_number() || v.get<double>() <= 0)
+          return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "must be a number of ms > 0", p + "." + k);
+        (k == "ttftMs" ? s.default_ttft_ms : s.default_itl_ms) = v.get<double>();
+      }
+      continue;
+    }
+    auto f = std::find_if(fields.begin(), fields.end(), [&](const Field& x) { return key == x.key; });
+    if (f == fields.end()) {
+      const auto best = sdk::closest_match(key, keys);
+      return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
+                             "unknown key" + (best ? " (did you mean \"" + *best + "\"?)" : std::string()), p);
+    }
+    std::optional<double> x;
+    if (value.is_number()) x = value.get<double>();
+    else if (f->seconds && value.is_string()) {
+      const std::string t = value.get<std::string>();
+      char* end = nullptr;
+      const double n = std::strtod(t.c_str(), &end);
+      const std::string unit = end ? std::string(end) : "";
+      if (end != t.c_str()) {
+        if (unit == "s" || unit.empty()) x = n;
+        else if (unit == "m") x = n * 60;
+        else if (unit == "h") x = n * 3600;
+        else if (unit == "ms") x = n / 1000;
+      }
+    }
+    if (!x || !std::isfinite(*x) || *x < f->min || *x > f->max)
+      return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
+                             std::string("must be ") + (f->seconds ? "a duration (90s, 2m) " : "a number ") + "in [" +
+                                 num(f->min) + ", " + num(f->max) + "], got " + value.dump(),
+                             p);
+    *f->value = *x;
+  }
+  return s;
+}
+
+Coefficients prior_for(const sdk::Variant& v) {
+  Coefficients c;  // generic: an 8B-class model on a current datacenter GPU, wide uncertainty
+  if (v.profile && v.profile->alpha > 0) {
+    c.base_ms = v.profile->alpha;
+    // ITL(n) = alpha + beta n at a typical context: beta is the per-sequence cost including attention.
+    c.a0_us = v.profile->beta * 1000 * 0.3;
+    c.a1_us = v.profile->beta * 1000 * 0.7;  // per 1000 tokens of context (beta fitted near 1000 tokens)
+    if (v.profile->delta > 0) c.b_us = v.profile->delta * 1000;
+  }
+  return c;
+}
+
+Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s) {
+  Need n;
+  const double rho_itl = 1 - c.base_ms / (s.latency_margin * slo.itl_ms);
+  const double prefill_steps = std::ceil(std::max(1.0, d.input_tokens) / s.token_budget) + 1;
+  const double rho_ttft = 1 - c.base_ms * prefill_steps / (s.latency_margin * slo.ttft_ms);
+  n.rho_target = std::min({rho_itl, rho_ttft, s.max_utilization});
+  n.bound = n.rho_target == s.max_utilization ? "utilization" : (rho_itl <= rho_ttft ? "itl" : "ttft");
+  if (n.rho_target <= 0.02) {
+    n.infeasible = "the SLO (ITL " + num(slo.itl_ms) + " ms, TTFT " + num(slo.ttft_ms) +
+                   " ms) is below this variant's step floor (" + num(c.base_ms) + " ms per step)";
+    return n;
+  }
+  const double rho_total = utilization(c, Work{d.decode_tps, d.prefill_tps, d.context_tokens});
+  n.pods = rho_total / n.rho_target;
+  n.predicted_itl_ms = c.base_ms / (1 - n.rho_target);
+  if (kv_capacity > 0) {
+    // Decoding sequences in flight (Little): decode tokens/s x step time, each holding its context. At N
+    // pods the step time is base / (1 - rho_total / N), so KV per pod <= kvTarget x capacity needs
+    // N >= rho_total + decode_tps x context x base / (kvTarget x capacity): it does not depend on the SLO.
+    const double kv_pod = s.kv_target * kv_capacity;
+    const double kv_model = rho_total + d.decode_tps * d.context_tokens * c.base_ms / 1000 / kv_pod;
+    const double kv_measured = d.kv_tokens_in_use / kv_pod;
+    const double kv = std::max(kv_model, kv_measured);
+    if (kv > n.pods) n.pods = kv, n.bound = "kv";
+  }
+  return n;
+}
+
+sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, ModelState& st, double now) {
+  if (model.variants.empty()) return no_opinion("the model has no variant (Deployment)", "NoVariants");
+  const sdk::Load& load = model.metrics.load;
+  if (!load.arrival_rate)
+    return no_opinion("no arrival rate for the model (the source reported none)", "DemandUnknown");
+  if (!load.avg_input_tokens || !load.avg_output_tokens) {
+    if (*load.arrival_rate > 0)
+      return no_opinion("no token lengths for the model's requests (input/output tokens unknown)", "DemandUnknown");
+  }
+  const double in = load.avg_input_tokens.value_or(0), out = load.avg_output_tokens.value_or(0);
+  Slo slo{s.default_ttft_ms, s.default_itl_ms};
+  std::string slo_note;
+  if (model.slo && (model.slo->ttft_ms || model.slo->itl_ms)) {
+    if (model.slo->ttft_ms) slo.ttft_ms = *model.slo->ttft_ms;
+    if (model.slo->itl_ms) slo.itl_ms = *model.slo->itl_ms;
+  } else {
+    slo_note =
+        " (no SLO class for the model: default TTFT " + num(slo.ttft_ms) + " ms, ITL " + num(slo.itl_ms) + " ms)";
+  }
+
+  // Per variant: its pods' signals, and one learning step of its model.
+  struct VariantSignals {
+    int pods = 0;
+    double kv_used = 0, kv_capacity = 0, waiting = 0, kv_max = 0;
+  };
+  std::map<std::string, VariantSignals> sig;
+  double waiting_total = 0, kv_in_use = 0;
+  for (const auto& r : model.metrics.replicas) {
+    auto& v = sig[r.variant];
+    ++v.pods;
+    if (r.kv_capacity_tokens) v.kv_capacity = std::max(v.kv_capacity, *r.kv_capacity_tokens);
+    if (r.kv_cache_usage && r.kv_capacity_tokens) v.kv_used += *r.kv_cache_usage * *r.kv_capacity_tokens;
+    if (r.kv_cache_usage) v.kv_max = std::max(v.kv_max, *r.kv_cache_usage);
+    if (r.waiting) v.waiting += *r.waiting, waiting_total += *r.waiting;
+  }
+  for (const auto& [name, v] : sig) kv_in_use += v.kv_used;
+  for (const auto& v : model.variants) {
+    auto it = st.models.find(v.name);
+    if (it == st.models.end()) it = st.models.emplace(v.name, StepModel(prior_for(v), s.prior_sd)).first;
+    const auto lv = model.metrics.load_by_variant.find(v.name);
+    const auto& sv = sig[v.name];
+    if (lv == model.metrics.load_by_variant.end() || sv.pods == 0 || !lv->second.itl_ms) continue;
+    const sdk::Load& l = lv->second;
+    Work w;
+    w.context_tokens = l.avg_input_tokens.value_or(in) + l.avg_output_tokens.value_or(out) / 2;
+    if (l.generation_tokens_rate) {
+      w.decode_tps = *l.generation_tokens_rate / sv.pods;
+      w.prefill_tps = l.prompt_tokens_rate.value_or(0) / sv.pods;
+    } else if (l.arrival_rate && sv.waiting <= sv.pods) {
+      // Offered load stands for served load only when nothing queues.
+      w.decode_tps = *l.arrival_rate * l.avg_output_tokens.value_or(out) / sv.pods;
+      w.prefill_tps = *l.arrival_rate * l.avg_input_tokens.value_or(in) / sv.pods;
+    }
+    if (w.decode_tps > 0) it->second.observe(w, *l.itl_ms);
+  }
+
+  // Demand now, in tokens, plus the backlog to drain; then its forecast over the start-up horizon.
+  const double rate = *load.arrival_rate;
+  // The backlog is drained within drainTime, at most doubling the demand: capacity ordered for requests
+  // whose clients give up before it is ready would be wasted.
+  const double backlog = std::min(waiting_total, rate * s.drain_s);
+  const double decode_now = rate * out + backlog * out / s.drain_s;
+  const double prefill_now = rate * in + backlog * in / s.drain_s;
+  const double horizon = s.startup_s + s.reaction_s;
+  if (!st.last_t) {
+    st.level_decode = decode_now, st.level_prefill = prefill_now;
+  } else if (now > *st.last_t) {
+    const double dt = now - *st.last_t;
+    constexpr double alpha = 0.5, beta = 0.3;  // Holt: level and trend smoothing
+    auto holt = [&](double x, double& level, double& trend) {
+      const double prev = level;
+      level = alpha * x + (1 - alpha) * (level + trend * dt);
+      trend = beta * (level - prev) / dt + (1 - beta) * trend;
+    };
+    holt(decode_now, st.level_decode, st.trend_decode);
+    holt(prefill_now, st.level_prefill, st.trend_prefill);
+  }
+  st.last_t = now;
+  // Sized on the smoothed level, a horizon ahead when rising (never below the level: on the way down the
+  // level itself holds what the recent past needed). A one-cycle spike in the raw rate is halved by the
+  // smoothing; sized on raw, the HPA's 5-minute scale-down window would hold every spike's peak.
+  auto ahead = [&](double now_value, double level, double trend) {
+    const double f = level + std::max(0.0, trend) * horizon;
+    return std::min(f, 3 * now_value + 1);
+  };
+  Demand d;
+  d.decode_tps = ahead(decode_now, st.level_decode, st.trend_decode);
+  d.prefill_tps = ahead(prefill_now, st.level_prefill, st.trend_prefill);
+  d.context_tokens = in + out / 2;
+  d.input_tokens = in;
+  d.kv_tokens_in_use = kv_in_use * (decode_now > 0 ? d.decode_tps / decode_now : 1);
+
+  // Burst memory. When the arrivals (without the backlog) need burstJump times the ready pods, the fleet
+  // was caught out: a start-up delay is longer than the burst's onset, so the next one can only be met
+  // from capacity already running. Its peak is remembered and held for burstMemory, refreshed whenever
+  // demand comes back near it; smooth traffic, which the forecast orders ahead, never triggers it.
+  std::string burst_note;
+  {
+    int ready = 0;
+    for (const auto& v : model.variants) ready += v.ready_replicas;
+    const auto& pm = st.models.at(st.primary.empty() ? model.variants.front().name : st.primary);
+    const double arrival_rho = utilization(pm.coefficients(), Work{rate * out, rate * in, d.context_tokens});
+    const double ready_rho = std::max(1, ready) * s.max_utilization;
+    const double peak_rho = utilization(pm.coefficients(), Work{st.burst_decode, st.burst_prefill, d.context_tokens});
+    if (arrival_rho > s.burst_jump * ready_rho && arrival_rho > peak_rho) {
+      st.burst_decode = rate * out, st.burst_prefill = rate * in, st.burst_seen = now;
+    } else if (st.burst_seen && arrival_rho >= 0.7 * peak_rho) {
+      st.burst_seen = now;
+      if (arrival_rho > peak_rho) st.burst_decode = rate * out, st.burst_prefill = rate * in;
+    }
+    if (st.burst_seen && now - *st.burst_seen <= s.burst_memory_s) {
+      if (st.burst_decode > d.decode_tps || st.burst_prefill > d.prefill_tps)
+        burst_note = "; holding the last burst's peak";
+      d.decode_tps = std::max(d.decode_tps, st.burst_decode);
+      d.prefill_tps = std::max(d.prefill_tps, st.burst_prefill);
+    } else {
+      st.burst_seen.reset();
+      st.burst_decode = st.burst_prefill = 0;
+    }
+  }
+
+  // What each variant would need alone.
+  std::map<std::string, Need> needs;
+  std::string infeasible;
+  for (const auto& v : model.variants) {
+    double cap = sig[v.name].kv_capacity;
+    if (cap <= 0 && v.profile && v.profile->kv_capacity_tokens) cap = *v.profile->kv_capacity_tokens;
+    needs[v.name] = need_for(st.models.at(v.name).coefficients(), cap, d, slo, s);
+    if (needs[v.name].infeasible)
+      infeasible += (infeasible.empty() ? "" : "; ") + v.name + ": " + *needs[v.name].infeasible;
+  }
+  // Plans: one variant carries the demand, the others stay at their minimum (their capacity counts).
+  struct Plan {
+    std::map<std::string, int> pods;
+    double cost = 0;
+    double cost_fractional = 0;  // with fractional pods: mixes compare on this, free of rounding flips
+    bool cost_known = true;
+  };
+  auto plan_for = [&](const sdk::Variant& primary) -> std::optional<Plan> {
+    if (needs[primary.name].infeasible) return std::nullopt;
+    Plan p;
+    double served = 0;  // fraction of the demand the others' minimum pods serve
+    for (const auto& v : model.variants) {
+      if (v.name == primary.name) continue;
+      p.pods[v.name] = v.min_replicas;
+      if (!needs[v.name].infeasible && needs[v.name].pods > 0) served += v.min_replicas / needs[v.name].pods;
+    }
+    const double rest = std::max(0.0, 1 - served);
+    int n = static_cast<int>(std::ceil(rest * needs[primary.name].pods - 1e-6));
+    n = std::max(n, primary.min_replicas);
+    if (primary.max_replicas && n > *primary.max_replicas) {
+      // Overflow to the other variants, in order, each up to its maximum.
+      double left =
+          (rest * needs[primary.name].pods - *primary.max_replicas) / std::max(1e-9, needs[primary.name].pods);
+      n = *primary.max_replicas;
+      for (const auto& v : model.variants) {
+        if (v.name == primary.name || needs[v.name].infeasible || left <= 0) continue;
+        int extra = static_cast<int>(std::ceil(left * needs[v.name].pods - 1e-6));
+        if (v.max_replicas) extra = std::min(extra, *v.max_replicas - p.pods[v.name]);
+        extra = std::max(extra, 0);
+        p.pods[v.name] += extra;
+        left -= extra / std::max(1e-9, needs[v.name].pods);
+      }
+    }
+    p.pods[primary.name] = n;
+    for (const auto& v : model.variants) {
+      if (!v.cost_per_replica) {
+        p.cost_known = false;
+        continue;
+      }
+      p.cost += p.pods[v.name] * *v.cost_per_replica;
+      p.cost_fractional += (v.name == primary.name ? std::max(rest * needs[primary.name].pods, 1e-3)
+                                                   : static_cast<double>(p.pods[v.name])) *
+                           *v.cost_per_replica;
+    }
+    return p;
+  };
+  std::map<std::string, Plan> plans;
+  for (const auto& v : model.variants)
+    if (auto p = plan_for(v)) plans[v.name] = *p;
+  if (plans.empty()) return no_opinion("no variant can meet the SLO" + slo_note + ": " + infeasible, "SloInfeasible");
+
+  // The incumbent mix: kept unless another is cheaper by more than its cold start repaid in swapPayback.
+  if (st.primary.empty() || !plans.count(st.primary)) {
+    int best_current = -1;
+    for (const auto& v : model.variants)
+      if (plans.count(v.name) && v.current_replicas - v.min_replicas > best_current)
+        best_current = v.current_replicas - v.min_replicas, st.primary = v.name;
+    // First decision with nothing running beyond the minimum: the cheapest plan.
+    if (best_current <= 0) {
+      double best = 1e300;
+      for (const auto& [name, p] : plans)
+        if (p.cost_known && p.cost_fractional < best) best = p.cost_fractional, st.primary = name;
+    }
+  }
+  std::string mix_note;
+  {
+    const Plan& inc = plans.at(st.primary);
+    std::string cheapest = st.primary;
+    for (const auto& [name, p] : plans)
+      if (p.cost_known && inc.cost_known && p.cost_fractional < plans.at(cheapest).cost_fractional) cheapest = name;
+    if (cheapest != st.primary) {
+      const Plan& alt = plans.at(cheapest);
+      const sdk::Variant* cv = nullptr;
+      for (const auto& v : model.variants)
+        if (v.name == cheapest) cv = &v;
+      const int new_pods = std::max(0, alt.pods.at(cheapest) - (cv ? cv->current_replicas : 0));
+      const double cold_start = new_pods * cv->cost_per_replica.value_or(0) * (s.startup_s / 3600);
+      const double per_hour = inc.cost_fractional - alt.cost_fractional;
+      const double saving = per_hour * (s.swap_payback_s / 3600);
+      if (saving > cold_start && per_hour > 0.1 * inc.cost_fractional && alt.cost <= inc.cost) {
+        mix_note = "; mix moves to " + cheapest + " (saves " + num(per_hour) + "/h)";
+        st.primary = cheapest;
+      }
+    }
+  }
+  std::map<std::string, int> targets = plans.at(st.primary).pods;
+
+  // On the way down the forecast (max of now and now + horizon) already holds what will be needed
+  // within the horizon. After a mix change the old variant's pods are held for the horizon from the
+  // history (make before break: they serve until the new ones have had time to start).
+  st.required.emplace_back(now, targets);
+  while (!st.required.empty() && st.required.front().first < now - horizon) st.required.pop_front();
+  for (const auto& [t, req] : st.required)
+    for (const auto& [v, n] : req)
+      if (v != st.primary) targets[v] = std::max(targets[v], n);
+
+  // The safety net: saturated pods add a replica (never remove one), unless capacity is already coming.
+  int pending = 0;
+  for (const auto& v : model.variants) pending += v.pending_replicas;
+  std::string safety_note;
+  if (pending == 0) {
+    for (const auto& v : model.variants) {
+      const auto& sv = sig[v.name];
+      if (sv.pods == 0) continue;
+      if (sv.kv_max >= s.safety_kv || sv.waiting / sv.pods >= s.safety_waiting) {
+        int floor = 1;
+        for (const auto& p : model.variants)
+          if (p.name == st.primary) floor = p.current_replicas + 1;
+        if (targets[st.primary] < floor) {
+          targets[st.primary] = floor;
+          safety_note =
+              "; safety net: " + v.name + " saturated (KV " + num(sv.kv_max) + ", waiting " + num(sv.waiting) + ")";
+        }
+      }
+    }
+  }
+
+  sdk::Recommendation rec;
+  const Need& pn = needs[st.primary];
+  const Coefficients& c = st.models.at(st.primary).coefficients();
+  std::ostringstream why;
+  why << "demand " << num(d.prefill_tps) << " prefill + " << num(d.decode_tps) << " decode tok/s (now " << num(rate)
+      << " req/s, backlog " << num(waiting_total) << "); " << st.primary << " pod serves " << num(pn.rho_target * 100)
+      << "% work at predicted ITL " << num(pn.predicted_itl_ms) << " ms (bound " << pn.bound << "; step "
+      << num(c.base_ms) << " ms + " << num(c.a0_us) << "/" << num(c.a1_us) << "/" << num(c.b_us) << " us, "
+      << st.models.at(st.primary).observations() << " obs)" << slo_note << mix_note << burst_note << safety_note;
+  rec.reason = why.str();
+  for (const auto& v : model.variants) {
+    const int n = targets.count(v.name) ? targets[v.name] : v.min_replicas;
+    rec.targets.push_back(
+        {v.name, n, v.name == st.primary ? "carries the demand: " + rec.reason : "kept at its minimum"});
+  }
+  rec.scale_down_safe = waiting_total == 0;
+  return rec;
+}
+
+}  // namespace wva::capacity

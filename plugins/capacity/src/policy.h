@@ -1,0 +1,78 @@
+// The capacity policy: per model, demand in tokens (prefill and decode tokens/s, KV tokens in use, the
+// backlog to drain within a bounded time), forecast over the start-up horizon, divided by what a pod of
+// each variant serves at the SLO (step_model.h, learned online), then one accelerator mix kept unless a
+// cheaper one pays for its cold start, held on the way down for the horizon, and a saturation safety net
+// that can only add. Plain C++ on SDK types; the plugin object (capacity_analyzer.h) adds locking.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "step_model.h"
+#include "wva/sdk/plugin.h"
+
+namespace wva::capacity {
+
+struct Settings {
+  double latency_margin = 0.8;    // size so the predicted ITL / TTFT are at most this fraction of the SLO
+  double max_utilization = 0.9;   // per-token work per pod, whatever the SLO (stability: a looser SLO never
+                                  // lets the fleet run into its queueing knee)
+  double kv_target = 0.8;         // KV-cache use per pod the fleet is sized to
+  double drain_s = 60;            // backlog (waiting requests) drained within this time
+  double startup_s = 90;          // pod start-up (model load) ...
+  double reaction_s = 75;         // ... plus HPA sync, one cycle and half the load window: the horizon
+  double swap_payback_s = 1800;   // a cheaper accelerator mix must repay its cold start within this
+  double token_budget = 8192;     // max_num_batched_tokens (prefill chunk per step)
+  double burst_memory_s = 1800;   // after demand outran the fleet (a burst), its peak is held this long
+  double burst_jump = 1.5;        // a burst: the demand needs this many times the ready pods
+  double safety_kv = 0.95;        // safety net: a pod this full ...
+  double safety_waiting = 20;     // ... or this many waiting per ready pod adds one replica
+  double default_ttft_ms = 2000;  // when the model has no SLO class
+  double default_itl_ms = 50;
+  double prior_sd = 0.5;
+};
+
+sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path);
+
+// A profile-free prior for a variant: the VA's profile (alpha, beta, delta) when given, else generic.
+Coefficients prior_for(const sdk::Variant& v);
+
+// What one variant needs for the whole demand, per the model.
+struct Need {
+  double pods = 0;        // fractional pods for all the demand
+  double rho_target = 0;  // per-pod utilization it is sized at
+  double predicted_itl_ms = 0;
+  std::string bound;                      // which limit sized it: itl, ttft, utilization, kv
+  std::optional<std::string> infeasible;  // why no count meets the SLO
+};
+
+struct Demand {
+  double decode_tps = 0, prefill_tps = 0, context_tokens = 0, input_tokens = 0;
+  double kv_tokens_in_use = 0;
+};
+
+struct Slo {
+  double ttft_ms, itl_ms;
+};
+
+// Pods of a variant with coefficients c and KV capacity kv_capacity (0: unknown) for demand d at slo.
+Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s);
+
+// State kept per model between cycles.
+struct ModelState {
+  std::map<std::string, StepModel> models;  // per variant
+  double level_decode = 0, level_prefill = 0, trend_decode = 0, trend_prefill = 0;
+  std::optional<double> last_t;
+  std::deque<std::pair<double, std::map<std::string, int>>> required;  // (time, targets) for the hold
+  std::string primary;  // the accelerator mix kept: the variant carrying the demand
+  // Burst memory: the demand (tokens/s) at the last burst's peak, and when demand last came near it.
+  double burst_decode = 0, burst_prefill = 0;
+  std::optional<double> burst_seen;
+};
+
+// One cycle for one model at time now_s (seconds).
+sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, ModelState& state, double now_s);
+
+}  // namespace wva::capacity

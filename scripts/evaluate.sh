@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The evaluation suite: every scenario in examples/evaluation/ through `wva simulate --static-frontier`
+# (each policy, then the fixed fleets), then docs/evaluation.md (+ docs/evaluation/*.svg, the frontier
+# plots) from the reports. HTML reports go to build/evaluation/<scenario>/report.html.
+# Usage: bash scripts/evaluate.sh [BUILD_DIR] [SCENARIO.yaml ...]     (BUILD_DIR default: build)
+# Heavy (a few minutes on one core): not part of ctest.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-$root/build}"
+shift || true
+wva="$build/bin/wva"
+plugins="$build/plugins"
+[ -x "$wva" ] || { echo "evaluate: $wva not built (cmake --build $build)" >&2; exit 1; }
+out="$build/evaluation"
+mkdir -p "$out" "$root/docs/evaluation"
+scenarios=("$@")
+[ ${#scenarios[@]} -eq 0 ] && scenarios=("$root"/examples/evaluation/*.yaml)
+for s in "${scenarios[@]}"; do
+  name="$(basename "$s" .yaml)"
+  echo "evaluate: $name" >&2
+  start=$(date +%s%N)
+  "$wva" simulate "$s" --static-frontier --plugin-path "$plugins" --report "$out/$name" --output json \
+    >"$out/$name.json" 2>"$out/$name.log"
+  end=$(date +%s%N)
+  echo "{\"wallMs\": $(( (end - start) / 1000000 ))}" >"$out/$name.wall.json"
+  cp "$out/$name/frontier.svg" "$root/docs/evaluation/$name.svg"
+done
+# Determinism: the default policy twice on the same scenario gives the identical summary.
+det="${scenarios[0]}"
+"$wva" simulate "$det" --pipeline capacity --plugin-path "$plugins" --output json 2>/dev/null >"$out/determinism-1.json"
+"$wva" simulate "$det" --pipeline capacity --plugin-path "$plugins" --output json 2>/dev/null >"$out/determinism-2.json"
+python3 "$root/scripts/evaluation_report.py" "$out" "$root/docs/evaluation.md" "$(basename "$det" .yaml)"
+echo "evaluate: wrote docs/evaluation.md and docs/evaluation/*.svg; HTML reports under $out/*/report.html" >&2
