@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -22,6 +23,19 @@ class Server;
 }
 
 namespace wva::emulator {
+
+// A bad /v1/completions body, answered 400 as OpenAI does:
+// {"error": {"message", "type": "invalid_request_error", "param", "code"}}.
+struct RequestError {
+  std::string message;
+  std::string param;  // the offending field; empty: the body as a whole (null in the answer)
+  std::string code;   // e.g. "invalid_type", "missing_required_parameter"
+};
+
+// Checks a parsed completion request (a discarded parse is invalid JSON): model a string when given,
+// prompt one of OpenAI's forms, max_tokens a positive integer, stream a boolean (null: the default).
+std::optional<RequestError> validate_completion_request(const nlohmann::json& request);
+nlohmann::json request_error_body(const RequestError& error);
 
 struct ServerOptions {
   std::string host = "127.0.0.1";

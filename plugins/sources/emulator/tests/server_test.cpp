@@ -195,6 +195,56 @@ TEST(WvaEmulator, PromtoolAcceptsMetricsAndCompletionLatencyMatchesPrediction) {
   EXPECT_EQ(proc.terminate(), 0) << "SIGTERM stops it cleanly";
 }
 
+// Issue 14, defect 8: a non-boolean "stream" was answered 500, a number or null "prompt" and a numeric
+// "model" 200. Every malformed body is a 400 in OpenAI's error shape, naming the field.
+TEST(WvaEmulator, Defect8MalformedCompletionBodiesAre400WithOpenAiErrors) {
+  EmulatorProcess proc({"--listen", "127.0.0.1:0"});
+  ASSERT_GT(proc.port(), 0) << "wva-emulator did not report its port";
+  httplib::Client client("127.0.0.1", proc.port());
+  client.set_read_timeout(30, 0);
+  struct Case {
+    const char* body;
+    const char* param;  // nullptr: the body as a whole
+  };
+  const Case cases[] = {
+      {R"({"prompt": "hi", "stream": "yes"})", "stream"},
+      {R"({"prompt": "hi", "stream": 1})", "stream"},
+      {R"({"prompt": 12})", "prompt"},
+      {R"({"prompt": null})", "prompt"},
+      {R"({"prompt": [1, "a"]})", "prompt"},
+      {R"({"prompt": [-1]})", "prompt"},
+      {R"({"prompt": []})", "prompt"},
+      {R"({"model": 12, "prompt": "hi"})", "model"},
+      {R"({"model": null, "prompt": "hi"})", "model"},
+      {R"({"prompt": "hi", "max_tokens": "5"})", "max_tokens"},
+      {R"({"prompt": "hi", "max_tokens": 0})", "max_tokens"},
+      {R"({"model": "x"})", "prompt"},
+      {R"([1, 2])", nullptr},
+      {R"({"prompt": )", nullptr},
+  };
+  for (const auto& c : cases) {
+    auto res = client.Post("/v1/completions", c.body, "application/json");
+    ASSERT_TRUE(res) << c.body;
+    EXPECT_EQ(res->status, 400) << c.body << " -> " << res->body;
+    const auto j = nlohmann::json::parse(res->body, nullptr, false);
+    ASSERT_TRUE(j.is_object() && j.contains("error")) << res->body;
+    const auto& e = j["error"];
+    EXPECT_TRUE(e["message"].is_string() && !e["message"].get<std::string>().empty()) << res->body;
+    EXPECT_EQ(e["type"], "invalid_request_error") << res->body;
+    EXPECT_TRUE(e.contains("code") && e["code"].is_string()) << res->body;
+    if (c.param) EXPECT_EQ(e["param"], c.param) << c.body;
+    else EXPECT_TRUE(e.contains("param") && e["param"].is_null()) << res->body;
+  }
+  // The forms OpenAI accepts still work, stream null being the default.
+  for (const char* body : {R"({"prompt": "hi", "max_tokens": 2, "stream": null})",
+                           R"({"prompt": ["a", "b"], "max_tokens": 2, "stream": false})",
+                           R"({"prompt": [[1, 2], [3]], "max_tokens": null})"}) {
+    auto res = client.Post("/v1/completions", body, "application/json");
+    ASSERT_TRUE(res) << body;
+    EXPECT_EQ(res->status, 200) << body << " -> " << res->body;
+  }
+}
+
 TEST(WvaEmulator, ConfigDescribesAFleetWithBackgroundLoad) {
   const auto dir = std::filesystem::temp_directory_path() / ("wva-emulator-cfg-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
