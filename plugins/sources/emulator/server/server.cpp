@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <stdexcept>
 
@@ -61,6 +63,64 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
   std::size_t nodes = 0;
   return yaml_to_json(node, 0, nodes);
 }
+
+// cpp-httplib's connection queue with workers started on demand, up to `max_threads`: each connection
+// holds a worker for as long as it is open (0.11 times out each read, not the whole request), so a fixed
+// pool of 64 was starved by 64 slow clients. Idle workers stay for the next connection; shutdown() joins
+// every worker as httplib's ThreadPool does.
+class OnDemandThreadPool : public httplib::TaskQueue {
+ public:
+  explicit OnDemandThreadPool(std::size_t max_threads) : max_threads_(std::max<std::size_t>(1, max_threads)) {}
+  ~OnDemandThreadPool() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(std::move(fn));
+    // Every waiting job needs a worker of its own: an idle one (woken below) or a new one.
+    if (jobs_.size() > idle_ + starting_ && workers_.size() < max_threads_) {
+      ++starting_;
+      workers_.emplace_back([this] { work(); });
+    }
+    ready_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard lock(mutex_);
+      if (shut_down_) return;
+      shut_down_ = true;
+    }
+    ready_.notify_all();
+    for (auto& w : workers_)
+      if (w.joinable()) w.join();
+  }
+
+ private:
+  void work() {
+    std::unique_lock lock(mutex_);
+    --starting_;
+    for (;;) {
+      ++idle_;
+      ready_.wait(lock, [&] { return shut_down_ || !jobs_.empty(); });
+      --idle_;
+      if (jobs_.empty()) return;  // shut down with nothing left
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  const std::size_t max_threads_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> workers_;
+  std::size_t idle_ = 0;      // workers waiting for a job
+  std::size_t starting_ = 0;  // workers created that have not waited yet
+  bool shut_down_ = false;
+};
 
 std::string completion_id(std::uint64_t id) { return "cmpl-emu-" + std::to_string(id); }
 
@@ -189,7 +249,13 @@ sdk::Result<int> EmulatorServer::bind() {
 
   http_ = std::make_unique<httplib::Server>();
   const int threads = options_.threads;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+  http_->new_task_queue = [threads] { return new OnDemandThreadPool(static_cast<std::size_t>(threads)); };
+  http_->set_read_timeout(5, 0);
+  http_->set_write_timeout(5, 0);
+  // An idle keep-alive connection holds a worker, and stop() waits for it: 2 s, not httplib's 5.
+  http_->set_keep_alive_timeout(2);
+  http_->set_keep_alive_max_count(100);
+  http_->set_payload_max_length(1u << 20);  // a completion request is a few KiB
 
   http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
@@ -296,6 +362,16 @@ sdk::Result<int> EmulatorServer::bind() {
         });
   });
 
+  // cpp-httplib 0.11 listens with a backlog of 5: a burst of connections has its SYNs dropped and each
+  // waits a second or more to retry. Keep the listening socket to widen the backlog after binding (Linux
+  // applies a second listen() to a listening socket). SO_REUSEADDR only, never SO_REUSEPORT (which would
+  // let a second process share the port).
+  auto listen_fd = std::make_shared<int>(-1);  // the callback outlives this function inside httplib
+  http_->set_socket_options([listen_fd](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    *listen_fd = sock;
+  });
   int port = options_.port;
   if (port == 0) {
     port = http_->bind_to_any_port(options_.host);
@@ -304,6 +380,7 @@ sdk::Result<int> EmulatorServer::bind() {
     return sdk::make_error(sdk::ErrorCode::kUnavailable,
                            "cannot bind " + options_.host + ":" + std::to_string(port) + " (in use?)");
   }
+  if (*listen_fd >= 0) ::listen(*listen_fd, SOMAXCONN);
   driver_ = std::thread([this] { drive(); });
   return port;
 }
@@ -401,6 +478,8 @@ void EmulatorServer::serve() {
 }
 
 void EmulatorServer::stop() {
+  // main() and its signal watcher may both call stop(): one at a time, or both would join the driver.
+  std::lock_guard stopping(stop_mutex_);
   {
     std::lock_guard lock(mutex_);
     if (stopping_ && !driver_.joinable()) return;

@@ -41,7 +41,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8000;        // 0: any free port
   nlohmann::json config;  // the plugin's dynamic-mode config (variants, workloads, router, ...)
-  int threads = 64;       // HTTP worker threads (each open completion holds one)
+  int threads = 1024;     // most HTTP worker threads, started on demand (each open connection holds one)
 };
 
 // The config used when none is given: one pod of llama-3.1-8b on H100 (measured profile), no background load.
@@ -84,6 +84,7 @@ class EmulatorServer {
   std::unique_ptr<World> world_;
   std::chrono::steady_clock::time_point start_;
   std::mutex mutex_;
+  std::mutex stop_mutex_;                  // serializes stop()
   std::condition_variable world_changed_;  // after each advance
   std::condition_variable wake_driver_;
   bool stopping_ = false;

@@ -2,13 +2,17 @@
 // simulated latency, SSE streams one event per token, --config describes a fleet, --help lists the flags.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -243,6 +247,46 @@ TEST(WvaEmulator, Defect8MalformedCompletionBodiesAre400WithOpenAiErrors) {
     ASSERT_TRUE(res) << body;
     EXPECT_EQ(res->status, 200) << body << " -> " << res->body;
   }
+}
+
+// Issue 14, defect 5 (wva-emulator): 64 slow clients took every worker of the fixed pool, and a scrape
+// waited behind them. Workers now start on demand: a scrape is answered while 256 clients trickle their
+// requests one byte a second. Bounded: the trickling stops after at most 20 rounds.
+TEST(WvaEmulator, Defect5ScrapeIsAnsweredWhile256SlowClientsAreConnected) {
+  EmulatorProcess proc({"--listen", "127.0.0.1:0"});
+  ASSERT_GT(proc.port(), 0) << "wva-emulator did not report its port";
+  std::vector<int> slow;
+  for (int i = 0; i < 256; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(static_cast<uint16_t>(proc.port()));
+    inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst), 0) << "connection " << i;
+    send(fd, "GET /metrics HTTP/1.1\r\nX-Slow: ", 31, MSG_NOSIGNAL);
+    slow.push_back(fd);
+  }
+  std::atomic<bool> done{false};
+  std::thread trickle([&] {
+    for (int round = 0; round < 20 && !done; ++round) {
+      for (int fd : slow) send(fd, "a", 1, MSG_NOSIGNAL);
+      for (int t = 0; t < 10 && !done; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  httplib::Client client("127.0.0.1", proc.port());
+  client.set_connection_timeout(10, 0);
+  client.set_read_timeout(10, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto res = client.Get("/metrics");
+  std::printf("scrape with 256 slow clients: %.0f ms\n",
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  done = true;
+  trickle.join();
+  ASSERT_TRUE(res) << "no answer while slow clients hold connections";
+  EXPECT_EQ(res->status, 200);
+  EXPECT_NE(res->body.find("vllm:kv_cache_usage_perc"), std::string::npos);
+  for (int fd : slow) close(fd);
 }
 
 TEST(WvaEmulator, ConfigDescribesAFleetWithBackgroundLoad) {
