@@ -129,7 +129,7 @@ sdk::Result<sdk::Recommendation> SaturationAnalyzer::analyze(const sdk::ModelVie
         snap ? snap->thresholds_for(model.key) : resolve_thresholds(model.key, nullptr, nullptr);
     sdk::Recommendation rec = analyze_model(model, th.values, options_, instance_).recommendation;
     if (!th.kept.empty()) {
-      // Said in the VA's conditions: the thresholds in force are not what the ConfigMap says now.
+      // Reaches the VA's status.variants[].reason: the thresholds in force are not what the ConfigMap says now.
       std::string note = "; thresholds: ";
       for (std::size_t i = 0; i < th.kept.size(); ++i) note += (i ? ", " : "") + th.kept[i];
       note += " invalid, last good value kept";

@@ -77,7 +77,7 @@ TEST(SaturationPlugin, ReadsTheGlobalConfigMapEachCycle) {
 }
 
 // Issue 14, defect 4, through the plugin: the live decision keeps the last good threshold, the log says
-// so, and the recommendation's reason (the VA's conditions) names the entry kept.
+// so, and the recommendation's reason (the VA's status.variants[].reason) names the entry kept.
 TEST(SaturationPlugin, Defect4InvalidEditKeepsLastGoodThresholdsAndSaysSo) {
   Started s;
   ASSERT_TRUE(s.ctx.fake_cluster().put(config_map(kSystem, {{"default", "kvCacheThreshold: 0.9\n"}})).ok());
