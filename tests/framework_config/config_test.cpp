@@ -273,7 +273,7 @@ TEST(PipelinesYaml, StructuralErrors) {
   };
   const Case cases[] = {
       {"", "pipelines", "at least one pipeline"},
-      {"[1, 2]", "", "must be a mapping"},
+      {"[1, 2]", "pipelines.yaml", "must be a mapping"},  // the document itself (issue 14, defect 7)
       {"sources: {}\npipelines: {}\n", "pipelines", "at least one pipeline"},
       {"sources: [a]\npipelines: {p: {source: a, analyzers: [b], sinks: [c]}}\n", "sources", "must be a mapping"},
       {"pipelines: {p: {source: a, analyzers: [b], sinks: [c]}}\n", "pipelines.p.source", "no sources are defined"},

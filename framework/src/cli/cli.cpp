@@ -16,6 +16,7 @@
 #include "cluster/local_cluster.h"
 #include "cluster/offline_cluster.h"
 #include "config/duration.h"
+#include "config/input_limits.h"
 #include "host/clock.h"
 #include "host/host.h"
 #include "host/loader.h"
@@ -60,7 +61,7 @@ void print_errors(const std::vector<sdk::Error>& errors) {
   for (const auto& e : errors) {
     // A multi-line error (e.g. several bad manifests) prints one line per problem.
     std::istringstream lines(e.to_string());
-    for (std::string line; std::getline(lines, line);) std::cerr << line << '\n';
+    for (std::string line; std::getline(lines, line);) std::cerr << escape_control(line) << '\n';
   }
 }
 

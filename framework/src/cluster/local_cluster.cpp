@@ -6,8 +6,10 @@
 #include <sstream>
 #include <system_error>
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include "config/input_limits.h"
 #include "config/pipeline_config.h"  // yaml_to_json
 
 namespace wva::framework {
@@ -17,6 +19,12 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr const char* kVaApiVersion = "llmd.ai/v1alpha1";
+
+// yaml-cpp's own depth guard says only "bad file".
+std::string yaml_error_text(const YAML::Exception& e) {
+  if (dynamic_cast<const YAML::DeepRecursion*>(&e)) return "nested too deep for the YAML parser (its limit)";
+  return e.msg;
+}
 
 bool wanted_file(const fs::path& p) {
   const std::string name = p.filename().string();
@@ -137,15 +145,18 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
   std::map<std::string, std::string> seen;    // object key -> where it was first defined
   for (const auto& [path, stamp] : stamps) {  // std::map: sorted by path, so by file name
     const std::string file = path.string();
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      errors.push_back(file + ": cannot read");
+    auto read = read_bounded_file(path);
+    if (!read) {
+      errors.push_back(read.error().message);
       continue;
     }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    const std::string text = buffer.str();
+    const std::string& text = *read;
     if (path.extension() == ".json") {
+      // nlohmann parses iteratively, but copying or comparing the result recurses once per level.
+      if (auto too_deep = check_json_depth(text)) {
+        errors.push_back(file + "[doc 1]: " + *too_deep);
+        continue;
+      }
       json j;
       try {
         j = json::parse(text);
@@ -162,7 +173,7 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
     } catch (const YAML::Exception& e) {
       std::string where = file;
       if (e.mark.line >= 0) where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
-      errors.push_back(where + ": " + e.msg);
+      errors.push_back(where + ": " + yaml_error_text(e));
       continue;
     }
     for (size_t i = 0; i < docs.size(); ++i) {
@@ -182,7 +193,8 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
   }
   if (!errors.empty()) {
     std::string message;
-    for (size_t i = 0; i < errors.size(); ++i) message += (i ? "\n" : "") + errors[i];
+    // One problem per line: names from the files cannot add lines of their own.
+    for (size_t i = 0; i < errors.size(); ++i) message += (i ? "\n" : "") + escape_control(errors[i]);
     return sdk::make_error(sdk::ErrorCode::kInvalidConfig, message);
   }
   return snap;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <set>
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include "config/duration.h"
@@ -116,34 +117,74 @@ std::optional<nlohmann::json> plain_scalar_value(const std::string& s) {
 
 }  // namespace
 
-nlohmann::json yaml_to_json(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: return nullptr;
-    case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      if (is_plain(node))
-        if (auto v = plain_scalar_value(s)) return *v;
-      if (node.Tag() == "tag:yaml.org,2002:int" || node.Tag() == "tag:yaml.org,2002:float" ||
-          node.Tag() == "tag:yaml.org,2002:bool")
-        if (auto v = plain_scalar_value(s)) return *v;
-      return s;
-    }
-    case YAML::NodeType::Sequence: {
-      nlohmann::json arr = nlohmann::json::array();
-      for (const auto& item : node) arr.push_back(yaml_to_json(item));
-      return arr;
-    }
-    case YAML::NodeType::Map: {
-      nlohmann::json obj = nlohmann::json::object();
-      for (const auto& kv : node) {
-        std::string key = kv.first.IsScalar() ? kv.first.Scalar() : YAML::Dump(kv.first);
-        obj[key] = yaml_to_json(kv.second);
+namespace {
+
+// One document's conversion: counts what it produces, so aliases cannot expand without bound.
+class BoundedYamlToJson {
+ public:
+  explicit BoundedYamlToJson(const InputLimits& limits) : limits_(limits) {}
+
+  nlohmann::json convert(const YAML::Node& node, std::size_t depth) {
+    if (++nodes_ > limits_.max_nodes)
+      throw InputLimitExceeded("expands to more than " + std::to_string(limits_.max_nodes) +
+                               " nodes (the limit; YAML aliases repeat what they point to)");
+    switch (node.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null: return nullptr;
+      case YAML::NodeType::Scalar: {
+        const std::string& s = node.Scalar();
+        bytes_ += s.size();
+        if (bytes_ > limits_.max_bytes)
+          throw InputLimitExceeded("expands to more than " + std::to_string(limits_.max_bytes) +
+                                   " bytes of text (the limit; YAML aliases repeat what they point to)");
+        if (is_plain(node))
+          if (auto v = plain_scalar_value(s)) return *v;
+        if (node.Tag() == "tag:yaml.org,2002:int" || node.Tag() == "tag:yaml.org,2002:float" ||
+            node.Tag() == "tag:yaml.org,2002:bool")
+          if (auto v = plain_scalar_value(s)) return *v;
+        return s;
       }
-      return obj;
+      case YAML::NodeType::Sequence: {
+        nest(depth);
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& item : node) arr.push_back(convert(item, depth + 1));
+        return arr;
+      }
+      case YAML::NodeType::Map: {
+        nest(depth);
+        nlohmann::json obj = nlohmann::json::object();
+        for (const auto& kv : node) {
+          std::string key;
+          if (kv.first.IsScalar()) {
+            key = kv.first.Scalar();
+            bytes_ += key.size();
+          } else {
+            (void)convert(kv.first, depth + 1);  // counts a complex key before it is printed
+            key = YAML::Dump(kv.first);
+          }
+          obj[key] = convert(kv.second, depth + 1);
+        }
+        return obj;
+      }
     }
+    return nullptr;
   }
-  return nullptr;
+
+ private:
+  void nest(std::size_t depth) const {
+    if (depth >= limits_.max_depth)
+      throw InputLimitExceeded("nested deeper than " + std::to_string(limits_.max_depth) + " levels (the limit)");
+  }
+
+  const InputLimits& limits_;
+  std::size_t nodes_ = 0;
+  std::size_t bytes_ = 0;
+};
+
+}  // namespace
+
+nlohmann::json yaml_to_json(const YAML::Node& node, const InputLimits& limits) {
+  return BoundedYamlToJson(limits).convert(node, 0);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -169,12 +210,23 @@ class Parser {
 
   ConfigParse run(std::string_view text) {
     YAML::Node root;
+    if (const InputLimits limits; text.size() > limits.max_file_bytes) {
+      err(std::to_string(text.size()) + " bytes, more than the limit of " + std::to_string(limits.max_file_bytes) +
+              " bytes",
+          source_);
+      return finish();
+    }
     try {
       root = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
       std::string where = source_;
       if (e.mark.line >= 0) where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
-      err(where + ": " + e.msg, "");
+      // yaml-cpp's own depth guard says only "bad file".
+      err(where + ": " +
+              (dynamic_cast<const YAML::DeepRecursion*>(&e)
+                   ? std::string("nested too deep for the YAML parser (its limit)")
+                   : e.msg),
+          "");
       return finish();
     }
     if (root.IsNull() || !root.IsDefined()) {
@@ -182,7 +234,11 @@ class Parser {
       return finish();
     }
     if (!root.IsMap()) {
-      err(std::string("the configuration must be a mapping, got ") + type_name(root), "");
+      // The whole document is wrong: its path is the document itself.
+      err(std::string("the configuration must be a mapping of plugins, sources, analyzers, sinks and pipelines, "
+                      "got ") +
+              type_name(root) + at_line(root),
+          source_);
       return finish();
     }
     static const std::vector<std::string> kTop = {"plugins", "sources", "analyzers", "sinks", "pipelines"};
@@ -215,8 +271,9 @@ class Parser {
     return " (" + source_ + ":" + std::to_string(m.line + 1) + ")";
   }
 
-  void err(std::string message, std::string path) {
-    errors_.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, std::move(message), std::move(path)));
+  // Keys and names come from the file: their control characters are escaped, so one error is one line.
+  void err(const std::string& message, const std::string& path) {
+    errors_.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, escape_control(message), escape_control(path)));
   }
 
   // Walks a mapping: rejects non-scalar and duplicate keys, and unknown keys (when `known` is not empty)
@@ -303,8 +360,16 @@ class Parser {
             if (auto s = expect_string(kv.second, path + ".plugin")) inst.plugin = *s;
             continue;
           }
-          const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : YAML::Dump(kv.first);
-          inst.config[key] = yaml_to_json(kv.second);
+          if (!kv.first.IsScalar() || kv.first.Scalar().empty()) {
+            err("setting names must be non-empty strings" + at_line(kv.first), path);
+            continue;
+          }
+          const std::string key = kv.first.Scalar();
+          try {
+            inst.config[key] = yaml_to_json(kv.second);
+          } catch (const InputLimitExceeded& e) {
+            err(e.what() + at_line(kv.second), join(path, key));
+          }
         }
       }
       out.emplace(name, std::move(inst));

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/input_limits.h"
 #include "wva/sdk/context.h"
 #include "wva/sdk/result.h"
 #include "wva/sdk/types.h"
@@ -71,7 +72,9 @@ bool glob_match(std::string_view pattern, std::string_view text);
 
 // A YAML node as JSON. Plain (unquoted) scalars become bool / integer / float when they read as one
 // (true/false, 42, -1.5, 1e3), null stays null; quoted scalars stay strings ("42" is a string).
-nlohmann::json yaml_to_json(const YAML::Node& node);
+// Bounded: throws InputLimitExceeded when the document nests deeper than limits.max_depth or expands
+// (aliases included) to more than limits.max_nodes nodes or limits.max_bytes bytes of text.
+nlohmann::json yaml_to_json(const YAML::Node& node, const InputLimits& limits = {});
 
 struct ConfigParse {
   std::optional<HostConfig> config;  // set only when errors is empty

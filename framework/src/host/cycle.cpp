@@ -24,7 +24,10 @@ namespace {
 sdk::Condition metrics_condition(const sdk::ModelMetrics& m) {
   switch (m.state) {
     case sdk::MetricsState::kOk:
-      return {"MetricsAvailable", "True", "MetricsFound", "Saturation metrics data is available for scaling decisions"};
+      // A message with kOk names samples the source rejected (e.g. out of their domain).
+      return {"MetricsAvailable", "True", "MetricsFound",
+              std::string("Saturation metrics data is available for scaling decisions") +
+                  (m.message.empty() ? "" : "; " + m.message)};
     case sdk::MetricsState::kNoData:
       return {"MetricsAvailable", "False", "MetricsMissing",
               m.message.empty() ? "No saturation metrics available - pods may not be ready or metrics not yet scraped"

@@ -177,7 +177,13 @@ UnitCosts read_unit_costs(sdk::ClusterView& cluster, std::vector<std::string>& w
     warnings.push_back(key_where + ": must be a mapping accelerator -> cost per GPU-hour");
     return out;
   }
-  const json costs = yaml_to_json(node);
+  json costs;
+  try {
+    costs = yaml_to_json(node);
+  } catch (const InputLimitExceeded& e) {
+    warnings.push_back(key_where + ": " + e.what());
+    return out;
+  }
   for (auto c = costs.begin(); c != costs.end(); ++c) {
     auto v = as_number(c.value());
     if (!v || *v < 0) {
@@ -224,7 +230,13 @@ std::vector<ServiceClass> read_service_classes(sdk::ClusterView& cluster, std::v
       warnings.push_back(kw + ": must be a mapping {name, priority, data: [{model, slo-tpot, slo-ttft}]}");
       continue;
     }
-    const json j = yaml_to_json(node);
+    json j;
+    try {
+      j = yaml_to_json(node);
+    } catch (const InputLimitExceeded& e) {
+      warnings.push_back(kw + ": " + e.what());
+      continue;
+    }
     ServiceClass sc;
     sc.name = j.contains("name") && j["name"].is_string() ? j["name"].get<std::string>() : key;
     if (j.contains("priority")) {

@@ -63,11 +63,14 @@ std::shared_ptr<const ParsedConfigMap> SaturationAnalyzer::read_config_map(
   auto data = sdk::config_map_data(**got);
   auto it = cache_.find(ns);
   if (it == cache_.end() || it->second.data != data) {
-    auto parsed = std::make_shared<const ParsedConfigMap>(parse_config_map(ns, options_.config_map, data));
+    // The previous parse supplies the last good value of each entry that is invalid now.
+    const ParsedConfigMap* last = it != cache_.end() ? it->second.parsed.get() : previous.get();
+    auto parsed = std::make_shared<const ParsedConfigMap>(parse_config_map(ns, options_.config_map, data, last));
     it = cache_.insert_or_assign(ns, CachedMap{std::move(data), std::move(parsed)}).first;
   }
   for (const auto& e : it->second.parsed->errors) messages.insert("warn:" + e.to_string() + " (entry rejected)");
-  for (const auto& w : it->second.parsed->warnings) messages.insert("info:" + w);
+  for (const auto& w : it->second.parsed->warnings)
+    messages.insert((w.find("keeping its last good value") != std::string::npos ? "warn:" : "info:") + w);
   return it->second.parsed;
 }
 
@@ -124,7 +127,16 @@ sdk::Result<sdk::Recommendation> SaturationAnalyzer::analyze(const sdk::ModelVie
     const auto snap = snapshot_.load();
     const ResolvedThresholds th =
         snap ? snap->thresholds_for(model.key) : resolve_thresholds(model.key, nullptr, nullptr);
-    return analyze_model(model, th.values, options_, instance_).recommendation;
+    sdk::Recommendation rec = analyze_model(model, th.values, options_, instance_).recommendation;
+    if (!th.kept.empty()) {
+      // Reaches the VA's status.variants[].reason: the thresholds in force are not what the ConfigMap says now.
+      std::string note = "; thresholds: ";
+      for (std::size_t i = 0; i < th.kept.size(); ++i) note += (i ? ", " : "") + th.kept[i];
+      note += " invalid, last good value kept";
+      rec.reason += note;
+      for (auto& t : rec.targets) t.reason += note;
+    }
+    return rec;
   } catch (const std::exception& e) {
     return sdk::make_error(sdk::ErrorCode::kInternal, "analyze " + model.key.to_string() + " failed: " + e.what(),
                            config_path_);

@@ -150,10 +150,20 @@ std::optional<std::string> check_thresholds(const Thresholds& t) {
 }
 
 ParsedConfigMap parse_config_map(const std::string& ns, const std::string& name,
-                                 const std::map<std::string, std::string>& data) {
+                                 const std::map<std::string, std::string>& data, const ParsedConfigMap* previous) {
   ParsedConfigMap out;
   out.source = "ConfigMap " + ns + "/" + name;
   const std::string& source = out.source;
+  const auto kept_note = [&](const std::string& key) {
+    out.warnings.push_back(source + ": data." + key +
+                           ": invalid; keeping its last good value until it is fixed (not the code defaults)");
+  };
+  const auto previous_override = [&](const std::string& key) -> const OverrideEntry* {
+    if (!previous) return nullptr;
+    for (const auto& o : previous->overrides)
+      if (o.key == key) return &o;
+    return nullptr;
+  };
 
   // `default` first: the overrides are checked merged over it.
   Thresholds default_effective;
@@ -175,6 +185,12 @@ ParsedConfigMap parse_config_map(const std::string& ns, const std::string& name,
       default_effective = e.values.merged_over(Thresholds{});
     } else {
       out.errors.insert(out.errors.end(), e.errors.begin(), e.errors.end());
+      if (previous && previous->default_entry) {
+        out.default_entry = previous->default_entry;
+        out.default_kept = true;
+        default_effective = out.default_entry->merged_over(Thresholds{});
+        kept_note("default");
+      }
     }
   }
 
@@ -199,9 +215,16 @@ ParsedConfigMap parse_config_map(const std::string& ns, const std::string& name,
                                            base + "." + field));
       }
     }
+    bool kept = false;
     if (!e.errors.empty()) {
       out.errors.insert(out.errors.end(), e.errors.begin(), e.errors.end());
-      continue;
+      const OverrideEntry* last_good = previous_override(key);
+      if (!last_good) continue;
+      e.model_id = last_good->model_id;
+      e.ns = last_good->ns;
+      e.values = last_good->values;
+      kept = true;
+      kept_note(key);
     }
     const std::string entry_ns = e.ns.value_or("");
     auto [it, inserted] = taken.emplace(std::make_pair(*e.model_id, entry_ns), key);
@@ -211,7 +234,7 @@ ParsedConfigMap parse_config_map(const std::string& ns, const std::string& name,
                              " (the first key in alphabetical order wins)");
       continue;
     }
-    out.overrides.push_back(OverrideEntry{key, *e.model_id, entry_ns, e.values});
+    out.overrides.push_back(OverrideEntry{key, *e.model_id, entry_ns, e.values, kept});
   }
   return out;
 }
@@ -220,7 +243,7 @@ ResolvedThresholds resolve_thresholds(const sdk::ModelKey& model, const ParsedCo
                                       const ParsedConfigMap* local) {
   ResolvedThresholds out;
   out.origin = "defaults";
-  auto apply = [&](const PartialThresholds& layer, const std::string& what) {
+  auto apply = [&](const PartialThresholds& layer, const std::string& what, bool kept) {
     const Thresholds next = layer.merged_over(out.values);
     if (auto problem = check_thresholds(next)) {
       out.warnings.push_back(what + " skipped for " + model.to_string() + ": merged thresholds invalid (" + *problem +
@@ -228,17 +251,18 @@ ResolvedThresholds resolve_thresholds(const sdk::ModelKey& model, const ParsedCo
       return;
     }
     out.values = next;
-    out.origin += " < " + what;
+    out.origin += " < " + what + (kept ? " (last good)" : "");
+    if (kept) out.kept.push_back(what);
   };
   auto apply_overrides = [&](const ParsedConfigMap& cm) {
     // Entries without a namespace first, then the ones naming the model's namespace (more specific).
     for (int pass = 0; pass < 2; ++pass)
       for (const auto& o : cm.overrides)
         if (o.model_id == model.model_id && (pass == 0 ? o.ns.empty() : o.ns == model.ns))
-          apply(o.values, cm.source + " " + o.key);
+          apply(o.values, cm.source + " " + o.key, o.kept);
   };
-  if (global && global->default_entry) apply(*global->default_entry, global->source + " default");
-  if (local && local->default_entry) apply(*local->default_entry, local->source + " default");
+  if (global && global->default_entry) apply(*global->default_entry, global->source + " default", global->default_kept);
+  if (local && local->default_entry) apply(*local->default_entry, local->source + " default", local->default_kept);
   if (global) apply_overrides(*global);
   if (local) apply_overrides(*local);
   return out;

@@ -44,20 +44,26 @@ struct OverrideEntry {
   std::string model_id;  // required
   std::string ns;        // empty: the model in any namespace
   PartialThresholds values;
+  bool kept = false;  // the entry is invalid now; these are its last good values
 };
 
-// One ConfigMap, parsed. Entries with any error are left out whole; the others apply.
+// One ConfigMap, parsed. An entry with any error is rejected whole: its last good value (from the
+// previous parse) applies when there is one, else the entry is left out; the other entries apply.
 struct ParsedConfigMap {
   std::string source;  // "ConfigMap <ns>/<name>"
   std::optional<PartialThresholds> default_entry;
+  bool default_kept = false;             // `default` is invalid now; default_entry is its last good value
   std::vector<OverrideEntry> overrides;  // sorted by data key; duplicates removed (first key wins)
   std::vector<sdk::Error> errors;        // path "ConfigMap ns/name: data.<key>.<field>"
-  std::vector<std::string> warnings;     // ignored upstream keys, shadowed duplicates
+  std::vector<std::string> warnings;     // ignored upstream keys, shadowed duplicates, last good values kept
 };
 
-// Parses the `data` of a capacity-scaling-config ConfigMap. Each value is YAML (a mapping).
+// Parses the `data` of a capacity-scaling-config ConfigMap. Each value is YAML (a mapping). `previous`
+// is the last parse of the same ConfigMap: an entry invalid now keeps its value there (its errors are
+// still reported), so a bad edit never silently reverts to the code defaults.
 ParsedConfigMap parse_config_map(const std::string& ns, const std::string& name,
-                                 const std::map<std::string, std::string>& data);
+                                 const std::map<std::string, std::string>& data,
+                                 const ParsedConfigMap* previous = nullptr);
 
 // Checks the ranges of resolved thresholds (kv values in [0,1], queue values >= 0, kvCacheThreshold >=
 // kvSpareTrigger). Returns the first violation as "<field>: <message>".
@@ -69,6 +75,7 @@ struct ResolvedThresholds {
   Thresholds values;
   std::string origin;
   std::vector<std::string> warnings;  // a layer skipped because the merge broke kvCacheThreshold >= kvSpareTrigger
+  std::vector<std::string> kept;      // layers applied from their last good value, "ConfigMap ns/name default"
 };
 
 // Layers, each merged field by field over the previous: code defaults, global `default`, namespace-local

@@ -76,6 +76,22 @@ TEST(SaturationPlugin, ReadsTheGlobalConfigMapEachCycle) {
   EXPECT_EQ(s.plugin.snapshot()->global, nullptr);
 }
 
+// Issue 14, defect 4, through the plugin: the live decision keeps the last good threshold, the log says
+// so, and the recommendation's reason (the VA's status.variants[].reason) names the entry kept.
+TEST(SaturationPlugin, Defect4InvalidEditKeepsLastGoodThresholdsAndSaysSo) {
+  Started s;
+  ASSERT_TRUE(s.ctx.fake_cluster().put(config_map(kSystem, {{"default", "kvCacheThreshold: 0.9\n"}})).ok());
+  EXPECT_EQ(target_of(s.cycle(example()), "a-l4"), 2);  // as ReadsTheGlobalConfigMapEachCycle
+  ASSERT_TRUE(s.ctx.fake_cluster().put(config_map(kSystem, {{"default", "kvCacheThreshold: 1.5\n"}})).ok());
+  const auto rec = s.cycle(example());
+  EXPECT_EQ(target_of(rec, "a-l4"), 2) << "the code default 0.8 would scale up to 3";
+  EXPECT_EQ(s.plugin.snapshot()->thresholds_for(example().key).values.kv_cache_threshold, 0.9);
+  EXPECT_THAT(rec.reason, HasSubstr("thresholds: ConfigMap " + kSystem +
+                                    "/capacity-scaling-config default invalid, last good value kept"));
+  EXPECT_TRUE(s.ctx.fake_logger().contains("data.default: invalid; keeping its last good value", sdk::LogLevel::kWarn))
+      << s.ctx.fake_logger().dump();
+}
+
 TEST(SaturationPlugin, InvalidEntryIsLoggedWithItsPathOnceAndTheRestApply) {
   Started s;
   ASSERT_TRUE(s.ctx.fake_cluster()

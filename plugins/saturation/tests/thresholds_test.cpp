@@ -145,6 +145,39 @@ TEST(Thresholds, InvalidDefaultFallsBackToCodeDefaults) {
   EXPECT_EQ(resolve_thresholds(kLlama, &p, nullptr).values, (Thresholds{0.8, 9, 0.1, 3}));
 }
 
+// Issue 14, defect 4: kvCacheThreshold 0.85 -> 1.5 silently fell back to the code default 0.80. An entry
+// invalid now keeps its last good value (errors still reported), for `default` and for overrides.
+TEST(Thresholds, Defect4InvalidEditKeepsTheLastGoodValueNotTheCodeDefaults) {
+  const auto good = parse(
+      {{"default", "kvCacheThreshold: 0.85\n"}, {"llama", "model_id: meta/llama-3.1-8b\nqueueLengthThreshold: 9\n"}});
+  ASSERT_TRUE(good.errors.empty());
+  const auto bad = parse_config_map(
+      kNs, kConfigMapName,
+      {{"default", "kvCacheThreshold: 1.5\n"}, {"llama", "model_id: meta/llama-3.1-8b\nqueueLengthThreshold: -1\n"}},
+      &good);
+  ASSERT_EQ(bad.errors.size(), 2u);
+  EXPECT_EQ(bad.errors[0].path, "ConfigMap " + kNs + "/capacity-scaling-config: data.default.kvCacheThreshold");
+  EXPECT_TRUE(bad.default_kept);
+  ASSERT_EQ(bad.overrides.size(), 1u);
+  EXPECT_TRUE(bad.overrides[0].kept);
+  EXPECT_THAT(bad.warnings, ::testing::Contains(HasSubstr("data.default: invalid; keeping its last good value")));
+  const auto r = resolve_thresholds(kLlama, &bad, nullptr);
+  EXPECT_EQ(r.values, (Thresholds{0.85, 9, 0.1, 3}));
+  EXPECT_EQ(r.kept.size(), 2u);
+  EXPECT_THAT(r.origin, HasSubstr("default (last good)"));
+  // Still invalid after another edit of the ConfigMap: the value kept carries over.
+  const auto again = parse_config_map(
+      kNs, kConfigMapName,
+      {{"default", "kvCacheThreshold: 1.5\n"}, {"llama", "model_id: meta/llama-3.1-8b\nqueueLengthThreshold: 7\n"}},
+      &bad);
+  EXPECT_EQ(resolve_thresholds(kLlama, &again, nullptr).values, (Thresholds{0.85, 7, 0.1, 3}));
+  // Fixed: the new value applies and nothing is marked kept.
+  const auto fixed = parse_config_map(kNs, kConfigMapName, {{"default", "kvCacheThreshold: 0.9\n"}}, &again);
+  EXPECT_FALSE(fixed.default_kept);
+  EXPECT_TRUE(resolve_thresholds(kLlama, &fixed, nullptr).kept.empty());
+  EXPECT_EQ(resolve_thresholds(kLlama, &fixed, nullptr).values.kv_cache_threshold, 0.9);
+}
+
 TEST(Thresholds, UpstreamKeysAreIgnoredWithAWarning) {
   const auto p = parse({{"default", "kvCacheThreshold: 0.7\nenableLimiter: true\nanalyzerName: saturation\n"}});
   EXPECT_TRUE(p.errors.empty());

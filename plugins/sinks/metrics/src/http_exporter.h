@@ -1,22 +1,19 @@
-// Serves a MetricsRegistry's rendering over HTTP (cpp-httplib): GET <path> and GET /healthz.
+// Serves a MetricsRegistry's rendering over HTTP: GET <path> and GET /healthz, on a ScrapeServer (a
+// poll() loop that slow clients cannot starve; limits in scrape_server.h).
 #pragma once
 
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "metrics_config.h"
+#include "scrape_server.h"
 #include "wva/sdk/context.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace wva::plugins::metrics {
 
 class HttpExporter {
  public:
-  HttpExporter(sdk::MetricsRegistry& registry, std::string path);
+  HttpExporter(sdk::MetricsRegistry& registry, std::string path, ScrapeServerLimits limits = {});
   ~HttpExporter();
   HttpExporter(const HttpExporter&) = delete;
   HttpExporter& operator=(const HttpExporter&) = delete;
@@ -26,12 +23,13 @@ class HttpExporter {
   // Idempotent; joins the serving thread.
   void stop() noexcept;
   int port() const { return port_; }
+  std::size_t connections() const { return server_ ? server_->connections() : 0; }
 
  private:
   sdk::MetricsRegistry& registry_;
   std::string path_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  ScrapeServerLimits limits_;
+  std::unique_ptr<ScrapeServer> server_;
   int port_ = 0;
 };
 

@@ -173,7 +173,10 @@ bool valid_condition_type(std::string_view type) {
 
 Condition metrics_condition(const sdk::ModelMetrics& metrics) {
   switch (metrics.state) {
-    case sdk::MetricsState::kOk: return {kMetricsAvailable, "True", "MetricsFound", kMetricsFoundMessage};
+    case sdk::MetricsState::kOk:  // a message names samples the source rejected (e.g. out of their domain)
+      return {kMetricsAvailable, "True", "MetricsFound",
+              metrics.message.empty() ? std::string(kMetricsFoundMessage)
+                                      : std::string(kMetricsFoundMessage) + "; " + metrics.message};
     case sdk::MetricsState::kNoData:
       return {kMetricsAvailable, "False", "MetricsMissing",
               metrics.message.empty() ? std::string(kMetricsMissingMessage)

@@ -34,7 +34,8 @@ Usage: wva-emulator [--listen HOST:PORT] [--config FILE | --local DIR] [--model 
   --profile ID        step-time profile when there is no --config (default llama-3.1-8b/H100; also
                       llama-3.1-8b/H200, qwen2.5-32b/H100, qwen2.5-32b/H200)
   --replicas N        pods when there is no --config (default 1)
-  --threads N         HTTP worker threads (default 64; each open completion holds one)
+  --threads N         most HTTP worker threads, started as connections need them (default 1024; each
+                      open connection holds one, so slow clients cannot take them all)
   --help              this text
 
 Endpoints:

@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <stdexcept>
 
 #include "prom_text.h"
 
@@ -15,18 +18,28 @@ namespace wva::emulator {
 
 namespace {
 
-nlohmann::json yaml_to_json(const YAML::Node& node) {
+// Bounds on a config document (as the host's, docs/reliability.md): nesting depth and nodes once YAML
+// aliases are expanded, so a small file cannot exhaust the stack or memory.
+constexpr std::size_t kMaxDepth = 128;
+constexpr std::size_t kMaxNodes = 1'000'000;
+
+nlohmann::json yaml_to_json(const YAML::Node& node, std::size_t depth, std::size_t& nodes) {
+  if (++nodes > kMaxNodes)
+    throw std::runtime_error("expands to more than " + std::to_string(kMaxNodes) +
+                             " nodes (the limit; YAML aliases repeat what they point to)");
+  if (depth >= kMaxDepth && (node.IsMap() || node.IsSequence()))
+    throw std::runtime_error("nested deeper than " + std::to_string(kMaxDepth) + " levels (the limit)");
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined: return nullptr;
     case YAML::NodeType::Sequence: {
       nlohmann::json out = nlohmann::json::array();
-      for (const auto& item : node) out.push_back(yaml_to_json(item));
+      for (const auto& item : node) out.push_back(yaml_to_json(item, depth + 1, nodes));
       return out;
     }
     case YAML::NodeType::Map: {
       nlohmann::json out = nlohmann::json::object();
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      for (const auto& kv : node) out[kv.first.as<std::string>()] = yaml_to_json(kv.second, depth + 1, nodes);
       return out;
     }
     case YAML::NodeType::Scalar: {
@@ -45,6 +58,69 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
   }
   return nullptr;
 }
+
+nlohmann::json yaml_to_json(const YAML::Node& node) {
+  std::size_t nodes = 0;
+  return yaml_to_json(node, 0, nodes);
+}
+
+// cpp-httplib's connection queue with workers started on demand, up to `max_threads`: each connection
+// holds a worker for as long as it is open (0.11 times out each read, not the whole request), so a fixed
+// pool of 64 was starved by 64 slow clients. Idle workers stay for the next connection; shutdown() joins
+// every worker as httplib's ThreadPool does.
+class OnDemandThreadPool : public httplib::TaskQueue {
+ public:
+  explicit OnDemandThreadPool(std::size_t max_threads) : max_threads_(std::max<std::size_t>(1, max_threads)) {}
+  ~OnDemandThreadPool() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(std::move(fn));
+    // Every waiting job needs a worker of its own: an idle one (woken below) or a new one.
+    if (jobs_.size() > idle_ + starting_ && workers_.size() < max_threads_) {
+      ++starting_;
+      workers_.emplace_back([this] { work(); });
+    }
+    ready_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard lock(mutex_);
+      if (shut_down_) return;
+      shut_down_ = true;
+    }
+    ready_.notify_all();
+    for (auto& w : workers_)
+      if (w.joinable()) w.join();
+  }
+
+ private:
+  void work() {
+    std::unique_lock lock(mutex_);
+    --starting_;
+    for (;;) {
+      ++idle_;
+      ready_.wait(lock, [&] { return shut_down_ || !jobs_.empty(); });
+      --idle_;
+      if (jobs_.empty()) return;  // shut down with nothing left
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  const std::size_t max_threads_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> workers_;
+  std::size_t idle_ = 0;      // workers waiting for a job
+  std::size_t starting_ = 0;  // workers created that have not waited yet
+  bool shut_down_ = false;
+};
 
 std::string completion_id(std::uint64_t id) { return "cmpl-emu-" + std::to_string(id); }
 
@@ -173,7 +249,13 @@ sdk::Result<int> EmulatorServer::bind() {
 
   http_ = std::make_unique<httplib::Server>();
   const int threads = options_.threads;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+  http_->new_task_queue = [threads] { return new OnDemandThreadPool(static_cast<std::size_t>(threads)); };
+  http_->set_read_timeout(5, 0);
+  http_->set_write_timeout(5, 0);
+  // An idle keep-alive connection holds a worker, and stop() waits for it: 2 s, not httplib's 5.
+  http_->set_keep_alive_timeout(2);
+  http_->set_keep_alive_max_count(100);
+  http_->set_payload_max_length(1u << 20);  // a completion request is a few KiB
 
   http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
@@ -280,6 +362,16 @@ sdk::Result<int> EmulatorServer::bind() {
         });
   });
 
+  // cpp-httplib 0.11 listens with a backlog of 5: a burst of connections has its SYNs dropped and each
+  // waits a second or more to retry. Keep the listening socket to widen the backlog after binding (Linux
+  // applies a second listen() to a listening socket). SO_REUSEADDR only, never SO_REUSEPORT (which would
+  // let a second process share the port).
+  auto listen_fd = std::make_shared<int>(-1);  // the callback outlives this function inside httplib
+  http_->set_socket_options([listen_fd](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    *listen_fd = sock;
+  });
   int port = options_.port;
   if (port == 0) {
     port = http_->bind_to_any_port(options_.host);
@@ -288,6 +380,7 @@ sdk::Result<int> EmulatorServer::bind() {
     return sdk::make_error(sdk::ErrorCode::kUnavailable,
                            "cannot bind " + options_.host + ":" + std::to_string(port) + " (in use?)");
   }
+  if (*listen_fd >= 0) ::listen(*listen_fd, SOMAXCONN);
   driver_ = std::thread([this] { drive(); });
   return port;
 }
@@ -305,32 +398,69 @@ void EmulatorServer::drive() {
   world_changed_.notify_all();
 }
 
+std::optional<RequestError> validate_completion_request(const nlohmann::json& req) {
+  auto invalid = [](std::string message, std::string param, std::string code) {
+    return RequestError{std::move(message), std::move(param), std::move(code)};
+  };
+  if (req.is_discarded()) return invalid("the body is not valid JSON", "", "invalid_json");
+  if (!req.is_object()) return invalid("the body must be a JSON object", "", "invalid_type");
+  if (req.contains("model") && !req["model"].is_string())
+    return invalid("model must be a string", "model", "invalid_type");
+  if (!req.contains("prompt")) return invalid("prompt is required", "prompt", "missing_required_parameter");
+  // OpenAI's forms: a string, a list of strings, a list of token ids, a list of lists of token ids.
+  const nlohmann::json& prompt = req["prompt"];
+  const auto token_list = [](const nlohmann::json& list) {
+    return list.is_array() && !list.empty() &&
+           std::all_of(list.begin(), list.end(), [](const nlohmann::json& t) { return t.is_number_unsigned(); });
+  };
+  const bool prompt_ok =
+      prompt.is_string() || (prompt.is_array() && !prompt.empty() &&
+                             (std::all_of(prompt.begin(), prompt.end(), [](const auto& p) { return p.is_string(); }) ||
+                              token_list(prompt) || std::all_of(prompt.begin(), prompt.end(), token_list)));
+  if (!prompt_ok)
+    return invalid(
+        "prompt must be a string, a non-empty list of strings, or a non-empty list of token ids (or of lists "
+        "of token ids)",
+        "prompt", "invalid_type");
+  if (req.contains("max_tokens") && !req["max_tokens"].is_null() &&
+      (!req["max_tokens"].is_number_integer() || req["max_tokens"].get<long long>() < 1))
+    return invalid("max_tokens must be a positive integer", "max_tokens", "invalid_value");
+  if (req.contains("stream") && !req["stream"].is_boolean() && !req["stream"].is_null())
+    return invalid("stream must be a boolean", "stream", "invalid_type");
+  return std::nullopt;
+}
+
+nlohmann::json request_error_body(const RequestError& e) {
+  return {{"error",
+           {{"message", e.message},
+            {"type", "invalid_request_error"},
+            {"param", e.param.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.param)},
+            {"code", e.code.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.code)}}}};
+}
+
 void EmulatorServer::handle_completion(const std::string& body, bool& stream, nlohmann::json& response, int& status,
                                        std::uint64_t& id, std::string& model_name) {
-  auto bad = [&](int code, const std::string& message) {
+  auto bad = [&](int code, const RequestError& e) {
     status = code;
-    response = {{"error", {{"message", message}, {"type", "invalid_request_error"}}}};
+    response = request_error_body(e);
   };
   const nlohmann::json req = nlohmann::json::parse(body, nullptr, false);
-  if (req.is_discarded() || !req.is_object()) return bad(400, "body must be a JSON object");
-  if (!req.contains("prompt")) return bad(400, "missing prompt");
+  if (auto invalid = validate_completion_request(req)) return bad(400, *invalid);
   std::int32_t max_tokens = 16;
-  if (req.contains("max_tokens")) {
-    if (!req["max_tokens"].is_number_integer() || req["max_tokens"].get<long long>() < 1)
-      return bad(400, "max_tokens must be a positive integer");
+  if (req.contains("max_tokens") && !req["max_tokens"].is_null())
     max_tokens = static_cast<std::int32_t>(std::min<long long>(req["max_tokens"].get<long long>(), 1 << 20));
-  }
-  stream = req.value("stream", false);
+  stream = req.contains("stream") && req["stream"].is_boolean() && req["stream"].get<bool>();
   const std::int32_t prompt = count_prompt_tokens(req["prompt"]);
   std::unique_lock lock(mutex_);
   const auto models = world_->models();
-  model_name = req.contains("model") && req["model"].is_string() ? req["model"].get<std::string>() : models[0].second;
+  model_name = req.contains("model") ? req["model"].get<std::string>() : models[0].second;
   world_->advance_to(wall_now());
   auto submitted = world_->submit("", model_name, prompt, max_tokens);
   if (!submitted) {
     std::string names;
     for (const auto& [ns, m] : models) names += (names.empty() ? "" : ", ") + m;
-    return bad(404, "model \"" + model_name + "\" is not served here (served: " + names + ")");
+    return bad(404, RequestError{"model \"" + model_name + "\" is not served here (served: " + names + ")", "model",
+                                 "model_not_found"});
   }
   id = *submitted;
   lock.unlock();
@@ -348,6 +478,8 @@ void EmulatorServer::serve() {
 }
 
 void EmulatorServer::stop() {
+  // main() and its signal watcher may both call stop(): one at a time, or both would join the driver.
+  std::lock_guard stopping(stop_mutex_);
   {
     std::lock_guard lock(mutex_);
     if (stopping_ && !driver_.joinable()) return;

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -23,11 +24,24 @@ class Server;
 
 namespace wva::emulator {
 
+// A bad /v1/completions body, answered 400 as OpenAI does:
+// {"error": {"message", "type": "invalid_request_error", "param", "code"}}.
+struct RequestError {
+  std::string message;
+  std::string param;  // the offending field; empty: the body as a whole (null in the answer)
+  std::string code;   // e.g. "invalid_type", "missing_required_parameter"
+};
+
+// Checks a parsed completion request (a discarded parse is invalid JSON): model a string when given,
+// prompt one of OpenAI's forms, max_tokens a positive integer, stream a boolean (null: the default).
+std::optional<RequestError> validate_completion_request(const nlohmann::json& request);
+nlohmann::json request_error_body(const RequestError& error);
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8000;        // 0: any free port
   nlohmann::json config;  // the plugin's dynamic-mode config (variants, workloads, router, ...)
-  int threads = 64;       // HTTP worker threads (each open completion holds one)
+  int threads = 1024;     // most HTTP worker threads, started on demand (each open connection holds one)
 };
 
 // The config used when none is given: one pod of llama-3.1-8b on H100 (measured profile), no background load.
@@ -70,6 +84,7 @@ class EmulatorServer {
   std::unique_ptr<World> world_;
   std::chrono::steady_clock::time_point start_;
   std::mutex mutex_;
+  std::mutex stop_mutex_;                  // serializes stop()
   std::condition_variable world_changed_;  // after each advance
   std::condition_variable wake_driver_;
   bool stopping_ = false;

@@ -2,13 +2,17 @@
 // simulated latency, SSE streams one event per token, --config describes a fleet, --help lists the flags.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -195,6 +199,96 @@ TEST(WvaEmulator, PromtoolAcceptsMetricsAndCompletionLatencyMatchesPrediction) {
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
   EXPECT_EQ(proc.terminate(), 0) << "SIGTERM stops it cleanly";
+}
+
+// Issue 14, defect 8: a non-boolean "stream" was answered 500, a number or null "prompt" and a numeric
+// "model" 200. Every malformed body is a 400 in OpenAI's error shape, naming the field.
+TEST(WvaEmulator, Defect8MalformedCompletionBodiesAre400WithOpenAiErrors) {
+  EmulatorProcess proc({"--listen", "127.0.0.1:0"});
+  ASSERT_GT(proc.port(), 0) << "wva-emulator did not report its port";
+  httplib::Client client("127.0.0.1", proc.port());
+  client.set_read_timeout(30, 0);
+  struct Case {
+    const char* body;
+    const char* param;  // nullptr: the body as a whole
+  };
+  const Case cases[] = {
+      {R"({"prompt": "hi", "stream": "yes"})", "stream"},
+      {R"({"prompt": "hi", "stream": 1})", "stream"},
+      {R"({"prompt": 12})", "prompt"},
+      {R"({"prompt": null})", "prompt"},
+      {R"({"prompt": [1, "a"]})", "prompt"},
+      {R"({"prompt": [-1]})", "prompt"},
+      {R"({"prompt": []})", "prompt"},
+      {R"({"model": 12, "prompt": "hi"})", "model"},
+      {R"({"model": null, "prompt": "hi"})", "model"},
+      {R"({"prompt": "hi", "max_tokens": "5"})", "max_tokens"},
+      {R"({"prompt": "hi", "max_tokens": 0})", "max_tokens"},
+      {R"({"model": "x"})", "prompt"},
+      {R"([1, 2])", nullptr},
+      {R"({"prompt": )", nullptr},
+  };
+  for (const auto& c : cases) {
+    auto res = client.Post("/v1/completions", c.body, "application/json");
+    ASSERT_TRUE(res) << c.body;
+    EXPECT_EQ(res->status, 400) << c.body << " -> " << res->body;
+    const auto j = nlohmann::json::parse(res->body, nullptr, false);
+    ASSERT_TRUE(j.is_object() && j.contains("error")) << res->body;
+    const auto& e = j["error"];
+    EXPECT_TRUE(e["message"].is_string() && !e["message"].get<std::string>().empty()) << res->body;
+    EXPECT_EQ(e["type"], "invalid_request_error") << res->body;
+    EXPECT_TRUE(e.contains("code") && e["code"].is_string()) << res->body;
+    if (c.param) EXPECT_EQ(e["param"], c.param) << c.body;
+    else EXPECT_TRUE(e.contains("param") && e["param"].is_null()) << res->body;
+  }
+  // The forms OpenAI accepts still work, stream null being the default.
+  for (const char* body : {R"({"prompt": "hi", "max_tokens": 2, "stream": null})",
+                           R"({"prompt": ["a", "b"], "max_tokens": 2, "stream": false})",
+                           R"({"prompt": [[1, 2], [3]], "max_tokens": null})"}) {
+    auto res = client.Post("/v1/completions", body, "application/json");
+    ASSERT_TRUE(res) << body;
+    EXPECT_EQ(res->status, 200) << body << " -> " << res->body;
+  }
+}
+
+// Issue 14, defect 5 (wva-emulator): 64 slow clients took every worker of the fixed pool, and a scrape
+// waited behind them. Workers now start on demand: a scrape is answered while 256 clients trickle their
+// requests one byte a second. Bounded: the trickling stops after at most 20 rounds.
+TEST(WvaEmulator, Defect5ScrapeIsAnsweredWhile256SlowClientsAreConnected) {
+  EmulatorProcess proc({"--listen", "127.0.0.1:0"});
+  ASSERT_GT(proc.port(), 0) << "wva-emulator did not report its port";
+  std::vector<int> slow;
+  for (int i = 0; i < 256; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(static_cast<uint16_t>(proc.port()));
+    inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst), 0) << "connection " << i;
+    send(fd, "GET /metrics HTTP/1.1\r\nX-Slow: ", 31, MSG_NOSIGNAL);
+    slow.push_back(fd);
+  }
+  std::atomic<bool> done{false};
+  std::thread trickle([&] {
+    for (int round = 0; round < 20 && !done; ++round) {
+      for (int fd : slow) send(fd, "a", 1, MSG_NOSIGNAL);
+      for (int t = 0; t < 10 && !done; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  httplib::Client client("127.0.0.1", proc.port());
+  client.set_connection_timeout(10, 0);
+  client.set_read_timeout(10, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto res = client.Get("/metrics");
+  std::printf("scrape with 256 slow clients: %.0f ms\n",
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  done = true;
+  trickle.join();
+  ASSERT_TRUE(res) << "no answer while slow clients hold connections";
+  EXPECT_EQ(res->status, 200);
+  EXPECT_NE(res->body.find("vllm:kv_cache_usage_perc"), std::string::npos);
+  for (int fd : slow) close(fd);
 }
 
 TEST(WvaEmulator, ConfigDescribesAFleetWithBackgroundLoad) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 
 namespace wva::prometheus {
 namespace {
@@ -67,6 +68,14 @@ struct LoadSums {
   }
 };
 
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+constexpr std::size_t kInvalidExamples = 3;  // named in a model's message; the rest are counted
+
 std::string join_names(const std::vector<sdk::Variant>& variants) {
   std::string out;
   for (const auto& v : variants) out += (out.empty() ? "" : ", ") + v.name;
@@ -74,6 +83,29 @@ std::string join_names(const std::vector<sdk::Variant>& variants) {
 }
 
 }  // namespace
+
+std::optional<std::string> domain_violation(Signal signal, double value) {
+  switch (signal) {
+    case Signal::kKvCacheUsage:
+      if (value < 0 || value > 1) return std::string("outside [0, 1]");
+      return std::nullopt;
+    case Signal::kWaiting:
+    case Signal::kRunning:
+      if (value < 0) return std::string("negative");
+      if (value > kMaxPlausibleCount) return "above " + number(kMaxPlausibleCount);
+      return std::nullopt;
+    case Signal::kSampleTime:
+      if (value < 0) return std::string("negative");
+      return std::nullopt;
+    case Signal::kQueueGrowth:  // a derivative: negative while the queue drains
+      if (std::abs(value) > kMaxPlausibleRate) return "magnitude above " + number(kMaxPlausibleRate);
+      return std::nullopt;
+    default:  // KV capacity (tokens) and load rates
+      if (value < 0) return std::string("negative");
+      if (value > kMaxPlausibleRate) return "above " + number(kMaxPlausibleRate);
+      return std::nullopt;
+  }
+}
 
 Grouper::Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after)
     : models_(models), labels_(std::move(labels)), stale_after_(stale_after), state_(models.size()) {
@@ -149,6 +181,14 @@ void Grouper::store(std::uint32_t slot, Signal signal, double value) {
   p.seen.set(k);
   if (!std::isfinite(value)) {
     ++stats_.non_finite;
+    return;
+  }
+  if (auto why = domain_violation(signal, value)) {
+    ++stats_.invalid[k];
+    ModelState& st = state_[p.model];
+    if (++st.invalid <= kInvalidExamples)
+      st.invalid_examples.push_back(std::string(signal_name(signal)) + " " + number(value) + " on pod " +
+                                    std::string(p.name) + " (" + *why + ")");
     return;
   }
   if (!p.present[k]) {
@@ -287,8 +327,23 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
       if (variant_load[vi].present.any()) mm.load_by_variant[model.variants[vi].name] = variant_load[vi].to_load();
     if (model_load.present.any()) mm.load = model_load.to_load();
 
-    if (!fresh.empty()) {
+    std::string invalid;
+    if (const ModelState& st = state_[mi]; st.invalid > 0) {
+      invalid = std::to_string(st.invalid) + " invalid sample(s) ignored: ";
+      for (std::size_t i = 0; i < st.invalid_examples.size(); ++i) invalid += (i ? ", " : "") + st.invalid_examples[i];
+      if (st.invalid > st.invalid_examples.size()) invalid += ", ...";
+    }
+    const auto has_saturation_value = [](const sdk::ReplicaMetrics& r) {
+      return r.kv_cache_usage || r.waiting || r.running;
+    };
+    if (!fresh.empty() && !invalid.empty() && std::none_of(fresh.begin(), fresh.end(), has_saturation_value)) {
+      // Every saturation value was out of its domain: no data, not zeros.
+      mm.state = sdk::MetricsState::kNoData;
+      mm.message =
+          "Metrics for model " + model.key.model_id + " in namespace " + model.key.ns + " are invalid: " + invalid;
+    } else if (!fresh.empty()) {
       mm.state = sdk::MetricsState::kOk;
+      mm.message = invalid;  // empty when every sample was valid
       mm.replicas = std::move(fresh);
     } else if (!stale.empty()) {
       mm.state = sdk::MetricsState::kStale;

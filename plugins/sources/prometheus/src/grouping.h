@@ -25,11 +25,20 @@ inline constexpr const char* kFailedToGetMetrics = "Failed to get metrics from P
 inline constexpr const char* kNoPodsFound = "No pods found for model";
 
 struct GroupStats {
-  std::size_t samples = 0;        // samples routed to a known model
-  std::size_t ignored = 0;        // unknown model / signal, or missing labels
-  std::size_t non_finite = 0;     // NaN or +-Inf values (treated as absent)
-  std::size_t unmapped_pods = 0;  // pods of a known model that belong to none of its variants
+  std::size_t samples = 0;                          // samples routed to a known model
+  std::size_t ignored = 0;                          // unknown model / signal, or missing labels
+  std::size_t non_finite = 0;                       // NaN or +-Inf values (treated as absent)
+  std::array<std::size_t, kSignalCount> invalid{};  // per signal: finite values outside its domain (absent)
+  std::size_t unmapped_pods = 0;                    // pods of a known model that belong to none of its variants
 };
+
+// Largest count (waiting/running requests) or rate a signal may carry; more is a broken exporter.
+inline constexpr double kMaxPlausibleCount = 1e9;
+inline constexpr double kMaxPlausibleRate = 1e12;
+
+// Why a finite value is outside the domain of its signal ("outside [0, 1]", "negative", "above 1e+09"),
+// or nullopt when it is valid. Such values are invalid data: absent, counted, named in the message.
+std::optional<std::string> domain_violation(Signal signal, double value);
 
 class Grouper {
  public:
@@ -58,6 +67,8 @@ class Grouper {
     std::unordered_map<std::string_view, std::uint32_t> by_name;    // used once a model has many pods
     std::unordered_map<std::string_view, std::int32_t> variant_of;  // pod -> variant, for many pods
     bool variant_index_built = false;
+    std::size_t invalid = 0;                    // samples outside their domain
+    std::vector<std::string> invalid_examples;  // the first few, "kvCacheUsage -5 on pod p (outside [0, 1])"
   };
   static constexpr std::size_t kLinearScan = 32;  // below this many pods a scan beats hashing
 

@@ -151,6 +151,12 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
   }
   auto out = grouper.finish(now);
   report.group = grouper.stats();
+  for (std::size_t k = 0; k < kSignalCount; ++k)
+    if (report.group.invalid[k] > 0 && context_)
+      context_->metrics().add_counter(
+          "wva_invalid_samples_total", "Samples outside their signal's domain, treated as absent",
+          {{"source", context_->instance_name()}, {"signal", std::string(signal_name(static_cast<Signal>(k)))}},
+          static_cast<double>(report.group.invalid[k]));
   // Log each model's state when it changes (not every cycle): the FAQ's texts appear in the log.
   for (auto& [key, mm] : out) {
     auto [it, inserted] = last_state_.try_emplace(key, sdk::MetricsState::kOk);

@@ -126,6 +126,71 @@ TEST(Grouping, NaNAndInfinityAreAbsentNotZero) {
   EXPECT_EQ(g.stats().non_finite, 2u);
 }
 
+// Issue 14, defect 6: only non-finite values were dropped; a KV use of -5 gave "KV cache spare 5.80" and
+// a scale-down, 1e300 waiting requests counted as saturated. Out-of-domain values are absent, counted per
+// signal, and named in the model's message.
+TEST(Grouping, Defect6OutOfDomainValuesAreAbsentCountedAndNamed) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"v", 3}})};
+  Builder b;
+  b.add("kvCacheUsage", "llm", "m", "v-0", -5)
+      .add("waiting", "llm", "m", "v-0", 1e300)
+      .add("running", "llm", "m", "v-0", -1)
+      .add("kvCacheUsage", "llm", "m", "v-1", 1.5)
+      .add("waiting", "llm", "m", "v-1", 3)
+      .add("kvCacheUsage", "llm", "m", "v-2", 0.5)
+      .add("waiting", "llm", "m", "v-2", 0)
+      .add("completions", "llm", "m", "v-2", -2);
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(b.r);
+  auto out = g.finish(sdk::TimePoint{});
+  const auto& m = out.at({"llm", "m"});
+  ASSERT_EQ(m.state, sdk::MetricsState::kOk);
+  const auto* p0 = find_pod(m, "v-0");
+  const auto* p1 = find_pod(m, "v-1");
+  const auto* p2 = find_pod(m, "v-2");
+  ASSERT_TRUE(p0 && p1 && p2);
+  EXPECT_FALSE(p0->kv_cache_usage.has_value());
+  EXPECT_FALSE(p0->waiting.has_value());
+  EXPECT_FALSE(p0->running.has_value());
+  EXPECT_FALSE(p1->kv_cache_usage.has_value());
+  EXPECT_EQ(p1->waiting, 3.0);
+  EXPECT_EQ(p2->kv_cache_usage, 0.5);
+  EXPECT_EQ(p2->waiting, 0.0);  // zero is data, not invalid
+  EXPECT_EQ(g.stats().invalid[static_cast<std::size_t>(Signal::kKvCacheUsage)], 2u);
+  EXPECT_EQ(g.stats().invalid[static_cast<std::size_t>(Signal::kWaiting)], 1u);
+  EXPECT_EQ(g.stats().invalid[static_cast<std::size_t>(Signal::kRunning)], 1u);
+  EXPECT_EQ(g.stats().invalid[static_cast<std::size_t>(Signal::kCompletions)], 1u);
+  EXPECT_NE(m.message.find("5 invalid sample(s) ignored"), std::string::npos) << m.message;
+  EXPECT_NE(m.message.find("kvCacheUsage -5 on pod v-0 (outside [0, 1])"), std::string::npos) << m.message;
+  EXPECT_NE(m.message.find("waiting 1e+300 on pod v-0 (above 1e+09)"), std::string::npos) << m.message;
+  EXPECT_FALSE(m.load.arrival_rate.has_value());  // the negative rate was not used
+}
+
+TEST(Grouping, Defect6AllSaturationValuesInvalidIsNoDataNotZero) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"v", 1}})};
+  Builder b;
+  b.add("kvCacheUsage", "llm", "m", "v-0", -5).add("waiting", "llm", "m", "v-0", -1);
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(b.r);
+  auto out = g.finish(sdk::TimePoint{});
+  const auto& m = out.at({"llm", "m"});
+  EXPECT_EQ(m.state, sdk::MetricsState::kNoData);
+  EXPECT_TRUE(m.replicas.empty());
+  EXPECT_NE(m.message.find("are invalid: 2 invalid sample(s) ignored"), std::string::npos) << m.message;
+}
+
+TEST(Grouping, DomainViolation) {
+  EXPECT_FALSE(domain_violation(Signal::kKvCacheUsage, 0));
+  EXPECT_FALSE(domain_violation(Signal::kKvCacheUsage, 1));
+  EXPECT_TRUE(domain_violation(Signal::kKvCacheUsage, 1.0001));
+  EXPECT_FALSE(domain_violation(Signal::kWaiting, 1e9));
+  EXPECT_TRUE(domain_violation(Signal::kWaiting, 1e9 + 1));
+  EXPECT_FALSE(domain_violation(Signal::kQueueGrowth, -3));  // a draining queue
+  EXPECT_TRUE(domain_violation(Signal::kQueueGrowth, -1e300));
+  EXPECT_TRUE(domain_violation(Signal::kKvCapacity, -1));
+  EXPECT_TRUE(domain_violation(Signal::kTtftSum, -0.5));
+}
+
 TEST(Grouping, StaleWhenEveryPodIsOld) {
   std::vector<sdk::ModelView> models = {make_model("llm", "old", {{"o", 1}}), make_model("llm", "mixed", {{"x", 2}})};
   Builder b;

@@ -98,7 +98,7 @@ inline const char* to_string(MetricsState state) {
 
 struct ModelMetrics {
   MetricsState state = MetricsState::kNoData;
-  std::string message;  // why, when state != kOk
+  std::string message;  // why, when state != kOk; with kOk, samples the source rejected (or empty)
   std::vector<ReplicaMetrics> replicas;
   std::map<std::string, Load> load_by_variant;  // variant name -> load
   Load load;                                    // whole model
