@@ -60,7 +60,7 @@ sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::strin
       }
       continue;
     }
-    auto f = std::find_if(fields.begin(), fields.end(), [&](const Field& x) { return key == x.key; });
+    auto f = std::find_if(fields.begin(), fields.end(), [&, &key = key](const Field& x) { return key == x.key; });
     if (f == fields.end()) {
       const auto best = sdk::closest_match(key, keys);
       return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
