@@ -6,11 +6,19 @@
 #include <filesystem>
 #include <fstream>
 
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+
 #include "subprocess.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using wva::testing::Process;
 using wva::testing::run;
 
 const std::string kWva = std::string(WVA_BUILD_DIR) + "/bin/wva";
@@ -96,6 +104,124 @@ TEST(CliReliability, Defect7RootErrorsHaveAPathAndControlCharactersAreEscaped) {
   r = run({kWva, "validate", "--local", local.path.string()});
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_NE(r.err.find("VariantAutoscaling two\\nlines must have apiVersion"), std::string::npos) << r.err;
+}
+
+// A loopback port nothing listens on right now.
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) close(fd);
+    return 0;
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// The quickstart's pipelines with a metrics sink on a fixed port; `extra_sinks` adds instances.
+std::string fixed_port_config(int port, const std::string& metrics_path, const std::string& extra_sinks = "") {
+  return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: wva-pipelines\n"
+         "  namespace: workload-variant-autoscaler-system\ndata:\n  pipelines.yaml: |\n"
+         "    sources:\n"
+         "      emulator:\n"
+         "        fixedMetrics:\n"
+         "          llama-8b-h100: [{kvCacheUsage: 0.78, waiting: 2, running: 24}]\n"
+         "          llama-8b-a100: [{kvCacheUsage: 0.85, waiting: 0, running: 30}]\n"
+         "    analyzers:\n"
+         "      saturation: {}\n"
+         "    sinks:\n"
+         "      status: {}\n"
+         "      metrics: {listen: \"127.0.0.1:" +
+         std::to_string(port) + "\", path: " + metrics_path + "}\n" + extra_sinks +
+         "    pipelines:\n"
+         "      default:\n"
+         "        selector: {}\n"
+         "        interval: 1h\n"  // no cycle reloads by itself: only SIGHUP does within the test
+         "        source: emulator\n"
+         "        analyzers: [saturation]\n"
+         "        sinks: [status, metrics]\n";
+}
+
+// Pumps the process until its stderr holds `text` past `from` (bounded).
+bool wait_for_stderr(Process& p, const std::string& text, std::size_t from = 0,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (p.err.find(text, from) == std::string::npos && std::chrono::steady_clock::now() < end)
+    p.pump(std::chrono::milliseconds(50));
+  return p.err.find(text, from) != std::string::npos;
+}
+
+int http_status(int port, const std::string& path) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(std::chrono::seconds(5));
+  client.set_read_timeout(std::chrono::seconds(5));
+  auto response = client.Get(path);
+  return response ? response->status : -1;
+}
+
+// Defect 3: with the metrics sink on a fixed port every valid reload was rejected ("Address already in
+// use"): the new plugin set started before the old one stopped. Now unchanged instances keep running
+// (their listener too) and a changed one starts after its predecessor stopped. SIGHUP drives the reloads.
+TEST(CliReliability, Defect3ReloadWithAFixedMetricsPortKeepsWhatIsUnchanged) {
+  const int port = free_port();
+  ASSERT_GT(port, 0);
+  ScratchDir dir("fixed-port");
+  dir.write("30-config.yaml", fixed_port_config(port, "/metrics"));
+  Process p({kWva, "run", "--local", dir.path.string(), "--output", "json", "--health-probe-bind-address", "0"});
+  ASSERT_TRUE(p.wait_for_stdout("\"decisions\"", std::chrono::seconds(20))) << p.err;
+  ASSERT_EQ(http_status(port, "/metrics"), 200) << p.err;
+
+  // 1. A new sink instance beside the others: the four unchanged ones keep running.
+  dir.write("30-config.yaml", fixed_port_config(port, "/metrics", "      extra: {plugin: log, output: stderr}\n"));
+  std::size_t mark = p.err.size();
+  p.signal(SIGHUP);
+  ASSERT_TRUE(wait_for_stderr(p, "config: reloaded", mark)) << p.err;
+  EXPECT_NE(p.err.find("4 plugin instances kept running, 1 (re)started", mark), std::string::npos) << p.err;
+  EXPECT_EQ(p.err.find("rejected", mark), std::string::npos) << p.err;
+  EXPECT_EQ(http_status(port, "/metrics"), 200) << p.err;
+
+  // 2. The metrics sink itself changes (same port, new path): it restarts on the port it held before.
+  dir.write("30-config.yaml", fixed_port_config(port, "/wva-metrics", "      extra: {plugin: log, output: stderr}\n"));
+  mark = p.err.size();
+  p.signal(SIGHUP);
+  ASSERT_TRUE(wait_for_stderr(p, "config: reloaded", mark)) << p.err;
+  EXPECT_NE(p.err.find("4 plugin instances kept running, 1 (re)started", mark), std::string::npos) << p.err;
+  EXPECT_EQ(p.err.find("Address already in use", mark), std::string::npos) << p.err;
+  EXPECT_EQ(http_status(port, "/wva-metrics"), 200) << p.err;
+  EXPECT_EQ(http_status(port, "/metrics"), 404) << p.err;
+
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(std::chrono::seconds(10)), 0) << p.err;
+}
+
+// Defect 9 (signals): SIGHUP and SIGQUIT killed the process. SIGHUP re-reads the configuration at once
+// (the interval is an hour, so nothing else would), SIGUSR1/SIGUSR2 are ignored, SIGQUIT stops gracefully.
+TEST(CliReliability, Defect9SignalsAreHandledDeliberately) {
+  ScratchDir dir("signals");
+  dir.write("30-config.yaml", fixed_port_config(free_port(), "/metrics"));
+  Process p({kWva, "run", "--local", dir.path.string(), "--output", "json", "--health-probe-bind-address", "0"});
+  ASSERT_TRUE(p.wait_for_stdout("\"decisions\"", std::chrono::seconds(20))) << p.err;
+
+  std::size_t mark = p.err.size();
+  p.signal(SIGHUP);
+  ASSERT_TRUE(wait_for_stderr(p, "reload requested (SIGHUP)", mark)) << p.err;
+  EXPECT_TRUE(wait_for_stderr(p, "unchanged; nothing to reload", mark)) << p.err;
+
+  p.signal(SIGUSR1);
+  p.signal(SIGUSR2);
+  p.signal(SIGPIPE);
+  mark = p.err.size();
+  p.signal(SIGHUP);  // still alive and still handling signals after the ignored ones
+  ASSERT_TRUE(wait_for_stderr(p, "reload requested (SIGHUP)", mark)) << p.err;
+
+  p.signal(SIGQUIT);
+  EXPECT_EQ(p.wait(std::chrono::seconds(10)), 0) << p.err;
+  EXPECT_NE(p.err.find("stopping"), std::string::npos) << p.err;
 }
 
 }  // namespace

@@ -225,7 +225,13 @@ int cmd_run(int argc, char** argv) {
   std::optional<ReservedStdout> json_out;
   if (output == "json") json_out.emplace();
   StopSignal stop;
-  SignalWatcher signals([&stop](int) { stop.request(); });
+  SignalWatcher signals([&stop](int sig) {
+    if (sig == SIGHUP) {
+      stop.request_reload();
+    } else if (sig != SIGUSR1 && sig != SIGUSR2) {  // SIGUSR1/2 are ignored on purpose
+      stop.request();
+    }
+  });
   if (leader_elect && !(*renew_deadline < *lease_duration && *retry_period < *renew_deadline)) {
     std::cerr << "wva run: leader election needs retry period < renew deadline < lease duration\n";
     return 2;

@@ -1,7 +1,14 @@
-// SIGTERM/SIGINT handling without global state: the signals are blocked in every thread and one
-// watcher thread receives them with sigwait() and requests a graceful stop.
+// Signal handling without global state: the handled signals are blocked in every thread and one
+// watcher thread receives them with sigwait() and hands each to a callback.
+//
+// What each signal does is deliberate (see docs/reliability.md):
+//   SIGTERM, SIGINT, SIGQUIT  graceful stop (release the lease, stop plugins, exit 0)
+//   SIGHUP                    re-read the configuration now
+//   SIGUSR1, SIGUSR2          ignored; SIGUSR1 also wakes the watcher at shutdown
+//   SIGPIPE                   ignored: a peer closing a socket is an I/O error, never a process exit
 #pragma once
 
+#include <atomic>
 #include <csignal>
 #include <functional>
 #include <thread>
@@ -18,6 +25,7 @@ class SignalWatcher {
 
  private:
   sigset_t set_{};
+  std::atomic<bool> closing_{false};
   std::thread thread_;
 };
 

@@ -95,13 +95,27 @@ std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins, bo
     for (auto it = section->begin(); it != section->end();)
       it = in_process(std::string(name) + "/" + it->first) ? section->erase(it) : std::next(it);
   }
-  std::vector<sdk::Error> errors = set->build(config, plugin_search_paths(config), services);
+  // On a reload, unchanged instances carry over running (their listeners and state too).
+  const PluginSet* previous = start_plugins ? plugins_.get() : nullptr;
+  std::vector<sdk::Error> errors = set->build(config, plugin_search_paths(config), services, previous);
   for (const auto& [key, plugin] : in_process_) {
     auto slash = key.find('/');
-    set->add(key.substr(0, slash), key.substr(slash + 1), plugin, services);
+    set->add(key.substr(0, slash), key.substr(slash + 1), plugin, services, previous);
   }
-
-  if (start_plugins && (errors.empty() || allow_partial))
+  if (!errors.empty() && !allow_partial) {
+    set->stop_all();
+    return errors;
+  }
+  // The new set is accepted. Before its new instances start, the previous set hands over what is kept
+  // and stops the rest, so a changed instance can take its predecessor's port.
+  const bool reload = previous != nullptr;
+  if (reload) {
+    const std::size_t kept = set->inherited_count();
+    set->take_over_from(*plugins_);
+    plugins_->stop_all();
+    log_->info("config: {} plugin instances kept running, {} (re)started", kept, set->instances().size() - kept);
+  }
+  if (start_plugins)
     for (auto& e : set->start_all()) errors.push_back(std::move(e));
 
   std::vector<PipelineRuntime> pipelines;
@@ -127,7 +141,9 @@ std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins, bo
     }
     pipelines.push_back(std::move(rt));
   }
-  if (!errors.empty() && (!allow_partial || usable == 0)) {
+  // After a hand-over there is no previous set to go back to: a new instance that failed to start
+  // disables its pipelines (logged below) rather than the whole configuration.
+  if (!errors.empty() && !reload && (!allow_partial || usable == 0)) {
     set->stop_all();
     return errors;
   }
@@ -138,7 +154,6 @@ std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins, bo
       metrics_.set_gauge("wva_pipeline_disabled", "1 when a pipeline runs without a failed plugin instance",
                          {{"pipeline", p.config.name}}, 1);
     }
-  if (start_plugins && plugins_) plugins_->stop_all();
   pipelines_ = std::move(pipelines);
   plugins_ = std::move(set);
   return {};
@@ -203,13 +218,16 @@ std::vector<sdk::Error> Host::validate(bool dry_run_analyzers) {
   return errors;
 }
 
-void Host::maybe_reload() {
+void Host::maybe_reload(bool requested) {
   auto text = read_config_text();
   if (!text.ok()) {
     log_->warn("config: {}; keeping the running configuration", text.error().to_string());
     return;
   }
-  if (text.value().text == active_config_text_) return;
+  if (text.value().text == active_config_text_) {
+    if (requested) log_->info("config: {} unchanged; nothing to reload", text.value().source_name);
+    return;
+  }
   HostConfig config;
   auto errors = load_config(config);
   if (errors.empty()) errors = activate(std::move(config), true, /*allow_partial=*/false);
@@ -290,6 +308,15 @@ void Host::run(std::optional<std::chrono::milliseconds> duration, StopSignal& st
     } else {
       const auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(*next - clock_->now());
       if (stop.wait_until(std::chrono::steady_clock::now() + std::max(wait, decltype(wait)::zero()))) break;
+      if (stop.take_reload()) {  // SIGHUP: re-read the configuration now
+        log_->info("config: reload requested (SIGHUP)");
+        const std::size_t count = pipelines_.size();
+        if (auto r = cluster_->refresh(); !r.ok())  // the config may be a ConfigMap of the cluster's
+          log_->error("cluster {}: {}; using the last good state", cluster_->describe(), r.error().to_string());
+        maybe_reload(/*requested=*/true);
+        if (pipelines_.size() != count) due.assign(pipelines_.size(), clock_->now());
+        continue;
+      }
       if (stop.take_poke()) {  // a VA or ConfigMap changed: every pipeline runs soon
         for (auto& d : due) d = std::min(d, clock_->now() + kChangeDebounce);
         continue;

@@ -62,6 +62,19 @@ class StopSignal {
     }
     cv_.notify_all();
   }
+  // Asks for the configuration to be re-read now (SIGHUP); wakes a waiter like poke().
+  void request_reload() {
+    {
+      std::lock_guard lock(mutex_);
+      reload_ = true;
+    }
+    cv_.notify_all();
+  }
+  // True (once) when request_reload() was called since the last call.
+  bool take_reload() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(reload_, false);
+  }
   // True (once) when poke() was called since the last call.
   bool take_poke() {
     std::lock_guard lock(mutex_);
@@ -74,7 +87,7 @@ class StopSignal {
   // Waits until the deadline, a stop request or a poke; true when stopped.
   bool wait_until(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock lock(mutex_);
-    cv_.wait_until(lock, deadline, [&] { return stopped_ || poked_; });
+    cv_.wait_until(lock, deadline, [&] { return stopped_ || poked_ || reload_; });
     return stopped_;
   }
 
@@ -83,6 +96,7 @@ class StopSignal {
   std::condition_variable cv_;
   bool stopped_ = false;
   bool poked_ = false;
+  bool reload_ = false;
 };
 
 class Host {
@@ -129,7 +143,8 @@ class Host {
   std::vector<sdk::Error> activate(HostConfig config, bool start_plugins, bool allow_partial);
   std::vector<std::filesystem::path> plugin_search_paths(const HostConfig& config) const;
   // Re-reads the config when its text changed; an invalid new version is logged and ignored.
-  void maybe_reload();
+  // `requested`: an operator asked (SIGHUP), so an unchanged config is reported too.
+  void maybe_reload(bool requested = false);
   CycleOutcome run_pipeline(std::size_t index);
   // The cached views, rebuilt when the cluster changed; nullptr when building failed.
   const ClusterModels* current_models();

@@ -1,5 +1,7 @@
 #include "host/plugin_set.h"
 
+#include <algorithm>
+
 #include "host/guard.h"
 
 namespace wva::framework {
@@ -23,8 +25,24 @@ const char* kind_word(const std::string& section) {
 
 }  // namespace
 
+const PluginInstance* PluginSet::reusable(const PluginSet* previous, const std::string& section,
+                                          const std::string& name, const std::shared_ptr<sdk::Plugin>* same_object,
+                                          const std::filesystem::path& file, const nlohmann::json* config) {
+  if (!previous) return nullptr;
+  const PluginInstance* old = previous->find(section, name);
+  if (!old || !old->started) return nullptr;
+  if (same_object) return old->object == *same_object ? old : nullptr;
+  return old->file == file && old->config == *config ? old : nullptr;
+}
+
+void PluginSet::keep(const std::string& section, const PluginInstance& from) {
+  index_[section + "/" + from.name] = instances_.size();
+  instances_.push_back(PluginInstance{from.name, from.plugin, from.path, from.object, from.context, true, from.file,
+                                      from.config, /*inherited=*/true});
+}
+
 std::vector<sdk::Error> PluginSet::build(const HostConfig& config, const std::vector<std::filesystem::path>& paths,
-                                         const HostServices& services) {
+                                         const HostServices& services, const PluginSet* previous) {
   std::vector<sdk::Error> errors;
   const std::pair<const char*, const std::map<std::string, PluginInstanceConfig>*> sections[] = {
       {"sources", &config.sources}, {"analyzers", &config.analyzers}, {"sinks", &config.sinks}};
@@ -36,6 +54,16 @@ std::vector<sdk::Error> PluginSet::build(const HostConfig& config, const std::ve
         continue;
       }
       auto& lib = libraries_[file.value()];
+      if (!lib && previous) {
+        auto loaded = previous->libraries_.find(file.value());
+        if (loaded != previous->libraries_.end()) lib = loaded->second;
+      }
+      if (const PluginInstance* old = reusable(previous, section, name, nullptr, file.value(), &inst.config)) {
+        if (lib) {
+          keep(section, *old);
+          continue;
+        }
+      }
       if (!lib) {
         auto opened = PluginLibrary::open(file.value());
         if (!opened.ok()) {
@@ -66,17 +94,36 @@ std::vector<sdk::Error> PluginSet::build(const HostConfig& config, const std::ve
       }
       index_[std::string(section) + "/" + name] = instances_.size();
       instances_.push_back(PluginInstance{name, inst.plugin, inst.path, object.value(),
-                                          std::make_unique<InstanceContext>(services, name), false});
+                                          std::make_shared<InstanceContext>(services, name), false, file.value(),
+                                          inst.config});
     }
   }
   return errors;
 }
 
 void PluginSet::add(const std::string& section, std::string name, std::shared_ptr<sdk::Plugin> object,
-                    const HostServices& services) {
+                    const HostServices& services, const PluginSet* previous) {
+  if (const PluginInstance* old = reusable(previous, section, name, &object, {}, nullptr)) {
+    keep(section, *old);
+    return;
+  }
   index_[section + "/" + name] = instances_.size();
-  auto ctx = std::make_unique<InstanceContext>(services, name);
+  auto ctx = std::make_shared<InstanceContext>(services, name);
   instances_.push_back(PluginInstance{name, name, section + "." + name, std::move(object), std::move(ctx), false});
+}
+
+void PluginSet::take_over_from(PluginSet& previous) {
+  for (auto& inst : instances_) {
+    if (!inst.inherited) continue;
+    for (auto& old : previous.instances_)
+      if (old.object == inst.object) old.started = false;  // now ours to stop
+    inst.inherited = false;
+  }
+}
+
+std::size_t PluginSet::inherited_count() const {
+  return static_cast<std::size_t>(
+      std::count_if(instances_.begin(), instances_.end(), [](const PluginInstance& i) { return i.inherited; }));
 }
 
 std::vector<sdk::Error> PluginSet::start_all() { return start_section(""); }
@@ -104,7 +151,7 @@ std::vector<sdk::Error> PluginSet::start_section(const std::string& section) {
 void PluginSet::stop_all() noexcept {
   // Reverse order: sinks first, sources last.
   for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
-    if (!it->started) continue;
+    if (!it->started || it->inherited) continue;  // an inherited instance is still the previous set's
     try {
       it->object->stop();
     } catch (...) {

@@ -43,8 +43,12 @@ struct PluginInstance {
   std::string plugin;  // library name
   std::string path;    // config path, e.g. "analyzers.saturation"
   std::shared_ptr<sdk::Plugin> object;
-  std::unique_ptr<InstanceContext> context;
+  std::shared_ptr<InstanceContext> context;  // shared with the next set when the instance survives a reload
   bool started = false;
+  std::filesystem::path file;  // the library it came from (empty for in-process instances)
+  nlohmann::json config;       // the settings it was configured with
+  // Kept from the previous set on a reload and still that set's to stop until take_over_from().
+  bool inherited = false;
 };
 
 class PluginSet {
@@ -56,11 +60,20 @@ class PluginSet {
 
   // Loads every referenced library, checks each provides the kind its section needs, creates and
   // configures every instance. Returns every error found (with its config path); empty = success.
+  // With `previous` (a reload), an instance whose section, name, library and settings are unchanged and
+  // which runs in `previous` is kept as it is: not re-created, re-configured or re-started, so its state
+  // and its listeners survive. It stays previous's to stop until take_over_from().
   std::vector<sdk::Error> build(const HostConfig& config, const std::vector<std::filesystem::path>& paths,
-                                const HostServices& services);
-  // For tests and embedding: an in-process instance (no library).
+                                const HostServices& services, const PluginSet* previous = nullptr);
+  // For tests and embedding: an in-process instance (no library); kept like above when `previous` runs
+  // the same object under the same name.
   void add(const std::string& section, std::string name, std::shared_ptr<sdk::Plugin> object,
-           const HostServices& services);
+           const HostServices& services, const PluginSet* previous = nullptr);
+  // Commits a reload: the instances this set kept from `previous` become this set's (previous will not
+  // stop them); previous's other instances are left for previous to stop.
+  void take_over_from(PluginSet& previous);
+  // Instances kept from the previous set (for logs and tests).
+  std::size_t inherited_count() const;
 
   std::vector<sdk::Error> start_all();
   // Starts the instances of one section only ("sources", "analyzers", "sinks"), e.g. for a dry run.
@@ -74,6 +87,11 @@ class PluginSet {
 
  private:
   const PluginInstance* find(const std::string& section, const std::string& name) const;
+  // The running instance of `previous` to keep for this one, or nullptr.
+  static const PluginInstance* reusable(const PluginSet* previous, const std::string& section, const std::string& name,
+                                        const std::shared_ptr<sdk::Plugin>* same_object,
+                                        const std::filesystem::path& file, const nlohmann::json* config);
+  void keep(const std::string& section, const PluginInstance& from);
   std::map<std::filesystem::path, std::shared_ptr<PluginLibrary>> libraries_;
   std::vector<PluginInstance> instances_;
   std::map<std::string, std::size_t> index_;  // "section/name" -> instances_ index
