@@ -9,8 +9,8 @@ namespace {
 
 using nlohmann::json;
 
-TEST(MergePatch, Rfc7386Examples) {
-  // The test vectors of RFC 7386 appendix A.
+TEST(MergePatch, Rfc7396Examples) {
+  // The test vectors of RFC 7396 appendix A.
   struct Case {
     const char* target;
     const char* patch;

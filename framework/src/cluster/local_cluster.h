@@ -78,7 +78,7 @@ class LocalCluster final : public ClusterBackend {
   std::atomic<std::uint64_t> revision_{0};
 };
 
-// RFC 7386 JSON merge patch (the SDK's, shared with InMemoryCluster).
+// RFC 7396 JSON merge patch (the SDK's, shared with InMemoryCluster).
 using sdk::apply_merge_patch;
 
 }  // namespace wva::framework

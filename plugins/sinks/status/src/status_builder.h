@@ -53,7 +53,7 @@ std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch);
 // MetricsAvailable as the source's state says it.
 sdk::Condition metrics_condition(const sdk::ModelMetrics& metrics);
 
-// The RFC 7386 merge patch of `.status` (what ClusterView::patch_status takes) for `update`, given the
+// The RFC 7396 merge patch of `.status` (what ClusterView::patch_status takes) for `update`, given the
 // object as read now (nullopt: unknown, e.g. read failed). Conditions keep their lastTransitionTime when
 // their status does not change; conditions of other types already on the object are kept; every
 // condition written carries metadata.generation as observedGeneration.

@@ -60,7 +60,7 @@ class ClusterView {
   // nullopt when the object does not exist.
   virtual Result<std::optional<nlohmann::json>> get(const std::string& kind, const std::string& ns,
                                                     const std::string& name) = 0;
-  // JSON merge patch (RFC 7386) on the status subresource.
+  // JSON merge patch (RFC 7396) on the status subresource.
   virtual Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                     const nlohmann::json& merge_patch) = 0;
   // Sets the replicas of a Deployment (scale subresource). Used by the emulator's HPA model.

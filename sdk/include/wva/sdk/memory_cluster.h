@@ -6,7 +6,7 @@
 //   (default 1) has pods d-0 .. d-<n-1>, labelled with d's spec.template.metadata.labels and annotated
 //   `wva.llmd.ai/deployment: d`. Pod d-i is Ready when i < status.readyReplicas (all are Ready when the
 //   Deployment has no status.readyReplicas).
-// - patch_status applies an RFC 7386 merge patch to the object's "status" (kNotFound when absent).
+// - patch_status applies an RFC 7396 merge patch to the object's "status" (kNotFound when absent).
 // - scale sets spec.replicas, status.replicas and status.readyReplicas of a Deployment.
 // - fail_next(op, error, times) makes the next `times` calls of op ("list", "get", "patch_status",
 //   "scale") return `error`, for tests of retry and hold-last-decision paths.
@@ -30,21 +30,9 @@ namespace wva::sdk {
 // Annotation on a synthesized pod naming the Deployment that owns it.
 inline constexpr const char* kPodDeploymentAnnotation = "wva.llmd.ai/deployment";
 
-// RFC 7386 JSON merge patch: objects merge key by key, null deletes a key, anything else replaces.
-inline void apply_merge_patch(nlohmann::json& target, const nlohmann::json& patch) {
-  if (!patch.is_object()) {
-    target = patch;
-    return;
-  }
-  if (!target.is_object()) target = nlohmann::json::object();
-  for (auto it = patch.begin(); it != patch.end(); ++it) {
-    if (it.value().is_null()) {
-      target.erase(it.key());
-    } else {
-      apply_merge_patch(target[it.key()], it.value());
-    }
-  }
-}
+// RFC 7396 JSON merge patch (nlohmann::json::merge_patch): objects merge key by key, null deletes a
+// key, anything else replaces.
+inline void apply_merge_patch(nlohmann::json& target, const nlohmann::json& patch) { target.merge_patch(patch); }
 
 class InMemoryCluster : public ClusterView {
  public:
