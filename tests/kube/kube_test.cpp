@@ -447,6 +447,36 @@ TEST(KubeCluster, RecoversFromDroppedWatchesAnd410WithoutLosingUpdates) {
   EXPECT_GT(cluster->lists(), lists_before);
 }
 
+// Issue 14: an object from the API nested deeper than the input limits (128) is left out of the cache,
+// listed or watched, with an error naming it; the other objects are kept and the watch goes on.
+TEST(KubeCluster, ObjectsNestedTooDeepAreLeftOutAndTheRestIsKept) {
+  auto deep_va = [](const std::string& name) {
+    auto va = variant_autoscaling("llm", name, "m/x");
+    json deep = json::array();
+    for (int i = 0; i < 1000; ++i) {
+      json outer = json::array();
+      outer.push_back(std::move(deep));
+      deep = std::move(outer);
+    }
+    va["spec"]["extra"] = std::move(deep);
+    return va;
+  };
+  FakeApiServer server;
+  server.create(variant_autoscaling("llm", "good", "m/x"));
+  server.create(deep_va("deep-listed"));
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  EXPECT_TRUE(cluster->get("VariantAutoscaling", "llm", "good")->has_value());
+  EXPECT_FALSE(cluster->get("VariantAutoscaling", "llm", "deep-listed")->has_value());
+  EXPECT_TRUE(eventually([&] { return server.open_watches() >= 1; }));
+  server.create(deep_va("deep-watched"));
+  server.create(variant_autoscaling("llm", "after", "m/x"));
+  EXPECT_TRUE(eventually([&] { return cluster->get("VariantAutoscaling", "llm", "after")->has_value(); }));
+  EXPECT_FALSE(cluster->get("VariantAutoscaling", "llm", "deep-watched")->has_value());
+  EXPECT_EQ(cluster->list("VariantAutoscaling", "llm")->size(), 2u);
+}
+
 TEST(KubeCluster, StatusPatchIsSkippedWhenUnchangedAndRereadOnConflict) {
   FakeApiServer server;
   server.create(variant_autoscaling("llm", "va", "m/x"));

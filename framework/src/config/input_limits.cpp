@@ -1,5 +1,8 @@
 #include "config/input_limits.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <cstdio>
 #include <fstream>
 #include <system_error>
@@ -24,6 +27,20 @@ std::size_t json_nesting_depth(std::string_view text, std::size_t max_depth) {
     } else if ((c == '}' || c == ']') && depth > 0) {
       --depth;
     }
+  }
+  return deepest;
+}
+
+std::size_t json_value_depth(const nlohmann::json& value, std::size_t max_depth) {
+  std::vector<std::pair<const nlohmann::json*, std::size_t>> stack{{&value, 0}};
+  std::size_t deepest = 0;
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (!node->is_structured()) continue;
+    deepest = std::max(deepest, depth + 1);
+    if (deepest > max_depth) return max_depth + 1;
+    for (const auto& child : *node) stack.emplace_back(&child, depth + 1);
   }
   return deepest;
 }

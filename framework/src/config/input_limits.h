@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "wva/sdk/result.h"
 
 namespace wva::framework {
@@ -40,6 +42,11 @@ std::size_t json_nesting_depth(std::string_view text, std::size_t max_depth);
 
 // nullopt, or "nested deeper than N levels (the limit)" when text nests deeper than limits.max_depth.
 std::optional<std::string> check_json_depth(std::string_view text, const InputLimits& limits = {});
+
+// Nesting depth of a parsed value, without recursion (an explicit stack); stops at max_depth + 1. For
+// documents that arrive already parsed (one item of a Kubernetes list), before anything walks them
+// recursively (copy, compare, dump).
+std::size_t json_value_depth(const nlohmann::json& value, std::size_t max_depth);
 
 // Reads a whole file, refusing one larger than limits.max_file_bytes; errors name the file and the limit.
 sdk::Result<std::string> read_bounded_file(const std::filesystem::path& path, const InputLimits& limits = {});

@@ -1,5 +1,7 @@
 #include "cluster/kube/reflector.h"
 
+#include "config/input_limits.h"
+
 namespace wva::framework::kube {
 
 Reflector::Reflector(KubeClient& client, const ResourceType& resource, std::string ns, ObjectStore& store,
@@ -63,6 +65,24 @@ void Reflector::recovered() {
   last_error_.clear();
 }
 
+bool Reflector::too_deep(const nlohmann::json& object, const char* doing) const {
+  const InputLimits limits;
+  if (json_value_depth(object, limits.max_depth) <= limits.max_depth) return false;
+  // One hostile object must not stop the cache (or crash a recursive walk later): it is left out, the
+  // rest is kept, and the log names it.
+  // Read the names in place: copying any part of the object would walk it recursively.
+  auto name_of = [&](const char* key) -> std::string {
+    if (!object.is_object()) return "?";
+    auto meta = object.find("metadata");
+    if (meta == object.end() || !meta->is_object()) return "?";
+    auto field = meta->find(key);
+    return field != meta->end() && field->is_string() ? field->get<std::string>() : "?";
+  };
+  log_->error("{} {}: ignoring {}/{}: nested deeper than {} levels (the limit)", doing, describe(),
+              name_of("namespace"), name_of("name"), limits.max_depth);
+  return true;
+}
+
 sdk::Result<std::string> Reflector::list_all() {
   std::vector<nlohmann::json> items;
   std::string cont, rv;
@@ -91,6 +111,7 @@ sdk::Result<std::string> Reflector::list_all() {
     cont = meta.value("continue", "");
     if (auto it = doc.find("items"); it != doc.end() && it->is_array())
       for (auto& item : *it) {
+        if (too_deep(item, "listing")) continue;
         // Lists omit kind/apiVersion on items; the cache keeps objects as `kubectl get -o json` shows them.
         item["kind"] = resource_.kind;
         item["apiVersion"] = resource_.api_version();
@@ -120,6 +141,7 @@ Reflector::WatchEnd Reflector::watch(const std::string& from, std::string& last_
           return true;
         }
         const std::string type = ev.value("type", "");
+        if (auto it = ev.find("object"); type != "BOOKMARK" && it != ev.end() && too_deep(*it, "watching")) return true;
         auto obj = ev.value("object", nlohmann::json::object());
         if (type == "ERROR") {
           if (obj.value("code", 0) == 410) {

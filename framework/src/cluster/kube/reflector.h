@@ -51,6 +51,8 @@ class Reflector {
   enum class WatchEnd { kReconnect, kRelist, kError };
   void run();
   sdk::Result<std::string> list_all();  // returns the list's resourceVersion
+  // True (and logged) when an object from the API nests deeper than the input limits allow.
+  bool too_deep(const nlohmann::json& object, const char* doing) const;
   WatchEnd watch(const std::string& from, std::string& last_rv);
   void fail(const std::string& error, std::optional<std::chrono::seconds> retry_after);
   void recovered();
