@@ -106,6 +106,21 @@ TEST(CliReliability, Defect7RootErrorsHaveAPathAndControlCharactersAreEscaped) {
   EXPECT_NE(r.err.find("VariantAutoscaling two\\nlines must have apiVersion"), std::string::npos) << r.err;
 }
 
+// `--config FILE` over the file size limit (16 MiB) is refused by its size, before it is read whole.
+TEST(CliReliability, Defect2ConfigFileOverTheSizeLimitIsRefusedBeforeItIsRead) {
+  ScratchDir dir("big-config");
+  const fs::path file = dir.path / "pipelines.yaml";
+  {
+    std::ofstream out(file, std::ios::binary);
+    const std::string line = "# " + std::string(1022, 'x') + "\n";
+    for (int i = 0; i < 17 * 1024; ++i) out << line;  // 17 MiB of comments: valid YAML, only too big
+  }
+  auto r = run({kWva, "validate", "--offline", "--config", file.string()});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("more than the limit of 16777216 bytes"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(file.string()), std::string::npos) << r.err;
+}
+
 // A loopback port nothing listens on right now.
 int free_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);

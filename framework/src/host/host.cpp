@@ -7,6 +7,7 @@
 
 #include <spdlog/sinks/ostream_sink.h>
 
+#include "config/input_limits.h"
 #include "host/clock.h"
 #include "host/guard.h"
 #include "model/model_builder.h"
@@ -37,12 +38,10 @@ void Host::add_plugin(const std::string& section, const std::string& name, std::
 sdk::Result<Host::ConfigText> Host::read_config_text() {
   if (options_.config_text) return ConfigText{*options_.config_text, options_.config_source};
   if (options_.config_file) {
-    std::ifstream in(*options_.config_file);
-    if (!in)
-      return sdk::make_error(sdk::ErrorCode::kNotFound, "cannot read config file " + options_.config_file->string());
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return ConfigText{buffer.str(), options_.config_file->string()};
+    // Bounded: a file over the size limit is refused before it is read whole.
+    auto text = read_bounded_file(*options_.config_file);
+    if (!text.ok()) return sdk::make_error(text.error().code, "config file " + text.error().message);
+    return ConfigText{std::move(text.value()), options_.config_file->string()};
   }
   const std::string ns = cluster_->system_namespace();
   const std::string where = "ConfigMap " + ns + "/" + kPipelinesConfigMap;
