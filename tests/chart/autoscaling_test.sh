@@ -169,11 +169,13 @@ if not series or series.group(1) != metric:
     fail(f"adapter seriesQuery: {rules}")
 check_labels("adapter seriesQuery", re.findall(r"([a-z_]+)!=", series.group(2)))
 overrides = re.findall(r"^\s+([a-z_]+): \{resource: (\w+)\}", rules, re.M)
-if dict(overrides) != {"exported_namespace": "namespace", "variant_name": "deployment"}:
+if dict(overrides) != {"exported_namespace": "namespace"}:
     fail(f"adapter overrides {overrides}")
 check_labels("adapter overrides", dict(overrides))
-if f"as: {metric}" not in rules or f"{metric}{{<<.LabelMatchers>>}}" not in rules:
+mq = re.search(r"metricsQuery: 'max by \(([a-z_, ]+)\) \(([a-z_]+)\{<<\.LabelMatchers>>\}\)'", rules)
+if f"as: {metric}" not in rules or not mq or mq.group(2) != metric:
     fail(f"adapter name/metricsQuery: {rules}")
+check_labels("adapter metricsQuery", [l.strip() for l in mq.group(1).split(",")])
 
 for name, zero in [("keda", True), ("keda-min", False)]:
     objs = by_kind(items(name), "ScaledObject")
