@@ -59,6 +59,12 @@ variants=(
 )
 render() { "$helm" template "$release" "$chart" --namespace "$ns" "$@"; }
 
+for on in "autoscaling.hpa.enabled=true,autoscaling.prometheusAdapter.enabled=true" "autoscaling.keda.enabled=true,autoscaling.scaleToZero=true"; do
+  out="$("$helm" lint "$chart" "${variants[@]}" --set "$on" 2>&1)" || { echo "$out" >&2; fail "helm lint ($on)"; }
+  grep -q "1 chart(s) linted, 0 chart(s) failed" <<<"$out" || { echo "$out" >&2; fail "helm lint ($on): unexpected summary"; }
+done
+echo "ok: helm lint"
+
 # Defaults, and variants listed with every switch off: no HPA, ScaledObject or adapter rule.
 for args in "" "${variants[*]}"; do
   # shellcheck disable=SC2086 # word splitting of the --set list is intended
