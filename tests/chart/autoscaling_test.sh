@@ -36,7 +36,7 @@ export HELM_CACHE_HOME="$tmp/helm-cache" HELM_CONFIG_HOME="$tmp/helm-config" HEL
 # tool <name>: $<NAME> if set, else scripts/install-k8s-tool.sh (PATH, then <repo>/.cache/bin, then npm).
 tool() {
   local name="$1" env rc path
-  env="$(tr a-z A-Z <<<"$name")"
+  env="$(tr '[:lower:]' '[:upper:]' <<<"$name")"
   if [ -n "${!env:-}" ]; then echo "${!env}"; return 0; fi
   set +e
   path="$(bash "$src/scripts/install-k8s-tool.sh" "$name" 2>"$tmp/install-$name.err")"
@@ -66,11 +66,11 @@ done
 echo "ok: helm lint"
 
 # Defaults, and variants listed with every switch off: no HPA, ScaledObject or adapter rule.
-for args in "" "${variants[*]}"; do
-  # shellcheck disable=SC2086 # word splitting of the --set list is intended
-  out="$(render $args)" || fail "helm template ${args:-(defaults)}"
-  grep -qE '^kind: (HorizontalPodAutoscaler|ScaledObject)$' <<<"$out" && fail "an HPA or ScaledObject renders with ${args:-defaults}"
-  grep -q 'externalRules' <<<"$out" && fail "the adapter rule renders with ${args:-defaults}"
+for with in defaults variants; do
+  if [ "$with" = defaults ]; then out="$(render)"; else out="$(render "${variants[@]}")"; fi || fail "helm template ($with)"
+  grep -qE '^kind: (HorizontalPodAutoscaler|ScaledObject)$' <<<"$out" && fail "an HPA or ScaledObject renders ($with, switches off)"
+  grep -q 'externalRules' <<<"$out" && fail "the adapter rule renders ($with, switches off)"
+  grep -q '^kind: Deployment$' <<<"$out" || fail "helm template ($with): no controller Deployment (nothing rendered?)"
 done
 echo "ok: nothing renders by default"
 
