@@ -1,13 +1,13 @@
 // libFuzzer target: one manifest file -> LocalCluster::load() (the local backend's loader of a folder of
 // Kubernetes YAML). The input is written as the folder's only file; every rejection is an error value
 // (sdk::Result), so any exception, sanitizer report or crash is a finding.
+#include <unistd.h>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "cluster/local_cluster.h"
 
