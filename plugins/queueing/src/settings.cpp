@@ -180,6 +180,7 @@ sdk::Result<std::vector<ServiceClass>> parse_service_classes(const std::map<std:
     const json& j = *doc;
     if (!j.is_object()) return invalid("must be a mapping {name, priority, data}", at);
     ServiceClass sc;
+    if (j.contains("name") && !j["name"].is_string()) return invalid("name must be a string", at + ".name");
     sc.name = j.value("name", key);
     if (j.contains("priority")) {
       auto p = number(j["priority"]);

@@ -53,6 +53,13 @@ TEST(Settings, FuzzFindingNonUtf8ValueIsAnErrorNotAnException) {
       << bad.error().message;
 }
 
+// Found by fuzzing (tests/fuzz/fuzz_configmaps): a non-string name threw json type_error 302.
+TEST(Settings, FuzzFindingServiceClassNameNotAStringIsAnError) {
+  auto bad = parse_service_classes({{"x.yaml", "name: 2000\ndata: []\n"}}, "ConfigMap s");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().path, "ConfigMap s.data[x.yaml].name");
+}
+
 TEST(Settings, ServiceClassesInTheOriginalFormat) {
   std::map<std::string, std::string> data = {
       {"premium.yaml",
