@@ -46,7 +46,10 @@ TEST(Settings, EveryErrorHasItsPathAndASuggestion) {
 // Found by fuzzing (tests/fuzz/fuzz_configmaps): an invalid value holding bytes that are not UTF-8 made
 // the error message's json::dump() throw type_error 316 out of the parser.
 TEST(Settings, FuzzFindingNonUtf8ValueIsAnErrorNotAnException) {
-  auto bad = parse_profiles({{"x", "model: m\nacc: A\nmaxBatchSize: 2\xff6\n"}}, "ConfigMap profiles");
+  auto bad = parse_profiles({{"x",
+                              "model: m\nacc: A\nmaxBatchSize: 2\xff"
+                              "6\n"}},
+                            "ConfigMap profiles");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().path, "ConfigMap profiles.data[x].maxBatchSize");
   EXPECT_NE(bad.error().message.find("maxBatchSize must be an integer >= 1, got \"2"), std::string::npos)
