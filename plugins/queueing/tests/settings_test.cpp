@@ -43,6 +43,26 @@ TEST(Settings, EveryErrorHasItsPathAndASuggestion) {
   EXPECT_EQ(wrong_type.error().path, "analyzers.queueing");
 }
 
+// Found by fuzzing (tests/fuzz/fuzz_configmaps): an invalid value holding bytes that are not UTF-8 made
+// the error message's json::dump() throw type_error 316 out of the parser.
+TEST(Settings, FuzzFindingNonUtf8ValueIsAnErrorNotAnException) {
+  auto bad = parse_profiles({{"x",
+                              "model: m\nacc: A\nmaxBatchSize: 2\xff"
+                              "6\n"}},
+                            "ConfigMap profiles");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().path, "ConfigMap profiles.data[x].maxBatchSize");
+  EXPECT_NE(bad.error().message.find("maxBatchSize must be an integer >= 1, got \"2"), std::string::npos)
+      << bad.error().message;
+}
+
+// Found by fuzzing (tests/fuzz/fuzz_configmaps): a non-string name threw json type_error 302.
+TEST(Settings, FuzzFindingServiceClassNameNotAStringIsAnError) {
+  auto bad = parse_service_classes({{"x.yaml", "name: 2000\ndata: []\n"}}, "ConfigMap s");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().path, "ConfigMap s.data[x.yaml].name");
+}
+
 TEST(Settings, ServiceClassesInTheOriginalFormat) {
   std::map<std::string, std::string> data = {
       {"premium.yaml",
