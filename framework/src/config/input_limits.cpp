@@ -1,10 +1,10 @@
 #include "config/input_limits.h"
 
 #include <algorithm>
-#include <vector>
 #include <cstdio>
 #include <fstream>
 #include <system_error>
+#include <vector>
 
 namespace wva::framework {
 
