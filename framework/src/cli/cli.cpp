@@ -13,6 +13,7 @@
 #include "cli/reserved_stdout.h"
 #include "cli/signals.h"
 #include "cluster/kube/leader_elector.h"
+#include "cluster/kube/shard_elector.h"
 #include "cluster/local_cluster.h"
 #include "cluster/offline_cluster.h"
 #include "config/duration.h"
@@ -21,6 +22,7 @@
 #include "host/host.h"
 #include "host/loader.h"
 #include "host/probe_server.h"
+#include "host/sharding.h"
 #include "wva/sdk/json.h"
 
 #if __has_include("cli/simulate.h")
@@ -40,6 +42,7 @@ usage:
   wva run      [--local DIR | --kubeconfig FILE [--context NAME]] [--watch-namespace NS]...
                [--config FILE] [--once] [--duration D] [--interval D] [--output text|json]
                [--plugin-path DIR]... [--status-file FILE] [--leader-elect] [--health-probe-bind-address A]
+               [--shards N [--shard-index I]]
   wva validate [--local DIR | --kubeconfig FILE [--context NAME]] [--config FILE] [--plugin-path DIR]...
   wva plugins  [--plugin-path DIR]...
   wva simulate SCENARIO.yaml [--report DIR] [--output text|json]
@@ -180,6 +183,7 @@ int cmd_run(int argc, char** argv) {
   std::string duration_text, interval_text, output = "text", status_file, probe_address = ":8081";
   std::string lease_duration_text = "15s", renew_deadline_text = "10s", retry_period_text = "2s";
   std::string lease_name = "workload-variant-autoscaler-leader";
+  long long shards = 1, shard_index = -1;
   po::options_description desc("wva run options");
   add_common(desc, common);
   desc.add_options()("once", po::bool_switch(&once), "run one cycle of every pipeline and exit")(
@@ -194,6 +198,10 @@ int cmd_run(int argc, char** argv) {
       "leader-elect-renew-deadline", po::value(&renew_deadline_text),
       "leader gives up after failing to renew this long (10s)")(
       "leader-elect-retry-period", po::value(&retry_period_text), "how often to try to acquire/renew (2s)")(
+      "shards", po::value(&shards),
+      "spread the models over N shards by fnv1a64(namespace/modelID) mod N; with --shard-index this replica "
+      "owns one of them, with --leader-elect the replicas share them out on Leases <lease-name>-shard-<i>")(
+      "shard-index", po::value(&shard_index), "with --shards N: the one shard (0..N-1) this replica owns")(
       "health-probe-bind-address", po::value(&probe_address),
       "/healthz and /readyz listen here (default :8081; \"0\" turns the probes off)")("help,h", "this help");
   po::variables_map vm;
@@ -240,6 +248,37 @@ int cmd_run(int argc, char** argv) {
     std::cerr << "wva run: --leader-elect needs the Kubernetes API (not --local)\n";
     return 2;
   }
+  const bool static_shard = vm.count("shard-index") > 0;
+  if (shards < 1 || shards > static_cast<long long>(kMaxShards)) {
+    std::cerr << "wva run: --shards must be between 1 and " << kMaxShards << ", not " << shards << "\n";
+    return 2;
+  }
+  if (static_shard && (shard_index < 0 || shard_index >= shards)) {
+    std::cerr << "wva run: --shard-index must be between 0 and " << shards - 1 << " (--shards " << shards
+              << "), not " << shard_index << "\n";
+    return 2;
+  }
+  if (static_shard && leader_elect) {
+    std::cerr << "wva run: --shard-index (a fixed shard) and --leader-elect exclude each other: with --leader-elect, "
+                 "--shards N shares the shards out among the replicas on Leases\n";
+    return 2;
+  }
+  const bool auto_shards = leader_elect && shards > 1;
+  if (shards > 1 && !static_shard && !leader_elect) {
+    std::cerr << "wva run: --shards " << shards
+              << " needs --shard-index I (this replica owns shard I) or --leader-elect (the replicas share the "
+                 "shards out on Leases)\n";
+    return 2;
+  }
+  if (auto_shards && once) {
+    std::cerr << "wva run: --once cannot hold shard Leases; use --shard-index I to run one cycle of one shard\n";
+    return 2;
+  }
+  if (auto_shards && kube::member_lease_name(lease_name, "").size() > 253) {
+    std::cerr << "wva run: --leader-elect-lease-name is too long for the shard Leases (at most "
+              << 253 - (kube::member_lease_name(lease_name, "").size() - lease_name.size()) << " characters)\n";
+    return 2;
+  }
   auto log = make_stderr_logger(common.verbose);
   apply_log_level_env(*log, common.verbose);
   // Probes answer while the caches sync: /healthz ok, /readyz says why not yet.
@@ -276,7 +315,26 @@ int cmd_run(int argc, char** argv) {
   auto options = host_options(common);
   options.interval = interval;
   std::unique_ptr<kube::LeaderElector> elector;
-  if (leader_elect && !once) {
+  std::unique_ptr<kube::ShardElector> shard_elector;
+  if (static_shard && shards > 1) {
+    options.shards = static_cast<std::size_t>(shards);
+    options.owns_shard = [mine = static_cast<std::size_t>(shard_index)](std::size_t s) { return s == mine; };
+  }
+  if (auto_shards) {
+    kube::ShardElectionOptions se;
+    se.lease_namespace = system_namespace();
+    se.lease_name = lease_name;
+    se.shards = static_cast<std::size_t>(shards);
+    se.lease_duration = *lease_duration;
+    se.renew_deadline = *renew_deadline;
+    se.retry_period = *retry_period;
+    shard_elector = std::make_unique<kube::ShardElector>(
+        std::shared_ptr<kube::KubeClient>(kube_cluster, &kube_cluster->client()), se, log);
+    // A shard taken over is decided at once, not at the next interval.
+    shard_elector->on_change([&stop] { stop.poke(); });
+    options.shards = se.shards;
+    options.owns_shard = [e = shard_elector.get()](std::size_t s) { return e->owns(s); };
+  } else if (leader_elect && !once) {
     kube::LeaderElectionOptions le;
     le.lease_namespace = system_namespace();
     le.lease_name = lease_name;
@@ -301,6 +359,17 @@ int cmd_run(int argc, char** argv) {
     probes->heartbeat();
   }
   if (elector) elector->start();
+  if (shard_elector) {
+    shard_elector->attach_metrics(&host.metrics());
+    shard_elector->start();
+  } else if (static_shard && shards > 1) {
+    host.metrics().set_gauge("wva_shards", "Shards the models are spread over (--shards)", {},
+                             static_cast<double>(shards));
+    host.metrics().set_gauge("wva_shards_owned", "Shards this replica owns", {}, 1);
+    host.metrics().set_gauge("wva_shard_owned", "1 while this replica owns the shard (publishes its models)",
+                             {{"shard", std::to_string(shard_index)}}, 1);
+    log->info("shards: this replica owns shard {} of {} (static)", shard_index, shards);
+  }
   auto dump_status = [&] {
     if (!status_file.empty()) write_status_file(host.cluster(), status_file, *log);
   };
@@ -331,6 +400,7 @@ int cmd_run(int argc, char** argv) {
   });
   log->info("stopping");
   if (elector) elector->release();  // the other replica takes over at once
+  if (shard_elector) shard_elector->release();  // the others take the shards over at their next retry
   host.shutdown();
   if (kube_cluster) kube_cluster->stop();
   if (probes) probes->stop();

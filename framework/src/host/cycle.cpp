@@ -202,9 +202,33 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
     for (auto& d : decisions) outcome.decisions.push_back(std::move(d));
   }
 
-  // 4. One batched publish per sink.
-  sdk::PublishBatch batch{pipeline.config.name, now, std::span<const sdk::Decision>(outcome.decisions),
-                          std::span<const sdk::ModelView>(models), std::span<const sdk::ResourceCondition>(conditions)};
+  // 4. One batched publish per sink. With sharding, of what this replica still owns now (a shard lost
+  // during the cycle belongs to another replica already). The batch goes out even when empty: the sinks
+  // drop what they published before for models that are no longer in it (the metrics sink's gauges).
+  std::vector<sdk::Decision> owned_decisions;
+  std::vector<sdk::ModelView> owned_models;
+  std::vector<sdk::ResourceCondition> owned_conditions;
+  std::span<const sdk::Decision> publish_decisions(outcome.decisions);
+  std::span<const sdk::ModelView> publish_models(models);
+  std::span<const sdk::ResourceCondition> publish_conditions(conditions);
+  if (services.owns && services.publish) {
+    std::size_t dropped = 0;
+    for (const auto& m : models) {
+      if (services.owns(m.key.ns, m.key.model_id)) owned_models.push_back(m);
+      else ++dropped;
+    }
+    for (const auto& d : outcome.decisions)
+      if (services.owns(d.model.ns, d.model.model_id)) owned_decisions.push_back(d);
+    for (const auto& c : conditions)
+      if (services.owns(c.ns, c.va_name)) owned_conditions.push_back(c);
+    if (dropped > 0)
+      services.log->info(pipeline.config.name + ": " + std::to_string(dropped) +
+                         " model(s) of shards this replica no longer owns are not published");
+    publish_decisions = owned_decisions;
+    publish_models = owned_models;
+    publish_conditions = owned_conditions;
+  }
+  sdk::PublishBatch batch{pipeline.config.name, now, publish_decisions, publish_models, publish_conditions};
   for (const auto& [name, sink] : pipeline.sinks) {
     if (sink == nullptr || !services.publish) continue;  // failed to start: reported when the pipeline was disabled
     auto published = guarded("sink " + name, [&, &sink = sink] { return sink->publish(batch); });

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -55,6 +56,10 @@ struct CycleServices {
   std::chrono::milliseconds collect_budget{10000};
   // False on a replica that is not the leader: it decides (and remembers) but publishes nothing.
   bool publish = true;
+  // With sharding: whether this replica still owns the model (namespace, model ID) or, for a condition of
+  // a VA without a model, (namespace, VA name). Asked just before publishing: what is no longer owned is
+  // left out of the batch. Empty: everything is published.
+  std::function<bool(std::string_view ns, std::string_view id)> owns;
 };
 
 CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models,

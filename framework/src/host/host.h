@@ -21,6 +21,7 @@
 #include "host/logger.h"
 #include "host/metrics_registry.h"
 #include "host/plugin_set.h"
+#include "host/sharding.h"
 #include "host/worker_pool.h"
 #include "model/model_builder.h"
 
@@ -39,6 +40,12 @@ struct HostOptions {
   std::size_t worker_threads = 4;
   // With leader election: false while this replica is not the leader (sinks are then not called).
   std::function<bool()> may_publish;
+  // With sharding (--shards N): models are spread over `shards` by shard_of() (host/sharding.h) and this
+  // replica collects, analyses and publishes only the models of the shards owns_shard says it owns, asked
+  // before the cycle and again just before publishing (a shard lost meanwhile is not published). With
+  // shards == 1 or no owns_shard every model is this replica's.
+  std::size_t shards = 1;
+  ShardOwnership owns_shard;
 };
 
 // A cluster change asks for a cycle this soon (changes arriving meanwhile join the same cycle).

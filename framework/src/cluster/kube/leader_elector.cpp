@@ -14,7 +14,12 @@ namespace {
 using nlohmann::json;
 using Steady = std::chrono::steady_clock;
 
-// MicroTime: RFC 3339 with microseconds.
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
 std::string micro_time_now() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t secs = std::chrono::system_clock::to_time_t(now);
@@ -27,12 +32,6 @@ std::string micro_time_now() {
   std::snprintf(out, sizeof out, "%s.%06lldZ", buf, static_cast<long long>(micros));
   return out;
 }
-
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 std::string default_identity() {
   std::string base;

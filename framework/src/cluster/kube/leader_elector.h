@@ -32,6 +32,9 @@ struct LeaderElectionOptions {
   std::chrono::milliseconds retry_period{2000};
 };
 
+// A Lease's MicroTime for now: RFC 3339 with microseconds.
+std::string micro_time_now();
+
 // $POD_NAME, else the hostname, plus "_" and a random suffix (a restarted pod is a new candidate).
 std::string default_identity();
 
