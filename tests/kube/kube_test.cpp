@@ -1,11 +1,13 @@
 // The Kubernetes backend in-process against FakeApiServer (an in-test stand-in for kube-apiserver; see
 // fake_apiserver.h for the conventions it follows): config loading, the API client, informers (paging,
-// watch, 410, dropped streams), pod ownership, status writes (409, unchanged), leader election.
+// watch, 410, dropped streams), pod ownership, status writes (409, unchanged), leader election, shards
+// on Leases.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +19,7 @@
 #include "cluster/kube/kube_cluster.h"
 #include "cluster/kube/kube_config.h"
 #include "cluster/kube/leader_elector.h"
+#include "cluster/kube/shard_elector.h"
 #include "fake_apiserver.h"
 #include "kube_objects.h"
 
@@ -588,6 +591,196 @@ TEST(LeaderElector, OneLeaderAndTheOtherTakesOverWhenReleased) {
   EXPECT_LT(std::chrono::steady_clock::now() - released, 1000ms);
   EXPECT_EQ((*server.get("Lease", kSystemNs, o.lease_name))["spec"]["holderIdentity"], "b");
   EXPECT_GE((*server.get("Lease", kSystemNs, o.lease_name))["spec"]["leaseTransitions"], 1);
+}
+
+// ------------------------------------------------------------------------------------ shards on Leases
+
+using framework::kube::ShardElectionOptions;
+using framework::kube::ShardElector;
+
+ShardElectionOptions shard_options(std::size_t shards) {
+  ShardElectionOptions o;
+  o.lease_namespace = kSystemNs;
+  o.lease_name = "wva-test";
+  o.shards = shards;
+  o.lease_duration = 2000ms;  // whole seconds: Leases carry leaseDurationSeconds
+  o.renew_deadline = 1000ms;
+  o.retry_period = 100ms;
+  return o;
+}
+
+std::unique_ptr<ShardElector> shard_elector(const std::shared_ptr<KubeClient>& client, std::size_t shards,
+                                            const std::string& identity) {
+  auto o = shard_options(shards);
+  o.identity = identity;
+  return std::make_unique<ShardElector>(client, o, test_logger());
+}
+
+// How many of `electors` own each shard now.
+std::vector<int> owners(const std::vector<ShardElector*>& electors, std::size_t shards) {
+  std::vector<int> out(shards, 0);
+  for (auto* e : electors)
+    for (std::size_t i = 0; i < shards; ++i) out[i] += e->owns(i) ? 1 : 0;
+  return out;
+}
+
+// Settled: every shard owned by exactly one of `electors`, none holding more than ceil(N / electors).
+bool settled(const std::vector<ShardElector*>& electors, std::size_t shards) {
+  for (int n : owners(electors, shards))
+    if (n != 1) return false;
+  const std::size_t fair = (shards + electors.size() - 1) / electors.size();
+  for (auto* e : electors)
+    if (e->owned().size() > fair) return false;
+  return true;
+}
+
+// Samples every elector every 5 ms on its own thread and counts the shards that two replicas owned in two
+// samples in a row (10 ms and more): a handover that overlaps shows here.
+class OverlapWatch {
+ public:
+  OverlapWatch(std::vector<ShardElector*> electors, std::size_t shards) : electors_(std::move(electors)) {
+    thread_ = std::thread([this, shards] {
+      std::vector<int> previous(shards, 0);
+      for (int round = 0; round < 20000 && !stop_.load(); ++round) {  // at most 100 s
+        const auto now = owners(electors_, shards);
+        for (std::size_t i = 0; i < shards; ++i)
+          if (now[i] > 1 && previous[i] > 1) ++overlaps_;
+        previous = now;
+        std::this_thread::sleep_for(5ms);
+      }
+    });
+  }
+  ~OverlapWatch() { stop(); }
+  int stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return overlaps_.load();
+  }
+
+ private:
+  std::vector<ShardElector*> electors_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> overlaps_{0};
+  std::thread thread_;
+};
+
+std::string lease_holder(const FakeApiServer& server, const std::string& name) {
+  auto lease = server.get("Lease", kSystemNs, name);
+  return lease ? (*lease)["spec"].value("holderIdentity", "") : "";
+}
+
+TEST(ShardElector, ThreeReplicasShareFiveShardsOneOwnerEach) {
+  FakeApiServer server;
+  auto client = std::make_shared<KubeClient>(plain(server));
+  auto a = shard_elector(client, 5, "a"), b = shard_elector(client, 5, "b"), c = shard_elector(client, 5, "c");
+  const std::vector<ShardElector*> all = {a.get(), b.get(), c.get()};
+  OverlapWatch watch(all, 5);
+  for (auto* e : all) e->start();
+  ASSERT_TRUE(eventually([&] { return settled(all, 5); }, 10s))
+      << a->owned().size() << " " << b->owned().size() << " " << c->owned().size();
+  // Settled and stays so (several lease durations of renewing): one owner per shard, at most 2 each.
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(settled(all, 5)) << "round " << i;
+    std::this_thread::sleep_for(100ms);
+  }
+  // The Leases say the same: shard i's holder is the replica that owns it.
+  for (std::size_t i = 0; i < 5; ++i) {
+    const std::string holder = lease_holder(server, framework::kube::shard_lease_name("wva-test", i));
+    for (auto* e : all) EXPECT_EQ(e->owns(i), holder == e->identity()) << "shard " << i << " held by " << holder;
+  }
+  // Each replica announces itself on its membership Lease.
+  for (auto* e : all)
+    EXPECT_EQ(lease_holder(server, framework::kube::member_lease_name("wva-test", e->identity())), e->identity());
+  EXPECT_EQ(watch.stop(), 0);
+}
+
+TEST(ShardElector, ADeadReplicasShardsAreTakenOverWithinALeaseDuration) {
+  FakeApiServer server;
+  auto client = std::make_shared<KubeClient>(plain(server));
+  auto a = shard_elector(client, 3, "a"), b = shard_elector(client, 3, "b"), c = shard_elector(client, 3, "c");
+  const std::vector<ShardElector*> all = {a.get(), b.get(), c.get()};
+  for (auto* e : all) e->start();
+  ASSERT_TRUE(eventually([&] { return settled(all, 3); }, 10s));
+  ASSERT_EQ(c->owned().size(), 1u);
+  const std::size_t orphan = c->owned()[0];
+  OverlapWatch watch({a.get(), b.get()}, 3);
+  // c dies: its loop stops and nothing is released; its Leases stay as they were.
+  const auto died = std::chrono::steady_clock::now();
+  c->halt();
+  EXPECT_TRUE(c->owned().empty());
+  const std::vector<ShardElector*> survivors = {a.get(), b.get()};
+  ASSERT_TRUE(eventually([&] { return settled(survivors, 3); }, 5s));
+  const auto takeover = std::chrono::steady_clock::now() - died;
+  // Not before the Lease expired (a lease duration after the survivors last saw it change, less the retry
+  // period by which that was before c died) ...
+  EXPECT_GE(takeover, 2000ms - 100ms) << std::chrono::duration_cast<std::chrono::milliseconds>(takeover).count();
+  // ... and within a lease duration plus a retry period and scheduling slack.
+  EXPECT_LT(takeover, 2000ms + 100ms + 600ms) << std::chrono::duration_cast<std::chrono::milliseconds>(takeover).count();
+  EXPECT_TRUE(a->owns(orphan) != b->owns(orphan));
+  // The dead replica's membership Lease is cleaned up by the survivors.
+  EXPECT_TRUE(eventually([&] { return !server.get("Lease", kSystemNs, framework::kube::member_lease_name("wva-test", "c")); }, 5s));
+  EXPECT_EQ(watch.stop(), 0);
+}
+
+TEST(ShardElector, ReleaseHandsTheShardsOverAtOnce) {
+  FakeApiServer server;
+  auto client = std::make_shared<KubeClient>(plain(server));
+  auto a = shard_elector(client, 4, "a"), b = shard_elector(client, 4, "b");
+  const std::vector<ShardElector*> both = {a.get(), b.get()};
+  for (auto* e : both) e->start();
+  ASSERT_TRUE(eventually([&] { return settled(both, 4); }, 10s));
+  EXPECT_EQ(a->owned().size(), 2u);
+  OverlapWatch watch(both, 4);
+  const auto released = std::chrono::steady_clock::now();
+  b->release();
+  EXPECT_TRUE(b->owned().empty());
+  EXPECT_FALSE(server.get("Lease", kSystemNs, framework::kube::member_lease_name("wva-test", "b")));
+  ASSERT_TRUE(eventually([&] { return a->owned().size() == 4; }, 5s));
+  // Released: a took the shards at its next retries, well before they could have expired.
+  EXPECT_LT(std::chrono::steady_clock::now() - released, 1000ms);
+  for (std::size_t i = 0; i < 4; ++i)
+    EXPECT_EQ(lease_holder(server, framework::kube::shard_lease_name("wva-test", i)), "a");
+  EXPECT_EQ(watch.stop(), 0);
+}
+
+TEST(ShardElector, AReplicaThatJoinsLaterGetsItsShareFromTheOthers) {
+  FakeApiServer server;
+  auto client = std::make_shared<KubeClient>(plain(server));
+  auto a = shard_elector(client, 4, "a");
+  a->start();
+  ASSERT_TRUE(eventually([&] { return a->owned().size() == 4; }, 10s));  // alone: every shard
+  auto b = shard_elector(client, 4, "b");
+  const std::vector<ShardElector*> both = {a.get(), b.get()};
+  OverlapWatch watch(both, 4);
+  b->start();
+  ASSERT_TRUE(eventually([&] { return settled(both, 4); }, 10s));  // a gave two up, b took them
+  EXPECT_EQ(a->owned().size(), 2u);
+  EXPECT_EQ(b->owned().size(), 2u);
+  EXPECT_EQ(watch.stop(), 0);
+}
+
+TEST(ShardElector, AReplicaCutOffFromTheApiStopsOwningBeforeAnotherTakesOver) {
+  FakeApiServer server;
+  Connection ca = plain(server), cb = plain(server);
+  ca.token = "token-a";
+  cb.token = "token-b";
+  auto a = shard_elector(std::make_shared<KubeClient>(ca), 2, "a");
+  auto b = shard_elector(std::make_shared<KubeClient>(cb), 2, "b");
+  const std::vector<ShardElector*> both = {a.get(), b.get()};
+  for (auto* e : both) e->start();
+  ASSERT_TRUE(eventually([&] { return settled(both, 2); }, 10s));
+  OverlapWatch watch(both, 2);
+  // From now on only b's token is accepted: a can neither renew nor release.
+  const auto cut = std::chrono::steady_clock::now();
+  server.require_token("token-b");
+  ASSERT_TRUE(eventually([&] { return a->owned().empty(); }, 5s));
+  // a gave up on its own within the renew deadline (from its last successful renew, at most a retry
+  // period before the cut) ...
+  EXPECT_LT(std::chrono::steady_clock::now() - cut, 1000ms + 300ms);
+  // ... and b took a's shard only after that, once the Lease expired.
+  ASSERT_TRUE(eventually([&] { return b->owned().size() == 2; }, 5s));
+  EXPECT_EQ(watch.stop(), 0);
+  a->halt();
 }
 
 }  // namespace

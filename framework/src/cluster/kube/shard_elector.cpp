@@ -88,8 +88,9 @@ json ShardElector::record(const json& previous, const std::string& name, bool tr
   if (!spec.is_object()) spec = json::object();
   const std::string now = micro_time_now();
   spec["holderIdentity"] = options_.identity;
+  // Rounded up: the others wait at least as long as this replica's own lease duration.
   spec["leaseDurationSeconds"] =
-      std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(options_.lease_duration).count());
+      std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(options_.lease_duration).count());
   spec["renewTime"] = now;
   if (transition || !spec.contains("acquireTime")) {
     spec["acquireTime"] = now;
