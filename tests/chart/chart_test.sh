@@ -119,6 +119,30 @@ grep -qE 'deployments/scale|secrets|nodes|verbs: \[.*(create|update|delete|\*)' 
   { echo "$cluster_role" >&2; fail "rbac: the ClusterRole grants more than least privilege"; }
 echo "ok: deployment and rbac"
 
+# Sharding: shards > 1 passes --shards (with leader election: automatic, on Leases), lets the leases Role
+# list and delete (membership Leases), and keeps replicas as set. The default passes no --shards.
+render sharded --set shards=4 --set replicas=3
+sdep="$(rendered sharded deployment.yaml)"
+grep -q -- '- --shards=4$' "$sdep" || fail "sharded: --shards=4 not passed"
+grep -q -- '- --leader-elect$' "$sdep" || fail "sharded: automatic sharding needs --leader-elect"
+grep -q -- '--shard-index' "$sdep" && fail "sharded: a Deployment's replicas cannot have a fixed --shard-index"
+grep -q 'replicas: 3' "$sdep" || fail "sharded: replicas: 3"
+grep -A2 'resources: \[leases\]' "$(rendered sharded rbac.yaml)" | grep -q 'verbs: \[get, list, create, update, delete\]' ||
+  fail "sharded: rbac leases get, list, create, update, delete"
+grep -q -- '--shards' "$dep" && fail "defaults: --shards passed although shards is 1"
+render one-shard --set shards=1
+grep -q -- '--shards' "$(rendered one-shard deployment.yaml)" && fail "shards=1: --shards passed"
+# Invalid combinations fail the rendering with the reason.
+for bad in "shards=4,leaderElection.enabled=false:needs leaderElection.enabled" "shards=0:between 1 and 1024" \
+  "shards=2000:between 1 and 1024"; do
+  set_args="${bad%%:*}" want="${bad#*:}"
+  if out="$("$helm" template "$release" "$chart" --namespace "$ns" --set "$set_args" 2>&1)"; then
+    fail "helm template --set $set_args rendered"
+  fi
+  grep -q "$want" <<<"$out" || { echo "$out" >&2; fail "helm template --set $set_args: no \"$want\""; }
+done
+echo "ok: shards"
+
 # pipelines.yaml: default = the capacity policy; hybrid toggle = saturation + queueing, combine: hybrid.
 pipelines defaults | grep -q 'analyzers: \["capacity"\]' || fail "defaults: default pipeline analyzers"
 pipelines defaults | grep -q 'queueing\|combine' && fail "defaults: queueing/combine without the hybrid toggle"

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -231,6 +232,98 @@ TEST(Cli, RunOncePrintsOneJsonDocument) {
       EXPECT_EQ(d["variant"], "llama-8b-h100");
       EXPECT_EQ(d["desired"], 2) << d.dump();
     }
+  }
+}
+
+// ------------------------------------------------------------------------------------------ sharding
+
+// The contract of docs/kubernetes.md, written out again here: FNV-1a 64 of "namespace/modelID" mod N.
+std::size_t reference_shard(const std::string& ns, const std::string& model_id, std::size_t shards) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : ns + "/" + model_id) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return static_cast<std::size_t>(h % shards);
+}
+
+// The quickstart plus `count` more models (a Deployment and a VA each) in two namespaces.
+void add_models(const ScratchDir& dir, int count) {
+  std::string yaml;
+  for (int i = 0; i < count; ++i) {
+    const std::string ns = i % 2 ? "llm" : "team-a", name = "model-" + std::to_string(i);
+    yaml += "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: " + name + "-h100\n  namespace: " + ns +
+            "\n  labels: {llmd.ai/model: org." + name + "}\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: " +
+            name + "}\n  template:\n    metadata:\n      labels: {app: " + name + ", llmd.ai/model: org." + name +
+            "}\n    spec:\n      nodeSelector: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}\n"
+            "      containers:\n        - name: vllm\n          image: vllm/vllm-openai:v0.8.5\n"
+            "          resources:\n            limits: {nvidia.com/gpu: \"1\"}\n---\n"
+            "apiVersion: llmd.ai/v1alpha1\nkind: VariantAutoscaling\nmetadata:\n  name: " + name +
+            "\n  namespace: " + ns + "\nspec:\n  modelID: org/" + name + "\n  minReplicas: 1\n  maxReplicas: 10\n---\n";
+  }
+  dir.write("40-more-models.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n---\n" + yaml);
+}
+
+std::set<std::string> decided_models(const std::string& out) {
+  std::set<std::string> models;
+  const auto doc = nlohmann::json::parse(out);
+  for (const auto& d : doc["decisions"])
+    models.insert(d["namespace"].get<std::string>() + "/" + d["model"].get<std::string>());
+  return models;
+}
+
+TEST(Cli, StaticShardsDecideAndPublishEachModelInExactlyOneShard) {
+  ScratchDir dir("shards");
+  add_models(dir, 12);
+  auto whole = run({kWva, "run", "--local", dir.path.string(), "--once", "--output", "json"});
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  const auto all = decided_models(whole.out);
+  ASSERT_EQ(all.size(), 13u) << whole.out;
+  std::set<std::string> seen;
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE("shard " + std::to_string(i));
+    // Outside the --local folder (whose files are the manifests).
+    const std::string status = dir.path.string() + "-status-" + std::to_string(i) + ".json";
+    auto r = run({kWva, "run", "--local", dir.path.string(), "--once", "--output", "json", "--shards", "3",
+                  "--shard-index", std::to_string(i), "--status-file", status});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto mine = decided_models(r.out);
+    EXPECT_FALSE(mine.empty());
+    for (const auto& m : mine) {
+      const auto slash = m.find('/');
+      EXPECT_EQ(reference_shard(m.substr(0, slash), m.substr(slash + 1), 3), static_cast<std::size_t>(i)) << m;
+      EXPECT_TRUE(seen.insert(m).second) << m << " decided by two shards";
+    }
+    // Published (the status sink) for the shard's VAs only; the others' status is left alone.
+    std::ifstream in(status);
+    auto statuses = nlohmann::json::parse(in);
+    fs::remove(status);
+    ASSERT_EQ(statuses.size(), 13u);
+    for (const auto& [va, st] : statuses.items()) {
+      const std::string ns = va.substr(0, va.find('/')), name = va.substr(va.find('/') + 1);
+      const std::string model = name == "llama-8b" ? "meta/llama-3.1-8b" : "org/" + name;
+      EXPECT_EQ(st.contains("conditions"), reference_shard(ns, model, 3) == static_cast<std::size_t>(i))
+          << va << ": " << st.dump();
+    }
+  }
+  EXPECT_EQ(seen, all);  // total: the three shards together decide every model
+}
+
+TEST(Cli, ShardFlagsAreValidated) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--shards", "0"}, "--shards must be between 1 and 1024, not 0"},
+      {{"--shards", "3", "--shard-index", "3"}, "--shard-index must be between 0 and 2 (--shards 3), not 3"},
+      {{"--shards", "3", "--shard-index", "-1"}, "--shard-index must be between 0 and 2"},
+      {{"--shards", "3"}, "--shards 3 needs --shard-index I"},
+      {{"--shards", "3", "--shard-index", "1", "--leader-elect"}, "--shard-index (a fixed shard) and --leader-elect"},
+      {{"--shards", "3", "--leader-elect", "--once"}, "--once cannot hold shard Leases"},
+  };
+  for (const auto& [flags, message] : cases) {
+    std::vector<std::string> argv = {kWva, "run"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    auto r = run(argv);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
   }
 }
 

@@ -63,10 +63,12 @@ class RecordingSink : public PluginBase, public sdk::Sink {
   sdk::Result<void> publish(const sdk::PublishBatch& batch) override {
     std::lock_guard lock(mutex);
     batches.emplace_back(batch.decisions.begin(), batch.decisions.end());
+    conditions.emplace_back(batch.conditions.begin(), batch.conditions.end());
     return sdk::ok();
   }
   std::mutex mutex;
   std::vector<std::vector<sdk::Decision>> batches;
+  std::vector<std::vector<sdk::ResourceCondition>> conditions;
 };
 
 inline sdk::ModelView model(const std::string& ns, const std::string& id, std::vector<std::string> variants,

@@ -86,10 +86,10 @@ TEST(Sharding, TheCycleLeavesOutOfThePublishWhatIsNoLongerOwned) {
     for (const auto& m : models) out[m.key] = testing::ok_metrics();
     return sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(out);
   });
-  // "lost" stops being owned while its chain runs (the shard moved to another replica mid-cycle).
+  // "moved" stops being owned while its chain runs (the shard moved to another replica mid-cycle).
   std::atomic<bool> lost_is_mine{true};
   testing::FnAnalyzer analyzer("a", [&](const sdk::ModelView& m, const sdk::Variant&) {
-    if (m.key.model_id == "lost") lost_is_mine = false;
+    if (m.key.model_id == "moved") lost_is_mine = false;
     return std::optional<int>(3);
   });
   testing::RecordingSink sink;
@@ -99,23 +99,41 @@ TEST(Sharding, TheCycleLeavesOutOfThePublishWhatIsNoLongerOwned) {
   rt.analyzers = {{"a", &analyzer}};
   rt.sinks = {{"sink", &sink}};
   CycleServices services{&pool, &memory, &clock, &log, &metrics, std::chrono::seconds(1)};
-  services.owns = [&](std::string_view, std::string_view id) { return id != "lost" || lost_is_mine.load(); };
-  auto outcome = run_cycle(rt, {testing::model("ns", "kept", {"v"}), testing::model("ns", "lost", {"v"})}, {},
-                           services);
+  // Two shards: "kept" and "moved" are in different ones.
+  const std::size_t kept_shard = shard_of("ns", "kept", 2), lost_shard = shard_of("ns", "moved", 2);
+  ASSERT_NE(kept_shard, lost_shard);
+  services.shards = 2;
+  services.owns_shard = [&](std::size_t s) { return s == kept_shard || (s == lost_shard && lost_is_mine.load()); };
+  // Conditions follow their VA's model; a VA without a model goes by its own name.
+  std::string orphan_mine, orphan_other;
+  for (int i = 0; orphan_mine.empty() || orphan_other.empty(); ++i) {
+    const std::string name = "orphan-" + std::to_string(i);
+    (shard_of("ns", name, 2) == kept_shard ? orphan_mine : orphan_other) = name;
+  }
+  const std::vector<sdk::ResourceCondition> conditions = {{"ns", "kept", {"TargetResolved", "True", "TargetFound", ""}},
+                                                          {"ns", "moved", {"TargetResolved", "True", "TargetFound", ""}},
+                                                          {"ns", orphan_mine, {"TargetResolved", "False", "X", ""}},
+                                                          {"ns", orphan_other, {"TargetResolved", "False", "X", ""}}};
+  auto outcome = run_cycle(rt, {testing::model("ns", "kept", {"v"}), testing::model("ns", "moved", {"v"})},
+                           conditions, services);
   EXPECT_EQ(outcome.decisions.size(), 2u);  // decided (and remembered) ...
   ASSERT_EQ(sink.batches.size(), 1u);
   ASSERT_EQ(sink.batches[0].size(), 1u);  // ... but only what is still owned is published
   EXPECT_EQ(sink.batches[0][0].model.model_id, "kept");
+  ASSERT_EQ(sink.conditions.size(), 1u);
+  std::set<std::string> published_conditions;
+  for (const auto& c : sink.conditions[0]) published_conditions.insert(c.va_name);
+  EXPECT_EQ(published_conditions, (std::set<std::string>{"kept", orphan_mine}));
 
   // Nothing owned any more: the batch still goes out, empty, so sinks drop what they published before.
-  services.owns = [](std::string_view, std::string_view) { return false; };
+  services.owns_shard = [](std::size_t) { return false; };
   run_cycle(rt, {testing::model("ns", "kept", {"v"})}, {}, services);
   ASSERT_EQ(sink.batches.size(), 2u);
   EXPECT_TRUE(sink.batches[1].empty());
 
   // Without a predicate (not sharded) everything is published, as before.
-  services.owns = {};
-  run_cycle(rt, {testing::model("ns", "kept", {"v"}), testing::model("ns", "lost", {"v"})}, {}, services);
+  services.owns_shard = {};
+  run_cycle(rt, {testing::model("ns", "kept", {"v"}), testing::model("ns", "moved", {"v"})}, {}, services);
   ASSERT_EQ(sink.batches.size(), 3u);
   EXPECT_EQ(sink.batches[2].size(), 2u);
 }

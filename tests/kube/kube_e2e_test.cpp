@@ -1,7 +1,7 @@
 // The real `wva` binary against FakeApiServer, an in-test stand-in for kube-apiserver (fake_apiserver.h
 // lists the API conventions it follows): decisions and status over the API, a deleted scale target,
-// dropped watches and compacted history, two replicas with leader election, probes, bad input, and the
-// real kubectl speaking to the same fake.
+// dropped watches and compacted history, two replicas with leader election, three sharded replicas, probes,
+// bad input, and the real kubectl speaking to the same fake.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -362,6 +364,117 @@ TEST(KubeE2E, TwoReplicasWithLeaderElectionPublishOnceAndFailOver) {
   EXPECT_NE(standby->err.find("released Lease"), std::string::npos) << standby->err;
   c->signal(SIGTERM);
   EXPECT_EQ(c->wait(10s), 0);
+}
+
+// ------------------------------------------------------------------------------------ shards on Leases
+
+// The models of every complete `--output json` line of `out` from byte `from` on, one set per cycle.
+std::vector<std::set<std::string>> cycles_since(const std::string& out, std::size_t from) {
+  std::vector<std::set<std::string>> cycles;
+  std::size_t pos = from;
+  for (std::size_t nl; (nl = out.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+    auto doc = json::parse(out.substr(pos, nl - pos), nullptr, false);
+    if (doc.is_discarded() || !doc.contains("decisions")) continue;
+    std::set<std::string> models;
+    for (const auto& d : doc["decisions"])
+      models.insert(d.value("namespace", "") + "/" + d.value("model", ""));
+    cycles.push_back(std::move(models));
+  }
+  return cycles;
+}
+
+// Every model of `all` decided by exactly one of the processes, from their latest cycles.
+bool partitioned(const std::vector<Process*>& procs, const std::set<std::string>& all) {
+  std::set<std::string> seen;
+  for (auto* p : procs) {
+    auto cycles = cycles_since(p->out, 0);
+    if (cycles.empty()) return false;
+    for (const auto& m : cycles.back())
+      if (!seen.insert(m).second) return false;
+  }
+  return seen == all;
+}
+
+TEST(KubeE2E, ThreeShardedReplicasDecideEveryModelOnceAndTakeOverADeadOnesShards) {
+  FakeApiServer server;
+  seed_quickstart(server, "300ms");
+  std::set<std::string> all = {"llm/meta/llama-3.1-8b"};
+  for (int i = 0; i < 9; ++i) {
+    const std::string name = "model-" + std::to_string(i), ns = i % 2 ? "llm" : "team-a";
+    server.create(deployment(ns, name, 1, "org." + name));
+    server.create(replicaset(ns, name, "5c6d7"));
+    server.create(pod(ns, name + "-5c6d7", name, "a1b2c"));
+    server.create(variant_autoscaling(ns, name, "org/" + name));
+    all.insert(ns + "/org/" + name);
+  }
+  TempDir dir;
+  const auto kubeconfig = write_kubeconfig(dir.file("config"), server.url());
+  std::vector<std::unique_ptr<Process>> procs;
+  for (const char* pod : {"wva-a", "wva-b", "wva-c"})
+    procs.push_back(std::make_unique<Process>(
+        std::vector<std::string>{kWva, "run", "--kubeconfig", kubeconfig, "--output", "json", "--leader-elect",
+                                 "--shards", "3", "--leader-elect-lease-duration", "3s",
+                                 "--leader-elect-renew-deadline", "2s", "--leader-elect-retry-period", "250ms",
+                                 "--health-probe-bind-address", "0"},
+        controller_env(pod)));
+  std::vector<Process*> live = {procs[0].get(), procs[1].get(), procs[2].get()};
+  auto errs = [&] {
+    std::string e;
+    for (auto& p : procs) e += p->err;
+    return e;
+  };
+  // Settled: one shard each (3 shards, 3 replicas), every model decided by exactly one process.
+  auto holders = [&] {
+    std::set<std::string> h;
+    for (std::size_t i = 0; i < 3; ++i) {
+      auto lease = server.get("Lease", kSystemNs, "workload-variant-autoscaler-leader-shard-" + std::to_string(i));
+      if (lease) h.insert((*lease)["spec"].value("holderIdentity", ""));
+    }
+    return h;
+  };
+  ASSERT_TRUE(eventually([&] { return holders().size() == 3 && !holders().count("") && partitioned(live, all); },
+                         30s, live))
+      << errs();
+  // Every cycle of a settled window: no model decided by two processes, and every model decided.
+  std::vector<std::size_t> offsets;
+  for (auto* p : live) offsets.push_back(p->out.size());
+  std::this_thread::sleep_for(1500ms);
+  for (auto* p : live) p->pump(10ms);
+  std::map<std::string, std::size_t> decided_by;
+  for (std::size_t k = 0; k < live.size(); ++k)
+    for (const auto& cycle : cycles_since(live[k]->out, offsets[k]))
+      for (const auto& m : cycle) {
+        auto [it, fresh] = decided_by.emplace(m, k);
+        EXPECT_EQ(it->second, k) << m << " decided by processes " << it->second << " and " << k;
+      }
+  EXPECT_EQ(decided_by.size(), all.size());
+
+  // SIGKILL the one with the most models: nothing released; the others take its shard over once its Lease
+  // is a lease duration old, and decide its models.
+  std::size_t victim = 0, most = 0;
+  for (std::size_t k = 0; k < live.size(); ++k)
+    if (auto c = cycles_since(live[k]->out, 0); !c.empty() && c.back().size() > most) {
+      most = c.back().size();
+      victim = k;
+    }
+  ASSERT_GT(most, 0u);
+  const auto killed = std::chrono::steady_clock::now();
+  live[victim]->signal(SIGKILL);
+  live.erase(live.begin() + static_cast<std::ptrdiff_t>(victim));
+  ASSERT_TRUE(eventually([&] { return partitioned(live, all); }, 15s, live)) << errs();
+  const auto again = std::chrono::steady_clock::now() - killed;
+  // A lease duration (3 s), a retry period, the cycle the takeover starts (at most the 1 s of a cluster
+  // change's debounce, the interval is 300 ms), and scheduling slack.
+  EXPECT_LT(again, 3s + 250ms + 1s + 750ms) << std::chrono::duration_cast<std::chrono::milliseconds>(again).count();
+  EXPECT_NE(errs().find("acquired shard"), std::string::npos);
+  for (auto* p : live) p->signal(SIGTERM);
+  for (auto* p : live) EXPECT_EQ(p->wait(10s), 0) << p->err;
+  // SIGTERM released every shard Lease.
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto lease = server.get("Lease", kSystemNs, "workload-variant-autoscaler-leader-shard-" + std::to_string(i));
+    ASSERT_TRUE(lease);
+    EXPECT_EQ((*lease)["spec"].value("holderIdentity", "x"), "") << "shard " << i;
+  }
 }
 
 // -------------------------------------------------------------------------------------------- bad input

@@ -4,6 +4,7 @@
 
 #include "host/combine.h"
 #include "host/guard.h"
+#include "host/sharding.h"
 
 namespace wva::framework {
 
@@ -211,16 +212,18 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   std::span<const sdk::Decision> publish_decisions(outcome.decisions);
   std::span<const sdk::ModelView> publish_models(models);
   std::span<const sdk::ResourceCondition> publish_conditions(conditions);
-  if (services.owns && services.publish) {
+  if (services.shards > 1 && services.owns_shard && services.publish) {
+    auto owns = [&](const sdk::ModelKey& k) { return services.owns_shard(shard_of(k.ns, k.model_id, services.shards)); };
     std::size_t dropped = 0;
     for (const auto& m : models) {
-      if (services.owns(m.key.ns, m.key.model_id)) owned_models.push_back(m);
+      if (owns(m.key)) owned_models.push_back(m);
       else ++dropped;
     }
     for (const auto& d : outcome.decisions)
-      if (services.owns(d.model.ns, d.model.model_id)) owned_decisions.push_back(d);
+      if (owns(d.model)) owned_decisions.push_back(d);
+    const VaShards va_shards(models, services.shards);
     for (const auto& c : conditions)
-      if (services.owns(c.ns, c.va_name)) owned_conditions.push_back(c);
+      if (services.owns_shard(va_shards.of(c))) owned_conditions.push_back(c);
     if (dropped > 0)
       services.log->info(pipeline.config.name + ": " + std::to_string(dropped) +
                          " model(s) of shards this replica no longer owns are not published");

@@ -56,10 +56,11 @@ struct CycleServices {
   std::chrono::milliseconds collect_budget{10000};
   // False on a replica that is not the leader: it decides (and remembers) but publishes nothing.
   bool publish = true;
-  // With sharding: whether this replica still owns the model (namespace, model ID) or, for a condition of
-  // a VA without a model, (namespace, VA name). Asked just before publishing: what is no longer owned is
-  // left out of the batch. Empty: everything is published.
-  std::function<bool(std::string_view ns, std::string_view id)> owns;
+  // With sharding (shards > 1 and owns_shard set): whether this replica still owns a shard
+  // (host/sharding.h assigns models and VA conditions to shards). Asked just before publishing: what is no
+  // longer owned is left out of the batch. Otherwise everything is published.
+  std::size_t shards = 1;
+  std::function<bool(std::size_t shard)> owns_shard;
 };
 
 CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models,

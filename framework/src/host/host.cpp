@@ -261,11 +261,11 @@ CycleOutcome Host::run_pipeline(std::size_t index) {
   const auto& pipeline = pipelines_[index];
   std::vector<sdk::ModelView> mine;
   std::vector<sdk::ResourceCondition> conditions;
-  std::function<bool(std::string_view, std::string_view)> owns;
-  if (options_.shards > 1 && options_.owns_shard)
-    owns = [shards = options_.shards, owns_shard = options_.owns_shard](std::string_view ns, std::string_view id) {
-      return owns_shard(shard_of(ns, id, shards));
-    };
+  // With sharding, only the models (and VA conditions) of the shards this replica owns now.
+  const bool sharded = options_.shards > 1 && options_.owns_shard;
+  auto owns = [&](const sdk::ModelKey& k) {
+    return !sharded || options_.owns_shard(shard_of(k.ns, k.model_id, options_.shards));
+  };
   if (const ClusterModels* all = current_models()) {
     for (std::size_t m = 0; m < all->models.size(); ++m) {
       // The first pipeline whose selector matches owns the model.
@@ -273,7 +273,7 @@ CycleOutcome Host::run_pipeline(std::size_t index) {
       for (std::size_t p = 0; p < pipelines_.size() && owner == pipelines_.size(); ++p)
         if (pipelines_[p].config.selector.matches(all->models[m].key, all->va_labels[m])) owner = p;
       if (owner != index) continue;
-      if (owns && !owns(all->models[m].key.ns, all->models[m].key.model_id)) continue;  // another replica's shard
+      if (!owns(all->models[m].key)) continue;  // another replica's shard
       mine.push_back(all->models[m]);
       // What this controller last decided is the variant's previous desired (the VA status only
       // carries it across restarts).
@@ -281,16 +281,22 @@ CycleOutcome Host::run_pipeline(std::size_t index) {
         if (auto last = memory_.last(mine.back().key, v.name)) v.previous_desired = last->desired;
     }
     // Conditions of VAs without a usable target: reported by the first pipeline (they have no model view).
-    if (index == 0)
+    if (index == 0 && !sharded) conditions = all->conditions;
+    if (index == 0 && sharded) {
+      const VaShards va_shards(all->models, options_.shards);
       for (const auto& c : all->conditions)
-        if (!owns || owns(c.ns, c.va_name)) conditions.push_back(c);
+        if (options_.owns_shard(va_shards.of(c))) conditions.push_back(c);
+    }
   }
   CycleServices services{
       &pool_,       &memory_,
       clock_.get(), &host_logger_,
       &metrics_,    std::min<std::chrono::milliseconds>(pipeline.config.interval, std::chrono::seconds(10))};
   services.publish = !options_.may_publish || options_.may_publish();
-  services.owns = std::move(owns);
+  if (sharded) {
+    services.shards = options_.shards;
+    services.owns_shard = options_.owns_shard;
+  }
   return run_cycle(pipeline, std::move(mine), conditions, services);
 }
 

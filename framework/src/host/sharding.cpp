@@ -24,4 +24,18 @@ std::size_t shard_of(std::string_view ns, std::string_view id, std::size_t shard
   return static_cast<std::size_t>(h % shards);
 }
 
+VaShards::VaShards(std::span<const sdk::ModelView> models, std::size_t shards) : shards_(shards) {
+  for (const auto& m : models) {
+    const std::size_t shard = shard_of(m.key.ns, m.key.model_id, shards);
+    if (!m.va_name.empty()) by_va_.emplace(std::pair{m.key.ns, m.va_name}, shard);
+    for (const auto& v : m.variants)
+      if (!v.va_name.empty()) by_va_.emplace(std::pair{m.key.ns, v.va_name}, shard);
+  }
+}
+
+std::size_t VaShards::of(const sdk::ResourceCondition& condition) const {
+  auto it = by_va_.find(std::pair{condition.ns, condition.va_name});
+  return it != by_va_.end() ? it->second : shard_of(condition.ns, condition.va_name, shards_);
+}
+
 }  // namespace wva::framework
