@@ -27,10 +27,10 @@ std::string hex16(std::uint64_t v) {
   return out;
 }
 
-const json& spec_of(const json& lease) {
-  static const json kEmpty = json::object();
+// The Lease's spec, or an empty object.
+json spec_of(const json& lease) {
   auto it = lease.find("spec");
-  return it != lease.end() && it->is_object() ? *it : kEmpty;
+  return it != lease.end() && it->is_object() ? *it : json::object();
 }
 
 std::string string_field(const json& spec, const char* key) {
@@ -131,7 +131,7 @@ bool ShardElector::list(std::map<std::string, Seen>& out) {
     if (!item.is_object()) continue;
     const std::string name = string_field(item.value("metadata", json::object()), "name");
     if (!name.starts_with(prefix)) continue;
-    const json& spec = spec_of(item);
+    const json spec = spec_of(item);
     Seen seen;
     seen.exists = true;
     seen.holder = string_field(spec, "holderIdentity");
@@ -207,10 +207,10 @@ void ShardElector::pass(bool first) {
     publish_state(0);
     return;  // what is owned ages out by itself (owned_until_)
   }
+  const Seen absent;
   auto seen_of = [&](const std::string& name) -> const Seen& {
-    static const Seen kAbsent;
     auto it = leases.find(name);
-    return it == leases.end() ? kAbsent : it->second;
+    return it == leases.end() ? absent : it->second;
   };
 
   if (!renew_membership(seen_of(member_name_)))
