@@ -169,7 +169,7 @@ bool ShardElector::renew_membership(const Seen& member) {
   return put && put->status == 200;
 }
 
-bool ShardElector::write_shard(std::size_t shard, const Seen& seen) {
+bool ShardElector::write_shard(std::size_t shard, const Seen& seen, bool own) {
   const std::string name = shard_lease_name(options_.lease_name, shard);
   const bool mine = seen.exists && seen.holder == options_.identity;
   json lease = record(seen.exists ? seen.object : json(), name, !mine);
@@ -181,7 +181,7 @@ bool ShardElector::write_shard(std::size_t shard, const Seen& seen) {
                   : client_->request("POST", kLeases.collection_path(options_.lease_namespace), lease.dump(),
                                      "application/json", options_.retry_period * 2);
   if (!r || r->status != (seen.exists ? 200 : 201)) return false;  // 409: another replica wrote first
-  set_owned_until(shard, started + ns_of(options_.renew_deadline));
+  if (own) set_owned_until(shard, started + ns_of(options_.renew_deadline));
   observed_[name] = {options_.identity, lease["spec"]["renewTime"].get<std::string>(), Steady::now()};
   return true;
 }
@@ -254,10 +254,16 @@ void ShardElector::pass(bool first) {
       set_owned_until(i, 0);
       continue;
     }
-    if (releasing_.count(i)) {
-      release_shard(i, s);
-      releasing_.erase(i);
+    if (auto r = releasing_.find(i); r != releasing_.end()) {
       set_owned_until(i, 0);
+      // Released once a publish that began just before the shard was given up has had as long as it has
+      // when a replica dies (lease duration - renew deadline); renewed meanwhile so nobody takes it early.
+      if (Steady::now() - r->second >= options_.lease_duration - options_.renew_deadline) {
+        release_shard(i, s);
+        releasing_.erase(r);
+      } else {
+        write_shard(i, s, /*own=*/false);
+      }
       continue;
     }
     if (write_shard(i, s)) mine.push_back(i);
@@ -273,7 +279,7 @@ void ShardElector::pass(bool first) {
     for (std::size_t k = fair; k < mine.size(); ++k) {
       const std::size_t i = mine[mine.size() - 1 - (k - fair)];
       set_owned_until(i, 0);
-      releasing_.insert(i);
+      releasing_.emplace(i, Steady::now());
       log_->info("shards: giving shard {} up (holding {}, fair share {} of {} over {} live replicas)", i, mine.size(),
                  fair, n, live);
     }

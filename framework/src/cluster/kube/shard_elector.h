@@ -8,8 +8,9 @@
 //   replicas): below it, it takes shards that are free (released, or never created) or expired (unchanged
 //   for a whole lease duration), starting at a place given by its identity so that replicas spread; above
 //   it, while another live replica holds fewer than the fair share, it gives the extras up;
-// - a shard given up stops being owned at once and its Lease is released (holderIdentity cleared) one
-//   retry period later, so a publish already under way finishes before another replica can take it;
+// - a shard given up stops being owned at once and its Lease is released (holderIdentity cleared) once
+//   lease duration - renew deadline has passed (renewed meanwhile), so a publish already under way has as
+//   long to finish before another replica can take the shard as it has when a replica dies;
 // - the first pass only announces membership: replicas started together see each other before taking
 //   shards, instead of the first one taking them all;
 // - writes carry the resourceVersion read, so two replicas racing for a shard get one 409;
@@ -99,7 +100,8 @@ class ShardElector {
   bool list(std::map<std::string, Seen>& out);
   bool renew_membership(const Seen& member);
   // Writes shard i's Lease with this replica as holder (renew, take over or create); true on success.
-  bool write_shard(std::size_t shard, const Seen& seen);
+  // With `own`, a success makes the shard owned until the renew deadline from the write's start.
+  bool write_shard(std::size_t shard, const Seen& seen, bool own = true);
   bool release_shard(std::size_t shard, const Seen& seen);
   nlohmann::json record(const nlohmann::json& previous, const std::string& name, bool transition) const;
   void set_owned_until(std::size_t shard, std::int64_t until_ns);
@@ -115,7 +117,7 @@ class ShardElector {
   std::unique_ptr<std::atomic<std::int64_t>[]> owned_until_;
   // Loop thread only.
   std::map<std::string, Observed> observed_;
-  std::set<std::size_t> releasing_;  // given up, released at the next pass
+  std::map<std::size_t, std::chrono::steady_clock::time_point> releasing_;  // given up (when), not yet released
   std::vector<bool> last_owned_;     // for logging and on_change
   std::mutex mutex_;
   std::condition_variable cv_;
