@@ -22,7 +22,8 @@ TEST(Duration, ParsesWhatOperatorsWrite) {
     long long ms;
   };
   const Case cases[] = {{"500ms", 500},   {"15s", 15000}, {"2m", 120000}, {"1h", 3600000},
-                        {"1m30s", 90000}, {"1.5s", 1500}, {"0s", 0},      {"1h2m3s4ms", 3723004}};
+                        {"1m30s", 90000}, {"1.5s", 1500}, {"0s", 0},      {"1h2m3s4ms", 3723004},
+                        {"0", 0}};
   for (const auto& c : cases) {
     auto d = parse_duration(c.text);
     ASSERT_TRUE(d.ok()) << c.text << ": " << d.error().message;

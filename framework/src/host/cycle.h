@@ -40,6 +40,7 @@ class DecisionMemory {
 
 struct CycleOutcome {
   std::string pipeline;
+  bool partial = false;  // an idle check: only the pipeline's models at zero replicas
   std::vector<sdk::Decision> decisions;
   std::vector<sdk::ModelView> models;
   std::vector<std::string> errors;  // "stage instance: message"
@@ -55,6 +56,8 @@ struct CycleServices {
   std::chrono::milliseconds collect_budget{10000};
   // False on a replica that is not the leader: it decides (and remembers) but publishes nothing.
   bool publish = true;
+  // A cycle of only some of the pipeline's models (the idle check): the sinks get a partial batch.
+  bool partial = false;
 };
 
 CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models,
