@@ -63,10 +63,14 @@ class RecordingSink : public PluginBase, public sdk::Sink {
   sdk::Result<void> publish(const sdk::PublishBatch& batch) override {
     std::lock_guard lock(mutex);
     batches.emplace_back(batch.decisions.begin(), batch.decisions.end());
+    partial.push_back(batch.partial);
+    times.push_back(batch.time);
     return sdk::ok();
   }
   std::mutex mutex;
   std::vector<std::vector<sdk::Decision>> batches;
+  std::vector<bool> partial;        // per batch
+  std::vector<sdk::TimePoint> times;  // per batch
 };
 
 inline sdk::ModelView model(const std::string& ns, const std::string& id, std::vector<std::string> variants,

@@ -79,10 +79,10 @@ struct TemplateValues {
   std::string ns_selector;
   std::string by;
   std::string by_pod;
-  std::string by_model;
-  std::string model_label;
   std::string window;
   std::string rate_window;
+  std::string by_model;
+  std::string model_label;
 };
 
 inline constexpr std::array<std::string_view, 8> kPlaceholders = {
