@@ -39,9 +39,13 @@ for t in "${targets[@]}"; do
   cp -r "tests/fuzz/corpus/$t/." "$work/$t/corpus/"
   log="$work/$t/log"
   set +e
-  (cd "$work/$t" && TMPDIR="$work/$t" "$repo/$build_dir/bin/$t" -max_total_time="$seconds" -timeout=10 \
-     -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/$t/artifacts/" \
-     corpus >"$log" 2>&1)
+  # libFuzzer's own limits (-timeout per input, -rss_limit_mb, -malloc_limit_mb for one allocation) catch
+  # a hang or blow-up in the code; the outer timeout bounds the run itself (a report that never ends, e.g.
+  # LeakSanitizer scanning a huge heap), so CI never waits on a fuzzer.
+  (cd "$work/$t" && TMPDIR="$work/$t" timeout --kill-after=10 "$((seconds + 120))" \
+     "$repo/$build_dir/bin/$t" -max_total_time="$seconds" -timeout=10 \
+     -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=65536 -print_final_stats=1 \
+     -artifact_prefix="$work/$t/artifacts/" corpus >"$log" 2>&1)
   rc=$?
   set -e
   units=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
@@ -49,7 +53,11 @@ for t in "${targets[@]}"; do
     echo "fuzz $t: ok, ${units} inputs in ${seconds} s"
   else
     failed=$((failed + 1))
-    echo "fuzz $t: FAILED (exit $rc) after ${units} inputs"
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+      echo "fuzz $t: FAILED: still running $((seconds + 120)) s after its ${seconds} s budget (killed)"
+    else
+      echo "fuzz $t: FAILED (exit $rc) after ${units} inputs"
+    fi
     grep -E 'ERROR|SUMMARY|runtime error|Test unit written|deadly signal|abort' "$log" | head -n 20 || true
     tail -n 40 "$log"
     for a in "$work/$t/artifacts"/*; do

@@ -73,8 +73,11 @@ render defaults
 render hybrid --set pipelines.hybrid.enabled=true
 render hybrid-selected --set pipelines.hybrid.enabled=true --set 'pipelines.hybrid.selector.modelIds={meta/llama-3.1-70b*}'
 render monitored --set serviceMonitor.enabled=true --set prometheus.ca.cert=PEM --set replicas=1
+render zero --set scaleToZero.enabled=true --set scaleToZero.retention=15m \
+  --set 'scaleToZero.models[0].modelID=meta/llama-3.1-8b' --set 'scaleToZero.models[0].namespace=team-a' \
+  --set 'scaleToZero.models[0].enabled=false'
 
-for r in defaults hybrid hybrid-selected monitored; do
+for r in defaults hybrid hybrid-selected monitored zero; do
   expect_object "$r" "CustomResourceDefinition/variantautoscalings.llmd.ai -"
   expect_object "$r" "ServiceAccount/$release-controller-manager $ns"
   expect_object "$r" "ClusterRole/$release-manager-role -"
@@ -83,7 +86,8 @@ for r in defaults hybrid hybrid-selected monitored; do
   expect_object "$r" "RoleBinding/$release-leader-election-rolebinding $ns"
   expect_object "$r" "Deployment/$release-controller-manager $ns"
   expect_object "$r" "Service/$release-metrics $ns"
-  for cm in wva-pipelines capacity-scaling-config accelerator-unitcost service-classes-config; do
+  for cm in wva-pipelines capacity-scaling-config accelerator-unitcost service-classes-config \
+    wva-model-scale-to-zero-config; do
     expect_object "$r" "ConfigMap/$cm $ns"
   done
 done
@@ -144,12 +148,24 @@ done
 echo "ok: shards"
 
 # pipelines.yaml: default = the capacity policy; hybrid toggle = saturation + queueing, combine: hybrid.
-pipelines defaults | grep -q 'analyzers: \["capacity"\]' || fail "defaults: default pipeline analyzers"
-pipelines defaults | grep -q 'queueing\|combine' && fail "defaults: queueing/combine without the hybrid toggle"
+pipelines defaults | grep -q 'analyzers: \["capacity","scale-to-zero"\]' || fail "defaults: default pipeline analyzers"
+pipelines defaults | grep -q 'combine: last' || fail "defaults: scale-to-zero has the last word"
+pipelines defaults | grep -q 'queueing\|combine: hybrid' && fail "defaults: queueing/hybrid without the hybrid toggle"
 pipelines hybrid | grep -q 'analyzers: \["saturation","queueing"\]' || fail "hybrid: analyzers"
 pipelines hybrid | grep -q 'combine: hybrid' || fail "hybrid: combine"
 [ "$(pipelines hybrid-selected | awk '/^    pipelines:$/ { on = 1; next } on && /^      [a-z-]+:$/ { sub(":", ""); print $1 }' | paste -sd,)" = "hybrid,default" ] ||
   fail "hybrid-selected: pipeline hybrid must come before default"
+# Scale to zero: the ConfigMap from the values (namespace-aware entries), read by the wva validate below.
+[ -n "$(sed -n '/name: wva-model-scale-to-zero-config/p' "$(rendered zero configmaps.yaml)")" ] || fail "zero: no scale-to-zero ConfigMap"
+awk '/name: wva-model-scale-to-zero-config/ { on = 1 } on' "$(rendered zero configmaps.yaml)" >"$tmp/stz.yaml"
+grep -q 'enable_scale_to_zero: true' "$tmp/stz.yaml" || fail "zero: default entry not enabled"
+grep -q 'retention_period: 15m' "$tmp/stz.yaml" || fail "zero: retention"
+grep -A4 '^  team-a-meta-llama-3-1-8b: |' "$tmp/stz.yaml" | grep -q 'namespace: "team-a"' || { cat "$tmp/stz.yaml" >&2; fail "zero: model entry"; }
+grep -A4 '^  team-a-meta-llama-3-1-8b: |' "$tmp/stz.yaml" | grep -q 'enable_scale_to_zero: false' || fail "zero: model entry enabled flag"
+if "$helm" template "$release" "$chart" --set scaleToZero.enabled=true --set pipelines.hybrid.enabled=true >/dev/null 2>"$tmp/stz-hybrid.err"; then
+  fail "scaleToZero with an all-models hybrid pipeline rendered"
+fi
+grep -q 'scaleToZero needs' "$tmp/stz-hybrid.err" || { cat "$tmp/stz-hybrid.err" >&2; fail "scaleToZero + hybrid: no clear error"; }
 echo "ok: pipelines.yaml"
 
 # wva validate --local on the rendered ConfigMaps.
@@ -159,10 +175,10 @@ validate() {
   cp "$(rendered "$name" configmaps.yaml)" "$dir/"
   POD_NAMESPACE="$ns" "$wva" validate --local "$dir" >"$dir.out" 2>&1
 }
-for r in defaults hybrid hybrid-selected monitored; do
+for r in defaults hybrid hybrid-selected monitored zero; do
   validate "$r" || { cat "$tmp/validate-$r.out" >&2; fail "wva validate --local ($r)"; }
 done
-echo "ok: wva validate (defaults, hybrid, hybrid-selected, monitored)"
+echo "ok: wva validate (defaults, hybrid, hybrid-selected, monitored, zero)"
 
 # The validation step really checks: a bad value is rejected with its path.
 render broken --set prometheus.url=ftp://prometheus --set metrics.port=99999

@@ -22,7 +22,8 @@ TEST(Duration, ParsesWhatOperatorsWrite) {
     long long ms;
   };
   const Case cases[] = {{"500ms", 500},   {"15s", 15000}, {"2m", 120000}, {"1h", 3600000},
-                        {"1m30s", 90000}, {"1.5s", 1500}, {"0s", 0},      {"1h2m3s4ms", 3723004}};
+                        {"1m30s", 90000}, {"1.5s", 1500}, {"0s", 0},      {"1h2m3s4ms", 3723004},
+                        {"0", 0}};
   for (const auto& c : cases) {
     auto d = parse_duration(c.text);
     ASSERT_TRUE(d.ok()) << c.text << ": " << d.error().message;
@@ -144,6 +145,37 @@ TEST(PipelinesYaml, ValidConfigParsesEveryField) {
   EXPECT_STREQ(to_string(CombineMode::kMax), "max");
 }
 
+TEST(PipelinesYaml, IdleCheckIntervalAndCombineLast) {
+  const char* text =
+      "sources: {a: {}}\nanalyzers: {b: {}, z: {}}\nsinks: {c: {}}\npipelines:\n"
+      "  fast: {source: a, analyzers: [b, z], combine: last, sinks: [c], idleCheckInterval: 500ms}\n"
+      "  off: {source: a, analyzers: [b], sinks: [c], idleCheckInterval: 0}\n"
+      "  default: {source: a, analyzers: [b], sinks: [c]}\n";
+  auto parsed = parse_pipelines_yaml(text, 60s);
+  ASSERT_TRUE(parsed.errors.empty()) << parsed.errors[0].to_string();
+  EXPECT_EQ(parsed.config->pipelines[0].combine, CombineMode::kLast);
+  EXPECT_EQ(parsed.config->pipelines[0].idle_check_interval, 500ms);
+  EXPECT_EQ(parsed.config->pipelines[1].idle_check_interval, 0ms);
+  EXPECT_EQ(parsed.config->pipelines[2].idle_check_interval, 2s) << "the default";
+  EXPECT_STREQ(to_string(CombineMode::kLast), "last");
+  for (const auto& [value, fragment] : std::vector<std::pair<std::string, std::string>>{
+           {"5", "missing unit"}, {"-1s", "expected a number"}, {"[1]", "must be a duration"}}) {
+    auto bad = parse_pipelines_yaml(
+        "sources: {a: {}}\nanalyzers: {b: {}}\nsinks: {c: {}}\npipelines:\n  p: {source: a, analyzers: [b], "
+        "sinks: [c], idleCheckInterval: " + value + "}\n",
+        60s);
+    ASSERT_EQ(bad.errors.size(), 1u) << value;
+    EXPECT_EQ(bad.errors[0].path, "pipelines.p.idleCheckInterval") << value;
+    EXPECT_NE(bad.errors[0].message.find(fragment), std::string::npos) << value << ": " << bad.errors[0].message;
+  }
+  auto typo = parse_pipelines_yaml(
+      "sources: {a: {}}\nanalyzers: {b: {}}\nsinks: {c: {}}\npipelines:\n  p: {source: a, analyzers: [b], "
+      "sinks: [c], combine: lats}\n",
+      60s);
+  ASSERT_EQ(typo.errors.size(), 1u);
+  EXPECT_NE(typo.errors[0].message.find("did you mean \"last\""), std::string::npos) << typo.errors[0].message;
+}
+
 bool same(const HostConfig& a, const HostConfig& b, std::string& why) {
   auto inst_eq = [](const std::map<std::string, PluginInstanceConfig>& x,
                     const std::map<std::string, PluginInstanceConfig>& y) {
@@ -163,7 +195,8 @@ bool same(const HostConfig& a, const HostConfig& b, std::string& why) {
   else
     for (size_t i = 0; i < a.pipelines.size() && why.empty(); ++i) {
       const auto &p = a.pipelines[i], &q = b.pipelines[i];
-      if (p.name != q.name || p.interval != q.interval || p.source != q.source || p.analyzers != q.analyzers ||
+      if (p.name != q.name || p.interval != q.interval || p.idle_check_interval != q.idle_check_interval ||
+          p.source != q.source || p.analyzers != q.analyzers ||
           p.combine != q.combine || p.sinks != q.sinks || p.path != q.path ||
           p.selector.namespaces != q.selector.namespaces || p.selector.model_ids != q.selector.model_ids ||
           p.selector.va_labels != q.selector.va_labels)

@@ -64,11 +64,15 @@ class RecordingSink : public PluginBase, public sdk::Sink {
     std::lock_guard lock(mutex);
     batches.emplace_back(batch.decisions.begin(), batch.decisions.end());
     conditions.emplace_back(batch.conditions.begin(), batch.conditions.end());
+    partial.push_back(batch.partial);
+    times.push_back(batch.time);
     return sdk::ok();
   }
   std::mutex mutex;
   std::vector<std::vector<sdk::Decision>> batches;
   std::vector<std::vector<sdk::ResourceCondition>> conditions;
+  std::vector<bool> partial;        // per batch
+  std::vector<sdk::TimePoint> times;  // per batch
 };
 
 inline sdk::ModelView model(const std::string& ns, const std::string& id, std::vector<std::string> variants,

@@ -449,8 +449,9 @@ TEST(KubeE2E, ThreeShardedReplicasDecideEveryModelOnceAndTakeOverADeadOnesShards
   // Every cycle of a settled window: no model decided by two processes, and every model decided.
   std::vector<std::size_t> offsets;
   for (auto* p : live) offsets.push_back(p->out.size());
-  std::this_thread::sleep_for(1500ms);
-  for (auto* p : live) p->pump(10ms);
+  // Reading their output all along (a cycle's line can be larger than a pipe holds).
+  for (const auto end = std::chrono::steady_clock::now() + 1500ms; std::chrono::steady_clock::now() < end;)
+    for (auto* p : live) p->pump(10ms);
   std::map<std::string, std::size_t> decided_by;
   for (std::size_t k = 0; k < live.size(); ++k)
     for (const auto& cycle : cycles_since(live[k]->out, offsets[k]))

@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iomanip>
@@ -388,12 +389,18 @@ int cmd_run(int argc, char** argv) {
   host.run(duration, stop, [&](const CycleOutcome& outcome) {
     if (probes) probes->heartbeat();
     dump_status();
+    // An idle check (models at zero replicas only) is shown when it changes something: a scale from zero.
+    if (outcome.partial && std::none_of(outcome.decisions.begin(), outcome.decisions.end(),
+                                        [](const sdk::Decision& d) { return d.desired != d.current; }))
+      return;
     if (json_out) {
       auto doc = sdk::decisions_to_json(outcome.decisions);
       doc["pipeline"] = outcome.pipeline;
+      if (outcome.partial) doc["idleCheck"] = true;
       json_out->write_line(doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
     } else {
-      std::cout << "# pipeline " << outcome.pipeline << "\n";
+      std::cout << "# pipeline " << outcome.pipeline << (outcome.partial ? " (idle check: models at zero)" : "")
+                << "\n";
       print_text(outcome.decisions, std::cout);
       std::cout << std::flush;
     }

@@ -1,15 +1,11 @@
-// Durations as operators write them: 500ms, 15s, 2m, 1h, and combinations like 1m30s.
+// The duration grammar is the SDK's (wva/sdk/duration.h): the host and plugins read durations alike.
 #pragma once
 
-#include <chrono>
-#include <string>
-#include <string_view>
-
-#include "wva/sdk/result.h"
+#include "wva/sdk/duration.h"
 
 namespace wva::framework {
 
-sdk::Result<std::chrono::milliseconds> parse_duration(std::string_view text);
-std::string format_duration(std::chrono::milliseconds d);  // "1m30s", "500ms"
+using sdk::format_duration;
+using sdk::parse_duration;
 
 }  // namespace wva::framework

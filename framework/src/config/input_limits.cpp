@@ -93,38 +93,4 @@ std::string escape_control(std::string_view text) {
   return out;
 }
 
-std::optional<std::string> check_yaml_text(std::string_view text) {
-  bool at_root = true;  // no node of the current document seen yet
-  std::size_t line = 1;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t eol = std::min(text.find('\n', pos), text.size());
-    std::string_view rest = text.substr(pos, eol - pos);
-    if (rest.substr(0, 3) == "---" || rest.substr(0, 3) == "...") {
-      at_root = true;
-      rest.remove_prefix(3);
-    } else if (at_root && !rest.empty() && rest.front() == '%') {
-      rest = {};  // a directive
-    }
-    while (at_root && !rest.empty()) {
-      const char c = rest.front();
-      if (c == ' ' || c == '\t' || c == '\r') {
-        rest.remove_prefix(1);
-      } else if (c == '#') {
-        rest = {};
-      } else if (c == '!' || c == '&') {  // a tag or an anchor: skip to the next blank
-        const auto blank = rest.find_first_of(" \t\r");
-        rest = blank == std::string_view::npos ? std::string_view() : rest.substr(blank);
-      } else if (c == ',') {
-        return "line " + std::to_string(line) + ": a YAML document cannot start with ','";
-      } else {
-        at_root = false;
-      }
-    }
-    pos = eol + 1;
-    ++line;
-  }
-  return std::nullopt;
-}
-
 }  // namespace wva::framework

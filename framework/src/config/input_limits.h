@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wva/sdk/result.h"
+#include "wva/sdk/yaml_guard.h"
 
 namespace wva::framework {
 
@@ -48,10 +49,8 @@ std::optional<std::string> check_json_depth(std::string_view text, const InputLi
 // recursively (copy, compare, dump).
 std::size_t json_value_depth(const nlohmann::json& value, std::size_t max_depth);
 
-// nullopt, or an error ("line N: ...") when a YAML document's root starts with ',' (after `---`, tags and
-// anchors). That is never valid YAML, and yaml-cpp 0.7 does not reject it: it loops, allocating without
-// bound (a one-byte document "," takes gigabytes). Call before YAML::Load / LoadAll on untrusted text.
-std::optional<std::string> check_yaml_text(std::string_view text);
+// The YAML root guard lives in the SDK (plugins parse YAML too).
+using sdk::check_yaml_text;
 
 // Reads a whole file, refusing one larger than limits.max_file_bytes; errors name the file and the limit.
 sdk::Result<std::string> read_bounded_file(const std::filesystem::path& path, const InputLimits& limits = {});

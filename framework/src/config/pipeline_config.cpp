@@ -21,6 +21,7 @@ const char* to_string(CombineMode mode) {
     case CombineMode::kFirst: return "first";
     case CombineMode::kMax: return "max";
     case CombineMode::kHybrid: return "hybrid";
+    case CombineMode::kLast: return "last";
   }
   return "unknown";
 }
@@ -442,7 +443,7 @@ class Parser {
       return;
     }
     bool has_source = false, has_analyzers = false, has_sinks = false;
-    for_each_key(n, path, {"selector", "interval", "source", "analyzers", "combine", "sinks"},
+    for_each_key(n, path, {"selector", "interval", "idleCheckInterval", "source", "analyzers", "combine", "sinks"},
                  [&](const std::string& key, const YAML::Node& v, const std::string& p) {
                    if (key == "selector") {
                      parse_selector(v, p, pc.selector);
@@ -455,6 +456,17 @@ class Parser {
                      if (!d) err(d.error().message + at_line(v), p);
                      else if (d->count() <= 0) err("must be greater than 0" + at_line(v), p);
                      else pc.interval = *d;
+                   } else if (key == "idleCheckInterval") {
+                     if (!v.IsScalar()) {
+                       err(std::string("must be a duration such as 2s (0 turns it off), got ") + type_name(v) +
+                               at_line(v),
+                           p);
+                       return;
+                     }
+                     auto d = parse_duration(v.Scalar());
+                     if (!d) err(d.error().message + at_line(v), p);
+                     else if (d->count() < 0) err("must not be negative" + at_line(v), p);
+                     else pc.idle_check_interval = *d;
                    } else if (key == "source") {
                      has_source = true;
                      if (auto s = expect_string(v, p)) {
@@ -475,18 +487,21 @@ class Parser {
                      if (pc.analyzers.empty() && (v.IsNull() || (v.IsSequence() && v.size() == 0)))
                        err("at least one analyzer is required" + at_line(v), p);
                    } else if (key == "combine") {
-                     static const std::vector<std::string> kModes = {"first", "max", "hybrid"};
+                     static const std::vector<std::string> kModes = {"first", "max", "last", "hybrid"};
                      if (!v.IsScalar()) {
-                       err(std::string("must be one of first, max, hybrid, got ") + type_name(v) + at_line(v), p);
+                       err(std::string("must be one of first, max, last, hybrid, got ") + type_name(v) + at_line(v),
+                           p);
                        return;
                      }
                      const std::string m = v.Scalar();
                      if (m == "first") pc.combine = CombineMode::kFirst;
                      else if (m == "max") pc.combine = CombineMode::kMax;
                      else if (m == "hybrid") pc.combine = CombineMode::kHybrid;
+                     else if (m == "last") pc.combine = CombineMode::kLast;
                      else {
                        std::string hint = did_you_mean(m, kModes);
-                       err("unknown combine mode \"" + m + "\"" + (hint.empty() ? "; use first, max or hybrid" : hint) +
+                       err("unknown combine mode \"" + m + "\"" +
+                               (hint.empty() ? "; use first, max, last or hybrid" : hint) +
                                at_line(v),
                            p);
                      }
@@ -671,6 +686,7 @@ std::string to_yaml(const HostConfig& config) {
     }
     out << YAML::EndMap << YAML::EndMap;
     out << YAML::Key << "interval" << YAML::Value << format_duration(p.interval);
+    out << YAML::Key << "idleCheckInterval" << YAML::Value << format_duration(p.idle_check_interval);
     out << YAML::Key << "source" << YAML::Value;
     emit_string(out, p.source);
     out << YAML::Key << "analyzers" << YAML::Value;

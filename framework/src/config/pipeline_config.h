@@ -42,13 +42,16 @@ struct Selector {
   bool matches(const sdk::ModelKey& key, const sdk::Labels& labels) const;
 };
 
-enum class CombineMode { kFirst, kMax, kHybrid };
+enum class CombineMode { kFirst, kMax, kHybrid, kLast };
 const char* to_string(CombineMode mode);
 
 struct PipelineConfig {
   std::string name;
   Selector selector;
   std::chrono::milliseconds interval{60000};
+  // Models whose variants all run 0 replicas are also cycled this often (alone, a partial batch), so a
+  // model scaled to zero sees waiting requests within seconds whatever `interval` is. 0 = off.
+  std::chrono::milliseconds idle_check_interval{2000};
   std::string source;                  // instance name in `sources`
   std::vector<std::string> analyzers;  // instance names in `analyzers`, chained in order
   CombineMode combine = CombineMode::kFirst;

@@ -31,6 +31,11 @@ std::map<std::string, CombinedTarget> combine_recommendations(CombineMode mode, 
           if (!inserted && target.replicas > it->second.replicas) it->second = target;
         }
       return out;
+    case CombineMode::kLast:
+      // Each analyzer refines its upstream (an enforcer last in the chain has the final word).
+      for (const auto& rec : chain)
+        for (auto& [variant, target] : from_recommendation(rec)) out.insert_or_assign(variant, target);
+      return out;
     case CombineMode::kHybrid:
       // Validation guarantees two analyzers (saturation first); combine_hybrid handles a missing opinion.
       if (chain.size() < 2) return chain.empty() ? out : from_recommendation(chain[0]);

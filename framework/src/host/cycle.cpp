@@ -136,6 +136,7 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   const auto started = std::chrono::steady_clock::now();
   CycleOutcome outcome;
   outcome.pipeline = pipeline.config.name;
+  outcome.partial = services.partial;
   const sdk::TimePoint now = services.clock->now();
   const sdk::Labels pipeline_label{{"pipeline", pipeline.config.name}};
   auto count_error = [&](const std::string& stage, const std::string& instance, const std::string& message) {
@@ -231,7 +232,8 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
     publish_models = owned_models;
     publish_conditions = owned_conditions;
   }
-  sdk::PublishBatch batch{pipeline.config.name, now, publish_decisions, publish_models, publish_conditions};
+  sdk::PublishBatch batch{pipeline.config.name, now, publish_decisions, publish_models, publish_conditions,
+                          services.partial};
   for (const auto& [name, sink] : pipeline.sinks) {
     if (sink == nullptr || !services.publish) continue;  // failed to start: reported when the pipeline was disabled
     auto published = guarded("sink " + name, [&, &sink = sink] { return sink->publish(batch); });
@@ -242,9 +244,15 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   outcome.cpu_wall = std::chrono::steady_clock::now() - started;
   services.metrics->set_gauge("wva_cycle_duration_seconds", "Wall time of the last cycle of a pipeline", pipeline_label,
                               std::chrono::duration<double>(outcome.cpu_wall).count());
-  services.metrics->add_counter("wva_cycles_total", "Cycles run, by pipeline", pipeline_label, 1);
-  services.metrics->set_gauge("wva_models", "Models owned by a pipeline", pipeline_label,
-                              static_cast<double>(outcome.models.size()));
+  if (services.partial) {
+    services.metrics->add_counter("wva_idle_checks_total",
+                                  "Cycles of a pipeline's models at zero replicas only (idleCheckInterval)",
+                                  pipeline_label, 1);
+  } else {
+    services.metrics->add_counter("wva_cycles_total", "Cycles run, by pipeline", pipeline_label, 1);
+    services.metrics->set_gauge("wva_models", "Models owned by a pipeline", pipeline_label,
+                                static_cast<double>(outcome.models.size()));
+  }
   return outcome;
 }
 

@@ -41,6 +41,7 @@ class DecisionMemory {
 
 struct CycleOutcome {
   std::string pipeline;
+  bool partial = false;  // an idle check: only the pipeline's models at zero replicas
   std::vector<sdk::Decision> decisions;
   std::vector<sdk::ModelView> models;
   std::vector<std::string> errors;  // "stage instance: message"
@@ -61,6 +62,8 @@ struct CycleServices {
   // longer owned is left out of the batch. Otherwise everything is published.
   std::size_t shards = 1;
   std::function<bool(std::size_t shard)> owns_shard;
+  // A cycle of only some of the pipeline's models (the idle check): the sinks get a partial batch.
+  bool partial = false;
 };
 
 CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models,

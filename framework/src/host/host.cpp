@@ -257,7 +257,18 @@ const ClusterModels* Host::current_models() {
   return &*models_cache_;
 }
 
-CycleOutcome Host::run_pipeline(std::size_t index) {
+namespace {
+
+bool at_zero(const sdk::ModelView& model) {
+  if (model.variants.empty()) return false;
+  for (const auto& v : model.variants)
+    if (v.current_replicas > 0) return false;
+  return true;
+}
+
+}  // namespace
+
+std::optional<CycleOutcome> Host::run_pipeline(std::size_t index, bool idle_only) {
   const auto& pipeline = pipelines_[index];
   std::vector<sdk::ModelView> mine;
   std::vector<sdk::ResourceCondition> conditions;
@@ -272,7 +283,7 @@ CycleOutcome Host::run_pipeline(std::size_t index) {
       std::size_t owner = pipelines_.size();
       for (std::size_t p = 0; p < pipelines_.size() && owner == pipelines_.size(); ++p)
         if (pipelines_[p].config.selector.matches(all->models[m].key, all->va_labels[m])) owner = p;
-      if (owner != index) continue;
+      if (owner != index || (idle_only && !at_zero(all->models[m]))) continue;
       if (!owns(all->models[m].key)) continue;  // another replica's shard
       mine.push_back(all->models[m]);
       // What this controller last decided is the variant's previous desired (the VA status only
@@ -281,18 +292,20 @@ CycleOutcome Host::run_pipeline(std::size_t index) {
         if (auto last = memory_.last(mine.back().key, v.name)) v.previous_desired = last->desired;
     }
     // Conditions of VAs without a usable target: reported by the first pipeline (they have no model view).
-    if (index == 0 && !sharded) conditions = all->conditions;
-    if (index == 0 && sharded) {
+    if (index == 0 && !idle_only && !sharded) conditions = all->conditions;
+    if (index == 0 && !idle_only && sharded) {
       const VaShards va_shards(all->models, options_.shards);
       for (const auto& c : all->conditions)
         if (options_.owns_shard(va_shards.of(c))) conditions.push_back(c);
     }
   }
+  if (idle_only && mine.empty()) return std::nullopt;
   CycleServices services{
       &pool_,       &memory_,
       clock_.get(), &host_logger_,
       &metrics_,    std::min<std::chrono::milliseconds>(pipeline.config.interval, std::chrono::seconds(10))};
   services.publish = !options_.may_publish || options_.may_publish();
+  services.partial = idle_only;
   if (sharded) {
     services.shards = options_.shards;
     services.owns_shard = options_.owns_shard;
@@ -302,7 +315,7 @@ CycleOutcome Host::run_pipeline(std::size_t index) {
 
 std::vector<CycleOutcome> Host::run_once() {
   std::vector<CycleOutcome> out;
-  for (std::size_t i = 0; i < pipelines_.size(); ++i) out.push_back(run_pipeline(i));
+  for (std::size_t i = 0; i < pipelines_.size(); ++i) out.push_back(*run_pipeline(i));
   return out;
 }
 
@@ -310,13 +323,29 @@ void Host::run(std::optional<std::chrono::milliseconds> duration, StopSignal& st
                const std::function<void(const CycleOutcome&)>& on_cycle) {
   auto* virtual_clock = dynamic_cast<VirtualClock*>(clock_.get());
   const sdk::TimePoint start = clock_->now();
-  const std::optional<sdk::TimePoint> end = duration ? std::optional<sdk::TimePoint>(start + *duration) : std::nullopt;
-  std::vector<sdk::TimePoint> due(pipelines_.size(), start);
+  // No duration: no end (a plain time point, not an optional: GCC's -Wmaybe-uninitialized misreads that one).
+  const sdk::TimePoint end = duration ? start + *duration : sdk::TimePoint::max();
+  // Two schedules per pipeline: its full cycle every `interval`, and the idle check of its models at zero
+  // replicas every `idleCheckInterval` (never: time_point::max()). Entry i < n is pipeline i's full cycle,
+  // entry n + i its idle check.
+  std::vector<sdk::TimePoint> due;
+  auto reset_schedule = [&](sdk::TimePoint at) {
+    const std::size_t n = pipelines_.size();
+    due.assign(2 * n, at);
+    for (std::size_t p = 0; p < n; ++p)
+      due[n + p] = pipelines_[p].config.idle_check_interval.count() > 0
+                       ? at + pipelines_[p].config.idle_check_interval
+                       : sdk::TimePoint::max();
+  };
+  reset_schedule(start);
   if (!virtual_clock) cluster_->subscribe_changes([&stop] { stop.poke(); });
   while (!stop.requested() && !pipelines_.empty()) {
     const auto next = std::min_element(due.begin(), due.end());
-    const std::size_t i = static_cast<std::size_t>(next - due.begin());
-    if (end && *next > *end) break;
+    const std::size_t slot = static_cast<std::size_t>(next - due.begin());
+    const std::size_t n = pipelines_.size();
+    const bool idle_check = slot >= n;
+    const std::size_t i = idle_check ? slot - n : slot;
+    if (*next == sdk::TimePoint::max() || *next > end) break;
     if (virtual_clock) {
       virtual_clock->advance_to(*next);
     } else {
@@ -328,11 +357,11 @@ void Host::run(std::optional<std::chrono::milliseconds> duration, StopSignal& st
         if (auto r = cluster_->refresh(); !r.ok())  // the config may be a ConfigMap of the cluster's
           log_->error("cluster {}: {}; using the last good state", cluster_->describe(), r.error().to_string());
         maybe_reload(/*requested=*/true);
-        if (pipelines_.size() != count) due.assign(pipelines_.size(), clock_->now());
+        if (pipelines_.size() != count) reset_schedule(clock_->now());
         continue;
       }
       if (stop.take_poke()) {  // a VA or ConfigMap changed: every pipeline runs soon
-        for (auto& d : due) d = std::min(d, clock_->now() + kChangeDebounce);
+        for (std::size_t p = 0; p < n; ++p) due[p] = std::min(due[p], clock_->now() + kChangeDebounce);
         continue;
       }
       if (clock_->now() < *next) continue;  // woken early by a poke that was already taken
@@ -340,12 +369,19 @@ void Host::run(std::optional<std::chrono::milliseconds> duration, StopSignal& st
     const std::size_t before = pipelines_.size();
     if (!virtual_clock) maybe_reload();
     if (pipelines_.size() != before) {  // a reload changed the pipelines: start a fresh schedule
-      due.assign(pipelines_.size(), clock_->now());
+      reset_schedule(clock_->now());
       continue;
     }
-    auto outcome = run_pipeline(i);
-    if (on_cycle) on_cycle(outcome);
-    due[i] = std::max(due[i] + pipelines_[i].config.interval, clock_->now());
+    auto outcome = run_pipeline(i, idle_check);
+    if (outcome && on_cycle) on_cycle(*outcome);
+    const auto& config = pipelines_[i].config;
+    if (idle_check) {
+      due[slot] = std::max(due[slot] + config.idle_check_interval, clock_->now());
+    } else {
+      due[slot] = std::max(due[slot] + config.interval, clock_->now());
+      // A full cycle covered the models at zero too.
+      if (config.idle_check_interval.count() > 0) due[n + i] = clock_->now() + config.idle_check_interval;
+    }
   }
   if (!virtual_clock) cluster_->subscribe_changes({});
 }

@@ -152,7 +152,9 @@ class Host {
   // Re-reads the config when its text changed; an invalid new version is logged and ignored.
   // `requested`: an operator asked (SIGHUP), so an unchanged config is reported too.
   void maybe_reload(bool requested = false);
-  CycleOutcome run_pipeline(std::size_t index);
+  // One cycle of a pipeline's models; with idle_only, of those whose variants all run 0 replicas
+  // (nullopt when there is none: nothing runs).
+  std::optional<CycleOutcome> run_pipeline(std::size_t index, bool idle_only = false);
   // The cached views, rebuilt when the cluster changed; nullptr when building failed.
   const ClusterModels* current_models();
 

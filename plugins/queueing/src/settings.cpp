@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "wva/sdk/suggest.h"
+#include "wva/sdk/yaml_guard.h"
 
 namespace wva::queueing {
 
@@ -61,6 +62,8 @@ json to_json(const YAML::Node& node) {
 }
 
 sdk::Result<json> parse_yaml(const std::string& text, const std::string& path) {
+  if (auto bad = sdk::check_yaml_text(text))
+    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "invalid YAML: " + *bad, path);
   try {
     return to_json(YAML::Load(text));
   } catch (const std::exception& e) {

@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "text.h"
+#include "wva/sdk/yaml_guard.h"
 
 namespace wva::saturation {
 
@@ -51,6 +52,10 @@ EntryParse parse_entry(const std::string& source, const std::string& key, const 
     out.errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, std::move(message),
                                          source + ": " + (field.empty() ? base : base + "." + field)));
   };
+  if (auto bad = sdk::check_yaml_text(text)) {
+    error("", "invalid YAML: " + *bad);
+    return out;
+  }
   YAML::Node root;
   try {
     root = YAML::Load(text);

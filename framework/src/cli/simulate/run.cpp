@@ -145,7 +145,7 @@ RunOutcome run_pipeline(const Scenario& scenario, const PipelineSpec& pipe, cons
   std::size_t cycles = 0, decisions = 0, failed_cycles = 0;
   StopSignal stop;
   host.run(scenario.duration, stop, [&](const CycleOutcome& outcome) {
-    ++cycles;
+    if (!outcome.partial) ++cycles;
     decisions += outcome.decisions.size();
     if (!outcome.errors.empty()) ++failed_cycles;
     const auto now = std::chrono::steady_clock::now();

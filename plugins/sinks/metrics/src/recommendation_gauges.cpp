@@ -47,6 +47,10 @@ GaugeStats RecommendationGauges::publish(sdk::MetricsRegistry& registry, const s
   }
 
   auto& previous = by_pipeline_[batch.pipeline];
+  if (batch.partial) {  // only some of the pipeline's models: the others are not gone
+    previous.insert(now.begin(), now.end());
+    return stats;
+  }
   for (const auto& labels : previous) {
     if (now.count(labels)) continue;
     bool elsewhere = false;

@@ -69,6 +69,26 @@ TEST(RecommendationGauges, RemovesSeriesOfVariantsGoneFromThePipeline) {
   EXPECT_EQ(reg.value(kDesiredReplicas, labels("a")), 3.0);
 }
 
+TEST(RecommendationGauges, PartialBatchKeepsTheModelsItDoesNotCarry) {
+  // The idle check publishes only the models at zero: the others' series stay, and a later full batch
+  // still removes what is gone.
+  InMemoryMetrics reg;
+  RecommendationGauges g;
+  std::vector<Decision> both = {decision("busy", 2, 2), decision("idle", 0, 0)};
+  (void)g.publish(reg, batch("default", both));
+  std::vector<Decision> idle_only = {decision("idle", 0, 1)};
+  auto partial = batch("default", idle_only);
+  partial.partial = true;
+  auto stats = g.publish(reg, partial);
+  EXPECT_EQ(stats.removed, 0u);
+  EXPECT_EQ(reg.value(kDesiredReplicas, labels("busy")), 2.0);
+  EXPECT_EQ(reg.value(kDesiredReplicas, labels("idle")), 1.0);
+  std::vector<Decision> busy_only = {decision("busy", 2, 3)};
+  stats = g.publish(reg, batch("default", busy_only));
+  EXPECT_EQ(stats.removed, 1u);
+  EXPECT_FALSE(reg.value(kDesiredReplicas, labels("idle")).has_value());
+}
+
 TEST(RecommendationGauges, AcceleratorChangeReplacesTheSeries) {
   InMemoryMetrics reg;
   RecommendationGauges g;

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "prom_text.h"
+#include "wva/sdk/yaml_guard.h"
 
 namespace wva::emulator {
 
@@ -147,6 +148,8 @@ nlohmann::json default_server_config(const std::string& model, const std::string
 }
 
 sdk::Result<nlohmann::json> parse_yaml_or_json(const std::string& text) {
+  if (auto bad = sdk::check_yaml_text(text))
+    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "not valid YAML: " + *bad);
   try {
     return yaml_to_json(YAML::Load(text));
   } catch (const std::exception& e) {

@@ -91,6 +91,7 @@ std::optional<std::string> domain_violation(Signal signal, double value) {
       return std::nullopt;
     case Signal::kWaiting:
     case Signal::kRunning:
+    case Signal::kRouterQueue:
       if (value < 0) return std::string("negative");
       if (value > kMaxPlausibleCount) return "above " + number(kMaxPlausibleCount);
       return std::nullopt;
@@ -201,6 +202,21 @@ void Grouper::store(std::uint32_t slot, Signal signal, double value) {
   }
 }
 
+void Grouper::store_model_level(std::uint32_t model, Signal signal, double value) {
+  if (!std::isfinite(value)) {
+    ++stats_.non_finite;
+    return;
+  }
+  ModelState& st = state_[model];
+  if (auto why = domain_violation(signal, value)) {
+    ++stats_.invalid[idx(signal)];
+    if (++st.invalid <= kInvalidExamples)
+      st.invalid_examples.push_back(std::string(signal_name(signal)) + " " + number(value) + " (" + *why + ")");
+    return;
+  }
+  st.router_queue = st.router_queue.value_or(0.0) + value;  // one series per router (gateway) replica
+}
+
 void Grouper::add(const QueryResponse& response, std::optional<Signal> single) {
   for (const Sample& s : response.samples) {
     eval_time_ = std::max(eval_time_, s.timestamp);
@@ -223,7 +239,8 @@ void Grouper::add(const QueryResponse& response, std::optional<Signal> single) {
     const std::string* ns = s.label(labels_.ns);
     const std::string* model = s.label(labels_.model);
     const std::string* pod = s.label(labels_.pod);
-    if (!ns || !model || !pod || pod->empty()) {
+    const bool model_level = signal == Signal::kRouterQueue;
+    if (!ns || !model || (!model_level && (!pod || pod->empty()))) {
       ++stats_.ignored;
       continue;
     }
@@ -236,7 +253,8 @@ void Grouper::add(const QueryResponse& response, std::optional<Signal> single) {
       continue;
     }
     ++stats_.samples;
-    store(pod_slot(it->second, *pod), signal, s.value);
+    if (model_level) store_model_level(it->second, signal, s.value);
+    else store(pod_slot(it->second, *pod), signal, s.value);
   }
 }
 
@@ -326,6 +344,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
     for (std::size_t vi = 0; vi < model.variants.size(); ++vi)
       if (variant_load[vi].present.any()) mm.load_by_variant[model.variants[vi].name] = variant_load[vi].to_load();
     if (model_load.present.any()) mm.load = model_load.to_load();
+    mm.load.router_queue = state_[mi].router_queue;
 
     std::string invalid;
     if (const ModelState& st = state_[mi]; st.invalid > 0) {

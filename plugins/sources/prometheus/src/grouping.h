@@ -69,12 +69,14 @@ class Grouper {
     bool variant_index_built = false;
     std::size_t invalid = 0;                    // samples outside their domain
     std::vector<std::string> invalid_examples;  // the first few, "kvCacheUsage -5 on pod p (outside [0, 1])"
+    std::optional<double> router_queue;         // model-level: summed over the routers that report it
   };
   static constexpr std::size_t kLinearScan = 32;  // below this many pods a scan beats hashing
 
   std::uint32_t pod_slot(std::uint32_t model, std::string_view pod);
   std::int32_t variant_of(std::uint32_t model, std::string_view pod);
   void store(std::uint32_t slot, Signal signal, double value);
+  void store_model_level(std::uint32_t model, Signal signal, double value);
 
   std::span<const sdk::ModelView> models_;
   LabelNames labels_;

@@ -48,6 +48,10 @@ const std::array<SignalInfo, kSignalCount>& signal_table() {
        // vLLM V1 name, then the older vllm:time_per_output_token_seconds.
        "sum by ({{by}}) (rate(vllm:inter_token_latency_seconds_count{{selector}}[{{rateWindow}}])) or "
        "sum by ({{by}}) (rate(vllm:time_per_output_token_seconds_count{{selector}}[{{rateWindow}}]))"},
+      {Signal::kRouterQueue, "routerQueue", SignalGroup::kLoad,
+       // The llm-d inference gateway (EPP) flow-control queue, by the model the requests target.
+       "sum by ({{byModel}}) (label_replace(inference_extension_flow_control_queue_size{{nsSelector}}, "
+       "\"{{modelLabel}}\", \"$1\", \"target_model_name\", \"(.+)\"))"},
   }};
   return table;
 }
@@ -103,7 +107,8 @@ std::string label_matcher(std::string_view label, const std::set<std::string>& v
 
 std::optional<std::string> render_template(std::string_view tmpl, const TemplateValues& values, std::string* unknown) {
   const std::array<const std::string*, kPlaceholders.size()> repl = {
-      &values.selector, &values.ns_selector, &values.by, &values.by_pod, &values.window, &values.rate_window};
+      &values.selector, &values.ns_selector, &values.by,     &values.by_pod,
+      &values.by_model, &values.model_label, &values.window, &values.rate_window};
   std::string out;
   out.reserve(tmpl.size() + values.selector.size() * 2);
   std::size_t i = 0;
@@ -152,6 +157,8 @@ TemplateValues make_template_values(const LabelNames& labels, const std::set<std
   v.ns_selector = "{" + ns + "}";
   v.by = labels.ns + ", " + labels.model + ", " + labels.pod;
   v.by_pod = labels.ns + ", " + labels.pod;
+  v.by_model = labels.ns + ", " + labels.model;
+  v.model_label = labels.model;
   v.window = window;
   v.rate_window = rate_window;
   return v;

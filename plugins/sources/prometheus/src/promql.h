@@ -34,8 +34,11 @@ enum class Signal : int {
   kTtftCount,
   kItlSum,  // seconds
   kItlCount,
+  // Per-model (no pod label): requests waiting at the router, e.g. the inference gateway's flow-control
+  // queue; the demand of a model at zero replicas (group "load").
+  kRouterQueue,
 };
-inline constexpr std::size_t kSignalCount = 16;
+inline constexpr std::size_t kSignalCount = 17;
 
 enum class SignalGroup { kReplicas, kLoad };
 
@@ -67,6 +70,8 @@ struct LabelNames {
 //   {{nsSelector}}  {namespace=~".."}                     (for series without the model label)
 //   {{by}}          namespace, model_name, pod
 //   {{byPod}}       namespace, pod
+//   {{byModel}}     namespace, model_name
+//   {{modelLabel}}  model_name                            (the configured model label's name)
 //   {{window}}      e.g. 1m   (max_over_time window of the saturation signals)
 //   {{rateWindow}}  e.g. 1m   (rate / deriv window of the load signals)
 struct TemplateValues {
@@ -76,10 +81,13 @@ struct TemplateValues {
   std::string by_pod;
   std::string window;
   std::string rate_window;
+  std::string by_model;
+  std::string model_label;
 };
 
-inline constexpr std::array<std::string_view, 6> kPlaceholders = {"{{selector}}", "{{nsSelector}}", "{{by}}",
-                                                                  "{{byPod}}",    "{{window}}",     "{{rateWindow}}"};
+inline constexpr std::array<std::string_view, 8> kPlaceholders = {
+    "{{selector}}", "{{nsSelector}}", "{{by}}", "{{byPod}}", "{{byModel}}", "{{modelLabel}}", "{{window}}",
+    "{{rateWindow}}"};
 
 // Replaces the placeholders. Returns nullopt and the offending text in *unknown when the template holds
 // a "{{...}}" that is not a known placeholder.

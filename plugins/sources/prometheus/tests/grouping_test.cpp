@@ -38,6 +38,28 @@ const sdk::ReplicaMetrics* find_pod(const sdk::ModelMetrics& m, const std::strin
   return nullptr;
 }
 
+TEST(Grouping, RouterQueueIsPerModelAndSummedOverRouters) {
+  // Model at zero: no pod series, only the gateway's queue (two EPP replicas report it).
+  std::vector<sdk::ModelView> models = {make_model("llm", "meta/llama", {{"llama-h100", 0}}),
+                                        make_model("llm", "other", {{"other-h100", 1}}),
+                                        make_model("team", "meta/llama", {{"llama-h100", 0}})};
+  Builder b;
+  b.add("routerQueue", "llm", "meta/llama", "", 2).add("routerQueue", "llm", "meta/llama", "", 3);
+  b.add("routerQueue", "team", "meta/llama", "", -1);  // a broken exporter: invalid, never 0
+  b.add("running", "llm", "other", "other-h100-0", 1);
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(b.r);
+  auto out = g.finish(sdk::TimePoint{});
+  const auto& at_zero = out.at(sdk::ModelKey{"llm", "meta/llama"});
+  EXPECT_EQ(at_zero.state, sdk::MetricsState::kNoData) << "no pods";
+  EXPECT_EQ(at_zero.load.router_queue, 5.0);
+  EXPECT_TRUE(at_zero.replicas.empty());
+  EXPECT_FALSE(out.at(sdk::ModelKey{"llm", "other"}).load.router_queue.has_value()) << "absent, not 0";
+  const auto& broken = out.at(sdk::ModelKey{"team", "meta/llama"});
+  EXPECT_FALSE(broken.load.router_queue.has_value());
+  EXPECT_EQ(g.stats().invalid[static_cast<std::size_t>(Signal::kRouterQueue)], 1u);
+}
+
 TEST(Grouping, PerPodValuesMappedToVariants) {
   std::vector<sdk::ModelView> models = {make_model("llm", "meta/llama", {{"llama-a100", 1}, {"llama-h100", 2}})};
   Builder b;

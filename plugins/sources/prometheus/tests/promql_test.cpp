@@ -45,6 +45,12 @@ TEST(PromQL, SelectorAddsModelMatcherOnlyForFewModels) {
   auto c = make_template_values(custom, {"a"}, {"m"}, 5, "30s", "1m");
   EXPECT_EQ(c.by, "kubernetes_namespace, model, pod_name");
   EXPECT_EQ(c.selector, R"({kubernetes_namespace="a",model="m"})");
+  EXPECT_EQ(c.by_model, "kubernetes_namespace, model");
+  // The router queue is per model: relabelled from the gateway's target_model_name to the model label.
+  EXPECT_EQ(*render_template(default_template(Signal::kRouterQueue), c),
+            R"(sum by (kubernetes_namespace, model) (label_replace(inference_extension_flow_control_queue_size)"
+            R"({kubernetes_namespace="a"}, "model", "$1", "target_model_name", "(.+)")))");
+  EXPECT_EQ(signal_group(Signal::kRouterQueue), SignalGroup::kLoad);
 }
 
 TEST(PromQL, BatchedPlanIsTwoQueriesTaggedPerSignal) {

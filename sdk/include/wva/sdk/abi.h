@@ -6,8 +6,10 @@
 
 #include "wva/sdk/result.h"
 
-#define WVA_SDK_ABI_MAJOR 1
-#define WVA_SDK_ABI_MINOR 1  // 1.1: ClusterView::emit_event
+// History: 1.0 first release; 1.1 ClusterView::emit_event; 2.0 Load::router_queue and
+// PublishBatch::partial (new members change the layout of types that cross the boundary: a new major).
+#define WVA_SDK_ABI_MAJOR 2
+#define WVA_SDK_ABI_MINOR 0
 
 #define WVA_SDK_VISIBLE __attribute__((visibility("default")))
 
@@ -36,7 +38,7 @@ enum wva_plugin_kind : std::uint32_t {
   WVA_KIND_SINK = 4u,
 };
 
-// Layout frozen for ABI major 1: fields may only be appended (struct_size tells which exist).
+// Layout frozen since ABI major 1: fields may only be appended (struct_size tells which exist).
 struct wva_plugin_descriptor {
   std::uint32_t struct_size;
   std::uint32_t abi_major;

@@ -68,6 +68,9 @@ struct PublishBatch {
   std::span<const Decision> decisions;
   std::span<const ModelView> models;  // with the metrics of this cycle
   std::span<const ResourceCondition> conditions;
+  // True for a cycle of only some of the pipeline's models (the fast check of models at zero replicas):
+  // a model absent from a partial batch is not gone. Since SDK ABI 2.0.
+  bool partial = false;
 };
 
 class WVA_SDK_VISIBLE Sink {

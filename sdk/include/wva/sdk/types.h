@@ -77,6 +77,9 @@ struct Load {
   // generation_tokens_total rates): served work, which differs from arrival_rate x tokens under overload.
   std::optional<double> prompt_tokens_rate;
   std::optional<double> generation_tokens_rate;
+  // Requests of the model waiting at the router (e.g. the inference gateway's flow-control queue), not
+  // yet on any pod: the only demand signal of a model scaled to zero. Whole model only. Since SDK ABI 2.0.
+  std::optional<double> router_queue;
 };
 
 enum class MetricsState {

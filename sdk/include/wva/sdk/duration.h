@@ -1,17 +1,25 @@
-#include "config/duration.h"
+// Durations as operators write them: 500ms, 15s, 2m, 1h, combinations like 1m30s, and a bare 0. One
+// grammar for the host, pipelines.yaml and every plugin.
+#pragma once
 
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <string>
+#include <string_view>
 
-namespace wva::framework {
+#include "wva/sdk/result.h"
 
-sdk::Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
+namespace wva::sdk {
+
+inline Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   auto bad = [&](const std::string& why) {
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "invalid duration \"" + std::string(text) + "\": " + why +
+    return make_error(ErrorCode::kInvalidConfig, "invalid duration \"" + std::string(text) + "\": " + why +
                                                                " (use e.g. 500ms, 15s, 2m, 1h, 1m30s)");
   };
   if (text.empty()) return bad("empty");
+  if (text == "0") return std::chrono::milliseconds(0);  // a bare zero needs no unit
   double total_ms = 0;
   size_t i = 0;
   while (i < text.size()) {
@@ -38,7 +46,7 @@ sdk::Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   return std::chrono::milliseconds(static_cast<long long>(std::llround(total_ms)));
 }
 
-std::string format_duration(std::chrono::milliseconds d) {
+inline std::string format_duration(std::chrono::milliseconds d) {
   long long ms = d.count();
   if (ms == 0) return "0s";
   std::string out;
@@ -54,4 +62,4 @@ std::string format_duration(std::chrono::milliseconds d) {
   return out;
 }
 
-}  // namespace wva::framework
+}  // namespace wva::sdk

@@ -1,0 +1,56 @@
+// The scale-to-zero analyzer as a plugin: settings from pipelines.yaml, the policy ConfigMap read once per
+// cycle (an invalid version keeps the last good one), and per-model activity kept across cycles.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <span>
+#include <string>
+
+#include "enforcer.h"
+#include "zero_config.h"
+#include "wva/sdk/plugin.h"
+
+namespace wva::scale_to_zero {
+
+struct Settings {
+  std::string config_map = kConfigMapName;
+  // Used where the ConfigMap has no `default` entry (or there is no ConfigMap).
+  bool enabled = false;
+  std::chrono::milliseconds retention = kDefaultRetention;
+};
+
+sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path);
+
+class ScaleToZeroAnalyzer : public sdk::Plugin, public sdk::Analyzer {
+ public:
+  sdk::Result<void> configure(const sdk::Config& config, const std::string& config_path) override;
+  sdk::Result<void> start(sdk::PluginContext& context) override;
+  void stop() noexcept override;
+  sdk::Result<void> prepare_cycle(std::span<const sdk::ModelView> models) override;
+  sdk::Result<sdk::Recommendation> analyze(const sdk::ModelView& model, const sdk::Recommendation* upstream) override;
+
+  // The policy in force for a model (for tests and reasons).
+  ZeroPolicy policy_for(const sdk::ModelKey& model) const;
+
+ private:
+  Settings settings_;
+  std::string config_path_ = "analyzers.scale-to-zero";
+  sdk::PluginContext* context_ = nullptr;
+  // The config analyze() reads: the last good parse (null: no ConfigMap). Replaced by prepare_cycle().
+  std::atomic<std::shared_ptr<const ZeroConfig>> config_;
+  // Touched only by prepare_cycle(), which the host calls alone.
+  std::map<std::string, std::string> last_data_;
+  bool have_data_ = false;
+  std::set<std::string> logged_;
+  // Per model, across cycles; analyze() runs concurrently for different models.
+  mutable std::mutex activity_mutex_;
+  std::map<sdk::ModelKey, Activity> activity_;
+  std::map<sdk::ModelKey, sdk::TimePoint> last_seen_;
+};
+
+}  // namespace wva::scale_to_zero
