@@ -135,9 +135,8 @@ TEST(CallWatchdog, AHungCollectHoldsThePipelineAndTheCycleReturns) {
     for (const auto& m : models) out[m.key] = testing::ok_metrics();  // reads the models after the cycle moved on
     return sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(out);
   });
-  auto analyzer = std::make_shared<testing::FnAnalyzer>("fn", [](const sdk::ModelView&, const sdk::Variant&) {
-    return std::optional<int>(5);
-  });
+  auto analyzer = std::make_shared<testing::FnAnalyzer>(
+      "fn", [](const sdk::ModelView&, const sdk::Variant&) { return std::optional<int>(5); });
   auto sink = std::make_shared<testing::RecordingSink>();
   const auto rt = runtime(hung, analyzer, sink, sink.get());
   f.memory.remember(sdk::Decision{{"ns", "m"}, "v", "m", "H100", 2, 3, "earlier", "fn", false, {}, {}, {}});
@@ -190,9 +189,8 @@ TEST(CallWatchdog, AHungPublishLosesNoDecision) {
     for (const auto& m : models) out[m.key] = testing::ok_metrics();
     return sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(out);
   });
-  auto analyzer = std::make_shared<testing::FnAnalyzer>("fn", [](const sdk::ModelView&, const sdk::Variant&) {
-    return std::optional<int>(4);
-  });
+  auto analyzer = std::make_shared<testing::FnAnalyzer>(
+      "fn", [](const sdk::ModelView&, const sdk::Variant&) { return std::optional<int>(4); });
   auto sink = std::make_shared<HungSink>(gate);
   const auto rt = runtime(source, analyzer, sink, sink.get());
   auto outcome = run_cycle(rt, {testing::model("ns", "a", {"v"}), testing::model("ns", "b", {"w"})}, {}, f.services());

@@ -69,7 +69,7 @@ class RecordingSink : public PluginBase, public sdk::Sink {
   }
   std::mutex mutex;
   std::vector<std::vector<sdk::Decision>> batches;
-  std::vector<bool> partial;        // per batch
+  std::vector<bool> partial;          // per batch
   std::vector<sdk::TimePoint> times;  // per batch
 };
 

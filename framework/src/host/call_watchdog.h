@@ -71,10 +71,10 @@ class CallWatchdog {
     registry_->hung(instance);
     lock.unlock();
     worker.detach();
-    return {sdk::Result<R>(sdk::make_error(
-                sdk::ErrorCode::kTimeout, instance + " did not return within " + std::to_string(budget.count()) +
-                                              " ms; the call is abandoned and the instance is not called again "
-                                              "until it returns")),
+    return {sdk::Result<R>(sdk::make_error(sdk::ErrorCode::kTimeout,
+                                           instance + " did not return within " + std::to_string(budget.count()) +
+                                               " ms; the call is abandoned and the instance is not called again "
+                                               "until it returns")),
             true};
   }
 

@@ -245,18 +245,18 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   auto data = std::make_shared<BatchData>(BatchData{std::move(outcome.decisions), frozen, conditions});
   for (const auto& [name, sink] : pipeline.sinks) {
     if (sink == nullptr || !services.publish) continue;  // failed to start: reported when the pipeline was disabled
-    auto published = call_plugin<void>(
-        services, "sinks/" + name, services.call_budget, owner_of(pipeline, "sinks/" + name),
-        [data = std::shared_ptr<const BatchData>(data), sink = sink, name = pipeline.config.name, now,
-         partial = services.partial] {
-          sdk::PublishBatch batch{name,
-                                  now,
-                                  std::span<const sdk::Decision>(data->decisions),
-                                  std::span<const sdk::ModelView>(*data->models),
-                                  std::span<const sdk::ResourceCondition>(data->conditions),
-                                  partial};
-          return sink->publish(batch);
-        });
+    auto published =
+        call_plugin<void>(services, "sinks/" + name, services.call_budget, owner_of(pipeline, "sinks/" + name),
+                          [data = std::shared_ptr<const BatchData>(data), sink = sink, name = pipeline.config.name, now,
+                           partial = services.partial] {
+                            sdk::PublishBatch batch{name,
+                                                    now,
+                                                    std::span<const sdk::Decision>(data->decisions),
+                                                    std::span<const sdk::ModelView>(*data->models),
+                                                    std::span<const sdk::ResourceCondition>(data->conditions),
+                                                    partial};
+                            return sink->publish(batch);
+                          });
     if (!published.result.ok()) count_error("publish", name, published.result.error().to_string());
   }
 

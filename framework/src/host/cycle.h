@@ -65,8 +65,8 @@ struct CycleServices {
   // With a wall clock: collect, prepare_cycle and publish run under it (null: called directly, as in
   // simulation, where plugins are in-process and time is virtual).
   CallWatchdog* watchdog = nullptr;
-  std::chrono::milliseconds call_grace{5000};     // collect's budget is collect_budget + this
-  std::chrono::milliseconds call_budget{30000};   // prepare_cycle and publish
+  std::chrono::milliseconds call_grace{5000};    // collect's budget is collect_budget + this
+  std::chrono::milliseconds call_budget{30000};  // prepare_cycle and publish
 };
 
 CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models,

@@ -346,9 +346,8 @@ void Host::run(std::optional<std::chrono::milliseconds> duration, StopSignal& st
     const std::size_t n = pipelines_.size();
     due.assign(2 * n, at);
     for (std::size_t p = 0; p < n; ++p)
-      due[n + p] = pipelines_[p].config.idle_check_interval.count() > 0
-                       ? at + pipelines_[p].config.idle_check_interval
-                       : sdk::TimePoint::max();
+      due[n + p] = pipelines_[p].config.idle_check_interval.count() > 0 ? at + pipelines_[p].config.idle_check_interval
+                                                                        : sdk::TimePoint::max();
   };
   reset_schedule(start);
   if (!virtual_clock) cluster_->subscribe_changes([&stop] { stop.poke(); });

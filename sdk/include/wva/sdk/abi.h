@@ -121,7 +121,8 @@ inline std::string fingerprint_differences(const wva_plugin_descriptor& a, const
   auto add = [&](bool differs, const char* what) {
     if (differs) out += (out.empty() ? "" : ", ") + std::string(what);
   };
-  add(std::string(a.compiler_family ? a.compiler_family : "") != std::string(b.compiler_family ? b.compiler_family : "") ||
+  add(std::string(a.compiler_family ? a.compiler_family : "") !=
+              std::string(b.compiler_family ? b.compiler_family : "") ||
           a.compiler_major != b.compiler_major,
       "compiler");
   add(a.cxx11_abi != b.cxx11_abi, "libstdc++ dual ABI (_GLIBCXX_USE_CXX11_ABI)");
