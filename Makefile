@@ -4,13 +4,14 @@ BUILD_DIR ?= build
 IMAGE ?= ghcr.io/llm-d/workload-variant-autoscaler:dev
 CONTAINER_ENGINE ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
 KIND_CLUSTER ?= wva
+DEMO_REPORT ?=
 
 .PHONY: help build test demo image deploy-llm-d-wva-emulated-on-kind undeploy-llm-d-wva-emulated-on-kind
 
 help:
 	@echo "make build    build bin/wva, bin/wva-emulator and the plugins into $(BUILD_DIR) (scripts/build.sh)"
 	@echo "make test     install what is missing, build, run every test (scripts/test.sh; ARGS=... go to ctest)"
-	@echo "make demo     Prometheus, emulated vLLM pods with changing load, and wva run, on this machine (scripts/demo.sh)"
+	@echo "make demo     Prometheus, emulated vLLM pods with changing load, and wva run, on this machine (scripts/demo.sh; DEMO_REPORT=DIR: charts in DIR/report.html)"
 	@echo "make image    the controller image from the Containerfile ($(CONTAINER_ENGINE); IMAGE=$(IMAGE))"
 	@echo "make deploy-llm-d-wva-emulated-on-kind    a kind cluster with emulated vLLM, Prometheus and WVA (needs kind, docker, helm, kubectl)"
 	@echo "make undeploy-llm-d-wva-emulated-on-kind  delete that kind cluster"
@@ -22,7 +23,7 @@ test:
 	WVA_BUILD_DIR=$(BUILD_DIR) bash scripts/test.sh $(ARGS)
 
 demo:
-	WVA_BUILD_DIR=$(BUILD_DIR) bash scripts/demo.sh
+	WVA_BUILD_DIR=$(BUILD_DIR) WVA_DEMO_REPORT=$(DEMO_REPORT) bash scripts/demo.sh
 
 image:
 	$(CONTAINER_ENGINE) build -f Containerfile -t $(IMAGE) .

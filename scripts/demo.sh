@@ -7,17 +7,18 @@
 #     that the load below saturates it), with a load generator replaying a rate trace: low, high, low;
 #   - a real Prometheus (the Debian package `prometheus`) scraping it every second;
 #   - `wva run --local` on matching manifests with the `prometheus` source, the `saturation` analyzer
-#     (`mode: improved`) and the `metrics` sink, a cycle every 5 s.
+#     (`mode: improved`), the `metrics` sink and the `log` sink (for the reasons), a cycle every 5 s.
 # While it runs it prints a live table: the offered load, what Prometheus reports (mean KV-cache use,
-# waiting requests) and WVA's recommendation per variant (inferno_desired_replicas, read from its
-# /metrics). At the end: a report per phase, a chart of load and recommendation over time, and a check
+# waiting requests), WVA's recommendation per variant (inferno_desired_replicas, read from its
+# /metrics) and the reason of its last decision. At the end: a report per phase, a chart of load and recommendation over time, and a check
 # that the recommendation followed the load (exit 1 if it did not). Nothing acts on the recommendation
 # (no HPA here), so the pods stay as they are: the point is what WVA decides.
 #
 # Bounded: about 100 s, every wait polled with a deadline; every process and the scratch folder are removed
 # on exit (also on Ctrl-C). WVA_BUILD_DIR (default build) holds bin/wva, bin/wva-emulator and the plugins;
 # missing ones are built (scripts/build.sh). WVA_DEMO_KEEP=DIR copies the scratch folder (configs, logs,
-# samples) there before it is removed.
+# samples) there before it is removed. WVA_DEMO_REPORT=DIR also writes the report as DIR/report.html
+# (inline SVG charts of load, KV-cache use and the recommendations).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -27,11 +28,11 @@ die() { echo "demo: $*" >&2; exit 1; }
 command -v prometheus >/dev/null 2>&1 || die "prometheus is not installed (bash scripts/install-deps.sh --test, Debian package prometheus)"
 command -v curl >/dev/null 2>&1 || die "curl is not installed"
 command -v python3 >/dev/null 2>&1 || die "python3 is not installed"
-need=(bin/wva bin/wva-emulator plugins/libprometheus.so plugins/libsaturation.so plugins/libmetrics.so)
+need=(bin/wva bin/wva-emulator plugins/libprometheus.so plugins/libsaturation.so plugins/libmetrics.so plugins/liblog.so)
 for f in "${need[@]}"; do
   if [ ! -e "$build_dir/$f" ]; then
     echo "demo: building (missing $build_dir/$f)"
-    WVA_BUILD_TARGETS="wva wva-emulator wva_plugin_prometheus wva_plugin_saturation wva_plugin_metrics" \
+    WVA_BUILD_TARGETS="wva wva-emulator wva_plugin_prometheus wva_plugin_saturation wva_plugin_metrics wva_plugin_log" \
       bash scripts/build.sh >/dev/null
     break
   fi
@@ -179,13 +180,14 @@ data:
       saturation: {mode: improved}
     sinks:
       metrics: {listen: "127.0.0.1:$metrics_port"}
+      log: {format: json, output: "$tmp/decisions.jsonl"}
     pipelines:
       default:
         selector: {}
         interval: $cycle
         source: prometheus
         analyzers: [saturation]
-        sinks: [metrics]
+        sinks: [metrics, log]
 YAML
 POD_NAMESPACE=workload-variant-autoscaler-system "$wva" validate --local "$tmp/manifests" >"$tmp/validate.out" 2>&1 ||
   { cat "$tmp/validate.out" >&2; die "the demo's manifests do not validate"; }
@@ -204,6 +206,16 @@ try:
 except Exception:
     print("-")'
 }
+# reason: the reason of WVA's last decision (the log sink's newest line), shortened.
+reason() {
+  tail -n 1 "$tmp/decisions.jsonl" 2>/dev/null | python3 -c 'import json, sys
+try:
+    d = json.loads(sys.stdin.read())["decisions"]
+    r = d[0]["reason"] if d else ""
+    print(r if len(r) <= 100 else r[:45] + " ... " + r[-50:])
+except Exception:
+    print("")'
+}
 # desired <variant>: WVA's inferno_desired_replicas for the variant, or "-".
 desired() {
   local v
@@ -216,7 +228,7 @@ echo "WVA demo: Prometheus $prom, wva-emulator http://$emu_addr, WVA /metrics ht
 echo "load: $low_rate req/s until ${phase_low1}s, $high_rate req/s until ${phase_high}s, then $low_rate req/s; WVA cycle $cycle"
 echo "current replicas: llama-8b-h100 2 (H100, cost 50), llama-8b-h200 2 (H200, cost 60)"
 echo
-printf '%6s  %-5s  %8s  %8s  %8s  %8s  %14s  %14s\n' "t(s)" phase "offered" "req/s" "KV use" waiting "desired h100" "desired h200"
+printf '%6s  %-5s  %8s  %8s  %8s  %8s  %12s  %12s  %s\n' "t(s)" phase "offered" "req/s" "KV use" waiting "desired h100" "desired h200" "WVA's reason"
 : >"$tmp/samples"
 while true; do
   t=$((SECONDS - load_start))
@@ -229,14 +241,15 @@ while true; do
   waiting="$(promql 'sum(vllm:num_requests_waiting)')"
   d1="$(desired llama-8b-h100)"
   d2="$(desired llama-8b-h200)"
-  printf '%6d  %-5s  %8s  %8s  %8s  %8s  %14s  %14s\n' "$t" "$phase" "$offered" "$rate" "$kv" "$waiting" "$d1" "$d2"
+  printf '%6d  %-5s  %8s  %8s  %8s  %8s  %12s  %12s  %s\n' "$t" "$phase" "$offered" "$rate" "$kv" "$waiting" "$d1" "$d2" "$(reason)"
   echo "$t $phase $offered $rate $kv $waiting $d1 $d2" >>"$tmp/samples"
   sleep 5
 done
 
 # The report: per phase, the mean of what Prometheus saw and the recommendation; a chart; the check.
 echo
-python3 - "$tmp/samples" <<'PY'
+python3 - "$tmp/samples" "${WVA_DEMO_REPORT:-}" <<'PY'
+import os
 import sys
 rows = []
 for line in open(sys.argv[1]):
@@ -268,6 +281,36 @@ for r in rows:
     tot = "-" if r["d1"] is None or r["d2"] is None else "%d" % (r["d1"] + r["d2"])
     print("%5ds %-5s |%-20s| desired %s" % (r["t"], r["phase"], bar, tot))
 print()
+if sys.argv[2]:
+    # The same time series as an HTML page with inline SVG charts (no scripts).
+    os.makedirs(sys.argv[2], exist_ok=True)
+    w, h, pad = 640, 160, 40
+    tmax = max(r["t"] for r in rows) or 1
+    def chart(title, series, ymax):
+        out = ['<h3>%s</h3><svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d">' % (title, w + 2 * pad, h + 2 * pad)]
+        out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#999"/>' % (pad, pad, w, h))
+        out.append('<text x="%d" y="%d" font-size="11">%g</text><text x="%d" y="%d" font-size="11">0</text>' % (2, pad + 4, ymax, 2, pad + h))
+        out.append('<text x="%d" y="%d" font-size="11">%ds</text>' % (pad + w - 20, pad + h + 16, tmax))
+        for i, (name, key, color) in enumerate(series):
+            pts = ["%.1f,%.1f" % (pad + w * r["t"] / tmax, pad + h - h * min(r[key], ymax) / ymax) for r in rows if r[key] is not None]
+            out.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (color, " ".join(pts)))
+            out.append('<text x="%d" y="%d" font-size="12" fill="%s">%s</text>' % (pad + 10 + 170 * i, pad - 8, color, name))
+        out.append("</svg>")
+        return "\n".join(out)
+    for r in rows:
+        r["total"] = None if r["d1"] is None or r["d2"] is None else r["d1"] + r["d2"]
+    rmax = max([r["offered"] for r in rows] + [r["rate"] or 0 for r in rows])
+    dmax = max([r["total"] or 0 for r in rows] + [4])
+    html = ["<!doctype html><html><head><meta charset='utf-8'><title>WVA demo</title></head><body>",
+            "<h2>WVA demo: load and recommendations</h2>",
+            chart("Load (requests/s)", [("offered", "offered", "#888"), ("completed (Prometheus)", "rate", "#1f77b4")], rmax * 1.1),
+            chart("KV-cache use (mean over pods)", [("KV use", "kv", "#d62728")], 1.0),
+            chart("WVA's desired replicas (current: 4)", [("llama-8b-h100", "d1", "#2ca02c"), ("llama-8b-h200", "d2", "#9467bd"), ("total", "total", "#000")], dmax + 1),
+            "</body></html>"]
+    with open(os.path.join(sys.argv[2], "report.html"), "w") as f:
+        f.write("\n".join(html))
+    print("report with charts: %s" % os.path.join(sys.argv[2], "report.html"))
+    print()
 low, high, low2 = totals["low"], totals["high"], totals["low2"]
 ok = None not in (low, high, low2) and high > low and low2 < high
 print("decisions followed the load: %s (desired total: low %s, high %s, low again %s; current 4)" %
