@@ -5,7 +5,8 @@
 #   and names all four; with only docker missing it names docker alone and does nothing else;
 # - what that target deploys renders and validates: the chart with deploy/kind/values.yaml, its ConfigMaps
 #   with the emulated variants and their VariantAutoscaling (deploy/kind/manifests), through `wva validate
-#   --local` (needs helm: fetched if missing, else skipped).
+#   --local` (needs helm: fetched if missing, else skipped), and every object it applies passes
+#   `kubectl apply --dry-run=client` (needs kubectl, likewise).
 set -euo pipefail
 
 build="$(cd "$1" && pwd)"
@@ -94,4 +95,36 @@ grep -qF 'ghcr.io/llm-d/workload-variant-autoscaler:dev' "$src/deploy/kind/manif
 POD_NAMESPACE=workload-variant-autoscaler-system "$build/bin/wva" validate --local "$tmp/kind" >"$tmp/validate.out" 2>&1 ||
   { cat "$tmp/validate.out" >&2; fail "wva validate --local on the kind deployment"; }
 echo "ok: the kind deployment renders and validates"
+
+# 4. Everything the kind target applies (its manifests, the CRDs, the chart rendered with its values)
+# passes `kubectl apply --dry-run=client` against a discovery-only stand-in for the API server
+# (tests/chart/discovery_server.py; kubectl fetched if missing, else skipped).
+command -v python3 >/dev/null 2>&1 || skip_or_fail "python3 is not installed"
+set +e
+kubectl="$(bash "$src/scripts/install-k8s-tool.sh" kubectl 2>"$tmp/install-kubectl.err")"
+rc=$?
+set -e
+[ "$rc" -eq 77 ] && skip_or_fail "kubectl is not installed and cannot be fetched: $(cat "$tmp/install-kubectl.err")"
+[ "$rc" -eq 0 ] || fail "scripts/install-k8s-tool.sh kubectl exited $rc: $(cat "$tmp/install-kubectl.err")"
+python3 "$src/tests/chart/discovery_server.py" "$tmp/port" &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+[ -s "$tmp/port" ] || fail "discovery server did not start"
+cat >"$tmp/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: offline, cluster: {server: "http://127.0.0.1:$(cat "$tmp/port")"}}]
+contexts: [{name: offline, context: {cluster: offline, namespace: default}}]
+current-context: offline
+users: [{name: nobody, user: {}}]
+KC
+for f in "$src"/deploy/kind/manifests/*.yaml "$src/charts/workload-variant-autoscaler/crds/variantautoscalings.llmd.ai.yaml" "$tmp/chart.yaml"; do
+  KUBECONFIG="$tmp/kubeconfig" "$kubectl" apply --dry-run=client --validate=false -f "$f" >"$tmp/apply.out" 2>&1 ||
+    { cat "$tmp/apply.out" >&2; fail "kubectl apply --dry-run=client -f $(basename "$f")"; }
+  grep -q 'created (dry run)' "$tmp/apply.out" || { cat "$tmp/apply.out" >&2; fail "$(basename "$f"): nothing to apply"; }
+done
+grep -q '^deployment.apps/llama-8b-h200 created (dry run)' <(KUBECONFIG="$tmp/kubeconfig" "$kubectl" apply --dry-run=client --validate=false -f "$src/deploy/kind/manifests/20-emulated-vllm.yaml" 2>&1) ||
+  fail "20-emulated-vllm.yaml does not create the H200 variant"
+echo "ok: kubectl apply --dry-run=client of every object the kind target applies"
 echo "PASS"
