@@ -48,6 +48,48 @@ mkdir -p "$tmp/tools"
 ln -s "$helm" "$tmp/tools/helm"
 run_path="$build/bin:$tmp/tools:$PATH"
 
+# The troubleshooting page answers every error message the product FAQ names, and the messages it quotes
+# as WVA prints them are WVA's own text (in the sources of the host and the plugins), so an edit of either
+# side that drifts fails here.
+faq_headings=(
+  '"Failed to get metrics from Prometheus"'
+  '"No pods found for model"'
+  '"Scale target not found"'
+  '"HPA not scaling to desired replicas"'
+  'MetricsAvailable: False'
+  "Why isn't my deployment scaling?"
+)
+for h in "${faq_headings[@]}"; do
+  grep -qE "^#+ $(sed 's/[][\.*^$?+(){}|]/\\&/g' <<<"$h")\$" "$src/docs/user-guide/troubleshooting.md" ||
+    fail "docs/user-guide/troubleshooting.md has no section for the FAQ's $h"
+done
+quoted=(
+  "docs/user-guide/troubleshooting.md|Failed to get metrics from Prometheus"
+  "docs/user-guide/troubleshooting.md|No pods found for model"
+  "docs/user-guide/troubleshooting.md|(no vLLM series with "
+  "docs/user-guide/troubleshooting.md|report metrics but none belongs to its variants"
+  "docs/user-guide/troubleshooting.md|Scale target Deployment "
+  "docs/user-guide/troubleshooting.md|is not supported (only Deployment)"
+  "docs/user-guide/troubleshooting.md|Saturation metrics data is available for scaling decisions"
+  "docs/user-guide/troubleshooting.md|no pod of the model reports KV-cache or queue metrics; holding the last decision"
+  "docs/user-guide/troubleshooting.md|); holding the last decision"
+  "docs/user-guide/troubleshooting.md| are stale: "
+  "docs/user-guide/troubleshooting.md|keeping current replicas ("
+  "docs/user-guide/troubleshooting.md|failed to load, configure or start"
+  "docs/user-guide/troubleshooting.md|the VariantAutoscaling CRD (variantautoscalings.llmd.ai) is not installed; "
+  "docs/user-guide/troubleshooting.md|apply crds/ or the Helm chart first"
+  "docs/user-guide/configuration.md|keeping its last good value until it is fixed (not the code defaults)"
+  "docs/saturation-scaling-config.md|keeping its last good value until it is fixed (not the code defaults)"
+)
+for entry in "${quoted[@]}"; do
+  page="${entry%%|*}"
+  text="${entry#*|}"
+  grep -qF -- "$text" "$src/$page" || fail "$page no longer quotes \"$text\""
+  grep -rqF -- "$text" "$src/framework/src" "$src"/plugins/*/src "$src"/plugins/*/*/src 2>/dev/null ||
+    fail "$page quotes \"$text\", which WVA's sources no longer print"
+done
+echo "ok: the FAQ's error messages have their sections; ${#quoted[@]} quoted messages are WVA's own text"
+
 ctest_names="$(cat "$src"/tests/*/CMakeLists.txt "$src"/plugins/*/CMakeLists.txt "$src"/plugins/*/*/CMakeLists.txt 2>/dev/null)"
 failures=0
 total=0
