@@ -7,7 +7,10 @@ one marker comment:
 
   <!-- test: run [exit=N] [expect="TEXT"]... -->   the test runs it; exit status N (default 0), and its
                                                    output (stdout + stderr) contains each TEXT
-  <!-- test: cluster -->                           needs a Kubernetes cluster (kubectl apply, kind, ...)
+  <!-- test: cluster -->                           needs a Kubernetes cluster or a container engine
+                                                   (kubectl apply, helm install, kind, docker build)
+  <!-- test: ci -->                                what CI itself runs (.ci/run: scripts/test.sh builds
+                                                   everything and runs every test): make build, make test
   <!-- test: elsewhere CTEST_NAME -->              run by that ctest test (e.g. the demo)
 
 Writes OUTDIR/NNN.sh (the block), OUTDIR/NNN.exit, OUTDIR/NNN.expect (one TEXT a line), OUTDIR/NNN.line,
@@ -71,7 +74,7 @@ def main():
                 pending = None
             continue
         if not pending:
-            problems.append(f"{page}:{start}: {lang} block without a <!-- test: run|cluster|elsewhere NAME --> marker")
+            problems.append(f"{page}:{start}: {lang} block without a <!-- test: run|cluster|ci|elsewhere NAME --> marker")
             continue
         marker_line, marker = pending
         pending = None
@@ -81,13 +84,13 @@ def main():
             problems.append(f"{page}:{marker_line}: cannot parse marker: {e}")
             continue
         kind = words[0] if words else ""
-        if kind == "cluster" and len(words) == 1:
+        if kind in ("cluster", "ci") and len(words) == 1:
             continue
         if kind == "elsewhere" and len(words) == 2:
             elsewhere.append(words[1])
             continue
         if kind != "run":
-            problems.append(f"{page}:{marker_line}: unknown marker \"{marker}\" (run, cluster or elsewhere NAME)")
+            problems.append(f"{page}:{marker_line}: unknown marker \"{marker}\" (run, cluster, ci or elsewhere NAME)")
             continue
         exit_code, expects, bad = "0", [], False
         for w in words[1:]:
