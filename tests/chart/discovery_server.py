@@ -2,8 +2,9 @@
 """discovery_server.py <port file>: the discovery part of a Kubernetes API server, for
 `kubectl apply --dry-run=client` offline.
 
-It stands for an API server that serves core/v1, autoscaling/v2 and keda.sh/v1alpha1 (KEDA's CRDs
-installed): kubectl maps each rendered kind to its resource through /api and /apis, GETs the live object
+It stands for an API server that serves core/v1, apps/v1, rbac.authorization.k8s.io/v1,
+apiextensions.k8s.io/v1, autoscaling/v2, keda.sh/v1alpha1 (KEDA's CRDs installed) and llmd.ai/v1alpha1
+(WVA's CRD installed): kubectl maps each rendered kind to its resource through /api and /apis, GETs the live object
 (404 here: nothing exists, so apply computes a create) and prints the object it would send. Nothing is
 stored; every other path answers a 404 Status. Binds 127.0.0.1 on a free port and writes the port to
 <port file>.
@@ -21,8 +22,15 @@ def resource(name, kind, namespaced=True):
 GROUPS = {
     "autoscaling": ("v2", [resource("horizontalpodautoscalers", "HorizontalPodAutoscaler")]),
     "keda.sh": ("v1alpha1", [resource("scaledobjects", "ScaledObject")]),
+    "apps": ("v1", [resource("deployments", "Deployment")]),
+    "rbac.authorization.k8s.io": ("v1", [resource("clusterroles", "ClusterRole", False),
+                                         resource("clusterrolebindings", "ClusterRoleBinding", False),
+                                         resource("roles", "Role"), resource("rolebindings", "RoleBinding")]),
+    "apiextensions.k8s.io": ("v1", [resource("customresourcedefinitions", "CustomResourceDefinition", False)]),
+    "llmd.ai": ("v1alpha1", [resource("variantautoscalings", "VariantAutoscaling")]),
 }
-CORE = [resource("configmaps", "ConfigMap"), resource("namespaces", "Namespace", False)]
+CORE = [resource("configmaps", "ConfigMap"), resource("namespaces", "Namespace", False),
+        resource("services", "Service"), resource("serviceaccounts", "ServiceAccount")]
 
 
 def documents():

@@ -21,9 +21,8 @@ TEST(Duration, ParsesWhatOperatorsWrite) {
     const char* text;
     long long ms;
   };
-  const Case cases[] = {{"500ms", 500},   {"15s", 15000}, {"2m", 120000}, {"1h", 3600000},
-                        {"1m30s", 90000}, {"1.5s", 1500}, {"0s", 0},      {"1h2m3s4ms", 3723004},
-                        {"0", 0}};
+  const Case cases[] = {{"500ms", 500}, {"15s", 15000}, {"2m", 120000},         {"1h", 3600000}, {"1m30s", 90000},
+                        {"1.5s", 1500}, {"0s", 0},      {"1h2m3s4ms", 3723004}, {"0", 0}};
   for (const auto& c : cases) {
     auto d = parse_duration(c.text);
     ASSERT_TRUE(d.ok()) << c.text << ": " << d.error().message;
@@ -162,7 +161,8 @@ TEST(PipelinesYaml, IdleCheckIntervalAndCombineLast) {
            {"5", "missing unit"}, {"-1s", "expected a number"}, {"[1]", "must be a duration"}}) {
     auto bad = parse_pipelines_yaml(
         "sources: {a: {}}\nanalyzers: {b: {}}\nsinks: {c: {}}\npipelines:\n  p: {source: a, analyzers: [b], "
-        "sinks: [c], idleCheckInterval: " + value + "}\n",
+        "sinks: [c], idleCheckInterval: " +
+            value + "}\n",
         60s);
     ASSERT_EQ(bad.errors.size(), 1u) << value;
     EXPECT_EQ(bad.errors[0].path, "pipelines.p.idleCheckInterval") << value;
@@ -196,10 +196,9 @@ bool same(const HostConfig& a, const HostConfig& b, std::string& why) {
     for (size_t i = 0; i < a.pipelines.size() && why.empty(); ++i) {
       const auto &p = a.pipelines[i], &q = b.pipelines[i];
       if (p.name != q.name || p.interval != q.interval || p.idle_check_interval != q.idle_check_interval ||
-          p.source != q.source || p.analyzers != q.analyzers ||
-          p.combine != q.combine || p.sinks != q.sinks || p.path != q.path ||
-          p.selector.namespaces != q.selector.namespaces || p.selector.model_ids != q.selector.model_ids ||
-          p.selector.va_labels != q.selector.va_labels)
+          p.source != q.source || p.analyzers != q.analyzers || p.combine != q.combine || p.sinks != q.sinks ||
+          p.path != q.path || p.selector.namespaces != q.selector.namespaces ||
+          p.selector.model_ids != q.selector.model_ids || p.selector.va_labels != q.selector.va_labels)
         why = "pipeline " + p.name;
     }
   return why.empty();

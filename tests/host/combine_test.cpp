@@ -43,8 +43,8 @@ TEST(Combine, LastTakesTheLastOpinionPerVariant) {
   sdk::ModelView m;
   // The enforcer last in the chain lowers x below what the first analyzer said; it has no opinion on y
   // and no opinion at all in the third entry.
-  auto out = combine_recommendations(CombineMode::kLast, m,
-                                     {rec("a", {{"x", 2}, {"y", 7}}), rec("b", {{"x", 0}}), rec("c", {{"x", 9}}, false)});
+  auto out = combine_recommendations(
+      CombineMode::kLast, m, {rec("a", {{"x", 2}, {"y", 7}}), rec("b", {{"x", 0}}), rec("c", {{"x", 9}}, false)});
   EXPECT_EQ(out.at("x").replicas, 0);
   EXPECT_EQ(out.at("x").analyzer, "b");
   EXPECT_EQ(out.at("y").replicas, 7);

@@ -60,22 +60,23 @@ struct Fixture {
     auto log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
     host = std::make_unique<Host>(HostOptions{}, cluster, clock, log);
     host->add_plugin("sources", "src", std::make_shared<testing::ScriptedSource>([this](auto models) {
-      collected.push_back(models.size());
-      std::map<sdk::ModelKey, sdk::ModelMetrics> out;
-      for (const auto& m : models) out[m.key] = testing::ok_metrics();
-      return sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(out);
-    }));
+                       collected.push_back(models.size());
+                       std::map<sdk::ModelKey, sdk::ModelMetrics> out;
+                       for (const auto& m : models) out[m.key] = testing::ok_metrics();
+                       return sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(out);
+                     }));
     // Scale from zero in one line: a model at 0 gets 1, the others keep what they run.
     host->add_plugin("analyzers", "fn",
                      std::make_shared<testing::FnAnalyzer>("fn", [](const sdk::ModelView&, const sdk::Variant& v) {
                        return std::optional<int>(v.current_replicas == 0 ? 1 : v.current_replicas);
                      }));
     host->add_plugin("sinks", "rec", sink);
-    auto parsed = parse_pipelines_yaml("sources: {src: {}}\nanalyzers: {fn: {}}\nsinks: {rec: {}}\n"
-                                       "pipelines:\n  p:\n    source: src\n    analyzers: [fn]\n    sinks: [rec]\n"
-                                       "    interval: 60s\n" +
-                                           pipeline_extra,
-                                       60s, "test");
+    auto parsed = parse_pipelines_yaml(
+        "sources: {src: {}}\nanalyzers: {fn: {}}\nsinks: {rec: {}}\n"
+        "pipelines:\n  p:\n    source: src\n    analyzers: [fn]\n    sinks: [rec]\n"
+        "    interval: 60s\n" +
+            pipeline_extra,
+        60s, "test");
     EXPECT_TRUE(parsed.errors.empty()) << (parsed.errors.empty() ? "" : parsed.errors[0].to_string());
     auto errors = host->start_with(*parsed.config);
     EXPECT_TRUE(errors.empty()) << (errors.empty() ? "" : errors[0].to_string());

@@ -70,8 +70,8 @@ class RecordingSink : public PluginBase, public sdk::Sink {
   }
   std::mutex mutex;
   std::vector<std::vector<sdk::Decision>> batches;
-  std::vector<std::vector<sdk::ResourceCondition>> conditions;
-  std::vector<bool> partial;        // per batch
+  std::vector<std::vector<sdk::ResourceCondition>> conditions;  // per batch
+  std::vector<bool> partial;                                   // per batch
   std::vector<sdk::TimePoint> times;  // per batch
 };
 

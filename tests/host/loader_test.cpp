@@ -62,6 +62,13 @@ INSTANTIATE_TEST_SUITE_P(
                               {"SDK ABI " + std::to_string(WVA_SDK_ABI_MAJOR + 1), "rebuild the plugin"}},
                       Refusal{"test-missing-symbol", {"missing symbol wva_plugin_create"}},
                       Refusal{"test-foreign-toolchain", {"msvc-19", "rebuild the plugin with the host's compiler"}},
+                      // One field of the fingerprint apart, each (ABI 2.0 adds the libraries' versions).
+                      Refusal{"test-fp-compiler", {"differs: compiler)"}},
+                      Refusal{"test-fp-cxx11-abi", {"differs: libstdc++ dual ABI"}},
+                      Refusal{"test-fp-cplusplus", {"differs: C++ standard", "c++201703"}},
+                      Refusal{"test-fp-json-version", {"differs: nlohmann_json version)", "nlohmann_json 3."}},
+                      Refusal{"test-fp-glibcxx-release", {"differs: libstdc++ version)"}},
+                      Refusal{"test-fp-glibcxx-date", {"differs: libstdc++ version)"}},
                       Refusal{"test-does-not-exist", {"cannot load", "does not exist"}}),
     [](const auto& info) {
       std::string n = info.param.plugin;

@@ -411,6 +411,15 @@ int cmd_run(int argc, char** argv) {
   host.shutdown();
   if (kube_cluster) kube_cluster->stop();
   if (probes) probes->stop();
+  if (const auto hung = host.hung_instances(); !hung.empty()) {
+    // A thread is still inside a plugin: returning would run static destructors under it. Leave at once.
+    std::string names;
+    for (const auto& h : hung) names += (names.empty() ? "" : ", ") + h;
+    log->warn("exiting with {} plugin call(s) still hung ({})", hung.size(), names);
+    log->flush();
+    std::cout << std::flush;
+    std::_Exit(0);
+  }
   return 0;
 }
 

@@ -24,8 +24,9 @@ struct InputLimits {
   // Nodes one YAML document may produce once aliases are expanded (a 541-byte "billion laughs" expands to
   // 10^8 and more). Real manifests have thousands.
   std::size_t max_nodes = 1'000'000;
-  // Bytes of scalar text one document may produce once aliases are expanded.
-  std::size_t max_bytes = 64u << 20;
+  // Bytes of scalar text one document may produce once aliases are expanded: ten times the largest
+  // Kubernetes object, and small enough that the copies a loader makes stay far below a pod's memory.
+  std::size_t max_bytes = 16u << 20;
   // Size of one manifest or configuration file. A Kubernetes object is at most ~1.5 MiB (etcd's limit).
   std::size_t max_file_bytes = 16u << 20;
 };

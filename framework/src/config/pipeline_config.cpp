@@ -443,83 +443,79 @@ class Parser {
       return;
     }
     bool has_source = false, has_analyzers = false, has_sinks = false;
-    for_each_key(n, path, {"selector", "interval", "idleCheckInterval", "source", "analyzers", "combine", "sinks"},
-                 [&](const std::string& key, const YAML::Node& v, const std::string& p) {
-                   if (key == "selector") {
-                     parse_selector(v, p, pc.selector);
-                   } else if (key == "interval") {
-                     if (!v.IsScalar()) {
-                       err(std::string("must be a duration such as 30s, got ") + type_name(v) + at_line(v), p);
-                       return;
-                     }
-                     auto d = parse_duration(v.Scalar());
-                     if (!d) err(d.error().message + at_line(v), p);
-                     else if (d->count() <= 0) err("must be greater than 0" + at_line(v), p);
-                     else pc.interval = *d;
-                   } else if (key == "idleCheckInterval") {
-                     if (!v.IsScalar()) {
-                       err(std::string("must be a duration such as 2s (0 turns it off), got ") + type_name(v) +
-                               at_line(v),
-                           p);
-                       return;
-                     }
-                     auto d = parse_duration(v.Scalar());
-                     if (!d) err(d.error().message + at_line(v), p);
-                     else if (d->count() < 0) err("must not be negative" + at_line(v), p);
-                     else pc.idle_check_interval = *d;
-                   } else if (key == "source") {
-                     has_source = true;
-                     if (auto s = expect_string(v, p)) {
-                       pc.source = *s;
-                       check_ref(*s, "source", config_.sources, "sources", p, v);
-                     }
-                   } else if (key == "analyzers") {
-                     has_analyzers = true;
-                     pc.analyzers = expect_string_list(v, p);
-                     if (v.IsSequence()) {
-                       for (size_t i = 0; i < v.size(); ++i)
-                         if (v[i].IsScalar() && !v[i].Scalar().empty())
-                           check_ref(v[i].Scalar(), "analyzer", config_.analyzers, "analyzers",
-                                     p + "[" + std::to_string(i) + "]", v[i]);
-                     } else if (v.IsScalar() && !v.Scalar().empty()) {
-                       check_ref(v.Scalar(), "analyzer", config_.analyzers, "analyzers", p, v);
-                     }
-                     if (pc.analyzers.empty() && (v.IsNull() || (v.IsSequence() && v.size() == 0)))
-                       err("at least one analyzer is required" + at_line(v), p);
-                   } else if (key == "combine") {
-                     static const std::vector<std::string> kModes = {"first", "max", "last", "hybrid"};
-                     if (!v.IsScalar()) {
-                       err(std::string("must be one of first, max, last, hybrid, got ") + type_name(v) + at_line(v),
-                           p);
-                       return;
-                     }
-                     const std::string m = v.Scalar();
-                     if (m == "first") pc.combine = CombineMode::kFirst;
-                     else if (m == "max") pc.combine = CombineMode::kMax;
-                     else if (m == "hybrid") pc.combine = CombineMode::kHybrid;
-                     else if (m == "last") pc.combine = CombineMode::kLast;
-                     else {
-                       std::string hint = did_you_mean(m, kModes);
-                       err("unknown combine mode \"" + m + "\"" +
-                               (hint.empty() ? "; use first, max, last or hybrid" : hint) +
-                               at_line(v),
-                           p);
-                     }
-                   } else if (key == "sinks") {
-                     has_sinks = true;
-                     pc.sinks = expect_string_list(v, p);
-                     if (v.IsSequence()) {
-                       for (size_t i = 0; i < v.size(); ++i)
-                         if (v[i].IsScalar() && !v[i].Scalar().empty())
-                           check_ref(v[i].Scalar(), "sink", config_.sinks, "sinks", p + "[" + std::to_string(i) + "]",
-                                     v[i]);
-                     } else if (v.IsScalar() && !v.Scalar().empty()) {
-                       check_ref(v.Scalar(), "sink", config_.sinks, "sinks", p, v);
-                     }
-                     if (pc.sinks.empty() && (v.IsNull() || (v.IsSequence() && v.size() == 0)))
-                       err("at least one sink is required" + at_line(v), p);
-                   }
-                 });
+    for_each_key(
+        n, path, {"selector", "interval", "idleCheckInterval", "source", "analyzers", "combine", "sinks"},
+        [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+          if (key == "selector") {
+            parse_selector(v, p, pc.selector);
+          } else if (key == "interval") {
+            if (!v.IsScalar()) {
+              err(std::string("must be a duration such as 30s, got ") + type_name(v) + at_line(v), p);
+              return;
+            }
+            auto d = parse_duration(v.Scalar());
+            if (!d) err(d.error().message + at_line(v), p);
+            else if (d->count() <= 0) err("must be greater than 0" + at_line(v), p);
+            else pc.interval = *d;
+          } else if (key == "idleCheckInterval") {
+            if (!v.IsScalar()) {
+              err(std::string("must be a duration such as 2s (0 turns it off), got ") + type_name(v) + at_line(v), p);
+              return;
+            }
+            auto d = parse_duration(v.Scalar());
+            if (!d) err(d.error().message + at_line(v), p);
+            else if (d->count() < 0) err("must not be negative" + at_line(v), p);
+            else pc.idle_check_interval = *d;
+          } else if (key == "source") {
+            has_source = true;
+            if (auto s = expect_string(v, p)) {
+              pc.source = *s;
+              check_ref(*s, "source", config_.sources, "sources", p, v);
+            }
+          } else if (key == "analyzers") {
+            has_analyzers = true;
+            pc.analyzers = expect_string_list(v, p);
+            if (v.IsSequence()) {
+              for (size_t i = 0; i < v.size(); ++i)
+                if (v[i].IsScalar() && !v[i].Scalar().empty())
+                  check_ref(v[i].Scalar(), "analyzer", config_.analyzers, "analyzers",
+                            p + "[" + std::to_string(i) + "]", v[i]);
+            } else if (v.IsScalar() && !v.Scalar().empty()) {
+              check_ref(v.Scalar(), "analyzer", config_.analyzers, "analyzers", p, v);
+            }
+            if (pc.analyzers.empty() && (v.IsNull() || (v.IsSequence() && v.size() == 0)))
+              err("at least one analyzer is required" + at_line(v), p);
+          } else if (key == "combine") {
+            static const std::vector<std::string> kModes = {"first", "max", "last", "hybrid"};
+            if (!v.IsScalar()) {
+              err(std::string("must be one of first, max, last, hybrid, got ") + type_name(v) + at_line(v), p);
+              return;
+            }
+            const std::string m = v.Scalar();
+            if (m == "first") pc.combine = CombineMode::kFirst;
+            else if (m == "max") pc.combine = CombineMode::kMax;
+            else if (m == "hybrid") pc.combine = CombineMode::kHybrid;
+            else if (m == "last") pc.combine = CombineMode::kLast;
+            else {
+              std::string hint = did_you_mean(m, kModes);
+              err("unknown combine mode \"" + m + "\"" + (hint.empty() ? "; use first, max, last or hybrid" : hint) +
+                      at_line(v),
+                  p);
+            }
+          } else if (key == "sinks") {
+            has_sinks = true;
+            pc.sinks = expect_string_list(v, p);
+            if (v.IsSequence()) {
+              for (size_t i = 0; i < v.size(); ++i)
+                if (v[i].IsScalar() && !v[i].Scalar().empty())
+                  check_ref(v[i].Scalar(), "sink", config_.sinks, "sinks", p + "[" + std::to_string(i) + "]", v[i]);
+            } else if (v.IsScalar() && !v.Scalar().empty()) {
+              check_ref(v.Scalar(), "sink", config_.sinks, "sinks", p, v);
+            }
+            if (pc.sinks.empty() && (v.IsNull() || (v.IsSequence() && v.size() == 0)))
+              err("at least one sink is required" + at_line(v), p);
+          }
+        });
     if (!has_source) err("a source is required (`source: <name>` from `sources:`)" + at_line(n), path + ".source");
     if (!has_analyzers)
       err("at least one analyzer is required (`analyzers: [<name>, ...]`)" + at_line(n), path + ".analyzers");

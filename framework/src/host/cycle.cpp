@@ -131,7 +131,24 @@ std::vector<sdk::Decision> decide(const sdk::ModelView& model, const std::vector
 
 }  // namespace
 
-CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models,
+namespace {
+
+// One call into a plugin: under the watchdog when there is one (the call co-owns `owner`), else directly.
+template <class R>
+WatchedCall<R> call_plugin(const CycleServices& services, const std::string& instance, std::chrono::milliseconds budget,
+                           std::shared_ptr<sdk::Plugin> owner, std::function<sdk::Result<R>()> fn) {
+  if (!services.watchdog) return {guarded(instance, fn), false};
+  return services.watchdog->call<R>(instance, budget, [owner = std::move(owner), fn = std::move(fn)] { return fn(); });
+}
+
+std::shared_ptr<sdk::Plugin> owner_of(const PipelineRuntime& pipeline, const std::string& key) {
+  auto it = pipeline.owners.find(key);
+  return it == pipeline.owners.end() ? nullptr : it->second;
+}
+
+}  // namespace
+
+CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models_in,
                        const std::vector<sdk::ResourceCondition>& conditions, const CycleServices& services) {
   const auto started = std::chrono::steady_clock::now();
   CycleOutcome outcome;
@@ -146,15 +163,28 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
                                   "Plugin calls that failed, by pipeline, stage and instance",
                                   {{"pipeline", pipeline.config.name}, {"stage", stage}, {"instance", instance}}, 1);
   };
+  // The models are shared with watched calls: a call abandoned past its deadline keeps reading its copy
+  // while this cycle goes on with another.
+  auto shared_models = std::make_shared<std::vector<sdk::ModelView>>(std::move(models_in));
+  auto detach_models = [&](bool abandoned) {
+    if (abandoned) shared_models = std::make_shared<std::vector<sdk::ModelView>>(*shared_models);
+  };
 
   // 1. One batched collect for every model of the pipeline.
   const auto& [source_name, source] = pipeline.source;
-  auto collected = !pipeline.disabled.empty() ? sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(
-                                                    sdk::make_error(sdk::ErrorCode::kUnavailable, pipeline.disabled))
-                                              : guarded("source " + source_name, [&, &source = source] {
-                                                  return source->collect(std::span<const sdk::ModelView>(models),
-                                                                         sdk::Deadline::in(services.collect_budget));
-                                                });
+  sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> collected =
+      sdk::make_error(sdk::ErrorCode::kUnavailable, pipeline.disabled);
+  if (pipeline.disabled.empty()) {
+    const auto budget = services.collect_budget;
+    auto watched = call_plugin<std::map<sdk::ModelKey, sdk::ModelMetrics>>(
+        services, "sources/" + source_name, budget + services.call_grace, owner_of(pipeline, "sources/" + source_name),
+        [models = shared_models, source = source, budget] {
+          return source->collect(std::span<const sdk::ModelView>(*models), sdk::Deadline::in(budget));
+        });
+    collected = std::move(watched.result);
+    detach_models(watched.abandoned);
+  }
+  auto& models = *shared_models;
   std::vector<bool> analyzable(models.size(), false);
   if (!collected.ok()) {
     if (pipeline.disabled.empty()) count_error("collect", source_name, collected.error().to_string());
@@ -177,15 +207,18 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
     }
   }
 
-  // 2. Per-cycle preparation of each analyzer, alone, with the metrics filled.
+  // 2. Per-cycle preparation of each analyzer, alone, with the metrics filled. From here on the models
+  // are only read, so a hung preparation or publish keeps sharing them.
+  const std::shared_ptr<const std::vector<sdk::ModelView>> frozen = shared_models;
   bool analyzers_ready = pipeline.disabled.empty();
   for (const auto& [name, analyzer] : pipeline.analyzers) {
     if (!analyzers_ready) break;
-    auto prepared = guarded("analyzer " + name, [&, &analyzer = analyzer] {
-      return analyzer->prepare_cycle(std::span<const sdk::ModelView>(models));
-    });
-    if (!prepared.ok()) {
-      count_error("prepare", name, prepared.error().to_string());
+    auto prepared = call_plugin<void>(services, "analyzers/" + name, services.call_budget,
+                                      owner_of(pipeline, "analyzers/" + name), [models = frozen, analyzer = analyzer] {
+                                        return analyzer->prepare_cycle(std::span<const sdk::ModelView>(*models));
+                                      });
+    if (!prepared.result.ok()) {
+      count_error("prepare", name, prepared.result.error().to_string());
       analyzers_ready = false;
     }
   }
@@ -204,43 +237,66 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
     for (auto& d : decisions) outcome.decisions.push_back(std::move(d));
   }
 
-  // 4. One batched publish per sink. With sharding, of what this replica still owns now (a shard lost
-  // during the cycle belongs to another replica already). The batch goes out even when empty: the sinks
-  // drop what they published before for models that are no longer in it (the metrics sink's gauges).
-  std::vector<sdk::Decision> owned_decisions;
-  std::vector<sdk::ModelView> owned_models;
-  std::vector<sdk::ResourceCondition> owned_conditions;
-  std::span<const sdk::Decision> publish_decisions(outcome.decisions);
-  std::span<const sdk::ModelView> publish_models(models);
-  std::span<const sdk::ResourceCondition> publish_conditions(conditions);
-  if (services.shards > 1 && services.owns_shard && services.publish) {
+  // 4. One batched publish per sink (each watched call co-owns the batch's data). With sharding, of what
+  // this replica still owns now (a shard lost during the cycle belongs to another replica already); the
+  // outcome keeps every decision. The batch goes out even when empty: the sinks drop what they published
+  // before for models that are no longer in it (the metrics sink's gauges).
+  struct BatchData {
+    std::vector<sdk::Decision> decisions;
+    std::shared_ptr<const std::vector<sdk::ModelView>> models;
+    std::vector<sdk::ResourceCondition> conditions;
+  };
+  const bool sharded = services.shards > 1 && services.owns_shard && services.publish;
+  std::shared_ptr<BatchData> data;
+  if (sharded) {
     auto owns = [&](const sdk::ModelKey& k) { return services.owns_shard(shard_of(k.ns, k.model_id, services.shards)); };
+    auto owned_models = std::make_shared<std::vector<sdk::ModelView>>();
     std::size_t dropped = 0;
-    for (const auto& m : models) {
-      if (owns(m.key)) owned_models.push_back(m);
+    for (const auto& m : *frozen) {
+      if (owns(m.key)) owned_models->push_back(m);
       else ++dropped;
     }
+    std::vector<sdk::Decision> owned_decisions;
     for (const auto& d : outcome.decisions)
       if (owns(d.model)) owned_decisions.push_back(d);
-    const VaShards va_shards(models, services.shards);
+    std::vector<sdk::ResourceCondition> owned_conditions;
+    const VaShards va_shards(*frozen, services.shards);
     for (const auto& c : conditions)
       if (services.owns_shard(va_shards.of(c))) owned_conditions.push_back(c);
     if (dropped > 0)
       services.log->info(pipeline.config.name + ": " + std::to_string(dropped) +
                          " model(s) of shards this replica no longer owns are not published");
-    publish_decisions = owned_decisions;
-    publish_models = owned_models;
-    publish_conditions = owned_conditions;
+    data = std::make_shared<BatchData>(BatchData{std::move(owned_decisions), std::move(owned_models),
+                                                 std::move(owned_conditions)});
+  } else {
+    data = std::make_shared<BatchData>(BatchData{std::move(outcome.decisions), frozen, conditions});
   }
-  sdk::PublishBatch batch{pipeline.config.name, now, publish_decisions, publish_models, publish_conditions,
-                          services.partial};
   for (const auto& [name, sink] : pipeline.sinks) {
     if (sink == nullptr || !services.publish) continue;  // failed to start: reported when the pipeline was disabled
-    auto published = guarded("sink " + name, [&, &sink = sink] { return sink->publish(batch); });
-    if (!published.ok()) count_error("publish", name, published.error().to_string());
+    auto published =
+        call_plugin<void>(services, "sinks/" + name, services.call_budget, owner_of(pipeline, "sinks/" + name),
+                          [data = std::shared_ptr<const BatchData>(data), sink = sink, name = pipeline.config.name, now,
+                           partial = services.partial] {
+                            sdk::PublishBatch batch{name,
+                                                    now,
+                                                    std::span<const sdk::Decision>(data->decisions),
+                                                    std::span<const sdk::ModelView>(*data->models),
+                                                    std::span<const sdk::ResourceCondition>(data->conditions),
+                                                    partial};
+                            return sink->publish(batch);
+                          });
+    if (!published.result.ok()) count_error("publish", name, published.result.error().to_string());
   }
 
-  outcome.models = std::move(models);
+  // Shared with an abandoned call only after a timeout: then copy, else take them back (sharded: the
+  // outcome kept its own).
+  if (!sharded) {
+    if (data.use_count() == 1) outcome.decisions = std::move(data->decisions);
+    else outcome.decisions = data->decisions;
+  }
+  data.reset();
+  if (shared_models.use_count() <= 2) outcome.models = std::move(*shared_models);  // this and `frozen`
+  else outcome.models = *shared_models;
   outcome.cpu_wall = std::chrono::steady_clock::now() - started;
   services.metrics->set_gauge("wva_cycle_duration_seconds", "Wall time of the last cycle of a pipeline", pipeline_label,
                               std::chrono::duration<double>(outcome.cpu_wall).count());

@@ -7,11 +7,13 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "config/pipeline_config.h"
+#include "host/call_watchdog.h"
 #include "host/worker_pool.h"
 #include "wva/sdk/plugin.h"
 
@@ -26,6 +28,8 @@ struct PipelineRuntime {
   std::vector<std::pair<std::string, sdk::Analyzer*>> analyzers;
   std::vector<std::pair<std::string, sdk::Sink*>> sinks;
   std::string disabled;  // empty = every instance is available
+  // The objects behind the pointers above, by "section/name": a watched call co-owns its instance.
+  std::map<std::string, std::shared_ptr<sdk::Plugin>> owners;
 };
 
 // The last decision per variant, kept across cycles and config reloads.
@@ -64,6 +68,11 @@ struct CycleServices {
   std::function<bool(std::size_t shard)> owns_shard;
   // A cycle of only some of the pipeline's models (the idle check): the sinks get a partial batch.
   bool partial = false;
+  // With a wall clock: collect, prepare_cycle and publish run under it (null: called directly, as in
+  // simulation, where plugins are in-process and time is virtual).
+  CallWatchdog* watchdog = nullptr;
+  std::chrono::milliseconds call_grace{5000};    // collect's budget is collect_budget + this
+  std::chrono::milliseconds call_budget{30000};  // prepare_cycle and publish
 };
 
 CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models,

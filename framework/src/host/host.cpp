@@ -25,8 +25,30 @@ Host::Host(HostOptions options, std::shared_ptr<ClusterBackend> cluster, std::sh
 
 Host::~Host() { shutdown(); }
 
+void Host::report_hung() {
+  std::set<std::string> now;
+  for (auto& key : watchdog_.hung_instances()) now.insert(std::move(key));
+  for (const auto& key : now)
+    metrics_.set_gauge("wva_plugin_hung", "1 while a call into the instance is abandoned past its deadline",
+                       {{"instance", key}}, 1);
+  for (const auto& key : reported_hung_)
+    if (!now.count(key)) {
+      metrics_.remove("wva_plugin_hung", {{"instance", key}});
+      log_->info("{}: the abandoned call returned; it is called again", key);
+    }
+  reported_hung_ = std::move(now);
+}
+
+std::function<bool(const std::string&)> Host::hung_filter() const {
+  return [this](const std::string& key) {
+    if (!watchdog_.hung_message(key)) return false;
+    log_->error("{}: a call into it is hung; it is left running instead of being stopped", key);
+    return true;
+  };
+}
+
 void Host::shutdown() {
-  if (plugins_) plugins_->stop_all();
+  if (plugins_) plugins_->stop_all(hung_filter());
   pipelines_.clear();
   plugins_.reset();
 }
@@ -111,7 +133,7 @@ std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins, bo
   if (reload) {
     const std::size_t kept = set->inherited_count();
     set->take_over_from(*plugins_);
-    plugins_->stop_all();
+    plugins_->stop_all(hung_filter());
     log_->info("config: {} plugin instances kept running, {} (re)started", kept, set->instances().size() - kept);
   }
   if (start_plugins)
@@ -120,7 +142,10 @@ std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins, bo
   std::vector<PipelineRuntime> pipelines;
   std::size_t usable = 0;
   for (const auto& p : config.pipelines) {
-    PipelineRuntime rt{p, {p.source, set->source(p.source)}, {}, {}, {}};
+    PipelineRuntime rt{p, {p.source, set->source(p.source)}, {}, {}, {}, {}};
+    rt.owners["sources/" + p.source] = set->object("sources", p.source);
+    for (const auto& a : p.analyzers) rt.owners["analyzers/" + a] = set->object("analyzers", a);
+    for (const auto& s : p.sinks) rt.owners["sinks/" + s] = set->object("sinks", s);
     std::string missing = rt.source.second ? "" : "source " + p.source;
     auto note = [&](const std::string& what) { missing += (missing.empty() ? "" : ", ") + what; };
     for (const auto& a : p.analyzers) {
@@ -310,6 +335,9 @@ std::optional<CycleOutcome> Host::run_pipeline(std::size_t index, bool idle_only
     services.shards = options_.shards;
     services.owns_shard = options_.owns_shard;
   }
+  // Wall clock: every plugin call has a deadline. Virtual clock (simulation): direct calls, deterministic.
+  if (!clock_->is_virtual()) services.watchdog = &watchdog_;
+  report_hung();
   return run_cycle(pipeline, std::move(mine), conditions, services);
 }
 
@@ -323,7 +351,7 @@ void Host::run(std::optional<std::chrono::milliseconds> duration, StopSignal& st
                const std::function<void(const CycleOutcome&)>& on_cycle) {
   auto* virtual_clock = dynamic_cast<VirtualClock*>(clock_.get());
   const sdk::TimePoint start = clock_->now();
-  // No duration: no end (a plain time point, not an optional: GCC's -Wmaybe-uninitialized misreads that one).
+  // No duration: never (time_point::max() also marks a schedule that is off).
   const sdk::TimePoint end = duration ? start + *duration : sdk::TimePoint::max();
   // Two schedules per pipeline: its full cycle every `interval`, and the idle check of its models at zero
   // replicas every `idleCheckInterval` (never: time_point::max()). Entry i < n is pipeline i's full cycle,
@@ -333,9 +361,8 @@ void Host::run(std::optional<std::chrono::milliseconds> duration, StopSignal& st
     const std::size_t n = pipelines_.size();
     due.assign(2 * n, at);
     for (std::size_t p = 0; p < n; ++p)
-      due[n + p] = pipelines_[p].config.idle_check_interval.count() > 0
-                       ? at + pipelines_[p].config.idle_check_interval
-                       : sdk::TimePoint::max();
+      due[n + p] = pipelines_[p].config.idle_check_interval.count() > 0 ? at + pipelines_[p].config.idle_check_interval
+                                                                        : sdk::TimePoint::max();
   };
   reset_schedule(start);
   if (!virtual_clock) cluster_->subscribe_changes([&stop] { stop.poke(); });

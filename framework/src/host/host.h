@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,7 @@
 
 #include "cluster/cluster_backend.h"
 #include "config/pipeline_config.h"
+#include "host/call_watchdog.h"
 #include "host/cycle.h"
 #include "host/logger.h"
 #include "host/metrics_registry.h"
@@ -134,6 +136,8 @@ class Host {
 
   const std::vector<PipelineRuntime>& pipelines() const { return pipelines_; }
   MetricsRegistryImpl& metrics() { return metrics_; }
+  // Instances ("sources/prometheus") with a call abandoned past its deadline and still running.
+  std::vector<std::string> hung_instances() const { return watchdog_.hung_instances(); }
   ClusterBackend& cluster() { return *cluster_; }
   const sdk::Clock& clock() const { return *clock_; }
 
@@ -154,6 +158,10 @@ class Host {
   void maybe_reload(bool requested = false);
   // One cycle of a pipeline's models; with idle_only, of those whose variants all run 0 replicas
   // (nullopt when there is none: nothing runs).
+  // Skips (and logs) instances with a hung call when a plugin set is stopped.
+  std::function<bool(const std::string&)> hung_filter() const;
+  // wva_plugin_hung{instance}: set while hung, removed once the call returned.
+  void report_hung();
   std::optional<CycleOutcome> run_pipeline(std::size_t index, bool idle_only = false);
   // The cached views, rebuilt when the cluster changed; nullptr when building failed.
   const ClusterModels* current_models();
@@ -165,6 +173,8 @@ class Host {
   SpdLogger host_logger_;
   MetricsRegistryImpl metrics_;
   WorkerPool pool_;
+  CallWatchdog watchdog_;
+  std::set<std::string> reported_hung_;
   DecisionMemory memory_;
   std::unique_ptr<PluginSet> plugins_;
   std::vector<std::pair<std::string, std::shared_ptr<sdk::Plugin>>> in_process_;  // "section/name"

@@ -148,10 +148,22 @@ std::vector<sdk::Error> PluginSet::start_section(const std::string& section) {
   return errors;
 }
 
-void PluginSet::stop_all() noexcept {
+std::shared_ptr<sdk::Plugin> PluginSet::object(const std::string& section, const std::string& name) const {
+  const PluginInstance* i = find(section, name);
+  return i ? i->object : nullptr;
+}
+
+void PluginSet::stop_all(const std::function<bool(const std::string&)>& skip) noexcept {
   // Reverse order: sinks first, sources last.
   for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
     if (!it->started || it->inherited) continue;  // an inherited instance is still the previous set's
+    std::string key;
+    for (const auto& [k, index] : index_)
+      if (&instances_[index] == &*it) key = k;
+    if (skip && skip(key)) {
+      it->started = false;  // not stopped: a hung call holds it (and keeps it alive)
+      continue;
+    }
     try {
       it->object->stop();
     } catch (...) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -78,7 +79,12 @@ class PluginSet {
   std::vector<sdk::Error> start_all();
   // Starts the instances of one section only ("sources", "analyzers", "sinks"), e.g. for a dry run.
   std::vector<sdk::Error> start_section(const std::string& section);
-  void stop_all() noexcept;
+  // Stops every started instance, sinks first. An instance for which `skip("section/name")` is true (a
+  // call into it is hung) is not stopped: stop() would wait on the hung call; it is left to the thread
+  // that holds it.
+  void stop_all(const std::function<bool(const std::string&)>& skip = {}) noexcept;
+  // The object of an instance ("sources", name), to co-own it across a watched call; null when absent.
+  std::shared_ptr<sdk::Plugin> object(const std::string& section, const std::string& name) const;
 
   sdk::Source* source(const std::string& name) const;
   sdk::Analyzer* analyzer(const std::string& name) const;

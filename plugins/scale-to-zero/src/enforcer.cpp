@@ -30,8 +30,7 @@ bool at_zero(const sdk::ModelView& model) {
 std::vector<sdk::VariantTarget> only(const sdk::ModelView& model, const sdk::Variant* keep, int replicas,
                                      const std::string& reason) {
   std::vector<sdk::VariantTarget> out;
-  for (const auto& v : model.variants)
-    out.push_back({v.name, keep && v.name == keep->name ? replicas : 0, reason});
+  for (const auto& v : model.variants) out.push_back({v.name, keep && v.name == keep->name ? replicas : 0, reason});
   return out;
 }
 
@@ -122,15 +121,16 @@ sdk::Recommendation enforce(const ZeroPolicy& policy, const sdk::ModelView& mode
   if (policy.enabled) {
     // 2. At zero without demand: stays there.
     if (zero) {
-      const std::string why = "scaled to zero (" + policy.source + "): " +
-                              (demand ? demand->what : std::string("no router queue signal to watch"));
+      const std::string why = "scaled to zero (" + policy.source +
+                              "): " + (demand ? demand->what : std::string("no router queue signal to watch"));
       rec.targets = only(model, nullptr, 0, why);
       rec.reason = why;
       return rec;
     }
     // 3. Quiet for the whole retention window.
     if (demand && !demand->any && activity.observed_since) {
-      const sdk::TimePoint quiet_since = std::max(*activity.observed_since, activity.last_demand.value_or(*activity.observed_since));
+      const sdk::TimePoint quiet_since =
+          std::max(*activity.observed_since, activity.last_demand.value_or(*activity.observed_since));
       const auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(now - quiet_since);
       if (quiet >= policy.retention) {
         const std::string why = "scale to zero: no demand for " + seconds_text(quiet) + " (retention " +
@@ -143,7 +143,8 @@ sdk::Recommendation enforce(const ZeroPolicy& policy, const sdk::ModelView& mode
   }
   // 4. Never to zero otherwise: the cheapest variant keeps one replica.
   const std::string keep_why = policy.enabled ? "the cheapest variant keeps 1 replica until the model has had no "
-                                                "demand for " + seconds_text(policy.retention)
+                                                "demand for " +
+                                                    seconds_text(policy.retention)
                                               : "the cheapest variant keeps 1 replica (scale to zero is off)";
   if (upstream_opinion) {
     if (upstream_sum == 0 && cheapest)

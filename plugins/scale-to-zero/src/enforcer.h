@@ -14,8 +14,8 @@
 #include <optional>
 #include <string>
 
-#include "zero_config.h"
 #include "wva/sdk/types.h"
+#include "zero_config.h"
 
 namespace wva::scale_to_zero {
 

@@ -104,7 +104,8 @@ sdk::Result<void> ScaleToZeroAnalyzer::prepare_cycle(std::span<const sdk::ModelV
       last_data_ = std::move(data);
       have_data_ = true;
       for (const auto& e : parsed->errors)
-        messages.insert(e.to_string() + (config_.load() == parsed ? " (entry left out)" : " (keeping the last good " + where + ")"));
+        messages.insert(e.to_string() +
+                        (config_.load() == parsed ? " (entry left out)" : " (keeping the last good " + where + ")"));
       for (const auto& w : parsed->warnings) context_->logger().info(w);
     } else {
       // Unchanged text: its errors are still there; keep reporting them (validate reads the warnings).

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "enforcer.h"
-#include "zero_config.h"
 #include "wva/sdk/plugin.h"
+#include "zero_config.h"
 
 namespace wva::scale_to_zero {
 

@@ -33,8 +33,8 @@ EntryParse parse_entry(const std::string& source, const std::string& key, const 
                                      source + ": " + (field.empty() ? base : base + "." + field)));
   };
   if (text.size() > kMaxEntryBytes) {
-    error("", "entry of " + std::to_string(text.size()) + " bytes is over the limit of " +
-                  std::to_string(kMaxEntryBytes));
+    error("",
+          "entry of " + std::to_string(text.size()) + " bytes is over the limit of " + std::to_string(kMaxEntryBytes));
     return out;
   }
   if (auto bad = sdk::check_yaml_text(text)) {
@@ -92,7 +92,7 @@ ZeroConfig parse_zero_config(const std::string& source, const std::map<std::stri
   ZeroConfig out;
   out.source = source;
   std::set<std::pair<std::string, std::string>> claimed;  // (namespace, model)
-  for (const auto& [key, text] : data) {  // std::map: sorted by key, so the first key wins a duplicate
+  for (const auto& [key, text] : data) {                  // std::map: sorted by key, so the first key wins a duplicate
     EntryParse e = parse_entry(source, key, text, out.errors);
     if (!e.valid) continue;
     if (key == "default") {

@@ -22,9 +22,8 @@ using namespace std::chrono_literals;
 const std::string kSystem = "workload-variant-autoscaler-system";
 
 json config_map(const std::map<std::string, std::string>& data) {
-  json cm{{"apiVersion", "v1"},
-          {"kind", "ConfigMap"},
-          {"metadata", {{"name", kConfigMapName}, {"namespace", kSystem}}}};
+  json cm{
+      {"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", kConfigMapName}, {"namespace", kSystem}}}};
   cm["data"] = json::object();
   for (const auto& [k, v] : data) cm["data"][k] = v;
   return cm;
@@ -106,8 +105,9 @@ TEST(ScaleToZeroPlugin, ConfigMapDefaultOverridesTheSettings) {
 TEST(ScaleToZeroPlugin, InvalidNewVersionKeepsTheLastGoodPolicy) {
   Started s;
   ASSERT_TRUE(s.ctx.fake_cluster()
-                  .put(config_map({{"llama", "model_id: meta/llama\nnamespace: llm\nenable_scale_to_zero: true\n"
-                                             "retention_period: 2m\n"}}))
+                  .put(config_map({{"llama",
+                                    "model_id: meta/llama\nnamespace: llm\nenable_scale_to_zero: true\n"
+                                    "retention_period: 2m\n"}}))
                   .ok());
   EXPECT_EQ(s.cycle(), 1);
   ASSERT_TRUE(s.ctx.fake_cluster()
@@ -121,8 +121,8 @@ TEST(ScaleToZeroPlugin, InvalidNewVersionKeepsTheLastGoodPolicy) {
 
 TEST(ScaleToZeroPlugin, UnreadableConfigMapKeepsThePolicyReadBefore) {
   Started s;
-  ASSERT_TRUE(s.ctx.fake_cluster().put(config_map({{"default", "enable_scale_to_zero: true\nretention_period: 1m\n"}}))
-                  .ok());
+  ASSERT_TRUE(
+      s.ctx.fake_cluster().put(config_map({{"default", "enable_scale_to_zero: true\nretention_period: 1m\n"}})).ok());
   EXPECT_EQ(s.cycle(), 1);
   s.ctx.fake_cluster().fail_next("get", sdk::make_error(sdk::ErrorCode::kUnavailable, "API down"));
   s.ctx.fake_clock().advance(2min);

@@ -30,12 +30,13 @@ class GatewayExporter {
  public:
   GatewayExporter() {
     server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content("# HELP inference_extension_flow_control_queue_size Requests in the flow-control queue\n"
-                      "# TYPE inference_extension_flow_control_queue_size gauge\n"
-                      "inference_extension_flow_control_queue_size{namespace=\"llm\",pod=\"gateway-epp-0\","
-                      "target_model_name=\"meta/llama-3.1-8b\",model_name=\"meta/llama-3.1-8b\",priority=\"0\"} " +
-                          std::to_string(queued_.load()) + "\n",
-                      "text/plain; version=0.0.4");
+      res.set_content(
+          "# HELP inference_extension_flow_control_queue_size Requests in the flow-control queue\n"
+          "# TYPE inference_extension_flow_control_queue_size gauge\n"
+          "inference_extension_flow_control_queue_size{namespace=\"llm\",pod=\"gateway-epp-0\","
+          "target_model_name=\"meta/llama-3.1-8b\",model_name=\"meta/llama-3.1-8b\",priority=\"0\"} " +
+              std::to_string(queued_.load()) + "\n",
+          "text/plain; version=0.0.4");
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -101,6 +102,19 @@ TEST(ScaleFromZero, WaitingRequestsAtTheGatewayBringOneReplicaWithinFiveSeconds)
   ASSERT_TRUE(h100 && h200) << "no first cycle\nstdout:\n" << run.out << "\nstderr:\n" << run.err;
   EXPECT_EQ(*h100, 0) << run.out;
   EXPECT_EQ(*h200, 0) << run.out;
+  // Prometheus starts scraping a few seconds after it starts (target discovery batches its first update):
+  // wait until it holds the gateway's (empty) queue, so the clock below measures the way to WVA.
+  {
+    httplib::Client api("127.0.0.1", prom.port());
+    const auto scrape_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    bool scraped = false;
+    while (!scraped && std::chrono::steady_clock::now() < scrape_deadline) {
+      auto r = api.Get("/api/v1/query?query=inference_extension_flow_control_queue_size");
+      scraped = r && r->status == 200 && r->body.find("\"value\"") != std::string::npos;
+      if (!scraped) run.pump(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(scraped) << "Prometheus never scraped the gateway exporter\n" << prom.log();
+  }
 
   // Requests wait at the gateway.
   const std::size_t seen = run.out.size();
@@ -113,7 +127,8 @@ TEST(ScaleFromZero, WaitingRequestsAtTheGatewayBringOneReplicaWithinFiveSeconds)
   }
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_EQ(up.value_or(-1), 1) << "no scale from zero within 20 s\nstdout:\n"
-                                << run.out.substr(seen) << "\nstderr:\n" << run.err;
+                                << run.out.substr(seen) << "\nstderr:\n"
+                                << run.err;
   EXPECT_LT(took, 5.0) << "scale from zero took " << took << " s (the interval is 60 s: the idle check acts)";
   EXPECT_EQ(latest_desired(run.out, seen, "llama-8b-h200").value_or(-1), 0) << "only the cheapest variant";
   EXPECT_NE(run.out.find("\"idleCheck\":true"), std::string::npos) << "decided by an idle check, not a cycle";

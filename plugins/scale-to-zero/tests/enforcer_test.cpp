@@ -22,9 +22,7 @@ ZeroPolicy on(std::chrono::milliseconds retention = 10min) { return ZeroPolicy{t
 ZeroPolicy off() { return ZeroPolicy{false, 10min, "test"}; }
 
 // Two variants, both idle at 1 replica; the upstream analyzer already wants the minimum everywhere.
-sdk::ModelView idle_model() {
-  return make_model({VariantSpec{"a-h100", 3.0, 1}, VariantSpec{"b-h200", 3.9, 1}});
-}
+sdk::ModelView idle_model() { return make_model({VariantSpec{"a-h100", 3.0, 1}, VariantSpec{"b-h200", 3.9, 1}}); }
 
 TEST(Enforcer, CheapestVariantIsLowestKnownCostThenName) {
   auto m = make_model({VariantSpec{"z", std::nullopt, 1}, VariantSpec{"b", 2.0, 1}, VariantSpec{"a", 2.0, 1},
@@ -70,8 +68,7 @@ TEST(Enforcer, WaitingAtTheRouterIsDemandEvenWithIdlePods) {
   const auto up = upstream({{"a-h100", 1}, {"b-h200", 0}});
   auto m = idle_model();
   m.metrics.load.router_queue = 3;
-  for (auto at : {0s, 700s, 1400s})
-    EXPECT_EQ(target_of(enforce(on(), m, &up, a, t0 + at), "a-h100"), 1) << at.count();
+  for (auto at : {0s, 700s, 1400s}) EXPECT_EQ(target_of(enforce(on(), m, &up, a, t0 + at), "a-h100"), 1) << at.count();
 }
 
 TEST(Enforcer, MissingOrFailingMetricsNeverCauseAZero) {
@@ -81,14 +78,13 @@ TEST(Enforcer, MissingOrFailingMetricsNeverCauseAZero) {
     sdk::ModelView model;
   };
   Case cases[] = {
-      {"error", make_model({VariantSpec{"a-h100", 3.0, 1}, VariantSpec{"b-h200", 3.9, 1}}, 0.0, 0.0,
-                           sdk::MetricsState::kError)},
+      {"error",
+       make_model({VariantSpec{"a-h100", 3.0, 1}, VariantSpec{"b-h200", 3.9, 1}}, 0.0, 0.0, sdk::MetricsState::kError)},
       {"no data", make_model({VariantSpec{"a-h100", 3.0, 1}, VariantSpec{"b-h200", 3.9, 1}}, 0.0, 0.0,
                              sdk::MetricsState::kNoData)},
-      {"stale", make_model({VariantSpec{"a-h100", 3.0, 1}, VariantSpec{"b-h200", 3.9, 1}}, 0.0, 0.0,
-                           sdk::MetricsState::kStale)},
-      {"running absent", make_model({VariantSpec{"a-h100", 3.0, 1}, VariantSpec{"b-h200", 3.9, 1}}, std::nullopt,
-                                    0.0)},
+      {"stale",
+       make_model({VariantSpec{"a-h100", 3.0, 1}, VariantSpec{"b-h200", 3.9, 1}}, 0.0, 0.0, sdk::MetricsState::kStale)},
+      {"running absent", make_model({VariantSpec{"a-h100", 3.0, 1}, VariantSpec{"b-h200", 3.9, 1}}, std::nullopt, 0.0)},
   };
   for (auto& c : cases) {
     Activity a;

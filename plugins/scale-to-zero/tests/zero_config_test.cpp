@@ -14,12 +14,14 @@ using namespace std::chrono_literals;
 const std::string kSource = "ConfigMap wva/wva-model-scale-to-zero-config";
 
 TEST(ZeroConfig, ResolvesNamespaceEntryThenModelEntryThenDefault) {
-  const auto cfg = parse_zero_config(kSource, {
-      {"default", "enable_scale_to_zero: false\nretention_period: 5m\n"},
-      {"llama-any", "model_id: meta/llama\nenable_scale_to_zero: true\n"},
-      {"llama-team-a", "model_id: meta/llama\nnamespace: team-a\nretention_period: 30s\nenable_scale_to_zero: true\n"},
-      {"llama-team-b", "model_id: meta/llama\nnamespace: team-b\nenable_scale_to_zero: false\n"},
-  });
+  const auto cfg = parse_zero_config(
+      kSource, {
+                   {"default", "enable_scale_to_zero: false\nretention_period: 5m\n"},
+                   {"llama-any", "model_id: meta/llama\nenable_scale_to_zero: true\n"},
+                   {"llama-team-a",
+                    "model_id: meta/llama\nnamespace: team-a\nretention_period: 30s\nenable_scale_to_zero: true\n"},
+                   {"llama-team-b", "model_id: meta/llama\nnamespace: team-b\nenable_scale_to_zero: false\n"},
+               });
   ASSERT_TRUE(cfg.errors.empty()) << cfg.errors.front().to_string();
   struct Case {
     sdk::ModelKey key;

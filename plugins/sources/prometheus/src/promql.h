@@ -85,9 +85,9 @@ struct TemplateValues {
   std::string model_label;
 };
 
-inline constexpr std::array<std::string_view, 8> kPlaceholders = {
-    "{{selector}}", "{{nsSelector}}", "{{by}}", "{{byPod}}", "{{byModel}}", "{{modelLabel}}", "{{window}}",
-    "{{rateWindow}}"};
+inline constexpr std::array<std::string_view, 8> kPlaceholders = {"{{selector}}", "{{nsSelector}}", "{{by}}",
+                                                                  "{{byPod}}",    "{{byModel}}",    "{{modelLabel}}",
+                                                                  "{{window}}",   "{{rateWindow}}"};
 
 // Replaces the placeholders. Returns nullopt and the offending text in *unknown when the template holds
 // a "{{...}}" that is not a known placeholder.

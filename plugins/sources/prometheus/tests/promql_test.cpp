@@ -48,8 +48,8 @@ TEST(PromQL, SelectorAddsModelMatcherOnlyForFewModels) {
   EXPECT_EQ(c.by_model, "kubernetes_namespace, model");
   // The router queue is per model: relabelled from the gateway's target_model_name to the model label.
   EXPECT_EQ(*render_template(default_template(Signal::kRouterQueue), c),
-            R"(sum by (kubernetes_namespace, model) (label_replace(inference_extension_flow_control_queue_size)"
-            R"({kubernetes_namespace="a"}, "model", "$1", "target_model_name", "(.+)")))");
+            R"q(sum by (kubernetes_namespace, model) (label_replace(inference_extension_flow_control_queue_size)q"
+            R"q({kubernetes_namespace="a"}, "model", "$1", "target_model_name", "(.+)")))q");
   EXPECT_EQ(signal_group(Signal::kRouterQueue), SignalGroup::kLoad);
 }
 

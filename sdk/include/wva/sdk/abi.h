@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>  // NLOHMANN_JSON_VERSION_*: nlohmann::json crosses the boundary
+
 #include "wva/sdk/result.h"
 
 // History: 1.0 first release; 1.1 ClusterView::emit_event; 2.0 Load::router_queue and
@@ -23,6 +25,18 @@
 #define WVA_COMPILER_FAMILY "unknown"
 #define WVA_COMPILER_MAJOR 0
 #endif
+
+// The C++ standard library's own version: std::string, std::map and std::vector cross the boundary.
+#if defined(_GLIBCXX_RELEASE) && defined(__GLIBCXX__)
+#define WVA_GLIBCXX_RELEASE _GLIBCXX_RELEASE
+#define WVA_GLIBCXX_DATE __GLIBCXX__
+#else
+#define WVA_GLIBCXX_RELEASE 0
+#define WVA_GLIBCXX_DATE 0
+#endif
+
+#define WVA_JSON_VERSION \
+  (NLOHMANN_JSON_VERSION_MAJOR * 10000 + NLOHMANN_JSON_VERSION_MINOR * 100 + NLOHMANN_JSON_VERSION_PATCH)
 
 #if defined(_GLIBCXX_USE_CXX11_ABI)
 #define WVA_CXX11_ABI _GLIBCXX_USE_CXX11_ABI
@@ -50,6 +64,10 @@ struct wva_plugin_descriptor {
   std::uint32_t compiler_major;
   std::int32_t cxx11_abi;  // _GLIBCXX_USE_CXX11_ABI, -1 when not libstdc++
   long cplusplus;          // __cplusplus
+  // Since ABI 2.0: the libraries whose types cross the boundary.
+  std::uint32_t json_version;     // nlohmann_json, major * 10000 + minor * 100 + patch
+  std::uint32_t glibcxx_release;  // _GLIBCXX_RELEASE (libstdc++'s GCC major), 0 when not libstdc++
+  std::uint32_t glibcxx_date;     // __GLIBCXX__ (libstdc++'s release date, YYYYMMDD), 0 when not libstdc++
 };
 
 }  // extern "C"
@@ -72,7 +90,10 @@ inline wva_plugin_descriptor this_toolchain(const char* name = "", const char* v
                                WVA_COMPILER_FAMILY,
                                static_cast<std::uint32_t>(WVA_COMPILER_MAJOR),
                                WVA_CXX11_ABI,
-                               __cplusplus};
+                               __cplusplus,
+                               static_cast<std::uint32_t>(WVA_JSON_VERSION),
+                               static_cast<std::uint32_t>(WVA_GLIBCXX_RELEASE),
+                               static_cast<std::uint32_t>(WVA_GLIBCXX_DATE)};
 }
 
 inline std::string kinds_to_string(std::uint32_t kinds) {
@@ -85,8 +106,30 @@ inline std::string kinds_to_string(std::uint32_t kinds) {
 }
 
 inline std::string toolchain_to_string(const wva_plugin_descriptor& d) {
+  auto version = [](std::uint32_t v) {
+    return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
+  };
   return std::string(d.compiler_family ? d.compiler_family : "?") + "-" + std::to_string(d.compiler_major) +
-         " cxx11abi=" + std::to_string(d.cxx11_abi) + " c++" + std::to_string(d.cplusplus);
+         " cxx11abi=" + std::to_string(d.cxx11_abi) + " c++" + std::to_string(d.cplusplus) + " nlohmann_json " +
+         version(d.json_version) + " libstdc++ " + std::to_string(d.glibcxx_release) + "/" +
+         std::to_string(d.glibcxx_date);
+}
+
+// The fingerprint fields on which two descriptors differ, e.g. "compiler, nlohmann_json".
+inline std::string fingerprint_differences(const wva_plugin_descriptor& a, const wva_plugin_descriptor& b) {
+  std::string out;
+  auto add = [&](bool differs, const char* what) {
+    if (differs) out += (out.empty() ? "" : ", ") + std::string(what);
+  };
+  add(std::string(a.compiler_family ? a.compiler_family : "") !=
+              std::string(b.compiler_family ? b.compiler_family : "") ||
+          a.compiler_major != b.compiler_major,
+      "compiler");
+  add(a.cxx11_abi != b.cxx11_abi, "libstdc++ dual ABI (_GLIBCXX_USE_CXX11_ABI)");
+  add(a.cplusplus != b.cplusplus, "C++ standard (__cplusplus)");
+  add(a.json_version != b.json_version, "nlohmann_json version");
+  add(a.glibcxx_release != b.glibcxx_release || a.glibcxx_date != b.glibcxx_date, "libstdc++ version");
+  return out;
 }
 
 // Checks a plugin's descriptor against the host's. The message names both sides and the fix.
@@ -109,13 +152,10 @@ inline Result<void> check_descriptor(const wva_plugin_descriptor& plugin,
   if (!plugin.name || !*plugin.name) return fail("descriptor has no plugin name");
   if ((plugin.kinds & (WVA_KIND_SOURCE | WVA_KIND_ANALYZER | WVA_KIND_SINK)) == 0)
     return fail("descriptor declares no plugin kind");
-  const bool same_toolchain =
-      std::string(plugin.compiler_family ? plugin.compiler_family : "") == host.compiler_family &&
-      plugin.compiler_major == host.compiler_major && plugin.cxx11_abi == host.cxx11_abi &&
-      plugin.cplusplus == host.cplusplus;
-  if (!same_toolchain)
+  if (const std::string differs = fingerprint_differences(plugin, host); !differs.empty())
     return fail("built with toolchain " + toolchain_to_string(plugin) + " but the host uses " +
-                toolchain_to_string(host) + "; rebuild the plugin with the host's compiler and flags");
+                toolchain_to_string(host) + " (differs: " + differs +
+                "); rebuild the plugin with the host's compiler, flags and libraries");
   return ok();
 }
 

@@ -16,7 +16,7 @@ namespace wva::sdk {
 inline Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   auto bad = [&](const std::string& why) {
     return make_error(ErrorCode::kInvalidConfig, "invalid duration \"" + std::string(text) + "\": " + why +
-                                                               " (use e.g. 500ms, 15s, 2m, 1h, 1m30s)");
+                                                     " (use e.g. 500ms, 15s, 2m, 1h, 1m30s)");
   };
   if (text.empty()) return bad("empty");
   if (text == "0") return std::chrono::milliseconds(0);  // a bare zero needs no unit
