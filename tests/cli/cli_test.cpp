@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "subprocess.h"
+#include "wva/sdk/abi.h"
 
 namespace {
 
