@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "subprocess.h"
+#include "wva/sdk/abi.h"
 
 namespace {
 
