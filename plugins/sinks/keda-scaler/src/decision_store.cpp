@@ -69,8 +69,8 @@ sdk::Result<VariantValue> DecisionStore::lookup(const VariantRef& ref) const {
     std::vector<std::string> names;
     for (auto n = values_.lower_bound(Key{ref.ns, ""}); n != values_.end() && std::get<0>(n->first) == ref.ns; ++n)
       names.push_back(std::get<1>(n->first));
-    std::string msg = "WVA has no decision for " + what +
-                      ": no VariantAutoscaling it manages has that Deployment as a variant";
+    std::string msg =
+        "WVA has no decision for " + what + ": no VariantAutoscaling it manages has that Deployment as a variant";
     if (auto best = sdk::closest_match(ref.variant, names)) {
       msg += "; did you mean \"" + *best + "\"?";
     } else if (!names.empty()) {
@@ -85,7 +85,8 @@ sdk::Result<VariantValue> DecisionStore::lookup(const VariantRef& ref) const {
   }
   if (ref.model_id && *ref.model_id != it->second.model_id)
     return sdk::make_error(sdk::ErrorCode::kNotFound, what + " belongs to model \"" + it->second.model_id +
-                                                          "\", not to \"" + *ref.model_id + "\" (scalerMetadata.modelID)");
+                                                          "\", not to \"" + *ref.model_id +
+                                                          "\" (scalerMetadata.modelID)");
   return it->second;
 }
 

@@ -37,10 +37,10 @@ sdk::Result<void> KedaScalerSink::start(sdk::PluginContext& context) {
     }
     ListenAddress bound = config_.listen;
     bound.port = (*server)->port();
-    context.logger().info(std::string("keda-scaler: serving externalscaler.ExternalScaler (gRPC") +
-                          (tls ? " over TLS" + std::string(tls->client_ca ? ", client certificates required" : "")
-                               : ", plaintext") +
-                          ") on " + bound.to_string() + " (port " + std::to_string(bound.port) + ")");
+    context.logger().info(
+        std::string("keda-scaler: serving externalscaler.ExternalScaler (gRPC") +
+        (tls ? " over TLS" + std::string(tls->client_ca ? ", client certificates required" : "") : ", plaintext") +
+        ") on " + bound.to_string() + " (port " + std::to_string(bound.port) + ")");
     server_ = std::move(*server);
     context_ = &context;
     return sdk::ok();

@@ -25,24 +25,24 @@ bool valid_name(const std::string& s) {
 
 sdk::Result<VariantRef> variant_ref(const std::string& scaled_object, const std::string& scaled_object_ns,
                                     const std::map<std::string, std::string>& metadata) {
-  const std::string who = "ScaledObject \"" + (scaled_object_ns.empty() ? "" : scaled_object_ns + "/") +
-                          scaled_object + "\": ";
+  const std::string who =
+      "ScaledObject \"" + (scaled_object_ns.empty() ? "" : scaled_object_ns + "/") + scaled_object + "\": ";
   const std::vector<std::string> known = {kVariantKey, kNamespaceKey, kModelKey};
   // A misspelt key would otherwise be ignored silently (e.g. "namepsace" scaling another namespace's variant).
   for (const auto& [key, value] : metadata) {
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
     if (auto best = sdk::closest_match(key, known))
-      return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
-                             who + "unknown scalerMetadata key \"" + key.substr(0, 64) + "\"; did you mean \"" +
-                                 *best + "\"?");
+      return sdk::make_error(sdk::ErrorCode::kInvalidConfig, who + "unknown scalerMetadata key \"" + key.substr(0, 64) +
+                                                                 "\"; did you mean \"" + *best + "\"?");
   }
 
   VariantRef ref;
   auto v = metadata.find(kVariantKey);
   if (v == metadata.end() || v->second.empty())
     return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
-                           who + "scalerMetadata.variantName is required: the Deployment of the variant, e.g. "
-                                 "variantName: llama-8b-h100");
+                           who +
+                               "scalerMetadata.variantName is required: the Deployment of the variant, e.g. "
+                               "variantName: llama-8b-h100");
   if (!valid_name(v->second))
     return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
                            who + "scalerMetadata.variantName \"" + v->second.substr(0, kMaxNameLength) +

@@ -92,8 +92,7 @@ sdk::Result<ListenAddress> parse_listen(const json& value, const std::string& pa
   if (!value.is_string())
     return sdk::make_error(ErrorCode::kInvalidConfig, std::string(kListenHelp) + ", got " + value.dump(), path);
   const std::string text = value.get<std::string>();
-  if (text.size() > 300)
-    return sdk::make_error(ErrorCode::kInvalidConfig, "is longer than 300 characters", path);
+  if (text.size() > 300) return sdk::make_error(ErrorCode::kInvalidConfig, "is longer than 300 characters", path);
   const auto colon = text.rfind(':');
   if (colon == std::string::npos)
     return sdk::make_error(ErrorCode::kInvalidConfig, std::string(kListenHelp) + ", got \"" + text + "\"", path);
@@ -110,8 +109,7 @@ sdk::Result<ListenAddress> parse_listen(const json& value, const std::string& pa
     return sdk::make_error(ErrorCode::kInvalidConfig, "host \"" + host + "\" is not a host name or address", path);
   int port = -1;
   const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 ||
-      port > 65535)
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 || port > 65535)
     return sdk::make_error(ErrorCode::kInvalidConfig,
                            "port \"" + port_text + "\" is not a number from 0 to 65535 (" + kListenHelp + ")", path);
   return ListenAddress{host, port};

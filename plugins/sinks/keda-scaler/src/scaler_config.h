@@ -20,8 +20,8 @@ struct ListenAddress {
 };
 
 struct TlsFiles {
-  std::string cert_file;                     // PEM server certificate (chain)
-  std::string key_file;                      // PEM private key of cert_file
+  std::string cert_file;                      // PEM server certificate (chain)
+  std::string key_file;                       // PEM private key of cert_file
   std::optional<std::string> client_ca_file;  // set: clients must present a certificate this CA signed
 };
 

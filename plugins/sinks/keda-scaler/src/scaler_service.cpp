@@ -86,10 +86,9 @@ grpc::Status ScalerService::finish(const char* method, grpc::Status status) {
 void ScalerService::set_streams_gauge(int value) {
   if (!metrics_) return;
   try {
-    metrics_->set_gauge(kStreamsMetric, "Open StreamIsActive streams of the KEDA external scaler", {{"sink", instance_}},
-                        static_cast<double>(value));
-  } catch (...) {
-  }
+    metrics_->set_gauge(kStreamsMetric, "Open StreamIsActive streams of the KEDA external scaler",
+                        {{"sink", instance_}}, static_cast<double>(value));
+  } catch (...) {}
 }
 
 grpc::Status ScalerService::IsActive(grpc::ServerContext*, const externalscaler::ScaledObjectRef* request,
@@ -205,8 +204,9 @@ sdk::Result<std::unique_ptr<ScalerServer>> ScalerServer::start(const ScalerConfi
 
   std::shared_ptr<grpc::ServerCredentials> credentials;
   if (tls) {
-    grpc::SslServerCredentialsOptions options(tls->client_ca ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                                                             : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    grpc::SslServerCredentialsOptions options(tls->client_ca
+                                                  ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                                  : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
     options.pem_key_cert_pairs.push_back({tls->private_key, tls->cert_chain});
     if (tls->client_ca) options.pem_root_certs = *tls->client_ca;
     credentials = grpc::SslServerCredentials(options);

@@ -26,7 +26,8 @@ sdk::Decision decision(const std::string& ns, const std::string& model, const st
   return d;
 }
 
-ApplyStats publish(DecisionStore& store, const std::vector<sdk::Decision>& ds, const std::string& pipeline = "default") {
+ApplyStats publish(DecisionStore& store, const std::vector<sdk::Decision>& ds,
+                   const std::string& pipeline = "default") {
   sdk::PublishBatch batch;
   batch.pipeline = pipeline;
   batch.time = sdk::testing::ManualClock::default_start();
@@ -144,13 +145,15 @@ TEST(DecisionStore, VersionMovesOnlyOnChange) {
 TEST(DecisionStore, WaitForChangeWakesOnPublishAndOnClose) {
   DecisionStore store;
   const auto seen = store.version();
-  auto waiter = std::async(std::launch::async, [&] { return store.wait_for_change(seen, steady_clock::now() + seconds(30)); });
+  auto waiter =
+      std::async(std::launch::async, [&] { return store.wait_for_change(seen, steady_clock::now() + seconds(30)); });
   publish(store, {decision("llm", "m", "a", 1)});
   ASSERT_EQ(waiter.wait_for(seconds(10)), std::future_status::ready) << "publish did not wake the waiter";
   EXPECT_NE(waiter.get(), seen);
 
   const auto seen2 = store.version();
-  auto closed = std::async(std::launch::async, [&] { return store.wait_for_change(seen2, steady_clock::now() + seconds(30)); });
+  auto closed =
+      std::async(std::launch::async, [&] { return store.wait_for_change(seen2, steady_clock::now() + seconds(30)); });
   store.close();
   ASSERT_EQ(closed.wait_for(seconds(10)), std::future_status::ready) << "close did not wake the waiter";
   EXPECT_TRUE(store.closed());

@@ -1,7 +1,7 @@
 // The keda-scaler sink end to end: a gRPC client speaking KEDA's externalscaler.proto (the stubs generated
 // from the same file) against the plugin on a free loopback port.
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -344,8 +344,8 @@ class TlsScalerTest : public ScalerTest {
                     "/ca.key -out " + d + "/ca.crt"));
     for (const char* who : {"server", "client"}) {
       const std::string n = d + "/" + who;
-      ASSERT_TRUE(run("openssl req -newkey rsa:2048 -nodes -keyout " + n + ".key -subj /CN=" + who + " -out " + n +
-                      ".csr"));
+      ASSERT_TRUE(
+          run("openssl req -newkey rsa:2048 -nodes -keyout " + n + ".key -subj /CN=" + who + " -out " + n + ".csr"));
       ASSERT_TRUE(run("openssl x509 -req -in " + n + ".csr -CA " + d + "/ca.crt -CAkey " + d +
                       "/ca.key -CAcreateserial -days 2 -out " + n + ".crt -extfile " + n + ".ext"));
     }
@@ -391,9 +391,9 @@ TEST_F(TlsScalerTest, ServesOverTlsAndRefusesPlaintext) {
 }
 
 TEST_F(TlsScalerTest, ClientCaRequiresAClientCertificate) {
-  start(json{{"listen", "127.0.0.1:0"},
-             {"tls",
-              {{"certFile", file("server.crt")}, {"keyFile", file("server.key")}, {"clientCAFile", file("ca.crt")}}}});
+  start(json{
+      {"listen", "127.0.0.1:0"},
+      {"tls", {{"certFile", file("server.crt")}, {"keyFile", file("server.key")}, {"clientCAFile", file("ca.crt")}}}});
   publish({decision("llm", "a", 2)});
   int value = 0;
   EXPECT_FALSE(call(*tls_stub(false), value).ok()) << "answered a client without a certificate";

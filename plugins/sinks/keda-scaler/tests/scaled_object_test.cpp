@@ -33,9 +33,10 @@ TEST(ScaledObject, MissingVariantIsAnInvalidArgumentNamingTheScaledObject) {
 }
 
 TEST(ScaledObject, NearMissKeysAreRefused) {
-  for (const auto& [key, wanted] : std::vector<std::pair<std::string, std::string>>{
-           {"variantname", "variantName"}, {"varaintName", "variantName"}, {"namepsace", "namespace"},
-           {"modelId", "modelID"}}) {
+  for (const auto& [key, wanted] : std::vector<std::pair<std::string, std::string>>{{"variantname", "variantName"},
+                                                                                    {"varaintName", "variantName"},
+                                                                                    {"namepsace", "namespace"},
+                                                                                    {"modelId", "modelID"}}) {
     auto r = variant_ref("so", "llm", Meta{{"variantName", "v"}, {key, "x"}});
     if (key == "variantname") r = variant_ref("so", "llm", Meta{{key, "v"}});
     ASSERT_FALSE(r.ok()) << key;
@@ -45,8 +46,12 @@ TEST(ScaledObject, NearMissKeysAreRefused) {
 
 TEST(ScaledObject, KedaOwnKeysAreIgnored) {
   auto r = variant_ref("so", "llm",
-                       Meta{{"variantName", "v"}, {"scalerAddress", "a:1"}, {"enableTLS", "true"},
-                            {"unsafeSsl", "false"}, {"caCert", "x"}, {"tlsClientCert", "y"}});
+                       Meta{{"variantName", "v"},
+                            {"scalerAddress", "a:1"},
+                            {"enableTLS", "true"},
+                            {"unsafeSsl", "false"},
+                            {"caCert", "x"},
+                            {"tlsClientCert", "y"}});
   EXPECT_TRUE(r.ok()) << r.error().to_string();
 }
 

@@ -48,8 +48,8 @@ TEST(ScalerConfig, ListenForms) {
 }
 
 TEST(ScalerConfig, BadListenNamesThePath) {
-  for (const json& bad : {json("9091"), json("host:"), json("host:65536"), json("::1:80"), json("a b:80"),
-                          json(-1), json(true), json("h:8x")}) {
+  for (const json& bad : {json("9091"), json("host:"), json("host:65536"), json("::1:80"), json("a b:80"), json(-1),
+                          json(true), json("h:8x")}) {
     auto e = error_of(json{{"listen", bad}});
     EXPECT_EQ(e.code, sdk::ErrorCode::kInvalidConfig);
     EXPECT_EQ(e.path, kPath + ".listen") << bad.dump() << ": " << e.to_string();

@@ -1,8 +1,8 @@
 // The keda-scaler sink inside a running `wva run --local` (the quickstart's objects, the emulator's fixed
 // per-pod metrics): a gRPC client speaking KEDA's proto reads a variant's desired replicas, the number
 // `wva` printed for that cycle, and sees a changed decision within one cycle.
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -64,13 +64,18 @@ std::string config(int port, const std::string& h100) {
          "    sources:\n"
          "      emulator:\n"
          "        fixedMetrics:\n"
-         "          llama-8b-h100: " + h100 + "\n"
-         "          llama-8b-a100: [{kvCacheUsage: 0.50, waiting: 0, running: 10}, {kvCacheUsage: 0.50, waiting: 0, running: 10}]\n"
+         "          llama-8b-h100: " +
+         h100 +
+         "\n"
+         "          llama-8b-a100: [{kvCacheUsage: 0.50, waiting: 0, running: 10}, {kvCacheUsage: 0.50, waiting: 0, "
+         "running: 10}]\n"
          "    analyzers:\n"
          "      saturation: {}\n"
          "    sinks:\n"
          "      status: {}\n"
-         "      keda: {plugin: keda-scaler, listen: \"127.0.0.1:" + std::to_string(port) + "\"}\n"
+         "      keda: {plugin: keda-scaler, listen: \"127.0.0.1:" +
+         std::to_string(port) +
+         "\"}\n"
          "    pipelines:\n"
          "      default:\n"
          "        selector: {}\n"
@@ -94,7 +99,8 @@ std::optional<int> printed_desired(const std::string& out, std::size_t from = 0)
     pos = eol + 1;
     if (doc.is_discarded() || !doc.contains("decisions")) continue;
     for (const auto& d : doc["decisions"])
-      if (d.value("namespace", "") == "llm" && d.value("variant", "") == "llama-8b-h100") found = d.value("desired", -1);
+      if (d.value("namespace", "") == "llm" && d.value("variant", "") == "llama-8b-h100")
+        found = d.value("desired", -1);
   }
   return found;
 }
