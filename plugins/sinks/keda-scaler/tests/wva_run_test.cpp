@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -58,7 +59,7 @@ int free_port() {
 }
 
 // The quickstart's pipelines with the keda-scaler sink; `h100` is the per-pod metrics of llama-8b-h100.
-std::string config(int port, const std::string& h100) {
+std::string config(int port, const std::string& h100, const std::string& scaler_extra = "") {
   return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: wva-pipelines\n"
          "  namespace: workload-variant-autoscaler-system\ndata:\n  pipelines.yaml: |\n"
          "    sources:\n"
@@ -74,8 +75,8 @@ std::string config(int port, const std::string& h100) {
          "    sinks:\n"
          "      status: {}\n"
          "      keda: {plugin: keda-scaler, listen: \"127.0.0.1:" +
-         std::to_string(port) +
-         "\"}\n"
+         std::to_string(port) + "\"" + scaler_extra +
+         "}\n"
          "    pipelines:\n"
          "      default:\n"
          "        selector: {}\n"
@@ -172,6 +173,26 @@ TEST(KedaScalerInWva, AnswersTheDesiredReplicasWvaDecided) {
   }
   ASSERT_TRUE(idle.has_value() && *idle < *busy) << "the decision did not drop with the load:\n" << p.out << p.err;
   EXPECT_EQ(served_desired(*stub).value_or(-1), *idle) << p.out;
+
+  // A reload that changes the sink's settings restarts it on the same port; the next cycle fills it again.
+  const std::size_t err_mark = p.err.size();
+  dir.write("30-config.yaml", config(port, kIdle, ", maxStreams: 8"));
+  p.signal(SIGHUP);
+  bool reloaded = false;
+  for (int i = 0; i < 100 && !reloaded; ++i) {
+    p.pump(std::chrono::milliseconds(200));
+    reloaded = p.err.find("config: reloaded", err_mark) != std::string::npos;
+  }
+  ASSERT_TRUE(reloaded) << p.err;
+  EXPECT_EQ(p.err.find("cannot listen", err_mark), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("keda-scaler: serving", err_mark), std::string::npos) << "the sink was not restarted:\n"
+                                                                             << p.err;
+  std::optional<int> after;
+  for (int i = 0; i < 100 && after != idle; ++i) {
+    p.pump(std::chrono::milliseconds(100));
+    after = served_desired(*stub);
+  }
+  EXPECT_EQ(after.value_or(-1), *idle) << p.err;
 
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(seconds(10)), 0) << p.err;
