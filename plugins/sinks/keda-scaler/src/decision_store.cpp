@@ -39,7 +39,8 @@ ApplyStats DecisionStore::apply(const sdk::PublishBatch& batch) {
       }
       ++stats.set;
     }
-    for (auto it = values_.begin(); it != values_.end();) {
+    // A partial batch (the fast check of models at zero) holds only some models: the others are not gone.
+    for (auto it = values_.begin(); !batch.partial && it != values_.end();) {
       if (it->second.pipeline == batch.pipeline && !seen.count(it->first)) {
         it = values_.erase(it);
         ++stats.removed;

@@ -42,7 +42,8 @@ struct ApplyStats {
 class DecisionStore {
  public:
   // One publish batch: sets every variant it decides; variants this pipeline published before and that
-  // are missing now (their VariantAutoscaling or Deployment is gone) are forgotten.
+  // are missing now (their VariantAutoscaling or Deployment is gone) are forgotten, except after a
+  // partial batch (PublishBatch::partial: only some of the pipeline's models).
   ApplyStats apply(const sdk::PublishBatch& batch);
 
   // kUnavailable before the first publish (nothing decided yet); kNotFound for a variant no publish

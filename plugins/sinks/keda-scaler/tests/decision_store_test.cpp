@@ -26,10 +26,11 @@ sdk::Decision decision(const std::string& ns, const std::string& model, const st
   return d;
 }
 
-ApplyStats publish(DecisionStore& store, const std::vector<sdk::Decision>& ds,
-                   const std::string& pipeline = "default") {
+ApplyStats publish(DecisionStore& store, const std::vector<sdk::Decision>& ds, const std::string& pipeline = "default",
+                   bool partial = false) {
   sdk::PublishBatch batch;
   batch.pipeline = pipeline;
+  batch.partial = partial;
   batch.time = sdk::testing::ManualClock::default_start();
   batch.decisions = ds;
   return store.apply(batch);
@@ -120,6 +121,18 @@ TEST(DecisionStore, VariantsMissingFromTheirPipelinesBatchAreForgotten) {
   // An empty batch of p2 forgets c: its VariantAutoscaling is gone.
   publish(store, {}, "p2");
   EXPECT_EQ(store.lookup(ref("llm", "c")).error().code, sdk::ErrorCode::kNotFound);
+}
+
+TEST(DecisionStore, APartialBatchForgetsNothing) {
+  DecisionStore store;
+  publish(store, {decision("llm", "m", "a", 0), decision("llm", "n", "b", 3)});
+  // The fast check of models at zero: only model m, back to 1.
+  auto stats = publish(store, {decision("llm", "m", "a", 1)}, "default", /*partial=*/true);
+  EXPECT_EQ(stats.removed, 0u);
+  EXPECT_EQ(store.lookup(ref("llm", "a"))->desired, 1);
+  EXPECT_EQ(store.lookup(ref("llm", "b"))->desired, 3) << "a model absent from a partial batch is not gone";
+  publish(store, {decision("llm", "m", "a", 1)});
+  EXPECT_EQ(store.lookup(ref("llm", "b")).error().code, sdk::ErrorCode::kNotFound) << "a full batch still forgets";
 }
 
 TEST(DecisionStore, SkipsDecisionsWithoutVariantOrWithNegativeReplicas) {
