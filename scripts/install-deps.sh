@@ -24,6 +24,7 @@ packages=(
   libboost-dev libboost-program-options-dev libboost-filesystem-dev libboost-system-dev
   libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libcpp-httplib-dev libssl-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
 )
 if [ "$with_tests" -eq 1 ]; then
   packages+=(prometheus openssl clang-format procps python3)

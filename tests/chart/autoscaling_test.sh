@@ -12,6 +12,11 @@
 # - The metric name and every label the HPA selector, the KEDA query and the adapter rule select on are
 #   names the metrics sink exports, read from plugins/sinks/metrics/src/recommendation_gauges.{h,cpp}
 #   (Prometheus' exported_namespace = the sink's namespace label renamed on scrape).
+# - With keda.trigger=external the triggers are external(-push) ones whose scalerAddress is the rendered
+#   keda-scaler Service, whose port reaches the container port the keda-scaler sink listens on (from the
+#   rendered pipelines.yaml, which also adds the sink to the pipelines); the metadata keys are the ones the
+#   sink reads (plugins/sinks/keda-scaler/src/scaled_object.h). Several replicas or an unknown trigger
+#   are refused.
 set -euo pipefail
 
 src="$(cd "$1" && pwd)"
@@ -59,7 +64,8 @@ variants=(
 )
 render() { "$helm" template "$release" "$chart" --namespace "$ns" "$@"; }
 
-for on in "autoscaling.hpa.enabled=true,autoscaling.prometheusAdapter.enabled=true" "autoscaling.keda.enabled=true,autoscaling.scaleToZero=true"; do
+for on in "autoscaling.hpa.enabled=true,autoscaling.prometheusAdapter.enabled=true" "autoscaling.keda.enabled=true,autoscaling.scaleToZero=true" \
+  "autoscaling.keda.enabled=true,autoscaling.keda.trigger=external,replicas=1"; do
   out="$("$helm" lint "$chart" "${variants[@]}" --set "$on" 2>&1)" || { echo "$out" >&2; fail "helm lint ($on)"; }
   grep -q "1 chart(s) linted, 0 chart(s) failed" <<<"$out" || { echo "$out" >&2; fail "helm lint ($on): unexpected summary"; }
 done
@@ -88,6 +94,27 @@ render "${variants[@]}" --set autoscaling.keda.enabled=true --set autoscaling.sc
 render "${variants[@]}" --set autoscaling.keda.enabled=true --show-only templates/autoscaling.yaml >"$tmp/keda-min.yaml" ||
   fail "helm template (keda)"
 
+# keda.trigger=external: the ScaledObjects, the Service, the Deployment and the pipelines ConfigMap.
+scaler_objects=(--show-only templates/autoscaling.yaml --show-only templates/service.yaml
+  --show-only templates/deployment.yaml --show-only templates/configmaps.yaml)
+render "${variants[@]}" --set autoscaling.keda.enabled=true --set autoscaling.keda.trigger=external --set replicas=1 \
+  --set autoscaling.scaleToZero=true "${scaler_objects[@]}" >"$tmp/keda-ext.yaml" || fail "helm template (keda external)"
+render "${variants[@]}" --set autoscaling.keda.enabled=true --set autoscaling.keda.trigger=external --set replicas=1 \
+  --set autoscaling.keda.scaler.push=false --set autoscaling.keda.scaler.port=7000 \
+  --set autoscaling.keda.scaler.tlsSecret=wva-keda-scaler-tls --set 'pipelines.default.sinks={status,keda-scaler}' \
+  "${scaler_objects[@]}" >"$tmp/keda-ext-tls.yaml" || fail "helm template (keda external, TLS, polled)"
+# The trigger switch alone adds nothing while keda is off.
+render --set autoscaling.keda.trigger=external | grep -q 'keda-scaler' && fail "keda-scaler rendered with keda off"
+if err="$(render "${variants[@]}" --set autoscaling.keda.enabled=true --set autoscaling.keda.trigger=external 2>&1)"; then
+  fail "keda external rendered with 2 replicas (only the leader publishes)"
+fi
+grep -q 'needs replicas: 1' <<<"$err" || fail "keda external, 2 replicas: unexpected error: $err"
+if err="$(render "${variants[@]}" --set autoscaling.keda.enabled=true --set autoscaling.keda.trigger=grpc 2>&1)"; then
+  fail "keda trigger grpc rendered"
+fi
+grep -q 'must be prometheus or external' <<<"$err" || fail "keda trigger grpc: unexpected error: $err"
+echo "ok: keda trigger values checked"
+
 python3 "$src/tests/chart/discovery_server.py" "$tmp/port" &
 server_pid=$!
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
@@ -100,7 +127,7 @@ contexts: [{name: offline, context: {cluster: offline, namespace: default}}]
 current-context: offline
 users: [{name: nobody, user: {}}]
 KC
-for r in hpa keda keda-min; do
+for r in hpa keda keda-min keda-ext keda-ext-tls; do
   KUBECONFIG="$tmp/kubeconfig" "$kubectl" apply --dry-run=client --validate=false -o json -f "$tmp/$r.yaml" \
     >"$tmp/$r.json" 2>"$tmp/$r.err" || { cat "$tmp/$r.err" >&2; fail "kubectl apply --dry-run=client ($r)"; }
 done
@@ -216,5 +243,66 @@ for name, zero in [("keda", True), ("keda-min", False)]:
         if matchers != want:
             fail(f"{so_name}: query matchers {matchers}, want {want}")
 print(f"ok: objects; metric {metric} and labels {sorted(labels)} match the metrics sink")
+
+# keda.trigger=external: the keda-scaler sink's metadata keys, and address -> Service -> container -> sink.
+so_h = open(f"{src}/plugins/sinks/keda-scaler/src/scaled_object.h").read()
+keys = {k: re.search(rf'{k} = "([A-Za-z]+)"', so_h).group(1) for k in ("kVariantKey", "kNamespaceKey", "kModelKey")}
+for name, push, port, tls in [("keda-ext", True, 9091, False), ("keda-ext-tls", False, 7000, True)]:
+    objs = items(name)
+    scaled = by_kind(objs, "ScaledObject")
+    svc = by_kind(objs, "Service").get("workload-variant-autoscaler-keda-scaler")
+    if not svc:
+        fail(f"{name}: no Service workload-variant-autoscaler-keda-scaler ({sorted(by_kind(objs, 'Service'))})")
+    [sport] = [p for p in svc["spec"]["ports"] if p["name"] == "keda-scaler"]
+    address = f"{svc['metadata']['name']}.{svc['metadata']['namespace']}.svc:{sport['port']}"
+    [dep] = by_kind(objs, "Deployment").values()
+    pod = dep["spec"]["template"]["spec"]
+    if dep["spec"]["replicas"] != 1:
+        fail(f"{name}: controller replicas {dep['spec']['replicas']}")
+    [c] = pod["containers"]
+    cports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    if cports.get(sport["targetPort"]) != port:
+        fail(f"{name}: Service targetPort {sport['targetPort']} -> container ports {cports}, want {port}")
+    if svc["spec"]["selector"] != dep["spec"]["selector"]["matchLabels"]:
+        fail(f"{name}: Service selector {svc['spec']['selector']} does not select the controller")
+    pipelines = by_kind(objs, "ConfigMap")["wva-pipelines"]["data"]["pipelines.yaml"]
+    sink = re.search(r"^\s+keda-scaler: (\{.*\})$", pipelines, re.M)
+    if not sink:
+        fail(f"{name}: no keda-scaler sink in pipelines.yaml:\n{pipelines}")
+    sink = json.loads(sink.group(1))
+    if sink["listen"] != f":{port}":
+        fail(f"{name}: sink listens on {sink['listen']}, the container port is {port}")
+    used = [json.loads(m) for m in re.findall(r"^\s+sinks: (\[.*\])$", pipelines, re.M)]
+    if not used or any(u.count("keda-scaler") != 1 for u in used):
+        fail(f"{name}: pipelines' sinks {used} (want keda-scaler once in each)")
+    mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    if tls:
+        cert_dir = sink["tls"]["certFile"].rsplit("/", 1)[0]
+        vol = volumes.get(mounts.get(cert_dir, ""), {})
+        if vol.get("secret", {}).get("secretName") != "wva-keda-scaler-tls" or \
+                sink["tls"] != {"certFile": f"{cert_dir}/tls.crt", "keyFile": f"{cert_dir}/tls.key"}:
+            fail(f"{name}: sink tls {sink.get('tls')} vs mounts {mounts} / volumes {volumes}")
+    elif "tls" in sink:
+        fail(f"{name}: plaintext wanted, sink {sink}")
+    if set(scaled) != {"llama-8b-h100", "llama-8b-l40s-scaler"}:
+        fail(f"{name}: ScaledObjects {sorted(scaled)}")
+    for so_name, dep_name in [("llama-8b-h100", "llama-8b-h100"), ("llama-8b-l40s-scaler", "llama-8b-l40s")]:
+        o = scaled[so_name]
+        target(o, dep_name)
+        [t] = o["spec"]["triggers"]
+        want_type = "external-push" if push else "external"
+        if t["type"] != want_type or t.get("metricType") != "AverageValue":
+            fail(f"{name}/{so_name}: trigger {t['type']} / {t.get('metricType')}, want {want_type} / AverageValue")
+        want = {"scalerAddress": address, keys["kVariantKey"]: dep_name, keys["kNamespaceKey"]: "llm"}
+        if so_name == "llama-8b-h100":
+            want[keys["kModelKey"]] = "meta/llama-3.1-8b"
+        if tls:
+            want["enableTLS"] = "true"
+        if t["metadata"] != want:
+            fail(f"{name}/{so_name}: metadata {t['metadata']}, want {want}")
+    if name == "keda-ext" and scaled["llama-8b-h100"]["spec"]["minReplicaCount"] != 0:
+        fail("keda-ext: scaleToZero did not give minReplicaCount 0")
+print(f"ok: external triggers reach the keda-scaler sink ({address}), metadata keys {sorted(keys.values())}")
 PY
 echo "PASS"

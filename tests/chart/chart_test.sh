@@ -76,6 +76,9 @@ render monitored --set serviceMonitor.enabled=true --set prometheus.ca.cert=PEM 
 render zero --set scaleToZero.enabled=true --set scaleToZero.retention=15m \
   --set 'scaleToZero.models[0].modelID=meta/llama-3.1-8b' --set 'scaleToZero.models[0].namespace=team-a' \
   --set 'scaleToZero.models[0].enabled=false'
+render keda-scaler --set autoscaling.keda.enabled=true --set autoscaling.keda.trigger=external --set replicas=1 \
+  --set 'autoscaling.variants[0].deployment=llama-8b-h100' --set pipelines.hybrid.enabled=true \
+  --set 'pipelines.hybrid.selector.modelIds={meta/llama-3.1-70b*}'
 
 for r in defaults hybrid hybrid-selected monitored zero; do
   expect_object "$r" "CustomResourceDefinition/variantautoscalings.llmd.ai -"
@@ -94,6 +97,8 @@ done
 objects defaults | grep -q '^ServiceMonitor/' && fail "defaults: ServiceMonitor rendered although disabled"
 expect_object monitored "ServiceMonitor/$release-metrics-monitor $ns"
 expect_object monitored "ConfigMap/$release-prometheus-ca $ns"
+expect_object keda-scaler "Service/$release-keda-scaler $ns"
+objects defaults | grep -q "^Service/$release-keda-scaler" && fail "defaults: keda-scaler Service rendered"
 echo "ok: rendered kinds"
 
 # The Deployment: `wva run`, POD_NAMESPACE from the downward API, RECONCILIATION_INTERVAL, probes on
@@ -175,10 +180,12 @@ validate() {
   cp "$(rendered "$name" configmaps.yaml)" "$dir/"
   POD_NAMESPACE="$ns" "$wva" validate --local "$dir" >"$dir.out" 2>&1
 }
-for r in defaults hybrid hybrid-selected monitored zero; do
+for r in defaults hybrid hybrid-selected monitored zero keda-scaler; do
   validate "$r" || { cat "$tmp/validate-$r.out" >&2; fail "wva validate --local ($r)"; }
 done
-echo "ok: wva validate (defaults, hybrid, hybrid-selected, monitored, zero)"
+# The keda-scaler sink is in both pipelines and its settings were accepted by the plugin itself.
+[ "$(pipelines keda-scaler | grep -c 'sinks: \[.*"keda-scaler"\]')" = 2 ] || fail "keda-scaler: not in both pipelines' sinks"
+echo "ok: wva validate (defaults, hybrid, hybrid-selected, monitored, zero, keda-scaler)"
 
 # The validation step really checks: a bad value is rejected with its path.
 render broken --set prometheus.url=ftp://prometheus --set metrics.port=99999

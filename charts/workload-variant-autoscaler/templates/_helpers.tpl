@@ -55,3 +55,27 @@ app.kubernetes.io/part-of: workload-variant-autoscaler
 {{- printf "/etc/wva/prometheus-ca/%s" .Values.prometheus.ca.key -}}
 {{- end -}}
 {{- end -}}
+
+{{/* "true" when KEDA's triggers are served by WVA's keda-scaler sink (autoscaling.keda.trigger: external);
+     "" otherwise. Fails on an unknown trigger, or on several replicas: only the Lease holder publishes. */}}
+{{- define "wva.kedaScaler" -}}
+{{- $k := .Values.autoscaling.keda -}}
+{{- $trigger := default "prometheus" $k.trigger -}}
+{{- if not (has $trigger (list "prometheus" "external")) -}}
+{{- fail (printf "autoscaling.keda.trigger must be prometheus or external, got %q" $trigger) -}}
+{{- end -}}
+{{- if and $k.enabled (eq $trigger "external") -}}
+{{- if gt (int .Values.replicas) 1 -}}
+{{- fail (printf "autoscaling.keda.trigger=external needs replicas: 1 (got %v): only the replica holding the leader Lease publishes decisions, so KEDA would get UNAVAILABLE from the others" .Values.replicas) -}}
+{{- end -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* host:port of the keda-scaler Service, as the triggers' scalerAddress. */}}
+{{- define "wva.kedaScalerAddress" -}}
+{{- printf "%s-keda-scaler.%s.svc:%v" (include "wva.fullname" .) (include "wva.namespace" .) .Values.autoscaling.keda.scaler.port -}}
+{{- end -}}
+
+{{/* Mount directory of the keda-scaler's TLS Secret. */}}
+{{- define "wva.kedaScalerTlsDir" -}}/etc/wva/keda-scaler-tls{{- end -}}
