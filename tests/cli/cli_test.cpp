@@ -255,13 +255,15 @@ void add_models(const ScratchDir& dir, int count) {
   for (int i = 0; i < count; ++i) {
     const std::string ns = i % 2 ? "llm" : "team-a", name = "model-" + std::to_string(i);
     yaml += "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: " + name + "-h100\n  namespace: " + ns +
-            "\n  labels: {llmd.ai/model: org." + name + "}\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: " +
-            name + "}\n  template:\n    metadata:\n      labels: {app: " + name + ", llmd.ai/model: org." + name +
+            "\n  labels: {llmd.ai/model: org." + name +
+            "}\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: " + name +
+            "}\n  template:\n    metadata:\n      labels: {app: " + name + ", llmd.ai/model: org." + name +
             "}\n    spec:\n      nodeSelector: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}\n"
             "      containers:\n        - name: vllm\n          image: vllm/vllm-openai:v0.8.5\n"
             "          resources:\n            limits: {nvidia.com/gpu: \"1\"}\n---\n"
-            "apiVersion: llmd.ai/v1alpha1\nkind: VariantAutoscaling\nmetadata:\n  name: " + name +
-            "\n  namespace: " + ns + "\nspec:\n  modelID: org/" + name + "\n  minReplicas: 1\n  maxReplicas: 10\n---\n";
+            "apiVersion: llmd.ai/v1alpha1\nkind: VariantAutoscaling\nmetadata:\n  name: " +
+            name + "\n  namespace: " + ns + "\nspec:\n  modelID: org/" + name +
+            "\n  minReplicas: 1\n  maxReplicas: 10\n---\n";
   }
   dir.write("40-more-models.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n---\n" + yaml);
 }

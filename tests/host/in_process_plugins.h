@@ -71,8 +71,8 @@ class RecordingSink : public PluginBase, public sdk::Sink {
   std::mutex mutex;
   std::vector<std::vector<sdk::Decision>> batches;
   std::vector<std::vector<sdk::ResourceCondition>> conditions;  // per batch
-  std::vector<bool> partial;                                   // per batch
-  std::vector<sdk::TimePoint> times;  // per batch
+  std::vector<bool> partial;                                    // per batch
+  std::vector<sdk::TimePoint> times;                            // per batch
 };
 
 inline sdk::ModelView model(const std::string& ns, const std::string& id, std::vector<std::string> variants,

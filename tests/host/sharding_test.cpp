@@ -110,12 +110,13 @@ TEST(Sharding, TheCycleLeavesOutOfThePublishWhatIsNoLongerOwned) {
     const std::string name = "orphan-" + std::to_string(i);
     (shard_of("ns", name, 2) == kept_shard ? orphan_mine : orphan_other) = name;
   }
-  const std::vector<sdk::ResourceCondition> conditions = {{"ns", "kept", {"TargetResolved", "True", "TargetFound", ""}},
-                                                          {"ns", "moved", {"TargetResolved", "True", "TargetFound", ""}},
-                                                          {"ns", orphan_mine, {"TargetResolved", "False", "X", ""}},
-                                                          {"ns", orphan_other, {"TargetResolved", "False", "X", ""}}};
-  auto outcome = run_cycle(rt, {testing::model("ns", "kept", {"v"}), testing::model("ns", "moved", {"v"})},
-                           conditions, services);
+  const std::vector<sdk::ResourceCondition> conditions = {
+      {"ns", "kept", {"TargetResolved", "True", "TargetFound", ""}},
+      {"ns", "moved", {"TargetResolved", "True", "TargetFound", ""}},
+      {"ns", orphan_mine, {"TargetResolved", "False", "X", ""}},
+      {"ns", orphan_other, {"TargetResolved", "False", "X", ""}}};
+  auto outcome =
+      run_cycle(rt, {testing::model("ns", "kept", {"v"}), testing::model("ns", "moved", {"v"})}, conditions, services);
   EXPECT_EQ(outcome.decisions.size(), 2u);  // decided (and remembered) ...
   ASSERT_EQ(sink.batches.size(), 1u);
   ASSERT_EQ(sink.batches[0].size(), 1u);  // ... but only what is still owned is published

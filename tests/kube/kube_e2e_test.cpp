@@ -9,10 +9,10 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <iostream>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <set>
 #include <thread>
@@ -377,8 +377,7 @@ std::vector<std::set<std::string>> cycles_since(const std::string& out, std::siz
     auto doc = json::parse(out.substr(pos, nl - pos), nullptr, false);
     if (doc.is_discarded() || !doc.contains("decisions")) continue;
     std::set<std::string> models;
-    for (const auto& d : doc["decisions"])
-      models.insert(d.value("namespace", "") + "/" + d.value("model", ""));
+    for (const auto& d : doc["decisions"]) models.insert(d.value("namespace", "") + "/" + d.value("model", ""));
     cycles.push_back(std::move(models));
   }
   return cycles;

@@ -715,10 +715,12 @@ TEST(ShardElector, ADeadReplicasShardsAreTakenOverWithinALeaseDuration) {
   // period by which that was before c died) ...
   EXPECT_GE(takeover, 2000ms - 100ms) << std::chrono::duration_cast<std::chrono::milliseconds>(takeover).count();
   // ... and within a lease duration plus a retry period and scheduling slack.
-  EXPECT_LT(takeover, 2000ms + 100ms + 600ms) << std::chrono::duration_cast<std::chrono::milliseconds>(takeover).count();
+  EXPECT_LT(takeover, 2000ms + 100ms + 600ms)
+      << std::chrono::duration_cast<std::chrono::milliseconds>(takeover).count();
   EXPECT_TRUE(a->owns(orphan) != b->owns(orphan));
   // The dead replica's membership Lease is cleaned up by the survivors.
-  EXPECT_TRUE(eventually([&] { return !server.get("Lease", kSystemNs, framework::kube::member_lease_name("wva-test", "c")); }, 5s));
+  EXPECT_TRUE(eventually(
+      [&] { return !server.get("Lease", kSystemNs, framework::kube::member_lease_name("wva-test", "c")); }, 5s));
   EXPECT_EQ(watch.stop(), 0);
 }
 

@@ -255,8 +255,8 @@ int cmd_run(int argc, char** argv) {
     return 2;
   }
   if (static_shard && (shard_index < 0 || shard_index >= shards)) {
-    std::cerr << "wva run: --shard-index must be between 0 and " << shards - 1 << " (--shards " << shards
-              << "), not " << shard_index << "\n";
+    std::cerr << "wva run: --shard-index must be between 0 and " << shards - 1 << " (--shards " << shards << "), not "
+              << shard_index << "\n";
     return 2;
   }
   if (static_shard && leader_elect) {
@@ -406,7 +406,7 @@ int cmd_run(int argc, char** argv) {
     }
   });
   log->info("stopping");
-  if (elector) elector->release();  // the other replica takes over at once
+  if (elector) elector->release();              // the other replica takes over at once
   if (shard_elector) shard_elector->release();  // the others take the shards over at their next retry
   host.shutdown();
   if (kube_cluster) kube_cluster->stop();

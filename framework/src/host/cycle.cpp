@@ -249,7 +249,9 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   const bool sharded = services.shards > 1 && services.owns_shard && services.publish;
   std::shared_ptr<BatchData> data;
   if (sharded) {
-    auto owns = [&](const sdk::ModelKey& k) { return services.owns_shard(shard_of(k.ns, k.model_id, services.shards)); };
+    auto owns = [&](const sdk::ModelKey& k) {
+      return services.owns_shard(shard_of(k.ns, k.model_id, services.shards));
+    };
     auto owned_models = std::make_shared<std::vector<sdk::ModelView>>();
     std::size_t dropped = 0;
     for (const auto& m : *frozen) {
@@ -266,8 +268,8 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
     if (dropped > 0)
       services.log->info(pipeline.config.name + ": " + std::to_string(dropped) +
                          " model(s) of shards this replica no longer owns are not published");
-    data = std::make_shared<BatchData>(BatchData{std::move(owned_decisions), std::move(owned_models),
-                                                 std::move(owned_conditions)});
+    data = std::make_shared<BatchData>(
+        BatchData{std::move(owned_decisions), std::move(owned_models), std::move(owned_conditions)});
   } else {
     data = std::make_shared<BatchData>(BatchData{std::move(outcome.decisions), frozen, conditions});
   }

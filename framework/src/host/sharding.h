@@ -14,8 +14,8 @@
 #include <map>
 #include <span>
 #include <string>
-#include <utility>
 #include <string_view>
+#include <utility>
 
 #include "wva/sdk/plugin.h"
 

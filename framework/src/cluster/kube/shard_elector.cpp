@@ -175,11 +175,11 @@ bool ShardElector::write_shard(std::size_t shard, const Seen& seen, bool own) {
   json lease = record(seen.exists ? seen.object : json(), name, !mine);
   if (!seen.exists) lease["spec"]["leaseTransitions"] = 0;
   const std::int64_t started = steady_ns();
-  sdk::Result<HttpResponse> r =
-      seen.exists ? client_->request("PUT", kLeases.object_path(options_.lease_namespace, name), lease.dump(),
-                                     "application/json", options_.retry_period * 2)
-                  : client_->request("POST", kLeases.collection_path(options_.lease_namespace), lease.dump(),
-                                     "application/json", options_.retry_period * 2);
+  sdk::Result<HttpResponse> r = seen.exists
+                                    ? client_->request("PUT", kLeases.object_path(options_.lease_namespace, name),
+                                                       lease.dump(), "application/json", options_.retry_period * 2)
+                                    : client_->request("POST", kLeases.collection_path(options_.lease_namespace),
+                                                       lease.dump(), "application/json", options_.retry_period * 2);
   if (!r || r->status != (seen.exists ? 200 : 201)) return false;  // 409: another replica wrote first
   if (own) set_owned_until(shard, started + ns_of(options_.renew_deadline));
   observed_[name] = {options_.identity, lease["spec"]["renewTime"].get<std::string>(), Steady::now()};
@@ -249,8 +249,9 @@ void ShardElector::pass(bool first) {
     const bool server_says_mine = s.exists && s.holder == options_.identity;
     if (!server_says_mine) {
       releasing_.erase(i);
-      if (owns(i)) log_->warn("shards: shard {} is now held by {}; no longer publishing it", i,
-                              s.holder.empty() ? "nobody" : s.holder);
+      if (owns(i))
+        log_->warn("shards: shard {} is now held by {}; no longer publishing it", i,
+                   s.holder.empty() ? "nobody" : s.holder);
       set_owned_until(i, 0);
       continue;
     }
@@ -295,8 +296,8 @@ void ShardElector::pass(bool first) {
       if (s.exists && (s.live || s.holder == options_.identity)) continue;
       if (write_shard(i, s)) {
         mine.push_back(i);
-        log_->info("shards: {} acquired shard {} ({} of {}; fair share {} over {} live replicas)", options_.identity,
-                   i, mine.size(), n, fair, live);
+        log_->info("shards: {} acquired shard {} ({} of {}; fair share {} over {} live replicas)", options_.identity, i,
+                   mine.size(), n, fair, live);
       }
     }
   }
@@ -323,8 +324,8 @@ void ShardElector::publish_state(std::size_t live_replicas) {
                         static_cast<double>(options_.shards));
     metrics_->set_gauge("wva_shards_owned", "Shards this replica owns", {}, static_cast<double>(count));
     if (live_replicas > 0)
-      metrics_->set_gauge("wva_shard_live_replicas", "Live replicas sharing the shards, as this replica sees them",
-                          {}, static_cast<double>(live_replicas));
+      metrics_->set_gauge("wva_shard_live_replicas", "Live replicas sharing the shards, as this replica sees them", {},
+                          static_cast<double>(live_replicas));
   }
   if (changed) {
     std::string list;

@@ -35,8 +35,8 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
+#include <nlohmann/json.hpp>
 
 #include "cluster/kube/kube_client.h"
 #include "wva/sdk/context.h"
@@ -118,7 +118,7 @@ class ShardElector {
   // Loop thread only.
   std::map<std::string, Observed> observed_;
   std::map<std::size_t, std::chrono::steady_clock::time_point> releasing_;  // given up (when), not yet released
-  std::vector<bool> last_owned_;     // for logging and on_change
+  std::vector<bool> last_owned_;                                            // for logging and on_change
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stop_ = false;
