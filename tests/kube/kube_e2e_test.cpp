@@ -179,11 +179,14 @@ TEST(KubeE2E, ADeletedScaleTargetSaysTargetResolvedFalse) {
   ASSERT_TRUE(eventually([&] { return target() && (*target())["status"] == "False"; }, 20s, {&p})) << p.err;
   EXPECT_EQ((*target())["reason"], "TargetNotFound");
   EXPECT_EQ((*target())["message"], "Scale target Deployment llama-8b-h100 not found");
-  bool warned = false;
-  for (const auto& e : server.list("Event"))
-    warned |=
-        e["involvedObject"]["name"] == "llama-h100-only" && e["reason"] == "TargetNotFound" && e["type"] == "Warning";
-  EXPECT_TRUE(warned) << "a Warning event for the missing target";
+  // The Event is posted after the status patch: wait for it too.
+  auto warned = [&] {
+    for (const auto& e : server.list("Event"))
+      if (e["involvedObject"]["name"] == "llama-h100-only" && e["reason"] == "TargetNotFound" && e["type"] == "Warning")
+        return true;
+    return false;
+  };
+  EXPECT_TRUE(eventually(warned, 20s, {&p})) << "a Warning event for the missing target";
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(20s), 0) << p.err;
   (void)first_transition;
