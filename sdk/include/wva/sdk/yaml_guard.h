@@ -30,9 +30,11 @@ inline std::optional<std::string> check_yaml_text(std::string_view text) {
         rest.remove_prefix(1);
       } else if (c == '#') {
         rest = {};
-      } else if (c == '!' || c == '&') {  // a tag or an anchor: skip to the next blank
-        const auto blank = rest.find_first_of(" \t\r");
-        rest = blank == std::string_view::npos ? std::string_view() : rest.substr(blank);
+      } else if (c == '!' || c == '&') {
+        // A tag or an anchor ends at a blank or a flow indicator: "!t, x" and "&a,x" start with ','
+        // once the property is read (fuzz_manifest_loader: yaml-cpp loops on both).
+        const auto end = rest.find_first_of(" \t\r,[]{}");
+        rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
       } else if (c == ',') {
         return "line " + std::to_string(line) + ": a YAML document cannot start with ','";
       } else {
