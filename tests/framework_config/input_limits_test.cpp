@@ -108,14 +108,18 @@ TEST(InputLimits, FuzzFindingCommaAtADocumentRootIsAnErrorNotAHang) {
   for (const char* bad :
        {",", "  ,b", "\n ,", "a: 1\n---\n,b", "--- ,", "--- !t ,", "&x ,", "... \n,", "# c\n%YAML 1.2\n--- ,",
         // fuzz_manifest_loader, session 4: a tag or anchor ends at a flow indicator ("!t," is "!t" then ',').
-        "!t, x", "&a,x", "#c\n  !oTargetRef, every Deployment", "!a &b, x"}) {
+        "!t, x", "&a,x", "#c\n  !oTargetRef, every Deployment", "!a &b, x",
+        // ... and a ',' line left of an indented root: the root ends and the document goes on with ','.
+        "  a:\n, x", "    spec:\n      nodeSelector:\n, every\n", "  - a\n, x", "  [a]\n, x", "  a:\n , x",
+        "a: 1\n---\n  b:\n, c"}) {
     const auto e = check_yaml_text(bad);
     ASSERT_TRUE(e.has_value()) << bad;
     EXPECT_NE(e->find("cannot start with ','"), std::string::npos) << *e;
   }
   EXPECT_EQ(check_yaml_text("\n\n  ,").value_or(""), "line 3: a YAML document cannot start with ','");
-  for (const char* good : {"a: x,y", "- ,", "a: ,", "[a, ,]", "a:\n  ,", "- x\n,", "a: |\n  ,\n", "'a,'", "",
-                           "!t [a, b]", "&a {x: 1}", "!!str a,b"})
+  for (const char* good :
+       {"a: x,y", "- ,", "a: ,", "[a, ,]", "a:\n  ,", "- x\n,", "a: |\n  ,\n", "'a,'", "", "!t [a, b]", "&a {x: 1}",
+        "!!str a,b", "  a:\n  , x", "  a:\n    , x", "  a: 1\n---\nb:\n, c", "  a\n# ,\n"})
     EXPECT_FALSE(check_yaml_text(good).has_value()) << good;
 
   TempDir dir;

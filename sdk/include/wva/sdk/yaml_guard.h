@@ -9,23 +9,38 @@
 namespace wva::sdk {
 
 // nullopt, or an error ("line N: ...") when a YAML document's root starts with ',' (after `---`, tags and
-// anchors). That is never valid YAML, and yaml-cpp 0.7 does not reject it: it loops, allocating without
-// bound (a one-byte document "," takes gigabytes). Call before YAML::Load / LoadAll on untrusted text.
+// anchors), or when a later line starts with ',' left of the column where the document's root began
+// ("  a:\n, x": the root block ends and the document goes on with ','). Neither is valid YAML, and
+// yaml-cpp 0.7 does not reject them: it loops, allocating without bound (a one-byte document "," takes
+// gigabytes). Call before YAML::Load / LoadAll on untrusted text.
 inline std::optional<std::string> check_yaml_text(std::string_view text) {
-  bool at_root = true;  // no node of the current document seen yet
+  bool at_root = true;          // no node of the current document seen yet
+  std::size_t root_column = 0;  // where the current document's root began
+  bool root_column_known = false;
   std::size_t line = 1;
   std::size_t pos = 0;
   while (pos < text.size()) {
     const std::size_t eol = std::min(text.find('\n', pos), text.size());
-    std::string_view rest = text.substr(pos, eol - pos);
+    const std::string_view whole = text.substr(pos, eol - pos);
+    std::string_view rest = whole;
     if (rest.substr(0, 3) == "---" || rest.substr(0, 3) == "...") {
       at_root = true;
+      root_column_known = false;
       rest.remove_prefix(3);
     } else if (at_root && !rest.empty() && rest.front() == '%') {
       rest = {};  // a directive
+    } else if (!at_root && root_column_known) {
+      const std::size_t first = whole.find_first_not_of(" \t");
+      if (first != std::string_view::npos && first < root_column && whole[first] == ',')
+        return "line " + std::to_string(line) + ": a line cannot start with ',' left of the document's root (column " +
+               std::to_string(root_column + 1) + ")";
     }
     while (at_root && !rest.empty()) {
       const char c = rest.front();
+      if (c != ' ' && c != '\t' && c != '\r' && c != '#' && !root_column_known) {
+        root_column = static_cast<std::size_t>(rest.data() - whole.data());
+        root_column_known = true;
+      }
       if (c == ' ' || c == '\t' || c == '\r') {
         rest.remove_prefix(1);
       } else if (c == '#') {
