@@ -3,16 +3,19 @@
 # for N seconds (default 60) on a copy of its seed corpus in a temporary folder; the repository is never
 # written. Prints each run's executed-inputs count; exits non-zero on any crash, leak, timeout or
 # sanitizer report.
-#   scripts/fuzz.sh [--seconds N] [target...]
+#   scripts/fuzz.sh [--seconds N] [--seed S] [target...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 seconds=60
+seed=0  # libFuzzer's: 0 = a new random seed each run; a fixed one replays the same inputs (CI)
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --seconds=*) seconds="${1#*=}"; shift ;;
+    --seed) seed="$2"; shift 2 ;;
+    --seed=*) seed="${1#*=}"; shift ;;
     -h|--help) sed -n 2,6p "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -43,7 +46,7 @@ for t in "${targets[@]}"; do
   # a hang or blow-up in the code; the outer timeout bounds the run itself (a report that never ends, e.g.
   # LeakSanitizer scanning a huge heap), so CI never waits on a fuzzer.
   (cd "$work/$t" && TMPDIR="$work/$t" timeout --kill-after=10 "$((seconds + 120))" \
-     "$repo/$build_dir/bin/$t" -max_total_time="$seconds" -timeout=10 \
+     "$repo/$build_dir/bin/$t" -max_total_time="$seconds" -timeout=10 -seed="$seed" \
      -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=65536 -print_final_stats=1 \
      -artifact_prefix="$work/$t/artifacts/" corpus >"$log" 2>&1)
   rc=$?

@@ -108,7 +108,7 @@ TEST(InputLimits, FuzzFindingCommaAtADocumentRootIsAnErrorNotAHang) {
   for (const char* bad :
        {",", "  ,b", "\n ,", "a: 1\n---\n,b", "--- ,", "--- !t ,", "&x ,", "... \n,", "# c\n%YAML 1.2\n--- ,",
         // fuzz_manifest_loader, session 4: a tag or anchor ends at a flow indicator ("!t," is "!t" then ',').
-        "!t, x", "&a,x", "#c\n  !oTargetRef, every Deployment", "!a &b, x",
+        "--- !t ,x", "#c\n  ,!oTargetRef every",
         // ... and a ',' line left of an indented root: the root ends and the document goes on with ','.
         "  a:\n, x", "    spec:\n      nodeSelector:\n, every\n", "  - a\n, x", "  [a]\n, x", "  a:\n , x",
         "a: 1\n---\n  b:\n, c"}) {
@@ -117,6 +117,13 @@ TEST(InputLimits, FuzzFindingCommaAtADocumentRootIsAnErrorNotAHang) {
     EXPECT_NE(e->find("cannot start with ','"), std::string::npos) << *e;
   }
   EXPECT_EQ(check_yaml_text("\n\n  ,").value_or(""), "line 3: a YAML document cannot start with ','");
+  // Tags and anchors with flow indicators before the root (yaml-cpp loops on "!t, x", "&a,x", "!t[a]\n,").
+  for (const char* bad : {"!t, x", "&a,x", "#c\n  !oTargetRef, every Deployment", "!a &b, x", "!t[a]\n,",
+                          "!c\xef\xbf\xbf[oT\n,", "&{a} x"}) {
+    const auto e = check_yaml_text(bad);
+    ASSERT_TRUE(e.has_value()) << bad;
+    EXPECT_NE(e->find("a tag or anchor holding"), std::string::npos) << *e;
+  }
   for (const char* good :
        {"a: x,y", "- ,", "a: ,", "[a, ,]", "a:\n  ,", "- x\n,", "a: |\n  ,\n", "'a,'", "", "!t [a, b]", "&a {x: 1}",
         "!!str a,b", "  a:\n  , x", "  a:\n    , x", "  a: 1\n---\nb:\n, c", "  a\n# ,\n"})
