@@ -117,6 +117,13 @@ TEST(InputLimits, FuzzFindingCommaAtADocumentRootIsAnErrorNotAHang) {
     EXPECT_NE(e->find("cannot start with ','"), std::string::npos) << *e;
   }
   EXPECT_EQ(check_yaml_text("\n\n  ,").value_or(""), "line 3: a YAML document cannot start with ','");
+  // Control characters (YAML's c-printable set excludes them; yaml-cpp loops on "\0\0\0, x").
+  const auto nul = check_yaml_text(std::string_view("a: 1\n\0\0\0, x", 11));
+  ASSERT_TRUE(nul.has_value());
+  EXPECT_EQ(*nul, "line 2: control character 0x00 (YAML allows none but tab, line feed and carriage return)");
+  EXPECT_TRUE(check_yaml_text("a: \x1b[31m").has_value());
+  EXPECT_TRUE(check_yaml_text("a: \x7f").has_value());
+  EXPECT_FALSE(check_yaml_text("a:\tb\r\nc: d\n").has_value());
   // Tags and anchors with flow indicators before the root (yaml-cpp loops on "!t, x", "&a,x", "!t[a]\n,").
   for (const char* bad : {"!t, x", "&a,x", "#c\n  !oTargetRef, every Deployment", "!a &b, x", "!t[a]\n,",
                           "!c\xef\xbf\xbf[oT\n,", "&{a} x"}) {

@@ -14,6 +14,20 @@ namespace wva::sdk {
 // yaml-cpp 0.7 does not reject them: it loops, allocating without bound (a one-byte document "," takes
 // gigabytes). Call before YAML::Load / LoadAll on untrusted text.
 inline std::optional<std::string> check_yaml_text(std::string_view text) {
+  // YAML allows no C0 control character but tab, line feed and carriage return, nor DEL (its c-printable
+  // set); yaml-cpp 0.7 loops on some documents that hold one ("\0\0\0, x", fuzz_manifest_loader).
+  {
+    std::size_t ctl_line = 1;
+    for (const char ch : text) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (u == '\n') ++ctl_line;
+      if ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0x7f) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        return "line " + std::to_string(ctl_line) + ": control character 0x" + kHex[u >> 4] + kHex[u & 15] +
+               " (YAML allows none but tab, line feed and carriage return)";
+      }
+    }
+  }
   bool at_root = true;          // no node of the current document seen yet
   std::size_t root_column = 0;  // where the current document's root began
   bool root_column_known = false;
