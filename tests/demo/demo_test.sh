@@ -14,10 +14,13 @@ for f in bin/wva bin/wva-emulator plugins/libprometheus.so plugins/libsaturation
 done
 out="$(mktemp)"
 report="$(mktemp -d)"
-trap 'rm -rf "$out" "$report"' EXIT
+# The demo's own scratch folder lives under this one, so the leftover check below cannot match another
+# test's processes (ctest runs e2e tests of `wva run --local /tmp/...` in parallel).
+scratch="$(mktemp -d)"
+trap 'rm -rf "$out" "$report" "$scratch"' EXIT
 start=$SECONDS
 set +e
-WVA_BUILD_DIR="$build" WVA_DEMO_REPORT="$report" timeout --kill-after=10 200 bash "$src/scripts/demo.sh" >"$out" 2>&1
+TMPDIR="$scratch" WVA_BUILD_DIR="$build" WVA_DEMO_REPORT="$report" timeout --kill-after=10 200 bash "$src/scripts/demo.sh" >"$out" 2>&1
 rc=$?
 set -e
 took=$((SECONDS - start))
@@ -32,7 +35,8 @@ grep -q '^decisions followed the load: yes' "$out" || fail "the decisions did no
 grep -q 'llama-8b-h100' "$report/report.html" || fail "report.html does not name the variants"
 # Every process the demo started is gone (its processes ran binaries of this build or prometheus with its
 # scratch config).
-if pgrep -f "$build/bin/wva run --local /tmp/" >/dev/null || pgrep -f "$build/bin/wva-emulator --listen 127.0.0.1:0 --config /tmp/" >/dev/null; then
+if pgrep -f "$build/bin/wva run --local $scratch/" >/dev/null ||
+  pgrep -f "$build/bin/wva-emulator --listen 127.0.0.1:0 --config $scratch/" >/dev/null; then
   fail "the demo left processes behind"
 fi
 echo "PASS (${took}s)"
