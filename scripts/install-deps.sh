@@ -22,7 +22,7 @@ done
 packages=(
   build-essential cmake pkg-config git ca-certificates curl unzip
   libboost-dev libboost-program-options-dev libboost-filesystem-dev libboost-system-dev
-  libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libcpp-httplib-dev libssl-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
 )

@@ -2,11 +2,10 @@
 
 #include <cstdlib>
 
-#include <yaml-cpp/yaml.h>
-
 #include "config/duration.h"
 #include "config/pipeline_config.h"
 #include "config/suggest.h"
+#include "wva/sdk/util/yaml.h"
 
 namespace wva::framework {
 namespace {
@@ -381,8 +380,9 @@ TEST(PipelinesYaml, ScalarConversionToJson) {
       {"v: {a: {b: 1}}", nlohmann::json{{"a", {{"b", 1}}}}},
   };
   for (const auto& c : cases) {
-    auto node = YAML::Load(c.yaml);
-    EXPECT_EQ(yaml_to_json(node["v"]), c.expected) << c.yaml;
+    const auto doc = sdk::yaml::load_json(c.yaml);
+    ASSERT_TRUE(doc.ok()) << c.yaml;
+    EXPECT_EQ(doc.value()["v"], c.expected) << c.yaml;
   }
 }
 

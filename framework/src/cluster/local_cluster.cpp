@@ -6,11 +6,8 @@
 #include <sstream>
 #include <system_error>
 
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/yaml.h>
-
 #include "config/input_limits.h"
-#include "config/pipeline_config.h"  // yaml_to_json
+#include "wva/sdk/util/yaml.h"
 
 namespace wva::framework {
 namespace {
@@ -19,12 +16,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr const char* kVaApiVersion = "llmd.ai/v1alpha1";
-
-// yaml-cpp's own depth guard says only "bad file".
-std::string yaml_error_text(const YAML::Exception& e) {
-  if (dynamic_cast<const YAML::DeepRecursion*>(&e)) return "nested too deep for the YAML parser (its limit)";
-  return e.msg;
-}
 
 bool wanted_file(const fs::path& p) {
   const std::string name = p.filename().string();
@@ -40,16 +31,16 @@ std::string object_key(const json& obj) {
 }
 
 // A YAML document as JSON; ConfigMap data values keep the text written in the file.
-json doc_to_json(const YAML::Node& doc, const std::string& where, std::vector<std::string>& errors) {
-  json j = yaml_to_json(doc);
+json doc_to_json(const sdk::yaml::Node& doc, const std::string& where, std::vector<std::string>& errors) {
+  json j = sdk::yaml::to_json(doc);
   if (j.is_object() && j.value("kind", json()) == "ConfigMap") {
-    const YAML::Node data = doc["data"];
-    if (data.IsDefined() && data.IsMap()) {
+    const sdk::yaml::Node data = doc["data"];
+    if (data.defined() && data.is_mapping()) {
       json out = json::object();
-      for (const auto& kv : data) {
-        const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : YAML::Dump(kv.first);
-        if (kv.second.IsScalar()) out[key] = kv.second.Scalar();
-        else if (kv.second.IsNull()) out[key] = "";
+      for (const auto& kv : data.entries()) {
+        const std::string key = kv.first.is_scalar() ? kv.first.scalar() : sdk::yaml::to_json(kv.first).dump();
+        if (kv.second.is_scalar()) out[key] = kv.second.scalar();
+        else if (kv.second.is_null()) out[key] = "";
         else errors.push_back(where + ": data." + key + ": ConfigMap data values must be strings");
       }
       j["data"] = std::move(out);
@@ -167,23 +158,16 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
       accept_object(std::move(j), file + "[doc 1]", snap.objects, errors, seen);
       continue;
     }
-    if (auto bad = check_yaml_text(text)) {
-      errors.push_back(file + ": " + *bad);
+    auto stream = sdk::yaml::load_all(text);
+    if (!stream.ok()) {
+      errors.push_back(stream.error->located(file));
       continue;
     }
-    std::vector<YAML::Node> docs;
-    try {
-      docs = YAML::LoadAll(text);
-    } catch (const YAML::Exception& e) {
-      std::string where = file;
-      if (e.mark.line >= 0) where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
-      errors.push_back(where + ": " + yaml_error_text(e));
-      continue;
-    }
+    const std::vector<sdk::yaml::Node>& docs = stream.documents;
     for (size_t i = 0; i < docs.size(); ++i) {
-      if (!docs[i].IsDefined() || docs[i].IsNull()) continue;  // empty document between `---`
+      if (!docs[i].defined() || docs[i].is_null()) continue;  // empty document between `---`
       const std::string where = file + "[doc " + std::to_string(i + 1) + "]";
-      if (!docs[i].IsMap()) {
+      if (!docs[i].is_mapping()) {
         errors.push_back(where + ": not a Kubernetes object (expected a mapping)");
         continue;
       }

@@ -6,14 +6,13 @@
 #include <cstddef>
 #include <filesystem>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "wva/sdk/result.h"
-#include "wva/sdk/yaml_guard.h"
+#include "wva/sdk/util/yaml.h"
 
 namespace wva::framework {
 
@@ -31,12 +30,10 @@ struct InputLimits {
   std::size_t max_file_bytes = 16u << 20;
 };
 
-// A document over a limit. yaml_to_json throws it (callers catch std::exception and add the file and
-// document); its what() names the limit.
-class InputLimitExceeded : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// The bounds YAML is read under (sdk::yaml::load_all counts them while it builds the tree).
+inline sdk::yaml::Limits yaml_limits(const InputLimits& limits) {
+  return {.max_depth = limits.max_depth, .max_nodes = limits.max_nodes, .max_bytes = limits.max_bytes};
+}
 
 // Nesting depth of JSON text without parsing it, in one pass: brackets outside strings. Stops counting
 // (returns max_depth + 1) as soon as the depth passes max_depth.
@@ -49,9 +46,6 @@ std::optional<std::string> check_json_depth(std::string_view text, const InputLi
 // documents that arrive already parsed (one item of a Kubernetes list), before anything walks them
 // recursively (copy, compare, dump).
 std::size_t json_value_depth(const nlohmann::json& value, std::size_t max_depth);
-
-// The YAML root guard lives in the SDK (plugins parse YAML too).
-using sdk::check_yaml_text;
 
 // Reads a whole file, refusing one larger than limits.max_file_bytes; errors name the file and the limit.
 sdk::Result<std::string> read_bounded_file(const std::filesystem::path& path, const InputLimits& limits = {});

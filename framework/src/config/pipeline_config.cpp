@@ -8,11 +8,11 @@
 #include <functional>
 #include <set>
 
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/yaml.h>
+#include <yaml-cpp/yaml.h>  // to_yaml only: reading is sdk::yaml (bounded)
 
 #include "config/duration.h"
 #include "config/suggest.h"
+#include "wva/sdk/util/yaml.h"
 
 namespace wva::framework {
 
@@ -78,131 +78,16 @@ const PipelineConfig* pipeline_for(const HostConfig& config, const sdk::ModelKey
 // ---------------------------------------------------------------------------------------------------
 // YAML -> JSON
 
-namespace {
-
-bool is_plain(const YAML::Node& n) { return n.Tag() == "?"; }
-
-std::optional<nlohmann::json> plain_scalar_value(const std::string& s) {
-  if (s == "true" || s == "True" || s == "TRUE") return nlohmann::json(true);
-  if (s == "false" || s == "False" || s == "FALSE") return nlohmann::json(false);
-  if (s.empty()) return std::nullopt;
-  // Integer: optional sign, digits only.
-  {
-    size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
-    bool digits = i < s.size();
-    for (size_t j = i; j < s.size(); ++j)
-      if (s[j] < '0' || s[j] > '9') digits = false;
-    if (digits) {
-      errno = 0;
-      char* end = nullptr;
-      long long v = std::strtoll(s.c_str(), &end, 10);
-      if (errno == 0 && end == s.c_str() + s.size()) return nlohmann::json(v);
-    }
-  }
-  // Float: digits with '.' or an exponent; nothing else (no hex, no inf/nan, which JSON cannot hold).
-  {
-    bool has_digit = false, ok = true;
-    for (char c : s) {
-      if (c >= '0' && c <= '9') has_digit = true;
-      else if (c != '.' && c != 'e' && c != 'E' && c != '-' && c != '+') ok = false;
-    }
-    if (ok && has_digit) {
-      errno = 0;
-      char* end = nullptr;
-      double v = std::strtod(s.c_str(), &end);
-      if (errno == 0 && end == s.c_str() + s.size() && std::isfinite(v)) return nlohmann::json(v);
-    }
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
-namespace {
-
-// One document's conversion: counts what it produces, so aliases cannot expand without bound.
-class BoundedYamlToJson {
- public:
-  explicit BoundedYamlToJson(const InputLimits& limits) : limits_(limits) {}
-
-  nlohmann::json convert(const YAML::Node& node, std::size_t depth) {
-    if (++nodes_ > limits_.max_nodes)
-      throw InputLimitExceeded("expands to more than " + std::to_string(limits_.max_nodes) +
-                               " nodes (the limit; YAML aliases repeat what they point to)");
-    switch (node.Type()) {
-      case YAML::NodeType::Undefined:
-      case YAML::NodeType::Null: return nullptr;
-      case YAML::NodeType::Scalar: {
-        const std::string& s = node.Scalar();
-        bytes_ += s.size();
-        if (bytes_ > limits_.max_bytes)
-          throw InputLimitExceeded("expands to more than " + std::to_string(limits_.max_bytes) +
-                                   " bytes of text (the limit; YAML aliases repeat what they point to)");
-        if (is_plain(node))
-          if (auto v = plain_scalar_value(s)) return *v;
-        if (node.Tag() == "tag:yaml.org,2002:int" || node.Tag() == "tag:yaml.org,2002:float" ||
-            node.Tag() == "tag:yaml.org,2002:bool")
-          if (auto v = plain_scalar_value(s)) return *v;
-        return s;
-      }
-      case YAML::NodeType::Sequence: {
-        nest(depth);
-        nlohmann::json arr = nlohmann::json::array();
-        for (const auto& item : node) arr.push_back(convert(item, depth + 1));
-        return arr;
-      }
-      case YAML::NodeType::Map: {
-        nest(depth);
-        nlohmann::json obj = nlohmann::json::object();
-        for (const auto& kv : node) {
-          std::string key;
-          if (kv.first.IsScalar()) {
-            key = kv.first.Scalar();
-            bytes_ += key.size();
-          } else {
-            (void)convert(kv.first, depth + 1);  // counts a complex key before it is printed
-            key = YAML::Dump(kv.first);
-          }
-          obj[key] = convert(kv.second, depth + 1);
-        }
-        return obj;
-      }
-    }
-    return nullptr;
-  }
-
- private:
-  void nest(std::size_t depth) const {
-    if (depth >= limits_.max_depth)
-      throw InputLimitExceeded("nested deeper than " + std::to_string(limits_.max_depth) + " levels (the limit)");
-  }
-
-  const InputLimits& limits_;
-  std::size_t nodes_ = 0;
-  std::size_t bytes_ = 0;
-};
-
-}  // namespace
-
-nlohmann::json yaml_to_json(const YAML::Node& node, const InputLimits& limits) {
-  return BoundedYamlToJson(limits).convert(node, 0);
-}
+using sdk::yaml::plain_scalar_value;
 
 // ---------------------------------------------------------------------------------------------------
 // pipelines.yaml
 
 namespace {
 
-const char* type_name(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Undefined: return "nothing";
-    case YAML::NodeType::Null: return "null";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-  }
-  return "unknown";
-}
+using YamlNode = sdk::yaml::Node;
+
+const char* type_name(const YamlNode& n) { return n.type_name(); }
 
 class Parser {
  public:
@@ -210,35 +95,31 @@ class Parser {
       : source_(std::move(source_name)), default_interval_(default_interval) {}
 
   ConfigParse run(std::string_view text) {
-    YAML::Node root;
     if (const InputLimits limits; text.size() > limits.max_file_bytes) {
       err(std::to_string(text.size()) + " bytes, more than the limit of " + std::to_string(limits.max_file_bytes) +
               " bytes",
           source_);
       return finish();
     }
-    if (auto bad = check_yaml_text(text)) {
-      err(*bad, source_);
+    auto stream = sdk::yaml::load_all(text);
+    if (!stream.ok()) {
+      const auto& e = *stream.error;
+      if (e.over_limit) {
+        // A plugin's setting gets the setting's path (section.instance.setting), anything else the file's.
+        const bool setting =
+            e.path.size() >= 3 && (e.path[0] == "sources" || e.path[0] == "analyzers" || e.path[0] == "sinks");
+        err(e.message + " (" + source_ + ":" + std::to_string(e.line) + ")", setting ? e.path_string(3) : source_);
+      } else {
+        err(e.located(source_), "");
+      }
       return finish();
     }
-    try {
-      root = YAML::Load(std::string(text));
-    } catch (const YAML::Exception& e) {
-      std::string where = source_;
-      if (e.mark.line >= 0) where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
-      // yaml-cpp's own depth guard says only "bad file".
-      err(where + ": " +
-              (dynamic_cast<const YAML::DeepRecursion*>(&e)
-                   ? std::string("nested too deep for the YAML parser (its limit)")
-                   : e.msg),
-          "");
-      return finish();
-    }
-    if (root.IsNull() || !root.IsDefined()) {
+    YamlNode root = stream.documents.empty() ? YamlNode::null() : stream.documents.front();
+    if (root.is_null() || !root.defined()) {
       err("the configuration is empty; at least one pipeline is required", "pipelines");
       return finish();
     }
-    if (!root.IsMap()) {
+    if (!root.is_mapping()) {
       // The whole document is wrong: its path is the document itself.
       err(std::string("the configuration must be a mapping of plugins, sources, analyzers, sinks and pipelines, "
                       "got ") +
@@ -247,8 +128,8 @@ class Parser {
       return finish();
     }
     static const std::vector<std::string> kTop = {"plugins", "sources", "analyzers", "sinks", "pipelines"};
-    YAML::Node plugins, sources, analyzers, sinks, pipelines;
-    for_each_key(root, "", kTop, [&](const std::string& key, const YAML::Node& value, const std::string&) {
+    YamlNode plugins, sources, analyzers, sinks, pipelines;
+    for_each_key(root, "", kTop, [&](const std::string& key, const YamlNode& value, const std::string&) {
       if (key == "plugins") plugins = value;
       else if (key == "sources") sources = value;
       else if (key == "analyzers") analyzers = value;
@@ -264,16 +145,16 @@ class Parser {
   }
 
  private:
-  using KeyFn = std::function<void(const std::string& key, const YAML::Node& value, const std::string& path)>;
+  using KeyFn = std::function<void(const std::string& key, const YamlNode& value, const std::string& path)>;
 
   static std::string join(const std::string& base, const std::string& key) {
     return base.empty() ? key : base + "." + key;
   }
 
-  std::string at_line(const YAML::Node& n) const {
-    const auto m = n.Mark();
-    if (m.line < 0) return "";
-    return " (" + source_ + ":" + std::to_string(m.line + 1) + ")";
+  std::string at_line(const YamlNode& n) const {
+    const auto m = n.mark();
+    if (m.line == 0) return "";
+    return " (" + source_ + ":" + std::to_string(m.line) + ")";
   }
 
   // Keys and names come from the file: their control characters are escaped, so one error is one line.
@@ -283,15 +164,15 @@ class Parser {
 
   // Walks a mapping: rejects non-scalar and duplicate keys, and unknown keys (when `known` is not empty)
   // with a "did you mean".
-  void for_each_key(const YAML::Node& map, const std::string& path, const std::vector<std::string>& known,
+  void for_each_key(const YamlNode& map, const std::string& path, const std::vector<std::string>& known,
                     const KeyFn& fn) {
     std::set<std::string> seen;
-    for (const auto& kv : map) {
-      if (!kv.first.IsScalar() || kv.first.Scalar().empty()) {
+    for (const auto& kv : map.entries()) {
+      if (!kv.first.is_scalar() || kv.first.scalar().empty()) {
         err("keys must be non-empty names" + at_line(kv.first), path);
         continue;
       }
-      const std::string key = kv.first.Scalar();
+      const std::string key = kv.first.scalar();
       const std::string key_path = join(path, key);
       if (!seen.insert(key).second) {
         err("duplicate key \"" + key + "\"" + at_line(kv.first), key_path);
@@ -311,29 +192,29 @@ class Parser {
   }
 
   // A mapping or null (an empty mapping); anything else is an error. True when usable as a mapping.
-  bool expect_map(const YAML::Node& n, const std::string& path) {
-    if (!n.IsDefined() || n.IsNull() || n.IsMap()) return true;
+  bool expect_map(const YamlNode& n, const std::string& path) {
+    if (!n.defined() || n.is_null() || n.is_mapping()) return true;
     err(std::string("must be a mapping, got ") + type_name(n) + at_line(n), path);
     return false;
   }
 
-  std::optional<std::string> expect_string(const YAML::Node& n, const std::string& path) {
-    if (n.IsScalar() && !n.Scalar().empty()) return n.Scalar();
-    err(std::string("must be a non-empty string, got ") + (n.IsScalar() ? "an empty string" : type_name(n)) +
+  std::optional<std::string> expect_string(const YamlNode& n, const std::string& path) {
+    if (n.is_scalar() && !n.scalar().empty()) return n.scalar();
+    err(std::string("must be a non-empty string, got ") + (n.is_scalar() ? "an empty string" : type_name(n)) +
             at_line(n),
         path);
     return std::nullopt;
   }
 
   // A list of strings; a single string is accepted as a list of one.
-  std::vector<std::string> expect_string_list(const YAML::Node& n, const std::string& path) {
+  std::vector<std::string> expect_string_list(const YamlNode& n, const std::string& path) {
     std::vector<std::string> out;
-    if (!n.IsDefined() || n.IsNull()) return out;
-    if (n.IsScalar()) {
+    if (!n.defined() || n.is_null()) return out;
+    if (n.is_scalar()) {
       if (auto s = expect_string(n, path)) out.push_back(*s);
       return out;
     }
-    if (!n.IsSequence()) {
+    if (!n.is_sequence()) {
       err(std::string("must be a list of strings, got ") + type_name(n) + at_line(n), path);
       return out;
     }
@@ -342,39 +223,35 @@ class Parser {
     return out;
   }
 
-  void parse_plugins(const YAML::Node& n) {
-    if (!expect_map(n, "plugins") || !n.IsDefined() || n.IsNull()) return;
-    for_each_key(n, "plugins", {"paths"}, [&](const std::string&, const YAML::Node& v, const std::string& p) {
+  void parse_plugins(const YamlNode& n) {
+    if (!expect_map(n, "plugins") || !n.defined() || n.is_null()) return;
+    for_each_key(n, "plugins", {"paths"}, [&](const std::string&, const YamlNode& v, const std::string& p) {
       config_.plugin_paths = expect_string_list(v, p);
     });
   }
 
-  void parse_instances(const YAML::Node& n, const std::string& section,
+  void parse_instances(const YamlNode& n, const std::string& section,
                        std::map<std::string, PluginInstanceConfig>& out) {
-    if (!expect_map(n, section) || !n.IsDefined() || n.IsNull()) return;
-    for_each_key(n, section, {}, [&](const std::string& name, const YAML::Node& v, const std::string& path) {
+    if (!expect_map(n, section) || !n.defined() || n.is_null()) return;
+    for_each_key(n, section, {}, [&](const std::string& name, const YamlNode& v, const std::string& path) {
       PluginInstanceConfig inst;
       inst.name = name;
       inst.plugin = name;
       inst.path = path;
       inst.config = nlohmann::json::object();
       if (!expect_map(v, path)) return;
-      if (v.IsMap()) {
-        for (const auto& kv : v) {
-          if (kv.first.IsScalar() && kv.first.Scalar() == "plugin") {
+      if (v.is_mapping()) {
+        for (const auto& kv : v.entries()) {
+          if (kv.first.is_scalar() && kv.first.scalar() == "plugin") {
             if (auto s = expect_string(kv.second, path + ".plugin")) inst.plugin = *s;
             continue;
           }
-          if (!kv.first.IsScalar() || kv.first.Scalar().empty()) {
+          if (!kv.first.is_scalar() || kv.first.scalar().empty()) {
             err("setting names must be non-empty strings" + at_line(kv.first), path);
             continue;
           }
-          const std::string key = kv.first.Scalar();
-          try {
-            inst.config[key] = yaml_to_json(kv.second);
-          } catch (const InputLimitExceeded& e) {
-            err(e.what() + at_line(kv.second), join(path, key));
-          }
+          const std::string key = kv.first.scalar();
+          inst.config[key] = sdk::yaml::to_json(kv.second);  // bounded when the file was read
         }
       }
       out.emplace(name, std::move(inst));
@@ -390,7 +267,7 @@ class Parser {
   // Checks that `name` is a defined instance of `section` (kind = "source", "analyzer", "sink").
   void check_ref(const std::string& name, const std::string& kind,
                  const std::map<std::string, PluginInstanceConfig>& defined, const std::string& section,
-                 const std::string& path, const YAML::Node& node) {
+                 const std::string& path, const YamlNode& node) {
     if (defined.count(name)) return;
     std::string msg = "unknown " + kind + " \"" + name + "\"";
     const auto candidates = names_of(defined);
@@ -414,18 +291,18 @@ class Parser {
     err(msg + hint + at_line(node), path);
   }
 
-  void parse_selector(const YAML::Node& n, const std::string& path, Selector& sel) {
-    if (!expect_map(n, path) || !n.IsMap()) return;
+  void parse_selector(const YamlNode& n, const std::string& path, Selector& sel) {
+    if (!expect_map(n, path) || !n.is_mapping()) return;
     for_each_key(n, path, {"namespaces", "modelIds", "vaLabels"},
-                 [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+                 [&](const std::string& key, const YamlNode& v, const std::string& p) {
                    if (key == "namespaces") {
                      sel.namespaces = expect_string_list(v, p);
                    } else if (key == "modelIds") {
                      sel.model_ids = expect_string_list(v, p);
                    } else {
-                     if (!expect_map(v, p) || !v.IsMap()) return;
-                     for_each_key(v, p, {}, [&](const std::string& lk, const YAML::Node& lv, const std::string& lp) {
-                       if (auto s = lv.IsScalar() ? std::optional<std::string>(lv.Scalar()) : std::nullopt)
+                     if (!expect_map(v, p) || !v.is_mapping()) return;
+                     for_each_key(v, p, {}, [&](const std::string& lk, const YamlNode& lv, const std::string& lp) {
+                       if (auto s = lv.is_scalar() ? std::optional<std::string>(lv.scalar()) : std::nullopt)
                          sel.va_labels[lk] = *s;
                        else err(std::string("label value must be a string, got ") + type_name(lv) + at_line(lv), lp);
                      });
@@ -433,36 +310,36 @@ class Parser {
                  });
   }
 
-  void parse_pipeline(const std::string& name, const YAML::Node& n, const std::string& path) {
+  void parse_pipeline(const std::string& name, const YamlNode& n, const std::string& path) {
     PipelineConfig pc;
     pc.name = name;
     pc.path = path;
     pc.interval = default_interval_;
-    if (!n.IsMap()) {
+    if (!n.is_mapping()) {
       err(std::string("must be a mapping with source, analyzers and sinks, got ") + type_name(n) + at_line(n), path);
       return;
     }
     bool has_source = false, has_analyzers = false, has_sinks = false;
     for_each_key(
         n, path, {"selector", "interval", "idleCheckInterval", "source", "analyzers", "combine", "sinks"},
-        [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+        [&](const std::string& key, const YamlNode& v, const std::string& p) {
           if (key == "selector") {
             parse_selector(v, p, pc.selector);
           } else if (key == "interval") {
-            if (!v.IsScalar()) {
+            if (!v.is_scalar()) {
               err(std::string("must be a duration such as 30s, got ") + type_name(v) + at_line(v), p);
               return;
             }
-            auto d = parse_duration(v.Scalar());
+            auto d = parse_duration(v.scalar());
             if (!d) err(d.error().message + at_line(v), p);
             else if (d->count() <= 0) err("must be greater than 0" + at_line(v), p);
             else pc.interval = *d;
           } else if (key == "idleCheckInterval") {
-            if (!v.IsScalar()) {
+            if (!v.is_scalar()) {
               err(std::string("must be a duration such as 2s (0 turns it off), got ") + type_name(v) + at_line(v), p);
               return;
             }
-            auto d = parse_duration(v.Scalar());
+            auto d = parse_duration(v.scalar());
             if (!d) err(d.error().message + at_line(v), p);
             else if (d->count() < 0) err("must not be negative" + at_line(v), p);
             else pc.idle_check_interval = *d;
@@ -475,23 +352,23 @@ class Parser {
           } else if (key == "analyzers") {
             has_analyzers = true;
             pc.analyzers = expect_string_list(v, p);
-            if (v.IsSequence()) {
+            if (v.is_sequence()) {
               for (size_t i = 0; i < v.size(); ++i)
-                if (v[i].IsScalar() && !v[i].Scalar().empty())
-                  check_ref(v[i].Scalar(), "analyzer", config_.analyzers, "analyzers",
+                if (v[i].is_scalar() && !v[i].scalar().empty())
+                  check_ref(v[i].scalar(), "analyzer", config_.analyzers, "analyzers",
                             p + "[" + std::to_string(i) + "]", v[i]);
-            } else if (v.IsScalar() && !v.Scalar().empty()) {
-              check_ref(v.Scalar(), "analyzer", config_.analyzers, "analyzers", p, v);
+            } else if (v.is_scalar() && !v.scalar().empty()) {
+              check_ref(v.scalar(), "analyzer", config_.analyzers, "analyzers", p, v);
             }
-            if (pc.analyzers.empty() && (v.IsNull() || (v.IsSequence() && v.size() == 0)))
+            if (pc.analyzers.empty() && (v.is_null() || (v.is_sequence() && v.size() == 0)))
               err("at least one analyzer is required" + at_line(v), p);
           } else if (key == "combine") {
             static const std::vector<std::string> kModes = {"first", "max", "last", "hybrid"};
-            if (!v.IsScalar()) {
+            if (!v.is_scalar()) {
               err(std::string("must be one of first, max, last, hybrid, got ") + type_name(v) + at_line(v), p);
               return;
             }
-            const std::string m = v.Scalar();
+            const std::string m = v.scalar();
             if (m == "first") pc.combine = CombineMode::kFirst;
             else if (m == "max") pc.combine = CombineMode::kMax;
             else if (m == "hybrid") pc.combine = CombineMode::kHybrid;
@@ -505,14 +382,14 @@ class Parser {
           } else if (key == "sinks") {
             has_sinks = true;
             pc.sinks = expect_string_list(v, p);
-            if (v.IsSequence()) {
+            if (v.is_sequence()) {
               for (size_t i = 0; i < v.size(); ++i)
-                if (v[i].IsScalar() && !v[i].Scalar().empty())
-                  check_ref(v[i].Scalar(), "sink", config_.sinks, "sinks", p + "[" + std::to_string(i) + "]", v[i]);
-            } else if (v.IsScalar() && !v.Scalar().empty()) {
-              check_ref(v.Scalar(), "sink", config_.sinks, "sinks", p, v);
+                if (v[i].is_scalar() && !v[i].scalar().empty())
+                  check_ref(v[i].scalar(), "sink", config_.sinks, "sinks", p + "[" + std::to_string(i) + "]", v[i]);
+            } else if (v.is_scalar() && !v.scalar().empty()) {
+              check_ref(v.scalar(), "sink", config_.sinks, "sinks", p, v);
             }
-            if (pc.sinks.empty() && (v.IsNull() || (v.IsSequence() && v.size() == 0)))
+            if (pc.sinks.empty() && (v.is_null() || (v.is_sequence() && v.size() == 0)))
               err("at least one sink is required" + at_line(v), p);
           }
         });
@@ -528,13 +405,13 @@ class Parser {
     config_.pipelines.push_back(std::move(pc));
   }
 
-  void parse_pipelines(const YAML::Node& n) {
-    if (!n.IsDefined() || n.IsNull() || (n.IsMap() && n.size() == 0)) {
+  void parse_pipelines(const YamlNode& n) {
+    if (!n.defined() || n.is_null() || (n.is_mapping() && n.size() == 0)) {
       err("at least one pipeline is required", "pipelines");
       return;
     }
     if (!expect_map(n, "pipelines")) return;
-    for_each_key(n, "pipelines", {}, [&](const std::string& name, const YAML::Node& v, const std::string& path) {
+    for_each_key(n, "pipelines", {}, [&](const std::string& name, const YamlNode& v, const std::string& path) {
       parse_pipeline(name, v, path);
     });
   }
@@ -559,7 +436,7 @@ ConfigParse parse_pipelines_yaml(std::string_view yaml_text, std::chrono::millis
   try {
     return Parser(source_name, default_interval).run(yaml_text);
   } catch (const std::exception& e) {
-    // yaml-cpp may throw on odd input in places the parser does not guard (e.g. bad conversions).
+    // Defensive: nothing in the parser is expected to throw.
     ConfigParse out;
     out.errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, source_name + ": " + e.what()));
     return out;

@@ -16,10 +16,6 @@
 #include "wva/sdk/result.h"
 #include "wva/sdk/types.h"
 
-namespace YAML {
-class Node;
-}
-
 namespace wva::framework {
 
 // One configured plugin instance, e.g. `sources: {prometheus: {url: ...}}`. The instance name is the
@@ -72,12 +68,6 @@ const PipelineConfig* pipeline_for(const HostConfig& config, const sdk::ModelKey
 
 // `*` matches any run of characters (including '/'), `?` exactly one; everything else literally.
 bool glob_match(std::string_view pattern, std::string_view text);
-
-// A YAML node as JSON. Plain (unquoted) scalars become bool / integer / float when they read as one
-// (true/false, 42, -1.5, 1e3), null stays null; quoted scalars stay strings ("42" is a string).
-// Bounded: throws InputLimitExceeded when the document nests deeper than limits.max_depth or expands
-// (aliases included) to more than limits.max_nodes nodes or limits.max_bytes bytes of text.
-nlohmann::json yaml_to_json(const YAML::Node& node, const InputLimits& limits = {});
 
 struct ConfigParse {
   std::optional<HostConfig> config;  // set only when errors is empty

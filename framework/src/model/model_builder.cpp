@@ -53,10 +53,9 @@
 #include <map>
 #include <set>
 
-#include <yaml-cpp/yaml.h>
-
-#include "config/pipeline_config.h"  // glob_match, yaml_to_json
+#include "config/pipeline_config.h"  // glob_match
 #include "wva/sdk/memory_cluster.h"  // kPodDeploymentAnnotation
+#include "wva/sdk/util/yaml.h"
 
 namespace wva::framework {
 namespace {
@@ -165,23 +164,15 @@ UnitCosts read_unit_costs(sdk::ClusterView& cluster, std::vector<std::string>& w
     return out;
   }
   const std::string key_where = where + " key costs";
-  YAML::Node node;
-  try {
-    node = YAML::Load(it->second);
-  } catch (const YAML::Exception& e) {
-    warnings.push_back(key_where + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  auto parsed = sdk::yaml::load_json(it->second);
+  if (!parsed.ok()) {
+    warnings.push_back(key_where + ": " + parsed.error().message);
     return out;
   }
-  if (node.IsNull()) return out;
-  if (!node.IsMap()) {
+  const json costs = std::move(parsed.value());
+  if (costs.is_null()) return out;
+  if (!costs.is_object()) {
     warnings.push_back(key_where + ": must be a mapping accelerator -> cost per GPU-hour");
-    return out;
-  }
-  json costs;
-  try {
-    costs = yaml_to_json(node);
-  } catch (const InputLimitExceeded& e) {
-    warnings.push_back(key_where + ": " + e.what());
     return out;
   }
   for (auto c = costs.begin(); c != costs.end(); ++c) {
@@ -219,22 +210,14 @@ std::vector<ServiceClass> read_service_classes(sdk::ClusterView& cluster, std::v
   if (!cm->has_value()) return out;
   for (const auto& [key, text] : sdk::config_map_data(**cm)) {
     const std::string kw = where + " key " + key;
-    YAML::Node node;
-    try {
-      node = YAML::Load(text);
-    } catch (const YAML::Exception& e) {
-      warnings.push_back(kw + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    auto parsed = sdk::yaml::load_json(text);
+    if (!parsed.ok()) {
+      warnings.push_back(kw + ": " + parsed.error().message);
       continue;
     }
-    if (!node.IsMap()) {
+    json j = std::move(parsed.value());
+    if (!j.is_object()) {
       warnings.push_back(kw + ": must be a mapping {name, priority, data: [{model, slo-tpot, slo-ttft}]}");
-      continue;
-    }
-    json j;
-    try {
-      j = yaml_to_json(node);
-    } catch (const InputLimitExceeded& e) {
-      warnings.push_back(kw + ": " + e.what());
       continue;
     }
     ServiceClass sc;

@@ -5,10 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 
-#include <yaml-cpp/yaml.h>
-
 #include "wva/sdk/suggest.h"
-#include "wva/sdk/yaml_guard.h"
+#include "wva/sdk/util/yaml.h"
 
 namespace wva::queueing {
 
@@ -33,42 +31,11 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
   return out;
 }
 
-// YAML -> JSON; scalars that read fully as numbers become numbers, true/false booleans.
-json to_json(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      json out = json::object();
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = to_json(kv.second);
-      return out;
-    }
-    case YAML::NodeType::Sequence: {
-      json out = json::array();
-      for (const auto& item : node) out.push_back(to_json(item));
-      return out;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string s = node.Scalar();
-      if (node.Tag() != "!") {  // unquoted
-        if (s == "true") return true;
-        if (s == "false") return false;
-      }
-      char* end = nullptr;
-      const double d = std::strtod(s.c_str(), &end);
-      if (!s.empty() && end && *end == '\0' && std::isfinite(d)) return d;
-      return s;
-    }
-    default: return nullptr;
-  }
-}
-
 sdk::Result<json> parse_yaml(const std::string& text, const std::string& path) {
-  if (auto bad = sdk::check_yaml_text(text))
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "invalid YAML: " + *bad, path);
-  try {
-    return to_json(YAML::Load(text));
-  } catch (const std::exception& e) {
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, std::string("invalid YAML: ") + e.what(), path);
-  }
+  auto parsed = sdk::yaml::load_json(text);
+  if (!parsed.ok())
+    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "invalid YAML: " + parsed.error().message, path);
+  return std::move(parsed.value());
 }
 
 // A number from a JSON number or a numeric string.

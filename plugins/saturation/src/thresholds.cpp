@@ -1,15 +1,14 @@
 #include "thresholds.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <set>
 #include <utility>
 
-#include <yaml-cpp/yaml.h>
-
 #include "text.h"
-#include "wva/sdk/yaml_guard.h"
+#include "wva/sdk/util/yaml.h"
 
 namespace wva::saturation {
 
@@ -52,39 +51,32 @@ EntryParse parse_entry(const std::string& source, const std::string& key, const 
     out.errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, std::move(message),
                                          source + ": " + (field.empty() ? base : base + "." + field)));
   };
-  if (auto bad = sdk::check_yaml_text(text)) {
-    error("", "invalid YAML: " + *bad);
+  auto parsed = sdk::yaml::load(text);
+  if (!parsed.ok()) {
+    error("", "invalid YAML: " + parsed.error().message);
     return out;
   }
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    error("", "invalid YAML: " + e.msg + " (line " + std::to_string(e.mark.line + 1) + ")");
-    return out;
-  }
-  if (root.IsNull()) return out;  // an empty entry sets nothing
-  if (!root.IsMap()) {
+  const sdk::yaml::Node& root = parsed.value();
+  if (root.is_null()) return out;  // an empty entry sets nothing
+  if (!root.is_mapping()) {
     error("", "must be a YAML mapping of threshold keys (kvCacheThreshold, queueLengthThreshold, ...)");
     return out;
   }
   std::set<std::string> seen;
-  for (const auto& kv : root) {
-    std::string field;
-    try {
-      field = kv.first.as<std::string>();
-    } catch (const YAML::Exception&) {
+  for (const auto& kv : root.entries()) {
+    if (!kv.first.is_scalar() && !kv.first.is_null()) {
       error("", "keys must be strings");
       continue;
     }
+    const std::string field = kv.first.scalar();
     seen.insert(field);
-    const YAML::Node& value = kv.second;
+    const sdk::yaml::Node& value = kv.second;
     if (field == "model_id" || field == "namespace") {
-      if (!value.IsScalar()) {
+      if (!value.is_scalar()) {
         error(field, "must be a string");
         continue;
       }
-      (field == "model_id" ? out.model_id : out.ns) = value.Scalar();
+      (field == "model_id" ? out.model_id : out.ns) = value.scalar();
       continue;
     }
     if (std::find(ignored_keys().begin(), ignored_keys().end(), field) != ignored_keys().end()) {
@@ -101,21 +93,21 @@ EntryParse parse_entry(const std::string& source, const std::string& key, const 
       error(field, "unknown key" + did_you_mean(field, known_keys()));
       continue;
     }
-    if (!value.IsScalar()) {
+    if (!value.is_scalar()) {
       error(field, "must be a number");
       continue;
     }
-    double v = 0;
-    try {
-      v = value.as<double>();
-    } catch (const YAML::Exception&) {
-      error(field, "must be a number (got \"" + value.Scalar() + "\")");
+    const auto number = sdk::yaml::plain_scalar_value(value.scalar());
+    if (!number || !number->is_number()) {
+      // YAML's .inf and .nan (any case, signed) are numbers, but not usable ones.
+      std::string t = value.scalar();
+      if (!t.empty() && (t[0] == '+' || t[0] == '-')) t.erase(0, 1);
+      std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (t == ".inf" || t == ".nan") error(field, "must be a finite number (got " + value.scalar() + ")");
+      else error(field, "must be a number (got \"" + value.scalar() + "\")");
       continue;
     }
-    if (!std::isfinite(v)) {
-      error(field, "must be a finite number (got " + value.Scalar() + ")");
-      continue;
-    }
+    const double v = number->get<double>();
     const bool fraction = field == kKv || field == kKvSpare;
     if (fraction && (v < 0 || v > 1)) {
       error(field, "must be in [0,1] (got " + num(v) + ")");

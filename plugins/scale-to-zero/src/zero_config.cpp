@@ -3,11 +3,9 @@
 #include <algorithm>
 #include <set>
 
-#include <yaml-cpp/yaml.h>
-
 #include "wva/sdk/duration.h"
 #include "wva/sdk/suggest.h"
-#include "wva/sdk/yaml_guard.h"
+#include "wva/sdk/util/yaml.h"
 
 namespace wva::scale_to_zero {
 namespace {
@@ -37,38 +35,33 @@ EntryParse parse_entry(const std::string& source, const std::string& key, const 
           "entry of " + std::to_string(text.size()) + " bytes is over the limit of " + std::to_string(kMaxEntryBytes));
     return out;
   }
-  if (auto bad = sdk::check_yaml_text(text)) {
-    error("", "invalid YAML: " + *bad);
+  auto parsed = sdk::yaml::load(text);
+  if (!parsed.ok()) {
+    error("", "invalid YAML: " + parsed.error().message);
     return out;
   }
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    error("", "invalid YAML: " + e.msg + " (line " + std::to_string(e.mark.line + 1) + ")");
-    return out;
-  }
-  if (root.IsNull()) return out;  // an empty entry sets nothing
-  if (!root.IsMap()) {
+  const sdk::yaml::Node& root = parsed.value();
+  if (root.is_null()) return out;  // an empty entry sets nothing
+  if (!root.is_mapping()) {
     error("", "must be a YAML mapping {model_id, namespace, enable_scale_to_zero, retention_period}");
     return out;
   }
-  for (const auto& kv : root) {
-    if (!kv.first.IsScalar()) {
+  for (const auto& kv : root.entries()) {
+    if (!kv.first.is_scalar()) {
       error("", "keys must be strings");
       continue;
     }
-    const std::string field = kv.first.Scalar();
-    const YAML::Node& value = kv.second;
+    const std::string field = kv.first.scalar();
+    const sdk::yaml::Node& value = kv.second;
     if (std::find(known_keys().begin(), known_keys().end(), field) == known_keys().end()) {
       error(field, "unknown key" + sdk::did_you_mean(field, known_keys()));
       continue;
     }
-    if (!value.IsScalar()) {
+    if (!value.is_scalar()) {
       error(field, "must be a scalar");
       continue;
     }
-    const std::string& text_value = value.Scalar();
+    const std::string& text_value = value.scalar();
     if (field == "model_id" || field == "namespace") {
       (field == "model_id" ? out.model_id : out.ns) = text_value;
     } else if (field == "enable_scale_to_zero") {

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <iostream>
 
-#include <yaml-cpp/yaml.h>
+#include "wva/sdk/util/yaml.h"
 
 #include "cluster/local_cluster.h"
 #include "config/duration.h"
@@ -159,11 +159,15 @@ RunOutcome run_pipeline(const Scenario& scenario, const PipelineSpec& pipe, cons
   host.shutdown();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   json emu_report;
-  try {
-    emu_report = yaml_to_json(YAML::LoadFile(emulator_report.string()));
-  } catch (const std::exception& e) {
-    out.errors.push_back("pipelines." + pipe.name + ": the emulator wrote no report (" + e.what() + ")");
-    return out;
+  {
+    auto read = read_bounded_file(emulator_report);
+    auto parsed = read.ok() ? sdk::yaml::load_json(*read) : sdk::Result<json>(read.error());
+    if (!parsed.ok()) {
+      out.errors.push_back("pipelines." + pipe.name + ": the emulator wrote no report (" + parsed.error().message +
+                           ")");
+      return out;
+    }
+    emu_report = std::move(parsed.value());
   }
   fs::remove(emulator_report, ec);
   std::string description;

@@ -1,13 +1,12 @@
 #include "cli/simulate/scenario.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <cmath>
 #include <regex>
 
 #include "config/duration.h"
 #include "config/pipeline_config.h"
 #include "wva/sdk/suggest.h"
+#include "wva/sdk/util/yaml.h"
 
 namespace wva::framework::simulate {
 
@@ -74,17 +73,19 @@ ScenarioLoad load_scenario(const fs::path& path) {
   Checker check{file.string(), out.errors};
   json root;
   std::vector<std::string> pipeline_order, variant_order;  // file order (a JSON object sorts its keys)
-  try {
-    const YAML::Node node = YAML::LoadFile(file.string());
-    root = yaml_to_json(node);
-    if (node.IsMap() && node["pipelines"] && node["pipelines"].IsMap())
-      for (const auto& kv : node["pipelines"]) pipeline_order.push_back(kv.first.as<std::string>(""));
-    if (node.IsMap() && node["emulator"] && node["emulator"].IsMap() && node["emulator"]["variants"] &&
-        node["emulator"]["variants"].IsMap())
-      for (const auto& kv : node["emulator"]["variants"]) variant_order.push_back(kv.first.as<std::string>(""));
-  } catch (const std::exception& e) {
-    out.errors.push_back(file.string() + ": " + e.what());
-    return out;
+  {
+    auto read = read_bounded_file(file);
+    auto parsed = read.ok() ? sdk::yaml::load(*read) : sdk::Result<sdk::yaml::Node>(read.error());
+    if (!parsed.ok()) {
+      out.errors.push_back(read.ok() ? file.string() + ": " + parsed.error().message : parsed.error().message);
+      return out;
+    }
+    const sdk::yaml::Node& node = parsed.value();
+    root = sdk::yaml::to_json(node);
+    if (node["pipelines"].is_mapping())
+      for (const auto& kv : node["pipelines"].entries()) pipeline_order.push_back(kv.first.scalar());
+    if (node["emulator"]["variants"].is_mapping())
+      for (const auto& kv : node["emulator"]["variants"].entries()) variant_order.push_back(kv.first.scalar());
   }
   if (!root.is_object()) {
     out.errors.push_back(file.string() + ": must be a map {name, duration, manifests, emulator, pipelines, ...}");

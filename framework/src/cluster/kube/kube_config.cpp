@@ -9,7 +9,7 @@
 #include <map>
 #include <sstream>
 
-#include <yaml-cpp/yaml.h>
+#include "wva/sdk/util/yaml.h"
 
 namespace wva::framework::kube {
 namespace {
@@ -32,20 +32,20 @@ std::string trim(std::string s) {
   return s.substr(i);
 }
 
-std::string scalar(const YAML::Node& n, const char* key) {
-  if (!n || !n.IsMap()) return {};
-  const YAML::Node v = n[key];
-  return v && v.IsScalar() ? v.as<std::string>() : std::string();
+std::string scalar(const sdk::yaml::Node& n, const char* key) {
+  if (!n || !n.is_mapping()) return {};
+  const sdk::yaml::Node v = n[key];
+  return v && v.is_scalar() ? v.scalar() : std::string();
 }
 
-bool truthy(const YAML::Node& n, const char* key) {
+bool truthy(const sdk::yaml::Node& n, const char* key) {
   const std::string v = scalar(n, key);
   return v == "true" || v == "True" || v == "TRUE";
 }
 
 // A named entry of a kubeconfig list (clusters, users, contexts) and the file it came from.
 struct Named {
-  YAML::Node body;
+  sdk::yaml::Node body;
   std::filesystem::path file;
 };
 
@@ -154,20 +154,17 @@ sdk::Result<Connection> load_kubeconfig(const std::string& kubeconfig_flag, cons
       return make_error(ErrorCode::kNotFound, "kubeconfig " + f.string() + " (" + origin +
                                                   "): cannot read the file: " + std::strerror(errno));
     }
-    YAML::Node doc;
-    try {
-      doc = YAML::Load(*text);
-    } catch (const YAML::Exception& e) {
-      return make_error(ErrorCode::kInvalidConfig,
-                        "kubeconfig " + f.string() + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
-    }
-    if (!doc.IsMap()) return make_error(ErrorCode::kInvalidConfig, "kubeconfig " + f.string() + ": not a mapping");
+    auto parsed = sdk::yaml::load(*text);
+    if (!parsed.ok())
+      return make_error(ErrorCode::kInvalidConfig, "kubeconfig " + f.string() + ": " + parsed.error().message);
+    const sdk::yaml::Node doc = parsed.value();
+    if (!doc.is_mapping()) return make_error(ErrorCode::kInvalidConfig, "kubeconfig " + f.string() + ": not a mapping");
     read.push_back(f);
     for (auto [key, target, inner] : {std::tuple{"clusters", &clusters, "cluster"}, std::tuple{"users", &users, "user"},
                                       std::tuple{"contexts", &contexts, "context"}}) {
-      const YAML::Node list = doc[key];
-      if (!list || !list.IsSequence()) continue;
-      for (const auto& item : list) {
+      const sdk::yaml::Node list = doc[key];
+      if (!list || !list.is_sequence()) continue;
+      for (const auto& item : list.items()) {
         const std::string name = scalar(item, "name");
         if (name.empty() || target->count(name)) continue;
         (*target)[name] = Named{item[inner], f};
@@ -243,8 +240,8 @@ sdk::Result<Connection> load_kubeconfig(const std::string& kubeconfig_flag, cons
       return make_error(ErrorCode::kNotFound, where + ": context \"" + context_name + "\" names user \"" + user_name +
                                                   "\", which is not defined");
     const std::string owner = "user \"" + user_name + "\"";
-    const YAML::Node& u = us->second.body;
-    if (u && u.IsMap() && (u["exec"] || u["auth-provider"]))
+    const sdk::yaml::Node& u = us->second.body;
+    if (u && u.is_mapping() && (u["exec"] || u["auth-provider"]))
       return make_error(ErrorCode::kInvalidConfig,
                         where + ": " + owner +
                             " uses exec/auth-provider credentials, which wva does not run; use a token, tokenFile or "

@@ -36,6 +36,11 @@ Usage: wva-emulator [--listen HOST:PORT] [--config FILE | --local DIR] [--model 
   --replicas N        pods when there is no --config (default 1)
   --threads N         most HTTP worker threads, started as connections need them (default 1024; each
                       open connection holds one, so slow clients cannot take them all)
+  --request-deadline S  a request must arrive whole (line, headers, body) within S seconds of its
+                      first byte, or its connection is closed (default 5)
+  --max-connections-per-client N
+                      open connections per client address (default 64); over it the oldest one not
+                      being answered is closed to make room
   --help              this text
 
 Endpoints:
@@ -93,6 +98,20 @@ int main(int argc, char** argv) {
       replicas = std::atoi(value("--replicas").c_str());
     } else if (a == "--threads") {
       options.threads = std::max(1, std::atoi(value("--threads").c_str()));
+    } else if (a == "--request-deadline") {
+      const double seconds = std::atof(value("--request-deadline").c_str());
+      if (!(seconds > 0) || seconds > 3600) {
+        std::fprintf(stderr, "wva-emulator: --request-deadline wants seconds in (0, 3600]\n");
+        return 2;
+      }
+      options.limits.request_deadline = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+    } else if (a == "--max-connections-per-client") {
+      const int n = std::atoi(value("--max-connections-per-client").c_str());
+      if (n < 1) {
+        std::fprintf(stderr, "wva-emulator: --max-connections-per-client wants a positive number\n");
+        return 2;
+      }
+      options.limits.max_per_client = static_cast<std::size_t>(n);
     } else {
       std::fprintf(stderr, "wva-emulator: unknown argument \"%s\" (see --help)\n", a.c_str());
       return 2;

@@ -1,69 +1,23 @@
 #include "server.h"
 
 #include <httplib.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <stdexcept>
 
 #include "prom_text.h"
-#include "wva/sdk/yaml_guard.h"
+#include "wva/sdk/util/yaml.h"
 
 namespace wva::emulator {
 
 namespace {
-
-// Bounds on a config document (as the host's, docs/reliability.md): nesting depth and nodes once YAML
-// aliases are expanded, so a small file cannot exhaust the stack or memory.
-constexpr std::size_t kMaxDepth = 128;
-constexpr std::size_t kMaxNodes = 1'000'000;
-
-nlohmann::json yaml_to_json(const YAML::Node& node, std::size_t depth, std::size_t& nodes) {
-  if (++nodes > kMaxNodes)
-    throw std::runtime_error("expands to more than " + std::to_string(kMaxNodes) +
-                             " nodes (the limit; YAML aliases repeat what they point to)");
-  if (depth >= kMaxDepth && (node.IsMap() || node.IsSequence()))
-    throw std::runtime_error("nested deeper than " + std::to_string(kMaxDepth) + " levels (the limit)");
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: return nullptr;
-    case YAML::NodeType::Sequence: {
-      nlohmann::json out = nlohmann::json::array();
-      for (const auto& item : node) out.push_back(yaml_to_json(item, depth + 1, nodes));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      nlohmann::json out = nlohmann::json::object();
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = yaml_to_json(kv.second, depth + 1, nodes);
-      return out;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string s = node.Scalar();
-      if (node.Tag() == "!") return s;  // quoted: always a string
-      if (s == "true" || s == "True") return true;
-      if (s == "false" || s == "False") return false;
-      if (s == "null" || s == "~" || s.empty()) return nullptr;
-      char* end = nullptr;
-      const long long i = std::strtoll(s.c_str(), &end, 10);
-      if (end && *end == '\0') return i;
-      const double d = std::strtod(s.c_str(), &end);
-      if (end && *end == '\0') return d;
-      return s;
-    }
-  }
-  return nullptr;
-}
-
-nlohmann::json yaml_to_json(const YAML::Node& node) {
-  std::size_t nodes = 0;
-  return yaml_to_json(node, 0, nodes);
-}
 
 // cpp-httplib's connection queue with workers started on demand, up to `max_threads`: each connection
 // holds a worker for as long as it is open (0.11 times out each read, not the whole request), so a fixed
@@ -148,13 +102,9 @@ nlohmann::json default_server_config(const std::string& model, const std::string
 }
 
 sdk::Result<nlohmann::json> parse_yaml_or_json(const std::string& text) {
-  if (auto bad = sdk::check_yaml_text(text))
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "not valid YAML: " + *bad);
-  try {
-    return yaml_to_json(YAML::Load(text));
-  } catch (const std::exception& e) {
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, std::string("not valid YAML: ") + e.what());
-  }
+  auto parsed = sdk::yaml::load_json(text);
+  if (!parsed.ok()) return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "not valid YAML: " + parsed.error().message);
+  return std::move(parsed.value());
 }
 
 sdk::Result<nlohmann::json> config_from_manifests(const std::string& dir) {
@@ -169,13 +119,18 @@ sdk::Result<nlohmann::json> config_from_manifests(const std::string& dir) {
   if (ec) return sdk::make_error(sdk::ErrorCode::kNotFound, "cannot read folder " + dir + ": " + ec.message());
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
-    try {
-      for (const auto& doc : YAML::LoadAllFromFile(f.string())) {
-        auto j = yaml_to_json(doc);
-        if (j.is_object()) objects.push_back(std::move(j));
-      }
-    } catch (const std::exception& e) {
-      return sdk::make_error(sdk::ErrorCode::kInvalidConfig, f.string() + ": " + e.what());
+    std::ifstream in(f, std::ios::binary);
+    std::string text;
+    // One byte past the limit is enough for load_all to refuse the file by its size.
+    text.resize(sdk::yaml::Limits{}.max_bytes + 1);
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (in.bad()) return sdk::make_error(sdk::ErrorCode::kNotFound, f.string() + ": cannot read");
+    auto stream = sdk::yaml::load_all(text);
+    if (!stream.ok()) return sdk::make_error(sdk::ErrorCode::kInvalidConfig, stream.error->located(f.string()));
+    for (const auto& doc : stream.documents) {
+      auto j = sdk::yaml::to_json(doc);
+      if (j.is_object()) objects.push_back(std::move(j));
     }
   }
   auto str = [](const nlohmann::json& j, std::initializer_list<const char*> path) -> std::string {
@@ -250,7 +205,7 @@ sdk::Result<int> EmulatorServer::bind() {
   world_ = std::make_unique<World>(std::move(world_config.value()));
   start_ = std::chrono::steady_clock::now();
 
-  http_ = std::make_unique<httplib::Server>();
+  http_ = std::make_unique<GuardedHttpServer>(options_.limits);
   const int threads = options_.threads;
   http_->new_task_queue = [threads] { return new OnDemandThreadPool(static_cast<std::size_t>(threads)); };
   http_->set_read_timeout(5, 0);
@@ -260,11 +215,16 @@ sdk::Result<int> EmulatorServer::bind() {
   http_->set_keep_alive_max_count(100);
   http_->set_payload_max_length(1u << 20);  // a completion request is a few KiB
 
-  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
+  http_->Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    http_->answering(req);
+    res.set_content(metrics_text() + connection_metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  http_->Get("/health", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
-  http_->Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+  http_->Get("/health", [this](const httplib::Request& req, httplib::Response& res) {
+    http_->answering(req);
+    res.set_content("ok", "text/plain");
+  });
+  http_->Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
+    http_->answering(req);
     nlohmann::json data = nlohmann::json::array();
     std::lock_guard lock(mutex_);
     for (const auto& [ns, model] : world_->models())
@@ -272,6 +232,7 @@ sdk::Result<int> EmulatorServer::bind() {
     res.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(), "application/json");
   });
   http_->Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
+    http_->answering(req);
     bool stream = false;
     nlohmann::json error;
     int status = 200;
@@ -468,6 +429,17 @@ void EmulatorServer::handle_completion(const std::string& body, bool& stream, nl
   id = *submitted;
   lock.unlock();
   wake_driver_.notify_all();
+}
+
+std::string EmulatorServer::connection_metrics_text() const {
+  const auto line = [](const char* reason, std::uint64_t n) {
+    return std::string("wva_emulator_connections_closed_total{reason=\"") + reason + "\"} " + std::to_string(n) + "\n";
+  };
+  return "# HELP wva_emulator_connections_closed_total Connections the server closed to protect itself.\n"
+         "# TYPE wva_emulator_connections_closed_total counter\n" +
+         line("request_deadline", http_->closed_by_deadline()) +
+         line("per_client_room", http_->clients().closed_for_room()) +
+         line("per_client_refused", http_->clients().refused());
 }
 
 std::string EmulatorServer::metrics_text() {

@@ -18,9 +18,7 @@
 #include "dynamic_config.h"
 #include "world.h"
 
-namespace httplib {
-class Server;
-}
+#include "guarded_http_server.h"
 
 namespace wva::emulator {
 
@@ -39,9 +37,10 @@ nlohmann::json request_error_body(const RequestError& error);
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8000;        // 0: any free port
-  nlohmann::json config;  // the plugin's dynamic-mode config (variants, workloads, router, ...)
-  int threads = 1024;     // most HTTP worker threads, started on demand (each open connection holds one)
+  int port = 8000;          // 0: any free port
+  nlohmann::json config;    // the plugin's dynamic-mode config (variants, workloads, router, ...)
+  int threads = 1024;       // most HTTP worker threads, started on demand (each open connection holds one)
+  ConnectionLimits limits;  // whole-request read deadline, connections per client address
 };
 
 // The config used when none is given: one pod of llama-3.1-8b on H100 (measured profile), no background load.
@@ -72,6 +71,8 @@ class EmulatorServer {
 
   // Exposed for tests.
   std::string metrics_text();
+  // wva_emulator_connections_closed_total{reason}: request_deadline, per_client_room, per_client_refused.
+  std::string connection_metrics_text() const;
 
  private:
   double wall_now() const;
@@ -80,7 +81,7 @@ class EmulatorServer {
                          std::uint64_t& id, std::string& model_name);
 
   ServerOptions options_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<GuardedHttpServer> http_;
   std::unique_ptr<World> world_;
   std::chrono::steady_clock::time_point start_;
   std::mutex mutex_;

@@ -12,7 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -291,6 +293,109 @@ TEST(WvaEmulator, Defect5ScrapeIsAnsweredWhile256SlowClientsAreConnected) {
   for (int fd : slow) close(fd);
 }
 
+// A connected socket to 127.0.0.1:port (or -1).
+int connect_loopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// True when the server has closed the connection (end of stream or reset), without waiting.
+bool closed_by_server(int fd) {
+  char byte = 0;
+  const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+// Issue 14, the rest of defect 5 (wva-emulator): cpp-httplib 0.11 times out each read (5 s), not the
+// request, so a client sending a byte every 200 ms held its connection and a worker forever. A request
+// must now arrive whole within --request-deadline of its first byte; answering may take longer.
+TEST(WvaEmulator, Defect5ARequestMustArriveWholeWithinTheDeadline) {
+  EmulatorProcess proc({"--listen", "127.0.0.1:0", "--request-deadline", "1"});
+  ASSERT_GT(proc.port(), 0);
+  const int headers = connect_loopback(proc.port());
+  const int body = connect_loopback(proc.port());
+  ASSERT_GE(headers, 0);
+  ASSERT_GE(body, 0);
+  send(headers, "GET /metrics HTTP/1.1\r\nX-Slow: ", 31, MSG_NOSIGNAL);
+  const std::string post =
+      "POST /v1/completions HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{";
+  send(body, post.data(), post.size(), MSG_NOSIGNAL);
+  const auto t0 = std::chrono::steady_clock::now();
+  bool headers_closed = false, body_closed = false;
+  // One byte each every 200 ms, for at most 8 s (the old server never closed them).
+  for (int round = 0; round < 40 && !(headers_closed && body_closed); ++round) {
+    if (!headers_closed) send(headers, "a", 1, MSG_NOSIGNAL);
+    if (!body_closed) send(body, " ", 1, MSG_NOSIGNAL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    headers_closed = headers_closed || closed_by_server(headers);
+    body_closed = body_closed || closed_by_server(body);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  close(headers);
+  close(body);
+  EXPECT_TRUE(headers_closed) << "a request trickling its headers kept its connection " << seconds << " s";
+  EXPECT_TRUE(body_closed) << "a request trickling its body kept its connection " << seconds << " s";
+  EXPECT_GE(seconds, 0.8) << "closed before its deadline";
+
+  // The deadline bounds reading, not answering: a completion whose simulated latency is over 1 s is
+  // answered.
+  httplib::Client client("127.0.0.1", proc.port());
+  client.set_read_timeout(30, 0);
+  const auto c0 = std::chrono::steady_clock::now();
+  auto res =
+      client.Post("/v1/completions", R"({"model": "meta-llama/Llama-3.1-8B", "prompt": "hi", "max_tokens": 400})",
+                  "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_GT(std::chrono::steady_clock::now() - c0, std::chrono::seconds(1)) << "the completion was not slow enough";
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("wva_emulator_connections_closed_total{reason=\"request_deadline\"} 2"),
+            std::string::npos)
+      << metrics->body.substr(metrics->body.find("wva_emulator_connections"));
+}
+
+// One client address may hold --max-connections-per-client connections; over it the oldest one not being
+// answered is closed, so a new request from that address still gets in. 20 trickling connections with a
+// limit of 8: 12 are closed, and a scrape is answered.
+TEST(WvaEmulator, Defect5OneClientCannotTakeEveryConnection) {
+  EmulatorProcess proc({"--listen", "127.0.0.1:0", "--max-connections-per-client", "8", "--request-deadline", "60"});
+  ASSERT_GT(proc.port(), 0);
+  std::vector<int> slow;
+  for (int i = 0; i < 20; ++i) {
+    const int fd = connect_loopback(proc.port());
+    ASSERT_GE(fd, 0) << "connection " << i;
+    send(fd, "GET /metrics HTTP/1.1\r\nX-Slow: ", 31, MSG_NOSIGNAL);
+    slow.push_back(fd);
+  }
+  std::size_t closed = 0;
+  // Bounded: 3 s, well inside the 5 s read timeout that would close them all.
+  for (int i = 0; i < 30; ++i) {
+    closed = static_cast<std::size_t>(std::count_if(slow.begin(), slow.end(), closed_by_server));
+    if (closed >= 12) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(closed, 12u) << "20 connections from one address with a limit of 8";
+  httplib::Client client("127.0.0.1", proc.port());
+  client.set_read_timeout(10, 0);
+  auto res = client.Get("/metrics");
+  ASSERT_TRUE(res) << "no answer while one address holds its limit of connections";
+  EXPECT_EQ(res->status, 200);
+  // The scrape took the room of one more.
+  EXPECT_NE(res->body.find("wva_emulator_connections_closed_total{reason=\"per_client_room\"} 13"), std::string::npos)
+      << res->body.substr(res->body.find("wva_emulator_connections"));
+  for (int fd : slow) close(fd);
+}
+
 TEST(WvaEmulator, ConfigDescribesAFleetWithBackgroundLoad) {
   const auto dir = std::filesystem::temp_directory_path() / ("wva-emulator-cfg-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
@@ -329,8 +434,9 @@ workloads:
 TEST(WvaEmulator, HelpListsEveryFlagAndBadFlagsFail) {
   const Command help = run_shell(std::string(WVA_EMULATOR_BIN) + " --help");
   EXPECT_EQ(help.rc, 0);
-  for (const char* flag : {"--listen", "--config", "--model", "--profile", "--replicas", "--threads", "--help",
-                           "/metrics", "/v1/completions"})
+  for (const char* flag :
+       {"--listen", "--config", "--model", "--profile", "--replicas", "--threads", "--request-deadline",
+        "--max-connections-per-client", "--help", "/metrics", "/v1/completions"})
     EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
   const Command bad = run_shell(std::string(WVA_EMULATOR_BIN) + " --frobnicate");
   EXPECT_EQ(bad.rc, 2);
