@@ -121,6 +121,10 @@ TEST(SdkYaml, SyntaxErrorsHaveLineAndColumn) {
   EXPECT_EQ(second.error->document, 2u);
   EXPECT_EQ(second.error->to_string(), "line 3, column 4: unknown anchor \"nope\" (an alias must follow its anchor)");
   EXPECT_FALSE(load("a: [").ok());
+  // The reader's errors (encoding, control characters) have a position too.
+  EXPECT_EQ(load("a: 1\nb: x\xff").error().message, "line 2, column 5: invalid leading UTF-8 octet (byte 0xff)");
+  EXPECT_EQ(load(std::string("a: 1\n\0, x", 8)).error().message,
+            "line 2, column 1: control characters are not allowed (byte 0x00)");
   EXPECT_FALSE(load("\t- a").ok());
 }
 

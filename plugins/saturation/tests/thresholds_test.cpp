@@ -129,7 +129,9 @@ INSTANTIATE_TEST_SUITE_P(
                  "data.m.model_id: required in an override entry (only `default` may omit it)"},
         BadEntry{"- 1\n- 2",
                  "data.m: must be a YAML mapping of threshold keys (kvCacheThreshold, queueLengthThreshold, ...)"},
-        BadEntry{"model_id: [x", "data.m: invalid YAML: end of sequence flow not found (line 1)"}));
+        BadEntry{"model_id: [x",
+                 "data.m: invalid YAML: line 2, column 1: did not find expected ',' or ']' (while parsing a flow "
+                 "sequence)"}));
 
 TEST(Thresholds, EveryErrorOfAnEntryIsReported) {
   const auto p = parse({{"m", "model_id: x\nkvCacheThreshold: 2\nqueueLengthThreshold: -1\nbogus: 1\n"}});

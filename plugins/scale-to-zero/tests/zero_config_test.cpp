@@ -70,7 +70,7 @@ TEST(ZeroConfig, EveryErrorHasItsPath) {
       {"f", "enable_scale_to_zero: true\n", "data.f.model_id", "model_id is required"},
       {"g", "[1, 2]", "data.g", "must be a YAML mapping"},
       {"h", "model_id: [m]\n", "data.h.model_id", "must be a scalar"},
-      {"i", ",", "data.i", "cannot start with ','"},
+      {"i", ",", "data.i", "invalid YAML: line 1, column 1: did not find expected node content"},
       {"j", "model_id: {\n", "data.j", "invalid YAML"},
       {"k", std::string(kMaxEntryBytes + 1, '#'), "data.k", "over the limit"},
   };

@@ -79,6 +79,10 @@ class DeadlineSocketStream final : public httplib::Stream {
 
   bool is_readable() const override {
     if (buffer_offset_ < buffer_size_) return true;
+    if (Clock::now() >= deadline_) {  // however steadily the bytes come
+      deadline_passed_ = true;
+      return false;
+    }
     const auto until = std::min(Clock::now() + read_timeout_, deadline_);
     pollfd p{sock_, POLLIN, 0};
     for (;;) {
@@ -246,9 +250,10 @@ bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
       bool connection_closed = false;
       ok = process_request(stream, count == 1, connection_closed, nullptr);
       clients_.waiting(sock);
-      if (stream.deadline_passed()) {
+      if (stream.deadline_passed()) {  // whatever httplib answered, the connection is closed
         std::lock_guard lock(mutex_);
         ++closed_by_deadline_;
+        break;
       }
       if (!ok || connection_closed) break;
     }

@@ -214,6 +214,7 @@ class Loader {
   explicit Loader(const Limits& limits) : limits_(limits) {}
 
   Stream load(std::string_view text) {
+    text_ = text;
     Stream out;
     if (text.size() > limits_.max_bytes) {
       out.error = ParseError{"the text is " + std::to_string(text.size()) + " bytes, more than the limit of " +
@@ -279,9 +280,24 @@ class Loader {
     std::string message = parser.problem ? parser.problem : "invalid YAML";
     if (parser.context) message += std::string(" (") + parser.context + ")";
     if (parser.error == YAML_MEMORY_ERROR) message = "out of memory in the YAML parser";
-    const yaml_mark_t& m = parser.problem ? parser.problem_mark : parser.context_mark;
     // The document being read when the error came (the next one when it came between documents).
-    error_ = ParseError{std::move(message), document_ + (in_document_ ? 0 : 1), m.line + 1, m.column + 1, false};
+    const std::size_t document = document_ + (in_document_ ? 0 : 1);
+    if (parser.error == YAML_READER_ERROR) {
+      // The reader (encoding, control characters) reports a byte offset, not a mark.
+      static constexpr char kHex[] = "0123456789abcdef";
+      if (parser.problem_value >= 0 && parser.problem_value <= 0xff)
+        message +=
+            std::string(" (byte 0x") + kHex[(parser.problem_value >> 4) & 15] + kHex[parser.problem_value & 15] + ")";
+      const std::size_t offset = std::min(parser.problem_offset, text_.size());
+      const std::size_t line_start = text_.rfind('\n', offset == 0 ? 0 : offset - 1);
+      const std::size_t line = 1 + static_cast<std::size_t>(std::count(text_.begin(), text_.begin() + offset, '\n'));
+      const std::size_t column =
+          1 + offset - (line_start == std::string_view::npos || offset == 0 ? 0 : line_start + 1);
+      error_ = ParseError{std::move(message), document, line, column, false, {}};
+      return;
+    }
+    const yaml_mark_t& m = parser.problem ? parser.problem_mark : parser.context_mark;
+    error_ = ParseError{std::move(message), document, m.line + 1, m.column + 1, false, current_path()};
   }
 
   bool in_key_position() const { return !stack_.empty() && stack_.back().node.is_mapping() && !stack_.back().key; }
@@ -416,6 +432,7 @@ class Loader {
   }
 
   const Limits& limits_;
+  std::string_view text_;
   std::vector<Frame> stack_;
   std::map<std::string, Node> anchors_;
   std::size_t document_ = 0;
