@@ -128,6 +128,16 @@ TEST(SdkYaml, SyntaxErrorsHaveLineAndColumn) {
   EXPECT_FALSE(load("\t- a").ok());
 }
 
+// A list or mapping as a key has no JSON form (yaml-cpp's reader printed it as YAML text).
+TEST(SdkYaml, CollectionKeysAreErrors) {
+  for (const char* bad : {"? [a, b]\n: c\n", "{[a]: 1}", "a: &k {x: 1}\n? *k\n: 2\n"}) {
+    auto r = load(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("a mapping key must be a scalar"), std::string::npos) << r.error().message;
+  }
+  EXPECT_EQ(one("? a\n: 1\n~: 2\n1: 3\n")["~"], 2);  // scalar keys, explicit or not, are their text
+}
+
 // An alias to the collection it is in would be a cycle: the anchor is defined only once it is complete.
 TEST(SdkYaml, RecursiveAliasIsAnError) {
   auto r = load("a: &a [1, *a]\n");

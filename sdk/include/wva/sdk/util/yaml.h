@@ -386,6 +386,10 @@ class Loader {
       case YAML_SEQUENCE_START_EVENT:
       case YAML_MAPPING_START_EVENT: {
         const bool sequence = event.type == YAML_SEQUENCE_START_EVENT;
+        if (in_key_position()) {
+          fail(kCollectionKey, event.start_mark, false);
+          return;
+        }
         if (!check_depth(1, event.start_mark)) return;
         if (!count(1, 0, event.start_mark)) return;
         auto data = std::make_shared<Node::Data>();
@@ -422,6 +426,10 @@ class Loader {
           return;
         }
         const Node target = it->second;
+        if (in_key_position() && (target.is_mapping() || target.is_sequence())) {
+          fail(kCollectionKey, event.start_mark, false);
+          return;
+        }
         if (!check_depth(target.data_->height, event.start_mark)) return;
         if (!count(target.data_->nodes, target.data_->bytes, event.start_mark)) return;
         attach(target, documents);
@@ -430,6 +438,9 @@ class Loader {
       default: return;
     }
   }
+
+  static constexpr const char* kCollectionKey =
+      "a mapping key must be a scalar (a list or mapping as a key has no JSON form; Kubernetes YAML has none)";
 
   const Limits& limits_;
   std::string_view text_;
@@ -475,8 +486,7 @@ inline nlohmann::json to_json(const Node& node) {
     }
     case Node::Type::kMapping: {
       nlohmann::json out = nlohmann::json::object();
-      for (const auto& [key, value] : node.entries())
-        out[key.is_scalar() || key.is_null() ? key.scalar() : to_json(key).dump()] = to_json(value);
+      for (const auto& [key, value] : node.entries()) out[key.scalar()] = to_json(value);
       return out;
     }
   }
@@ -486,8 +496,8 @@ inline nlohmann::json to_json(const Node& node) {
 
 // A node as JSON: plain scalars become bool / integer / float when they read as one (plain_scalar_value),
 // null (unquoted ~, null, empty) stays null, quoted and block scalars stay strings ("42" is a string);
-// a later duplicate key wins; a key that is a collection becomes its JSON text. Its size was bounded when
-// the stream was loaded.
+// keys are their text (the loader refuses a list or mapping as a key); a later duplicate key wins. Its
+// size was bounded when the stream was loaded.
 inline nlohmann::json to_json(const Node& node) { return detail::to_json(node); }
 
 // The first document of a YAML (or JSON) text as JSON; null when there is none.
