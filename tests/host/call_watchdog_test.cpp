@@ -110,6 +110,8 @@ struct Fixture {
     s.watchdog = &watchdog;
     s.call_grace = 100ms;
     s.call_budget = 200ms;
+    s.analyze_budget = 200ms;
+    s.publish_budget = 200ms;
     return s;
   }
 };
