@@ -816,6 +816,8 @@ void Host::install(const std::string& key, std::shared_ptr<sdk::Plugin> fresh) {
       for (auto& [n, s] : p.sinks)
         if (n == name) s = fresh->as_sink();
   }
+  for (auto& p : in_process_)
+    if (p.key == key) p.object = fresh;  // a reload keeps the fresh one
   if (auto old = plugins_->replace(key, std::move(fresh))) replaced_.emplace_back(key, std::move(old));
 }
 
