@@ -13,12 +13,13 @@ namespace {
 class HangSource : public wva::sdk::Plugin, public wva::sdk::Source {
  public:
   wva::sdk::Result<void> configure(const wva::sdk::Config& config, const std::string& path) override {
-    if (config.contains("hangOnCall") && !config["hangOnCall"].is_number_unsigned())
+    if (config.contains("hangOnCall") &&
+        (!config["hangOnCall"].is_number_integer() || config["hangOnCall"].get<long long>() < 0))
       return wva::sdk::make_error(wva::sdk::ErrorCode::kInvalidConfig, "must be a non-negative integer",
                                   path + ".hangOnCall");
     if (config.contains("releaseFile") && !config["releaseFile"].is_string())
       return wva::sdk::make_error(wva::sdk::ErrorCode::kInvalidConfig, "must be a file path", path + ".releaseFile");
-    hang_on_ = config.value("hangOnCall", 0u);
+    hang_on_ = static_cast<unsigned>(config.value("hangOnCall", 0LL));
     release_file_ = config.value("releaseFile", std::string());
     return wva::sdk::ok();
   }
