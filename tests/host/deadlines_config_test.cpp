@@ -93,6 +93,11 @@ TEST(DeadlinesConfig, BadValuesAreErrorsWithTheirPaths) {
   EXPECT_NE(errors.find("plugins.restartBackoff.max: max (1s) must not be less than initial (10s)"), std::string::npos)
       << errors;
 
+  // An initial back-off beyond the default maximum raises the maximum when it is not set.
+  parsed = parse_pipelines_yaml(config("", "plugins: {restartBackoff: {initial: 10m}}\n"), 60s);
+  ASSERT_TRUE(parsed.config) << all_errors(parsed);
+  EXPECT_EQ(parsed.config->restart_backoff.max, 10min);
+
   parsed = parse_pipelines_yaml(config("    deadlines: 5s\n", "plugins: {restartBackoff: {initial: 0s}}\n"), 60s);
   ASSERT_FALSE(parsed.config);
   const std::string more = all_errors(parsed);

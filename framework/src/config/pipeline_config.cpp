@@ -393,12 +393,14 @@ class Parser {
   void parse_restart_backoff(const YAML::Node& n, const std::string& path) {
     if (!expect_map(n, path) || !n.IsMap()) return;
     auto& backoff = config_.restart_backoff;
-    bool valid = true;
+    bool valid = true, max_set = false;
     for_each_key(n, path, {"initial", "max"}, [&](const std::string& key, const YAML::Node& v, const std::string& p) {
       auto d = positive_duration(v, p, key == "initial" ? "10s" : "5m");
+      max_set = max_set || key == "max";
       if (!d) valid = false;
       else (key == "initial" ? backoff.initial : backoff.max) = *d;
     });
+    if (!max_set) backoff.max = std::max(backoff.max, backoff.initial);  // the default maximum yields
     if (valid && backoff.max < backoff.initial)
       err("max (" + format_duration(backoff.max) + ") must not be less than initial (" +
               format_duration(backoff.initial) + ")" + at_line(n),
