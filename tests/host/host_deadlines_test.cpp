@@ -425,6 +425,48 @@ pipelines:
   EXPECT_TRUE(f.host->hung_instances().empty());
 }
 
+// analyze() of one model hangs: that model holds with the reason while the other is decided, and after
+// the back-off a fresh analyzer decides both.
+TEST(Restart, AHungAnalyzerIsReplacedAndTheFreshOneDecidesEveryModel) {
+  HostFixture f;
+  auto gate = std::make_shared<Gate>();
+  f.host->add_plugin("sources", "src", ok_source());
+  f.host->add_plugin(
+      "analyzers", "fn", std::make_shared<GatedAnalyzer>("alpha", gate),
+      []() -> sdk::Result<std::shared_ptr<sdk::Plugin>> { return std::shared_ptr<sdk::Plugin>(fives()); });
+  f.host->add_plugin("sinks", "rec", std::make_shared<testing::RecordingSink>());
+  f.start(R"(plugins: {restartBackoff: {initial: 100ms, max: 1s}}
+sources: {src: {}}
+analyzers: {fn: {}}
+sinks: {rec: {}}
+pipelines:
+  p: {interval: 100ms, idleCheckInterval: 0, deadlines: {analyze: 150ms}, source: src, analyzers: [fn], sinks: [rec]}
+)");
+  ASSERT_TRUE(f.wait_for([&] { return !f.outcomes["p"].empty(); }));
+  {
+    std::lock_guard lock(f.mutex);
+    const auto& first = f.outcomes["p"][0].decisions;
+    ASSERT_EQ(first.size(), 2u);
+    EXPECT_EQ(first[0].variant, "alpha-h100");
+    EXPECT_TRUE(first[0].held);
+    EXPECT_NE(first[0].reason.find("analyzers/fn did not return within 150 ms"), std::string::npos) << first[0].reason;
+    ASSERT_NE(find_condition(first[0], "OptimizationReady"), nullptr);
+    EXPECT_EQ(find_condition(first[0], "OptimizationReady")->reason, "AnalyzerHung");
+    EXPECT_FALSE(first[1].held);
+    EXPECT_EQ(first[1].desired, 5);
+  }
+  ASSERT_TRUE(f.wait_for([&] {
+    const auto& all = f.outcomes["p"];
+    return all.size() > 1 && all.back().decisions.size() == 2 && !all.back().decisions[0].held &&
+           !all.back().decisions[1].held;
+  })) << "no cycle decided by a fresh analyzer";
+  EXPECT_EQ(
+      f.host->metrics().value("wva_plugin_restarts_total", {{"instance", "analyzers/fn"}, {"result", "restarted"}}),
+      1.0);
+  gate->release();
+  EXPECT_TRUE(eventually([&] { return f.host->hung_instances().empty(); }));
+}
+
 // publish() waits on the gate: abandoned at its deadline, the sink is restarted, and the fresh sink gets
 // every model's decision in its first batch.
 class HungSink : public testing::PluginBase, public sdk::Sink {
