@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 
@@ -237,6 +238,112 @@ TEST(CliReliability, Defect9SignalsAreHandledDeliberately) {
   p.signal(SIGQUIT);
   EXPECT_EQ(p.wait(std::chrono::seconds(10)), 0) << p.err;
   EXPECT_NE(p.err.find("stopping"), std::string::npos) << p.err;
+}
+
+// Defect 9, the rest: a second model whose pipeline's source (test-hang-source) hangs in its 2nd collect()
+// until a file appears. Its collect is abandoned at its deadline (1 s + 1 s of grace), the other pipeline
+// (the emulator, the same interval) keeps cycling meanwhile, and after the back-off a fresh instance of
+// the hung source, with the same settings, serves that pipeline's next cycle.
+std::string two_pipelines_config(const std::string& release_file) {
+  return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: wva-pipelines\n"
+         "  namespace: workload-variant-autoscaler-system\ndata:\n  pipelines.yaml: |\n"
+         "    plugins: {paths: [\"" WVA_TEST_PLUGIN_DIR
+         "\"], restartBackoff: {initial: 300ms, max: 2s}}\n"
+         "    sources:\n"
+         "      emulator:\n"
+         "        fixedMetrics:\n"
+         "          llama-8b-h100: [{kvCacheUsage: 0.78, waiting: 2, running: 24}]\n"
+         "          llama-8b-a100: [{kvCacheUsage: 0.85, waiting: 0, running: 30}]\n"
+         "      hang: {plugin: test-hang-source, hangOnCall: 2, releaseFile: \"" +
+         release_file +
+         "\"}\n"
+         "    analyzers:\n"
+         "      saturation: {}\n"
+         "      plus-one: {plugin: test-good-analyzer, add: 1}\n"
+         "    sinks:\n"
+         "      status: {}\n"
+         "    pipelines:\n"
+         "      hung:\n"
+         "        selector: {modelIds: [\"qwen/*\"]}\n"
+         "        interval: 200ms\n"
+         "        idleCheckInterval: 0\n"
+         "        deadlines: {collect: 1s}\n"
+         "        source: hang\n"
+         "        analyzers: [plus-one]\n"
+         "        sinks: [status]\n"
+         "      default:\n"
+         "        selector: {}\n"
+         "        interval: 200ms\n"
+         "        idleCheckInterval: 0\n"
+         "        source: emulator\n"
+         "        analyzers: [saturation]\n"
+         "        sinks: [status]\n";
+}
+
+const char* kQwen = R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: qwen-7b-h100, namespace: llm, labels: {llmd.ai/model: qwen.qwen-7b}}
+spec: {replicas: 2}
+---
+apiVersion: llmd.ai/v1alpha1
+kind: VariantAutoscaling
+metadata: {name: qwen-7b, namespace: llm}
+spec: {modelID: qwen/qwen-7b, minReplicas: 1, maxReplicas: 10}
+)";
+
+// The JSON cycle lines printed so far: {pipeline, held (any decision held)}.
+std::vector<std::pair<std::string, bool>> cycle_lines(const std::string& out) {
+  std::vector<std::pair<std::string, bool>> lines;
+  std::size_t start = 0;
+  for (std::size_t end; (end = out.find('\n', start)) != std::string::npos; start = end + 1) {
+    auto doc = nlohmann::json::parse(out.substr(start, end - start), nullptr, false);
+    if (!doc.is_object() || !doc.contains("pipeline")) continue;
+    bool held = false;
+    for (const auto& d : doc.value("decisions", nlohmann::json::array())) held = held || d.value("held", false);
+    lines.emplace_back(doc["pipeline"].get<std::string>(), held);
+  }
+  return lines;
+}
+
+TEST(CliReliability, Defect9AHungSourceIsRestartedAndOtherPipelinesRunOnTime) {
+  ScratchDir dir("hung-source");
+  // Outside the manifest folder, which the local backend reads.
+  const fs::path release = fs::temp_directory_path() / ("wva-reliability-release-" + std::to_string(getpid()));
+  fs::remove(release);
+  dir.write("15-qwen.yaml", kQwen);
+  dir.write("30-config.yaml", two_pipelines_config(release.string()));
+  Process p({kWva, "run", "--local", dir.path.string(), "--output", "json", "--health-probe-bind-address", "0"});
+  ASSERT_TRUE(wait_for_stderr(p, "sources/hang did not return within 2000 ms", 0, std::chrono::seconds(30))) << p.err;
+  ASSERT_TRUE(wait_for_stderr(p, "sources/hang: restarted", 0, std::chrono::seconds(30))) << p.err;
+  // The first cycle of `hung`, then its second (held: the abandoned collect), and between them the
+  // other pipeline's cycles, on time.
+  auto lines = cycle_lines(p.out);
+  std::vector<std::size_t> hung_at;
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    if (lines[i].first == "hung") hung_at.push_back(i);
+  ASSERT_GE(hung_at.size(), 2u) << p.out;
+  EXPECT_FALSE(lines[hung_at[0]].second) << "the first collect returned";
+  EXPECT_TRUE(lines[hung_at[1]].second) << "the abandoned collect holds the pipeline";
+  std::size_t others = 0;
+  for (std::size_t i = hung_at[0] + 1; i < hung_at[1]; ++i) others += lines[i].first == "default";
+  EXPECT_GE(others, 3u) << "the default pipeline waited for the hung one:\n" << p.out;
+
+  // The fresh instance serves: a cycle of `hung` decided again (not held) after the restart.
+  const std::size_t mark = p.out.size();
+  const auto served = [&] {
+    const auto later = cycle_lines(p.out.substr(mark));
+    return std::any_of(later.begin(), later.end(), [](const auto& l) { return l.first == "hung" && !l.second; });
+  };
+  for (int i = 0; i < 200 && !served(); ++i) p.pump(std::chrono::milliseconds(50));
+  EXPECT_TRUE(served()) << p.out.substr(mark) << p.err;
+  EXPECT_NE(p.err.find("a fresh instance replaces it in"), std::string::npos) << p.err;
+
+  // The hung calls return once the file exists; the process then stops cleanly.
+  std::ofstream(release).put('\n');
+  EXPECT_TRUE(wait_for_stderr(p, "is stopped and released", 0, std::chrono::seconds(20))) << p.err;
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(std::chrono::seconds(20)), 0) << p.err;
+  fs::remove(release);
 }
 
 }  // namespace

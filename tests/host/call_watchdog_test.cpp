@@ -10,6 +10,7 @@
 
 #include <spdlog/sinks/null_sink.h>
 
+#include "gate.h"
 #include "host/call_watchdog.h"
 #include "host/clock.h"
 #include "host/cycle.h"
@@ -22,25 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A gate a hung call waits on; the test opens it before it ends (bounded: 30 s at most).
-struct Gate {
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool open = false;
-  std::atomic<int> entered{0};
-  void wait() {
-    ++entered;
-    std::unique_lock lock(mutex);
-    cv.wait_for(lock, 30s, [&] { return open; });
-  }
-  void release() {
-    {
-      std::lock_guard lock(mutex);
-      open = true;
-    }
-    cv.notify_all();
-  }
-};
+using testing::Gate;
 
 // Polls (bounded) until the watchdog no longer lists `instance`.
 bool returned(const CallWatchdog& w, const std::string& instance) {
@@ -110,6 +93,8 @@ struct Fixture {
     s.watchdog = &watchdog;
     s.call_grace = 100ms;
     s.call_budget = 200ms;
+    s.analyze_budget = 200ms;
+    s.publish_budget = 200ms;
     return s;
   }
 };

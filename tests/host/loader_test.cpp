@@ -98,7 +98,7 @@ TEST(Loader, ScanListsAcceptedAndRefusedPlugins) {
   auto entries = scan_plugins({WVA_TEST_PLUGIN_DIR});
   int accepted = 0, refused = 0;
   for (const auto& e : entries) (e.info ? accepted : refused)++;
-  EXPECT_EQ(accepted, 3);  // good, throwing-ctor (descriptor is fine), throwing-analyzer
+  EXPECT_EQ(accepted, 4);  // good, throwing-ctor (descriptor is fine), throwing-analyzer, hang-source
   EXPECT_EQ(refused, 9);   // bad-abi, missing-symbol, foreign-toolchain, six fingerprint fields (test-fp-*)
 }
 

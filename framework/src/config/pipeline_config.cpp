@@ -27,6 +27,26 @@ const char* to_string(CombineMode mode) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Deadlines and restart back-off
+
+EffectiveDeadlines PipelineConfig::effective_deadlines() const {
+  using std::chrono::milliseconds;
+  const milliseconds share = std::clamp<milliseconds>(interval / 2, std::chrono::seconds(5), std::chrono::seconds(30));
+  return {deadlines.collect.value_or(std::min<milliseconds>(interval, std::chrono::seconds(10))),
+          deadlines.prepare.value_or(share), deadlines.analyze.value_or(share), deadlines.publish.value_or(share)};
+}
+
+std::chrono::milliseconds EffectiveDeadlines::collect_grace() const {
+  return std::clamp<std::chrono::milliseconds>(collect / 2, std::chrono::seconds(1), std::chrono::seconds(5));
+}
+
+std::chrono::milliseconds RestartBackoff::delay(unsigned attempt) const {
+  auto d = initial;
+  for (unsigned i = 0; i < attempt && d < max; ++i) d *= 2;
+  return std::min(d, max);
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Globs and selectors
 
 bool glob_match(std::string_view pattern, std::string_view text) {
@@ -223,11 +243,62 @@ class Parser {
     return out;
   }
 
+  // A duration greater than 0 (`example` shows the form in the error), or nullopt after an error.
+  std::optional<std::chrono::milliseconds> positive_duration(const YamlNode& v, const std::string& path,
+                                                             const char* example) {
+    if (!v.is_scalar()) {
+      err(std::string("must be a duration such as ") + example + ", got " + type_name(v) + at_line(v), path);
+      return std::nullopt;
+    }
+    auto d = parse_duration(v.scalar());
+    if (!d) {
+      err(d.error().message + at_line(v), path);
+      return std::nullopt;
+    }
+    if (d->count() <= 0) {
+      err("must be greater than 0" + at_line(v), path);
+      return std::nullopt;
+    }
+    return *d;
+  }
+
   void parse_plugins(const YamlNode& n) {
     if (!expect_map(n, "plugins") || !n.defined() || n.is_null()) return;
-    for_each_key(n, "plugins", {"paths"}, [&](const std::string&, const YamlNode& v, const std::string& p) {
-      config_.plugin_paths = expect_string_list(v, p);
+    for_each_key(n, "plugins", {"paths", "restartBackoff"},
+                 [&](const std::string& key, const YamlNode& v, const std::string& p) {
+                   if (key == "paths") config_.plugin_paths = expect_string_list(v, p);
+                   else parse_restart_backoff(v, p);
+                 });
+  }
+
+  void parse_restart_backoff(const YamlNode& n, const std::string& path) {
+    if (!expect_map(n, path) || !n.is_mapping()) return;
+    auto& backoff = config_.restart_backoff;
+    bool valid = true, max_set = false;
+    for_each_key(n, path, {"initial", "max"}, [&](const std::string& key, const YamlNode& v, const std::string& p) {
+      auto d = positive_duration(v, p, key == "initial" ? "10s" : "5m");
+      max_set = max_set || key == "max";
+      if (!d) valid = false;
+      else (key == "initial" ? backoff.initial : backoff.max) = *d;
     });
+    if (!max_set) backoff.max = std::max(backoff.max, backoff.initial);  // the default maximum yields
+    if (valid && backoff.max < backoff.initial)
+      err("max (" + format_duration(backoff.max) + ") must not be less than initial (" +
+              format_duration(backoff.initial) + ")" + at_line(n),
+          path + ".max");
+  }
+
+  void parse_deadlines(const YamlNode& n, const std::string& path, CallDeadlines& out) {
+    if (!expect_map(n, path) || !n.is_mapping()) return;
+    for_each_key(n, path, {"collect", "prepare", "analyze", "publish"},
+                 [&](const std::string& key, const YamlNode& v, const std::string& p) {
+                   auto d = positive_duration(v, p, "10s");
+                   if (!d) return;
+                   if (key == "collect") out.collect = d;
+                   else if (key == "prepare") out.prepare = d;
+                   else if (key == "analyze") out.analyze = d;
+                   else out.publish = d;
+                 });
   }
 
   void parse_instances(const YamlNode& n, const std::string& section,
@@ -321,10 +392,12 @@ class Parser {
     }
     bool has_source = false, has_analyzers = false, has_sinks = false;
     for_each_key(
-        n, path, {"selector", "interval", "idleCheckInterval", "source", "analyzers", "combine", "sinks"},
+        n, path, {"selector", "interval", "idleCheckInterval", "deadlines", "source", "analyzers", "combine", "sinks"},
         [&](const std::string& key, const YamlNode& v, const std::string& p) {
           if (key == "selector") {
             parse_selector(v, p, pc.selector);
+          } else if (key == "deadlines") {
+            parse_deadlines(v, p, pc.deadlines);
           } else if (key == "interval") {
             if (!v.is_scalar()) {
               err(std::string("must be a duration such as 30s, got ") + type_name(v) + at_line(v), p);
@@ -536,7 +609,10 @@ std::string to_yaml(const HostConfig& config) {
   out << YAML::BeginMap;
   out << YAML::Key << "plugins" << YAML::Value << YAML::BeginMap << YAML::Key << "paths" << YAML::Value;
   emit_names(out, config.plugin_paths);
-  out << YAML::EndMap;
+  out << YAML::Key << "restartBackoff" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "initial" << YAML::Value << format_duration(config.restart_backoff.initial);
+  out << YAML::Key << "max" << YAML::Value << format_duration(config.restart_backoff.max);
+  out << YAML::EndMap << YAML::EndMap;
   emit_instances(out, "sources", config.sources);
   emit_instances(out, "analyzers", config.analyzers);
   emit_instances(out, "sinks", config.sinks);
@@ -560,6 +636,14 @@ std::string to_yaml(const HostConfig& config) {
     out << YAML::EndMap << YAML::EndMap;
     out << YAML::Key << "interval" << YAML::Value << format_duration(p.interval);
     out << YAML::Key << "idleCheckInterval" << YAML::Value << format_duration(p.idle_check_interval);
+    // The effective deadlines: what runs, whether set or derived from the interval.
+    const auto deadlines = p.effective_deadlines();
+    out << YAML::Key << "deadlines" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "collect" << YAML::Value << format_duration(deadlines.collect);
+    out << YAML::Key << "prepare" << YAML::Value << format_duration(deadlines.prepare);
+    out << YAML::Key << "analyze" << YAML::Value << format_duration(deadlines.analyze);
+    out << YAML::Key << "publish" << YAML::Value << format_duration(deadlines.publish);
+    out << YAML::EndMap;
     out << YAML::Key << "source" << YAML::Value;
     emit_string(out, p.source);
     out << YAML::Key << "analyzers" << YAML::Value;

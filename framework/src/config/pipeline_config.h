@@ -41,6 +41,34 @@ struct Selector {
 enum class CombineMode { kFirst, kMax, kHybrid, kLast };
 const char* to_string(CombineMode mode);
 
+// How long a pipeline's plugin calls may take before they are abandoned (pipelines.yaml `deadlines`).
+// Unset fields take the defaults that effective_deadlines() derives from the pipeline's interval.
+struct CallDeadlines {
+  // The source's own deadline (it bounds its I/O); the call is abandoned a grace later (collect_grace()).
+  std::optional<std::chrono::milliseconds> collect;
+  std::optional<std::chrono::milliseconds> prepare;  // each analyzer's prepare_cycle()
+  std::optional<std::chrono::milliseconds> analyze;  // each analyze() call, one model, one analyzer
+  std::optional<std::chrono::milliseconds> publish;  // each sink's publish()
+};
+
+struct EffectiveDeadlines {
+  std::chrono::milliseconds collect;  // default min(interval, 10 s)
+  std::chrono::milliseconds prepare;  // default interval / 2 within [5 s, 30 s], as analyze and publish
+  std::chrono::milliseconds analyze;
+  std::chrono::milliseconds publish;
+  // A collect() is abandoned this long after its own deadline: collect / 2 within [1 s, 5 s].
+  std::chrono::milliseconds collect_grace() const;
+};
+
+// A hung plugin instance is replaced by a fresh one after `initial`, doubled after each restart of the
+// same instance, at most `max` (pipelines.yaml `plugins.restartBackoff`).
+struct RestartBackoff {
+  std::chrono::milliseconds initial{10'000};
+  std::chrono::milliseconds max{300'000};
+  // The wait before restart number `attempt` (0 = the first).
+  std::chrono::milliseconds delay(unsigned attempt) const;
+};
+
 struct PipelineConfig {
   std::string name;
   Selector selector;
@@ -52,11 +80,15 @@ struct PipelineConfig {
   std::vector<std::string> analyzers;  // instance names in `analyzers`, chained in order
   CombineMode combine = CombineMode::kFirst;
   std::vector<std::string> sinks;  // instance names in `sinks`
-  std::string path;                // "pipelines.default"
+  CallDeadlines deadlines;
+  std::string path;  // "pipelines.default"
+
+  EffectiveDeadlines effective_deadlines() const;
 };
 
 struct HostConfig {
   std::vector<std::string> plugin_paths;
+  RestartBackoff restart_backoff;  // plugins.restartBackoff
   std::map<std::string, PluginInstanceConfig> sources;
   std::map<std::string, PluginInstanceConfig> analyzers;
   std::map<std::string, PluginInstanceConfig> sinks;

@@ -42,32 +42,18 @@ sdk::Condition metrics_condition(const sdk::ModelMetrics& m) {
   return {};
 }
 
+// Why a model holds without a full chain this cycle: OptimizationReady's reason and message.
+struct Hold {
+  std::string reason;
+  std::string message;
+};
+
 // Everything one model's chain produced.
 struct ModelResult {
   std::vector<sdk::Recommendation> chain;
   std::vector<std::string> errors;
+  std::optional<Hold> hold;
 };
-
-ModelResult analyze_model(const PipelineRuntime& pipeline, const sdk::ModelView& model) {
-  ModelResult result;
-  const sdk::Recommendation* upstream = nullptr;
-  for (const auto& [name, analyzer] : pipeline.analyzers) {
-    auto rec = guarded("analyzer " + name, [&, &analyzer = analyzer] { return analyzer->analyze(model, upstream); });
-    if (!rec.ok()) {
-      result.errors.push_back("analyze " + name + " (" + model.key.to_string() + "): " + rec.error().to_string());
-      sdk::Recommendation none;
-      none.analyzer = name;
-      none.has_opinion = false;
-      none.reason = "analyzer failed: " + rec.error().message;
-      result.chain.push_back(std::move(none));
-    } else {
-      if (rec.value().analyzer.empty()) rec.value().analyzer = name;
-      result.chain.push_back(std::move(rec.value()));
-    }
-    upstream = &result.chain.back();
-  }
-  return result;
-}
 
 std::string first_reason(const std::vector<sdk::Recommendation>& chain) {
   for (const auto& r : chain)
@@ -76,8 +62,8 @@ std::string first_reason(const std::vector<sdk::Recommendation>& chain) {
 }
 
 std::vector<sdk::Decision> decide(const sdk::ModelView& model, const std::vector<sdk::Recommendation>& chain,
-                                  CombineMode mode, bool analyzed, const std::string& disabled,
-                                  const CycleServices& services, sdk::TimePoint now) {
+                                  CombineMode mode, bool analyzed, const std::optional<Hold>& hold,
+                                  const std::string& disabled, const CycleServices& services, sdk::TimePoint now) {
   std::vector<sdk::Decision> out;
   auto targets = analyzed ? combine_recommendations(mode, model, chain) : std::map<std::string, CombinedTarget>{};
   const sdk::Condition metrics = disabled.empty()
@@ -110,7 +96,7 @@ std::vector<sdk::Decision> decide(const sdk::ModelView& model, const std::vector
       d.conditions.push_back({"OptimizationReady", "True", "OptimizationSucceeded", d.reason});
       services.memory->remember(d);
     } else {
-      const std::string why = analyzed ? first_reason(chain) : metrics.message;
+      const std::string why = hold ? hold->message : analyzed ? first_reason(chain) : metrics.message;
       if (auto last = services.memory->last(model.key, v.name)) {
         d.desired = last->desired;
         d.analyzer = last->analyzer;
@@ -120,9 +106,12 @@ std::vector<sdk::Decision> decide(const sdk::ModelView& model, const std::vector
         d.reason = "keeping current replicas (" + why + ")";
       }
       d.held = true;
-      d.conditions.push_back(
-          {"OptimizationReady", "False",
-           !disabled.empty() ? "PipelineDisabled" : (analyzed ? "OptimizationFailed" : "MetricsUnavailable"), why});
+      d.conditions.push_back({"OptimizationReady", "False",
+                              !disabled.empty() ? "PipelineDisabled"
+                              : hold            ? hold->reason
+                              : analyzed        ? "OptimizationFailed"
+                                                : "MetricsUnavailable",
+                              why});
     }
     out.push_back(std::move(d));
   }
@@ -136,14 +125,108 @@ namespace {
 // One call into a plugin: under the watchdog when there is one (the call co-owns `owner`), else directly.
 template <class R>
 WatchedCall<R> call_plugin(const CycleServices& services, const std::string& instance, std::chrono::milliseconds budget,
-                           std::shared_ptr<sdk::Plugin> owner, std::function<sdk::Result<R>()> fn) {
+                           std::shared_ptr<sdk::Plugin> owner, std::function<sdk::Result<R>()> fn, const void* object) {
   if (!services.watchdog) return {guarded(instance, fn), false};
-  return services.watchdog->call<R>(instance, budget, [owner = std::move(owner), fn = std::move(fn)] { return fn(); });
+  return services.watchdog->call<R>(
+      instance, budget, [owner = std::move(owner), fn = std::move(fn)] { return fn(); }, object);
 }
 
 std::shared_ptr<sdk::Plugin> owner_of(const PipelineRuntime& pipeline, const std::string& key) {
   auto it = pipeline.owners.find(key);
   return it == pipeline.owners.end() ? nullptr : it->second;
+}
+
+// The locks of instances this pipeline is about to call (nothing to take when pipelines run in turn).
+InstanceLocks::Held lock_instances(const CycleServices& services, const PipelineRuntime& pipeline,
+                                   const std::vector<std::string>& keys, std::chrono::milliseconds budget) {
+  if (!services.locks) return {};
+  std::vector<std::pair<std::string, const void*>> instances;
+  for (const auto& key : keys) instances.emplace_back(key, owner_of(pipeline, key).get());
+  return services.locks->lock(std::move(instances), budget);
+}
+
+std::string busy_message(const std::string& key, std::chrono::milliseconds budget) {
+  return key + " is still in use by another pipeline's cycle after " + std::to_string(budget.count()) +
+         " ms; not called this cycle";
+}
+
+// Every analyzable model through the chain, one analyzer at a time for all models on the pool, so each
+// analyze() call has its own deadline. A call past it is abandoned (the pool replaces its thread) and its
+// model holds; an instance with an abandoned call is not called again, and the models that would reach
+// it hold too. Abandoned calls co-own what they read: the models, their upstream recommendation, the
+// instance.
+std::vector<ModelResult> analyze_models(const PipelineRuntime& pipeline,
+                                        const std::shared_ptr<const std::vector<sdk::ModelView>>& models,
+                                        const std::vector<bool>& analyzable, const CycleServices& services) {
+  const std::size_t n = models->size();
+  std::vector<ModelResult> results(n);
+  struct Chains {
+    std::shared_ptr<const std::vector<sdk::ModelView>> models;
+    std::vector<std::vector<sdk::Recommendation>> chain;  // [model][analyzer], sized once: never reallocated
+  };
+  auto state = std::make_shared<Chains>();
+  state->models = models;
+  state->chain.assign(n, std::vector<sdk::Recommendation>(pipeline.analyzers.size()));
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < n; ++i)
+    if (analyzable[i]) todo.push_back(i);
+  for (std::size_t k = 0; k < pipeline.analyzers.size() && !todo.empty(); ++k) {
+    const auto& [name, analyzer] = pipeline.analyzers[k];
+    const std::string key = "analyzers/" + name;
+    const auto owner = owner_of(pipeline, key);
+    if (services.watchdog) {
+      if (auto hung = services.watchdog->hung_message(key, owner.get())) {
+        for (auto i : todo) results[i].hold = Hold{"AnalyzerHung", *hung};
+        break;
+      }
+    }
+    using Out = std::optional<sdk::Result<sdk::Recommendation>>;
+    auto out = std::make_shared<std::vector<Out>>(todo.size());
+    auto job = std::make_shared<PoolJob>();
+    job->item = [state, out, todo = std::make_shared<const std::vector<std::size_t>>(todo), owner, analyzer = analyzer,
+                 k, who = "analyzer " + name](std::size_t j) {
+      const std::size_t i = (*todo)[j];
+      const sdk::Recommendation* upstream = k == 0 ? nullptr : &state->chain[i][k - 1];
+      (*out)[j].emplace(guarded(who, [&] { return analyzer->analyze((*state->models)[i], upstream); }));
+    };
+    std::optional<std::chrono::milliseconds> budget;
+    if (services.watchdog) {
+      budget = services.analyze_budget;
+      job->on_abandon = [watchdog = services.watchdog, key, object = owner.get()](std::size_t) {
+        watchdog->abandoned(key, object);
+      };
+      job->on_late_return = [returned = services.watchdog->on_return(key, owner.get())](std::size_t) { returned(); };
+    }
+    const std::vector<bool> abandoned = services.pool->run(todo.size(), job, budget);
+    std::vector<std::size_t> next;
+    for (std::size_t j = 0; j < todo.size(); ++j) {
+      const std::size_t i = todo[j];
+      const std::string model_name = (*models)[i].key.to_string();
+      if (abandoned[j]) {
+        const std::string message = CallWatchdog::abandoned_message(key, *budget);
+        results[i].errors.push_back("analyze " + name + " (" + model_name + "): " + message);
+        results[i].hold = Hold{"AnalyzerHung", message};
+        continue;
+      }
+      auto& rec = *(*out)[j];
+      auto& slot = state->chain[i][k];
+      if (!rec.ok()) {
+        results[i].errors.push_back("analyze " + name + " (" + model_name + "): " + rec.error().to_string());
+        slot.analyzer = name;
+        slot.has_opinion = false;
+        slot.reason = "analyzer failed: " + rec.error().message;
+      } else {
+        slot = std::move(rec.value());
+        if (slot.analyzer.empty()) slot.analyzer = name;
+      }
+      next.push_back(i);
+    }
+    todo = std::move(next);
+  }
+  // Chains of held models stay: an abandoned call may still read them.
+  for (std::size_t i = 0; i < n; ++i)
+    if (analyzable[i] && !results[i].hold) results[i].chain = std::move(state->chain[i]);
+  return results;
 }
 
 }  // namespace
@@ -176,13 +259,22 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
       sdk::make_error(sdk::ErrorCode::kUnavailable, pipeline.disabled);
   if (pipeline.disabled.empty()) {
     const auto budget = services.collect_budget;
-    auto watched = call_plugin<std::map<sdk::ModelKey, sdk::ModelMetrics>>(
-        services, "sources/" + source_name, budget + services.call_grace, owner_of(pipeline, "sources/" + source_name),
-        [models = shared_models, source = source, budget] {
-          return source->collect(std::span<const sdk::ModelView>(*models), sdk::Deadline::in(budget));
-        });
-    collected = std::move(watched.result);
-    detach_models(watched.abandoned);
+    const std::string key = "sources/" + source_name;
+    const auto lock = lock_instances(services, pipeline, {key}, budget + services.call_grace);
+    if (!lock.busy().empty()) {
+      collected = sdk::make_error(sdk::ErrorCode::kTimeout, busy_message(key, budget + services.call_grace));
+    } else {
+      auto owner = owner_of(pipeline, key);
+      const void* object = owner.get();
+      auto watched = call_plugin<std::map<sdk::ModelKey, sdk::ModelMetrics>>(
+          services, key, budget + services.call_grace, std::move(owner),
+          [models = shared_models, source = source, budget] {
+            return source->collect(std::span<const sdk::ModelView>(*models), sdk::Deadline::in(budget));
+          },
+          object);
+      collected = std::move(watched.result);
+      detach_models(watched.abandoned);
+    }
   }
   auto& models = *shared_models;
   std::vector<bool> analyzable(models.size(), false);
@@ -208,31 +300,50 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   }
 
   // 2. Per-cycle preparation of each analyzer, alone, with the metrics filled. From here on the models
-  // are only read, so a hung preparation or publish keeps sharing them.
+  // are only read, so a hung preparation or publish keeps sharing them. The analyzers stay this
+  // pipeline's (their locks) from their preparation to the last analyze() of the cycle.
   const std::shared_ptr<const std::vector<sdk::ModelView>> frozen = shared_models;
   bool analyzers_ready = pipeline.disabled.empty();
+  std::optional<Hold> pipeline_hold;
+  std::vector<std::string> analyzer_keys;
+  for (const auto& [name, analyzer] : pipeline.analyzers) analyzer_keys.push_back("analyzers/" + name);
+  auto analyzer_locks =
+      analyzers_ready ? lock_instances(services, pipeline, analyzer_keys, services.call_budget) : InstanceLocks::Held{};
+  if (analyzers_ready && !analyzer_locks.busy().empty()) {
+    const std::string message = busy_message(analyzer_locks.busy(), services.call_budget);
+    count_error("prepare", analyzer_locks.busy(), message);
+    pipeline_hold = Hold{"AnalyzerBusy", message};
+    analyzers_ready = false;
+  }
   for (const auto& [name, analyzer] : pipeline.analyzers) {
     if (!analyzers_ready) break;
-    auto prepared = call_plugin<void>(services, "analyzers/" + name, services.call_budget,
-                                      owner_of(pipeline, "analyzers/" + name), [models = frozen, analyzer = analyzer] {
-                                        return analyzer->prepare_cycle(std::span<const sdk::ModelView>(*models));
-                                      });
+    const std::string key = "analyzers/" + name;
+    auto owner = owner_of(pipeline, key);
+    const void* object = owner.get();
+    auto prepared = call_plugin<void>(
+        services, key, services.call_budget, std::move(owner),
+        [models = frozen, analyzer = analyzer] {
+          return analyzer->prepare_cycle(std::span<const sdk::ModelView>(*models));
+        },
+        object);
     if (!prepared.result.ok()) {
       count_error("prepare", name, prepared.result.error().to_string());
+      const bool hung = prepared.result.error().code == sdk::ErrorCode::kTimeout;
+      pipeline_hold = Hold{hung ? "AnalyzerHung" : "OptimizationFailed",
+                           "prepare " + name + ": " + prepared.result.error().message};
       analyzers_ready = false;
     }
   }
 
   // 3. Each model's chain on the worker pool.
   std::vector<ModelResult> results(models.size());
-  if (analyzers_ready) {
-    services.pool->parallel_for(models.size(), [&](std::size_t i) {
-      if (analyzable[i]) results[i] = analyze_model(pipeline, models[i]);
-    });
-  }
+  if (analyzers_ready) results = analyze_models(pipeline, frozen, analyzable, services);
+  analyzer_locks.release();
   for (std::size_t i = 0; i < models.size(); ++i) {
     for (const auto& e : results[i].errors) count_error("analyze", "chain", e);
-    auto decisions = decide(models[i], results[i].chain, pipeline.config.combine, analyzers_ready && analyzable[i],
+    const bool analyzed = analyzers_ready && analyzable[i];
+    const std::optional<Hold>& hold = analyzable[i] && !analyzed ? pipeline_hold : results[i].hold;
+    auto decisions = decide(models[i], results[i].chain, pipeline.config.combine, analyzed && !hold, hold,
                             pipeline.disabled, services, now);
     for (auto& d : decisions) outcome.decisions.push_back(std::move(d));
   }
@@ -275,18 +386,27 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   }
   for (const auto& [name, sink] : pipeline.sinks) {
     if (sink == nullptr || !services.publish) continue;  // failed to start: reported when the pipeline was disabled
-    auto published =
-        call_plugin<void>(services, "sinks/" + name, services.call_budget, owner_of(pipeline, "sinks/" + name),
-                          [data = std::shared_ptr<const BatchData>(data), sink = sink, name = pipeline.config.name, now,
-                           partial = services.partial] {
-                            sdk::PublishBatch batch{name,
-                                                    now,
-                                                    std::span<const sdk::Decision>(data->decisions),
-                                                    std::span<const sdk::ModelView>(*data->models),
-                                                    std::span<const sdk::ResourceCondition>(data->conditions),
-                                                    partial};
-                            return sink->publish(batch);
-                          });
+    const std::string key = "sinks/" + name;
+    const auto lock = lock_instances(services, pipeline, {key}, services.publish_budget);
+    if (!lock.busy().empty()) {
+      count_error("publish", name, busy_message(key, services.publish_budget));
+      continue;
+    }
+    auto owner = owner_of(pipeline, key);
+    const void* object = owner.get();
+    auto published = call_plugin<void>(
+        services, key, services.publish_budget, std::move(owner),
+        [data = std::shared_ptr<const BatchData>(data), sink = sink, name = pipeline.config.name, now,
+         partial = services.partial] {
+          sdk::PublishBatch batch{name,
+                                  now,
+                                  std::span<const sdk::Decision>(data->decisions),
+                                  std::span<const sdk::ModelView>(*data->models),
+                                  std::span<const sdk::ResourceCondition>(data->conditions),
+                                  partial};
+          return sink->publish(batch);
+        },
+        object);
     if (!published.result.ok()) count_error("publish", name, published.result.error().to_string());
   }
 

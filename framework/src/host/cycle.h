@@ -1,5 +1,6 @@
 // One cycle of one pipeline (docs/architecture.md section 1.2): one batched collect for all its models, then each
-// model's analyzer chain on the worker pool, combining, then one batched publish to every sink.
+// model's analyzer chain on the worker pool (one analyzer at a time for every model, so each analyze() call
+// has its own deadline), combining, then one batched publish to every sink.
 // Failures never drop a variant to its minimum: a variant without a recommendation keeps the last
 // decision this process made for it (held), or its current replicas when there is none.
 #pragma once
@@ -14,6 +15,7 @@
 
 #include "config/pipeline_config.h"
 #include "host/call_watchdog.h"
+#include "host/instance_locks.h"
 #include "host/worker_pool.h"
 #include "wva/sdk/plugin.h"
 
@@ -68,11 +70,15 @@ struct CycleServices {
   std::function<bool(std::size_t shard)> owns_shard;
   // A cycle of only some of the pipeline's models (the idle check): the sinks get a partial batch.
   bool partial = false;
-  // With a wall clock: collect, prepare_cycle and publish run under it (null: called directly, as in
-  // simulation, where plugins are in-process and time is virtual).
+  // With a wall clock: every plugin call runs under it (null: called directly, as in simulation, where
+  // plugins are in-process and time is virtual).
   CallWatchdog* watchdog = nullptr;
-  std::chrono::milliseconds call_grace{5000};    // collect's budget is collect_budget + this
-  std::chrono::milliseconds call_budget{30000};  // prepare_cycle and publish
+  std::chrono::milliseconds call_grace{5000};       // collect's budget is collect_budget + this
+  std::chrono::milliseconds call_budget{30000};     // each prepare_cycle()
+  std::chrono::milliseconds analyze_budget{30000};  // each analyze() call
+  std::chrono::milliseconds publish_budget{30000};  // each publish()
+  // When pipelines run at once: the instance locks that keep a shared instance to one pipeline at a time.
+  InstanceLocks* locks = nullptr;
 };
 
 CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models,

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,8 +21,10 @@
 #include "config/pipeline_config.h"
 #include "host/call_watchdog.h"
 #include "host/cycle.h"
+#include "host/instance_locks.h"
 #include "host/logger.h"
 #include "host/metrics_registry.h"
+#include "host/pipeline_lane.h"
 #include "host/plugin_set.h"
 #include "host/sharding.h"
 #include "host/worker_pool.h"
@@ -79,6 +82,14 @@ class StopSignal {
     }
     cv_.notify_all();
   }
+  // Wakes a waiter for nothing in particular (a cycle ended, a restart finished): it looks again.
+  void wake() {
+    {
+      std::lock_guard lock(mutex_);
+      woken_ = true;
+    }
+    cv_.notify_all();
+  }
   // True (once) when request_reload() was called since the last call.
   bool take_reload() {
     std::lock_guard lock(mutex_);
@@ -93,10 +104,11 @@ class StopSignal {
     std::lock_guard lock(mutex_);
     return stopped_;
   }
-  // Waits until the deadline, a stop request or a poke; true when stopped.
+  // Waits until the deadline, a stop request, a poke or a wake; true when stopped.
   bool wait_until(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock lock(mutex_);
-    cv_.wait_until(lock, deadline, [&] { return stopped_ || poked_ || reload_; });
+    cv_.wait_until(lock, deadline, [&] { return stopped_ || poked_ || reload_ || woken_; });
+    woken_ = false;
     return stopped_;
   }
 
@@ -106,6 +118,7 @@ class StopSignal {
   bool stopped_ = false;
   bool poked_ = false;
   bool reload_ = false;
+  bool woken_ = false;
 };
 
 class Host {
@@ -124,20 +137,28 @@ class Host {
   // One cycle of every pipeline, in order.
   std::vector<CycleOutcome> run_once();
   // Cycles every pipeline at its interval until `stop` or `duration` (of the host clock) passes.
-  // With a virtual clock, time jumps from one due cycle to the next (never sleeps).
-  // on_cycle is called after every pipeline cycle.
+  // With a wall clock the pipelines run at once, each on a lane of its own (a slow or hung cycle delays
+  // no other pipeline; an instance two pipelines share serves one at a time), and hung instances are
+  // restarted after their back-off (plugins.restartBackoff). With a virtual clock they run in turn and
+  // time jumps from one due cycle to the next (never sleeps).
+  // on_cycle is called after every pipeline cycle, on the calling thread.
   void run(std::optional<std::chrono::milliseconds> duration, StopSignal& stop,
            const std::function<void(const CycleOutcome&)>& on_cycle);
   void shutdown();
 
   // For tests and embedding: in-process plugins instead of libraries, then a config naming them.
-  void add_plugin(const std::string& section, const std::string& name, std::shared_ptr<sdk::Plugin> plugin);
+  // With `factory`, a hung instance is replaced by a fresh one from it after its back-off.
+  void add_plugin(const std::string& section, const std::string& name, std::shared_ptr<sdk::Plugin> plugin,
+                  PluginFactory factory = {});
   std::vector<sdk::Error> start_with(HostConfig config);
 
   const std::vector<PipelineRuntime>& pipelines() const { return pipelines_; }
   MetricsRegistryImpl& metrics() { return metrics_; }
-  // Instances ("sources/prometheus") with a call abandoned past its deadline and still running.
+  // Instances ("sources/prometheus") with a call abandoned past its deadline and still running (those
+  // replaced by fresh ones included).
   std::vector<std::string> hung_instances() const { return watchdog_.hung_instances(); }
+  // The object that serves an instance ("sources/prometheus") now; null when absent.
+  std::shared_ptr<sdk::Plugin> instance(const std::string& key) const;
   ClusterBackend& cluster() { return *cluster_; }
   const sdk::Clock& clock() const { return *clock_; }
 
@@ -155,14 +176,37 @@ class Host {
   std::vector<std::filesystem::path> plugin_search_paths(const HostConfig& config) const;
   // Re-reads the config when its text changed; an invalid new version is logged and ignored.
   // `requested`: an operator asked (SIGHUP), so an unchanged config is reported too.
-  void maybe_reload(bool requested = false);
+  // `before_activate` runs before a valid new version is activated (run_at_once lets the cycles in flight
+  // end). True when a new version was activated.
+  bool maybe_reload(bool requested = false, const std::function<void()>& before_activate = {});
   // One cycle of a pipeline's models; with idle_only, of those whose variants all run 0 replicas
   // (nullopt when there is none: nothing runs).
   // Skips (and logs) instances with a hung call when a plugin set is stopped.
-  std::function<bool(const std::string&)> hung_filter() const;
+  std::function<bool(const std::string&, const sdk::Plugin*)> hung_filter() const;
   // wva_plugin_hung{instance}: set while hung, removed once the call returned.
   void report_hung();
   std::optional<CycleOutcome> run_pipeline(std::size_t index, bool idle_only = false);
+  // What one cycle of a pipeline gets: its models (with idle_only, those at zero replicas; nullopt when
+  // there is none) and the conditions of VAs without a model it reports.
+  struct CycleInput {
+    std::vector<sdk::ModelView> models;
+    std::vector<sdk::ResourceCondition> conditions;
+  };
+  std::optional<CycleInput> select_models(std::size_t index, bool idle_only);
+  CycleServices cycle_services(const PipelineRuntime& pipeline, WorkerPool& pool, bool idle_only);
+  void run_in_turn(std::optional<std::chrono::milliseconds> duration, StopSignal& stop,
+                   const std::function<void(const CycleOutcome&)>& on_cycle);
+  void run_at_once(std::optional<std::chrono::milliseconds> duration, StopSignal& stop,
+                   const std::function<void(const CycleOutcome&)>& on_cycle);
+  // Restarts of hung instances: schedules one after its back-off, starts it on a thread of its own,
+  // installs the fresh instance when it is ready, and stops and releases replaced instances once their
+  // abandoned calls returned. Returns when it wants to look again (nullopt: nothing pending).
+  std::optional<std::chrono::steady_clock::time_point> tend_instances();
+  // The fresh object serves `key` ("analyzers/q") from the next cycle on; the old one is kept until its
+  // call returns.
+  void install(const std::string& key, std::shared_ptr<sdk::Plugin> fresh);
+  // Gives up the restarts in flight (a reload replaces what they were for).
+  void drop_restarts();
   // The cached views, rebuilt when the cluster changed; nullptr when building failed.
   const ClusterModels* current_models();
 
@@ -177,9 +221,32 @@ class Host {
   std::set<std::string> reported_hung_;
   DecisionMemory memory_;
   std::unique_ptr<PluginSet> plugins_;
-  std::vector<std::pair<std::string, std::shared_ptr<sdk::Plugin>>> in_process_;  // "section/name"
+  struct InProcess {
+    std::string key;  // "section/name"
+    std::shared_ptr<sdk::Plugin> object;
+    PluginFactory factory;
+  };
+  std::vector<InProcess> in_process_;
   std::vector<PipelineRuntime> pipelines_;
   std::string active_config_text_;
+  // Keeps an instance that pipelines share to one pipeline at a time (run_at_once).
+  InstanceLocks locks_;
+  RestartBackoff backoff_;
+  struct RestartAttempt;
+  struct RestartState {
+    unsigned restarts = 0;  // restarts tried since the instance was last healthy for `backoff_.max`
+    bool scheduled = false;
+    std::chrono::steady_clock::time_point due;      // when scheduled
+    std::chrono::steady_clock::time_point settled;  // the last restart or call-off
+    std::shared_ptr<RestartAttempt> attempt;        // in flight
+  };
+  std::map<std::string, RestartState> restarts_;  // by "section/name"
+  // Hung instances replaced by fresh ones, until their abandoned calls return.
+  std::vector<std::pair<std::string, std::shared_ptr<sdk::Plugin>>> replaced_;
+  std::map<std::string, double> reported_abandoned_;
+  // Wakes run_at_once's wait (a restart finished); outlives the Host in a restart's thread.
+  class Waker;
+  std::shared_ptr<Waker> waker_;
   // Model views of the cluster, rebuilt only when the cluster's revision changes.
   std::optional<ClusterModels> models_cache_;
   std::uint64_t models_revision_ = 0;

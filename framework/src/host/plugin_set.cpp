@@ -38,7 +38,7 @@ const PluginInstance* PluginSet::reusable(const PluginSet* previous, const std::
 void PluginSet::keep(const std::string& section, const PluginInstance& from) {
   index_[section + "/" + from.name] = instances_.size();
   instances_.push_back(PluginInstance{from.name, from.plugin, from.path, from.object, from.context, true, from.file,
-                                      from.config, /*inherited=*/true});
+                                      from.config, /*inherited=*/true, from.create});
 }
 
 std::vector<sdk::Error> PluginSet::build(const HostConfig& config, const std::vector<std::filesystem::path>& paths,
@@ -95,21 +95,63 @@ std::vector<sdk::Error> PluginSet::build(const HostConfig& config, const std::ve
       index_[std::string(section) + "/" + name] = instances_.size();
       instances_.push_back(PluginInstance{name, inst.plugin, inst.path, object.value(),
                                           std::make_shared<InstanceContext>(services, name), false, file.value(),
-                                          inst.config});
+                                          inst.config, false, [lib = lib] { return lib->create(); }});
     }
   }
   return errors;
 }
 
 void PluginSet::add(const std::string& section, std::string name, std::shared_ptr<sdk::Plugin> object,
-                    const HostServices& services, const PluginSet* previous) {
+                    const HostServices& services, const PluginSet* previous, PluginFactory factory) {
   if (const PluginInstance* old = reusable(previous, section, name, &object, {}, nullptr)) {
     keep(section, *old);
     return;
   }
   index_[section + "/" + name] = instances_.size();
   auto ctx = std::make_shared<InstanceContext>(services, name);
-  instances_.push_back(PluginInstance{name, name, section + "." + name, std::move(object), std::move(ctx), false});
+  instances_.push_back(PluginInstance{name,
+                                      name,
+                                      section + "." + name,
+                                      std::move(object),
+                                      std::move(ctx),
+                                      false,
+                                      {},
+                                      nlohmann::json::object(),
+                                      false,
+                                      std::move(factory)});
+}
+
+sdk::Result<std::shared_ptr<sdk::Plugin>> FreshInstanceRecipe::make() const {
+  auto object = guarded("plugin " + name + " create", [&] { return create(); });
+  if (!object.ok()) return object.error();
+  if (!object.value() || !section_kind_ok(section, *object.value()))
+    return sdk::make_error(sdk::ErrorCode::kInternal,
+                           "the factory made no " + std::string(kind_word(section)) + " for " + path);
+  auto configured = guarded("plugin " + name + " configure()", [&] { return object.value()->configure(config, path); });
+  if (!configured.ok()) return configured.error();
+  auto started = guarded("plugin " + name + " start()", [&] { return object.value()->start(*context); });
+  if (!started.ok()) return started.error();
+  return object.value();
+}
+
+sdk::Result<FreshInstanceRecipe> PluginSet::recipe(const std::string& key) const {
+  auto it = index_.find(key);
+  if (it == index_.end()) return sdk::make_error(sdk::ErrorCode::kNotFound, key + " is not a running instance");
+  const PluginInstance& inst = instances_[it->second];
+  if (!inst.create)
+    return sdk::make_error(sdk::ErrorCode::kUnavailable,
+                           key + " is an in-process instance without a factory; it cannot be restarted");
+  return FreshInstanceRecipe{
+      key.substr(0, key.find('/')), inst.name, inst.path, inst.create, inst.config, inst.context};
+}
+
+std::shared_ptr<sdk::Plugin> PluginSet::replace(const std::string& key, std::shared_ptr<sdk::Plugin> fresh) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return nullptr;
+  PluginInstance& inst = instances_[it->second];
+  auto old = std::exchange(inst.object, std::move(fresh));
+  inst.started = true;
+  return old;
 }
 
 void PluginSet::take_over_from(PluginSet& previous) {
@@ -153,14 +195,14 @@ std::shared_ptr<sdk::Plugin> PluginSet::object(const std::string& section, const
   return i ? i->object : nullptr;
 }
 
-void PluginSet::stop_all(const std::function<bool(const std::string&)>& skip) noexcept {
+void PluginSet::stop_all(const std::function<bool(const std::string&, const sdk::Plugin*)>& skip) noexcept {
   // Reverse order: sinks first, sources last.
   for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
     if (!it->started || it->inherited) continue;  // an inherited instance is still the previous set's
     std::string key;
     for (const auto& [k, index] : index_)
       if (&instances_[index] == &*it) key = k;
-    if (skip && skip(key)) {
+    if (skip && skip(key, it->object.get())) {
       it->started = false;  // not stopped: a hung call holds it (and keeps it alive)
       continue;
     }

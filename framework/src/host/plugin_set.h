@@ -39,6 +39,21 @@ class InstanceContext final : public sdk::PluginContext {
   SpdLogger logger_;
 };
 
+// Makes a fresh object of an instance's plugin (its library's factory, or an in-process factory).
+using PluginFactory = std::function<sdk::Result<std::shared_ptr<sdk::Plugin>>()>;
+
+// What it takes to replace a hung instance by a fresh one: the same plugin, settings and context.
+struct FreshInstanceRecipe {
+  std::string section;  // "sources", "analyzers", "sinks"
+  std::string name;
+  std::string path;  // config path, e.g. "analyzers.saturation"
+  PluginFactory create;
+  nlohmann::json config;
+  std::shared_ptr<InstanceContext> context;
+  // Creates, checks the kind, configures and starts a fresh object (each step's error says which).
+  sdk::Result<std::shared_ptr<sdk::Plugin>> make() const;
+};
+
 struct PluginInstance {
   std::string name;    // instance name in pipelines.yaml
   std::string plugin;  // library name
@@ -50,6 +65,7 @@ struct PluginInstance {
   nlohmann::json config;       // the settings it was configured with
   // Kept from the previous set on a reload and still that set's to stop until take_over_from().
   bool inherited = false;
+  PluginFactory create;  // empty: an in-process instance without a factory (cannot be restarted)
 };
 
 class PluginSet {
@@ -68,8 +84,9 @@ class PluginSet {
                                 const HostServices& services, const PluginSet* previous = nullptr);
   // For tests and embedding: an in-process instance (no library); kept like above when `previous` runs
   // the same object under the same name.
+  // With `factory`, a hung instance can be replaced by a fresh one (restart()).
   void add(const std::string& section, std::string name, std::shared_ptr<sdk::Plugin> object,
-           const HostServices& services, const PluginSet* previous = nullptr);
+           const HostServices& services, const PluginSet* previous = nullptr, PluginFactory factory = {});
   // Commits a reload: the instances this set kept from `previous` become this set's (previous will not
   // stop them); previous's other instances are left for previous to stop.
   void take_over_from(PluginSet& previous);
@@ -79,10 +96,16 @@ class PluginSet {
   std::vector<sdk::Error> start_all();
   // Starts the instances of one section only ("sources", "analyzers", "sinks"), e.g. for a dry run.
   std::vector<sdk::Error> start_section(const std::string& section);
-  // Stops every started instance, sinks first. An instance for which `skip("section/name")` is true (a
-  // call into it is hung) is not stopped: stop() would wait on the hung call; it is left to the thread
-  // that holds it.
-  void stop_all(const std::function<bool(const std::string&)>& skip = {}) noexcept;
+  // Stops every started instance, sinks first. An instance for which `skip("section/name", object)` is
+  // true (a call into it is hung) is not stopped: stop() would wait on the hung call; it is left to the
+  // thread that holds it.
+  void stop_all(const std::function<bool(const std::string&, const sdk::Plugin*)>& skip = {}) noexcept;
+
+  // How to make a fresh object of a running instance ("analyzers/q"); an error says why it cannot be.
+  sdk::Result<FreshInstanceRecipe> recipe(const std::string& key) const;
+  // Puts a fresh, started object in place of the instance's (`key` "analyzers/q") and returns the
+  // object it replaces, which this set no longer stops (a hung call holds it); null when absent.
+  std::shared_ptr<sdk::Plugin> replace(const std::string& key, std::shared_ptr<sdk::Plugin> fresh);
   // The object of an instance ("sources", name), to co-own it across a watched call; null when absent.
   std::shared_ptr<sdk::Plugin> object(const std::string& section, const std::string& name) const;
 
