@@ -180,8 +180,9 @@ class Host {
   std::vector<std::pair<std::string, std::shared_ptr<sdk::Plugin>>> in_process_;  // "section/name"
   std::vector<PipelineRuntime> pipelines_;
   std::string active_config_text_;
-  // Model views of the cluster, rebuilt only when the cluster's revision changes.
-  std::optional<ClusterModels> models_cache_;
+  // Model views of the cluster, updated only when the cluster's revision changes: for the objects that
+  // changed when the backend can say which, else rebuilt.
+  ModelViews model_views_;
   std::uint64_t models_revision_ = 0;
 };
 
