@@ -1,5 +1,7 @@
 // The host side of one cycle at fleet scale (docs/architecture.md section 8): N models x 3 variants x 4 replicas.
-//   BM_BuildModels : cluster cache -> ModelViews (VAs, Deployments, pods, costs)
+//   BM_BuildModels : cluster cache -> ModelViews (VAs, Deployments, pods, costs), a full build
+//   BM_SinglePodChange: one pod more or less (its Deployment scaled by one) -> the model views updated for the
+//                    objects that changed (ModelViews::update), as the host does on a revision change
 //   BM_Cycle       : one batched collect (pre-parsed metrics, the source's own parse is benchmarked in
 //                    plugins/sources/prometheus/bench) + saturation on the worker pool + combine +
 //                    the metrics sink's publish into the registry.
@@ -84,13 +86,47 @@ class PreparedSource : public sdk::Plugin, public sdk::Source {
 void BM_BuildModels(benchmark::State& state) {
   sdk::InMemoryCluster cluster("wva-system");
   fill_cluster(cluster, static_cast<int>(state.range(0)));
+  framework::ViewBackend backend(cluster);
   for (auto _ : state) {
-    auto models = framework::build_models(cluster);
-    benchmark::DoNotOptimize(models);
+    framework::ModelViews views;
+    auto built = views.rebuild(backend);
+    benchmark::DoNotOptimize(built);
   }
   state.counters["models"] = static_cast<double>(state.range(0));
 }
 BENCHMARK(BM_BuildModels)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime();
+
+void BM_SinglePodChange(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  sdk::InMemoryCluster cluster("wva-system");
+  fill_cluster(cluster, n);
+  framework::ViewBackend backend(cluster);
+  framework::ModelViews views;
+  if (!views.rebuild(backend).ok()) {
+    state.SkipWithError("build failed");
+    return;
+  }
+  int step = 0;
+  std::size_t built = 0;
+  for (auto _ : state) {
+    // A different model each time: its H100 variant gains a fifth pod, or loses it again.
+    state.PauseTiming();
+    const int m = (step / 2 * 7919) % n;
+    const std::string ns = "ns-" + std::to_string(m % 50), name = "model-" + std::to_string(m) + "-H100";
+    const int replicas = step % 2 == 0 ? kReplicas + 1 : kReplicas;
+    (void)cluster.scale(ns, name, replicas);
+    ++step;
+    const std::vector<framework::ObjectRef> changed = {{"Deployment", ns, name},
+                                                       {"Pod", ns, name + "-" + std::to_string(kReplicas)}};
+    state.ResumeTiming();
+    auto r = views.update(backend, changed);
+    benchmark::DoNotOptimize(r);
+    built += views.last_built();
+  }
+  state.counters["models"] = static_cast<double>(n);
+  state.counters["models_built_per_change"] = static_cast<double>(built) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_SinglePodChange)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond)->MeasureProcessCPUTime();
 
 void BM_Cycle(benchmark::State& state) {
   sdk::InMemoryCluster cluster("wva-system");

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "model/model_builder.h"
 #include "wva/sdk/memory_cluster.h"
 
@@ -432,6 +434,218 @@ TEST(ModelBuilder, ClusterErrorsAreErrors) {
   ASSERT_FALSE(built.ok());
   EXPECT_EQ(built.error().code, sdk::ErrorCode::kUnavailable);
   EXPECT_NE(built.error().message.find("api down"), std::string::npos);
+}
+
+// ------------------------------------------------------------------------------- incremental updates
+
+// The whole of ClusterModels as JSON, so two can be compared field by field (and a difference shown).
+json dump(const ClusterModels& m) {
+  auto opt = [](const auto& v) { return v ? json(*v) : json(); };
+  json out = json::object();
+  for (std::size_t i = 0; i < m.models.size(); ++i) {
+    const auto& mv = m.models[i];
+    json jm = {{"key", mv.key.to_string()}, {"va", mv.va_name}, {"stz", mv.scale_to_zero}, {"spec", mv.va_spec}};
+    if (mv.slo)
+      jm["slo"] = {mv.slo->service_class, mv.slo->priority, opt(mv.slo->ttft_ms), opt(mv.slo->itl_ms),
+                   opt(mv.slo->tps)};
+    for (const auto& v : mv.variants) {
+      json jv = {v.name,         v.va_name,           v.accelerator,    v.gpus_per_replica,   opt(v.cost_per_replica),
+                 v.cost_source,  v.current_replicas,  v.ready_replicas, v.pending_replicas,   opt(v.previous_desired),
+                 v.min_replicas, opt(v.max_replicas), v.pods,           v.profile.has_value()};
+      if (v.profile) jv.push_back({v.profile->alpha, v.profile->beta, v.profile->max_batch});
+      jm["variants"].push_back(std::move(jv));
+    }
+    jm["labels"] = i < m.va_labels.size() ? json(m.va_labels[i]) : json("missing");
+    out["models"].push_back(std::move(jm));
+  }
+  for (const auto& c : m.conditions)
+    out["conditions"].push_back(
+        {c.ns, c.va_name, c.condition.type, c.condition.status, c.condition.reason, c.condition.message});
+  out["warnings"] = m.warnings;
+  out["label_count"] = m.va_labels.size();
+  return out;
+}
+
+// Random changes to a small cluster (two namespaces, names chosen to collide: model IDs whose labels are
+// equal, Deployment names that prefix pod names, VAs naming missing or wrong-kind targets, stored pods
+// with and without the owner annotation (never named like a synthesized pod, <deployment>-<number>, which
+// would make two pods of one name), ConfigMaps); after each step the incrementally updated views
+// must equal a full build. The changed objects are reported as a backend would: each object written,
+// and the synthesized pods a Deployment's replica count adds or removes.
+class RandomCluster {
+ public:
+  explicit RandomCluster(unsigned seed) : rng_(seed), cluster_(kSys) {}
+
+  sdk::InMemoryCluster& cluster() { return cluster_; }
+
+  std::vector<ObjectRef> step() {
+    std::vector<ObjectRef> changed;
+    const int op = pick(100);
+    const std::string ns = pick(3) ? "a" : "b";
+    if (op < 25) {
+      const std::string name = "va" + std::to_string(pick(6));
+      if (pick(5) == 0) {
+        cluster_.remove("VariantAutoscaling", ns, name);
+      } else {
+        note(cluster_.put(random_va(ns, name)));
+      }
+      changed.push_back({"VariantAutoscaling", ns, name});
+    } else if (op < 55) {
+      const std::string name = kDeployments[pick(std::size(kDeployments))];
+      const long long before = pods_of(ns, name);
+      if (pick(6) == 0) cluster_.remove("Deployment", ns, name);
+      else note(cluster_.put(random_deployment(ns, name)));
+      const long long after = pods_of(ns, name);
+      changed.push_back({"Deployment", ns, name});
+      for (long long i = std::min(before, after); i < std::max(before, after); ++i)
+        changed.push_back({"Pod", ns, name + "-" + std::to_string(i)});
+    } else if (op < 85) {
+      const std::string name = kPods[pick(std::size(kPods))];
+      if (pick(4) == 0) cluster_.remove("Pod", ns, name);
+      else note(cluster_.put(random_pod(ns, name)));
+      changed.push_back({"Pod", ns, name});
+    } else if (op < 95) {
+      const bool costs = pick(2);
+      const std::string name = costs ? "accelerator-unitcost" : "service-classes-config";
+      if (pick(4) == 0) cluster_.remove("ConfigMap", kSys, name);
+      else if (costs) note(cluster_.put(config_map(name, {{"costs", pick(2) ? "H100: 50\nA100: 30\n" : "H100: x\n"}})));
+      else
+        note(cluster_.put(
+            config_map(name, {{"premium.yaml", "name: Premium\npriority: " + std::to_string(pick(3)) +
+                                                   "\ndata:\n  - {model: m/x, slo-tpot: 20, slo-ttft: 500}\n"}})));
+      changed.push_back({"ConfigMap", kSys, name});
+    } else {
+      // A change of something the views do not read.
+      note(cluster_.put(config_map("other", {{"k", std::to_string(pick(9))}})));
+      changed.push_back({"ConfigMap", kSys, "other"});
+    }
+    return changed;
+  }
+
+  std::vector<std::string> put_errors;
+
+ private:
+  static constexpr const char* kDeployments[] = {"llama", "llama-h100", "llama-h100-5c", "mistral", "d"};
+  static constexpr const char* kPods[] = {"llama-7d-x",   "llama-h100-5c-y", "llama-h100-5c-9f-z",
+                                          "mistral-5c-q", "d-7f-z",          "other-1"};
+  static constexpr const char* kModels[] = {"m/x", "m.x", "m/y", "z"};
+
+  void note(const sdk::Result<void>& r) {
+    if (!r.ok()) put_errors.push_back(r.error().message);
+  }
+  int pick(std::size_t n) { return static_cast<int>(std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_)); }
+  long long pods_of(const std::string& ns, const std::string& name) {
+    auto d = cluster_.get_shared("Deployment", ns, name);
+    return d.ok() && *d ? sdk::InMemoryCluster::synthesized_pod_count(**d) : 0;
+  }
+  std::string label_value() { return pick(2) ? "m.x" : (pick(2) ? "m.y" : "z"); }
+
+  json random_va(const std::string& ns, const std::string& name) {
+    json spec = json::object();
+    const int model = pick(6);
+    if (model < 4) spec[pick(4) ? "modelID" : "modelId"] = kModels[model];
+    if (pick(2))
+      spec["scaleTargetRef"] = {{"kind", pick(8) ? "Deployment" : "StatefulSet"},
+                                {"name", kDeployments[pick(std::size(kDeployments))]}};
+    if (pick(3) == 0) spec["minReplicas"] = pick(4) ? json(pick(3)) : json("x");
+    if (pick(3) == 0) spec["variantCost"] = pick(3) ? json(pick(20)) : json(-1);
+    if (pick(4) == 0) spec["scaleToZero"] = true;
+    if (pick(3) == 0)
+      spec["modelProfile"]["accelerators"] =
+          json::array({{{"acc", "H100"},
+                        {"accCount", 2},
+                        {"maxBatchSize", 8},
+                        {"perfParms", {{"decodeParms", {{"alpha", 1}, {"beta", 2}}}}}}});
+    json extra = json::object();
+    if (pick(4) == 0) extra["metadata"]["labels"] = {{kAcceleratorLabel, pick(2) ? "H100" : "A100"}, {"team", "t"}};
+    if (pick(10) == 0) extra["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+    if (pick(3) == 0) extra["status"]["desiredOptimizedAlloc"] = {{"accelerator", "H100"}, {"numReplicas", pick(5)}};
+    return va(ns, name, std::move(spec), std::move(extra));
+  }
+
+  json random_deployment(const std::string& ns, const std::string& name) {
+    json extra = json::object();
+    extra["spec"]["replicas"] = pick(4);
+    if (pick(3)) extra["metadata"]["labels"]["llmd.ai/model"] = label_value();
+    if (pick(3) == 0) extra["spec"]["template"]["metadata"]["labels"]["llmd.ai/model"] = label_value();
+    if (pick(2)) extra["spec"]["selector"]["matchLabels"]["app"] = pick(4) ? name : "nope";
+    if (pick(2))
+      extra["spec"]["template"]["spec"]["nodeSelector"]["nvidia.com/gpu.product"] =
+          pick(2) ? "NVIDIA-H100-80GB-HBM3" : "A100";
+    if (pick(2)) extra["status"] = {{"replicas", pick(4)}, {"readyReplicas", pick(4)}};
+    return deployment(ns, name, std::move(extra));
+  }
+
+  json random_pod(const std::string& ns, const std::string& name) {
+    json p = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", name}, {"namespace", ns}}}};
+    const std::string app = kDeployments[pick(std::size(kDeployments))];
+    p["metadata"]["labels"]["app"] = pick(4) ? app : "x";
+    if (pick(3) == 0)
+      p["metadata"]["annotations"][sdk::kPodDeploymentAnnotation] = kDeployments[pick(std::size(kDeployments))];
+    p["status"]["phase"] = pick(2) ? "Running" : "Pending";
+    return p;
+  }
+
+  std::mt19937 rng_;
+  sdk::InMemoryCluster cluster_;
+};
+
+TEST(ModelViews, RandomChangesGiveTheSameViewsAsAFullBuild) {
+  for (unsigned seed : {1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u}) {
+    RandomCluster random(seed);
+    ViewBackend backend(random.cluster());
+    ModelViews views;
+    ASSERT_TRUE(views.rebuild(backend).ok());
+    std::size_t partial = 0;
+    for (int step = 0; step < 300; ++step) {
+      const auto changed = random.step();
+      ASSERT_TRUE(views.update(backend, changed).ok());
+      if (views.last_built() < views.models().models.size()) ++partial;
+      auto full = build_models(random.cluster());
+      ASSERT_TRUE(full.ok());
+      const json want = dump(*full), got = dump(views.models());
+      ASSERT_EQ(got, want) << "seed " << seed << " step " << step << " changed " << changed.size() << " objects, first "
+                           << changed[0].kind << " " << changed[0].ns << "/" << changed[0].name
+                           << "\nfull:        " << want.dump() << "\nincremental: " << got.dump();
+    }
+    EXPECT_TRUE(random.put_errors.empty()) << random.put_errors[0];
+    // Most steps rebuilt only some models (a ConfigMap of costs or classes rebuilds all).
+    EXPECT_GT(partial, 0u) << "seed " << seed;
+  }
+}
+
+TEST(ModelViews, OnePodOrDeploymentChangeRebuildsOnlyItsModel) {
+  sdk::InMemoryCluster c(kSys);
+  put(c, unit_costs());
+  for (int m = 0; m < 50; ++m) {
+    const std::string id = "org/m" + std::to_string(m);
+    put(c, va("ns", "va" + std::to_string(m), {{"modelID", id}}));
+    put(c, deployment("ns", "d" + std::to_string(m),
+                      {{"metadata", {{"labels", {{"llmd.ai/model", "org.m" + std::to_string(m)}}}}}}));
+  }
+  ViewBackend backend(c);
+  ModelViews views;
+  ASSERT_TRUE(views.rebuild(backend).ok());
+  EXPECT_EQ(views.last_built(), 50u);
+  ASSERT_EQ(views.models().models.size(), 50u);
+  // A pod appears for d7 (its Deployment scaled from 2 to 3): only model org/m7 is built again.
+  ASSERT_TRUE(c.scale("ns", "d7", 3).ok());
+  ASSERT_TRUE(views.update(backend, {{"Deployment", "ns", "d7"}, {"Pod", "ns", "d7-2"}}).ok());
+  EXPECT_EQ(views.last_built(), 1u);
+  const auto& m7 =
+      views.models()
+          .models[std::size_t(std::find_if(views.models().models.begin(), views.models().models.end(),
+                                           [](const sdk::ModelView& m) { return m.key.model_id == "org/m7"; }) -
+                              views.models().models.begin())];
+  EXPECT_EQ(m7.variants.at(0).pods, (std::vector<std::string>{"d7-0", "d7-1", "d7-2"}));
+  EXPECT_EQ(m7.variants.at(0).current_replicas, 3);
+  // A pod whose owner did not change (its status did): nothing is built.
+  ASSERT_TRUE(views.update(backend, {{"Pod", "ns", "d3-0"}}).ok());
+  EXPECT_EQ(views.last_built(), 0u);
+  // The unit costs: everything.
+  put(c, config_map("accelerator-unitcost", {{"costs", "H100: 1\n"}}));
+  ASSERT_TRUE(views.update(backend, {{"ConfigMap", kSys, "accelerator-unitcost"}}).ok());
+  EXPECT_EQ(views.last_built(), 50u);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "cluster/kube/shard_elector.h"
 #include "fake_apiserver.h"
 #include "kube_objects.h"
+#include "model/model_builder.h"
 
 namespace wva::testing {
 namespace {
@@ -404,6 +405,105 @@ TEST(KubeCluster, SyncsPagedListsThenFollowsTheWatch) {
   ASSERT_TRUE(pods.ok());
   for (const auto& p : pods.value())
     EXPECT_EQ(p["metadata"]["annotations"]["wva.llmd.ai/deployment"], "llama") << p.dump();
+}
+
+// The cache keeps what object_store.h lists per kind, and names each object that changed.
+TEST(KubeCluster, CachesTrimmedObjectsAndNamesWhatChanged) {
+  FakeApiServer server;
+  server.create(variant_autoscaling("llm", "va", "m/x"));
+  auto dep = deployment("llm", "llama", 2, "m.x");
+  dep["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] = std::string(4000, 'x');
+  dep["metadata"]["managedFields"] = json::array({{{"manager", "kubectl"}}});
+  dep["spec"]["template"]["spec"]["containers"][0]["env"] = json::array({{{"name", "A"}, {"value", "1"}}});
+  dep["spec"]["template"]["spec"]["volumes"] = json::array({{{"name", "cache"}}});
+  server.create(dep);
+  server.create(replicaset("llm", "llama", "5f8c9"));
+  for (int i = 0; i < 2; ++i) {
+    auto p = pod("llm", "llama-5f8c9", "llama", "p" + std::to_string(i));
+    p["metadata"]["annotations"]["note"] = "dropped";
+    p["metadata"]["managedFields"] = json::array({{{"manager", "kubelet"}}});
+    p["status"]["podIP"] = "10.0.0." + std::to_string(i);
+    p["status"]["conditions"][0]["lastTransitionTime"] = "2026-01-01T00:00:00Z";
+    server.create(p);
+  }
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+
+  auto got_pod = cluster->get_shared("Pod", "llm", "llama-5f8c9-p0");
+  ASSERT_TRUE(got_pod.ok() && *got_pod);
+  const json& p = **got_pod;
+  EXPECT_FALSE(p.contains("spec"));
+  EXPECT_EQ(p["metadata"]["labels"]["app"], "llama");
+  EXPECT_EQ(p["metadata"]["ownerReferences"][0]["name"], "llama-5f8c9");
+  EXPECT_FALSE(p["metadata"].value("uid", "").empty());
+  EXPECT_FALSE(p["metadata"].value("resourceVersion", "").empty());
+  EXPECT_FALSE(p["metadata"].contains("managedFields"));
+  EXPECT_EQ(p["metadata"]["annotations"], json({{"wva.llmd.ai/deployment", "llama"}}));
+  EXPECT_EQ(p["status"]["phase"], "Running");
+  EXPECT_EQ(p["status"]["podIP"], "10.0.0.0");
+  EXPECT_EQ(p["status"]["conditions"], json::array({{{"type", "Ready"}, {"status", "True"}}}));
+  auto got_dep = cluster->get_shared("Deployment", "llm", "llama");
+  ASSERT_TRUE(got_dep.ok() && *got_dep);
+  const json& d = **got_dep;
+  EXPECT_FALSE(d["metadata"].contains("annotations"));
+  EXPECT_FALSE(d["metadata"].contains("managedFields"));
+  EXPECT_EQ(d["spec"]["replicas"], 2);
+  EXPECT_EQ(d["spec"]["selector"]["matchLabels"]["app"], "llama");
+  EXPECT_EQ(d["spec"]["template"]["metadata"]["labels"]["llmd.ai/model"], "m.x");
+  EXPECT_EQ(d["spec"]["template"]["spec"],
+            json::parse(R"({"nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"},
+                            "containers": [{"name": "vllm", "resources": {"limits": {"nvidia.com/gpu": "1"}}}]})"));
+  EXPECT_EQ(d["status"]["readyReplicas"], 2);
+  // The same snapshot twice: nothing is copied.
+  EXPECT_EQ(cluster->get_shared("Deployment", "llm", "llama").value().get(), got_dep->get());
+  auto owners = cluster->list_pod_owners();
+  ASSERT_TRUE(owners.ok());
+  ASSERT_EQ(owners->size(), 2u);
+  for (const auto& o : *owners) EXPECT_EQ(o.deployment, "llama");
+
+  framework::ModelViews views;
+  ASSERT_TRUE(views.rebuild(*cluster).ok());
+  ASSERT_EQ(views.models().models.size(), 1u);
+  EXPECT_EQ(views.models().models[0].variants.at(0).pods,
+            (std::vector<std::string>{"llama-5f8c9-p0", "llama-5f8c9-p1"}));
+  auto rev = cluster->revision();
+
+  // A pod's labels change: that pod is named.
+  auto p1 = *server.get("Pod", "llm", "llama-5f8c9-p1");
+  p1["metadata"]["labels"]["extra"] = "1";
+  server.update(p1);
+  const framework::ObjectRef pod_ref{"Pod", "llm", "llama-5f8c9-p1"};
+  auto named = [&](const framework::ObjectRef& ref, std::uint64_t since) {
+    auto changes = cluster->changes_since(since);
+    return changes && std::find(changes->begin(), changes->end(), ref) != changes->end();
+  };
+  EXPECT_TRUE(eventually([&] { return named(pod_ref, rev); }));
+  // A VA status write is not a change of the views.
+  rev = cluster->revision();
+  ASSERT_TRUE(cluster->patch_status("VariantAutoscaling", "llm", "va", {{"phase", "x"}}).ok());
+  EXPECT_EQ(cluster->revision(), rev);
+  // The ReplicaSet moves to another Deployment: each of its pods is named, and the views follow.
+  server.create(deployment("llm", "llama2", 2, "m.x"));
+  auto rs = *server.get("ReplicaSet", "llm", "llama-5f8c9");
+  rs["metadata"]["ownerReferences"][0]["name"] = "llama2";
+  server.update(rs);
+  EXPECT_TRUE(eventually([&] {
+    auto o = cluster->get_pod_owner("llm", "llama-5f8c9-p0");
+    return o.ok() && *o && (*o)->deployment == "llama2";
+  }));
+  EXPECT_TRUE(named({"Pod", "llm", "llama-5f8c9-p0"}, rev) && named({"Pod", "llm", "llama-5f8c9-p1"}, rev));
+  EXPECT_TRUE(named({"Deployment", "llm", "llama2"}, rev));
+  auto changes = cluster->changes_since(rev);
+  ASSERT_TRUE(changes.has_value());
+  ASSERT_TRUE(views.update(*cluster, *changes).ok());
+  framework::ModelViews full;
+  ASSERT_TRUE(full.rebuild(*cluster).ok());
+  ASSERT_EQ(views.models().models.size(), 1u);
+  ASSERT_EQ(views.models().models[0].variants.size(), 2u);
+  EXPECT_TRUE(views.models().models[0].variants[0].pods.empty());
+  EXPECT_EQ(views.models().models[0].variants[1].pods, full.models().models[0].variants[1].pods);
+  EXPECT_EQ(views.models().models[0].variants[1].pods.size(), 2u);
 }
 
 TEST(KubeCluster, WatchNamespacesLimitWhatIsCached) {

@@ -38,10 +38,7 @@ sdk::Result<std::shared_ptr<kube::KubeCluster>> connect_kube(const KubeFlags& fl
                                            : std::to_string(flags.watch_namespaces.size()) + " namespace(s)");
   const auto started = std::chrono::steady_clock::now();
   if (auto synced = cluster->wait_synced(flags.sync_timeout, cancelled); !synced) return synced.error();
-  const auto count = [&](const char* kind) {
-    auto l = cluster->list(kind, "");
-    return l ? l->size() : 0;
-  };
+  const auto count = [&](const char* kind) { return cluster->cached_count(kind); };
   log->info("caches synced in {} ms: {} VariantAutoscalings, {} Deployments, {} Pods",
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),
             count("VariantAutoscaling"), count("Deployment"), count("Pod"));

@@ -189,28 +189,31 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
 }
 
 void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
-  std::map<std::string, json> file_objects;
-  std::vector<json> objects;
+  std::map<std::string, sdk::ObjectSnapshot> file_objects;
+  std::vector<sdk::ObjectSnapshot> objects;
   objects.reserve(snapshot.objects.size());
-  for (auto& from_file : snapshot.objects) {
-    const std::string key = object_key(from_file);
-    json obj = from_file;
+  for (auto& parsed : snapshot.objects) {
+    const std::string key = object_key(parsed);
+    auto from_file = std::make_shared<const json>(std::move(parsed));
+    sdk::ObjectSnapshot obj = from_file;  // shared with file_objects_ unless memory is carried over
     if (keep_memory) {
       auto old = file_objects_.find(key);
-      if (old != file_objects_.end() && without_status(old->second) == without_status(from_file)) {
-        const auto& m = from_file["metadata"];
-        auto current = store_.get(from_file["kind"].get<std::string>(), m["namespace"].get<std::string>(),
-                                  m["name"].get<std::string>());
-        if (current.ok() && current->has_value()) {
+      if (old != file_objects_.end() && without_status(*old->second) == without_status(*from_file)) {
+        const auto& m = (*from_file)["metadata"];
+        auto current = store_.get_shared((*from_file)["kind"].get<std::string>(), m["namespace"].get<std::string>(),
+                                         m["name"].get<std::string>());
+        if (current.ok() && *current && *current != old->second) {
           const json& mem = **current;
           // spec may differ only by scale(); status by patches. Unless the file's own status changed.
-          if (mem.contains("spec")) obj["spec"] = mem["spec"];
-          const json old_status = old->second.value("status", json());
-          const json new_status = from_file.value("status", json());
+          auto merged = std::make_shared<json>(*from_file);
+          if (mem.contains("spec")) (*merged)["spec"] = mem["spec"];
+          const json old_status = old->second->value("status", json());
+          const json new_status = from_file->value("status", json());
           if (old_status == new_status) {
-            if (mem.contains("status")) obj["status"] = mem["status"];
-            else obj.erase("status");
+            if (mem.contains("status")) (*merged)["status"] = mem["status"];
+            else merged->erase("status");
           }
+          obj = std::move(merged);
         }
       }
     }
@@ -222,7 +225,7 @@ void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
   file_objects_ = std::move(file_objects);
   stamps_ = std::move(snapshot.stamps);
   loaded_ = true;
-  ++revision_;
+  changes_.forget(revision_);  // a re-read folder may change anything
 }
 
 sdk::Result<void> LocalCluster::load() {
@@ -250,27 +253,51 @@ std::string LocalCluster::describe() const { return "local:" + dir_.string(); }
 
 std::string LocalCluster::system_namespace() const { return system_namespace_; }
 
-sdk::Result<std::vector<nlohmann::json>> LocalCluster::list(const std::string& kind, const std::string& ns) {
-  return store_.list(kind, ns);
+sdk::Result<std::vector<sdk::ObjectSnapshot>> LocalCluster::list_shared(const std::string& kind,
+                                                                        const std::string& ns) {
+  return store_.list_shared(kind, ns);
 }
 
-sdk::Result<std::optional<nlohmann::json>> LocalCluster::get(const std::string& kind, const std::string& ns,
-                                                             const std::string& name) {
-  return store_.get(kind, ns, name);
+sdk::Result<sdk::ObjectSnapshot> LocalCluster::get_shared(const std::string& kind, const std::string& ns,
+                                                          const std::string& name) {
+  return store_.get_shared(kind, ns, name);
+}
+
+sdk::Result<std::vector<PodOwner>> LocalCluster::list_pod_owners() {
+  std::vector<PodOwner> out;
+  for (const auto& pod : store_.list_stored("Pod", "")) out.push_back(pod_owner_of(*pod));
+  for (const auto& d : store_.list_stored("Deployment", "")) {
+    const auto& meta = (*d)["metadata"];
+    const std::string ns = meta["namespace"].get<std::string>(), name = meta["name"].get<std::string>();
+    const long long n = sdk::InMemoryCluster::synthesized_pod_count(*d);
+    for (long long i = 0; i < n; ++i) out.push_back(PodOwner{ns, name + "-" + std::to_string(i), name, {}});
+  }
+  return out;
 }
 
 sdk::Result<void> LocalCluster::patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                              const nlohmann::json& merge_patch) {
   std::lock_guard lock(mutex_);
   auto r = store_.patch_status(kind, ns, name, merge_patch);
-  if (r.ok() && kind != "VariantAutoscaling") ++revision_;
+  if (r.ok() && kind != "VariantAutoscaling") changes_.record(revision_, {ObjectRef{kind, ns, name}});
   return r;
 }
 
 sdk::Result<void> LocalCluster::scale(const std::string& ns, const std::string& deployment, int replicas) {
   std::lock_guard lock(mutex_);
+  auto pods_of = [&] {
+    auto d = store_.get_shared("Deployment", ns, deployment);
+    return d.ok() && *d ? sdk::InMemoryCluster::synthesized_pod_count(**d) : 0;
+  };
+  const long long before = pods_of();
   auto r = store_.scale(ns, deployment, replicas);
-  if (r.ok()) ++revision_;
+  if (!r.ok()) return r;
+  const long long after = pods_of();
+  // The Deployment, and the synthesized pods that appeared or went away.
+  std::vector<ObjectRef> changed{ObjectRef{"Deployment", ns, deployment}};
+  for (long long i = std::min(before, after); i < std::max(before, after); ++i)
+    changed.push_back(ObjectRef{"Pod", ns, deployment + "-" + std::to_string(i)});
+  changes_.record(revision_, std::move(changed));
   return r;
 }
 

@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cluster/change_log.h"
 #include "cluster/cluster_backend.h"
 #include "wva/sdk/memory_cluster.h"
 
@@ -42,11 +43,17 @@ class LocalCluster final : public ClusterBackend {
   sdk::Result<void> refresh() override;
   std::string describe() const override;
   std::uint64_t revision() const override { return revision_.load(); }
+  // Changes made through patch_status (other than VAs') and scale(); a re-read folder answers nullopt.
+  std::optional<std::vector<ObjectRef>> changes_since(std::uint64_t revision) const override {
+    return changes_.since(revision);
+  }
+  // Synthesized pods from the Deployments' replica counts, without making their JSON.
+  sdk::Result<std::vector<PodOwner>> list_pod_owners() override;
 
   std::string system_namespace() const override;
-  sdk::Result<std::vector<nlohmann::json>> list(const std::string& kind, const std::string& ns) override;
-  sdk::Result<std::optional<nlohmann::json>> get(const std::string& kind, const std::string& ns,
-                                                 const std::string& name) override;
+  sdk::Result<std::vector<sdk::ObjectSnapshot>> list_shared(const std::string& kind, const std::string& ns) override;
+  sdk::Result<sdk::ObjectSnapshot> get_shared(const std::string& kind, const std::string& ns,
+                                              const std::string& name) override;
   sdk::Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                  const nlohmann::json& merge_patch) override;
   sdk::Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) override;
@@ -72,10 +79,12 @@ class LocalCluster final : public ClusterBackend {
   std::string system_namespace_;
   mutable std::mutex mutex_;  // serializes load/refresh with the writes (patch_status, scale)
   sdk::InMemoryCluster store_;
-  std::map<std::string, nlohmann::json> file_objects_;  // "kind/ns/name" -> the object as last read from disk
+  // "kind/ns/name" -> the object as last read from disk (the store shares it while nothing changed it).
+  std::map<std::string, sdk::ObjectSnapshot> file_objects_;
   Stamps stamps_;
   bool loaded_ = false;
   std::atomic<std::uint64_t> revision_{0};
+  ChangeLog changes_;
 };
 
 // RFC 7396 JSON merge patch (the SDK's, shared with InMemoryCluster).

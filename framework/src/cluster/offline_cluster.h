@@ -13,11 +13,11 @@ class OfflineCluster final : public ClusterBackend {
   explicit OfflineCluster(std::string system_namespace) : system_namespace_(std::move(system_namespace)) {}
 
   std::string system_namespace() const override { return system_namespace_; }
-  sdk::Result<std::vector<nlohmann::json>> list(const std::string&, const std::string&) override {
-    return std::vector<nlohmann::json>{};
+  sdk::Result<std::vector<sdk::ObjectSnapshot>> list_shared(const std::string&, const std::string&) override {
+    return std::vector<sdk::ObjectSnapshot>{};
   }
-  sdk::Result<std::optional<nlohmann::json>> get(const std::string&, const std::string&, const std::string&) override {
-    return std::optional<nlohmann::json>{};
+  sdk::Result<sdk::ObjectSnapshot> get_shared(const std::string&, const std::string&, const std::string&) override {
+    return sdk::ObjectSnapshot{};
   }
   sdk::Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                  const nlohmann::json&) override {

@@ -351,17 +351,18 @@ bool Host::maybe_reload(bool requested, const std::function<void()>& before_acti
 const ClusterModels* Host::current_models() {
   if (auto r = cluster_->refresh(); !r.ok())
     log_->error("cluster {}: {}; using the last good state", cluster_->describe(), r.error().to_string());
-  if (models_cache_ && models_revision_ == cluster_->revision()) return &*models_cache_;
+  if (model_views_.built() && models_revision_ == cluster_->revision()) return &model_views_.models();
   const std::uint64_t revision = cluster_->revision();
-  auto models = build_models(*cluster_);
-  if (!models.ok()) {
-    log_->error("cluster {}: {}", cluster_->describe(), models.error().to_string());
-    return models_cache_ ? &*models_cache_ : nullptr;
+  std::optional<std::vector<ObjectRef>> changed;
+  if (model_views_.built()) changed = cluster_->changes_since(models_revision_);
+  auto built = changed ? model_views_.update(*cluster_, *changed) : model_views_.rebuild(*cluster_);
+  if (!built.ok()) {
+    log_->error("cluster {}: {}", cluster_->describe(), built.error().to_string());
+    return model_views_.built() || models_revision_ ? &model_views_.models() : nullptr;
   }
-  for (const auto& w : models.value().warnings) log_->warn("{}", w);
-  models_cache_ = std::move(models.value());
+  for (const auto& w : model_views_.new_warnings()) log_->warn("{}", w);
   models_revision_ = revision;
-  return &*models_cache_;
+  return &model_views_.models();
 }
 
 namespace {

@@ -247,8 +247,9 @@ class Host {
   // Wakes run_at_once's wait (a restart finished); outlives the Host in a restart's thread.
   class Waker;
   std::shared_ptr<Waker> waker_;
-  // Model views of the cluster, rebuilt only when the cluster's revision changes.
-  std::optional<ClusterModels> models_cache_;
+  // Model views of the cluster, updated only when the cluster's revision changes: for the objects that
+  // changed when the backend can say which, else rebuilt.
+  ModelViews model_views_;
   std::uint64_t models_revision_ = 0;
 };
 

@@ -14,17 +14,6 @@ using nlohmann::json;
 using sdk::ErrorCode;
 using sdk::make_error;
 
-// The object without what changes on every write and never shapes a model view.
-json shape(const std::string& kind, const json& obj) {
-  json out = obj;
-  if (auto m = out.find("metadata"); m != out.end() && m->is_object()) {
-    m->erase("resourceVersion");
-    m->erase("managedFields");
-  }
-  if (kind == "VariantAutoscaling") out.erase("status");  // the host writes it and knows what it wrote
-  return out;
-}
-
 // lastRunTime says when a decision was last computed; alone it is not worth a write.
 void drop_run_times(json& j) {
   if (j.is_object()) {
@@ -35,24 +24,6 @@ void drop_run_times(json& j) {
   }
 }
 
-std::string str_at(const json& obj, const char* a, const char* b) {
-  auto i = obj.find(a);
-  if (i == obj.end() || !i->is_object()) return {};
-  auto j = i->find(b);
-  return j != i->end() && j->is_string() ? j->get<std::string>() : std::string();
-}
-
-// The controlling owner of `kind`, or "".
-std::string controller_owner(const json& obj, const char* kind) {
-  auto m = obj.find("metadata");
-  if (m == obj.end() || !m->is_object()) return {};
-  auto refs = m->find("ownerReferences");
-  if (refs == m->end() || !refs->is_array()) return {};
-  for (const auto& r : *refs)
-    if (r.is_object() && r.value("kind", "") == kind && r.value("controller", true)) return r.value("name", "");
-  return {};
-}
-
 }  // namespace
 
 KubeCluster::KubeCluster(std::shared_ptr<KubeClient> client, KubeClusterOptions options,
@@ -60,8 +31,9 @@ KubeCluster::KubeCluster(std::shared_ptr<KubeClient> client, KubeClusterOptions 
     : client_(std::move(client)),
       options_(std::move(options)),
       log_(std::move(log)),
-      store_(
-          [this](const std::string& kind, const json* before, const json* after) { on_change(kind, before, after); }) {
+      store_([this](const std::string& kind, const std::string& ns, const std::string& name) {
+        on_change(kind, ns, name);
+      }) {
   std::vector<std::string> scopes = options_.watch_namespaces;
   if (scopes.empty()) scopes.push_back("");
   auto on_synced = [this] {
@@ -129,10 +101,9 @@ void KubeCluster::set_change_listener(std::function<void()> listener) {
   change_listener_ = std::move(listener);
 }
 
-void KubeCluster::on_change(const std::string& kind, const json* before, const json* after) {
-  if (before && after && shape(kind, *before) == shape(kind, *after)) return;
-  if (kind == "ConfigMap" && before && after && before->value("data", json()) == after->value("data", json())) return;
-  ++revision_;
+void KubeCluster::on_change(const std::string& kind, const std::string& ns, const std::string& name) {
+  // The store calls only for changes a reader can see (not resourceVersion alone, not a VA's status).
+  changes_.record(revision_, {ObjectRef{kind, ns, name}});
   if (kind == "VariantAutoscaling" || kind == "ConfigMap") {
     std::function<void()> listener;
     {
@@ -159,57 +130,47 @@ bool KubeCluster::cached(const std::string& kind, const std::string& ns) const {
   return true;
 }
 
-sdk::Result<std::vector<json>> KubeCluster::list(const std::string& kind, const std::string& ns) {
-  if (!cached(kind, ns)) {
-    const ResourceType* r = cached_resource(kind);
-    if (!r) return make_error(ErrorCode::kNotFound, "kind " + kind + " is not served by the kube backend");
-    auto resp = client_->request("GET", r->collection_path(ns));
-    if (!resp) return resp.error();
-    if (resp->status != 200) return api_error(*resp, "GET " + r->collection_path(ns));
-    std::vector<json> out;
-    try {
-      for (auto& item : json::parse(resp->body).value("items", json::array())) {
-        item["kind"] = r->kind;
-        item["apiVersion"] = r->api_version();
-        out.push_back(std::move(item));
-      }
-    } catch (const std::exception& e) {
-      return make_error(ErrorCode::kUnavailable, "GET " + r->collection_path(ns) + ": not JSON: " + e.what());
+sdk::Result<std::vector<sdk::ObjectSnapshot>> KubeCluster::list_shared(const std::string& kind, const std::string& ns) {
+  if (cached(kind, ns)) return store_.list(kind, ns);
+  const ResourceType* r = cached_resource(kind);
+  if (!r) return make_error(ErrorCode::kNotFound, "kind " + kind + " is not served by the kube backend");
+  auto resp = client_->request("GET", r->collection_path(ns));
+  if (!resp) return resp.error();
+  if (resp->status != 200) return api_error(*resp, "GET " + r->collection_path(ns));
+  std::vector<sdk::ObjectSnapshot> out;
+  try {
+    for (auto& item : json::parse(resp->body).value("items", json::array())) {
+      item["kind"] = r->kind;
+      item["apiVersion"] = r->api_version();
+      out.push_back(std::make_shared<const json>(std::move(item)));
     }
-    return out;
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kUnavailable, "GET " + r->collection_path(ns) + ": not JSON: " + e.what());
   }
-  auto objects = store_.list(kind, ns);
-  if (kind != "Pod") return objects;
-  // Pod -> ReplicaSet -> Deployment through controller ownerReferences.
-  std::map<std::string, std::string> rs_owner;  // "ns/rs" -> deployment
-  for (const auto& rs : store_.list("ReplicaSet", ns)) {
-    const std::string d = controller_owner(rs, "Deployment");
-    if (!d.empty()) rs_owner[ObjectStore::key_of(rs)] = d;
-  }
-  for (auto& pod : objects) {
-    const std::string rs = controller_owner(pod, "ReplicaSet");
-    if (rs.empty()) continue;
-    auto it = rs_owner.find(str_at(pod, "metadata", "namespace") + "/" + rs);
-    if (it != rs_owner.end()) pod["metadata"]["annotations"][sdk::kPodDeploymentAnnotation] = it->second;
-  }
-  return objects;
+  return out;
 }
 
-sdk::Result<std::optional<json>> KubeCluster::get(const std::string& kind, const std::string& ns,
-                                                  const std::string& name) {
+sdk::Result<sdk::ObjectSnapshot> KubeCluster::get_shared(const std::string& kind, const std::string& ns,
+                                                         const std::string& name) {
   if (cached(kind, ns)) return store_.get(kind, ns, name);
   const ResourceType* r = cached_resource(kind);
   if (!r) return make_error(ErrorCode::kNotFound, "kind " + kind + " is not served by the kube backend");
   const std::string path = r->object_path(ns, name);
   auto resp = client_->request("GET", path);
   if (!resp) return resp.error();
-  if (resp->status == 404) return std::optional<json>();
+  if (resp->status == 404) return sdk::ObjectSnapshot();
   if (resp->status != 200) return api_error(*resp, "GET " + path);
   try {
-    return std::optional<json>(json::parse(resp->body));
+    return sdk::ObjectSnapshot(std::make_shared<const json>(json::parse(resp->body)));
   } catch (const std::exception& e) {
     return make_error(ErrorCode::kUnavailable, "GET " + path + ": not JSON: " + e.what());
   }
+}
+
+sdk::Result<std::vector<PodOwner>> KubeCluster::list_pod_owners() { return store_.pod_owners(); }
+
+sdk::Result<std::optional<PodOwner>> KubeCluster::get_pod_owner(const std::string& ns, const std::string& name) {
+  return store_.pod_owner(ns, name);
 }
 
 sdk::Result<void> KubeCluster::patch_status(const std::string& kind, const std::string& ns, const std::string& name,
@@ -253,7 +214,7 @@ sdk::Result<void> KubeCluster::patch_status(const std::string& kind, const std::
         store_.upsert(kind, std::move(obj));
       } catch (const std::exception&) {}
     } else if (fresh && fresh->status == 404) {
-      store_.remove(kind, json{{"metadata", {{"namespace", ns}, {"name", name}}}});
+      store_.remove(kind, ns, name);
     }
   }
   return api_error(*resp, "PATCH " + path);

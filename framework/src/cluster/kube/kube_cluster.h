@@ -3,16 +3,19 @@
 // ClusterView; writes (status, scale) go to the API.
 //
 // - Pods are annotated `wva.llmd.ai/deployment: <name>` from their ownerReferences (Pod -> ReplicaSet ->
-//   Deployment), which is how the model builder maps real pods (<deployment>-<hash>-<suffix>).
+//   Deployment), which is how the model builder maps real pods (<deployment>-<hash>-<suffix>);
+//   list_pod_owners gives the model builder the same without making the pods' JSON.
 // - revision() is bumped when a VA's spec/metadata (not its status), a Deployment, ReplicaSet, Pod or a
-//   ConfigMap's data changes. A VA or ConfigMap change also calls the change listener (the host runs a
+//   ConfigMap's data changes, and changes_since() names those objects (a ReplicaSet whose owner changed
+//   also names its pods). A VA or ConfigMap change also calls the change listener (the host runs a
 //   cycle soon after).
 // - patch_status sends a merge patch to /status carrying the cached resourceVersion, so a stale write gets
 //   409; on 409 the object is re-read into the cache and kConflict returned (the status sink re-reads and
 //   retries). A patch that would change nothing but lastRunTime stamps is not sent.
 // - Reads of other kinds, or of ConfigMaps outside the controller's namespace, go to the API directly.
-// - Pods are cached without their spec (metadata and status.phase/conditions/podIP/startTime only),
-//   ReplicaSets with metadata only: at 100,000 pods the spec would dominate the controller's memory.
+// - What the cache keeps of each kind is in object_store.h (pods and ReplicaSets as compact records,
+//   Deployments without most of their pod template): at 100,000 pods whole objects would dominate the
+//   controller's memory.
 #pragma once
 
 #include <atomic>
@@ -26,6 +29,7 @@
 
 #include <spdlog/logger.h>
 
+#include "cluster/change_log.h"
 #include "cluster/cluster_backend.h"
 #include "cluster/kube/kube_client.h"
 #include "cluster/kube/object_store.h"
@@ -58,12 +62,19 @@ class KubeCluster final : public ClusterBackend {
   sdk::Result<void> refresh() override;
   std::string describe() const override { return "kube:" + client_->server(); }
   std::uint64_t revision() const override { return revision_.load(); }
+  std::optional<std::vector<ObjectRef>> changes_since(std::uint64_t revision) const override {
+    return changes_.since(revision);
+  }
+  sdk::Result<std::vector<PodOwner>> list_pod_owners() override;
+  sdk::Result<std::optional<PodOwner>> get_pod_owner(const std::string& ns, const std::string& name) override;
   void subscribe_changes(std::function<void()> listener) override { set_change_listener(std::move(listener)); }
+  // How many objects of a cached kind the cache holds (no copies, no JSON made).
+  std::size_t cached_count(const std::string& kind) const { return store_.size(kind); }
 
   std::string system_namespace() const override { return options_.system_namespace; }
-  sdk::Result<std::vector<nlohmann::json>> list(const std::string& kind, const std::string& ns) override;
-  sdk::Result<std::optional<nlohmann::json>> get(const std::string& kind, const std::string& ns,
-                                                 const std::string& name) override;
+  sdk::Result<std::vector<sdk::ObjectSnapshot>> list_shared(const std::string& kind, const std::string& ns) override;
+  sdk::Result<sdk::ObjectSnapshot> get_shared(const std::string& kind, const std::string& ns,
+                                              const std::string& name) override;
   sdk::Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                  const nlohmann::json& merge_patch) override;
   sdk::Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) override;
@@ -81,7 +92,7 @@ class KubeCluster final : public ClusterBackend {
   std::uint64_t lists() const;
 
  private:
-  void on_change(const std::string& kind, const nlohmann::json* before, const nlohmann::json* after);
+  void on_change(const std::string& kind, const std::string& ns, const std::string& name);
   bool cached(const std::string& kind, const std::string& ns) const;
 
   std::shared_ptr<KubeClient> client_;
@@ -90,6 +101,7 @@ class KubeCluster final : public ClusterBackend {
   ObjectStore store_;
   std::vector<std::unique_ptr<Reflector>> reflectors_;
   std::atomic<std::uint64_t> revision_{1};
+  ChangeLog changes_;
   std::atomic<std::uint64_t> status_patches_{0};
   mutable std::mutex mutex_;
   std::condition_variable synced_cv_;

@@ -1,155 +1,113 @@
-// The informers' cache: the latest version of every watched object, by kind and "namespace/name".
-// A listener hears every change (before = nullptr: added; after = nullptr: deleted); it runs under the
-// store's lock, so it must not call back into the store. Thread-safe; reads return copies.
+// The informers' cache: the latest version of every watched object, by kind and "namespace/name",
+// trimmed to what WVA reads (at 10,000 models the cache holds about 200,000 objects):
+// - every kind: metadata.managedFields and the kubectl.kubernetes.io/last-applied-configuration
+//   annotation are dropped (never read, often the largest parts);
+// - VariantAutoscaling, ConfigMap: the rest is kept as JSON;
+// - Deployment: kept as JSON less spec.template.spec other than nodeSelector and containers[].name /
+//   .resources (what the model builder reads: accelerator, GPUs per replica), and less status.conditions;
+// - Pod: a compact record (PodRecord): metadata name, namespace, uid, resourceVersion, labels,
+//   ownerReferences (apiVersion, kind, name, uid, controller), deletionTimestamp; status phase,
+//   conditions (type, status only), podIP, startTime. Its JSON is made only when someone asks for it;
+// - ReplicaSet: a compact record of its metadata name, namespace, uid, resourceVersion,
+//   ownerReferences (they map pods to Deployments).
+// Objects are shared immutable snapshots: a change replaces one, so what a reader holds never changes.
+// The listener hears every change that can matter to a reader (not one of resourceVersion alone, of a
+// VariantAutoscaling's status, or of a ConfigMap's metadata) as (kind, namespace, name); a ReplicaSet's
+// change of owner is also heard as a change of each of its pods. It runs under the store's lock, so it
+// must not call back into the store. Thread-safe.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "cluster/cluster_backend.h"
+
 namespace wva::framework::kube {
+
+struct OwnerRef {
+  std::string api_version, kind, name, uid;
+  std::optional<bool> controller;
+  friend bool operator==(const OwnerRef&, const OwnerRef&) = default;
+};
+
+struct PodRecord {
+  std::string ns, name, uid, resource_version, deletion_timestamp;
+  std::vector<std::pair<std::string, std::string>> labels;  // sorted by key
+  std::vector<OwnerRef> owners;
+  std::string phase, pod_ip, start_time;
+  std::vector<std::pair<std::string, std::string>> conditions;  // (type, status)
+  // Equal apart from resourceVersion.
+  bool same_as(const PodRecord& o) const;
+};
+
+struct ReplicaSetRecord {
+  std::string ns, name, uid, resource_version;
+  std::vector<OwnerRef> owners;
+};
 
 class ObjectStore {
  public:
-  using Listener =
-      std::function<void(const std::string& kind, const nlohmann::json* before, const nlohmann::json* after)>;
+  using Listener = std::function<void(const std::string& kind, const std::string& ns, const std::string& name)>;
+
+  // One listed or watched object, trimmed: what replace() takes.
+  struct Entry {
+    std::string key;  // "namespace/name"
+    sdk::ObjectSnapshot object;
+    std::shared_ptr<const PodRecord> pod;
+    std::shared_ptr<const ReplicaSetRecord> replica_set;
+  };
 
   explicit ObjectStore(Listener listener = {}) : listener_(std::move(listener)) {}
 
-  static std::string key_of(const nlohmann::json& obj) {
-    const auto& meta = obj.value("metadata", nlohmann::json::object());
-    return meta.value("namespace", "") + "/" + meta.value("name", "");
-  }
+  static std::string key_of(const nlohmann::json& obj);
+  static std::string resource_version(const nlohmann::json& obj);
+  // Trims an object of `kind` as the cache keeps it (see above). Consumes `obj`.
+  static Entry make_entry(const std::string& kind, nlohmann::json obj);
 
   // Installs a full list of `kind` in namespace `ns` ("" = all): objects of that scope missing from
-  // `items` are deleted, the others added or replaced.
-  void replace(const std::string& kind, const std::string& ns, std::vector<nlohmann::json> items) {
-    std::lock_guard lock(mutex_);
-    auto& objects = by_kind_[kind];
-    std::map<std::string, nlohmann::json> fresh;
-    for (auto& item : items) {
-      tidy(kind, item);
-      std::string key = key_of(item);
-      fresh.emplace(std::move(key), std::move(item));
-    }
-    for (auto it = objects.begin(); it != objects.end();) {
-      const bool in_scope = ns.empty() || it->first.compare(0, ns.size() + 1, ns + "/") == 0;
-      if (in_scope && !fresh.count(it->first)) {
-        if (listener_) listener_(kind, &it->second, nullptr);
-        it = objects.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    for (auto& [key, obj] : fresh) put_locked(kind, objects, key, std::move(obj));
-  }
-
-  void upsert(const std::string& kind, nlohmann::json obj) {
-    tidy(kind, obj);
-    std::lock_guard lock(mutex_);
-    const std::string key = key_of(obj);
-    put_locked(kind, by_kind_[kind], key, std::move(obj));
-  }
-
+  // `entries` are deleted, the others added or replaced.
+  void replace(const std::string& kind, const std::string& ns, std::vector<Entry> entries);
+  void upsert(const std::string& kind, nlohmann::json obj);
   // Replaces the object only when the cached one still has resourceVersion `expected_rv` (a write's
   // answer must not overwrite a newer version a watch already delivered).
-  void upsert_if_version(const std::string& kind, nlohmann::json obj, const std::string& expected_rv) {
-    tidy(kind, obj);
-    std::lock_guard lock(mutex_);
-    auto& objects = by_kind_[kind];
-    const std::string key = key_of(obj);
-    auto it = objects.find(key);
-    if (it != objects.end() && resource_version(it->second) != expected_rv) return;
-    put_locked(kind, objects, key, std::move(obj));
-  }
+  void upsert_if_version(const std::string& kind, nlohmann::json obj, const std::string& expected_rv);
+  void remove(const std::string& kind, const std::string& ns, const std::string& name);
 
-  void remove(const std::string& kind, const nlohmann::json& obj) {
-    std::lock_guard lock(mutex_);
-    auto& objects = by_kind_[kind];
-    auto it = objects.find(key_of(obj));
-    if (it == objects.end()) return;
-    if (listener_) listener_(kind, &it->second, nullptr);
-    objects.erase(it);
-  }
+  // Pods and ReplicaSets as JSON, made on each call; pods carry the wva.llmd.ai/deployment annotation
+  // naming the Deployment their ReplicaSet belongs to.
+  std::vector<sdk::ObjectSnapshot> list(const std::string& kind, const std::string& ns) const;
+  sdk::ObjectSnapshot get(const std::string& kind, const std::string& ns, const std::string& name) const;
+  std::string resource_version_of(const std::string& kind, const std::string& ns, const std::string& name) const;
+  std::size_t size(const std::string& kind) const;
 
-  std::vector<nlohmann::json> list(const std::string& kind, const std::string& ns) const {
-    std::lock_guard lock(mutex_);
-    std::vector<nlohmann::json> out;
-    auto k = by_kind_.find(kind);
-    if (k == by_kind_.end()) return out;
-    if (ns.empty()) {
-      out.reserve(k->second.size());
-      for (const auto& [key, obj] : k->second) out.push_back(obj);
-    } else {
-      const std::string prefix = ns + "/";
-      for (auto it = k->second.lower_bound(prefix); it != k->second.end() && it->first.starts_with(prefix); ++it)
-        out.push_back(it->second);
-    }
-    return out;
-  }
-
-  std::optional<nlohmann::json> get(const std::string& kind, const std::string& ns, const std::string& name) const {
-    std::lock_guard lock(mutex_);
-    auto k = by_kind_.find(kind);
-    if (k == by_kind_.end()) return std::nullopt;
-    auto it = k->second.find(ns + "/" + name);
-    if (it == k->second.end()) return std::nullopt;
-    return it->second;
-  }
-
-  std::size_t size(const std::string& kind) const {
-    std::lock_guard lock(mutex_);
-    auto k = by_kind_.find(kind);
-    return k == by_kind_.end() ? 0 : k->second.size();
-  }
-
-  static std::string resource_version(const nlohmann::json& obj) {
-    const auto& meta = obj.value("metadata", nlohmann::json::object());
-    return meta.value("resourceVersion", "");
-  }
+  // Pods with the Deployment each belongs to (Pod -> ReplicaSet -> Deployment), no JSON made.
+  std::vector<PodOwner> pod_owners() const;
+  std::optional<PodOwner> pod_owner(const std::string& ns, const std::string& name) const;
 
  private:
-  // What the cache keeps: managedFields is large and never read; of Pods (the most numerous objects) only
-  // metadata and status are kept (the spec, with its containers, env and volumes, is never read), of
-  // ReplicaSets only metadata (their ownerReferences map pods to Deployments).
-  static void tidy(const std::string& kind, nlohmann::json& obj) {
-    if (auto m = obj.find("metadata"); m != obj.end() && m->is_object()) m->erase("managedFields");
-    if (kind == "Pod") {
-      obj.erase("spec");
-      if (auto s = obj.find("status"); s != obj.end() && s->is_object())
-        for (auto it = s->begin(); it != s->end();) {
-          const std::string& k = it.key();
-          if (k == "phase" || k == "conditions" || k == "podIP" || k == "startTime") ++it;
-          else it = s->erase(it);
-        }
-    } else if (kind == "ReplicaSet") {
-      obj.erase("spec");
-      obj.erase("status");
-    }
-  }
-
-  void put_locked(const std::string& kind, std::map<std::string, nlohmann::json>& objects, const std::string& key,
-                  nlohmann::json obj) {
-    auto it = objects.find(key);
-    if (it == objects.end()) {
-      auto [ins, _] = objects.emplace(key, std::move(obj));
-      if (listener_) listener_(kind, nullptr, &ins->second);
-      return;
-    }
-    if (resource_version(it->second) == resource_version(obj) && it->second == obj) return;
-    nlohmann::json before = std::move(it->second);
-    it->second = std::move(obj);
-    if (listener_) listener_(kind, &before, &it->second);
-  }
+  void put_locked(const std::string& kind, Entry entry);
+  void erase_locked(const std::string& kind, const std::string& key);
+  void notify(const std::string& kind, const std::string& key) const;
+  void notify_pods_of(const std::string& rs_key) const;
+  std::string deployment_of_locked(const PodRecord& pod) const;
+  PodOwner pod_owner_locked(const PodRecord& pod) const;
+  sdk::ObjectSnapshot pod_json_locked(const PodRecord& pod) const;
 
   Listener listener_;
   mutable std::mutex mutex_;
-  std::map<std::string, std::map<std::string, nlohmann::json>> by_kind_;
+  std::map<std::string, std::map<std::string, sdk::ObjectSnapshot>> by_kind_;  // JSON kinds
+  std::map<std::string, std::shared_ptr<const PodRecord>> pods_;
+  std::map<std::string, std::shared_ptr<const ReplicaSetRecord>> replica_sets_;
+  std::map<std::string, std::set<std::string>> pods_by_replica_set_;  // "ns/rs" -> pod names
 };
 
 }  // namespace wva::framework::kube

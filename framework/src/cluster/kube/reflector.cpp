@@ -84,7 +84,8 @@ bool Reflector::too_deep(const nlohmann::json& object, const char* doing) const 
 }
 
 sdk::Result<std::string> Reflector::list_all() {
-  std::vector<nlohmann::json> items;
+  // Each page's objects are trimmed as they are read: the whole list is never held as JSON.
+  std::vector<ObjectStore::Entry> items;
   std::string cont, rv;
   for (int page = 0; page < 100000 && !stop_; ++page) {
     std::string path = resource_.collection_path(ns_) + "?limit=" + std::to_string(options_.page_size);
@@ -115,7 +116,7 @@ sdk::Result<std::string> Reflector::list_all() {
         // Lists omit kind/apiVersion on items; the cache keeps objects as `kubectl get -o json` shows them.
         item["kind"] = resource_.kind;
         item["apiVersion"] = resource_.api_version();
-        items.push_back(std::move(item));
+        items.push_back(ObjectStore::make_entry(resource_.kind, std::move(item)));
       }
     if (cont.empty()) break;
   }
@@ -160,7 +161,10 @@ Reflector::WatchEnd Reflector::watch(const std::string& from, std::string& last_
         obj["kind"] = resource_.kind;
         obj["apiVersion"] = resource_.api_version();
         if (type == "ADDED" || type == "MODIFIED") store_.upsert(resource_.kind, std::move(obj));
-        else if (type == "DELETED") store_.remove(resource_.kind, obj);
+        else if (type == "DELETED") {
+          const auto& meta = obj.value("metadata", nlohmann::json::object());
+          store_.remove(resource_.kind, meta.value("namespace", ""), meta.value("name", ""));
+        }
         return true;
       },
       stop_);

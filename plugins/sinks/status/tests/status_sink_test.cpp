@@ -78,12 +78,13 @@ class WrappedCluster : public sdk::ClusterView {
   int patch_calls = 0;
 
   std::string system_namespace() const override { return inner_.system_namespace(); }
-  sdk::Result<std::vector<json>> list(const std::string& k, const std::string& ns) override {
-    return inner_.list(k, ns);
+  sdk::Result<std::vector<sdk::ObjectSnapshot>> list_shared(const std::string& k, const std::string& ns) override {
+    return inner_.list_shared(k, ns);
   }
-  sdk::Result<std::optional<json>> get(const std::string& k, const std::string& ns, const std::string& n) override {
+  sdk::Result<sdk::ObjectSnapshot> get_shared(const std::string& k, const std::string& ns,
+                                              const std::string& n) override {
     ++gets;
-    return inner_.get(k, ns, n);
+    return inner_.get_shared(k, ns, n);
   }
   sdk::Result<void> patch_status(const std::string& k, const std::string& ns, const std::string& n,
                                  const json& p) override {

@@ -76,7 +76,7 @@ sdk::Result<void> EmulatorPlugin::start(sdk::PluginContext& context) {
     }
     // A Deployment that already exists gives the fleet's starting size (its pods start warm).
     for (auto& spec : world_config->variants) {
-      auto dep = context.cluster().get("Deployment", spec.ns, spec.name);
+      auto dep = context.cluster().get_shared("Deployment", spec.ns, spec.name);
       if (dep.ok() && dep.value())
         if (auto replicas = json_number(**dep, {"spec", "replicas"}))
           spec.initial_replicas = static_cast<int>(std::lround(*replicas));
@@ -121,7 +121,7 @@ void EmulatorPlugin::sync_from_cluster() {
   // replicas a (possibly separate) emulator sink published. Both apply from the world's current time.
   const auto& variants = world_->config().variants;
   for (std::size_t v = 0; v < variants.size(); ++v) {
-    auto dep = context_->cluster().get("Deployment", variants[v].ns, variants[v].name);
+    auto dep = context_->cluster().get_shared("Deployment", variants[v].ns, variants[v].name);
     if (!dep.ok()) {
       context_->logger().warn("emulator: reading Deployment " + variants[v].ns + "/" + variants[v].name + ": " +
                               dep.error().to_string());
@@ -144,7 +144,7 @@ void EmulatorPlugin::patch_deployment_status() {
     if (p.state == PodState::kReady) ++ready[p.variant];
   }
   for (std::size_t v = 0; v < variants.size(); ++v) {
-    auto dep = context_->cluster().get("Deployment", variants[v].ns, variants[v].name);
+    auto dep = context_->cluster().get_shared("Deployment", variants[v].ns, variants[v].name);
     if (!dep.ok() || !dep.value()) continue;
     nlohmann::json patch = {{"replicas", pods[v]},
                             {"readyReplicas", ready[v]},

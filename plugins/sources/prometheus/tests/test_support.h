@@ -54,11 +54,11 @@ class WallClock : public sdk::Clock {
 class NoCluster : public sdk::ClusterView {
  public:
   std::string system_namespace() const override { return "wva-system"; }
-  sdk::Result<std::vector<nlohmann::json>> list(const std::string&, const std::string&) override {
-    return std::vector<nlohmann::json>{};
+  sdk::Result<std::vector<sdk::ObjectSnapshot>> list_shared(const std::string&, const std::string&) override {
+    return std::vector<sdk::ObjectSnapshot>{};
   }
-  sdk::Result<std::optional<nlohmann::json>> get(const std::string&, const std::string&, const std::string&) override {
-    return std::optional<nlohmann::json>{};
+  sdk::Result<sdk::ObjectSnapshot> get_shared(const std::string&, const std::string&, const std::string&) override {
+    return sdk::ObjectSnapshot{};
   }
   sdk::Result<void> patch_status(const std::string&, const std::string&, const std::string&,
                                  const nlohmann::json&) override {

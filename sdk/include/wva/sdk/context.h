@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,19 +48,42 @@ struct Deadline {
   bool expired() const { return std::chrono::steady_clock::now() >= at; }
 };
 
+// One object as the cluster cache holds it: shared and immutable. The cache replaces an object on change
+// and never edits one in place, so a snapshot stays valid (and unchanged) for as long as it is held.
+using ObjectSnapshot = std::shared_ptr<const nlohmann::json>;
+
 // Kubernetes-shaped access to the cluster. Objects are their JSON form (as `kubectl get -o json` shows
-// them), so a plugin can read any field. Kinds: "ConfigMap", "Deployment", "VariantAutoscaling", "Pod".
-// Implementations serve reads from a cache (local folder or a watch-fed informer), so listing is cheap.
+// them, less what a backend trims: see the backend's header), so a plugin can read any field it keeps.
+// Kinds: "ConfigMap", "Deployment", "VariantAutoscaling", "Pod".
+// Implementations serve reads from a cache (local folder or a watch-fed informer): list_shared and
+// get_shared hand out the cached objects themselves (no copy); list and get copy them, for a caller
+// that edits what it read. Since SDK ABI 3.0 (before: list and get were the virtuals).
 class ClusterView {
  public:
   virtual ~ClusterView() = default;
   // Namespace of the controller itself, where its ConfigMaps live.
   virtual std::string system_namespace() const = 0;
-  // ns empty = all namespaces.
-  virtual Result<std::vector<nlohmann::json>> list(const std::string& kind, const std::string& ns) = 0;
-  // nullopt when the object does not exist.
-  virtual Result<std::optional<nlohmann::json>> get(const std::string& kind, const std::string& ns,
-                                                    const std::string& name) = 0;
+  // ns empty = all namespaces. Shared snapshots, in the backend's order (by namespace, then name).
+  virtual Result<std::vector<ObjectSnapshot>> list_shared(const std::string& kind, const std::string& ns) = 0;
+  // nullptr when the object does not exist.
+  virtual Result<ObjectSnapshot> get_shared(const std::string& kind, const std::string& ns,
+                                            const std::string& name) = 0;
+  // Copies of list_shared's objects.
+  Result<std::vector<nlohmann::json>> list(const std::string& kind, const std::string& ns) {
+    auto shared = list_shared(kind, ns);
+    if (!shared.ok()) return shared.error();
+    std::vector<nlohmann::json> out;
+    out.reserve(shared->size());
+    for (const auto& obj : *shared) out.push_back(*obj);
+    return out;
+  }
+  // A copy of get_shared's object; nullopt when the object does not exist.
+  Result<std::optional<nlohmann::json>> get(const std::string& kind, const std::string& ns, const std::string& name) {
+    auto shared = get_shared(kind, ns, name);
+    if (!shared.ok()) return shared.error();
+    if (!*shared) return std::optional<nlohmann::json>();
+    return std::optional<nlohmann::json>(**shared);
+  }
   // JSON merge patch (RFC 7396) on the status subresource.
   virtual Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                     const nlohmann::json& merge_patch) = 0;

@@ -10,10 +10,13 @@
 // - scale sets spec.replicas, status.replicas and status.readyReplicas of a Deployment.
 // - fail_next(op, error, times) makes the next `times` calls of op ("list", "get", "patch_status",
 //   "scale") return `error`, for tests of retry and hold-last-decision paths.
-// Thread-safe: one mutex guards everything; every read returns copies.
+// Thread-safe: one mutex guards everything. Stored objects are shared immutable snapshots (a write makes
+// a new one), so list_shared/get_shared hand them out without copying; synthesized pods are made per call.
 #pragma once
 
+#include <algorithm>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -65,8 +68,9 @@ class InMemoryCluster : public ClusterView {
       ns = "default";
       object["metadata"]["namespace"] = *ns;
     }
+    auto snapshot = std::make_shared<const nlohmann::json>(std::move(object));
     std::lock_guard lock(mutex_);
-    objects_[*kind][key(*ns, *name)] = std::move(object);
+    objects_[*kind][key(*ns, *name)] = std::move(snapshot);
     return ok();
   }
 
@@ -88,8 +92,26 @@ class InMemoryCluster : public ClusterView {
     std::lock_guard lock(mutex_);
     std::vector<nlohmann::json> out;
     for (const auto& [kind, by_key] : objects_)
-      for (const auto& [k, obj] : by_key) out.push_back(obj);
+      for (const auto& [k, obj] : by_key) out.push_back(*obj);
     return out;
+  }
+
+  // Stored objects of `kind` only (no synthesized pods); ns empty = all namespaces.
+  std::vector<ObjectSnapshot> list_stored(const std::string& kind, const std::string& ns) const {
+    std::lock_guard lock(mutex_);
+    std::vector<ObjectSnapshot> out;
+    if (auto k = objects_.find(kind); k != objects_.end())
+      for (const auto& [k2, obj] : k->second)
+        if (ns.empty() || namespace_of(*obj) == ns) out.push_back(obj);
+    return out;
+  }
+
+  // How many pods a Deployment's synthesized set has: spec.replicas (default 1), within [0, 100000].
+  static long long synthesized_pod_count(const nlohmann::json& deployment) {
+    const nlohmann::json* spec = field(deployment, "spec");
+    long long n = spec ? int_at(*spec, "replicas").value_or(1) : 1;
+    constexpr long long kMaxPods = 100000;  // a typo of 1e9 replicas must not exhaust memory
+    return std::clamp(n, 0LL, kMaxPods);
   }
 
   // Replaces the whole store at once (the local backend's reload). Objects must be valid for put().
@@ -99,6 +121,24 @@ class InMemoryCluster : public ClusterView {
       if (auto r = staging.put(obj); !r) return r;
     std::lock_guard lock(mutex_);
     objects_ = std::move(staging.objects_);
+    return ok();
+  }
+
+  // Replaces the whole store with these snapshots, shared, not copied. Each must be valid for put() with
+  // its namespace set (as the local backend's loader leaves them); one that is not fails the whole call.
+  Result<void> replace_all(const std::vector<ObjectSnapshot>& objects) {
+    std::map<std::string, std::map<std::string, ObjectSnapshot>> fresh;
+    for (const auto& obj : objects) {
+      const nlohmann::json* meta = obj ? field(*obj, "metadata") : nullptr;
+      auto kind = obj ? string_at(*obj, "kind") : std::nullopt;
+      auto name = meta ? string_at(*meta, "name") : std::nullopt;
+      auto ns = meta ? string_at(*meta, "namespace") : std::nullopt;
+      if (!kind || kind->empty() || !name || name->empty() || !ns || ns->empty())
+        return make_error(ErrorCode::kInvalidConfig, "object without kind, metadata.name or metadata.namespace");
+      fresh[*kind][key(*ns, *name)] = obj;
+    }
+    std::lock_guard lock(mutex_);
+    objects_ = std::move(fresh);
     return ok();
   }
 
@@ -136,55 +176,56 @@ class InMemoryCluster : public ClusterView {
     return patches_;
   }
 
-  Result<std::vector<nlohmann::json>> list(const std::string& kind, const std::string& ns) override {
+  Result<std::vector<ObjectSnapshot>> list_shared(const std::string& kind, const std::string& ns) override {
     std::lock_guard lock(mutex_);
     if (auto e = take_failure("list")) return *e;
-    std::vector<nlohmann::json> out;
+    std::vector<ObjectSnapshot> out;
     if (auto k = objects_.find(kind); k != objects_.end())
       for (const auto& [k2, obj] : k->second)
-        if (ns.empty() || namespace_of(obj) == ns) out.push_back(obj);
+        if (ns.empty() || namespace_of(*obj) == ns) out.push_back(obj);
     if (kind == "Pod") {
       if (auto d = objects_.find("Deployment"); d != objects_.end())
         for (const auto& [k2, dep] : d->second)
-          if (ns.empty() || namespace_of(dep) == ns) append_pods(dep, out);
+          if (ns.empty() || namespace_of(*dep) == ns) append_pods(*dep, out);
     }
     return out;
   }
 
-  Result<std::optional<nlohmann::json>> get(const std::string& kind, const std::string& ns,
-                                            const std::string& name) override {
+  Result<ObjectSnapshot> get_shared(const std::string& kind, const std::string& ns, const std::string& name) override {
     std::lock_guard lock(mutex_);
     if (auto e = take_failure("get")) return *e;
     if (auto k = objects_.find(kind); k != objects_.end())
-      if (auto o = k->second.find(key(ns, name)); o != k->second.end()) return std::optional<nlohmann::json>(o->second);
+      if (auto o = k->second.find(key(ns, name)); o != k->second.end()) return o->second;
     if (kind == "Pod") {
-      if (auto d = objects_.find("Deployment"); d != objects_.end()) {
-        for (const auto& [k2, dep] : d->second) {
-          if (namespace_of(dep) != ns) continue;
-          std::vector<nlohmann::json> pods;
-          append_pods(dep, pods);
-          for (auto& p : pods)
-            if (p["metadata"]["name"] == name) return std::optional<nlohmann::json>(std::move(p));
-        }
-      }
+      // Pod d-i belongs to Deployment d: only that Deployment's pods are made.
+      const auto dash = name.rfind('-');
+      if (dash == std::string::npos || dash == 0) return ObjectSnapshot();
+      const nlohmann::json* dep = find("Deployment", ns, name.substr(0, dash));
+      if (!dep) return ObjectSnapshot();
+      std::vector<ObjectSnapshot> pods;
+      append_pods(*dep, pods);
+      for (auto& p : pods)
+        if ((*p)["metadata"]["name"] == name) return p;
     }
-    return std::optional<nlohmann::json>();
+    return ObjectSnapshot();
   }
 
   Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                             const nlohmann::json& merge_patch) override {
     std::lock_guard lock(mutex_);
     if (auto e = take_failure("patch_status")) return *e;
-    auto* obj = find(kind, ns, name);
-    if (!obj) return make_error(ErrorCode::kNotFound, kind + " " + ns + "/" + name + " not found");
+    auto* slot = find_slot(kind, ns, name);
+    if (!slot) return make_error(ErrorCode::kNotFound, kind + " " + ns + "/" + name + " not found");
     if (!merge_patch.is_object() && !merge_patch.is_null())
       return make_error(ErrorCode::kInvalidConfig, "status merge patch must be a JSON object");
+    auto next = std::make_shared<nlohmann::json>(**slot);  // snapshots handed out stay as they were
     if (merge_patch.is_null()) {
-      obj->erase("status");
+      next->erase("status");
     } else {
-      nlohmann::json& status = (*obj)["status"];
+      nlohmann::json& status = (*next)["status"];
       apply_merge_patch(status, merge_patch);
     }
+    *slot = std::move(next);
     patches_.push_back(PatchRecord{kind, ns, name, merge_patch});
     return ok();
   }
@@ -194,11 +235,13 @@ class InMemoryCluster : public ClusterView {
     if (auto e = take_failure("scale")) return *e;
     if (replicas < 0)
       return make_error(ErrorCode::kInvalidConfig, "replicas must be >= 0, got " + std::to_string(replicas));
-    auto* obj = find("Deployment", ns, deployment);
-    if (!obj) return make_error(ErrorCode::kNotFound, "Deployment " + ns + "/" + deployment + " not found");
-    (*obj)["spec"]["replicas"] = replicas;
-    (*obj)["status"]["replicas"] = replicas;
-    (*obj)["status"]["readyReplicas"] = replicas;
+    auto* slot = find_slot("Deployment", ns, deployment);
+    if (!slot) return make_error(ErrorCode::kNotFound, "Deployment " + ns + "/" + deployment + " not found");
+    auto next = std::make_shared<nlohmann::json>(**slot);
+    (*next)["spec"]["replicas"] = replicas;
+    (*next)["status"]["replicas"] = replicas;
+    (*next)["status"]["readyReplicas"] = replicas;
+    *slot = std::move(next);
     return ok();
   }
 
@@ -213,7 +256,13 @@ class InMemoryCluster : public ClusterView {
   }
 
   static std::string namespace_of(const nlohmann::json& obj) {
-    return obj["metadata"].value("namespace", std::string("default"));
+    return obj.at("metadata").value("namespace", std::string("default"));
+  }
+
+  static const nlohmann::json* field(const nlohmann::json& obj, const char* name) {
+    if (!obj.is_object()) return nullptr;
+    auto it = obj.find(name);
+    return it != obj.end() && it->is_object() ? &*it : nullptr;
   }
 
   // An integer field (JSON number; a float is truncated), else nullopt.
@@ -226,16 +275,15 @@ class InMemoryCluster : public ClusterView {
     return std::nullopt;
   }
 
-  static void append_pods(const nlohmann::json& dep, std::vector<nlohmann::json>& out) {
-    const std::string name = dep["metadata"]["name"].get<std::string>();
+  static void append_pods(const nlohmann::json& dep, std::vector<ObjectSnapshot>& out) {
+    const std::string name = dep.at("metadata").at("name").get<std::string>();
     const std::string ns = namespace_of(dep);
     const nlohmann::json empty = nlohmann::json::object();
-    const nlohmann::json& spec = dep.contains("spec") && dep["spec"].is_object() ? dep["spec"] : empty;
-    const nlohmann::json& status = dep.contains("status") && dep["status"].is_object() ? dep["status"] : empty;
-    long long n = int_at(spec, "replicas").value_or(1);
-    if (n < 0) n = 0;
-    constexpr long long kMaxPods = 100000;  // a typo of 1e9 replicas must not exhaust memory
-    if (n > kMaxPods) n = kMaxPods;
+    const nlohmann::json* spec_ptr = field(dep, "spec");
+    const nlohmann::json* status_ptr = field(dep, "status");
+    const nlohmann::json& spec = spec_ptr ? *spec_ptr : empty;
+    const nlohmann::json& status = status_ptr ? *status_ptr : empty;
+    const long long n = synthesized_pod_count(dep);
     const auto ready = int_at(status, "readyReplicas");
     nlohmann::json labels = nlohmann::json::object();
     if (spec.contains("template") && spec["template"].is_object()) {
@@ -262,15 +310,19 @@ class InMemoryCluster : public ClusterView {
       nlohmann::json pod = base;
       pod["metadata"]["name"] = name + "-" + std::to_string(i);
       if (ready && i >= *ready) pod["status"]["conditions"][0]["status"] = "False";
-      out.push_back(std::move(pod));
+      out.push_back(std::make_shared<const nlohmann::json>(std::move(pod)));
     }
   }
 
-  nlohmann::json* find(const std::string& kind, const std::string& ns, const std::string& name) {
+  ObjectSnapshot* find_slot(const std::string& kind, const std::string& ns, const std::string& name) {
     auto k = objects_.find(kind);
     if (k == objects_.end()) return nullptr;
     auto o = k->second.find(key(ns, name));
     return o == k->second.end() ? nullptr : &o->second;
+  }
+  const nlohmann::json* find(const std::string& kind, const std::string& ns, const std::string& name) {
+    const ObjectSnapshot* slot = find_slot(kind, ns, name);
+    return slot ? slot->get() : nullptr;
   }
 
   std::optional<Error> take_failure(const std::string& op) {
@@ -283,7 +335,7 @@ class InMemoryCluster : public ClusterView {
 
   std::string system_namespace_;
   mutable std::mutex mutex_;
-  std::map<std::string, std::map<std::string, nlohmann::json>> objects_;  // kind -> "ns/name" -> object
+  std::map<std::string, std::map<std::string, ObjectSnapshot>> objects_;  // kind -> "ns/name" -> object
   std::map<std::string, std::pair<Error, int>> failures_;                 // op -> (error, times left)
   std::vector<PatchRecord> patches_;
   std::vector<EventRecord> events_;

@@ -1,0 +1,53 @@
+#include "cluster/cluster_backend.h"
+
+#include "wva/sdk/memory_cluster.h"  // kPodDeploymentAnnotation
+
+namespace wva::framework {
+
+namespace {
+
+const nlohmann::json* object_at(const nlohmann::json& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_object() ? &*it : nullptr;
+}
+
+std::string string_at(const nlohmann::json* obj, const char* key) {
+  if (!obj) return {};
+  auto it = obj->find(key);
+  return it != obj->end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+PodOwner pod_owner_of(const nlohmann::json& pod) {
+  PodOwner out;
+  const nlohmann::json* meta = object_at(pod, "metadata");
+  out.name = string_at(meta, "name");
+  out.ns = string_at(meta, "namespace");
+  if (out.ns.empty()) out.ns = "default";
+  out.deployment = string_at(meta ? object_at(*meta, "annotations") : nullptr, sdk::kPodDeploymentAnnotation);
+  if (out.deployment.empty() && meta)
+    if (const nlohmann::json* labels = object_at(*meta, "labels"))
+      for (auto it = labels->begin(); it != labels->end(); ++it)
+        if (it.value().is_string()) out.labels[it.key()] = it.value().get<std::string>();
+  return out;
+}
+
+sdk::Result<std::vector<PodOwner>> ClusterBackend::list_pod_owners() {
+  auto pods = list_shared("Pod", "");
+  if (!pods) return pods.error();
+  std::vector<PodOwner> out;
+  out.reserve(pods->size());
+  for (const auto& p : *pods) out.push_back(pod_owner_of(*p));
+  return out;
+}
+
+sdk::Result<std::optional<PodOwner>> ClusterBackend::get_pod_owner(const std::string& ns, const std::string& name) {
+  auto pod = get_shared("Pod", ns, name);
+  if (!pod) return pod.error();
+  if (!*pod) return std::optional<PodOwner>();
+  return std::optional<PodOwner>(pod_owner_of(**pod));
+}
+
+}  // namespace wva::framework
