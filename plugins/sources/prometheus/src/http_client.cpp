@@ -231,6 +231,14 @@ PrometheusClient::Attempt PrometheusClient::perform(const std::string& form, std
 
 sdk::Result<QueryResponse> PrometheusClient::query(const std::string& promql, sdk::Deadline deadline,
                                                    QueryStats* stats) {
+  SampleCollector collector;
+  auto header = query(promql, deadline, collector, stats);
+  if (!header) return header.error();
+  return collector.into_response(std::move(header.value()));
+}
+
+sdk::Result<ResponseHeader> PrometheusClient::query(const std::string& promql, sdk::Deadline deadline,
+                                                    SampleHandler& handler, QueryStats* stats) {
   std::lock_guard lock(mu_);
   const auto started = Clock::now();
   QueryStats local;
@@ -269,7 +277,7 @@ sdk::Result<QueryResponse> PrometheusClient::query(const std::string& promql, sd
     } else if (a.status == 200) {
       const auto parse_started = Clock::now();
       ParseError perr;
-      auto parsed = parse_response(a.body, &perr);
+      auto parsed = parse_response_stream(a.body, handler, &perr);
       st.parse_time = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - parse_started);
       if (!parsed) return make_error(ErrorCode::kUnavailable, perr.to_string());
       if (!parsed->success)

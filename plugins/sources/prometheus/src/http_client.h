@@ -41,6 +41,10 @@ class PrometheusClient {
   // reason (without the "Failed to get metrics from Prometheus" prefix the caller adds).
   // Retries connection failures, timeouts, HTTP 429 and 5xx; re-reads the token once on 401.
   sdk::Result<QueryResponse> query(const std::string& promql, sdk::Deadline deadline, QueryStats* stats = nullptr);
+  // The same, handing the series to `handler` as they are parsed (no copy of the response's series).
+  // The handler may have seen series of a response that then fails (it stages them until told).
+  sdk::Result<ResponseHeader> query(const std::string& promql, sdk::Deadline deadline, SampleHandler& handler,
+                                    QueryStats* stats = nullptr);
 
   // Number of times the token file was (re-)read; for tests.
   int token_reads() const;

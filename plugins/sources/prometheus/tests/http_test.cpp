@@ -58,7 +58,10 @@ class HttpTest : public ::testing::Test {
     EXPECT_TRUE(st) << st.error().to_string();
     return s;
   }
-  json base() const { return json{{"url", server_.url()}, {"retries", 2}, {"backoff", "10ms"}}; }
+  // recordingRules off: these tests count and read the raw queries (RecordingRules* test the probe).
+  json base() const {
+    return json{{"url", server_.url()}, {"retries", 2}, {"backoff", "10ms"}, {"recordingRules", "off"}};
+  }
 
   FakePrometheus server_;
   TestContext ctx_;
