@@ -46,9 +46,9 @@ struct SourceConfig {
   LabelNames labels;
   std::string window = "1m";
   std::string rate_window = "1m";
-  std::size_t model_matcher_limit = 100;            // add a model_name matcher when at most this many models
-  bool batch = true;                                // one `or` query per signal group instead of one per signal
-  std::array<std::string, kSignalCount> templates;  // empty: disabled
+  std::size_t model_matcher_limit = 100;             // add a model_name matcher when at most this many models
+  bool batch = true;                                 // one `or` query per signal group instead of one per signal
+  std::array<std::string, kSignalCount> templates;   // empty: disabled
   std::array<bool, kSignalCount> custom_template{};  // set in queries: never replaced by a recorded series
   RecordingRules recording_rules = RecordingRules::kAuto;
 

@@ -77,7 +77,7 @@ class Grouper : public SampleHandler {
     std::string_view name;      // into a ModelView or owned_names_: both outlive finish()
   };
   enum class Target : std::uint8_t { kPod, kVariant, kModel };
-  struct Staged {  // one routed sample of the query being read
+  struct Staged {             // one routed sample of the query being read
     std::uint32_t index = 0;  // pod slot, global variant index or model index
     Signal signal = Signal::kKvCacheUsage;
     Target target = Target::kPod;

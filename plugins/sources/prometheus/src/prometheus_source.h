@@ -23,7 +23,7 @@ struct CollectReport {
   std::vector<std::string> queries;  // PromQL sent, in order
   std::vector<QueryStats> stats;
   GroupStats group;
-  std::string load_error;  // when the load query failed (saturation signals still used)
+  std::string load_error;              // when the load query failed (saturation signals still used)
   std::bitset<kSignalCount> recorded;  // signals read from recorded series this cycle
 };
 
@@ -50,8 +50,7 @@ class PrometheusSource : public sdk::Plugin, public sdk::Source {
   sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> collect_impl(std::span<const sdk::ModelView> models,
                                                                        sdk::Deadline deadline);
   // recordingRules: decides which signals read recorded series this cycle (auto: probes when due).
-  void update_recorded(const TemplateValues& values, sdk::TimePoint now, sdk::Deadline deadline,
-                       CollectReport& report);
+  void update_recorded(const TemplateValues& values, sdk::TimePoint now, sdk::Deadline deadline, CollectReport& report);
   void log(sdk::LogLevel level, const std::string& message);
   void count(const char* outcome);
 

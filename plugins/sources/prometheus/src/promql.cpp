@@ -162,9 +162,9 @@ std::string label_matcher(std::string_view label, const std::set<std::string>& v
 
 std::optional<std::string> render_template(std::string_view tmpl, const TemplateValues& values, std::string* unknown) {
   const std::array<const std::string*, kPlaceholders.size()> repl = {
-      &values.selector,    &values.ns_selector,   &values.by,         &values.by_pod,
-      &values.by_model,    &values.model_label,   &values.window,     &values.rate_window,
-      &values.by_deployment, &values.pod_label, &values.deployment_regex};
+      &values.selector,        &values.ns_selector, &values.by,          &values.by_pod,        &values.by_model,
+      &values.model_label,     &values.window,      &values.rate_window, &values.by_deployment, &values.pod_label,
+      &values.deployment_regex};
   std::string out;
   out.reserve(tmpl.size() + values.selector.size() * 2);
   std::size_t i = 0;

@@ -59,8 +59,7 @@ inline constexpr std::string_view kDeploymentLabel = "wva_deployment";
 // Kubernetes' "safe" alphabet (no vowels, no 0/1/3), almost always 6 or more; StatefulSet pods are d-<n>,
 // local pods d-<n>. PromQL anchors the regex: the capture is the name without "-<hash>-<id>" or "-<id>".
 inline constexpr std::string_view kPodTemplateHashAlphabet = "bcdfghjklmnpqrstvwxz2456789";
-inline constexpr std::string_view kDeploymentRegex =
-    "(.+?)(?:(?:-[bcdfghjklmnpqrstvwxz2456789]{6,10})?-[^-]+)?";
+inline constexpr std::string_view kDeploymentRegex = "(.+?)(?:(?:-[bcdfghjklmnpqrstvwxz2456789]{6,10})?-[^-]+)?";
 // What kDeploymentRegex captures from a pod name (the grouper applies it to the pods the host lists).
 std::string_view deployment_of_pod(std::string_view pod);
 
@@ -105,7 +104,7 @@ struct TemplateValues {
 };
 
 inline constexpr std::array<std::string_view, 11> kPlaceholders = {
-    "{{selector}}", "{{nsSelector}}", "{{by}}",           "{{byPod}}",    "{{byModel}}",       "{{modelLabel}}",
+    "{{selector}}", "{{nsSelector}}", "{{by}}",           "{{byPod}}",    "{{byModel}}",        "{{modelLabel}}",
     "{{window}}",   "{{rateWindow}}", "{{byDeployment}}", "{{podLabel}}", "{{deploymentRegex}}"};
 
 // Replaces the placeholders. Returns nullopt and the offending text in *unknown when the template holds

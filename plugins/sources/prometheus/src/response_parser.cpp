@@ -518,10 +518,10 @@ class Reader {
 
   std::string_view s_;
   SampleHandler& handler_;
-  std::vector<LabelView> labels_;              // of the series being read
-  std::deque<std::string> label_storage_;      // decoded escaped label strings (stable addresses)
-  std::string key_storage_;                    // a decoded escaped key
-  std::size_t series_ = 0;                     // series handed to the handler
+  std::vector<LabelView> labels_;          // of the series being read
+  std::deque<std::string> label_storage_;  // decoded escaped label strings (stable addresses)
+  std::string key_storage_;                // a decoded escaped key
+  std::size_t series_ = 0;                 // series handed to the handler
   std::size_t i_ = 0;
   std::string err_;
   std::size_t err_at_ = 0;
@@ -563,8 +563,7 @@ std::optional<double> parse_sample_value(std::string_view text) {
   return v;
 }
 
-std::optional<ResponseHeader> parse_response_stream(std::string_view body, SampleHandler& handler,
-                                                    ParseError* error) {
+std::optional<ResponseHeader> parse_response_stream(std::string_view body, SampleHandler& handler, ParseError* error) {
   return Reader(body, handler).run(error);
 }
 

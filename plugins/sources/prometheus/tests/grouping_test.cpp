@@ -334,10 +334,10 @@ TEST(Grouping, CustomLabelNames) {
 TEST(Grouping, DeploymentOfPodMirrorsTheRegex) {
   EXPECT_EQ(deployment_of_pod("llama-fast-5b6c7d8f9-x2x4z"), "llama-fast");  // Deployment pod
   EXPECT_EQ(deployment_of_pod("vllm-b200-7c9d8f6b5-abcde"), "vllm-b200");
-  EXPECT_EQ(deployment_of_pod("llama-h100-0"), "llama-h100");          // local / StatefulSet ordinal
-  EXPECT_EQ(deployment_of_pod("vllm-b-0"), "vllm-b");                  // "b" is too short for a hash
+  EXPECT_EQ(deployment_of_pod("llama-h100-0"), "llama-h100");  // local / StatefulSet ordinal
+  EXPECT_EQ(deployment_of_pod("vllm-b-0"), "vllm-b");          // "b" is too short for a hash
   EXPECT_EQ(deployment_of_pod("llama-a100-7c9f8d6b5-x2k4q"), "llama-a100");
-  EXPECT_EQ(deployment_of_pod("name-aeiou1-x"), "name-aeiou1");        // not the hash alphabet
+  EXPECT_EQ(deployment_of_pod("name-aeiou1-x"), "name-aeiou1");  // not the hash alphabet
   EXPECT_EQ(deployment_of_pod("nodash"), "nodash");
   EXPECT_EQ(deployment_of_pod("-x"), "-x");
   EXPECT_EQ(deployment_of_pod("trailing-"), "trailing-");
@@ -353,9 +353,9 @@ TEST(Grouping, LoadSummedPerDeploymentEqualsTheSumOverItsPods) {
       {"llama-a100-5b6c7d8f9-bbbbb", {3, -0.25, 900, 3, 120, 3, 0.3, 3, 0.03, 300}},
       {"llama-h100-0", {5, 0, 1000, 5, 400, 5, 0.5, 5, 0.05, 500}},
       {"llama-h100-1", {1, 0, 100, 1, 50, 1, 0.2, 1, 0.01, 100}}};
-  const std::vector<std::string> signals = {"completions",    "queueGrowth",         "promptTokensSum",
+  const std::vector<std::string> signals = {"completions",       "queueGrowth",         "promptTokensSum",
                                             "promptTokensCount", "generationTokensSum", "generationTokensCount",
-                                            "ttftSum",        "ttftCount",           "itlSum",
+                                            "ttftSum",           "ttftCount",           "itlSum",
                                             "itlCount"};
   Builder per_deployment;
   std::map<std::pair<std::string, std::string>, double> sums;
@@ -366,7 +366,8 @@ TEST(Grouping, LoadSummedPerDeploymentEqualsTheSumOverItsPods) {
     }
     per_pod.add("kvCacheUsage", "llm", "m", pod, 0.5);
   }
-  for (const auto& [key, v] : sums) per_deployment.r.samples.push_back(deployment_series(key.second, "llm", "m", key.first, v));
+  for (const auto& [key, v] : sums)
+    per_deployment.r.samples.push_back(deployment_series(key.second, "llm", "m", key.first, v));
   for (const auto& [pod, values] : pods) per_deployment.add("kvCacheUsage", "llm", "m", pod, 0.5);
 
   Grouper a(models, LabelNames{}, Millis(120000)), b(models, LabelNames{}, Millis(120000));
@@ -378,9 +379,9 @@ TEST(Grouping, LoadSummedPerDeploymentEqualsTheSumOverItsPods) {
   ASSERT_EQ(y.load_by_variant.size(), 2u);
   for (const auto& [variant, load] : x.load_by_variant) {
     const auto& other = y.load_by_variant.at(variant);
-    for (auto field : {&sdk::Load::arrival_rate, &sdk::Load::avg_input_tokens, &sdk::Load::avg_output_tokens,
-                       &sdk::Load::ttft_ms, &sdk::Load::itl_ms, &sdk::Load::prompt_tokens_rate,
-                       &sdk::Load::generation_tokens_rate}) {
+    for (auto field :
+         {&sdk::Load::arrival_rate, &sdk::Load::avg_input_tokens, &sdk::Load::avg_output_tokens, &sdk::Load::ttft_ms,
+          &sdk::Load::itl_ms, &sdk::Load::prompt_tokens_rate, &sdk::Load::generation_tokens_rate}) {
       ASSERT_TRUE((load.*field).has_value()) << variant;
       ASSERT_TRUE((other.*field).has_value()) << variant;
       EXPECT_NEAR(*(load.*field), *(other.*field), 1e-9 * std::max(1.0, std::abs(*(load.*field)))) << variant;

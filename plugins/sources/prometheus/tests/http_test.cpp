@@ -321,13 +321,16 @@ TEST_F(HttpTest, RecordingRulesAutoProbesThenReadsTheRecordedSeries) {
   ASSERT_TRUE(fresh->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
   got = server_.received();
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_NE(got[1].query.find(R"(max by (namespace, model_name, pod) (wva:vllm_kv_cache_usage:max1m{namespace="ns",model_name="m"}))"),
-            std::string::npos)
+  EXPECT_NE(
+      got[1].query.find(
+          R"(max by (namespace, model_name, pod) (wva:vllm_kv_cache_usage:max1m{namespace="ns",model_name="m"}))"),
+      std::string::npos)
       << got[1].query;
   EXPECT_NE(got[1].query.find("max_over_time(vllm:num_requests_waiting{"), std::string::npos) << "no rule found: raw";
-  EXPECT_NE(got[2].query.find(
-                R"(sum by (namespace, model_name, wva_deployment) (wva:vllm_request_success:rate1m{namespace="ns",model_name="m"}))"),
-            std::string::npos)
+  EXPECT_NE(
+      got[2].query.find(
+          R"(sum by (namespace, model_name, wva_deployment) (wva:vllm_request_success:rate1m{namespace="ns",model_name="m"}))"),
+      std::string::npos)
       << got[2].query;
   EXPECT_NE(got[2].query.find("rate(vllm:request_prompt_tokens_sum{"), std::string::npos);
   const auto rec = fresh->last_report().recorded;

@@ -3,9 +3,7 @@
 // the source reads has a rule, and the recordingRules setting is validated.
 #include <gtest/gtest.h>
 
-#include <map>
-#include <sstream>
-
+#include "chart_rules.h"
 #include "config.h"
 #include "promql.h"
 #include "test_support.h"
@@ -13,29 +11,8 @@
 namespace wva::prometheus {
 namespace {
 
-// record -> expr of the chart's template (each expr is one single-quoted line).
-std::map<std::string, std::string> chart_rules() {
-  const std::string text = testing::read_file(std::string(WVA_CHART_DIR) + "/templates/prometheusrule.yaml");
-  std::map<std::string, std::string> out;
-  std::istringstream in(text);
-  std::string line, record;
-  while (std::getline(in, line)) {
-    const auto r = line.find("- record: ");
-    if (r != std::string::npos) {
-      record = line.substr(r + 10);
-      continue;
-    }
-    const auto e = line.find("expr: '");
-    if (e != std::string::npos && !record.empty() && line.back() == '\'') {
-      out[record] = line.substr(e + 7, line.size() - e - 8);
-      record.clear();
-    }
-  }
-  return out;
-}
-
 TEST(RecordingRules, ChartExpressionsEqualTheSourceTemplates) {
-  const auto rules = chart_rules();
+  const auto rules = testing::chart_rules(std::string(WVA_CHART_DIR));
   std::size_t recorded = 0;
   for (std::size_t k = 0; k < kSignalCount; ++k) {
     const auto s = static_cast<Signal>(k);
@@ -65,13 +42,14 @@ TEST(RecordingRules, SettingIsValidated) {
   ASSERT_FALSE(windows);
   EXPECT_NE(windows.error().to_string().find("1m windows"), std::string::npos) << windows.error().to_string();
 
-  auto labels = parse_config(
-      nlohmann::json{{"url", "http://p:9090"}, {"recordingRules", "on"}, {"labels", {{"model", "model"}}}}, "sources.p");
+  auto labels =
+      parse_config(nlohmann::json{{"url", "http://p:9090"}, {"recordingRules", "on"}, {"labels", {{"model", "model"}}}},
+                   "sources.p");
   ASSERT_FALSE(labels);
   EXPECT_NE(labels.error().to_string().find("labels differ"), std::string::npos);
 
-  auto ok = parse_config(nlohmann::json{{"url", "http://p:9090"}, {"recordingRules", "on"}, {"window", "60s"}},
-                         "sources.p");
+  auto ok =
+      parse_config(nlohmann::json{{"url", "http://p:9090"}, {"recordingRules", "on"}, {"window", "60s"}}, "sources.p");
   ASSERT_TRUE(ok) << ok.error().to_string();
   EXPECT_EQ(ok->recording_rules, RecordingRules::kOn);
   auto dflt = parse_config(nlohmann::json{{"url", "http://p:9090"}}, "sources.p");

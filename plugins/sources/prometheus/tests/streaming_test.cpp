@@ -40,7 +40,8 @@ std::string compare(const std::string& body) {
   const auto got = parse_response(body, &err);
   const auto want = reference::parse_response(body, &ref_err);
   if (got.has_value() != want.has_value())
-    return std::string("accepted by ") + (got ? "the streaming parser only: " + ref_err.to_string() : "the reference only: " + err.to_string());
+    return std::string("accepted by ") +
+           (got ? "the streaming parser only: " + ref_err.to_string() : "the reference only: " + err.to_string());
   if (!got) {
     if (err.message != ref_err.message || err.offset != ref_err.offset)
       return "errors differ: " + err.to_string() + " vs " + ref_err.to_string();
