@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -30,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include "cluster/local_cluster.h"
 #include "host/clock.h"
 #include "host/host.h"
@@ -42,17 +44,13 @@ using namespace wva;
 
 constexpr int kVariants = 3;
 constexpr int kReplicas = 4;
-const char* const kAccelerators[kVariants] = {"H100", "A100", "L40S"};
+const char* const kNames[kVariants] = {"h100", "a100", "l40s"};  // in Deployment names
 const char* const kGpuProducts[kVariants] = {"NVIDIA-H100-80GB-HBM3", "A100-SXM4-80GB", "NVIDIA-L40S"};
 const char* const kSystemNs = "workload-variant-autoscaler-system";
 
 std::string ns_of(int m) { return "ns-" + std::to_string(m % 50); }
 std::string model_of(int m) { return "org/model-" + std::to_string(m); }
-std::string deployment_of(int m, int v) { return "model-" + std::to_string(m) + "-" + kAccelerators[v]; }
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+std::string deployment_of(int m, int v) { return "model-" + std::to_string(m) + "-" + kNames[v]; }
 
 // Prometheus writes sample values with strconv.FormatFloat(v, 'f', -1, 64): shortest, never an exponent.
 std::string prom_number(double v) {
@@ -88,8 +86,8 @@ void write_fleet(const fs::path& dir, int models, int port) {
         const std::string d = deployment_of(m, v);
         out << "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: " << d << "\n  namespace: " << ns_of(m)
             << "\n  labels: {llmd.ai/model: " << label << "}\nspec:\n  replicas: " << kReplicas
-            << "\n  selector: {matchLabels: {app: " << lower(d)
-            << "}}\n  template:\n    metadata: {labels: {app: " << lower(d) << ", llmd.ai/model: " << label
+            << "\n  selector: {matchLabels: {app: " << d << "}}\n  template:\n    metadata: {labels: {app: " << d
+            << ", llmd.ai/model: " << label
             << "}}\n    spec:\n      nodeSelector: {nvidia.com/gpu.product: " << kGpuProducts[v]
             << "}\n      containers:\n        - name: vllm\n          image: vllm/vllm-openai:v0.8.5\n"
             << "          resources: {limits: {nvidia.com/gpu: \"1\"}}\nstatus: {replicas: " << kReplicas
@@ -276,6 +274,13 @@ template <class Handler>
     if (path == "/sizes") return {200, sizes};
     ++queries;
     const std::string form = form_decode(body);
+    if (const char* save = std::getenv("WVA_BENCH_SAVE_QUERIES")) {
+      // The PromQL the source sent, for tests/bench/record_responses.sh (replayed against a real Prometheus).
+      const std::string kind = form.rfind("query=count by (__name__)", 0) == 0      ? "probe"
+                               : form.find("\"kvCacheUsage\"") != std::string::npos ? "replicas"
+                                                                                    : "load";
+      std::ofstream(fs::path(save) / (kind + ".promql")) << form.substr(6);
+    }
     if (form.rfind("query=count by (__name__)", 0) == 0) return {200, bodies.probe};
     if (form.find("\"kvCacheUsage\"") != std::string::npos) return {200, bodies.replicas};
     if (form.find("\"completions\"") != std::string::npos) return {200, bodies.load};
@@ -300,6 +305,50 @@ double rss_mb() {
   return double(resident) * double(sysconf(_SC_PAGESIZE)) / 1048576.0;
 }
 
+// The series of a response as "label=value,..." lines, values left out, sorted.
+std::vector<std::string> series_shape(const std::string& body) {
+  auto json = nlohmann::ordered_json::parse(body);  // labels in the order they were written
+  std::vector<std::string> out;
+  for (const auto& s : json.at("data").at("result")) {
+    std::string line;
+    for (const auto& [k, v] : s.at("metric").items()) line += k + "=" + v.get<std::string>() + ",";
+    out.push_back(line +
+                  " value:" + (s.at("value").at(1).get<std::string>().find('e') == std::string::npos ? "f" : "e"));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The generated responses for 2 models against the ones a real Prometheus gave for the same fleet
+// (tests/bench/data, recorded by tests/bench/record_responses.sh): the same series with the same labels in
+// the same order, values written the same way.
+int check_shape(const fs::path& recorded) {
+  const Bodies generated = make_bodies(2, 1795808585.05);
+  int bad = 0;
+  for (const auto& [name, body] : {std::pair{"replicas", &generated.replicas}, std::pair{"load", &generated.load}}) {
+    std::ifstream in(recorded / (std::string(name) + ".json"));
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.empty()) {
+      std::cerr << recorded / (std::string(name) + ".json") << ": missing\n";
+      return 1;
+    }
+    const auto want = series_shape(text), got = series_shape(*body);
+    if (want != got) {
+      ++bad;
+      std::cerr << name << ": the generated series differ from the recorded ones (" << got.size() << " vs "
+                << want.size() << ")\n";
+      for (std::size_t i = 0; i < std::min(want.size(), got.size()); ++i)
+        if (want[i] != got[i]) {
+          std::cerr << "  recorded:  " << want[i] << "\n  generated: " << got[i] << "\n";
+          break;
+        }
+    } else {
+      std::cout << name << ": " << got.size() << " series, the same labels and value format as recorded\n";
+    }
+  }
+  return bad == 0 ? 0 : 1;
+}
+
 // Models whose metrics the source delivered (state ok), and the cycle's errors.
 struct Health {
   std::size_t ok_models = 0;
@@ -318,18 +367,20 @@ Health health(const std::vector<framework::CycleOutcome>& outcomes) {
 
 int main(int argc, char** argv) {
   int models = 1000, cycles = 10;
-  fs::path dir;
+  fs::path dir, shape;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--models") models = std::atoi(argv[i + 1]);
     else if (a == "--cycles") cycles = std::atoi(argv[i + 1]);
     else if (a == "--dir") dir = argv[i + 1];
+    else if (a == "--check-shape") shape = argv[i + 1];
     else {
-      std::cerr << "usage: whole_cycle_bench [--models N] [--cycles K] [--dir DIR]\n";
+      std::cerr << "usage: whole_cycle_bench [--models N] [--cycles K] [--dir DIR] [--check-shape RECORDED_DIR]\n";
       return 2;
     }
   }
   if (models <= 0 || cycles <= 0) return 2;
+  if (!shape.empty()) return check_shape(shape);
   const bool own_dir = dir.empty();
   if (own_dir) {
     char tmpl[] = "/tmp/wva-whole-cycle-XXXXXX";
