@@ -162,7 +162,8 @@ Bodies make_bodies(int models, double now) {
   for (const auto& [signal, factor] : per_request)
     for (int m = 0; m < models; ++m)
       for (int v = 0; v < kVariants; ++v) {
-        const double rate = 2.0 + (m * 3 + v) % 7;  // requests/s of the Deployment
+        // Requests/s of the Deployment; rates come as full-precision doubles ("0.7016250483637381").
+        const double rate = (2.0 + (m * 3 + v) % 7) * 1.0137911842361549;
         sep(l);
         l += R"({"metric":{"model_name":")" + model_of(m) + R"(","namespace":")" + ns_of(m) +
              R"(","wva_deployment":")" + deployment_of(m, v) + R"(","wva_signal":")" + signal + R"("},"value":[)" + ts +
