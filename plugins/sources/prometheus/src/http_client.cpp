@@ -162,13 +162,16 @@ sdk::Result<void> PrometheusClient::refresh_token(bool force) {
 
 PrometheusClient::Attempt PrometheusClient::perform(const std::string& form, std::chrono::milliseconds timeout) {
   Attempt a;
+  // The body goes into the client's buffer, which keeps its capacity across queries and cycles: no
+  // regrowing (and page-faulting) a buffer of the response's size on every query.
+  body_.clear();
   CURL* c = static_cast<CURL*>(curl_);
   if (!c) {
     a.transport_error = "libcurl could not be initialised";
     return a;
   }
   curl_easy_reset(c);  // keeps the connection cache
-  WriteTarget target{&a.body, config_.max_response_bytes};
+  WriteTarget target{&body_, config_.max_response_bytes};
   Slist headers;
   auto add_header = [&](const std::string& h) {
     curl_slist* next = curl_slist_append(headers.get(), h.c_str());
@@ -270,7 +273,7 @@ sdk::Result<ResponseHeader> PrometheusClient::query(const std::string& promql, s
     Attempt a = perform(form, std::min<std::chrono::milliseconds>(config_.timeout, remaining));
     ++st.attempts;
     st.http_status = a.status;
-    st.response_bytes = a.body.size();
+    st.response_bytes = body_.size();
     st.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
     bool retryable = false;
     if (!a.transport_ok) {
@@ -280,7 +283,7 @@ sdk::Result<ResponseHeader> PrometheusClient::query(const std::string& promql, s
     } else if (a.status == 200) {
       const auto parse_started = Clock::now();
       ParseError perr;
-      auto parsed = parse_response_stream(a.body, handler, &perr);
+      auto parsed = parse_response_stream(body_, handler, &perr);
       st.parse_time = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - parse_started);
       if (!parsed) return make_error(ErrorCode::kUnavailable, perr.to_string());
       if (!parsed->success)
@@ -291,11 +294,11 @@ sdk::Result<ResponseHeader> PrometheusClient::query(const std::string& promql, s
       // The token may have rotated between our stat and the server's check: re-read it once, now.
       token_forced = true;
       if (auto t = refresh_token(true); !t) return t.error();
-      last_error = http_reason(a.status, a.body);
+      last_error = http_reason(a.status, body_);
       last_timed_out = false;
       continue;
     } else {
-      last_error = http_reason(a.status, a.body);
+      last_error = http_reason(a.status, body_);
       last_timed_out = false;
       retryable = a.status == 429 || a.status >= 500;
     }

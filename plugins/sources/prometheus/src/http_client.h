@@ -55,10 +55,9 @@ class PrometheusClient {
     std::string transport_error;
     bool timed_out = false;
     long status = 0;
-    std::string body;
     bool too_large = false;
   };
-  Attempt perform(const std::string& form, std::chrono::milliseconds timeout);
+  Attempt perform(const std::string& form, std::chrono::milliseconds timeout);  // the body into body_
   sdk::Result<void> refresh_token(bool force);
 
   SourceConfig config_;
@@ -71,6 +70,7 @@ class PrometheusClient {
   std::uintmax_t token_size_ = 0;
   std::uint64_t token_inode_ = 0;
   int token_reads_ = 0;
+  std::string body_;  // the response buffer, reused (see perform())
 };
 
 // URL-encodes for application/x-www-form-urlencoded.
