@@ -32,6 +32,7 @@ const std::vector<std::string>& known_keys() {
                                                 "modelMatcherLimit",
                                                 "batch",
                                                 "queries",
+                                                "recordingRules",
                                                 "maxResponseBytes"};
   return keys;
 }
@@ -331,7 +332,7 @@ sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::
     if (!q->is_object()) {
       v.error(v.at("queries"), "must be a map from signal name to PromQL template");
     } else {
-      const TemplateValues probe{"{}", "{}", "a", "a", "1m", "1m"};
+      const TemplateValues probe = make_template_values(LabelNames{}, {}, {}, 0, "1m", "1m");
       for (auto& [k, val] : q->items()) {
         const std::string p = v.at("queries." + k);
         auto sig = signal_from_name(k);
@@ -343,12 +344,13 @@ sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::
         if (!s) continue;
         std::string unknown;
         if (!render_template(*s, probe, &unknown)) {
-          v.error(p, "unknown placeholder " + unknown +
-                         " (known: {{selector}}, {{nsSelector}}, {{by}}, "
-                         "{{byPod}}, {{window}}, {{rateWindow}})");
+          std::string known;
+          for (auto ph : kPlaceholders) known += (known.empty() ? "" : ", ") + std::string(ph);
+          v.error(p, "unknown placeholder " + unknown + " (known: " + known + ")");
           continue;
         }
         c.templates[static_cast<std::size_t>(*sig)] = *s;
+        c.custom_template[static_cast<std::size_t>(*sig)] = true;
       }
       if (c.templates[static_cast<std::size_t>(Signal::kKvCacheUsage)].empty() &&
           c.templates[static_cast<std::size_t>(Signal::kWaiting)].empty() &&
@@ -357,8 +359,31 @@ sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::
     }
   }
 
+  if (const json* r = get("recordingRules")) {
+    const std::vector<std::string> modes = {"auto", "on", "off"};
+    if (auto s = v.string(*r, v.at("recordingRules"))) {
+      if (*s == "auto") c.recording_rules = RecordingRules::kAuto;
+      else if (*s == "on") c.recording_rules = RecordingRules::kOn;
+      else if (*s == "off") c.recording_rules = RecordingRules::kOff;
+      else v.error(v.at("recordingRules"), "must be auto, on or off, not \"" + *s + "\"" + did_you_mean(*s, modes));
+    }
+  }
+  if (c.recording_rules == RecordingRules::kOn) {
+    if (auto why = recorded_series_unusable(c))
+      v.error(v.at("recordingRules"), "on: the recorded series cannot stand for this source's queries: " + *why);
+  }
+
   if (!v.ok()) return v.to_error();
   return c;
+}
+
+std::optional<std::string> recorded_series_unusable(const SourceConfig& c) {
+  const LabelNames defaults;
+  if (c.labels.ns != defaults.ns || c.labels.model != defaults.model || c.labels.pod != defaults.pod)
+    return std::string("the rules group by namespace, model_name and pod, and labels differ");
+  if (parse_duration(c.window) != Millis(60000) || parse_duration(c.rate_window) != Millis(60000))
+    return std::string("the rules use 1m windows, and window or rateWindow differ");
+  return std::nullopt;
 }
 
 }  // namespace wva::prometheus

@@ -20,6 +20,10 @@ namespace wva::prometheus {
 
 using Millis = std::chrono::milliseconds;
 
+// Whether the load and windowed saturation queries read the chart's recorded series (a PrometheusRule):
+// auto: when a bounded probe query finds them (every 5 minutes); on: always; off: never.
+enum class RecordingRules { kAuto, kOn, kOff };
+
 struct SourceConfig {
   std::string url;  // http(s)://host[:port][/path prefix]
   std::optional<std::string> ca_file;
@@ -42,15 +46,21 @@ struct SourceConfig {
   LabelNames labels;
   std::string window = "1m";
   std::string rate_window = "1m";
-  std::size_t model_matcher_limit = 100;            // add a model_name matcher when at most this many models
-  bool batch = true;                                // one `or` query per signal group instead of one per signal
-  std::array<std::string, kSignalCount> templates;  // empty: disabled
+  std::size_t model_matcher_limit = 100;             // add a model_name matcher when at most this many models
+  bool batch = true;                                 // one `or` query per signal group instead of one per signal
+  std::array<std::string, kSignalCount> templates;   // empty: disabled
+  std::array<bool, kSignalCount> custom_template{};  // set in queries: never replaced by a recorded series
+  RecordingRules recording_rules = RecordingRules::kAuto;
 
   SourceConfig();
 };
 
 // Parses and validates. Every problem is reported with its path under `path`; the error lists them all.
 sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::string& path);
+
+// Why the recorded series cannot stand for the raw queries of this config (labels or windows differ),
+// or nullopt when they can.
+std::optional<std::string> recorded_series_unusable(const SourceConfig& c);
 
 // "10s", "500ms", "1m30s", "2h" (Prometheus / Go duration syntax, units ms s m h d).
 std::optional<Millis> parse_duration(const std::string& text);

@@ -41,6 +41,10 @@ class PrometheusClient {
   // reason (without the "Failed to get metrics from Prometheus" prefix the caller adds).
   // Retries connection failures, timeouts, HTTP 429 and 5xx; re-reads the token once on 401.
   sdk::Result<QueryResponse> query(const std::string& promql, sdk::Deadline deadline, QueryStats* stats = nullptr);
+  // The same, handing the series to `handler` as they are parsed (no copy of the response's series).
+  // The handler may have seen series of a response that then fails (it stages them until told).
+  sdk::Result<ResponseHeader> query(const std::string& promql, sdk::Deadline deadline, SampleHandler& handler,
+                                    QueryStats* stats = nullptr);
 
   // Number of times the token file was (re-)read; for tests.
   int token_reads() const;
@@ -51,10 +55,9 @@ class PrometheusClient {
     std::string transport_error;
     bool timed_out = false;
     long status = 0;
-    std::string body;
     bool too_large = false;
   };
-  Attempt perform(const std::string& form, std::chrono::milliseconds timeout);
+  Attempt perform(const std::string& form, std::chrono::milliseconds timeout);  // the body into body_
   sdk::Result<void> refresh_token(bool force);
 
   SourceConfig config_;
@@ -67,6 +70,7 @@ class PrometheusClient {
   std::uintmax_t token_size_ = 0;
   std::uint64_t token_inode_ = 0;
   int token_reads_ = 0;
+  std::string body_;  // the response buffer, reused (see perform())
 };
 
 // URL-encodes for application/x-www-form-urlencoded.

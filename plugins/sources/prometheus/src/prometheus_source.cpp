@@ -1,6 +1,5 @@
 #include "prometheus_source.h"
 
-#include <deque>
 #include <exception>
 #include <set>
 
@@ -17,6 +16,7 @@ sdk::Result<void> PrometheusSource::configure(const sdk::Config& config, const s
     if (!parsed) return parsed.error();
     config_ = std::move(parsed.value());
     config_path_ = config_path;
+    recorded_unusable_ = recorded_series_unusable(config_);
     configured_ = true;
     return sdk::ok();
   } catch (const std::exception& e) {
@@ -41,6 +41,8 @@ sdk::Result<void> PrometheusSource::start(sdk::PluginContext& context) {
                                     " is NOT verified; use caFile instead outside of tests");
     log(sdk::LogLevel::kInfo, "prometheus source " + context.instance_name() + " queries " + config_.url +
                                   (config_.token_file ? " with a bearer token from " + *config_.token_file : ""));
+    if (config_.recording_rules == RecordingRules::kAuto && recorded_unusable_)
+      log(sdk::LogLevel::kInfo, "recordingRules: auto reads raw series only: " + *recorded_unusable_);
     return sdk::ok();
   } catch (const std::exception& e) {
     return make_error(ErrorCode::kInternal, std::string("start failed: ") + e.what(), config_path_);
@@ -74,6 +76,62 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
   } catch (const std::exception& e) {
     return make_error(ErrorCode::kInternal, std::string(kFailedToGetMetrics) + ": internal error: " + e.what());
   }
+}
+
+namespace {
+
+// The probe's answer: the names of the recorded series that exist.
+class NameCollector : public SampleHandler {
+ public:
+  void on_sample(const SampleView& s) override {
+    if (const std::string_view* name = s.label("__name__")) names.emplace(*name);
+  }
+  std::set<std::string, std::less<>> names;
+};
+
+}  // namespace
+
+void PrometheusSource::update_recorded(const TemplateValues& values, sdk::TimePoint now, sdk::Deadline deadline,
+                                       CollectReport& report) {
+  const auto use_recorded = [&](const auto& present) {
+    std::bitset<kSignalCount> out;
+    for (std::size_t k = 0; k < kSignalCount; ++k) {
+      const auto s = static_cast<Signal>(k);
+      const std::string_view metric = recorded_metric(s);
+      if (!metric.empty() && !config_.custom_template[k] && !config_.templates[k].empty() && present(metric))
+        out.set(k);
+    }
+    return out;
+  };
+  switch (config_.recording_rules) {
+    case RecordingRules::kOff: recorded_.reset(); return;
+    case RecordingRules::kOn: recorded_ = use_recorded([](std::string_view) { return true; }); return;
+    case RecordingRules::kAuto: break;
+  }
+  if (recorded_unusable_) return;  // labels or windows differ from the rules': raw queries only
+  if (last_probe_ && now - *last_probe_ < kRecordedProbeInterval) return;
+  const std::string probe = recorded_probe_query(values.ns_matcher);
+  NameCollector names;
+  QueryStats st;
+  report.queries.push_back(probe);
+  auto r = client_->query(probe, deadline, names, &st);
+  report.stats.push_back(st);
+  if (!r) {
+    count("error");
+    recorded_.reset();  // raw queries this cycle, probe again next cycle
+    last_probe_.reset();
+    log(sdk::LogLevel::kWarn, "recording-rules probe failed (raw queries this cycle): " + r.error().message);
+    return;
+  }
+  count("ok");
+  last_probe_ = now;
+  const auto next = use_recorded([&](std::string_view metric) { return names.names.count(metric) > 0; });
+  if (next != recorded_ || !probed_once_)
+    log(sdk::LogLevel::kInfo, next.any() ? "reading " + std::to_string(next.count()) +
+                                               " signal(s) from the recorded series (recordingRules: auto)"
+                                         : "no recorded series found: raw queries (recordingRules: auto)");
+  probed_once_ = true;
+  recorded_ = next;
 }
 
 sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collect_impl(
@@ -118,16 +176,22 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
   }
   const auto values = make_template_values(config_.labels, namespaces, model_ids, config_.model_matcher_limit,
                                            config_.window, config_.rate_window);
-  const auto plan = plan_queries(config_.templates, values, config_.batch);
+  update_recorded(values, now, deadline, report);
+  std::array<std::string, kSignalCount> templates = config_.templates;
+  for (std::size_t k = 0; k < kSignalCount; ++k)
+    if (recorded_[k]) templates[k] = recorded_template(static_cast<Signal>(k));
+  report.recorded = recorded_;
+  const auto plan = plan_queries(templates, values, config_.batch);
 
-  std::deque<QueryResponse> responses;  // stable addresses: the grouper keeps pointers into them
   Grouper grouper(queried, config_.labels, config_.stale_after);
   for (const auto& q : plan) {
     QueryStats st;
     report.queries.push_back(q.promql);
-    auto r = client_->query(q.promql, deadline, &st);
+    grouper.begin(q.single);
+    auto r = client_->query(q.promql, deadline, grouper, &st);
     report.stats.push_back(st);
     if (!r) {
+      grouper.rollback();  // series of a response that then failed are not kept
       count("error");
       const std::string reason = r.error().message;
       if (q.group == SignalGroup::kReplicas) {
@@ -146,8 +210,7 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
     }
     count("ok");
     for (const auto& w : r->warnings) log(sdk::LogLevel::kWarn, "Prometheus warning: " + w);
-    responses.push_back(std::move(r.value()));
-    grouper.add(responses.back(), q.single);
+    grouper.commit();
   }
   auto out = grouper.finish(now);
   report.group = grouper.stats();

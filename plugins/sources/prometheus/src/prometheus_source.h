@@ -1,6 +1,8 @@
 // The prometheus source: one batched query per signal group for all models of a pipeline.
 #pragma once
 
+#include <bitset>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,8 +23,12 @@ struct CollectReport {
   std::vector<std::string> queries;  // PromQL sent, in order
   std::vector<QueryStats> stats;
   GroupStats group;
-  std::string load_error;  // when the load query failed (saturation signals still used)
+  std::string load_error;              // when the load query failed (saturation signals still used)
+  std::bitset<kSignalCount> recorded;  // signals read from recorded series this cycle
 };
+
+// How often recordingRules: auto looks for the recorded series again.
+inline constexpr std::chrono::minutes kRecordedProbeInterval{5};
 
 class PrometheusSource : public sdk::Plugin, public sdk::Source {
  public:
@@ -43,6 +49,8 @@ class PrometheusSource : public sdk::Plugin, public sdk::Source {
  private:
   sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> collect_impl(std::span<const sdk::ModelView> models,
                                                                        sdk::Deadline deadline);
+  // recordingRules: decides which signals read recorded series this cycle (auto: probes when due).
+  void update_recorded(const TemplateValues& values, sdk::TimePoint now, sdk::Deadline deadline, CollectReport& report);
   void log(sdk::LogLevel level, const std::string& message);
   void count(const char* outcome);
 
@@ -52,6 +60,10 @@ class PrometheusSource : public sdk::Plugin, public sdk::Source {
   sdk::PluginContext* context_ = nullptr;
   std::unique_ptr<PrometheusClient> client_;
   std::map<sdk::ModelKey, sdk::MetricsState> last_state_;  // for logging state changes once
+  std::optional<std::string> recorded_unusable_;           // why auto cannot use the recorded series
+  std::bitset<kSignalCount> recorded_;                     // signals read from recorded series
+  std::optional<sdk::TimePoint> last_probe_;               // of recordingRules: auto
+  bool probed_once_ = false;
   mutable std::mutex report_mu_;
   CollectReport report_;
 };

@@ -10,6 +10,14 @@ struct SignalInfo {
   std::string tmpl;
 };
 
+// `sum by (namespace, model, wva_deployment)` of a per-pod expression, the Deployment derived from the pod
+// name by label_replace: the analyzers need these signals per variant, and a sum per Deployment is one
+// series where the pods were `replicas` (the grouper adds the same sums otherwise).
+std::string per_deployment(std::string_view expr) {
+  return "sum by ({{byDeployment}}) (label_replace(" + std::string(expr) + ", \"" + std::string(kDeploymentLabel) +
+         "\", \"$1\", \"{{podLabel}}\", \"{{deploymentRegex}}\"))";
+}
+
 const std::array<SignalInfo, kSignalCount>& signal_table() {
   static const std::array<SignalInfo, kSignalCount> table = {{
       {Signal::kKvCacheUsage, "kvCacheUsage", SignalGroup::kReplicas,
@@ -24,30 +32,30 @@ const std::array<SignalInfo, kSignalCount>& signal_table() {
       {Signal::kKvCapacity, "kvCapacity", SignalGroup::kReplicas,
        "max by ({{byPod}}, num_gpu_blocks, block_size) (vllm:cache_config_info{{nsSelector}})"},
       {Signal::kCompletions, "completions", SignalGroup::kLoad,
-       "sum by ({{by}}) (rate(vllm:request_success_total{{selector}}[{{rateWindow}}]))"},
+       per_deployment("rate(vllm:request_success_total{{selector}}[{{rateWindow}}])")},
       {Signal::kArrivals, "arrivals", SignalGroup::kLoad, ""},
       {Signal::kQueueGrowth, "queueGrowth", SignalGroup::kLoad,
-       "sum by ({{by}}) (deriv(vllm:num_requests_waiting{{selector}}[{{rateWindow}}]))"},
+       per_deployment("deriv(vllm:num_requests_waiting{{selector}}[{{rateWindow}}])")},
       {Signal::kPromptTokensSum, "promptTokensSum", SignalGroup::kLoad,
-       "sum by ({{by}}) (rate(vllm:request_prompt_tokens_sum{{selector}}[{{rateWindow}}]))"},
+       per_deployment("rate(vllm:request_prompt_tokens_sum{{selector}}[{{rateWindow}}])")},
       {Signal::kPromptTokensCount, "promptTokensCount", SignalGroup::kLoad,
-       "sum by ({{by}}) (rate(vllm:request_prompt_tokens_count{{selector}}[{{rateWindow}}]))"},
+       per_deployment("rate(vllm:request_prompt_tokens_count{{selector}}[{{rateWindow}}])")},
       {Signal::kGenerationTokensSum, "generationTokensSum", SignalGroup::kLoad,
-       "sum by ({{by}}) (rate(vllm:request_generation_tokens_sum{{selector}}[{{rateWindow}}]))"},
+       per_deployment("rate(vllm:request_generation_tokens_sum{{selector}}[{{rateWindow}}])")},
       {Signal::kGenerationTokensCount, "generationTokensCount", SignalGroup::kLoad,
-       "sum by ({{by}}) (rate(vllm:request_generation_tokens_count{{selector}}[{{rateWindow}}]))"},
+       per_deployment("rate(vllm:request_generation_tokens_count{{selector}}[{{rateWindow}}])")},
       {Signal::kTtftSum, "ttftSum", SignalGroup::kLoad,
-       "sum by ({{by}}) (rate(vllm:time_to_first_token_seconds_sum{{selector}}[{{rateWindow}}]))"},
+       per_deployment("rate(vllm:time_to_first_token_seconds_sum{{selector}}[{{rateWindow}}])")},
       {Signal::kTtftCount, "ttftCount", SignalGroup::kLoad,
-       "sum by ({{by}}) (rate(vllm:time_to_first_token_seconds_count{{selector}}[{{rateWindow}}]))"},
+       per_deployment("rate(vllm:time_to_first_token_seconds_count{{selector}}[{{rateWindow}}])")},
       {Signal::kItlSum, "itlSum", SignalGroup::kLoad,
        // vLLM V1 name, then the older vllm:time_per_output_token_seconds.
-       "sum by ({{by}}) (rate(vllm:inter_token_latency_seconds_sum{{selector}}[{{rateWindow}}])) or "
-       "sum by ({{by}}) (rate(vllm:time_per_output_token_seconds_sum{{selector}}[{{rateWindow}}]))"},
+       per_deployment("rate(vllm:inter_token_latency_seconds_sum{{selector}}[{{rateWindow}}])") + " or " +
+           per_deployment("rate(vllm:time_per_output_token_seconds_sum{{selector}}[{{rateWindow}}])")},
       {Signal::kItlCount, "itlCount", SignalGroup::kLoad,
        // vLLM V1 name, then the older vllm:time_per_output_token_seconds.
-       "sum by ({{by}}) (rate(vllm:inter_token_latency_seconds_count{{selector}}[{{rateWindow}}])) or "
-       "sum by ({{by}}) (rate(vllm:time_per_output_token_seconds_count{{selector}}[{{rateWindow}}]))"},
+       per_deployment("rate(vllm:inter_token_latency_seconds_count{{selector}}[{{rateWindow}}])") + " or " +
+           per_deployment("rate(vllm:time_per_output_token_seconds_count{{selector}}[{{rateWindow}}])")},
       {Signal::kRouterQueue, "routerQueue", SignalGroup::kLoad,
        // The llm-d inference gateway (EPP) flow-control queue, by the model the requests target.
        "sum by ({{byModel}}) (label_replace(inference_extension_flow_control_queue_size{{nsSelector}}, "
@@ -58,7 +66,54 @@ const std::array<SignalInfo, kSignalCount>& signal_table() {
 
 const SignalInfo& info(Signal s) { return signal_table()[static_cast<std::size_t>(s)]; }
 
+// The series the chart's recording rules record (charts/workload-variant-autoscaler/templates/
+// prometheusrule.yaml): each is the default template with the default labels, no selector and 1m windows.
+struct RecordedInfo {
+  Signal signal;
+  std::string_view metric;
+};
+constexpr std::array<RecordedInfo, 12> kRecorded = {{
+    {Signal::kKvCacheUsage, "wva:vllm_kv_cache_usage:max1m"},
+    {Signal::kWaiting, "wva:vllm_num_requests_waiting:max1m"},
+    {Signal::kCompletions, "wva:vllm_request_success:rate1m"},
+    {Signal::kQueueGrowth, "wva:vllm_num_requests_waiting:deriv1m"},
+    {Signal::kPromptTokensSum, "wva:vllm_request_prompt_tokens_sum:rate1m"},
+    {Signal::kPromptTokensCount, "wva:vllm_request_prompt_tokens_count:rate1m"},
+    {Signal::kGenerationTokensSum, "wva:vllm_request_generation_tokens_sum:rate1m"},
+    {Signal::kGenerationTokensCount, "wva:vllm_request_generation_tokens_count:rate1m"},
+    {Signal::kTtftSum, "wva:vllm_time_to_first_token_seconds_sum:rate1m"},
+    {Signal::kTtftCount, "wva:vllm_time_to_first_token_seconds_count:rate1m"},
+    {Signal::kItlSum, "wva:vllm_inter_token_latency_seconds_sum:rate1m"},
+    {Signal::kItlCount, "wva:vllm_inter_token_latency_seconds_count:rate1m"},
+}};
+
 }  // namespace
+
+std::string_view recorded_metric(Signal s) {
+  for (const auto& r : kRecorded)
+    if (r.signal == s) return r.metric;
+  return {};
+}
+
+std::string recorded_template(Signal s) {
+  const std::string_view metric = recorded_metric(s);
+  if (metric.empty()) return {};
+  // The recorded series carry exactly the labels of the raw query's result; the aggregation keeps the
+  // result's shape whatever else a ruler adds (e.g. Thanos ruler's external labels).
+  if (signal_group(s) == SignalGroup::kReplicas) return "max by ({{by}}) (" + std::string(metric) + "{{selector}})";
+  return "sum by ({{byDeployment}}) (" + std::string(metric) + "{{selector}})";
+}
+
+std::string recording_rule_expr(Signal s) {
+  TemplateValues v = make_template_values(LabelNames{}, {}, {}, 0, "1m", "1m");
+  v.selector.clear();
+  v.ns_selector.clear();
+  return render_template(default_template(s), v).value_or(std::string());
+}
+
+std::string recorded_probe_query(const std::string& ns_matcher) {
+  return "count by (__name__) ({__name__=~\"wva:vllm_.+\"" + (ns_matcher.empty() ? "" : "," + ns_matcher) + "})";
+}
 
 std::string_view signal_name(Signal s) { return info(s).name; }
 SignalGroup signal_group(Signal s) { return info(s).group; }
@@ -107,8 +162,9 @@ std::string label_matcher(std::string_view label, const std::set<std::string>& v
 
 std::optional<std::string> render_template(std::string_view tmpl, const TemplateValues& values, std::string* unknown) {
   const std::array<const std::string*, kPlaceholders.size()> repl = {
-      &values.selector, &values.ns_selector, &values.by,     &values.by_pod,
-      &values.by_model, &values.model_label, &values.window, &values.rate_window};
+      &values.selector,        &values.ns_selector, &values.by,          &values.by_pod,        &values.by_model,
+      &values.model_label,     &values.window,      &values.rate_window, &values.by_deployment, &values.pod_label,
+      &values.deployment_regex};
   std::string out;
   out.reserve(tmpl.size() + values.selector.size() * 2);
   std::size_t i = 0;
@@ -148,6 +204,7 @@ TemplateValues make_template_values(const LabelNames& labels, const std::set<std
                                     const std::string& window, const std::string& rate_window) {
   TemplateValues v;
   const std::string ns = label_matcher(labels.ns, namespaces);
+  v.ns_matcher = ns;
   std::string sel = ns;
   if (!models.empty() && models.size() <= model_matcher_limit) {
     if (!sel.empty()) sel.push_back(',');
@@ -159,6 +216,9 @@ TemplateValues make_template_values(const LabelNames& labels, const std::set<std
   v.by_pod = labels.ns + ", " + labels.pod;
   v.by_model = labels.ns + ", " + labels.model;
   v.model_label = labels.model;
+  v.by_deployment = labels.ns + ", " + labels.model + ", " + std::string(kDeploymentLabel);
+  v.pod_label = labels.pod;
+  v.deployment_regex = std::string(kDeploymentRegex);
   v.window = window;
   v.rate_window = rate_window;
   return v;
@@ -186,6 +246,25 @@ std::vector<PlannedQuery> plan_queries(const std::array<std::string, kSignalCoun
     if (batch && !batched.promql.empty()) out.push_back(std::move(batched));
   }
   return out;
+}
+
+}  // namespace wva::prometheus
+
+namespace wva::prometheus {
+
+std::string_view deployment_of_pod(std::string_view pod) {
+  // The C++ reading of kDeploymentRegex, `(.+?)(?:(?:-H)?-[^-]+)?` anchored, H = 6-10 characters of the
+  // pod-template-hash alphabet: the shortest capture for which the rest is "-H-F", "-F" or nothing.
+  const std::size_t last = pod.rfind('-');
+  if (last == std::string_view::npos || last == 0 || last + 1 == pod.size()) return pod;
+  const std::size_t prev = pod.rfind('-', last - 1);
+  if (prev != std::string_view::npos && prev > 0) {
+    const std::string_view hash = pod.substr(prev + 1, last - prev - 1);
+    if (hash.size() >= 6 && hash.size() <= 10 &&
+        hash.find_first_not_of(kPodTemplateHashAlphabet) == std::string_view::npos)
+      return pod.substr(0, prev);
+  }
+  return pod.substr(0, last);
 }
 
 }  // namespace wva::prometheus

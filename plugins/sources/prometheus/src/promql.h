@@ -52,6 +52,17 @@ std::vector<std::string> signal_names();
 // The label that tags each sub-query of a batched query with its signal.
 inline constexpr std::string_view kSignalLabel = "wva_signal";
 
+// The label the load queries put the Deployment of a pod in (label_replace on the pod name) before
+// summing per Deployment.
+inline constexpr std::string_view kDeploymentLabel = "wva_deployment";
+// Pods of Deployment d are named d-<pod-template-hash>-<5 random>: the hash is 1 to 10 characters of
+// Kubernetes' "safe" alphabet (no vowels, no 0/1/3), almost always 6 or more; StatefulSet pods are d-<n>,
+// local pods d-<n>. PromQL anchors the regex: the capture is the name without "-<hash>-<id>" or "-<id>".
+inline constexpr std::string_view kPodTemplateHashAlphabet = "bcdfghjklmnpqrstvwxz2456789";
+inline constexpr std::string_view kDeploymentRegex = "(.+?)(?:(?:-[bcdfghjklmnpqrstvwxz2456789]{6,10})?-[^-]+)?";
+// What kDeploymentRegex captures from a pod name (the grouper applies it to the pods the host lists).
+std::string_view deployment_of_pod(std::string_view pod);
+
 // Escapes a label value for a double-quoted PromQL string: \ -> \\, " -> \", newline -> \n.
 using sdk::escape_label_value;
 // Escapes RE2 metacharacters so the value matches literally inside =~ (before escape_label_value).
@@ -74,6 +85,9 @@ struct LabelNames {
 //   {{modelLabel}}  model_name                            (the configured model label's name)
 //   {{window}}      e.g. 1m   (max_over_time window of the saturation signals)
 //   {{rateWindow}}  e.g. 1m   (rate / deriv window of the load signals)
+//   {{byDeployment}}    namespace, model_name, wva_deployment
+//   {{podLabel}}        pod                               (the configured pod label's name)
+//   {{deploymentRegex}} kDeploymentRegex
 struct TemplateValues {
   std::string selector;
   std::string ns_selector;
@@ -83,11 +97,15 @@ struct TemplateValues {
   std::string rate_window;
   std::string by_model;
   std::string model_label;
+  std::string by_deployment;
+  std::string pod_label;
+  std::string deployment_regex;
+  std::string ns_matcher;  // namespace=~"..", without braces (not a placeholder)
 };
 
-inline constexpr std::array<std::string_view, 8> kPlaceholders = {"{{selector}}", "{{nsSelector}}", "{{by}}",
-                                                                  "{{byPod}}",    "{{byModel}}",    "{{modelLabel}}",
-                                                                  "{{window}}",   "{{rateWindow}}"};
+inline constexpr std::array<std::string_view, 11> kPlaceholders = {
+    "{{selector}}", "{{nsSelector}}", "{{by}}",           "{{byPod}}",    "{{byModel}}",        "{{modelLabel}}",
+    "{{window}}",   "{{rateWindow}}", "{{byDeployment}}", "{{podLabel}}", "{{deploymentRegex}}"};
 
 // Replaces the placeholders. Returns nullopt and the offending text in *unknown when the template holds
 // a "{{...}}" that is not a known placeholder.
@@ -97,6 +115,15 @@ std::optional<std::string> render_template(std::string_view tmpl, const Template
 TemplateValues make_template_values(const LabelNames& labels, const std::set<std::string>& namespaces,
                                     const std::set<std::string>& models, std::size_t model_matcher_limit,
                                     const std::string& window, const std::string& rate_window);
+
+// Recording rules (the chart's PrometheusRule): the recorded series of a signal ("" when it has none),
+// the template that reads it, and the rule's expression (the default template, default labels, no
+// selector, 1m windows).
+std::string_view recorded_metric(Signal s);
+std::string recorded_template(Signal s);
+std::string recording_rule_expr(Signal s);
+// Which recorded series exist in the namespaces: one series per recorded metric name, at most 12.
+std::string recorded_probe_query(const std::string& ns_matcher);
 
 struct PlannedQuery {
   std::string promql;

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <limits>
 
 namespace wva::prometheus {
@@ -37,10 +38,10 @@ int hex_digit(char c) {
 
 class Reader {
  public:
-  explicit Reader(std::string_view text) : s_(text) {}
+  Reader(std::string_view text, SampleHandler& handler) : s_(text), handler_(handler) {}
 
-  std::optional<QueryResponse> run(ParseError* error) {
-    QueryResponse out;
+  std::optional<ResponseHeader> run(ParseError* error) {
+    ResponseHeader out;
     if (!parse_top(out)) {
       if (error) *error = ParseError{err_at_, err_};
       return std::nullopt;
@@ -160,6 +161,31 @@ class Reader {
       cp = (cp << 4) | static_cast<std::uint32_t>(d);
     }
     i_ += 4;
+    return true;
+  }
+
+  // Like parse_string, but returns a view into the input when the string has no escapes (the common
+  // case: no copy); otherwise decodes into `storage` and returns a view of it.
+  bool parse_string_view(std::string_view& out, std::string& storage) {
+    ws();
+    if (at_end() || s_[i_] != '"') return fail("expected a string");
+    std::size_t j = i_ + 1;
+    while (j < s_.size()) {
+      const char c = s_[j];
+      if (c == '"') {
+        out = s_.substr(i_ + 1, j - i_ - 1);
+        i_ = j + 1;
+        return true;
+      }
+      if (c == '\\') break;
+      if (static_cast<unsigned char>(c) < 0x20) {
+        i_ = j;
+        return fail("control character in string");
+      }
+      ++j;
+    }
+    if (!parse_string(storage)) return false;
+    out = storage;
     return true;
   }
 
@@ -336,41 +362,79 @@ class Reader {
     return true;
   }
 
-  bool parse_labels(LabelSet& labels) {
+  // The labels of one series, as views into the input or into label_storage_ (escaped strings).
+  bool parse_labels() {
+    labels_.clear();
     if (is_null()) return true;
-    labels.reserve(6);  // typical: namespace, model_name, pod, wva_signal (+2 for cache_config_info)
-    return parse_object([&](const std::string& key) {
-      std::string value;
-      if (!parse_string(value)) return false;
-      labels.emplace_back(key, std::move(value));
+    std::size_t stored = 0;
+    return parse_object_views([&](std::string_view key) {
+      // The key view may point into key_storage_: keep escaped keys in the label storage too.
+      std::string_view name = key;
+      if (!key.empty() && key.data() == key_storage_.data()) {
+        if (stored == label_storage_.size()) label_storage_.emplace_back();
+        label_storage_[stored] = key;
+        name = label_storage_[stored++];
+      }
+      if (stored == label_storage_.size()) label_storage_.emplace_back();
+      std::string_view value;
+      if (!parse_string_view(value, label_storage_[stored])) return false;
+      if (!value.empty() && value.data() == label_storage_[stored].data()) ++stored;
+      labels_.push_back(LabelView{name, value});
       return true;
     });
   }
 
-  bool parse_series(std::vector<Sample>& samples, int depth) {
-    Sample sample;
+  // parse_object with the key as a view (no copy unless escaped: then into key_storage_).
+  template <class F>
+  bool parse_object_views(F&& on_key) {
+    if (!expect('{')) return false;
+    if (peek() == '}') {
+      ++i_;
+      return true;
+    }
+    std::string_view key;
+    while (true) {
+      if (!parse_string_view(key, key_storage_) || !expect(':')) return false;
+      if (!on_key(key)) return false;
+      const char n = peek();
+      if (n == ',') {
+        ++i_;
+        continue;
+      }
+      return expect('}');
+    }
+  }
+
+  // One series object: its labels and its value (vector) or last value (matrix), handed to the handler
+  // when the object closes ("metric" may follow "value"). A series without a value is dropped.
+  bool parse_series(int depth) {
+    double ts = 0, value = 0;
     bool has_value = false;
-    bool ok = parse_object([&](const std::string& key) {
-      if (key == "metric") return parse_labels(sample.labels);
+    labels_.clear();
+    bool ok = parse_object_views([&](std::string_view key) {
+      if (key == "metric") return parse_labels();
       if (key == "value") {
         has_value = true;
-        return parse_pair(sample.timestamp, sample.value);
+        return parse_pair(ts, value);
       }
       if (key == "values") {
         if (is_null()) return true;
         return parse_array([&] {
           has_value = true;
-          return parse_pair(sample.timestamp, sample.value);  // keeps the last point
+          return parse_pair(ts, value);  // keeps the last point
         });
       }
       return skip_value(depth + 1);  // native histograms and future fields
     });
     if (!ok) return false;
-    if (has_value) samples.push_back(std::move(sample));
+    if (has_value) {
+      ++series_;
+      handler_.on_sample(SampleView{std::span<const LabelView>(labels_.data(), labels_.size()), value, ts});
+    }
     return true;
   }
 
-  bool parse_result(QueryResponse& out, int depth) {
+  bool parse_result(ResponseHeader& out, int depth) {
     if (is_null()) return true;
     if (!expect('[')) return false;
     const char first = peek();
@@ -380,15 +444,14 @@ class Reader {
     }
     if (first != '{') {
       // scalar / string: the result itself is the [timestamp, "value"] pair.
-      Sample sample;
-      if (!parse_pair_body(sample.timestamp, sample.value, scalar_value_ok_)) return false;
+      ScalarValue scalar;
+      if (!parse_pair_body(scalar.timestamp, scalar.value, scalar_value_ok_)) return false;
       scalar_form_ = true;
-      out.samples.push_back(std::move(sample));
+      out.scalar = scalar;
       return true;
     }
-    out.samples.reserve(s_.size() / 128);
     while (true) {
-      if (!parse_series(out.samples, depth + 1)) return false;
+      if (!parse_series(depth + 1)) return false;
       const char n = peek();
       if (n == ',') {
         ++i_;
@@ -398,7 +461,7 @@ class Reader {
     }
   }
 
-  bool parse_data(QueryResponse& out, int depth) {
+  bool parse_data(ResponseHeader& out, int depth) {
     if (is_null()) return true;
     std::string type;
     bool ok = parse_object([&](const std::string& key) {
@@ -417,7 +480,7 @@ class Reader {
     return ok;
   }
 
-  bool parse_top(QueryResponse& out) {
+  bool parse_top(ResponseHeader& out) {
     if (peek() != '{') return fail(at_end() ? "empty response" : "response is not a JSON object");
     bool has_status = false;
     bool ok = parse_object([&](const std::string& key) {
@@ -441,19 +504,24 @@ class Reader {
     if (!has_status) return fail("response has no \"status\"");
     if (scalar_form_) {
       if (out.result_type == ResultType::kString) {
-        out.samples.clear();  // a string result carries no number
+        out.scalar.reset();  // a string result carries no number
       } else if (!scalar_value_ok_) {
         return fail("invalid sample value");
       } else if (out.result_type == ResultType::kNone) {
         out.result_type = ResultType::kScalar;
       }
     } else if (out.result_type == ResultType::kScalar || out.result_type == ResultType::kString) {
-      if (!out.samples.empty()) return fail("resultType does not match the result");
+      if (series_ > 0) return fail("resultType does not match the result");
     }
     return true;
   }
 
   std::string_view s_;
+  SampleHandler& handler_;
+  std::vector<LabelView> labels_;          // of the series being read
+  std::deque<std::string> label_storage_;  // decoded escaped label strings (stable addresses)
+  std::string key_storage_;                // a decoded escaped key
+  std::size_t series_ = 0;                 // series handed to the handler
   std::size_t i_ = 0;
   std::string err_;
   std::size_t err_at_ = 0;
@@ -495,8 +563,37 @@ std::optional<double> parse_sample_value(std::string_view text) {
   return v;
 }
 
+std::optional<ResponseHeader> parse_response_stream(std::string_view body, SampleHandler& handler, ParseError* error) {
+  return Reader(body, handler).run(error);
+}
+
+void SampleCollector::on_sample(const SampleView& s) {
+  Sample out;
+  out.labels.reserve(s.labels.size());
+  for (const auto& l : s.labels) out.labels.emplace_back(std::string(l.name), std::string(l.value));
+  out.value = s.value;
+  out.timestamp = s.timestamp;
+  samples_.push_back(std::move(out));
+}
+
+QueryResponse SampleCollector::into_response(ResponseHeader header) {
+  QueryResponse out;
+  out.success = header.success;
+  out.error_type = std::move(header.error_type);
+  out.error = std::move(header.error);
+  out.warnings = std::move(header.warnings);
+  out.result_type = header.result_type;
+  out.samples = std::move(samples_);
+  if (header.scalar) out.samples.push_back(Sample{{}, header.scalar->value, header.scalar->timestamp});
+  samples_.clear();
+  return out;
+}
+
 std::optional<QueryResponse> parse_response(std::string_view body, ParseError* error) {
-  return Reader(body).run(error);
+  SampleCollector collector;
+  auto header = parse_response_stream(body, collector, error);
+  if (!header) return std::nullopt;
+  return collector.into_response(std::move(*header));
 }
 
 }  // namespace wva::prometheus

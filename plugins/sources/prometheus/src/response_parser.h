@@ -1,12 +1,15 @@
 // Parser for Prometheus HTTP API query responses (/api/v1/query), also served by Thanos and Cortex.
 //
-// A hand-written, allocation-light JSON reader that knows the response shape: it accepts the keys in
-// any order, skips unknown ones (e.g. "infos", native histograms), and never recurses deeper than
-// kMaxDepth. It depends only on the standard library, so the fuzz target can build it with clang alone.
+// A hand-written streaming (SAX-style) JSON reader that knows the response shape: it hands each series
+// to a SampleHandler as soon as its object closes, with its labels as views into the body (a copy only
+// for escaped strings), so no tree of the response is ever built. It accepts the keys in any order,
+// skips unknown ones (e.g. "infos", native histograms), and never recurses deeper than kMaxDepth. It
+// depends only on the standard library, so the fuzz target can build it with clang alone.
 #pragma once
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +34,49 @@ struct Sample {
 
 enum class ResultType { kNone, kVector, kScalar, kMatrix, kString };
 
+struct LabelView {
+  std::string_view name;
+  std::string_view value;
+};
+
+// One series as the streaming parser hands it over; the views are valid only during on_sample().
+struct SampleView {
+  std::span<const LabelView> labels;
+  double value = 0;      // may be NaN or +-Inf exactly as Prometheus sent it
+  double timestamp = 0;  // seconds since the epoch (matrix: of the last point)
+
+  // nullptr when the label is absent.
+  const std::string_view* label(std::string_view name) const {
+    for (const auto& l : labels)
+      if (l.name == name) return &l.value;
+    return nullptr;
+  }
+};
+
+// Receives the series of a response while it is parsed. The parse may still fail after some series
+// (a truncated body, a status "error" after the data): a handler stages what it gets until the caller
+// knows the outcome.
+class SampleHandler {
+ public:
+  virtual ~SampleHandler() = default;
+  virtual void on_sample(const SampleView& sample) = 0;
+};
+
+struct ScalarValue {
+  double value = 0;
+  double timestamp = 0;
+};
+
+// Everything of a response except its series.
+struct ResponseHeader {
+  bool success = false;               // "status": "success"
+  std::string error_type;             // "errorType" when status is "error"
+  std::string error;                  // "error" when status is "error"
+  std::vector<std::string> warnings;  // "warnings" (and "infos", prefixed "info: ")
+  ResultType result_type = ResultType::kNone;
+  std::optional<ScalarValue> scalar;  // resultType scalar: the value (no series are handed over)
+};
+
 struct QueryResponse {
   bool success = false;               // "status": "success"
   std::string error_type;             // "errorType" when status is "error"
@@ -49,10 +95,28 @@ struct ParseError {
 
 inline constexpr int kMaxDepth = 64;
 
+// Parses a complete response body, handing each series (vector, matrix) to `handler`. On success the
+// response may still be an API error (success == false): a valid answer, not a parse error. On failure
+// returns nullopt and fills *error when given; the handler may have seen series before the failure.
+std::optional<ResponseHeader> parse_response_stream(std::string_view body, SampleHandler& handler,
+                                                    ParseError* error = nullptr);
+
+// The same, collecting the series into owned Samples (tests, tools, the fuzz target).
 // Parses a complete response body. On success the response may still be an API error
 // (success == false with error_type / error filled): that is a valid answer, not a parse error.
 // On failure returns nullopt and fills *error when given.
 std::optional<QueryResponse> parse_response(std::string_view body, ParseError* error = nullptr);
+
+// Collects the series into owned Samples; into_response() joins them with the header (a scalar result
+// becomes one sample without labels, as before the streaming parser).
+class SampleCollector : public SampleHandler {
+ public:
+  void on_sample(const SampleView& sample) override;
+  QueryResponse into_response(ResponseHeader header);
+
+ private:
+  std::vector<Sample> samples_;
+};
 
 // Parses a Prometheus sample value string: a decimal number, "NaN", "+Inf", "-Inf" or "Inf".
 std::optional<double> parse_sample_value(std::string_view text);

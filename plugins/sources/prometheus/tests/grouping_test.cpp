@@ -32,6 +32,16 @@ struct Builder {
   }
 };
 
+// A load series summed per Deployment by PromQL: no pod label, the Deployment in wva_deployment.
+Sample deployment_series(const std::string& signal, const std::string& ns, const std::string& model,
+                         const std::string& deployment, double v) {
+  Sample s;
+  s.labels = {{"wva_signal", signal}, {"namespace", ns}, {"model_name", model}, {"wva_deployment", deployment}};
+  s.value = v;
+  s.timestamp = kNow;
+  return s;
+}
+
 const sdk::ReplicaMetrics* find_pod(const sdk::ModelMetrics& m, const std::string& pod) {
   for (const auto& r : m.replicas)
     if (r.pod == pod) return &r;
@@ -319,6 +329,112 @@ TEST(Grouping, CustomLabelNames) {
   g.add(r);
   auto out = g.finish(sdk::TimePoint{});
   EXPECT_EQ(out.at({"ns", "m"}).replicas.at(0).kv_cache_usage, 0.3);
+}
+
+TEST(Grouping, DeploymentOfPodMirrorsTheRegex) {
+  EXPECT_EQ(deployment_of_pod("llama-fast-5b6c7d8f9-x2x4z"), "llama-fast");  // Deployment pod
+  EXPECT_EQ(deployment_of_pod("vllm-b200-7c9d8f6b5-abcde"), "vllm-b200");
+  EXPECT_EQ(deployment_of_pod("llama-h100-0"), "llama-h100");  // local / StatefulSet ordinal
+  EXPECT_EQ(deployment_of_pod("vllm-b-0"), "vllm-b");          // "b" is too short for a hash
+  EXPECT_EQ(deployment_of_pod("llama-a100-7c9f8d6b5-x2k4q"), "llama-a100");
+  EXPECT_EQ(deployment_of_pod("name-aeiou1-x"), "name-aeiou1");  // not the hash alphabet
+  EXPECT_EQ(deployment_of_pod("nodash"), "nodash");
+  EXPECT_EQ(deployment_of_pod("-x"), "-x");
+  EXPECT_EQ(deployment_of_pod("trailing-"), "trailing-");
+}
+
+TEST(Grouping, LoadSummedPerDeploymentEqualsTheSumOverItsPods) {
+  // The same load once per pod (as before) and once summed per Deployment by PromQL: the same Load.
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"llama-a100", 2}, {"llama-h100", 2}})};
+  models[0].variants[0].pods = {"llama-a100-5b6c7d8f9-aaaaa", "llama-a100-5b6c7d8f9-bbbbb"};
+  Builder per_pod;
+  const std::vector<std::pair<std::string, std::vector<double>>> pods = {
+      {"llama-a100-5b6c7d8f9-aaaaa", {2, 0.5, 400, 2, 100, 2, 0.1, 2, 0.02, 200}},
+      {"llama-a100-5b6c7d8f9-bbbbb", {3, -0.25, 900, 3, 120, 3, 0.3, 3, 0.03, 300}},
+      {"llama-h100-0", {5, 0, 1000, 5, 400, 5, 0.5, 5, 0.05, 500}},
+      {"llama-h100-1", {1, 0, 100, 1, 50, 1, 0.2, 1, 0.01, 100}}};
+  const std::vector<std::string> signals = {"completions",       "queueGrowth",         "promptTokensSum",
+                                            "promptTokensCount", "generationTokensSum", "generationTokensCount",
+                                            "ttftSum",           "ttftCount",           "itlSum",
+                                            "itlCount"};
+  Builder per_deployment;
+  std::map<std::pair<std::string, std::string>, double> sums;
+  for (const auto& [pod, values] : pods) {
+    for (std::size_t k = 0; k < signals.size(); ++k) {
+      per_pod.add(signals[k], "llm", "m", pod, values[k]);
+      sums[{std::string(deployment_of_pod(pod)), signals[k]}] += values[k];
+    }
+    per_pod.add("kvCacheUsage", "llm", "m", pod, 0.5);
+  }
+  for (const auto& [key, v] : sums)
+    per_deployment.r.samples.push_back(deployment_series(key.second, "llm", "m", key.first, v));
+  for (const auto& [pod, values] : pods) per_deployment.add("kvCacheUsage", "llm", "m", pod, 0.5);
+
+  Grouper a(models, LabelNames{}, Millis(120000)), b(models, LabelNames{}, Millis(120000));
+  a.add(per_pod.r);
+  b.add(per_deployment.r);
+  const auto x = a.finish(sdk::TimePoint{}).at({"llm", "m"});
+  const auto y = b.finish(sdk::TimePoint{}).at({"llm", "m"});
+  ASSERT_EQ(x.load_by_variant.size(), 2u);
+  ASSERT_EQ(y.load_by_variant.size(), 2u);
+  for (const auto& [variant, load] : x.load_by_variant) {
+    const auto& other = y.load_by_variant.at(variant);
+    for (auto field :
+         {&sdk::Load::arrival_rate, &sdk::Load::avg_input_tokens, &sdk::Load::avg_output_tokens, &sdk::Load::ttft_ms,
+          &sdk::Load::itl_ms, &sdk::Load::prompt_tokens_rate, &sdk::Load::generation_tokens_rate}) {
+      ASSERT_TRUE((load.*field).has_value()) << variant;
+      ASSERT_TRUE((other.*field).has_value()) << variant;
+      EXPECT_NEAR(*(load.*field), *(other.*field), 1e-9 * std::max(1.0, std::abs(*(load.*field)))) << variant;
+    }
+  }
+  EXPECT_NEAR(*y.load_by_variant.at("llama-a100").arrival_rate, 2 + 3 + 0.5 - 0.25, 1e-12);
+  EXPECT_NEAR(*y.load.arrival_rate, *x.load.arrival_rate, 1e-9);
+  EXPECT_NEAR(*y.load.avg_input_tokens, *x.load.avg_input_tokens, 1e-9);
+  EXPECT_EQ(y.replicas.size(), 4u);
+}
+
+TEST(Grouping, DeploymentSeriesMapToVariantsByNameHostPodsOrPrefix) {
+  // A Deployment name over 47 characters: Kubernetes cuts its pods' generated names, so the identity
+  // PromQL derives is not the Deployment name; the pods the host listed map it back.
+  const std::string long_name = "a-very-long-deployment-name-for-llama-3-1-70b-instruct-h100";
+  std::vector<sdk::ModelView> models = {
+      make_model("llm", "m", {{"exact", 1}, {long_name, 1}, {"lws", 1}}, /*fill_pods=*/false)};
+  const std::string cut_pod = long_name.substr(0, 58) + "x2x4z";  // generateName cut to 58 + 5 random
+  models[0].variants[1].pods = {cut_pod};
+  Builder b;
+  b.r.samples.push_back(deployment_series("completions", "llm", "m", "exact", 1));
+  b.r.samples.push_back(deployment_series("completions", "llm", "m", std::string(deployment_of_pod(cut_pod)), 2));
+  b.r.samples.push_back(deployment_series("completions", "llm", "m", "lws-0", 3));  // LeaderWorkerSet group 0
+  b.r.samples.push_back(deployment_series("completions", "llm", "m", "lws-1", 4));  // ... and group 1: they add up
+  b.r.samples.push_back(deployment_series("completions", "llm", "m", "stranger", 5));
+  b.r.samples.push_back(deployment_series("completions", "llm", "m", "exact", -1));  // invalid: named, not 0
+  b.add("kvCacheUsage", "llm", "m", "exact-0", 0.5);
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(b.r);
+  const auto out = g.finish(sdk::TimePoint{});
+  const auto& m = out.at({"llm", "m"});
+  EXPECT_EQ(*m.load_by_variant.at("exact").arrival_rate, 1.0);
+  EXPECT_EQ(*m.load_by_variant.at(long_name).arrival_rate, 2.0);
+  EXPECT_EQ(*m.load_by_variant.at("lws").arrival_rate, 7.0);
+  EXPECT_EQ(*m.load.arrival_rate, 10.0);
+  EXPECT_EQ(g.stats().unmapped_deployments, 1u);
+  EXPECT_EQ(g.stats().invalid[static_cast<std::size_t>(Signal::kCompletions)], 1u);
+  EXPECT_EQ(m.state, sdk::MetricsState::kOk);
+  EXPECT_NE(m.message.find("completions -1 on Deployment exact (negative)"), std::string::npos) << m.message;
+}
+
+TEST(Grouping, OnlyUnmappedDeploymentSeriesSayWhy) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"v", 1}})};
+  Builder b;
+  b.r.samples.push_back(deployment_series("completions", "llm", "m", "stranger", 5));
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(b.r);
+  const auto m = g.finish(sdk::TimePoint{}).at({"llm", "m"});
+  EXPECT_EQ(m.state, sdk::MetricsState::kNoData);
+  EXPECT_EQ(m.message,
+            "No pods found for model m in namespace llm: 1 Deployment load series report metrics but none belongs to "
+            "its variants (v)");
+  EXPECT_TRUE(m.load_by_variant.empty());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // errors, bad JSON, token rotation, headers, connection reuse and TLS.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -58,7 +59,10 @@ class HttpTest : public ::testing::Test {
     EXPECT_TRUE(st) << st.error().to_string();
     return s;
   }
-  json base() const { return json{{"url", server_.url()}, {"retries", 2}, {"backoff", "10ms"}}; }
+  // recordingRules off: these tests count and read the raw queries (RecordingRules* test the probe).
+  json base() const {
+    return json{{"url", server_.url()}, {"retries", 2}, {"backoff", "10ms"}, {"recordingRules", "off"}};
+  }
 
   FakePrometheus server_;
   TestContext ctx_;
@@ -247,6 +251,126 @@ TEST_F(HttpTest, LoadQueryFailureKeepsSaturationSignals) {
   EXPECT_TRUE(m.load_by_variant.empty());
   EXPECT_FALSE(m.load.arrival_rate.has_value());
   EXPECT_NE(src->last_report().load_error.find("execution: many-to-many"), std::string::npos);
+}
+
+TEST_F(HttpTest, LoadResponseCutAfterSomeSeriesLeavesNoPartialLoad) {
+  // The load response is valid up to its second series, then cut: the first series must not count.
+  json dep = {{"wva_signal", "completions"}, {"namespace", "ns"}, {"model_name", "m"}, {"wva_deployment", "v"}};
+  const std::string full = vector_body({{dep, "7"}, {dep, "8"}});
+  server_.set_handler([&](const testing::Received& r) {
+    if (r.query.find("completions") != std::string::npos) return Reply{200, full.substr(0, full.rfind("\"value\""))};
+    return Reply{200, vector_body({{tag("kvCacheUsage", "ns", "m", "v-0"), "0.4"}})};
+  });
+  auto src = make_source(base());
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_TRUE(r) << r.error().to_string();
+  const auto& m = r->at({"ns", "m"});
+  EXPECT_EQ(m.replicas.at(0).kv_cache_usage, 0.4);
+  EXPECT_TRUE(m.load_by_variant.empty());
+  EXPECT_FALSE(m.load.arrival_rate.has_value()) << "a partial load response is no load";
+  EXPECT_NE(src->last_report().load_error.find("invalid Prometheus response at byte"), std::string::npos)
+      << src->last_report().load_error;
+  // The whole response: its two series add up for the Deployment.
+  server_.set_handler([&](const testing::Received& r) {
+    if (r.query.find("completions") != std::string::npos) return Reply{200, full};
+    return Reply{200, vector_body({{tag("kvCacheUsage", "ns", "m", "v-0"), "0.4"}})};
+  });
+  auto again = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->at({"ns", "m"}).load_by_variant.at("v").arrival_rate, 15.0);
+}
+
+TEST_F(HttpTest, RecordingRulesAutoProbesThenReadsTheRecordedSeries) {
+  std::atomic<bool> rules_loaded{false};
+  std::atomic<bool> probe_fails{false};
+  server_.set_handler([&](const testing::Received& r) {
+    if (r.query.rfind("count by (__name__)", 0) == 0) {
+      if (probe_fails) return Reply{503, "overloaded"};
+      if (!rules_loaded) return Reply{200, vector_body({})};
+      return Reply{200, vector_body({{{{"__name__", "wva:vllm_request_success:rate1m"}}, "12"},
+                                     {{{"__name__", "wva:vllm_kv_cache_usage:max1m"}}, "48"}})};
+    }
+    return Reply{200, vector_body({{tag("kvCacheUsage", "ns", "m", "v-0"), "0.4"}})};
+  });
+  auto cfg = base();
+  cfg["recordingRules"] = "auto";
+  cfg["retries"] = 0;
+  auto src = make_source(cfg);
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  const auto collect = [&] {
+    server_.clear();
+    auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+    EXPECT_TRUE(r) << r.error().to_string();
+    return server_.received();
+  };
+  // No rules: the probe (bounded: one series per recorded name), then the two raw queries.
+  auto got = collect();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].query, R"(count by (__name__) ({__name__=~"wva:vllm_.+",namespace="ns"}))");
+  EXPECT_EQ(got[2].query.find("wva:vllm_"), std::string::npos);
+  EXPECT_NE(got[2].query.find("rate(vllm:request_success_total{"), std::string::npos);
+  // Not probed again within kRecordedProbeInterval.
+  rules_loaded = true;
+  EXPECT_EQ(collect().size(), 2u);
+  EXPECT_TRUE(src->last_report().recorded.none());
+
+  // The rules appear: a source that probes now reads the recorded series that exist, raw for the rest.
+  auto fresh = make_source(cfg);
+  server_.clear();
+  ASSERT_TRUE(fresh->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
+  got = server_.received();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_NE(
+      got[1].query.find(
+          R"(max by (namespace, model_name, pod) (wva:vllm_kv_cache_usage:max1m{namespace="ns",model_name="m"}))"),
+      std::string::npos)
+      << got[1].query;
+  EXPECT_NE(got[1].query.find("max_over_time(vllm:num_requests_waiting{"), std::string::npos) << "no rule found: raw";
+  EXPECT_NE(
+      got[2].query.find(
+          R"(sum by (namespace, model_name, wva_deployment) (wva:vllm_request_success:rate1m{namespace="ns",model_name="m"}))"),
+      std::string::npos)
+      << got[2].query;
+  EXPECT_NE(got[2].query.find("rate(vllm:request_prompt_tokens_sum{"), std::string::npos);
+  const auto rec = fresh->last_report().recorded;
+  EXPECT_TRUE(rec[static_cast<std::size_t>(Signal::kCompletions)]);
+  EXPECT_TRUE(rec[static_cast<std::size_t>(Signal::kKvCacheUsage)]);
+  EXPECT_EQ(rec.count(), 2u);
+  EXPECT_TRUE(ctx_.logger_.contains("reading 2 signal(s) from the recorded series", sdk::LogLevel::kInfo));
+
+  // A failing probe: raw queries this cycle (the cycle still succeeds), probed again the next cycle.
+  probe_fails = true;
+  auto third = make_source(cfg);
+  server_.clear();
+  ASSERT_TRUE(third->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
+  EXPECT_EQ(server_.received().size(), 3u);
+  EXPECT_TRUE(third->last_report().recorded.none());
+  probe_fails = false;
+  server_.clear();
+  ASSERT_TRUE(third->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
+  EXPECT_EQ(server_.received().size(), 3u) << "probed again after a failed probe";
+  EXPECT_EQ(third->last_report().recorded.count(), 2u);
+}
+
+TEST_F(HttpTest, RecordingRulesOnNeverProbesAndOffNeverReads) {
+  auto cfg = base();
+  cfg["recordingRules"] = "on";
+  auto on = make_source(cfg);
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"v", 1}})};
+  ASSERT_TRUE(on->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
+  auto got = server_.received();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_NE(got[0].query.find("wva:vllm_num_requests_waiting:max1m{"), std::string::npos);
+  EXPECT_NE(got[1].query.find("wva:vllm_inter_token_latency_seconds_count:rate1m{"), std::string::npos);
+  EXPECT_EQ(got[1].query.find("rate(vllm:"), std::string::npos) << "every load signal has a rule";
+  // A custom template is never replaced.
+  cfg["queries"] = {{"completions", "sum by ({{by}}) (rate(my_requests_total{{selector}}[{{rateWindow}}]))"}};
+  auto custom = make_source(cfg);
+  server_.clear();
+  ASSERT_TRUE(custom->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
+  EXPECT_NE(server_.received().at(1).query.find("rate(my_requests_total{"), std::string::npos);
+  EXPECT_EQ(server_.received().at(1).query.find("wva:vllm_request_success"), std::string::npos);
 }
 
 TEST_F(HttpTest, ConnectionRefused) {
@@ -442,7 +566,7 @@ TEST_F(TlsTest, CaClientCertAndServerName) {
               {"keyFile", file("client.key")}, {"serverName", "prometheus.test"}, {"retries", 0}};
   auto r = collect(cfg);
   ASSERT_TRUE(r) << r.error().to_string();
-  EXPECT_EQ(server_->received().size(), 2u);
+  EXPECT_EQ(server_->received().size(), 3u);  // the recording-rules probe (recordingRules: auto) + 2 groups
 }
 
 TEST_F(TlsTest, VerificationIsOnByDefault) {

@@ -60,13 +60,16 @@ class RealPrometheus {
  public:
   // targets: "127.0.0.1:port" strings scraped by one job with honor_labels (the exposition carries the
   // namespace and pod labels that Kubernetes service discovery would add).
-  RealPrometheus(const std::string& binary, const std::vector<std::string>& targets) {
+  // rules: a Prometheus rule file's text, loaded through rule_files (evaluated every second) when not empty.
+  RealPrometheus(const std::string& binary, const std::vector<std::string>& targets, const std::string& rules = "") {
     char tmpl[] = "/tmp/wva-prom-it-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
     std::string list;
     for (const auto& t : targets) list += (list.empty() ? "'" : ", '") + t + "'";
+    if (!rules.empty()) std::ofstream(dir_ / "rules.yml") << rules;
     {
       std::ofstream cfg(dir_ / "prometheus.yml");
+      if (!rules.empty()) cfg << "rule_files: ['" << (dir_ / "rules.yml").string() << "']\n";
       cfg << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
              "scrape_configs:\n"
              "  - job_name: vllm\n"

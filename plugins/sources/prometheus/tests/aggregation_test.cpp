@@ -1,0 +1,258 @@
+// The per-Deployment aggregation and the recorded-series switch against a REAL Prometheus (Debian
+// package `prometheus`) scraping vLLM series labelled as kube-prometheus labels them (namespace, pod,
+// container, endpoint, instance, job, service, plus vLLM's model_name) for 2 Deployments with cluster
+// pod names (<deployment>-<pod-template-hash>-<id>): the load the source yields per variant equals the
+// sum of the per-pod rates Prometheus computes, the load query returns one series per Deployment, and
+// with the chart's recording rules loaded the source reads the recorded series and yields the same.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "chart_rules.h"
+#include "prerequisite.h"
+#include "prometheus_source.h"
+#include "real_prometheus.h"
+#include "response_parser.h"
+#include "test_support.h"
+
+namespace wva::prometheus {
+namespace {
+
+using nlohmann::json;
+using testing::RealPrometheus;
+using testing::TestContext;
+
+struct Pod {
+  std::string deployment, pod;
+  double rate;  // completions per second; the token counters follow
+  double kv, waiting;
+};
+
+const std::vector<Pod>& pods() {
+  static const std::vector<Pod> p = {
+      {"llama-h100", "llama-h100-7c9d8f6b5-x2x4z", 1, 0.91, 6}, {"llama-h100", "llama-h100-7c9d8f6b5-b8kfq", 2, 0.5, 0},
+      {"llama-h100", "llama-h100-7c9d8f6b5-mz6wp", 4, 0.25, 3}, {"llama-a100", "llama-a100-5f8d9c7b6-q9r2t", 3, 0.7, 1},
+      {"llama-a100", "llama-a100-5f8d9c7b6-h4jkw", 5, 0.1, 2},
+  };
+  return p;
+}
+
+// vLLM's exposition with the labels kube-prometheus's ServiceMonitor adds (honor_labels keeps them).
+class KubeLabelledVllm {
+ public:
+  KubeLabelledVllm() : started_(std::chrono::steady_clock::now()) {
+    server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(render(), "text/plain; version=0.0.4");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    for (int i = 0; i < 500 && !server_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ~KubeLabelledVllm() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  std::string render() const {
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count() + 100.0;
+    std::string out;
+    int ip = 10;
+    for (const auto& p : pods()) {
+      const std::string labels = "{container=\"vllm\",endpoint=\"http\",instance=\"10.0.0." + std::to_string(ip++) +
+                                 ":8000\",job=\"" + p.deployment +
+                                 "\",model_name=\"meta/llama-3.1-8b\",namespace=\"llm\"," + "pod=\"" + p.pod +
+                                 "\",service=\"" + p.deployment + "\"}";
+      out += "vllm:kv_cache_usage_perc" + labels + " " + std::to_string(p.kv) + "\n";
+      out += "vllm:num_requests_waiting" + labels + " " + std::to_string(p.waiting) + "\n";
+      out += "vllm:num_requests_running" + labels + " 4\n";
+      out += "vllm:request_success_total" + labels + " " + std::to_string(p.rate * t) + "\n";
+      out += "vllm:request_prompt_tokens_sum" + labels + " " + std::to_string(100 * p.rate * p.rate * t) + "\n";
+      out += "vllm:request_prompt_tokens_count" + labels + " " + std::to_string(p.rate * t) + "\n";
+      out += "vllm:request_generation_tokens_sum" + labels + " " + std::to_string(20 * p.rate * t) + "\n";
+      out += "vllm:request_generation_tokens_count" + labels + " " + std::to_string(p.rate * t) + "\n";
+      out += "vllm:time_to_first_token_seconds_sum" + labels + " " + std::to_string(0.01 * p.rate * p.rate * t) + "\n";
+      out += "vllm:time_to_first_token_seconds_count" + labels + " " + std::to_string(p.rate * t) + "\n";
+      out += "vllm:inter_token_latency_seconds_sum" + labels + " " + std::to_string(0.2 * p.rate * t) + "\n";
+      out += "vllm:inter_token_latency_seconds_count" + labels + " " + std::to_string(20 * p.rate * t) + "\n";
+    }
+    return out;
+  }
+
+  std::chrono::steady_clock::time_point started_;
+  httplib::Server server_;
+  int port_ = -1;
+  std::thread thread_;
+};
+
+std::vector<sdk::ModelView> models() {
+  // The host's view: the Deployments and their pods.
+  sdk::ModelView m = testing::make_model("llm", "meta/llama-3.1-8b", {{"llama-a100", 2}, {"llama-h100", 3}});
+  for (auto& v : m.variants) {
+    v.pods.clear();
+    for (const auto& p : pods())
+      if (p.deployment == v.name) v.pods.push_back(p.pod);
+  }
+  return {m};
+}
+
+// One instant query straight to Prometheus, parsed by the source's parser.
+QueryResponse query(const RealPrometheus& prom, const std::string& promql) {
+  httplib::Client c("127.0.0.1", prom.port());
+  auto r = c.Post("/api/v1/query", httplib::Params{{"query", promql}});
+  EXPECT_TRUE(r && r->status == 200) << promql;
+  if (!r) return {};
+  auto parsed = parse_response(r->body);
+  EXPECT_TRUE(parsed && parsed->success) << r->body;
+  return parsed.value_or(QueryResponse{});
+}
+
+// Per Deployment: the sum of Prometheus's own per-pod rate of `metric` over `window`.
+std::map<std::string, double> per_pod_sums(const RealPrometheus& prom, const std::string& metric,
+                                           const std::string& window) {
+  std::map<std::string, double> out;
+  for (const auto& s : query(prom, "rate(" + metric + "{namespace=\"llm\"}[" + window + "])").samples)
+    for (const auto& p : pods())
+      if (*s.label("pod") == p.pod) out[p.deployment] += s.value;
+  return out;
+}
+
+std::unique_ptr<PrometheusSource> source(TestContext& ctx, const json& cfg) {
+  auto s = std::make_unique<PrometheusSource>();
+  auto c = s->configure(cfg, "sources.prometheus");
+  EXPECT_TRUE(c) << c.error().to_string();
+  EXPECT_TRUE(s->start(ctx));
+  return s;
+}
+
+TEST(RealPrometheusAggregation, PerDeploymentLoadEqualsTheSumOfItsPods) {
+  auto binary = testing::find_in_path("prometheus");
+  WVA_REQUIRE(binary.has_value()) << "the prometheus binary is not installed (apt-get install prometheus)";
+  KubeLabelledVllm vllm;
+  RealPrometheus prom(*binary, {vllm.target()});
+  ASSERT_TRUE(prom.started());
+  ASSERT_TRUE(prom.wait_ready(std::chrono::seconds(10))) << prom.log();
+  TestContext ctx;
+  // A 4s window is right after ~5 scrapes (rate() over a 1m window is not, in the first minute).
+  auto src = source(ctx, json{{"url", prom.url()}, {"timeout", "2s"}, {"rateWindow", "4s"}});
+  const auto ms = models();
+
+  std::map<sdk::ModelKey, sdk::ModelMetrics> got;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(25);
+  bool complete = false;
+  while (!complete && std::chrono::steady_clock::now() < until) {
+    auto r = src->collect(ms, sdk::Deadline::in(std::chrono::seconds(5)));
+    ASSERT_TRUE(r) << r.error().to_string() << "\n" << prom.log();
+    got = std::move(r.value());
+    const auto& m = got.begin()->second;
+    complete = m.replicas.size() == 5 && m.load_by_variant.size() == 2 &&
+               m.load_by_variant.at("llama-h100").arrival_rate.value_or(0) > 6.5 &&
+               m.load_by_variant.at("llama-a100").arrival_rate.value_or(0) > 7.5;
+    if (!complete) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(complete) << "no complete data from Prometheus within 25 s\n" << prom.log();
+  const auto& m = got.begin()->second;
+  const auto report = src->last_report();
+  ASSERT_EQ(report.queries.size(), 2u) << "auto never probes with a 4s rateWindow";
+
+  // The load query returns one series per Deployment and signal, not one per pod.
+  const auto load = query(prom, report.queries[1]);
+  EXPECT_EQ(load.samples.size(), 2u * 10u) << report.queries[1];
+  for (const auto& s : load.samples) {
+    EXPECT_EQ(s.label("pod"), nullptr);
+    ASSERT_NE(s.label("wva_deployment"), nullptr);
+    EXPECT_TRUE(*s.label("wva_deployment") == "llama-h100" || *s.label("wva_deployment") == "llama-a100");
+  }
+
+  // Each variant's figures equal the sums of the per-pod rates Prometheus computes.
+  const auto completions = per_pod_sums(prom, "vllm:request_success_total", "4s");
+  const auto prompt = per_pod_sums(prom, "vllm:request_prompt_tokens_sum", "4s");
+  const auto ttft_sum = per_pod_sums(prom, "vllm:time_to_first_token_seconds_sum", "4s");
+  const auto ttft_count = per_pod_sums(prom, "vllm:time_to_first_token_seconds_count", "4s");
+  for (const auto& [variant, truth] : std::map<std::string, double>{{"llama-h100", 7.0}, {"llama-a100", 8.0}}) {
+    const auto& l = m.load_by_variant.at(variant);
+    EXPECT_NEAR(*l.arrival_rate, completions.at(variant), 0.02 * truth) << variant;  // + queue growth 0
+    EXPECT_NEAR(*l.arrival_rate, truth, 0.05 * truth) << variant;
+    EXPECT_NEAR(*l.prompt_tokens_rate, prompt.at(variant), 0.02 * prompt.at(variant)) << variant;
+    EXPECT_NEAR(*l.ttft_ms, 1000 * ttft_sum.at(variant) / ttft_count.at(variant), 0.5) << variant;
+    EXPECT_NEAR(*l.avg_output_tokens, 20.0, 0.2) << variant;
+    EXPECT_NEAR(*l.itl_ms, 10.0, 0.1) << variant;
+  }
+  // Weighted by the pods' rates: h100 pods 1, 2, 4 req/s with 100 x rate prompt tokens each.
+  EXPECT_NEAR(*m.load_by_variant.at("llama-h100").avg_input_tokens, 100.0 * (1 + 4 + 16) / 7, 3.0);
+  EXPECT_NEAR(*m.load.arrival_rate, 15.0, 0.75);
+  // The per-pod signals stay per pod.
+  for (const auto& p : pods()) {
+    const sdk::ReplicaMetrics* r = nullptr;
+    for (const auto& x : m.replicas)
+      if (x.pod == p.pod) r = &x;
+    ASSERT_NE(r, nullptr) << p.pod;
+    EXPECT_EQ(r->variant, p.deployment);
+    EXPECT_DOUBLE_EQ(*r->kv_cache_usage, p.kv);
+    EXPECT_DOUBLE_EQ(*r->waiting, p.waiting);
+  }
+}
+
+TEST(RealPrometheusAggregation, RecordedSeriesWhenTheChartRulesAreLoaded) {
+  auto binary = testing::find_in_path("prometheus");
+  WVA_REQUIRE(binary.has_value()) << "the prometheus binary is not installed (apt-get install prometheus)";
+  KubeLabelledVllm vllm;
+  RealPrometheus prom(*binary, {vllm.target()}, testing::chart_rule_file(WVA_CHART_DIR));
+  ASSERT_TRUE(prom.started());
+  ASSERT_TRUE(prom.wait_ready(std::chrono::seconds(10))) << prom.log();
+  TestContext ctx;
+  const auto ms = models();
+
+  // Wait until the rules recorded every Deployment's request rate and every pod's KV use.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool recorded = false;
+  while (!recorded && std::chrono::steady_clock::now() < until) {
+    recorded = query(prom, "wva:vllm_request_success:rate1m > 0").samples.size() == 2 &&
+               query(prom, "wva:vllm_kv_cache_usage:max1m").samples.size() == 5;
+    if (!recorded) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(recorded) << "the chart's rules recorded nothing within 30 s\n" << prom.log();
+  // Samples about 10 s old: a 1m rate still grows with the series' age (about 10% a second at 10 s);
+  // the two sources below query within a few ms of each other but the rules lag by up to 1 s.
+  std::this_thread::sleep_for(std::chrono::seconds(8));
+
+  auto with_rules = source(ctx, json{{"url", prom.url()}, {"timeout", "2s"}});  // recordingRules: auto
+  auto raw = source(ctx, json{{"url", prom.url()}, {"timeout", "2s"}, {"recordingRules", "off"}});
+  auto a = with_rules->collect(ms, sdk::Deadline::in(std::chrono::seconds(5)));
+  auto b = raw->collect(ms, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_TRUE(a) << a.error().to_string();
+  ASSERT_TRUE(b) << b.error().to_string();
+  const auto report = with_rules->last_report();
+  ASSERT_EQ(report.queries.size(), 3u);  // probe, replicas, load
+  EXPECT_EQ(report.recorded.count(), 12u) << "every rule of the chart is found";
+  EXPECT_NE(report.queries[1].find("wva:vllm_kv_cache_usage:max1m{"), std::string::npos);
+  EXPECT_NE(report.queries[2].find("wva:vllm_request_success:rate1m{"), std::string::npos);
+  EXPECT_EQ(report.queries[2].find("rate(vllm:"), std::string::npos);
+  EXPECT_TRUE(raw->last_report().recorded.none());
+  ASSERT_EQ(raw->last_report().queries.size(), 2u);
+  EXPECT_EQ(raw->last_report().queries[1].find("wva:"), std::string::npos);
+
+  const auto& x = a->begin()->second;
+  const auto& y = b->begin()->second;
+  ASSERT_EQ(x.replicas.size(), 5u);
+  ASSERT_EQ(y.replicas.size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i) {  // constant gauges: the recorded 1m maxima are exact
+    EXPECT_EQ(x.replicas[i].pod, y.replicas[i].pod);
+    EXPECT_EQ(x.replicas[i].kv_cache_usage, y.replicas[i].kv_cache_usage) << x.replicas[i].pod;
+    EXPECT_EQ(x.replicas[i].waiting, y.replicas[i].waiting) << x.replicas[i].pod;
+  }
+  ASSERT_EQ(x.load_by_variant.size(), 2u);
+  for (const auto& [variant, l] : y.load_by_variant) {
+    const auto& r = x.load_by_variant.at(variant);
+    EXPECT_NEAR(*r.arrival_rate, *l.arrival_rate, 0.2 * *l.arrival_rate) << variant;
+    EXPECT_GT(*r.arrival_rate, 0.0);
+    // Ratios of two rates of the same age: exact up to the lag.
+    EXPECT_NEAR(*r.avg_output_tokens, 20.0, 0.5) << variant;
+    EXPECT_NEAR(*r.itl_ms, 10.0, 0.3) << variant;
+    EXPECT_NEAR(*r.avg_input_tokens, *l.avg_input_tokens, 0.02 * *l.avg_input_tokens) << variant;
+  }
+}
+
+}  // namespace
+}  // namespace wva::prometheus

@@ -1,0 +1,502 @@
+#include "reference_parser.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace wva::prometheus::reference {
+namespace {
+
+bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view text) : s_(text) {}
+
+  std::optional<QueryResponse> run(ParseError* error) {
+    QueryResponse out;
+    if (!parse_top(out)) {
+      if (error) *error = ParseError{err_at_, err_};
+      return std::nullopt;
+    }
+    return out;
+  }
+
+ private:
+  bool fail(std::string message) {
+    if (err_.empty()) {
+      err_ = std::move(message);
+      err_at_ = i_;
+    }
+    return false;
+  }
+
+  void ws() {
+    while (i_ < s_.size() && is_ws(s_[i_])) ++i_;
+  }
+  bool at_end() const { return i_ >= s_.size(); }
+  char peek() {
+    ws();
+    return at_end() ? '\0' : s_[i_];
+  }
+  bool expect(char c) {
+    ws();
+    if (at_end()) return fail(std::string("unexpected end of input, expected '") + c + "'");
+    if (s_[i_] != c) return fail(std::string("expected '") + c + "'");
+    ++i_;
+    return true;
+  }
+  bool literal(std::string_view word) {
+    if (s_.substr(i_, word.size()) != word) return fail("invalid literal");
+    i_ += word.size();
+    return true;
+  }
+
+  // Reads a JSON string into out (decoding escapes).
+  bool parse_string(std::string& out) {
+    ws();
+    if (at_end() || s_[i_] != '"') return fail("expected a string");
+    ++i_;
+    out.clear();
+    // Fast path: no escapes.
+    std::size_t start = i_;
+    while (i_ < s_.size()) {
+      const char c = s_[i_];
+      if (c == '"') {
+        out.assign(s_.data() + start, i_ - start);
+        ++i_;
+        return true;
+      }
+      if (c == '\\') break;
+      if (static_cast<unsigned char>(c) < 0x20) return fail("control character in string");
+      ++i_;
+    }
+    out.assign(s_.data() + start, i_ - start);
+    while (i_ < s_.size()) {
+      const char c = s_[i_];
+      if (c == '"') {
+        ++i_;
+        return true;
+      }
+      if (static_cast<unsigned char>(c) < 0x20) return fail("control character in string");
+      if (c != '\\') {
+        out.push_back(c);
+        ++i_;
+        continue;
+      }
+      if (++i_ >= s_.size()) break;
+      const char e = s_[i_++];
+      switch (e) {
+        case '"': out.push_back('"'); break;
+        case '\\': out.push_back('\\'); break;
+        case '/': out.push_back('/'); break;
+        case 'b': out.push_back('\b'); break;
+        case 'f': out.push_back('\f'); break;
+        case 'n': out.push_back('\n'); break;
+        case 'r': out.push_back('\r'); break;
+        case 't': out.push_back('\t'); break;
+        case 'u': {
+          std::uint32_t cp = 0;
+          if (!hex4(cp)) return false;
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            // A high surrogate must be followed by \uDC00..\uDFFF; a lone one becomes U+FFFD.
+            std::uint32_t low = 0;
+            if (i_ + 1 < s_.size() && s_[i_] == '\\' && s_[i_ + 1] == 'u') {
+              i_ += 2;
+              if (!hex4(low)) return false;
+              if (low >= 0xDC00 && low <= 0xDFFF) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+              } else {
+                append_utf8(out, 0xFFFD);
+                cp = low >= 0xD800 && low <= 0xDFFF ? 0xFFFD : low;
+              }
+            } else {
+              cp = 0xFFFD;
+            }
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            cp = 0xFFFD;
+          }
+          append_utf8(out, cp);
+          break;
+        }
+        default: return fail("invalid escape in string");
+      }
+    }
+    return fail("unterminated string");
+  }
+
+  bool hex4(std::uint32_t& cp) {
+    if (i_ + 4 > s_.size()) return fail("truncated \\u escape");
+    cp = 0;
+    for (int k = 0; k < 4; ++k) {
+      const int d = hex_digit(s_[i_ + static_cast<std::size_t>(k)]);
+      if (d < 0) return fail("invalid \\u escape");
+      cp = (cp << 4) | static_cast<std::uint32_t>(d);
+    }
+    i_ += 4;
+    return true;
+  }
+
+  // Validates like parse_string (escapes included) but keeps nothing.
+  bool skip_string() { return parse_string(scratch_); }
+
+  // A JSON number, validated against the JSON grammar.
+  bool parse_number(double& out) {
+    ws();
+    const std::size_t start = i_;
+    if (i_ < s_.size() && s_[i_] == '-') ++i_;
+    const std::size_t int_start = i_;
+    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+    if (i_ == int_start) return fail("expected a number");
+    if (i_ < s_.size() && s_[i_] == '.') {
+      ++i_;
+      const std::size_t frac = i_;
+      while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+      if (i_ == frac) return fail("invalid number");
+    }
+    if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
+      ++i_;
+      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
+      const std::size_t exp = i_;
+      while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+      if (i_ == exp) return fail("invalid number");
+    }
+    const char* first = s_.data() + start;
+    const char* last = s_.data() + i_;
+    auto v = parse_sample_value(std::string_view(first, static_cast<std::size_t>(last - first)));
+    if (!v) return fail("invalid number");
+    out = *v;
+    return true;
+  }
+
+  bool skip_value(int depth) {
+    if (depth > kMaxDepth) return fail("nesting too deep");
+    const char c = peek();
+    switch (c) {
+      case '"': return skip_string();
+      case '{': {
+        ++i_;
+        if (peek() == '}') {
+          ++i_;
+          return true;
+        }
+        while (true) {
+          if (!skip_string() || !expect(':') || !skip_value(depth + 1)) return false;
+          const char n = peek();
+          if (n == ',') {
+            ++i_;
+            continue;
+          }
+          return expect('}');
+        }
+      }
+      case '[': {
+        ++i_;
+        if (peek() == ']') {
+          ++i_;
+          return true;
+        }
+        while (true) {
+          if (!skip_value(depth + 1)) return false;
+          const char n = peek();
+          if (n == ',') {
+            ++i_;
+            continue;
+          }
+          return expect(']');
+        }
+      }
+      case 't': return literal("true");
+      case 'f': return literal("false");
+      case 'n': return literal("null");
+      case '\0':
+        if (at_end()) return fail("unexpected end of input");
+        return fail("unexpected character");
+      default: {
+        double ignored = 0;
+        return parse_number(ignored);
+      }
+    }
+  }
+
+  bool is_null() {
+    if (peek() == 'n') return literal("null");
+    return false;
+  }
+
+  // Iterates "key": value pairs of an object; `on_key` reads the value (or skips it) and returns false
+  // to stop with an error.
+  template <class F>
+  bool parse_object(F&& on_key) {
+    if (!expect('{')) return false;
+    if (peek() == '}') {
+      ++i_;
+      return true;
+    }
+    std::string key;
+    while (true) {
+      if (!parse_string(key) || !expect(':')) return false;
+      if (!on_key(key)) return false;
+      const char n = peek();
+      if (n == ',') {
+        ++i_;
+        continue;
+      }
+      return expect('}');
+    }
+  }
+
+  template <class F>
+  bool parse_array(F&& on_item) {
+    if (!expect('[')) return false;
+    if (peek() == ']') {
+      ++i_;
+      return true;
+    }
+    while (true) {
+      if (!on_item()) return false;
+      const char n = peek();
+      if (n == ',') {
+        ++i_;
+        continue;
+      }
+      return expect(']');
+    }
+  }
+
+  bool parse_string_or_null(std::string& out) {
+    if (peek() == 'n') {
+      out.clear();
+      return literal("null");
+    }
+    return parse_string(out);
+  }
+
+  bool parse_string_list(std::vector<std::string>& out, std::string_view prefix) {
+    if (is_null()) return true;
+    return parse_array([&] {
+      std::string s;
+      if (!parse_string(s)) return false;
+      out.push_back(std::string(prefix) + s);
+      return true;
+    });
+  }
+
+  // The rest of a [timestamp, "value"] pair after its '['. `value_ok` is false when the value string is
+  // not a number (legal only for resultType "string").
+  bool parse_pair_body(double& ts, double& value, bool& value_ok) {
+    if (peek() == '"') {
+      // Some query frontends send the timestamp as a string.
+      if (!parse_string(scratch_)) return false;
+      auto t = parse_sample_value(scratch_);
+      if (!t) return fail("invalid timestamp");
+      ts = *t;
+    } else if (!parse_number(ts)) {
+      return false;
+    }
+    if (!expect(',')) return false;
+    if (!parse_string(scratch_)) return false;
+    auto v = parse_sample_value(scratch_);
+    value_ok = v.has_value();
+    value = v.value_or(std::numeric_limits<double>::quiet_NaN());
+    return expect(']');
+  }
+
+  bool parse_pair(double& ts, double& value) {
+    if (!expect('[')) return false;
+    bool value_ok = true;
+    if (!parse_pair_body(ts, value, value_ok)) return false;
+    if (!value_ok) return fail("invalid sample value");
+    return true;
+  }
+
+  bool parse_labels(LabelSet& labels) {
+    if (is_null()) return true;
+    labels.reserve(6);  // typical: namespace, model_name, pod, wva_signal (+2 for cache_config_info)
+    return parse_object([&](const std::string& key) {
+      std::string value;
+      if (!parse_string(value)) return false;
+      labels.emplace_back(key, std::move(value));
+      return true;
+    });
+  }
+
+  bool parse_series(std::vector<Sample>& samples, int depth) {
+    Sample sample;
+    bool has_value = false;
+    bool ok = parse_object([&](const std::string& key) {
+      if (key == "metric") return parse_labels(sample.labels);
+      if (key == "value") {
+        has_value = true;
+        return parse_pair(sample.timestamp, sample.value);
+      }
+      if (key == "values") {
+        if (is_null()) return true;
+        return parse_array([&] {
+          has_value = true;
+          return parse_pair(sample.timestamp, sample.value);  // keeps the last point
+        });
+      }
+      return skip_value(depth + 1);  // native histograms and future fields
+    });
+    if (!ok) return false;
+    if (has_value) samples.push_back(std::move(sample));
+    return true;
+  }
+
+  bool parse_result(QueryResponse& out, int depth) {
+    if (is_null()) return true;
+    if (!expect('[')) return false;
+    const char first = peek();
+    if (first == ']') {
+      ++i_;
+      return true;
+    }
+    if (first != '{') {
+      // scalar / string: the result itself is the [timestamp, "value"] pair.
+      Sample sample;
+      if (!parse_pair_body(sample.timestamp, sample.value, scalar_value_ok_)) return false;
+      scalar_form_ = true;
+      out.samples.push_back(std::move(sample));
+      return true;
+    }
+    out.samples.reserve(s_.size() / 128);
+    while (true) {
+      if (!parse_series(out.samples, depth + 1)) return false;
+      const char n = peek();
+      if (n == ',') {
+        ++i_;
+        continue;
+      }
+      return expect(']');
+    }
+  }
+
+  bool parse_data(QueryResponse& out, int depth) {
+    if (is_null()) return true;
+    std::string type;
+    bool ok = parse_object([&](const std::string& key) {
+      if (key == "resultType") {
+        if (!parse_string(type)) return false;
+        if (type == "vector") out.result_type = ResultType::kVector;
+        else if (type == "scalar") out.result_type = ResultType::kScalar;
+        else if (type == "matrix") out.result_type = ResultType::kMatrix;
+        else if (type == "string") out.result_type = ResultType::kString;
+        else return fail("unknown resultType \"" + type + "\"");
+        return true;
+      }
+      if (key == "result") return parse_result(out, depth + 1);
+      return skip_value(depth + 1);
+    });
+    return ok;
+  }
+
+  bool parse_top(QueryResponse& out) {
+    if (peek() != '{') return fail(at_end() ? "empty response" : "response is not a JSON object");
+    bool has_status = false;
+    bool ok = parse_object([&](const std::string& key) {
+      if (key == "status") {
+        std::string status;
+        if (!parse_string(status)) return false;
+        has_status = true;
+        out.success = status == "success";
+        return true;
+      }
+      if (key == "data") return parse_data(out, 1);
+      if (key == "errorType") return parse_string_or_null(out.error_type);
+      if (key == "error") return parse_string_or_null(out.error);
+      if (key == "warnings") return parse_string_list(out.warnings, "");
+      if (key == "infos") return parse_string_list(out.warnings, "info: ");
+      return skip_value(1);
+    });
+    if (!ok) return false;
+    ws();
+    if (!at_end()) return fail("trailing characters after the response");
+    if (!has_status) return fail("response has no \"status\"");
+    if (scalar_form_) {
+      if (out.result_type == ResultType::kString) {
+        out.samples.clear();  // a string result carries no number
+      } else if (!scalar_value_ok_) {
+        return fail("invalid sample value");
+      } else if (out.result_type == ResultType::kNone) {
+        out.result_type = ResultType::kScalar;
+      }
+    } else if (out.result_type == ResultType::kScalar || out.result_type == ResultType::kString) {
+      if (!out.samples.empty()) return fail("resultType does not match the result");
+    }
+    return true;
+  }
+
+  std::string_view s_;
+  std::size_t i_ = 0;
+  std::string err_;
+  std::size_t err_at_ = 0;
+  std::string scratch_;
+  bool scalar_form_ = false;
+  bool scalar_value_ok_ = true;
+};
+
+}  // namespace
+
+std::string ParseError::to_string() const {
+  return "invalid Prometheus response at byte " + std::to_string(offset) + ": " + message;
+}
+
+std::optional<double> parse_sample_value(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  if (text == "+Inf" || text == "Inf") return std::numeric_limits<double>::infinity();
+  if (text == "-Inf") return -std::numeric_limits<double>::infinity();
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  if (*first == '+') ++first;
+  if (first == last) return std::nullopt;
+  // from_chars also accepts "inf"/"nan" spellings Prometheus never sends; require a digit or '.'.
+  const char lead = *first == '-' && first + 1 < last ? first[1] : *first;
+  if (!((lead >= '0' && lead <= '9') || lead == '.')) return std::nullopt;
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(first, last, v);
+  if (ec == std::errc::result_out_of_range) {
+    // Underflow to 0 or overflow to +-Inf, as strconv.ParseFloat does.
+    bool negative = *first == '-';
+    bool tiny = false;
+    for (const char* p = first; p < last; ++p)
+      if (*p == 'e' || *p == 'E') tiny = p + 1 < last && p[1] == '-';
+    if (tiny) return negative ? -0.0 : 0.0;
+    return negative ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  }
+  if (ec != std::errc() || ptr != last) return std::nullopt;
+  return v;
+}
+
+std::optional<QueryResponse> parse_response(std::string_view body, ParseError* error) {
+  return Reader(body).run(error);
+}
+
+}  // namespace wva::prometheus::reference
