@@ -27,6 +27,7 @@
 #include <spdlog/logger.h>
 
 #include "cluster/cluster_backend.h"
+#include "cluster/kube/access_reviews.h"
 #include "cluster/kube/kube_client.h"
 #include "cluster/kube/object_store.h"
 #include "cluster/kube/reflector.h"
@@ -59,6 +60,7 @@ class KubeCluster final : public ClusterBackend {
   std::string describe() const override { return "kube:" + client_->server(); }
   std::uint64_t revision() const override { return revision_.load(); }
   void subscribe_changes(std::function<void()> listener) override { set_change_listener(std::move(listener)); }
+  sdk::AccessReviewer* access_reviewer() override { return &access_reviewer_; }
 
   std::string system_namespace() const override { return options_.system_namespace; }
   sdk::Result<std::vector<nlohmann::json>> list(const std::string& kind, const std::string& ns) override;
@@ -85,6 +87,7 @@ class KubeCluster final : public ClusterBackend {
   bool cached(const std::string& kind, const std::string& ns) const;
 
   std::shared_ptr<KubeClient> client_;
+  KubeAccessReviewer access_reviewer_{client_};
   KubeClusterOptions options_;
   std::shared_ptr<spdlog::logger> log_;
   ObjectStore store_;

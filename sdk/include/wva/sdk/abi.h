@@ -9,8 +9,9 @@
 #include "wva/sdk/result.h"
 
 // History: 1.0 first release; 1.1 ClusterView::emit_event; 2.0 Load::router_queue and
-// PublishBatch::partial (new members change the layout of types that cross the boundary: a new major).
-#define WVA_SDK_ABI_MAJOR 2
+// PublishBatch::partial (new members change the layout of types that cross the boundary: a new major);
+// 3.0 PluginContext::access_reviewer (sdk::AccessReviewer: the API's TokenReview/SubjectAccessReview).
+#define WVA_SDK_ABI_MAJOR 3
 #define WVA_SDK_ABI_MINOR 0
 
 #define WVA_SDK_VISIBLE __attribute__((visibility("default")))
