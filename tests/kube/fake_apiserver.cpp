@@ -159,9 +159,10 @@ bool FakeApiServer::review(const httplib::Request& req, httplib::Response& res) 
     if (it == review_tokens_.end()) {
       out["status"] = {{"authenticated", false}, {"user", json::object()}, {"error", "invalid bearer token"}};
     } else {
-      out["status"] = {{"authenticated", true},
-                       {"user", {{"username", it->second.user}, {"uid", "uid-" + it->second.user}, {"groups", it->second.groups}}},
-                       {"audiences", {"https://kubernetes.default.svc.cluster.local"}}};
+      out["status"] = {
+          {"authenticated", true},
+          {"user", {{"username", it->second.user}, {"uid", "uid-" + it->second.user}, {"groups", it->second.groups}}},
+          {"audiences", {"https://kubernetes.default.svc.cluster.local"}}};
     }
   } else {
     // The API refuses a SubjectAccessReview without exactly one of resourceAttributes/nonResourceAttributes

@@ -296,7 +296,9 @@ TEST(KubeE2E, SecureMetricsServeRecommendationsToAPermittedTokenOnly) {
         return scrape.status == 200 && scrape.body.find("inferno_desired_replicas{") != std::string::npos;
       },
       30s, {&p}))
-      << scrape.status << " " << scrape.error << "\n" << scrape.body << "\n" << p.err;
+      << scrape.status << " " << scrape.error << "\n"
+      << scrape.body << "\n"
+      << p.err;
   EXPECT_NE(scrape.body.find("variant_name=\"llama-8b-a100\""), std::string::npos) << scrape.body;
   auto anonymous = https_get(url, pki.file("ca.crt"));
   EXPECT_EQ(anonymous.status, 401);

@@ -118,9 +118,10 @@ TEST(FakeApiServerReviews, AreCreateOnly) {
   auto get = client->request("GET", "/apis/authentication.k8s.io/v1/tokenreviews");
   ASSERT_TRUE(get.ok());
   EXPECT_EQ(get->status, 405);
-  auto bad = client->request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews",
-                             R"({"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{"user":"x"}})",
-                             "application/json");
+  auto bad =
+      client->request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                      R"({"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{"user":"x"}})",
+                      "application/json");
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ(bad->status, 422);
 }

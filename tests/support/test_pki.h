@@ -35,8 +35,8 @@ class Pki {
   // <name>.crt / <name>.key: a self-signed CA. Returns an error text, empty on success.
   std::string make_ca(const std::string& name) {
     return openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-                    file(name + ".key"), "-out", file(name + ".crt"), "-days", "2", "-subj", "/CN=" + name,
-                    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"});
+                    file(name + ".key"), "-out", file(name + ".crt"), "-days", "2", "-subj", "/CN=" + name, "-addext",
+                    "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"});
   }
   // <name>.crt / <name>.key: a server certificate for 127.0.0.1 and localhost signed by CA `ca`.
   std::string make_server(const std::string& name, const std::string& ca) {

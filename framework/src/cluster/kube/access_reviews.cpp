@@ -19,8 +19,7 @@ sdk::Result<json> post_review(KubeClient& client, const char* path, const json& 
     return make_error(ErrorCode::kTimeout, std::string("POST ") + path + ": no time left for the review");
   auto response = client.request("POST", path, body.dump(), "application/json", budget);
   if (!response) return response.error();
-  if (response->status != 200 && response->status != 201)
-    return api_error(*response, std::string("POST ") + path);
+  if (response->status != 200 && response->status != 201) return api_error(*response, std::string("POST ") + path);
   try {
     return json::parse(response->body);
   } catch (const std::exception& e) {

@@ -17,7 +17,7 @@ namespace wva::plugins::metrics {
 struct ExporterOptions {
   std::string path = "/metrics";
   ScrapeServerLimits limits;
-  std::shared_ptr<TlsCredentials> tls;  // null: plain HTTP
+  std::shared_ptr<TlsCredentials> tls;      // null: plain HTTP
   sdk::AccessReviewer* reviewer = nullptr;  // null: no token auth
   TokenAuthOptions auth;
   std::function<void(const std::string&)> log;  // reloads, refused certificates, failed reviews

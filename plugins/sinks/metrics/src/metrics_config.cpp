@@ -15,8 +15,8 @@ using sdk::ErrorCode;
 using sdk::make_error;
 
 // A mapping whose keys are all in `known`, else the error names the unknown key and the closest known one.
-sdk::Result<void> check_keys(const nlohmann::json& value, const std::vector<std::string>& known, const std::string& example,
-                             const std::string& config_path) {
+sdk::Result<void> check_keys(const nlohmann::json& value, const std::vector<std::string>& known,
+                             const std::string& example, const std::string& config_path) {
   if (!value.is_object())
     return make_error(ErrorCode::kInvalidConfig,
                       "expected a mapping (e.g. " + example + "), got " + std::string(value.type_name()), config_path);
@@ -29,11 +29,13 @@ sdk::Result<void> check_keys(const nlohmann::json& value, const std::vector<std:
   return sdk::ok();
 }
 
-sdk::Result<std::chrono::milliseconds> parse_positive_duration(const nlohmann::json& value, std::chrono::milliseconds min,
-                                                              std::chrono::milliseconds max,
-                                                              const std::string& config_path) {
+sdk::Result<std::chrono::milliseconds> parse_positive_duration(const nlohmann::json& value,
+                                                               std::chrono::milliseconds min,
+                                                               std::chrono::milliseconds max,
+                                                               const std::string& config_path) {
   if (!value.is_string())
-    return make_error(ErrorCode::kInvalidConfig, "must be a duration such as \"10s\", got " + value.dump(), config_path);
+    return make_error(ErrorCode::kInvalidConfig, "must be a duration such as \"10s\", got " + value.dump(),
+                      config_path);
   auto d = sdk::parse_duration(value.get<std::string>());
   if (!d) return make_error(ErrorCode::kInvalidConfig, d.error().message, config_path);
   if (*d < min || *d > max)
@@ -55,7 +57,8 @@ sdk::Result<TlsConfig> parse_tls(const nlohmann::json& value, const std::string&
     auto it = value.find(key);
     if (it == value.end())
       return make_error(ErrorCode::kInvalidConfig,
-                        std::string("missing: HTTPS needs both certFile and keyFile (PEM files), e.g. ") + example, path);
+                        std::string("missing: HTTPS needs both certFile and keyFile (PEM files), e.g. ") + example,
+                        path);
     if (!it->is_string() || it->get<std::string>().empty())
       return make_error(ErrorCode::kInvalidConfig, "must be a file path, got " + it->dump(), path);
     *target = it->get<std::string>();
@@ -79,7 +82,8 @@ sdk::Result<AuthConfig> parse_auth(const nlohmann::json& value, const std::strin
     else if (mode != "none")
       return make_error(ErrorCode::kInvalidConfig,
                         "must be \"none\" or \"tokenReview\" (a bearer token checked by the API's TokenReview and "
-                        "SubjectAccessReview), got " + it->dump(),
+                        "SubjectAccessReview), got " +
+                            it->dump(),
                         config_path + ".mode");
   }
   if (auto it = value.find("reviewTimeout"); it != value.end()) {
@@ -89,7 +93,8 @@ sdk::Result<AuthConfig> parse_auth(const nlohmann::json& value, const std::strin
     out.review_timeout = *d;
   }
   if (auto it = value.find("cacheTTL"); it != value.end()) {
-    auto d = parse_positive_duration(*it, std::chrono::milliseconds(0), std::chrono::hours(1), config_path + ".cacheTTL");
+    auto d =
+        parse_positive_duration(*it, std::chrono::milliseconds(0), std::chrono::hours(1), config_path + ".cacheTTL");
     if (!d) return d.error();
     out.cache_ttl = *d;
   }

@@ -31,8 +31,8 @@ sdk::Result<void> MetricsSink::start(sdk::PluginContext& context) {
     sdk::Logger* logger = &context.logger();
     options.log = [logger](const std::string& line) { logger->warn(line); };
     if (config_.tls) {
-      auto credentials = TlsCredentials::load({config_.tls->cert_file, config_.tls->key_file, config_.tls->reload_interval},
-                                              config_path_ + ".tls");
+      auto credentials = TlsCredentials::load(
+          {config_.tls->cert_file, config_.tls->key_file, config_.tls->reload_interval}, config_path_ + ".tls");
       if (!credentials) {
         context_ = nullptr;
         sdk::Error e = credentials.error();
@@ -54,8 +54,9 @@ sdk::Result<void> MetricsSink::start(sdk::PluginContext& context) {
       options.auth.review_timeout = config_.auth.review_timeout;
       options.auth.cache_ttl = config_.auth.cache_ttl;
       if (!config_.tls)
-        context.logger().warn("metrics: token auth without TLS: bearer tokens cross the network in clear text; set "
-                              "tls.certFile and tls.keyFile");
+        context.logger().warn(
+            "metrics: token auth without TLS: bearer tokens cross the network in clear text; set "
+            "tls.certFile and tls.keyFile");
     }
     const bool https = options.tls != nullptr;
     const std::string tls_line = https ? " (TLS: " + options.tls->describe() + ")" : "";
@@ -71,8 +72,9 @@ sdk::Result<void> MetricsSink::start(sdk::PluginContext& context) {
     bound.port = *port;
     context.logger().info(std::string("metrics: serving ") + (https ? "https://" : "http://") + bound.to_string() +
                           config_.path + " and /healthz (port " + std::to_string(*port) + ")" + tls_line +
-                          (config_.auth.token_review ? "; " + config_.path + " needs a bearer token (TokenReview + "
-                                                                             "SubjectAccessReview)"
+                          (config_.auth.token_review ? "; " + config_.path +
+                                                           " needs a bearer token (TokenReview + "
+                                                           "SubjectAccessReview)"
                                                      : ""));
     exporter_ = std::move(exporter);
     return sdk::ok();

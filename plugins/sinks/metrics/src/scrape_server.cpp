@@ -4,10 +4,10 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -76,8 +76,8 @@ struct Connection {
   int fd = -1;
   std::uint64_t id = 0;
   std::string peer;
-  SSL* ssl = nullptr;     // null: plain HTTP
-  short want = POLLIN;    // TLS: what the last SSL call waits for
+  SSL* ssl = nullptr;   // null: plain HTTP
+  short want = POLLIN;  // TLS: what the last SSL call waits for
   State state = State::kReading;
   bool close_after_write = false;
   bool request_started = false;  // a byte of the current request arrived
@@ -477,8 +477,7 @@ void ScrapeServer::loop() {
     }
     if (fds[0].revents) {
       char drain[256];
-      while (read(wake_read_, drain, sizeof drain) > 0) {
-      }
+      while (read(wake_read_, drain, sizeof drain) > 0) {}
       if (stopping_) break;
       take_answers();
     }

@@ -40,15 +40,15 @@ struct ScrapeResponse {
 };
 
 struct ScrapeServerLimits {
-  std::chrono::milliseconds request_deadline{5000};  // from a request's first byte to its last header
-  std::chrono::milliseconds idle_timeout{2000};      // a connection waiting for its next request
-  std::chrono::milliseconds write_deadline{5000};    // to send one response
+  std::chrono::milliseconds request_deadline{5000};    // from a request's first byte to its last header
+  std::chrono::milliseconds idle_timeout{2000};        // a connection waiting for its next request
+  std::chrono::milliseconds write_deadline{5000};      // to send one response
   std::chrono::milliseconds handshake_deadline{5000};  // TLS: from accept to a finished handshake
   std::chrono::milliseconds handler_deadline{15000};   // an asynchronous answer (then 503)
-  std::size_t max_header_bytes = 8192;               // request line and headers
-  std::size_t max_connections = 1024;                // in total
-  std::size_t max_connections_per_client = 64;       // per client address
-  std::size_t max_requests_per_connection = 1000;    // then the connection is closed (keep-alive)
+  std::size_t max_header_bytes = 8192;                 // request line and headers
+  std::size_t max_connections = 1024;                  // in total
+  std::size_t max_connections_per_client = 64;         // per client address
+  std::size_t max_requests_per_connection = 1000;      // then the connection is closed (keep-alive)
 };
 
 class ScrapeServer {

@@ -31,8 +31,7 @@ sdk::Result<void> check_file(const std::string& path, const char* what) {
                       std::string(what) + " \"" + path + "\" cannot be read: " + std::strerror(errno));
   if (!S_ISREG(st.st_mode))
     return make_error(ErrorCode::kInvalidConfig, std::string(what) + " \"" + path + "\" is not a regular file");
-  if (st.st_size == 0)
-    return make_error(ErrorCode::kInvalidConfig, std::string(what) + " \"" + path + "\" is empty");
+  if (st.st_size == 0) return make_error(ErrorCode::kInvalidConfig, std::string(what) + " \"" + path + "\" is empty");
   if (static_cast<std::size_t>(st.st_size) > kMaxPemBytes)
     return make_error(ErrorCode::kInvalidConfig, std::string(what) + " \"" + path + "\" is larger than " +
                                                      std::to_string(kMaxPemBytes) + " bytes");
@@ -50,9 +49,9 @@ sdk::Result<SslCtxPtr> make_server_context(const TlsFiles& files) {
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), files.cert_file.c_str()) != 1)
-    return make_error(ErrorCode::kInvalidConfig, "certificate file \"" + files.cert_file +
-                                                     "\" holds no usable PEM certificate: " +
-                                                     openssl_error("unknown error"));
+    return make_error(ErrorCode::kInvalidConfig,
+                      "certificate file \"" + files.cert_file +
+                          "\" holds no usable PEM certificate: " + openssl_error("unknown error"));
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), files.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
     // OpenSSL 3 compares the key with the certificate here already.
     const bool mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;

@@ -43,7 +43,8 @@ std::optional<std::string> bearer_token(const std::string& header) {
 
 TokenAuth::TokenAuth(sdk::AccessReviewer& reviewer, TokenAuthOptions options, LogLine log)
     : reviewer_(reviewer), options_(options), log_(std::move(log)) {
-  for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.workers); ++i) workers_.emplace_back([this] { work(); });
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.workers); ++i)
+    workers_.emplace_back([this] { work(); });
 }
 
 TokenAuth::~TokenAuth() {
@@ -93,7 +94,8 @@ bool TokenAuth::lookup(const std::string& key, std::optional<ScrapeResponse>& ou
 void TokenAuth::remember(const std::string& key, const std::optional<ScrapeResponse>& decision) {
   const auto now = SteadyClock::now();
   if (cache_.size() >= options_.cache_entries) {
-    for (auto it = cache_.begin(); it != cache_.end();) it = it->second.expires <= now ? cache_.erase(it) : std::next(it);
+    for (auto it = cache_.begin(); it != cache_.end();)
+      it = it->second.expires <= now ? cache_.erase(it) : std::next(it);
     if (cache_.size() >= options_.cache_entries) {  // still full: the entry closest to expiring goes
       auto soonest = std::min_element(cache_.begin(), cache_.end(),
                                       [](const auto& a, const auto& b) { return a.second.expires < b.second.expires; });
@@ -151,8 +153,8 @@ std::optional<ScrapeResponse> TokenAuth::review(const Job& job) {
   }
   auto decision = reviewer_.authorize(*who, job.path, job.verb, sdk::Deadline::in(options_.review_timeout));
   if (!decision) {
-    log("metrics: token auth: SubjectAccessReview for " + who->user + " failed (answered 500): " +
-        decision.error().message);
+    log("metrics: token auth: SubjectAccessReview for " + who->user +
+        " failed (answered 500): " + decision.error().message);
     return refusal(500, "Authorization for user " + who->user + " failed");  // not cached
   }
   std::optional<ScrapeResponse> out;

@@ -84,9 +84,10 @@ TEST(MetricsConfig, TlsAndAuthDefaultOffAndParse) {
   ASSERT_TRUE(defaults.ok());
   EXPECT_FALSE(defaults->tls.has_value());
   EXPECT_FALSE(defaults->auth.token_review);
-  auto full = parse_config(json{{"tls", {{"certFile", "/c/tls.crt"}, {"keyFile", "/c/tls.key"}, {"reloadInterval", "30s"}}},
-                                {"auth", {{"mode", "tokenReview"}, {"reviewTimeout", "2s"}, {"cacheTTL", "30s"}}}},
-                           "s");
+  auto full =
+      parse_config(json{{"tls", {{"certFile", "/c/tls.crt"}, {"keyFile", "/c/tls.key"}, {"reloadInterval", "30s"}}},
+                        {"auth", {{"mode", "tokenReview"}, {"reviewTimeout", "2s"}, {"cacheTTL", "30s"}}}},
+                   "s");
   ASSERT_TRUE(full.ok()) << full.error().to_string();
   ASSERT_TRUE(full->tls.has_value());
   EXPECT_EQ(full->tls->cert_file, "/c/tls.crt");

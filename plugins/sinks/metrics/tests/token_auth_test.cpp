@@ -135,7 +135,7 @@ TEST_F(TokenAuthTest, DecisionsAreCachedForTheTtl) {
   for (int i = 0; i < 5; ++i) ASSERT_EQ(get("prom-token").status, 200);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(get("dev-token").status, 403);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(get("forged").status, 401);
-  EXPECT_EQ(reviewer_.token_reviews, 3);  // one per token
+  EXPECT_EQ(reviewer_.token_reviews, 3);   // one per token
   EXPECT_EQ(reviewer_.access_reviews, 2);  // one per authenticated token
 }
 
@@ -209,7 +209,8 @@ TEST(TokenAuthStandalone, ParsesOnlyBearerTokens) {
 TEST(TokenAuthLocal, AskingForTokenAuthWithoutAnApiServerIsAClearStartError) {
   sdk::testing::FakeContext ctx("metrics");  // access_reviewer() is null, as in local mode
   MetricsSink sink;
-  ASSERT_TRUE(sink.configure(json{{"listen", "127.0.0.1:0"}, {"auth", {{"mode", "tokenReview"}}}}, "sinks.metrics").ok());
+  ASSERT_TRUE(
+      sink.configure(json{{"listen", "127.0.0.1:0"}, {"auth", {{"mode", "tokenReview"}}}}, "sinks.metrics").ok());
   auto r = sink.start(ctx);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().path, "sinks.metrics.auth.mode");
