@@ -118,7 +118,7 @@ def load(name):
 
 def metrics_sink(objs):
     cm = objs[("ConfigMap", "wva-pipelines")]["data"]["pipelines.yaml"]
-    m = re.search(r"^      metrics: (\{.*\})$", cm, re.M)
+    m = re.search(r"^ *metrics: (\{.*\})$", cm, re.M)
     if not m:
         fail("no metrics sink line in pipelines.yaml:\n" + cm)
     return json.loads(m.group(1))
