@@ -220,3 +220,36 @@ TEST(TokenAuthLocal, AskingForTokenAuthWithoutAnApiServerIsAClearStartError) {
 
 }  // namespace
 }  // namespace wva::plugins::metrics
+
+namespace wva::plugins::metrics {
+namespace {
+
+// The server's side of a late answer: a request whose handler never answers gets 503 at
+// handler_deadline; an answer after that, or after stop(), is ignored.
+TEST(ScrapeServerAsync, AnAnswerNotGivenInTimeIs503AndLateAnswersAreIgnored) {
+  std::mutex mutex;
+  std::vector<ScrapeServer::Respond> held;
+  ScrapeServerLimits limits;
+  limits.handler_deadline = 300ms;
+  ScrapeServer server(ScrapeServer::AsyncHandler([&](const ScrapeRequest& req, ScrapeServer::Respond respond) {
+                        if (req.path == "/now") return respond({200, "text/plain", "now\n"});
+                        std::lock_guard lock(mutex);
+                        held.push_back(std::move(respond));
+                      }),
+                      limits);
+  auto port = server.start("127.0.0.1", 0);
+  ASSERT_TRUE(port.ok());
+  const std::string base = "http://127.0.0.1:" + std::to_string(*port);
+  auto late = https_get(base + "/never", "");
+  EXPECT_EQ(late.status, 503);
+  EXPECT_EQ(https_get(base + "/now", "").status, 200);
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(held.size(), 1u);
+  held[0]({200, "text/plain", "too late\n"});  // the connection was answered already: ignored
+  EXPECT_EQ(https_get(base + "/now", "").status, 200);
+  server.stop();
+  held[0]({200, "text/plain", "after stop\n"});  // no loop to wake: ignored, no crash
+}
+
+}  // namespace
+}  // namespace wva::plugins::metrics
