@@ -20,7 +20,7 @@ struct ExporterOptions {
   std::shared_ptr<TlsCredentials> tls;      // null: plain HTTP
   sdk::AccessReviewer* reviewer = nullptr;  // null: no token auth
   TokenAuthOptions auth;
-  std::function<void(const std::string&)> log;  // reloads, refused certificates, failed reviews
+  std::function<void(sdk::LogLevel, const std::string&)> log;  // reloads, refused certificates, reviews
 };
 
 class HttpExporter {

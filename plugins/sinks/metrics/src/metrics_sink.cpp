@@ -29,7 +29,7 @@ sdk::Result<void> MetricsSink::start(sdk::PluginContext& context) {
     ExporterOptions options;
     options.path = config_.path;
     sdk::Logger* logger = &context.logger();
-    options.log = [logger](const std::string& line) { logger->warn(line); };
+    options.log = [logger](sdk::LogLevel level, const std::string& line) { logger->log(level, line); };
     if (config_.tls) {
       auto credentials = TlsCredentials::load(
           {config_.tls->cert_file, config_.tls->key_file, config_.tls->reload_interval}, config_path_ + ".tls");

@@ -445,7 +445,8 @@ void ScrapeServer::loop() {
   while (!stopping_) {
     auto now = Clock::now();
     if (tls_)
-      if (auto line = tls_->maybe_reload(now); line && log_) log_(*line);
+      if (auto reload = tls_->maybe_reload(now); reload && log_)
+        log_(reload->ok ? sdk::LogLevel::kInfo : sdk::LogLevel::kWarn, reload->message);
     // Deadlines first: a handshake or request not done in time, an idle keep-alive, a response not taken;
     // an answer not given in time is a 503.
     for (auto it = conns.begin(); it != conns.end();) {

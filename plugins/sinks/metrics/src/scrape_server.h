@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "tls_credentials.h"
+#include "wva/sdk/context.h"
 #include "wva/sdk/result.h"
 
 namespace wva::plugins::metrics {
@@ -57,7 +58,7 @@ class ScrapeServer {
   // Call once, from any thread (a call after the connection is gone, or after stop(), does nothing).
   using Respond = std::function<void(ScrapeResponse)>;
   using AsyncHandler = std::function<void(const ScrapeRequest&, Respond)>;
-  using LogLine = std::function<void(const std::string&)>;
+  using LogLine = std::function<void(sdk::LogLevel, const std::string&)>;
 
   ScrapeServer(Handler handler, ScrapeServerLimits limits = {});
   ScrapeServer(AsyncHandler handler, ScrapeServerLimits limits);

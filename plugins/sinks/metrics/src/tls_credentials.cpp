@@ -97,7 +97,7 @@ sdk::Result<std::unique_ptr<TlsCredentials>> TlsCredentials::load(TlsFiles files
   return out;
 }
 
-std::optional<std::string> TlsCredentials::maybe_reload(std::chrono::steady_clock::time_point now) {
+std::optional<TlsCredentials::Reload> TlsCredentials::maybe_reload(std::chrono::steady_clock::time_point now) {
   if (now < next_check_) return std::nullopt;
   next_check_ = now + files_.reload_interval;
   const Identity cert = identity_of(files_.cert_file), key = identity_of(files_.key_file);
@@ -105,10 +105,12 @@ std::optional<std::string> TlsCredentials::maybe_reload(std::chrono::steady_cloc
   cert_id_ = cert;
   key_id_ = key;
   auto ctx = make_server_context(files_);
-  if (!ctx) return "TLS: kept the last good certificate: the changed pair was refused: " + ctx.error().message;
+  if (!ctx)
+    return Reload{false,
+                  "metrics: TLS: kept the last good certificate: the changed pair was refused: " + ctx.error().message};
   ctx_ = std::move(*ctx);
   ++reloads_;
-  return "TLS: reloaded the certificate and key (" + describe() + ")";
+  return Reload{true, "metrics: TLS: reloaded the certificate and key (" + describe() + ")"};
 }
 
 std::string TlsCredentials::describe() const {

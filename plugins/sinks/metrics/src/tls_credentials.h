@@ -44,8 +44,12 @@ class TlsCredentials {
   // The context new connections use. Connections keep the context they started with (SSL_new takes
   // a reference), so a reload never cuts a scrape in flight.
   SSL_CTX* context() const { return ctx_.get(); }
-  // Reloads when a file changed and the interval has passed; returns a line to log when it tried.
-  std::optional<std::string> maybe_reload(std::chrono::steady_clock::time_point now);
+  struct Reload {
+    bool ok = false;  // false: the changed pair was refused, the last good one serves on
+    std::string message;
+  };
+  // Reloads when a file changed and the interval has passed; says how it went when it tried.
+  std::optional<Reload> maybe_reload(std::chrono::steady_clock::time_point now);
   std::uint64_t reloads() const { return reloads_; }
   // The certificate's subject and notAfter, for logs.
   std::string describe() const;

@@ -129,8 +129,8 @@ void TokenAuth::work() {
 }
 
 std::optional<ScrapeResponse> TokenAuth::review(const Job& job) {
-  auto log = [this](const std::string& line) {
-    if (log_) log_(line);
+  auto log = [this](sdk::LogLevel level, const std::string& line) {
+    if (log_) log_(level, line);
   };
   {
     std::lock_guard lock(mutex_);
@@ -138,7 +138,7 @@ std::optional<ScrapeResponse> TokenAuth::review(const Job& job) {
   }
   auto who = reviewer_.authenticate(job.token, sdk::Deadline::in(options_.review_timeout));
   if (!who) {
-    log("metrics: token auth: TokenReview failed (answered 401): " + who.error().message);
+    log(sdk::LogLevel::kWarn, "metrics: token auth: TokenReview failed (answered 401): " + who.error().message);
     return refusal(401, "Authentication failed");  // not cached
   }
   if (!who->authenticated) {
@@ -153,15 +153,15 @@ std::optional<ScrapeResponse> TokenAuth::review(const Job& job) {
   }
   auto decision = reviewer_.authorize(*who, job.path, job.verb, sdk::Deadline::in(options_.review_timeout));
   if (!decision) {
-    log("metrics: token auth: SubjectAccessReview for " + who->user +
-        " failed (answered 500): " + decision.error().message);
+    log(sdk::LogLevel::kWarn, "metrics: token auth: SubjectAccessReview for " + who->user +
+                                  " failed (answered 500): " + decision.error().message);
     return refusal(500, "Authorization for user " + who->user + " failed");  // not cached
   }
   std::optional<ScrapeResponse> out;
   if (!decision->allowed) {
     out = refusal(403, "Authorization denied for user " + who->user);
-    log("metrics: token auth: " + who->user + " may not " + job.verb + " " + job.path +
-        (decision->reason.empty() ? "" : ": " + decision->reason));
+    log(sdk::LogLevel::kInfo, "metrics: token auth: " + who->user + " may not " + job.verb + " " + job.path +
+                                  (decision->reason.empty() ? "" : ": " + decision->reason));
   }
   std::lock_guard lock(mutex_);
   remember(job.key, out);

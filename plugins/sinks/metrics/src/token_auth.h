@@ -47,7 +47,7 @@ class TokenAuth {
  public:
   // nullopt: serve the request; a response: refuse with it.
   using Done = std::function<void(std::optional<ScrapeResponse>)>;
-  using LogLine = std::function<void(const std::string&)>;
+  using LogLine = std::function<void(sdk::LogLevel, const std::string&)>;
 
   TokenAuth(sdk::AccessReviewer& reviewer, TokenAuthOptions options, LogLine log);
   ~TokenAuth();  // joins the workers (a review in flight ends within review_timeout)
