@@ -3,8 +3,8 @@
 `kubectl apply --dry-run=client` offline.
 
 It stands for an API server that serves core/v1, apps/v1, rbac.authorization.k8s.io/v1,
-apiextensions.k8s.io/v1, autoscaling/v2, keda.sh/v1alpha1 (KEDA's CRDs installed) and llmd.ai/v1alpha1
-(WVA's CRD installed): kubectl maps each rendered kind to its resource through /api and /apis, GETs the live object
+apiextensions.k8s.io/v1, autoscaling/v2, keda.sh/v1alpha1 (KEDA's CRDs installed), monitoring.coreos.com/v1
+(the Prometheus Operator's), cert-manager.io/v1 (cert-manager's) and llmd.ai/v1alpha1 (WVA's CRD installed): kubectl maps each rendered kind to its resource through /api and /apis, GETs the live object
 (404 here: nothing exists, so apply computes a create) and prints the object it would send. Nothing is
 stored; every other path answers a 404 Status. Binds 127.0.0.1 on a free port and writes the port to
 <port file>.
@@ -28,6 +28,8 @@ GROUPS = {
                                          resource("roles", "Role"), resource("rolebindings", "RoleBinding")]),
     "apiextensions.k8s.io": ("v1", [resource("customresourcedefinitions", "CustomResourceDefinition", False)]),
     "llmd.ai": ("v1alpha1", [resource("variantautoscalings", "VariantAutoscaling")]),
+    "monitoring.coreos.com": ("v1", [resource("servicemonitors", "ServiceMonitor")]),
+    "cert-manager.io": ("v1", [resource("certificates", "Certificate")]),
 }
 CORE = [resource("configmaps", "ConfigMap"), resource("namespaces", "Namespace", False),
         resource("services", "Service"), resource("serviceaccounts", "ServiceAccount")]

@@ -99,6 +99,108 @@ void FakeApiServer::require_token(std::string token) {
   token_ = std::move(token);
 }
 
+void FakeApiServer::add_token(std::string token, std::string user, std::vector<std::string> groups) {
+  std::lock_guard lock(mutex_);
+  review_tokens_[std::move(token)] = {std::move(user), std::move(groups)};
+}
+
+void FakeApiServer::allow_non_resource(std::string subject, std::string path, std::string verb) {
+  std::lock_guard lock(mutex_);
+  non_resource_rules_.push_back({std::move(subject), std::move(path), std::move(verb)});
+}
+
+void FakeApiServer::review_failure(int http_status, std::chrono::milliseconds delay) {
+  std::lock_guard lock(mutex_);
+  review_failure_status_ = http_status;
+  review_failure_delay_ = delay;
+}
+
+bool FakeApiServer::review(const httplib::Request& req, httplib::Response& res) {
+  const bool token_review = req.path == "/apis/authentication.k8s.io/v1/tokenreviews";
+  const bool access_review = req.path == "/apis/authorization.k8s.io/v1/subjectaccessreviews";
+  if (!token_review && !access_review) return false;
+  if (req.method != "POST") {
+    send(res, 405, status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
+    return true;
+  }
+  int failure = 0;
+  std::chrono::milliseconds delay{0};
+  {
+    std::lock_guard lock(mutex_);
+    failure = review_failure_status_;
+    delay = review_failure_delay_;
+  }
+  if (failure) {
+    std::this_thread::sleep_for(delay);  // stands for an overloaded API server
+    send(res, failure, status(failure, failure == 503 ? "ServiceUnavailable" : "InternalError", "review failed"));
+    return true;
+  }
+  json body;
+  try {
+    body = json::parse(req.body);
+  } catch (const std::exception& e) {
+    send(res, 400, status(400, "BadRequest", std::string("invalid JSON: ") + e.what()));
+    return true;
+  }
+  const std::string kind = token_review ? "TokenReview" : "SubjectAccessReview";
+  const std::string api_version = token_review ? "authentication.k8s.io/v1" : "authorization.k8s.io/v1";
+  if (!body.is_object() || body.value("kind", "") != kind || body.value("apiVersion", "") != api_version ||
+      !body.contains("spec") || !body["spec"].is_object()) {
+    send(res, 400, status(400, "BadRequest", "expected a " + kind + " of " + api_version + " with a spec"));
+    return true;
+  }
+  const json& spec = body["spec"];
+  json out = body;
+  out["metadata"] = json::object({{"creationTimestamp", nullptr}});
+  std::lock_guard lock(mutex_);
+  if (token_review) {
+    const std::string token = spec.value("token", "");
+    auto it = review_tokens_.find(token);
+    if (it == review_tokens_.end()) {
+      out["status"] = {{"authenticated", false}, {"user", json::object()}, {"error", "invalid bearer token"}};
+    } else {
+      out["status"] = {
+          {"authenticated", true},
+          {"user", {{"username", it->second.user}, {"uid", "uid-" + it->second.user}, {"groups", it->second.groups}}},
+          {"audiences", {"https://kubernetes.default.svc.cluster.local"}}};
+    }
+  } else {
+    // The API refuses a SubjectAccessReview without exactly one of resourceAttributes/nonResourceAttributes
+    // and without a user or group (422 Invalid).
+    const bool has_subject = !spec.value("user", "").empty() || spec.contains("groups");
+    if (!has_subject || spec.contains("resourceAttributes") == spec.contains("nonResourceAttributes")) {
+      send(res, 422,
+           status(422, "Invalid",
+                  "SubjectAccessReview.authorization.k8s.io is invalid: spec: exactly one of nonResourceAttributes "
+                  "or resourceAttributes, and a user or groups, are required"));
+      return true;
+    }
+    bool allowed = false;
+    std::string reason;
+    if (spec.contains("nonResourceAttributes")) {
+      const json& attrs = spec["nonResourceAttributes"];
+      const std::string path = attrs.value("path", ""), verb = attrs.value("verb", "");
+      std::vector<std::string> subjects = {spec.value("user", "")};
+      if (auto g = spec.find("groups"); g != spec.end() && g->is_array())
+        for (const auto& group : *g) subjects.push_back(group.get<std::string>());
+      for (const auto& rule : non_resource_rules_) {
+        const bool path_ok = rule.path == path || (!rule.path.empty() && rule.path.back() == '*' &&
+                                                   path.rfind(rule.path.substr(0, rule.path.size() - 1), 0) == 0);
+        const bool verb_ok = rule.verb == verb || rule.verb == "*";
+        if (path_ok && verb_ok && std::find(subjects.begin(), subjects.end(), rule.subject) != subjects.end()) {
+          allowed = true;
+          reason = "RBAC: allowed by ClusterRoleBinding \"fake\" of ClusterRole \"metrics-reader\" to " + rule.subject;
+          break;
+        }
+      }
+    }
+    out["status"] = {{"allowed", allowed}};
+    if (!reason.empty()) out["status"]["reason"] = reason;
+  }
+  send(res, 201, out);
+  return true;
+}
+
 void FakeApiServer::drop_watches() {
   {
     std::lock_guard lock(mutex_);
@@ -199,6 +301,10 @@ bool FakeApiServer::discovery(const httplib::Request& req, httplib::Response& re
         json gv = {{"groupVersion", r.api_version()}, {"version", r.version}};
         groups.push_back({{"name", r.group}, {"versions", {gv}}, {"preferredVersion", gv}});
       }
+    for (const char* group : {"authentication.k8s.io", "authorization.k8s.io"}) {
+      json gv = {{"groupVersion", std::string(group) + "/v1"}, {"version", "v1"}};
+      groups.push_back({{"name", group}, {"versions", {gv}}, {"preferredVersion", gv}});
+    }
     send(res, 200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}});
     return true;
   }
@@ -208,6 +314,14 @@ bool FakeApiServer::discovery(const httplib::Request& req, httplib::Response& re
   else if (parts.size() == 3 && parts[0] == "apis") gv = parts[1] + "/" + parts[2];
   else return false;
   json list = json::array();
+  if (gv == "authentication.k8s.io/v1" || gv == "authorization.k8s.io/v1") {
+    const bool authn = gv == "authentication.k8s.io/v1";
+    list.push_back({{"name", authn ? "tokenreviews" : "subjectaccessreviews"},
+                    {"singularName", ""},
+                    {"namespaced", false},
+                    {"kind", authn ? "TokenReview" : "SubjectAccessReview"},
+                    {"verbs", {"create"}}});
+  }
   for (const auto& r : resources_) {
     if (r.api_version() != gv) continue;
     json verbs = {"get", "list", "watch", "create", "update", "patch", "delete"};
@@ -246,6 +360,7 @@ void FakeApiServer::handle(const httplib::Request& req, httplib::Response& res) 
       return;
     }
   }
+  if (review(req, res)) return;
   if (req.method == "GET" && discovery(req, res)) return;
   auto r = route(req.path);
   if (!r) {

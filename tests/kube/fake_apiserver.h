@@ -13,6 +13,10 @@
 //   main resource ignoring .status for types with a status subresource; deployments/scale;
 // - Leases as the real server keeps them: plain objects with optimistic concurrency (the holder logic is the
 //   client's, as with client-go).
+// - TokenReview (authentication.k8s.io/v1) and SubjectAccessReview (authorization.k8s.io/v1): create-only
+//   (POST answers 201 with the object and its status, other methods 405), answered from the tokens and
+//   the non-resource permissions a test declares (add_token, allow_non_resource), as kube-apiserver's
+//   authenticators and RBAC would answer; review_failure() makes them fail as an overloaded server does.
 // Simplifications: no admission, no garbage collection of owned objects, no label/field selectors, list
 // pages are cut from the current state (not a snapshot), and no TLS.
 #pragma once
@@ -76,6 +80,15 @@ class FakeApiServer {
   void require_token(std::string token);
   void set_bookmark_interval(std::chrono::milliseconds interval) { bookmark_interval_ms_ = interval.count(); }
 
+  // Reviews. A token the fake authenticates as `user` (e.g. "system:serviceaccount:monitoring:prometheus")
+  // with `groups`.
+  void add_token(std::string token, std::string user, std::vector<std::string> groups = {});
+  // RBAC for non-resource URLs: `subject` (a user or a group) may `verb` on `path` ("/metrics", or a
+  // prefix ending in "*" as nonResourceURLs allows).
+  void allow_non_resource(std::string subject, std::string path, std::string verb);
+  // Review requests answer `http_status` (e.g. 503) after `delay`; 0 turns the fault off.
+  void review_failure(int http_status, std::chrono::milliseconds delay = {});
+
   std::vector<RequestRecord> requests() const;
   // Requests whose method matches and whose path contains `path_part`.
   std::size_t count(const std::string& method, const std::string& path_part,
@@ -98,6 +111,8 @@ class FakeApiServer {
   };
 
   void handle(const httplib::Request& req, httplib::Response& res);
+  // TokenReview / SubjectAccessReview; false when the path is neither.
+  bool review(const httplib::Request& req, httplib::Response& res);
   bool discovery(const httplib::Request& req, httplib::Response& res);
   std::optional<Route> route(const std::string& path) const;
   void list_or_watch(const Route& r, const httplib::Request& req, httplib::Response& res);
@@ -128,6 +143,17 @@ class FakeApiServer {
   std::uint64_t drop_generation_ = 0;
   bool stopping_ = false;
   std::string token_;
+  struct TokenUser {
+    std::string user;
+    std::vector<std::string> groups;
+  };
+  std::map<std::string, TokenUser> review_tokens_;
+  struct NonResourceRule {
+    std::string subject, path, verb;
+  };
+  std::vector<NonResourceRule> non_resource_rules_;
+  int review_failure_status_ = 0;
+  std::chrono::milliseconds review_failure_delay_{0};
   std::vector<RequestRecord> requests_;
   std::atomic<int> open_watches_{0};
   std::atomic<long long> bookmark_interval_ms_{1000};

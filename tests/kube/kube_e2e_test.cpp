@@ -20,8 +20,11 @@
 #include <nlohmann/json.hpp>
 
 #include "fake_apiserver.h"
+#include "https_get.h"
 #include "kube_objects.h"
+#include "prerequisite.h"
 #include "subprocess.h"
+#include "test_pki.h"
 
 namespace wva::testing {
 namespace {
@@ -257,6 +260,51 @@ TEST(KubeE2E, ProbesSayAliveAndReadyOnTheirOwnPort) {
   auto h = probe.Get("/healthz");
   ASSERT_TRUE(h);
   EXPECT_EQ(h->status, 200);
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(20s), 0) << p.err;
+}
+
+// Secure metrics: the metrics sink serves HTTPS and checks bearer tokens with the (fake) API's TokenReview
+// and SubjectAccessReview, as the chart configures it for Prometheus.
+TEST(KubeE2E, SecureMetricsServeRecommendationsToAPermittedTokenOnly) {
+  WVA_REQUIRE(fs::exists(kOpenssl)) << "the openssl CLI (Debian package openssl)";
+  Pki pki;
+  ASSERT_EQ(pki.make_ca("ca"), "");
+  ASSERT_EQ(pki.make_server("metrics", "ca"), "");
+  FakeApiServer server;
+  server.require_token("controller-token");
+  server.add_token("prometheus-token", "system:serviceaccount:monitoring:prometheus-k8s");
+  server.add_token("other-token", "system:serviceaccount:default:default");
+  server.allow_non_resource("system:serviceaccount:monitoring:prometheus-k8s", "/metrics", "get");
+  seed_quickstart(server);
+  const int metrics_port = free_port();
+  std::string yaml = pipelines_yaml("300ms");
+  yaml.replace(yaml.find("sinks:\n  status: {}"), std::string("sinks:\n  status: {}").size(),
+               "sinks:\n  status: {}\n  metrics:\n    listen: \"127.0.0.1:" + std::to_string(metrics_port) +
+                   "\"\n    tls: {certFile: " + pki.file("metrics.crt") + ", keyFile: " + pki.file("metrics.key") +
+                   "}\n    auth: {mode: tokenReview}");
+  yaml.replace(yaml.find("sinks: [status]"), std::string("sinks: [status]").size(), "sinks: [status, metrics]");
+  ASSERT_TRUE(server.update(config_map(kSystemNs, "wva-pipelines", {{"pipelines.yaml", yaml}})).is_object());
+  TempDir dir;
+  const auto kubeconfig = write_kubeconfig(dir.file("config"), server.url(), "controller-token");
+  Process p({kWva, "run", "--kubeconfig", kubeconfig}, controller_env());
+  const std::string url = "https://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
+  HttpsReply scrape;
+  ASSERT_TRUE(eventually(
+      [&] {
+        scrape = https_get(url, pki.file("ca.crt"), "prometheus-token", 2s);
+        return scrape.status == 200 && scrape.body.find("inferno_desired_replicas{") != std::string::npos;
+      },
+      30s, {&p}))
+      << scrape.status << " " << scrape.error << "\n"
+      << scrape.body << "\n"
+      << p.err;
+  EXPECT_NE(scrape.body.find("variant_name=\"llama-8b-a100\""), std::string::npos) << scrape.body;
+  auto anonymous = https_get(url, pki.file("ca.crt"));
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(anonymous.body.find("inferno_"), std::string::npos);
+  EXPECT_EQ(https_get(url, pki.file("ca.crt"), "other-token").status, 403);
+  EXPECT_GE(server.count("POST", "/apis/authentication.k8s.io/v1/tokenreviews", "Bearer controller-token"), 2u);
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(20s), 0) << p.err;
 }

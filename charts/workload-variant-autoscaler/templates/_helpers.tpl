@@ -79,3 +79,9 @@ true
 
 {{/* Mount directory of the keda-scaler's TLS Secret. */}}
 {{- define "wva.kedaScalerTlsDir" -}}/etc/wva/keda-scaler-tls{{- end -}}
+
+{{/* Where the metrics sink's certificate Secret is mounted, and its name. */}}
+{{- define "wva.metricsTlsDir" -}}/etc/wva/metrics-tls{{- end -}}
+{{- define "wva.metricsTlsSecret" -}}
+{{- .Values.metrics.tls.secretName | default (printf "%s-metrics-tls" (include "wva.fullname" .)) -}}
+{{- end -}}

@@ -60,6 +60,9 @@ class ClusterBackend : public sdk::ClusterView {
   // changed, so the host can run a cycle soon instead of at the next interval. Default: never called
   // (the local backend is polled by refresh()).
   virtual void subscribe_changes(std::function<void()> listener) { (void)listener; }
+  // The API server's TokenReview/SubjectAccessReview, lent to plugins; nullptr when there is no API
+  // server (local, offline).
+  virtual sdk::AccessReviewer* access_reviewer() { return nullptr; }
 };
 
 // Any ClusterView as a ClusterBackend (refresh does nothing, revision stays 0, changes are not tracked):

@@ -181,7 +181,7 @@ std::vector<std::filesystem::path> Host::plugin_search_paths(const HostConfig& c
 }
 
 std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins, bool allow_partial) {
-  HostServices services{log_, clock_.get(), cluster_.get(), &metrics_};
+  HostServices services{log_, clock_.get(), cluster_.get(), &metrics_, cluster_->access_reviewer()};
   auto set = std::make_unique<PluginSet>();
   // In-process instances replace configured ones of the same name.
   auto in_process = [&](const std::string& key) {

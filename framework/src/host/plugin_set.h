@@ -22,6 +22,7 @@ struct HostServices {
   const sdk::Clock* clock = nullptr;
   sdk::ClusterView* cluster = nullptr;
   sdk::MetricsRegistry* metrics = nullptr;
+  sdk::AccessReviewer* access_reviewer = nullptr;  // null without an API server
 };
 
 class InstanceContext final : public sdk::PluginContext {
@@ -32,6 +33,7 @@ class InstanceContext final : public sdk::PluginContext {
   sdk::ClusterView& cluster() override { return *services_.cluster; }
   sdk::MetricsRegistry& metrics() override { return *services_.metrics; }
   std::string instance_name() const override { return name_; }
+  sdk::AccessReviewer* access_reviewer() override { return services_.access_reviewer; }
 
  private:
   HostServices services_;

@@ -31,6 +31,7 @@
 
 #include "cluster/change_log.h"
 #include "cluster/cluster_backend.h"
+#include "cluster/kube/access_reviews.h"
 #include "cluster/kube/kube_client.h"
 #include "cluster/kube/object_store.h"
 #include "cluster/kube/reflector.h"
@@ -70,6 +71,7 @@ class KubeCluster final : public ClusterBackend {
   void subscribe_changes(std::function<void()> listener) override { set_change_listener(std::move(listener)); }
   // How many objects of a cached kind the cache holds (no copies, no JSON made).
   std::size_t cached_count(const std::string& kind) const { return store_.size(kind); }
+  sdk::AccessReviewer* access_reviewer() override { return &access_reviewer_; }
 
   std::string system_namespace() const override { return options_.system_namespace; }
   sdk::Result<std::vector<sdk::ObjectSnapshot>> list_shared(const std::string& kind, const std::string& ns) override;
@@ -96,6 +98,7 @@ class KubeCluster final : public ClusterBackend {
   bool cached(const std::string& kind, const std::string& ns) const;
 
   std::shared_ptr<KubeClient> client_;
+  KubeAccessReviewer access_reviewer_{client_};
   KubeClusterOptions options_;
   std::shared_ptr<spdlog::logger> log_;
   ObjectStore store_;

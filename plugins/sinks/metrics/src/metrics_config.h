@@ -1,6 +1,11 @@
-// Config of the `metrics` sink: {listen: "127.0.0.1:8443" | ":8443" | "0", path: "/metrics"}.
+// Config of the `metrics` sink:
+//   listen: "127.0.0.1:8443" | ":8443" | "0"
+//   path: /metrics
+//   tls: {certFile: /path/tls.crt, keyFile: /path/tls.key, reloadInterval: 10s}   # absent: plain HTTP
+//   auth: {mode: none | tokenReview, reviewTimeout: 5s, cacheTTL: 1m}          # default: none
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,9 +23,23 @@ struct ListenAddress {
   }
 };
 
+struct TlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::chrono::milliseconds reload_interval{10000};
+};
+
+struct AuthConfig {
+  bool token_review = false;  // mode: tokenReview
+  std::chrono::milliseconds review_timeout{5000};
+  std::chrono::milliseconds cache_ttl{60000};
+};
+
 struct MetricsConfig {
   std::optional<ListenAddress> listen = ListenAddress{"0.0.0.0", 8443};  // nullopt: HTTP server disabled
   std::string path = "/metrics";
+  std::optional<TlsConfig> tls;  // nullopt: plain HTTP
+  AuthConfig auth;
 };
 
 // "0" (or 0) disables the server; ":8443" listens on every interface; "host:port" on one; port 0 picks a

@@ -26,7 +26,41 @@ sdk::Result<void> MetricsSink::start(sdk::PluginContext& context) {
       context.logger().info("metrics: HTTP server disabled (listen: \"0\"); gauges are still set in the registry");
       return sdk::ok();
     }
-    auto exporter = std::make_unique<HttpExporter>(context.metrics(), config_.path);
+    ExporterOptions options;
+    options.path = config_.path;
+    sdk::Logger* logger = &context.logger();
+    options.log = [logger](sdk::LogLevel level, const std::string& line) { logger->log(level, line); };
+    if (config_.tls) {
+      auto credentials = TlsCredentials::load(
+          {config_.tls->cert_file, config_.tls->key_file, config_.tls->reload_interval}, config_path_ + ".tls");
+      if (!credentials) {
+        context_ = nullptr;
+        sdk::Error e = credentials.error();
+        e.message = "cannot serve HTTPS: " + e.message;
+        return e;
+      }
+      options.tls = std::move(*credentials);
+    }
+    if (config_.auth.token_review) {
+      options.reviewer = context.access_reviewer();
+      if (!options.reviewer) {
+        context_ = nullptr;
+        return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
+                               "token auth (mode: tokenReview) needs the Kubernetes API's TokenReview and "
+                               "SubjectAccessReview, and this controller runs without an API server (local "
+                               "mode): set auth.mode to none, or run against a cluster",
+                               config_path_ + ".auth.mode");
+      }
+      options.auth.review_timeout = config_.auth.review_timeout;
+      options.auth.cache_ttl = config_.auth.cache_ttl;
+      if (!config_.tls)
+        context.logger().warn(
+            "metrics: token auth without TLS: bearer tokens cross the network in clear text; set "
+            "tls.certFile and tls.keyFile");
+    }
+    const bool https = options.tls != nullptr;
+    const std::string tls_line = https ? " (TLS: " + options.tls->describe() + ")" : "";
+    auto exporter = std::make_unique<HttpExporter>(context.metrics(), std::move(options));
     auto port = exporter->start(*config_.listen);
     if (!port) {
       context_ = nullptr;
@@ -36,8 +70,12 @@ sdk::Result<void> MetricsSink::start(sdk::PluginContext& context) {
     }
     ListenAddress bound = *config_.listen;
     bound.port = *port;
-    context.logger().info("metrics: serving http://" + bound.to_string() + config_.path + " and /healthz (port " +
-                          std::to_string(*port) + ")");
+    context.logger().info(std::string("metrics: serving ") + (https ? "https://" : "http://") + bound.to_string() +
+                          config_.path + " and /healthz (port " + std::to_string(*port) + ")" + tls_line +
+                          (config_.auth.token_review ? "; " + config_.path +
+                                                           " needs a bearer token (TokenReview + "
+                                                           "SubjectAccessReview)"
+                                                     : ""));
     exporter_ = std::move(exporter);
     return sdk::ok();
   } catch (const std::exception& e) {

@@ -79,5 +79,52 @@ TEST(MetricsConfig, PathAndUnknownKeys) {
   EXPECT_EQ(list.error().path, "s");
 }
 
+TEST(MetricsConfig, TlsAndAuthDefaultOffAndParse) {
+  auto defaults = parse_config(json::object(), "s");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_FALSE(defaults->tls.has_value());
+  EXPECT_FALSE(defaults->auth.token_review);
+  auto full =
+      parse_config(json{{"tls", {{"certFile", "/c/tls.crt"}, {"keyFile", "/c/tls.key"}, {"reloadInterval", "30s"}}},
+                        {"auth", {{"mode", "tokenReview"}, {"reviewTimeout", "2s"}, {"cacheTTL", "30s"}}}},
+                   "s");
+  ASSERT_TRUE(full.ok()) << full.error().to_string();
+  ASSERT_TRUE(full->tls.has_value());
+  EXPECT_EQ(full->tls->cert_file, "/c/tls.crt");
+  EXPECT_EQ(full->tls->key_file, "/c/tls.key");
+  EXPECT_EQ(full->tls->reload_interval, std::chrono::seconds(30));
+  EXPECT_TRUE(full->auth.token_review);
+  EXPECT_EQ(full->auth.review_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(full->auth.cache_ttl, std::chrono::seconds(30));
+  auto none = parse_config(json{{"auth", {{"mode", "none"}}}, {"tls", nullptr}}, "s");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->auth.token_review);
+  EXPECT_FALSE(none->tls.has_value());
+}
+
+TEST(MetricsConfig, BadTlsAndAuthNameThePath) {
+  const std::vector<std::pair<json, std::string>> cases = {
+      {json{{"tls", {{"certFile", "/c"}}}}, "s.tls.keyFile"},
+      {json{{"tls", {{"keyFile", "/k"}}}}, "s.tls.certFile"},
+      {json{{"tls", {{"certFile", ""}, {"keyFile", "/k"}}}}, "s.tls.certFile"},
+      {json{{"tls", {{"certFile", "/c"}, {"keyFile", "/k"}, {"reloadInterval", "1x"}}}}, "s.tls.reloadInterval"},
+      {json{{"tls", {{"certFile", "/c"}, {"keyFile", "/k"}, {"reloadInterval", "10ms"}}}}, "s.tls.reloadInterval"},
+      {json{{"tls", {{"certfile", "/c"}, {"keyFile", "/k"}}}}, "s.tls.certfile"},
+      {json{{"tls", "/c"}}, "s.tls"},
+      {json{{"auth", {{"mode", "token"}}}}, "s.auth.mode"},
+      {json{{"auth", {{"mode", true}}}}, "s.auth.mode"},
+      {json{{"auth", {{"reviewTimeout", "2m"}}}}, "s.auth.reviewTimeout"},
+      {json{{"auth", {{"cacheTtl", "1m"}}}}, "s.auth.cacheTtl"},
+  };
+  for (const auto& [config, path] : cases) {
+    auto r = parse_config(config, "s");
+    ASSERT_FALSE(r.ok()) << config.dump();
+    EXPECT_EQ(r.error().code, sdk::ErrorCode::kInvalidConfig);
+    EXPECT_EQ(r.error().path, path) << config.dump() << ": " << r.error().message;
+  }
+  auto typo = parse_config(json{{"auth", {{"cacheTtl", "1m"}}}}, "s");
+  EXPECT_NE(typo.error().message.find("did you mean 'cacheTTL'?"), std::string::npos) << typo.error().message;
+}
+
 }  // namespace
 }  // namespace wva::plugins::metrics

@@ -12,6 +12,7 @@
 // PublishBatch::partial (new members change the layout of types that cross the boundary: a new major);
 // 3.0 ClusterView::list_shared / get_shared (shared immutable snapshots) replace list / get as the
 // virtuals, list / get copy.
+// also 3.0: PluginContext::access_reviewer (sdk::AccessReviewer: the API's TokenReview/SubjectAccessReview).
 #define WVA_SDK_ABI_MAJOR 3
 #define WVA_SDK_ABI_MINOR 0
 

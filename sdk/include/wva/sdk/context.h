@@ -1,4 +1,4 @@
-// What the host lends a plugin: logger, clock, cluster view, metrics registry. No globals anywhere.
+// What the host lends a plugin: logger, clock, cluster view, metrics registry, access reviews. No globals.
 #pragma once
 
 #include <chrono>
@@ -121,6 +121,37 @@ class MetricsRegistry {
   virtual std::string render() const = 0;
 };
 
+// Who a bearer token belongs to, as the API's TokenReview (authentication.k8s.io/v1) answers.
+struct TokenIdentity {
+  bool authenticated = false;
+  std::string user;  // status.user.username
+  std::string uid;
+  std::vector<std::string> groups;
+  std::map<std::string, std::vector<std::string>> extra;
+  std::string error;  // status.error when not authenticated
+};
+
+// Whether a user may do `verb` on a non-resource path, as SubjectAccessReview (authorization.k8s.io/v1)
+// answers.
+struct AccessDecision {
+  bool allowed = false;
+  std::string reason;  // status.reason (or status.evaluationError)
+};
+
+// The cluster's own authentication and authorization, lent to plugins that guard an endpoint (the
+// metrics sink's token auth). Calls block for at most `deadline` and are thread-safe; call them off any
+// loop that must stay responsive. A transport failure or an API error is an Error; a token the API does
+// not accept is an identity with authenticated = false. Since SDK ABI 3.0.
+class AccessReviewer {
+ public:
+  virtual ~AccessReviewer() = default;
+  // POST /apis/authentication.k8s.io/v1/tokenreviews.
+  virtual Result<TokenIdentity> authenticate(const std::string& token, Deadline deadline) = 0;
+  // POST /apis/authorization.k8s.io/v1/subjectaccessreviews with nonResourceAttributes {path, verb}.
+  virtual Result<AccessDecision> authorize(const TokenIdentity& who, const std::string& path, const std::string& verb,
+                                           Deadline deadline) = 0;
+};
+
 class PluginContext {
  public:
   virtual ~PluginContext() = default;
@@ -130,6 +161,9 @@ class PluginContext {
   virtual MetricsRegistry& metrics() = 0;
   // The name this instance has in pipelines.yaml (two instances of one plugin have two names).
   virtual std::string instance_name() const = 0;
+  // The API server's TokenReview/SubjectAccessReview; nullptr when the backend has none (local mode,
+  // simulate). Since SDK ABI 3.0.
+  virtual AccessReviewer* access_reviewer() { return nullptr; }
 };
 
 }  // namespace wva::sdk
