@@ -269,9 +269,11 @@ void Host::maybe_reload(bool requested) {
 const ClusterModels* Host::current_models() {
   if (auto r = cluster_->refresh(); !r.ok())
     log_->error("cluster {}: {}; using the last good state", cluster_->describe(), r.error().to_string());
-  if (models_cache_ && models_revision_ == cluster_->revision()) return &*models_cache_;
+  discovery_.refresh(pipelines_, *clock_, clock_->is_virtual() ? nullptr : &watchdog_, *log_);
+  if (models_cache_ && models_revision_ == cluster_->revision() && models_discovery_ == discovery_.generation())
+    return &*models_cache_;
   const std::uint64_t revision = cluster_->revision();
-  auto models = build_models(*cluster_);
+  auto models = build_models(*cluster_, discovery_.pods());
   if (!models.ok()) {
     log_->error("cluster {}: {}", cluster_->describe(), models.error().to_string());
     return models_cache_ ? &*models_cache_ : nullptr;
@@ -279,6 +281,7 @@ const ClusterModels* Host::current_models() {
   for (const auto& w : models.value().warnings) log_->warn("{}", w);
   models_cache_ = std::move(models.value());
   models_revision_ = revision;
+  models_discovery_ = discovery_.generation();
   return &*models_cache_;
 }
 

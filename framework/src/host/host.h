@@ -22,6 +22,7 @@
 #include "host/cycle.h"
 #include "host/logger.h"
 #include "host/metrics_registry.h"
+#include "host/model_discovery.h"
 #include "host/plugin_set.h"
 #include "host/sharding.h"
 #include "host/worker_pool.h"
@@ -52,6 +53,8 @@ struct HostOptions {
 
 // A cluster change asks for a cycle this soon (changes arriving meanwhile join the same cycle).
 inline constexpr std::chrono::milliseconds kChangeDebounce{1000};
+// How often sources with sdk::ModelDiscovery are asked which pods serve which model.
+inline constexpr std::chrono::milliseconds kModelDiscoveryPeriod{30000};
 
 // Stops a running Host from another thread (signal watcher, test).
 class StopSignal {
@@ -183,6 +186,9 @@ class Host {
   // Model views of the cluster, rebuilt only when the cluster's revision changes.
   std::optional<ClusterModels> models_cache_;
   std::uint64_t models_revision_ = 0;
+  // Which pods serve which model by their metrics; the views are rebuilt when it changes too.
+  ModelDiscoveryCache discovery_{kModelDiscoveryPeriod, std::chrono::seconds(10)};
+  std::uint64_t models_discovery_ = 0;
 };
 
 }  // namespace wva::framework

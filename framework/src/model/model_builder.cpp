@@ -7,7 +7,9 @@
 //
 // Variants: spec.scaleTargetRef {kind: Deployment, name} names one Deployment; without it every Deployment
 // of the namespace labelled `llmd.ai/model: <modelID with '/' -> '.'>` (metadata or pod-template labels)
-// is a variant. A Deployment claimed by two VAs of the model counts once (first VA by name).
+// is a variant; when none is labelled, every Deployment owning a pod whose metrics report
+// `model_name == modelID` (sources implementing sdk::ModelDiscovery; the pod's owner as below) and not
+// labelled for another model. A Deployment claimed by two VAs of the model counts once (first VA by name).
 // Condition TargetResolved per VA: True/TargetFound, or False/TargetNotFound ("Scale target Deployment X
 // not found"; for discovery "No Deployment labelled ..."), or False/UnsupportedTargetKind, or
 // False/DuplicateModel for a second VA of a model where one of them finds its Deployments by label. A model with no
@@ -52,6 +54,7 @@
 #include <cstdlib>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include <yaml-cpp/yaml.h>
 
@@ -498,7 +501,7 @@ std::string normalize_accelerator(const std::string& product, const std::vector<
   return best ? *best : product;
 }
 
-sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster) {
+sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster, const std::vector<sdk::PodModel>* discovered) {
   ClusterModels out;
   auto vas = cluster.list("VariantAutoscaling", "");
   if (!vas.ok()) return sdk::make_error(vas.error().code, "listing VariantAutoscalings: " + vas.error().message);
@@ -522,6 +525,7 @@ sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster) {
   // Pod owner: the backend's annotation; else the longest Deployment name that prefixes the pod name
   // followed by '-' and whose spec.selector.matchLabels the pod has ("llama-7d9f-x" vs "llama-h100-5c-y").
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> pods_by_owner;  // (ns, deploy)
+  std::map<std::pair<std::string, std::string>, std::string> pod_owner;                   // (ns, pod) -> deploy
   for (const auto& p : *pods) {
     const std::string ns = obj_ns(p), pod_name = obj_name(p);
     std::string owner = str_at(p, {"metadata", "annotations", sdk::kPodDeploymentAnnotation});
@@ -536,7 +540,31 @@ sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster) {
         }
       }
     }
-    if (!owner.empty()) pods_by_owner[{ns, owner}].push_back(pod_name);
+    if (!owner.empty()) {
+      pods_by_owner[{ns, owner}].push_back(pod_name);
+      pod_owner[{ns, pod_name}] = owner;
+    }
+  }
+  // Deployments whose pods report serving a model in their metrics, by (ns, model ID); a Deployment
+  // labelled for another model is never claimed this way.
+  std::map<std::pair<std::string, std::string>, std::vector<const json*>> deps_by_served_model;
+  if (discovered) {
+    std::set<std::tuple<std::string, std::string, std::string>> seen;  // (ns, model, deployment)
+    for (const auto& pm : *discovered) {
+      auto owner = pod_owner.find({pm.ns, pm.pod});
+      if (owner == pod_owner.end() || !seen.insert({pm.ns, pm.model_id, owner->second}).second) continue;
+      auto ns_it = deps_by_ns.find(pm.ns);
+      if (ns_it == deps_by_ns.end()) continue;
+      auto dep_it = ns_it->second.find(owner->second);
+      if (dep_it == ns_it->second.end()) continue;  // the owner named by an annotation is not in the cache
+      const json* d = dep_it->second;
+      std::string label_value = pm.model_id;
+      std::replace(label_value.begin(), label_value.end(), '/', '.');
+      if (auto l = label_of(*d, kModelLabel); !l.empty() && l != label_value) continue;
+      deps_by_served_model[{pm.ns, pm.model_id}].push_back(d);
+    }
+    for (auto& [k, ds] : deps_by_served_model)
+      std::sort(ds.begin(), ds.end(), [](const json* a, const json* b) { return obj_name(*a) < obj_name(*b); });
   }
   for (auto& [k, names] : pods_by_owner) std::sort(names.begin(), names.end());
 
@@ -614,15 +642,28 @@ sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster) {
         std::replace(label_value.begin(), label_value.end(), '/', '.');
         if (auto it = deps_by_model_label.find({key.ns, label_value}); it != deps_by_model_label.end())
           targets = it->second;
+        // Without a labelled Deployment: those whose pods serve the model by their metrics.
+        bool by_metrics = false;
+        if (targets.empty())
+          if (auto it = deps_by_served_model.find({key.ns, key.model_id}); it != deps_by_served_model.end()) {
+            targets = it->second;
+            by_metrics = true;
+          }
         if (targets.empty()) {
-          out.conditions.push_back(condition(va, "False", "TargetNotFound",
-                                             std::string("No Deployment labelled ") + kModelLabel + "=" + label_value +
-                                                 " found in namespace " + key.ns));
+          out.conditions.push_back(condition(
+              va, "False", "TargetNotFound",
+              std::string("No Deployment labelled ") + kModelLabel + "=" + label_value + " found in namespace " +
+                  key.ns +
+                  (discovered ? ", and no pod of the namespace reports model_name=" + key.model_id + " in its metrics"
+                              : "")));
           continue;
         }
         std::string names;
         for (const json* d : targets) names += (names.empty() ? "" : ", ") + obj_name(*d);
-        out.conditions.push_back(condition(va, "True", "TargetFound", "Found Deployment(s) " + names));
+        out.conditions.push_back(
+            condition(va, "True", "TargetFound",
+                      "Found Deployment(s) " + names +
+                          (by_metrics ? " (their pods report model_name=" + key.model_id + " in their metrics)" : "")));
       }
       if (accepted_va.empty()) {
         accepted_va = va_name;

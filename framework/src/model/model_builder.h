@@ -24,8 +24,11 @@ struct ClusterModels {
   std::vector<std::string> warnings;               // e.g. a bad accelerator-unitcost entry
 };
 
-// Reads everything through the ClusterView (cached, no per-model I/O).
-sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster);
+// Reads everything through the ClusterView (cached, no per-model I/O). `discovered`: which pods serve which
+// model by their metrics (sources with sdk::ModelDiscovery); a VA without a scaleTargetRef and without a
+// labelled Deployment then takes the Deployments owning the pods that serve its model.
+sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster,
+                                        const std::vector<sdk::PodModel>* discovered = nullptr);
 
 // "A100-SXM4-80GB" -> "A100" given cost keys {A100, H100}: the longest key the product name starts with
 // (case-insensitive, ignoring a vendor prefix such as "NVIDIA-" or "nvidia-tesla-", and ending at a word

@@ -20,6 +20,9 @@ namespace wva::prometheus {
 
 using Millis = std::chrono::milliseconds;
 
+// One series per serving pod; vLLM exports num_requests_running on every replica, busy or idle.
+inline constexpr const char* kDefaultDiscoveryQuery = "group by ({{by}}) (vllm:num_requests_running{{nsSelector}})";
+
 struct SourceConfig {
   std::string url;  // http(s)://host[:port][/path prefix]
   std::optional<std::string> ca_file;
@@ -45,6 +48,9 @@ struct SourceConfig {
   std::size_t model_matcher_limit = 100;            // add a model_name matcher when at most this many models
   bool batch = true;                                // one `or` query per signal group instead of one per signal
   std::array<std::string, kSignalCount> templates;  // empty: disabled
+  // Which pods serve which model (sdk::ModelDiscovery): a query whose series carry the namespace, pod and
+  // model labels. Empty: discovery off.
+  std::string discovery_query = kDefaultDiscoveryQuery;
 
   SourceConfig();
 };

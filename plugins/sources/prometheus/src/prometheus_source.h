@@ -24,7 +24,7 @@ struct CollectReport {
   std::string load_error;  // when the load query failed (saturation signals still used)
 };
 
-class PrometheusSource : public sdk::Plugin, public sdk::Source {
+class PrometheusSource : public sdk::Plugin, public sdk::Source, public sdk::ModelDiscovery {
  public:
   PrometheusSource() = default;
   ~PrometheusSource() override;
@@ -35,6 +35,9 @@ class PrometheusSource : public sdk::Plugin, public sdk::Source {
 
   sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> collect(std::span<const sdk::ModelView> models,
                                                                   sdk::Deadline deadline) override;
+
+  // One query (discoveryQuery): every pod whose series carry the namespace, pod and model labels.
+  sdk::Result<std::vector<sdk::PodModel>> discover_models(sdk::Deadline deadline) override;
 
   const SourceConfig& config() const { return config_; }
   CollectReport last_report() const;

@@ -9,8 +9,9 @@
 #include "wva/sdk/result.h"
 
 // History: 1.0 first release; 1.1 ClusterView::emit_event; 2.0 Load::router_queue and
-// PublishBatch::partial (new members change the layout of types that cross the boundary: a new major).
-#define WVA_SDK_ABI_MAJOR 2
+// PublishBatch::partial (new members change the layout of types that cross the boundary: a new major);
+// 3.0 ModelDiscovery (Plugin::as_model_discovery, a new virtual).
+#define WVA_SDK_ABI_MAJOR 3
 #define WVA_SDK_ABI_MINOR 0
 
 #define WVA_SDK_VISIBLE __attribute__((visibility("default")))
@@ -50,6 +51,7 @@ enum wva_plugin_kind : std::uint32_t {
   WVA_KIND_SOURCE = 1u,
   WVA_KIND_ANALYZER = 2u,
   WVA_KIND_SINK = 4u,
+  WVA_KIND_MODEL_DISCOVERY = 8u,  // since ABI 3.0: a capability of a source, not a pipeline section
 };
 
 // Layout frozen since ABI major 1: fields may only be appended (struct_size tells which exist).
@@ -102,6 +104,7 @@ inline std::string kinds_to_string(std::uint32_t kinds) {
   if (kinds & WVA_KIND_SOURCE) add("source");
   if (kinds & WVA_KIND_ANALYZER) add("analyzer");
   if (kinds & WVA_KIND_SINK) add("sink");
+  if (kinds & WVA_KIND_MODEL_DISCOVERY) add("model-discovery");
   return out.empty() ? "none" : out;
 }
 
