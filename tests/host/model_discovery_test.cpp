@@ -14,6 +14,7 @@
 #include "config/pipeline_config.h"
 #include "host/clock.h"
 #include "host/host.h"
+#include "host/model_discovery.h"
 #include "in_process_plugins.h"
 
 namespace wva::framework {
@@ -49,6 +50,12 @@ class DiscoveringSource : public testing::ScriptedSource, public sdk::ModelDisco
         }) {}
   sdk::ModelDiscovery* as_model_discovery() override { return this; }
   sdk::Result<std::vector<sdk::PodModel>> discover_models(sdk::Deadline) override {
+    std::function<void()> wait;
+    {
+      std::lock_guard lock(mutex);
+      wait = before_answer;
+    }
+    if (wait) wait();
     std::lock_guard lock(mutex);
     ++discoveries;
     if (fail) return sdk::make_error(sdk::ErrorCode::kUnavailable, "Prometheus is down");
@@ -58,6 +65,7 @@ class DiscoveringSource : public testing::ScriptedSource, public sdk::ModelDisco
   int discoveries = 0;
   bool fail = false;
   std::vector<sdk::PodModel> answer;
+  std::function<void()> before_answer;  // e.g. blocks until a test releases it
 };
 
 const std::vector<sdk::PodModel> kServing = {{"llm", "llama-h100-1", "meta/llama-3.1-8b"},
@@ -170,6 +178,55 @@ TEST(ModelDiscoveryInHost, AChangedAnswerRebuildsTheViewsAndAFailureKeepsTheLast
                                   "answer (2 pods)"),
             std::string::npos)
       << f.log_text.str();
+}
+
+// With a wall clock the scheduler never waits on a question after the first: a source that is slow to
+// answer (blocked here until released) leaves refresh() returning at once, and its answer is taken on a
+// later refresh.
+TEST(ModelDiscoveryCache, OnlyTheFirstAnswerIsWaitedForLaterOnesArriveInTheBackground) {
+  WallClock clock;
+  CallWatchdog watchdog;
+  std::ostringstream text;
+  spdlog::logger log("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(text));
+  auto source = std::make_shared<DiscoveringSource>();
+  source->answer = {kServing[0]};
+  PipelineRuntime pipeline;
+  pipeline.source = {"src", source.get()};
+  pipeline.owners["sources/src"] = source;
+  const std::vector<PipelineRuntime> pipelines = {pipeline};
+
+  ModelDiscoveryCache cache(std::chrono::milliseconds(0), std::chrono::seconds(5));
+  EXPECT_TRUE(cache.refresh(pipelines, clock, &watchdog, log));  // the first answer, waited for
+  ASSERT_NE(cache.pods(), nullptr);
+  EXPECT_EQ(*cache.pods(), (std::vector<sdk::PodModel>{kServing[0]}));
+
+  // The next question blocks in the source until released.
+  std::mutex gate_mutex;
+  std::condition_variable gate_cv;
+  bool released = false;
+  {
+    std::lock_guard lock(source->mutex);
+    source->answer = kServing;
+    source->before_answer = [&] {
+      std::unique_lock lock(gate_mutex);
+      gate_cv.wait_for(lock, std::chrono::seconds(4), [&] { return released; });
+    };
+  }
+  EXPECT_FALSE(cache.refresh(pipelines, clock, &watchdog, log)) << "asked in the background: nothing yet";
+  EXPECT_EQ(cache.pods()->size(), 1u);
+  {
+    std::lock_guard lock(gate_mutex);
+    released = true;
+  }
+  gate_cv.notify_all();
+  bool changed = false;
+  for (int i = 0; i < 400 && !changed; ++i) {  // at most 4 s
+    changed = cache.refresh(pipelines, clock, &watchdog, log);
+    if (!changed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(cache.pods()->size(), 2u);  // the two pods of kServing, duplicates merged
+  cache.wait();
 }
 
 }  // namespace

@@ -48,6 +48,7 @@ std::function<bool(const std::string&)> Host::hung_filter() const {
 }
 
 void Host::shutdown() {
+  discovery_.wait();
   if (plugins_) plugins_->stop_all(hung_filter());
   pipelines_.clear();
   plugins_.reset();
@@ -105,6 +106,7 @@ std::vector<std::filesystem::path> Host::plugin_search_paths(const HostConfig& c
 }
 
 std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins, bool allow_partial) {
+  discovery_.wait();  // no question in flight while instances are stopped or replaced
   HostServices services{log_, clock_.get(), cluster_.get(), &metrics_};
   auto set = std::make_unique<PluginSet>();
   // In-process instances replace configured ones of the same name.

@@ -60,8 +60,9 @@ struct PodModel {
 // Which pods serve which model, from the metrics backend. It lets a VariantAutoscaling find its
 // Deployments without a `llmd.ai/model` label or a scaleTargetRef: the host maps each pod to its
 // Deployment (ownerReferences) and the Deployments whose pods serve the VA's model become its variants.
-// Called by the host at most every few seconds, with a deadline; one batched backend query, not one per
-// model. A failure keeps the host's last good answer. Since SDK ABI 3.0.
+// Called by the host at most every few seconds, with a deadline, possibly while collect() runs on another
+// thread; one batched backend query, not one per model. A failure keeps the host's last good answer.
+// Since SDK ABI 3.0.
 class WVA_SDK_VISIBLE ModelDiscovery {
  public:
   virtual ~ModelDiscovery() = default;
