@@ -650,3 +650,84 @@ TEST(ModelViews, OnePodOrDeploymentChangeRebuildsOnlyItsModel) {
 
 }  // namespace
 }  // namespace wva::framework
+
+namespace wva::framework {
+namespace {
+
+json pod(const std::string& ns, const std::string& name, const std::string& owner = "") {
+  json p = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", name}, {"namespace", ns}}}};
+  if (!owner.empty()) p["metadata"]["annotations"][sdk::kPodDeploymentAnnotation] = owner;
+  return p;
+}
+
+// The FAQ's VariantAutoscaling: no scaleTargetRef, no llmd.ai/model label anywhere; the pods' metrics say
+// which model they serve (model_name), and their owners become the variants.
+TEST(ModelBuilder, VariantsFoundWithoutLabelsByThePodsServingTheModel) {
+  sdk::InMemoryCluster c(kSys);
+  put(c, unit_costs());
+  // The FAQ's variants: one Deployment per accelerator, told apart by their nodeSelectors.
+  auto on = [](const char* product) {
+    return json{{"spec", {{"template", {{"spec", {{"nodeSelector", {{"nvidia.com/gpu.product", product}}}}}}}}}};
+  };
+  put(c, deployment("llm", "llama-a100", on("A100-SXM4-80GB")));
+  put(c, deployment("llm", "llama-l40s", on("L40S")));
+  put(c, deployment("llm", "granite-h100", on("H100")));
+  // Labelled for another model: never claimed by metrics, whatever its pods report.
+  put(c, deployment("llm", "mislabelled", {{"metadata", {{"labels", {{"llmd.ai/model", "other.model"}}}}}}));
+  put(c, pod("llm", "llama-a100-7c9f8d6b5-x2k4q"));  // owner by name prefix and selector
+  put(c, pod("llm", "llama-l40s-0", "llama-l40s"));  // owner by the backend's annotation
+  put(c, pod("llm", "granite-h100-0", "granite-h100"));
+  put(c, pod("llm", "mislabelled-0", "mislabelled"));
+  put(c, pod("llm", "orphan-0", "gone"));  // its owner is not in the cache
+  put(c, va("llm", "llama", {{"modelId", "meta/llama-3.1-8b"}}));
+  put(c, va("llm", "absent", {{"modelID", "nobody/serves-this"}}));
+  const std::vector<sdk::PodModel> discovered = {
+      {"llm", "llama-a100-7c9f8d6b5-x2k4q", "meta/llama-3.1-8b"},
+      {"llm", "llama-l40s-0", "meta/llama-3.1-8b"},
+      {"llm", "granite-h100-0", "ibm/granite"},
+      {"llm", "mislabelled-0", "meta/llama-3.1-8b"},
+      {"llm", "orphan-0", "meta/llama-3.1-8b"},
+      {"other", "llama-a100-0", "meta/llama-3.1-8b"},  // another namespace: another model
+  };
+  auto built = build_models(c, &discovered);
+  ASSERT_TRUE(built.ok()) << built.error().to_string();
+  ASSERT_EQ(built->models.size(), 1u);
+  const auto& view = built->models[0];
+  EXPECT_EQ(view.key.model_id, "meta/llama-3.1-8b");
+  ASSERT_EQ(view.variants.size(), 2u);
+  EXPECT_EQ(view.variants[0].name, "llama-a100");
+  EXPECT_EQ(view.variants[0].accelerator, "A100");
+  EXPECT_EQ(view.variants[1].name, "llama-l40s");
+  EXPECT_EQ(view.variants[1].accelerator, "L40S");
+  const auto& pods = view.variants[0].pods;  // the in-memory cluster adds llama-a100-0 and -1 itself
+  EXPECT_NE(std::find(pods.begin(), pods.end(), "llama-a100-7c9f8d6b5-x2k4q"), pods.end());
+  const auto* found = condition_of(*built, "llama");
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->condition.status, "True");
+  EXPECT_EQ(found->condition.message,
+            "Found Deployment(s) llama-a100, llama-l40s (their pods report model_name=meta/llama-3.1-8b in their "
+            "metrics)");
+  const auto* absent = condition_of(*built, "absent");
+  ASSERT_NE(absent, nullptr);
+  EXPECT_EQ(absent->condition.reason, "TargetNotFound");
+  EXPECT_NE(absent->condition.message.find("no pod of the namespace reports model_name=nobody/serves-this"),
+            std::string::npos)
+      << absent->condition.message;
+
+  // Without discovery the same cluster resolves nothing, and the message does not mention metrics.
+  auto without = build_models(c);
+  ASSERT_TRUE(without.ok());
+  EXPECT_TRUE(without->models.empty());
+  EXPECT_EQ(condition_of(*without, "llama")->condition.message.find("metrics"), std::string::npos);
+
+  // A labelled Deployment wins over discovery: the label is the operator's explicit word.
+  put(c, deployment("llm", "llama-h100", {{"metadata", {{"labels", {{"llmd.ai/model", "meta.llama-3.1-8b"}}}}}}));
+  auto labelled = build_models(c, &discovered);
+  ASSERT_TRUE(labelled.ok());
+  ASSERT_EQ(labelled->models.size(), 1u);
+  ASSERT_EQ(labelled->models[0].variants.size(), 1u);
+  EXPECT_EQ(labelled->models[0].variants[0].name, "llama-h100");
+}
+
+}  // namespace
+}  // namespace wva::framework

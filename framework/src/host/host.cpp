@@ -113,6 +113,7 @@ std::function<bool(const std::string&, const sdk::Plugin*)> Host::hung_filter() 
 
 void Host::shutdown() {
   drop_restarts();
+  discovery_.wait();
   if (plugins_) plugins_->stop_all(hung_filter());
   pipelines_.clear();
   plugins_.reset();
@@ -181,6 +182,7 @@ std::vector<std::filesystem::path> Host::plugin_search_paths(const HostConfig& c
 }
 
 std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins, bool allow_partial) {
+  discovery_.wait();  // no question in flight while instances are stopped or replaced
   HostServices services{log_, clock_.get(), cluster_.get(), &metrics_, cluster_->access_reviewer()};
   auto set = std::make_unique<PluginSet>();
   // In-process instances replace configured ones of the same name.
@@ -351,10 +353,18 @@ bool Host::maybe_reload(bool requested, const std::function<void()>& before_acti
 const ClusterModels* Host::current_models() {
   if (auto r = cluster_->refresh(); !r.ok())
     log_->error("cluster {}: {}; using the last good state", cluster_->describe(), r.error().to_string());
-  if (model_views_.built() && models_revision_ == cluster_->revision()) return &model_views_.models();
+  const bool discovery_changed =
+      discovery_.refresh(pipelines_, *clock_, clock_->is_virtual() ? nullptr : &watchdog_, *log_);
+  if (discovery_changed || models_discovery_ != discovery_.generation()) {
+    model_views_.set_discovered(discovery_.pods());
+    models_discovery_ = discovery_.generation();
+    models_rebuild_ = true;  // the pods found by metrics shape every model: rebuild
+  }
+  if (model_views_.built() && !models_rebuild_ && models_revision_ == cluster_->revision())
+    return &model_views_.models();
   const std::uint64_t revision = cluster_->revision();
   std::optional<std::vector<ObjectRef>> changed;
-  if (model_views_.built()) changed = cluster_->changes_since(models_revision_);
+  if (model_views_.built() && !models_rebuild_) changed = cluster_->changes_since(models_revision_);
   auto built = changed ? model_views_.update(*cluster_, *changed) : model_views_.rebuild(*cluster_);
   if (!built.ok()) {
     log_->error("cluster {}: {}", cluster_->describe(), built.error().to_string());
@@ -362,6 +372,7 @@ const ClusterModels* Host::current_models() {
   }
   for (const auto& w : model_views_.new_warnings()) log_->warn("{}", w);
   models_revision_ = revision;
+  models_rebuild_ = false;
   return &model_views_.models();
 }
 

@@ -25,6 +25,7 @@
 #include "host/logger.h"
 #include "host/metrics_registry.h"
 #include "host/pipeline_lane.h"
+#include "host/model_discovery.h"
 #include "host/plugin_set.h"
 #include "host/sharding.h"
 #include "host/worker_pool.h"
@@ -55,6 +56,8 @@ struct HostOptions {
 
 // A cluster change asks for a cycle this soon (changes arriving meanwhile join the same cycle).
 inline constexpr std::chrono::milliseconds kChangeDebounce{1000};
+// How often sources with sdk::ModelDiscovery are asked which pods serve which model.
+inline constexpr std::chrono::milliseconds kModelDiscoveryPeriod{30000};
 
 // Stops a running Host from another thread (signal watcher, test).
 class StopSignal {
@@ -251,6 +254,10 @@ class Host {
   // changed when the backend can say which, else rebuilt.
   ModelViews model_views_;
   std::uint64_t models_revision_ = 0;
+  // Which pods serve which model by their metrics; the views are rebuilt when it changes too.
+  ModelDiscoveryCache discovery_{kModelDiscoveryPeriod, std::chrono::seconds(10)};
+  std::uint64_t models_discovery_ = 0;
+  bool models_rebuild_ = false;  // the next call rebuilds the views whole (the discovered pods changed)
 };
 
 }  // namespace wva::framework

@@ -7,7 +7,9 @@
 //
 // Variants: spec.scaleTargetRef {kind: Deployment, name} names one Deployment; without it every Deployment
 // of the namespace labelled `llmd.ai/model: <modelID with '/' -> '.'>` (metadata or pod-template labels)
-// is a variant. A Deployment claimed by two VAs of the model counts once (first VA by name).
+// is a variant; when none is labelled, every Deployment owning a pod whose metrics report
+// `model_name == modelID` (sources implementing sdk::ModelDiscovery; the pod's owner as below) and not
+// labelled for another model. A Deployment claimed by two VAs of the model counts once (first VA by name).
 // Condition TargetResolved per VA: True/TargetFound, or False/TargetNotFound ("Scale target Deployment X
 // not found"; for discovery "No Deployment labelled ..."), or False/UnsupportedTargetKind, or
 // False/DuplicateModel for a second VA of a model where one of them finds its Deployments by label. A model with no
@@ -52,6 +54,7 @@
 #include <cstdlib>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "config/pipeline_config.h"  // glob_match
 #include "wva/sdk/memory_cluster.h"  // kPodDeploymentAnnotation
@@ -581,15 +584,36 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
       const std::string label_value = label_value_of(key.model_id);
       if (auto it = deployments_by_label_.find({key.ns, label_value}); it != deployments_by_label_.end())
         for (const auto& name : it->second) targets.push_back(ns_deps.at(name).get());
+      // Without a labelled Deployment: those owning the pods that serve the model by their metrics, unless
+      // labelled for another model.
+      const bool by_metrics = targets.empty() && discovered_pods_.count(key);
+      if (by_metrics) {
+        std::set<std::string> owners;
+        for (const auto& pod : discovered_pods_.at(key))
+          if (auto p = pods_.find({key.ns, pod}); p != pods_.end() && !p->second.deployment.empty())
+            owners.insert(p->second.deployment);
+        for (const auto& name : owners) {
+          auto d = ns_deps.find(name);
+          if (d == ns_deps.end()) continue;  // an owner the backend named but does not hold
+          if (auto l = label_of(*d->second, kModelLabel); !l.empty() && l != label_value) continue;
+          targets.push_back(d->second.get());
+        }
+      }
       if (targets.empty()) {
-        out.conditions.push_back(condition(va, "False", "TargetNotFound",
-                                           std::string("No Deployment labelled ") + kModelLabel + "=" + label_value +
-                                               " found in namespace " + key.ns));
+        out.conditions.push_back(condition(
+            va, "False", "TargetNotFound",
+            std::string("No Deployment labelled ") + kModelLabel + "=" + label_value + " found in namespace " +
+                key.ns +
+                (discovery_on_ ? ", and no pod of the namespace reports model_name=" + key.model_id + " in its metrics"
+                               : "")));
         continue;
       }
       std::string names;
       for (const json* d : targets) names += (names.empty() ? "" : ", ") + obj_name(*d);
-      out.conditions.push_back(condition(va, "True", "TargetFound", "Found Deployment(s) " + names));
+      out.conditions.push_back(condition(
+          va, "True", "TargetFound",
+          "Found Deployment(s) " + names +
+              (by_metrics ? " (their pods report model_name=" + key.model_id + " in their metrics)" : "")));
     }
     if (accepted_va.empty()) {
       accepted_va = va_name;
@@ -751,6 +775,27 @@ void ModelViews::models_of_deployment(const std::string& ns, const std::string& 
   if (!label.empty())
     if (auto it = models_by_label_.find({ns, label}); it != models_by_label_.end())
       out.insert(it->second.begin(), it->second.end());
+  // Models whose pods (by their metrics) this Deployment owns.
+  if (!discovered_by_pod_.empty())
+    if (auto owned = pods_by_owner_.find({ns, name}); owned != pods_by_owner_.end())
+      for (const auto& pod : owned->second) discovered_models_of_pod(ns, pod, out);
+}
+
+void ModelViews::discovered_models_of_pod(const std::string& ns, const std::string& pod,
+                                          std::set<sdk::ModelKey>& out) const {
+  if (auto it = discovered_by_pod_.find({ns, pod}); it != discovered_by_pod_.end())
+    for (const auto& model : it->second) out.insert(sdk::ModelKey{ns, model});
+}
+
+void ModelViews::set_discovered(const std::vector<sdk::PodModel>* discovered) {
+  discovery_on_ = discovered != nullptr;
+  discovered_by_pod_.clear();
+  discovered_pods_.clear();
+  if (!discovered) return;
+  for (const auto& pm : *discovered) {
+    discovered_by_pod_[{pm.ns, pm.pod}].insert(pm.model_id);
+    discovered_pods_[sdk::ModelKey{pm.ns, pm.model_id}].insert(pm.pod);
+  }
 }
 
 void ModelViews::rebuild_prefix() {
@@ -946,6 +991,7 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
       pods_.erase(old);
     }
     if (before == after) continue;  // the same Deployment's pod: its status does not shape a view
+    discovered_models_of_pod(ref.ns, ref.name, dirty);
     set_pod_owner(ref.ns, ref.name, before, after);
     models_of_deployment(ref.ns, before, label_now(ref.ns, before), dirty);
     models_of_deployment(ref.ns, after, label_now(ref.ns, after), dirty);
@@ -1012,9 +1058,10 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
   return sdk::ok();
 }
 
-sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster) {
+sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster, const std::vector<sdk::PodModel>* discovered) {
   ViewBackend backend(cluster);
   ModelViews views;
+  views.set_discovered(discovered);
   if (auto r = views.rebuild(backend); !r.ok()) return r.error();
   return views.take();
 }

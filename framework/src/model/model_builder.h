@@ -30,8 +30,11 @@ struct ClusterModels {
   std::vector<std::string> warnings;               // e.g. a bad accelerator-unitcost entry
 };
 
-// Reads everything through the ClusterView (cached, no per-model I/O): one full build.
-sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster);
+// Reads everything through the ClusterView (cached, no per-model I/O): one full build. `discovered`: which
+// pods serve which model by their metrics (sources with sdk::ModelDiscovery); a VA without a scaleTargetRef
+// and without a labelled Deployment then takes the Deployments owning the pods that serve its model.
+sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster,
+                                        const std::vector<sdk::PodModel>* discovered = nullptr);
 
 // The model views kept up to date: rebuild() reads everything; update() reads only the objects that
 // changed and rebuilds only the models they affect, with the same result as a rebuild:
@@ -46,6 +49,9 @@ class ModelViews {
  public:
   sdk::Result<void> rebuild(ClusterBackend& cluster);
   sdk::Result<void> update(ClusterBackend& cluster, const std::vector<ObjectRef>& changed);
+  // Which pods serve which model by their metrics (nullptr: no source can tell). Takes effect at the next
+  // rebuild(); update() then keeps the models found through it current as pods and Deployments change.
+  void set_discovered(const std::vector<sdk::PodModel>* discovered);
   bool built() const { return built_; }
   const ClusterModels& models() const { return out_; }
   // Moves the views out (built() is false afterwards).
@@ -80,6 +86,7 @@ class ModelViews {
                      const std::string& after);
   void models_of_deployment(const std::string& ns, const std::string& name, const std::string& label,
                             std::set<sdk::ModelKey>& out) const;
+  void discovered_models_of_pod(const std::string& ns, const std::string& pod, std::set<sdk::ModelKey>& out) const;
   void rebuild_prefix();  // out_.warnings' ConfigMap and skipped-VA part
   void assemble_all();    // every model from the indexes, in key order
 
@@ -104,6 +111,10 @@ class ModelViews {
   std::map<sdk::ModelKey, ModelRecord> records_;
   std::map<NsName, std::map<sdk::ModelKey, int>> models_by_ref_;  // (ns, Deployment) -> models naming it
   std::map<NsName, std::set<sdk::ModelKey>> models_by_label_;     // (ns, label value) -> models
+  // Model discovery (sdk::ModelDiscovery): which pods serve which model by their metrics.
+  bool discovery_on_ = false;
+  std::map<NsName, std::set<std::string>> discovered_by_pod_;       // (ns, pod) -> model IDs
+  std::map<sdk::ModelKey, std::set<std::string>> discovered_pods_;  // model -> pod names in its namespace
 };
 
 // "A100-SXM4-80GB" -> "A100" given cost keys {A100, H100}: the longest key the product name starts with

@@ -33,7 +33,8 @@ const std::vector<std::string>& known_keys() {
                                                 "batch",
                                                 "queries",
                                                 "recordingRules",
-                                                "maxResponseBytes"};
+                                                "maxResponseBytes",
+                                                "discoveryQuery"};
   return keys;
 }
 
@@ -291,6 +292,13 @@ sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::
       c.model_matcher_limit = static_cast<std::size_t>(*x);
   if (const json* d = get("batch"))
     if (auto x = v.boolean(*d, v.at("batch"))) c.batch = *x;
+  if (const json* d = get("discoveryQuery")) {
+    std::string unknown;
+    if (!d->is_string()) v.error(v.at("discoveryQuery"), "must be a PromQL string (\"\" turns model discovery off)");
+    else if (!render_template(d->get<std::string>(), TemplateValues{}, &unknown))
+      v.error(v.at("discoveryQuery"), "unknown placeholder " + unknown + " (known: {{by}}, {{nsSelector}})");
+    else c.discovery_query = d->get<std::string>();
+  }
   for (auto [key, out] : {std::pair{"window", &c.window}, std::pair{"rateWindow", &c.rate_window}}) {
     if (const json* d = get(key))
       if (v.duration(*d, v.at(key), Millis(1000), Millis(86400000))) *out = d->get<std::string>();

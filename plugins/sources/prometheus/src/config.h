@@ -23,6 +23,8 @@ using Millis = std::chrono::milliseconds;
 // Whether the load and windowed saturation queries read the chart's recorded series (a PrometheusRule):
 // auto: when a bounded probe query finds them (every 5 minutes); on: always; off: never.
 enum class RecordingRules { kAuto, kOn, kOff };
+// One series per serving pod; vLLM exports num_requests_running on every replica, busy or idle.
+inline constexpr const char* kDefaultDiscoveryQuery = "group by ({{by}}) (vllm:num_requests_running{{nsSelector}})";
 
 struct SourceConfig {
   std::string url;  // http(s)://host[:port][/path prefix]
@@ -51,6 +53,9 @@ struct SourceConfig {
   std::array<std::string, kSignalCount> templates;   // empty: disabled
   std::array<bool, kSignalCount> custom_template{};  // set in queries: never replaced by a recorded series
   RecordingRules recording_rules = RecordingRules::kAuto;
+  // Which pods serve which model (sdk::ModelDiscovery): a query whose series carry the namespace, pod and
+  // model labels. Empty: discovery off.
+  std::string discovery_query = kDefaultDiscoveryQuery;
 
   SourceConfig();
 };

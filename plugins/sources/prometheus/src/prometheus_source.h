@@ -30,7 +30,7 @@ struct CollectReport {
 // How often recordingRules: auto looks for the recorded series again.
 inline constexpr std::chrono::minutes kRecordedProbeInterval{5};
 
-class PrometheusSource : public sdk::Plugin, public sdk::Source {
+class PrometheusSource : public sdk::Plugin, public sdk::Source, public sdk::ModelDiscovery {
  public:
   PrometheusSource() = default;
   ~PrometheusSource() override;
@@ -41,6 +41,9 @@ class PrometheusSource : public sdk::Plugin, public sdk::Source {
 
   sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> collect(std::span<const sdk::ModelView> models,
                                                                   sdk::Deadline deadline) override;
+
+  // One query (discoveryQuery): every pod whose series carry the namespace, pod and model labels.
+  sdk::Result<std::vector<sdk::PodModel>> discover_models(sdk::Deadline deadline) override;
 
   const SourceConfig& config() const { return config_; }
   CollectReport last_report() const;

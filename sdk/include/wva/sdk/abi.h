@@ -13,6 +13,7 @@
 // 3.0 ClusterView::list_shared / get_shared (shared immutable snapshots) replace list / get as the
 // virtuals, list / get copy.
 // also 3.0: PluginContext::access_reviewer (sdk::AccessReviewer: the API's TokenReview/SubjectAccessReview).
+// also 3.0: ModelDiscovery (Plugin::as_model_discovery, a new virtual).
 #define WVA_SDK_ABI_MAJOR 3
 #define WVA_SDK_ABI_MINOR 0
 
@@ -53,6 +54,7 @@ enum wva_plugin_kind : std::uint32_t {
   WVA_KIND_SOURCE = 1u,
   WVA_KIND_ANALYZER = 2u,
   WVA_KIND_SINK = 4u,
+  WVA_KIND_MODEL_DISCOVERY = 8u,  // since ABI 3.0: a capability of a source, not a pipeline section
 };
 
 // Layout frozen since ABI major 1: fields may only be appended (struct_size tells which exist).
@@ -105,6 +107,7 @@ inline std::string kinds_to_string(std::uint32_t kinds) {
   if (kinds & WVA_KIND_SOURCE) add("source");
   if (kinds & WVA_KIND_ANALYZER) add("analyzer");
   if (kinds & WVA_KIND_SINK) add("sink");
+  if (kinds & WVA_KIND_MODEL_DISCOVERY) add("model-discovery");
   return out.empty() ? "none" : out;
 }
 

@@ -20,6 +20,7 @@ constexpr std::uint32_t kinds_of() {
   if constexpr (std::is_base_of_v<Source, T>) k |= WVA_KIND_SOURCE;
   if constexpr (std::is_base_of_v<Analyzer, T>) k |= WVA_KIND_ANALYZER;
   if constexpr (std::is_base_of_v<Sink, T>) k |= WVA_KIND_SINK;
+  if constexpr (std::is_base_of_v<ModelDiscovery, T>) k |= WVA_KIND_MODEL_DISCOVERY;
   return k;
 }
 
@@ -38,6 +39,10 @@ class PluginAdapter final : public T {
   }
   Sink* as_sink() override {
     if constexpr (std::is_base_of_v<Sink, T>) return this;
+    return nullptr;
+  }
+  ModelDiscovery* as_model_discovery() override {
+    if constexpr (std::is_base_of_v<ModelDiscovery, T>) return this;
     return nullptr;
   }
 };

@@ -4,6 +4,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +20,7 @@ using Config = nlohmann::json;
 class Source;
 class Analyzer;
 class Sink;
+class ModelDiscovery;
 
 class WVA_SDK_VISIBLE Plugin {
  public:
@@ -34,6 +36,8 @@ class WVA_SDK_VISIBLE Plugin {
   virtual Source* as_source() { return nullptr; }
   virtual Analyzer* as_analyzer() { return nullptr; }
   virtual Sink* as_sink() { return nullptr; }
+  // Since SDK ABI 3.0 (a new virtual: a new major).
+  virtual ModelDiscovery* as_model_discovery() { return nullptr; }
 };
 
 // Collects metrics for all models of a pipeline in one batch (O(1) backend queries, not O(models)).
@@ -42,6 +46,27 @@ class WVA_SDK_VISIBLE Source {
  public:
   virtual ~Source() = default;
   virtual Result<std::map<ModelKey, ModelMetrics>> collect(std::span<const ModelView> models, Deadline deadline) = 0;
+};
+
+// One pod serving one model, as the pod's own metrics say (vLLM's `model_name` label).
+struct PodModel {
+  std::string ns;
+  std::string pod;
+  std::string model_id;
+  bool operator==(const PodModel&) const = default;
+  auto operator<=>(const PodModel&) const = default;
+};
+
+// Which pods serve which model, from the metrics backend. It lets a VariantAutoscaling find its
+// Deployments without a `llmd.ai/model` label or a scaleTargetRef: the host maps each pod to its
+// Deployment (ownerReferences) and the Deployments whose pods serve the VA's model become its variants.
+// Called by the host at most every few seconds, with a deadline, possibly while collect() runs on another
+// thread; one batched backend query, not one per model. A failure keeps the host's last good answer.
+// Since SDK ABI 3.0.
+class WVA_SDK_VISIBLE ModelDiscovery {
+ public:
+  virtual ~ModelDiscovery() = default;
+  virtual Result<std::vector<PodModel>> discover_models(Deadline deadline) = 0;
 };
 
 // Analyzes one model. analyze() is called concurrently for different models and must not mutate shared
