@@ -614,6 +614,40 @@ TEST(ModelViews, RandomChangesGiveTheSameViewsAsAFullBuild) {
   }
 }
 
+// The same with model discovery on: VAs without a label find Deployments through the pods that serve
+// their model by their metrics, and pods and Deployments change under them.
+TEST(ModelViews, RandomChangesWithDiscoveredPodsGiveTheSameViewsAsAFullBuild) {
+  std::vector<sdk::PodModel> discovered;
+  for (const char* ns : {"a", "b"})
+    for (const char* pod : {"llama-7d-x", "llama-h100-5c-y", "mistral-5c-q", "d-7f-z", "llama-0", "llama-h100-1",
+                            "mistral-0", "d-1", "other-1"})
+      for (const char* model : {"m/x", "m/y", "z"})
+        if ((std::string(pod).size() + std::string(model).size() + std::string(ns).size()) % 3 == 0)
+          discovered.push_back({ns, pod, model});
+  ASSERT_FALSE(discovered.empty());
+  for (unsigned seed : {11u, 12u, 13u, 14u}) {
+    RandomCluster random(seed);
+    ViewBackend backend(random.cluster());
+    ModelViews views;
+    views.set_discovered(&discovered);
+    ASSERT_TRUE(views.rebuild(backend).ok());
+    bool by_metrics = false;
+    for (int step = 0; step < 300; ++step) {
+      const auto changed = random.step();
+      ASSERT_TRUE(views.update(backend, changed).ok());
+      auto full = build_models(random.cluster(), &discovered);
+      ASSERT_TRUE(full.ok());
+      const json want = dump(*full), got = dump(views.models());
+      ASSERT_EQ(got, want) << "seed " << seed << " step " << step << " first change " << changed[0].kind << " "
+                           << changed[0].ns << "/" << changed[0].name << "\nfull:        " << want.dump()
+                           << "\nincremental: " << got.dump();
+      for (const auto& c : full->conditions)
+        by_metrics = by_metrics || c.condition.message.find("in their metrics") != std::string::npos;
+    }
+    EXPECT_TRUE(by_metrics) << "seed " << seed << ": no model was ever found through its pods' metrics";
+  }
+}
+
 TEST(ModelViews, OnePodOrDeploymentChangeRebuildsOnlyItsModel) {
   sdk::InMemoryCluster c(kSys);
   put(c, unit_costs());

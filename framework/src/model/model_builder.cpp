@@ -602,18 +602,17 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
       if (targets.empty()) {
         out.conditions.push_back(condition(
             va, "False", "TargetNotFound",
-            std::string("No Deployment labelled ") + kModelLabel + "=" + label_value + " found in namespace " +
-                key.ns +
+            std::string("No Deployment labelled ") + kModelLabel + "=" + label_value + " found in namespace " + key.ns +
                 (discovery_on_ ? ", and no pod of the namespace reports model_name=" + key.model_id + " in its metrics"
                                : "")));
         continue;
       }
       std::string names;
       for (const json* d : targets) names += (names.empty() ? "" : ", ") + obj_name(*d);
-      out.conditions.push_back(condition(
-          va, "True", "TargetFound",
-          "Found Deployment(s) " + names +
-              (by_metrics ? " (their pods report model_name=" + key.model_id + " in their metrics)" : "")));
+      out.conditions.push_back(
+          condition(va, "True", "TargetFound",
+                    "Found Deployment(s) " + names +
+                        (by_metrics ? " (their pods report model_name=" + key.model_id + " in their metrics)" : "")));
     }
     if (accepted_va.empty()) {
       accepted_va = va_name;
