@@ -1,7 +1,5 @@
 #include "cluster/cluster_backend.h"
 
-#include "wva/sdk/memory_cluster.h"  // kPodDeploymentAnnotation
-
 namespace wva::framework {
 
 namespace {
@@ -31,6 +29,18 @@ PodOwner pod_owner_of(const nlohmann::json& pod) {
     if (const nlohmann::json* labels = object_at(*meta, "labels"))
       for (auto it = labels->begin(); it != labels->end(); ++it)
         if (it.value().is_string()) out.labels[it.key()] = it.value().get<std::string>();
+  return out;
+}
+
+std::vector<PodOwner> pod_owners_of(const sdk::InMemoryCluster& store) {
+  std::vector<PodOwner> out;
+  for (const auto& pod : store.list_stored("Pod", "")) out.push_back(pod_owner_of(*pod));
+  for (const auto& d : store.list_stored("Deployment", "")) {
+    const auto& meta = (*d)["metadata"];
+    const std::string ns = meta["namespace"].get<std::string>(), name = meta["name"].get<std::string>();
+    const long long n = sdk::InMemoryCluster::synthesized_pod_count(*d);
+    for (long long i = 0; i < n; ++i) out.push_back(PodOwner{ns, name + "-" + std::to_string(i), name, {}});
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "wva/sdk/context.h"
+#include "wva/sdk/memory_cluster.h"
 
 namespace wva::framework {
 
@@ -32,6 +33,10 @@ struct PodOwner {
 
 // PodOwner of a pod's JSON (the wva.llmd.ai/deployment annotation names the Deployment).
 PodOwner pod_owner_of(const nlohmann::json& pod);
+
+// The pods of an InMemoryCluster (stored ones, and those synthesized from the Deployments' replica
+// counts) without making the synthesized pods' JSON.
+std::vector<PodOwner> pod_owners_of(const sdk::InMemoryCluster& store);
 
 class ClusterBackend : public sdk::ClusterView {
  public:
@@ -88,6 +93,11 @@ class ViewBackend final : public ClusterBackend {
   sdk::Result<void> refresh() override { return sdk::ok(); }
   std::string describe() const override { return "view"; }
   std::uint64_t revision() const override { return 0; }
+  // An InMemoryCluster's pods without making their JSON; any other view's from list_shared.
+  sdk::Result<std::vector<PodOwner>> list_pod_owners() override {
+    if (auto* store = dynamic_cast<sdk::InMemoryCluster*>(&view_)) return pod_owners_of(*store);
+    return ClusterBackend::list_pod_owners();
+  }
 
  private:
   sdk::ClusterView& view_;

@@ -263,17 +263,7 @@ sdk::Result<sdk::ObjectSnapshot> LocalCluster::get_shared(const std::string& kin
   return store_.get_shared(kind, ns, name);
 }
 
-sdk::Result<std::vector<PodOwner>> LocalCluster::list_pod_owners() {
-  std::vector<PodOwner> out;
-  for (const auto& pod : store_.list_stored("Pod", "")) out.push_back(pod_owner_of(*pod));
-  for (const auto& d : store_.list_stored("Deployment", "")) {
-    const auto& meta = (*d)["metadata"];
-    const std::string ns = meta["namespace"].get<std::string>(), name = meta["name"].get<std::string>();
-    const long long n = sdk::InMemoryCluster::synthesized_pod_count(*d);
-    for (long long i = 0; i < n; ++i) out.push_back(PodOwner{ns, name + "-" + std::to_string(i), name, {}});
-  }
-  return out;
-}
+sdk::Result<std::vector<PodOwner>> LocalCluster::list_pod_owners() { return pod_owners_of(store_); }
 
 sdk::Result<void> LocalCluster::patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                              const nlohmann::json& merge_patch) {
