@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,30 @@
 namespace wva::framework {
 
 class InstanceLocks {
+  // A lock one may wait for until a time point (a flag under a mutex: std::timed_mutex's clocklock is
+  // invisible to ThreadSanitizer).
+  class Lock {
+   public:
+    bool try_lock_until(std::chrono::steady_clock::time_point until) {
+      std::unique_lock lock(mutex_);
+      if (!cv_.wait_until(lock, until, [&] { return !held_; })) return false;
+      held_ = true;
+      return true;
+    }
+    void unlock() {
+      {
+        std::lock_guard lock(mutex_);
+        held_ = false;
+      }
+      cv_.notify_one();
+    }
+
+   private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool held_ = false;
+  };
+
  public:
   // Holds the locks of some instances, taken in one global order (no deadlock between pipelines).
   class Held {
@@ -33,7 +58,7 @@ class InstanceLocks {
 
    private:
     friend class InstanceLocks;
-    std::vector<std::shared_ptr<std::timed_mutex>> held_;
+    std::vector<std::shared_ptr<Lock>> held_;
     std::string busy_;
   };
 
@@ -61,15 +86,15 @@ class InstanceLocks {
   }
 
  private:
-  std::shared_ptr<std::timed_mutex> of(const void* object) {
+  std::shared_ptr<Lock> of(const void* object) {
     std::lock_guard lock(mutex_);
     auto& m = locks_[object];
-    if (!m) m = std::make_shared<std::timed_mutex>();
+    if (!m) m = std::make_shared<Lock>();
     return m;
   }
   std::mutex mutex_;
   // One per object ever called (a few per configuration; a restart adds one).
-  std::map<const void*, std::shared_ptr<std::timed_mutex>> locks_;
+  std::map<const void*, std::shared_ptr<Lock>> locks_;
 };
 
 }  // namespace wva::framework
