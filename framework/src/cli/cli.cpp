@@ -505,7 +505,7 @@ int cmd_plugins(int argc, char** argv) {
   auto paths = to_paths(plugin_paths);
   for (auto& p : default_plugin_paths()) paths.push_back(p);
   auto entries = scan_plugins(paths);
-  std::cout << std::left << std::setw(18) << "NAME" << std::setw(18) << "KIND" << std::setw(10) << "VERSION"
+  std::cout << std::left << std::setw(18) << "NAME" << std::setw(24) << "KIND" << std::setw(10) << "VERSION"
             << std::setw(6) << "ABI"
             << "FILE\n";
   int refused = 0;
@@ -515,7 +515,7 @@ int cmd_plugins(int argc, char** argv) {
       ++refused;
       continue;
     }
-    std::cout << std::left << std::setw(18) << e.info->name << std::setw(18) << sdk::kinds_to_string(e.info->kinds)
+    std::cout << std::left << std::setw(18) << e.info->name << std::setw(24) << sdk::kinds_to_string(e.info->kinds)
               << std::setw(10) << e.info->version << std::setw(6)
               << (std::to_string(e.info->abi_major) + "." + std::to_string(e.info->abi_minor)) << e.file.string()
               << '\n';

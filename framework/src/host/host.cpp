@@ -294,7 +294,7 @@ std::vector<sdk::Error> Host::validate(bool dry_run_analyzers) {
     // Dry-run one preparation of every analyzer over the real models: start analyzers only (sources and
     // sinks would open connections and ports), prepare_cycle() reads their ConfigMaps.
     for (auto& e : plugins_->start_section("analyzers")) errors.push_back(std::move(e));
-    if (const ClusterModels* all = current_models())
+    if (const ClusterModels* all = current_models(/*discover=*/false))
       for (const auto& p : pipelines_)
         for (const auto& [name, analyzer] : p.analyzers)
           if (analyzer) {
@@ -350,11 +350,11 @@ bool Host::maybe_reload(bool requested, const std::function<void()>& before_acti
   return true;
 }
 
-const ClusterModels* Host::current_models() {
+const ClusterModels* Host::current_models(bool discover) {
   if (auto r = cluster_->refresh(); !r.ok())
     log_->error("cluster {}: {}; using the last good state", cluster_->describe(), r.error().to_string());
   const bool discovery_changed =
-      discovery_.refresh(pipelines_, *clock_, clock_->is_virtual() ? nullptr : &watchdog_, *log_);
+      discover && discovery_.refresh(pipelines_, *clock_, clock_->is_virtual() ? nullptr : &watchdog_, *log_);
   if (discovery_changed || models_discovery_ != discovery_.generation()) {
     model_views_.set_discovered(discovery_.pods());
     models_discovery_ = discovery_.generation();

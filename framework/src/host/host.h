@@ -211,7 +211,8 @@ class Host {
   // Gives up the restarts in flight (a reload replaces what they were for).
   void drop_restarts();
   // The cached views, rebuilt when the cluster changed; nullptr when building failed.
-  const ClusterModels* current_models();
+  // discover: ask the sources which pods serve which model (not in `validate`, whose sources are not started).
+  const ClusterModels* current_models(bool discover = true);
 
   HostOptions options_;
   std::shared_ptr<ClusterBackend> cluster_;

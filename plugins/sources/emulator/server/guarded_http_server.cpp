@@ -55,7 +55,8 @@ bool local_of(int sock, std::string& address, int& port) {
 
 // Milliseconds for poll(): the time left to `until`, at most `cap`, never negative.
 int poll_ms(Clock::time_point until, std::chrono::milliseconds cap) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+  // Rounded up: a poll that wakes before `until` would read as a plain read timeout, not the deadline.
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
   return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, cap.count()));
 }
 
@@ -89,6 +90,7 @@ class DeadlineSocketStream final : public httplib::Stream {
       const int n = ::poll(&p, 1, poll_ms(until, read_timeout_));
       if (n > 0) return true;
       if (n < 0 && errno == EINTR) continue;
+      if (n == 0 && Clock::now() < until) continue;  // woken early: the wait is not over
       if (n == 0 && Clock::now() >= deadline_) deadline_passed_ = true;
       return false;
     }

@@ -9,5 +9,5 @@ INSTANTIATE_TEST_SUITE_P(Prometheus, PluginConformance,
                              {{"url", "http://127.0.0.1:9"}, {"timeout", "1s"}, {"retries", 0}},
                              {{"url", "ftp://prometheus"}, {"timout", "1s"}},
                              "prometheus",
-                             WVA_KIND_SOURCE}),
+                             WVA_KIND_SOURCE | WVA_KIND_MODEL_DISCOVERY}),
                          wva::sdk::testing::ConformanceCaseName());

@@ -197,6 +197,8 @@ TEST_P(PluginConformance, CreatedObjectExposesExactlyItsKinds) {
   EXPECT_EQ(p->as_source() != nullptr, (kinds & WVA_KIND_SOURCE) != 0) << "as_source() vs kinds";
   EXPECT_EQ(p->as_analyzer() != nullptr, (kinds & WVA_KIND_ANALYZER) != 0) << "as_analyzer() vs kinds";
   EXPECT_EQ(p->as_sink() != nullptr, (kinds & WVA_KIND_SINK) != 0) << "as_sink() vs kinds";
+  EXPECT_EQ(p->as_model_discovery() != nullptr, (kinds & WVA_KIND_MODEL_DISCOVERY) != 0)
+      << "as_model_discovery() vs kinds";
 }
 
 TEST_P(PluginConformance, AcceptsValidConfig) {
