@@ -6,6 +6,7 @@
 #include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -601,12 +603,14 @@ TEST(KubeE2E, BadInputGivesOneClearLine) {
 TEST(KubeE2E, KubectlTalksToTheFake) {
   std::string kubectl;
   if (const char* env = std::getenv("KUBECTL"); env && *env) kubectl = env;
+  // Else the first kubectl on PATH (scripts/test.sh puts .cache/bin, where install-k8s-tool.sh puts it, there).
   if (kubectl.empty())
-    for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"})
-      if (fs::exists(fs::path(dir) / "kubectl")) {
-        kubectl = (fs::path(dir) / "kubectl").string();
-        break;
-      }
+    if (const char* path = std::getenv("PATH")) {
+      std::istringstream dirs(path);
+      for (std::string dir; kubectl.empty() && std::getline(dirs, dir, ':');)
+        if (!dir.empty() && ::access((fs::path(dir) / "kubectl").c_str(), X_OK) == 0)
+          kubectl = (fs::path(dir) / "kubectl").string();
+    }
   if (kubectl.empty()) {
     const char* ci = std::getenv("CI");
     if (ci && std::string(ci) == "true") FAIL() << "kubectl not found (set KUBECTL or put kubectl on PATH); CI=true";
