@@ -1,11 +1,11 @@
-#include "cli/simulate/frontier.h"
+#include "frontier.h"
 
 #include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <limits>
 
-namespace wva::framework::simulate {
+namespace wva::simulate {
 
 using nlohmann::json;
 
@@ -135,4 +135,4 @@ json frontier_position(const json& totals, const json& frontier, double toleranc
   return pos;
 }
 
-}  // namespace wva::framework::simulate
+}  // namespace wva::simulate

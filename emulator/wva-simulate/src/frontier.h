@@ -9,10 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/simulate/run.h"
-#include "cli/simulate/scenario.h"
+#include "run.h"
+#include "scenario.h"
 
-namespace wva::framework::simulate {
+namespace wva::simulate {
 
 struct FrontierOutcome {
   nlohmann::json frontier;  // {points: [{fleet, cost, attainment, ...}], pareto: [...], levels: [...], runs}
@@ -32,4 +32,4 @@ nlohmann::json frontier_position(const nlohmann::json& totals, const nlohmann::j
 // "H100=3 H200=1"
 std::string fleet_text(const nlohmann::json& fleet);
 
-}  // namespace wva::framework::simulate
+}  // namespace wva::simulate

@@ -1,5 +1,9 @@
-#include "cli/simulate.h"
-
+// wva-simulate (`wva simulate SCENARIO.yaml [--report DIR] [--output text|json]`): the host with a
+// virtual clock runs each of the scenario's pipelines in turn against the same simulated fleet and workload
+// (the emulator plugin as source and sink), then reports per pipeline: requests, completed, failed, SLO
+// attainment, TTFT/ITL p50/p99, GPU-hours and cost per accelerator, replica changes, peak waiting.
+// --report DIR writes report.json and a self-contained report.html with SVG charts over time. The scenario
+// format is in scenario.h.
 #include <unistd.h>
 
 #include <cmath>
@@ -10,14 +14,17 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli/simulate/frontier.h"
-#include "cli/simulate/run.h"
-#include "cli/simulate/scenario.h"
-#include "host/loader.h"
+#include <boost/program_options.hpp>
 
-namespace wva::framework {
+#include "frontier.h"
+#include "report_html.h"
+#include "run.h"
+#include "scenario.h"
+
+namespace wva::simulate {
 
 namespace fs = std::filesystem;
+namespace po = boost::program_options;
 using nlohmann::json;
 
 namespace {
@@ -136,43 +143,30 @@ struct ScratchDir {
 
 int run_simulate(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::optional<std::string> {
-      if (i + 1 >= argc) return std::nullopt;
-      return std::string(argv[++i]);
-    };
-    if (a == "--help" || a == "-h") {
-      std::cout << kSimulateUsage;
-      return 0;
-    } else if (a == "--report") {
-      auto v = value();
-      if (!v) return usage_error("--report needs a folder");
-      o.report_dir = *v;
-    } else if (a == "--output") {
-      auto v = value();
-      if (!v || (*v != "text" && *v != "json")) return usage_error("--output is text or json");
-      o.output = *v;
-    } else if (a == "--plugin-path") {
-      auto v = value();
-      if (!v) return usage_error("--plugin-path needs a folder");
-      o.plugin_paths.push_back(*v);
-    } else if (a == "--pipeline") {
-      auto v = value();
-      if (!v) return usage_error("--pipeline needs a name");
-      o.only.push_back(*v);
-    } else if (a == "--static-frontier") {
-      o.frontier = true;
-    } else if (a == "--verbose" || a == "-v") {
-      o.verbose = true;
-    } else if (!a.empty() && a[0] == '-') {
-      return usage_error("unknown option " + a);
-    } else if (o.scenario.empty()) {
-      o.scenario = a;
-    } else {
-      return usage_error("one scenario at a time");
-    }
+  po::options_description desc;
+  desc.add_options()("report", po::value(&o.report_dir))("output", po::value(&o.output))(
+      "plugin-path", po::value(&o.plugin_paths)->composing())("pipeline", po::value(&o.only)->composing())(
+      "static-frontier", po::bool_switch(&o.frontier))("verbose,v", po::bool_switch(&o.verbose))("help,h", "");
+  po::options_description hidden;
+  hidden.add_options()("scenario", po::value(&o.scenario));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("scenario", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::too_many_positional_options_error&) {
+    return usage_error("one scenario at a time");
+  } catch (const po::error& e) {
+    return usage_error(e.what());
   }
+  if (vm.count("help")) {
+    std::cout << kSimulateUsage;
+    return 0;
+  }
+  if (o.output != "text" && o.output != "json") return usage_error("--output is text or json");
   if (o.scenario.empty()) return usage_error("missing SCENARIO.yaml");
 
   auto loaded = simulate::load_scenario(o.scenario);
@@ -202,7 +196,6 @@ int run_simulate(int argc, char** argv) {
   }
   simulate::RunEnv env;
   env.plugin_paths.assign(o.plugin_paths.begin(), o.plugin_paths.end());
-  for (const auto& p : default_plugin_paths()) env.plugin_paths.push_back(p);
   const char* ns_env = std::getenv("POD_NAMESPACE");
   env.system_ns = ns_env && *ns_env ? ns_env : "workload-variant-autoscaler-system";
   env.work = scratch.path;
@@ -254,4 +247,6 @@ int run_simulate(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace wva::framework
+}  // namespace wva::simulate
+
+int main(int argc, char** argv) { return wva::simulate::run_simulate(argc, argv); }

@@ -5,10 +5,10 @@
 #include <optional>
 #include <sstream>
 
-#include "cli/simulate.h"
-#include "cli/simulate/frontier.h"
+#include "frontier.h"
+#include "report_html.h"
 
-namespace wva::framework {
+namespace wva::simulate {
 
 namespace {
 
@@ -199,9 +199,9 @@ std::string render_report_html(const json& report) {
   return h.str();
 }
 
-}  // namespace wva::framework
+}  // namespace wva::simulate
 
-namespace wva::framework {
+namespace wva::simulate {
 
 std::string render_frontier_svg(const nlohmann::json& report) {
   using nlohmann::json;
@@ -277,4 +277,4 @@ std::string render_frontier_svg(const nlohmann::json& report) {
   return s.str();
 }
 
-}  // namespace wva::framework
+}  // namespace wva::simulate

@@ -1,4 +1,4 @@
-#include "cli/simulate/run.h"
+#include "run.h"
 
 #include <chrono>
 #include <fstream>
@@ -6,14 +6,10 @@
 
 #include "wva/sdk/util/yaml.h"
 
-#include "cluster/local_cluster.h"
-#include "config/duration.h"
-#include "config/pipeline_config.h"
-#include "host/clock.h"
-#include "host/host.h"
-#include "host/logger.h"
+#include "wva/framework/simulation.h"
+#include "wva/sdk/duration.h"
 
-namespace wva::framework::simulate {
+namespace wva::simulate {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -30,6 +26,35 @@ std::string clock_text(double seconds) {
 // The analyzer instance a static pipeline runs (the host needs one; its decisions go nowhere because the
 // HPA model is off).
 constexpr const char* kStaticAnalyzer = "static-fleet-hold";
+
+// Counts the host's cycles and decisions, and prints progress on stderr every 2 s of wall time.
+class RunObserver final : public framework::DecisionObserver {
+ public:
+  RunObserver(const std::string& pipeline, sdk::TimePoint sim_start, double duration_s, bool progress)
+      : pipeline_(pipeline), sim_start_(sim_start), duration_s_(duration_s), progress_(progress) {}
+
+  void on_cycle(const framework::SimulatedCycle& cycle) override {
+    if (!cycle.idle_check) ++cycles;
+    decisions += cycle.decisions.size();
+    if (!cycle.errors.empty()) ++failed_cycles;
+    const auto now = std::chrono::steady_clock::now();
+    if (progress_ && now - last_progress_ > std::chrono::seconds(2)) {
+      last_progress_ = now;
+      std::cerr << "wva simulate: " << pipeline_ << " "
+                << clock_text(std::chrono::duration<double>(cycle.time - sim_start_).count()) << " / "
+                << clock_text(duration_s_) << " simulated\n";
+    }
+  }
+
+  std::size_t cycles = 0, decisions = 0, failed_cycles = 0;
+
+ private:
+  std::string pipeline_;
+  sdk::TimePoint sim_start_;
+  double duration_s_;
+  bool progress_;
+  std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
+};
 
 }  // namespace
 
@@ -89,7 +114,7 @@ RunOutcome run_pipeline(const Scenario& scenario, const PipelineSpec& pipe, cons
   for (const auto& s : pipe.sinks) sinks_list.push_back(s);
   json sinks = scenario.sinks.is_object() ? scenario.sinks : json::object();
   sinks["emulator"] = json::object();
-  const std::string interval = format_duration(is_static ? std::chrono::minutes(5) : pipe.interval);
+  const std::string interval = sdk::format_duration(is_static ? std::chrono::minutes(5) : pipe.interval);
   json pipeline_cfg = {{"selector", pipe.selector},
                        {"interval", interval},
                        {"source", "emulator"},
@@ -101,8 +126,16 @@ RunOutcome run_pipeline(const Scenario& scenario, const PipelineSpec& pipe, cons
                  {"sinks", sinks},
                  {"pipelines", {{pipe.name, pipeline_cfg}}}};
 
-  auto cluster = std::make_shared<LocalCluster>(scenario.manifests, env.system_ns);
-  if (auto r = cluster->load(); !r.ok()) {
+  // A fixed start time, so runs are reproducible.
+  framework::Simulation sim({.config_text = config.dump(2),  // JSON is YAML
+                             .config_source = "<generated>",
+                             .manifests = scenario.manifests,
+                             .system_namespace = env.system_ns,
+                             .plugin_paths = env.plugin_paths,
+                             .base_dir = scenario.dir,
+                             .start = sdk::TimePoint(std::chrono::seconds(1767225600)),  // 2026-01-01
+                             .verbose = env.verbose});
+  if (auto r = sim.load_cluster(); !r.ok()) {
     out.errors.push_back(r.error().to_string());
     return out;
   }
@@ -112,7 +145,7 @@ RunOutcome run_pipeline(const Scenario& scenario, const PipelineSpec& pipe, cons
     for (const auto& v : scenario.variants) {
       const auto it = pipe.static_fleet->find(v.name);
       const int n = it == pipe.static_fleet->end() ? 0 : it->second;
-      if (auto r = cluster->scale(v.ns, v.name, n); !r.ok())
+      if (auto r = sim.scale(v.ns, v.name, n); !r.ok())
         out.errors.push_back("pipelines." + pipe.name + ".static." + v.name + ": " + r.error().to_string());
     }
     if (!out.errors.empty()) return out;
@@ -120,47 +153,24 @@ RunOutcome run_pipeline(const Scenario& scenario, const PipelineSpec& pipe, cons
     for (const auto& [name, n] : scenario.initial_replicas)
       for (const auto& v : scenario.variants)
         if (v.name == name)
-          if (auto r = cluster->scale(v.ns, v.name, n); !r.ok())
+          if (auto r = sim.scale(v.ns, v.name, n); !r.ok())
             out.errors.push_back("initialReplicas." + v.name + ": " + r.error().to_string());
     if (!out.errors.empty()) return out;
   }
-  // A fixed start time, so runs are reproducible.
-  auto clock = std::make_shared<VirtualClock>(sdk::TimePoint(std::chrono::seconds(1767225600)));  // 2026-01-01
-  auto log = make_stderr_logger(env.verbose);
-  if (!env.verbose) log->set_level(spdlog::level::warn);
-  HostOptions options;
-  options.config_text = config.dump(2);  // JSON is YAML
-  options.config_source = "<generated>";
-  options.plugin_paths = env.plugin_paths;
-  options.base_dir = scenario.dir;
-  Host host(options, cluster, clock, log);
-  if (auto errors = host.start(); !errors.empty()) {
+  if (auto errors = sim.start(); !errors.empty()) {
     for (const auto& e : errors)
       out.errors.push_back("pipelines." + pipe.name + ": " + scenario_error_text(e.to_string()));
     return out;
   }
   const auto wall0 = std::chrono::steady_clock::now();
-  auto last_progress = wall0;
-  const sdk::TimePoint sim0 = clock->now();
-  std::size_t cycles = 0, decisions = 0, failed_cycles = 0;
-  StopSignal stop;
-  host.run(scenario.duration, stop, [&](const CycleOutcome& outcome) {
-    if (!outcome.partial) ++cycles;
-    decisions += outcome.decisions.size();
-    if (!outcome.errors.empty()) ++failed_cycles;
-    const auto now = std::chrono::steady_clock::now();
-    if (env.progress && now - last_progress > std::chrono::seconds(2)) {
-      last_progress = now;
-      std::cerr << "wva simulate: " << pipe.name << " "
-                << clock_text(std::chrono::duration<double>(clock->now() - sim0).count()) << " / "
-                << clock_text(std::chrono::duration<double>(scenario.duration).count()) << " simulated\n";
-    }
-  });
-  host.shutdown();
+  RunObserver observer(pipe.name, sim.clock().now(), std::chrono::duration<double>(scenario.duration).count(),
+                       env.progress);
+  sim.run(scenario.duration, observer);
+  sim.shutdown();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   json emu_report;
   {
-    auto read = read_bounded_file(emulator_report);
+    auto read = framework::read_input_file(emulator_report);
     auto parsed = read.ok() ? sdk::yaml::load_json(*read) : sdk::Result<json>(read.error());
     if (!parsed.ok()) {
       out.errors.push_back("pipelines." + pipe.name + ": the emulator wrote no report (" + parsed.error().message +
@@ -183,13 +193,13 @@ RunOutcome run_pipeline(const Scenario& scenario, const PipelineSpec& pipe, cons
     if (pipe.combine) description += ", combine " + *pipe.combine;
   }
   const double duration_s = std::chrono::duration<double>(scenario.duration).count();
-  json run = {{"pipeline", pipe.name}, {"description", description},       {"static", is_static},
-              {"cycles", cycles},      {"decisions", decisions},           {"failedCycles", failed_cycles},
-              {"wallSeconds", wall},   {"summary", emu_report["summary"]}, {"series", emu_report["series"]}};
+  json run = {{"pipeline", pipe.name},     {"description", description},       {"static", is_static},
+              {"cycles", observer.cycles}, {"decisions", observer.decisions},  {"failedCycles", observer.failed_cycles},
+              {"wallSeconds", wall},       {"summary", emu_report["summary"]}, {"series", emu_report["series"]}};
   if (is_static) run["staticFleet"] = *pipe.static_fleet;
   run["totals"] = run_totals(run["summary"], duration_s, scenario);
   out.run = std::move(run);
   return out;
 }
 
-}  // namespace wva::framework::simulate
+}  // namespace wva::simulate

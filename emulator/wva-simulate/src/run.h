@@ -10,9 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/simulate/scenario.h"
+#include "scenario.h"
 
-namespace wva::framework::simulate {
+namespace wva::simulate {
 
 struct RunEnv {
   std::vector<std::filesystem::path> plugin_paths;
@@ -33,4 +33,4 @@ RunOutcome run_pipeline(const Scenario& scenario, const PipelineSpec& pipeline, 
 // hour, SLO attainment. Added to each run as "totals".
 nlohmann::json run_totals(const nlohmann::json& summary, double duration_s, const Scenario& scenario);
 
-}  // namespace wva::framework::simulate
+}  // namespace wva::simulate

@@ -1,14 +1,14 @@
-#include "cli/simulate/scenario.h"
+#include "scenario.h"
 
 #include <cmath>
 #include <regex>
 
-#include "config/duration.h"
-#include "config/pipeline_config.h"
+#include "wva/framework/simulation.h"
+#include "wva/sdk/duration.h"
 #include "wva/sdk/suggest.h"
 #include "wva/sdk/util/yaml.h"
 
-namespace wva::framework::simulate {
+namespace wva::simulate {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -50,7 +50,7 @@ std::optional<std::chrono::milliseconds> scenario_duration(const json& value) {
   // Bare seconds written as a string ("1800", "1.5").
   static const std::regex kNumber(R"(^\s*[0-9]+(\.[0-9]+)?\s*$)");
   if (std::regex_match(text, kNumber)) return scenario_duration(json(std::stod(text)));
-  auto d = parse_duration(text);
+  auto d = sdk::parse_duration(text);
   if (!d.ok()) return std::nullopt;
   return d.value();
 }
@@ -74,7 +74,7 @@ ScenarioLoad load_scenario(const fs::path& path) {
   json root;
   std::vector<std::string> pipeline_order, variant_order;  // file order (a JSON object sorts its keys)
   {
-    auto read = read_bounded_file(file);
+    auto read = framework::read_input_file(file);
     auto parsed = read.ok() ? sdk::yaml::load(*read) : sdk::Result<sdk::yaml::Node>(read.error());
     if (!parsed.ok()) {
       out.errors.push_back(read.ok() ? file.string() + ": " + parsed.error().message : parsed.error().message);
@@ -245,4 +245,4 @@ ScenarioLoad load_scenario(const fs::path& path) {
   return out;
 }
 
-}  // namespace wva::framework::simulate
+}  // namespace wva::simulate

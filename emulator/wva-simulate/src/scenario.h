@@ -23,7 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace wva::framework::simulate {
+namespace wva::simulate {
 
 struct PipelineSpec {
   std::string name;
@@ -73,4 +73,4 @@ std::optional<std::chrono::milliseconds> scenario_duration(const nlohmann::json&
 // ("sources.emulator.x" -> "emulator.x") so they point at what the user wrote.
 std::string scenario_error_text(const std::string& host_error);
 
-}  // namespace wva::framework::simulate
+}  // namespace wva::simulate

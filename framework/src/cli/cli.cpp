@@ -10,6 +10,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "cli/external_command.h"
 #include "cli/kube_backend.h"
 #include "cli/reserved_stdout.h"
 #include "cli/signals.h"
@@ -26,11 +27,6 @@
 #include "host/sharding.h"
 #include "wva/sdk/json.h"
 
-#if __has_include("cli/simulate.h")
-#include "cli/simulate.h"
-#define WVA_HAVE_SIMULATE 1
-#endif
-
 namespace po = boost::program_options;
 
 namespace wva::framework {
@@ -46,8 +42,11 @@ usage:
                [--shards N [--shard-index I]]
   wva validate [--local DIR | --kubeconfig FILE [--context NAME]] [--config FILE] [--plugin-path DIR]...
   wva plugins  [--plugin-path DIR]...
-  wva simulate SCENARIO.yaml [--report DIR] [--output text|json]
+  wva simulate SCENARIO.yaml [--report DIR] [--output text|json] [--static-frontier] [--pipeline NAME]...
   wva version
+
+`wva simulate` runs the wva-simulate program (installed beside wva, or in ../libexec/wva/) with the
+same arguments: a simulation driver built on the host's virtual clock (exit 127 when it is missing).
 
 Durations: 500ms, 15s, 2m, 1h. RECONCILIATION_INTERVAL sets the default interval (60s).
 POD_NAMESPACE sets the controller's namespace (default workload-variant-autoscaler-system).
@@ -551,14 +550,8 @@ int run_cli(int argc, char** argv) {
   if (verb == "validate") return cmd_validate(sub_argc, sub_argv);
   if (verb == "plugins") return cmd_plugins(sub_argc, sub_argv);
   if (verb == "version" || verb == "--version") return cmd_version();
-  if (verb == "simulate") {
-#ifdef WVA_HAVE_SIMULATE
-    return run_simulate(sub_argc, sub_argv);
-#else
-    std::cerr << "wva simulate: not available in this build\n";
-    return 2;
-#endif
-  }
+  // Verbs served by a program of their own, like git's sub-commands: `wva simulate` runs wva-simulate.
+  if (verb == "simulate") return run_external_command("wva-simulate", "wva " + verb, sub_argc, sub_argv);
   if (verb == "help" || verb == "--help" || verb == "-h") {
     std::cout << kUsage;
     return 0;

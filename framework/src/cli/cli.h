@@ -1,4 +1,4 @@
-// The `wva` command line: run, validate, plugins, version (and simulate).
+// The `wva` command line: run, validate, plugins, version; simulate runs the wva-simulate program.
 #pragma once
 
 namespace wva::framework {
