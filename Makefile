@@ -9,7 +9,7 @@ DEMO_REPORT ?=
 .PHONY: help build test demo image deploy-llm-d-wva-emulated-on-kind undeploy-llm-d-wva-emulated-on-kind
 
 help:
-	@echo "make build    build bin/wva, bin/wva-emulator and the plugins into $(BUILD_DIR) (scripts/build.sh)"
+	@echo "make build    build bin/wva, bin/wva-simulate, bin/wva-emulator and the plugins into $(BUILD_DIR) (scripts/build.sh)"
 	@echo "make test     install what is missing, build, run every test (scripts/test.sh; ARGS=... go to ctest)"
 	@echo "make demo     Prometheus, emulated vLLM pods with changing load, and wva run, on this machine (scripts/demo.sh; DEMO_REPORT=DIR: charts in DIR/report.html)"
 	@echo "make image    the controller image from the Containerfile ($(CONTAINER_ENGINE); IMAGE=$(IMAGE))"

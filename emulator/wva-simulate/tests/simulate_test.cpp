@@ -1,5 +1,5 @@
-// `wva simulate` end to end on a short scenario (the example manifests, 15 simulated minutes of a step
-// load): the JSON report, report.json and a self-contained report.html with SVG charts.
+// `wva simulate` (the wva-simulate program, run by wva) end to end on a short scenario (the example manifests, 15
+// simulated minutes of a step load): the JSON report, report.json and a self-contained report.html with SVG charts.
 // Skips when the wva binary or libsaturation.so are not built (e.g. with a plugin filter).
 #include <gtest/gtest.h>
 
@@ -13,6 +13,8 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include "prerequisite.h"
@@ -237,6 +239,75 @@ TEST(WvaSimulate, BareSecondsStaticFleetMeanPodsAndFrontier) {
   const Command again = run(wva_simulate(file, "--pipeline v1 --output json") + " 2>/dev/null");
   const auto r2 = nlohmann::json::parse(again.out);
   EXPECT_EQ(r2["runs"][0]["summary"], report["runs"][0]["summary"]);
+}
+
+// The numbers of a fixed-seed scenario do not move: both runs of the tiny scenario (an autoscaled fleet
+// and a static one) against a summary recorded with `wva simulate` before the simulation driver left the
+// host (tests/data/tiny-recorded.json; wallSeconds left out). An intended change to the simulator or the
+// saturation analyzer re-records it: `wva simulate tiny.yaml --output json`, without wallSeconds.
+TEST(WvaSimulate, AFixedSeedScenarioGivesTheRecordedNumbers) {
+  if (!have_binaries()) GTEST_SKIP() << "needs bin/wva, libsaturation.so and libemulator.so";
+  ScenarioDir d;
+  const auto file = d.write("tiny.yaml", kTinyScenario);
+  const Command c = run(wva_simulate(file, "--output json") + " 2>/dev/null");
+  ASSERT_EQ(c.rc, 0) << c.out;
+  auto report = nlohmann::json::parse(c.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << c.out;
+  std::ifstream recorded_in(fs::path(WVA_SOURCE_DIR) / "emulator/wva-simulate/tests/data/tiny-recorded.json");
+  const auto recorded = nlohmann::json::parse(recorded_in, nullptr, false);
+  ASSERT_FALSE(recorded.is_discarded());
+  ASSERT_EQ(report["runs"].size(), recorded["runs"].size());
+  EXPECT_EQ(report["durationSeconds"], recorded["durationSeconds"]);
+  for (std::size_t i = 0; i < recorded["runs"].size(); ++i) {
+    auto run_i = report["runs"][i];
+    ASSERT_TRUE(run_i.contains("wallSeconds"));
+    run_i.erase("wallSeconds");
+    EXPECT_EQ(run_i, recorded["runs"][i]) << "run " << i << " differs from the recorded one:\n"
+                                          << nlohmann::json::diff(recorded["runs"][i], run_i).dump(1);
+  }
+}
+
+// `wva simulate` is the program wva-simulate: without it beside wva (or in ../libexec/wva), wva says which
+// program it looked for and where, and exits 127; `wva --help` says where it comes from.
+TEST(WvaSimulate, WithoutTheProgramWvaSaysWhereItLooked) {
+  const fs::path wva = fs::path(WVA_BUILD_DIR) / "bin" / "wva";
+  if (!fs::exists(wva)) GTEST_SKIP() << "needs bin/wva";
+  ScenarioDir d;
+  fs::create_directories(d.dir / "alone" / "bin");
+  fs::copy_file(wva, d.dir / "alone" / "bin" / "wva");
+  const Command c = run((d.dir / "alone" / "bin" / "wva").string() + " simulate x.yaml 2>&1");
+  EXPECT_EQ(c.rc, 127) << c.out;
+  EXPECT_NE(c.out.find("wva simulate: the program wva-simulate was not found"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find((d.dir / "alone" / "bin").string()), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find((d.dir / "alone" / "libexec" / "wva").string()), std::string::npos) << c.out;
+  // In the libexec folder of the same prefix it is found (its own --help answers).
+  fs::create_directories(d.dir / "alone" / "libexec" / "wva");
+  fs::copy_file(fs::path(WVA_BUILD_DIR) / "bin" / "wva-simulate", d.dir / "alone" / "libexec" / "wva" / "wva-simulate");
+  const Command found = run((d.dir / "alone" / "bin" / "wva").string() + " simulate --help 2>&1");
+  EXPECT_EQ(found.rc, 0) << found.out;
+  EXPECT_NE(found.out.find("usage: wva simulate SCENARIO.yaml"), std::string::npos) << found.out;
+  const Command help = run(wva.string() + " --help 2>&1");
+  EXPECT_NE(help.out.find("runs the wva-simulate program"), std::string::npos) << help.out;
+}
+
+// One argument parser for every verb (Boost.Program_options): its errors, and the ones of this verb.
+TEST(WvaSimulate, ArgumentErrorsAreUsageErrors) {
+  if (!have_binaries()) GTEST_SKIP() << "needs bin/wva, libsaturation.so and libemulator.so";
+  ScenarioDir d;
+  const auto file = d.write("tiny.yaml", kTinyScenario);
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--output yaml", "--output is text or json"},
+           {"--no-such-flag", "unrecognised option '--no-such-flag'"},
+           {"--report", "the required argument for option '--report' is missing"},
+           {file.string() + " " + file.string(), "one scenario at a time"}}) {
+    const Command c = run(wva_simulate(file, args) + " 2>&1");
+    EXPECT_EQ(c.rc, 2) << args << ": " << c.out;
+    EXPECT_NE(c.out.find("wva simulate: " + message), std::string::npos) << args << ": " << c.out;
+    EXPECT_NE(c.out.find("usage: wva simulate"), std::string::npos) << args << ": " << c.out;
+  }
+  const Command missing = run((fs::path(WVA_BUILD_DIR) / "bin" / "wva").string() + " simulate 2>&1");
+  EXPECT_EQ(missing.rc, 2) << missing.out;
+  EXPECT_NE(missing.out.find("wva simulate: missing SCENARIO.yaml"), std::string::npos) << missing.out;
 }
 
 }  // namespace

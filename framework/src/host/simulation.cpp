@@ -12,6 +12,7 @@ struct Simulation::State {
   std::shared_ptr<LocalCluster> cluster;
   std::shared_ptr<VirtualClock> clock;
   std::unique_ptr<Host> host;
+  bool started = false;  // start() went through: there are pipelines to run
 };
 
 Simulation::Simulation(SimulationOptions options) : state_(std::make_unique<State>()) {
@@ -38,11 +39,13 @@ std::vector<sdk::Error> Simulation::start() {
   auto log = make_stderr_logger(o.verbose);
   if (!o.verbose) log->set_level(spdlog::level::warn);
   state_->host = std::make_unique<Host>(options, state_->cluster, state_->clock, log);
-  return state_->host->start();
+  auto errors = state_->host->start();
+  state_->started = errors.empty();
+  return errors;
 }
 
 void Simulation::run(std::chrono::milliseconds duration, DecisionObserver& observer) {
-  if (!state_->host) return;
+  if (!state_->started) return;
   // Nothing stops a simulation but its end: the virtual clock never waits.
   StopSignal stop;
   state_->host->run(duration, stop, [&](const CycleOutcome& outcome) {
