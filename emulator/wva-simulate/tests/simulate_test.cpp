@@ -295,17 +295,18 @@ TEST(WvaSimulate, ArgumentErrorsAreUsageErrors) {
   if (!have_binaries()) GTEST_SKIP() << "needs bin/wva, libsaturation.so and libemulator.so";
   ScenarioDir d;
   const auto file = d.write("tiny.yaml", kTinyScenario);
+  const std::string wva = (fs::path(WVA_BUILD_DIR) / "bin" / "wva").string() + " simulate ";
   for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
-           {"--output yaml", "--output is text or json"},
-           {"--no-such-flag", "unrecognised option '--no-such-flag'"},
-           {"--report", "the required argument for option '--report' is missing"},
+           {file.string() + " --output yaml", "--output is text or json"},
+           {file.string() + " --no-such-flag", "unrecognised option '--no-such-flag'"},
+           {file.string() + " --report", "the required argument for option '--report' is missing"},
            {file.string() + " " + file.string(), "one scenario at a time"}}) {
-    const Command c = run(wva_simulate(file, args) + " 2>&1");
+    const Command c = run(wva + args + " 2>&1");
     EXPECT_EQ(c.rc, 2) << args << ": " << c.out;
     EXPECT_NE(c.out.find("wva simulate: " + message), std::string::npos) << args << ": " << c.out;
     EXPECT_NE(c.out.find("usage: wva simulate"), std::string::npos) << args << ": " << c.out;
   }
-  const Command missing = run((fs::path(WVA_BUILD_DIR) / "bin" / "wva").string() + " simulate 2>&1");
+  const Command missing = run(wva + "2>&1");
   EXPECT_EQ(missing.rc, 2) << missing.out;
   EXPECT_NE(missing.out.find("wva simulate: missing SCENARIO.yaml"), std::string::npos) << missing.out;
 }
