@@ -1,4 +1,4 @@
-// wva-emulator: simulated vLLM pods behind an HTTP server (see README.md of the emulator plugin).
+// wva-emulator: simulated vLLM pods behind an HTTP server (see emulator/README.md).
 #include <pthread.h>
 #include <signal.h>
 
@@ -10,6 +10,8 @@
 #include <sstream>
 #include <string>
 #include <thread>
+
+#include <boost/program_options.hpp>
 
 #include "server.h"
 
@@ -51,71 +53,56 @@ Endpoints:
   GET  /v1/models, GET /health
 )";
 
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "wva-emulator: %s (see --help)\n", message.c_str());
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  namespace po = boost::program_options;
   wva::emulator::ServerOptions options;
-  std::string config_file, local_dir, model = "meta-llama/Llama-3.1-8B", profile = "llama-3.1-8b/H100";
-  int replicas = 1;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&](const char* flag) -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "wva-emulator: %s needs a value (see --help)\n", flag);
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      std::fputs(kHelp, stdout);
-      return 0;
-    } else if (a == "--listen") {
-      const std::string l = value("--listen");
-      const auto colon = l.rfind(':');
-      if (colon == std::string::npos) {
-        std::fprintf(stderr, "wva-emulator: --listen wants HOST:PORT, got \"%s\"\n", l.c_str());
-        return 2;
-      }
-      options.host = l.substr(0, colon);
-      try {
-        options.port = std::stoi(l.substr(colon + 1));
-      } catch (...) {
-        options.port = -1;
-      }
-      if (options.port < 0 || options.port > 65535) {
-        std::fprintf(stderr, "wva-emulator: bad port in --listen \"%s\"\n", l.c_str());
-        return 2;
-      }
-    } else if (a == "--config") {
-      config_file = value("--config");
-    } else if (a == "--local") {
-      local_dir = value("--local");
-    } else if (a == "--model") {
-      model = value("--model");
-    } else if (a == "--profile") {
-      profile = value("--profile");
-    } else if (a == "--replicas") {
-      replicas = std::atoi(value("--replicas").c_str());
-    } else if (a == "--threads") {
-      options.threads = std::max(1, std::atoi(value("--threads").c_str()));
-    } else if (a == "--request-deadline") {
-      const double seconds = std::atof(value("--request-deadline").c_str());
-      if (!(seconds > 0) || seconds > 3600) {
-        std::fprintf(stderr, "wva-emulator: --request-deadline wants seconds in (0, 3600]\n");
-        return 2;
-      }
-      options.limits.request_deadline = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
-    } else if (a == "--max-connections-per-client") {
-      const int n = std::atoi(value("--max-connections-per-client").c_str());
-      if (n < 1) {
-        std::fprintf(stderr, "wva-emulator: --max-connections-per-client wants a positive number\n");
-        return 2;
-      }
-      options.limits.max_per_client = static_cast<std::size_t>(n);
-    } else {
-      std::fprintf(stderr, "wva-emulator: unknown argument \"%s\" (see --help)\n", a.c_str());
-      return 2;
-    }
+  std::string listen, config_file, local_dir, model = "meta-llama/Llama-3.1-8B", profile = "llama-3.1-8b/H100";
+  int replicas = 1, threads = static_cast<int>(options.threads), max_per_client = 0;
+  double deadline_s = 0;
+  po::options_description desc;
+  desc.add_options()("listen", po::value(&listen))("config", po::value(&config_file))("local", po::value(&local_dir))(
+      "model", po::value(&model))("profile", po::value(&profile))("replicas", po::value(&replicas))(
+      "threads", po::value(&threads))("request-deadline", po::value(&deadline_s))(
+      "max-connections-per-client", po::value(&max_per_client))("help,h", "");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    return usage_error("unknown argument \"" + e.get_option_name() + "\"");
+  } catch (const po::error& e) {
+    return usage_error(e.what());
+  }
+  if (vm.count("help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  if (vm.count("listen")) {
+    const auto colon = listen.rfind(':');
+    if (colon == std::string::npos) return usage_error("--listen wants HOST:PORT, got \"" + listen + "\"");
+    options.host = listen.substr(0, colon);
+    const std::string port = listen.substr(colon + 1);
+    const bool digits = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+    options.port = digits ? std::stoi(port) : -1;
+    if (options.port < 0 || options.port > 65535) return usage_error("bad port in --listen \"" + listen + "\"");
+  }
+  if (replicas < 1 || replicas > 10000) return usage_error("--replicas wants a number of pods in [1, 10000]");
+  if (threads < 1) return usage_error("--threads wants a positive number");
+  options.threads = threads;
+  if (vm.count("request-deadline")) {
+    if (!(deadline_s > 0) || deadline_s > 3600) return usage_error("--request-deadline wants seconds in (0, 3600]");
+    options.limits.request_deadline = std::chrono::milliseconds(static_cast<long long>(deadline_s * 1000));
+  }
+  if (vm.count("max-connections-per-client")) {
+    if (max_per_client < 1) return usage_error("--max-connections-per-client wants a positive number");
+    options.limits.max_per_client = static_cast<std::size_t>(max_per_client);
   }
   if (!config_file.empty() && !local_dir.empty()) {
     std::fprintf(stderr, "wva-emulator: --config and --local are exclusive\n");

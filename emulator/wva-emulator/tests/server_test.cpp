@@ -448,6 +448,15 @@ TEST(WvaEmulator, HelpListsEveryFlagAndBadFlagsFail) {
   EXPECT_NE(bad.output.find("unknown argument"), std::string::npos);
   const Command bad_cfg = run_shell(std::string(WVA_EMULATOR_BIN) + " --listen 127.0.0.1:0 --config /nonexistent.yaml");
   EXPECT_EQ(bad_cfg.rc, 2);
+  // A number that is not one, or out of range, is refused: never read as 0 or clamped.
+  for (const char* args : {"--replicas abc", "--replicas 0", "--threads 0", "--threads 2x", "--request-deadline -1",
+                           "--max-connections-per-client 0", "--listen 127.0.0.1:http", "--listen 127.0.0.1:70000",
+                           "--listen localhost", "--config"}) {
+    // Bounded: a flag wrongly accepted would start the server.
+    const Command c = run_shell("timeout 10 " + std::string(WVA_EMULATOR_BIN) + " --listen 127.0.0.1:0 " + args);
+    EXPECT_EQ(c.rc, 2) << args << ": " << c.output;
+    EXPECT_NE(c.output.find("wva-emulator: "), std::string::npos) << args << ": " << c.output;
+  }
 }
 
 }  // namespace
