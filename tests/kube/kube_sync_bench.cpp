@@ -14,7 +14,7 @@
 // is a log line at which the RSS is sampled:
 //   rss_connected_MB   after the first request (client, plugins loaded);
 //   rss_listed_<kind>  after that informer's list was installed in the cache;
-//   rss_synced_MB      after every informer listed;
+//   rss_synced_MB      after every informer listed (and cpu_synced_s, the CPU time until then);
 //   rss_cycle_MB       after the first cycle's output;
 //   peak_rss_MB        the process's high-water mark (VmHWM, or ru_maxrss at exit).
 // WVA_BENCH_WRAPPER (e.g. "heaptrack -o /tmp/wva") runs `wva` under a profiler; the figures are then the
@@ -239,6 +239,7 @@ struct PhaseSampler {
       state.counters["sync_s"] = std::stod(m[1]) / 1000.0;
       state.counters["rss_synced_MB"] = mem.rss_mb;
       state.counters["hwm_synced_MB"] = mem.hwm_mb;
+      state.counters["cpu_synced_s"] = cpu_seconds(pid);
     }
   }
   std::string log() const { return head + "...\n" + tail; }
