@@ -356,7 +356,8 @@ void FakeApiServer::handle(const httplib::Request& req, httplib::Response& res) 
   for (const auto& [k, v] : req.params) query += (query.empty() ? "" : "&") + k + "=" + v;
   {
     std::lock_guard lock(mutex_);
-    requests_.push_back({req.method, req.path, query, req.body, req.get_header_value("Authorization")});
+    requests_.push_back(
+        {req.method, req.path, query, req.body, req.get_header_value("Authorization"), req.remote_port});
     if (!token_.empty() && req.get_header_value("Authorization") != "Bearer " + token_) {
       send(res, 401, status(401, "Unauthorized", "Unauthorized"));
       return;

@@ -276,7 +276,7 @@ void BM_SyncAndOneCycle(benchmark::State& state) {
           state.counters["rss_cycle_MB"] = memory_of(c.pid).rss_mb;
           return true;
         },
-        phases);
+        std::ref(phases));
     if (!finished) kill(c.pid, SIGKILL);
     const Exit exit = reap(c);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -323,7 +323,7 @@ void BM_SteadyStateCycle(benchmark::State& state) {
           }
           return cycles < 3;
         },
-        phases);
+        std::ref(phases));
     const Memory mem = memory_of(c.pid);
     const std::size_t patches = fx.server.count("PATCH", "/status");
     kill(c.pid, SIGTERM);

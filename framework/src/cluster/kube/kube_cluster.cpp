@@ -65,9 +65,9 @@ KubeCluster::KubeCluster(std::shared_ptr<KubeClient> client, KubeClusterOptions 
     : client_(std::move(client)),
       options_(std::move(options)),
       log_(std::move(log)),
-      store_([this](const std::string& kind, const std::string& ns, const std::string& name) {
-        on_change(kind, ns, name);
-      }) {
+      store_([this](const std::string& kind, const std::string& ns,
+                    const std::string& name) { on_change(kind, ns, name); },
+             [this](const std::string& kind) { on_many_changes(kind); }) {
   std::vector<std::string> scopes = options_.watch_namespaces;
   if (scopes.empty()) scopes.push_back("");
   auto on_synced = [this] {
@@ -138,6 +138,19 @@ void KubeCluster::set_change_listener(std::function<void()> listener) {
 void KubeCluster::on_change(const std::string& kind, const std::string& ns, const std::string& name) {
   // The store calls only for changes a reader can see (not resourceVersion alone, not a VA's status).
   changes_.record(revision_, {ObjectRef{kind, ns, name}});
+  if (kind == "VariantAutoscaling" || kind == "ConfigMap") {
+    std::function<void()> listener;
+    {
+      std::lock_guard lock(mutex_);
+      listener = change_listener_;
+    }
+    if (listener) listener();
+  }
+}
+
+void KubeCluster::on_many_changes(const std::string& kind) {
+  // Too many to name: readers of changes_since rebuild everything.
+  changes_.forget(revision_);
   if (kind == "VariantAutoscaling" || kind == "ConfigMap") {
     std::function<void()> listener;
     {
