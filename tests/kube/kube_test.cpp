@@ -713,6 +713,37 @@ TEST(KubeClient, ReusesConnectionsAcrossRequests) {
   EXPECT_EQ(ports.size(), 1u);
 }
 
+// A kept connection the server has closed (after its per-connection request cap, or idle) is not an
+// error: the next request goes out on a new one.
+TEST(KubeClient, AConnectionTheServerClosedIsReplaced) {
+  httplib::Server closing;
+  closing.set_keep_alive_max_count(2);
+  closing.set_keep_alive_timeout(1);
+  std::atomic<int> served{0};
+  closing.Get("/api/v1/pods", [&](const httplib::Request&, httplib::Response& res) {
+    ++served;
+    res.set_content(R"({"kind":"PodList","metadata":{"resourceVersion":"5"},"items":[]})", "application/json");
+  });
+  const int port = closing.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { closing.listen_after_bind(); });
+  Connection c;
+  c.server = "http://127.0.0.1:" + std::to_string(port);
+  KubeClient client(c);
+  for (int i = 0; i < 5; ++i) {
+    auto r = client.request("GET", "/api/v1/pods");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->status, 200);
+  }
+  // Idle past the server's keep-alive timeout: it closed the kept connection.
+  std::this_thread::sleep_for(1500ms);
+  auto r = client.request("GET", "/api/v1/pods");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(served.load(), 6);
+  closing.stop();
+  t.join();
+}
+
 TEST(KubeCluster, BadGatewayAnswersBackOffAndRetryAfterIsHonoured) {
   // A server that answers 429 with Retry-After: 1 twice, then works.
   httplib::Server flaky;
