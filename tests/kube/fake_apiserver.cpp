@@ -71,6 +71,11 @@ FakeApiServer::FakeApiServer() {
   server_ = std::make_unique<httplib::Server>();
   // Watches hold a thread each: two controllers with five informers each, plus kubectl.
   server_->new_task_queue = [] { return new httplib::ThreadPool(96); };
+  // As kube-apiserver (Go's net/http): a keep-alive connection serves any number of requests, and
+  // answers are not held back by Nagle's algorithm (TCP_NODELAY; else each answer on a reused connection
+  // waits for the client's delayed ACK, about 40 ms).
+  server_->set_keep_alive_max_count(1000000);
+  server_->set_tcp_nodelay(true);
   auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
   server_->Get("/.*", handler);
   server_->Post("/.*", handler);
@@ -354,7 +359,8 @@ void FakeApiServer::handle(const httplib::Request& req, httplib::Response& res) 
   for (const auto& [k, v] : req.params) query += (query.empty() ? "" : "&") + k + "=" + v;
   {
     std::lock_guard lock(mutex_);
-    requests_.push_back({req.method, req.path, query, req.body, req.get_header_value("Authorization")});
+    requests_.push_back(
+        {req.method, req.path, query, req.body, req.get_header_value("Authorization"), req.remote_port});
     if (!token_.empty() && req.get_header_value("Authorization") != "Bearer " + token_) {
       send(res, 401, status(401, "Unauthorized", "Unauthorized"));
       return;
@@ -552,9 +558,14 @@ void FakeApiServer::list_or_watch(const Route& r, const httplib::Request& req, h
     return watch(r, req, res);
   std::lock_guard lock(mutex_);
   const auto& objects = objects_[r.resource->plural];
-  std::size_t limit = 0, offset = 0;
+  std::size_t limit = 0;
   if (req.has_param("limit")) limit = std::stoul(req.get_param_value("limit"));
+  // Objects are kept by "namespace/name"; one namespace is a contiguous range of keys.
+  const bool one_namespace = !r.all_namespaces && r.resource->namespaced;
+  const std::string prefix = r.ns + "/";
+  auto it = one_namespace ? objects.lower_bound(prefix) : objects.begin();
   if (req.has_param("continue")) {
+    // As kube-apiserver's, the token names the list's revision and the last key returned.
     const std::string token = req.get_param_value("continue");
     const auto colon = token.find(':');
     const std::uint64_t token_rv = std::stoull(token.substr(0, colon));
@@ -562,24 +573,24 @@ void FakeApiServer::list_or_watch(const Route& r, const httplib::Request& req, h
       send(res, 410, status(410, "Expired", "The provided continue parameter is too old"));
       return;
     }
-    offset = std::stoul(token.substr(colon + 1));
+    it = objects.upper_bound(token.substr(colon + 1));
   }
   json items = json::array();
-  std::size_t index = 0, next = 0;
-  for (const auto& [key, obj] : objects) {
-    if (!r.all_namespaces && r.resource->namespaced && obj["metadata"].value("namespace", "") != r.ns) continue;
-    if (index++ < offset) continue;
+  std::string last_key;
+  bool more = false;
+  for (; it != objects.end() && (!one_namespace || it->first.starts_with(prefix)); ++it) {
     if (limit && items.size() == limit) {
-      next = index - 1;
+      more = true;
       break;
     }
-    json item = obj;
+    json item = it->second;
     item.erase("kind");
     item.erase("apiVersion");
     items.push_back(std::move(item));
+    last_key = it->first;
   }
   json meta = {{"resourceVersion", std::to_string(rv_)}};
-  if (next) meta["continue"] = std::to_string(rv_) + ":" + std::to_string(next);
+  if (more) meta["continue"] = std::to_string(rv_) + ":" + last_key;
   send(res, 200,
        {{"kind", r.resource->kind + "List"},
         {"apiVersion", r.resource->api_version()},

@@ -55,6 +55,7 @@ class FakeApiServer {
   struct RequestRecord {
     std::string method, path, query, body;
     std::string authorization;  // the Authorization header (tells two clients apart)
+    int remote_port = 0;        // the client's port: one per connection
   };
 
   FakeApiServer();

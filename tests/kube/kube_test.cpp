@@ -7,11 +7,13 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -493,7 +495,8 @@ TEST(KubeCluster, CachesTrimmedObjectsAndNamesWhatChanged) {
     return o.ok() && *o && (*o)->deployment == "llama2";
   }));
   EXPECT_TRUE(named({"Pod", "llm", "llama-5f8c9-p0"}, rev) && named({"Pod", "llm", "llama-5f8c9-p1"}, rev));
-  EXPECT_TRUE(named({"Deployment", "llm", "llama2"}, rev));
+  // The Deployment comes through its own informer, maybe after the ReplicaSet's change.
+  EXPECT_TRUE(eventually([&] { return named({"Deployment", "llm", "llama2"}, rev); }));
   auto changes = cluster->changes_since(rev);
   ASSERT_TRUE(changes.has_value());
   ASSERT_TRUE(views.update(*cluster, *changes).ok());
@@ -614,6 +617,131 @@ TEST(KubeCluster, StatusPatchIsSkippedWhenUnchangedAndRereadOnConflict) {
     return va->has_value() && (**va)["status"].value("phase", "") == "x";
   }));
   EXPECT_EQ(cluster->revision(), rev);
+}
+
+// A list that changes more than kManyChanges objects is heard once (the reader rebuilds); a smaller one
+// names each object it changed, and only those.
+TEST(ObjectStore, AListOfManyChangesIsHeardOnceAndASmallOneObjectByObject) {
+  using framework::kube::ObjectStore;
+  std::vector<std::string> named;
+  std::vector<std::string> many;
+  ObjectStore store([&](const std::string& kind, const std::string& ns,
+                        const std::string& name) { named.push_back(kind + "/" + ns + "/" + name); },
+                    [&](const std::string& kind) { many.push_back(kind); });
+  auto pods = [](std::size_t n, const std::string& phase) {
+    std::vector<ObjectStore::Entry> entries;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto p = pod("llm", "llama-5f8c9", "llama", "p" + std::to_string(i));
+      p["status"]["phase"] = phase;
+      entries.push_back(ObjectStore::make_entry("Pod", std::move(p)));
+    }
+    return entries;
+  };
+  const std::size_t n = ObjectStore::kManyChanges + 1;
+  store.replace("Pod", "", pods(n, "Running"));
+  EXPECT_EQ(many, std::vector<std::string>{"Pod"});
+  EXPECT_TRUE(named.empty());
+  EXPECT_EQ(store.size("Pod"), n);
+  // The same list with two pods changed and one gone: those three are named.
+  auto again = pods(n - 1, "Running");
+  again[0] = ObjectStore::make_entry("Pod", [&] {
+    auto p = pod("llm", "llama-5f8c9", "llama", "p0");
+    p["status"]["phase"] = "Failed";
+    return p;
+  }());
+  again[1] = ObjectStore::make_entry("Pod", [&] {
+    auto p = pod("llm", "llama-5f8c9", "llama", "p1");
+    p["metadata"]["labels"]["extra"] = "1";
+    return p;
+  }());
+  store.replace("Pod", "", std::move(again));
+  EXPECT_EQ(many.size(), 1u);
+  std::sort(named.begin(), named.end());
+  EXPECT_EQ(named, (std::vector<std::string>{"Pod/llm/llama-5f8c9-p0", "Pod/llm/llama-5f8c9-p1",
+                                             "Pod/llm/llama-5f8c9-p" + std::to_string(n - 1)}));
+}
+
+// Only what a merge patch would change (lastRunTime members aside, at any depth) is sent.
+TEST(KubeCluster, StatusPatchIsSentOnlyWhenItWouldChangeMoreThanRunTimes) {
+  FakeApiServer server;
+  server.create(variant_autoscaling("llm", "va", "m/x"));
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  auto patches_after = [&](const json& patch) {
+    EXPECT_TRUE(cluster->patch_status("VariantAutoscaling", "llm", "va", patch).ok()) << patch.dump();
+    return server.count("PATCH", "/status");
+  };
+  const json conditions = json::array({{{"type", "Ready"}, {"status", "True"}, {"lastRunTime", "t1"}},
+                                       {{"type", "MetricsAvailable"}, {"status", "False"}}});
+  EXPECT_EQ(patches_after({{"conditions", conditions}, {"desiredOptimizedAlloc", {{"lastRunTime", "t1"}}}}), 1u);
+  // The same with other run times, in an array and in an object: not sent.
+  json later = conditions;
+  later[0]["lastRunTime"] = "t2";
+  later[1]["lastRunTime"] = "t2";
+  EXPECT_EQ(patches_after({{"conditions", later}, {"desiredOptimizedAlloc", {{"lastRunTime", "t2"}}}}), 1u);
+  // Removing a member that is not there, or setting one to what it is: not sent.
+  EXPECT_EQ(patches_after({{"actualAllocation", nullptr}, {"conditions", conditions}}), 1u);
+  // A changed array element, a new member (even empty), a removed member: each is sent.
+  json flipped = conditions;
+  flipped[1]["status"] = "True";
+  EXPECT_EQ(patches_after({{"conditions", flipped}}), 2u);
+  EXPECT_EQ(patches_after({{"actualAllocation", json::object()}}), 3u);
+  EXPECT_EQ(patches_after({{"actualAllocation", nullptr}}), 4u);
+  EXPECT_EQ(patches_after({{"conditions", json::array({flipped[0]})}}), 5u);
+  // A member that is not an object patched with an object: sent once, then equal.
+  EXPECT_EQ(patches_after({{"phase", "x"}}), 6u);
+  EXPECT_EQ(patches_after({{"phase", {{"a", 1}}}}), 7u);
+  EXPECT_EQ(patches_after({{"phase", {{"a", 1}, {"lastRunTime", "t3"}}}}), 7u);
+  const json status = (*server.get("VariantAutoscaling", "llm", "va"))["status"];
+  EXPECT_EQ(status["phase"], json({{"a", 1}}));
+  EXPECT_FALSE(status.contains("actualAllocation"));
+  EXPECT_EQ(status["conditions"].size(), 1u);
+}
+
+// Requests reuse keep-alive connections (one connect per request would dominate a burst of status writes).
+TEST(KubeClient, ReusesConnectionsAcrossRequests) {
+  FakeApiServer server;
+  KubeClient client(plain(server));
+  for (int i = 0; i < 20; ++i) {
+    auto r = client.request("GET", "/api/v1/namespaces/llm/pods");
+    ASSERT_TRUE(r.ok() && r->status == 200);
+  }
+  std::set<int> ports;
+  for (const auto& r : server.requests()) ports.insert(r.remote_port);
+  EXPECT_EQ(server.requests().size(), 20u);
+  EXPECT_EQ(ports.size(), 1u);
+}
+
+// A kept connection the server has closed (after its per-connection request cap, or idle) is not an
+// error: the next request goes out on a new one.
+TEST(KubeClient, AConnectionTheServerClosedIsReplaced) {
+  httplib::Server closing;
+  closing.set_keep_alive_max_count(2);
+  closing.set_keep_alive_timeout(1);
+  std::atomic<int> served{0};
+  closing.Get("/api/v1/pods", [&](const httplib::Request&, httplib::Response& res) {
+    ++served;
+    res.set_content(R"({"kind":"PodList","metadata":{"resourceVersion":"5"},"items":[]})", "application/json");
+  });
+  const int port = closing.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { closing.listen_after_bind(); });
+  Connection c;
+  c.server = "http://127.0.0.1:" + std::to_string(port);
+  KubeClient client(c);
+  for (int i = 0; i < 5; ++i) {
+    auto r = client.request("GET", "/api/v1/pods");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->status, 200);
+  }
+  // Idle past the server's keep-alive timeout: it closed the kept connection.
+  std::this_thread::sleep_for(1500ms);
+  auto r = client.request("GET", "/api/v1/pods");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(served.load(), 6);
+  closing.stop();
+  t.join();
 }
 
 TEST(KubeCluster, BadGatewayAnswersBackOffAndRetryAfterIsHonoured) {

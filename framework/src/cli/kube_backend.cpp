@@ -1,5 +1,7 @@
 #include "cli/kube_backend.h"
 
+#include <malloc.h>
+
 #include <cstdlib>
 
 #include "cluster/kube/resources.h"
@@ -38,6 +40,9 @@ sdk::Result<std::shared_ptr<kube::KubeCluster>> connect_kube(const KubeFlags& fl
                                            : std::to_string(flags.watch_namespaces.size()) + " namespace(s)");
   const auto started = std::chrono::steady_clock::now();
   if (auto synced = cluster->wait_synced(flags.sync_timeout, cancelled); !synced) return synced.error();
+  // The lists' pages were parsed on the informers' threads and freed; glibc keeps such memory in each
+  // thread's arena. Handing it back keeps the resident size near what the cache holds.
+  malloc_trim(0);
   const auto count = [&](const char* kind) { return cluster->cached_count(kind); };
   log->info("caches synced in {} ms: {} VariantAutoscalings, {} Deployments, {} Pods",
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <vector>
 
 namespace wva::framework::kube {
 namespace {
@@ -164,12 +165,44 @@ sdk::Error api_error(const HttpResponse& response, const std::string& what) {
   return make_error(code, text);
 }
 
-KubeClient::KubeClient(Connection connection) : connection_(std::move(connection)) {
+// Idle handles kept: the informers list in parallel (5) and the host writes from one thread at a time.
+constexpr std::size_t kMaxIdleHandles = 6;
+
+struct KubeClient::IdleHandles {
+  std::mutex mutex;
+  std::vector<CurlHandle> handles;
+
+  CurlHandle take() {
+    {
+      std::lock_guard lock(mutex);
+      if (!handles.empty()) {
+        CurlHandle h = std::move(handles.back());
+        handles.pop_back();
+        return h;
+      }
+    }
+    return CurlHandle(curl_easy_init());
+  }
+  // After a successful transfer only (a failed one may leave a broken connection).
+  void give_back(CurlHandle h) {
+    // Its options point at the finished call's buffers and header list: back to the defaults (the open
+    // connections, DNS and TLS session caches stay).
+    curl_easy_reset(h.get());
+    std::lock_guard lock(mutex);
+    if (handles.size() < kMaxIdleHandles) handles.push_back(std::move(h));
+  }
+};
+
+KubeClient::KubeClient(Connection connection)
+    : connection_(std::move(connection)), idle_(std::make_unique<IdleHandles>()) {
   curl_global_init(CURL_GLOBAL_DEFAULT);  // reference counted and thread-safe in libcurl >= 7.84
   token_ = connection_.token;
 }
 
-KubeClient::~KubeClient() { curl_global_cleanup(); }
+KubeClient::~KubeClient() {
+  idle_.reset();  // before curl_global_cleanup
+  curl_global_cleanup();
+}
 
 sdk::Result<std::string> KubeClient::bearer_token() {
   std::lock_guard lock(token_mutex_);
@@ -243,7 +276,7 @@ sdk::Result<HttpResponse> KubeClient::request(const std::string& method, const s
                                               std::chrono::milliseconds timeout) {
   auto token = bearer_token();
   if (!token) return token.error();
-  CurlHandle handle(curl_easy_init());
+  CurlHandle handle = idle_->take();
   if (!handle) return make_error(ErrorCode::kInternal, "libcurl could not be initialised");
   CURL* c = handle.get();
   HttpResponse response;
@@ -275,6 +308,7 @@ sdk::Result<HttpResponse> KubeClient::request(const std::string& method, const s
   if (t.too_large) return make_error(ErrorCode::kUnavailable, method + " " + path + ": response too large");
   if (rc != CURLE_OK) return transport_error(rc, detail, method, connection_.server, path);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
+  idle_->give_back(std::move(handle));
   return response;
 }
 

@@ -1,11 +1,14 @@
 // A small HTTP client for the Kubernetes API on libcurl: one request, or a watch stream read line by line.
 // Authentication and TLS come from a Connection; a token file is re-read when it changes on disk.
-// Thread-safe: each call uses its own curl handle.
+// Thread-safe: each call uses its own curl handle. Handles of finished requests are kept (a few) with their
+// open connections, so a burst of requests (list pages, one status PATCH per VA) reuses keep-alive
+// connections instead of connecting for each; a watch stream has a handle of its own.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -48,7 +51,9 @@ class KubeClient {
  private:
   sdk::Result<std::string> bearer_token();
 
+  struct IdleHandles;  // curl handles with their open connections, for the next requests
   Connection connection_;
+  std::unique_ptr<IdleHandles> idle_;
   std::mutex token_mutex_;
   std::string token_;
   std::optional<std::pair<long, long>> token_mtime_;  // (sec, nsec) of the token file last read

@@ -5,7 +5,6 @@
 #include <set>
 
 #include "cluster/kube/resources.h"
-#include "wva/sdk/memory_cluster.h"  // kPodDeploymentAnnotation, apply_merge_patch
 
 namespace wva::framework::kube {
 namespace {
@@ -14,14 +13,49 @@ using nlohmann::json;
 using sdk::ErrorCode;
 using sdk::make_error;
 
-// lastRunTime says when a decision was last computed; alone it is not worth a write.
-void drop_run_times(json& j) {
-  if (j.is_object()) {
-    j.erase("lastRunTime");
-    for (auto& [k, v] : j.items()) drop_run_times(v);
-  } else if (j.is_array()) {
-    for (auto& v : j) drop_run_times(v);
+// lastRunTime says when a decision was last computed; alone it is not worth a write. These compare as if
+// every "lastRunTime" member, at any depth, were absent on both sides.
+constexpr const char* kRunTime = "lastRunTime";
+
+bool same_but_run_times(const json& a, const json& b) {
+  if (a.is_object() && b.is_object()) {
+    std::size_t a_members = 0, b_members = b.size() - (b.contains(kRunTime) ? 1 : 0);
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      if (it.key() == kRunTime) continue;
+      ++a_members;
+      auto other = b.find(it.key());
+      if (other == b.end() || !same_but_run_times(it.value(), *other)) return false;
+    }
+    return a_members == b_members;
   }
+  if (a.is_array() && b.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (!same_but_run_times(a[i], b[i])) return false;
+    return true;
+  }
+  return a == b;
+}
+
+// Whether applying the RFC 7396 merge patch `patch` to `target` would change it, lastRunTime aside,
+// without making the patched copy (the status sink asks this of every VA in every cycle).
+bool patch_changes(const json& target, const json& patch) {
+  if (!patch.is_object()) return !same_but_run_times(target, patch);
+  if (!target.is_object()) {
+    json after = target;
+    after.merge_patch(patch);
+    return !same_but_run_times(target, after);
+  }
+  for (auto it = patch.begin(); it != patch.end(); ++it) {
+    if (it.key() == kRunTime) continue;
+    auto current = target.find(it.key());
+    if (it.value().is_null()) {
+      if (current != target.end()) return true;  // removed
+    } else if (current == target.end() || patch_changes(*current, it.value())) {
+      return true;  // added (even as an empty object) or changed
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -31,9 +65,9 @@ KubeCluster::KubeCluster(std::shared_ptr<KubeClient> client, KubeClusterOptions 
     : client_(std::move(client)),
       options_(std::move(options)),
       log_(std::move(log)),
-      store_([this](const std::string& kind, const std::string& ns, const std::string& name) {
-        on_change(kind, ns, name);
-      }) {
+      store_([this](const std::string& kind, const std::string& ns,
+                    const std::string& name) { on_change(kind, ns, name); },
+             [this](const std::string& kind) { on_many_changes(kind); }) {
   std::vector<std::string> scopes = options_.watch_namespaces;
   if (scopes.empty()) scopes.push_back("");
   auto on_synced = [this] {
@@ -114,6 +148,19 @@ void KubeCluster::on_change(const std::string& kind, const std::string& ns, cons
   }
 }
 
+void KubeCluster::on_many_changes(const std::string& kind) {
+  // Too many to name: readers of changes_since rebuild everything.
+  changes_.forget(revision_);
+  if (kind == "VariantAutoscaling" || kind == "ConfigMap") {
+    std::function<void()> listener;
+    {
+      std::lock_guard lock(mutex_);
+      listener = change_listener_;
+    }
+    if (listener) listener();
+  }
+}
+
 sdk::Result<void> KubeCluster::refresh() {
   if (!synced()) {
     for (const auto& r : reflectors_)
@@ -181,12 +228,10 @@ sdk::Result<void> KubeCluster::patch_status(const std::string& kind, const std::
   std::string rv;
   if (current) {
     rv = ObjectStore::resource_version(*current);
-    json before = current->value("status", json::object());
-    json after = before;
-    sdk::apply_merge_patch(after, merge_patch);
-    drop_run_times(before);
-    drop_run_times(after);
-    if (before == after) return sdk::ok();  // nothing to say
+    static const json kNoStatus = json::object();
+    auto status = current->find("status");
+    if (!patch_changes(status != current->end() ? *status : kNoStatus, merge_patch))
+      return sdk::ok();  // nothing to say
   }
   json body = {{"status", merge_patch}};
   if (!rv.empty()) body["metadata"] = {{"resourceVersion", rv}};

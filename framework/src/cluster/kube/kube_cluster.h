@@ -7,8 +7,9 @@
 //   list_pod_owners gives the model builder the same without making the pods' JSON.
 // - revision() is bumped when a VA's spec/metadata (not its status), a Deployment, ReplicaSet, Pod or a
 //   ConfigMap's data changes, and changes_since() names those objects (a ReplicaSet whose owner changed
-//   also names its pods). A VA or ConfigMap change also calls the change listener (the host runs a
-//   cycle soon after).
+//   also names its pods); after a list that changed more than ObjectStore::kManyChanges objects (the
+//   first sync at scale) it names nothing and answers nullopt: the reader rebuilds. A VA or ConfigMap change also calls
+//   the change listener (the host runs a cycle soon after).
 // - patch_status sends a merge patch to /status carrying the cached resourceVersion, so a stale write gets
 //   409; on 409 the object is re-read into the cache and kConflict returned (the status sink re-reads and
 //   retries). A patch that would change nothing but lastRunTime stamps is not sent.
@@ -95,6 +96,7 @@ class KubeCluster final : public ClusterBackend {
 
  private:
   void on_change(const std::string& kind, const std::string& ns, const std::string& name);
+  void on_many_changes(const std::string& kind);
   bool cached(const std::string& kind, const std::string& ns) const;
 
   std::shared_ptr<KubeClient> client_;

@@ -1,6 +1,7 @@
 #include "cluster/kube/object_store.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "wva/sdk/memory_cluster.h"  // kPodDeploymentAnnotation
 
@@ -89,16 +90,34 @@ void trim_deployment(json& obj) {
   if (auto status = obj.find("status"); status != obj.end() && status->is_object()) status->erase("conditions");
 }
 
-// What a reader of `kind` can see change: not resourceVersion, not a VA's status.
+// Two objects equal but for their member `skip` (nullptr: none); compared in place, nothing copied.
+bool equal_except(const json& a, const json& b, const char* skip,
+                  const std::function<bool(const std::string&, const json&, const json&)>& member_equal) {
+  if (!a.is_object() || !b.is_object()) return a == b;
+  std::size_t a_members = 0, b_members = b.size() - (skip && b.contains(skip) ? 1 : 0);
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    if (skip && it.key() == skip) continue;
+    ++a_members;
+    auto other = b.find(it.key());
+    if (other == b.end() || !member_equal(it.key(), it.value(), *other)) return false;
+  }
+  return a_members == b_members;
+}
+
+// What a reader of `kind` can see change: not resourceVersion, not a VA's status (the host writes it and
+// knows what it wrote). Every watch event and write answer is compared: nothing is copied.
 bool same_shape(const std::string& kind, const json& a, const json& b) {
-  if (kind == "ConfigMap") return a.value("data", json()) == b.value("data", json());
-  auto strip = [&](const json& obj) {
-    json out = obj;
-    if (auto m = out.find("metadata"); m != out.end() && m->is_object()) m->erase("resourceVersion");
-    if (kind == "VariantAutoscaling") out.erase("status");  // the host writes it and knows what it wrote
-    return out;
-  };
-  return strip(a) == strip(b);
+  const auto plain = [](const std::string&, const json& x, const json& y) { return x == y; };
+  if (kind == "ConfigMap") {
+    const auto da = a.is_object() ? a.find("data") : a.end(), db = b.is_object() ? b.find("data") : b.end();
+    const bool has_a = a.is_object() && da != a.end() && !da->is_null();
+    const bool has_b = b.is_object() && db != b.end() && !db->is_null();
+    return has_a == has_b && (!has_a || *da == *db);
+  }
+  return equal_except(a, b, kind == "VariantAutoscaling" ? "status" : nullptr,
+                      [&](const std::string& key, const json& x, const json& y) {
+                        return key == "metadata" ? equal_except(x, y, "resourceVersion", plain) : x == y;
+                      });
 }
 
 }  // namespace
@@ -160,6 +179,10 @@ ObjectStore::Entry ObjectStore::make_entry(const std::string& kind, json obj) {
 
 void ObjectStore::notify(const std::string& kind, const std::string& key) const {
   if (!listener_) return;
+  if (held_changes_) {
+    held_changes_->emplace_back(kind, key);
+    return;
+  }
   const auto slash = key.find('/');
   listener_(kind, key.substr(0, slash), slash == std::string::npos ? std::string() : key.substr(slash + 1));
 }
@@ -251,8 +274,16 @@ void ObjectStore::replace(const std::string& kind, const std::string& ns, std::v
   if (kind == "Pod") collect(pods_);
   else if (kind == "ReplicaSet") collect(replica_sets_);
   else collect(by_kind_[kind]);
+  std::vector<std::pair<std::string, std::string>> changes;
+  held_changes_ = &changes;
   for (const auto& key : gone) erase_locked(kind, key);
   for (auto& e : entries) put_locked(kind, std::move(e));
+  held_changes_ = nullptr;
+  if (changes.size() > kManyChanges && many_listener_) {
+    many_listener_(kind);
+    return;
+  }
+  for (const auto& [changed_kind, key] : changes) notify(changed_kind, key);
 }
 
 void ObjectStore::upsert(const std::string& kind, json obj) {

@@ -85,13 +85,16 @@ bool Reflector::too_deep(const nlohmann::json& object, const char* doing) const 
 
 sdk::Result<std::string> Reflector::list_all() {
   // Each page's objects are trimmed as they are read: the whole list is never held as JSON.
+  const auto started = std::chrono::steady_clock::now();
   std::vector<ObjectStore::Entry> items;
   std::string cont, rv;
+  int pages = 0;
   for (int page = 0; page < 100000 && !stop_; ++page) {
     std::string path = resource_.collection_path(ns_) + "?limit=" + std::to_string(options_.page_size);
     if (!cont.empty()) path += "&continue=" + url_encode(cont);
     auto r = client_.request("GET", path);
     if (!r) return r.error();
+    ++pages;
     if (r->status == 410 && !cont.empty()) {  // the continue token expired: start over
       items.clear();
       cont.clear();
@@ -120,8 +123,12 @@ sdk::Result<std::string> Reflector::list_all() {
       }
     if (cont.empty()) break;
   }
+  const std::size_t count = items.size();
   store_.replace(resource_.kind, ns_, std::move(items));
   ++lists_;
+  log_->debug(
+      "listed {}: {} objects, {} page(s), {} ms", describe(), count, pages,
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
   return rv;
 }
 
