@@ -4,8 +4,9 @@
 
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "wva/sdk/context.h"
 #include "wva/sdk/plugin.h"
@@ -30,7 +31,23 @@ struct GaugeStats {
   std::size_t skipped = 0;  // decisions not emitted (no variant name, negative replicas)
 };
 
+// One variant's series: the values of series_labels().
+struct SeriesKey {
+  std::string variant;
+  std::string ns;
+  std::string accelerator;
+  std::string model;
+  friend bool operator==(const SeriesKey&, const SeriesKey&) = default;
+};
+struct SeriesKeyHash {
+  std::size_t operator()(const SeriesKey& k) const noexcept;
+};
+sdk::Labels series_labels(const SeriesKey& k);
+
 // Thread-safe: pipelines may publish concurrently through one sink instance.
+// Incremental: a series is written to the registry only when its value differs from what this object
+// last wrote there (the registry keeps values between writes, and these series are this sink's alone),
+// so a steady fleet costs a lookup per variant and cycle, not three registry updates.
 class RecommendationGauges {
  public:
   // Sets the gauges of every decision in the batch; removes the series of variants that were in this
@@ -40,10 +57,18 @@ class RecommendationGauges {
   std::size_t clear(sdk::MetricsRegistry& registry);
 
  private:
+  struct Values {
+    double desired = 0;
+    double current = 0;
+    double ratio = 0;
+    friend bool operator==(const Values&, const Values&) = default;
+  };
+  using SeriesSet = std::unordered_set<SeriesKey, SeriesKeyHash>;
   static void remove_series(sdk::MetricsRegistry& registry, const sdk::Labels& labels);
 
   std::mutex mutex_;
-  std::map<std::string, std::set<sdk::Labels>> by_pipeline_;  // pipeline -> series it set last time
+  std::map<std::string, SeriesSet> by_pipeline_;                  // pipeline -> series it set last time
+  std::unordered_map<SeriesKey, Values, SeriesKeyHash> written_;  // what this object last wrote per series
 };
 
 }  // namespace wva::plugins::metrics
