@@ -102,6 +102,14 @@ std::vector<std::string> variants_of(const sdk::ModelView& m, const std::string&
   return out;
 }
 
+// The string member `key` where it is; nullptr when absent or not a string.
+const std::string* string_at(const json& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return nullptr;
+  return it->get_ptr<const std::string*>();
+}
+
 std::optional<std::string> string_field(const json& obj, const char* key) {
   if (!obj.is_object()) return std::nullopt;
   auto it = obj.find(key);
@@ -109,17 +117,19 @@ std::optional<std::string> string_field(const json& obj, const char* key) {
   return it->get<std::string>();
 }
 
+// Members are set one by one: nlohmann::json's nested initializer lists copy every value twice, and the
+// status of a fleet is written every cycle.
 json condition_json(const Condition& c, const json* existing, const std::optional<long long>& generation,
                     const std::string& now) {
-  std::string transition = now;
-  if (existing && string_field(*existing, "status") == c.status) {
-    if (auto t = string_field(*existing, "lastTransitionTime"); t && !t->empty()) transition = *t;
-  }
-  json out = {{"type", c.type},
-              {"status", c.status},
-              {"reason", c.reason},
-              {"message", c.message},
-              {"lastTransitionTime", transition}};
+  const std::string* transition = &now;
+  if (const std::string* status = existing ? string_at(*existing, "status") : nullptr; status && *status == c.status)
+    if (const std::string* kept = string_at(*existing, "lastTransitionTime"); kept && !kept->empty()) transition = kept;
+  json out = json::object();
+  out["type"] = c.type;
+  out["status"] = c.status;
+  out["reason"] = c.reason;
+  out["message"] = c.message;
+  out["lastTransitionTime"] = *transition;
   if (generation) out["observedGeneration"] = *generation;
   return out;
 }
@@ -374,7 +384,9 @@ json build_status_patch(const VaUpdate& update, const json* current, sdk::TimePo
           if (auto t = string_field(v, "lastRunTime")) previous_run[*name] = *t;
 
     const auto& first = update.decisions.front();
-    json alloc = {{"numReplicas", first.desired}, {"lastRunTime", now_s}};
+    json alloc = json::object();
+    alloc["numReplicas"] = first.desired;
+    alloc["lastRunTime"] = now_s;
     alloc["accelerator"] = first.accelerator.empty() ? json(nullptr) : json(first.accelerator);
     if (first.held)
       if (auto p = previous_run.find(first.variant); p != previous_run.end()) alloc["lastRunTime"] = p->second;
@@ -382,10 +394,11 @@ json build_status_patch(const VaUpdate& update, const json* current, sdk::TimePo
 
     json variants = json::array();
     for (const auto& d : update.decisions) {
-      json v = {{"name", d.variant},
-                {"currentReplicas", std::max(0, d.current)},
-                {"desiredReplicas", d.desired},
-                {"lastRunTime", now_s}};
+      json v = json::object();
+      v["name"] = d.variant;
+      v["currentReplicas"] = std::max(0, d.current);
+      v["desiredReplicas"] = d.desired;
+      v["lastRunTime"] = now_s;
       if (!d.accelerator.empty()) v["accelerator"] = d.accelerator;
       if (!d.reason.empty()) v["reason"] = truncate_utf8(d.reason, kMaxVariantReason);
       if (!d.analyzer.empty()) v["analyzer"] = d.analyzer;
