@@ -214,7 +214,7 @@ Condition metrics_condition(const sdk::ModelMetrics& metrics) {
 std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch) {
   struct Planned {
     VaUpdate update;
-    std::vector<Condition> explicit_conditions;  // as the decisions and resource conditions carry them
+    std::vector<const Condition*> explicit_conditions;  // as the batch's decisions and resource conditions carry them
   };
   std::map<VaKey, Planned> by_va;
   auto entry = [&](VaKey key) -> Planned& {
@@ -247,11 +247,11 @@ std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch) {
       kept.held = d.held;
       kept.time = d.time;
     }
-    p.explicit_conditions.insert(p.explicit_conditions.end(), d.conditions.begin(), d.conditions.end());
+    for (const auto& c : d.conditions) p.explicit_conditions.push_back(&c);
   }
   for (const auto& rc : batch.conditions) {
     if (rc.va_name.empty()) continue;
-    entry(VaKey{rc.ns, rc.va_name}).explicit_conditions.push_back(rc.condition);
+    entry(VaKey{rc.ns, rc.va_name}).explicit_conditions.push_back(&rc.condition);
   }
   for (const auto& m : batch.models) {
     if (!m.va_name.empty()) entry(VaKey{m.key.ns, m.va_name});
@@ -270,12 +270,12 @@ std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch) {
 
     // Explicit conditions: the worst status of each type wins; the first of equal ones is kept.
     std::vector<Condition> merged;
-    for (const auto& raw : planned.explicit_conditions) {
-      if (!valid_condition_type(raw.type)) {
-        u.problems.push_back("condition type '" + raw.type + "' is not a valid Kubernetes condition type; dropped");
+    for (const Condition* raw : planned.explicit_conditions) {
+      if (!valid_condition_type(raw->type)) {
+        u.problems.push_back("condition type '" + raw->type + "' is not a valid Kubernetes condition type; dropped");
         continue;
       }
-      Condition c = normalized(raw);
+      Condition c = normalized(*raw);
       auto it = std::find_if(merged.begin(), merged.end(), [&](const Condition& m) { return m.type == c.type; });
       if (it == merged.end()) merged.push_back(std::move(c));
       else if (severity(c.status) > severity(it->status)) *it = std::move(c);
