@@ -45,6 +45,7 @@ GaugeStats RecommendationGauges::publish(sdk::MetricsRegistry& registry, const s
   // One lock for the whole batch: a series one pipeline sets is never removed by another's concurrent batch.
   std::lock_guard lock(mutex_);
   GaugeStats stats;
+  const bool rewrite = batches_[batch.pipeline]++ % kRewriteEvery == 0;
   SeriesSet now;
   now.reserve(batch.decisions.size());
   for (const auto& d : batch.decisions) {
@@ -57,7 +58,7 @@ GaugeStats RecommendationGauges::publish(sdk::MetricsRegistry& registry, const s
     const Values values{static_cast<double>(d.desired), static_cast<double>(current),
                         desired_ratio(d.desired, current)};
     auto [written, fresh] = written_.try_emplace(key, values);
-    if (fresh || !(written->second == values)) {
+    if (fresh || rewrite || !(written->second == values)) {
       const sdk::Labels labels = series_labels(key);
       registry.set_gauge(kDesiredReplicas, kDesiredHelp, labels, values.desired);
       registry.set_gauge(kCurrentReplicas, kCurrentHelp, labels, values.current);
@@ -92,6 +93,7 @@ std::size_t RecommendationGauges::clear(sdk::MetricsRegistry& registry) {
   for (const auto& [pipeline, series] : by_pipeline_) all.insert(series.begin(), series.end());
   for (const auto& key : all) remove_series(registry, series_labels(key));
   by_pipeline_.clear();
+  batches_.clear();
   written_.clear();
   return all.size();
 }

@@ -47,9 +47,14 @@ sdk::Labels series_labels(const SeriesKey& k);
 // Thread-safe: pipelines may publish concurrently through one sink instance.
 // Incremental: a series is written to the registry only when its value differs from what this object
 // last wrote there (the registry keeps values between writes, and these series are this sink's alone),
-// so a steady fleet costs a lookup per variant and cycle, not three registry updates.
+// so a steady fleet costs a lookup per variant and cycle, not three registry updates. Every
+// kRewriteEvery-th batch of a pipeline writes all its series again: one removed behind this object's back
+// (a replaced, hung sink instance that stops only when its call returns clears the same series) is back
+// within that many cycles.
 class RecommendationGauges {
  public:
+  static constexpr std::size_t kRewriteEvery = 5;
+
   // Sets the gauges of every decision in the batch; removes the series of variants that were in this
   // pipeline's previous batch but not in this one, unless another pipeline's last batch still has them.
   GaugeStats publish(sdk::MetricsRegistry& registry, const sdk::PublishBatch& batch);
@@ -68,6 +73,7 @@ class RecommendationGauges {
 
   std::mutex mutex_;
   std::map<std::string, SeriesSet> by_pipeline_;                  // pipeline -> series it set last time
+  std::map<std::string, std::size_t> batches_;                    // pipeline -> batches published
   std::unordered_map<SeriesKey, Values, SeriesKeyHash> written_;  // what this object last wrote per series
 };
 

@@ -255,5 +255,23 @@ TEST(RecommendationGauges, UnchangedValuesAreNotWrittenAgain) {
   EXPECT_EQ(reg.value(kDesiredReplicas, labels("b")), 3.0);
 }
 
+TEST(RecommendationGauges, ASeriesRemovedBehindItsBackIsWrittenAgainWithinTheRewritePeriod) {
+  // A replaced instance that stops late clears the same series from the registry; the incremental
+  // writer does not know, and writes everything again every kRewriteEvery batches.
+  InMemoryMetrics reg;
+  RecommendationGauges g;
+  std::vector<Decision> ds = {decision("a", 1, 2)};
+  (void)g.publish(reg, batch("p", ds));
+  for (const char* name : {kDesiredReplicas, kCurrentReplicas, kDesiredRatio}) reg.remove(name, labels("a"));
+  std::size_t batches = 0;
+  while (!reg.value(kDesiredReplicas, labels("a")) && batches < RecommendationGauges::kRewriteEvery) {
+    (void)g.publish(reg, batch("p", ds));
+    ++batches;
+  }
+  EXPECT_EQ(reg.value(kDesiredReplicas, labels("a")), 2.0) << "after " << batches << " batches";
+  EXPECT_EQ(reg.value(kCurrentReplicas, labels("a")), 1.0);
+  EXPECT_EQ(reg.value(kDesiredRatio, labels("a")), 2.0);
+}
+
 }  // namespace
 }  // namespace wva::plugins::metrics
