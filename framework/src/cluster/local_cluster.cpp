@@ -106,7 +106,9 @@ json without_status(json obj) {
 }  // namespace
 
 LocalCluster::LocalCluster(std::filesystem::path dir, std::string system_namespace)
-    : dir_(std::move(dir)), system_namespace_(std::move(system_namespace)), store_(system_namespace_) {}
+    : dir_(std::move(dir)), system_namespace_(std::move(system_namespace)), store_(system_namespace_) {
+  store_.record_writes(false);  // nothing reads the record here, and it would grow with every status write
+}
 
 sdk::Result<LocalCluster::Stamps> LocalCluster::scan() const {
   std::error_code ec;

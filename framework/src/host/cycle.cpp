@@ -8,16 +8,28 @@
 
 namespace wva::framework {
 
-std::optional<sdk::Decision> DecisionMemory::last(const sdk::ModelKey& model, const std::string& variant) const {
+std::string DecisionMemory::key(const sdk::ModelKey& model, const std::string& variant) {
+  std::string k;
+  k.reserve(model.ns.size() + model.model_id.size() + variant.size() + 2);
+  k.append(model.ns).append("/").append(model.model_id).append("#").append(variant);
+  return k;
+}
+
+std::optional<DecisionMemory::Remembered> DecisionMemory::last(const sdk::ModelKey& model,
+                                                               const std::string& variant) const {
+  const std::string k = key(model, variant);
   std::lock_guard lock(mutex_);
-  auto it = last_.find(model.to_string() + "#" + variant);
+  auto it = last_.find(k);
   if (it == last_.end()) return std::nullopt;
   return it->second;
 }
 
 void DecisionMemory::remember(const sdk::Decision& d) {
+  std::string k = key(d.model, d.variant);
   std::lock_guard lock(mutex_);
-  last_[d.model.to_string() + "#" + d.variant] = d;
+  auto [it, fresh] = last_.try_emplace(std::move(k));
+  it->second.desired = d.desired;
+  if (it->second.analyzer != d.analyzer) it->second.analyzer = d.analyzer;
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/pipeline_config.h"
@@ -34,15 +35,21 @@ struct PipelineRuntime {
   std::map<std::string, std::shared_ptr<sdk::Plugin>> owners;
 };
 
-// The last decision per variant, kept across cycles and config reloads.
+// The last decision per variant, kept across cycles and config reloads: what a held variant and the next
+// cycle's previous_desired need of it (not the whole Decision, which a fleet would copy every cycle).
 class DecisionMemory {
  public:
-  std::optional<sdk::Decision> last(const sdk::ModelKey& model, const std::string& variant) const;
+  struct Remembered {
+    int desired = 0;
+    std::string analyzer;  // whose target won
+  };
+  std::optional<Remembered> last(const sdk::ModelKey& model, const std::string& variant) const;
   void remember(const sdk::Decision& d);
 
  private:
+  static std::string key(const sdk::ModelKey& model, const std::string& variant);
   mutable std::mutex mutex_;
-  std::map<std::string, sdk::Decision> last_;
+  std::unordered_map<std::string, Remembered> last_;  // by key()
 };
 
 struct CycleOutcome {

@@ -1058,9 +1058,15 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
 }
 
 sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster, const std::vector<sdk::PodModel>* discovered) {
-  ViewBackend backend(cluster);
   ModelViews views;
   views.set_discovered(discovered);
+  // A backend answers list_pod_owners() itself (the local one from the Deployments' replica counts,
+  // without making the JSON of every pod); a plain view through list_shared("Pod").
+  if (auto* backend = dynamic_cast<ClusterBackend*>(&cluster)) {
+    if (auto r = views.rebuild(*backend); !r.ok()) return r.error();
+    return views.take();
+  }
+  ViewBackend backend(cluster);
   if (auto r = views.rebuild(backend); !r.ok()) return r.error();
   return views.take();
 }

@@ -22,6 +22,19 @@ sdk::Labels series_labels(const sdk::Decision& d) {
           {"model_name", d.model.model_id}};
 }
 
+sdk::Labels series_labels(const SeriesKey& k) {
+  return {
+      {"variant_name", k.variant}, {"namespace", k.ns}, {"accelerator_type", k.accelerator}, {"model_name", k.model}};
+}
+
+std::size_t SeriesKeyHash::operator()(const SeriesKey& k) const noexcept {
+  const std::hash<std::string> h;
+  std::size_t seed = h(k.variant);
+  for (const std::string* part : {&k.ns, &k.accelerator, &k.model})
+    seed ^= h(*part) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+  return seed;
+}
+
 void RecommendationGauges::remove_series(sdk::MetricsRegistry& registry, const sdk::Labels& labels) {
   registry.remove(kDesiredReplicas, labels);
   registry.remove(kCurrentReplicas, labels);
@@ -32,18 +45,27 @@ GaugeStats RecommendationGauges::publish(sdk::MetricsRegistry& registry, const s
   // One lock for the whole batch: a series one pipeline sets is never removed by another's concurrent batch.
   std::lock_guard lock(mutex_);
   GaugeStats stats;
-  std::set<sdk::Labels> now;
+  const bool rewrite = batches_[batch.pipeline]++ % kRewriteEvery == 0;
+  SeriesSet now;
+  now.reserve(batch.decisions.size());
   for (const auto& d : batch.decisions) {
     if (d.variant.empty() || d.desired < 0) {
       ++stats.skipped;
       continue;
     }
-    sdk::Labels labels = series_labels(d);
+    SeriesKey key{d.variant, d.model.ns, d.accelerator, d.model.model_id};
     const int current = d.current < 0 ? 0 : d.current;
-    registry.set_gauge(kDesiredReplicas, kDesiredHelp, labels, static_cast<double>(d.desired));
-    registry.set_gauge(kCurrentReplicas, kCurrentHelp, labels, static_cast<double>(current));
-    registry.set_gauge(kDesiredRatio, kRatioHelp, labels, desired_ratio(d.desired, current));
-    if (now.insert(std::move(labels)).second) ++stats.set;
+    const Values values{static_cast<double>(d.desired), static_cast<double>(current),
+                        desired_ratio(d.desired, current)};
+    auto [written, fresh] = written_.try_emplace(key, values);
+    if (fresh || rewrite || !(written->second == values)) {
+      const sdk::Labels labels = series_labels(key);
+      registry.set_gauge(kDesiredReplicas, kDesiredHelp, labels, values.desired);
+      registry.set_gauge(kCurrentReplicas, kCurrentHelp, labels, values.current);
+      registry.set_gauge(kDesiredRatio, kRatioHelp, labels, values.ratio);
+      written->second = values;
+    }
+    if (now.insert(std::move(key)).second) ++stats.set;
   }
 
   auto& previous = by_pipeline_[batch.pipeline];
@@ -51,13 +73,14 @@ GaugeStats RecommendationGauges::publish(sdk::MetricsRegistry& registry, const s
     previous.insert(now.begin(), now.end());
     return stats;
   }
-  for (const auto& labels : previous) {
-    if (now.count(labels)) continue;
+  for (const auto& key : previous) {
+    if (now.count(key)) continue;
     bool elsewhere = false;
     for (const auto& [pipeline, series] : by_pipeline_)
-      if (pipeline != batch.pipeline && series.count(labels)) elsewhere = true;
+      if (pipeline != batch.pipeline && series.count(key)) elsewhere = true;
     if (elsewhere) continue;
-    remove_series(registry, labels);
+    remove_series(registry, series_labels(key));
+    written_.erase(key);
     ++stats.removed;
   }
   previous = std::move(now);
@@ -66,10 +89,12 @@ GaugeStats RecommendationGauges::publish(sdk::MetricsRegistry& registry, const s
 
 std::size_t RecommendationGauges::clear(sdk::MetricsRegistry& registry) {
   std::lock_guard lock(mutex_);
-  std::set<sdk::Labels> all;
+  SeriesSet all;
   for (const auto& [pipeline, series] : by_pipeline_) all.insert(series.begin(), series.end());
-  for (const auto& labels : all) remove_series(registry, labels);
+  for (const auto& key : all) remove_series(registry, series_labels(key));
   by_pipeline_.clear();
+  batches_.clear();
+  written_.clear();
   return all.size();
 }
 

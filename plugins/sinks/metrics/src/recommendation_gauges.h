@@ -4,8 +4,9 @@
 
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "wva/sdk/context.h"
 #include "wva/sdk/plugin.h"
@@ -30,9 +31,30 @@ struct GaugeStats {
   std::size_t skipped = 0;  // decisions not emitted (no variant name, negative replicas)
 };
 
+// One variant's series: the values of series_labels().
+struct SeriesKey {
+  std::string variant;
+  std::string ns;
+  std::string accelerator;
+  std::string model;
+  friend bool operator==(const SeriesKey&, const SeriesKey&) = default;
+};
+struct SeriesKeyHash {
+  std::size_t operator()(const SeriesKey& k) const noexcept;
+};
+sdk::Labels series_labels(const SeriesKey& k);
+
 // Thread-safe: pipelines may publish concurrently through one sink instance.
+// Incremental: a series is written to the registry only when its value differs from what this object
+// last wrote there (the registry keeps values between writes, and these series are this sink's alone),
+// so a steady fleet costs a lookup per variant and cycle, not three registry updates. Every
+// kRewriteEvery-th batch of a pipeline writes all its series again: one removed behind this object's back
+// (a replaced, hung sink instance that stops only when its call returns clears the same series) is back
+// within that many cycles.
 class RecommendationGauges {
  public:
+  static constexpr std::size_t kRewriteEvery = 5;
+
   // Sets the gauges of every decision in the batch; removes the series of variants that were in this
   // pipeline's previous batch but not in this one, unless another pipeline's last batch still has them.
   GaugeStats publish(sdk::MetricsRegistry& registry, const sdk::PublishBatch& batch);
@@ -40,10 +62,19 @@ class RecommendationGauges {
   std::size_t clear(sdk::MetricsRegistry& registry);
 
  private:
+  struct Values {
+    double desired = 0;
+    double current = 0;
+    double ratio = 0;
+    friend bool operator==(const Values&, const Values&) = default;
+  };
+  using SeriesSet = std::unordered_set<SeriesKey, SeriesKeyHash>;
   static void remove_series(sdk::MetricsRegistry& registry, const sdk::Labels& labels);
 
   std::mutex mutex_;
-  std::map<std::string, std::set<sdk::Labels>> by_pipeline_;  // pipeline -> series it set last time
+  std::map<std::string, SeriesSet> by_pipeline_;                  // pipeline -> series it set last time
+  std::map<std::string, std::size_t> batches_;                    // pipeline -> batches published
+  std::unordered_map<SeriesKey, Values, SeriesKeyHash> written_;  // what this object last wrote per series
 };
 
 }  // namespace wva::plugins::metrics

@@ -71,26 +71,43 @@ const Condition* find_condition(const std::vector<Condition>& cs, const std::str
   return nullptr;
 }
 
-// The model of a VA: the one its decisions belong to, else one that names it.
-const sdk::ModelView* model_for(const sdk::PublishBatch& batch, const VaUpdate& u) {
-  if (!u.decisions.empty()) {
-    for (const auto& m : batch.models)
-      if (m.key == u.decisions.front().model) return &m;
+// The model of a VA: the one its decisions belong to, else the first one that names it (as its own VA or
+// a variant's), in batch order. Indexed once per batch: a lookup per VA instead of a scan of every model.
+class ModelIndex {
+ public:
+  explicit ModelIndex(const sdk::PublishBatch& batch) {
+    for (const auto& m : batch.models) {
+      by_key_.try_emplace(m.key, &m);
+      if (!m.va_name.empty()) by_va_.try_emplace(VaKey{m.key.ns, m.va_name}, &m);
+      for (const auto& v : m.variants)
+        if (!v.va_name.empty()) by_va_.try_emplace(VaKey{m.key.ns, v.va_name}, &m);
+    }
   }
-  for (const auto& m : batch.models) {
-    if (m.key.ns != u.key.ns) continue;
-    if (m.va_name == u.key.name) return &m;
-    for (const auto& v : m.variants)
-      if (v.va_name == u.key.name) return &m;
+  const sdk::ModelView* model_for(const VaUpdate& u) const {
+    if (!u.decisions.empty())
+      if (auto it = by_key_.find(u.decisions.front().model); it != by_key_.end()) return it->second;
+    auto it = by_va_.find(u.key);
+    return it == by_va_.end() ? nullptr : it->second;
   }
-  return nullptr;
-}
+
+ private:
+  std::map<sdk::ModelKey, const sdk::ModelView*> by_key_;  // the first model of each key
+  std::map<VaKey, const sdk::ModelView*> by_va_;           // the first model naming each VA
+};
 
 std::vector<std::string> variants_of(const sdk::ModelView& m, const std::string& va) {
   std::vector<std::string> out;
   for (const auto& v : m.variants)
     if (v.va_name == va || (v.va_name.empty() && m.va_name == va)) out.push_back(v.name);
   return out;
+}
+
+// The string member `key` where it is; nullptr when absent or not a string.
+const std::string* string_at(const json& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return nullptr;
+  return it->get_ptr<const std::string*>();
 }
 
 std::optional<std::string> string_field(const json& obj, const char* key) {
@@ -100,17 +117,19 @@ std::optional<std::string> string_field(const json& obj, const char* key) {
   return it->get<std::string>();
 }
 
+// Members are set one by one: nlohmann::json's nested initializer lists copy every value twice, and the
+// status of a fleet is written every cycle.
 json condition_json(const Condition& c, const json* existing, const std::optional<long long>& generation,
                     const std::string& now) {
-  std::string transition = now;
-  if (existing && string_field(*existing, "status") == c.status) {
-    if (auto t = string_field(*existing, "lastTransitionTime"); t && !t->empty()) transition = *t;
-  }
-  json out = {{"type", c.type},
-              {"status", c.status},
-              {"reason", c.reason},
-              {"message", c.message},
-              {"lastTransitionTime", transition}};
+  const std::string* transition = &now;
+  if (const std::string* status = existing ? string_at(*existing, "status") : nullptr; status && *status == c.status)
+    if (const std::string* kept = string_at(*existing, "lastTransitionTime"); kept && !kept->empty()) transition = kept;
+  json out = json::object();
+  out["type"] = c.type;
+  out["status"] = c.status;
+  out["reason"] = c.reason;
+  out["message"] = c.message;
+  out["lastTransitionTime"] = *transition;
   if (generation) out["observedGeneration"] = *generation;
   return out;
 }
@@ -193,32 +212,46 @@ Condition metrics_condition(const sdk::ModelMetrics& metrics) {
 }
 
 std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch) {
-  std::map<VaKey, VaUpdate> by_va;
-  std::map<VaKey, std::vector<Condition>> explicit_conditions;
-  auto entry = [&](const VaKey& key) -> VaUpdate& {
-    auto [it, inserted] = by_va.try_emplace(key);
-    if (inserted) it->second.key = key;
+  struct Planned {
+    VaUpdate update;
+    std::vector<const Condition*> explicit_conditions;  // as the batch's decisions and resource conditions carry them
+  };
+  std::map<VaKey, Planned> by_va;
+  auto entry = [&](VaKey key) -> Planned& {
+    auto it = by_va.lower_bound(key);
+    if (it == by_va.end() || it->first != key) {
+      it = by_va.emplace_hint(it, key, Planned{});
+      it->second.update.key = std::move(key);
+    }
     return it->second;
   };
 
   for (const Decision& d : batch.decisions) {
     if (d.va_name.empty()) continue;  // nothing to address; the host always sets it
-    VaKey key{d.model.ns, d.va_name};
-    VaUpdate& u = entry(key);
+    Planned& p = entry(VaKey{d.model.ns, d.va_name});
     if (d.desired < 0) {
-      u.problems.push_back("variant " + d.variant + ": desired replicas " + std::to_string(d.desired) +
-                           " is negative; not written");
+      p.update.problems.push_back("variant " + d.variant + ": desired replicas " + std::to_string(d.desired) +
+                                  " is negative; not written");
     } else {
-      u.decisions.push_back(d);
+      // What the status needs of the decision; its trail and conditions are not copied (the conditions
+      // are merged below, once per VA).
+      Decision& kept = p.update.decisions.emplace_back();
+      kept.model = d.model;
+      kept.variant = d.variant;
+      kept.va_name = d.va_name;
+      kept.accelerator = d.accelerator;
+      kept.current = d.current;
+      kept.desired = d.desired;
+      kept.reason = d.reason;
+      kept.analyzer = d.analyzer;
+      kept.held = d.held;
+      kept.time = d.time;
     }
-    auto& conds = explicit_conditions[key];
-    conds.insert(conds.end(), d.conditions.begin(), d.conditions.end());
+    for (const auto& c : d.conditions) p.explicit_conditions.push_back(&c);
   }
   for (const auto& rc : batch.conditions) {
     if (rc.va_name.empty()) continue;
-    VaKey key{rc.ns, rc.va_name};
-    entry(key);
-    explicit_conditions[key].push_back(rc.condition);
+    entry(VaKey{rc.ns, rc.va_name}).explicit_conditions.push_back(&rc.condition);
   }
   for (const auto& m : batch.models) {
     if (!m.va_name.empty()) entry(VaKey{m.key.ns, m.va_name});
@@ -226,27 +259,29 @@ std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch) {
       if (!v.va_name.empty()) entry(VaKey{m.key.ns, v.va_name});
   }
 
+  const ModelIndex models(batch);
   std::vector<VaUpdate> out;
   out.reserve(by_va.size());
-  for (auto& [key, u] : by_va) {
+  for (auto& [key, planned] : by_va) {
+    VaUpdate& u = planned.update;
     std::sort(u.decisions.begin(), u.decisions.end(),
               [](const Decision& a, const Decision& b) { return a.variant < b.variant; });
     u.write_allocation = std::any_of(u.decisions.begin(), u.decisions.end(), [](const Decision& d) { return !d.held; });
 
     // Explicit conditions: the worst status of each type wins; the first of equal ones is kept.
     std::vector<Condition> merged;
-    for (const auto& raw : explicit_conditions[key]) {
-      if (!valid_condition_type(raw.type)) {
-        u.problems.push_back("condition type '" + raw.type + "' is not a valid Kubernetes condition type; dropped");
+    for (const Condition* raw : planned.explicit_conditions) {
+      if (!valid_condition_type(raw->type)) {
+        u.problems.push_back("condition type '" + raw->type + "' is not a valid Kubernetes condition type; dropped");
         continue;
       }
-      Condition c = normalized(raw);
+      Condition c = normalized(*raw);
       auto it = std::find_if(merged.begin(), merged.end(), [&](const Condition& m) { return m.type == c.type; });
       if (it == merged.end()) merged.push_back(std::move(c));
       else if (severity(c.status) > severity(it->status)) *it = std::move(c);
     }
 
-    const sdk::ModelView* model = model_for(batch, u);
+    const sdk::ModelView* model = models.model_for(u);
     std::vector<Condition> result;
     auto take = [&](const std::string& type) -> bool {
       if (const Condition* c = find_condition(merged, type)) {
@@ -306,6 +341,10 @@ std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch) {
 }
 
 json build_status_patch(const VaUpdate& update, const std::optional<json>& current, sdk::TimePoint now) {
+  return build_status_patch(update, current ? &*current : nullptr, now);
+}
+
+json build_status_patch(const VaUpdate& update, const json* current, sdk::TimePoint now) {
   const std::string now_s = format_rfc3339(now);
   const json empty = json::object();
   const json& obj = current && current->is_object() ? *current : empty;
@@ -345,7 +384,9 @@ json build_status_patch(const VaUpdate& update, const std::optional<json>& curre
           if (auto t = string_field(v, "lastRunTime")) previous_run[*name] = *t;
 
     const auto& first = update.decisions.front();
-    json alloc = {{"numReplicas", first.desired}, {"lastRunTime", now_s}};
+    json alloc = json::object();
+    alloc["numReplicas"] = first.desired;
+    alloc["lastRunTime"] = now_s;
     alloc["accelerator"] = first.accelerator.empty() ? json(nullptr) : json(first.accelerator);
     if (first.held)
       if (auto p = previous_run.find(first.variant); p != previous_run.end()) alloc["lastRunTime"] = p->second;
@@ -353,10 +394,11 @@ json build_status_patch(const VaUpdate& update, const std::optional<json>& curre
 
     json variants = json::array();
     for (const auto& d : update.decisions) {
-      json v = {{"name", d.variant},
-                {"currentReplicas", std::max(0, d.current)},
-                {"desiredReplicas", d.desired},
-                {"lastRunTime", now_s}};
+      json v = json::object();
+      v["name"] = d.variant;
+      v["currentReplicas"] = std::max(0, d.current);
+      v["desiredReplicas"] = d.desired;
+      v["lastRunTime"] = now_s;
       if (!d.accelerator.empty()) v["accelerator"] = d.accelerator;
       if (!d.reason.empty()) v["reason"] = truncate_utf8(d.reason, kMaxVariantReason);
       if (!d.analyzer.empty()) v["analyzer"] = d.analyzer;
@@ -370,6 +412,10 @@ json build_status_patch(const VaUpdate& update, const std::optional<json>& curre
 }
 
 std::vector<PlannedEvent> plan_events(const VaUpdate& update, const std::optional<json>& current) {
+  return plan_events(update, current ? &*current : nullptr);
+}
+
+std::vector<PlannedEvent> plan_events(const VaUpdate& update, const json* current) {
   std::vector<PlannedEvent> out;
   const json empty = json::object();
   const json& obj = current && current->is_object() ? *current : empty;

@@ -37,7 +37,7 @@ struct VaKey {
 // What this cycle says about one VariantAutoscaling.
 struct VaUpdate {
   VaKey key;
-  std::vector<sdk::Decision> decisions;    // its variants, sorted by variant name
+  std::vector<sdk::Decision> decisions;    // its variants, sorted by variant name (without trail and conditions)
   std::vector<sdk::Condition> conditions;  // desired conditions, without times
   // False when the VA has no decision or only held ones: then desiredOptimizedAlloc and variants[] are
   // left as they are (they already show the last good decision) and only conditions are written.
@@ -59,6 +59,8 @@ sdk::Condition metrics_condition(const sdk::ModelMetrics& metrics);
 // condition written carries metadata.generation as observedGeneration.
 nlohmann::json build_status_patch(const VaUpdate& update, const std::optional<nlohmann::json>& current,
                                   sdk::TimePoint now);
+// The same, reading the object where it is (a shared cluster snapshot; nullptr: unknown), without a copy.
+nlohmann::json build_status_patch(const VaUpdate& update, const nlohmann::json* current, sdk::TimePoint now);
 
 // "2025-01-01T00:00:00Z" (UTC, seconds, as metav1.Time serializes).
 std::string format_rfc3339(sdk::TimePoint t);
@@ -81,5 +83,6 @@ struct PlannedEvent {
 // every variant whose desired replicas differ from the status' variants[] (or that had none), held
 // decisions excepted; Warning/<reason> for every condition that turns False (status changed or new).
 std::vector<PlannedEvent> plan_events(const VaUpdate& update, const std::optional<nlohmann::json>& current);
+std::vector<PlannedEvent> plan_events(const VaUpdate& update, const nlohmann::json* current);
 
 }  // namespace wva::plugins::status

@@ -66,18 +66,19 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, sdk::TimePoint
   const std::string& ns = update.key.ns;
   const std::string& name = update.key.name;
   for (int attempt = 1; attempt <= config_.max_attempts; ++attempt) {
-    auto current = cluster.get(kKind, ns, name);
+    // The cached object itself (immutable): read where it is, never copied.
+    auto current = cluster.get_shared(kKind, ns, name);
     if (!current) {
       error = current.error();
       error.message = "read failed: " + error.message;
       return Outcome::kFailed;
     }
-    if (!current->has_value()) return Outcome::kGone;
-    const nlohmann::json patch = build_status_patch(update, *current, now);
+    if (!*current) return Outcome::kGone;
+    const nlohmann::json patch = build_status_patch(update, current->get(), now);
     auto r = cluster.patch_status(kKind, ns, name, patch);
     if (r) {
       // kubectl describe shows what changed; a failed event never fails the write.
-      for (const auto& e : plan_events(update, *current))
+      for (const auto& e : plan_events(update, current->get()))
         if (auto ev = cluster.emit_event(**current, e.type, e.reason, e.message); !ev)
           context_->logger().debug("status: event on VariantAutoscaling " + update.key.to_string() +
                                    " not recorded: " + ev.error().message);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <random>
 #include <vector>
 
 #include "status_builder.h"
@@ -334,6 +335,82 @@ TEST(Helpers, Rfc3339) {
   EXPECT_EQ(format_rfc3339(at(0)), "1970-01-01T00:00:00Z");
   EXPECT_EQ(format_rfc3339(at(1735689600) + std::chrono::milliseconds(999)), "2025-01-01T00:00:00Z");
   EXPECT_EQ(format_rfc3339(at(1735776000 + 3661)), "2025-01-02T01:01:01Z");
+}
+
+// The model each VA's conditions come from, as the status sink looked it up before it indexed the batch:
+// the model of its first (by variant) decision, else the first model in batch order naming the VA.
+const ModelView* model_by_scan(const PublishBatch& batch, const VaUpdate& u) {
+  if (!u.decisions.empty())
+    for (const auto& m : batch.models)
+      if (m.key == u.decisions.front().model) return &m;
+  for (const auto& m : batch.models) {
+    if (m.key.ns != u.key.ns) continue;
+    if (m.va_name == u.key.name) return &m;
+    for (const auto& v : m.variants)
+      if (v.va_name == u.key.name) return &m;
+  }
+  return nullptr;
+}
+
+TEST(PlanUpdates, IndexedModelLookupMatchesAScanOnRandomBatches) {
+  // Random batches with colliding keys, VAs named only by variants, decisions of models not in the
+  // batch: every update's MetricsAvailable and TargetResolved come from the model a scan finds.
+  std::mt19937 rng(61206);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  for (int round = 0; round < 200; ++round) {
+    std::vector<ModelView> models;
+    const int n = 1 + pick(12);
+    for (int i = 0; i < n; ++i) {
+      ModelView m;
+      m.key = sdk::ModelKey{"ns" + std::to_string(pick(3)), "model-" + std::to_string(pick(5))};
+      m.va_name = pick(4) == 0 ? "" : "va" + std::to_string(pick(6));
+      for (int v = pick(3); v > 0; --v) {
+        sdk::Variant var;
+        var.name = "d" + std::to_string(i) + "-" + std::to_string(v);
+        var.va_name = pick(2) == 0 ? "" : "va" + std::to_string(pick(6));
+        m.variants.push_back(var);
+      }
+      m.metrics.state = MetricsState::kNoData;
+      m.metrics.message = "model #" + std::to_string(i);  // names the model the condition came from
+      models.push_back(m);
+    }
+    std::vector<Decision> ds;
+    for (int k = pick(6); k > 0; --k) {
+      Decision d = decision("ns" + std::to_string(pick(3)), "va" + std::to_string(pick(6)),
+                            "v" + std::to_string(pick(4)), 1, 1 + pick(3));
+      d.model.model_id = "model-" + std::to_string(pick(6));
+      d.held = pick(3) == 0;
+      ds.push_back(d);
+    }
+    PublishBatch b;
+    b.pipeline = "p";
+    b.models = models;
+    b.decisions = ds;
+    for (const auto& u : plan_updates(b)) {
+      const ModelView* want = model_by_scan(b, u);
+      const Condition* metrics = find(u.conditions, kMetricsAvailable);
+      if (!want) {
+        EXPECT_EQ(metrics, nullptr) << "round " << round << " " << u.key.to_string();
+        continue;
+      }
+      ASSERT_NE(metrics, nullptr) << "round " << round << " " << u.key.to_string();
+      EXPECT_EQ(metrics->message, metrics_condition(want->metrics).message)
+          << "round " << round << " " << u.key.to_string();
+      if (u.decisions.empty()) {
+        const Condition* target = find(u.conditions, kTargetResolved);
+        std::string names;
+        for (const auto& v : want->variants)
+          if (v.va_name == u.key.name || (v.va_name.empty() && want->va_name == u.key.name))
+            names += (names.empty() ? "" : ", ") + v.name;
+        if (names.empty()) {
+          EXPECT_EQ(target, nullptr) << "round " << round;
+        } else {
+          ASSERT_NE(target, nullptr) << "round " << round;
+          EXPECT_NE(target->message.find(names), std::string::npos) << target->message;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

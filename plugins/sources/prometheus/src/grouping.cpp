@@ -435,6 +435,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
     std::vector<LoadSums> variant_load(model.variants.size());
     LoadSums model_load;
     std::vector<sdk::ReplicaMetrics> fresh, stale;
+    fresh.reserve(slots.size());  // one allocation of the right size per model, not a doubling series
     std::size_t unmapped = 0;
     double oldest_age = 0;
     for (std::uint32_t slot : slots) {

@@ -19,7 +19,9 @@ using Clock = std::chrono::steady_clock;
 struct WriteTarget {
   std::string* body;
   std::size_t limit;
+  CURL* handle = nullptr;
   bool too_large = false;
+  bool sized = false;  // the announced length was looked at
 };
 
 std::size_t on_write(char* data, std::size_t size, std::size_t n, void* user) {
@@ -28,6 +30,17 @@ std::size_t on_write(char* data, std::size_t size, std::size_t n, void* user) {
   if (t->body->size() + bytes > t->limit) {
     t->too_large = true;
     return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+  }
+  if (!t->sized) {
+    // Sized once from Content-Length when the server sends one: appending alone doubles the buffer up to
+    // twice the body (about 180 MB instead of 90 for the per-pod response of 10,000 models), and the
+    // buffer keeps its capacity across cycles.
+    t->sized = true;
+    curl_off_t length = -1;
+    if (t->handle && curl_easy_getinfo(t->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
+        length > 0 && static_cast<std::size_t>(length) <= t->limit &&
+        t->body->capacity() < static_cast<std::size_t>(length))
+      t->body->reserve(static_cast<std::size_t>(length));
   }
   t->body->append(data, bytes);
   return bytes;
@@ -171,7 +184,7 @@ PrometheusClient::Attempt PrometheusClient::perform(const std::string& form, std
     return a;
   }
   curl_easy_reset(c);  // keeps the connection cache
-  WriteTarget target{&body_, config_.max_response_bytes};
+  WriteTarget target{&body_, config_.max_response_bytes, c};
   Slist headers;
   auto add_header = [&](const std::string& h) {
     curl_slist* next = curl_slist_append(headers.get(), h.c_str());

@@ -163,11 +163,24 @@ class InMemoryCluster : public ClusterView {
   Result<void> emit_event(const nlohmann::json& object, const std::string& type, const std::string& reason,
                           const std::string& message) override {
     std::lock_guard lock(mutex_);
+    if (!record_writes_) return ok();
     const nlohmann::json meta =
         object.is_object() ? object.value("metadata", nlohmann::json::object()) : nlohmann::json::object();
     events_.push_back({object.is_object() ? object.value("kind", "") : "", meta.value("namespace", ""),
                        meta.value("name", ""), type, reason, message});
     return ok();
+  }
+
+  // Whether patch_status and emit_event are recorded for patches() and events() (on by default, for
+  // tests). A store that serves a long-running process (the local backend) turns it off: the records
+  // would grow with every write.
+  void record_writes(bool on) {
+    std::lock_guard lock(mutex_);
+    record_writes_ = on;
+    if (!on) {
+      patches_.clear();
+      events_.clear();
+    }
   }
 
   // Every successful patch_status, in order.
@@ -226,7 +239,7 @@ class InMemoryCluster : public ClusterView {
       apply_merge_patch(status, merge_patch);
     }
     *slot = std::move(next);
-    patches_.push_back(PatchRecord{kind, ns, name, merge_patch});
+    if (record_writes_) patches_.push_back(PatchRecord{kind, ns, name, merge_patch});
     return ok();
   }
 
@@ -337,6 +350,7 @@ class InMemoryCluster : public ClusterView {
   mutable std::mutex mutex_;
   std::map<std::string, std::map<std::string, ObjectSnapshot>> objects_;  // kind -> "ns/name" -> object
   std::map<std::string, std::pair<Error, int>> failures_;                 // op -> (error, times left)
+  bool record_writes_ = true;
   std::vector<PatchRecord> patches_;
   std::vector<EventRecord> events_;
 };
