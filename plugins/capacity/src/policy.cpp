@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <vector>
 
 #include "wva/sdk/suggest.h"
 
@@ -27,6 +28,15 @@ sdk::Recommendation no_opinion(const std::string& reason, const std::string& con
 
 }  // namespace
 
+Coefficients corrected_prior(const StepModel& unmeasured, const StepModel& measured) {
+  const Coefficients& u = unmeasured.coefficients();
+  const Coefficients& m = measured.coefficients();
+  const Coefficients& mp = measured.prior();
+  auto scale = [](double x, double learned, double prior) { return prior > 0 ? x * learned / prior : x; };
+  return {scale(u.base_ms, m.base_ms, mp.base_ms), scale(u.a0_us, m.a0_us, mp.a0_us), scale(u.a1_us, m.a1_us, mp.a1_us),
+          scale(u.b_us, m.b_us, mp.b_us)};
+}
+
 double normal_upper_z(double p) {
   p = std::clamp(p, 1e-9, 0.5);
   double lo = 0, hi = 7;  // P(Z > z) = erfc(z / sqrt 2) / 2, decreasing in z: bisection, 60 steps
@@ -38,19 +48,20 @@ double normal_upper_z(double p) {
 }
 
 std::pair<double, double> arrival_slopes(const std::deque<ArrivalSample>& samples) {
-  if (samples.size() < 2) return {0, 0};
-  double tm = 0, dm = 0, pm = 0;
-  for (const auto& x : samples) tm += x.t, dm += x.decode_tps, pm += x.prefill_tps;
-  const double n = static_cast<double>(samples.size());
-  tm /= n, dm /= n, pm /= n;
-  double stt = 0, std_ = 0, stp = 0;
-  for (const auto& x : samples) {
-    stt += (x.t - tm) * (x.t - tm);
-    std_ += (x.t - tm) * (x.decode_tps - dm);
-    stp += (x.t - tm) * (x.prefill_tps - pm);
-  }
-  if (stt <= 0) return {0, 0};
-  return {std_ / stt, stp / stt};
+  std::vector<double> decode, prefill;
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    for (std::size_t j = i + 1; j < samples.size(); ++j) {
+      const double dt = samples[j].t - samples[i].t;
+      if (dt <= 0) continue;
+      decode.push_back((samples[j].decode_tps - samples[i].decode_tps) / dt);
+      prefill.push_back((samples[j].prefill_tps - samples[i].prefill_tps) / dt);
+    }
+  auto median = [](std::vector<double>& x) {
+    if (x.empty()) return 0.0;
+    std::nth_element(x.begin(), x.begin() + x.size() / 2, x.end());
+    return x[x.size() / 2];
+  };
+  return {median(decode), median(prefill)};
 }
 
 sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path) {
@@ -258,14 +269,22 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     holt(prefill_now, st.level_prefill, st.trend_prefill);
   }
   st.last_t = now;
-  // The trend extrapolated over the horizon is at most the least-squares slope of the arrivals over the
-  // last horizon: on a ramp the two agree; after a step (a burst's onset) Holt's trend extrapolates the
-  // jump itself, the slope over the horizon only a part of it.
+  // The trend extrapolated over the horizon is at most the robust (Theil-Sen: median of the pairwise
+  // slopes) slope of the arrivals over the last horizon, and over its recent half: on a ramp they agree
+  // with Holt's; a step (a burst's onset) is no ramp: Holt's trend extrapolates the jump itself, while
+  // most pairs of samples lie on one side of it, or, once it is half a horizon old, the recent half is flat.
   st.arrivals.push_back({now, rate * out, rate * in});
   while (!st.arrivals.empty() && st.arrivals.front().t < now - horizon) st.arrivals.pop_front();
-  const auto [slope_decode, slope_prefill] = arrival_slopes(st.arrivals);
-  st.trend_decode = std::min(st.trend_decode, std::max(0.0, slope_decode));
-  st.trend_prefill = std::min(st.trend_prefill, std::max(0.0, slope_prefill));
+  {
+    const auto [full_decode, full_prefill] = arrival_slopes(st.arrivals);
+    std::deque<ArrivalSample> recent;
+    for (const auto& a : st.arrivals)
+      if (a.t >= now - horizon / 2) recent.push_back(a);
+    const auto [recent_decode, recent_prefill] =
+        recent.size() >= 3 ? arrival_slopes(recent) : std::pair<double, double>{full_decode, full_prefill};
+    st.trend_decode = std::min(st.trend_decode, std::max(0.0, std::min(full_decode, recent_decode)));
+    st.trend_prefill = std::min(st.trend_prefill, std::max(0.0, std::min(full_prefill, recent_prefill)));
+  }
   // Sized on the smoothed level, a horizon ahead when rising (never below the level: on the way down the
   // level itself holds what the recent past needed). A one-cycle spike in the raw rate is halved by the
   // smoothing; sized on raw, the HPA's 5-minute scale-down window would hold every spike's peak.
@@ -310,13 +329,22 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     }
   }
 
-  // What each variant would need alone.
+  // What each variant would need alone. A variant never measured is judged by its prior corrected as
+  // much as the most measured variant's was: comparing one variant's measured reality with another's
+  // untested prior would move the mix to whichever was never tried.
+  const StepModel* measured = nullptr;
+  for (const auto& v : model.variants) {
+    const StepModel& m = st.models.at(v.name);
+    if (m.observations() > 0 && (!measured || m.observations() > measured->observations())) measured = &m;
+  }
   std::map<std::string, Need> needs;
   std::string infeasible;
   for (const auto& v : model.variants) {
     double cap = sig[v.name].kv_capacity;
     if (cap <= 0 && v.profile && v.profile->kv_capacity_tokens) cap = *v.profile->kv_capacity_tokens;
-    needs[v.name] = need_for(st.models.at(v.name).coefficients(), cap, d, slo, s);
+    const StepModel& m = st.models.at(v.name);
+    const Coefficients c = m.observations() == 0 && measured ? corrected_prior(m, *measured) : m.coefficients();
+    needs[v.name] = need_for(c, cap, d, slo, s);
     if (needs[v.name].infeasible)
       infeasible += (infeasible.empty() ? "" : "; ") + v.name + ": " + *needs[v.name].infeasible;
   }

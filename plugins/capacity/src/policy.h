@@ -59,6 +59,10 @@ struct Demand {
   double output_tokens = 0;  // mean output length (0: unknown, no tail bound)
 };
 
+// An unmeasured variant's prior, corrected coefficient by coefficient by the ratio learned / prior of a
+// measured variant.
+Coefficients corrected_prior(const StepModel& unmeasured, const StepModel& measured);
+
 // The upper z-score of a standard normal tail of probability p in (0, 0.5).
 double normal_upper_z(double p);
 
@@ -74,7 +78,8 @@ struct ArrivalSample {
   double t, decode_tps, prefill_tps;
 };
 
-// Least-squares slopes (per second) of decode and prefill tokens/s over the samples; 0 with fewer than 2.
+// Theil-Sen slopes (per second: the median of the pairwise slopes) of decode and prefill tokens/s over the
+// samples; 0 with fewer than 2.
 std::pair<double, double> arrival_slopes(const std::deque<ArrivalSample>& samples);
 
 // State kept per model between cycles.
