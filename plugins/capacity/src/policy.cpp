@@ -269,22 +269,15 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     holt(prefill_now, st.level_prefill, st.trend_prefill);
   }
   st.last_t = now;
-  // The trend extrapolated over the horizon is at most the robust (Theil-Sen: median of the pairwise
-  // slopes) slope of the arrivals over the last horizon, and over its recent half: on a ramp they agree
-  // with Holt's; a step (a burst's onset) is no ramp: Holt's trend extrapolates the jump itself, while
-  // most pairs of samples lie on one side of it, or, once it is half a horizon old, the recent half is flat.
+  // The trend extrapolated over the horizon is at most the robust slope (Theil-Sen: the median of the
+  // pairwise slopes) of the arrivals over the last horizon: on a ramp the two agree; a step (a burst's
+  // onset) is no ramp: Holt's trend extrapolates the jump itself, while most pairs of samples lie on one
+  // side of it until it is half a horizon old.
   st.arrivals.push_back({now, rate * out, rate * in});
   while (!st.arrivals.empty() && st.arrivals.front().t < now - horizon) st.arrivals.pop_front();
-  {
-    const auto [full_decode, full_prefill] = arrival_slopes(st.arrivals);
-    std::deque<ArrivalSample> recent;
-    for (const auto& a : st.arrivals)
-      if (a.t >= now - horizon / 2) recent.push_back(a);
-    const auto [recent_decode, recent_prefill] =
-        recent.size() >= 3 ? arrival_slopes(recent) : std::pair<double, double>{full_decode, full_prefill};
-    st.trend_decode = std::min(st.trend_decode, std::max(0.0, std::min(full_decode, recent_decode)));
-    st.trend_prefill = std::min(st.trend_prefill, std::max(0.0, std::min(full_prefill, recent_prefill)));
-  }
+  const auto [slope_decode, slope_prefill] = arrival_slopes(st.arrivals);
+  st.trend_decode = std::min(st.trend_decode, std::max(0.0, slope_decode));
+  st.trend_prefill = std::min(st.trend_prefill, std::max(0.0, slope_prefill));
   // Sized on the smoothed level, a horizon ahead when rising (never below the level: on the way down the
   // level itself holds what the recent past needed). A one-cycle spike in the raw rate is halved by the
   // smoothing; sized on raw, the HPA's 5-minute scale-down window would hold every spike's peak.
