@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <vector>
 
 #include "wva/sdk/suggest.h"
 
@@ -27,6 +28,42 @@ sdk::Recommendation no_opinion(const std::string& reason, const std::string& con
 
 }  // namespace
 
+Coefficients corrected_prior(const StepModel& unmeasured, const StepModel& measured) {
+  const Coefficients& u = unmeasured.coefficients();
+  const Coefficients& m = measured.coefficients();
+  const Coefficients& mp = measured.prior();
+  auto scale = [](double x, double learned, double prior) { return prior > 0 ? x * learned / prior : x; };
+  return {scale(u.base_ms, m.base_ms, mp.base_ms), scale(u.a0_us, m.a0_us, mp.a0_us), scale(u.a1_us, m.a1_us, mp.a1_us),
+          scale(u.b_us, m.b_us, mp.b_us)};
+}
+
+double normal_upper_z(double p) {
+  p = std::clamp(p, 1e-9, 0.5);
+  double lo = 0, hi = 7;  // P(Z > z) = erfc(z / sqrt 2) / 2, decreasing in z: bisection, 60 steps
+  for (int i = 0; i < 60; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (0.5 * std::erfc(mid / std::sqrt(2.0)) > p ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+std::pair<double, double> arrival_slopes(const std::deque<ArrivalSample>& samples) {
+  std::vector<double> decode, prefill;
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    for (std::size_t j = i + 1; j < samples.size(); ++j) {
+      const double dt = samples[j].t - samples[i].t;
+      if (dt <= 0) continue;
+      decode.push_back((samples[j].decode_tps - samples[i].decode_tps) / dt);
+      prefill.push_back((samples[j].prefill_tps - samples[i].prefill_tps) / dt);
+    }
+  auto median = [](std::vector<double>& x) {
+    if (x.empty()) return 0.0;
+    std::nth_element(x.begin(), x.begin() + x.size() / 2, x.end());
+    return x[x.size() / 2];
+  };
+  return {median(decode), median(prefill)};
+}
+
 sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path) {
   Settings s;
   if (config.is_null()) return s;
@@ -44,7 +81,8 @@ sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::strin
       {"swapPayback", &s.swap_payback_s, 0, 86400, true},  {"tokenBudget", &s.token_budget, 16, 1e7, false},
       {"burstMemory", &s.burst_memory_s, 0, 86400, true},  {"burstJump", &s.burst_jump, 1.05, 100, false},
       {"safetyKvCache", &s.safety_kv, 0.1, 1, false},      {"safetyWaitingPerPod", &s.safety_waiting, 1, 1e6, false},
-      {"priorUncertainty", &s.prior_sd, 0.01, 10, false}};
+      {"priorUncertainty", &s.prior_sd, 0.01, 10, false},  {"tailAllowance", &s.tail_allowance, 0.001, 0.5, false},
+      {"promptLengthCv", &s.prompt_cv, 0, 10, false}};
   std::vector<std::string> keys = {"defaultSlo"};
   for (const auto& f : fields) keys.push_back(f.key);
   for (const auto& [key, value] : config.items()) {
@@ -116,6 +154,22 @@ Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const 
   }
   const double rho_total = utilization(c, Work{d.decode_tps, d.prefill_tps, d.context_tokens});
   n.pods = rho_total / n.rho_target;
+  if (d.output_tokens > 0 && d.input_tokens > 0 && d.prefill_tps > 0 && rho_total > 0) {
+    // The per-request tail. A request's mean ITL is the mean step time over its life T (its output at the
+    // target ITL); the prompts its pod computes meanwhile arrive at random (Poisson, lambda = prefill
+    // requests/s per pod), each adding b x L of work, so the work fraction it sees has standard deviation
+    // b sqrt(lambda E[L^2] / T). Its mean ITL meets the SLO while rho/N + z sd(N) <= 1 - base / ITL SLO,
+    // with z the normal quantile of the allowed fraction: N >= 1/u^2, u the root of R u^2 + B u - rho_max.
+    const double rho_max = 1 - c.base_ms / slo.itl_ms;
+    const double life_s = d.output_tokens * s.latency_margin * slo.itl_ms / 1000;
+    const double spread = d.prefill_tps * d.input_tokens * (1 + s.prompt_cv * s.prompt_cv) / life_s;
+    const double B = normal_upper_z(s.tail_allowance) * c.b_us * 1e-6 * std::sqrt(spread);
+    if (rho_max > 0) {
+      const double u = (-B + std::sqrt(B * B + 4 * rho_total * rho_max)) / (2 * rho_total);
+      const double tail_pods = 1 / (u * u);
+      if (tail_pods > n.pods) n.pods = tail_pods, n.bound = "itl-tail";
+    }
+  }
   n.predicted_itl_ms = c.base_ms / (1 - n.rho_target);
   if (kv_capacity > 0) {
     // Decoding sequences in flight (Little): decode tokens/s x step time, each holding its context. At N
@@ -190,7 +244,14 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
   const double rate = *load.arrival_rate;
   // The backlog is drained within drainTime, at most doubling the demand: capacity ordered for requests
   // whose clients give up before it is ready would be wasted.
-  const double backlog = std::min(waiting_total, rate * s.drain_s);
+  // While pods are starting, the backlog counted is at most the one they were ordered for: the queue
+  // grows until they are ready and they will drain it; ordering again for its growth would bring pods
+  // after it has drained (then held by the HPA's scale-down window).
+  int pending = 0;
+  for (const auto& v : model.variants) pending += v.pending_replicas;
+  double backlog = std::min(waiting_total, rate * s.drain_s);
+  if (pending > 0 && st.backlog_ordered) backlog = std::min(backlog, *st.backlog_ordered);
+  else st.backlog_ordered = backlog;
   const double decode_now = rate * out + backlog * out / s.drain_s;
   const double prefill_now = rate * in + backlog * in / s.drain_s;
   const double horizon = s.startup_s + s.reaction_s;
@@ -208,6 +269,15 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     holt(prefill_now, st.level_prefill, st.trend_prefill);
   }
   st.last_t = now;
+  // The trend extrapolated over the horizon is at most the robust slope (Theil-Sen: the median of the
+  // pairwise slopes) of the arrivals over the last horizon: on a ramp the two agree; a step (a burst's
+  // onset) is no ramp: Holt's trend extrapolates the jump itself, while most pairs of samples lie on one
+  // side of it until it is half a horizon old.
+  st.arrivals.push_back({now, rate * out, rate * in});
+  while (!st.arrivals.empty() && st.arrivals.front().t < now - horizon) st.arrivals.pop_front();
+  const auto [slope_decode, slope_prefill] = arrival_slopes(st.arrivals);
+  st.trend_decode = std::min(st.trend_decode, std::max(0.0, slope_decode));
+  st.trend_prefill = std::min(st.trend_prefill, std::max(0.0, slope_prefill));
   // Sized on the smoothed level, a horizon ahead when rising (never below the level: on the way down the
   // level itself holds what the recent past needed). A one-cycle spike in the raw rate is halved by the
   // smoothing; sized on raw, the HPA's 5-minute scale-down window would hold every spike's peak.
@@ -220,6 +290,7 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
   d.prefill_tps = ahead(prefill_now, st.level_prefill, st.trend_prefill);
   d.context_tokens = in + out / 2;
   d.input_tokens = in;
+  d.output_tokens = out;
   d.kv_tokens_in_use = kv_in_use * (decode_now > 0 ? d.decode_tps / decode_now : 1);
 
   // Burst memory. When the arrivals (without the backlog) need burstJump times the ready pods, the fleet
@@ -251,13 +322,22 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     }
   }
 
-  // What each variant would need alone.
+  // What each variant would need alone. A variant never measured is judged by its prior corrected as
+  // much as the most measured variant's was: comparing one variant's measured reality with another's
+  // untested prior would move the mix to whichever was never tried.
+  const StepModel* measured = nullptr;
+  for (const auto& v : model.variants) {
+    const StepModel& m = st.models.at(v.name);
+    if (m.observations() > 0 && (!measured || m.observations() > measured->observations())) measured = &m;
+  }
   std::map<std::string, Need> needs;
   std::string infeasible;
   for (const auto& v : model.variants) {
     double cap = sig[v.name].kv_capacity;
     if (cap <= 0 && v.profile && v.profile->kv_capacity_tokens) cap = *v.profile->kv_capacity_tokens;
-    needs[v.name] = need_for(st.models.at(v.name).coefficients(), cap, d, slo, s);
+    const StepModel& m = st.models.at(v.name);
+    const Coefficients c = m.observations() == 0 && measured ? corrected_prior(m, *measured) : m.coefficients();
+    needs[v.name] = need_for(c, cap, d, slo, s);
     if (needs[v.name].infeasible)
       infeasible += (infeasible.empty() ? "" : "; ") + v.name + ": " + *needs[v.name].infeasible;
   }
@@ -358,8 +438,6 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
       if (v != st.primary) targets[v] = std::max(targets[v], n);
 
   // The safety net: saturated pods add a replica (never remove one), unless capacity is already coming.
-  int pending = 0;
-  for (const auto& v : model.variants) pending += v.pending_replicas;
   std::string safety_note;
   if (pending == 0) {
     for (const auto& v : model.variants) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "step_model.h"
 #include "wva/sdk/plugin.h"
@@ -32,6 +33,10 @@ struct Settings {
   double default_ttft_ms = 2000;  // when the model has no SLO class
   double default_itl_ms = 50;
   double prior_sd = 0.5;
+  // Per-request ITL tail: the fraction of requests allowed a mean ITL over the SLO, and the spread
+  // (coefficient of variation) of prompt lengths assumed when the source gives only their mean.
+  double tail_allowance = 0.1;
+  double prompt_cv = 0.5;
 };
 
 sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path);
@@ -51,7 +56,15 @@ struct Need {
 struct Demand {
   double decode_tps = 0, prefill_tps = 0, context_tokens = 0, input_tokens = 0;
   double kv_tokens_in_use = 0;
+  double output_tokens = 0;  // mean output length (0: unknown, no tail bound)
 };
+
+// An unmeasured variant's prior, corrected coefficient by coefficient by the ratio learned / prior of a
+// measured variant.
+Coefficients corrected_prior(const StepModel& unmeasured, const StepModel& measured);
+
+// The upper z-score of a standard normal tail of probability p in (0, 0.5).
+double normal_upper_z(double p);
 
 struct Slo {
   double ttft_ms, itl_ms;
@@ -60,11 +73,22 @@ struct Slo {
 // Pods of a variant with coefficients c and KV capacity kv_capacity (0: unknown) for demand d at slo.
 Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s);
 
+// The arrivals' work (without the backlog) at one cycle.
+struct ArrivalSample {
+  double t, decode_tps, prefill_tps;
+};
+
+// Theil-Sen slopes (per second: the median of the pairwise slopes) of decode and prefill tokens/s over the
+// samples; 0 with fewer than 2.
+std::pair<double, double> arrival_slopes(const std::deque<ArrivalSample>& samples);
+
 // State kept per model between cycles.
 struct ModelState {
   std::map<std::string, StepModel> models;  // per variant
   double level_decode = 0, level_prefill = 0, trend_decode = 0, trend_prefill = 0;
   std::optional<double> last_t;
+  std::deque<ArrivalSample> arrivals;     // the last horizon's arrivals, for the trend's bound
+  std::optional<double> backlog_ordered;  // the backlog counted when no pod was starting
   std::deque<std::pair<double, std::map<std::string, int>>> required;  // (time, targets) for the hold
   std::string primary;  // the accelerator mix kept: the variant carrying the demand
   // Burst memory: the demand (tokens/s) at the last burst's peak, and when demand last came near it.

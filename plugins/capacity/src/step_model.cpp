@@ -13,7 +13,7 @@ double utilization(const Coefficients& c, const Work& w) {
   return 1e-6 * (c.a0_us * w.decode_tps + c.a1_us * w.decode_tps * w.context_tokens / 1000 + c.b_us * w.prefill_tps);
 }
 
-StepModel::StepModel(Coefficients prior, double prior_sd) {
+StepModel::StepModel(Coefficients prior, double prior_sd) : prior_(prior) {
   x_ = {prior.base_ms, prior.a0_us, prior.a1_us, prior.b_us};
   for (int i = 0; i < 4; ++i) {
     for (int j = 0; j < 4; ++j) P_[i][j] = 0;

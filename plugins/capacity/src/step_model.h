@@ -42,6 +42,7 @@ class StepModel {
   // carries no information (no decode) or is an outlier far outside the model's reach.
   bool observe(const Work& w, double itl_ms);
   const Coefficients& coefficients() const { return x_c_; }
+  const Coefficients& prior() const { return prior_; }
   std::size_t observations() const { return n_; }
 
   // Predicted mean ITL at w; nullopt when w saturates the pod (rho >= 1).
@@ -52,6 +53,7 @@ class StepModel {
   std::array<double, 4> x_{};
   std::array<std::array<double, 4>, 4> P_{};
   Coefficients x_c_;
+  Coefficients prior_;
   std::size_t n_ = 0;
 };
 
