@@ -18,12 +18,15 @@ sdk::Result<void> HybridCombiner::check_chain(std::span<const std::string> analy
     return sdk::ok();
   std::string got;
   for (const auto& a : analyzers) got += (got.empty() ? "" : ", ") + a;
-  return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
-                         "hybrid needs exactly two analyzers, the saturation one first then the model-based one "
-                         "(`analyzers: [" +
-                             settings_.saturation + ", " + settings_.model + "]`; other instance names go in " + path_ +
-                             ".saturation and .model), got [" + got + "]",
-                         pipeline_path);
+  return sdk::make_error(
+      sdk::ErrorCode::kInvalidConfig,
+      "hybrid needs exactly two analyzers, the saturation one first then the model-based one "
+      "(`analyzers: [" +
+          settings_.saturation + ", " + settings_.model +
+          "]`; for other instance names: `combiners: {<name>: {plugin: hybrid, saturation: <analyzer>, "
+          "model: <analyzer>}}`), got [" +
+          got + "]",
+      pipeline_path);
 }
 
 sdk::Result<sdk::Recommendation> HybridCombiner::combine(const sdk::ModelView& model,
