@@ -28,11 +28,12 @@ die() { echo "demo: $*" >&2; exit 1; }
 command -v prometheus >/dev/null 2>&1 || die "prometheus is not installed (bash scripts/install-deps.sh --test, Debian package prometheus)"
 command -v curl >/dev/null 2>&1 || die "curl is not installed"
 command -v python3 >/dev/null 2>&1 || die "python3 is not installed"
-need=(bin/wva bin/wva-emulator plugins/libprometheus.so plugins/libsaturation.so plugins/libmetrics.so plugins/liblog.so)
+need=(bin/wva bin/wva-emulator plugins/libprometheus.so plugins/libsaturation.so plugins/libmetrics.so plugins/liblog.so
+  plugins/libfirst.so)
 for f in "${need[@]}"; do
   if [ ! -e "$build_dir/$f" ]; then
     echo "demo: building (missing $build_dir/$f)"
-    WVA_BUILD_TARGETS="wva wva-emulator wva_plugin_prometheus wva_plugin_saturation wva_plugin_metrics wva_plugin_log" \
+    WVA_BUILD_TARGETS="wva wva-emulator wva_plugin_prometheus wva_plugin_saturation wva_plugin_metrics wva_plugin_log wva_plugin_first" \
       bash scripts/build.sh >/dev/null
     break
   fi

@@ -10,6 +10,7 @@
 
 #include <spdlog/sinks/null_sink.h>
 
+#include "first_plugin.h"
 #include "host/clock.h"
 #include "host/cycle.h"
 #include "host/metrics_registry.h"
@@ -156,6 +157,8 @@ void BM_Cycle(benchmark::State& state) {
   rt.source = {"src", &source};
   rt.analyzers = {{"saturation", &saturation}};
   rt.sinks = {{"metrics", &sink}};
+  combiners::first::FirstCombiner combiner;
+  rt.combiner = {"first", &combiner};
   framework::WorkerPool pool(2);
   framework::DecisionMemory memory;
   framework::SpdLogger logger(log, "");

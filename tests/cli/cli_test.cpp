@@ -62,6 +62,12 @@ TEST(Cli, PluginsListsEveryBuiltPlugin) {
                                                     std::to_string(WVA_SDK_ABI_MAJOR) + "\\.\\d+ +/")))
         << name << " missing in:\n"
         << r.out;
+  // The combiners, with their kind.
+  for (const char* name : {"first", "max", "last", "hybrid"})
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(std::string("\\n") + name + " +combiner +\\S+ +" +
+                                                    std::to_string(WVA_SDK_ABI_MAJOR) + "\\.\\d+ +/")))
+        << name << " missing in:\n"
+        << r.out;
 }
 
 TEST(Cli, PluginsReportsRefusedLibrariesWithTheReason) {

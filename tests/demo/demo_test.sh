@@ -9,7 +9,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # shellcheck source=../support/prerequisite.sh
 source "$src/tests/support/prerequisite.sh"
 command -v prometheus >/dev/null 2>&1 || skip_or_fail "prometheus is not installed (scripts/install-deps.sh --test)"
-for f in bin/wva bin/wva-emulator plugins/libprometheus.so plugins/libsaturation.so plugins/libmetrics.so plugins/liblog.so; do
+for f in bin/wva bin/wva-emulator plugins/libprometheus.so plugins/libsaturation.so plugins/libmetrics.so plugins/liblog.so \
+  plugins/libfirst.so; do
   [ -e "$build/$f" ] || skip_or_fail "$build/$f is not built"
 done
 out="$(mktemp)"

@@ -107,6 +107,7 @@ PipelineRuntime runtime(const std::shared_ptr<testing::ScriptedSource>& source,
   rt.source = {"src", source.get()};
   rt.analyzers = {{"fn", analyzer.get()}};
   rt.sinks = {{"out", sink_iface}};
+  rt.combiner = testing::first_combiner();
   rt.owners = {{"sources/src", source}, {"analyzers/fn", analyzer}, {"sinks/out", sink}};
   return rt;
 }

@@ -27,10 +27,11 @@ struct Fixture {
 };
 
 PipelineRuntime runtime(sdk::Source* source, std::vector<std::pair<std::string, sdk::Analyzer*>> analyzers,
-                        sdk::Sink* sink, CombineMode mode = CombineMode::kFirst) {
+                        sdk::Sink* sink, std::pair<std::string, sdk::Combiner*> combiner = testing::first_combiner()) {
   PipelineRuntime rt;
   rt.config.name = "test";
-  rt.config.combine = mode;
+  rt.config.combine = combiner.first;
+  rt.combiner = combiner;
   rt.source = {"src", source};
   rt.analyzers = std::move(analyzers);
   rt.sinks = {{"sink", sink}};
@@ -95,8 +96,8 @@ TEST(Cycle, SourceOutageHoldsLastDecisionsAndSaysWhy) {
   ScriptedSource source(
       [&](std::span<const sdk::ModelView> models) -> sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> {
         if (!prometheus_up)
-          return sdk::make_error(sdk::ErrorCode::kUnavailable,
-                                 "Failed to get metrics from Prometheus: connection refused");
+          return sdk::Error{sdk::ErrorCode::kUnavailable, "Failed to get metrics from Prometheus: connection refused",
+                            "", "PrometheusError"};  // the source's own reason: the host copies it
         std::map<sdk::ModelKey, sdk::ModelMetrics> out;
         for (const auto& m : models) out[m.key] = testing::ok_metrics();
         return out;
@@ -208,7 +209,7 @@ TEST(Cycle, DecisionsCarryTheTrailOfEveryAnalyzer) {
   FnAnalyzer a("a", [](const sdk::ModelView&, const sdk::Variant&) { return std::optional<int>(3); });
   FnAnalyzer b("b", [](const sdk::ModelView&, const sdk::Variant&) { return std::nullopt; });
   RecordingSink sink;
-  auto rt = runtime(&source, {{"a", &a}, {"b", &b}}, &sink, CombineMode::kMax);
+  auto rt = runtime(&source, {{"a", &a}, {"b", &b}}, &sink, testing::max_combiner());
   auto outcome = run_cycle(rt, {testing::model("ns", "m", {"v"}, 2)}, {}, f.services());
   const auto& d = outcome.decisions.at(0);
   ASSERT_EQ(d.trail.size(), 2u);

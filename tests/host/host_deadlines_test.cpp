@@ -168,6 +168,7 @@ TEST(AnalyzeDeadline, AHungAnalyzeIsAbandonedAndItsModelHoldsTheLastDecisionWith
   rt.source = {"src", source.get()};
   rt.analyzers = {{"fn", analyzer.get()}};
   rt.sinks = {{"out", sink.get()}};
+  rt.combiner = testing::first_combiner();
   rt.owners = {{"sources/src", source}, {"analyzers/fn", analyzer}, {"sinks/out", sink}};
   f.memory.remember(sdk::Decision{{"ns", "a"}, "va", "a", "H100", 2, 3, "earlier", "fn", false, {}, {}, {}});
   auto models = [] {

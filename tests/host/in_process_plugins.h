@@ -7,9 +7,22 @@
 #include <functional>
 #include <mutex>
 
+#include "first_plugin.h"
+#include "max_plugin.h"
 #include "wva/sdk/plugin.h"
 
 namespace wva::testing {
+
+// The `first` and `max` combiner plugins' own classes, in-process, for a PipelineRuntime built by hand.
+// They hold no state, so one object serves every test.
+inline std::pair<std::string, sdk::Combiner*> first_combiner() {
+  static combiners::first::FirstCombiner combiner;
+  return {"first", &combiner};
+}
+inline std::pair<std::string, sdk::Combiner*> max_combiner() {
+  static combiners::max::MaxCombiner combiner;
+  return {"max", &combiner};
+}
 
 class PluginBase : public sdk::Plugin {
  public:

@@ -98,6 +98,7 @@ TEST(Sharding, TheCycleLeavesOutOfThePublishWhatIsNoLongerOwned) {
   rt.source = {"src", &source};
   rt.analyzers = {{"a", &analyzer}};
   rt.sinks = {{"sink", &sink}};
+  rt.combiner = testing::first_combiner();
   CycleServices services{&pool, &memory, &clock, &log, &metrics, std::chrono::seconds(1)};
   // Two shards: "kept" and "moved" are in different ones.
   const std::size_t kept_shard = shard_of("ns", "kept", 2), lost_shard = shard_of("ns", "moved", 2);

@@ -6,6 +6,8 @@
 # 3. `wva plugins --plugin-path <dir of the .so>` lists waiting-target.
 # 4. `wva run --local <temp copy of manifests/> --once --output json` uses it (enabled only by the
 #    wva-pipelines ConfigMap) and prints the desired replicas computed by hand.
+# 5. The same for sdk/examples/custom_combiner (`median`): built out of tree, listed as a combiner, and
+#    combining three waiting-target instances by `combine: median` in the ConfigMap (combiner/).
 # Exit 77 (skipped) when bin/wva or a plugin the run needs is not built, or when the full install was
 # impossible because not every target is built (the SDK is then installed alone and every step that
 # can run still runs).
@@ -80,8 +82,24 @@ else
   echo "note: the example's tests were not built (no GoogleTest found through the installed package)"
 fi
 
+step "configure, build and test sdk/examples/custom_combiner against the installed SDK"
+"$cmake_bin" -S "$src/sdk/examples/custom_combiner" -B "$work/combiner-build" \
+  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release \
+  >"$work/combiner-configure.log" 2>&1 || { cat "$work/combiner-configure.log" >&2; fail "configuring the combiner failed"; }
+grep -q "wva_sdk_DIR:PATH=$work/prefix/" "$work/combiner-build/CMakeCache.txt" ||
+  fail "the combiner example did not find wva_sdk under $work/prefix"
+"$cmake_bin" --build "$work/combiner-build" -j"$jobs" >"$work/combiner-build.log" 2>&1 ||
+  { cat "$work/combiner-build.log" >&2; fail "building the combiner example failed"; }
+combiner_so="$work/combiner-build/libmedian.so"
+[ -f "$combiner_so" ] || fail "$combiner_so was not built"
+if [ -f "$work/combiner-build/median_tests" ]; then
+  (cd "$work/combiner-build" && ctest --output-on-failure -j"$jobs") >"$work/combiner-ctest.log" 2>&1 ||
+    { cat "$work/combiner-ctest.log" >&2; fail "the combiner example's tests failed"; }
+  tail -n 3 "$work/combiner-ctest.log"
+fi
+
 mkdir -p "$work/extra-plugins"
-cp "$so" "$work/extra-plugins/"
+cp "$so" "$combiner_so" "$work/extra-plugins/"
 
 wva="$build/bin/wva"
 if [ ! -x "$wva" ]; then
@@ -96,6 +114,8 @@ set -e
 cat "$work/plugins.out"
 grep -E "^waiting-target[[:space:]]+analyzer[[:space:]]+1\.0\.0[[:space:]].*libwaiting-target\.so" "$work/plugins.out" \
   >/dev/null || { cat "$work/plugins.err" >&2; fail "wva plugins did not list waiting-target (rc $rc)"; }
+grep -E "^median[[:space:]]+combiner[[:space:]]+1\.0\.0[[:space:]].*libmedian\.so" "$work/plugins.out" \
+  >/dev/null || { cat "$work/plugins.err" >&2; fail "wva plugins did not list median as a combiner (rc $rc)"; }
 if [ "$rc" -ne 0 ]; then
   echo "note: wva plugins exited $rc because it refused other plugins:" >&2
   cat "$work/plugins.err" >&2
@@ -137,7 +157,28 @@ expect llama-a100 3   # waiting 9 over 4 per replica
 # The log sink (configured in the same ConfigMap) wrote the same decisions as one JSON document.
 grep -q '"decisions":\[' "$work/run.err" || fail "the log sink wrote no JSON document to stderr"
 
+step "wva run --local (median combining three waiting-target instances, by the ConfigMap alone)"
+cp -r "$here/manifests" "$work/manifests-median"
+sed "s|@EXTRA_PLUGIN_DIR@|$work/extra-plugins|" "$here/combiner/wva-pipelines.yaml" \
+  >"$work/manifests-median/wva-pipelines.yaml"
+set +e
+"$wva" run --local "$work/manifests-median" --once --output json >"$work/run-median.out" 2>"$work/run-median.err"
+rc=$?
+set -e
+cat "$work/run-median.out"
+[ "$rc" -eq 0 ] || { cat "$work/run-median.err" >&2; fail "wva run (median) exited $rc"; }
+tr -d '[:space:]' <"$work/run-median.out" | sed 's/},{/}\n{/g' >"$work/decisions-median.txt"
+expect_median() {  # variant desired
+  local line
+  line=$(grep "\"variant\":\"$1\"" "$work/decisions-median.txt" || true)
+  [ -n "$line" ] || { cat "$work/run-median.err" >&2; fail "median: no decision for variant $1"; }
+  echo "$line" | grep -q "\"desired\":$2[,}]" || fail "median: variant $1: expected desired $2, got: $line"
+  echo "$line" | grep -q '"analyzer":"normal"' || fail "median: variant $1: not normal's target: $line"
+}
+expect_median llama-h100 5   # targets 13, 5, 2
+expect_median llama-a100 3   # targets 9, 3, 2
+
 if [ -n "$partial" ]; then
   skip_or_fail "every step passed, but on an SDK-only install: build all targets to test the full install"
 fi
-echo "PASS: waiting-target built against the installed SDK and loaded by configuration alone"
+echo "PASS: waiting-target and median built against the installed SDK and used by configuration alone"

@@ -482,8 +482,8 @@ int cmd_validate(int argc, char** argv) {
     std::cout << "valid (offline): " << common.config
               << ": structure, plugin names and settings, durations and selectors\n";
     std::cerr << "wva validate: not checked offline: the VariantAutoscalings and Deployments the selectors match, "
-                 "and the ConfigMaps the analyzers read (capacity-scaling-config, accelerator-unitcost, "
-                 "service-classes-config); run with --local DIR or against a cluster to check them\n";
+                 "and the ConfigMaps the analyzers read (each analyzer's README lists them); run with --local DIR or "
+                 "against a cluster to check them\n";
     return 0;
   }
   std::cout << "valid\n";

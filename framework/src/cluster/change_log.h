@@ -1,5 +1,5 @@
 // The recent changes of a backend, by revision: what ClusterBackend::changes_since answers from.
-// Bounded: past `capacity` entries the oldest are forgotten, and a question about a revision before the
+// Bounded: past `max_entries` entries the oldest are forgotten, and a question about a revision before the
 // oldest kept answers nullopt (the caller rebuilds everything). Thread-safe.
 #pragma once
 
@@ -17,7 +17,7 @@ namespace wva::framework {
 
 class ChangeLog {
  public:
-  explicit ChangeLog(std::size_t capacity = 200000) : capacity_(capacity) {}
+  explicit ChangeLog(std::size_t max_entries = 200000) : max_entries_(max_entries) {}
 
   // Bumps `revision` and records `changed` under the new value, in one step: whoever reads the new
   // revision finds its changes here.
@@ -51,13 +51,13 @@ class ChangeLog {
     ObjectRef ref;
   };
   void trim() {
-    while (entries_.size() > capacity_) {
+    while (entries_.size() > max_entries_) {
       known_after_ = entries_.front().revision;
       entries_.pop_front();
     }
   }
 
-  std::size_t capacity_;
+  std::size_t max_entries_;
   mutable std::mutex mutex_;
   std::deque<Entry> entries_;
   std::uint64_t known_after_ = 0;  // changes after this revision are all in entries_

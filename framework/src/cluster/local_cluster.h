@@ -5,7 +5,7 @@
 //
 // Every object needs apiVersion, kind and metadata.name; metadata.namespace defaults to "default"; any kind
 // is kept (list by kind works); VariantAutoscalings must be llmd.ai/v1alpha1; `kind: List` is unpacked.
-// ConfigMap data values are kept as the text written in the file (`threshold: 0.8` reads as "0.8").
+// ConfigMap data values are kept as the text written in the file (`ratio: 0.8` reads as "0.8").
 // Hidden files and kustomization.yaml are skipped.
 //
 // refresh() re-reads the folder when a file was added, removed, or its mtime/size changed. An object whose

@@ -16,16 +16,6 @@
 
 namespace wva::framework {
 
-const char* to_string(CombineMode mode) {
-  switch (mode) {
-    case CombineMode::kFirst: return "first";
-    case CombineMode::kMax: return "max";
-    case CombineMode::kHybrid: return "hybrid";
-    case CombineMode::kLast: return "last";
-  }
-  return "unknown";
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Deadlines and restart back-off
 
@@ -126,8 +116,8 @@ class Parser {
       const auto& e = *stream.error;
       if (e.over_limit) {
         // A plugin's setting gets the setting's path (section.instance.setting), anything else the file's.
-        const bool setting =
-            e.path.size() >= 3 && (e.path[0] == "sources" || e.path[0] == "analyzers" || e.path[0] == "sinks");
+        const bool setting = e.path.size() >= 3 && (e.path[0] == "sources" || e.path[0] == "analyzers" ||
+                                                    e.path[0] == "sinks" || e.path[0] == "combiners");
         err(e.message + " (" + source_ + ":" + std::to_string(e.line) + ")", setting ? e.path_string(3) : source_);
       } else {
         err(e.located(source_), "");
@@ -141,25 +131,27 @@ class Parser {
     }
     if (!root.is_mapping()) {
       // The whole document is wrong: its path is the document itself.
-      err(std::string("the configuration must be a mapping of plugins, sources, analyzers, sinks and pipelines, "
-                      "got ") +
+      err(std::string("the configuration must be a mapping of plugins, sources, analyzers, sinks, combiners and "
+                      "pipelines, got ") +
               type_name(root) + at_line(root),
           source_);
       return finish();
     }
-    static const std::vector<std::string> kTop = {"plugins", "sources", "analyzers", "sinks", "pipelines"};
-    YamlNode plugins, sources, analyzers, sinks, pipelines;
+    static const std::vector<std::string> kTop = {"plugins", "sources", "analyzers", "sinks", "combiners", "pipelines"};
+    YamlNode plugins, sources, analyzers, sinks, combiners, pipelines;
     for_each_key(root, "", kTop, [&](const std::string& key, const YamlNode& value, const std::string&) {
       if (key == "plugins") plugins = value;
       else if (key == "sources") sources = value;
       else if (key == "analyzers") analyzers = value;
       else if (key == "sinks") sinks = value;
+      else if (key == "combiners") combiners = value;
       else pipelines = value;
     });
     parse_plugins(plugins);
     parse_instances(sources, "sources", config_.sources);
     parse_instances(analyzers, "analyzers", config_.analyzers);
     parse_instances(sinks, "sinks", config_.sinks);
+    parse_instances(combiners, "combiners", config_.combiners);
     parse_pipelines(pipelines);
     return finish();
   }
@@ -391,6 +383,7 @@ class Parser {
       return;
     }
     bool has_source = false, has_analyzers = false, has_sinks = false;
+    std::string combine_path;
     for_each_key(
         n, path, {"selector", "interval", "idleCheckInterval", "deadlines", "source", "analyzers", "combine", "sinks"},
         [&](const std::string& key, const YamlNode& v, const std::string& p) {
@@ -436,22 +429,16 @@ class Parser {
             if (pc.analyzers.empty() && (v.is_null() || (v.is_sequence() && v.size() == 0)))
               err("at least one analyzer is required" + at_line(v), p);
           } else if (key == "combine") {
-            static const std::vector<std::string> kModes = {"first", "max", "last", "hybrid"};
-            if (!v.is_scalar()) {
-              err(std::string("must be one of first, max, last, hybrid, got ") + type_name(v) + at_line(v), p);
+            // A combiner instance from `combiners:`, or a combiner plugin's name (its default settings).
+            if (!v.is_scalar() || v.scalar().empty()) {
+              err(std::string("must be the name of a combiner (an instance under `combiners:` or a combiner "
+                              "plugin), got ") +
+                      (v.is_scalar() ? "an empty string" : type_name(v)) + at_line(v),
+                  p);
               return;
             }
-            const std::string m = v.scalar();
-            if (m == "first") pc.combine = CombineMode::kFirst;
-            else if (m == "max") pc.combine = CombineMode::kMax;
-            else if (m == "hybrid") pc.combine = CombineMode::kHybrid;
-            else if (m == "last") pc.combine = CombineMode::kLast;
-            else {
-              std::string hint = did_you_mean(m, kModes);
-              err("unknown combine mode \"" + m + "\"" + (hint.empty() ? "; use first, max, last or hybrid" : hint) +
-                      at_line(v),
-                  p);
-            }
+            pc.combine = v.scalar();
+            combine_path = p;
           } else if (key == "sinks") {
             has_sinks = true;
             pc.sinks = expect_string_list(v, p);
@@ -470,11 +457,15 @@ class Parser {
     if (!has_analyzers)
       err("at least one analyzer is required (`analyzers: [<name>, ...]`)" + at_line(n), path + ".analyzers");
     if (!has_sinks) err("at least one sink is required (`sinks: [<name>, ...]`)" + at_line(n), path + ".sinks");
-    if (pc.combine == CombineMode::kHybrid && has_analyzers && pc.analyzers.size() != 2)
-      err("combine: hybrid needs exactly two analyzers, saturation first then the model-based one "
-          "(e.g. `analyzers: [saturation, queueing]`), got " +
-              std::to_string(pc.analyzers.size()) + at_line(n),
-          path + ".combine");
+    if (!config_.combiners.count(pc.combine)) {
+      // `combine: <plugin>` without an entry: an instance of that plugin with its default settings.
+      PluginInstanceConfig inst;
+      inst.name = inst.plugin = pc.combine;
+      inst.path = combine_path.empty() ? path + ".combine" : combine_path;
+      inst.config = nlohmann::json::object();
+      inst.implicit = true;
+      config_.combiners.emplace(pc.combine, std::move(inst));
+    }
     config_.pipelines.push_back(std::move(pc));
   }
 
@@ -616,6 +607,10 @@ std::string to_yaml(const HostConfig& config) {
   emit_instances(out, "sources", config.sources);
   emit_instances(out, "analyzers", config.analyzers);
   emit_instances(out, "sinks", config.sinks);
+  std::map<std::string, PluginInstanceConfig> declared;  // implicit ones come back from `combine:`
+  for (const auto& [name, inst] : config.combiners)
+    if (!inst.implicit) declared.emplace(name, inst);
+  if (!declared.empty()) emit_instances(out, "combiners", declared);
   out << YAML::Key << "pipelines" << YAML::Value << YAML::BeginMap;
   for (const auto& p : config.pipelines) {
     out << YAML::Key;
@@ -648,7 +643,8 @@ std::string to_yaml(const HostConfig& config) {
     emit_string(out, p.source);
     out << YAML::Key << "analyzers" << YAML::Value;
     emit_names(out, p.analyzers);
-    out << YAML::Key << "combine" << YAML::Value << to_string(p.combine);
+    out << YAML::Key << "combine" << YAML::Value;
+    emit_string(out, p.combine);
     out << YAML::Key << "sinks" << YAML::Value;
     emit_names(out, p.sinks);
     out << YAML::EndMap;

@@ -18,13 +18,15 @@
 
 namespace wva::framework {
 
-// One configured plugin instance, e.g. `sources: {prometheus: {url: ...}}`. The instance name is the
-// map key; `plugin:` names the library when it differs (`prom-a: {plugin: prometheus, ...}`).
+// One configured plugin instance, e.g. `sources: {metrics-a: {plugin: <library>, url: ...}}`. The instance
+// name is the map key; `plugin:` names the library when it differs from the instance name.
 struct PluginInstanceConfig {
   std::string name;       // instance name (map key)
   std::string plugin;     // library name: lib<plugin>.so
   nlohmann::json config;  // the instance's mapping without the `plugin` key, as JSON
-  std::string path;       // "sources.prometheus"
+  std::string path;       // "sources.metrics-a"
+  // A combiner named by `combine: <name>` alone, without a `combiners:` entry: plugin <name>, no settings.
+  bool implicit = false;
 };
 
 // Which models a pipeline owns. Empty fields match everything. A model matched by several pipelines
@@ -38,8 +40,8 @@ struct Selector {
   bool matches(const sdk::ModelKey& key, const sdk::Labels& labels) const;
 };
 
-enum class CombineMode { kFirst, kMax, kHybrid, kLast };
-const char* to_string(CombineMode mode);
+// The combiner a pipeline uses when it names none.
+inline constexpr const char* kDefaultCombiner = "first";
 
 // How long a pipeline's plugin calls may take before they are abandoned (pipelines.yaml `deadlines`).
 // Unset fields take the defaults that effective_deadlines() derives from the pipeline's interval.
@@ -78,7 +80,8 @@ struct PipelineConfig {
   std::chrono::milliseconds idle_check_interval{2000};
   std::string source;                  // instance name in `sources`
   std::vector<std::string> analyzers;  // instance names in `analyzers`, chained in order
-  CombineMode combine = CombineMode::kFirst;
+  // Instance name in `combiners` (an implicit instance when `combine:` names a plugin without an entry).
+  std::string combine = kDefaultCombiner;
   std::vector<std::string> sinks;  // instance names in `sinks`
   CallDeadlines deadlines;
   std::string path;  // "pipelines.default"
@@ -92,6 +95,7 @@ struct HostConfig {
   std::map<std::string, PluginInstanceConfig> sources;
   std::map<std::string, PluginInstanceConfig> analyzers;
   std::map<std::string, PluginInstanceConfig> sinks;
+  std::map<std::string, PluginInstanceConfig> combiners;
   std::vector<PipelineConfig> pipelines;  // in file order
 };
 

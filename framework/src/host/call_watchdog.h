@@ -6,7 +6,7 @@
 // returns: the host does not call it again meanwhile (no pile-up of threads), reports it every cycle,
 // restarts it after a back-off (host.h), and the other pipelines and the rest of this cycle go on.
 //
-// An instance is its name ("sources/prometheus") and its object: a fresh object that replaced a hung
+// An instance is its name ("sources/metrics-a") and its object: a fresh object that replaced a hung
 // one under the same name is not hung.
 #pragma once
 

@@ -1,47 +1,30 @@
 #include "host/combine.h"
 
-#include "host/combine_hybrid.h"
+#include "host/guard.h"
 
 namespace wva::framework {
 
-namespace {
-
-std::map<std::string, CombinedTarget> from_recommendation(const sdk::Recommendation& rec) {
-  std::map<std::string, CombinedTarget> out;
-  if (!rec.has_opinion) return out;
-  for (const auto& t : rec.targets)
-    out[t.variant] = CombinedTarget{t.replicas, rec.analyzer, t.reason.empty() ? rec.reason : t.reason};
+CombinedTargets targets_of(const sdk::Recommendation& combined) {
+  CombinedTargets out;
+  if (!combined.has_opinion) return out;
+  for (const auto& t : combined.targets)
+    out[t.variant] = CombinedTarget{t.replicas, t.analyzer.empty() ? combined.analyzer : t.analyzer,
+                                    t.reason.empty() ? combined.reason : t.reason};
   return out;
 }
 
-}  // namespace
-
-std::map<std::string, CombinedTarget> combine_recommendations(CombineMode mode, const sdk::ModelView& model,
-                                                              const std::vector<sdk::Recommendation>& chain) {
-  std::map<std::string, CombinedTarget> out;
-  switch (mode) {
-    case CombineMode::kFirst:
-      for (const auto& rec : chain)
-        for (auto& [variant, target] : from_recommendation(rec)) out.try_emplace(variant, target);
-      return out;
-    case CombineMode::kMax:
-      for (const auto& rec : chain)
-        for (auto& [variant, target] : from_recommendation(rec)) {
-          auto [it, inserted] = out.try_emplace(variant, target);
-          if (!inserted && target.replicas > it->second.replicas) it->second = target;
-        }
-      return out;
-    case CombineMode::kLast:
-      // Each analyzer refines its upstream (an enforcer last in the chain has the final word).
-      for (const auto& rec : chain)
-        for (auto& [variant, target] : from_recommendation(rec)) out.insert_or_assign(variant, target);
-      return out;
-    case CombineMode::kHybrid:
-      // Validation guarantees two analyzers (saturation first); combine_hybrid handles a missing opinion.
-      if (chain.size() < 2) return chain.empty() ? out : from_recommendation(chain[0]);
-      return from_recommendation(combine_hybrid(model, chain[0], chain[1]));
-  }
-  return out;
+sdk::Result<CombinedTargets> combine_chain(sdk::Combiner& combiner, const std::string& combiner_name,
+                                           const sdk::ModelView& model,
+                                           const std::vector<std::pair<std::string, sdk::Analyzer*>>& analyzers,
+                                           const std::vector<sdk::Recommendation>& chain) {
+  std::vector<sdk::ChainLink> links;
+  links.reserve(chain.size());
+  for (std::size_t k = 0; k < chain.size(); ++k)
+    links.push_back(sdk::ChainLink{k < analyzers.size() ? analyzers[k].first : chain[k].analyzer, &chain[k]});
+  auto combined = guarded("combiner " + combiner_name,
+                          [&] { return combiner.combine(model, std::span<const sdk::ChainLink>(links)); });
+  if (!combined.ok()) return combined.error();
+  return targets_of(combined.value());
 }
 
 }  // namespace wva::framework

@@ -1,16 +1,13 @@
-// Combining the recommendations of a pipeline's analyzer chain into one target per variant.
-//
-//   first  : per variant, the first analyzer in the chain with an opinion on it wins.
-//   max    : per variant, the largest target among analyzers with an opinion (safest for capacity).
-//   hybrid : saturation (first analyzer) + model-based (second): see plugins/queueing/README.md.
+// The host's side of combining: hands a model's analyzer chain to the pipeline's combiner plugin
+// (pipelines.yaml `combine:`) and reads its result per variant. The host knows no combining rule.
 #pragma once
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "config/pipeline_config.h"
-#include "wva/sdk/types.h"
+#include "wva/sdk/plugin.h"
 
 namespace wva::framework {
 
@@ -21,7 +18,17 @@ struct CombinedTarget {
 };
 
 // Variant name -> target; a variant absent from the map has no recommendation this cycle.
-std::map<std::string, CombinedTarget> combine_recommendations(CombineMode mode, const sdk::ModelView& model,
-                                                              const std::vector<sdk::Recommendation>& chain);
+using CombinedTargets = std::map<std::string, CombinedTarget>;
+
+// `analyzers` are the chain's instance names, `chain` their recommendations, index for index. An error
+// (the combiner's, or its exception) means no variant of the model has a target this cycle.
+sdk::Result<CombinedTargets> combine_chain(sdk::Combiner& combiner, const std::string& combiner_name,
+                                           const sdk::ModelView& model,
+                                           const std::vector<std::pair<std::string, sdk::Analyzer*>>& analyzers,
+                                           const std::vector<sdk::Recommendation>& chain);
+
+// The per-variant reading of a combined recommendation: each target's analyzer (or the recommendation's)
+// and reason (or the recommendation's summary); none when it has no opinion.
+CombinedTargets targets_of(const sdk::Recommendation& combined);
 
 }  // namespace wva::framework

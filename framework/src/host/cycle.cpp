@@ -34,22 +34,22 @@ void DecisionMemory::remember(const sdk::Decision& d) {
 
 namespace {
 
+// The MetricsAvailable condition. Its True and MetricsMissing messages are upstream WVA's words (the
+// status sink writes the same); a failing source names its own reason (sdk::ModelMetrics::reason).
 sdk::Condition metrics_condition(const sdk::ModelMetrics& m) {
   switch (m.state) {
     case sdk::MetricsState::kOk:
       // A message with kOk names samples the source rejected (e.g. out of their domain).
       return {"MetricsAvailable", "True", "MetricsFound",
-              std::string("Saturation metrics data is available for scaling decisions") +
-                  (m.message.empty() ? "" : "; " + m.message)};
+              std::string(sdk::kMetricsFoundMessage) + (m.message.empty() ? "" : "; " + m.message)};
     case sdk::MetricsState::kNoData:
       return {"MetricsAvailable", "False", "MetricsMissing",
-              m.message.empty() ? "No saturation metrics available - pods may not be ready or metrics not yet scraped"
-                                : m.message};
+              m.message.empty() ? std::string(sdk::kMetricsMissingMessage) : m.message};
     case sdk::MetricsState::kStale:
       return {"MetricsAvailable", "False", "MetricsStale", m.message.empty() ? "Metrics are stale" : m.message};
     case sdk::MetricsState::kError:
-      return {"MetricsAvailable", "False", "PrometheusError",
-              m.message.empty() ? "Failed to get metrics from Prometheus" : m.message};
+      return {"MetricsAvailable", "False", m.reason.empty() ? "SourceError" : m.reason,
+              m.message.empty() ? "Failed to get metrics from the metrics source" : m.message};
   }
   return {};
 }
@@ -73,11 +73,11 @@ std::string first_reason(const std::vector<sdk::Recommendation>& chain) {
   return "no analyzer had an opinion";
 }
 
+// `targets` are the combiner's (empty unless `analyzed`).
 std::vector<sdk::Decision> decide(const sdk::ModelView& model, const std::vector<sdk::Recommendation>& chain,
-                                  CombineMode mode, bool analyzed, const std::optional<Hold>& hold,
+                                  const CombinedTargets& targets, bool analyzed, const std::optional<Hold>& hold,
                                   const std::string& disabled, const CycleServices& services, sdk::TimePoint now) {
   std::vector<sdk::Decision> out;
-  auto targets = analyzed ? combine_recommendations(mode, model, chain) : std::map<std::string, CombinedTarget>{};
   const sdk::Condition metrics = disabled.empty()
                                      ? metrics_condition(model.metrics)
                                      : sdk::Condition{"MetricsAvailable", "Unknown", "PipelineDisabled", disabled};
@@ -295,6 +295,7 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
     for (auto& m : models) {
       m.metrics.state = sdk::MetricsState::kError;
       m.metrics.message = collected.error().message;
+      m.metrics.reason = collected.error().reason;  // the source's own word for its failure, if it has one
     }
   } else {
     for (std::size_t i = 0; i < models.size(); ++i) {
@@ -354,9 +355,23 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   for (std::size_t i = 0; i < models.size(); ++i) {
     for (const auto& e : results[i].errors) count_error("analyze", "chain", e);
     const bool analyzed = analyzers_ready && analyzable[i];
-    const std::optional<Hold>& hold = analyzable[i] && !analyzed ? pipeline_hold : results[i].hold;
-    auto decisions = decide(models[i], results[i].chain, pipeline.config.combine, analyzed && !hold, hold,
-                            pipeline.disabled, services, now);
+    std::optional<Hold> hold = analyzable[i] && !analyzed ? pipeline_hold : results[i].hold;
+    CombinedTargets targets;
+    if (analyzed && !hold) {
+      const auto& [combiner_name, combiner] = pipeline.combiner;
+      auto combined = combiner
+                          ? combine_chain(*combiner, combiner_name, models[i], pipeline.analyzers, results[i].chain)
+                          : sdk::Result<CombinedTargets>(sdk::make_error(
+                                sdk::ErrorCode::kUnavailable, "combiner " + combiner_name + " is not running"));
+      if (combined.ok()) {
+        targets = std::move(combined.value());
+      } else {
+        count_error("combine", combiner_name, models[i].key.to_string() + ": " + combined.error().to_string());
+        hold = Hold{"OptimizationFailed", "combine " + combiner_name + ": " + combined.error().message};
+      }
+    }
+    auto decisions =
+        decide(models[i], results[i].chain, targets, analyzed && !hold, hold, pipeline.disabled, services, now);
     for (auto& d : decisions) outcome.decisions.push_back(std::move(d));
   }
 

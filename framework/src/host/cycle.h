@@ -30,7 +30,8 @@ struct PipelineRuntime {
   std::pair<std::string, sdk::Source*> source;
   std::vector<std::pair<std::string, sdk::Analyzer*>> analyzers;
   std::vector<std::pair<std::string, sdk::Sink*>> sinks;
-  std::string disabled;  // empty = every instance is available
+  std::pair<std::string, sdk::Combiner*> combiner;  // config.combine's instance
+  std::string disabled;                             // empty = every instance is available
   // The objects behind the pointers above, by "section/name": a watched call co-owns its instance.
   std::map<std::string, std::shared_ptr<sdk::Plugin>> owners;
 };

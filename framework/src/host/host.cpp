@@ -189,8 +189,8 @@ std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins, bo
   auto in_process = [&](const std::string& key) {
     return std::any_of(in_process_.begin(), in_process_.end(), [&](const auto& p) { return p.key == key; });
   };
-  for (auto* section : {&config.sources, &config.analyzers, &config.sinks}) {
-    const char* name = section == &config.sources ? "sources" : section == &config.analyzers ? "analyzers" : "sinks";
+  for (const auto& [name, section] : {std::pair{"sources", &config.sources}, std::pair{"analyzers", &config.analyzers},
+                                      std::pair{"sinks", &config.sinks}, std::pair{"combiners", &config.combiners}}) {
     for (auto it = section->begin(); it != section->end();)
       it = in_process(std::string(name) + "/" + it->first) ? section->erase(it) : std::next(it);
   }
@@ -201,7 +201,22 @@ std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins, bo
     auto slash = p.key.find('/');
     set->add(p.key.substr(0, slash), p.key.substr(slash + 1), p.object, services, previous, p.factory);
   }
-  if (!errors.empty() && !allow_partial) {
+  // Each pipeline's combiner checks the chain it is given (e.g. that the analyzers it arbitrates are in
+  // it): a chain its combiner cannot combine is a configuration error, never a partial start.
+  bool chains_fit = true;
+  for (const auto& p : config.pipelines) {
+    sdk::Combiner* combiner = set->combiner(p.combine);
+    if (!combiner) continue;  // its load or configure error is reported already
+    auto fits = guarded("combiner " + p.combine + " check_chain()", [&] {
+      return combiner->check_chain(std::span<const std::string>(p.analyzers), p.path + ".combine");
+    });
+    if (fits.ok()) continue;
+    auto e = fits.error();
+    if (e.path.empty()) e.path = p.path + ".combine";
+    errors.push_back(std::move(e));
+    chains_fit = false;
+  }
+  if (!errors.empty() && (!allow_partial || !chains_fit)) {
     set->stop_all();
     return errors;
   }
@@ -225,6 +240,7 @@ std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins, bo
     rt.owners["sources/" + p.source] = set->object("sources", p.source);
     for (const auto& a : p.analyzers) rt.owners["analyzers/" + a] = set->object("analyzers", a);
     for (const auto& s : p.sinks) rt.owners["sinks/" + s] = set->object("sinks", s);
+    rt.owners["combiners/" + p.combine] = set->object("combiners", p.combine);
     std::string missing = rt.source.second ? "" : "source " + p.source;
     auto note = [&](const std::string& what) { missing += (missing.empty() ? "" : ", ") + what; };
     for (const auto& a : p.analyzers) {
@@ -235,6 +251,8 @@ std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins, bo
       rt.sinks.emplace_back(s, set->sink(s));
       if (!rt.sinks.back().second) note("sink " + s);
     }
+    rt.combiner = {p.combine, set->combiner(p.combine)};
+    if (!rt.combiner.second) note("combiner " + p.combine);
     if (!missing.empty()) {
       rt.disabled = "pipeline " + p.name + " is disabled: " + missing + " failed to load, configure or start";
       // Every failed instance has its own error already; only report otherwise-silent gaps.
@@ -827,6 +845,7 @@ void Host::install(const std::string& key, std::shared_ptr<sdk::Plugin> fresh) {
     if (section == "sinks")
       for (auto& [n, s] : p.sinks)
         if (n == name) s = fresh->as_sink();
+    if (section == "combiners" && p.combiner.first == name) p.combiner.second = fresh->as_combiner();
   }
   for (auto& p : in_process_)
     if (p.key == key) p.object = fresh;  // a reload keeps the fresh one

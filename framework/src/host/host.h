@@ -157,10 +157,10 @@ class Host {
 
   const std::vector<PipelineRuntime>& pipelines() const { return pipelines_; }
   MetricsRegistryImpl& metrics() { return metrics_; }
-  // Instances ("sources/prometheus") with a call abandoned past its deadline and still running (those
+  // Instances ("sources/metrics-a") with a call abandoned past its deadline and still running (those
   // replaced by fresh ones included).
   std::vector<std::string> hung_instances() const { return watchdog_.hung_instances(); }
-  // The object that serves an instance ("sources/prometheus") now; null when absent.
+  // The object that serves an instance ("sources/metrics-a") now; null when absent.
   std::shared_ptr<sdk::Plugin> instance(const std::string& key) const;
   ClusterBackend& cluster() { return *cluster_; }
   const sdk::Clock& clock() const { return *clock_; }

@@ -1,4 +1,4 @@
-// Pipelines run at once (host.h), and several may share an instance (one Prometheus source, one status
+// Pipelines run at once (host.h), and several may share an instance (one metrics source, one status
 // sink). A plugin is called by one pipeline at a time: each call, and an analyzer's preparation together
 // with the analyze() calls of that cycle, holds the instance's lock. Waits are bounded by the waiting
 // call's own deadline, and the lock is never held by an abandoned call (the cycle that abandoned it lets

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "config/suggest.h"
 #include "host/guard.h"
 
 namespace wva::framework {
@@ -14,13 +15,29 @@ namespace {
 bool section_kind_ok(const std::string& section, sdk::Plugin& p) {
   if (section == "sources") return p.as_source() != nullptr;
   if (section == "analyzers") return p.as_analyzer() != nullptr;
+  if (section == "combiners") return p.as_combiner() != nullptr;
   return p.as_sink() != nullptr;
 }
 
 const char* kind_word(const std::string& section) {
   if (section == "sources") return "source";
   if (section == "analyzers") return "analyzer";
+  if (section == "combiners") return "combiner";
   return "sink";
+}
+
+// A combiner named by `combine:` that has no library: the combiner plugins on the paths, with the
+// closest name first.
+std::string combiner_hint(const std::string& name, const std::vector<std::filesystem::path>& paths) {
+  std::vector<std::string> combiners;
+  for (const auto& entry : scan_plugins(paths))
+    if (entry.info && (entry.info->kinds & WVA_KIND_COMBINER)) combiners.push_back(entry.info->name);
+  if (combiners.empty()) return "; no combiner plugins were found";
+  std::string hint = did_you_mean(name, combiners);
+  if (!hint.empty()) return hint;
+  hint = "; combiner plugins: ";
+  for (std::size_t i = 0; i < combiners.size(); ++i) hint += (i ? ", " : "") + combiners[i];
+  return hint;
 }
 
 }  // namespace
@@ -45,12 +62,18 @@ std::vector<sdk::Error> PluginSet::build(const HostConfig& config, const std::ve
                                          const HostServices& services, const PluginSet* previous) {
   std::vector<sdk::Error> errors;
   const std::pair<const char*, const std::map<std::string, PluginInstanceConfig>*> sections[] = {
-      {"sources", &config.sources}, {"analyzers", &config.analyzers}, {"sinks", &config.sinks}};
+      {"sources", &config.sources},
+      {"analyzers", &config.analyzers},
+      {"sinks", &config.sinks},
+      {"combiners", &config.combiners}};
   for (const auto& [section, instances] : sections) {
     for (const auto& [name, inst] : *instances) {
       auto file = find_plugin_file(inst.plugin, paths);
       if (!file.ok()) {
-        errors.push_back(sdk::make_error(file.error().code, file.error().message, inst.path));
+        std::string message = file.error().message;
+        if (std::string(section) == "combiners" && inst.implicit)
+          message = "unknown combiner \"" + inst.plugin + "\" (" + message + ")" + combiner_hint(inst.plugin, paths);
+        errors.push_back(sdk::make_error(file.error().code, message, inst.path));
         continue;
       }
       auto& lib = libraries_[file.value()];
@@ -196,7 +219,7 @@ std::shared_ptr<sdk::Plugin> PluginSet::object(const std::string& section, const
 }
 
 void PluginSet::stop_all(const std::function<bool(const std::string&, const sdk::Plugin*)>& skip) noexcept {
-  // Reverse order: sinks first, sources last.
+  // Reverse order: combiners and sinks first, sources last.
   for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
     if (!it->started || it->inherited) continue;  // an inherited instance is still the previous set's
     std::string key;
@@ -231,6 +254,10 @@ sdk::Analyzer* PluginSet::analyzer(const std::string& name) const {
 sdk::Sink* PluginSet::sink(const std::string& name) const {
   auto* p = find("sinks", name);
   return p ? p->object->as_sink() : nullptr;
+}
+sdk::Combiner* PluginSet::combiner(const std::string& name) const {
+  auto* p = find("combiners", name);
+  return p ? p->object->as_combiner() : nullptr;
 }
 
 }  // namespace wva::framework

@@ -46,9 +46,9 @@ using PluginFactory = std::function<sdk::Result<std::shared_ptr<sdk::Plugin>>()>
 
 // What it takes to replace a hung instance by a fresh one: the same plugin, settings and context.
 struct FreshInstanceRecipe {
-  std::string section;  // "sources", "analyzers", "sinks"
+  std::string section;  // "sources", "analyzers", "sinks", "combiners"
   std::string name;
-  std::string path;  // config path, e.g. "analyzers.saturation"
+  std::string path;  // config path, e.g. "analyzers.a"
   PluginFactory create;
   nlohmann::json config;
   std::shared_ptr<InstanceContext> context;
@@ -59,7 +59,7 @@ struct FreshInstanceRecipe {
 struct PluginInstance {
   std::string name;    // instance name in pipelines.yaml
   std::string plugin;  // library name
-  std::string path;    // config path, e.g. "analyzers.saturation"
+  std::string path;    // config path, e.g. "analyzers.a"
   std::shared_ptr<sdk::Plugin> object;
   std::shared_ptr<InstanceContext> context;  // shared with the next set when the instance survives a reload
   bool started = false;
@@ -96,7 +96,8 @@ class PluginSet {
   std::size_t inherited_count() const;
 
   std::vector<sdk::Error> start_all();
-  // Starts the instances of one section only ("sources", "analyzers", "sinks"), e.g. for a dry run.
+  // Starts the instances of one section only ("sources", "analyzers", "sinks", "combiners"), e.g. for a dry
+  // run.
   std::vector<sdk::Error> start_section(const std::string& section);
   // Stops every started instance, sinks first. An instance for which `skip("section/name", object)` is
   // true (a call into it is hung) is not stopped: stop() would wait on the hung call; it is left to the
@@ -114,6 +115,7 @@ class PluginSet {
   sdk::Source* source(const std::string& name) const;
   sdk::Analyzer* analyzer(const std::string& name) const;
   sdk::Sink* sink(const std::string& name) const;
+  sdk::Combiner* combiner(const std::string& name) const;
   const std::vector<PluginInstance>& instances() const { return instances_; }
 
  private:

@@ -205,7 +205,8 @@ Condition metrics_condition(const sdk::ModelMetrics& metrics) {
           kMetricsAvailable, "False", "MetricsStale",
           metrics.message.empty() ? std::string("Saturation metrics are stale (no recent samples)") : metrics.message};
     case sdk::MetricsState::kError:
-      return {kMetricsAvailable, "False", "PrometheusError",
+      // The source's own reason (e.g. the prometheus source's PrometheusError), else a generic one.
+      return {kMetricsAvailable, "False", metrics.reason.empty() ? std::string("SourceError") : metrics.reason,
               metrics.message.empty() ? std::string("Failed to get metrics from the metrics source") : metrics.message};
   }
   return {kMetricsAvailable, "Unknown", "MetricsMissing", "unknown metrics state"};

@@ -326,6 +326,7 @@ TEST(Crd, StatusWrittenBySinkValidates) {
   m.va_name = "llama";
   m.metrics.state = sdk::MetricsState::kError;
   m.metrics.message = "Failed to get metrics from Prometheus: 500";
+  m.metrics.reason = "PrometheusError";
   std::vector<sdk::ModelView> ms = {m};
   std::vector<sdk::ResourceCondition> rc = {
       {"ns", "orphan", {"TargetResolved", "False", "Target Not Found!", "Scale target not found"}}};

@@ -43,6 +43,7 @@ ModelView model(const std::string& ns, const std::string& va, MetricsState state
   m.variants.push_back(v);
   m.metrics.state = state;
   m.metrics.message = std::move(message);
+  if (state == MetricsState::kError) m.metrics.reason = "PrometheusError";  // as the prometheus source says
   return m;
 }
 
@@ -80,6 +81,10 @@ TEST(MetricsCondition, MapsEachSourceState) {
   EXPECT_EQ(c.message, "newest sample is 7m old");
 
   m.state = MetricsState::kError;
+  m.message = "Failed to get metrics from the metrics source: connection refused";
+  c = metrics_condition(m);
+  EXPECT_EQ(c.reason, "SourceError") << "a source that names no reason gets the generic one";
+  m.reason = "PrometheusError";  // the source's own reason
   m.message = "Failed to get metrics from Prometheus: connection refused";
   c = metrics_condition(m);
   EXPECT_EQ(c.status, "False");

@@ -52,6 +52,7 @@ ModelView model(const std::string& ns, const std::string& va, MetricsState state
   m.variants.push_back(v);
   m.metrics.state = state;
   m.metrics.message = std::move(message);
+  if (state == MetricsState::kError) m.metrics.reason = "PrometheusError";  // as the prometheus source says
   return m;
 }
 

@@ -26,6 +26,8 @@ namespace wva::prometheus {
 
 // The FAQ's texts: conditions and logs carry them verbatim.
 inline constexpr const char* kFailedToGetMetrics = "Failed to get metrics from Prometheus";
+// The reason this source gives its failures (sdk::Error::reason): MetricsAvailable's reason on the VAs.
+inline constexpr const char* kPrometheusError = "PrometheusError";
 inline constexpr const char* kNoPodsFound = "No pods found for model";
 
 struct GroupStats {

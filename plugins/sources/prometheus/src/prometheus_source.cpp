@@ -74,7 +74,9 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
   try {
     return collect_impl(models, deadline);
   } catch (const std::exception& e) {
-    return make_error(ErrorCode::kInternal, std::string(kFailedToGetMetrics) + ": internal error: " + e.what());
+    auto error = make_error(ErrorCode::kInternal, std::string(kFailedToGetMetrics) + ": internal error: " + e.what());
+    error.reason = kPrometheusError;
+    return error;
   }
 }
 
@@ -199,7 +201,9 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
         log(sdk::LogLevel::kError, msg + " (" + config_.url + ")");
         std::lock_guard lock(report_mu_);
         report_ = std::move(report);
-        return make_error(r.error().code, msg);
+        auto error = make_error(r.error().code, msg);
+        error.reason = kPrometheusError;
+        return error;
       }
       // Load signals are optional: keep the saturation signals, leave the load absent.
       if (report.load_error.empty()) {

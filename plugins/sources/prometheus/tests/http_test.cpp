@@ -382,6 +382,7 @@ TEST_F(HttpTest, ConnectionRefused) {
   EXPECT_EQ(r.error().code, sdk::ErrorCode::kUnavailable);
   EXPECT_EQ(r.error().message.rfind("Failed to get metrics from Prometheus: Couldn't connect to server", 0), 0u)
       << r.error().message;
+  EXPECT_EQ(r.error().reason, "PrometheusError");  // the host copies it into MetricsAvailable
 }
 
 TEST_F(HttpTest, ReusesOneConnection) {

@@ -204,6 +204,7 @@ TEST(RealPrometheus, CollectsPerPodValuesAndReportsOutage) {
   auto down = batched.collect(models, sdk::Deadline::in(std::chrono::seconds(3)));
   ASSERT_FALSE(down);
   EXPECT_EQ(down.error().message.rfind("Failed to get metrics from Prometheus: ", 0), 0u) << down.error().message;
+  EXPECT_EQ(down.error().reason, "PrometheusError");  // the host copies it into MetricsAvailable
   EXPECT_TRUE(ctx.logger_.contains("Failed to get metrics from Prometheus", sdk::LogLevel::kError));
 }
 

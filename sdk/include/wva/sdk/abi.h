@@ -14,7 +14,10 @@
 // virtuals, list / get copy.
 // also 3.0: PluginContext::access_reviewer (sdk::AccessReviewer: the API's TokenReview/SubjectAccessReview).
 // also 3.0: ModelDiscovery (Plugin::as_model_discovery, a new virtual).
-#define WVA_SDK_ABI_MAJOR 3
+// 4.0 Combiner (Plugin::as_combiner, kind bit WVA_KIND_COMBINER): combining a pipeline's analyzer chain is
+// a plugin kind; VariantTarget::analyzer says whose number a combined target is; Error::reason and
+// ModelMetrics::reason carry a source's own failure reason (e.g. PrometheusError).
+#define WVA_SDK_ABI_MAJOR 4
 #define WVA_SDK_ABI_MINOR 0
 
 #define WVA_SDK_VISIBLE __attribute__((visibility("default")))
@@ -55,6 +58,7 @@ enum wva_plugin_kind : std::uint32_t {
   WVA_KIND_ANALYZER = 2u,
   WVA_KIND_SINK = 4u,
   WVA_KIND_MODEL_DISCOVERY = 8u,  // since ABI 3.0: a capability of a source, not a pipeline section
+  WVA_KIND_COMBINER = 16u,        // since ABI 4.0: a pipeline's `combine:` step
 };
 
 // Layout frozen since ABI major 1: fields may only be appended (struct_size tells which exist).
@@ -108,6 +112,7 @@ inline std::string kinds_to_string(std::uint32_t kinds) {
   if (kinds & WVA_KIND_ANALYZER) add("analyzer");
   if (kinds & WVA_KIND_SINK) add("sink");
   if (kinds & WVA_KIND_MODEL_DISCOVERY) add("model-discovery");
+  if (kinds & WVA_KIND_COMBINER) add("combiner");
   return out.empty() ? "none" : out;
 }
 
@@ -156,7 +161,7 @@ inline Result<void> check_descriptor(const wva_plugin_descriptor& plugin,
                 " but the host provides " + std::to_string(host.abi_major) + "." + std::to_string(host.abi_minor) +
                 "; upgrade wva or rebuild the plugin");
   if (!plugin.name || !*plugin.name) return fail("descriptor has no plugin name");
-  if ((plugin.kinds & (WVA_KIND_SOURCE | WVA_KIND_ANALYZER | WVA_KIND_SINK)) == 0)
+  if ((plugin.kinds & (WVA_KIND_SOURCE | WVA_KIND_ANALYZER | WVA_KIND_SINK | WVA_KIND_COMBINER)) == 0)
     return fail("descriptor declares no plugin kind");
   if (const std::string differs = fingerprint_differences(plugin, host); !differs.empty())
     return fail("built with toolchain " + toolchain_to_string(plugin) + " but the host uses " +

@@ -21,6 +21,7 @@ constexpr std::uint32_t kinds_of() {
   if constexpr (std::is_base_of_v<Analyzer, T>) k |= WVA_KIND_ANALYZER;
   if constexpr (std::is_base_of_v<Sink, T>) k |= WVA_KIND_SINK;
   if constexpr (std::is_base_of_v<ModelDiscovery, T>) k |= WVA_KIND_MODEL_DISCOVERY;
+  if constexpr (std::is_base_of_v<Combiner, T>) k |= WVA_KIND_COMBINER;
   return k;
 }
 
@@ -45,23 +46,27 @@ class PluginAdapter final : public T {
     if constexpr (std::is_base_of_v<ModelDiscovery, T>) return this;
     return nullptr;
   }
+  Combiner* as_combiner() override {
+    if constexpr (std::is_base_of_v<Combiner, T>) return this;
+    return nullptr;
+  }
 };
 
 }  // namespace wva::sdk
 
-#define WVA_PLUGIN(ClassName, PluginName, PluginVersion)                                                   \
-  static_assert(std::is_base_of_v<::wva::sdk::Plugin, ClassName>, "WVA_PLUGIN: not a wva::sdk::Plugin");   \
-  static_assert(::wva::sdk::kinds_of<ClassName>() != 0, "WVA_PLUGIN: implements no Source/Analyzer/Sink"); \
-  extern "C" WVA_SDK_VISIBLE const wva_plugin_descriptor* wva_plugin_describe() {                          \
-    static const wva_plugin_descriptor descriptor =                                                        \
-        ::wva::sdk::this_toolchain(PluginName, PluginVersion, ::wva::sdk::kinds_of<ClassName>());          \
-    return &descriptor;                                                                                    \
-  }                                                                                                        \
-  extern "C" WVA_SDK_VISIBLE ::wva::sdk::Plugin* wva_plugin_create() noexcept {                            \
-    try {                                                                                                  \
-      return new ::wva::sdk::PluginAdapter<ClassName>();                                                   \
-    } catch (...) {                                                                                        \
-      return nullptr;                                                                                      \
-    }                                                                                                      \
-  }                                                                                                        \
+#define WVA_PLUGIN(ClassName, PluginName, PluginVersion)                                                            \
+  static_assert(std::is_base_of_v<::wva::sdk::Plugin, ClassName>, "WVA_PLUGIN: not a wva::sdk::Plugin");            \
+  static_assert(::wva::sdk::kinds_of<ClassName>() != 0, "WVA_PLUGIN: implements no Source/Analyzer/Sink/Combiner"); \
+  extern "C" WVA_SDK_VISIBLE const wva_plugin_descriptor* wva_plugin_describe() {                                   \
+    static const wva_plugin_descriptor descriptor =                                                                 \
+        ::wva::sdk::this_toolchain(PluginName, PluginVersion, ::wva::sdk::kinds_of<ClassName>());                   \
+    return &descriptor;                                                                                             \
+  }                                                                                                                 \
+  extern "C" WVA_SDK_VISIBLE ::wva::sdk::Plugin* wva_plugin_create() noexcept {                                     \
+    try {                                                                                                           \
+      return new ::wva::sdk::PluginAdapter<ClassName>();                                                            \
+    } catch (...) {                                                                                                 \
+      return nullptr;                                                                                               \
+    }                                                                                                               \
+  }                                                                                                                 \
   extern "C" WVA_SDK_VISIBLE void wva_plugin_destroy(::wva::sdk::Plugin* plugin) noexcept { delete plugin; }

@@ -1,4 +1,5 @@
-// The three plugin interfaces. One object may implement several (the emulator is a source and a sink).
+// The plugin interfaces: source, analyzer, sink, combiner (and model discovery, a source's capability).
+// One object may implement several (the emulator is a source and a sink).
 #pragma once
 
 #include <map>
@@ -21,6 +22,7 @@ class Source;
 class Analyzer;
 class Sink;
 class ModelDiscovery;
+class Combiner;
 
 class WVA_SDK_VISIBLE Plugin {
  public:
@@ -38,6 +40,8 @@ class WVA_SDK_VISIBLE Plugin {
   virtual Sink* as_sink() { return nullptr; }
   // Since SDK ABI 3.0 (a new virtual: a new major).
   virtual ModelDiscovery* as_model_discovery() { return nullptr; }
+  // Since SDK ABI 4.0.
+  virtual Combiner* as_combiner() { return nullptr; }
 };
 
 // Collects metrics for all models of a pipeline in one batch (O(1) backend queries, not O(models)).
@@ -78,6 +82,29 @@ class WVA_SDK_VISIBLE Analyzer {
   virtual Result<void> prepare_cycle(std::span<const ModelView> /*models*/) { return ok(); }
   // `upstream` is the previous analyzer's recommendation in the chain, or nullptr for the first.
   virtual Result<Recommendation> analyze(const ModelView& model, const Recommendation* upstream) = 0;
+};
+
+// One analyzer's recommendation in a pipeline's chain, with the analyzer's instance name in pipelines.yaml
+// (`analyzers: [a, b]`); the recommendation's own `analyzer` field is what the analyzer calls itself.
+struct ChainLink {
+  std::string instance;
+  const Recommendation* recommendation = nullptr;  // never null; valid during the combine() call
+};
+
+// Combines the recommendations of a pipeline's analyzer chain into one per model (pipelines.yaml
+// `combine: <name>`). The result's targets are the final ones, before the host clamps them to each
+// variant's bounds; a variant without a target holds its last decision. A target's `analyzer` names whose
+// number it is (empty: the result's `analyzer`). combine() is called for every model of every pipeline
+// that uses the instance, possibly concurrently: it must not mutate shared state. Since SDK ABI 4.0.
+class WVA_SDK_VISIBLE Combiner {
+ public:
+  virtual ~Combiner() = default;
+  // Called when a pipeline that uses this instance is built, with its analyzer instance names in chain
+  // order; an error (its path under `pipeline_path`, e.g. "pipelines.p.combine") rejects the config.
+  virtual Result<void> check_chain(std::span<const std::string> /*analyzers*/, const std::string& /*pipeline_path*/) {
+    return ok();
+  }
+  virtual Result<Recommendation> combine(const ModelView& model, std::span<const ChainLink> chain) = 0;
 };
 
 // Conditions for a VariantAutoscaling that has no decision this cycle (e.g. its target is missing).

@@ -37,6 +37,9 @@ struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
   std::string path;
+  // A short CamelCase word for a condition's reason (e.g. a source's "PrometheusError"); empty: none.
+  // Since SDK ABI 4.0.
+  std::string reason = {};
 
   // "path: message", or just the message when there is no path.
   std::string to_string() const { return path.empty() ? message : path + ": " + message; }

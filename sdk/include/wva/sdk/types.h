@@ -89,6 +89,12 @@ enum class MetricsState {
   kError,   // the source failed (unreachable, query error)
 };
 
+// The MetricsAvailable condition's messages for kOk and kNoData without a message of their own: upstream
+// WVA's words, kept so its dashboards and runbooks still match.
+inline constexpr const char* kMetricsFoundMessage = "Saturation metrics data is available for scaling decisions";
+inline constexpr const char* kMetricsMissingMessage =
+    "No saturation metrics available - pods may not be ready or metrics not yet scraped";
+
 inline const char* to_string(MetricsState state) {
   switch (state) {
     case MetricsState::kOk: return "ok";
@@ -102,6 +108,9 @@ inline const char* to_string(MetricsState state) {
 struct ModelMetrics {
   MetricsState state = MetricsState::kNoData;
   std::string message;  // why, when state != kOk; with kOk, samples the source rejected (or empty)
+  // With kError: the source's own reason for the MetricsAvailable condition (e.g. "PrometheusError");
+  // empty: the host's generic one. Since SDK ABI 4.0.
+  std::string reason;
   std::vector<ReplicaMetrics> replicas;
   std::map<std::string, Load> load_by_variant;  // variant name -> load
   Load load;                                    // whole model
@@ -138,6 +147,9 @@ struct VariantTarget {
   std::string variant;
   int replicas = 0;
   std::string reason;
+  // Whose number this is, set by a combiner (the analyzer whose target won); empty: the recommendation's
+  // analyzer. Since SDK ABI 4.0.
+  std::string analyzer = {};
 };
 
 // One analyzer's opinion about one model.

@@ -165,6 +165,17 @@ class PluginConformance : public ::testing::TestWithParam<ConformanceCase> {
       batch.time = ManualClock::default_start();
       EXPECT_NO_THROW({ (void)k->publish(batch); });
     }
+    if (Combiner* c = plugin.as_combiner()) {
+      // An empty chain, and a chain of one analyzer without an opinion.
+      const ModelView model = model_without_metrics();
+      Recommendation silent;
+      silent.analyzer = "conformance";
+      silent.has_opinion = false;
+      const std::vector<ChainLink> one = {{"conformance", &silent}};
+      EXPECT_NO_THROW({ (void)c->check_chain(std::span<const std::string>(), "pipelines.conformance.combine"); });
+      EXPECT_NO_THROW({ (void)c->combine(model, std::span<const ChainLink>()); });
+      EXPECT_NO_THROW({ (void)c->combine(model, std::span<const ChainLink>(one)); });
+    }
   }
 
   std::shared_ptr<LoadedPlugin> lib_;
@@ -199,6 +210,7 @@ TEST_P(PluginConformance, CreatedObjectExposesExactlyItsKinds) {
   EXPECT_EQ(p->as_sink() != nullptr, (kinds & WVA_KIND_SINK) != 0) << "as_sink() vs kinds";
   EXPECT_EQ(p->as_model_discovery() != nullptr, (kinds & WVA_KIND_MODEL_DISCOVERY) != 0)
       << "as_model_discovery() vs kinds";
+  EXPECT_EQ(p->as_combiner() != nullptr, (kinds & WVA_KIND_COMBINER) != 0) << "as_combiner() vs kinds";
 }
 
 TEST_P(PluginConformance, AcceptsValidConfig) {

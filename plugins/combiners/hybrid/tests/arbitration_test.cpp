@@ -1,9 +1,9 @@
-// The hybrid matrix (framework/src/host/combine_hybrid.cpp), row by row; see README "Hybrid mode".
+// The hybrid matrix (src/arbitration.cpp), row by row; see README "The matrix".
 #include <gtest/gtest.h>
 
-#include "host/combine_hybrid.h"
+#include "arbitration.h"
 
-namespace wva::framework {
+namespace wva::combiners::hybrid {
 namespace {
 
 sdk::VariantTarget t(int r) { return sdk::VariantTarget{"v", r, "why"}; }
@@ -112,4 +112,4 @@ TEST(Hybrid, NoOpinionOnEitherSide) {
 }
 
 }  // namespace
-}  // namespace wva::framework
+}  // namespace wva::combiners::hybrid

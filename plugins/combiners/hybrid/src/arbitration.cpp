@@ -1,8 +1,8 @@
-#include "host/combine_hybrid.h"
+#include "arbitration.h"
 
 #include <algorithm>
 
-namespace wva::framework {
+namespace wva::combiners::hybrid {
 
 namespace {
 
@@ -73,7 +73,8 @@ HybridOutcome arbitrate_variant(int current, const sdk::VariantTarget* sat, cons
 }
 
 sdk::Recommendation combine_hybrid(const sdk::ModelView& model, const sdk::Recommendation& saturation,
-                                   const sdk::Recommendation& model_based) {
+                                   const sdk::Recommendation& model_based, const std::string& saturation_default,
+                                   const std::string& model_default) {
   sdk::Recommendation out;
   out.analyzer = "hybrid";
   out.scale_down_safe = saturation.scale_down_safe;
@@ -86,8 +87,8 @@ sdk::Recommendation combine_hybrid(const sdk::ModelView& model, const sdk::Recom
                                  [&](const sdk::Condition& x) { return x.type == c.type; });
     if (!dup) out.conditions.push_back(c);
   }
-  const std::string sat_name = saturation.analyzer.empty() ? "saturation" : saturation.analyzer;
-  const std::string mod_name = model_based.analyzer.empty() ? "queueing" : model_based.analyzer;
+  const std::string sat_name = saturation.analyzer.empty() ? saturation_default : saturation.analyzer;
+  const std::string mod_name = model_based.analyzer.empty() ? model_default : model_based.analyzer;
   if (!saturation.has_opinion && !model_based.has_opinion) {
     out.has_opinion = false;
     out.reason = "hybrid: neither " + sat_name + " (" + saturation.reason + ") nor " + mod_name + " (" +
@@ -110,4 +111,4 @@ sdk::Recommendation combine_hybrid(const sdk::ModelView& model, const sdk::Recom
   return out;
 }
 
-}  // namespace wva::framework
+}  // namespace wva::combiners::hybrid

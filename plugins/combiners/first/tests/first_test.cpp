@@ -1,0 +1,85 @@
+// The `first` combiner, table-driven: a chain in, the per-variant targets (and whose they are) out.
+#include <gtest/gtest.h>
+
+#include "first_plugin.h"
+
+namespace wva::combiners::first {
+namespace {
+
+struct Link {
+  std::string analyzer;  // what the recommendation calls itself (may be empty)
+  std::vector<std::pair<std::string, int>> targets;
+  bool opinion = true;
+};
+
+Link R(std::string analyzer, std::vector<std::pair<std::string, int>> targets, bool opinion = true) {
+  return Link{std::move(analyzer), std::move(targets), opinion};
+}
+
+struct Expected {
+  std::string variant;
+  int replicas;
+  std::string analyzer;
+};
+
+struct Case {
+  const char* name;
+  std::vector<Link> chain;
+  std::vector<Expected> expected;  // every target, in no particular order
+};
+
+class FirstTable : public ::testing::TestWithParam<Case> {};
+
+TEST_P(FirstTable, TargetsAndWhoseTheyAre) {
+  const Case& c = GetParam();
+  std::vector<sdk::Recommendation> recs;
+  for (const auto& l : c.chain) {
+    sdk::Recommendation r;
+    r.analyzer = l.analyzer;
+    r.has_opinion = l.opinion;
+    r.reason = "summary of " + l.analyzer;
+    for (const auto& [v, n] : l.targets) r.targets.push_back({v, n, v == "x" ? l.analyzer + " on x" : ""});
+    recs.push_back(std::move(r));
+  }
+  std::vector<sdk::ChainLink> links;
+  for (std::size_t i = 0; i < recs.size(); ++i) links.push_back({"inst" + std::to_string(i), &recs[i]});
+  const auto out = combine_chain(sdk::ModelView{}, links);
+  EXPECT_EQ(out.has_opinion, !c.expected.empty());
+  ASSERT_EQ(out.targets.size(), c.expected.size());
+  for (const auto& e : c.expected) {
+    const auto* t = out.target_for(e.variant);
+    ASSERT_NE(t, nullptr) << e.variant;
+    EXPECT_EQ(t->replicas, e.replicas) << e.variant;
+    EXPECT_EQ(t->analyzer, e.analyzer) << e.variant;
+    // The target's own reason, else its recommendation's summary.
+    const std::string who = e.analyzer.rfind("inst", 0) == 0 ? "" : e.analyzer;
+    EXPECT_EQ(t->reason, e.variant == "x" ? who + " on x" : "summary of " + who) << e.variant;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Chains, FirstTable,
+    ::testing::Values(  // x: a speaks first; y: a has no opinion on it, b does.
+        Case{"first_opinion_wins", {R("a", {{"x", 2}}), R("b", {{"x", 5}, {"y", 7}})}, {{"x", 2, "a"}, {"y", 7, "b"}}},
+        // An analyzer without an opinion is skipped.
+        Case{"skips_no_opinion", {R("a", {{"x", 2}}, false), R("b", {{"x", 5}})}, {{"x", 5, "b"}}},
+        Case{"no_opinions_no_targets", {R("a", {{"x", 1}}, false)}, {}}, Case{"empty_chain", {}, {}},
+        // An analyzer that names no instance is known by its instance name.
+        Case{"instance_name_when_unnamed", {R("", {{"x", 3}})}, {{"x", 3, "inst0"}}}),
+    [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+
+TEST(FirstSettings, NoneAccepted) {
+  FirstCombiner c;
+  EXPECT_TRUE(c.configure(nullptr, "combiners.first").ok());
+  EXPECT_TRUE(c.configure(nlohmann::json::object(), "combiners.first").ok());
+  auto bad = c.configure({{"mode", 1}}, "combiners.first");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().path, "combiners.first.mode");
+  EXPECT_NE(bad.error().message.find("takes no settings"), std::string::npos) << bad.error().message;
+  auto odd = c.configure(nlohmann::json::array(), "combiners.first");
+  ASSERT_FALSE(odd.ok());
+  EXPECT_EQ(odd.error().path, "combiners.first");
+}
+
+}  // namespace
+}  // namespace wva::combiners::first

@@ -1,0 +1,50 @@
+#include "last_plugin.h"
+
+namespace wva::combiners::last {
+
+namespace {
+
+sdk::VariantTarget* find(sdk::Recommendation& rec, const std::string& variant) {
+  for (auto& t : rec.targets)
+    if (t.variant == variant) return &t;
+  return nullptr;
+}
+
+// A target as the combined result carries it: whose number, and why.
+sdk::VariantTarget attributed(const sdk::VariantTarget& t, const sdk::ChainLink& link) {
+  const sdk::Recommendation& rec = *link.recommendation;
+  return sdk::VariantTarget{t.variant, t.replicas, t.reason.empty() ? rec.reason : t.reason,
+                            rec.analyzer.empty() ? link.instance : rec.analyzer};
+}
+
+}  // namespace
+
+sdk::Recommendation combine_chain(const sdk::ModelView& /*model*/, std::span<const sdk::ChainLink> chain) {
+  sdk::Recommendation out;
+  out.analyzer = "last";
+  for (const auto& link : chain) {
+    if (link.recommendation == nullptr || !link.recommendation->has_opinion) continue;
+    for (const auto& target : link.recommendation->targets) {
+      auto t = attributed(target, link);
+      auto* have = find(out, t.variant);
+      if (have == nullptr) out.targets.push_back(std::move(t));
+      else *have = std::move(t);
+    }
+  }
+  out.has_opinion = !out.targets.empty();
+  if (!out.has_opinion) out.reason = "no analyzer had an opinion";
+  return out;
+}
+
+sdk::Result<void> LastCombiner::configure(const sdk::Config& config, const std::string& config_path) {
+  if (config.is_null() || (config.is_object() && config.empty())) return sdk::ok();
+  if (!config.is_object())
+    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "takes no settings, got " + config.dump(), config_path);
+  std::string keys;
+  for (const auto& [key, value] : config.items()) keys += (keys.empty() ? "" : ", ") + key;
+  return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
+                         "unknown key: the last combiner takes no settings (got " + keys + ")",
+                         config_path + "." + config.items().begin().key());
+}
+
+}  // namespace wva::combiners::last
