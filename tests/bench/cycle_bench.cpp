@@ -14,9 +14,9 @@
 #include "host/cycle.h"
 #include "host/metrics_registry.h"
 #include "host/plugin_set.h"
-#include "metrics_sink.h"
+#include "metrics_plugin.h"
 #include "model/model_builder.h"
-#include "saturation_analyzer.h"
+#include "saturation_plugin.h"
 #include "wva/sdk/memory_cluster.h"
 
 namespace {

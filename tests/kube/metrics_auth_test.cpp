@@ -14,7 +14,7 @@
 #include "cluster/kube/kube_config.h"
 #include "fake_apiserver.h"
 #include "https_get.h"
-#include "metrics_sink.h"
+#include "metrics_plugin.h"
 #include "prerequisite.h"
 #include "test_pki.h"
 #include "wva/sdk/testing/fakes.h"

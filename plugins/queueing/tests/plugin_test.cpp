@@ -1,7 +1,7 @@
 // The plugin object with the SDK fakes: ConfigMaps read once per cycle, limited mode across models.
 #include <gtest/gtest.h>
 
-#include "plugin_core.h"
+#include "queueing_plugin.h"
 #include "test_helpers.h"
 #include "wva/sdk/testing/fakes.h"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "model_fixture.h"
-#include "saturation_analyzer.h"
+#include "saturation_plugin.h"
 #include "wva/sdk/testing/fakes.h"
 
 namespace wva::saturation {

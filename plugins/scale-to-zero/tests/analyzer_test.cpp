@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "model_fixture.h"
-#include "scale_to_zero_analyzer.h"
+#include "scale_to_zero_plugin.h"
 #include "wva/sdk/testing/fakes.h"
 
 namespace wva::scale_to_zero {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "threshold.h"
+#include "threshold_plugin.h"
 
 namespace wva::threshold {
 namespace {

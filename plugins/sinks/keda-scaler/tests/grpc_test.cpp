@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "externalscaler.grpc.pb.h"
-#include "keda_scaler_sink.h"
+#include "keda_scaler_plugin.h"
 #include "prerequisite.h"
 #include "wva/sdk/testing/fakes.h"
 

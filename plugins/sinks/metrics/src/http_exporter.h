@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "metrics_config.h"
+#include "settings.h"
 #include "scrape_server.h"
 #include "tls_credentials.h"
 #include "token_auth.h"

@@ -16,7 +16,7 @@
 
 #include "http_exporter.h"
 #include "https_get.h"
-#include "metrics_sink.h"
+#include "metrics_plugin.h"
 #include "prerequisite.h"
 #include "test_pki.h"
 #include "wva/sdk/testing/fakes.h"

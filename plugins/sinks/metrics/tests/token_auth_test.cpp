@@ -14,7 +14,7 @@
 
 #include "http_exporter.h"
 #include "https_get.h"
-#include "metrics_sink.h"
+#include "metrics_plugin.h"
 #include "token_auth.h"
 #include "wva/sdk/testing/fakes.h"
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "status_sink.h"
+#include "status_plugin.h"
 #include "wva/sdk/testing/fakes.h"
 
 namespace wva::plugins::status {

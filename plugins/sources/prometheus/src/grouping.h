@@ -17,7 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "config.h"
+#include "settings.h"
 #include "promql.h"
 #include "response_parser.h"
 #include "wva/sdk/types.h"

@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "config.h"
+#include "settings.h"
 #include "response_parser.h"
 #include "wva/sdk/context.h"
 #include "wva/sdk/result.h"

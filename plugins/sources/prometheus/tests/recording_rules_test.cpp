@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "chart_rules.h"
-#include "config.h"
+#include "settings.h"
 #include "promql.h"
 #include "test_support.h"
 

@@ -1,4 +1,4 @@
-#include "plugin_core.h"
+#include "queueing_plugin.h"
 
 #include <exception>
 

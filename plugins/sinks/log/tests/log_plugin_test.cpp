@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "log_sink.h"
+#include "log_plugin.h"
 #include "wva/sdk/memory_cluster.h"
 
 namespace wva::plugins::log_sink {

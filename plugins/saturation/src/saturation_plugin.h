@@ -10,7 +10,7 @@
 #include <string>
 
 #include "analysis.h"
-#include "options.h"
+#include "settings.h"
 #include "thresholds.h"
 #include "wva/sdk/plugin.h"
 

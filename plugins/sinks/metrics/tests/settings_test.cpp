@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "metrics_config.h"
+#include "settings.h"
 
 namespace wva::plugins::metrics {
 namespace {

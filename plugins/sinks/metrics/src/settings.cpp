@@ -1,4 +1,4 @@
-#include "metrics_config.h"
+#include "settings.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "saturation_analyzer.h"
+#include "saturation_plugin.h"
 
 #include <exception>
 #include <utility>

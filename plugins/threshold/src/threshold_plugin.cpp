@@ -1,4 +1,4 @@
-#include "threshold.h"
+#include "threshold_plugin.h"
 
 #include <cmath>
 

@@ -1,4 +1,4 @@
-#include "scale_to_zero_analyzer.h"
+#include "scale_to_zero_plugin.h"
 
 #include <algorithm>
 #include <vector>

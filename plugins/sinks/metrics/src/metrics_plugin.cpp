@@ -1,4 +1,4 @@
-#include "metrics_sink.h"
+#include "metrics_plugin.h"
 
 #include <exception>
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "decision_store.h"
-#include "scaler_config.h"
+#include "settings.h"
 #include "scaler_service.h"
 #include "wva/sdk/plugin.h"
 

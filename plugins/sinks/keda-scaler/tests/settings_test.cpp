@@ -1,7 +1,7 @@
 // Settings of the keda-scaler sink: defaults, every form of `listen`, TLS, limits, and errors with paths.
 #include <gtest/gtest.h>
 
-#include "scaler_config.h"
+#include "settings.h"
 
 namespace wva::plugins::keda {
 namespace {

@@ -1,4 +1,4 @@
-#include "capacity_analyzer.h"
+#include "capacity_plugin.h"
 
 #include <chrono>
 #include <exception>

@@ -1,4 +1,4 @@
-#include "prometheus_source.h"
+#include "prometheus_plugin.h"
 
 #include <exception>
 #include <set>

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "metrics_sink.h"
+#include "metrics_plugin.h"
 #include "prerequisite.h"
 #include "wva/sdk/testing/fakes.h"
 

@@ -1,4 +1,4 @@
-#include "keda_scaler_sink.h"
+#include "keda_scaler_plugin.h"
 
 #include <exception>
 

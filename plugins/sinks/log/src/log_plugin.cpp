@@ -1,4 +1,4 @@
-#include "log_sink.h"
+#include "log_plugin.h"
 
 #include <algorithm>
 #include <array>

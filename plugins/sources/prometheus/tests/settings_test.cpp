@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "config.h"
+#include "settings.h"
 
 namespace wva::prometheus {
 namespace {

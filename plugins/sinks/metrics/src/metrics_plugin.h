@@ -8,7 +8,7 @@
 #include <string>
 
 #include "http_exporter.h"
-#include "metrics_config.h"
+#include "settings.h"
 #include "recommendation_gauges.h"
 #include "wva/sdk/plugin.h"
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
+#include "settings.h"
 #include "grouping.h"
 #include "http_client.h"
 #include "wva/sdk/plugin.h"

@@ -2,7 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "options.h"
+#include "settings.h"
 
 namespace wva::saturation {
 namespace {

@@ -1,4 +1,4 @@
-#include "scaler_config.h"
+#include "settings.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "status_sink.h"
+#include "status_plugin.h"
 
 #include <exception>
 #include <set>

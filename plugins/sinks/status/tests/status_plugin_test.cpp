@@ -6,7 +6,7 @@
 #include <functional>
 #include <vector>
 
-#include "status_sink.h"
+#include "status_plugin.h"
 #include "wva/sdk/testing/fakes.h"
 
 namespace wva::plugins::status {
