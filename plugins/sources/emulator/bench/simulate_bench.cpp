@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "dynamic_config.h"
+#include "settings.h"
 #include "world.h"
 
 namespace {

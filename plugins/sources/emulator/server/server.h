@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dynamic_config.h"
+#include "settings.h"
 #include "world.h"
 
 #include "guarded_http_server.h"

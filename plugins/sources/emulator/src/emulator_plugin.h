@@ -16,7 +16,7 @@
 #include <optional>
 #include <string>
 
-#include "dynamic_config.h"
+#include "settings.h"
 #include "fixed_mode.h"
 #include "wva/sdk/plugin.h"
 

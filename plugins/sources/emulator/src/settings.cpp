@@ -1,4 +1,4 @@
-#include "dynamic_config.h"
+#include "settings.h"
 
 #include <climits>
 #include <filesystem>
