@@ -14,7 +14,12 @@
 // virtuals, list / get copy.
 // also 3.0: PluginContext::access_reviewer (sdk::AccessReviewer: the API's TokenReview/SubjectAccessReview).
 // also 3.0: ModelDiscovery (Plugin::as_model_discovery, a new virtual).
-#define WVA_SDK_ABI_MAJOR 3
+//
+// 4.0 (settings schema): Plugin::settings_schema and Plugin::check_settings (new virtuals): a plugin
+// declares its settings (sdk/settings_schema.h) and the host validates and defaults them before
+// configure(), collecting every error with its path; PluginContext::report (a new virtual) is the
+// structured channel for diagnostics (sdk::Diagnostic) that `wva validate` collects.
+#define WVA_SDK_ABI_MAJOR 4
 #define WVA_SDK_ABI_MINOR 0
 
 #define WVA_SDK_VISIBLE __attribute__((visibility("default")))
