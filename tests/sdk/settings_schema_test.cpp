@@ -199,3 +199,20 @@ TEST(PrepareSettings, SchemaFirstThenTheCrossFieldRules) {
 
 }  // namespace
 }  // namespace wva::sdk
+
+namespace wva::sdk {
+namespace {
+
+// The one duration grammar (the host, the schema, the prometheus source and the emulator read it).
+TEST(DurationGrammar, UnitsFromMillisecondsToWeeksAndBounds) {
+  EXPECT_EQ(*parse_duration("1m30s"), std::chrono::seconds(90));
+  EXPECT_EQ(*parse_duration("1d"), std::chrono::hours(24));
+  EXPECT_EQ(*parse_duration("2w"), std::chrono::hours(24 * 14));
+  EXPECT_EQ(*parse_duration("1.5s"), std::chrono::milliseconds(1500));
+  EXPECT_FALSE(parse_duration("10").ok());
+  EXPECT_FALSE(parse_duration("5y").ok());
+  EXPECT_FALSE(parse_duration("99999999999999999s").ok());
+}
+
+}  // namespace
+}  // namespace wva::sdk

@@ -40,6 +40,8 @@ enum class SettingType {
   kList,      // a list of `item`
   kMap,       // string keys to `item` (keys are free)
   kObject,    // the nested `fields` (keys are checked)
+  kCustom,    // a form the types above cannot say (e.g. a port or "host:port"): the plugin's check_settings()
+              // checks it; `accepts` says what it takes
 };
 
 inline const char* to_string(SettingType type) {
@@ -53,6 +55,7 @@ inline const char* to_string(SettingType type) {
     case SettingType::kList: return "list";
     case SettingType::kMap: return "map";
     case SettingType::kObject: return "object";
+    case SettingType::kCustom: return "custom";
   }
   return "unknown";
 }
@@ -72,6 +75,7 @@ struct Setting {
   std::vector<Setting> item;        // kList, kMap: exactly one element, the item's schema
   bool seconds_as_number = false;   // kDuration: a bare number is seconds (as the emulator's config takes)
   bool nullable = false;            // null is accepted and kept (e.g. "no limit")
+  std::string accepts;              // kCustom: what it takes, in words
 
   static Setting boolean(std::string name, std::optional<bool> def, std::string description) {
     return make(std::move(name), SettingType::kBool, def ? nlohmann::json(*def) : nlohmann::json(),
@@ -109,6 +113,12 @@ struct Setting {
   static Setting map(std::string name, Setting item, std::string description) {
     Setting s = make(std::move(name), SettingType::kMap, nlohmann::json(), std::move(description));
     s.item.push_back(std::move(item));
+    return s;
+  }
+  // Checked by the plugin's check_settings(); `accepts` describes the forms ("a port or \"host:port\"").
+  static Setting custom(std::string name, nlohmann::json def, std::string accepts, std::string description) {
+    Setting s = make(std::move(name), SettingType::kCustom, std::move(def), std::move(description));
+    s.accepts = std::move(accepts);
     return s;
   }
   static Setting object(std::string name, std::vector<Setting> fields, std::string description) {
@@ -222,6 +232,7 @@ inline std::string type_text(const Setting& s) {
     case SettingType::kList: return "a list";
     case SettingType::kMap: return "a map";
     case SettingType::kObject: return "a map of settings";
+    case SettingType::kCustom: return s.accepts;
   }
   return "?";
 }
@@ -326,6 +337,7 @@ inline nlohmann::json check_value(const Setting& s, const nlohmann::json& v, con
       check_object(s.fields, v, path, out, errors);
       return out;
     }
+    case SettingType::kCustom: return v;
   }
   return v;
 }
@@ -425,6 +437,29 @@ class SettingsReader {
  private:
   const nlohmann::json& values_;
 };
+
+// A plugin's settings parsed in one step (the schema, the plugin's cross-field rules, the typed read):
+// the value, or every error. For a plugin's own tests and tools; the host runs the same steps.
+template <class T>
+struct ParsedSettings {
+  std::optional<T> value;
+  std::vector<Error> errors;
+  bool ok() const { return errors.empty() && value.has_value(); }
+  const T& operator*() const { return *value; }
+  const T* operator->() const { return &*value; }
+};
+
+// `check(validated, path)` returns the cross-field errors; `read(validated)` the typed settings.
+template <class T, class Check, class Read>
+ParsedSettings<T> parse_settings_with(const SettingsSchema& schema, const nlohmann::json& settings,
+                                      const std::string& path, Check&& check, Read&& read) {
+  ParsedSettings<T> out;
+  ValidatedSettings validated = validate_settings(schema, settings, path);
+  out.errors = std::move(validated.errors);
+  if (out.errors.empty()) out.errors = check(validated.values, path);
+  if (out.errors.empty()) out.value = read(validated.values);
+  return out;
+}
 
 // ----- describing a schema ---------------------------------------------------------------------------
 
