@@ -2,46 +2,8 @@
 
 #include <cmath>
 
-#include "wva/sdk/suggest.h"
 
 namespace wva::threshold {
-
-sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path) {
-  Settings s;
-  if (config.is_null()) return s;
-  if (!config.is_object())
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "must be a map {signal, target}", path);
-  const std::vector<std::string> keys = {"signal", "target"};
-  for (const auto& [key, value] : config.items()) {
-    if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
-    const auto best = sdk::closest_match(key, keys);
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
-                           "unknown key" + (best ? " (did you mean \"" + *best + "\"?)" : std::string()),
-                           path + "." + key);
-  }
-  if (config.contains("signal")) {
-    const auto& v = config["signal"];
-    const std::string name = v.is_string() ? v.get<std::string>() : "";
-    if (name == "concurrency") s.signal = Signal::kConcurrency;
-    else if (name == "waiting") s.signal = Signal::kWaiting;
-    else if (name == "kvCache") s.signal = Signal::kKvCache;
-    else
-      return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "must be concurrency, waiting or kvCache, got " + v.dump(),
-                             path + ".signal");
-    if (s.signal == Signal::kKvCache) s.target = 0.8;
-    if (s.signal == Signal::kWaiting) s.target = 5;
-  }
-  if (config.contains("target")) {
-    const auto& v = config["target"];
-    if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() <= 0)
-      return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "must be a number > 0, got " + v.dump(), path + ".target");
-    s.target = v.get<double>();
-    if (s.signal == Signal::kKvCache && s.target > 1)
-      return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "a kvCache target is a fraction in (0, 1]",
-                             path + ".target");
-  }
-  return s;
-}
 
 namespace {
 const char* signal_name(Signal s) {
@@ -94,11 +56,16 @@ sdk::Recommendation recommend(const Settings& settings, const sdk::ModelView& mo
   return rec;
 }
 
-sdk::Result<void> ThresholdAnalyzer::configure(const sdk::Config& config, const std::string& config_path) {
-  auto s = parse_settings(config, config_path);
-  if (!s.ok()) return s.error();
-  settings_ = s.value();
+sdk::Result<void> ThresholdAnalyzer::configure(const sdk::Config& config, const std::string&) {
+  settings_ = read_settings(config);
   return sdk::ok();
+}
+
+std::optional<sdk::SettingsSchema> ThresholdAnalyzer::settings_schema() const { return threshold::settings_schema(); }
+
+std::vector<sdk::Error> ThresholdAnalyzer::check_settings(const sdk::Config& settings,
+                                                          const std::string& config_path) const {
+  return threshold::check_settings(settings, config_path);
 }
 
 sdk::Result<void> ThresholdAnalyzer::start(sdk::PluginContext&) { return sdk::ok(); }

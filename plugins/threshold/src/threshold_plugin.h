@@ -5,18 +5,10 @@
 
 #include <string>
 
+#include "settings.h"
 #include "wva/sdk/plugin.h"
 
 namespace wva::threshold {
-
-enum class Signal { kConcurrency, kWaiting, kKvCache };
-
-struct Settings {
-  Signal signal = Signal::kConcurrency;
-  double target = 64;  // per pod: requests (concurrency, waiting) or a fraction (kvCache)
-};
-
-sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path);
 
 // One model: a target per variant from its pods' signals; no opinion (with the reason) when a variant has
 // no pod reporting the signal.
@@ -24,7 +16,10 @@ sdk::Recommendation recommend(const Settings& settings, const sdk::ModelView& mo
 
 class ThresholdAnalyzer : public sdk::Plugin, public sdk::Analyzer {
  public:
+  // `config` is validated (settings_schema(), check_settings()): read, not checked.
   sdk::Result<void> configure(const sdk::Config& config, const std::string& config_path) override;
+  std::optional<sdk::SettingsSchema> settings_schema() const override;
+  std::vector<sdk::Error> check_settings(const sdk::Config& settings, const std::string& config_path) const override;
   sdk::Result<void> start(sdk::PluginContext& context) override;
   void stop() noexcept override {}
   sdk::Result<sdk::Recommendation> analyze(const sdk::ModelView& model, const sdk::Recommendation* upstream) override;
