@@ -16,35 +16,6 @@ namespace wva::plugins::log_sink {
 using sdk::ErrorCode;
 using sdk::make_error;
 
-sdk::Result<LogSinkConfig> parse_config(const sdk::Config& config, const std::string& path) {
-  LogSinkConfig out;
-  if (config.is_null()) return out;
-  if (!config.is_object())
-    return make_error(ErrorCode::kInvalidConfig,
-                      "must be a mapping with keys format and output, got " + std::string(config.type_name()), path);
-  for (auto it = config.begin(); it != config.end(); ++it) {
-    const std::string& key = it.key();
-    const std::string key_path = path.empty() ? key : path + "." + key;
-    if (key == "format") {
-      if (!it->is_string() || (*it != "text" && *it != "json"))
-        return make_error(ErrorCode::kInvalidConfig, "must be \"text\" or \"json\", got " + it->dump(), key_path);
-      out.format = *it == "json" ? Format::kJson : Format::kText;
-    } else if (key == "output") {
-      if (!it->is_string() || it->get<std::string>().empty())
-        return make_error(ErrorCode::kInvalidConfig, "must be \"stdout\", \"stderr\" or a file path, got " + it->dump(),
-                          key_path);
-      out.output = it->get<std::string>();
-    } else {
-      std::string hint;
-      if (key == "formats" || key == "fmt" || key == "frmat") hint = "; did you mean \"format\"?";
-      if (key == "out" || key == "outputs" || key == "file" || key == "path") hint = "; did you mean \"output\"?";
-      return make_error(ErrorCode::kInvalidConfig, "unknown key \"" + key + "\" (known: format, output)" + hint,
-                        key_path);
-    }
-  }
-  return out;
-}
-
 std::string render_json(std::span<const sdk::Decision> decisions) { return sdk::dump_decisions(decisions) + "\n"; }
 
 std::string render_text(std::span<const sdk::Decision> decisions) {
@@ -76,10 +47,9 @@ LogSink::~LogSink() { close_file(); }
 
 sdk::Result<void> LogSink::configure(const sdk::Config& config, const std::string& config_path) {
   try {
-    auto parsed = parse_config(config, config_path);
-    if (!parsed) return parsed.error();
+    Settings parsed = read_settings(config);
     std::lock_guard lock(mutex_);
-    config_ = std::move(*parsed);
+    config_ = std::move(parsed);
     config_path_ = config_path;
     return sdk::ok();
   } catch (const std::exception& e) {

@@ -1,8 +1,6 @@
 // The `log` sink: one publish = one JSON document or one aligned text line per decision.
 //
-// Config (all keys optional):
-//   format: text | json        (default text)
-//   output: stdout | stderr | <file path>   (default stdout; a file is opened for append by start())
+// Settings: settings.h.
 #pragma once
 
 #include <cstdio>
@@ -10,20 +8,10 @@
 #include <span>
 #include <string>
 
+#include "settings.h"
 #include "wva/sdk/plugin.h"
 
 namespace wva::plugins::log_sink {
-
-enum class Format { kText, kJson };
-
-struct LogSinkConfig {
-  Format format = Format::kText;
-  // stderr by default: stdout belongs to the CLI's own output (`wva run --output json` is one document).
-  std::string output = "stderr";
-};
-
-// Validates a config; every error carries its path below `path` (e.g. "sinks.log.format").
-sdk::Result<LogSinkConfig> parse_config(const sdk::Config& config, const std::string& path);
 
 // {"decisions":[{"namespace","model","variant","accelerator","current","desired","reason","analyzer"}...]}
 // on one line, ending in '\n'. An unknown accelerator is null.
@@ -39,7 +27,9 @@ class LogSink : public sdk::Plugin, public sdk::Sink {
   LogSink& operator=(const LogSink&) = delete;
   ~LogSink() override;
 
+  // `config` is validated (settings_schema()): read, not checked.
   sdk::Result<void> configure(const sdk::Config& config, const std::string& config_path) override;
+  std::optional<sdk::SettingsSchema> settings_schema() const override { return log_sink::settings_schema(); }
   sdk::Result<void> start(sdk::PluginContext& context) override;
   void stop() noexcept override;
   sdk::Result<void> publish(const sdk::PublishBatch& batch) override;
@@ -47,7 +37,7 @@ class LogSink : public sdk::Plugin, public sdk::Sink {
  private:
   void close_file() noexcept;
 
-  LogSinkConfig config_;
+  Settings config_;
   std::string config_path_;
   std::mutex mutex_;          // one publish writes at a time, so documents never interleave
   std::FILE* out_ = nullptr;  // stdout, stderr or the opened file

@@ -12,6 +12,7 @@
 
 #include "log_plugin.h"
 #include "wva/sdk/memory_cluster.h"
+#include "wva/sdk/testing/fakes.h"
 
 namespace wva::plugins::log_sink {
 namespace {
@@ -100,45 +101,47 @@ std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
-TEST(LogSinkConfig, DefaultsToTextOnStderr) {
+TEST(LogSinkSettings, DefaultsToTextOnStderr) {
   for (const auto& config : {nlohmann::json(), nlohmann::json::object()}) {
-    auto c = parse_config(config, "sinks.log");
-    ASSERT_TRUE(c.ok()) << c.error().to_string();
+    auto c = parse_settings(config, "sinks.log");
+    ASSERT_TRUE(c.ok()) << c.errors.front().to_string();
     EXPECT_EQ(c->format, Format::kText);
     EXPECT_EQ(c->output, "stderr");
   }
 }
 
-TEST(LogSinkConfig, ReadsFormatAndOutput) {
-  auto c = parse_config({{"format", "json"}, {"output", "/tmp/x.log"}}, "sinks.log");
-  ASSERT_TRUE(c.ok()) << c.error().to_string();
+TEST(LogSinkSettings, ReadsFormatAndOutput) {
+  auto c = parse_settings({{"format", "json"}, {"output", "/tmp/x.log"}}, "sinks.log");
+  ASSERT_TRUE(c.ok()) << c.errors.front().to_string();
   EXPECT_EQ(c->format, Format::kJson);
   EXPECT_EQ(c->output, "/tmp/x.log");
 }
 
-TEST(LogSinkConfig, ErrorsCarryThePathOfTheBadKey) {
-  auto bad_format = parse_config({{"format", "xml"}}, "sinks.log");
-  ASSERT_FALSE(bad_format.ok());
-  EXPECT_EQ(bad_format.error().code, sdk::ErrorCode::kInvalidConfig);
-  EXPECT_EQ(bad_format.error().path, "sinks.log.format");
-  EXPECT_NE(bad_format.error().message.find("\"xml\""), std::string::npos) << bad_format.error().message;
+TEST(LogSinkSettings, EveryErrorCarriesThePathOfTheBadKey) {
+  auto bad_format = parse_settings({{"format", "xml"}}, "sinks.log");
+  ASSERT_EQ(bad_format.errors.size(), 1u);
+  EXPECT_EQ(bad_format.errors[0].code, sdk::ErrorCode::kInvalidConfig);
+  EXPECT_EQ(bad_format.errors[0].to_string(), "sinks.log.format: must be one of text, json, got \"xml\"");
 
-  auto bad_output = parse_config({{"output", 3}}, "sinks.log");
-  ASSERT_FALSE(bad_output.ok());
-  EXPECT_EQ(bad_output.error().path, "sinks.log.output");
+  auto bad_output = parse_settings({{"output", 3}}, "sinks.log");
+  ASSERT_EQ(bad_output.errors.size(), 1u);
+  EXPECT_EQ(bad_output.errors[0].path, "sinks.log.output");
 
-  auto empty_output = parse_config({{"output", ""}}, "sinks.log");
-  ASSERT_FALSE(empty_output.ok());
-  EXPECT_EQ(empty_output.error().path, "sinks.log.output");
+  auto empty_output = parse_settings({{"output", ""}}, "sinks.log");
+  ASSERT_EQ(empty_output.errors.size(), 1u);
+  EXPECT_EQ(empty_output.errors[0].path, "sinks.log.output");
 
-  auto unknown = parse_config({{"fmt", "json"}}, "sinks.log");
-  ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.error().path, "sinks.log.fmt");
-  EXPECT_NE(unknown.error().message.find("did you mean \"format\""), std::string::npos);
+  auto unknown = parse_settings({{"formats", "json"}}, "sinks.log");
+  ASSERT_EQ(unknown.errors.size(), 1u);
+  EXPECT_EQ(unknown.errors[0].to_string(), "sinks.log.formats: unknown setting; did you mean \"format\"?");
 
-  auto not_a_map = parse_config(nlohmann::json::array(), "sinks.log");
+  // All three at once: three errors, not the first.
+  auto three = parse_settings({{"format", "xml"}, {"output", ""}, {"formats", 1}}, "sinks.log");
+  EXPECT_EQ(three.errors.size(), 3u);
+
+  auto not_a_map = parse_settings(nlohmann::json::array(), "sinks.log");
   ASSERT_FALSE(not_a_map.ok());
-  EXPECT_EQ(not_a_map.error().path, "sinks.log");
+  EXPECT_EQ(not_a_map.errors[0].path, "sinks.log");
 }
 
 TEST(RenderJson, OneDocumentWithTheDecisionFieldsInOrder) {
@@ -199,7 +202,7 @@ TEST(LogSink, AppendsOneJsonDocumentPerPublishToAFile) {
   TempDir dir;
   const auto file = dir.path() / "decisions.log";
   LogSink sink;
-  ASSERT_TRUE(sink.configure({{"format", "json"}, {"output", file.string()}}, "sinks.log").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink, {{"format", "json"}, {"output", file.string()}}, "sinks.log").empty());
   NullContext ctx;
   ASSERT_TRUE(sink.start(ctx).ok());
   auto ds = two_decisions();
@@ -223,7 +226,7 @@ TEST(LogSink, AppendsOneJsonDocumentPerPublishToAFile) {
 
 TEST(LogSink, TextToStdout) {
   LogSink sink;
-  ASSERT_TRUE(sink.configure({{"format", "text"}, {"output", "stdout"}}, "sinks.log").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink, {{"format", "text"}, {"output", "stdout"}}, "sinks.log").empty());
   NullContext ctx;
   ASSERT_TRUE(sink.start(ctx).ok());
   auto ds = two_decisions();
@@ -239,7 +242,7 @@ TEST(LogSink, TextToStdout) {
 
 TEST(LogSink, UnopenableFileFailsStartWithOutputPath) {
   LogSink sink;
-  ASSERT_TRUE(sink.configure({{"output", "/nonexistent-dir/x/decisions.log"}}, "sinks.log").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink, {{"output", "/nonexistent-dir/x/decisions.log"}}, "sinks.log").empty());
   NullContext ctx;
   auto r = sink.start(ctx);
   ASSERT_FALSE(r.ok());
@@ -252,7 +255,7 @@ TEST(LogSink, ConfigureDoesNoIo) {
   TempDir dir;
   const auto file = dir.path() / "never.log";
   LogSink sink;
-  ASSERT_TRUE(sink.configure({{"output", file.string()}}, "sinks.log").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink, {{"output", file.string()}}, "sinks.log").empty());
   EXPECT_FALSE(std::filesystem::exists(file));
 }
 
