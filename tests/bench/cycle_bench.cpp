@@ -146,7 +146,9 @@ void BM_Cycle(benchmark::State& state) {
   framework::InstanceContext sat_ctx(services, "saturation"), metrics_ctx(services, "metrics");
   saturation::SaturationAnalyzer saturation;
   plugins::metrics::MetricsSink sink;
-  if (!saturation.configure(nlohmann::json::object(), "analyzers.saturation").ok() || !saturation.start(sat_ctx).ok() ||
+  if (!saturation.configure(sdk::prepare_settings(saturation, nlohmann::json::object(), "analyzers.saturation").values,
+                            "analyzers.saturation")
+           .ok() || !saturation.start(sat_ctx).ok() ||
       !sink.configure({{"listen", "0"}}, "sinks.metrics").ok() || !sink.start(metrics_ctx).ok()) {
     state.SkipWithError("plugin setup failed");
     return;

@@ -15,9 +15,7 @@ ResolvedThresholds ConfigSnapshot::thresholds_for(const sdk::ModelKey& model) co
 
 sdk::Result<void> SaturationAnalyzer::configure(const sdk::Config& config, const std::string& config_path) {
   try {
-    auto parsed = parse_options(config, config_path);
-    if (!parsed) return parsed.error();
-    options_ = std::move(parsed.value());
+    options_ = read_settings(config);
     config_path_ = config_path;
     return sdk::ok();
   } catch (const std::exception& e) {
@@ -108,7 +106,7 @@ sdk::Result<void> SaturationAnalyzer::prepare_cycle(std::span<const sdk::ModelVi
       if (logged_.count(m)) continue;
       const auto colon = m.find(':');
       const std::string level = m.substr(0, colon), text = m.substr(colon + 1);
-      if (level == "warn") context_->logger().warn(text);
+      if (level == "warn") context_->report({sdk::Severity::kWarning, {}, text});
       else context_->logger().info(text);
     }
     logged_ = std::move(messages);

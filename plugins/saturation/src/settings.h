@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wva/sdk/result.h"
+#include "wva/sdk/settings_schema.h"
 
 namespace wva::saturation {
 
@@ -46,11 +47,11 @@ struct Options {
   static Options improved();
 };
 
-// Validates the instance's settings. Every problem is reported; the Error carries the first path and a
-// message listing all ("; also <path>: <message>").
-sdk::Result<Options> parse_options(const nlohmann::json& config, const std::string& config_path);
-
-// Every problem, each with its path (what parse_options folds into one Error).
-std::vector<sdk::Error> option_errors(const nlohmann::json& config, const std::string& config_path);
+// The settings as a schema the host validates before configure(); a switch not written follows `mode`.
+sdk::SettingsSchema settings_schema();
+// Typed options from validated settings.
+Options read_settings(const nlohmann::json& validated);
+// Schema and typed read at once, for tests: the options or every error, each with its path.
+sdk::ParsedSettings<Options> parse_settings(const nlohmann::json& config, const std::string& config_path);
 
 }  // namespace wva::saturation
