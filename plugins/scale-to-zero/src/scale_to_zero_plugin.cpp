@@ -4,8 +4,6 @@
 #include <vector>
 
 #include "wva/sdk/context.h"
-#include "wva/sdk/duration.h"
-#include "wva/sdk/suggest.h"
 
 namespace wva::scale_to_zero {
 namespace {
@@ -15,51 +13,9 @@ constexpr std::chrono::hours kForgetAfter{24};
 
 }  // namespace
 
-sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path) {
-  Settings s;
-  if (config.is_null()) return s;
-  if (!config.is_object())
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "must be a map {configMap, enabled, retention}", path);
-  const std::vector<std::string> keys = {"configMap", "enabled", "retention"};
-  std::vector<std::string> errors;
-  for (const auto& [key, value] : config.items()) {
-    const std::string p = path + "." + key;
-    if (key == "configMap") {
-      if (!value.is_string() || value.get<std::string>().empty() || value.get<std::string>().size() > 253)
-        errors.push_back(p + ": must be a ConfigMap name (a non-empty string of at most 253 characters)");
-      else s.config_map = value.get<std::string>();
-    } else if (key == "enabled") {
-      if (!value.is_boolean()) errors.push_back(p + ": must be true or false, got " + value.dump());
-      else s.enabled = value.get<bool>();
-    } else if (key == "retention") {
-      auto d = value.is_string() ? sdk::parse_duration(value.get<std::string>())
-                                 : sdk::Result<std::chrono::milliseconds>(sdk::make_error(
-                                       sdk::ErrorCode::kInvalidConfig, "must be a duration such as 10m"));
-      if (!d.ok()) errors.push_back(p + ": " + d.error().message);
-      else if (d.value().count() <= 0 || d.value() > kMaxRetention)
-        errors.push_back(p + ": must be greater than 0 and at most 168h");
-      else s.retention = d.value();
-    } else {
-      errors.push_back(p + ": unknown setting \"" + key + "\"" + sdk::did_you_mean(key, keys));
-    }
-  }
-  if (errors.size() == 1) {
-    const auto colon = errors[0].find(": ");
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, errors[0].substr(colon + 2), errors[0].substr(0, colon));
-  }
-  if (!errors.empty()) {
-    std::string all = std::to_string(errors.size()) + " errors: ";
-    for (std::size_t i = 0; i < errors.size(); ++i) all += (i ? "; " : "") + errors[i];
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, all, path);
-  }
-  return s;
-}
-
 sdk::Result<void> ScaleToZeroAnalyzer::configure(const sdk::Config& config, const std::string& config_path) {
   config_path_ = config_path;
-  auto s = parse_settings(config, config_path);
-  if (!s.ok()) return s.error();
-  settings_ = s.value();
+  settings_ = read_settings(config);
   return sdk::ok();
 }
 
@@ -108,13 +64,13 @@ sdk::Result<void> ScaleToZeroAnalyzer::prepare_cycle(std::span<const sdk::ModelV
                         (config_.load() == parsed ? " (entry left out)" : " (keeping the last good " + where + ")"));
       for (const auto& w : parsed->warnings) context_->logger().info(w);
     } else {
-      // Unchanged text: its errors are still there; keep reporting them (validate reads the warnings).
+      // Unchanged text: its errors are still there; keep reporting them (validate collects the reports).
       auto parsed = parse_zero_config(where, last_data_);
       for (const auto& e : parsed.errors) messages.insert(e.to_string());
     }
   }
   for (const auto& m : messages)
-    if (logged_.insert(m).second) context_->logger().warn(m);
+    if (logged_.insert(m).second) context_->report({sdk::Severity::kWarning, {}, m});
   for (auto it = logged_.begin(); it != logged_.end();) it = messages.count(*it) ? std::next(it) : logged_.erase(it);
 
   const sdk::TimePoint now = context_->clock().now();

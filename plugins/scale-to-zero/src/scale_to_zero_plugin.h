@@ -12,23 +12,17 @@
 #include <string>
 
 #include "enforcer.h"
+#include "settings.h"
 #include "wva/sdk/plugin.h"
 #include "zero_config.h"
 
 namespace wva::scale_to_zero {
 
-struct Settings {
-  std::string config_map = kConfigMapName;
-  // Used where the ConfigMap has no `default` entry (or there is no ConfigMap).
-  bool enabled = false;
-  std::chrono::milliseconds retention = kDefaultRetention;
-};
-
-sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path);
-
 class ScaleToZeroAnalyzer : public sdk::Plugin, public sdk::Analyzer {
  public:
+  // `config` is validated (settings_schema()): read, not checked.
   sdk::Result<void> configure(const sdk::Config& config, const std::string& config_path) override;
+  std::optional<sdk::SettingsSchema> settings_schema() const override { return scale_to_zero::settings_schema(); }
   sdk::Result<void> start(sdk::PluginContext& context) override;
   void stop() noexcept override;
   sdk::Result<void> prepare_cycle(std::span<const sdk::ModelView> models) override;
