@@ -23,9 +23,7 @@ std::string node_type(const std::string& product, const std::vector<std::string>
 
 sdk::Result<void> QueueingPlugin::configure(const sdk::Config& config, const std::string& config_path) {
   try {
-    auto parsed = parse_settings(config, config_path);
-    if (!parsed) return parsed.error();
-    settings_ = *parsed;
+    settings_ = read_settings(config);
     config_path_ = config_path;
     return sdk::ok();
   } catch (const std::exception& e) {
@@ -50,7 +48,7 @@ Snapshot QueueingPlugin::read_config_maps(std::span<const sdk::ModelView> models
   const std::string ns = cluster.system_namespace();
   auto warn = [&](const std::string& m) {
     next.warnings.push_back(m);
-    context_->logger().warn(m);
+    context_->report({sdk::Severity::kWarning, {}, m});
   };
   auto read = [&](const std::string& name) -> std::optional<std::map<std::string, std::string>> {
     auto got = cluster.get("ConfigMap", ns, name);

@@ -14,7 +14,9 @@ namespace wva::queueing {
 
 class QueueingPlugin : public sdk::Plugin, public sdk::Analyzer {
  public:
+  // `config` is validated (settings_schema()): read, not checked.
   sdk::Result<void> configure(const sdk::Config& config, const std::string& config_path) override;
+  std::optional<sdk::SettingsSchema> settings_schema() const override { return queueing::settings_schema(); }
   sdk::Result<void> start(sdk::PluginContext& context) override;
   void stop() noexcept override;
   sdk::Result<void> prepare_cycle(std::span<const sdk::ModelView> models) override;
