@@ -4,7 +4,6 @@
 #include <set>
 #include <vector>
 
-#include "wva/sdk/suggest.h"
 
 namespace wva::plugins::status {
 namespace {
@@ -14,39 +13,9 @@ using sdk::make_error;
 
 }  // namespace
 
-sdk::Result<StatusConfig> parse_config(const sdk::Config& config, const std::string& config_path) {
-  StatusConfig out;
-  if (config.is_null()) return out;
-  if (!config.is_object())
-    return make_error(ErrorCode::kInvalidConfig,
-                      "expected a mapping (e.g. {maxAttempts: 3}), got " + std::string(config.type_name()),
-                      config_path);
-  for (auto it = config.begin(); it != config.end(); ++it) {
-    const std::string& key = it.key();
-    if (key == "maxAttempts") {
-      const auto& v = it.value();
-      if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 10)
-        return make_error(ErrorCode::kInvalidConfig,
-                          "must be an integer from 1 to 10 (patch attempts per VariantAutoscaling on conflict), "
-                          "got " +
-                              v.dump(),
-                          config_path + ".maxAttempts");
-      out.max_attempts = static_cast<int>(v.get<long long>());
-    } else {
-      std::string msg = "unknown key '" + key + "'";
-      if (sdk::closest_match(key, {"maxAttempts"})) msg += "; did you mean 'maxAttempts'?";
-      else msg += "; the status sink accepts only 'maxAttempts'";
-      return make_error(ErrorCode::kInvalidConfig, msg, config_path + "." + key);
-    }
-  }
-  return out;
-}
-
 sdk::Result<void> StatusSink::configure(const sdk::Config& config, const std::string& config_path) {
   try {
-    auto parsed = parse_config(config, config_path);
-    if (!parsed) return parsed.error();
-    config_ = *parsed;
+    config_ = read_settings(config);
     config_path_ = config_path;
     return sdk::ok();
   } catch (const std::exception& e) {

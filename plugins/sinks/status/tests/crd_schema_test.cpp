@@ -302,7 +302,7 @@ TEST(Crd, StatusWrittenBySinkValidates) {
     ASSERT_TRUE(ctx.fake_cluster().put(va).ok());
   }
   StatusSink sink;
-  ASSERT_TRUE(sink.configure(json::object(), "sinks.status").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink, json::object(), "sinks.status").empty());
   ASSERT_TRUE(sink.start(ctx).ok());
 
   auto d = [](const std::string& va, const std::string& variant, const std::string& acc, int desired, bool held) {

@@ -119,7 +119,7 @@ class WrappedContext : public sdk::PluginContext {
 class StatusSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(sink_.configure(json::object(), "sinks.status").ok());
+    ASSERT_TRUE(sdk::testing::configure_as_host(sink_, json::object(), "sinks.status").empty());
     ASSERT_TRUE(sink_.start(ctx_).ok());
   }
   void TearDown() override { sink_.stop(); }
@@ -233,7 +233,7 @@ TEST_F(StatusSinkTest, OtherErrorsAreCollectedAfterTryingEveryVa) {
     return std::nullopt;
   };
   StatusSink sink;
-  ASSERT_TRUE(sink.configure(nullptr, "sinks.status").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink, nullptr, "sinks.status").empty());
   ASSERT_TRUE(sink.start(wctx).ok());
   std::vector<Decision> ds = {decision("ns", "a", "a", 1, 1), decision("ns", "b", "b", 1, 1),
                               decision("ns", "c", "c", 1, 1)};
@@ -263,7 +263,7 @@ TEST_F(StatusSinkTest, ConflictIsRetriedAfterReReading) {
     return sdk::make_error(ErrorCode::kConflict, "the object has been modified");
   };
   StatusSink sink;
-  ASSERT_TRUE(sink.configure(json::object(), "sinks.status").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink, json::object(), "sinks.status").empty());
   ASSERT_TRUE(sink.start(wctx).ok());
   std::vector<Decision> ds = {decision("ns", "llama", "llama", 1, 4)};
   PublishBatch batch;
@@ -306,24 +306,23 @@ TEST_F(StatusSinkTest, UsesClockWhenBatchHasNoTime) {
   EXPECT_EQ(status_of(ctx_, "ns", "llama")["desiredOptimizedAlloc"]["lastRunTime"], "2025-01-01T01:00:00Z");
 }
 
-TEST(StatusConfig, DefaultsAndValidation) {
-  auto d = parse_config(json::object(), "sinks.status");
+TEST(StatusSettings, DefaultsAndValidation) {
+  auto d = parse_settings(json::object(), "sinks.status");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->max_attempts, 3);
-  auto five = parse_config(json{{"maxAttempts", 5}}, "sinks.status");
+  auto five = parse_settings(json{{"maxAttempts", 5}}, "sinks.status");
   ASSERT_TRUE(five.ok());
   EXPECT_EQ(five->max_attempts, 5);
 
-  auto zero = parse_config(json{{"maxAttempts", 0}}, "sinks.status");
-  ASSERT_FALSE(zero.ok());
-  EXPECT_EQ(zero.error().path, "sinks.status.maxAttempts");
-  auto typo = parse_config(json{{"maxAttempt", 2}}, "sinks.status");
-  ASSERT_FALSE(typo.ok());
-  EXPECT_EQ(typo.error().path, "sinks.status.maxAttempt");
-  EXPECT_NE(typo.error().message.find("did you mean 'maxAttempts'"), std::string::npos);
-  auto list = parse_config(json::array(), "sinks.status");
+  auto zero = parse_settings(json{{"maxAttempts", 0}}, "sinks.status");
+  ASSERT_EQ(zero.errors.size(), 1u);
+  EXPECT_EQ(zero.errors[0].to_string(), "sinks.status.maxAttempts: must be a whole number in [1, 10], got 0");
+  auto typo = parse_settings(json{{"maxAttempt", 2}}, "sinks.status");
+  ASSERT_EQ(typo.errors.size(), 1u);
+  EXPECT_EQ(typo.errors[0].to_string(), "sinks.status.maxAttempt: unknown setting; did you mean \"maxAttempts\"?");
+  auto list = parse_settings(json::array(), "sinks.status");
   ASSERT_FALSE(list.ok());
-  EXPECT_EQ(list.error().code, ErrorCode::kInvalidConfig);
+  EXPECT_EQ(list.errors[0].code, ErrorCode::kInvalidConfig);
 }
 
 TEST(StatusSinkLifecycle, PublishBeforeStartIsAnError) {
