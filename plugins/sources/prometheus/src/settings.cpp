@@ -4,6 +4,8 @@
 #include <cctype>
 #include <limits>
 
+#include "wva/sdk/duration.h"
+
 namespace wva::prometheus {
 namespace {
 
@@ -165,29 +167,11 @@ SourceConfig::SourceConfig() {
 }
 
 std::optional<Millis> parse_duration(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  long double total_ms = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::size_t start = i;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (i == start || i - start > 12) return std::nullopt;
-    const long double n = std::stold(text.substr(start, i - start));
-    std::size_t u = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    const std::string unit = text.substr(u, i - u);
-    long double ms = 0;
-    if (unit == "ms") ms = 1;
-    else if (unit == "s") ms = 1000;
-    else if (unit == "m") ms = 60e3L;
-    else if (unit == "h") ms = 3600e3L;
-    else if (unit == "d") ms = 86400e3L;
-    else if (unit == "w") ms = 7 * 86400e3L;
-    else return std::nullopt;
-    total_ms += n * ms;
-    if (total_ms > static_cast<long double>(std::numeric_limits<std::int64_t>::max() / 2)) return std::nullopt;
-  }
-  return Millis(static_cast<std::int64_t>(total_ms));
+  // The SDK's grammar, less fractions: the text also goes into PromQL, whose durations are whole.
+  if (text.find('.') != std::string::npos) return std::nullopt;
+  auto parsed = sdk::parse_duration(text);
+  if (!parsed.ok() || text == "0") return std::nullopt;
+  return *parsed;
 }
 
 sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::string& path) {

@@ -67,7 +67,8 @@ sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::
 // or nullopt when they can.
 std::optional<std::string> recorded_series_unusable(const SourceConfig& c);
 
-// "10s", "500ms", "1m30s", "2h" (Prometheus / Go duration syntax, units ms s m h d).
+// "10s", "500ms", "1m30s", "2h", "1d": the SDK's grammar (wva/sdk/duration.h) without fractions, as the
+// text also goes into PromQL; "0" is not a window.
 std::optional<Millis> parse_duration(const std::string& text);
 
 // "; did you mean \"x\"?" or "" (the SDK's).
