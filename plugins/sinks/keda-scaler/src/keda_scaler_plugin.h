@@ -17,7 +17,12 @@ namespace wva::plugins::keda {
 class KedaScalerSink : public sdk::Plugin, public sdk::Sink {
  public:
   ~KedaScalerSink() override;
+  // `config` is validated (settings_schema(), check_settings()): read, not checked.
   sdk::Result<void> configure(const sdk::Config& config, const std::string& config_path) override;
+  std::optional<sdk::SettingsSchema> settings_schema() const override { return keda::settings_schema(); }
+  std::vector<sdk::Error> check_settings(const sdk::Config& settings, const std::string& config_path) const override {
+    return keda::check_settings(settings, config_path);
+  }
   // Reads the TLS files and binds the listener.
   sdk::Result<void> start(sdk::PluginContext& context) override;
   // Ends every open stream and shuts the server down (at most ~2 s for calls in flight).

@@ -6,7 +6,6 @@
 #include <utility>
 #include <vector>
 
-#include "wva/sdk/suggest.h"
 
 namespace wva::plugins::keda {
 namespace {
@@ -16,64 +15,12 @@ using sdk::ErrorCode;
 
 const char* kListenHelp = "expected \"host:port\" or \":port\" (all interfaces), e.g. \"127.0.0.1:9091\" or \":9091\"";
 
-const std::vector<std::string>& top_keys() {
-  static const std::vector<std::string> keys = {"listen", "tls", "maxStreams"};
-  return keys;
-}
-const std::vector<std::string>& tls_keys() {
-  static const std::vector<std::string> keys = {"certFile", "keyFile", "clientCAFile"};
-  return keys;
-}
-
 bool has_space_or_ctl(const std::string& s) {
   return std::any_of(s.begin(), s.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
     return std::isspace(u) || u < 0x20 || u == 0x7f;
   });
 }
-
-class Validator {
- public:
-  void error(const std::string& path, const std::string& message) { errors_.emplace_back(path, message); }
-  bool ok() const { return errors_.empty(); }
-  sdk::Error to_error(const std::string& base) const {
-    if (errors_.size() == 1) return sdk::make_error(ErrorCode::kInvalidConfig, errors_[0].second, errors_[0].first);
-    std::string msg = std::to_string(errors_.size()) + " errors:";
-    for (const auto& [p, m] : errors_) msg += "\n  " + p + ": " + m;
-    return sdk::make_error(ErrorCode::kInvalidConfig, msg, base);
-  }
-
-  // A non-empty file path without control characters.
-  std::optional<std::string> file(const json& v, const std::string& path) {
-    if (!v.is_string()) {
-      error(path, "must be a file path (string), got " + v.dump());
-      return std::nullopt;
-    }
-    std::string s = v.get<std::string>();
-    if (s.empty()) {
-      error(path, "must not be empty");
-      return std::nullopt;
-    }
-    if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
-      error(path, "contains control characters");
-      return std::nullopt;
-    }
-    return s;
-  }
-
-  void unknown_keys(const json& object, const std::vector<std::string>& known, const std::string& base,
-                    const std::string& accepted) {
-    for (auto it = object.begin(); it != object.end(); ++it) {
-      if (std::find(known.begin(), known.end(), it.key()) != known.end()) continue;
-      const auto best = sdk::closest_match(it.key(), known);
-      error(base + "." + it.key(), "unknown setting \"" + it.key() + "\"" +
-                                       (best ? "; did you mean \"" + *best + "\"?" : "; accepted: " + accepted));
-    }
-  }
-
- private:
-  std::vector<std::pair<std::string, std::string>> errors_;
-};
 
 }  // namespace
 
@@ -115,67 +62,58 @@ sdk::Result<ListenAddress> parse_listen(const json& value, const std::string& pa
   return ListenAddress{host, port};
 }
 
-sdk::Result<ScalerConfig> parse_config(const json& config, const std::string& config_path) {
+sdk::SettingsSchema settings_schema() {
+  using sdk::Setting;
+  return {"Serves KEDA's external scaler gRPC API (and external-push) from the decisions of the pipelines.",
+          {Setting::custom("listen", "127.0.0.1:9091", "\"host:port\", \":port\" (every interface) or a port number",
+                           "Where the gRPC server listens; port 0 picks a free port."),
+           Setting::object("tls",
+                           {Setting::string("certFile", std::nullopt, "PEM server certificate (chain).")
+                                .non_empty()
+                                .is_required(),
+                            Setting::string("keyFile", std::nullopt, "PEM private key of certFile.")
+                                .non_empty()
+                                .is_required(),
+                            Setting::string("clientCAFile", std::nullopt,
+                                            "Clients must present a certificate this CA signed.")
+                                .non_empty()},
+                           "TLS; not set: plaintext. The files are read by start().")
+               .or_null(),
+           Setting::integer("maxStreams", 64,
+                            "Concurrent StreamIsActive streams; more are refused (RESOURCE_EXHAUSTED).")
+               .in_range(1, kMaxStreamsLimit)}};
+}
+
+std::vector<sdk::Error> check_settings(const json& validated, const std::string& config_path) {
+  std::vector<sdk::Error> errors;
+  if (auto l = parse_listen(validated.at("listen"), config_path + ".listen"); !l.ok()) errors.push_back(l.error());
+  if (auto t = validated.find("tls"); t != validated.end() && t->is_object())
+    for (const char* key : {"certFile", "keyFile", "clientCAFile"})
+      if (auto f = t->find(key); f != t->end() && f->is_string()) {
+        const std::string& text = f->get_ref<const std::string&>();
+        if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+          errors.push_back(sdk::make_error(ErrorCode::kInvalidConfig, "contains control characters",
+                                           config_path + ".tls." + key));
+      }
+  return errors;
+}
+
+ScalerConfig read_settings(const json& validated) {
+  const sdk::SettingsReader r(validated);
   ScalerConfig out;
-  if (config.is_null()) return out;
-  if (!config.is_object())
-    return sdk::make_error(ErrorCode::kInvalidConfig,
-                           "expected a mapping (e.g. {listen: \":9091\"}), got " + std::string(config.type_name()),
-                           config_path);
-  Validator v;
-  v.unknown_keys(config, top_keys(), config_path, "listen, tls, maxStreams");
-  auto get = [](const json& object, const char* key) -> const json* {
-    auto it = object.find(key);
-    return it == object.end() || it->is_null() ? nullptr : &*it;
-  };
-
-  if (const json* l = get(config, "listen")) {
-    auto parsed = parse_listen(*l, config_path + ".listen");
-    if (parsed) out.listen = *parsed;
-    else v.error(parsed.error().path, parsed.error().message);
+  if (auto l = parse_listen(r.raw("listen"), "listen"); l.ok()) out.listen = *l;
+  if (r.has("tls")) {
+    const sdk::SettingsReader t = r.child("tls");
+    TlsFiles files{t.string("certFile"), t.string("keyFile"), t.optional<std::string>("clientCAFile")};
+    out.tls = std::move(files);
   }
-
-  if (const json* m = get(config, "maxStreams")) {
-    const std::string path = config_path + ".maxStreams";
-    if (!m->is_number_integer()) {
-      v.error(path, "must be an integer from 1 to " + std::to_string(kMaxStreamsLimit) + ", got " + m->dump());
-    } else {
-      const long long n = m->get<long long>();
-      if (n < 1 || n > kMaxStreamsLimit)
-        v.error(path, "must be from 1 to " + std::to_string(kMaxStreamsLimit) + ", got " + std::to_string(n));
-      else out.max_streams = static_cast<int>(n);
-    }
-  }
-
-  if (const json* t = get(config, "tls")) {
-    const std::string base = config_path + ".tls";
-    if (!t->is_object()) {
-      v.error(base, "must be a mapping {certFile, keyFile[, clientCAFile]}, got " + t->dump());
-    } else {
-      v.unknown_keys(*t, tls_keys(), base, "certFile, keyFile, clientCAFile");
-      TlsFiles files;
-      bool complete = true;
-      for (const auto& [key, field] :
-           {std::pair<const char*, std::string*>{"certFile", &files.cert_file}, {"keyFile", &files.key_file}}) {
-        const std::string path = base + "." + key;
-        if (const json* f = get(*t, key)) {
-          if (auto s = v.file(*f, path)) *field = *s;
-          else complete = false;
-        } else {
-          v.error(path, "is required with tls (PEM file)");
-          complete = false;
-        }
-      }
-      if (const json* ca = get(*t, "clientCAFile")) {
-        if (auto s = v.file(*ca, base + ".clientCAFile")) files.client_ca_file = *s;
-        else complete = false;
-      }
-      if (complete) out.tls = files;
-    }
-  }
-
-  if (!v.ok()) return v.to_error(config_path);
+  out.max_streams = r.int32("maxStreams");
   return out;
+}
+
+sdk::ParsedSettings<ScalerConfig> parse_config(const json& config, const std::string& config_path) {
+  return sdk::parse_settings_with<ScalerConfig>(settings_schema(), config, config_path, check_settings,
+                                                read_settings);
 }
 
 }  // namespace wva::plugins::keda

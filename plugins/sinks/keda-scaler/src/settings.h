@@ -4,10 +4,12 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "wva/sdk/result.h"
+#include "wva/sdk/settings_schema.h"
 
 namespace wva::plugins::keda {
 
@@ -36,8 +38,12 @@ inline constexpr int kMaxStreamsLimit = 4096;
 // "host:port", ":port" (every interface), "[v6]:port"; port 0 picks a free port. Errors name `path`.
 sdk::Result<ListenAddress> parse_listen(const nlohmann::json& value, const std::string& path);
 
-// null or {} gives the defaults. Every problem is reported with its path under `config_path` (unknown keys
-// with a did-you-mean); the error lists them all. No I/O: the TLS files are read by start().
-sdk::Result<ScalerConfig> parse_config(const nlohmann::json& config, const std::string& config_path);
+// The settings as a schema the host validates before configure(); check_settings() checks `listen` and the
+// TLS file names. No I/O: the TLS files are read by start().
+sdk::SettingsSchema settings_schema();
+std::vector<sdk::Error> check_settings(const nlohmann::json& validated, const std::string& config_path);
+ScalerConfig read_settings(const nlohmann::json& validated);
+// The three steps at once, for tests: the settings or every error, each with its path.
+sdk::ParsedSettings<ScalerConfig> parse_config(const nlohmann::json& config, const std::string& config_path);
 
 }  // namespace wva::plugins::keda
