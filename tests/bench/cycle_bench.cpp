@@ -146,10 +146,13 @@ void BM_Cycle(benchmark::State& state) {
   framework::InstanceContext sat_ctx(services, "saturation"), metrics_ctx(services, "metrics");
   saturation::SaturationAnalyzer saturation;
   plugins::metrics::MetricsSink sink;
-  if (!saturation.configure(sdk::prepare_settings(saturation, nlohmann::json::object(), "analyzers.saturation").values,
-                            "analyzers.saturation")
-           .ok() || !saturation.start(sat_ctx).ok() ||
-      !sink.configure({{"listen", "0"}}, "sinks.metrics").ok() || !sink.start(metrics_ctx).ok()) {
+  // Configured as the host does: the settings validated and defaulted first.
+  auto configure = [](sdk::Plugin& p, const nlohmann::json& settings, const std::string& path) {
+    auto prepared = sdk::prepare_settings(p, settings, path);
+    return prepared.ok() && p.configure(prepared.values, path).ok();
+  };
+  if (!configure(saturation, nlohmann::json::object(), "analyzers.saturation") || !saturation.start(sat_ctx).ok() ||
+      !configure(sink, {{"listen", "0"}}, "sinks.metrics") || !sink.start(metrics_ctx).ok()) {
     state.SkipWithError("plugin setup failed");
     return;
   }

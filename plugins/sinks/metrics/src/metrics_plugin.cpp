@@ -6,10 +6,9 @@ namespace wva::plugins::metrics {
 
 sdk::Result<void> MetricsSink::configure(const sdk::Config& config, const std::string& config_path) {
   try {
-    auto parsed = parse_config(config, config_path);
-    if (!parsed) return parsed.error();
+    MetricsConfig parsed = read_settings(config);
     std::lock_guard lock(mutex_);
-    config_ = *parsed;
+    config_ = std::move(parsed);
     config_path_ = config_path;
     return sdk::ok();
   } catch (const std::exception& e) {

@@ -16,7 +16,12 @@ namespace wva::plugins::metrics {
 
 class MetricsSink : public sdk::Plugin, public sdk::Sink {
  public:
+  // `config` is validated (settings_schema(), check_settings()): read, not checked.
   sdk::Result<void> configure(const sdk::Config& config, const std::string& config_path) override;
+  std::optional<sdk::SettingsSchema> settings_schema() const override { return metrics::settings_schema(); }
+  std::vector<sdk::Error> check_settings(const sdk::Config& settings, const std::string& config_path) const override {
+    return metrics::check_settings(settings, config_path);
+  }
   sdk::Result<void> start(sdk::PluginContext& context) override;
   void stop() noexcept override;
   sdk::Result<void> publish(const sdk::PublishBatch& batch) override;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "wva/sdk/plugin.h"
 
@@ -46,7 +47,12 @@ struct MetricsConfig {
 // free port. Errors name `config_path`.
 sdk::Result<std::optional<ListenAddress>> parse_listen(const nlohmann::json& value, const std::string& config_path);
 
-// null or {} gives the defaults (listen ":8443", path "/metrics").
-sdk::Result<MetricsConfig> parse_config(const sdk::Config& config, const std::string& config_path);
+// The settings as a schema the host validates before configure(); check_settings() checks `listen` and
+// `path`. null or {} gives the defaults (listen ":8443", path "/metrics").
+sdk::SettingsSchema settings_schema();
+std::vector<sdk::Error> check_settings(const nlohmann::json& validated, const std::string& config_path);
+MetricsConfig read_settings(const nlohmann::json& validated);
+// The three steps at once, for tests: the settings or every error, each with its path.
+sdk::ParsedSettings<MetricsConfig> parse_config(const sdk::Config& config, const std::string& config_path);
 
 }  // namespace wva::plugins::metrics

@@ -109,7 +109,7 @@ sdk::Result<void> publish(MetricsSink& sink, const std::vector<Decision>& ds) {
 class MetricsSinkHttpTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(sink_.configure(json{{"listen", "127.0.0.1:0"}}, "sinks.metrics").ok());
+    ASSERT_TRUE(sdk::testing::configure_as_host(sink_, json{{"listen", "127.0.0.1:0"}}, "sinks.metrics").empty());
     auto r = sink_.start(ctx_);
     ASSERT_TRUE(r.ok()) << r.error().to_string();
     ASSERT_TRUE(sink_.bound_port().has_value());
@@ -223,11 +223,11 @@ TEST_F(MetricsSinkHttpTest, StopClosesThePortAndRemovesTheSeries) {
 TEST(MetricsSink, PortInUseFailsStartWithThePath) {
   FakeContext ctx("metrics");
   MetricsSink first;
-  ASSERT_TRUE(first.configure(json{{"listen", "127.0.0.1:0"}}, "sinks.metrics").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(first, json{{"listen", "127.0.0.1:0"}}, "sinks.metrics").empty());
   ASSERT_TRUE(first.start(ctx).ok());
   const int port = *first.bound_port();
   MetricsSink second;
-  ASSERT_TRUE(second.configure(json{{"listen", "127.0.0.1:" + std::to_string(port)}}, "sinks.other").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(second, json{{"listen", "127.0.0.1:" + std::to_string(port)}}, "sinks.other").empty());
   auto r = second.start(ctx);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, sdk::ErrorCode::kUnavailable);
@@ -240,7 +240,7 @@ TEST(MetricsSink, PortInUseFailsStartWithThePath) {
 TEST(MetricsSink, DisabledServerStillSetsGauges) {
   FakeContext ctx("metrics");
   MetricsSink sink;
-  ASSERT_TRUE(sink.configure(json{{"listen", "0"}}, "sinks.metrics").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink, json{{"listen", "0"}}, "sinks.metrics").empty());
   ASSERT_TRUE(sink.start(ctx).ok());
   EXPECT_FALSE(sink.bound_port().has_value());
   ASSERT_TRUE(publish(sink, {decision("a", 2, 3)}).ok());
@@ -254,7 +254,7 @@ TEST(MetricsSink, DisabledServerStillSetsGauges) {
 
 TEST(MetricsSink, PublishBeforeStartIsAnError) {
   MetricsSink sink;
-  ASSERT_TRUE(sink.configure(json::object(), "sinks.metrics").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink, json::object(), "sinks.metrics").empty());
   auto r = publish(sink, {decision("a", 1, 1)});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().path, "sinks.metrics");
