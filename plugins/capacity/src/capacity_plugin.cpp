@@ -5,10 +5,8 @@
 
 namespace wva::capacity {
 
-sdk::Result<void> CapacityAnalyzer::configure(const sdk::Config& config, const std::string& config_path) {
-  auto s = parse_settings(config, config_path);
-  if (!s.ok()) return s.error();
-  settings_ = s.value();
+sdk::Result<void> CapacityAnalyzer::configure(const sdk::Config& config, const std::string&) {
+  settings_ = read_settings(config);
   return sdk::ok();
 }
 

@@ -34,8 +34,6 @@ struct Settings {
   double prior_sd = 0.5;
 };
 
-sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path);
-
 // A profile-free prior for a variant: the VA's profile (alpha, beta, delta) when given, else generic.
 Coefficients prior_for(const sdk::Variant& v);
 
