@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "wva/sdk/suggest.h"
 #include "wva/sdk/util/yaml.h"
 
 namespace wva::queueing {
@@ -18,18 +17,6 @@ std::string upper(std::string s) {
 }
 
 namespace {
-
-// The plugin's message form: " (did you mean \"x\"?)" or "".
-std::string did_you_mean(const std::string& word, const std::vector<std::string>& known) {
-  const auto best = sdk::closest_match(word, known);
-  return best ? " (did you mean \"" + *best + "\"?)" : std::string();
-}
-
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
 
 sdk::Result<json> parse_yaml(const std::string& text, const std::string& path) {
   auto parsed = sdk::yaml::load_json(text);
