@@ -144,9 +144,12 @@ TEST_F(ReviewsTest, TheSinkAnswers401403200AndCachesTheDecisions) {
   ReviewingContext ctx(&reviewer_);
   ctx.metrics().set_gauge("inferno_desired_replicas", "desired", {{"variant_name", "v"}}, 3);
   plugins::metrics::MetricsSink sink;
-  ASSERT_TRUE(sdk::testing::configure_as_host(sink, json{{"listen", "127.0.0.1:0"},
-                                  {"tls", {{"certFile", pki.file("server.crt")}, {"keyFile", pki.file("server.key")}}},
-                                  {"auth", {{"mode", "tokenReview"}, {"cacheTTL", "1m"}}}}, "sinks.metrics")
+  ASSERT_TRUE(sdk::testing::configure_as_host(
+                  sink,
+                  json{{"listen", "127.0.0.1:0"},
+                       {"tls", {{"certFile", pki.file("server.crt")}, {"keyFile", pki.file("server.key")}}},
+                       {"auth", {{"mode", "tokenReview"}, {"cacheTTL", "1m"}}}},
+                  "sinks.metrics")
                   .empty());
   auto started = sink.start(ctx);
   ASSERT_TRUE(started.ok()) << started.error().to_string();

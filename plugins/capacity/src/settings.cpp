@@ -17,31 +17,33 @@ sdk::Setting seconds(std::string name, const char* def, double min_s, double max
 
 sdk::SettingsSchema settings_schema() {
   using sdk::Setting;
-  return {"Capacity learned online, demand in tokens forecast over the start-up horizon, one accelerator mix, "
-          "a saturation safety net.",
-          {Setting::object("defaultSlo",
-                           {Setting::number("ttftMs", 2000, "Time to first token, ms.").above(0),
-                            Setting::number("itlMs", 50, "Inter-token latency, ms.").above(0)},
-                           "The SLO of a model without a service class."),
-           Setting::number("latencyMargin", 0.8, "Size so the predicted ITL / TTFT are at most this fraction of "
-                                                 "the SLO.")
-               .in_range(0.1, 1),
-           Setting::number("maxUtilization", 0.9, "Per-token work per pod, whatever the SLO.").in_range(0.1, 0.99),
-           Setting::number("kvTarget", 0.8, "KV-cache use per pod the fleet is sized to.").in_range(0.1, 1),
-           seconds("drainTime", "60s", 1, 3600, "Backlog (waiting requests) drained within this time."),
-           seconds("startupDelay", "90s", 0, 3600, "Pod start-up (model load)."),
-           seconds("reaction", "75s", 0, 3600, "HPA sync + one cycle + half the load window: with startupDelay, "
-                                               "the horizon."),
-           seconds("swapPayback", "30m", 0, 86400, "A cheaper accelerator mix must repay its cold start within this."),
-           Setting::number("tokenBudget", 8192, "vLLM max_num_batched_tokens (prefill chunk per step).")
-               .in_range(16, 1e7),
-           seconds("burstMemory", "30m", 0, 86400, "After a burst, its peak is held this long."),
-           Setting::number("burstJump", 1.5, "A burst: the demand needs this many times the ready pods.")
-               .in_range(1.05, 100),
-           Setting::number("safetyKvCache", 0.95, "Safety net: a pod this full adds one replica.").in_range(0.1, 1),
-           Setting::number("safetyWaitingPerPod", 20, "Safety net: this many waiting per ready pod adds one replica.")
-               .in_range(1, 1e6),
-           Setting::number("priorUncertainty", 0.5, "Uncertainty of the profile-free prior.").in_range(0.01, 10)}};
+  return {
+      "Capacity learned online, demand in tokens forecast over the start-up horizon, one accelerator mix, "
+      "a saturation safety net.",
+      {Setting::object("defaultSlo",
+                       {Setting::number("ttftMs", 2000, "Time to first token, ms.").above(0),
+                        Setting::number("itlMs", 50, "Inter-token latency, ms.").above(0)},
+                       "The SLO of a model without a service class."),
+       Setting::number("latencyMargin", 0.8,
+                       "Size so the predicted ITL / TTFT are at most this fraction of "
+                       "the SLO.")
+           .in_range(0.1, 1),
+       Setting::number("maxUtilization", 0.9, "Per-token work per pod, whatever the SLO.").in_range(0.1, 0.99),
+       Setting::number("kvTarget", 0.8, "KV-cache use per pod the fleet is sized to.").in_range(0.1, 1),
+       seconds("drainTime", "60s", 1, 3600, "Backlog (waiting requests) drained within this time."),
+       seconds("startupDelay", "90s", 0, 3600, "Pod start-up (model load)."),
+       seconds("reaction", "75s", 0, 3600,
+               "HPA sync + one cycle + half the load window: with startupDelay, "
+               "the horizon."),
+       seconds("swapPayback", "30m", 0, 86400, "A cheaper accelerator mix must repay its cold start within this."),
+       Setting::number("tokenBudget", 8192, "vLLM max_num_batched_tokens (prefill chunk per step).").in_range(16, 1e7),
+       seconds("burstMemory", "30m", 0, 86400, "After a burst, its peak is held this long."),
+       Setting::number("burstJump", 1.5, "A burst: the demand needs this many times the ready pods.")
+           .in_range(1.05, 100),
+       Setting::number("safetyKvCache", 0.95, "Safety net: a pod this full adds one replica.").in_range(0.1, 1),
+       Setting::number("safetyWaitingPerPod", 20, "Safety net: this many waiting per ready pod adds one replica.")
+           .in_range(1, 1e6),
+       Setting::number("priorUncertainty", 0.5, "Uncertainty of the profile-free prior.").in_range(0.01, 10)}};
 }
 
 Settings read_settings(const sdk::Config& validated) {

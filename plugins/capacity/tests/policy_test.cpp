@@ -247,7 +247,8 @@ TEST(CapacityPolicy, SettingsErrorsHavePathsAndSuggestions) {
   EXPECT_DOUBLE_EQ(r->default_ttft_ms, 2000);
   auto bad = parse_settings(nlohmann::json{{"startupDelya", "2m"}, {"maxUtilization", 1.5}}, "analyzers.capacity");
   ASSERT_EQ(bad.errors.size(), 2u);  // every error
-  EXPECT_EQ(bad.errors[0].to_string(), "analyzers.capacity.startupDelya: unknown setting; did you mean \"startupDelay\"?");
+  EXPECT_EQ(bad.errors[0].to_string(),
+            "analyzers.capacity.startupDelya: unknown setting; did you mean \"startupDelay\"?");
   EXPECT_EQ(bad.errors[1].path, "analyzers.capacity.maxUtilization");
 }
 

@@ -45,25 +45,25 @@ sdk::Error invalid(std::string message, std::string path) {
 
 sdk::SettingsSchema settings_schema() {
   using sdk::Setting;
-  return {"Sizes each variant with an M/M/1 queueing model against the model's SLO (unlimited mode) or shares "
-          "the cluster's GPUs among models (limited mode).",
-          {Setting::enumeration("mode", {"unlimited", "limited"}, "unlimited",
-                                "unlimited: size for the SLO; limited: within the GPU capacity."),
-           Setting::enumeration("bestEffort", {"None", "PriorityExhaustive", "PriorityRoundRobin", "RoundRobin"},
-                                "None", "Limited mode: how GPUs left after the SLOs are shared."),
-           Setting::enumeration("capacitySource", {"configmap", "nodes"}, "configmap",
-                                "Limited mode: GPU capacity from capacityConfigMap or from the nodes."),
-           Setting::string("capacityConfigMap", "wva-accelerator-capacity", "GPUs per accelerator type.").non_empty(),
-           Setting::string("serviceClassConfigMap", "service-classes-config", "Service classes (SLOs).").non_empty(),
-           Setting::string("profilesConfigMap", "wva-performance-profiles",
-                           "Performance profiles (optional: absent = not used).")
-               .non_empty(),
-           Setting::integer("maxQueueToBatchRatio", 10, "Longest queue allowed, in batches.").in_range(0, 1000),
-           Setting::number("transitionPenaltyFactor", 0.1, "Cost of changing the accelerator mix.").in_range(0, 10),
-           Setting::string("gpuResource", "nvidia.com/gpu", "capacitySource nodes: the GPU resource name.")
-               .non_empty(),
-           Setting::string("gpuProductLabel", "nvidia.com/gpu.product", "capacitySource nodes: the GPU type label.")
-               .non_empty()}};
+  return {
+      "Sizes each variant with an M/M/1 queueing model against the model's SLO (unlimited mode) or shares "
+      "the cluster's GPUs among models (limited mode).",
+      {Setting::enumeration("mode", {"unlimited", "limited"}, "unlimited",
+                            "unlimited: size for the SLO; limited: within the GPU capacity."),
+       Setting::enumeration("bestEffort", {"None", "PriorityExhaustive", "PriorityRoundRobin", "RoundRobin"}, "None",
+                            "Limited mode: how GPUs left after the SLOs are shared."),
+       Setting::enumeration("capacitySource", {"configmap", "nodes"}, "configmap",
+                            "Limited mode: GPU capacity from capacityConfigMap or from the nodes."),
+       Setting::string("capacityConfigMap", "wva-accelerator-capacity", "GPUs per accelerator type.").non_empty(),
+       Setting::string("serviceClassConfigMap", "service-classes-config", "Service classes (SLOs).").non_empty(),
+       Setting::string("profilesConfigMap", "wva-performance-profiles",
+                       "Performance profiles (optional: absent = not used).")
+           .non_empty(),
+       Setting::integer("maxQueueToBatchRatio", 10, "Longest queue allowed, in batches.").in_range(0, 1000),
+       Setting::number("transitionPenaltyFactor", 0.1, "Cost of changing the accelerator mix.").in_range(0, 10),
+       Setting::string("gpuResource", "nvidia.com/gpu", "capacitySource nodes: the GPU resource name.").non_empty(),
+       Setting::string("gpuProductLabel", "nvidia.com/gpu.product", "capacitySource nodes: the GPU type label.")
+           .non_empty()}};
 }
 
 Settings read_settings(const json& validated) {

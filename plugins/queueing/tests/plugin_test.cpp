@@ -94,7 +94,9 @@ TEST_F(PluginTest, ProfilesConfigMapKeyedByModelAndAccelerator) {
 
 TEST_F(PluginTest, LimitedModeSharesGpusByPriority) {
   ASSERT_TRUE(ctx.fake_cluster().put(config_map(ns, "wva-accelerator-capacity", {{"A100", "10"}})).ok());
-  ASSERT_TRUE(sdk::testing::configure_as_host(plugin, {{"mode", "limited"}, {"bestEffort", "PriorityExhaustive"}}, "analyzers.queueing").empty());
+  ASSERT_TRUE(sdk::testing::configure_as_host(plugin, {{"mode", "limited"}, {"bestEffort", "PriorityExhaustive"}},
+                                              "analyzers.queueing")
+                  .empty());
   ASSERT_TRUE(plugin.start(ctx).ok());
   // Premium needs 7 A100s, Freemium 7 too: 10 exist. Premium gets 7, Freemium the 3 left (best effort).
   std::vector<sdk::ModelView> models = {example_model("cheap/model", 5.0), example_model("default/default", 5.0)};
@@ -133,7 +135,9 @@ TEST_F(PluginTest, NodeCapacitySourceCountsAllocatableGpusByProduct) {
                             {"labels", {{"nvidia.com/gpu.product", "NVIDIA-A100-SXM4-80GB"}}}}},
                           {"status", {{"allocatable", {{"nvidia.com/gpu", "4"}}}}}})
                     .ok());
-  ASSERT_TRUE(sdk::testing::configure_as_host(plugin, {{"mode", "limited"}, {"capacitySource", "nodes"}}, "analyzers.queueing").empty());
+  ASSERT_TRUE(
+      sdk::testing::configure_as_host(plugin, {{"mode", "limited"}, {"capacitySource", "nodes"}}, "analyzers.queueing")
+          .empty());
   ASSERT_TRUE(plugin.start(ctx).ok());
   std::vector<sdk::ModelView> models = {example_model("default/default", 5.0)};
   ASSERT_TRUE(plugin.prepare_cycle(models).ok());

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <utility>
 
-
 namespace wva::saturation {
 
 const char* to_string(Mode mode) { return mode == Mode::kImproved ? "improved" : "compatible"; }
@@ -27,23 +26,23 @@ sdk::SettingsSchema settings_schema() {
   auto follows_mode = [](std::string name, std::string what) {
     return Setting::boolean(std::move(name), std::nullopt, what + " Default: on in improved mode, off in compatible.");
   };
-  return {"The upstream V1 saturation rules (mode: compatible) and the improvements (mode: improved), each one a "
-          "switch.",
-          {Setting::enumeration("mode", {"compatible", "improved"}, "compatible",
-                                "Chooses the switches' defaults: all off (upstream V1) or all on."),
-           follows_mode("unblockTransitions", "Never frozen by desired != current or by a pod without metrics."),
-           follows_mode("pendingAsCapacity", "Pending replicas count as capacity in flight."),
-           follows_mode("proportionalSteps", "Scale by as many replicas as the spare-capacity arithmetic needs."),
-           Setting::integer("maxScaleUpStep", std::nullopt,
-                            "Replicas added per cycle at most; not set: only the variants' max bounds it.")
-               .at_least(1),
-           follows_mode("countSaturated", "Saturated replicas enter the averages and veto scale-down."),
-           follows_mode("hysteresis", "Scale down only when the spare stays at least trigger + hysteresis."),
-           Setting::number("kvHysteresis", 0.05, "KV-cache hysteresis margin.").in_range(0, 1),
-           Setting::number("queueHysteresis", 1.0, "Queue-length hysteresis margin.").at_least(0),
-           Setting::string("configMap", "capacity-scaling-config", "ConfigMap with the thresholds.").non_empty(),
-           Setting::boolean("namespaceConfigMaps", true,
-                            "Also read a ConfigMap of that name in the model's namespace.")}};
+  return {
+      "The upstream V1 saturation rules (mode: compatible) and the improvements (mode: improved), each one a "
+      "switch.",
+      {Setting::enumeration("mode", {"compatible", "improved"}, "compatible",
+                            "Chooses the switches' defaults: all off (upstream V1) or all on."),
+       follows_mode("unblockTransitions", "Never frozen by desired != current or by a pod without metrics."),
+       follows_mode("pendingAsCapacity", "Pending replicas count as capacity in flight."),
+       follows_mode("proportionalSteps", "Scale by as many replicas as the spare-capacity arithmetic needs."),
+       Setting::integer("maxScaleUpStep", std::nullopt,
+                        "Replicas added per cycle at most; not set: only the variants' max bounds it.")
+           .at_least(1),
+       follows_mode("countSaturated", "Saturated replicas enter the averages and veto scale-down."),
+       follows_mode("hysteresis", "Scale down only when the spare stays at least trigger + hysteresis."),
+       Setting::number("kvHysteresis", 0.05, "KV-cache hysteresis margin.").in_range(0, 1),
+       Setting::number("queueHysteresis", 1.0, "Queue-length hysteresis margin.").at_least(0),
+       Setting::string("configMap", "capacity-scaling-config", "ConfigMap with the thresholds.").non_empty(),
+       Setting::boolean("namespaceConfigMaps", true, "Also read a ConfigMap of that name in the model's namespace.")}};
 }
 
 Options read_settings(const nlohmann::json& validated) {

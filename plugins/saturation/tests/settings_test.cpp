@@ -39,13 +39,13 @@ TEST(Options, EachOptionCanBeSetEitherWayWhateverTheKeyOrder) {
   EXPECT_TRUE(o->hysteresis);
   EXPECT_EQ(o->kv_hysteresis, 0.08);
   auto c = parse_settings(json{{"mode", "compatible"},
-                              {"countSaturated", true},
-                              {"maxScaleUpStep", 4},
-                              {"queueHysteresis", 2},
-                              {"hysteresis", true},
-                              {"configMap", "my-thresholds"},
-                              {"namespaceConfigMaps", false}},
-                         kPath);
+                               {"countSaturated", true},
+                               {"maxScaleUpStep", 4},
+                               {"queueHysteresis", 2},
+                               {"hysteresis", true},
+                               {"configMap", "my-thresholds"},
+                               {"namespaceConfigMaps", false}},
+                          kPath);
   ASSERT_TRUE(c.ok()) << c.errors.front().to_string();
   EXPECT_TRUE(c->count_saturated);
   EXPECT_FALSE(c->unblock_transitions);
@@ -80,12 +80,10 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{json{{"hysteresis", "yes"}}, "analyzers.saturation.hysteresis: must be true or false, got \"yes\""},
         Bad{json{{"hysteresis", "true"}}, "analyzers.saturation.hysteresis: must be true or false, got \"true\""},
         Bad{json{{"maxScaleUpStep", 0}}, "analyzers.saturation.maxScaleUpStep: must be a whole number >= 1, got 0"},
-        Bad{json{{"maxScaleUpStep", 2.5}},
-            "analyzers.saturation.maxScaleUpStep: must be a whole number >= 1, got 2.5"},
+        Bad{json{{"maxScaleUpStep", 2.5}}, "analyzers.saturation.maxScaleUpStep: must be a whole number >= 1, got 2.5"},
         Bad{json{{"kvHysteresis", 1.5}}, "analyzers.saturation.kvHysteresis: must be a number in [0, 1], got 1.5"},
         Bad{json{{"queueHysteresis", -1}}, "analyzers.saturation.queueHysteresis: must be a number >= 0, got -1"},
-        Bad{json{{"queueHysteresis", "x"}},
-            "analyzers.saturation.queueHysteresis: must be a number >= 0, got \"x\""},
+        Bad{json{{"queueHysteresis", "x"}}, "analyzers.saturation.queueHysteresis: must be a number >= 0, got \"x\""},
         Bad{json{{"configMap", ""}}, "analyzers.saturation.configMap: must be a string not empty, got \"\""},
         Bad{json::array({1}), "analyzers.saturation: must be a map of settings, got [1]"}));
 

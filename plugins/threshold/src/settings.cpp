@@ -16,8 +16,8 @@ sdk::SettingsSchema settings_schema() {
 std::vector<sdk::Error> check_settings(const sdk::Config& validated, const std::string& path) {
   const sdk::SettingsReader r(validated);
   if (r.string("signal") == "kvCache" && r.has("target") && r.number("target") > 1)
-    return {sdk::make_error(sdk::ErrorCode::kInvalidConfig, "a kvCache target is a fraction in (0, 1]",
-                            path + ".target")};
+    return {
+        sdk::make_error(sdk::ErrorCode::kInvalidConfig, "a kvCache target is a fraction in (0, 1]", path + ".target")};
   return {};
 }
 

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "decision_store.h"
-#include "settings.h"
 #include "scaler_service.h"
+#include "settings.h"
 #include "wva/sdk/plugin.h"
 
 namespace wva::plugins::keda {

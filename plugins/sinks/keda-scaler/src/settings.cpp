@@ -6,7 +6,6 @@
 #include <utility>
 #include <vector>
 
-
 namespace wva::plugins::keda {
 namespace {
 
@@ -64,24 +63,20 @@ sdk::Result<ListenAddress> parse_listen(const json& value, const std::string& pa
 
 sdk::SettingsSchema settings_schema() {
   using sdk::Setting;
-  return {"Serves KEDA's external scaler gRPC API (and external-push) from the decisions of the pipelines.",
-          {Setting::custom("listen", "127.0.0.1:9091", "\"host:port\", \":port\" (every interface) or a port number",
-                           "Where the gRPC server listens; port 0 picks a free port."),
-           Setting::object("tls",
-                           {Setting::string("certFile", std::nullopt, "PEM server certificate (chain).")
-                                .non_empty()
-                                .is_required(),
-                            Setting::string("keyFile", std::nullopt, "PEM private key of certFile.")
-                                .non_empty()
-                                .is_required(),
-                            Setting::string("clientCAFile", std::nullopt,
-                                            "Clients must present a certificate this CA signed.")
-                                .non_empty()},
-                           "TLS; not set: plaintext. The files are read by start().")
-               .or_null(),
-           Setting::integer("maxStreams", 64,
-                            "Concurrent StreamIsActive streams; more are refused (RESOURCE_EXHAUSTED).")
-               .in_range(1, kMaxStreamsLimit)}};
+  return {
+      "Serves KEDA's external scaler gRPC API (and external-push) from the decisions of the pipelines.",
+      {Setting::custom("listen", "127.0.0.1:9091", "\"host:port\", \":port\" (every interface) or a port number",
+                       "Where the gRPC server listens; port 0 picks a free port."),
+       Setting::object(
+           "tls",
+           {Setting::string("certFile", std::nullopt, "PEM server certificate (chain).").non_empty().is_required(),
+            Setting::string("keyFile", std::nullopt, "PEM private key of certFile.").non_empty().is_required(),
+            Setting::string("clientCAFile", std::nullopt, "Clients must present a certificate this CA signed.")
+                .non_empty()},
+           "TLS; not set: plaintext. The files are read by start().")
+           .or_null(),
+       Setting::integer("maxStreams", 64, "Concurrent StreamIsActive streams; more are refused (RESOURCE_EXHAUSTED).")
+           .in_range(1, kMaxStreamsLimit)}};
 }
 
 std::vector<sdk::Error> check_settings(const json& validated, const std::string& config_path) {
@@ -92,8 +87,8 @@ std::vector<sdk::Error> check_settings(const json& validated, const std::string&
       if (auto f = t->find(key); f != t->end() && f->is_string()) {
         const std::string& text = f->get_ref<const std::string&>();
         if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
-          errors.push_back(sdk::make_error(ErrorCode::kInvalidConfig, "contains control characters",
-                                           config_path + ".tls." + key));
+          errors.push_back(
+              sdk::make_error(ErrorCode::kInvalidConfig, "contains control characters", config_path + ".tls." + key));
       }
   return errors;
 }
@@ -112,8 +107,7 @@ ScalerConfig read_settings(const json& validated) {
 }
 
 sdk::ParsedSettings<ScalerConfig> parse_config(const json& config, const std::string& config_path) {
-  return sdk::parse_settings_with<ScalerConfig>(settings_schema(), config, config_path, check_settings,
-                                                read_settings);
+  return sdk::parse_settings_with<ScalerConfig>(settings_schema(), config, config_path, check_settings, read_settings);
 }
 
 }  // namespace wva::plugins::keda

@@ -302,7 +302,9 @@ TEST_F(ScalerTest, PublishBeforeStartIsAnError) {
 TEST_F(ScalerTest, APortInUseIsAStartErrorWithThePath) {
   start();
   KedaScalerSink second;
-  ASSERT_TRUE(sdk::testing::configure_as_host(second, json{{"listen", "127.0.0.1:" + std::to_string(port_)}}, "sinks.other").empty());
+  ASSERT_TRUE(
+      sdk::testing::configure_as_host(second, json{{"listen", "127.0.0.1:" + std::to_string(port_)}}, "sinks.other")
+          .empty());
   sdk::testing::FakeContext ctx2;
   auto r = second.start(ctx2);
   ASSERT_FALSE(r.ok()) << "bound a port the first instance holds";
@@ -404,18 +406,24 @@ TEST_F(TlsScalerTest, ClientCaRequiresAClientCertificate) {
 
 TEST_F(TlsScalerTest, MissingOrBadFilesAreStartErrorsWithThePath) {
   KedaScalerSink sink;
-  ASSERT_TRUE(sdk::testing::configure_as_host(sink, json{{"listen", "127.0.0.1:0"},
-                                  {"tls", {{"certFile", file("absent.crt")}, {"keyFile", file("server.key")}}}}, "sinks.keda")
-                  .empty());
+  ASSERT_TRUE(
+      sdk::testing::configure_as_host(
+          sink,
+          json{{"listen", "127.0.0.1:0"}, {"tls", {{"certFile", file("absent.crt")}, {"keyFile", file("server.key")}}}},
+          "sinks.keda")
+          .empty());
   auto r = sink.start(ctx_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().path, "sinks.keda.tls.certFile");
   EXPECT_NE(r.error().message.find("absent.crt"), std::string::npos) << r.error().message;
 
   std::ofstream(dir_.path / "empty.key") << "not a key\n";
-  ASSERT_TRUE(sdk::testing::configure_as_host(sink, json{{"listen", "127.0.0.1:0"},
-                                  {"tls", {{"certFile", file("server.crt")}, {"keyFile", file("empty.key")}}}}, "sinks.keda")
-                  .empty());
+  ASSERT_TRUE(
+      sdk::testing::configure_as_host(
+          sink,
+          json{{"listen", "127.0.0.1:0"}, {"tls", {{"certFile", file("server.crt")}, {"keyFile", file("empty.key")}}}},
+          "sinks.keda")
+          .empty());
   r = sink.start(ctx_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().path, "sinks.keda.tls.keyFile");

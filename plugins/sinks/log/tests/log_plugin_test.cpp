@@ -202,7 +202,8 @@ TEST(LogSink, AppendsOneJsonDocumentPerPublishToAFile) {
   TempDir dir;
   const auto file = dir.path() / "decisions.log";
   LogSink sink;
-  ASSERT_TRUE(sdk::testing::configure_as_host(sink, {{"format", "json"}, {"output", file.string()}}, "sinks.log").empty());
+  ASSERT_TRUE(
+      sdk::testing::configure_as_host(sink, {{"format", "json"}, {"output", file.string()}}, "sinks.log").empty());
   NullContext ctx;
   ASSERT_TRUE(sink.start(ctx).ok());
   auto ds = two_decisions();
@@ -242,7 +243,8 @@ TEST(LogSink, TextToStdout) {
 
 TEST(LogSink, UnopenableFileFailsStartWithOutputPath) {
   LogSink sink;
-  ASSERT_TRUE(sdk::testing::configure_as_host(sink, {{"output", "/nonexistent-dir/x/decisions.log"}}, "sinks.log").empty());
+  ASSERT_TRUE(
+      sdk::testing::configure_as_host(sink, {{"output", "/nonexistent-dir/x/decisions.log"}}, "sinks.log").empty());
   NullContext ctx;
   auto r = sink.start(ctx);
   ASSERT_FALSE(r.ok());

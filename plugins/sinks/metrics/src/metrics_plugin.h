@@ -8,8 +8,8 @@
 #include <string>
 
 #include "http_exporter.h"
-#include "settings.h"
 #include "recommendation_gauges.h"
+#include "settings.h"
 #include "wva/sdk/plugin.h"
 
 namespace wva::plugins::metrics {

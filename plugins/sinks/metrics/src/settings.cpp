@@ -5,7 +5,6 @@
 #include <charconv>
 #include <vector>
 
-
 namespace wva::plugins::metrics {
 namespace {
 
@@ -53,31 +52,30 @@ sdk::Result<std::optional<ListenAddress>> parse_listen(const nlohmann::json& val
 
 sdk::SettingsSchema settings_schema() {
   using sdk::Setting;
-  return {"Serves the process's Prometheus registry (WVA's recommendations and its own metrics) over HTTP or HTTPS.",
-          {Setting::custom("listen", ":8443", "\"host:port\", \":port\" (every interface), a port number, or \"0\" "
-                                              "(no server)",
-                           "Where the HTTP server listens; port 0 picks a free port."),
-           Setting::string("path", "/metrics", "The scrape path: starts with '/', no spaces, '?' or '#'; not /healthz."),
-           Setting::object("tls",
-                           {Setting::string("certFile", std::nullopt, "PEM server certificate (chain).")
-                                .non_empty()
-                                .is_required(),
-                            Setting::string("keyFile", std::nullopt, "PEM private key of certFile.")
-                                .non_empty()
-                                .is_required(),
-                            Setting::duration("reloadInterval", "10s", "How often the files are checked for renewal.")
-                                .in_range(100, 24 * 3'600'000.0)},
-                           "HTTPS; not set: plain HTTP.")
-               .or_null(),
-           Setting::object(
-               "auth",
-               {Setting::enumeration("mode", {"none", "tokenReview"}, "none",
-                                     "tokenReview: a bearer token checked by the API's TokenReview and "
-                                     "SubjectAccessReview."),
-                Setting::duration("reviewTimeout", "5s", "Time a review may take.").in_range(100, 60'000),
-                Setting::duration("cacheTTL", "1m", "How long a review's answer is reused.").in_range(0, 3'600'000)},
-               "Who may scrape.")
-               .or_null()}};
+  return {
+      "Serves the process's Prometheus registry (WVA's recommendations and its own metrics) over HTTP or HTTPS.",
+      {Setting::custom("listen", ":8443",
+                       "\"host:port\", \":port\" (every interface), a port number, or \"0\" "
+                       "(no server)",
+                       "Where the HTTP server listens; port 0 picks a free port."),
+       Setting::string("path", "/metrics", "The scrape path: starts with '/', no spaces, '?' or '#'; not /healthz."),
+       Setting::object(
+           "tls",
+           {Setting::string("certFile", std::nullopt, "PEM server certificate (chain).").non_empty().is_required(),
+            Setting::string("keyFile", std::nullopt, "PEM private key of certFile.").non_empty().is_required(),
+            Setting::duration("reloadInterval", "10s", "How often the files are checked for renewal.")
+                .in_range(100, 24 * 3'600'000.0)},
+           "HTTPS; not set: plain HTTP.")
+           .or_null(),
+       Setting::object(
+           "auth",
+           {Setting::enumeration("mode", {"none", "tokenReview"}, "none",
+                                 "tokenReview: a bearer token checked by the API's TokenReview and "
+                                 "SubjectAccessReview."),
+            Setting::duration("reviewTimeout", "5s", "Time a review may take.").in_range(100, 60'000),
+            Setting::duration("cacheTTL", "1m", "How long a review's answer is reused.").in_range(0, 3'600'000)},
+           "Who may scrape.")
+           .or_null()}};
 }
 
 std::vector<sdk::Error> check_settings(const nlohmann::json& validated, const std::string& config_path) {
@@ -92,8 +90,8 @@ std::vector<sdk::Error> check_settings(const nlohmann::json& validated, const st
                                 "must start with '/' and hold no spaces, '?' or '#', got \"" + p + "\"",
                                 config_path + ".path"));
   else if (p == "/healthz")
-    errors.push_back(make_error(ErrorCode::kInvalidConfig, "\"/healthz\" is reserved for the health check",
-                                config_path + ".path"));
+    errors.push_back(
+        make_error(ErrorCode::kInvalidConfig, "\"/healthz\" is reserved for the health check", config_path + ".path"));
   return errors;
 }
 
@@ -114,8 +112,7 @@ MetricsConfig read_settings(const nlohmann::json& validated) {
 }
 
 sdk::ParsedSettings<MetricsConfig> parse_config(const sdk::Config& config, const std::string& config_path) {
-  return sdk::parse_settings_with<MetricsConfig>(settings_schema(), config, config_path, check_settings,
-                                                 read_settings);
+  return sdk::parse_settings_with<MetricsConfig>(settings_schema(), config, config_path, check_settings, read_settings);
 }
 
 }  // namespace wva::plugins::metrics

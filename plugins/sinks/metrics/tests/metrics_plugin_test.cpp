@@ -227,7 +227,9 @@ TEST(MetricsSink, PortInUseFailsStartWithThePath) {
   ASSERT_TRUE(first.start(ctx).ok());
   const int port = *first.bound_port();
   MetricsSink second;
-  ASSERT_TRUE(sdk::testing::configure_as_host(second, json{{"listen", "127.0.0.1:" + std::to_string(port)}}, "sinks.other").empty());
+  ASSERT_TRUE(
+      sdk::testing::configure_as_host(second, json{{"listen", "127.0.0.1:" + std::to_string(port)}}, "sinks.other")
+          .empty());
   auto r = second.start(ctx);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, sdk::ErrorCode::kUnavailable);

@@ -7,8 +7,9 @@ namespace wva::plugins::status {
 sdk::SettingsSchema settings_schema() {
   using sdk::Setting;
   return {"Writes each touched VariantAutoscaling's .status with one merge patch per VA.",
-          {Setting::integer("maxAttempts", 3, "Patch attempts per VariantAutoscaling when the API server answers "
-                                              "409 Conflict.")
+          {Setting::integer("maxAttempts", 3,
+                            "Patch attempts per VariantAutoscaling when the API server answers "
+                            "409 Conflict.")
                .in_range(1, 10)}};
 }
 

@@ -4,7 +4,6 @@
 #include <set>
 #include <vector>
 
-
 namespace wva::plugins::status {
 namespace {
 

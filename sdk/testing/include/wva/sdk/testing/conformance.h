@@ -229,7 +229,8 @@ TEST_P(PluginConformance, RefusesInvalidConfigWithPathAndMessage) {
     EXPECT_FALSE(e.path.empty()) << "error has no config path: " << e.message;
     EXPECT_FALSE(e.message.empty()) << "error has no message";
     // The path starts at the config path the host gave, so the operator can find it in pipelines.yaml.
-    EXPECT_EQ(e.path.rfind(kConfigPath, 0), 0u) << "path '" << e.path << "' does not start with '" << kConfigPath << "'";
+    EXPECT_EQ(e.path.rfind(kConfigPath, 0), 0u)
+        << "path '" << e.path << "' does not start with '" << kConfigPath << "'";
   }
 }
 

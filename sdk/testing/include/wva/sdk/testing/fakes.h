@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "wva/sdk/context.h"
-#include "wva/sdk/plugin.h"
 #include "wva/sdk/memory_cluster.h"
+#include "wva/sdk/plugin.h"
 #include "wva/sdk/types.h"
 
 namespace wva::sdk::testing {
