@@ -100,9 +100,10 @@ std::vector<sdk::Error> PluginSet::build(const HostConfig& config, const std::ve
         continue;
       }
       // The settings checked in one place for every plugin: all errors of all instances are reported.
-      auto prepared = guarded("plugin " + inst.name + " settings", [&, &inst = inst]() -> sdk::Result<sdk::ValidatedSettings> {
-        return sdk::prepare_settings(*object.value(), inst.config, inst.path);
-      });
+      auto prepared =
+          guarded("plugin " + inst.name + " settings", [&, &inst = inst]() -> sdk::Result<sdk::ValidatedSettings> {
+            return sdk::prepare_settings(*object.value(), inst.config, inst.path);
+          });
       if (!prepared.ok()) {
         errors.push_back(sdk::make_error(prepared.error().code, prepared.error().message, inst.path));
         continue;
@@ -115,8 +116,8 @@ std::vector<sdk::Error> PluginSet::build(const HostConfig& config, const std::ve
         continue;
       }
       const std::string who = "plugin " + inst.name + " configure()";
-      auto configured = guarded(
-          who, [&, &inst = inst] { return object.value()->configure(prepared->values, inst.path); });
+      auto configured =
+          guarded(who, [&, &inst = inst] { return object.value()->configure(prepared->values, inst.path); });
       if (!configured.ok()) {
         auto e = configured.error();
         if (e.path.empty()) e.path = inst.path;
@@ -124,10 +125,9 @@ std::vector<sdk::Error> PluginSet::build(const HostConfig& config, const std::ve
         continue;
       }
       index_[std::string(section) + "/" + name] = instances_.size();
-      instances_.push_back(PluginInstance{name, inst.plugin, inst.path, object.value(),
-                                          std::make_shared<InstanceContext>(services, name, inst.path), false,
-                                          file.value(), inst.config, prepared->values, false,
-                                          [lib = lib] { return lib->create(); }});
+      instances_.push_back(PluginInstance{
+          name, inst.plugin, inst.path, object.value(), std::make_shared<InstanceContext>(services, name, inst.path),
+          false, file.value(), inst.config, prepared->values, false, [lib = lib] { return lib->create(); }});
     }
   }
   return errors;

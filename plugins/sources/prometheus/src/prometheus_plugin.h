@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "settings.h"
 #include "grouping.h"
 #include "http_client.h"
+#include "settings.h"
 #include "wva/sdk/plugin.h"
 
 namespace wva::prometheus {
