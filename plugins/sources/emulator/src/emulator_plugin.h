@@ -16,8 +16,8 @@
 #include <optional>
 #include <string>
 
-#include "settings.h"
 #include "fixed_mode.h"
+#include "settings.h"
 #include "wva/sdk/plugin.h"
 
 namespace wva::emulator {
