@@ -15,9 +15,9 @@
 #include "host/cycle.h"
 #include "host/metrics_registry.h"
 #include "host/plugin_set.h"
-#include "metrics_sink.h"
+#include "metrics_plugin.h"
 #include "model/model_builder.h"
-#include "saturation_analyzer.h"
+#include "saturation_plugin.h"
 #include "wva/sdk/memory_cluster.h"
 
 namespace {
@@ -147,8 +147,13 @@ void BM_Cycle(benchmark::State& state) {
   framework::InstanceContext sat_ctx(services, "saturation"), metrics_ctx(services, "metrics");
   saturation::SaturationAnalyzer saturation;
   plugins::metrics::MetricsSink sink;
-  if (!saturation.configure(nlohmann::json::object(), "analyzers.saturation").ok() || !saturation.start(sat_ctx).ok() ||
-      !sink.configure({{"listen", "0"}}, "sinks.metrics").ok() || !sink.start(metrics_ctx).ok()) {
+  // Configured as the host does: the settings validated and defaulted first.
+  auto configure = [](sdk::Plugin& p, const nlohmann::json& settings, const std::string& path) {
+    auto prepared = sdk::prepare_settings(p, settings, path);
+    return prepared.ok() && p.configure(prepared.values, path).ok();
+  };
+  if (!configure(saturation, nlohmann::json::object(), "analyzers.saturation") || !saturation.start(sat_ctx).ok() ||
+      !configure(sink, {{"listen", "0"}}, "sinks.metrics") || !sink.start(metrics_ctx).ok()) {
     state.SkipWithError("plugin setup failed");
     return;
   }

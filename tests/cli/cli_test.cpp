@@ -528,4 +528,74 @@ TEST(Cli, APluginThatFailsToLoadDisablesOnlyItsPipeline) {
   EXPECT_NE(r.err.find("libtest-bad-abi.so refused: SDK ABI"), std::string::npos) << r.err;
 }
 
+// One config mechanism: every plugin's settings are validated by the host against the plugin's schema
+// before configure(), so errors in three plugins' settings are all printed, in one wording, with paths.
+TEST(Cli, ValidatePrintsEveryErrorOfEveryPluginsSettings) {
+  ScratchDir dir("three-plugins");
+  dir.write("pipelines.yaml", R"(sources:
+  prometheus: {url: "http://127.0.0.1:9090"}
+analyzers:
+  saturation: {mode: fast, kvHysteresis: 2, countSaturate: true}
+  keda-like: {plugin: threshold, signal: qps, targt: 3}
+sinks:
+  log: {format: xml, output: ""}
+pipelines:
+  default: {source: prometheus, analyzers: [saturation], sinks: [log]}
+  baseline: {source: prometheus, analyzers: [keda-like], sinks: [log]}
+)");
+  auto r = run({kWva, "validate", "--offline", "--config", (dir.path / "pipelines.yaml").string()});
+  EXPECT_EQ(r.code, 1);
+  for (const char* expected : {
+           "analyzers.saturation.countSaturate: unknown setting; did you mean \"countSaturated\"?",
+           "analyzers.saturation.mode: must be one of compatible, improved, got \"fast\"",
+           "analyzers.saturation.kvHysteresis: must be a number in [0, 1], got 2",
+           "analyzers.keda-like.targt: unknown setting; did you mean \"target\"?",
+           "analyzers.keda-like.signal: must be one of concurrency, waiting, kvCache, got \"qps\"",
+           "sinks.log.format: must be one of text, json, got \"xml\"",
+           "sinks.log.output: must be a string not empty, got \"\"",
+       })
+    EXPECT_NE(r.err.find(expected), std::string::npos) << "missing <" << expected << "> in:\n" << r.err;
+}
+
+TEST(Cli, PluginsDescribePrintsTheSchemaWithDefaults) {
+  auto r = run({kWva, "plugins", "--describe", "saturation"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("mode  (one of compatible, improved; default: compatible)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("kvHysteresis  (a number in [0, 1]; default: 0.05)"), std::string::npos) << r.out;
+  auto md = run({kWva, "plugins", "--describe", "scale-to-zero", "--markdown"});
+  ASSERT_EQ(md.code, 0) << md.err;
+  EXPECT_NE(md.out.find("| `retention` | a duration (e.g. 500ms, 15s, 1m30s) in (0s, 168h] | `10m` |"),
+            std::string::npos)
+      << md.out;
+  auto missing = run({kWva, "plugins", "--describe", "frobnicator"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("libfrobnicator.so"), std::string::npos) << missing.err;
+}
+
+// Each plugin README's settings table is the one `wva plugins --describe NAME --markdown` prints, between
+// "<!-- settings-table NAME -->" and "<!-- /settings-table -->".
+TEST(Cli, EveryPluginReadmeSettingsTableIsTheGeneratedOne) {
+  const std::string open = "<!-- settings-table ", close = "<!-- /settings-table -->";
+  int tables = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(std::string(WVA_SOURCE_DIR) + "/plugins")) {
+    if (entry.path().filename() != "README.md") continue;
+    std::ifstream in(entry.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto at = text.find(open);
+    if (at == std::string::npos) continue;
+    const auto name_end = text.find(" -->", at);
+    const auto end = text.find(close, at);
+    ASSERT_NE(name_end, std::string::npos) << entry.path();
+    ASSERT_NE(end, std::string::npos) << entry.path() << ": no " << close;
+    const std::string name = text.substr(at + open.size(), name_end - at - open.size());
+    const std::string table = text.substr(name_end + 5, end - name_end - 5);
+    auto r = run({kWva, "plugins", "--describe", name, "--markdown"});
+    ASSERT_EQ(r.code, 0) << name << ": " << r.err;
+    EXPECT_EQ(table, r.out) << entry.path() << " is stale; regenerate it with: wva plugins --describe " << name
+                            << " --markdown";
+    ++tables;
+  }
+  EXPECT_GE(tables, 6);  // every converted plugin has one
+}
+
 }  // namespace

@@ -14,7 +14,7 @@
 #include "cluster/kube/kube_config.h"
 #include "fake_apiserver.h"
 #include "https_get.h"
-#include "metrics_sink.h"
+#include "metrics_plugin.h"
 #include "prerequisite.h"
 #include "test_pki.h"
 #include "wva/sdk/testing/fakes.h"
@@ -144,11 +144,13 @@ TEST_F(ReviewsTest, TheSinkAnswers401403200AndCachesTheDecisions) {
   ReviewingContext ctx(&reviewer_);
   ctx.metrics().set_gauge("inferno_desired_replicas", "desired", {{"variant_name", "v"}}, 3);
   plugins::metrics::MetricsSink sink;
-  ASSERT_TRUE(sink.configure(json{{"listen", "127.0.0.1:0"},
-                                  {"tls", {{"certFile", pki.file("server.crt")}, {"keyFile", pki.file("server.key")}}},
-                                  {"auth", {{"mode", "tokenReview"}, {"cacheTTL", "1m"}}}},
-                             "sinks.metrics")
-                  .ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(
+                  sink,
+                  json{{"listen", "127.0.0.1:0"},
+                       {"tls", {{"certFile", pki.file("server.crt")}, {"keyFile", pki.file("server.key")}}},
+                       {"auth", {{"mode", "tokenReview"}, {"cacheTTL", "1m"}}}},
+                  "sinks.metrics")
+                  .empty());
   auto started = sink.start(ctx);
   ASSERT_TRUE(started.ok()) << started.error().to_string();
   const std::string url = "https://127.0.0.1:" + std::to_string(*sink.bound_port()) + "/metrics";

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "wva/sdk/duration.h"
 #include "wva/sdk/suggest.h"
 
 namespace wva::emulator {
@@ -75,17 +76,12 @@ std::optional<double> get_seconds(const nlohmann::json& j, const std::string& pa
   }
   if (j.is_string()) {
     const std::string s = j.get<std::string>();
-    std::size_t i = 0;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    const std::string num = s.substr(0, i), unit = s.substr(i);
+    // A bare number in a string is seconds, as a number is; anything else is the SDK's one grammar.
     char* end = nullptr;
-    double v = num.empty() ? -1 : std::strtod(num.c_str(), &end);
-    double scale = -1;
-    if (unit == "ms") scale = 0.001;
-    else if (unit == "s" || unit.empty()) scale = 1;
-    else if (unit == "m") scale = 60;
-    else if (unit == "h") scale = 3600;
-    if (v >= 0 && scale > 0 && end && *end == '\0') return v * scale;
+    const double bare = s.empty() ? -1 : std::strtod(s.c_str(), &end);
+    if (end && *end == '\0' && std::isfinite(bare) && bare >= 0 && std::isdigit(static_cast<unsigned char>(s[0])))
+      return bare;
+    if (auto d = sdk::parse_duration(s); d.ok() && d->count() >= 0) return static_cast<double>(d->count()) / 1000.0;
   }
   errors.add(path, "must be a duration like 90s, 250ms, 5m or 1h (or a number of seconds), got " + j.dump());
   return std::nullopt;

@@ -41,7 +41,7 @@ usage:
                [--plugin-path DIR]... [--status-file FILE] [--leader-elect] [--health-probe-bind-address A]
                [--shards N [--shard-index I]]
   wva validate [--local DIR | --kubeconfig FILE [--context NAME]] [--config FILE] [--plugin-path DIR]...
-  wva plugins  [--plugin-path DIR]...
+  wva plugins  [--plugin-path DIR]... [--describe NAME [--markdown]]
   wva simulate SCENARIO.yaml [--report DIR] [--output text|json] [--static-frontier] [--pipeline NAME]...
   wva version
 
@@ -490,10 +490,53 @@ int cmd_validate(int argc, char** argv) {
   return 0;
 }
 
+// `wva plugins --describe NAME [--markdown]`: the plugin's settings schema with its defaults, as text or as
+// the Markdown table of its README's config reference.
+int describe_plugin(const std::string& name, const std::vector<std::filesystem::path>& paths, bool markdown) {
+  auto file = find_plugin_file(name, paths);
+  if (!file.ok()) {
+    print_errors({file.error()});
+    return 1;
+  }
+  auto library = PluginLibrary::open(file.value());
+  if (!library.ok()) {
+    print_errors({library.error()});
+    return 1;
+  }
+  auto object = library.value()->create();
+  if (!object.ok()) {
+    print_errors({object.error()});
+    return 1;
+  }
+  std::optional<sdk::SettingsSchema> schema;
+  try {
+    schema = object.value()->settings_schema();
+  } catch (const std::exception& e) {
+    std::cerr << "wva plugins: " << name << " settings_schema() threw an exception: " << e.what() << '\n';
+    return 1;
+  }
+  const PluginInfo& info = library.value()->info();
+  if (!schema) {
+    std::cerr << "wva plugins: " << name << " declares no settings schema (its settings reach it unchecked)\n";
+    return 1;
+  }
+  if (markdown) {
+    std::cout << sdk::settings_markdown(*schema);
+    return 0;
+  }
+  std::cout << info.name << " " << info.version << " (" << sdk::kinds_to_string(info.kinds) << ")\n"
+            << sdk::describe_settings(*schema);
+  return 0;
+}
+
 int cmd_plugins(int argc, char** argv) {
   std::vector<std::string> plugin_paths;
+  std::string describe;
+  bool markdown = false;
   po::options_description desc("wva plugins options");
   desc.add_options()("plugin-path", po::value(&plugin_paths)->composing(), "folder with lib<name>.so (repeatable)")(
+      "describe", po::value(&describe), "print plugin NAME's settings: type, accepted values, default, meaning")(
+      "markdown", po::bool_switch(&markdown), "with --describe: as the Markdown table of the plugin's README")(
       "help,h", "this help");
   po::variables_map vm;
   if (!parse(argc, argv, desc, vm)) return 2;
@@ -503,6 +546,11 @@ int cmd_plugins(int argc, char** argv) {
   }
   auto paths = to_paths(plugin_paths);
   for (auto& p : default_plugin_paths()) paths.push_back(p);
+  if (!describe.empty()) return describe_plugin(describe, paths, markdown);
+  if (markdown) {
+    std::cerr << "wva plugins: --markdown goes with --describe NAME\n";
+    return 2;
+  }
   auto entries = scan_plugins(paths);
   std::cout << std::left << std::setw(18) << "NAME" << std::setw(24) << "KIND" << std::setw(10) << "VERSION"
             << std::setw(6) << "ABI"

@@ -5,9 +5,8 @@
 #include <deque>
 #include <fstream>
 #include <set>
-#include <sstream>
 
-#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/sinks/null_sink.h>
 
 #include "config/input_limits.h"
 #include "host/clock.h"
@@ -300,19 +299,18 @@ std::vector<sdk::Error> Host::validate(bool dry_run_analyzers) {
   if (!errors.empty()) return errors;
   if (options_.base_dir.empty() && options_.config_file) options_.base_dir = options_.config_file->parent_path();
   // Plugins report what they read from the cluster (ConfigMap entries they reject, with paths) as
-  // warnings; validate captures those from the dry run below and turns them into errors.
-  std::ostringstream captured;
-  auto capture_sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
-  capture_sink->set_level(spdlog::level::warn);
-  capture_sink->set_pattern("%v");
+  // diagnostics (PluginContext::report); validate turns every one of the dry run below into an error.
+  // The run's own log stays quiet: what matters is returned.
   const auto saved_log = log_;
-  log_ = std::make_shared<spdlog::logger>("validate", capture_sink);
+  log_ = std::make_shared<spdlog::logger>("validate", std::make_shared<spdlog::sinks::null_sink_mt>());
   errors = activate(std::move(config), false, /*allow_partial=*/false);
   if (errors.empty() && dry_run_analyzers) {
     // Dry-run one preparation of every analyzer over the real models: start analyzers only (sources and
     // sinks would open connections and ports), prepare_cycle() reads their ConfigMaps.
     for (auto& e : plugins_->start_section("analyzers")) errors.push_back(std::move(e));
-    if (const ClusterModels* all = current_models(/*discover=*/false))
+    if (const ClusterModels* all = current_models(/*discover=*/false)) {
+      // What the host itself rejected in the cluster's objects (e.g. a bad accelerator-unitcost entry).
+      for (const auto& w : all->warnings) errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, w));
       for (const auto& p : pipelines_)
         for (const auto& [name, analyzer] : p.analyzers)
           if (analyzer) {
@@ -320,23 +318,13 @@ std::vector<sdk::Error> Host::validate(bool dry_run_analyzers) {
                 guarded("analyzer " + name, [&, &analyzer = analyzer] { return analyzer->prepare_cycle(all->models); });
             if (!r.ok()) errors.push_back(sdk::make_error(r.error().code, r.error().message, "analyzers." + name));
           }
+    }
   }
+  if (plugins_)
+    for (const auto& d : plugins_->diagnostics())
+      errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, d.message, d.path));
   shutdown();
   log_ = saved_log;
-  std::istringstream lines(captured.str());
-  std::set<std::string> seen;
-  for (std::string line; std::getline(lines, line);) {
-    // "[instance] message" from an instance's logger; keep each problem once.
-    std::string path, message = line;
-    if (line.size() > 2 && line[0] == '[') {
-      const auto close = line.find("] ");
-      if (close != std::string::npos) {
-        path = "analyzers." + line.substr(1, close - 1);
-        message = line.substr(close + 2);
-      }
-    }
-    if (seen.insert(line).second) errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, message, path));
-  }
   return errors;
 }
 

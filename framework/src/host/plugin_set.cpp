@@ -7,8 +7,23 @@
 
 namespace wva::framework {
 
-InstanceContext::InstanceContext(const HostServices& services, std::string name)
-    : services_(services), name_(std::move(name)), logger_(services.log, name_) {}
+InstanceContext::InstanceContext(const HostServices& services, std::string name, std::string config_path)
+    : services_(services), name_(std::move(name)), config_path_(std::move(config_path)), logger_(services.log, name_) {}
+
+void InstanceContext::report(const sdk::Diagnostic& diagnostic) {
+  if (diagnostic.severity == sdk::Severity::kError) logger_.error(diagnostic.to_string());
+  else logger_.warn(diagnostic.to_string());
+  sdk::Diagnostic kept = diagnostic;
+  if (kept.path.empty()) kept.path = config_path_;
+  std::lock_guard lock(diagnostics_mutex_);
+  if (diagnostics_.size() >= kMaxDiagnostics) return;
+  if (seen_.emplace(kept.path, kept.message).second) diagnostics_.push_back(std::move(kept));
+}
+
+std::vector<sdk::Diagnostic> InstanceContext::diagnostics() const {
+  std::lock_guard lock(diagnostics_mutex_);
+  return diagnostics_;
+}
 
 namespace {
 
@@ -55,7 +70,7 @@ const PluginInstance* PluginSet::reusable(const PluginSet* previous, const std::
 void PluginSet::keep(const std::string& section, const PluginInstance& from) {
   index_[section + "/" + from.name] = instances_.size();
   instances_.push_back(PluginInstance{from.name, from.plugin, from.path, from.object, from.context, true, from.file,
-                                      from.config, /*inherited=*/true, from.create});
+                                      from.config, from.settings, /*inherited=*/true, from.create});
 }
 
 std::vector<sdk::Error> PluginSet::build(const HostConfig& config, const std::vector<std::filesystem::path>& paths,
@@ -107,8 +122,25 @@ std::vector<sdk::Error> PluginSet::build(const HostConfig& config, const std::ve
                                          inst.path));
         continue;
       }
+      // The settings checked in one place for every plugin: all errors of all instances are reported.
+      auto prepared =
+          guarded("plugin " + inst.name + " settings", [&, &inst = inst]() -> sdk::Result<sdk::ValidatedSettings> {
+            return sdk::prepare_settings(*object.value(), inst.config, inst.path);
+          });
+      if (!prepared.ok()) {
+        errors.push_back(sdk::make_error(prepared.error().code, prepared.error().message, inst.path));
+        continue;
+      }
+      if (!prepared->ok()) {
+        for (auto& e : prepared->errors) {
+          if (e.path.empty()) e.path = inst.path;
+          errors.push_back(std::move(e));
+        }
+        continue;
+      }
       const std::string who = "plugin " + inst.name + " configure()";
-      auto configured = guarded(who, [&, &inst = inst] { return object.value()->configure(inst.config, inst.path); });
+      auto configured =
+          guarded(who, [&, &inst = inst] { return object.value()->configure(prepared->values, inst.path); });
       if (!configured.ok()) {
         auto e = configured.error();
         if (e.path.empty()) e.path = inst.path;
@@ -116,9 +148,9 @@ std::vector<sdk::Error> PluginSet::build(const HostConfig& config, const std::ve
         continue;
       }
       index_[std::string(section) + "/" + name] = instances_.size();
-      instances_.push_back(PluginInstance{name, inst.plugin, inst.path, object.value(),
-                                          std::make_shared<InstanceContext>(services, name), false, file.value(),
-                                          inst.config, false, [lib = lib] { return lib->create(); }});
+      instances_.push_back(PluginInstance{
+          name, inst.plugin, inst.path, object.value(), std::make_shared<InstanceContext>(services, name, inst.path),
+          false, file.value(), inst.config, prepared->values, false, [lib = lib] { return lib->create(); }});
     }
   }
   return errors;
@@ -131,7 +163,7 @@ void PluginSet::add(const std::string& section, std::string name, std::shared_pt
     return;
   }
   index_[section + "/" + name] = instances_.size();
-  auto ctx = std::make_shared<InstanceContext>(services, name);
+  auto ctx = std::make_shared<InstanceContext>(services, name, section + "." + name);
   instances_.push_back(PluginInstance{name,
                                       name,
                                       section + "." + name,
@@ -139,6 +171,7 @@ void PluginSet::add(const std::string& section, std::string name, std::shared_pt
                                       std::move(ctx),
                                       false,
                                       {},
+                                      nlohmann::json::object(),
                                       nlohmann::json::object(),
                                       false,
                                       std::move(factory)});
@@ -165,7 +198,7 @@ sdk::Result<FreshInstanceRecipe> PluginSet::recipe(const std::string& key) const
     return sdk::make_error(sdk::ErrorCode::kUnavailable,
                            key + " is an in-process instance without a factory; it cannot be restarted");
   return FreshInstanceRecipe{
-      key.substr(0, key.find('/')), inst.name, inst.path, inst.create, inst.config, inst.context};
+      key.substr(0, key.find('/')), inst.name, inst.path, inst.create, inst.settings, inst.context};
 }
 
 std::shared_ptr<sdk::Plugin> PluginSet::replace(const std::string& key, std::shared_ptr<sdk::Plugin> fresh) {
@@ -241,6 +274,14 @@ void PluginSet::stop_all(const std::function<bool(const std::string&, const sdk:
 const PluginInstance* PluginSet::find(const std::string& section, const std::string& name) const {
   auto it = index_.find(section + "/" + name);
   return it == index_.end() ? nullptr : &instances_[it->second];
+}
+
+std::vector<sdk::Diagnostic> PluginSet::diagnostics() const {
+  std::vector<sdk::Diagnostic> out;
+  for (const auto& inst : instances_)
+    if (inst.context)
+      for (auto& d : inst.context->diagnostics()) out.push_back(std::move(d));
+  return out;
 }
 
 sdk::Source* PluginSet::source(const std::string& name) const {

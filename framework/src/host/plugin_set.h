@@ -5,7 +5,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cluster/cluster_backend.h"
@@ -27,18 +30,30 @@ struct HostServices {
 
 class InstanceContext final : public sdk::PluginContext {
  public:
-  InstanceContext(const HostServices& services, std::string name);
+  // `config_path` (e.g. "analyzers.saturation") locates a diagnostic reported without a path.
+  InstanceContext(const HostServices& services, std::string name, std::string config_path = {});
   sdk::Logger& logger() override { return logger_; }
   const sdk::Clock& clock() override { return *services_.clock; }
   sdk::ClusterView& cluster() override { return *services_.cluster; }
   sdk::MetricsRegistry& metrics() override { return *services_.metrics; }
   std::string instance_name() const override { return name_; }
   sdk::AccessReviewer* access_reviewer() override { return services_.access_reviewer; }
+  // Logs the diagnostic through the instance's logger and keeps it (each distinct one once, at most
+  // kMaxDiagnostics) for diagnostics().
+  void report(const sdk::Diagnostic& diagnostic) override;
+  // What the instance reported, in order, paths filled in.
+  std::vector<sdk::Diagnostic> diagnostics() const;
+
+  static constexpr std::size_t kMaxDiagnostics = 1000;
 
  private:
   HostServices services_;
   std::string name_;
+  std::string config_path_;
   SpdLogger logger_;
+  mutable std::mutex diagnostics_mutex_;
+  std::vector<sdk::Diagnostic> diagnostics_;
+  std::set<std::pair<std::string, std::string>> seen_;  // (path, message)
 };
 
 // Makes a fresh object of an instance's plugin (its library's factory, or an in-process factory).
@@ -50,7 +65,7 @@ struct FreshInstanceRecipe {
   std::string name;
   std::string path;  // config path, e.g. "analyzers.a"
   PluginFactory create;
-  nlohmann::json config;
+  nlohmann::json config;  // as prepare_settings() made it: what configure() gets
   std::shared_ptr<InstanceContext> context;
   // Creates, checks the kind, configures and starts a fresh object (each step's error says which).
   sdk::Result<std::shared_ptr<sdk::Plugin>> make() const;
@@ -64,7 +79,8 @@ struct PluginInstance {
   std::shared_ptr<InstanceContext> context;  // shared with the next set when the instance survives a reload
   bool started = false;
   std::filesystem::path file;  // the library it came from (empty for in-process instances)
-  nlohmann::json config;       // the settings it was configured with
+  nlohmann::json config;       // the settings as written in pipelines.yaml
+  nlohmann::json settings;     // what configure() got: validated and defaulted (prepare_settings)
   // Kept from the previous set on a reload and still that set's to stop until take_over_from().
   bool inherited = false;
   PluginFactory create;  // empty: an in-process instance without a factory (cannot be restarted)
@@ -77,8 +93,9 @@ class PluginSet {
   PluginSet(const PluginSet&) = delete;
   PluginSet& operator=(const PluginSet&) = delete;
 
-  // Loads every referenced library, checks each provides the kind its section needs, creates and
-  // configures every instance. Returns every error found (with its config path); empty = success.
+  // Loads every referenced library, checks each provides the kind its section needs, creates every
+  // instance, validates its settings against its plugin's schema (sdk::prepare_settings: every error of
+  // every instance) and configures it. Returns every error found (with its config path); empty = success.
   // With `previous` (a reload), an instance whose section, name, library and settings are unchanged and
   // which runs in `previous` is kept as it is: not re-created, re-configured or re-started, so its state
   // and its listeners survive. It stays previous's to stop until take_over_from().
@@ -117,6 +134,8 @@ class PluginSet {
   sdk::Sink* sink(const std::string& name) const;
   sdk::Combiner* combiner(const std::string& name) const;
   const std::vector<PluginInstance>& instances() const { return instances_; }
+  // Every instance's diagnostics (InstanceContext::report), in instance order.
+  std::vector<sdk::Diagnostic> diagnostics() const;
 
  private:
   const PluginInstance* find(const std::string& section, const std::string& name) const;

@@ -5,8 +5,6 @@
 #include <sstream>
 #include <vector>
 
-#include "wva/sdk/suggest.h"
-
 namespace wva::capacity {
 
 namespace {
@@ -62,70 +60,6 @@ std::pair<double, double> arrival_slopes(const std::deque<ArrivalSample>& sample
     return x[x.size() / 2];
   };
   return {median(decode), median(prefill)};
-}
-
-sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path) {
-  Settings s;
-  if (config.is_null()) return s;
-  if (!config.is_object()) return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "must be a map", path);
-  struct Field {
-    const char* key;
-    double* value;
-    double min, max;
-    bool seconds;
-  };
-  const std::vector<Field> fields = {
-      {"latencyMargin", &s.latency_margin, 0.1, 1, false}, {"maxUtilization", &s.max_utilization, 0.1, 0.99, false},
-      {"kvTarget", &s.kv_target, 0.1, 1, false},           {"drainTime", &s.drain_s, 1, 3600, true},
-      {"startupDelay", &s.startup_s, 0, 3600, true},       {"reaction", &s.reaction_s, 0, 3600, true},
-      {"swapPayback", &s.swap_payback_s, 0, 86400, true},  {"tokenBudget", &s.token_budget, 16, 1e7, false},
-      {"burstMemory", &s.burst_memory_s, 0, 86400, true},  {"burstJump", &s.burst_jump, 1.05, 100, false},
-      {"safetyKvCache", &s.safety_kv, 0.1, 1, false},      {"safetyWaitingPerPod", &s.safety_waiting, 1, 1e6, false},
-      {"priorUncertainty", &s.prior_sd, 0.01, 10, false},  {"tailAllowance", &s.tail_allowance, 0.001, 0.5, false},
-      {"promptLengthCv", &s.prompt_cv, 0, 10, false}};
-  std::vector<std::string> keys = {"defaultSlo"};
-  for (const auto& f : fields) keys.push_back(f.key);
-  for (const auto& [key, value] : config.items()) {
-    const std::string p = path + "." + key;
-    if (key == "defaultSlo") {
-      if (!value.is_object()) return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "must be {ttftMs, itlMs}", p);
-      for (const auto& [k, v] : value.items()) {
-        if (k != "ttftMs" && k != "itlMs")
-          return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "unknown key (ttftMs or itlMs)", p + "." + k);
-        if (!v.is_number() || v.get<double>() <= 0)
-          return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "must be a number of ms > 0", p + "." + k);
-        (k == "ttftMs" ? s.default_ttft_ms : s.default_itl_ms) = v.get<double>();
-      }
-      continue;
-    }
-    auto f = std::find_if(fields.begin(), fields.end(), [&, &key = key](const Field& x) { return key == x.key; });
-    if (f == fields.end()) {
-      const auto best = sdk::closest_match(key, keys);
-      return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
-                             "unknown key" + (best ? " (did you mean \"" + *best + "\"?)" : std::string()), p);
-    }
-    std::optional<double> x;
-    if (value.is_number()) x = value.get<double>();
-    else if (f->seconds && value.is_string()) {
-      const std::string t = value.get<std::string>();
-      char* end = nullptr;
-      const double n = std::strtod(t.c_str(), &end);
-      const std::string unit = end ? std::string(end) : "";
-      if (end != t.c_str()) {
-        if (unit == "s" || unit.empty()) x = n;
-        else if (unit == "m") x = n * 60;
-        else if (unit == "h") x = n * 3600;
-        else if (unit == "ms") x = n / 1000;
-      }
-    }
-    if (!x || !std::isfinite(*x) || *x < f->min || *x > f->max)
-      return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
-                             std::string("must be ") + (f->seconds ? "a duration (90s, 2m) " : "a number ") + "in [" +
-                                 num(f->min) + ", " + num(f->max) + "], got " + value.dump(),
-                             p);
-    *f->value = *x;
-  }
-  return s;
 }
 
 Coefficients prior_for(const sdk::Variant& v) {

@@ -2,7 +2,7 @@
 // backlog to drain within a bounded time), forecast over the start-up horizon, divided by what a pod of
 // each variant serves at the SLO (step_model.h, learned online), then one accelerator mix kept unless a
 // cheaper one pays for its cold start, held on the way down for the horizon, and a saturation safety net
-// that can only add. Plain C++ on SDK types; the plugin object (capacity_analyzer.h) adds locking.
+// that can only add. Plain C++ on SDK types; the plugin object (capacity_plugin.h) adds locking.
 #pragma once
 
 #include <deque>
@@ -38,8 +38,6 @@ struct Settings {
   double tail_allowance = 0.1;
   double prompt_cv = 0.5;
 };
-
-sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path);
 
 // A profile-free prior for a variant: the VA's profile (alpha, beta, delta) when given, else generic.
 Coefficients prior_for(const sdk::Variant& v);

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "policy.h"
+#include "settings.h"
 
 namespace wva::capacity {
 namespace {
@@ -396,21 +397,23 @@ TEST(CapacityPolicy, AnUnmeasuredVariantIsJudgedWithTheMeasuredCorrection) {
 
 TEST(CapacityPolicy, SettingsErrorsHavePathsAndSuggestions) {
   auto r = parse_settings(nlohmann::json{{"startupDelay", "2m"}, {"drainTime", 30}}, "analyzers.capacity");
-  ASSERT_TRUE(r.ok()) << r.error().to_string();
-  EXPECT_DOUBLE_EQ(r.value().startup_s, 120);
-  EXPECT_DOUBLE_EQ(r.value().drain_s, 30);
-  auto bad = parse_settings(nlohmann::json{{"startupDelya", "2m"}}, "analyzers.capacity");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().path, "analyzers.capacity.startupDelya");
-  EXPECT_NE(bad.error().message.find("startupDelay"), std::string::npos);
-  EXPECT_FALSE(parse_settings(nlohmann::json{{"maxUtilization", 1.5}}, "a").ok());
+  ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
+  EXPECT_DOUBLE_EQ(r->startup_s, 120);
+  EXPECT_DOUBLE_EQ(r->drain_s, 30);
+  EXPECT_DOUBLE_EQ(r->swap_payback_s, 1800);  // the defaults are the policy's
+  EXPECT_DOUBLE_EQ(r->default_ttft_ms, 2000);
+  auto bad = parse_settings(nlohmann::json{{"startupDelya", "2m"}, {"maxUtilization", 1.5}}, "analyzers.capacity");
+  ASSERT_EQ(bad.errors.size(), 2u);  // every error
+  EXPECT_EQ(bad.errors[0].to_string(),
+            "analyzers.capacity.startupDelya: unknown setting; did you mean \"startupDelay\"?");
+  EXPECT_EQ(bad.errors[1].path, "analyzers.capacity.maxUtilization");
   auto tail = parse_settings(nlohmann::json{{"tailAllowance", 0.02}, {"promptLengthCv", 1.2}}, "a");
-  ASSERT_TRUE(tail.ok()) << tail.error().to_string();
-  EXPECT_DOUBLE_EQ(tail.value().tail_allowance, 0.02);
-  EXPECT_DOUBLE_EQ(tail.value().prompt_cv, 1.2);
+  ASSERT_TRUE(tail.ok()) << tail.errors.front().to_string();
+  EXPECT_DOUBLE_EQ(tail->tail_allowance, 0.02);
+  EXPECT_DOUBLE_EQ(tail->prompt_cv, 1.2);
   auto bad_tail = parse_settings(nlohmann::json{{"tailAllowance", 0.9}}, "analyzers.capacity");
-  ASSERT_FALSE(bad_tail.ok());
-  EXPECT_EQ(bad_tail.error().path, "analyzers.capacity.tailAllowance");
+  ASSERT_EQ(bad_tail.errors.size(), 1u);
+  EXPECT_EQ(bad_tail.errors[0].path, "analyzers.capacity.tailAllowance");
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "wva/sdk/suggest.h"
 #include "wva/sdk/util/yaml.h"
 
 namespace wva::queueing {
@@ -18,18 +17,6 @@ std::string upper(std::string s) {
 }
 
 namespace {
-
-// The plugin's message form: " (did you mean \"x\"?)" or "".
-std::string did_you_mean(const std::string& word, const std::vector<std::string>& known) {
-  const auto best = sdk::closest_match(word, known);
-  return best ? " (did you mean \"" + *best + "\"?)" : std::string();
-}
-
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
 
 sdk::Result<json> parse_yaml(const std::string& text, const std::string& path) {
   auto parsed = sdk::yaml::load_json(text);
@@ -56,88 +43,49 @@ sdk::Error invalid(std::string message, std::string path) {
 
 }  // namespace
 
-sdk::Result<Settings> parse_settings(const json& config, const std::string& path) {
+sdk::SettingsSchema settings_schema() {
+  using sdk::Setting;
+  return {
+      "Sizes each variant with an M/M/1 queueing model against the model's SLO (unlimited mode) or shares "
+      "the cluster's GPUs among models (limited mode).",
+      {Setting::enumeration("mode", {"unlimited", "limited"}, "unlimited",
+                            "unlimited: size for the SLO; limited: within the GPU capacity."),
+       Setting::enumeration("bestEffort", {"None", "PriorityExhaustive", "PriorityRoundRobin", "RoundRobin"}, "None",
+                            "Limited mode: how GPUs left after the SLOs are shared."),
+       Setting::enumeration("capacitySource", {"configmap", "nodes"}, "configmap",
+                            "Limited mode: GPU capacity from capacityConfigMap or from the nodes."),
+       Setting::string("capacityConfigMap", "wva-accelerator-capacity", "GPUs per accelerator type.").non_empty(),
+       Setting::string("serviceClassConfigMap", "service-classes-config", "Service classes (SLOs).").non_empty(),
+       Setting::string("profilesConfigMap", "wva-performance-profiles",
+                       "Performance profiles (optional: absent = not used).")
+           .non_empty(),
+       Setting::integer("maxQueueToBatchRatio", 10, "Longest queue allowed, in batches.").in_range(0, 1000),
+       Setting::number("transitionPenaltyFactor", 0.1, "Cost of changing the accelerator mix.").in_range(0, 10),
+       Setting::string("gpuResource", "nvidia.com/gpu", "capacitySource nodes: the GPU resource name.").non_empty(),
+       Setting::string("gpuProductLabel", "nvidia.com/gpu.product", "capacitySource nodes: the GPU type label.")
+           .non_empty()}};
+}
+
+Settings read_settings(const json& validated) {
+  const sdk::SettingsReader r(validated);
   Settings s;
-  if (config.is_null()) return s;
-  if (!config.is_object()) return invalid("must be a mapping of settings", path);
-  std::vector<std::string> errors;
-  std::string first_path;
-  const std::string prefix = path.empty() ? "" : path + ".";
-  auto err = [&](const std::string& key, const std::string& m) {
-    if (errors.empty()) first_path = prefix + key;
-    errors.push_back(prefix + key + ": " + m);
-  };
-  const std::vector<std::string> known = {"mode",
-                                          "bestEffort",
-                                          "capacitySource",
-                                          "capacityConfigMap",
-                                          "serviceClassConfigMap",
-                                          "profilesConfigMap",
-                                          "maxQueueToBatchRatio",
-                                          "transitionPenaltyFactor",
-                                          "gpuResource",
-                                          "gpuProductLabel"};
-  auto str = [&](const std::string& key, std::string& out) {
-    if (!config.contains(key)) return;
-    const auto& v = config[key];
-    if (!v.is_string() || v.get<std::string>().empty()) err(key, "must be a non-empty string");
-    else out = v.get<std::string>();
-  };
-  for (const auto& [key, value] : config.items())
-    if (std::find(known.begin(), known.end(), key) == known.end())
-      err(key, "unknown setting" + did_you_mean(key, known) + "; known: " + join(known, ", "));
-  if (config.contains("mode")) {
-    const auto& v = config["mode"];
-    const std::string m = v.is_string() ? v.get<std::string>() : "";
-    if (m == "limited") s.limited = true;
-    else if (m == "unlimited") s.limited = false;
-    else
-      err("mode", "must be \"unlimited\" or \"limited\", got " +
-                      v.dump(-1, ' ', false, json::error_handler_t::replace) +
-                      did_you_mean(m, {"unlimited", "limited"}));
-  }
-  if (config.contains("bestEffort")) {
-    const auto& v = config["bestEffort"];
-    const std::string m = v.is_string() ? v.get<std::string>() : "";
-    if (auto p = parse_best_effort(m)) s.best_effort = *p;
-    else
-      err("bestEffort", "must be one of None, PriorityExhaustive, PriorityRoundRobin, RoundRobin, got " +
-                            v.dump(-1, ' ', false, json::error_handler_t::replace) +
-                            did_you_mean(m, {"None", "PriorityExhaustive", "PriorityRoundRobin", "RoundRobin"}));
-  }
-  if (config.contains("capacitySource")) {
-    const auto& v = config["capacitySource"];
-    const std::string m = v.is_string() ? v.get<std::string>() : "";
-    if (m == "configmap") s.capacity_source = CapacitySource::kConfigMap;
-    else if (m == "nodes") s.capacity_source = CapacitySource::kNodes;
-    else
-      err("capacitySource", "must be \"configmap\" or \"nodes\", got " +
-                                v.dump(-1, ' ', false, json::error_handler_t::replace) +
-                                did_you_mean(m, {"configmap", "nodes"}));
-  }
-  str("capacityConfigMap", s.capacity_config_map);
-  str("serviceClassConfigMap", s.service_class_config_map);
-  str("profilesConfigMap", s.profiles_config_map);
-  str("gpuResource", s.gpu_resource);
-  str("gpuProductLabel", s.gpu_product_label);
-  if (config.contains("maxQueueToBatchRatio")) {
-    const auto& v = config["maxQueueToBatchRatio"];
-    if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 1000)
-      err("maxQueueToBatchRatio",
-          "must be an integer in 0..1000, got " + v.dump(-1, ' ', false, json::error_handler_t::replace));
-    else s.queue_to_batch_ratio = v.get<int>();
-  }
-  if (config.contains("transitionPenaltyFactor")) {
-    const auto& v = config["transitionPenaltyFactor"];
-    if (!v.is_number() || !(v.get<double>() >= 0) || v.get<double>() > 10)
-      err("transitionPenaltyFactor",
-          "must be a number in 0..10, got " + v.dump(-1, ' ', false, json::error_handler_t::replace));
-    else s.transition_penalty = v.get<double>();
-  }
-  // One error: its own path. Several: the plugin's path, each message with its full path.
-  if (errors.size() == 1) return invalid(errors[0].substr(first_path.size() + 2), first_path);
-  if (!errors.empty()) return invalid(std::to_string(errors.size()) + " errors: " + join(errors, "; "), path);
+  s.limited = r.string("mode") == "limited";
+  s.best_effort = parse_best_effort(r.string("bestEffort")).value_or(BestEffort::kNone);
+  s.capacity_source = r.string("capacitySource") == "nodes" ? CapacitySource::kNodes : CapacitySource::kConfigMap;
+  s.capacity_config_map = r.string("capacityConfigMap");
+  s.service_class_config_map = r.string("serviceClassConfigMap");
+  s.profiles_config_map = r.string("profilesConfigMap");
+  s.queue_to_batch_ratio = r.int32("maxQueueToBatchRatio");
+  s.transition_penalty = r.number("transitionPenaltyFactor");
+  s.gpu_resource = r.string("gpuResource");
+  s.gpu_product_label = r.string("gpuProductLabel");
   return s;
+}
+
+sdk::ParsedSettings<Settings> parse_settings(const json& config, const std::string& path) {
+  return sdk::parse_settings_with<Settings>(
+      settings_schema(), config, path, [](const json&, const std::string&) { return std::vector<sdk::Error>{}; },
+      read_settings);
 }
 
 sdk::Result<std::vector<ServiceClass>> parse_service_classes(const std::map<std::string, std::string>& data,

@@ -11,6 +11,7 @@
 
 #include "allocation.h"
 #include "wva/sdk/result.h"
+#include "wva/sdk/settings_schema.h"
 #include "wva/sdk/types.h"
 
 namespace wva::queueing {
@@ -30,10 +31,11 @@ struct Settings {
   std::string gpu_product_label = "nvidia.com/gpu.product";
 };
 
-// Every problem is reported, each with its path under `path` (e.g. "analyzers.queueing.bestEffort") and a
-// "did you mean" where a known name is close. One problem: Error.path is its path. Several: Error.path is
-// `path` and the message lists them all ("N errors: <path>: <message>; ...").
-sdk::Result<Settings> parse_settings(const nlohmann::json& config, const std::string& path);
+// The settings as a schema the host validates before configure().
+sdk::SettingsSchema settings_schema();
+Settings read_settings(const nlohmann::json& validated);
+// Schema and typed read at once, for tests: the settings or every error, each with its path.
+sdk::ParsedSettings<Settings> parse_settings(const nlohmann::json& config, const std::string& path);
 
 struct ServiceClass {
   std::string name;

@@ -1,7 +1,7 @@
 // The plugin object with the SDK fakes: ConfigMaps read once per cycle, limited mode across models.
 #include <gtest/gtest.h>
 
-#include "plugin_core.h"
+#include "queueing_plugin.h"
 #include "test_helpers.h"
 #include "wva/sdk/testing/fakes.h"
 
@@ -43,7 +43,7 @@ class PluginTest : public ::testing::Test {
 };
 
 TEST_F(PluginTest, ReadsSlosFromTheServiceClassConfigMapEachCycle) {
-  ASSERT_TRUE(plugin.configure(nlohmann::json::object(), "analyzers.queueing").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(plugin, nlohmann::json::object(), "analyzers.queueing").empty());
   ASSERT_TRUE(plugin.start(ctx).ok());
   std::vector<sdk::ModelView> models = {example_model("default/default", 5.0)};
   ASSERT_TRUE(plugin.prepare_cycle(models).ok());
@@ -79,7 +79,7 @@ TEST_F(PluginTest, ProfilesConfigMapKeyedByModelAndAccelerator) {
                                     "  decodeParms: {alpha: 20.58, beta: 0.41}\n"
                                     "  prefillParms: {gamma: 5.2, delta: 0.1}\n"}}))
                   .ok());
-  ASSERT_TRUE(plugin.configure(nlohmann::json::object(), "analyzers.queueing").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(plugin, nlohmann::json::object(), "analyzers.queueing").empty());
   ASSERT_TRUE(plugin.start(ctx).ok());
   auto m = example_model("default/default", 5.0);
   m.variants[0].profile.reset();
@@ -94,7 +94,9 @@ TEST_F(PluginTest, ProfilesConfigMapKeyedByModelAndAccelerator) {
 
 TEST_F(PluginTest, LimitedModeSharesGpusByPriority) {
   ASSERT_TRUE(ctx.fake_cluster().put(config_map(ns, "wva-accelerator-capacity", {{"A100", "10"}})).ok());
-  ASSERT_TRUE(plugin.configure({{"mode", "limited"}, {"bestEffort", "PriorityExhaustive"}}, "analyzers.queueing").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(plugin, {{"mode", "limited"}, {"bestEffort", "PriorityExhaustive"}},
+                                              "analyzers.queueing")
+                  .empty());
   ASSERT_TRUE(plugin.start(ctx).ok());
   // Premium needs 7 A100s, Freemium 7 too: 10 exist. Premium gets 7, Freemium the 3 left (best effort).
   std::vector<sdk::ModelView> models = {example_model("cheap/model", 5.0), example_model("default/default", 5.0)};
@@ -112,7 +114,7 @@ TEST_F(PluginTest, LimitedModeSharesGpusByPriority) {
 
 TEST_F(PluginTest, LimitedModeReservesGpusOfModelsWithoutAnOpinion) {
   ASSERT_TRUE(ctx.fake_cluster().put(config_map(ns, "wva-accelerator-capacity", {{"A100", "10"}})).ok());
-  ASSERT_TRUE(plugin.configure({{"mode", "limited"}}, "analyzers.queueing").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(plugin, {{"mode", "limited"}}, "analyzers.queueing").empty());
   ASSERT_TRUE(plugin.start(ctx).ok());
   auto silent = example_model("no/slo", 5.0);  // no SLO anywhere: no opinion, keeps its 6 GPUs
   silent.variants[0].current_replicas = 6;
@@ -133,7 +135,9 @@ TEST_F(PluginTest, NodeCapacitySourceCountsAllocatableGpusByProduct) {
                             {"labels", {{"nvidia.com/gpu.product", "NVIDIA-A100-SXM4-80GB"}}}}},
                           {"status", {{"allocatable", {{"nvidia.com/gpu", "4"}}}}}})
                     .ok());
-  ASSERT_TRUE(plugin.configure({{"mode", "limited"}, {"capacitySource", "nodes"}}, "analyzers.queueing").ok());
+  ASSERT_TRUE(
+      sdk::testing::configure_as_host(plugin, {{"mode", "limited"}, {"capacitySource", "nodes"}}, "analyzers.queueing")
+          .empty());
   ASSERT_TRUE(plugin.start(ctx).ok());
   std::vector<sdk::ModelView> models = {example_model("default/default", 5.0)};
   ASSERT_TRUE(plugin.prepare_cycle(models).ok());
@@ -152,14 +156,14 @@ TEST_F(PluginTest, NodeCapacitySourceCountsAllocatableGpusByProduct) {
 }
 
 TEST_F(PluginTest, ConfigureRefusesBadSettingsWithPath) {
-  auto r = plugin.configure({{"bestEffort", "Sometimes"}}, "analyzers.q2");
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, sdk::ErrorCode::kInvalidConfig);
-  EXPECT_NE(r.error().to_string().find("analyzers.q2.bestEffort"), std::string::npos);
+  auto r = sdk::testing::configure_as_host(plugin, {{"bestEffort", "Sometimes"}}, "analyzers.q2");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].code, sdk::ErrorCode::kInvalidConfig);
+  EXPECT_EQ(r[0].path, "analyzers.q2.bestEffort");
 }
 
 TEST_F(PluginTest, ClusterFailureKeepsLastGoodAndDoesNotFailTheCycle) {
-  ASSERT_TRUE(plugin.configure(nlohmann::json::object(), "analyzers.queueing").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(plugin, nlohmann::json::object(), "analyzers.queueing").empty());
   ASSERT_TRUE(plugin.start(ctx).ok());
   std::vector<sdk::ModelView> models = {example_model("default/default", 5.0)};
   ASSERT_TRUE(plugin.prepare_cycle(models).ok());

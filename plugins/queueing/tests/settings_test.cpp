@@ -14,7 +14,7 @@ TEST(Settings, DefaultsAndAValidConfig) {
       "capacitySource": "nodes", "capacityConfigMap": "gpus", "maxQueueToBatchRatio": 5,
       "transitionPenaltyFactor": 0.2})"),
                           "analyzers.queueing");
-  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  ASSERT_TRUE(s.ok()) << s.errors.front().to_string();
   EXPECT_TRUE(s->limited);
   EXPECT_EQ(s->best_effort, BestEffort::kPriorityRoundRobin);
   EXPECT_EQ(s->capacity_source, CapacitySource::kNodes);
@@ -27,20 +27,23 @@ TEST(Settings, EveryErrorHasItsPathAndASuggestion) {
   auto s = parse_settings(nlohmann::json::parse(R"({"mode": "limted", "bestEffort": "RoundRobbin",
       "maxQueueToBatchRatio": -1, "capacitySorce": "nodes"})"),
                           "analyzers.queueing");
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().code, sdk::ErrorCode::kInvalidConfig);
-  const auto& m = s.error().message;
+  ASSERT_EQ(s.errors.size(), 4u);  // every error, each with its own path
+  std::string m;
+  for (const auto& e : s.errors) {
+    EXPECT_EQ(e.code, sdk::ErrorCode::kInvalidConfig);
+    m += e.to_string() + "\n";
+  }
   EXPECT_NE(m.find("analyzers.queueing.mode: must be"), std::string::npos) << m;
   EXPECT_NE(m.find("did you mean \"limited\""), std::string::npos) << m;
   EXPECT_NE(m.find("analyzers.queueing.bestEffort"), std::string::npos) << m;
   EXPECT_NE(m.find("did you mean \"RoundRobin\""), std::string::npos) << m;
   EXPECT_NE(m.find("analyzers.queueing.maxQueueToBatchRatio"), std::string::npos) << m;
-  EXPECT_NE(m.find("analyzers.queueing.capacitySorce: unknown setting (did you mean \"capacitySource\"?)"),
+  EXPECT_NE(m.find("analyzers.queueing.capacitySorce: unknown setting; did you mean \"capacitySource\"?"),
             std::string::npos)
       << m;
   auto wrong_type = parse_settings(nlohmann::json::array(), "analyzers.queueing");
   ASSERT_FALSE(wrong_type.ok());
-  EXPECT_EQ(wrong_type.error().path, "analyzers.queueing");
+  EXPECT_EQ(wrong_type.errors[0].path, "analyzers.queueing");
 }
 
 // Found by fuzzing (tests/fuzz/fuzz_configmaps): an invalid value holding bytes that are not UTF-8 made

@@ -1,13 +1,13 @@
 // The saturation rules: pure functions of one ModelView, its thresholds and the analyzer's options.
 // Compatible mode (all options off) is the upstream V1 analyzer rule for rule
-// (docs/upstream.md sections 4.2-4.4); each option changes one rule (options.h).
+// (docs/upstream.md sections 4.2-4.4); each option changes one rule (settings.h).
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "options.h"
+#include "settings.h"
 #include "thresholds.h"
 #include "wva/sdk/types.h"
 

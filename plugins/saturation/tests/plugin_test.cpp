@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "model_fixture.h"
-#include "saturation_analyzer.h"
+#include "saturation_plugin.h"
 #include "wva/sdk/testing/fakes.h"
 
 namespace wva::saturation {
@@ -42,7 +42,7 @@ struct Started {
   FakeContext ctx{"saturation"};
   SaturationAnalyzer plugin;
   explicit Started(const json& cfg = json::object()) {
-    EXPECT_TRUE(plugin.configure(cfg, "analyzers.saturation").ok());
+    EXPECT_TRUE(sdk::testing::configure_as_host(plugin, cfg, "analyzers.saturation").empty());
     EXPECT_TRUE(plugin.start(ctx).ok());
   }
   sdk::Recommendation cycle(const sdk::ModelView& m) {
@@ -163,10 +163,10 @@ TEST(SaturationPlugin, ModeComesFromTheSettings) {
 
 TEST(SaturationPlugin, InvalidSettingsAreRefusedWithPath) {
   SaturationAnalyzer p;
-  auto r = p.configure(json{{"mode", "aggressive"}}, "analyzers.sat-fast");
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().path, "analyzers.sat-fast.mode");
-  EXPECT_EQ(r.error().code, sdk::ErrorCode::kInvalidConfig);
+  auto r = sdk::testing::configure_as_host(p, json{{"mode", "aggressive"}}, "analyzers.sat-fast");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].path, "analyzers.sat-fast.mode");
+  EXPECT_EQ(r[0].code, sdk::ErrorCode::kInvalidConfig);
 }
 
 TEST(SaturationPlugin, NoMetricsIsNoOpinion) {

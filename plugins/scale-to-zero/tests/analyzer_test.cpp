@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "model_fixture.h"
-#include "scale_to_zero_analyzer.h"
+#include "scale_to_zero_plugin.h"
 #include "wva/sdk/testing/fakes.h"
 
 namespace wva::scale_to_zero {
@@ -33,8 +33,8 @@ struct Started {
   FakeContext ctx{"scale-to-zero"};
   ScaleToZeroAnalyzer plugin;
   explicit Started(const json& cfg = json::object()) {
-    auto c = plugin.configure(cfg, "analyzers.scale-to-zero");
-    EXPECT_TRUE(c.ok()) << c.error().to_string();
+    auto c = sdk::testing::configure_as_host(plugin, cfg, "analyzers.scale-to-zero");
+    EXPECT_TRUE(c.empty()) << sdk::testing::errors_text(c);
     EXPECT_TRUE(plugin.start(ctx).ok());
   }
   // One cycle of one idle model (1 replica on a-h100), upstream at the minimum.
@@ -57,24 +57,24 @@ TEST(ScaleToZeroPlugin, SettingsErrorsHaveTheirPaths) {
   const Case cases[] = {
       {{{"retention", "ten minutes"}}, "analyzers.scale-to-zero.retention", "invalid duration"},
       {{{"retention", 600}}, "analyzers.scale-to-zero.retention", "must be a duration"},
+      {{{"retention", "169h"}}, "analyzers.scale-to-zero.retention", "in (0s, 168h]"},
       {{{"enabled", "yes"}}, "analyzers.scale-to-zero.enabled", "true or false"},
-      {{{"configMap", ""}}, "analyzers.scale-to-zero.configMap", "ConfigMap name"},
-      {{{"retension", "5m"}}, "analyzers.scale-to-zero.retension", "did you mean \"retention\""},
+      {{{"configMap", ""}}, "analyzers.scale-to-zero.configMap", "must be a string at least 1 long"},
+      {{{"retension", "5m"}}, "analyzers.scale-to-zero.retension", "unknown setting; did you mean \"retention\""},
       {json::array(), "analyzers.scale-to-zero", "must be a map"},
   };
   for (const auto& c : cases) {
     ScaleToZeroAnalyzer p;
-    auto r = p.configure(c.settings, "analyzers.scale-to-zero");
-    ASSERT_FALSE(r.ok()) << c.settings.dump();
-    EXPECT_EQ(r.error().path, c.path) << c.settings.dump();
-    EXPECT_THAT(r.error().message, HasSubstr(c.message)) << c.settings.dump();
+    auto r = sdk::testing::configure_as_host(p, c.settings, "analyzers.scale-to-zero");
+    ASSERT_EQ(r.size(), 1u) << c.settings.dump();
+    EXPECT_EQ(r[0].path, c.path) << c.settings.dump();
+    EXPECT_THAT(r[0].message, HasSubstr(c.message)) << c.settings.dump();
   }
   ScaleToZeroAnalyzer p;
-  auto two = p.configure({{"enabled", 1}, {"retention", "x"}}, "analyzers.z");
-  ASSERT_FALSE(two.ok());
-  EXPECT_THAT(two.error().message, HasSubstr("2 errors"));
-  EXPECT_THAT(two.error().message, HasSubstr("analyzers.z.enabled"));
-  EXPECT_THAT(two.error().message, HasSubstr("analyzers.z.retention"));
+  auto two = sdk::testing::configure_as_host(p, {{"enabled", 1}, {"retention", "x"}}, "analyzers.z");
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0].path, "analyzers.z.enabled");
+  EXPECT_EQ(two[1].path, "analyzers.z.retention");
 }
 
 TEST(ScaleToZeroPlugin, OffByDefault) {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "threshold.h"
+#include "threshold_plugin.h"
 
 namespace wva::threshold {
 namespace {
@@ -52,15 +52,21 @@ TEST(Threshold, MissingSignalIsNoOpinionWithReason) {
 }
 
 TEST(Threshold, SettingsErrorsCarryPathAndSuggestion) {
-  auto r = parse_settings(nlohmann::json{{"targt", 3}}, "analyzers.t");
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().path, "analyzers.t.targt");
-  EXPECT_NE(r.error().message.find("did you mean \"target\""), std::string::npos);
+  auto r = parse_settings(nlohmann::json{{"targt", 3}, {"signal", "qps"}}, "analyzers.t");
+  ASSERT_EQ(r.errors.size(), 2u);  // every error, not the first
+  EXPECT_EQ(r.errors[0].path, "analyzers.t.targt");
+  EXPECT_EQ(r.errors[0].message, "unknown setting; did you mean \"target\"?");
+  EXPECT_EQ(r.errors[1].path, "analyzers.t.signal");
   EXPECT_FALSE(parse_settings(nlohmann::json{{"target", 0}}, "a").ok());
-  EXPECT_FALSE(parse_settings(nlohmann::json{{"signal", "kvCache"}, {"target", 2}}, "a").ok());
+  auto kv = parse_settings(nlohmann::json{{"signal", "kvCache"}, {"target", 2}}, "a");
+  ASSERT_EQ(kv.errors.size(), 1u);
+  EXPECT_EQ(kv.errors[0].to_string(), "a.target: a kvCache target is a fraction in (0, 1]");
   auto ok = parse_settings(nlohmann::json{{"signal", "waiting"}}, "a");
   ASSERT_TRUE(ok.ok());
-  EXPECT_EQ(ok.value().signal, Signal::kWaiting);
+  EXPECT_EQ(ok->signal, Signal::kWaiting);
+  EXPECT_EQ(ok->target, 5);  // the default follows the signal
+  EXPECT_EQ(parse_settings(nlohmann::json(), "a")->target, 64);
+  EXPECT_EQ(parse_settings(nlohmann::json{{"signal", "kvCache"}}, "a")->target, 0.8);
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 
 #include "decision_store.h"
 #include "externalscaler.grpc.pb.h"
-#include "scaler_config.h"
+#include "settings.h"
 #include "wva/sdk/context.h"
 #include "wva/sdk/result.h"
 

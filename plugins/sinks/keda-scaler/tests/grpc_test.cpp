@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "externalscaler.grpc.pb.h"
-#include "keda_scaler_sink.h"
+#include "keda_scaler_plugin.h"
 #include "prerequisite.h"
 #include "wva/sdk/testing/fakes.h"
 
@@ -57,7 +57,7 @@ std::unique_ptr<grpc::ClientContext> bounded_context() {
 class ScalerTest : public ::testing::Test {
  protected:
   void start(json config = json{{"listen", "127.0.0.1:0"}}) {
-    ASSERT_TRUE(sink_.configure(config, "sinks.keda-scaler").ok());
+    ASSERT_TRUE(sdk::testing::configure_as_host(sink_, config, "sinks.keda-scaler").empty());
     auto s = sink_.start(ctx_);
     ASSERT_TRUE(s.ok()) << s.error().to_string();
     ASSERT_TRUE(sink_.bound_port().has_value());
@@ -302,7 +302,9 @@ TEST_F(ScalerTest, PublishBeforeStartIsAnError) {
 TEST_F(ScalerTest, APortInUseIsAStartErrorWithThePath) {
   start();
   KedaScalerSink second;
-  ASSERT_TRUE(second.configure(json{{"listen", "127.0.0.1:" + std::to_string(port_)}}, "sinks.other").ok());
+  ASSERT_TRUE(
+      sdk::testing::configure_as_host(second, json{{"listen", "127.0.0.1:" + std::to_string(port_)}}, "sinks.other")
+          .empty());
   sdk::testing::FakeContext ctx2;
   auto r = second.start(ctx2);
   ASSERT_FALSE(r.ok()) << "bound a port the first instance holds";
@@ -404,20 +406,24 @@ TEST_F(TlsScalerTest, ClientCaRequiresAClientCertificate) {
 
 TEST_F(TlsScalerTest, MissingOrBadFilesAreStartErrorsWithThePath) {
   KedaScalerSink sink;
-  ASSERT_TRUE(sink.configure(json{{"listen", "127.0.0.1:0"},
-                                  {"tls", {{"certFile", file("absent.crt")}, {"keyFile", file("server.key")}}}},
-                             "sinks.keda")
-                  .ok());
+  ASSERT_TRUE(
+      sdk::testing::configure_as_host(
+          sink,
+          json{{"listen", "127.0.0.1:0"}, {"tls", {{"certFile", file("absent.crt")}, {"keyFile", file("server.key")}}}},
+          "sinks.keda")
+          .empty());
   auto r = sink.start(ctx_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().path, "sinks.keda.tls.certFile");
   EXPECT_NE(r.error().message.find("absent.crt"), std::string::npos) << r.error().message;
 
   std::ofstream(dir_.path / "empty.key") << "not a key\n";
-  ASSERT_TRUE(sink.configure(json{{"listen", "127.0.0.1:0"},
-                                  {"tls", {{"certFile", file("server.crt")}, {"keyFile", file("empty.key")}}}},
-                             "sinks.keda")
-                  .ok());
+  ASSERT_TRUE(
+      sdk::testing::configure_as_host(
+          sink,
+          json{{"listen", "127.0.0.1:0"}, {"tls", {{"certFile", file("server.crt")}, {"keyFile", file("empty.key")}}}},
+          "sinks.keda")
+          .empty());
   r = sink.start(ctx_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().path, "sinks.keda.tls.keyFile");

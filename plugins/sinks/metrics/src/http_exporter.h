@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "metrics_config.h"
 #include "scrape_server.h"
+#include "settings.h"
 #include "tls_credentials.h"
 #include "token_auth.h"
 #include "wva/sdk/context.h"

@@ -16,7 +16,7 @@
 
 #include "http_exporter.h"
 #include "https_get.h"
-#include "metrics_sink.h"
+#include "metrics_plugin.h"
 #include "prerequisite.h"
 #include "test_pki.h"
 #include "wva/sdk/testing/fakes.h"
@@ -86,7 +86,9 @@ class MetricsTlsTest : public ::testing::Test {
 };
 
 TEST_F(MetricsTlsTest, ServesHttpsVerifiedByTheCaAndRefusesPlainHttp) {
-  ASSERT_TRUE(sink_.configure(config(pki_.file("server1.crt"), pki_.file("server1.key")), "sinks.metrics").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink_, config(pki_.file("server1.crt"), pki_.file("server1.key")),
+                                              "sinks.metrics")
+                  .empty());
   auto started = sink_.start(ctx_);
   ASSERT_TRUE(started.ok()) << started.error().to_string();
   auto reply = https_get(url(), pki_.file("ca1.crt"));
@@ -103,7 +105,8 @@ TEST_F(MetricsTlsTest, ServesHttpsVerifiedByTheCaAndRefusesPlainHttp) {
 TEST_F(MetricsTlsTest, RotationServesTheNewCertificateWithoutARestartAndKeepsTheLastGoodPair) {
   SecretVolume volume(pki_.dir() / "secret");
   volume.publish(pki_.file("server1.crt"), pki_.file("server1.key"));
-  ASSERT_TRUE(sink_.configure(config(volume.cert(), volume.key(), "100ms"), "sinks.metrics").ok());
+  ASSERT_TRUE(
+      sdk::testing::configure_as_host(sink_, config(volume.cert(), volume.key(), "100ms"), "sinks.metrics").empty());
   ASSERT_TRUE(sink_.start(ctx_).ok());
   const int port = *sink_.bound_port();
   ASSERT_EQ(https_get(url(), pki_.file("ca1.crt")).status, 200);
@@ -126,7 +129,9 @@ TEST_F(MetricsTlsTest, RotationServesTheNewCertificateWithoutARestartAndKeepsThe
 }
 
 TEST_F(MetricsTlsTest, AMissingOrBadFileIsAStartErrorNamingTheSetting) {
-  ASSERT_TRUE(sink_.configure(config(pki_.file("absent.crt"), pki_.file("server1.key")), "sinks.metrics").ok());
+  ASSERT_TRUE(
+      sdk::testing::configure_as_host(sink_, config(pki_.file("absent.crt"), pki_.file("server1.key")), "sinks.metrics")
+          .empty());
   auto r = sink_.start(ctx_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().path, "sinks.metrics.tls.certFile");
@@ -134,13 +139,17 @@ TEST_F(MetricsTlsTest, AMissingOrBadFileIsAStartErrorNamingTheSetting) {
   EXPECT_FALSE(sink_.bound_port().has_value());
 
   ASSERT_EQ(pki_.make_server("server2", "ca1"), "");
-  ASSERT_TRUE(sink_.configure(config(pki_.file("server1.crt"), pki_.file("server2.key")), "sinks.metrics").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink_, config(pki_.file("server1.crt"), pki_.file("server2.key")),
+                                              "sinks.metrics")
+                  .empty());
   r = sink_.start(ctx_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().path, "sinks.metrics.tls.keyFile");
   EXPECT_NE(r.error().message.find("does not match"), std::string::npos) << r.error().message;
 
-  ASSERT_TRUE(sink_.configure(config(pki_.file("server1.csr"), pki_.file("server1.key")), "sinks.metrics").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink_, config(pki_.file("server1.csr"), pki_.file("server1.key")),
+                                              "sinks.metrics")
+                  .empty());
   r = sink_.start(ctx_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().path, "sinks.metrics.tls.certFile");

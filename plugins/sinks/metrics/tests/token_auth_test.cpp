@@ -14,7 +14,7 @@
 
 #include "http_exporter.h"
 #include "https_get.h"
-#include "metrics_sink.h"
+#include "metrics_plugin.h"
 #include "token_auth.h"
 #include "wva/sdk/testing/fakes.h"
 
@@ -97,7 +97,8 @@ class TokenAuthTest : public ::testing::Test {
  protected:
   void start(json auth = {{"mode", "tokenReview"}}) {
     ctx_.metrics().set_gauge("wva_test_up", "a test gauge", {}, 1);
-    ASSERT_TRUE(sink_.configure(json{{"listen", "127.0.0.1:0"}, {"auth", auth}}, "sinks.metrics").ok());
+    ASSERT_TRUE(sdk::testing::configure_as_host(sink_, json{{"listen", "127.0.0.1:0"}, {"auth", auth}}, "sinks.metrics")
+                    .empty());
     auto r = sink_.start(ctx_);
     ASSERT_TRUE(r.ok()) << r.error().to_string();
   }
@@ -209,8 +210,9 @@ TEST(TokenAuthStandalone, ParsesOnlyBearerTokens) {
 TEST(TokenAuthLocal, AskingForTokenAuthWithoutAnApiServerIsAClearStartError) {
   sdk::testing::FakeContext ctx("metrics");  // access_reviewer() is null, as in local mode
   MetricsSink sink;
-  ASSERT_TRUE(
-      sink.configure(json{{"listen", "127.0.0.1:0"}, {"auth", {{"mode", "tokenReview"}}}}, "sinks.metrics").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(
+                  sink, json{{"listen", "127.0.0.1:0"}, {"auth", {{"mode", "tokenReview"}}}}, "sinks.metrics")
+                  .empty());
   auto r = sink.start(ctx);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().path, "sinks.metrics.auth.mode");

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "status_sink.h"
+#include "status_plugin.h"
 #include "wva/sdk/testing/fakes.h"
 
 namespace wva::plugins::status {
@@ -302,7 +302,7 @@ TEST(Crd, StatusWrittenBySinkValidates) {
     ASSERT_TRUE(ctx.fake_cluster().put(va).ok());
   }
   StatusSink sink;
-  ASSERT_TRUE(sink.configure(json::object(), "sinks.status").ok());
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink, json::object(), "sinks.status").empty());
   ASSERT_TRUE(sink.start(ctx).ok());
 
   auto d = [](const std::string& va, const std::string& variant, const std::string& acc, int desired, bool held) {

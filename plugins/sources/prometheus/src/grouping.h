@@ -17,9 +17,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "config.h"
 #include "promql.h"
 #include "response_parser.h"
+#include "settings.h"
 #include "wva/sdk/types.h"
 
 namespace wva::prometheus {

@@ -12,8 +12,8 @@
 #include <optional>
 #include <string>
 
-#include "config.h"
 #include "response_parser.h"
+#include "settings.h"
 #include "wva/sdk/context.h"
 #include "wva/sdk/result.h"
 

@@ -3,7 +3,7 @@
 // model's name, which is the VariantAutoscaling's modelID).
 #include <exception>
 
-#include "prometheus_source.h"
+#include "prometheus_plugin.h"
 
 namespace wva::prometheus {
 

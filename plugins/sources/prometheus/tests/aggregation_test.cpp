@@ -10,7 +10,7 @@
 
 #include "chart_rules.h"
 #include "prerequisite.h"
-#include "prometheus_source.h"
+#include "prometheus_plugin.h"
 #include "real_prometheus.h"
 #include "response_parser.h"
 #include "test_support.h"

@@ -9,7 +9,7 @@
 
 #include "fake_prometheus.h"
 #include "prerequisite.h"
-#include "prometheus_source.h"
+#include "prometheus_plugin.h"
 #include "test_support.h"
 
 namespace wva::prometheus {

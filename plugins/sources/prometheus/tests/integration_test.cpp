@@ -8,7 +8,7 @@
 #include <mutex>
 
 #include "prerequisite.h"
-#include "prometheus_source.h"
+#include "prometheus_plugin.h"
 #include "real_prometheus.h"
 #include "test_support.h"
 

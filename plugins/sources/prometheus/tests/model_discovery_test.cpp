@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "prerequisite.h"
-#include "prometheus_source.h"
+#include "prometheus_plugin.h"
 #include "real_prometheus.h"
 #include "test_support.h"
 

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "chart_rules.h"
-#include "config.h"
 #include "promql.h"
+#include "settings.h"
 #include "test_support.h"
 
 namespace wva::prometheus {

@@ -17,6 +17,11 @@
 // 4.0 Combiner (Plugin::as_combiner, kind bit WVA_KIND_COMBINER): combining a pipeline's analyzer chain is
 // a plugin kind; VariantTarget::analyzer says whose number a combined target is; Error::reason and
 // ModelMetrics::reason carry a source's own failure reason (e.g. PrometheusError).
+//
+// 4.0 (settings schema): Plugin::settings_schema and Plugin::check_settings (new virtuals): a plugin
+// declares its settings (sdk/settings_schema.h) and the host validates and defaults them before
+// configure(), collecting every error with its path; PluginContext::report (a new virtual) is the
+// structured channel for diagnostics (sdk::Diagnostic) that `wva validate` collects.
 #define WVA_SDK_ABI_MAJOR 4
 #define WVA_SDK_ABI_MINOR 0
 

@@ -110,6 +110,17 @@ inline std::map<std::string, std::string> config_map_data(const nlohmann::json& 
 
 using Labels = std::map<std::string, std::string>;
 
+// A problem a plugin found in what it reads (a ConfigMap entry it rejects, a setting it ignores), with
+// the path that locates it. The host logs it and collects it: `wva validate` prints every one as an
+// error. An empty path is the instance's own config path.
+enum class Severity { kWarning, kError };
+struct Diagnostic {
+  Severity severity = Severity::kWarning;
+  std::string path;
+  std::string message;
+  std::string to_string() const { return path.empty() ? message : path + ": " + message; }
+};
+
 // The process's Prometheus registry; the metrics sink serves its rendering on /metrics.
 class MetricsRegistry {
  public:
@@ -164,6 +175,12 @@ class PluginContext {
   // The API server's TokenReview/SubjectAccessReview; nullptr when the backend has none (local mode,
   // simulate). Since SDK ABI 3.0.
   virtual AccessReviewer* access_reviewer() { return nullptr; }
+  // Reports a problem in what the plugin read (see Diagnostic); thread-safe. The default logs it.
+  // Since SDK ABI 4.0.
+  virtual void report(const Diagnostic& diagnostic) {
+    if (diagnostic.severity == Severity::kError) logger().error(diagnostic.to_string());
+    else logger().warn(diagnostic.to_string());
+  }
 };
 
 }  // namespace wva::sdk

@@ -1,5 +1,5 @@
-// Durations as operators write them: 500ms, 15s, 2m, 1h, combinations like 1m30s, and a bare 0. One
-// grammar for the host, pipelines.yaml and every plugin.
+// Durations as operators write them: 500ms, 15s, 2m, 1h, 1d, 1w, combinations like 1m30s, and a bare 0.
+// One grammar for the host, pipelines.yaml, the settings schema and every plugin.
 #pragma once
 
 #include <cctype>
@@ -38,9 +38,12 @@ inline Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     else if (unit == "s") scale = 1000;
     else if (unit == "m") scale = 60'000;
     else if (unit == "h") scale = 3'600'000;
+    else if (unit == "d") scale = 86'400'000;
+    else if (unit == "w") scale = 604'800'000;
     else if (unit.empty()) return bad("missing unit");
     else return bad("unknown unit \"" + std::string(unit) + "\"");
     total_ms += value * scale;
+    if (!(total_ms <= 1e12)) return bad("too large");  // also bounds the sum of many parts
   }
   if (total_ms > 1e12) return bad("too large");
   return std::chrono::milliseconds(static_cast<long long>(std::llround(total_ms)));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "wva/sdk/abi.h"
 #include "wva/sdk/context.h"
 #include "wva/sdk/result.h"
+#include "wva/sdk/settings_schema.h"
 #include "wva/sdk/types.h"
 
 namespace wva::sdk {
@@ -27,9 +29,21 @@ class Combiner;
 class WVA_SDK_VISIBLE Plugin {
  public:
   virtual ~Plugin() = default;
-  // Validates and keeps the config; does no I/O. `config_path` (e.g. "sources.prometheus") prefixes the
-  // path of every error so the operator sees where in pipelines.yaml the problem is.
+  // Keeps the settings; does no I/O. With a schema (settings_schema()), `config` is what
+  // prepare_settings() made of the instance's settings: validated, defaults filled, cross-field rules
+  // checked, so configure() reads typed values (SettingsReader) and fails only on what it cannot check
+  // earlier. `config_path` (e.g. "sources.prometheus") prefixes the path of every error so the operator
+  // sees where in pipelines.yaml the problem is.
   virtual Result<void> configure(const Config& config, const std::string& config_path) = 0;
+  // The settings this plugin accepts, for the host to validate and default before configure() and to
+  // print (`wva plugins --describe`). nullopt: undeclared, the settings reach configure() as written.
+  // Since SDK ABI 4.0.
+  virtual std::optional<SettingsSchema> settings_schema() const { return std::nullopt; }
+  // The rules among fields that a schema cannot say (e.g. "max >= min"), on settings the schema has
+  // validated: every broken rule, each with its path under `config_path`. Since SDK ABI 4.0.
+  virtual std::vector<Error> check_settings(const Config& /*settings*/, const std::string& /*config_path*/) const {
+    return {};
+  }
   // The context outlives the plugin's use of it (until stop()).
   virtual Result<void> start(PluginContext& context) = 0;
   // Idempotent; never throws.
@@ -43,6 +57,18 @@ class WVA_SDK_VISIBLE Plugin {
   // Since SDK ABI 4.0.
   virtual Combiner* as_combiner() { return nullptr; }
 };
+
+// What the host does with an instance's settings before configure(): the plugin's schema (every error
+// with its path, defaults filled), then, when the schema found nothing, the plugin's cross-field rules.
+// Without a schema the settings pass unchanged. Tests use it to configure a plugin as the host does.
+inline ValidatedSettings prepare_settings(const Plugin& plugin, const Config& settings,
+                                          const std::string& config_path) {
+  const auto schema = plugin.settings_schema();
+  if (!schema) return ValidatedSettings{settings, {}};
+  ValidatedSettings out = validate_settings(*schema, settings, config_path);
+  if (out.ok()) out.errors = plugin.check_settings(out.values, config_path);
+  return out;
+}
 
 // Collects metrics for all models of a pipeline in one batch (O(1) backend queries, not O(models)).
 // A model missing from the returned map has no metrics this cycle.

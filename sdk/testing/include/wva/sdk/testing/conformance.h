@@ -1,7 +1,9 @@
 // The plugin conformance suite: every plugin passes it. It loads the built lib<name>.so the way the host
 // does (descriptor first, then create), and checks the contract of docs/architecture.md section 3: descriptor and
-// kinds, configure with a valid and an invalid config (an Error with a path), start/stop twice with stop
-// idempotent, empty inputs handled without throwing, and two instances that coexist.
+// kinds, its settings schema (consistent, every field described, invalid settings yield every error with
+// its path), configure with a valid and an invalid config as the host does (prepare_settings, then
+// configure: an Error with a path), start/stop twice with stop idempotent, empty inputs handled without
+// throwing, and two instances that coexist.
 //
 //   #include "wva/sdk/testing/conformance.h"
 //   using wva::sdk::testing::PluginConformance;  // GoogleTest pastes the suite name into identifiers,
@@ -17,6 +19,7 @@
 // Link the test with wva_sdk::testing (in tree: wva_sdk_testing) and GTest::gtest_main.
 #pragma once
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdint>
@@ -106,6 +109,12 @@ class LoadedPlugin {
   CreateFn* create_ = nullptr;
   DestroyFn* destroy_ = nullptr;
 };
+
+// A value no field of type `s` accepts (a list is wrong for every type but a list; a map for a list).
+inline nlohmann::json wrong_value_for(const Setting& s) {
+  if (s.type == SettingType::kList) return nlohmann::json::object({{"not", "a list"}});
+  return nlohmann::json::array({nlohmann::json::array({true})});
+}
 
 // A model with one variant and no metrics (state kNoData), for the empty-input checks.
 inline ModelView model_without_metrics() {
@@ -216,23 +225,25 @@ TEST_P(PluginConformance, CreatedObjectExposesExactlyItsKinds) {
 TEST_P(PluginConformance, AcceptsValidConfig) {
   auto p = create();
   ASSERT_NE(p, nullptr);
-  Result<void> r;
-  ASSERT_NO_THROW(r = p->configure(GetParam().valid_config, kConfigPath));
-  EXPECT_TRUE(r.ok()) << r.error().to_string();
+  std::vector<Error> errors;
+  ASSERT_NO_THROW(errors = configure_as_host(*p, GetParam().valid_config, kConfigPath));
+  EXPECT_TRUE(errors.empty()) << errors_text(errors);
 }
 
 TEST_P(PluginConformance, RefusesInvalidConfigWithPathAndMessage) {
   auto p = create();
   ASSERT_NE(p, nullptr);
-  Result<void> r;
-  ASSERT_NO_THROW(r = p->configure(GetParam().invalid_config, kConfigPath));
-  ASSERT_FALSE(r.ok()) << "configure accepted " << GetParam().invalid_config.dump();
-  EXPECT_EQ(r.error().code, ErrorCode::kInvalidConfig) << to_string(r.error().code);
-  EXPECT_FALSE(r.error().path.empty()) << "error has no config path: " << r.error().message;
-  EXPECT_FALSE(r.error().message.empty()) << "error has no message";
-  // The path starts at the config path the host gave, so the operator can find it in pipelines.yaml.
-  EXPECT_EQ(r.error().path.rfind(kConfigPath, 0), 0u)
-      << "path '" << r.error().path << "' does not start with '" << kConfigPath << "'";
+  std::vector<Error> errors;
+  ASSERT_NO_THROW(errors = configure_as_host(*p, GetParam().invalid_config, kConfigPath));
+  ASSERT_FALSE(errors.empty()) << "configure accepted " << GetParam().invalid_config.dump();
+  for (const auto& e : errors) {
+    EXPECT_EQ(e.code, ErrorCode::kInvalidConfig) << to_string(e.code);
+    EXPECT_FALSE(e.path.empty()) << "error has no config path: " << e.message;
+    EXPECT_FALSE(e.message.empty()) << "error has no message";
+    // The path starts at the config path the host gave, so the operator can find it in pipelines.yaml.
+    EXPECT_EQ(e.path.rfind(kConfigPath, 0), 0u)
+        << "path '" << e.path << "' does not start with '" << kConfigPath << "'";
+  }
 }
 
 TEST_P(PluginConformance, ConfigureOfAnyJsonNeverThrows) {
@@ -241,14 +252,60 @@ TEST_P(PluginConformance, ConfigureOfAnyJsonNeverThrows) {
   for (const auto& config : odd) {
     auto p = create();
     ASSERT_NE(p, nullptr);
-    EXPECT_NO_THROW({ (void)p->configure(config, kConfigPath); }) << config.dump();
+    EXPECT_NO_THROW({ (void)configure_as_host(*p, config, kConfigPath); }) << config.dump();
   }
+}
+
+// The schema a plugin declares is consistent (every default valid, names unique) and says what every
+// field is for.
+TEST_P(PluginConformance, SettingsSchemaIsConsistentAndDescribed) {
+  auto p = create();
+  ASSERT_NE(p, nullptr);
+  std::optional<SettingsSchema> schema;
+  ASSERT_NO_THROW(schema = p->settings_schema());
+  if (!schema) GTEST_SKIP() << "the plugin declares no settings schema";
+  const auto errors = check_schema(*schema, kConfigPath);
+  EXPECT_TRUE(errors.empty()) << errors_text(errors);
+  for (const auto& [name, field] : flatten_settings(*schema))
+    EXPECT_FALSE(field->description.empty()) << name << " has no description";
+  // Validating what validation produced changes nothing (the host may hand the same settings again).
+  auto once = prepare_settings(*p, GetParam().valid_config, kConfigPath);
+  ASSERT_TRUE(once.ok()) << errors_text(once.errors);
+  auto twice = prepare_settings(*p, once.values, kConfigPath);
+  ASSERT_TRUE(twice.ok()) << errors_text(twice.errors);
+  EXPECT_EQ(once.values, twice.values);
+}
+
+// Invalid settings yield all their errors, each with its path: two fields of the wrong type and an
+// unknown key give three errors, not the first one alone.
+TEST_P(PluginConformance, InvalidSettingsYieldEveryErrorWithItsPath) {
+  auto p = create();
+  ASSERT_NE(p, nullptr);
+  const auto schema = p->settings_schema();
+  if (!schema) GTEST_SKIP() << "the plugin declares no settings schema";
+  nlohmann::json bad = GetParam().valid_config.is_object() ? GetParam().valid_config : nlohmann::json::object();
+  std::vector<std::string> expected;
+  for (const auto& field : schema->fields) {
+    if (expected.size() == 2) break;
+    if (field.type == SettingType::kCustom) continue;  // checked by check_settings, after the schema
+    bad[field.name] = wrong_value_for(field);
+    expected.push_back(std::string(kConfigPath) + "." + field.name);
+  }
+  bad["notASettingOfThisPlugin"] = 1;
+  expected.push_back(std::string(kConfigPath) + ".notASettingOfThisPlugin");
+  std::vector<Error> errors;
+  ASSERT_NO_THROW(errors = configure_as_host(*p, bad, kConfigPath));
+  for (const auto& path : expected)
+    EXPECT_TRUE(std::any_of(errors.begin(), errors.end(), [&](const Error& e) { return e.path == path; }))
+        << "no error for " << path << " in:\n"
+        << errors_text(errors);
+  for (const auto& e : errors) EXPECT_EQ(e.code, ErrorCode::kInvalidConfig) << e.to_string();
 }
 
 TEST_P(PluginConformance, StartStopTwiceAndStopIsIdempotent) {
   auto p = create();
   ASSERT_NE(p, nullptr);
-  ASSERT_TRUE(p->configure(GetParam().valid_config, kConfigPath).ok());
+  ASSERT_TRUE(configure_as_host(*p, GetParam().valid_config, kConfigPath).empty());
   FakeContext ctx("conformance");
   for (int round = 0; round < 2; ++round) {
     Result<void> r;
@@ -263,14 +320,14 @@ TEST_P(PluginConformance, StopWithoutStartIsSafe) {
   auto p = create();
   ASSERT_NE(p, nullptr);
   p->stop();
-  ASSERT_TRUE(p->configure(GetParam().valid_config, kConfigPath).ok());
+  ASSERT_TRUE(configure_as_host(*p, GetParam().valid_config, kConfigPath).empty());
   p->stop();
 }
 
 TEST_P(PluginConformance, EmptyInputsDoNotThrow) {
   auto p = create();
   ASSERT_NE(p, nullptr);
-  ASSERT_TRUE(p->configure(GetParam().valid_config, kConfigPath).ok());
+  ASSERT_TRUE(configure_as_host(*p, GetParam().valid_config, kConfigPath).empty());
   FakeContext ctx("conformance");
   auto r = p->start(ctx);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
@@ -284,8 +341,8 @@ TEST_P(PluginConformance, TwoInstancesCoexist) {
   ASSERT_NE(first, nullptr);
   ASSERT_NE(second, nullptr);
   ASSERT_NE(first.get(), second.get());
-  ASSERT_TRUE(first->configure(GetParam().valid_config, "conformance.first").ok());
-  ASSERT_TRUE(second->configure(GetParam().valid_config, "conformance.second").ok());
+  ASSERT_TRUE(configure_as_host(*first, GetParam().valid_config, "conformance.first").empty());
+  ASSERT_TRUE(configure_as_host(*second, GetParam().valid_config, "conformance.second").empty());
   FakeContext ctx1("first");
   FakeContext ctx2("second");
   ASSERT_TRUE(first->start(ctx1).ok());
@@ -293,9 +350,9 @@ TEST_P(PluginConformance, TwoInstancesCoexist) {
   // The second instance's config errors carry its own path, not the first's.
   auto third = create();
   ASSERT_NE(third, nullptr);
-  auto bad = third->configure(GetParam().invalid_config, "conformance.third");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().path.rfind("conformance.third", 0), 0u) << bad.error().path;
+  auto bad = configure_as_host(*third, GetParam().invalid_config, "conformance.third");
+  ASSERT_FALSE(bad.empty());
+  for (const auto& e : bad) EXPECT_EQ(e.path.rfind("conformance.third", 0), 0u) << e.path;
   exercise_empty_inputs(*first);
   // Stopping and destroying one leaves the other working.
   first->stop();

@@ -23,6 +23,7 @@
 
 #include "wva/sdk/context.h"
 #include "wva/sdk/memory_cluster.h"
+#include "wva/sdk/plugin.h"
 #include "wva/sdk/types.h"
 
 namespace wva::sdk::testing {
@@ -231,6 +232,23 @@ class InMemoryMetrics : public MetricsRegistry {
   std::map<std::string, Family> families_;
 };
 
+// Configures a plugin the way the host does: sdk::prepare_settings (the schema, then the plugin's
+// cross-field rules: every error), then configure() with the validated settings. Empty = configured.
+inline std::vector<Error> configure_as_host(Plugin& plugin, const nlohmann::json& settings, const std::string& path) {
+  ValidatedSettings prepared = prepare_settings(plugin, settings, path);
+  if (!prepared.ok()) return prepared.errors;
+  auto configured = plugin.configure(prepared.values, path);
+  if (!configured.ok()) return {configured.error()};
+  return {};
+}
+
+// "path: message" lines, for assertion messages.
+inline std::string errors_text(const std::vector<Error>& errors) {
+  std::string out;
+  for (const auto& e : errors) out += e.to_string() + "\n";
+  return out;
+}
+
 // A PluginContext made of the fakes above and an InMemoryCluster. Each FakeContext is independent.
 class FakeContext : public PluginContext {
  public:
@@ -246,6 +264,16 @@ class FakeContext : public PluginContext {
   ClusterView& cluster() override { return cluster_; }
   MetricsRegistry& metrics() override { return metrics_; }
   std::string instance_name() const override { return instance_name_; }
+  // Logs as the default does and keeps every diagnostic for the test to read.
+  void report(const Diagnostic& diagnostic) override {
+    PluginContext::report(diagnostic);
+    std::lock_guard lock(diagnostics_mutex_);
+    diagnostics_.push_back(diagnostic);
+  }
+  std::vector<Diagnostic> diagnostics() const {
+    std::lock_guard lock(diagnostics_mutex_);
+    return diagnostics_;
+  }
 
   CapturingLogger& fake_logger() { return logger_; }
   ManualClock& fake_clock() { return clock_; }
@@ -258,6 +286,8 @@ class FakeContext : public PluginContext {
   ManualClock clock_;
   InMemoryCluster cluster_;
   InMemoryMetrics metrics_;
+  mutable std::mutex diagnostics_mutex_;
+  std::vector<Diagnostic> diagnostics_;
 };
 
 }  // namespace wva::sdk::testing

@@ -1,0 +1,86 @@
+#include "settings.h"
+
+#include <vector>
+
+namespace wva::capacity {
+
+namespace {
+
+// A time in seconds: a duration ("90s", "2m") or a bare number of seconds, within [min_s, max_s].
+sdk::Setting seconds(std::string name, const char* def, double min_s, double max_s, std::string description) {
+  return sdk::Setting::duration(std::move(name), def, std::move(description))
+      .seconds_when_number()
+      .in_range(min_s * 1000, max_s * 1000);
+}
+
+}  // namespace
+
+sdk::SettingsSchema settings_schema() {
+  using sdk::Setting;
+  return {
+      "Capacity learned online, demand in tokens forecast over the start-up horizon, one accelerator mix, "
+      "a saturation safety net.",
+      {Setting::object("defaultSlo",
+                       {Setting::number("ttftMs", 2000, "Time to first token, ms.").above(0),
+                        Setting::number("itlMs", 50, "Inter-token latency, ms.").above(0)},
+                       "The SLO of a model without a service class."),
+       Setting::number("latencyMargin", 0.8,
+                       "Size so the predicted ITL / TTFT are at most this fraction of "
+                       "the SLO.")
+           .in_range(0.1, 1),
+       Setting::number("maxUtilization", 0.9, "Per-token work per pod, whatever the SLO.").in_range(0.1, 0.99),
+       Setting::number("kvTarget", 0.8, "KV-cache use per pod the fleet is sized to.").in_range(0.1, 1),
+       seconds("drainTime", "60s", 1, 3600, "Backlog (waiting requests) drained within this time."),
+       seconds("startupDelay", "90s", 0, 3600, "Pod start-up (model load)."),
+       seconds("reaction", "75s", 0, 3600,
+               "HPA sync + one cycle + half the load window: with startupDelay, "
+               "the horizon."),
+       seconds("swapPayback", "30m", 0, 86400, "A cheaper accelerator mix must repay its cold start within this."),
+       Setting::number("tokenBudget", 8192, "vLLM max_num_batched_tokens (prefill chunk per step).").in_range(16, 1e7),
+       seconds("burstMemory", "30m", 0, 86400, "After a burst, its peak is held this long."),
+       Setting::number("burstJump", 1.5, "A burst: the demand needs this many times the ready pods.")
+           .in_range(1.05, 100),
+       Setting::number("safetyKvCache", 0.95, "Safety net: a pod this full adds one replica.").in_range(0.1, 1),
+       Setting::number("safetyWaitingPerPod", 20, "Safety net: this many waiting per ready pod adds one replica.")
+           .in_range(1, 1e6),
+       Setting::number("priorUncertainty", 0.5, "Uncertainty of the profile-free prior.").in_range(0.01, 10),
+       Setting::number("tailAllowance", 0.1,
+                       "Per-request ITL tail: the fraction of requests allowed to miss the ITL SLO under "
+                       "prefill interference.")
+           .in_range(0.001, 0.5),
+       Setting::number("promptLengthCv", 0.5,
+                       "Prompt-length spread assumed (coefficient of variation; the sources give only the mean).")
+           .in_range(0, 10)}};
+}
+
+Settings read_settings(const sdk::Config& validated) {
+  const sdk::SettingsReader r(validated);
+  Settings s;
+  const sdk::SettingsReader slo = r.child("defaultSlo");
+  s.default_ttft_ms = slo.number("ttftMs");
+  s.default_itl_ms = slo.number("itlMs");
+  s.latency_margin = r.number("latencyMargin");
+  s.max_utilization = r.number("maxUtilization");
+  s.kv_target = r.number("kvTarget");
+  s.drain_s = r.seconds("drainTime");
+  s.startup_s = r.seconds("startupDelay");
+  s.reaction_s = r.seconds("reaction");
+  s.swap_payback_s = r.seconds("swapPayback");
+  s.token_budget = r.number("tokenBudget");
+  s.burst_memory_s = r.seconds("burstMemory");
+  s.burst_jump = r.number("burstJump");
+  s.safety_kv = r.number("safetyKvCache");
+  s.safety_waiting = r.number("safetyWaitingPerPod");
+  s.prior_sd = r.number("priorUncertainty");
+  s.tail_allowance = r.number("tailAllowance");
+  s.prompt_cv = r.number("promptLengthCv");
+  return s;
+}
+
+sdk::ParsedSettings<Settings> parse_settings(const sdk::Config& config, const std::string& path) {
+  return sdk::parse_settings_with<Settings>(
+      settings_schema(), config, path, [](const sdk::Config&, const std::string&) { return std::vector<sdk::Error>{}; },
+      read_settings);
+}
+
+}  // namespace wva::capacity

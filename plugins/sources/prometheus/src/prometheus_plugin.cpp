@@ -1,0 +1,243 @@
+#include "prometheus_plugin.h"
+
+#include <exception>
+#include <set>
+
+namespace wva::prometheus {
+
+using sdk::ErrorCode;
+using sdk::make_error;
+
+PrometheusSource::~PrometheusSource() { stop(); }
+
+sdk::Result<void> PrometheusSource::configure(const sdk::Config& config, const std::string& config_path) {
+  try {
+    auto parsed = parse_config(config, config_path);
+    if (!parsed) return parsed.error();
+    config_ = std::move(parsed.value());
+    config_path_ = config_path;
+    recorded_unusable_ = recorded_series_unusable(config_);
+    configured_ = true;
+    return sdk::ok();
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kInternal, std::string("configure failed: ") + e.what(), config_path);
+  }
+}
+
+sdk::Result<void> PrometheusSource::start(sdk::PluginContext& context) {
+  try {
+    if (!configured_)
+      return make_error(ErrorCode::kInvalidConfig, "start() called before a successful configure()", config_path_);
+    context_ = &context;
+    auto client = std::make_unique<PrometheusClient>(config_);
+    if (auto files = client->check_files(); !files) {
+      sdk::Error e = files.error();
+      e.path = config_path_.empty() ? e.path : config_path_ + "." + e.path;
+      return e;
+    }
+    client_ = std::move(client);
+    if (config_.insecure_skip_verify)
+      log(sdk::LogLevel::kWarn, "insecureSkipVerify is true: the TLS certificate of " + config_.url +
+                                    " is NOT verified; use caFile instead outside of tests");
+    log(sdk::LogLevel::kInfo, "prometheus source " + context.instance_name() + " queries " + config_.url +
+                                  (config_.token_file ? " with a bearer token from " + *config_.token_file : ""));
+    if (config_.recording_rules == RecordingRules::kAuto && recorded_unusable_)
+      log(sdk::LogLevel::kInfo, "recordingRules: auto reads raw series only: " + *recorded_unusable_);
+    return sdk::ok();
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kInternal, std::string("start failed: ") + e.what(), config_path_);
+  }
+}
+
+void PrometheusSource::stop() noexcept {
+  client_.reset();
+  context_ = nullptr;
+}
+
+CollectReport PrometheusSource::last_report() const {
+  std::lock_guard lock(report_mu_);
+  return report_;
+}
+
+void PrometheusSource::log(sdk::LogLevel level, const std::string& message) {
+  if (context_) context_->logger().log(level, message);
+}
+
+void PrometheusSource::count(const char* outcome) {
+  if (!context_) return;
+  context_->metrics().add_counter("wva_prometheus_queries_total", "PromQL queries sent by the prometheus source",
+                                  {{"source", context_->instance_name()}, {"outcome", outcome}}, 1.0);
+}
+
+sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collect(
+    std::span<const sdk::ModelView> models, sdk::Deadline deadline) {
+  try {
+    return collect_impl(models, deadline);
+  } catch (const std::exception& e) {
+    auto error = make_error(ErrorCode::kInternal, std::string(kFailedToGetMetrics) + ": internal error: " + e.what());
+    error.reason = kPrometheusError;
+    return error;
+  }
+}
+
+namespace {
+
+// The probe's answer: the names of the recorded series that exist.
+class NameCollector : public SampleHandler {
+ public:
+  void on_sample(const SampleView& s) override {
+    if (const std::string_view* name = s.label("__name__")) names.emplace(*name);
+  }
+  std::set<std::string, std::less<>> names;
+};
+
+}  // namespace
+
+void PrometheusSource::update_recorded(const TemplateValues& values, sdk::TimePoint now, sdk::Deadline deadline,
+                                       CollectReport& report) {
+  const auto use_recorded = [&](const auto& present) {
+    std::bitset<kSignalCount> out;
+    for (std::size_t k = 0; k < kSignalCount; ++k) {
+      const auto s = static_cast<Signal>(k);
+      const std::string_view metric = recorded_metric(s);
+      if (!metric.empty() && !config_.custom_template[k] && !config_.templates[k].empty() && present(metric))
+        out.set(k);
+    }
+    return out;
+  };
+  switch (config_.recording_rules) {
+    case RecordingRules::kOff: recorded_.reset(); return;
+    case RecordingRules::kOn: recorded_ = use_recorded([](std::string_view) { return true; }); return;
+    case RecordingRules::kAuto: break;
+  }
+  if (recorded_unusable_) return;  // labels or windows differ from the rules': raw queries only
+  if (last_probe_ && now - *last_probe_ < kRecordedProbeInterval) return;
+  const std::string probe = recorded_probe_query(values.ns_matcher);
+  NameCollector names;
+  QueryStats st;
+  report.queries.push_back(probe);
+  auto r = client_->query(probe, deadline, names, &st);
+  report.stats.push_back(st);
+  if (!r) {
+    count("error");
+    recorded_.reset();  // raw queries this cycle, probe again next cycle
+    last_probe_.reset();
+    log(sdk::LogLevel::kWarn, "recording-rules probe failed (raw queries this cycle): " + r.error().message);
+    return;
+  }
+  count("ok");
+  last_probe_ = now;
+  const auto next = use_recorded([&](std::string_view metric) { return names.names.count(metric) > 0; });
+  if (next != recorded_ || !probed_once_)
+    log(sdk::LogLevel::kInfo, next.any() ? "reading " + std::to_string(next.count()) +
+                                               " signal(s) from the recorded series (recordingRules: auto)"
+                                         : "no recorded series found: raw queries (recordingRules: auto)");
+  probed_once_ = true;
+  recorded_ = next;
+}
+
+sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collect_impl(
+    std::span<const sdk::ModelView> models, sdk::Deadline deadline) {
+  if (!client_) return make_error(ErrorCode::kInternal, "collect() called before start()");
+  const sdk::TimePoint now = context_ ? context_->clock().now() : sdk::Clock_t::now();
+
+  // Models outside the configured namespaces are not queried.
+  std::map<sdk::ModelKey, sdk::ModelMetrics> outside;
+  std::vector<sdk::ModelView> filtered_storage;
+  std::span<const sdk::ModelView> queried = models;
+  if (!config_.namespaces.empty()) {
+    bool all_in = true;
+    for (const auto& m : models) all_in = all_in && config_.namespaces.count(m.key.ns) > 0;
+    if (!all_in) {
+      for (const auto& m : models) {
+        if (config_.namespaces.count(m.key.ns)) {
+          filtered_storage.push_back(m);
+          continue;
+        }
+        sdk::ModelMetrics mm;
+        mm.state = sdk::MetricsState::kNoData;
+        mm.collected_at = now;
+        mm.message = std::string(kNoPodsFound) + " " + m.key.model_id + " in namespace " + m.key.ns + ": namespace " +
+                     m.key.ns + " is not in " + (config_path_.empty() ? "" : config_path_ + ".") + "namespaces";
+        outside.emplace(m.key, std::move(mm));
+      }
+      queried = filtered_storage;
+    }
+  }
+  CollectReport report;
+  if (queried.empty()) {
+    std::lock_guard lock(report_mu_);
+    report_ = std::move(report);
+    return outside;
+  }
+
+  std::set<std::string> namespaces, model_ids;
+  for (const auto& m : queried) {
+    namespaces.insert(m.key.ns);
+    model_ids.insert(m.key.model_id);
+  }
+  const auto values = make_template_values(config_.labels, namespaces, model_ids, config_.model_matcher_limit,
+                                           config_.window, config_.rate_window);
+  update_recorded(values, now, deadline, report);
+  std::array<std::string, kSignalCount> templates = config_.templates;
+  for (std::size_t k = 0; k < kSignalCount; ++k)
+    if (recorded_[k]) templates[k] = recorded_template(static_cast<Signal>(k));
+  report.recorded = recorded_;
+  const auto plan = plan_queries(templates, values, config_.batch);
+
+  Grouper grouper(queried, config_.labels, config_.stale_after);
+  for (const auto& q : plan) {
+    QueryStats st;
+    report.queries.push_back(q.promql);
+    grouper.begin(q.single);
+    auto r = client_->query(q.promql, deadline, grouper, &st);
+    report.stats.push_back(st);
+    if (!r) {
+      grouper.rollback();  // series of a response that then failed are not kept
+      count("error");
+      const std::string reason = r.error().message;
+      if (q.group == SignalGroup::kReplicas) {
+        const std::string msg = std::string(kFailedToGetMetrics) + ": " + reason;
+        log(sdk::LogLevel::kError, msg + " (" + config_.url + ")");
+        std::lock_guard lock(report_mu_);
+        report_ = std::move(report);
+        auto error = make_error(r.error().code, msg);
+        error.reason = kPrometheusError;
+        return error;
+      }
+      // Load signals are optional: keep the saturation signals, leave the load absent.
+      if (report.load_error.empty()) {
+        report.load_error = reason;
+        log(sdk::LogLevel::kWarn, std::string(kFailedToGetMetrics) + " (load signals, left absent): " + reason);
+      }
+      continue;
+    }
+    count("ok");
+    for (const auto& w : r->warnings) log(sdk::LogLevel::kWarn, "Prometheus warning: " + w);
+    grouper.commit();
+  }
+  auto out = grouper.finish(now);
+  report.group = grouper.stats();
+  for (std::size_t k = 0; k < kSignalCount; ++k)
+    if (report.group.invalid[k] > 0 && context_)
+      context_->metrics().add_counter(
+          "wva_invalid_samples_total", "Samples outside their signal's domain, treated as absent",
+          {{"source", context_->instance_name()}, {"signal", std::string(signal_name(static_cast<Signal>(k)))}},
+          static_cast<double>(report.group.invalid[k]));
+  // Log each model's state when it changes (not every cycle): the FAQ's texts appear in the log.
+  for (auto& [key, mm] : out) {
+    auto [it, inserted] = last_state_.try_emplace(key, sdk::MetricsState::kOk);
+    if (it->second == mm.state) continue;
+    if (mm.state == sdk::MetricsState::kOk)
+      log(sdk::LogLevel::kInfo,
+          "metrics for model " + key.model_id + " in namespace " + key.ns + " are available again");
+    else log(sdk::LogLevel::kWarn, mm.message);
+    it->second = mm.state;
+  }
+  for (auto& [key, mm] : outside) out.emplace(key, std::move(mm));
+  std::lock_guard lock(report_mu_);
+  report_ = std::move(report);
+  return out;
+}
+
+}  // namespace wva::prometheus

@@ -1,0 +1,74 @@
+// The prometheus source: one batched query per signal group for all models of a pipeline.
+#pragma once
+
+#include <bitset>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "grouping.h"
+#include "http_client.h"
+#include "settings.h"
+#include "wva/sdk/plugin.h"
+
+namespace wva::prometheus {
+
+// What the last collect() did; for tests and debugging.
+struct CollectReport {
+  std::vector<std::string> queries;  // PromQL sent, in order
+  std::vector<QueryStats> stats;
+  GroupStats group;
+  std::string load_error;              // when the load query failed (saturation signals still used)
+  std::bitset<kSignalCount> recorded;  // signals read from recorded series this cycle
+};
+
+// How often recordingRules: auto looks for the recorded series again.
+inline constexpr std::chrono::minutes kRecordedProbeInterval{5};
+
+class PrometheusSource : public sdk::Plugin, public sdk::Source, public sdk::ModelDiscovery {
+ public:
+  PrometheusSource() = default;
+  ~PrometheusSource() override;
+
+  sdk::Result<void> configure(const sdk::Config& config, const std::string& config_path) override;
+  sdk::Result<void> start(sdk::PluginContext& context) override;
+  void stop() noexcept override;
+
+  sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> collect(std::span<const sdk::ModelView> models,
+                                                                  sdk::Deadline deadline) override;
+
+  // One query (discoveryQuery): every pod whose series carry the namespace, pod and model labels.
+  sdk::Result<std::vector<sdk::PodModel>> discover_models(sdk::Deadline deadline) override;
+
+  const SourceConfig& config() const { return config_; }
+  CollectReport last_report() const;
+  const PrometheusClient* client() const { return client_.get(); }
+
+ private:
+  sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> collect_impl(std::span<const sdk::ModelView> models,
+                                                                       sdk::Deadline deadline);
+  // recordingRules: decides which signals read recorded series this cycle (auto: probes when due).
+  void update_recorded(const TemplateValues& values, sdk::TimePoint now, sdk::Deadline deadline, CollectReport& report);
+  void log(sdk::LogLevel level, const std::string& message);
+  void count(const char* outcome);
+
+  SourceConfig config_;
+  std::string config_path_;
+  bool configured_ = false;
+  sdk::PluginContext* context_ = nullptr;
+  std::unique_ptr<PrometheusClient> client_;
+  std::map<sdk::ModelKey, sdk::MetricsState> last_state_;  // for logging state changes once
+  std::optional<std::string> recorded_unusable_;           // why auto cannot use the recorded series
+  std::bitset<kSignalCount> recorded_;                     // signals read from recorded series
+  std::optional<sdk::TimePoint> last_probe_;               // of recordingRules: auto
+  bool probed_once_ = false;
+  mutable std::mutex report_mu_;
+  CollectReport report_;
+};
+
+}  // namespace wva::prometheus
