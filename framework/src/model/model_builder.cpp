@@ -57,7 +57,7 @@
 #include <tuple>
 
 #include "config/pipeline_config.h"  // glob_match
-#include "wva/sdk/memory_cluster.h"  // kPodDeploymentAnnotation
+#include "wva/sdk/util/memory_cluster.h"  // kPodDeploymentAnnotation
 #include "wva/sdk/util/yaml.h"
 
 namespace wva::framework {
