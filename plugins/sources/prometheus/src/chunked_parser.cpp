@@ -23,15 +23,24 @@ bool ChunkedResponseParser::fail(std::size_t offset, std::string message) {
 bool ChunkedResponseParser::feed(std::string_view bytes) {
   if (error_) return false;
   total_ += bytes.size();
-  if (pending_.empty()) {
-    // The common case: read straight from the chunk, keep only its unread tail.
-    const std::size_t used = process(bytes, pending_base_, false);
-    pending_.assign(bytes.substr(used));
-    pending_base_ += used;
-  } else {
-    pending_.append(bytes);
+  // A series cut by the previous chunk: complete it from the front of this one, in pieces, so that only
+  // about that series is copied, not the chunk.
+  std::size_t piece = 512;
+  while (!pending_.empty() && !bytes.empty()) {
+    const std::size_t n = std::min(bytes.size(), std::max(piece, wait_for_));
+    pending_.append(bytes.substr(0, n));
+    bytes.remove_prefix(n);
+    piece *= 2;
     const std::size_t used = process(pending_, pending_base_, false);
     pending_.erase(0, used);
+    pending_base_ += used;
+    max_held_ = std::max(max_held_, held());
+    if (error_) return false;
+  }
+  if (!bytes.empty()) {
+    // Straight from the chunk; only its unread tail is kept.
+    const std::size_t used = process(bytes, pending_base_, false);
+    pending_.assign(bytes.substr(used));
     pending_base_ += used;
   }
   max_held_ = std::max(max_held_, held());
