@@ -39,5 +39,14 @@ TEST(MetricsRegistry, SpecialValues) {
   EXPECT_NE(text.find("i +Inf"), std::string::npos);
 }
 
+// HELP text escapes backslash and newline (the exposition format's rule); a newline left raw would end the
+// line and make the rest of the help an invalid sample line for a scraper.
+TEST(MetricsRegistry, HelpIsEscaped) {
+  MetricsRegistryImpl r;
+  r.set_gauge("g", "first line\nsecond \\ \"quoted\"", {}, 1);
+  EXPECT_NE(r.render().find("# HELP g first line\\nsecond \\\\ \"quoted\"\n# TYPE g gauge\n"), std::string::npos)
+      << r.render();
+}
+
 }  // namespace
 }  // namespace wva::framework

@@ -19,6 +19,13 @@ class ConfigErrors {
   std::size_t size() const { return errors_.size(); }
   // One Error: path of the first problem, message of the first plus every other "path: message".
   sdk::Error to_error() const;
+  // Each problem as an Error of its own (kInvalidConfig), in the order found.
+  std::vector<sdk::Error> to_errors() const {
+    std::vector<sdk::Error> out;
+    out.reserve(errors_.size());
+    for (const auto& e : errors_) out.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig, e.message, e.path));
+    return out;
+  }
 
  private:
   struct Item {

@@ -1,42 +1,20 @@
 #include "prom_text.h"
 
 #include <cmath>
-#include <cstdio>
 #include <string_view>
 
-#include "wva/sdk/util/prom_text.h"
+#include "wva/sdk/util/prom_writer.h"
 
 namespace wva::emulator {
 
 namespace {
 
-std::string num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
+std::string num(double v) { return sdk::prom::format_value(v); }
 
 struct Writer {
-  std::string out;
-  void header(const char* name, const char* type, const char* help) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += ' ';
-    out += type;
-    out += '\n';
-  }
-  void sample(std::string_view name, const std::string& labels, double v) {
-    out += name;
-    out += '{';
-    out += labels;
-    out += "} ";
-    out += num(v);
-    out += '\n';
-  }
+  sdk::prom::Writer text;
+  void header(const char* name, const char* type, const char* help) { text.header(name, type, help); }
+  void sample(std::string_view name, const std::string& labels, double v) { text.sample(name, labels, v); }
   void histogram(const char* name, const std::string& labels, const Histogram& h) {
     std::uint64_t cum = 0;
     const auto& b = h.bounds();
@@ -112,7 +90,7 @@ std::string render_vllm_metrics(const World& world) {
                  "\",gpu_memory_utilization=\"0.9\",cache_dtype=\"auto\",enable_prefix_caching=\"False\"",
              1);
   }
-  return std::move(w.out);
+  return w.text.take();
 }
 
 }  // namespace wva::emulator

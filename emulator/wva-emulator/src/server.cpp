@@ -191,14 +191,13 @@ double EmulatorServer::wall_now() const {
 }
 
 sdk::Result<int> EmulatorServer::bind() {
-  ConfigErrors errors;
-  const nlohmann::json& cfg = options_.config;
-  if (!cfg.is_object()) return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "config must be a map", "config");
-  check_keys(cfg, dynamic_keys(), "config", errors);
-  DynamicConfig dyn;
-  parse_dynamic(cfg, "config", dyn, errors);
-  if (!errors.empty()) return errors.to_error();
-  auto world_config = build_world_config(dyn);
+  auto dyn = parse_dynamic_settings(options_.config, "config");
+  if (!dyn.ok()) {
+    ConfigErrors errors;
+    for (const auto& e : dyn.errors) errors.add(e.path, e.message);
+    return errors.to_error();
+  }
+  auto world_config = build_world_config(*dyn);
   if (!world_config.ok()) return world_config.error();
   // No Kubernetes here: the HPA has no metric source, so replicas stay as configured.
   world_config->hpa_enabled = false;

@@ -1,7 +1,6 @@
 #include "host/metrics_registry.h"
 
-#include <cmath>
-#include <sstream>
+#include "wva/sdk/util/prom_writer.h"
 
 namespace wva::framework {
 
@@ -42,30 +41,17 @@ std::optional<double> MetricsRegistryImpl::value(std::string_view name, const sd
 }
 
 std::string MetricsRegistryImpl::render() const {
-  std::ostringstream out;
-  out.precision(17);
+  sdk::prom::Writer out;
   std::lock_guard lock(mutex_);
   for (const auto& [name, family] : families_) {
-    out << "# HELP " << name << ' ' << family.help << '\n' << "# TYPE " << name << ' ' << family.type << '\n';
+    out.header(name, family.type, family.help);
     for (const auto& [labels, value] : family.series) {
-      out << name;
-      if (!labels.empty()) {
-        out << '{';
-        bool first = true;
-        for (const auto& [k, v] : labels) {
-          out << (first ? "" : ",") << k << "=\"" << escape_label_value(v) << '"';
-          first = false;
-        }
-        out << '}';
-      }
-      out << ' ';
-      if (std::isnan(value)) out << "NaN";
-      else if (std::isinf(value)) out << (value > 0 ? "+Inf" : "-Inf");
-      else out << value;
-      out << '\n';
+      std::string text;
+      for (const auto& [k, v] : labels) text += (text.empty() ? "" : ",") + sdk::prom::label(k, v);
+      out.sample(name, text, value);
     }
   }
-  return out.str();
+  return out.take();
 }
 
 }  // namespace wva::framework

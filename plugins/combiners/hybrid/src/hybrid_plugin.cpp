@@ -5,9 +5,7 @@
 namespace wva::combiners::hybrid {
 
 sdk::Result<void> HybridCombiner::configure(const sdk::Config& config, const std::string& config_path) {
-  auto s = parse_settings(config, config_path);
-  if (!s.ok()) return s.error();
-  settings_ = s.value();
+  settings_ = read_settings(config);
   path_ = config_path;
   return sdk::ok();
 }

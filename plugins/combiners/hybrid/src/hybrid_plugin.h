@@ -9,6 +9,11 @@ namespace wva::combiners::hybrid {
 
 class HybridCombiner : public sdk::Plugin, public sdk::Combiner {
  public:
+  std::optional<sdk::SettingsSchema> settings_schema() const override { return hybrid::settings_schema(); }
+  std::vector<sdk::Error> check_settings(const sdk::Config& settings, const std::string& config_path) const override {
+    return hybrid::check_settings(settings, config_path);
+  }
+  // `config` is validated (settings_schema(), check_settings()): read, not checked.
   sdk::Result<void> configure(const sdk::Config& config, const std::string& config_path) override;
   sdk::Result<void> start(sdk::PluginContext&) override { return sdk::ok(); }
   void stop() noexcept override {}

@@ -1,46 +1,33 @@
 #include "settings.h"
 
-#include <algorithm>
-#include <vector>
-
-#include "wva/sdk/util/suggest.h"
-
 namespace wva::combiners::hybrid {
 
-sdk::Result<Settings> parse_settings(const sdk::Config& config, const std::string& path) {
-  Settings s;
-  if (config.is_null()) return s;
-  if (!config.is_object())
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "must be a map {saturation, model}, got " + config.dump(),
-                           path);
-  std::vector<sdk::Error> errors;
-  const std::vector<std::string> keys = {"saturation", "model"};
-  for (const auto& [key, value] : config.items()) {
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-      const auto best = sdk::closest_match(key, keys);
-      errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig,
-                                       "unknown key" + (best ? " (did you mean \"" + *best + "\"?)" : std::string()),
-                                       path + "." + key));
-      continue;
-    }
-    if (!value.is_string() || value.get<std::string>().empty()) {
-      errors.push_back(sdk::make_error(sdk::ErrorCode::kInvalidConfig,
-                                       "must be an analyzer instance name, got " + value.dump(), path + "." + key));
-      continue;
-    }
-    (key == "saturation" ? s.saturation : s.model) = value.get<std::string>();
-  }
-  if (errors.empty() && s.saturation == s.model)
-    errors.push_back(sdk::make_error(
-        sdk::ErrorCode::kInvalidConfig,
-        "saturation and model name the same analyzer \"" + s.model + "\"; hybrid arbitrates between two",
-        path + ".model"));
-  if (errors.empty()) return s;
-  if (errors.size() == 1) return errors.front();
-  std::string message = std::to_string(errors.size()) + " errors:";
-  for (const auto& e : errors) message += " " + e.to_string() + ";";
-  message.pop_back();
-  return sdk::make_error(sdk::ErrorCode::kInvalidConfig, message, errors.front().path);
+sdk::SettingsSchema settings_schema() {
+  using sdk::Setting;
+  const Settings defaults;
+  return {"Which analyzer instances of the chain the arbitration matrix reads.",
+          {Setting::string("saturation", defaults.saturation,
+                           "Instance name of the live-signal analyzer (vetoes unsafe scale-down, forces scale-up).")
+               .non_empty(),
+           Setting::string("model", defaults.model, "Instance name of the model-based analyzer.").non_empty()}};
+}
+
+std::vector<sdk::Error> check_settings(const sdk::Config& validated, const std::string& path) {
+  const sdk::SettingsReader r(validated);
+  if (r.string("saturation") != r.string("model")) return {};
+  return {sdk::make_error(
+      sdk::ErrorCode::kInvalidConfig,
+      "saturation and model name the same analyzer \"" + r.string("model") + "\"; hybrid arbitrates between two",
+      path + ".model")};
+}
+
+Settings read_settings(const sdk::Config& validated) {
+  const sdk::SettingsReader r(validated);
+  return Settings{r.string("saturation"), r.string("model")};
+}
+
+sdk::ParsedSettings<Settings> parse_settings(const sdk::Config& config, const std::string& path) {
+  return sdk::parse_settings_with<Settings>(settings_schema(), config, path, check_settings, read_settings);
 }
 
 }  // namespace wva::combiners::hybrid

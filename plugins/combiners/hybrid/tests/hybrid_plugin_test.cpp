@@ -10,58 +10,68 @@ struct SettingsCase {
   const char* name;
   nlohmann::json config;
   bool ok;
-  std::string saturation;  // when ok
-  std::string model;
-  std::string error_path;  // when not ok: the first error's path
-  std::string fragment;    // and a piece of its message
+  std::string saturation;                // when ok
+  std::string model;                     //
+  std::vector<std::string> error_paths;  // when not ok: every error's path, in order
+  std::string fragment;                  // and a piece of the first one's message
 };
 
 class HybridSettings : public ::testing::TestWithParam<SettingsCase> {};
 
-TEST_P(HybridSettings, ParsesOrNamesThePath) {
+TEST_P(HybridSettings, ParsesOrNamesEveryPath) {
   const auto& c = GetParam();
   auto s = parse_settings(c.config, "combiners.h");
-  ASSERT_EQ(s.ok(), c.ok) << (s.ok() ? "accepted" : s.error().to_string());
+  ASSERT_EQ(s.ok(), c.ok) << (s.ok() ? "accepted" : s.errors.front().to_string());
   if (c.ok) {
     EXPECT_EQ(s->saturation, c.saturation);
     EXPECT_EQ(s->model, c.model);
-  } else {
-    EXPECT_EQ(s.error().code, sdk::ErrorCode::kInvalidConfig);
-    EXPECT_EQ(s.error().path, c.error_path);
-    EXPECT_NE(s.error().message.find(c.fragment), std::string::npos) << s.error().message;
+    return;
   }
+  std::vector<std::string> paths;
+  for (const auto& e : s.errors) {
+    EXPECT_EQ(e.code, sdk::ErrorCode::kInvalidConfig);
+    paths.push_back(e.path);
+  }
+  EXPECT_EQ(paths, c.error_paths);
+  EXPECT_NE(s.errors.front().message.find(c.fragment), std::string::npos) << s.errors.front().message;
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Table, HybridSettings,
     ::testing::Values(
-        SettingsCase{"null_is_defaults", nullptr, true, "saturation", "queueing", "", ""},
-        SettingsCase{"empty_is_defaults", nlohmann::json::object(), true, "saturation", "queueing", "", ""},
-        SettingsCase{"both_named", {{"saturation", "sat-a"}, {"model", "q-b"}}, true, "sat-a", "q-b", "", ""},
-        SettingsCase{"one_named", {{"model", "q-b"}}, true, "saturation", "q-b", "", ""},
-        SettingsCase{"not_a_map", nlohmann::json::array({1}), false, "", "", "combiners.h", "must be a map"},
-        SettingsCase{"misspelt", {{"modle", "q"}}, false, "", "", "combiners.h.modle", "did you mean \"model\""},
-        SettingsCase{"not_a_name", {{"saturation", 3}}, false, "", "", "combiners.h.saturation", "instance name"},
-        SettingsCase{"empty_name", {{"model", ""}}, false, "", "", "combiners.h.model", "instance name"},
+        SettingsCase{"null_is_defaults", nullptr, true, "saturation", "queueing", {}, ""},
+        SettingsCase{"empty_is_defaults", nlohmann::json::object(), true, "saturation", "queueing", {}, ""},
+        SettingsCase{"both_named", {{"saturation", "sat-a"}, {"model", "q-b"}}, true, "sat-a", "q-b", {}, ""},
+        SettingsCase{"one_named", {{"model", "q-b"}}, true, "saturation", "q-b", {}, ""},
+        SettingsCase{"not_a_map", nlohmann::json::array({1}), false, "", "", {"combiners.h"}, "must be a map"},
+        SettingsCase{"misspelt", {{"modle", "q"}}, false, "", "", {"combiners.h.modle"}, "did you mean \"model\""},
+        SettingsCase{"not_a_name", {{"saturation", 3}}, false, "", "", {"combiners.h.saturation"}, "must be a string"},
+        SettingsCase{"empty_name", {{"model", ""}}, false, "", "", {"combiners.h.model"}, "must be a string"},
         SettingsCase{"same_twice",
                      {{"saturation", "x"}, {"model", "x"}},
                      false,
                      "",
                      "",
-                     "combiners.h.model",
+                     {"combiners.h.model"},
                      "the same analyzer"},
         SettingsCase{"every_error",
                      {{"model", 1}, {"saturation", 2}, {"x", 3}},
                      false,
                      "",
                      "",
-                     "combiners.h.model",
-                     "3 errors"}),
+                     {"combiners.h.x", "combiners.h.saturation", "combiners.h.model"},
+                     "unknown setting"}),
     [](const ::testing::TestParamInfo<SettingsCase>& info) { return std::string(info.param.name); });
+
+// Configures `h` as the host does: the schema and the cross-field rules, then configure().
+bool configure(HybridCombiner& h, const nlohmann::json& settings, const std::string& path) {
+  auto prepared = sdk::prepare_settings(h, settings, path);
+  return prepared.ok() && h.configure(prepared.values, path).ok();
+}
 
 TEST(HybridChain, NeedsExactlyItsTwoAnalyzersInOrder) {
   HybridCombiner h;
-  ASSERT_TRUE(h.configure(nlohmann::json::object(), "combiners.hybrid").ok());
+  ASSERT_TRUE(configure(h, nlohmann::json::object(), "combiners.hybrid"));
   const std::vector<std::string> good = {"saturation", "queueing"};
   EXPECT_TRUE(h.check_chain(good, "pipelines.p.combine").ok());
   for (const auto& bad : std::vector<std::vector<std::string>>{
@@ -73,7 +83,7 @@ TEST(HybridChain, NeedsExactlyItsTwoAnalyzersInOrder) {
   }
   // Other instance names, from the settings.
   HybridCombiner named;
-  ASSERT_TRUE(named.configure({{"saturation", "sat-a"}, {"model", "q-b"}}, "combiners.h2").ok());
+  ASSERT_TRUE(configure(named, {{"saturation", "sat-a"}, {"model", "q-b"}}, "combiners.h2"));
   const std::vector<std::string> renamed = {"sat-a", "q-b"};
   EXPECT_TRUE(named.check_chain(renamed, "pipelines.p.combine").ok());
   auto r = named.check_chain(good, "pipelines.p.combine");
@@ -93,7 +103,7 @@ sdk::ModelView one_variant(int current) {
 
 TEST(HybridCombine, FindsItsAnalyzersByInstanceName) {
   HybridCombiner h;
-  ASSERT_TRUE(h.configure({{"saturation", "live"}, {"model", "planned"}}, "combiners.h").ok());
+  ASSERT_TRUE(configure(h, {{"saturation", "live"}, {"model", "planned"}}, "combiners.h"));
   sdk::Recommendation live;  // the analyzer left `analyzer` empty: the instance name is used
   live.targets = {{"v", 5, "saturated"}};
   sdk::Recommendation planned;

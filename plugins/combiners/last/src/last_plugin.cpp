@@ -36,15 +36,4 @@ sdk::Recommendation combine_chain(const sdk::ModelView& /*model*/, std::span<con
   return out;
 }
 
-sdk::Result<void> LastCombiner::configure(const sdk::Config& config, const std::string& config_path) {
-  if (config.is_null() || (config.is_object() && config.empty())) return sdk::ok();
-  if (!config.is_object())
-    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "takes no settings, got " + config.dump(), config_path);
-  std::string keys;
-  for (const auto& [key, value] : config.items()) keys += (keys.empty() ? "" : ", ") + key;
-  return sdk::make_error(sdk::ErrorCode::kInvalidConfig,
-                         "unknown key: the last combiner takes no settings (got " + keys + ")",
-                         config_path + "." + config.items().begin().key());
-}
-
 }  // namespace wva::combiners::last

@@ -69,15 +69,17 @@ INSTANTIATE_TEST_SUITE_P(Chains, LastTable,
 
 TEST(LastSettings, NoneAccepted) {
   LastCombiner c;
-  EXPECT_TRUE(c.configure(nullptr, "combiners.last").ok());
-  EXPECT_TRUE(c.configure(nlohmann::json::object(), "combiners.last").ok());
-  auto bad = c.configure({{"mode", 1}}, "combiners.last");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().path, "combiners.last.mode");
-  EXPECT_NE(bad.error().message.find("takes no settings"), std::string::npos) << bad.error().message;
-  auto odd = c.configure(nlohmann::json::array(), "combiners.last");
-  ASSERT_FALSE(odd.ok());
-  EXPECT_EQ(odd.error().path, "combiners.last");
+  EXPECT_TRUE(sdk::prepare_settings(c, nullptr, "combiners.last").ok());
+  EXPECT_TRUE(sdk::prepare_settings(c, nlohmann::json::object(), "combiners.last").ok());
+  // Every unknown key is refused, each with its path.
+  auto bad = sdk::prepare_settings(c, {{"mode", 1}, {"window", "1m"}}, "combiners.last");
+  ASSERT_EQ(bad.errors.size(), 2u);
+  EXPECT_EQ(bad.errors[0].path, "combiners.last.mode");
+  EXPECT_EQ(bad.errors[1].path, "combiners.last.window");
+  EXPECT_NE(bad.errors[0].message.find("unknown setting"), std::string::npos) << bad.errors[0].message;
+  auto odd = sdk::prepare_settings(c, nlohmann::json::array(), "combiners.last");
+  ASSERT_EQ(odd.errors.size(), 1u);
+  EXPECT_EQ(odd.errors[0].path, "combiners.last");
 }
 
 }  // namespace

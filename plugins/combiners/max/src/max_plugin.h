@@ -10,10 +10,13 @@ namespace wva::combiners::max {
 // whose number it is and its reason (the target's, else its recommendation's summary).
 sdk::Recommendation combine_chain(const sdk::ModelView& model, std::span<const sdk::ChainLink> chain);
 
-// No settings: any key is refused.
+// No settings: the empty schema makes the host refuse any key.
 class MaxCombiner : public sdk::Plugin, public sdk::Combiner {
  public:
-  sdk::Result<void> configure(const sdk::Config& config, const std::string& config_path) override;
+  std::optional<sdk::SettingsSchema> settings_schema() const override {
+    return sdk::SettingsSchema{"The max combiner takes no settings.", {}};
+  }
+  sdk::Result<void> configure(const sdk::Config&, const std::string&) override { return sdk::ok(); }
   sdk::Result<void> start(sdk::PluginContext&) override { return sdk::ok(); }
   void stop() noexcept override {}
   sdk::Result<sdk::Recommendation> combine(const sdk::ModelView& model,

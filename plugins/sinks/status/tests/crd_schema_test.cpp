@@ -2,52 +2,32 @@
 // apiextensions.k8s.io/v1), and what the status sink writes validates against it, so no field the sink
 // writes would be rejected or pruned by a real API server.
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 
-#include <charconv>
+#include <fstream>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "status_plugin.h"
 #include "wva/sdk/testing/fakes.h"
+#include "wva/sdk/util/yaml.h"
 
 namespace wva::plugins::status {
 namespace {
 
 using nlohmann::json;
 
-json yaml_to_json(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map: {
-      json o = json::object();
-      for (const auto& kv : n) o[kv.first.as<std::string>()] = yaml_to_json(kv.second);
-      return o;
-    }
-    case YAML::NodeType::Sequence: {
-      json a = json::array();
-      for (const auto& e : n) a.push_back(yaml_to_json(e));
-      return a;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string s = n.Scalar();
-      if (n.Tag() == "!") return s;  // quoted: always a string
-      if (s == "true") return true;
-      if (s == "false") return false;
-      if (s == "null" || s == "~") return nullptr;
-      long long i = 0;
-      if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
-          ec == std::errc() && p == s.data() + s.size())
-        return i;
-      return s;
-    }
-    default: return nullptr;
-  }
-}
-
 json load_crd() {
-  return yaml_to_json(YAML::LoadFile(std::string(WVA_SOURCE_DIR) + "/crds/variantautoscalings.llmd.ai.yaml"));
+  const std::string file = std::string(WVA_SOURCE_DIR) + "/crds/variantautoscalings.llmd.ai.yaml";
+  std::ifstream in(file);
+  EXPECT_TRUE(in.good()) << "cannot open " << file;
+  std::stringstream text;
+  text << in.rdbuf();
+  auto crd = sdk::yaml::load_json(text.str());
+  EXPECT_TRUE(crd.ok()) << file << ": " << crd.error().to_string();
+  return crd.ok() ? *crd : json();
 }
 
 const std::set<std::string> kAllowedKeys = {

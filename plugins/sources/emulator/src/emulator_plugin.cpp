@@ -31,31 +31,17 @@ EmulatorPlugin::~EmulatorPlugin() = default;
 
 sdk::Result<void> EmulatorPlugin::configure(const sdk::Config& config, const std::string& config_path) {
   try {
-    ConfigErrors errors;
-    const sdk::Config cfg = config.is_null() ? sdk::Config::object() : config;
-    if (!cfg.is_object()) {
-      errors.add(config_path, "must be a map");
+    // The host hands validated settings; validating them again changes nothing, and a direct call (a test,
+    // a tool) gets the same checks.
+    auto parsed = parse_settings(config, config_path);
+    if (!parsed.ok()) {
+      ConfigErrors errors;
+      for (const auto& e : parsed.errors) errors.add(e.path, e.message);
       return errors.to_error();
     }
-    std::vector<std::string> known = {"fixedMetrics", "fixedLoad"};
-    known.insert(known.end(), dynamic_keys().begin(), dynamic_keys().end());
-    check_keys(cfg, known, config_path, errors);
-    FixedConfig fixed;
-    parse_fixed(cfg, config_path, fixed, errors);
-    std::optional<DynamicConfig> dynamic;
-    if (is_dynamic(cfg)) {
-      if (cfg.contains("fixedMetrics") || cfg.contains("fixedLoad"))
-        errors.add(config_path, "fixedMetrics/fixedLoad and variants/workloads are two modes; use one");
-      dynamic.emplace();
-      parse_dynamic(cfg, config_path, *dynamic, errors);
-    } else {
-      for (const char* k : {"router", "loadWindow", "samplePeriod", "profilesFile", "reportFile"})
-        if (cfg.contains(k)) errors.add(config_path + "." + k, "applies to dynamic mode only (needs variants)");
-    }
-    if (!errors.empty()) return errors.to_error();
-    fixed_ = std::move(fixed);
-    fixed_mode_ = cfg.contains("fixedMetrics") || cfg.contains("fixedLoad");
-    dynamic_ = std::move(dynamic);
+    fixed_ = std::move(parsed.value->fixed);
+    fixed_mode_ = parsed.value->fixed_mode;
+    dynamic_ = std::move(parsed.value->dynamic);
     path_ = config_path;
     return sdk::ok();
   } catch (const std::exception& e) {

@@ -30,6 +30,10 @@ class EmulatorPlugin : public sdk::Plugin, public sdk::Source, public sdk::Sink 
   EmulatorPlugin();
   ~EmulatorPlugin() override;
 
+  std::optional<sdk::SettingsSchema> settings_schema() const override { return emulator::settings_schema(); }
+  std::vector<sdk::Error> check_settings(const sdk::Config& settings, const std::string& config_path) const override {
+    return emulator::check_settings(settings, config_path);
+  }
   sdk::Result<void> configure(const sdk::Config& config, const std::string& config_path) override;
   sdk::Result<void> start(sdk::PluginContext& context) override;
   void stop() noexcept override;

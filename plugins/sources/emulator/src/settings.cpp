@@ -11,13 +11,6 @@ bool is_dynamic(const nlohmann::json& config) {
   return config.is_object() && (config.contains("variants") || config.contains("workloads"));
 }
 
-const std::vector<std::string>& dynamic_keys() {
-  static const std::vector<std::string> kKeys = {"variants", "workloads",    "router",     "client",
-                                                 "hpa",      "seed",         "loadWindow", "samplePeriod",
-                                                 "baseDir",  "profilesFile", "reportFile"};
-  return kKeys;
-}
-
 namespace {
 
 std::optional<int> get_int(const nlohmann::json& j, const std::string& path, ConfigErrors& errors, long long min) {
@@ -168,23 +161,136 @@ void parse_workload(const nlohmann::json& w, const std::string& wp, std::uint64_
 
 }  // namespace
 
+namespace {
+
+sdk::Setting seconds(std::string name, std::string description) {
+  return sdk::Setting::duration(std::move(name), std::nullopt, std::move(description)).seconds_when_number();
+}
+
+// The dynamic mode's fields. Those only dynamic mode reads have no default in the schema (the default is
+// the simulator's, in the description), so that check_settings sees whether they were written.
+std::vector<sdk::Setting> dynamic_fields() {
+  using sdk::Setting;
+  return {
+      Setting::custom("variants", nullptr, "a map of Deployment name -> {model, profile, replicas, ...}",
+                      "The simulated fleet, one entry per Deployment (dynamic mode; see the README)."),
+      Setting::custom("workloads", nullptr, "a list of {model, trace | rate, ...}",
+                      "The requests sent to the fleet (dynamic mode; see the README)."),
+      Setting::object(
+          "router",
+          {Setting::enumeration("policy", {"leastOutstanding", "roundRobin"}, std::nullopt,
+                                "How the router picks a ready pod; not set: leastOutstanding."),
+           Setting::integer("maxQueue", std::nullopt, "Requests waiting at the router for a ready pod; not set: 10000.")
+               .at_least(0),
+           seconds("queueTimeout", "A request waiting this long at the router fails; not set: 60s.")},
+          "The router in front of the pods (dynamic mode)."),
+      Setting::object(
+          "client",
+          {seconds("ttftTimeout", "A request with no first token after this is cancelled; not set: never.").above(0),
+           seconds("timeout", "A request not finished after this is cancelled; not set: never.").above(0)},
+          "Clients that give up (dynamic mode)."),
+      Setting::custom("hpa", nullptr, "a map {enabled, syncPeriod, tolerance, behavior, ...}",
+                      "The Kubernetes HPA model every variant gets unless it sets its own; enabled: false turns it "
+                      "off."),
+      Setting::integer("seed", 1, "Seed of every random stream (workloads get their own from it).").at_least(0),
+      seconds("loadWindow", "Window of the load the source reports (dynamic mode); not set: 60s.").above(0),
+      seconds("samplePeriod", "Period of the report's time series (dynamic mode); not set: 5s.").above(0),
+      Setting::string("baseDir", std::nullopt, "Relative trace and profile files resolve against it."),
+      Setting::string("profilesFile", std::nullopt,
+                      "A profile digest (JSON) the variants' profile names refer to (dynamic mode)."),
+      Setting::string("reportFile", std::nullopt,
+                      "Where stop() writes the summary and time series (JSON) (dynamic mode)."),
+  };
+}
+
+void parse_validated(const nlohmann::json& validated, const std::string& path, EmulatorSettings& out,
+                     ConfigErrors& errors) {
+  parse_fixed(validated, path, out.fixed, errors);
+  out.fixed_mode = validated.contains("fixedMetrics") || validated.contains("fixedLoad");
+  if (is_dynamic(validated)) {
+    if (out.fixed_mode) errors.add(path, "fixedMetrics/fixedLoad and variants/workloads are two modes; use one");
+    out.dynamic.emplace();
+    parse_dynamic(validated, path, *out.dynamic, errors);
+    return;
+  }
+  for (const char* k : {"router", "client", "loadWindow", "samplePeriod", "profilesFile", "reportFile"})
+    if (validated.contains(k)) errors.add(path + "." + k, "applies to dynamic mode only (needs variants)");
+}
+
+}  // namespace
+
+sdk::SettingsSchema settings_schema() {
+  using sdk::Setting;
+  std::vector<Setting> fields = {
+      Setting::custom("fixedMetrics", nullptr,
+                      "a map of Deployment name -> list of {kvCacheUsage, waiting, running, kvCapacityTokens}",
+                      "Fixed mode: the per-pod metrics reported verbatim, one entry per pod."),
+      Setting::custom("fixedLoad", nullptr,
+                      "a map of Deployment name -> {arrivalRate, inputTokens, outputTokens, ttftMs, itlMs}",
+                      "Fixed mode: the per-variant load reported verbatim.")};
+  for (auto& f : dynamic_fields()) fields.push_back(std::move(f));
+  return {
+      "A simulated vLLM fleet: fixed metrics reported verbatim (fixedMetrics, fixedLoad), or a simulated "
+      "fleet and its workload (variants, workloads, ...); with neither, a sink that hands decisions to the "
+      "fleet's HPA model.",
+      std::move(fields)};
+}
+
+sdk::SettingsSchema dynamic_settings_schema() { return {"A simulated fleet and its workload.", dynamic_fields()}; }
+
+std::vector<sdk::Error> check_settings(const nlohmann::json& validated, const std::string& path) {
+  ConfigErrors errors;
+  EmulatorSettings unused;
+  parse_validated(validated, path, unused, errors);
+  return errors.to_errors();
+}
+
+EmulatorSettings read_settings(const nlohmann::json& validated, const std::string& path) {
+  ConfigErrors errors;  // empty: check_settings passed
+  EmulatorSettings out;
+  parse_validated(validated, path, out, errors);
+  return out;
+}
+
+sdk::ParsedSettings<EmulatorSettings> parse_settings(const nlohmann::json& config, const std::string& path) {
+  return sdk::parse_settings_with<EmulatorSettings>(
+      settings_schema(), config, path, check_settings,
+      [&path](const nlohmann::json& validated) { return read_settings(validated, path); });
+}
+
+sdk::ParsedSettings<DynamicConfig> parse_dynamic_settings(const nlohmann::json& config, const std::string& path) {
+  ConfigErrors errors;
+  DynamicConfig out;
+  return sdk::parse_settings_with<DynamicConfig>(
+      dynamic_settings_schema(), config, path,
+      [&](const nlohmann::json& validated, const std::string& p) {
+        parse_dynamic(validated, p, out, errors);
+        return errors.to_errors();
+      },
+      [&](const nlohmann::json&) { return out; });
+}
+
 void parse_dynamic(const nlohmann::json& config, const std::string& path, DynamicConfig& out, ConfigErrors& errors) {
   out.path = path;
-  if (config.contains("seed"))
-    if (auto s = get_count(config["seed"], path + ".seed", errors)) out.seed = static_cast<std::uint64_t>(*s);
-  if (config.contains("baseDir")) out.base_dir = get_string(config["baseDir"], path + ".baseDir", errors).value_or("");
-  if (config.contains("profilesFile"))
-    out.profiles_file = get_string(config["profilesFile"], path + ".profilesFile", errors);
-  if (config.contains("reportFile")) out.report_file = get_string(config["reportFile"], path + ".reportFile", errors);
-  if (config.contains("loadWindow")) {
-    auto s = get_seconds(config["loadWindow"], path + ".loadWindow", errors);
-    if (s && *s <= 0) errors.add(path + ".loadWindow", "must be > 0");
-    else if (s) out.load_window_s = *s;
+  const sdk::SettingsReader r(config);
+  out.seed = static_cast<std::uint64_t>(r.integer("seed"));
+  if (r.has("baseDir")) out.base_dir = r.string("baseDir");
+  if (r.has("profilesFile")) out.profiles_file = r.string("profilesFile");
+  if (r.has("reportFile")) out.report_file = r.string("reportFile");
+  if (r.has("loadWindow")) out.load_window_s = r.seconds("loadWindow");
+  if (r.has("samplePeriod")) out.sample_period_s = r.seconds("samplePeriod");
+  if (r.has("router")) {
+    const sdk::SettingsReader router = r.child("router");
+    if (router.has("policy"))
+      out.router.policy = router.string("policy") == "roundRobin" ? RouterConfig::Policy::kRoundRobin
+                                                                  : RouterConfig::Policy::kLeastOutstanding;
+    if (router.has("maxQueue")) out.router.max_queue = static_cast<std::size_t>(router.integer("maxQueue"));
+    if (router.has("queueTimeout")) out.router.queue_timeout_s = router.seconds("queueTimeout");
   }
-  if (config.contains("samplePeriod")) {
-    auto s = get_seconds(config["samplePeriod"], path + ".samplePeriod", errors);
-    if (s && *s <= 0) errors.add(path + ".samplePeriod", "must be > 0");
-    else if (s) out.sample_period_s = *s;
+  if (r.has("client")) {
+    const sdk::SettingsReader client = r.child("client");
+    if (client.has("ttftTimeout")) out.client.ttft_timeout_s = client.seconds("ttftTimeout");
+    if (client.has("timeout")) out.client.request_timeout_s = client.seconds("timeout");
   }
   if (config.contains("hpa")) {
     const auto& h = config["hpa"];
@@ -194,46 +300,6 @@ void parse_dynamic(const nlohmann::json& config, const std::string& path, Dynami
       rest.erase("enabled");
     }
     out.hpa = parse_hpa(rest, HpaConfig{}, path + ".hpa", errors);
-  }
-  if (config.contains("router")) {
-    const auto& r = config["router"];
-    const std::string rp = path + ".router";
-    if (!r.is_object()) {
-      errors.add(rp, "must be a map {policy, maxQueue, queueTimeout}");
-    } else {
-      check_keys(r, {"policy", "maxQueue", "queueTimeout"}, rp, errors);
-      if (r.contains("policy")) {
-        auto p = get_string(r["policy"], rp + ".policy", errors);
-        if (p && *p == "leastOutstanding") out.router.policy = RouterConfig::Policy::kLeastOutstanding;
-        else if (p && *p == "roundRobin") out.router.policy = RouterConfig::Policy::kRoundRobin;
-        else if (p) errors.add(rp + ".policy", "must be leastOutstanding or roundRobin, got \"" + *p + "\"");
-      }
-      if (r.contains("maxQueue"))
-        if (auto n = get_count(r["maxQueue"], rp + ".maxQueue", errors))
-          out.router.max_queue = static_cast<std::size_t>(*n);
-      if (r.contains("queueTimeout"))
-        if (auto s = get_seconds(r["queueTimeout"], rp + ".queueTimeout", errors)) out.router.queue_timeout_s = *s;
-    }
-  }
-  if (config.contains("client")) {
-    const auto& c = config["client"];
-    const std::string cp = path + ".client";
-    if (!c.is_object()) {
-      errors.add(cp, "must be a map {ttftTimeout, timeout}");
-    } else {
-      check_keys(c, {"ttftTimeout", "timeout"}, cp, errors);
-      auto positive = [&](const char* key) -> std::optional<double> {
-        if (!c.contains(key)) return std::nullopt;
-        auto s = get_seconds(c[key], cp + "." + key, errors);
-        if (s && *s <= 0) {
-          errors.add(cp + "." + key, "must be > 0");
-          return std::nullopt;
-        }
-        return s;
-      };
-      out.client.ttft_timeout_s = positive("ttftTimeout");
-      out.client.request_timeout_s = positive("timeout");
-    }
   }
   if (!config.contains("variants")) {
     errors.add(path + ".variants", "missing: dynamic mode needs at least one variant (Deployment)");

@@ -9,7 +9,10 @@
 //   router: {policy: leastOutstanding, maxQueue: 10000, queueTimeout: 60s}
 //   hpa: {syncPeriod: 15s, tolerance: 0.1, behavior: {...}}      # Kubernetes HPA semantics
 //
-// configure() only validates; files (traces, profilesFile) are read by start().
+// The plugin's settings are a schema the host validates (settings_schema()); the nested forms of variants,
+// workloads, hpa, fixedMetrics and fixedLoad and the rules between fields are check_settings(). configure()
+// only reads; files (traces, profilesFile) are read by start(). `wva-emulator --config` takes the dynamic
+// mode's settings alone (dynamic_settings_schema(), parse_dynamic_settings()).
 #pragma once
 
 #include <memory>
@@ -20,7 +23,9 @@
 #include <nlohmann/json.hpp>
 
 #include "config_util.h"
+#include "fixed_mode.h"
 #include "world.h"
+#include "wva/sdk/settings_schema.h"
 
 namespace wva::emulator {
 
@@ -53,13 +58,31 @@ struct DynamicConfig {
   std::string path;
 };
 
-// True when the config asks for dynamic mode (has `variants`).
+// Everything the plugin's settings say: one of the two modes, or neither (an actuator-only sink).
+struct EmulatorSettings {
+  FixedConfig fixed;
+  bool fixed_mode = false;  // fixedMetrics or fixedLoad written
+  std::optional<DynamicConfig> dynamic;
+};
+
+// True when the config asks for dynamic mode (has `variants` or `workloads`).
 bool is_dynamic(const nlohmann::json& config);
 
-// The keys dynamic mode understands (top level).
-const std::vector<std::string>& dynamic_keys();
+// The plugin's settings (both modes) and the dynamic mode's alone (`wva-emulator --config`).
+sdk::SettingsSchema settings_schema();
+sdk::SettingsSchema dynamic_settings_schema();
 
-void parse_dynamic(const nlohmann::json& config, const std::string& path, DynamicConfig& out, ConfigErrors& errors);
+// What the schema cannot say (the nested forms, one mode at a time, workloads served by a variant):
+// every error with its path. `validated` is what the schema made of the settings.
+std::vector<sdk::Error> check_settings(const nlohmann::json& validated, const std::string& path);
+// Reads settings that passed check_settings.
+EmulatorSettings read_settings(const nlohmann::json& validated, const std::string& path);
+// The three steps at once: the settings, or every error with its path.
+sdk::ParsedSettings<EmulatorSettings> parse_settings(const nlohmann::json& config, const std::string& path);
+sdk::ParsedSettings<DynamicConfig> parse_dynamic_settings(const nlohmann::json& config, const std::string& path);
+
+// Dynamic mode from validated settings: the schema's fields read, the nested forms checked into `errors`.
+void parse_dynamic(const nlohmann::json& validated, const std::string& path, DynamicConfig& out, ConfigErrors& errors);
 
 // Reads traces (and profilesFile) and returns the world's configuration.
 sdk::Result<WorldConfig> build_world_config(const DynamicConfig& config);

@@ -262,7 +262,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "sources.emulator.hpa.behavior.scaleDown.policies[0].type: must be Pods or Percent"},
         BadCase{
             R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/H100"}}, "router": {"policy": "random"}})",
-            "sources.emulator.router.policy: must be leastOutstanding or roundRobin"},
+            "sources.emulator.router.policy: must be one of leastOutstanding, roundRobin"},
         BadCase{R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/H100"}}, "fixedMetrics": {}})",
                 "two modes"},
         BadCase{R"({"variants": {}})", "sources.emulator.variants: must be a non-empty map"}));

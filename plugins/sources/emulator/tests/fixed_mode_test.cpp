@@ -119,21 +119,22 @@ TEST_P(FixedModeErrors, AreRejectedWithPath) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, FixedModeErrors,
-    ::testing::Values(
-        BadCase{R"({"fixedMetrics": {"a-l4": [{"kvCacheUsage": 0.5}, {"kvCacheUsage": 1.5}]}})",
-                "sources.emulator.fixedMetrics.a-l4[1].kvCacheUsage: must be in [0,1]"},
-        BadCase{R"({"fixedMetrics": {"a-l4": [{"waiting": -1}]}})",
-                "sources.emulator.fixedMetrics.a-l4[0].waiting: must be >= 0"},
-        BadCase{R"({"fixedMetrics": {"a-l4": [{"runing": 3}]}})",
-                "sources.emulator.fixedMetrics.a-l4[0].runing: unknown key (did you mean \"running\"?)"},
-        BadCase{R"({"fixedMetrics": {"a-l4": {"waiting": 1}}})", "sources.emulator.fixedMetrics.a-l4: must be a list"},
-        BadCase{R"({"fixedMetrics": [1]})", "sources.emulator.fixedMetrics: must be a map"},
-        BadCase{R"({"fixedLoad": {"a": {"arrivalRate": "fast"}}})",
-                "sources.emulator.fixedLoad.a.arrivalRate: must be a number, got string"},
-        BadCase{R"({"fixedLoad": {"a": {"arrivalRate": 1, "inputTokens": -3}}})",
-                "sources.emulator.fixedLoad.a.inputTokens: must be >= 0"},
-        BadCase{R"({"fixdMetrics": {}})", "sources.emulator.fixdMetrics: unknown key (did you mean \"fixedMetrics\"?)"},
-        BadCase{R"([1, 2])", "sources.emulator: must be a map"}));
+    ::testing::Values(BadCase{R"({"fixedMetrics": {"a-l4": [{"kvCacheUsage": 0.5}, {"kvCacheUsage": 1.5}]}})",
+                              "sources.emulator.fixedMetrics.a-l4[1].kvCacheUsage: must be in [0,1]"},
+                      BadCase{R"({"fixedMetrics": {"a-l4": [{"waiting": -1}]}})",
+                              "sources.emulator.fixedMetrics.a-l4[0].waiting: must be >= 0"},
+                      BadCase{R"({"fixedMetrics": {"a-l4": [{"runing": 3}]}})",
+                              "sources.emulator.fixedMetrics.a-l4[0].runing: unknown key (did you mean \"running\"?)"},
+                      BadCase{R"({"fixedMetrics": {"a-l4": {"waiting": 1}}})",
+                              "sources.emulator.fixedMetrics.a-l4: must be a list"},
+                      BadCase{R"({"fixedMetrics": [1]})", "sources.emulator.fixedMetrics: must be a map"},
+                      BadCase{R"({"fixedLoad": {"a": {"arrivalRate": "fast"}}})",
+                              "sources.emulator.fixedLoad.a.arrivalRate: must be a number, got string"},
+                      BadCase{R"({"fixedLoad": {"a": {"arrivalRate": 1, "inputTokens": -3}}})",
+                              "sources.emulator.fixedLoad.a.inputTokens: must be >= 0"},
+                      BadCase{R"({"fixdMetrics": {}})",
+                              "sources.emulator.fixdMetrics: unknown setting; did you mean \"fixedMetrics\"?"},
+                      BadCase{R"([1, 2])", "sources.emulator: must be a map"}));
 
 TEST(FixedMode, AllErrorsAreReported) {
   EmulatorPlugin plugin;

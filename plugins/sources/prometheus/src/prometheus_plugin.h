@@ -35,6 +35,11 @@ class PrometheusSource : public sdk::Plugin, public sdk::Source, public sdk::Mod
   PrometheusSource() = default;
   ~PrometheusSource() override;
 
+  std::optional<sdk::SettingsSchema> settings_schema() const override { return prometheus::settings_schema(); }
+  std::vector<sdk::Error> check_settings(const sdk::Config& settings, const std::string& config_path) const override {
+    return prometheus::check_settings(settings, config_path);
+  }
+  // Validating the host's validated settings again changes nothing; a direct call gets the same checks.
   sdk::Result<void> configure(const sdk::Config& config, const std::string& config_path) override;
   sdk::Result<void> start(sdk::PluginContext& context) override;
   void stop() noexcept override;

@@ -12,34 +12,6 @@ namespace {
 using nlohmann::json;
 using sdk::ErrorCode;
 
-const std::vector<std::string>& known_keys() {
-  static const std::vector<std::string> keys = {"url",
-                                                "caFile",
-                                                "certFile",
-                                                "keyFile",
-                                                "serverName",
-                                                "insecureSkipVerify",
-                                                "tokenFile",
-                                                "headers",
-                                                "params",
-                                                "timeout",
-                                                "retries",
-                                                "backoff",
-                                                "maxBackoff",
-                                                "staleAfter",
-                                                "namespaces",
-                                                "labels",
-                                                "window",
-                                                "rateWindow",
-                                                "modelMatcherLimit",
-                                                "batch",
-                                                "queries",
-                                                "recordingRules",
-                                                "maxResponseBytes",
-                                                "discoveryQuery"};
-  return keys;
-}
-
 bool valid_label_name(const std::string& s) {
   if (s.empty()) return false;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -68,97 +40,140 @@ std::string lower(std::string s) {
   return s;
 }
 
-class Validator {
+// The rules a schema cannot say, on validated settings: each broken one with its path.
+class Rules {
  public:
-  explicit Validator(std::string base) : base_(std::move(base)) {}
-
+  explicit Rules(std::string base) : base_(std::move(base)) {}
   std::string at(const std::string& key) const { return base_.empty() ? key : base_ + "." + key; }
-  void error(const std::string& path, const std::string& message) { errors_.push_back({path, message}); }
-  bool ok() const { return errors_.empty(); }
-
-  sdk::Error to_error() const {
-    if (errors_.size() == 1) return sdk::make_error(ErrorCode::kInvalidConfig, errors_[0].second, errors_[0].first);
-    std::string msg = std::to_string(errors_.size()) + " errors:";
-    for (const auto& [p, m] : errors_) msg += "\n  " + p + ": " + m;
-    return sdk::make_error(ErrorCode::kInvalidConfig, msg, base_);
+  void error(const std::string& key, const std::string& message) {
+    errors_.push_back(sdk::make_error(ErrorCode::kInvalidConfig, message, at(key)));
   }
-
-  std::optional<std::string> string(const json& v, const std::string& path, bool allow_empty = false) {
-    if (!v.is_string()) {
-      error(path, "must be a string");
-      return std::nullopt;
-    }
-    auto s = v.get<std::string>();
-    if (s.empty() && !allow_empty) {
-      error(path, "must not be empty");
-      return std::nullopt;
-    }
-    return s;
-  }
-
-  std::optional<Millis> duration(const json& v, const std::string& path, Millis min, Millis max) {
-    if (!v.is_string()) {
-      error(path, "must be a duration string such as \"10s\" or \"500ms\"");
-      return std::nullopt;
-    }
-    auto d = parse_duration(v.get<std::string>());
-    if (!d) {
-      std::string msg(1, '"');
-      msg += v.get<std::string>();
-      msg += "\" is not a duration (use e.g. \"10s\", \"500ms\", \"1m30s\")";
-      error(path, msg);
-      return std::nullopt;
-    }
-    if (*d < min || *d > max) {
-      error(path, "must be between " + std::to_string(min.count()) + "ms and " + std::to_string(max.count()) +
-                      "ms, got " + v.get<std::string>());
-      return std::nullopt;
-    }
-    return d;
-  }
-
-  std::optional<long long> integer(const json& v, const std::string& path, long long min, long long max) {
-    if (!v.is_number_integer()) {
-      error(path, "must be an integer");
-      return std::nullopt;
-    }
-    const long long x = v.get<long long>();
-    if (x < min || x > max) {
-      error(path,
-            "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + std::to_string(x));
-      return std::nullopt;
-    }
-    return x;
-  }
-
-  std::optional<bool> boolean(const json& v, const std::string& path) {
-    if (!v.is_boolean()) {
-      error(path, "must be true or false");
-      return std::nullopt;
-    }
-    return v.get<bool>();
-  }
-
-  std::optional<std::map<std::string, std::string>> string_map(const json& v, const std::string& path) {
-    if (!v.is_object()) {
-      error(path, "must be a map of strings");
-      return std::nullopt;
-    }
-    std::map<std::string, std::string> out;
-    for (auto& [k, val] : v.items()) {
-      if (!val.is_string()) {
-        error(path + "." + k, "must be a string");
-        continue;
-      }
-      out[k] = val.get<std::string>();
-    }
-    return out;
-  }
+  std::vector<sdk::Error> take() { return std::move(errors_); }
 
  private:
   std::string base_;
-  std::vector<std::pair<std::string, std::string>> errors_;
+  std::vector<sdk::Error> errors_;
 };
+
+Millis millis(const sdk::SettingsReader& r, const char* key) { return r.duration(key); }
+
+// Reads validated settings into `c` and checks what the schema cannot say into `rules`.
+void apply(const json& validated, SourceConfig& c, Rules& rules) {
+  const sdk::SettingsReader r(validated);
+  bool https = false;
+  {
+    std::string s = r.string("url");
+    const std::string l = lower(s);
+    std::string rest;
+    if (l.rfind("https://", 0) == 0) {
+      https = true;
+      rest = s.substr(8);
+    } else if (l.rfind("http://", 0) == 0) {
+      rest = s.substr(7);
+    } else {
+      rules.error("url", "must start with http:// or https://, got \"" + s + "\"");
+    }
+    if (l.rfind("http", 0) == 0 && (rest.empty() || rest[0] == '/' || rest[0] == ':'))
+      rules.error("url", "has no host: \"" + s + "\"");
+    else if (s.find_first_of("?# ") != std::string::npos || has_ctl(s))
+      rules.error("url", "must be a plain base URL without query, fragment or spaces");
+    while (!s.empty() && s.back() == '/') s.pop_back();
+    c.url = s;
+  }
+  c.ca_file = r.optional<std::string>("caFile");
+  c.cert_file = r.optional<std::string>("certFile");
+  c.key_file = r.optional<std::string>("keyFile");
+  c.token_file = r.optional<std::string>("tokenFile");
+  c.server_name = r.optional<std::string>("serverName");
+  if (c.server_name && c.server_name->find_first_of(":/ ") != std::string::npos)
+    rules.error("serverName", "must be a host name without port or path");
+  if (c.cert_file.has_value() != c.key_file.has_value())
+    rules.error(c.cert_file ? "keyFile" : "certFile", "certFile and keyFile must be set together");
+  if (!https) {
+    for (const char* key : {"caFile", "certFile", "keyFile", "serverName"})
+      if (r.has(key)) rules.error(key, "needs an https:// url");
+  }
+  c.insecure_skip_verify = r.boolean("insecureSkipVerify");
+
+  if (r.has("headers")) {
+    for (const auto& [k, val] : r.raw("headers").items()) {
+      const std::string value = val.get<std::string>();
+      if (!valid_header_name(k)) rules.error("headers." + k, "is not a valid HTTP header name");
+      else if (has_ctl(value)) rules.error("headers." + k, "must not contain control characters");
+      else if (lower(k) == "authorization" && c.token_file)
+        rules.error("headers." + k, "conflicts with tokenFile (the token is sent as Authorization)");
+      c.headers[k] = value;
+    }
+  }
+  if (r.has("params")) {
+    for (const auto& [k, val] : r.raw("params").items()) {
+      if (k == "query" || k == "time" || k.empty()) rules.error("params." + k, "is set by the source itself");
+      c.params[k] = val.get<std::string>();
+    }
+  }
+
+  c.timeout = millis(r, "timeout");
+  c.retries = r.int32("retries");
+  c.backoff = millis(r, "backoff");
+  c.max_backoff = millis(r, "maxBackoff");
+  c.stale_after = millis(r, "staleAfter");
+  c.max_response_bytes = static_cast<std::size_t>(r.integer("maxResponseBytes"));
+  c.model_matcher_limit = static_cast<std::size_t>(r.integer("modelMatcherLimit"));
+  c.batch = r.boolean("batch");
+  {
+    std::string unknown;
+    const std::string q = r.string("discoveryQuery");
+    if (!render_template(q, TemplateValues{}, &unknown))
+      rules.error("discoveryQuery", "unknown placeholder " + unknown + " (known: {{by}}, {{nsSelector}})");
+    else c.discovery_query = q;
+  }
+  for (auto [key, out] : {std::pair{"window", &c.window}, std::pair{"rateWindow", &c.rate_window}}) {
+    const std::string text = r.string(key);
+    // The text goes into PromQL, whose durations are whole.
+    if (!parse_duration(text)) rules.error(key, "\"" + text + "\" is not a whole PromQL duration (e.g. 1m, 90s)");
+    else *out = text;
+  }
+  if (r.has("namespaces"))
+    for (const auto& n : r.raw("namespaces")) c.namespaces.insert(n.get<std::string>());
+
+  const sdk::SettingsReader labels = r.child("labels");
+  for (auto [key, out] :
+       {std::pair{"namespace", &c.labels.ns}, std::pair{"model", &c.labels.model}, std::pair{"pod", &c.labels.pod}}) {
+    const std::string name = labels.string(key);
+    if (!valid_label_name(name))
+      rules.error(std::string("labels.") + key, "\"" + name + "\" is not a valid Prometheus label name");
+    else *out = name;
+  }
+
+  if (r.has("queries")) {
+    const TemplateValues probe = make_template_values(LabelNames{}, {}, {}, 0, "1m", "1m");
+    for (const auto& [k, val] : r.raw("queries").items()) {
+      auto sig = signal_from_name(k);
+      if (!sig) continue;  // the schema names every signal
+      const std::string text = val.get<std::string>();
+      std::string unknown;
+      if (!render_template(text, probe, &unknown)) {
+        std::string known;
+        for (auto ph : kPlaceholders) known += (known.empty() ? "" : ", ") + std::string(ph);
+        rules.error("queries." + k, "unknown placeholder " + unknown + " (known: " + known + ")");
+        continue;
+      }
+      c.templates[static_cast<std::size_t>(*sig)] = text;
+      c.custom_template[static_cast<std::size_t>(*sig)] = true;
+    }
+    if (c.templates[static_cast<std::size_t>(Signal::kKvCacheUsage)].empty() &&
+        c.templates[static_cast<std::size_t>(Signal::kWaiting)].empty() &&
+        c.templates[static_cast<std::size_t>(Signal::kRunning)].empty())
+      rules.error("queries", "kvCacheUsage, waiting and running cannot all be disabled");
+  }
+
+  const std::string mode = r.string("recordingRules");
+  c.recording_rules = mode == "on" ? RecordingRules::kOn : mode == "off" ? RecordingRules::kOff : RecordingRules::kAuto;
+  if (c.recording_rules == RecordingRules::kOn) {
+    if (auto why = recorded_series_unusable(c))
+      rules.error("recordingRules", "on: the recorded series cannot stand for this source's queries: " + *why);
+  }
+}
 
 }  // namespace
 
@@ -174,199 +189,86 @@ std::optional<Millis> parse_duration(const std::string& text) {
   return *parsed;
 }
 
-sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::string& path) {
-  Validator v(path);
+sdk::SettingsSchema settings_schema() {
+  using sdk::Setting;
+  const SourceConfig d;
+  const LabelNames labels;  // duration bounds below are in milliseconds
+  std::vector<Setting> queries;
+  for (const auto& name : signal_names())
+    queries.push_back(Setting::string(name, std::nullopt,
+                                      "PromQL template of this signal; not set: the built-in one; "
+                                      "\"\" disables it."));
+  return {
+      "Reads the vLLM fleet's metrics from Prometheus (or Thanos, Cortex, Mimir): one query per signal "
+      "group per cycle, retried with backoff.",
+      {Setting::string("url", std::nullopt, "Base URL: http(s)://host[:port][/path prefix].").non_empty().is_required(),
+       Setting::string("caFile", std::nullopt, "PEM CA bundle that verifies the server (https).").non_empty(),
+       Setting::string("certFile", std::nullopt, "PEM client certificate (https; with keyFile).").non_empty(),
+       Setting::string("keyFile", std::nullopt, "PEM key of certFile (https; with certFile).").non_empty(),
+       Setting::string("serverName", std::nullopt, "TLS name to verify and send as SNI (https).").non_empty(),
+       Setting::boolean("insecureSkipVerify", d.insecure_skip_verify, "Skip TLS verification (logged as a warning)."),
+       Setting::string("tokenFile", std::nullopt, "Bearer token file, re-read on change; sent as Authorization.")
+           .non_empty(),
+       Setting::map("headers", Setting::string("header", std::nullopt, "Header value."),
+                    "Extra HTTP headers, e.g. X-Scope-OrgID for Cortex / Mimir."),
+       Setting::map("params", Setting::string("param", std::nullopt, "Parameter value."),
+                    "Extra form parameters, e.g. dedup: \"true\" for Thanos."),
+       Setting::duration("timeout", "10s", "Per attempt.").in_range(1, 600000),
+       Setting::integer("retries", d.retries, "Extra attempts after the first.").in_range(0, 10),
+       Setting::duration("backoff", "500ms", "First pause between attempts, doubled each retry.").in_range(0, 60000),
+       Setting::duration("maxBackoff", "4s", "Longest pause between attempts.").in_range(0, 300000),
+       Setting::duration("staleAfter", "2m", "A sample older than this is missing, never read as 0.")
+           .in_range(1000, 86400000),
+       Setting::list("namespaces", Setting::string("namespace", std::nullopt, "Namespace.").non_empty(),
+                     "Namespaces queried; not set: those of the pipeline's models."),
+       Setting::object("labels",
+                       {Setting::string("namespace", labels.ns, "Label of the namespace."),
+                        Setting::string("model", labels.model, "Label of the model name."),
+                        Setting::string("pod", labels.pod, "Label of the pod.")},
+                       "The label names the series carry."),
+       Setting::duration("window", d.window, "Window of the windowed saturation queries (whole: it goes into PromQL).")
+           .in_range(1000, 86400000),
+       Setting::duration("rateWindow", d.rate_window, "Window of rate() in the load queries (whole).")
+           .in_range(1000, 86400000),
+       Setting::integer("modelMatcherLimit", static_cast<std::int64_t>(d.model_matcher_limit),
+                        "Add a model_name matcher when the pipeline has at most this many models.")
+           .in_range(0, 100000),
+       Setting::boolean("batch", d.batch, "One `or` query per signal group instead of one per signal."),
+       Setting::object("queries", std::move(queries), "PromQL templates that replace the built-in ones."),
+       Setting::enumeration("recordingRules", {"auto", "on", "off"}, "auto",
+                            "Read the chart's recorded series: auto (when a probe finds them), on, off."),
+       Setting::integer("maxResponseBytes", static_cast<std::int64_t>(d.max_response_bytes),
+                        "Largest response body read; a larger one is an error.")
+           .in_range(1024, static_cast<double>(4LL << 30)),
+       Setting::string("discoveryQuery", d.discovery_query,
+                       "Which pods serve which model ({{by}}, {{nsSelector}}); \"\" turns discovery off.")}};
+}
+
+std::vector<sdk::Error> check_settings(const nlohmann::json& validated, const std::string& path) {
+  Rules rules(path);
+  SourceConfig unused;
+  apply(validated, unused, rules);
+  return rules.take();
+}
+
+SourceConfig read_settings(const nlohmann::json& validated) {
+  Rules unused("");
   SourceConfig c;
-  if (!config.is_object()) {
-    v.error(path, "must be a map with at least \"url\"");
-    return v.to_error();
-  }
-  for (auto& [key, value] : config.items()) {
-    const auto& keys = known_keys();
-    if (std::find(keys.begin(), keys.end(), key) == keys.end())
-      v.error(v.at(key), "unknown setting \"" + key + "\"" + did_you_mean(key, keys));
-  }
-  auto get = [&](const char* key) -> const json* {
-    auto it = config.find(key);
-    return it == config.end() || it->is_null() ? nullptr : &*it;
-  };
-
-  bool https = false;
-  if (const json* u = get("url")) {
-    if (auto s = v.string(*u, v.at("url"))) {
-      const std::string l = lower(*s);
-      std::string rest;
-      if (l.rfind("https://", 0) == 0) {
-        https = true;
-        rest = s->substr(8);
-      } else if (l.rfind("http://", 0) == 0) {
-        rest = s->substr(7);
-      } else {
-        v.error(v.at("url"), "must start with http:// or https://, got \"" + *s + "\"");
-      }
-      if (l.rfind("http", 0) == 0 && (rest.empty() || rest[0] == '/' || rest[0] == ':'))
-        v.error(v.at("url"), "has no host: \"" + *s + "\"");
-      else if (s->find_first_of("?# ") != std::string::npos || has_ctl(*s))
-        v.error(v.at("url"), "must be a plain base URL without query, fragment or spaces");
-      while (!s->empty() && s->back() == '/') s->pop_back();
-      c.url = *s;
-    }
-  } else {
-    v.error(v.at("url"), "is required (e.g. \"https://prometheus-k8s.monitoring:9091\")");
-  }
-
-  auto file = [&](const char* key, std::optional<std::string>& out) {
-    if (const json* f = get(key)) out = v.string(*f, v.at(key));
-  };
-  file("caFile", c.ca_file);
-  file("certFile", c.cert_file);
-  file("keyFile", c.key_file);
-  file("tokenFile", c.token_file);
-  if (const json* f = get("serverName")) {
-    c.server_name = v.string(*f, v.at("serverName"));
-    if (c.server_name && c.server_name->find_first_of(":/ ") != std::string::npos) {
-      v.error(v.at("serverName"), "must be a host name without port or path");
-      c.server_name.reset();
-    }
-  }
-  if (c.cert_file.has_value() != c.key_file.has_value())
-    v.error(v.at(c.cert_file ? "keyFile" : "certFile"), "certFile and keyFile must be set together");
-  if (!c.url.empty() && !https) {
-    for (const char* key : {"caFile", "certFile", "keyFile", "serverName"})
-      if (get(key)) v.error(v.at(key), std::string("needs an https:// url"));
-  }
-  if (const json* f = get("insecureSkipVerify")) {
-    if (auto b = v.boolean(*f, v.at("insecureSkipVerify"))) c.insecure_skip_verify = *b;
-  }
-
-  if (const json* h = get("headers")) {
-    if (auto m = v.string_map(*h, v.at("headers"))) {
-      for (const auto& [k, val] : *m) {
-        if (!valid_header_name(k)) v.error(v.at("headers." + k), "is not a valid HTTP header name");
-        else if (has_ctl(val)) v.error(v.at("headers." + k), "must not contain control characters");
-        else if (lower(k) == "authorization" && c.token_file)
-          v.error(v.at("headers." + k), "conflicts with tokenFile (the token is sent as Authorization)");
-      }
-      c.headers = *m;
-    }
-  }
-  if (const json* p = get("params")) {
-    if (auto m = v.string_map(*p, v.at("params"))) {
-      for (const auto& [k, val] : *m)
-        if (k == "query" || k == "time" || k.empty()) v.error(v.at("params." + k), "is set by the source itself");
-      c.params = *m;
-    }
-  }
-
-  if (const json* d = get("timeout"))
-    if (auto x = v.duration(*d, v.at("timeout"), Millis(1), Millis(600000))) c.timeout = *x;
-  if (const json* d = get("retries"))
-    if (auto x = v.integer(*d, v.at("retries"), 0, 10)) c.retries = static_cast<int>(*x);
-  if (const json* d = get("backoff"))
-    if (auto x = v.duration(*d, v.at("backoff"), Millis(0), Millis(60000))) c.backoff = *x;
-  if (const json* d = get("maxBackoff"))
-    if (auto x = v.duration(*d, v.at("maxBackoff"), Millis(0), Millis(300000))) c.max_backoff = *x;
-  if (const json* d = get("staleAfter"))
-    if (auto x = v.duration(*d, v.at("staleAfter"), Millis(1000), Millis(86400000))) c.stale_after = *x;
-  if (const json* d = get("maxResponseBytes"))
-    if (auto x = v.integer(*d, v.at("maxResponseBytes"), 1024, 4LL << 30))
-      c.max_response_bytes = static_cast<std::size_t>(*x);
-  if (const json* d = get("modelMatcherLimit"))
-    if (auto x = v.integer(*d, v.at("modelMatcherLimit"), 0, 100000))
-      c.model_matcher_limit = static_cast<std::size_t>(*x);
-  if (const json* d = get("batch"))
-    if (auto x = v.boolean(*d, v.at("batch"))) c.batch = *x;
-  if (const json* d = get("discoveryQuery")) {
-    std::string unknown;
-    if (!d->is_string()) v.error(v.at("discoveryQuery"), "must be a PromQL string (\"\" turns model discovery off)");
-    else if (!render_template(d->get<std::string>(), TemplateValues{}, &unknown))
-      v.error(v.at("discoveryQuery"), "unknown placeholder " + unknown + " (known: {{by}}, {{nsSelector}})");
-    else c.discovery_query = d->get<std::string>();
-  }
-  for (auto [key, out] : {std::pair{"window", &c.window}, std::pair{"rateWindow", &c.rate_window}}) {
-    if (const json* d = get(key))
-      if (v.duration(*d, v.at(key), Millis(1000), Millis(86400000))) *out = d->get<std::string>();
-  }
-
-  if (const json* n = get("namespaces")) {
-    if (!n->is_array()) {
-      v.error(v.at("namespaces"), "must be a list of namespace names");
-    } else {
-      for (std::size_t i = 0; i < n->size(); ++i)
-        if (auto s = v.string((*n)[i], v.at("namespaces[" + std::to_string(i) + "]"))) c.namespaces.insert(*s);
-    }
-  }
-
-  if (const json* l = get("labels")) {
-    if (!l->is_object()) {
-      v.error(v.at("labels"), "must be a map with keys namespace, model, pod");
-    } else {
-      const std::vector<std::string> label_keys = {"namespace", "model", "pod"};
-      for (auto& [k, val] : l->items()) {
-        const std::string p = v.at("labels." + k);
-        std::string* out = k == "namespace" ? &c.labels.ns
-                           : k == "model"   ? &c.labels.model
-                           : k == "pod"     ? &c.labels.pod
-                                            : nullptr;
-        if (!out) {
-          v.error(p, "unknown label role \"" + k + "\"" + did_you_mean(k, label_keys));
-          continue;
-        }
-        if (auto s = v.string(val, p)) {
-          if (!valid_label_name(*s)) v.error(p, "\"" + *s + "\" is not a valid Prometheus label name");
-          else *out = *s;
-        }
-      }
-    }
-  }
-
-  if (const json* q = get("queries")) {
-    if (!q->is_object()) {
-      v.error(v.at("queries"), "must be a map from signal name to PromQL template");
-    } else {
-      const TemplateValues probe = make_template_values(LabelNames{}, {}, {}, 0, "1m", "1m");
-      for (auto& [k, val] : q->items()) {
-        const std::string p = v.at("queries." + k);
-        auto sig = signal_from_name(k);
-        if (!sig) {
-          v.error(p, "unknown signal \"" + k + "\"" + did_you_mean(k, signal_names()));
-          continue;
-        }
-        auto s = v.string(val, p, /*allow_empty=*/true);
-        if (!s) continue;
-        std::string unknown;
-        if (!render_template(*s, probe, &unknown)) {
-          std::string known;
-          for (auto ph : kPlaceholders) known += (known.empty() ? "" : ", ") + std::string(ph);
-          v.error(p, "unknown placeholder " + unknown + " (known: " + known + ")");
-          continue;
-        }
-        c.templates[static_cast<std::size_t>(*sig)] = *s;
-        c.custom_template[static_cast<std::size_t>(*sig)] = true;
-      }
-      if (c.templates[static_cast<std::size_t>(Signal::kKvCacheUsage)].empty() &&
-          c.templates[static_cast<std::size_t>(Signal::kWaiting)].empty() &&
-          c.templates[static_cast<std::size_t>(Signal::kRunning)].empty())
-        v.error(v.at("queries"), "kvCacheUsage, waiting and running cannot all be disabled");
-    }
-  }
-
-  if (const json* r = get("recordingRules")) {
-    const std::vector<std::string> modes = {"auto", "on", "off"};
-    if (auto s = v.string(*r, v.at("recordingRules"))) {
-      if (*s == "auto") c.recording_rules = RecordingRules::kAuto;
-      else if (*s == "on") c.recording_rules = RecordingRules::kOn;
-      else if (*s == "off") c.recording_rules = RecordingRules::kOff;
-      else v.error(v.at("recordingRules"), "must be auto, on or off, not \"" + *s + "\"" + did_you_mean(*s, modes));
-    }
-  }
-  if (c.recording_rules == RecordingRules::kOn) {
-    if (auto why = recorded_series_unusable(c))
-      v.error(v.at("recordingRules"), "on: the recorded series cannot stand for this source's queries: " + *why);
-  }
-
-  if (!v.ok()) return v.to_error();
+  apply(validated, c, unused);
   return c;
+}
+
+sdk::ParsedSettings<SourceConfig> parse_settings(const nlohmann::json& config, const std::string& path) {
+  return sdk::parse_settings_with<SourceConfig>(settings_schema(), config, path, check_settings, read_settings);
+}
+
+sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::string& path) {
+  auto parsed = parse_settings(config, path);
+  if (parsed.ok()) return std::move(*parsed.value);
+  if (parsed.errors.size() == 1) return parsed.errors.front();
+  std::string msg = std::to_string(parsed.errors.size()) + " errors:";
+  for (const auto& e : parsed.errors) msg += "\n  " + e.path + ": " + e.message;
+  return sdk::make_error(ErrorCode::kInvalidConfig, msg, path);
 }
 
 std::optional<std::string> recorded_series_unusable(const SourceConfig& c) {

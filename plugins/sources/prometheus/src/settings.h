@@ -14,6 +14,7 @@
 
 #include "promql.h"
 #include "wva/sdk/result.h"
+#include "wva/sdk/settings_schema.h"
 #include "wva/sdk/util/suggest.h"
 
 namespace wva::prometheus {
@@ -60,7 +61,14 @@ struct SourceConfig {
   SourceConfig();
 };
 
-// Parses and validates. Every problem is reported with its path under `path`; the error lists them all.
+// The settings as a schema the host validates before configure(); check_settings() checks what a schema
+// cannot say (the URL, TLS files with https, header names, placeholders, label names, recorded series).
+sdk::SettingsSchema settings_schema();
+std::vector<sdk::Error> check_settings(const nlohmann::json& validated, const std::string& path);
+SourceConfig read_settings(const nlohmann::json& validated);
+// The three steps at once: the settings or every error with its path.
+sdk::ParsedSettings<SourceConfig> parse_settings(const nlohmann::json& config, const std::string& path);
+// The same, every error joined in one ("N errors:" and each "path: message"; the path is `path`'s).
 sdk::Result<SourceConfig> parse_config(const nlohmann::json& config, const std::string& path);
 
 // Why the recorded series cannot stand for the raw queries of this config (labels or windows differ),

@@ -67,6 +67,8 @@ TEST(Config, BadSchemeAndHost) {
   EXPECT_NE(h.error().message.find("no host"), std::string::npos);
 }
 
+// The schema's errors come first, all of them; the rules between fields are checked on settings that
+// pass the schema, again all of them.
 TEST(Config, EveryErrorReportedWithItsPath) {
   json j = {{"url", "http://p:9090"},
             {"timout", "5s"},
@@ -80,22 +82,52 @@ TEST(Config, EveryErrorReportedWithItsPath) {
   ASSERT_FALSE(c);
   const std::string m = c.error().message;
   EXPECT_EQ(c.error().path, kPath);
-  EXPECT_NE(m.find("8 errors"), std::string::npos) << m;
-  EXPECT_NE(m.find("sources.prometheus.timout: unknown setting \"timout\"; did you mean \"timeout\"?"),
+  EXPECT_NE(m.find("5 errors"), std::string::npos) << m;
+  EXPECT_NE(m.find("sources.prometheus.timout: unknown setting; did you mean \"timeout\"?"), std::string::npos) << m;
+  EXPECT_NE(m.find("sources.prometheus.retries: must be a whole number in [0, 10], got 99"), std::string::npos) << m;
+  EXPECT_NE(m.find("sources.prometheus.staleAfter: invalid duration \"soon\""), std::string::npos) << m;
+  EXPECT_NE(m.find("sources.prometheus.insecureSkipVerify: must be"), std::string::npos) << m;
+  EXPECT_NE(m.find("sources.prometheus.queries.kvCacheUsge: unknown setting; did you mean \"kvCacheUsage\"?"),
             std::string::npos)
       << m;
-  EXPECT_NE(m.find("sources.prometheus.caFile: needs an https:// url"), std::string::npos) << m;
-  EXPECT_NE(m.find("sources.prometheus.retries: must be between 0 and 10, got 99"), std::string::npos) << m;
-  EXPECT_NE(m.find("sources.prometheus.staleAfter: \"soon\" is not a duration"), std::string::npos) << m;
-  EXPECT_NE(m.find("sources.prometheus.insecureSkipVerify: must be true or false"), std::string::npos) << m;
-  EXPECT_NE(m.find("sources.prometheus.queries.kvCacheUsge: unknown signal \"kvCacheUsge\"; did you mean "
-                   "\"kvCacheUsage\"?"),
-            std::string::npos)
-      << m;
-  EXPECT_NE(m.find("sources.prometheus.queries.waiting: unknown placeholder {{selectr}}"), std::string::npos) << m;
-  EXPECT_NE(m.find("sources.prometheus.labels.pod: \"bad-name\" is not a valid Prometheus label name"),
-            std::string::npos)
-      << m;
+
+  j.erase("timout");
+  j["retries"] = 3;
+  j["staleAfter"] = "90s";
+  j["insecureSkipVerify"] = false;
+  j["queries"].erase("kvCacheUsge");
+  auto parsed = parse_settings(j, kPath);
+  ASSERT_FALSE(parsed.ok());
+  std::vector<std::string> paths;
+  for (const auto& e : parsed.errors) paths.push_back(e.path + ": " + e.message);
+  ASSERT_EQ(paths.size(), 3u) << ::testing::PrintToString(paths);
+  EXPECT_EQ(paths[0], "sources.prometheus.caFile: needs an https:// url");
+  EXPECT_EQ(paths[1].rfind("sources.prometheus.labels.pod: \"bad-name\" is not a valid Prometheus label name", 0), 0u)
+      << paths[1];
+  EXPECT_EQ(paths[2].rfind("sources.prometheus.queries.waiting: unknown placeholder {{selectr}}", 0), 0u) << paths[2];
+}
+
+// What validation makes of the settings validates again to the same settings (the host may pass them twice).
+TEST(Config, ValidatedSettingsValidateToThemselves) {
+  json j = {{"url", "https://p/"}, {"window", "2m"}, {"queries", {{"arrivals", ""}}}, {"timeout", "1.5s"}};
+  auto once = sdk::validate_settings(settings_schema(), j, kPath);
+  ASSERT_TRUE(once.ok());
+  auto twice = sdk::validate_settings(settings_schema(), once.values, kPath);
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(once.values, twice.values);
+  auto c = parse_config(once.values, kPath);
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->timeout, Millis(1500));
+  EXPECT_EQ(c->window, "2m");
+  EXPECT_TRUE(c->templates[static_cast<std::size_t>(Signal::kArrivals)].empty());
+  EXPECT_TRUE(c->custom_template[static_cast<std::size_t>(Signal::kArrivals)]);
+  EXPECT_FALSE(c->custom_template[static_cast<std::size_t>(Signal::kWaiting)]);
+}
+
+TEST(Config, WindowsAreWholeForPromql) {
+  auto c = parse_settings(json{{"url", "http://p"}, {"window", "1.5m"}}, kPath);
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_EQ(c.errors[0].path, "sources.prometheus.window");
 }
 
 TEST(Config, CertAndKeyTogether) {

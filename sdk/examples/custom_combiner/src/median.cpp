@@ -16,22 +16,17 @@
 
 namespace {
 
-using wva::sdk::ErrorCode;
-using wva::sdk::make_error;
-
 class Median : public wva::sdk::Plugin, public wva::sdk::Combiner {
  public:
-  wva::sdk::Result<void> configure(const wva::sdk::Config& config, const std::string& path) override {
-    if (config.is_null()) return wva::sdk::ok();
-    if (!config.is_object()) return make_error(ErrorCode::kInvalidConfig, "must be a mapping (middle: upper)", path);
-    for (auto it = config.begin(); it != config.end(); ++it) {
-      const std::string key_path = path + "." + it.key();
-      if (it.key() != "middle")
-        return make_error(ErrorCode::kInvalidConfig, "unknown key \"" + it.key() + "\" (known: middle)", key_path);
-      if (!it->is_string() || (*it != "upper" && *it != "lower"))
-        return make_error(ErrorCode::kInvalidConfig, "must be upper or lower, got " + it->dump(), key_path);
-      upper_ = *it == "upper";
-    }
+  // The host validates the settings against this schema (and fills the default) before configure().
+  std::optional<wva::sdk::SettingsSchema> settings_schema() const override {
+    return wva::sdk::SettingsSchema{
+        "How the median is taken.",
+        {wva::sdk::Setting::enumeration("middle", {"upper", "lower"}, "upper",
+                                        "With an even count of targets, the upper or the lower middle one.")}};
+  }
+  wva::sdk::Result<void> configure(const wva::sdk::Config& config, const std::string&) override {
+    upper_ = wva::sdk::SettingsReader(config).string("middle") == "upper";
     return wva::sdk::ok();
   }
   wva::sdk::Result<void> start(wva::sdk::PluginContext&) override { return wva::sdk::ok(); }

@@ -33,7 +33,7 @@ int median_of(const nlohmann::json& config, std::vector<Recommendation> recs, st
   EXPECT_FALSE(error.has_value()) << *error;
   if (!lib) return -2;
   auto plugin = lib->create();
-  EXPECT_TRUE(plugin->configure(config, "combiners.median").ok());
+  EXPECT_TRUE(wva::sdk::testing::configure_as_host(*plugin, config, "combiners.median").empty());
   std::vector<ChainLink> chain;
   for (std::size_t i = 0; i < recs.size(); ++i) chain.push_back({"a" + std::to_string(i), &recs[i]});
   auto out = plugin->as_combiner()->combine(one_variant(), chain);
