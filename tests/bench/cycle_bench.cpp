@@ -18,7 +18,7 @@
 #include "metrics_plugin.h"
 #include "model/model_builder.h"
 #include "saturation_plugin.h"
-#include "wva/sdk/memory_cluster.h"
+#include "wva/sdk/util/memory_cluster.h"
 
 namespace {
 

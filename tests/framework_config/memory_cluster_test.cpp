@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "wva/sdk/memory_cluster.h"
+#include "wva/sdk/util/memory_cluster.h"
 
 namespace wva::sdk {
 namespace {

@@ -3,7 +3,7 @@
 #include <random>
 
 #include "model/model_builder.h"
-#include "wva/sdk/memory_cluster.h"
+#include "wva/sdk/util/memory_cluster.h"
 
 namespace wva::framework {
 namespace {

@@ -10,8 +10,8 @@
 #include "analyzer.h"
 #include "model/model_builder.h"
 #include "queueing_plugin.h"
-#include "wva/sdk/memory_cluster.h"
 #include "wva/sdk/testing/fakes.h"
+#include "wva/sdk/util/memory_cluster.h"
 
 namespace wva::framework {
 namespace {

@@ -55,7 +55,7 @@ config=$(find "$work/prefix" -name wva_sdkConfig.cmake | head -n 1)
 libdir=$(dirname "$(dirname "$(dirname "$config")")")
 mkdir -p "$libdir/wva/plugins"  # exists after a full install; the SDK's config checks it
 for f in include/wva/sdk/sdk.h include/wva/sdk/testing/conformance.h include/wva/sdk/testing/fakes.h \
-         include/wva/sdk/memory_cluster.h; do
+         include/wva/sdk/util/memory_cluster.h; do
   [ -f "$work/prefix/$f" ] || fail "installed prefix lacks $f"
 done
 

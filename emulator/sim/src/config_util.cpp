@@ -7,7 +7,7 @@
 #include <cstdlib>
 
 #include "wva/sdk/duration.h"
-#include "wva/sdk/suggest.h"
+#include "wva/sdk/util/suggest.h"
 
 namespace wva::emulator {
 

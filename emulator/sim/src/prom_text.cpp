@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <string_view>
 
-#include "wva/sdk/prom_text.h"
+#include "wva/sdk/util/prom_text.h"
 
 namespace wva::emulator {
 

@@ -5,7 +5,7 @@
 
 #include "wva/framework/simulation.h"
 #include "wva/sdk/duration.h"
-#include "wva/sdk/suggest.h"
+#include "wva/sdk/util/suggest.h"
 #include "wva/sdk/util/yaml.h"
 
 namespace wva::simulate {

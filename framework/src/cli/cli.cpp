@@ -25,7 +25,7 @@
 #include "host/loader.h"
 #include "host/probe_server.h"
 #include "host/sharding.h"
-#include "wva/sdk/json.h"
+#include "wva/sdk/util/json.h"
 
 namespace po = boost::program_options;
 

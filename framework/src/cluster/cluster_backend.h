@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "wva/sdk/context.h"
-#include "wva/sdk/memory_cluster.h"
+#include "wva/sdk/util/memory_cluster.h"
 
 namespace wva::framework {
 

@@ -26,7 +26,7 @@
 
 #include "cluster/change_log.h"
 #include "cluster/cluster_backend.h"
-#include "wva/sdk/memory_cluster.h"
+#include "wva/sdk/util/memory_cluster.h"
 
 namespace wva::framework {
 

@@ -1,7 +1,7 @@
-// "did you mean" for misspelled keys and names: the SDK's implementation (wva/sdk/suggest.h).
+// "did you mean" for misspelled keys and names: the SDK's implementation (wva/sdk/util/suggest.h).
 #pragma once
 
-#include "wva/sdk/suggest.h"
+#include "wva/sdk/util/suggest.h"
 
 namespace wva::framework {
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "wva/sdk/context.h"
-#include "wva/sdk/prom_text.h"
+#include "wva/sdk/util/prom_text.h"
 
 namespace wva::framework {
 

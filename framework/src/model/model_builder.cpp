@@ -53,7 +53,7 @@
 #include <set>
 #include <tuple>
 
-#include "wva/sdk/memory_cluster.h"  // kPodDeploymentAnnotation
+#include "wva/sdk/util/memory_cluster.h"  // kPodDeploymentAnnotation
 #include "wva/sdk/util/model_profile.h"
 #include "wva/sdk/util/service_classes.h"
 #include "wva/sdk/util/yaml.h"

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "wva/sdk/suggest.h"
+#include "wva/sdk/util/suggest.h"
 
 namespace wva::saturation {
 

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "wva/sdk/duration.h"
-#include "wva/sdk/suggest.h"
+#include "wva/sdk/util/suggest.h"
 #include "wva/sdk/util/yaml.h"
 
 namespace wva::scale_to_zero {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <functional>
 
-#include "wva/sdk/memory_cluster.h"  // kPodDeploymentAnnotation
+#include "wva/sdk/util/memory_cluster.h"  // kPodDeploymentAnnotation
 
 namespace wva::framework::kube {
 namespace {

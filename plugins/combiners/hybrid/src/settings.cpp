@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "wva/sdk/suggest.h"
+#include "wva/sdk/util/suggest.h"
 
 namespace wva::combiners::hybrid {
 

@@ -3,7 +3,7 @@
 #include <set>
 #include <vector>
 
-#include "wva/sdk/suggest.h"
+#include "wva/sdk/util/suggest.h"
 
 namespace wva::plugins::keda {
 

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <vector>
 
-#include "wva/sdk/suggest.h"
+#include "wva/sdk/util/suggest.h"
 
 namespace wva::plugins::keda {
 namespace {

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "wva/sdk/json.h"
+#include "wva/sdk/util/json.h"
 
 namespace wva::plugins::log_sink {
 

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "log_plugin.h"
-#include "wva/sdk/memory_cluster.h"
+#include "wva/sdk/util/memory_cluster.h"
 #include "wva/sdk/testing/fakes.h"
 
 namespace wva::plugins::log_sink {

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "wva/sdk/prom_text.h"
+#include "wva/sdk/util/prom_text.h"
 
 namespace wva::prometheus {
 

@@ -14,7 +14,7 @@
 
 #include "promql.h"
 #include "wva/sdk/result.h"
-#include "wva/sdk/suggest.h"
+#include "wva/sdk/util/suggest.h"
 
 namespace wva::prometheus {
 

@@ -26,7 +26,7 @@
 
 #include "wva/sdk/duration.h"
 #include "wva/sdk/result.h"
-#include "wva/sdk/suggest.h"
+#include "wva/sdk/util/suggest.h"
 
 namespace wva::sdk {
 

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "wva/sdk/context.h"
-#include "wva/sdk/memory_cluster.h"
+#include "wva/sdk/util/memory_cluster.h"
 #include "wva/sdk/plugin.h"
 #include "wva/sdk/types.h"
 
