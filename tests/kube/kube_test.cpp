@@ -619,6 +619,31 @@ TEST(KubeCluster, StatusPatchIsSkippedWhenUnchangedAndRereadOnConflict) {
   EXPECT_EQ(cluster->revision(), rev);
 }
 
+// Events go out from a thread of their own (as client-go's recorder sends them): emit_event returns at
+// once, the Events arrive, repeats within the window are folded, the per-object rate limit holds, and
+// destroying the cluster sends what is still queued (a --once run leaves its Events).
+TEST(KubeCluster, EventsAreSentInTheBackgroundRateLimitedAndDrainedOnDestruction) {
+  FakeApiServer server;
+  server.create(variant_autoscaling("llm", "va", "m/x"));
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  const json va = *server.get("VariantAutoscaling", "llm", "va");
+  ASSERT_TRUE(cluster->emit_event(va, "Normal", "ScalingRecommendation", "v1: 2 replicas").ok());
+  ASSERT_TRUE(cluster->emit_event(va, "Normal", "ScalingRecommendation", "v1: 2 replicas").ok());  // folded
+  EXPECT_TRUE(eventually([&] { return server.list("Event").size() == 1; }));
+  const auto events = server.list("Event");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["involvedObject"]["name"], "va");
+  EXPECT_EQ(events[0]["reason"], "ScalingRecommendation");
+  EXPECT_EQ(events[0]["message"], "v1: 2 replicas");
+  // More distinct Events for the object than the rate limit allows in a minute: the limit holds.
+  for (int i = 0; i < 3 * KubeCluster::kEventsPerMinute; ++i)
+    ASSERT_TRUE(cluster->emit_event(va, "Normal", "ScalingRecommendation", "m" + std::to_string(i)).ok());
+  cluster.reset();  // drains the queue before it returns
+  EXPECT_EQ(server.list("Event").size(), static_cast<std::size_t>(KubeCluster::kEventsPerMinute));
+}
+
 // A list that changes more than kManyChanges objects is heard once (the reader rebuilds); a smaller one
 // names each object it changed, and only those.
 TEST(ObjectStore, AListOfManyChangesIsHeardOnceAndASmallOneObjectByObject) {

@@ -2,6 +2,7 @@
 
 #include <ctime>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "cluster/kube/resources.h"
@@ -81,7 +82,10 @@ KubeCluster::KubeCluster(std::shared_ptr<KubeClient> client, KubeClusterOptions 
                                                     options_.reflector, log_, on_synced));
 }
 
-KubeCluster::~KubeCluster() { stop(); }
+KubeCluster::~KubeCluster() {
+  stop_events();
+  stop();
+}
 
 void KubeCluster::start() {
   {
@@ -311,9 +315,7 @@ sdk::Result<void> KubeCluster::emit_event(const json& object, const std::string&
   const std::string collection = kEvents.collection_path(ns);
   if (repeat) {
     json patch = {{"count", repeat->second}, {"lastTimestamp", stamp}};
-    auto r = client_->request("PATCH", collection + "/" + repeat->first, patch.dump(), "application/merge-patch+json");
-    if (!r) return r.error();
-    if (r->status != 200) return api_error(*r, "PATCH " + collection + "/" + repeat->first);
+    enqueue_event({"PATCH", collection + "/" + repeat->first, patch.dump(), "application/merge-patch+json"});
     return sdk::ok();
   }
   json event = {{"apiVersion", "v1"},
@@ -334,10 +336,57 @@ sdk::Result<void> KubeCluster::emit_event(const json& object, const std::string&
                 {"firstTimestamp", stamp},
                 {"lastTimestamp", stamp},
                 {"count", 1}};
-  auto r = client_->request("POST", collection, event.dump(), "application/json");
-  if (!r) return r.error();
-  if (r->status != 201 && r->status != 200) return api_error(*r, "POST " + collection);
+  enqueue_event({"POST", collection, event.dump(), "application/json"});
   return sdk::ok();
+}
+
+void KubeCluster::enqueue_event(EventRequest request) {
+  std::lock_guard lock(event_queue_mutex_);
+  if (events_stopping_) return;
+  if (event_queue_.size() >= kEventQueueLimit) {
+    // Logged at the first drop and every 1,000th: a flood must not become a flood of log lines.
+    if (events_dropped_++ % 1000 == 0 && log_)
+      log_->warn("event queue full ({} Events waiting): Event dropped ({} so far)", kEventQueueLimit, events_dropped_);
+    return;
+  }
+  event_queue_.push_back(std::move(request));
+  if (!event_sender_.joinable()) event_sender_ = std::thread([this] { send_events(); });
+  event_queue_cv_.notify_one();
+}
+
+void KubeCluster::send_events() {
+  std::optional<std::chrono::steady_clock::time_point> drain_until;
+  std::unique_lock lock(event_queue_mutex_);
+  while (true) {
+    event_queue_cv_.wait(lock, [&] { return events_stopping_ || !event_queue_.empty(); });
+    if (events_stopping_ && !drain_until) drain_until = std::chrono::steady_clock::now() + kEventDrainBound;
+    if (event_queue_.empty() || (drain_until && std::chrono::steady_clock::now() > *drain_until)) {
+      if (events_stopping_) return;
+      continue;
+    }
+    EventRequest request = std::move(event_queue_.front());
+    event_queue_.pop_front();
+    lock.unlock();
+    // A failed Event never fails anything: it is logged (as the write path logged it before).
+    auto r = client_->request(request.method, request.path, request.body, request.content_type);
+    if (!r) {
+      if (log_) log_->debug("event {} {} not recorded: {}", request.method, request.path, r.error().message);
+    } else if (r->status != 200 && r->status != 201) {
+      if (log_)
+        log_->debug("event {} {} not recorded: {}", request.method, request.path,
+                    api_error(*r, request.method + " " + request.path).message);
+    }
+    lock.lock();
+  }
+}
+
+void KubeCluster::stop_events() {
+  {
+    std::lock_guard lock(event_queue_mutex_);
+    events_stopping_ = true;
+  }
+  event_queue_cv_.notify_all();
+  if (event_sender_.joinable()) event_sender_.join();
 }
 
 sdk::Result<void> KubeCluster::scale(const std::string& ns, const std::string& deployment, int replicas) {

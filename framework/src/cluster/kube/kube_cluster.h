@@ -21,11 +21,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <spdlog/logger.h>
@@ -81,13 +83,16 @@ class KubeCluster final : public ClusterBackend {
   sdk::Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                  const nlohmann::json& merge_patch) override;
   sdk::Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) override;
-  // POSTs a core/v1 Event in the object's namespace. Repeats of the same (object, type, reason, message)
+  // POSTs a core/v1 Event in the object's namespace, from the event sender thread (queued here; a failed
+  // send is logged, not returned). Repeats of the same (object, type, reason, message)
   // within kEventRepeatWindow are folded: not sent, counted; the next one after the window PATCHes the
   // existing Event's count and lastTimestamp. At most kEventsPerMinute new Events per object.
   sdk::Result<void> emit_event(const nlohmann::json& object, const std::string& type, const std::string& reason,
                                const std::string& message) override;
   static constexpr std::chrono::seconds kEventRepeatWindow{300};
   static constexpr int kEventsPerMinute = 10;
+  static constexpr std::size_t kEventQueueLimit = 1000;       // client-go's queue length
+  static constexpr std::chrono::seconds kEventDrainBound{5};  // on destruction
 
   KubeClient& client() { return *client_; }
   // For tests: how many PATCHes to /status were sent, and how many full lists the informers did.
@@ -121,6 +126,23 @@ class KubeCluster final : public ClusterBackend {
   std::map<std::string, SentEvent> sent_events_;                                           // key -> last Event
   std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> event_times_;  // object -> recent creates
   std::uint64_t event_serial_ = 0;
+
+  // Events are sent by a thread of their own through a bounded queue, as client-go's recorder sends
+  // them: a cycle never waits on the API server for its Events (20,000 on a first cycle of 10,000
+  // models). A full queue drops the new Event (logged); the queue is drained, within a bound, when the
+  // cluster is destroyed, so a --once run still leaves its Events.
+  struct EventRequest {
+    std::string method, path, body, content_type;
+  };
+  void enqueue_event(EventRequest request);
+  void send_events();
+  void stop_events();
+  std::mutex event_queue_mutex_;
+  std::condition_variable event_queue_cv_;
+  std::deque<EventRequest> event_queue_;
+  bool events_stopping_ = false;
+  std::uint64_t events_dropped_ = 0;
+  std::thread event_sender_;  // started at the first Event
 };
 
 }  // namespace wva::framework::kube

@@ -56,6 +56,7 @@ class Grouper : public SampleHandler {
   // signal of an untagged (unbatched) query; otherwise each sample names its signal in wva_signal.
   void begin(std::optional<Signal> single = std::nullopt);
   void on_sample(const SampleView& sample) override;
+  void restart() override { rollback(); }  // a retried transfer: its series come again
   void commit();
   void rollback();
 

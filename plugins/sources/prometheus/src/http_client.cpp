@@ -16,33 +16,41 @@ using sdk::ErrorCode;
 using sdk::make_error;
 using Clock = std::chrono::steady_clock;
 
+constexpr long kReadBufferBytes = 256 * 1024;
+
+// Where a body goes while it arrives: a 200 answer into the streaming parser (never held whole), any
+// other (an error page, small) into `other` for the error message.
 struct WriteTarget {
-  std::string* body;
+  ChunkedResponseParser* parser;
+  std::string* other;
   std::size_t limit;
   CURL* handle = nullptr;
+  std::size_t bytes = 0;
+  long status = -1;  // looked up at the first chunk
   bool too_large = false;
-  bool sized = false;  // the announced length was looked at
+  bool parse_failed = false;
 };
 
 std::size_t on_write(char* data, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<WriteTarget*>(user);
   const std::size_t bytes = size * n;
-  if (t->body->size() + bytes > t->limit) {
+  if (t->bytes + bytes > t->limit) {
     t->too_large = true;
     return 0;  // aborts the transfer with CURLE_WRITE_ERROR
   }
-  if (!t->sized) {
-    // Sized once from Content-Length when the server sends one: appending alone doubles the buffer up to
-    // twice the body (about 180 MB instead of 90 for the per-pod response of 10,000 models), and the
-    // buffer keeps its capacity across cycles.
-    t->sized = true;
-    curl_off_t length = -1;
-    if (t->handle && curl_easy_getinfo(t->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
-        length > 0 && static_cast<std::size_t>(length) <= t->limit &&
-        t->body->capacity() < static_cast<std::size_t>(length))
-      t->body->reserve(static_cast<std::size_t>(length));
+  t->bytes += bytes;
+  if (t->status < 0) {
+    t->status = 0;
+    if (t->handle) curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &t->status);
   }
-  t->body->append(data, bytes);
+  if (t->status != 200) {
+    t->other->append(data, bytes);
+    return bytes;
+  }
+  if (!t->parser->feed(std::string_view(data, bytes))) {
+    t->parse_failed = true;
+    return 0;  // the body is invalid already: no need to read the rest
+  }
   return bytes;
 }
 
@@ -173,18 +181,16 @@ sdk::Result<void> PrometheusClient::refresh_token(bool force) {
   return sdk::ok();
 }
 
-PrometheusClient::Attempt PrometheusClient::perform(const std::string& form, std::chrono::milliseconds timeout) {
+PrometheusClient::Attempt PrometheusClient::perform(const std::string& form, std::chrono::milliseconds timeout,
+                                                    ChunkedResponseParser& parser, std::string& other_body) {
   Attempt a;
-  // The body goes into the client's buffer, which keeps its capacity across queries and cycles: no
-  // regrowing (and page-faulting) a buffer of the response's size on every query.
-  body_.clear();
   CURL* c = static_cast<CURL*>(curl_);
   if (!c) {
     a.transport_error = "libcurl could not be initialised";
     return a;
   }
   curl_easy_reset(c);  // keeps the connection cache
-  WriteTarget target{&body_, config_.max_response_bytes, c};
+  WriteTarget target{&parser, &other_body, config_.max_response_bytes, c};
   Slist headers;
   auto add_header = [&](const std::string& h) {
     curl_slist* next = curl_slist_append(headers.get(), h.c_str());
@@ -212,6 +218,8 @@ PrometheusClient::Attempt PrometheusClient::perform(const std::string& form, std
   curl_easy_setopt(c, CURLOPT_USERAGENT, "wva-prometheus-source/0.1");
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &target);
+  // Larger reads than the default 16 KB: a tenth of the receive calls and callbacks for a large answer.
+  curl_easy_setopt(c, CURLOPT_BUFFERSIZE, kReadBufferBytes);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -234,7 +242,9 @@ PrometheusClient::Attempt PrometheusClient::perform(const std::string& form, std
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
   curl_easy_setopt(c, CURLOPT_CONNECT_TO, nullptr);
   a.too_large = target.too_large;
-  if (rc != CURLE_OK) {
+  a.parse_failed = target.parse_failed;
+  a.bytes = target.bytes;
+  if (rc != CURLE_OK && !a.parse_failed) {
     a.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
     if (a.too_large) {
       a.transport_error = "response larger than maxResponseBytes (" + std::to_string(config_.max_response_bytes) + ")";
@@ -283,10 +293,15 @@ sdk::Result<ResponseHeader> PrometheusClient::query(const std::string& promql, s
     const auto remaining = deadline.remaining();
     if (remaining.count() <= 0) break;
     if (auto t = refresh_token(false); !t) return t.error();
-    Attempt a = perform(form, std::min<std::chrono::milliseconds>(config_.timeout, remaining));
+    if (st.attempts > 0) handler.restart();  // series of a failed attempt may have been handed over
+    // A parser per attempt, and no body kept across queries: the response is read while it arrives.
+    ChunkedResponseParser parser(handler);
+    std::string other_body;
+    const auto transfer_started = Clock::now();
+    Attempt a = perform(form, std::min<std::chrono::milliseconds>(config_.timeout, remaining), parser, other_body);
     ++st.attempts;
     st.http_status = a.status;
-    st.response_bytes = body_.size();
+    st.response_bytes = a.bytes;
     st.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
     bool retryable = false;
     if (!a.transport_ok) {
@@ -294,10 +309,10 @@ sdk::Result<ResponseHeader> PrometheusClient::query(const std::string& promql, s
       last_timed_out = a.timed_out;
       retryable = !a.too_large;
     } else if (a.status == 200) {
-      const auto parse_started = Clock::now();
       ParseError perr;
-      auto parsed = parse_response_stream(body_, handler, &perr);
-      st.parse_time = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - parse_started);
+      auto parsed = parser.finish(&perr);
+      // The parse runs during the transfer: its time is the transfer's.
+      st.parse_time = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - transfer_started);
       if (!parsed) return make_error(ErrorCode::kUnavailable, perr.to_string());
       if (!parsed->success)
         return make_error(ErrorCode::kUnavailable, "query failed: " + parsed->error_type +
@@ -307,11 +322,11 @@ sdk::Result<ResponseHeader> PrometheusClient::query(const std::string& promql, s
       // The token may have rotated between our stat and the server's check: re-read it once, now.
       token_forced = true;
       if (auto t = refresh_token(true); !t) return t.error();
-      last_error = http_reason(a.status, body_);
+      last_error = http_reason(a.status, other_body);
       last_timed_out = false;
       continue;
     } else {
-      last_error = http_reason(a.status, body_);
+      last_error = http_reason(a.status, other_body);
       last_timed_out = false;
       retryable = a.status == 429 || a.status >= 500;
     }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "chunked_parser.h"
 #include "response_parser.h"
 #include "settings.h"
 #include "wva/sdk/context.h"
@@ -56,8 +57,12 @@ class PrometheusClient {
     bool timed_out = false;
     long status = 0;
     bool too_large = false;
+    bool parse_failed = false;  // the streaming parser refused the body (the transfer was stopped)
+    std::size_t bytes = 0;
   };
-  Attempt perform(const std::string& form, std::chrono::milliseconds timeout);  // the body into body_
+  // A 200 body goes into `parser` while it arrives, any other into `other_body`.
+  Attempt perform(const std::string& form, std::chrono::milliseconds timeout, ChunkedResponseParser& parser,
+                  std::string& other_body);
   sdk::Result<void> refresh_token(bool force);
 
   SourceConfig config_;
@@ -70,7 +75,6 @@ class PrometheusClient {
   std::uintmax_t token_size_ = 0;
   std::uint64_t token_inode_ = 0;
   int token_reads_ = 0;
-  std::string body_;  // the response buffer, reused (see perform())
 };
 
 // URL-encodes for application/x-www-form-urlencoded.

@@ -88,6 +88,7 @@ class NameCollector : public SampleHandler {
   void on_sample(const SampleView& s) override {
     if (const std::string_view* name = s.label("__name__")) names.emplace(*name);
   }
+  void restart() override { names.clear(); }
   std::set<std::string, std::less<>> names;
 };
 

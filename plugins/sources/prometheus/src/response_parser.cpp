@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <limits>
+#include <memory>
 
 namespace wva::prometheus {
 namespace {
@@ -36,11 +37,17 @@ int hex_digit(char c) {
   return -1;
 }
 
+}  // namespace
+
+namespace detail {
+
 class Reader {
  public:
   Reader(std::string_view text, SampleHandler& handler) : s_(text), handler_(handler) {}
 
-  std::optional<ResponseHeader> run(ParseError* error) {
+  // A whole response; `series_before` series of it were already handed over (by SeriesReader).
+  std::optional<ResponseHeader> run(ParseError* error, std::size_t series_before = 0) {
+    series_ = series_before;
     ResponseHeader out;
     if (!parse_top(out)) {
       if (error) *error = ParseError{err_at_, err_};
@@ -48,6 +55,22 @@ class Reader {
     }
     return out;
   }
+
+  // One series object of data.result at the start of `text` (a fresh text each call).
+  bool run_series(std::string_view text, std::size_t& consumed, ParseError& error) {
+    s_ = text;
+    i_ = 0;
+    err_.clear();
+    err_at_ = 0;
+    if (!parse_series(3)) {  // the depth the series of a whole response are read at
+      error = ParseError{err_at_, err_};
+      return false;
+    }
+    consumed = i_;
+    return true;
+  }
+
+  std::size_t series() const { return series_; }
 
  private:
   bool fail(std::string message) {
@@ -530,7 +553,25 @@ class Reader {
   bool scalar_value_ok_ = true;
 };
 
-}  // namespace
+}  // namespace detail
+
+SeriesReader::SeriesReader(SampleHandler& handler) : reader_(std::make_unique<detail::Reader>("", handler)) {}
+SeriesReader::~SeriesReader() = default;
+
+SeriesReader::Outcome SeriesReader::read(std::string_view text, bool final, std::size_t& consumed, ParseError& error) {
+  if (reader_->run_series(text, consumed, error)) return Outcome::kSeries;
+  // A series cut by the end of the text fails at (or a few bytes before: a literal, a \u escape) that
+  // end; any other failure is in bytes already there and stays whatever follows.
+  if (!final && error.offset + kSeriesReadMargin >= text.size()) return Outcome::kNeedMore;
+  return Outcome::kError;
+}
+
+std::size_t SeriesReader::series() const { return reader_->series(); }
+
+std::optional<ResponseHeader> parse_response_stream(std::string_view body, SampleHandler& handler, ParseError* error,
+                                                    std::size_t series_before) {
+  return detail::Reader(body, handler).run(error, series_before);
+}
 
 std::string ParseError::to_string() const {
   return "invalid Prometheus response at byte " + std::to_string(offset) + ": " + message;
@@ -564,7 +605,7 @@ std::optional<double> parse_sample_value(std::string_view text) {
 }
 
 std::optional<ResponseHeader> parse_response_stream(std::string_view body, SampleHandler& handler, ParseError* error) {
-  return Reader(body, handler).run(error);
+  return detail::Reader(body, handler).run(error);
 }
 
 void SampleCollector::on_sample(const SampleView& s) {

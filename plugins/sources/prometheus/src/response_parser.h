@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -60,6 +61,8 @@ class SampleHandler {
  public:
   virtual ~SampleHandler() = default;
   virtual void on_sample(const SampleView& sample) = 0;
+  // The transfer handing these series over failed and is retried: forget what this response gave.
+  virtual void restart() {}
 };
 
 struct ScalarValue {
@@ -101,6 +104,38 @@ inline constexpr int kMaxDepth = 64;
 std::optional<ResponseHeader> parse_response_stream(std::string_view body, SampleHandler& handler,
                                                     ParseError* error = nullptr);
 
+// The same for a response of which `series_before` series were already handed over (ChunkedResponseParser
+// removes them from the body it parses here, and the result-type check still counts them).
+std::optional<ResponseHeader> parse_response_stream(std::string_view body, SampleHandler& handler, ParseError* error,
+                                                    std::size_t series_before);
+
+namespace detail {
+class Reader;
+}
+
+// How far before the end of a text a failure may be caused by the text being cut there (a literal, a
+// \u escape); a failure further back is in the bytes already read.
+inline constexpr std::size_t kSeriesReadMargin = 16;
+
+// Reads single series objects of data.result for ChunkedResponseParser, exactly as the whole-body
+// parser reads them.
+class SeriesReader {
+ public:
+  enum class Outcome { kSeries, kNeedMore, kError };
+  explicit SeriesReader(SampleHandler& handler);
+  ~SeriesReader();
+  SeriesReader(const SeriesReader&) = delete;
+  SeriesReader& operator=(const SeriesReader&) = delete;
+
+  // Reads the series object at the start of `text` (after optional whitespace), hands it to the handler
+  // and sets `consumed`. kNeedMore: the text ends inside it and `final` is false (nothing handed over).
+  Outcome read(std::string_view text, bool final, std::size_t& consumed, ParseError& error);
+  std::size_t series() const;  // handed over so far
+
+ private:
+  std::unique_ptr<detail::Reader> reader_;
+};
+
 // The same, collecting the series into owned Samples (tests, tools, the fuzz target).
 // Parses a complete response body. On success the response may still be an API error
 // (success == false with error_type / error filled): that is a valid answer, not a parse error.
@@ -112,6 +147,7 @@ std::optional<QueryResponse> parse_response(std::string_view body, ParseError* e
 class SampleCollector : public SampleHandler {
  public:
   void on_sample(const SampleView& sample) override;
+  void restart() override { samples_.clear(); }
   QueryResponse into_response(ResponseHeader header);
 
  private:

@@ -1,11 +1,16 @@
 // The source over HTTP against a fake Prometheus: the PromQL sent, batching, retries, deadline, HTTP
-// errors, bad JSON, token rotation, headers, connection reuse and TLS.
+// errors, bad JSON, a transfer cut and retried, token rotation, headers, connection reuse and TLS.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "fake_prometheus.h"
 #include "prerequisite.h"
@@ -605,6 +610,82 @@ TEST_F(TlsTest, InsecureSkipVerifyAcceptsAnyServerCertificate) {
   auto r = collect(cfg);
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_TRUE(ctx_.logger_.contains("NOT verified", sdk::LogLevel::kWarn));
+}
+
+// A server that cuts the connection in the middle of a 200 answer's body (a transport failure, retried),
+// then answers the retry whole; a real socket on 127.0.0.1, as a proxy dropping a connection would.
+class CutOnceServer {
+ public:
+  explicit CutOnceServer(std::string body) : body_(std::move(body)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(fd_, 4), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~CutOnceServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int connections() const { return connections_.load(); }
+
+ private:
+  void serve() {
+    for (int n = 0; n < 2; ++n) {  // bounded: the cut answer, then the whole one
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      ++connections_;
+      std::string request;
+      char buf[4096];
+      // Reads the headers and the form body (Content-Length) of one request, bounded.
+      while (request.size() < (1u << 20)) {
+        const auto got = ::recv(c, buf, sizeof buf, 0);
+        if (got <= 0) break;
+        request.append(buf, static_cast<std::size_t>(got));
+        const auto end = request.find("\r\n\r\n");
+        if (end == std::string::npos) continue;
+        const auto cl = request.find("Content-Length: ");
+        const std::size_t want = cl == std::string::npos ? 0 : std::stoul(request.substr(cl + 16));
+        if (request.size() >= end + 4 + want) break;
+      }
+      const std::string body = n == 0 ? body_.substr(0, body_.size() / 2 + 3) : body_;
+      const std::string answer =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body_.size()) +
+          "\r\nConnection: close\r\n\r\n" + body;
+      (void)::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  }
+  std::string body_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> connections_{0};
+  std::thread thread_;
+};
+
+TEST(HttpCut, ATransferCutAfterSomeSeriesIsRetriedAndItsSeriesCountOnce) {
+  std::vector<std::pair<json, std::string>> series;
+  for (int i = 0; i < 50; ++i) series.push_back({tag("kvCacheUsage", "ns", "m", "v-" + std::to_string(i)), "0.5"});
+  CutOnceServer server(vector_body(series));
+  SourceConfig config;
+  config.url = server.url();
+  config.retries = 2;
+  config.backoff = std::chrono::milliseconds(1);
+  PrometheusClient client(config);
+  QueryStats stats;
+  auto r = client.query("up", sdk::Deadline::in(std::chrono::seconds(10)), &stats);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(stats.attempts, 2);
+  EXPECT_EQ(server.connections(), 2);
+  EXPECT_EQ(r->samples.size(), 50u) << "the series of the cut attempt were handed over again";
 }
 
 }  // namespace
