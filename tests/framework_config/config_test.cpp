@@ -35,7 +35,7 @@ TEST(Duration, RejectsGarbageWithTheReason) {
     const char* why;
   };
   const Case cases[] = {{"", "empty"},          {"60", "missing unit"},     {"5 s", "missing unit"},
-                        {"5d", "unknown unit"}, {"s", "expected a number"}, {"1..2s", "bad number"}};
+                        {"5y", "unknown unit"}, {"s", "expected a number"}, {"1..2s", "bad number"}};
   for (const auto& c : cases) {
     auto d = parse_duration(c.text);
     ASSERT_FALSE(d.ok()) << c.text;

@@ -105,7 +105,6 @@ TEST(ModelBuilder, ScaleTargetRefVariantWithCostFromUnitCost) {
   EXPECT_EQ(view.key, (sdk::ModelKey{"llm", "meta/llama-3.1-8b"}));
   EXPECT_EQ(view.va_name, "llama");
   EXPECT_TRUE(view.scale_to_zero);
-  EXPECT_EQ(view.va_spec["modelID"], "meta/llama-3.1-8b");
   ASSERT_EQ(view.variants.size(), 1u);
   const auto& v = view.variants[0];
   EXPECT_EQ(v.name, "llama-a100");
@@ -238,10 +237,12 @@ TEST(ModelBuilder, BadConfigMapsBecomeWarningsNotZeros) {
   };
   EXPECT_TRUE(has_warning("ConfigMap wva-system/accelerator-unitcost key costs", "A100"));
   EXPECT_TRUE(has_warning("ConfigMap wva-system/accelerator-unitcost key costs", "L4"));
-  EXPECT_TRUE(has_warning("ConfigMap wva-system/service-classes-config key broken.yaml", "line"));
-  EXPECT_TRUE(has_warning("ConfigMap wva-system/service-classes-config key bad.yaml", "priority"));
-  EXPECT_TRUE(has_warning("ConfigMap wva-system/service-classes-config key bad.yaml", "slo-tpot"));
-  EXPECT_TRUE(has_warning("ConfigMap wva-system/service-classes-config key notalist.yaml", "data"));
+  // Service classes: the one parser's paths (wva/sdk/util/service_classes.h); each bad class or entry is
+  // reported and skipped, a bad priority becomes 100.
+  EXPECT_TRUE(has_warning("ConfigMap wva-system/service-classes-config.data[broken.yaml]: ", "line"));
+  EXPECT_TRUE(has_warning("ConfigMap wva-system/service-classes-config.data[bad.yaml].priority: ", "using 100"));
+  EXPECT_TRUE(has_warning("ConfigMap wva-system/service-classes-config.data[bad.yaml].data[0].slo-tpot: ", "fast"));
+  EXPECT_TRUE(has_warning("ConfigMap wva-system/service-classes-config.data[notalist.yaml].data: ", "list"));
   EXPECT_EQ(built->warnings.size(), 6u);
 }
 
@@ -444,7 +445,7 @@ json dump(const ClusterModels& m) {
   json out = json::object();
   for (std::size_t i = 0; i < m.models.size(); ++i) {
     const auto& mv = m.models[i];
-    json jm = {{"key", mv.key.to_string()}, {"va", mv.va_name}, {"stz", mv.scale_to_zero}, {"spec", mv.va_spec}};
+    json jm = {{"key", mv.key.to_string()}, {"va", mv.va_name}, {"stz", mv.scale_to_zero}};
     if (mv.slo)
       jm["slo"] = {mv.slo->service_class, mv.slo->priority, opt(mv.slo->ttft_ms), opt(mv.slo->itl_ms),
                    opt(mv.slo->tps)};
@@ -551,11 +552,12 @@ class RandomCluster {
     if (pick(3) == 0) spec["variantCost"] = pick(3) ? json(pick(20)) : json(-1);
     if (pick(4) == 0) spec["scaleToZero"] = true;
     if (pick(3) == 0)
-      spec["modelProfile"]["accelerators"] =
-          json::array({{{"acc", "H100"},
-                        {"accCount", 2},
-                        {"maxBatchSize", 8},
-                        {"perfParms", {{"decodeParms", {{"alpha", 1}, {"beta", 2}}}}}}});
+      spec["modelProfile"]["accelerators"] = json::array(
+          {{{"acc", "H100"},
+            {"accCount", 2},
+            {"maxBatchSize", 8},
+            {"perfParms",
+             {{"decodeParms", {{"alpha", 1}, {"beta", 2}}}, {"prefillParms", {{"gamma", 3}, {"delta", 0}}}}}}});
     json extra = json::object();
     if (pick(4) == 0) extra["metadata"]["labels"] = {{kAcceleratorLabel, pick(2) ? "H100" : "A100"}, {"team", "t"}};
     if (pick(10) == 0) extra["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";

@@ -12,6 +12,7 @@
 
 #include "settings.h"
 #include "thresholds.h"
+#include "wva/sdk/util/service_classes.h"
 
 namespace {
 
@@ -43,13 +44,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
       break;
     }
     case 1: {
-      const auto r = wva::queueing::parse_service_classes(data, "ConfigMap wva-system/service-classes-config");
-      if (!r && r.error().message.empty()) std::abort();
+      const auto r = wva::sdk::util::parse_service_classes(data, "ConfigMap wva-system/service-classes-config");
+      for (const auto& e : r.problems)
+        if (e.message.empty() || e.path.empty()) std::abort();
       break;
     }
     case 2: {
       const auto r = wva::queueing::parse_profiles(data, "ConfigMap wva-system/profiles");
-      if (!r && r.error().message.empty()) std::abort();
+      for (const auto& e : r.problems)
+        if (e.message.empty() || e.path.empty()) std::abort();
       break;
     }
     default: {

@@ -30,7 +30,7 @@ struct HostServices {
 
 class InstanceContext final : public sdk::PluginContext {
  public:
-  // `config_path` (e.g. "analyzers.saturation") locates a diagnostic reported without a path.
+  // `config_path` (e.g. "analyzers.my-analyzer") locates a diagnostic reported without a path.
   InstanceContext(const HostServices& services, std::string name, std::string config_path = {});
   sdk::Logger& logger() override { return logger_; }
   const sdk::Clock& clock() override { return *services_.clock; }

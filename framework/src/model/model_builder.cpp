@@ -3,7 +3,7 @@
 //
 // Grouping: every VariantAutoscaling (all namespaces, being deleted ones skipped) joins the model
 // (namespace, spec.modelID | spec.modelId). Several VAs of one model (e.g. one per Deployment with
-// scaleTargetRef) make one ModelView; its va_name / va_spec / labels / SLO come from the first VA by name.
+// scaleTargetRef) make one ModelView; its va_name / labels / SLO come from the first VA by name.
 //
 // Variants: spec.scaleTargetRef {kind: Deployment, name} names one Deployment; without it every Deployment
 // of the namespace labelled `llmd.ai/model: <modelID with '/' -> '.'>` (metadata or pod-template labels)
@@ -38,10 +38,9 @@
 // accelerator's cost per GPU-hour from ConfigMap accelerator-unitcost (system namespace, data key `costs`:
 // YAML map accelerator -> cost) times GPUs per replica; else nullopt, and cost_source says why.
 //
-// SLO: ConfigMap service-classes-config (system namespace), each data value a YAML class
-// {name, priority (1 = highest, default 100), data: [{model, slo-tpot, slo-ttft[, slo-tps]}]}. With VA
-// spec.sloClassRef {name[, key]} the named class's entry for `key` (default: the model) is used; otherwise
-// the classes listing the model (exact name, else a glob like "meta/*") are tried by priority, then name.
+// SLO: ConfigMap service-classes-config (system namespace), parsed and matched by
+// wva/sdk/util/service_classes.h (the rules are there), with the first VA's spec.sloClassRef.
+// Profiles: spec.modelProfile.accelerators[] entries parsed by wva/sdk/util/model_profile.h.
 //
 // Bad ConfigMap or VA contents become warnings naming the object and key; the value is then absent,
 // never read as 0.
@@ -49,15 +48,14 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <map>
 #include <set>
 #include <tuple>
 
-#include "config/pipeline_config.h"  // glob_match
 #include "wva/sdk/util/memory_cluster.h"  // kPodDeploymentAnnotation
+#include "wva/sdk/util/model_profile.h"
+#include "wva/sdk/util/service_classes.h"
 #include "wva/sdk/util/yaml.h"
 
 namespace wva::framework {
@@ -92,34 +90,9 @@ std::string str_at(const json& obj, std::initializer_list<const char*> path) {
   return v && v->is_string() ? v->get<std::string>() : std::string();
 }
 
-// A number, or a string that is entirely a finite number ("12", "0.5", "1e3"). Else nullopt.
-std::optional<double> as_number(const json& v) {
-  if (v.is_number()) {
-    double d = v.get<double>();
-    return std::isfinite(d) ? std::optional<double>(d) : std::nullopt;
-  }
-  if (!v.is_string()) return std::nullopt;
-  const std::string s = v.get<std::string>();
-  if (s.empty() || std::isspace(static_cast<unsigned char>(s.front())) ||
-      std::isspace(static_cast<unsigned char>(s.back())))
-    return std::nullopt;
-  errno = 0;
-  char* end = nullptr;
-  double d = std::strtod(s.c_str(), &end);
-  if (errno != 0 || end != s.c_str() + s.size() || !std::isfinite(d)) return std::nullopt;
-  // strtod accepts hex and "inf"/"nan": only plain decimal notation counts here.
-  for (char c : s)
-    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E'))
-      return std::nullopt;
-  return d;
-}
-
-// An integral number (or numeric string with an integral value) within int range. Else nullopt.
-std::optional<int> as_int(const json& v) {
-  auto d = as_number(v);
-  if (!d || std::floor(*d) != *d || *d < -2147483648.0 || *d > 2147483647.0) return std::nullopt;
-  return static_cast<int>(*d);
-}
+// Numbers as the original CRDs write them (numbers or numeric strings): one rule, wva/sdk/util/config_values.h.
+std::optional<double> as_number(const json& v) { return sdk::util::config_number(v); }
+std::optional<int> as_int(const json& v) { return sdk::util::config_int(v); }
 
 std::string describe(const json& v) { return v.dump(); }
 
@@ -190,116 +163,34 @@ UnitCosts read_unit_costs(sdk::ClusterView& cluster, std::vector<std::string>& w
   return out;
 }
 
-struct SloEntry {
-  std::string model;  // exact name or glob
-  std::optional<double> ttft_ms, itl_ms, tps;
-};
-
-struct ServiceClass {
-  std::string name;
-  int priority = 100;
-  std::vector<SloEntry> entries;
-};
-
-std::vector<ServiceClass> read_service_classes(sdk::ClusterView& cluster, std::vector<std::string>& warnings) {
-  std::vector<ServiceClass> out;
+// The service classes: one parse (wva/sdk/util/service_classes.h), its problems become warnings.
+std::vector<sdk::util::ServiceClass> read_service_classes(sdk::ClusterView& cluster,
+                                                          std::vector<std::string>& warnings) {
   const std::string ns = cluster.system_namespace();
   const std::string where = "ConfigMap " + ns + "/" + kServiceClassConfigMap;
   auto cm = cluster.get_shared("ConfigMap", ns, kServiceClassConfigMap);
   if (!cm.ok()) {
     warnings.push_back(where + ": cannot read: " + cm.error().message);
-    return out;
+    return {};
   }
-  if (!*cm) return out;
-  for (const auto& [key, text] : sdk::config_map_data(**cm)) {
-    const std::string kw = where + " key " + key;
-    auto parsed = sdk::yaml::load_json(text);
-    if (!parsed.ok()) {
-      warnings.push_back(kw + ": " + parsed.error().message);
-      continue;
-    }
-    json j = std::move(parsed.value());
-    if (!j.is_object()) {
-      warnings.push_back(kw + ": must be a mapping {name, priority, data: [{model, slo-tpot, slo-ttft}]}");
-      continue;
-    }
-    ServiceClass sc;
-    sc.name = j.contains("name") && j["name"].is_string() ? j["name"].get<std::string>() : key;
-    if (j.contains("priority")) {
-      auto p = as_int(j["priority"]);
-      if (!p || *p < 0)
-        warnings.push_back(kw + ": priority " + describe(j["priority"]) + " is not a non-negative integer; using 100");
-      else sc.priority = *p;
-    }
-    if (!j.contains("data") || !j["data"].is_array()) {
-      warnings.push_back(kw + ": data must be a list of {model, slo-tpot, slo-ttft}");
-      continue;
-    }
-    for (size_t i = 0; i < j["data"].size(); ++i) {
-      const json& e = j["data"][i];
-      const std::string ew = kw + ": data[" + std::to_string(i) + "]";
-      if (!e.is_object() || !e.contains("model") || !e["model"].is_string()) {
-        warnings.push_back(ew + ": needs a model name");
-        continue;
-      }
-      SloEntry entry;
-      entry.model = e["model"].get<std::string>();
-      bool ok = true;
-      auto read = [&](const char* field, std::optional<double>& target) {
-        if (!e.contains(field)) return;
-        auto v = as_number(e[field]);
-        if (!v || *v <= 0) {
-          warnings.push_back(ew + ": " + field + " " + describe(e[field]) + " is not a positive number");
-          ok = false;
-          return;
-        }
-        target = *v;
-      };
-      read("slo-ttft", entry.ttft_ms);
-      read("slo-tpot", entry.itl_ms);
-      read("slo-tps", entry.tps);
-      if (ok) sc.entries.push_back(std::move(entry));
-    }
-    out.push_back(std::move(sc));
-  }
-  std::stable_sort(out.begin(), out.end(), [](const ServiceClass& a, const ServiceClass& b) {
-    return std::tie(a.priority, a.name) < std::tie(b.priority, b.name);
-  });
-  return out;
+  if (!*cm) return {};
+  auto parsed = sdk::util::parse_service_classes(sdk::config_map_data(**cm), where);
+  for (const auto& problem : parsed.problems) warnings.push_back(problem.to_string());
+  return std::move(parsed.classes);
 }
 
-sdk::Slo make_slo(const ServiceClass& sc, const SloEntry& e) {
-  sdk::Slo slo;
-  slo.service_class = sc.name;
-  slo.priority = sc.priority;
-  slo.ttft_ms = e.ttft_ms;
-  slo.itl_ms = e.itl_ms;
-  slo.tps = e.tps;
-  return slo;
-}
-
-std::optional<sdk::Slo> find_slo(const std::vector<ServiceClass>& classes, const std::string& model_id, const json& va,
-                                 std::vector<std::string>& warnings) {
-  if (const json* ref = at(va, {"spec", "sloClassRef"}); ref && ref->is_object()) {
-    const std::string cls = str_at(*ref, {"name"});
-    std::string key = str_at(*ref, {"key"});
-    if (key.empty()) key = model_id;
-    for (const auto& sc : classes) {
-      if (sc.name != cls) continue;
-      for (const auto& e : sc.entries)
-        if (e.model == key) return make_slo(sc, e);
-    }
+std::optional<sdk::Slo> find_slo(const std::vector<sdk::util::ServiceClass>& classes, const sdk::ModelKey& key,
+                                 const json& va, std::vector<std::string>& warnings) {
+  std::optional<sdk::util::SloClassRef> ref;
+  if (const json* r = at(va, {"spec", "sloClassRef"}); r && r->is_object())
+    ref = sdk::util::SloClassRef{str_at(*r, {"name"}), str_at(*r, {"key"})};
+  bool ref_unmatched = false;
+  auto slo = sdk::util::find_slo(classes, key, ref, &ref_unmatched);
+  if (ref_unmatched)
     warnings.push_back("VariantAutoscaling " + obj_ns(va) + "/" + obj_name(va) +
-                       ": spec.sloClassRef: service class \"" + cls + "\" has no entry for \"" + key +
-                       "\" in ConfigMap " + kServiceClassConfigMap);
-  }
-  for (const auto& sc : classes)
-    for (const auto& e : sc.entries)
-      if (e.model == model_id) return make_slo(sc, e);
-  for (const auto& sc : classes)
-    for (const auto& e : sc.entries)
-      if (e.model.find_first_of("*?") != std::string::npos && glob_match(e.model, model_id)) return make_slo(sc, e);
-  return std::nullopt;
+                       ": spec.sloClassRef: service class \"" + ref->name + "\" has no entry for \"" +
+                       (ref->key.empty() ? key.model_id : ref->key) + "\" in ConfigMap " + kServiceClassConfigMap);
+  return slo;
 }
 
 // ------------------------------------------------------------------------------------------ Deployments
@@ -375,6 +266,8 @@ bool selector_matches(const json& deployment, const sdk::Labels& pod_labels) {
 
 // ------------------------------------------------------------------------------------------ VA fields
 
+// The profile of `accelerator` from the VA's spec.modelProfile.accelerators[] (one parse:
+// wva/sdk/util/model_profile.h). A bad entry is a warning and gives no profile.
 std::optional<sdk::PerformanceProfile> profile_for(const json& va, const std::string& accelerator,
                                                    const std::vector<std::string>& keys, int& acc_count,
                                                    std::vector<std::string>& warnings) {
@@ -383,51 +276,15 @@ std::optional<sdk::PerformanceProfile> profile_for(const json& va, const std::st
   const std::string where = "VariantAutoscaling " + obj_ns(va) + "/" + obj_name(va) + " spec.modelProfile.accelerators";
   for (size_t i = 0; i < accs->size(); ++i) {
     const json& a = (*accs)[i];
-    const std::string aw = where + "[" + std::to_string(i) + "]";
     const std::string acc = str_at(a, {"acc"});
     if (acc.empty() || lower(normalize_accelerator(acc, keys)) != lower(accelerator)) continue;
-    sdk::PerformanceProfile p;
-    bool ok = true;
-    auto num = [&](std::initializer_list<const char*> path, const std::string& name, bool required) -> double {
-      const json* v = at(a, path);
-      if (!v) {
-        if (required) {
-          warnings.push_back(aw + "." + name + " is missing; no profile for " + accelerator);
-          ok = false;
-        }
-        return 0;
-      }
-      auto d = as_number(*v);
-      if (!d) {
-        warnings.push_back(aw + "." + name + ": " + describe(*v) + " is not a number; no profile for " + accelerator);
-        ok = false;
-        return 0;
-      }
-      return *d;
-    };
-    p.alpha = num({"perfParms", "decodeParms", "alpha"}, "perfParms.decodeParms.alpha", true);
-    p.beta = num({"perfParms", "decodeParms", "beta"}, "perfParms.decodeParms.beta", true);
-    p.gamma = num({"perfParms", "prefillParms", "gamma"}, "perfParms.prefillParms.gamma", false);
-    p.delta = num({"perfParms", "prefillParms", "delta"}, "perfParms.prefillParms.delta", false);
-    if (const json* mb = at(a, {"maxBatchSize"})) {
-      auto v = as_int(*mb);
-      if (!v || *v < 1) {
-        warnings.push_back(aw + ".maxBatchSize: " + describe(*mb) + " is not a positive integer");
-        ok = false;
-      } else {
-        p.max_batch = *v;
-      }
+    auto entry = sdk::util::parse_profile_entry(a, where + "[" + std::to_string(i) + "]");
+    if (!entry.ok()) {
+      warnings.push_back(entry.error().to_string() + "; no profile for " + accelerator);
+      return std::nullopt;
     }
-    if (const json* kv = at(a, {"kvCacheTokens"})) {
-      if (auto v = as_number(*kv); v && *v > 0) p.kv_capacity_tokens = *v;
-      else warnings.push_back(aw + ".kvCacheTokens: " + describe(*kv) + " is not a positive number");
-    }
-    if (const json* ac = at(a, {"accCount"})) {
-      if (auto v = as_int(*ac); v && *v >= 1) acc_count = *v;
-      else warnings.push_back(aw + ".accCount: " + describe(*ac) + " is not a positive integer");
-    }
-    if (!ok) return std::nullopt;
-    return p;
+    acc_count = entry.value().gpus;
+    return entry.value().profile;
   }
   return std::nullopt;
 }
@@ -484,7 +341,7 @@ struct ModelViews::ConfigMaps {
   std::string system_namespace;
   UnitCosts costs;
   std::vector<std::string> cost_keys;
-  std::vector<ServiceClass> classes;
+  std::vector<sdk::util::ServiceClass> classes;
 };
 
 struct ModelViews::Built {
@@ -537,10 +394,9 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
   view.key = key;
   const json& first = *vas.front();
   view.va_name = obj_name(first);
-  if (const json* spec = at(first, {"spec"}); spec && spec->is_object()) view.va_spec = *spec;
   if (const json* stz = at(first, {"spec", "scaleToZero"}); stz && stz->is_boolean())
     view.scale_to_zero = stz->get<bool>();
-  view.slo = find_slo(cfg.classes, key.model_id, first, out.warnings);
+  view.slo = find_slo(cfg.classes, key, first, out.warnings);
 
   auto ns_it = deployments_.find(key.ns);
   const auto& ns_deps = ns_it != deployments_.end() ? ns_it->second : kNoDeployments;

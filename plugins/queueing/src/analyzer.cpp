@@ -32,17 +32,6 @@ std::optional<ResolvedProfile> resolve_profile(const sdk::ModelView& model, cons
                                                const Snapshot& snapshot, const Settings& settings) {
   if (v.profile) return ResolvedProfile{*v.profile, std::max(1, v.gpus_per_replica), "VA spec.modelProfile"};
   const std::string acc = upper(v.accelerator);
-  // The raw VA spec, when the host did not parse it for this variant.
-  if (auto mp = model.va_spec.find("modelProfile"); mp != model.va_spec.end() && mp->is_object()) {
-    if (auto accs = mp->find("accelerators"); accs != mp->end() && accs->is_array())
-      for (size_t i = 0; i < accs->size(); ++i) {
-        const auto& e = (*accs)[i];
-        if (!e.is_object() || !e.contains("acc") || !e["acc"].is_string() || upper(e["acc"].get<std::string>()) != acc)
-          continue;
-        auto parsed = parse_profile_entry(e, "spec.modelProfile.accelerators[" + std::to_string(i) + "]");
-        if (parsed) return ResolvedProfile{parsed->profile, parsed->gpus, "VA spec.modelProfile"};
-      }
-  }
   if (auto it = snapshot.profiles.find(ProfileKey{model.key.model_id, acc}); it != snapshot.profiles.end())
     return ResolvedProfile{it->second.profile, it->second.gpus, "ConfigMap " + settings.profiles_config_map};
   return std::nullopt;
@@ -50,9 +39,9 @@ std::optional<ResolvedProfile> resolve_profile(const sdk::ModelView& model, cons
 
 std::optional<sdk::Slo> resolve_slo(const sdk::ModelView& model, const Snapshot& snapshot) {
   if (model.slo && (model.slo->ttft_ms || model.slo->itl_ms || model.slo->tps)) return model.slo;
-  if (auto it = snapshot.slo_by_model.find(model.key.model_id); it != snapshot.slo_by_model.end()) return it->second;
-  if (auto it = snapshot.slo_by_model.find(model.key.to_string()); it != snapshot.slo_by_model.end()) return it->second;
-  return std::nullopt;
+  // The host's SLO comes from service-classes-config (with the VA's sloClassRef); this plugin's own
+  // ConfigMap (serviceClassConfigMap) is read by the same parser and matched by the same rules.
+  return sdk::util::find_slo(snapshot.service_classes, model.key);
 }
 
 }  // namespace

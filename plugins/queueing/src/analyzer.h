@@ -12,17 +12,18 @@
 #include "queue_model.h"
 #include "settings.h"
 #include "wva/sdk/types.h"
+#include "wva/sdk/util/service_classes.h"
 
 namespace wva::queueing {
 
 // Everything read once per cycle; analyze() only reads it (concurrently for different models).
 struct Snapshot {
-  std::map<std::string, sdk::Slo> slo_by_model;  // service-classes-config, by model id
-  std::map<ProfileKey, ProfileEntry> profiles;   // profiles ConfigMap
-  std::map<std::string, int> capacity;           // limited mode: GPUs per accelerator type
-  std::vector<std::string> warnings;             // ConfigMap problems (last good value kept)
-  bool limited_planned = false;                  // prepare_cycle ran the limited-mode allocation
-  std::map<sdk::ModelKey, LimitedResult> plan;   // limited mode: per model
+  std::vector<sdk::util::ServiceClass> service_classes;  // serviceClassConfigMap, sorted by priority
+  std::map<ProfileKey, ProfileEntry> profiles;           // profiles ConfigMap
+  std::map<std::string, int> capacity;                   // limited mode: GPUs per accelerator type
+  std::vector<std::string> warnings;                     // ConfigMap problems (last good value kept)
+  bool limited_planned = false;                          // prepare_cycle ran the limited-mode allocation
+  std::map<sdk::ModelKey, LimitedResult> plan;           // limited mode: per model
 };
 
 // One variant as sized this cycle.

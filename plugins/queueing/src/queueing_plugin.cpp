@@ -41,7 +41,7 @@ void QueueingPlugin::stop() noexcept { context_ = nullptr; }
 Snapshot QueueingPlugin::read_config_maps(std::span<const sdk::ModelView> models) {
   // Starts from the last snapshot: a ConfigMap that fails to parse keeps its last good value.
   Snapshot next;
-  next.slo_by_model = snapshot_->slo_by_model;
+  next.service_classes = snapshot_->service_classes;
   next.profiles = snapshot_->profiles;
   next.capacity = snapshot_->capacity;
   auto& cluster = context_->cluster();
@@ -59,24 +59,21 @@ Snapshot QueueingPlugin::read_config_maps(std::span<const sdk::ModelView> models
     if (!*got) return std::map<std::string, std::string>{};
     return sdk::config_map_data(**got);
   };
+  // One bad class, entry or profile is reported with its path and skipped; the rest applies.
+  auto problem = [&](const sdk::Error& e) {
+    next.warnings.push_back(e.to_string());
+    context_->report({sdk::Severity::kWarning, e.path, e.message});
+  };
   if (auto data = read(settings_.service_class_config_map)) {
-    auto classes = parse_service_classes(*data, "ConfigMap " + settings_.service_class_config_map);
-    if (!classes) {
-      warn(classes.error().to_string() + "; last good service classes kept");
-    } else {
-      next.slo_by_model.clear();
-      // A model listed by several classes gets the highest priority one.
-      for (const auto& sc : *classes)
-        for (const auto& [model, slo] : sc.slo_by_model) {
-          auto it = next.slo_by_model.find(model);
-          if (it == next.slo_by_model.end() || slo.priority < it->second.priority) next.slo_by_model[model] = slo;
-        }
-    }
+    auto classes =
+        sdk::util::parse_service_classes(*data, "ConfigMap " + ns + "/" + settings_.service_class_config_map);
+    for (const auto& e : classes.problems) problem(e);
+    next.service_classes = std::move(classes.classes);
   }
   if (auto data = read(settings_.profiles_config_map)) {
-    auto profiles = parse_profiles(*data, "ConfigMap " + settings_.profiles_config_map);
-    if (!profiles) warn(profiles.error().to_string() + "; last good profiles kept");
-    else next.profiles = *profiles;
+    auto profiles = parse_profiles(*data, "ConfigMap " + ns + "/" + settings_.profiles_config_map);
+    for (const auto& e : profiles.problems) problem(e);
+    next.profiles = std::move(profiles.entries);
   }
   if (settings_.limited) {
     if (settings_.capacity_source == CapacitySource::kConfigMap) {

@@ -25,18 +25,6 @@ sdk::Result<json> parse_yaml(const std::string& text, const std::string& path) {
   return std::move(parsed.value());
 }
 
-// A number from a JSON number or a numeric string.
-std::optional<double> number(const json& j) {
-  if (j.is_number()) return j.get<double>();
-  if (j.is_string()) {
-    const auto s = j.get<std::string>();
-    char* end = nullptr;
-    const double d = std::strtod(s.c_str(), &end);
-    if (!s.empty() && end && *end == '\0' && std::isfinite(d)) return d;
-  }
-  return std::nullopt;
-}
-
 sdk::Error invalid(std::string message, std::string path) {
   return sdk::make_error(sdk::ErrorCode::kInvalidConfig, std::move(message), std::move(path));
 }
@@ -88,115 +76,29 @@ sdk::ParsedSettings<Settings> parse_settings(const json& config, const std::stri
       read_settings);
 }
 
-sdk::Result<std::vector<ServiceClass>> parse_service_classes(const std::map<std::string, std::string>& data,
-                                                             const std::string& path) {
-  std::vector<ServiceClass> out;
+Profiles parse_profiles(const std::map<std::string, std::string>& data, const std::string& path) {
+  Profiles out;
   for (const auto& [key, text] : data) {
     const std::string at = path + ".data[" + key + "]";
     auto doc = parse_yaml(text, at);
-    if (!doc) return doc.error();
-    const json& j = *doc;
-    if (!j.is_object()) return invalid("must be a mapping {name, priority, data}", at);
-    ServiceClass sc;
-    if (j.contains("name") && !j["name"].is_string()) return invalid("name must be a string", at + ".name");
-    sc.name = j.value("name", key);
-    if (j.contains("priority")) {
-      auto p = number(j["priority"]);
-      if (!p || *p < 1 || *p > 1000 || std::floor(*p) != *p)
-        return invalid("priority must be an integer >= 1 (1 = highest), got " +
-                           j["priority"].dump(-1, ' ', false, json::error_handler_t::replace),
-                       at + ".priority");
-      sc.priority = static_cast<int>(*p);
+    if (!doc) {
+      out.problems.push_back(doc.error());
+      continue;
     }
-    if (j.contains("data")) {
-      if (!j["data"].is_array()) return invalid("must be a list of {model, slo-tpot, slo-ttft}", at + ".data");
-      for (size_t i = 0; i < j["data"].size(); ++i) {
-        const auto& e = j["data"][i];
-        const std::string ep = at + ".data[" + std::to_string(i) + "]";
-        if (!e.is_object() || !e.contains("model") || !e["model"].is_string())
-          return invalid("needs a string `model`", ep);
-        sdk::Slo slo;
-        slo.service_class = sc.name;
-        slo.priority = sc.priority;
-        for (const auto& [field, target] : {std::pair<const char*, std::optional<double>*>{"slo-ttft", &slo.ttft_ms},
-                                            {"slo-tpot", &slo.itl_ms},
-                                            {"slo-tps", &slo.tps}}) {
-          if (!e.contains(field)) continue;
-          auto v = number(e[field]);
-          if (!v || !(*v > 0))
-            return invalid(std::string("must be a positive number, got ") +
-                               e[field].dump(-1, ' ', false, json::error_handler_t::replace),
-                           ep + "." + field);
-          *target = *v;
-        }
-        sc.slo_by_model[e["model"].get<std::string>()] = slo;
-      }
-    }
-    out.push_back(std::move(sc));
-  }
-  return out;
-}
-
-sdk::Result<ProfileEntry> parse_profile_entry(const json& e, const std::string& path) {
-  if (!e.is_object()) return invalid("must be a mapping {acc, accCount, maxBatchSize, perfParms}", path);
-  ProfileEntry out;
-  if (e.contains("accCount")) {
-    auto c = number(e["accCount"]);
-    if (!c)
-      return invalid("must be a number, got " + e["accCount"].dump(-1, ' ', false, json::error_handler_t::replace),
-                     path + ".accCount");
-    out.gpus = *c <= 0 ? 1 : static_cast<int>(*c);  // upstream: <= 0 -> 1
-  }
-  auto mb = e.contains("maxBatchSize") ? number(e["maxBatchSize"]) : std::nullopt;
-  if (!mb || *mb < 1 || std::floor(*mb) != *mb)
-    return invalid("maxBatchSize must be an integer >= 1" +
-                       (e.contains("maxBatchSize")
-                            ? ", got " + e["maxBatchSize"].dump(-1, ' ', false, json::error_handler_t::replace)
-                            : std::string(" (missing)")),
-                   path + ".maxBatchSize");
-  out.profile.max_batch = static_cast<int>(*mb);
-  const json* perf = e.contains("perfParms") ? &e["perfParms"] : nullptr;
-  if (!perf || !perf->is_object()) return invalid("missing perfParms {decodeParms, prefillParms}", path + ".perfParms");
-  struct Field {
-    const char* group;
-    const char* name;
-    double* out;
-  };
-  const Field fields[] = {{"decodeParms", "alpha", &out.profile.alpha},
-                          {"decodeParms", "beta", &out.profile.beta},
-                          {"prefillParms", "gamma", &out.profile.gamma},
-                          {"prefillParms", "delta", &out.profile.delta}};
-  for (const auto& f : fields) {
-    const std::string fp = path + ".perfParms." + f.group + "." + f.name;
-    if (!perf->contains(f.group) || !(*perf)[f.group].is_object() || !(*perf)[f.group].contains(f.name))
-      return invalid("missing", fp);
-    auto v = number((*perf)[f.group][f.name]);
-    if (!v || *v < 0)
-      return invalid(
-          "must be a number >= 0, got " + (*perf)[f.group][f.name].dump(-1, ' ', false, json::error_handler_t::replace),
-          fp);
-    *f.out = *v;
-  }
-  return out;
-}
-
-sdk::Result<std::map<ProfileKey, ProfileEntry>> parse_profiles(const std::map<std::string, std::string>& data,
-                                                               const std::string& path) {
-  std::map<ProfileKey, ProfileEntry> out;
-  for (const auto& [key, text] : data) {
-    const std::string at = path + ".data[" + key + "]";
-    auto doc = parse_yaml(text, at);
-    if (!doc) return doc.error();
-    json list = doc->is_array() ? *doc : json::array({*doc});
+    const json list = doc->is_array() ? *doc : json::array({*doc});
     for (size_t i = 0; i < list.size(); ++i) {
       const std::string ep = doc->is_array() ? at + "[" + std::to_string(i) + "]" : at;
       const auto& e = list[i];
-      if (!e.is_object() || !e.contains("model") || !e["model"].is_string() || !e.contains("acc") ||
-          !e["acc"].is_string())
-        return invalid("needs string `model` and `acc`", ep);
-      auto entry = parse_profile_entry(e, ep);
-      if (!entry) return entry.error();
-      out[ProfileKey{e["model"].get<std::string>(), upper(e["acc"].get<std::string>())}] = *entry;
+      if (!e.is_object() || !e.contains("model") || !e["model"].is_string()) {
+        out.problems.push_back(invalid("needs a string `model`; entry skipped", ep));
+        continue;
+      }
+      auto entry = sdk::util::parse_profile_entry(e, ep);
+      if (!entry) {
+        out.problems.push_back(entry.error());
+        continue;
+      }
+      out.entries[ProfileKey{e["model"].get<std::string>(), upper(entry->accelerator)}] = *entry;
     }
   }
   return out;

@@ -13,6 +13,7 @@
 #include "wva/sdk/result.h"
 #include "wva/sdk/settings_schema.h"
 #include "wva/sdk/types.h"
+#include "wva/sdk/util/model_profile.h"
 
 namespace wva::queueing {
 
@@ -37,36 +38,25 @@ Settings read_settings(const nlohmann::json& validated);
 // Schema and typed read at once, for tests: the settings or every error, each with its path.
 sdk::ParsedSettings<Settings> parse_settings(const nlohmann::json& config, const std::string& path);
 
-struct ServiceClass {
-  std::string name;
-  int priority = 100;
-  std::map<std::string, sdk::Slo> slo_by_model;  // model id -> SLO (service_class, priority filled in)
-};
-
-// `service-classes-config` data: each key is a file name whose value is YAML
-// `{name, priority, data: [{model, slo-tpot, slo-ttft[, slo-tps]}]}`. Errors name the key and entry.
-sdk::Result<std::vector<ServiceClass>> parse_service_classes(const std::map<std::string, std::string>& data,
-                                                             const std::string& path);
+// Service classes are read with the one parser shared with the host, wva/sdk/util/service_classes.h
+// (sdk::util::parse_service_classes / find_slo): a bad class or entry is reported and skipped.
 
 struct ProfileKey {
   std::string model;
   std::string accelerator;  // upper-cased
   friend auto operator<=>(const ProfileKey&, const ProfileKey&) = default;
 };
-struct ProfileEntry {
-  sdk::PerformanceProfile profile;
-  int gpus = 1;  // accCount
+// One entry as wva/sdk/util/model_profile.h reads it (the VA spec.modelProfile.accelerators[] shape).
+using ProfileEntry = sdk::util::ProfileEntry;
+
+struct Profiles {
+  std::map<ProfileKey, ProfileEntry> entries;
+  std::vector<sdk::Error> problems;  // each bad entry with its path; it was skipped
 };
 
-// The `acc`-keyed entry shape of VA spec.modelProfile.accelerators[]:
-// {acc, accCount, maxBatchSize, perfParms: {decodeParms: {alpha, beta}, prefillParms: {gamma, delta}}}.
-// Numbers may be strings (the original CRD stores them as strings).
-sdk::Result<ProfileEntry> parse_profile_entry(const nlohmann::json& entry, const std::string& path);
-
-// The profiles ConfigMap: each value is YAML, one entry or a list of entries, each an accelerators[]
-// entry plus `model`. Keyed by (model, accelerator).
-sdk::Result<std::map<ProfileKey, ProfileEntry>> parse_profiles(const std::map<std::string, std::string>& data,
-                                                               const std::string& path);
+// The profiles ConfigMap: each value is YAML, one entry or a list of entries, each a
+// spec.modelProfile.accelerators[] entry plus `model`. Keyed by (model, accelerator).
+Profiles parse_profiles(const std::map<std::string, std::string>& data, const std::string& path);
 
 // The capacity ConfigMap: data `{<accelerator type>: "<GPU count>"}`.
 sdk::Result<std::map<std::string, int>> parse_capacity(const std::map<std::string, std::string>& data,

@@ -75,24 +75,27 @@ TEST(Analyzer, SloAndProfileComeFromSnapshotWhenTheHostHasNone) {
   m.slo.reset();
   m.variants[0].profile.reset();
   Snapshot snap;
-  snap.slo_by_model["default/default"] = slo(500, 24);
-  snap.profiles[ProfileKey{"default/default", "A100"}] = ProfileEntry{sample_profile(), 1};
+  auto classes = sdk::util::parse_service_classes(
+      {{"c.yaml", "name: Premium\npriority: 1\ndata:\n  - {model: default/default, slo-tpot: 24, slo-ttft: 500}\n"}},
+      "ConfigMap service-classes-config");
+  snap.service_classes = classes.classes;
+  snap.profiles[ProfileKey{"default/default", "A100"}] = ProfileEntry{"A100", sample_profile(), 1};
   auto rec = analyze_model(m, snap, Settings{});
   ASSERT_TRUE(rec.has_opinion) << rec.reason;
   EXPECT_EQ(rec.targets[0].replicas, 7);
   EXPECT_NE(rec.targets[0].reason.find("ConfigMap"), std::string::npos) << rec.targets[0].reason;
 }
 
-TEST(Analyzer, RawVaSpecProfileIsReadWhenTheHostDidNotParseIt) {
+// The host parses spec.modelProfile (the one parser, wva/sdk/util/model_profile.h); the plugin has no raw
+// VA spec to re-parse: a variant the host gave no profile has none unless the profiles ConfigMap has one.
+TEST(Analyzer, VariantWithoutHostProfileOrConfigMapProfileIsNotSized) {
   auto m = worked_example();
   m.variants[0].profile.reset();
-  m.va_spec = nlohmann::json::parse(R"({"modelProfile": {"accelerators": [
-    {"acc": "A100", "accCount": 1, "maxBatchSize": "4",
-     "perfParms": {"decodeParms": {"alpha": "20.58", "beta": "0.41"},
-                   "prefillParms": {"gamma": "5.2", "delta": "0.1"}}}]}})");
   auto rec = analyze_model(m, Snapshot{}, Settings{});
-  ASSERT_TRUE(rec.has_opinion) << rec.reason;
-  EXPECT_EQ(rec.targets[0].replicas, 7);
+  EXPECT_FALSE(rec.has_opinion);
+  auto* c = find_condition(rec, "OptimizationReady");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->reason, "NoProfile");
 }
 
 TEST(Analyzer, InfeasibleSloIsAConditionAndNeverZeroReplicas) {

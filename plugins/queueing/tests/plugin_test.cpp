@@ -53,15 +53,31 @@ TEST_F(PluginTest, ReadsSlosFromTheServiceClassConfigMapEachCycle) {
   EXPECT_EQ(rec->analyzer, "queueing");
   EXPECT_EQ(rec->targets[0].replicas, 7);
 
-  // A broken edit keeps the last good SLOs and says so.
-  ASSERT_TRUE(
-      ctx.fake_cluster().put(config_map(ns, "service-classes-config", {{"premium.yaml", "data: [unclosed"}})).ok());
-  ASSERT_TRUE(plugin.prepare_cycle(models).ok());
-  auto again = plugin.analyze(models[0], nullptr);
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->targets[0].replicas, 7);
-  EXPECT_NE(again->reason.find("last good service classes kept"), std::string::npos) << again->reason;
-  EXPECT_TRUE(ctx.fake_logger().contains("service-classes-config"));
+  // A broken class is reported with its path and skipped; the other classes still apply (the rule of
+  // the one parser, wva/sdk/util/service_classes.h: one bad entry does not hold every model).
+  ASSERT_TRUE(ctx.fake_cluster()
+                  .put(config_map(ns, "service-classes-config",
+                                  {{"premium.yaml", "data: [unclosed"}, {"freemium.yaml", kFreemium}}))
+                  .ok());
+  std::vector<sdk::ModelView> both = {example_model("default/default", 5.0), example_model("cheap/model", 5.0)};
+  both[1].variants[0].name = "cheap";
+  both[1].metrics.load_by_variant = {{"cheap", load(5.0, 128, 128)}};
+  ASSERT_TRUE(plugin.prepare_cycle(both).ok());
+  auto skipped = plugin.analyze(both[0], nullptr);
+  ASSERT_TRUE(skipped.ok());
+  EXPECT_FALSE(skipped->has_opinion);
+  EXPECT_NE(skipped->reason.find("no SLO"), std::string::npos) << skipped->reason;
+  auto kept = plugin.analyze(both[1], nullptr);
+  ASSERT_TRUE(kept.ok());
+  ASSERT_TRUE(kept->has_opinion) << kept->reason;
+  EXPECT_EQ(kept->targets[0].replicas, 7);
+  ASSERT_EQ(plugin.snapshot().warnings.size(), 1u);
+  EXPECT_NE(plugin.snapshot().warnings[0].find("ConfigMap " + ns + "/service-classes-config.data[premium.yaml]: "),
+            std::string::npos)
+      << plugin.snapshot().warnings[0];
+  const auto diagnostics = ctx.diagnostics();
+  ASSERT_EQ(diagnostics.size(), 1u);
+  EXPECT_EQ(diagnostics[0].path, "ConfigMap " + ns + "/service-classes-config.data[premium.yaml]");
 
   // Deleting the ConfigMap removes the SLOs: no opinion.
   ASSERT_TRUE(ctx.fake_cluster().remove("ConfigMap", ns, "service-classes-config"));

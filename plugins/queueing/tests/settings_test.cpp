@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "settings.h"
+#include "wva/sdk/util/service_classes.h"
 
 namespace wva::queueing {
 namespace {
@@ -54,40 +55,22 @@ TEST(Settings, FuzzFindingNonUtf8ValueIsAnErrorNotAnException) {
                               "model: m\nacc: A\nmaxBatchSize: 2\xff"
                               "6\n"}},
                             "ConfigMap profiles");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().path, "ConfigMap profiles.data[x]");
-  EXPECT_NE(bad.error().message.find("invalid YAML: line 3, column 16: invalid leading UTF-8 octet (byte 0xff)"),
+  EXPECT_TRUE(bad.entries.empty());
+  ASSERT_EQ(bad.problems.size(), 1u);
+  EXPECT_EQ(bad.problems[0].path, "ConfigMap profiles.data[x]");
+  EXPECT_NE(bad.problems[0].message.find("invalid YAML: line 3, column 16: invalid leading UTF-8 octet (byte 0xff)"),
             std::string::npos)
-      << bad.error().message;
+      << bad.problems[0].message;
 }
 
-// Found by fuzzing (tests/fuzz/fuzz_configmaps): a non-string name threw json type_error 302.
-TEST(Settings, FuzzFindingServiceClassNameNotAStringIsAnError) {
-  auto bad = parse_service_classes({{"x.yaml", "name: 2000\ndata: []\n"}}, "ConfigMap s");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().path, "ConfigMap s.data[x.yaml].name");
-}
-
-TEST(Settings, ServiceClassesInTheOriginalFormat) {
-  std::map<std::string, std::string> data = {
-      {"premium.yaml",
-       "name: Premium\npriority: 1\ndata:\n  - model: default/default\n    slo-tpot: 24\n"
-       "    slo-ttft: 500\n  - model: meta/llama\n    slo-tpot: 10\n    slo-ttft: 1000\n"},
-      {"freemium.yaml",
-       "name: Freemium\npriority: 10\ndata:\n  - model: other\n    slo-tpot: 200\n"
-       "    slo-ttft: 2000\n"}};
-  auto sc = parse_service_classes(data, "ConfigMap service-classes-config");
-  ASSERT_TRUE(sc.ok()) << sc.error().to_string();
-  ASSERT_EQ(sc->size(), 2u);
-  const auto& premium = (*sc)[1];
-  EXPECT_EQ(premium.name, "Premium");
-  EXPECT_EQ(premium.priority, 1);
-  EXPECT_DOUBLE_EQ(*premium.slo_by_model.at("default/default").itl_ms, 24);
-  EXPECT_DOUBLE_EQ(*premium.slo_by_model.at("default/default").ttft_ms, 500);
-  EXPECT_EQ(premium.slo_by_model.at("meta/llama").priority, 1);
-  auto bad = parse_service_classes({{"x.yaml", "name: X\ndata:\n  - model: m\n    slo-tpot: fast\n"}}, "ConfigMap s");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().path, "ConfigMap s.data[x.yaml].data[0].slo-tpot");
+// Found by fuzzing (tests/fuzz/fuzz_configmaps): a non-string name threw json type_error 302. Service
+// classes are read by the one parser shared with the host (tests/sdk/service_classes_test.cpp has its
+// table); the class is reported with its path and skipped.
+TEST(Settings, FuzzFindingServiceClassNameNotAStringIsReportedAndSkipped) {
+  auto bad = sdk::util::parse_service_classes({{"x.yaml", "name: 2000\ndata: []\n"}}, "ConfigMap s");
+  EXPECT_TRUE(bad.classes.empty());
+  ASSERT_EQ(bad.problems.size(), 1u);
+  EXPECT_EQ(bad.problems[0].path, "ConfigMap s.data[x.yaml].name");
 }
 
 TEST(Settings, ProfilesConfigMapAndCapacity) {
@@ -99,15 +82,22 @@ TEST(Settings, ProfilesConfigMapAndCapacity) {
   perfParms: {decodeParms: {alpha: 7.4, beta: 0.03}, prefillParms: {gamma: 6.7, delta: 0.0296}}
 )"}},
                           "ConfigMap profiles");
-  ASSERT_TRUE(p.ok()) << p.error().to_string();
-  auto it = p->find(ProfileKey{"meta/llama-3.1-8b", "H100"});
-  ASSERT_NE(it, p->end());
+  ASSERT_TRUE(p.problems.empty()) << p.problems[0].to_string();
+  auto it = p.entries.find(ProfileKey{"meta/llama-3.1-8b", "H100"});
+  ASSERT_NE(it, p.entries.end());
   EXPECT_EQ(it->second.profile.max_batch, 256);
   EXPECT_DOUBLE_EQ(it->second.profile.delta, 0.0296);
-  auto bad = parse_profiles({{"x", "model: m\nacc: A\nmaxBatchSize: 8\nperfParms: {decodeParms: {alpha: 1}}\n"}},
-                            "ConfigMap profiles");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().path, "ConfigMap profiles.data[x].perfParms.decodeParms.beta");
+  // A bad entry is reported with its path and skipped; the good one beside it is kept.
+  auto bad =
+      parse_profiles({{"x", "model: m\nacc: A\nmaxBatchSize: 8\nperfParms: {decodeParms: {alpha: 1}}\n"},
+                      {"y",
+                       "model: m\nacc: B\nmaxBatchSize: 8\nperfParms: {decodeParms: {alpha: 1, beta: 2}, prefillParms: "
+                       "{gamma: 3, delta: 4}}\n"}},
+                     "ConfigMap profiles");
+  ASSERT_EQ(bad.problems.size(), 1u);
+  EXPECT_EQ(bad.problems[0].path, "ConfigMap profiles.data[x].perfParms.decodeParms.beta");
+  ASSERT_EQ(bad.entries.size(), 1u);
+  EXPECT_EQ(bad.entries.begin()->first.accelerator, "B");
 
   auto cap = parse_capacity({{"H100", "16"}, {"h200", "8"}}, "ConfigMap cap");
   ASSERT_TRUE(cap.ok());

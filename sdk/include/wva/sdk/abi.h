@@ -22,6 +22,10 @@
 // declares its settings (sdk/settings_schema.h) and the host validates and defaults them before
 // configure(), collecting every error with its path; PluginContext::report (a new virtual) is the
 // structured channel for diagnostics (sdk::Diagnostic) that `wva validate` collects.
+//
+// 4.0 (one owner per ConfigMap): ModelView::va_spec (the raw VA spec) is removed; the host parses
+// spec.modelProfile and spec.sloClassRef with the one parser in wva/sdk/util/ (model_profile.h,
+// service_classes.h), which plugins reading those ConfigMaps themselves use too.
 #define WVA_SDK_ABI_MAJOR 4
 #define WVA_SDK_ABI_MINOR 0
 

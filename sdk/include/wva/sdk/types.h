@@ -133,7 +133,8 @@ struct ModelView {
   ModelMetrics metrics;           // filled by the source
   std::optional<Slo> slo;
   bool scale_to_zero = false;
-  nlohmann::json va_spec = nlohmann::json::object();  // raw VA spec, for plugin-specific fields
+  // No raw VA spec: the host parses spec.modelProfile (Variant::profile) and spec.sloClassRef (slo) with
+  // the one parser of wva/sdk/util/; a plugin never re-parses them. Since SDK ABI 4.0.
 };
 
 struct Condition {
