@@ -192,12 +192,12 @@ TEST(CliReliability, Defect3ReloadWithAFixedMetricsPortKeepsWhatIsUnchanged) {
   ASSERT_TRUE(p.wait_for_stdout("\"decisions\"", std::chrono::seconds(20))) << p.err;
   ASSERT_EQ(http_status(port, "/metrics"), 200) << p.err;
 
-  // 1. A new sink instance beside the others: the four unchanged ones keep running.
+  // 1. A new sink instance beside the others: the five unchanged ones (the combiner included) keep running.
   dir.write("30-config.yaml", fixed_port_config(port, "/metrics", "      extra: {plugin: log, output: stderr}\n"));
   std::size_t mark = p.err.size();
   p.signal(SIGHUP);
   ASSERT_TRUE(wait_for_stderr(p, "config: reloaded", mark)) << p.err;
-  EXPECT_NE(p.err.find("4 plugin instances kept running, 1 (re)started", mark), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("5 plugin instances kept running, 1 (re)started", mark), std::string::npos) << p.err;
   EXPECT_EQ(p.err.find("rejected", mark), std::string::npos) << p.err;
   EXPECT_EQ(http_status(port, "/metrics"), 200) << p.err;
 
@@ -206,7 +206,7 @@ TEST(CliReliability, Defect3ReloadWithAFixedMetricsPortKeepsWhatIsUnchanged) {
   mark = p.err.size();
   p.signal(SIGHUP);
   ASSERT_TRUE(wait_for_stderr(p, "config: reloaded", mark)) << p.err;
-  EXPECT_NE(p.err.find("4 plugin instances kept running, 1 (re)started", mark), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("5 plugin instances kept running, 1 (re)started", mark), std::string::npos) << p.err;
   EXPECT_EQ(p.err.find("Address already in use", mark), std::string::npos) << p.err;
   EXPECT_EQ(http_status(port, "/wva-metrics"), 200) << p.err;
   EXPECT_EQ(http_status(port, "/metrics"), 404) << p.err;

@@ -195,7 +195,8 @@ TEST(WvaSimulate, ScenarioErrorsHaveTheirPathInTheScenarioFileAndADidYouMean) {
   const Command c2 = run(wva_simulate(file2) + " 2>&1");
   EXPECT_EQ(c2.rc, 1) << c2.out;
   EXPECT_NE(c2.out.find(file2.string()), std::string::npos) << c2.out;
-  EXPECT_NE(c2.out.find("emulator.client.ttftTimout: unknown key (did you mean \"ttftTimeout\"?)"), std::string::npos)
+  EXPECT_NE(c2.out.find("emulator.client.ttftTimout: unknown setting; did you mean \"ttftTimeout\"?"),
+            std::string::npos)
       << c2.out;
   EXPECT_EQ(c2.out.find("sources.emulator"), std::string::npos) << c2.out;
   EXPECT_EQ(c2.out.find("<generated>"), std::string::npos) << c2.out;

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "log_plugin.h"
-#include "wva/sdk/util/memory_cluster.h"
 #include "wva/sdk/testing/fakes.h"
+#include "wva/sdk/util/memory_cluster.h"
 
 namespace wva::plugins::log_sink {
 namespace {

@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "wva/sdk/context.h"
-#include "wva/sdk/util/memory_cluster.h"
 #include "wva/sdk/plugin.h"
 #include "wva/sdk/types.h"
+#include "wva/sdk/util/memory_cluster.h"
 
 namespace wva::sdk::testing {
 
