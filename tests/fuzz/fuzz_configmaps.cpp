@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "settings.h"
-#include "thresholds.h"
+#include "queueing/src/settings.h"
+#include "saturation/src/thresholds.h"
 #include "wva/sdk/util/service_classes.h"
 
 namespace {
