@@ -78,7 +78,10 @@ double cost(const sdk::Recommendation& r) {
   return c;
 }
 
-sdk::Recommendation once(const Settings& s, const sdk::ModelView& m) {
+// What the demand now needs: one decision from a fresh state, without the cold-start headroom (a fresh
+// state is a cold start; that headroom is tested apart).
+sdk::Recommendation once(Settings s, const sdk::ModelView& m) {
+  s.cold_start_headroom = 0;
   ModelState st;
   return decide(s, m, st, 1000);
 }
@@ -321,6 +324,7 @@ TEST(CapacityPolicy, TrendIsRobustToAStep) {
   // needs (Holt's trend alone would extrapolate the jump over the horizon).
   Settings s;
   s.burst_memory_s = 0;
+  s.cold_start_headroom = 0;  // from the first cycle on: the step is the mechanism under test
   auto fleet_at = [](double rate) {
     Fleet f;
     f.h100 = 4;
@@ -395,6 +399,67 @@ TEST(CapacityPolicy, AnUnmeasuredVariantIsJudgedWithTheMeasuredCorrection) {
   EXPECT_NEAR(c.b_us / prior.b_us, h100.coefficients().b_us / prior.b_us, 1e-9);
 }
 
+TEST(CapacityPolicy, ColdStartOrdersHeadroomAtOnceThenFadesOverTheHorizon) {
+  EXPECT_DOUBLE_EQ(cold_start_fraction(0.6, 0, 165), 0.6);
+  EXPECT_DOUBLE_EQ(cold_start_fraction(0.6, 82.5, 165), 0.3);
+  EXPECT_DOUBLE_EQ(cold_start_fraction(0.6, 165, 165), 0);
+  EXPECT_DOUBLE_EQ(cold_start_fraction(0.6, 1000, 165), 0);
+  EXPECT_DOUBLE_EQ(cold_start_fraction(0.6, 0, 0), 0);
+
+  // The first cycle sees 50 req/s on 4 warm pods: it orders what 1.6x that needs at once, not a ladder.
+  Settings s;  // coldStartHeadroom 0.6 by default
+  Settings none = s;
+  none.cold_start_headroom = 0;
+  Fleet f;
+  f.h100 = 4;
+  f.h200 = 0;
+  f.rate = 50;
+  f.kv = 0.05;  // the KV bound does not decide here
+  Fleet peak = f;
+  peak.rate = 80;
+  ModelState cold, plain;
+  const auto first = decide(s, view(f), cold, 0);
+  EXPECT_GT(total(first), total(decide(none, view(f), plain, 0))) << first.reason;
+  EXPECT_GE(total(first), total(once(s, view(peak)))) << first.reason;
+  // A horizon later (startupDelay + reaction = 165 s) on the same demand, it sizes to the demand alone.
+  sdk::Recommendation later, later_plain;
+  for (int k = 1; k <= 12; ++k) {
+    later = decide(s, view(f), cold, 30.0 * k);
+    later_plain = decide(none, view(f), plain, 30.0 * k);
+  }
+  EXPECT_EQ(total(later), total(later_plain)) << later.reason;
+  EXPECT_LT(total(later), total(first));
+}
+
+TEST(CapacityPolicy, AQueueGrowingOnEveryPodIsTakenAtOnceNotSmoothed) {
+  EXPECT_TRUE(fleet_short(1000, 0, 1, 20));
+  EXPECT_FALSE(fleet_short(1000, 1200, 1, 20)) << "a queue draining: the pods keep up";
+  EXPECT_FALSE(fleet_short(30, 0, 2, 20)) << "under safetyWaitingPerPod per ready pod";
+
+  // 12 req/s for five minutes on one pod, then 60 req/s. With a queue growing on the pod (the fleet is
+  // short) the level takes the new demand at once; without one (a spike the pod absorbs) it is smoothed.
+  Settings s;
+  s.burst_memory_s = 0;  // the burst memory is tested apart
+  auto run = [&](double waiting_after) {
+    ModelState st;
+    Fleet f;
+    f.h100 = 1;
+    f.h200 = 0;
+    f.rate = 12;
+    for (int k = 0; k < 10; ++k) decide(s, view(f), st, 30.0 * k);
+    f.rate = 60;
+    f.waiting = waiting_after;
+    const auto r = decide(s, view(f), st, 300);
+    return std::make_pair(st, r);
+  };
+  const auto [short_state, short_rec] = run(1000);
+  const double out = 200, drain = s.drain_s;
+  EXPECT_DOUBLE_EQ(short_state.level_decode, 60 * out + 1000 * out / drain) << short_rec.reason;
+  const auto [spike_state, spike_rec] = run(0);
+  EXPECT_LT(spike_state.level_decode, 0.7 * 60 * out) << spike_rec.reason;
+  EXPECT_GT(total(short_rec), total(spike_rec));
+}
+
 TEST(CapacityPolicy, SettingsErrorsHavePathsAndSuggestions) {
   auto r = parse_settings(nlohmann::json{{"startupDelay", "2m"}, {"drainTime", 30}}, "analyzers.capacity");
   ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
@@ -402,6 +467,7 @@ TEST(CapacityPolicy, SettingsErrorsHavePathsAndSuggestions) {
   EXPECT_DOUBLE_EQ(r->drain_s, 30);
   EXPECT_DOUBLE_EQ(r->swap_payback_s, 1800);  // the defaults are the policy's
   EXPECT_DOUBLE_EQ(r->default_ttft_ms, 2000);
+  EXPECT_DOUBLE_EQ(r->cold_start_headroom, 0.6);
   auto bad = parse_settings(nlohmann::json{{"startupDelya", "2m"}, {"maxUtilization", 1.5}}, "analyzers.capacity");
   ASSERT_EQ(bad.errors.size(), 2u);  // every error
   EXPECT_EQ(bad.errors[0].to_string(),
