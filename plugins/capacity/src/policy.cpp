@@ -269,6 +269,12 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     if (st.burst_seen && now - *st.burst_seen <= s.burst_memory_s) {
       if (st.burst_decode > d.decode_tps || st.burst_prefill > d.prefill_tps)
         burst_note = "; holding the last burst's peak";
+      // A repeat of a remembered burst is sized at its peak: while the arrivals stay within it, the
+      // onset's trend says nothing about going beyond it (the forecast is capped at the peak or now).
+      if (!short_now && rate * out <= st.burst_decode && rate * in <= st.burst_prefill) {
+        d.decode_tps = std::min(d.decode_tps, std::max(st.burst_decode, decode_now));
+        d.prefill_tps = std::min(d.prefill_tps, std::max(st.burst_prefill, prefill_now));
+      }
       d.decode_tps = std::max(d.decode_tps, st.burst_decode);
       d.prefill_tps = std::max(d.prefill_tps, st.burst_prefill);
     } else {

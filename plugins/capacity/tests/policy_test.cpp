@@ -460,6 +460,43 @@ TEST(CapacityPolicy, AQueueGrowingOnEveryPodIsTakenAtOnceNotSmoothed) {
   EXPECT_GT(total(short_rec), total(spike_rec));
 }
 
+TEST(CapacityPolicy, ARepeatBurstIsSizedAtItsRememberedPeakNotItsOnsetTrend) {
+  // A 5x burst catches one pod out (a queue grows): its peak is remembered. Between bursts the fleet
+  // holds that peak; when the next burst comes (no queue: the capacity is there), the onset's trend is not
+  // extrapolated beyond the remembered peak.
+  Settings s;
+  s.cold_start_headroom = 0;
+  ModelState st;
+  double t = 0;
+  auto cycle = [&](double rate, int ready, double waiting) {
+    Fleet f;
+    f.h100 = ready;
+    f.h200 = 0;
+    f.rate = rate;
+    f.waiting = waiting;
+    f.kv = 0.05;
+    const auto r = decide(s, view(f), st, t);
+    t += 30;
+    return r;
+  };
+  for (int k = 0; k < 10; ++k) cycle(12, 1, 0);
+  for (int k = 0; k < 4; ++k) cycle(60, 1, 500.0 * (k + 1));  // caught out: the queue grows
+  ASSERT_TRUE(st.burst_seen.has_value());
+  for (int k = 0; k < 10; ++k) cycle(60, 5, 0);
+  sdk::Recommendation between;
+  for (int k = 0; k < 20; ++k) between = cycle(12, 5, 0);
+  Fleet peak;
+  peak.h100 = 5;
+  peak.h200 = 0;
+  peak.rate = 60;
+  peak.kv = 0.05;
+  const int needed = total(once(s, view(peak)));
+  EXPECT_GE(total(between), needed) << "the burst's peak is held between bursts: " << between.reason;
+  int most = 0;
+  for (int k = 0; k < 8; ++k) most = std::max(most, total(cycle(60, 5, 0)));
+  EXPECT_EQ(most, needed) << "the repeat is sized at the remembered peak";
+}
+
 TEST(CapacityPolicy, SettingsErrorsHavePathsAndSuggestions) {
   auto r = parse_settings(nlohmann::json{{"startupDelay", "2m"}, {"drainTime", 30}}, "analyzers.capacity");
   ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
