@@ -283,9 +283,10 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     }
   }
 
-  // What each variant would need alone. A variant never measured is judged by its prior corrected as
-  // much as the most measured variant's was: comparing one variant's measured reality with another's
-  // untested prior would move the mix to whichever was never tried.
+  // What each variant would need alone. A variant never measured, or measured for fewer than
+  // kSettledObservations cycles, is judged by its prior corrected as much as the most measured variant's
+  // was: comparing one variant's measured reality with another's untested prior (after one cycle the
+  // filter is still mostly its prior) would move the mix to whichever was tried least.
   const StepModel* measured = nullptr;
   for (const auto& v : model.variants) {
     const StepModel& m = st.models.at(v.name);
@@ -297,7 +298,8 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     double cap = sig[v.name].kv_capacity;
     if (cap <= 0 && v.profile && v.profile->kv_capacity_tokens) cap = *v.profile->kv_capacity_tokens;
     const StepModel& m = st.models.at(v.name);
-    const Coefficients c = m.observations() == 0 && measured ? corrected_prior(m, *measured) : m.coefficients();
+    const bool settled = m.observations() >= kSettledObservations || !measured || measured == &m;
+    const Coefficients c = settled ? m.coefficients() : corrected_prior(m, *measured);
     needs[v.name] = need_for(c, cap, d, slo, s);
     if (needs[v.name].infeasible)
       infeasible += (infeasible.empty() ? "" : "; ") + v.name + ": " + *needs[v.name].infeasible;

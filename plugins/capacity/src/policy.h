@@ -60,6 +60,10 @@ struct Demand {
   double output_tokens = 0;  // mean output length (0: unknown, no tail bound)
 };
 
+// Cycles a variant is measured before its own learned coefficients are compared with another's (about
+// one start-up horizon at a 30 s interval).
+inline constexpr std::size_t kSettledObservations = 6;
+
 // An unmeasured variant's prior, corrected coefficient by coefficient by the ratio learned / prior of a
 // measured variant.
 Coefficients corrected_prior(const StepModel& unmeasured, const StepModel& measured);

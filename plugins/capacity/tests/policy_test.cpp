@@ -17,7 +17,8 @@ struct Fleet {
   int h100 = 2, h200 = 1;
   double rate = 20, in = 1000, out = 200;
   double kv = 0.3, waiting = 0;
-  std::optional<double> itl_ms;  // measured ITL; none: the policy runs on its prior (no learning)
+  std::optional<double> itl_ms;       // measured ITL; none: the policy runs on its prior (no learning)
+  std::optional<double> itl_h200_ms;  // the H200 pods' measured ITL when it differs (default: itl_ms)
   bool kv_capacity_known = true;
   int pending_h100 = 0;  // of h100, pods starting (not ready)
 };
@@ -52,7 +53,7 @@ sdk::ModelView view(const Fleet& f) {
     l.arrival_rate = f.rate * share;
     l.avg_input_tokens = f.in;
     l.avg_output_tokens = f.out;
-    l.itl_ms = f.itl_ms;
+    l.itl_ms = name == "h200" && f.itl_h200_ms ? f.itl_h200_ms : f.itl_ms;
     l.generation_tokens_rate = f.rate * share * f.out;
     l.prompt_tokens_rate = f.rate * share * f.in;
     if (n > 0) m.metrics.load_by_variant[name] = l;
@@ -391,6 +392,17 @@ TEST(CapacityPolicy, AnUnmeasuredVariantIsJudgedWithTheMeasuredCorrection) {
         EXPECT_EQ(t.replicas, 0) << r.reason;
       }
     }
+  }
+  // An H200 pod starts and is measured as fast as its prior: for its first cycles (fewer than
+  // kSettledObservations) it is still judged with the H100's correction, so one lucky cycle does not move
+  // the mix.
+  f.h100 = 5;
+  f.h200 = 1;
+  const Work h200_pod{30.0 * 200 / 6, 30.0 * 1000 / 6, 1000 + 100};
+  f.itl_h200_ms = prior.base_ms / (1 - utilization(prior, h200_pod));
+  for (std::size_t k = 0; k + 1 < kSettledObservations; ++k) {
+    const auto r = decide(s, view(f), st, 300 + 30.0 * k);
+    EXPECT_EQ(st.primary, "h100") << "H200 measured " << k + 1 << " cycles: " << r.reason;
   }
   const StepModel& h100 = st.models.at("h100");
   const StepModel h200(prior);
