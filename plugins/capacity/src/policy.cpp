@@ -238,8 +238,16 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
   // Cold start: the first measurements give the level, not how far demand swings around it within a
   // horizon, and a pod ordered after the first cycle arrives after the first swing. Until one horizon of
   // demand has been seen, demand is taken at the level x (1 + coldStartHeadroom), fading to the level.
-  if (!st.first_t) st.first_t = now;
-  const double cold = 1 + cold_start_fraction(s.cold_start_headroom, now - *st.first_t, horizon);
+  // A target published before this state began (the VA's status, e.g. after a controller restart) means
+  // the fleet was sized by an earlier run from a longer history: that is no cold start, and a restart
+  // must not order headroom for every model at once.
+  if (!st.first_t) {
+    st.first_t = now;
+    st.cold_start = std::none_of(model.variants.begin(), model.variants.end(),
+                                 [](const sdk::Variant& v) { return v.previous_desired.has_value(); });
+  }
+  const double cold =
+      1 + (st.cold_start ? cold_start_fraction(s.cold_start_headroom, now - *st.first_t, horizon) : 0.0);
   Demand d;
   d.decode_tps = std::max(ahead(decode_now, st.level_decode, st.trend_decode), cold * st.level_decode);
   d.prefill_tps = std::max(ahead(prefill_now, st.level_prefill, st.trend_prefill), cold * st.level_prefill);

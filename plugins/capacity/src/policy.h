@@ -101,6 +101,7 @@ struct ModelState {
   std::optional<double> last_t;
   std::deque<ArrivalSample> arrivals;     // the last horizon's arrivals, for the trend's bound
   std::optional<double> first_t;          // the first cycle: the cold-start headroom fades over a horizon
+  bool cold_start = true;                 // no target was published for the model before first_t
   double last_waiting = 0;                // the backlog at the last cycle (a growing queue: the fleet is short)
   std::optional<double> backlog_ordered;  // the backlog counted when no pod was starting
   std::deque<std::pair<double, std::map<std::string, int>>> required;  // (time, targets) for the hold

@@ -441,6 +441,14 @@ TEST(CapacityPolicy, ColdStartOrdersHeadroomAtOnceThenFadesOverTheHorizon) {
   }
   EXPECT_EQ(total(later), total(later_plain)) << later.reason;
   EXPECT_LT(total(later), total(first));
+
+  // A model WVA published a target for before (its VA's status: a controller restart) is no cold start.
+  sdk::ModelView restarted = view(f);
+  restarted.variants.front().previous_desired = 4;
+  ModelState after_restart, plain_restart;
+  const auto resumed = decide(s, restarted, after_restart, 0);
+  EXPECT_EQ(total(resumed), total(decide(none, restarted, plain_restart, 0))) << resumed.reason;
+  EXPECT_LT(total(resumed), total(first));
 }
 
 TEST(CapacityPolicy, AQueueGrowingOnEveryPodIsTakenAtOnceNotSmoothed) {
