@@ -62,6 +62,15 @@ std::pair<double, double> arrival_slopes(const std::deque<ArrivalSample>& sample
   return {median(decode), median(prefill)};
 }
 
+double cold_start_fraction(double headroom, double observed_s, double horizon_s) {
+  if (horizon_s <= 0 || observed_s >= horizon_s) return 0;
+  return headroom * (1 - std::max(0.0, observed_s) / horizon_s);
+}
+
+bool fleet_short(double waiting_now, double waiting_before, int ready_pods, double safety_waiting) {
+  return waiting_now > waiting_before && waiting_now >= safety_waiting * std::max(1, ready_pods);
+}
+
 Coefficients prior_for(const sdk::Variant& v) {
   Coefficients c;  // generic: an 8B-class model on a current datacenter GPU, wide uncertainty
   if (v.profile && v.profile->alpha > 0) {
@@ -189,6 +198,12 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
   const double decode_now = rate * out + backlog * out / s.drain_s;
   const double prefill_now = rate * in + backlog * in / s.drain_s;
   const double horizon = s.startup_s + s.reaction_s;
+  int ready_pods = 0;
+  for (const auto& v : model.variants) ready_pods += v.ready_replicas;
+  // When the fleet is short now (a queue growing on every pod), a rise is no one-cycle spike to smooth
+  // away: the level takes it at once, since each cycle of lag is a cycle later that pods are ready.
+  const bool short_now = fleet_short(waiting_total, st.last_waiting, ready_pods, s.safety_waiting);
+  st.last_waiting = waiting_total;
   if (!st.last_t) {
     st.level_decode = decode_now, st.level_prefill = prefill_now;
   } else if (now > *st.last_t) {
@@ -197,6 +212,7 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     auto holt = [&](double x, double& level, double& trend) {
       const double prev = level;
       level = alpha * x + (1 - alpha) * (level + trend * dt);
+      if (short_now) level = std::max(level, x);
       trend = beta * (level - prev) / dt + (1 - beta) * trend;
     };
     holt(decode_now, st.level_decode, st.trend_decode);
@@ -219,9 +235,22 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     const double f = level + std::max(0.0, trend) * horizon;
     return std::min(f, 3 * now_value + 1);
   };
+  // Cold start: the first measurements give the level, not how far demand swings around it within a
+  // horizon, and a pod ordered after the first cycle arrives after the first swing. Until one horizon of
+  // demand has been seen, demand is taken at the level x (1 + coldStartHeadroom), fading to the level.
+  // A target published before this state began (the VA's status, e.g. after a controller restart) means
+  // the fleet was sized by an earlier run from a longer history: that is no cold start, and a restart
+  // must not order headroom for every model at once.
+  if (!st.first_t) {
+    st.first_t = now;
+    st.cold_start = std::none_of(model.variants.begin(), model.variants.end(),
+                                 [](const sdk::Variant& v) { return v.previous_desired.has_value(); });
+  }
+  const double cold =
+      1 + (st.cold_start ? cold_start_fraction(s.cold_start_headroom, now - *st.first_t, horizon) : 0.0);
   Demand d;
-  d.decode_tps = ahead(decode_now, st.level_decode, st.trend_decode);
-  d.prefill_tps = ahead(prefill_now, st.level_prefill, st.trend_prefill);
+  d.decode_tps = std::max(ahead(decode_now, st.level_decode, st.trend_decode), cold * st.level_decode);
+  d.prefill_tps = std::max(ahead(prefill_now, st.level_prefill, st.trend_prefill), cold * st.level_prefill);
   d.context_tokens = in + out / 2;
   d.input_tokens = in;
   d.output_tokens = out;
@@ -248,6 +277,12 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     if (st.burst_seen && now - *st.burst_seen <= s.burst_memory_s) {
       if (st.burst_decode > d.decode_tps || st.burst_prefill > d.prefill_tps)
         burst_note = "; holding the last burst's peak";
+      // A repeat of a remembered burst is sized at its peak: while the arrivals stay within it, the
+      // onset's trend says nothing about going beyond it (the forecast is capped at the peak or now).
+      if (!short_now && rate * out <= st.burst_decode && rate * in <= st.burst_prefill) {
+        d.decode_tps = std::min(d.decode_tps, std::max(st.burst_decode, decode_now));
+        d.prefill_tps = std::min(d.prefill_tps, std::max(st.burst_prefill, prefill_now));
+      }
       d.decode_tps = std::max(d.decode_tps, st.burst_decode);
       d.prefill_tps = std::max(d.prefill_tps, st.burst_prefill);
     } else {
@@ -256,9 +291,10 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     }
   }
 
-  // What each variant would need alone. A variant never measured is judged by its prior corrected as
-  // much as the most measured variant's was: comparing one variant's measured reality with another's
-  // untested prior would move the mix to whichever was never tried.
+  // What each variant would need alone. A variant never measured, or measured for fewer than
+  // kSettledObservations cycles, is judged by its prior corrected as much as the most measured variant's
+  // was: comparing one variant's measured reality with another's untested prior (after one cycle the
+  // filter is still mostly its prior) would move the mix to whichever was tried least.
   const StepModel* measured = nullptr;
   for (const auto& v : model.variants) {
     const StepModel& m = st.models.at(v.name);
@@ -270,7 +306,8 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     double cap = sig[v.name].kv_capacity;
     if (cap <= 0 && v.profile && v.profile->kv_capacity_tokens) cap = *v.profile->kv_capacity_tokens;
     const StepModel& m = st.models.at(v.name);
-    const Coefficients c = m.observations() == 0 && measured ? corrected_prior(m, *measured) : m.coefficients();
+    const bool settled = m.observations() >= kSettledObservations || !measured || measured == &m;
+    const Coefficients c = settled ? m.coefficients() : corrected_prior(m, *measured);
     needs[v.name] = need_for(c, cap, d, slo, s);
     if (needs[v.name].infeasible)
       infeasible += (infeasible.empty() ? "" : "; ") + v.name + ": " + *needs[v.name].infeasible;

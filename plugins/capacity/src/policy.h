@@ -37,6 +37,9 @@ struct Settings {
   // (coefficient of variation) of prompt lengths assumed when the source gives only their mean.
   double tail_allowance = 0.1;
   double prompt_cv = 0.5;
+  // Cold-start headroom: until one horizon of demand has been observed, demand is sized at the level x
+  // (1 + this), fading linearly to the level over that horizon.
+  double cold_start_headroom = 0.6;
 };
 
 // A profile-free prior for a variant: the VA's profile (alpha, beta, delta) when given, else generic.
@@ -56,6 +59,10 @@ struct Demand {
   double kv_tokens_in_use = 0;
   double output_tokens = 0;  // mean output length (0: unknown, no tail bound)
 };
+
+// Cycles a variant is measured before its own learned coefficients are compared with another's (about
+// one start-up horizon at a 30 s interval).
+inline constexpr std::size_t kSettledObservations = 6;
 
 // An unmeasured variant's prior, corrected coefficient by coefficient by the ratio learned / prior of a
 // measured variant.
@@ -80,12 +87,22 @@ struct ArrivalSample {
 // samples; 0 with fewer than 2.
 std::pair<double, double> arrival_slopes(const std::deque<ArrivalSample>& samples);
 
+// The cold-start headroom (a fraction of the level) after observed_s seconds of demand: headroom at the
+// first cycle, fading linearly to 0 at one horizon.
+double cold_start_fraction(double headroom, double observed_s, double horizon_s);
+
+// A queue that grows while every ready pod has safety_waiting requests waiting: the fleet is short now.
+bool fleet_short(double waiting_now, double waiting_before, int ready_pods, double safety_waiting);
+
 // State kept per model between cycles.
 struct ModelState {
   std::map<std::string, StepModel> models;  // per variant
   double level_decode = 0, level_prefill = 0, trend_decode = 0, trend_prefill = 0;
   std::optional<double> last_t;
   std::deque<ArrivalSample> arrivals;     // the last horizon's arrivals, for the trend's bound
+  std::optional<double> first_t;          // the first cycle: the cold-start headroom fades over a horizon
+  bool cold_start = true;                 // no target was published for the model before first_t
+  double last_waiting = 0;                // the backlog at the last cycle (a growing queue: the fleet is short)
   std::optional<double> backlog_ordered;  // the backlog counted when no pod was starting
   std::deque<std::pair<double, std::map<std::string, int>>> required;  // (time, targets) for the hold
   std::string primary;  // the accelerator mix kept: the variant carrying the demand

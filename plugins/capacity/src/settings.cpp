@@ -50,6 +50,10 @@ sdk::SettingsSchema settings_schema() {
            .in_range(0.001, 0.5),
        Setting::number("promptLengthCv", 0.5,
                        "Prompt-length spread assumed (coefficient of variation; the sources give only the mean).")
+           .in_range(0, 10),
+       Setting::number("coldStartHeadroom", 0.6,
+                       "Until one horizon of demand has been observed, demand is sized at the level x (1 + this), "
+                       "fading to the level over the horizon.")
            .in_range(0, 10)}};
 }
 
@@ -74,6 +78,7 @@ Settings read_settings(const sdk::Config& validated) {
   s.prior_sd = r.number("priorUncertainty");
   s.tail_allowance = r.number("tailAllowance");
   s.prompt_cv = r.number("promptLengthCv");
+  s.cold_start_headroom = r.number("coldStartHeadroom");
   return s;
 }
 

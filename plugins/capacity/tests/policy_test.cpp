@@ -17,7 +17,8 @@ struct Fleet {
   int h100 = 2, h200 = 1;
   double rate = 20, in = 1000, out = 200;
   double kv = 0.3, waiting = 0;
-  std::optional<double> itl_ms;  // measured ITL; none: the policy runs on its prior (no learning)
+  std::optional<double> itl_ms;       // measured ITL; none: the policy runs on its prior (no learning)
+  std::optional<double> itl_h200_ms;  // the H200 pods' measured ITL when it differs (default: itl_ms)
   bool kv_capacity_known = true;
   int pending_h100 = 0;  // of h100, pods starting (not ready)
 };
@@ -52,7 +53,7 @@ sdk::ModelView view(const Fleet& f) {
     l.arrival_rate = f.rate * share;
     l.avg_input_tokens = f.in;
     l.avg_output_tokens = f.out;
-    l.itl_ms = f.itl_ms;
+    l.itl_ms = name == "h200" && f.itl_h200_ms ? f.itl_h200_ms : f.itl_ms;
     l.generation_tokens_rate = f.rate * share * f.out;
     l.prompt_tokens_rate = f.rate * share * f.in;
     if (n > 0) m.metrics.load_by_variant[name] = l;
@@ -78,7 +79,10 @@ double cost(const sdk::Recommendation& r) {
   return c;
 }
 
-sdk::Recommendation once(const Settings& s, const sdk::ModelView& m) {
+// What the demand now needs: one decision from a fresh state, without the cold-start headroom (a fresh
+// state is a cold start; that headroom is tested apart).
+sdk::Recommendation once(Settings s, const sdk::ModelView& m) {
+  s.cold_start_headroom = 0;
   ModelState st;
   return decide(s, m, st, 1000);
 }
@@ -321,6 +325,7 @@ TEST(CapacityPolicy, TrendIsRobustToAStep) {
   // needs (Holt's trend alone would extrapolate the jump over the horizon).
   Settings s;
   s.burst_memory_s = 0;
+  s.cold_start_headroom = 0;  // from the first cycle on: the step is the mechanism under test
   auto fleet_at = [](double rate) {
     Fleet f;
     f.h100 = 4;
@@ -388,11 +393,128 @@ TEST(CapacityPolicy, AnUnmeasuredVariantIsJudgedWithTheMeasuredCorrection) {
       }
     }
   }
+  // An H200 pod starts and is measured as fast as its prior: for its first cycles (fewer than
+  // kSettledObservations) it is still judged with the H100's correction, so one lucky cycle does not move
+  // the mix.
+  f.h100 = 5;
+  f.h200 = 1;
+  const Work h200_pod{30.0 * 200 / 6, 30.0 * 1000 / 6, 1000 + 100};
+  f.itl_h200_ms = prior.base_ms / (1 - utilization(prior, h200_pod));
+  for (std::size_t k = 0; k + 1 < kSettledObservations; ++k) {
+    const auto r = decide(s, view(f), st, 300 + 30.0 * k);
+    EXPECT_EQ(st.primary, "h100") << "H200 measured " << k + 1 << " cycles: " << r.reason;
+  }
   const StepModel& h100 = st.models.at("h100");
   const StepModel h200(prior);
   const Coefficients c = corrected_prior(h200, h100);
   EXPECT_NEAR(c.base_ms / prior.base_ms, h100.coefficients().base_ms / prior.base_ms, 1e-9);
   EXPECT_NEAR(c.b_us / prior.b_us, h100.coefficients().b_us / prior.b_us, 1e-9);
+}
+
+TEST(CapacityPolicy, ColdStartOrdersHeadroomAtOnceThenFadesOverTheHorizon) {
+  EXPECT_DOUBLE_EQ(cold_start_fraction(0.6, 0, 165), 0.6);
+  EXPECT_DOUBLE_EQ(cold_start_fraction(0.6, 82.5, 165), 0.3);
+  EXPECT_DOUBLE_EQ(cold_start_fraction(0.6, 165, 165), 0);
+  EXPECT_DOUBLE_EQ(cold_start_fraction(0.6, 1000, 165), 0);
+  EXPECT_DOUBLE_EQ(cold_start_fraction(0.6, 0, 0), 0);
+
+  // The first cycle sees 50 req/s on 4 warm pods: it orders what 1.6x that needs at once, not a ladder.
+  Settings s;  // coldStartHeadroom 0.6 by default
+  Settings none = s;
+  none.cold_start_headroom = 0;
+  Fleet f;
+  f.h100 = 4;
+  f.h200 = 0;
+  f.rate = 50;
+  f.kv = 0.05;  // the KV bound does not decide here
+  Fleet peak = f;
+  peak.rate = 80;
+  ModelState cold, plain;
+  const auto first = decide(s, view(f), cold, 0);
+  EXPECT_GT(total(first), total(decide(none, view(f), plain, 0))) << first.reason;
+  EXPECT_GE(total(first), total(once(s, view(peak)))) << first.reason;
+  // A horizon later (startupDelay + reaction = 165 s) on the same demand, it sizes to the demand alone.
+  sdk::Recommendation later, later_plain;
+  for (int k = 1; k <= 12; ++k) {
+    later = decide(s, view(f), cold, 30.0 * k);
+    later_plain = decide(none, view(f), plain, 30.0 * k);
+  }
+  EXPECT_EQ(total(later), total(later_plain)) << later.reason;
+  EXPECT_LT(total(later), total(first));
+
+  // A model WVA published a target for before (its VA's status: a controller restart) is no cold start.
+  sdk::ModelView restarted = view(f);
+  restarted.variants.front().previous_desired = 4;
+  ModelState after_restart, plain_restart;
+  const auto resumed = decide(s, restarted, after_restart, 0);
+  EXPECT_EQ(total(resumed), total(decide(none, restarted, plain_restart, 0))) << resumed.reason;
+  EXPECT_LT(total(resumed), total(first));
+}
+
+TEST(CapacityPolicy, AQueueGrowingOnEveryPodIsTakenAtOnceNotSmoothed) {
+  EXPECT_TRUE(fleet_short(1000, 0, 1, 20));
+  EXPECT_FALSE(fleet_short(1000, 1200, 1, 20)) << "a queue draining: the pods keep up";
+  EXPECT_FALSE(fleet_short(30, 0, 2, 20)) << "under safetyWaitingPerPod per ready pod";
+
+  // 12 req/s for five minutes on one pod, then 60 req/s. With a queue growing on the pod (the fleet is
+  // short) the level takes the new demand at once; without one (a spike the pod absorbs) it is smoothed.
+  Settings s;
+  s.burst_memory_s = 0;  // the burst memory is tested apart
+  auto run = [&](double waiting_after) {
+    ModelState st;
+    Fleet f;
+    f.h100 = 1;
+    f.h200 = 0;
+    f.rate = 12;
+    for (int k = 0; k < 10; ++k) decide(s, view(f), st, 30.0 * k);
+    f.rate = 60;
+    f.waiting = waiting_after;
+    const auto r = decide(s, view(f), st, 300);
+    return std::make_pair(st, r);
+  };
+  const auto [short_state, short_rec] = run(1000);
+  const double out = 200, drain = s.drain_s;
+  EXPECT_DOUBLE_EQ(short_state.level_decode, 60 * out + 1000 * out / drain) << short_rec.reason;
+  const auto [spike_state, spike_rec] = run(0);
+  EXPECT_LT(spike_state.level_decode, 0.7 * 60 * out) << spike_rec.reason;
+  EXPECT_GT(total(short_rec), total(spike_rec));
+}
+
+TEST(CapacityPolicy, ARepeatBurstIsSizedAtItsRememberedPeakNotItsOnsetTrend) {
+  // A 5x burst catches one pod out (a queue grows): its peak is remembered. Between bursts the fleet
+  // holds that peak; when the next burst comes (no queue: the capacity is there), the onset's trend is not
+  // extrapolated beyond the remembered peak.
+  Settings s;
+  s.cold_start_headroom = 0;
+  ModelState st;
+  double t = 0;
+  auto cycle = [&](double rate, int ready, double waiting) {
+    Fleet f;
+    f.h100 = ready;
+    f.h200 = 0;
+    f.rate = rate;
+    f.waiting = waiting;
+    f.kv = 0.05;
+    const auto r = decide(s, view(f), st, t);
+    t += 30;
+    return r;
+  };
+  for (int k = 0; k < 10; ++k) cycle(12, 1, 0);
+  for (int k = 0; k < 4; ++k) cycle(60, 1, 500.0 * (k + 1));  // caught out: the queue grows
+  ASSERT_TRUE(st.burst_seen.has_value());
+  for (int k = 0; k < 10; ++k) cycle(60, 5, 0);
+  sdk::Recommendation between;
+  for (int k = 0; k < 20; ++k) between = cycle(12, 5, 0);
+  Fleet peak;
+  peak.h100 = 5;
+  peak.h200 = 0;
+  peak.rate = 60;
+  peak.kv = 0.05;
+  const int needed = total(once(s, view(peak)));
+  EXPECT_GE(total(between), needed) << "the burst's peak is held between bursts: " << between.reason;
+  int most = 0;
+  for (int k = 0; k < 8; ++k) most = std::max(most, total(cycle(60, 5, 0)));
+  EXPECT_EQ(most, needed) << "the repeat is sized at the remembered peak";
 }
 
 TEST(CapacityPolicy, SettingsErrorsHavePathsAndSuggestions) {
@@ -402,6 +524,7 @@ TEST(CapacityPolicy, SettingsErrorsHavePathsAndSuggestions) {
   EXPECT_DOUBLE_EQ(r->drain_s, 30);
   EXPECT_DOUBLE_EQ(r->swap_payback_s, 1800);  // the defaults are the policy's
   EXPECT_DOUBLE_EQ(r->default_ttft_ms, 2000);
+  EXPECT_DOUBLE_EQ(r->cold_start_headroom, 0.6);
   auto bad = parse_settings(nlohmann::json{{"startupDelya", "2m"}, {"maxUtilization", 1.5}}, "analyzers.capacity");
   ASSERT_EQ(bad.errors.size(), 2u);  // every error
   EXPECT_EQ(bad.errors[0].to_string(),
