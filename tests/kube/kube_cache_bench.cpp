@@ -49,7 +49,7 @@ void BM_CacheMemory(benchmark::State& state) {
         std::vector<ObjectStore::Entry> entries;
         entries.reserve(served.size());
         // The informer consumes each listed object; the served copies stand in for the list's JSON.
-        for (auto& obj : served) entries.push_back(ObjectStore::make_entry(kind, std::move(obj)));
+        for (auto& obj : served) entries.push_back(store.make_entry(kind, std::move(obj)));
         served.clear();
         served.shrink_to_fit();
         store.replace(kind, "", std::move(entries));

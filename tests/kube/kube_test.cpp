@@ -694,12 +694,12 @@ TEST(ObjectStore, AListOfManyChangesIsHeardOnceAndASmallOneObjectByObject) {
   ObjectStore store([&](const std::string& kind, const std::string& ns,
                         const std::string& name) { named.push_back(kind + "/" + ns + "/" + name); },
                     [&](const std::string& kind) { many.push_back(kind); });
-  auto pods = [](std::size_t n, const std::string& phase) {
+  auto pods = [&](std::size_t n, const std::string& phase) {
     std::vector<ObjectStore::Entry> entries;
     for (std::size_t i = 0; i < n; ++i) {
       auto p = pod("llm", "llama-5f8c9", "llama", "p" + std::to_string(i));
       p["status"]["phase"] = phase;
-      entries.push_back(ObjectStore::make_entry("Pod", std::move(p)));
+      entries.push_back(store.make_entry("Pod", std::move(p)));
     }
     return entries;
   };
@@ -710,12 +710,12 @@ TEST(ObjectStore, AListOfManyChangesIsHeardOnceAndASmallOneObjectByObject) {
   EXPECT_EQ(store.size("Pod"), n);
   // The same list with two pods changed and one gone: those three are named.
   auto again = pods(n - 1, "Running");
-  again[0] = ObjectStore::make_entry("Pod", [&] {
+  again[0] = store.make_entry("Pod", [&] {
     auto p = pod("llm", "llama-5f8c9", "llama", "p0");
     p["status"]["phase"] = "Failed";
     return p;
   }());
-  again[1] = ObjectStore::make_entry("Pod", [&] {
+  again[1] = store.make_entry("Pod", [&] {
     auto p = pod("llm", "llama-5f8c9", "llama", "p1");
     p["metadata"]["labels"]["extra"] = "1";
     return p;
