@@ -685,6 +685,28 @@ TEST(KubeCluster, ABurstOfEventsForManyObjectsLosesNone) {
   EXPECT_EQ(cluster->events_sent(), 3u * kObjects);
 }
 
+// An API server that throttles (429 with Retry-After) delays an Event, never loses it; a message that
+// changes while its Event waits goes out once, as its latest.
+TEST(KubeCluster, AThrottledEventIsSentAfterRetryAfterWithItsLatestState) {
+  FakeApiServer server;
+  server.create(variant_autoscaling("llm", "va", "m/x"));
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  const json va = *server.get("VariantAutoscaling", "llm", "va");
+  server.throttle("POST", "/events", 2, 1);
+  ASSERT_TRUE(cluster->emit_event(va, "Warning", "PrometheusError", "connection refused").ok());
+  ASSERT_TRUE(cluster->emit_event(va, "Warning", "PrometheusError", "connection refused").ok());  // waits with it
+  EXPECT_TRUE(eventually([&] { return server.list("Event").size() == 1; }, 15s));
+  const auto events = server.list("Event");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["message"], "connection refused");
+  EXPECT_EQ(events[0]["count"], 2);
+  EXPECT_EQ(server.count("POST", "/events"), 3u);  // two answered 429, then created
+  EXPECT_EQ(cluster->events_lost(), 0u);
+  EXPECT_EQ(cluster->events_sent(), 1u);
+}
+
 // A list that changes more than kManyChanges objects is heard once (the reader rebuilds); a smaller one
 // names each object it changed, and only those.
 TEST(ObjectStore, AListOfManyChangesIsHeardOnceAndASmallOneObjectByObject) {
