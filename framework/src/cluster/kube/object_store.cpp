@@ -137,9 +137,20 @@ std::pair<std::string_view, std::string_view> split_key(const std::string& key) 
 }  // namespace
 
 bool PodRecord::same_as(const PodRecord& o) const {
-  return uid == o.uid && deletion_timestamp == o.deletion_timestamp && same_value(labels, o.labels) &&
-         same_value(owners, o.owners) && phase == o.phase && pod_ip == o.pod_ip && start_time == o.start_time &&
-         same_value(conditions, o.conditions);
+  for (int f = 0; f < kFieldCount; ++f)
+    if (f != kResourceVersion && field(Field(f)) != o.field(Field(f))) return false;
+  return same_value(labels, o.labels) && same_value(owners, o.owners) && same_value(conditions, o.conditions);
+}
+
+void PodRecord::set_fields(const std::array<std::string, kFieldCount>& values) {
+  text.clear();
+  std::size_t size = 0;
+  for (const auto& v : values) size += v.size();
+  text.reserve(size);
+  for (int f = 0; f < kFieldCount; ++f) {
+    text += values[f];
+    ends[f] = static_cast<std::uint32_t>(text.size());
+  }
 }
 
 std::string ObjectStore::key_of(const json& obj) {
@@ -157,17 +168,13 @@ ObjectStore::Entry ObjectStore::make_entry(const std::string& kind, json obj) {
   const json& meta = object_at(obj, "metadata");
   if (kind == "Pod") {
     PodRecord p;
-    p.uid = string_at(meta, "uid");
-    p.resource_version = string_at(meta, "resourceVersion");
-    p.deletion_timestamp = string_at(meta, "deletionTimestamp");
     Labels labels;
     const json& label_map = object_at(meta, "labels");
     for (auto it = label_map.begin(); it != label_map.end(); ++it)
       if (it.value().is_string()) labels.emplace_back(it.key(), it.value().get<std::string>());
     const json& status = object_at(obj, "status");
-    p.phase = string_at(status, "phase");
-    p.pod_ip = string_at(status, "podIP");
-    p.start_time = string_at(status, "startTime");
+    p.set_fields({string_at(meta, "uid"), string_at(meta, "resourceVersion"), string_at(meta, "deletionTimestamp"),
+                  string_at(status, "phase"), string_at(status, "podIP"), string_at(status, "startTime")});
     Conditions conditions;
     if (auto cs = status.find("conditions"); cs != status.end() && cs->is_array())
       for (const auto& c : *cs) conditions.emplace_back(string_at(c, "type"), string_at(c, "status"));
@@ -352,9 +359,12 @@ sdk::ObjectSnapshot ObjectStore::pod_json_locked(const std::string& key, const P
   json& meta = obj["metadata"];
   meta["name"] = name;
   meta["namespace"] = ns;
-  if (!p.uid.empty()) meta["uid"] = p.uid;
-  if (!p.resource_version.empty()) meta["resourceVersion"] = p.resource_version;
-  if (!p.deletion_timestamp.empty()) meta["deletionTimestamp"] = p.deletion_timestamp;
+  const auto put = [](json& to, const char* key, std::string_view value) {
+    if (!value.empty()) to[key] = value;
+  };
+  put(meta, "uid", p.field(PodRecord::kUid));
+  put(meta, "resourceVersion", p.field(PodRecord::kResourceVersion));
+  put(meta, "deletionTimestamp", p.field(PodRecord::kDeletionTimestamp));
   if (!p.labels->empty()) {
     json& labels = meta["labels"];
     for (const auto& [k, v] : *p.labels) labels[k] = v;
@@ -363,7 +373,7 @@ sdk::ObjectSnapshot ObjectStore::pod_json_locked(const std::string& key, const P
   if (auto d = deployment_of_locked(ns, p); !d.empty()) meta["annotations"][sdk::kPodDeploymentAnnotation] = d;
   json& status = obj["status"];
   status = json::object();
-  if (!p.phase.empty()) status["phase"] = p.phase;
+  put(status, "phase", p.field(PodRecord::kPhase));
   if (!p.conditions->empty()) {
     json& cs = status["conditions"];
     for (const auto& [type, value] : *p.conditions) {
@@ -373,8 +383,8 @@ sdk::ObjectSnapshot ObjectStore::pod_json_locked(const std::string& key, const P
       cs.push_back(std::move(c));
     }
   }
-  if (!p.pod_ip.empty()) status["podIP"] = p.pod_ip;
-  if (!p.start_time.empty()) status["startTime"] = p.start_time;
+  put(status, "podIP", p.field(PodRecord::kPodIp));
+  put(status, "startTime", p.field(PodRecord::kStartTime));
   return std::make_shared<const json>(std::move(obj));
 }
 
@@ -476,4 +486,4 @@ std::optional<PodOwner> ObjectStore::pod_owner(const std::string& ns, const std:
   return pod_owner_locked(it->first, it->second);
 }
 
-}  // namespace
+}  // namespace wva::framework::kube
