@@ -1,6 +1,7 @@
 #include "cluster/kube/kube_cluster.h"
 
 #include <ctime>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -271,8 +272,7 @@ sdk::Result<void> KubeCluster::patch_status(const std::string& kind, const std::
 
 namespace {
 
-std::string rfc3339_now() {
-  const std::time_t t = std::time(nullptr);
+std::string rfc3339(std::time_t t) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
@@ -296,7 +296,7 @@ sdk::Result<void> KubeCluster::emit_event(const json& object, const std::string&
   const std::string kind = text(object, "kind", "");
   const std::string aggregate = kind + "/" + ns + "/" + name + "\x1f" + type + "\x1f" + reason + "\x1f";
   const auto now = std::chrono::steady_clock::now();
-  const std::string stamp = rfc3339_now();
+  const std::time_t wall_now = std::time(nullptr);
   std::unique_lock lock(events_mutex_);
   if (events_stopping_) return sdk::ok();
   std::string key = aggregate + message;
@@ -331,20 +331,20 @@ sdk::Result<void> KubeCluster::emit_event(const json& object, const std::string&
     rec.involved_name = name;
     rec.type = type;
     rec.reason = reason;
-    rec.first_stamp = stamp;
+    rec.first_time = wall_now;
     it = event_records_.emplace(key, std::move(rec)).first;
   }
   EventRecord& rec = it->second;
   rec.involved_uid = text(meta, "uid", "");
   rec.involved_rv = text(meta, "resourceVersion", "");
   ++rec.count;
-  rec.last_stamp = stamp;
+  rec.last_time = wall_now;
   rec.message = std::move(shown);
   rec.last_seen = now;
   // A repeat of what the API server already shows within the window is only counted: its count goes
   // out with the Event's next change, or with the first repeat after the window.
-  const bool repeat =
-      !rec.event_name.empty() && rec.message == rec.sent_message && now - rec.last_sent < kEventRepeatWindow;
+  const bool repeat = !rec.event_name.empty() && std::hash<std::string>()(rec.message) == rec.sent_message_hash &&
+                      now - rec.last_sent < kEventRepeatWindow;
   if (repeat || rec.queued) return sdk::ok();
   rec.queued = true;
   event_queue_.push_back(key);
@@ -355,11 +355,18 @@ sdk::Result<void> KubeCluster::emit_event(const json& object, const std::string&
 }
 
 bool KubeCluster::make_room_locked(std::chrono::steady_clock::time_point now) {
+  if (now - last_event_sweep_ >= kEventRepeatWindow) forget_stale_events_locked(now);
   if (event_records_.size() < kEventRecordLimit) return true;
-  // Forget the Events neither queued nor seen within the window: a repeat of one is then sent as new.
+  // At most one sweep a second: a flood at the limit must not scan every record per Event.
+  if (now - last_event_sweep_ >= std::chrono::seconds(1)) forget_stale_events_locked(now);
+  return event_records_.size() < kEventRecordLimit;
+}
+
+// Forgets the Events neither queued nor seen within the window: a repeat of one is then sent as new.
+void KubeCluster::forget_stale_events_locked(std::chrono::steady_clock::time_point now) {
+  last_event_sweep_ = now;
   std::erase_if(event_records_,
                 [&](const auto& kv) { return !kv.second.queued && now - kv.second.last_seen >= kEventRepeatWindow; });
-  return event_records_.size() < kEventRecordLimit;
 }
 
 void KubeCluster::send_events() {
@@ -420,17 +427,18 @@ void KubeCluster::send_event(const std::string& key) {
                   {"message", rec.message},
                   {"source", {{"component", "workload-variant-autoscaler"}}},
                   {"reportingComponent", "workload-variant-autoscaler"},
-                  {"firstTimestamp", rec.first_stamp},
-                  {"lastTimestamp", rec.last_stamp},
+                  {"firstTimestamp", rfc3339(rec.first_time)},
+                  {"lastTimestamp", rfc3339(rec.last_time)},
                   {"count", rec.count}};
     return client_->request("POST", collection, event.dump(), "application/json");
   };
-  auto resp = create
-                  ? post()
-                  : client_->request(
-                        "PATCH", collection + "/" + rec.event_name,
-                        json{{"count", rec.count}, {"message", rec.message}, {"lastTimestamp", rec.last_stamp}}.dump(),
-                        "application/merge-patch+json");
+  auto resp =
+      create
+          ? post()
+          : client_->request(
+                "PATCH", collection + "/" + rec.event_name,
+                json{{"count", rec.count}, {"message", rec.message}, {"lastTimestamp", rfc3339(rec.last_time)}}.dump(),
+                "application/merge-patch+json");
   if (!create && resp && resp->status == 404) {  // expired or deleted: record it again
     create = true;
     resp = post();
@@ -449,7 +457,7 @@ void KubeCluster::send_event(const std::string& key) {
       now.attempts = 0;
       now.event_name = rec.event_name;
       now.sent_count = rec.count;
-      now.sent_message = rec.message;
+      now.sent_message_hash = std::hash<std::string>()(rec.message);
       now.last_sent = std::chrono::steady_clock::now();
       return;
     }

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <ctime>
 #include <deque>
 #include <functional>
 #include <map>
@@ -92,14 +93,15 @@ class KubeCluster final : public ClusterBackend {
   //   fold into one Event of that reason whose message is the latest, prefixed "(combined from similar
   //   events): ", with the count bumped;
   // - an Event is queued once however often it recurs before it is sent: the queue holds at most one
-  //   entry per Event record, and records are at most kEventRecordLimit (records of Events neither
-  //   queued nor seen within the window are forgotten first; past the limit a new Event is dropped and
-  //   counted in a warning).
+  //   entry per Event record. Records of Events neither queued nor seen within the window are forgotten
+  //   (once a window, and when kEventRecordLimit is reached; a repeat of one is then sent as a new
+  //   Event, as client-go's LRU of 4,096 forgets); past the limit a new Event is dropped and counted in a
+  //   warning.
   sdk::Result<void> emit_event(const nlohmann::json& object, const std::string& type, const std::string& reason,
                                const std::string& message) override;
   static constexpr std::chrono::seconds kEventRepeatWindow{300};
   static constexpr int kSimilarEventsLimit = 10;              // client-go's maxEvents per aggregate key
-  static constexpr std::size_t kEventRecordLimit = 100000;    // about 40 MB at most
+  static constexpr std::size_t kEventRecordLimit = 100000;    // about 70 MB at most
   static constexpr std::chrono::seconds kEventDrainBound{5};  // on destruction
   static constexpr int kEventSendAttempts = 5;                // per Event, on 429, 5xx or no answer
   // Events sent (POST or PATCH answered 2xx), and Events dropped or given up after kEventSendAttempts.
@@ -133,16 +135,17 @@ class KubeCluster final : public ClusterBackend {
   struct EventRecord {
     std::string ns, involved_kind, involved_api_version, involved_name, involved_uid, involved_rv;
     std::string type, reason, message;
-    std::string event_name;  // empty until created
-    std::string first_stamp, last_stamp;
-    int count = 0;       // occurrences, folded ones included
-    int sent_count = 0;  // what the API server has
-    std::string sent_message;
+    std::string event_name;                     // empty until created
+    std::time_t first_time = 0, last_time = 0;  // formatted when sent
+    int count = 0;                              // occurrences, folded ones included
+    int sent_count = 0;                         // what the API server has
+    std::size_t sent_message_hash = 0;          // of the message the API server has
     std::chrono::steady_clock::time_point last_seen, last_sent;
     bool queued = false;
     int attempts = 0;
   };
   bool make_room_locked(std::chrono::steady_clock::time_point now);
+  void forget_stale_events_locked(std::chrono::steady_clock::time_point now);
   void send_events();
   void send_event(const std::string& key);
   void stop_events();
@@ -152,6 +155,7 @@ class KubeCluster final : public ClusterBackend {
   // empty message with a trailing "\x1f"), so the records of one (object, type, reason) are adjacent.
   std::map<std::string, EventRecord> event_records_;
   std::deque<std::string> event_queue_;  // record keys, each at most once
+  std::chrono::steady_clock::time_point last_event_sweep_{};
   bool events_stopping_ = false;
   std::uint64_t event_serial_ = 0;
   std::atomic<std::uint64_t> events_sent_{0}, events_lost_{0};
