@@ -127,9 +127,9 @@ sdk::Result<std::string> Reflector::list_all() {
   }
   const std::size_t count = items.size();
   store_.replace(resource_.kind, ns_, std::move(items));
-  // The pages were parsed and freed on this thread, in its malloc arena, which glibc keeps: a list of
-  // 120,000 pods leaves about 100 MB there. Handing it back after each list (not only after the sync)
-  // keeps the informers' parallel lists from adding up in the resident size, and a re-list from staying.
+  // The pages were parsed and freed on this thread, in its malloc arena, where glibc keeps freed memory
+  // resident until trimmed. Handing it back after each list (not only after the sync) keeps the
+  // informers' parallel lists from adding up in the resident size, and a re-list's from staying.
   malloc_trim(0);
   ++lists_;
   log_->debug(
