@@ -114,6 +114,11 @@ void FakeApiServer::allow_non_resource(std::string subject, std::string path, st
   non_resource_rules_.push_back({std::move(subject), std::move(path), std::move(verb)});
 }
 
+void FakeApiServer::throttle(std::string method, std::string path_part, int times, int retry_after_s) {
+  std::lock_guard lock(mutex_);
+  throttle_ = {std::move(method), std::move(path_part), times, retry_after_s};
+}
+
 void FakeApiServer::review_failure(int http_status, std::chrono::milliseconds delay) {
   std::lock_guard lock(mutex_);
   review_failure_status_ = http_status;
@@ -363,6 +368,13 @@ void FakeApiServer::handle(const httplib::Request& req, httplib::Response& res) 
         {req.method, req.path, query, req.body, req.get_header_value("Authorization"), req.remote_port});
     if (!token_.empty() && req.get_header_value("Authorization") != "Bearer " + token_) {
       send(res, 401, status(401, "Unauthorized", "Unauthorized"));
+      return;
+    }
+    if (throttle_.times > 0 && req.method == throttle_.method &&
+        req.path.find(throttle_.path_part) != std::string::npos) {
+      --throttle_.times;
+      res.set_header("Retry-After", std::to_string(throttle_.retry_after_s));
+      send(res, 429, status(429, "TooManyRequests", "Too many requests, please try again later."));
       return;
     }
   }

@@ -79,6 +79,9 @@ class FakeApiServer {
   void compact();
   // Every request must carry `Authorization: Bearer <token>` (else 401).
   void require_token(std::string token);
+  // The next `times` requests (`method`, path containing `path_part`) answer 429 with `Retry-After:
+  // retry_after_s`, as kube-apiserver's priority and fairness does when a flow's queue is full.
+  void throttle(std::string method, std::string path_part, int times, int retry_after_s);
   void set_bookmark_interval(std::chrono::milliseconds interval) { bookmark_interval_ms_ = interval.count(); }
 
   // Reviews. A token the fake authenticates as `user` (e.g. "system:serviceaccount:monitoring:prometheus")
@@ -144,6 +147,11 @@ class FakeApiServer {
   std::uint64_t drop_generation_ = 0;
   bool stopping_ = false;
   std::string token_;
+  struct Throttle {
+    std::string method, path_part;
+    int times = 0, retry_after_s = 0;
+  };
+  Throttle throttle_;
   struct TokenUser {
     std::string user;
     std::vector<std::string> groups;

@@ -35,6 +35,7 @@
 #include <fstream>
 #include <functional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <vector>
@@ -287,6 +288,11 @@ void BM_SyncAndOneCycle(benchmark::State& state) {
     state.counters["apiserver_cpu_s"] = own_cpu_seconds() - server_cpu_before;
     state.counters["status_patches"] = static_cast<double>(fx.server.count("PATCH", "/status"));
     state.counters["events_posted"] = static_cast<double>(fx.server.count("POST", "/events"));
+    state.counters["events_patched"] = static_cast<double>(fx.server.count("PATCH", "/events/"));
+    // Every VA gets Events on a first cycle (a recommendation, or MetricsAvailable=False): how many have.
+    std::set<std::string> with_events;
+    for (const auto& e : fx.server.list("Event")) with_events.insert(e["involvedObject"].value("name", ""));
+    state.counters["vas_with_events"] = static_cast<double>(with_events.size());
     if (!finished || !exit.ok) state.SkipWithError(("wva failed: " + phases.log()).c_str());
   }
 }

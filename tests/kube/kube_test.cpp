@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -620,9 +621,10 @@ TEST(KubeCluster, StatusPatchIsSkippedWhenUnchangedAndRereadOnConflict) {
 }
 
 // Events go out from a thread of their own (as client-go's recorder sends them): emit_event returns at
-// once, the Events arrive, repeats within the window are folded, the per-object rate limit holds, and
-// destroying the cluster sends what is still queued (a --once run leaves its Events).
-TEST(KubeCluster, EventsAreSentInTheBackgroundRateLimitedAndDrainedOnDestruction) {
+// once, the Events arrive, repeats within the window are counted, more distinct messages of one reason
+// than kSimilarEventsLimit fold into one combined Event with the latest message (client-go's
+// EventCorrelator), and destroying the cluster sends what is still queued (a --once run leaves its Events).
+TEST(KubeCluster, EventsAreSentInTheBackgroundFoldedAndDrainedOnDestruction) {
   FakeApiServer server;
   server.create(variant_autoscaling("llm", "va", "m/x"));
   auto cluster =
@@ -630,18 +632,79 @@ TEST(KubeCluster, EventsAreSentInTheBackgroundRateLimitedAndDrainedOnDestruction
   ASSERT_TRUE(cluster->wait_synced(10s).ok());
   const json va = *server.get("VariantAutoscaling", "llm", "va");
   ASSERT_TRUE(cluster->emit_event(va, "Normal", "ScalingRecommendation", "v1: 2 replicas").ok());
-  ASSERT_TRUE(cluster->emit_event(va, "Normal", "ScalingRecommendation", "v1: 2 replicas").ok());  // folded
+  ASSERT_TRUE(cluster->emit_event(va, "Normal", "ScalingRecommendation", "v1: 2 replicas").ok());  // counted
   EXPECT_TRUE(eventually([&] { return server.list("Event").size() == 1; }));
   const auto events = server.list("Event");
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0]["involvedObject"]["name"], "va");
   EXPECT_EQ(events[0]["reason"], "ScalingRecommendation");
   EXPECT_EQ(events[0]["message"], "v1: 2 replicas");
-  // More distinct Events for the object than the rate limit allows in a minute: the limit holds.
-  for (int i = 0; i < 3 * KubeCluster::kEventsPerMinute; ++i)
+  // More distinct messages for the reason than kSimilarEventsLimit: the first ones are Events of their
+  // own, the rest one combined Event with the latest message and their count.
+  const int extra = 3 * KubeCluster::kSimilarEventsLimit;
+  for (int i = 0; i < extra; ++i)
     ASSERT_TRUE(cluster->emit_event(va, "Normal", "ScalingRecommendation", "m" + std::to_string(i)).ok());
   cluster.reset();  // drains the queue before it returns
-  EXPECT_EQ(server.list("Event").size(), static_cast<std::size_t>(KubeCluster::kEventsPerMinute));
+  const auto all = server.list("Event");
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(KubeCluster::kSimilarEventsLimit + 1));
+  int combined = 0;
+  for (const auto& e : all) {
+    const std::string message = e["message"];
+    if (!message.starts_with("(combined from similar events): ")) continue;
+    ++combined;
+    EXPECT_EQ(message, "(combined from similar events): m" + std::to_string(extra - 1));
+    EXPECT_EQ(e["count"], extra - (KubeCluster::kSimilarEventsLimit - 1));
+  }
+  EXPECT_EQ(combined, 1);
+}
+
+// A first cycle at scale emits Events for every VA at once, faster than the API server takes them: none
+// is dropped (client-go's recorder drops past a queue of 1,000): every VA gets each of its Events.
+TEST(KubeCluster, ABurstOfEventsForManyObjectsLosesNone) {
+  FakeApiServer server;
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  constexpr int kObjects = 1500;
+  for (int i = 0; i < kObjects; ++i) {
+    const json va = variant_autoscaling("llm", "va-" + std::to_string(i), "m/x");
+    ASSERT_TRUE(cluster->emit_event(va, "Normal", "ScalingRecommendation", "Variant a: desired replicas 2").ok());
+    ASSERT_TRUE(cluster->emit_event(va, "Warning", "MetricsMissing", "no metrics").ok());
+    ASSERT_TRUE(cluster->emit_event(va, "Normal", "ScalingRecommendation", "Variant b: desired replicas 3").ok());
+  }
+  EXPECT_TRUE(eventually([&] { return server.list("Event").size() == 3u * kObjects; }, 60s))
+      << server.list("Event").size();
+  std::map<std::string, int> per_object;
+  for (const auto& e : server.list("Event")) {
+    ++per_object[e["involvedObject"]["name"].get<std::string>()];
+    EXPECT_EQ(e["count"], 1);
+  }
+  EXPECT_EQ(per_object.size(), static_cast<std::size_t>(kObjects));
+  for (const auto& [name, n] : per_object) EXPECT_EQ(n, 3) << name;
+  EXPECT_EQ(cluster->events_lost(), 0u);
+  EXPECT_EQ(cluster->events_sent(), 3u * kObjects);
+}
+
+// An API server that throttles (429 with Retry-After) delays an Event, never loses it; a message that
+// changes while its Event waits goes out once, as its latest.
+TEST(KubeCluster, AThrottledEventIsSentAfterRetryAfterWithItsLatestState) {
+  FakeApiServer server;
+  server.create(variant_autoscaling("llm", "va", "m/x"));
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  const json va = *server.get("VariantAutoscaling", "llm", "va");
+  server.throttle("POST", "/events", 2, 1);
+  ASSERT_TRUE(cluster->emit_event(va, "Warning", "PrometheusError", "connection refused").ok());
+  ASSERT_TRUE(cluster->emit_event(va, "Warning", "PrometheusError", "connection refused").ok());  // waits with it
+  EXPECT_TRUE(eventually([&] { return server.list("Event").size() == 1; }, 15s));
+  const auto events = server.list("Event");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["message"], "connection refused");
+  EXPECT_EQ(events[0]["count"], 2);
+  EXPECT_EQ(server.count("POST", "/events"), 3u);  // two answered 429, then created
+  EXPECT_EQ(cluster->events_lost(), 0u);
+  EXPECT_EQ(cluster->events_sent(), 1u);
 }
 
 // A list that changes more than kManyChanges objects is heard once (the reader rebuilds); a smaller one
@@ -653,12 +716,12 @@ TEST(ObjectStore, AListOfManyChangesIsHeardOnceAndASmallOneObjectByObject) {
   ObjectStore store([&](const std::string& kind, const std::string& ns,
                         const std::string& name) { named.push_back(kind + "/" + ns + "/" + name); },
                     [&](const std::string& kind) { many.push_back(kind); });
-  auto pods = [](std::size_t n, const std::string& phase) {
+  auto pods = [&](std::size_t n, const std::string& phase) {
     std::vector<ObjectStore::Entry> entries;
     for (std::size_t i = 0; i < n; ++i) {
       auto p = pod("llm", "llama-5f8c9", "llama", "p" + std::to_string(i));
       p["status"]["phase"] = phase;
-      entries.push_back(ObjectStore::make_entry("Pod", std::move(p)));
+      entries.push_back(store.make_entry("Pod", std::move(p)));
     }
     return entries;
   };
@@ -669,12 +732,12 @@ TEST(ObjectStore, AListOfManyChangesIsHeardOnceAndASmallOneObjectByObject) {
   EXPECT_EQ(store.size("Pod"), n);
   // The same list with two pods changed and one gone: those three are named.
   auto again = pods(n - 1, "Running");
-  again[0] = ObjectStore::make_entry("Pod", [&] {
+  again[0] = store.make_entry("Pod", [&] {
     auto p = pod("llm", "llama-5f8c9", "llama", "p0");
     p["status"]["phase"] = "Failed";
     return p;
   }());
-  again[1] = ObjectStore::make_entry("Pod", [&] {
+  again[1] = store.make_entry("Pod", [&] {
     auto p = pod("llm", "llama-5f8c9", "llama", "p1");
     p["metadata"]["labels"]["extra"] = "1";
     return p;

@@ -1,6 +1,7 @@
 #include "cluster/kube/kube_cluster.h"
 
 #include <ctime>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -271,8 +272,7 @@ sdk::Result<void> KubeCluster::patch_status(const std::string& kind, const std::
 
 namespace {
 
-std::string rfc3339_now() {
-  const std::time_t t = std::time(nullptr);
+std::string rfc3339(std::time_t t) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
@@ -285,104 +285,211 @@ std::string rfc3339_now() {
 sdk::Result<void> KubeCluster::emit_event(const json& object, const std::string& type, const std::string& reason,
                                           const std::string& message) {
   if (!object.is_object()) return make_error(ErrorCode::kInvalidConfig, "event: no object");
-  const json meta = object.value("metadata", json::object());
-  const std::string ns = meta.value("namespace", "default"), name = meta.value("name", "");
-  const std::string kind = object.value("kind", ""), object_key = kind + "/" + ns + "/" + name;
-  const std::string key = object_key + "/" + type + "/" + reason + "/" + message;
+  static const json kNoMetadata = json::object();
+  auto meta_it = object.find("metadata");
+  const json& meta = meta_it != object.end() && meta_it->is_object() ? *meta_it : kNoMetadata;
+  const auto text = [](const json& o, const char* k, const char* fallback) {
+    auto it = o.find(k);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+  };
+  const std::string ns = text(meta, "namespace", "default"), name = text(meta, "name", "");
+  const std::string kind = text(object, "kind", "");
+  const std::string aggregate = kind + "/" + ns + "/" + name + "\x1f" + type + "\x1f" + reason + "\x1f";
   const auto now = std::chrono::steady_clock::now();
-  const std::string stamp = rfc3339_now();
-  std::optional<std::pair<std::string, int>> repeat;  // (event name, count) to PATCH
-  std::string event_name;
-  {
-    std::lock_guard lock(events_mutex_);
-    if (auto it = sent_events_.find(key); it != sent_events_.end()) {
-      ++it->second.count;
-      if (now - it->second.last_sent < kEventRepeatWindow) return sdk::ok();  // folded
-      it->second.last_sent = now;
-      repeat = std::pair{it->second.name, it->second.count};
-    } else {
-      auto& times = event_times_[object_key];
-      std::erase_if(times, [&](auto t) { return now - t > std::chrono::minutes(1); });
-      if (static_cast<int>(times.size()) >= kEventsPerMinute) return sdk::ok();  // rate-limited: dropped
-      times.push_back(now);
-      char suffix[32];
-      std::snprintf(suffix, sizeof suffix, ".%llx%04llx", static_cast<unsigned long long>(std::time(nullptr)),
-                    static_cast<unsigned long long>(++event_serial_ & 0xffff));
-      event_name = name + suffix;
-      sent_events_[key] = SentEvent{event_name, now, 1};
+  const std::time_t wall_now = std::time(nullptr);
+  std::unique_lock lock(events_mutex_);
+  if (events_stopping_) return sdk::ok();
+  std::string key = aggregate + message;
+  std::string shown = message;
+  if (!event_records_.count(key)) {
+    // A new message for this (object, type, reason): past kSimilarEventsLimit distinct ones seen within
+    // the window, it goes to the reason's combined Event.
+    int similar = 0;
+    for (auto it = event_records_.lower_bound(aggregate);
+         it != event_records_.end() && it->first.starts_with(aggregate); ++it)
+      if (it->first.size() > aggregate.size() && now - it->second.last_seen < kEventRepeatWindow) ++similar;
+    if (similar >= kSimilarEventsLimit) {
+      key = aggregate;
+      shown = "(combined from similar events): " + message;
     }
   }
-  const std::string collection = kEvents.collection_path(ns);
-  if (repeat) {
-    json patch = {{"count", repeat->second}, {"lastTimestamp", stamp}};
-    enqueue_event({"PATCH", collection + "/" + repeat->first, patch.dump(), "application/merge-patch+json"});
-    return sdk::ok();
+  auto it = event_records_.find(key);
+  if (it == event_records_.end()) {
+    if (!make_room_locked(now)) {
+      const auto lost = ++events_lost_;
+      lock.unlock();
+      // The first drop and every 1,000th: a flood must not become a flood of log lines.
+      if (log_ && lost % 1000 == 1)
+        log_->warn("{} Event records held (the limit): Event {} on {} {}/{} dropped ({} so far)", kEventRecordLimit,
+                   reason, kind, ns, name, lost);
+      return sdk::ok();
+    }
+    EventRecord rec;
+    rec.ns = ns;
+    rec.involved_kind = kind;
+    rec.involved_api_version = text(object, "apiVersion", "");
+    rec.involved_name = name;
+    rec.type = type;
+    rec.reason = reason;
+    rec.first_time = wall_now;
+    it = event_records_.emplace(key, std::move(rec)).first;
   }
-  json event = {{"apiVersion", "v1"},
-                {"kind", "Event"},
-                {"metadata", {{"name", event_name}, {"namespace", ns}}},
-                {"involvedObject",
-                 {{"kind", kind},
-                  {"apiVersion", object.value("apiVersion", "")},
-                  {"namespace", ns},
-                  {"name", name},
-                  {"uid", meta.value("uid", "")},
-                  {"resourceVersion", meta.value("resourceVersion", "")}}},
-                {"type", type},
-                {"reason", reason},
-                {"message", message},
-                {"source", {{"component", "workload-variant-autoscaler"}}},
-                {"reportingComponent", "workload-variant-autoscaler"},
-                {"firstTimestamp", stamp},
-                {"lastTimestamp", stamp},
-                {"count", 1}};
-  enqueue_event({"POST", collection, event.dump(), "application/json"});
+  EventRecord& rec = it->second;
+  rec.involved_uid = text(meta, "uid", "");
+  rec.involved_rv = text(meta, "resourceVersion", "");
+  ++rec.count;
+  rec.last_time = wall_now;
+  rec.message = std::move(shown);
+  rec.last_seen = now;
+  // A repeat of what the API server already shows within the window is only counted: its count goes
+  // out with the Event's next change, or with the first repeat after the window.
+  const bool repeat = !rec.event_name.empty() && std::hash<std::string>()(rec.message) == rec.sent_message_hash &&
+                      now - rec.last_sent < kEventRepeatWindow;
+  if (repeat || rec.queued) return sdk::ok();
+  rec.queued = true;
+  event_queue_.push_back(key);
+  if (!event_sender_.joinable()) event_sender_ = std::thread([this] { send_events(); });
+  lock.unlock();
+  event_queue_cv_.notify_one();
   return sdk::ok();
 }
 
-void KubeCluster::enqueue_event(EventRequest request) {
-  std::lock_guard lock(event_queue_mutex_);
-  if (events_stopping_) return;
-  if (event_queue_.size() >= kEventQueueLimit) {
-    // Logged at the first drop and every 1,000th: a flood must not become a flood of log lines.
-    if (events_dropped_++ % 1000 == 0 && log_)
-      log_->warn("event queue full ({} Events waiting): Event dropped ({} so far)", kEventQueueLimit, events_dropped_);
-    return;
-  }
-  event_queue_.push_back(std::move(request));
-  if (!event_sender_.joinable()) event_sender_ = std::thread([this] { send_events(); });
-  event_queue_cv_.notify_one();
+bool KubeCluster::make_room_locked(std::chrono::steady_clock::time_point now) {
+  if (now - last_event_sweep_ >= kEventRepeatWindow) forget_stale_events_locked(now);
+  if (event_records_.size() < kEventRecordLimit) return true;
+  // At most one sweep a second: a flood at the limit must not scan every record per Event.
+  if (now - last_event_sweep_ >= std::chrono::seconds(1)) forget_stale_events_locked(now);
+  return event_records_.size() < kEventRecordLimit;
+}
+
+// Forgets the Events neither queued nor seen within the window: a repeat of one is then sent as new.
+void KubeCluster::forget_stale_events_locked(std::chrono::steady_clock::time_point now) {
+  last_event_sweep_ = now;
+  std::erase_if(event_records_,
+                [&](const auto& kv) { return !kv.second.queued && now - kv.second.last_seen >= kEventRepeatWindow; });
 }
 
 void KubeCluster::send_events() {
   std::optional<std::chrono::steady_clock::time_point> drain_until;
-  std::unique_lock lock(event_queue_mutex_);
+  std::unique_lock lock(events_mutex_);
   while (true) {
     event_queue_cv_.wait(lock, [&] { return events_stopping_ || !event_queue_.empty(); });
     if (events_stopping_ && !drain_until) drain_until = std::chrono::steady_clock::now() + kEventDrainBound;
     if (event_queue_.empty() || (drain_until && std::chrono::steady_clock::now() > *drain_until)) {
-      if (events_stopping_) return;
-      continue;
+      if (!events_stopping_) continue;
+      if (!event_queue_.empty()) {
+        events_lost_ += event_queue_.size();
+        if (log_)
+          log_->warn("{} Events not sent: the API server did not take them within {} s of shutdown",
+                     event_queue_.size(), kEventDrainBound.count());
+      }
+      return;
     }
-    EventRequest request = std::move(event_queue_.front());
+    std::string key = std::move(event_queue_.front());
     event_queue_.pop_front();
     lock.unlock();
-    // A failed Event never fails anything: it is logged (as the write path logged it before).
-    auto r = client_->request(request.method, request.path, request.body, request.content_type);
-    if (!r) {
-      if (log_) log_->debug("event {} {} not recorded: {}", request.method, request.path, r.error().message);
-    } else if (r->status != 200 && r->status != 201) {
-      if (log_)
-        log_->debug("event {} {} not recorded: {}", request.method, request.path,
-                    api_error(*r, request.method + " " + request.path).message);
-    }
+    send_event(key);
     lock.lock();
   }
 }
 
+// Sends one Event record as it is now: POST when the API server has no Event for it yet (or no longer:
+// Events expire), else a merge PATCH of its count, message and lastTimestamp. Transient failures (no
+// answer, 429, 5xx) queue it again after a pause (Retry-After when given), up to kEventSendAttempts.
+void KubeCluster::send_event(const std::string& key) {
+  EventRecord rec;
+  {
+    std::lock_guard lock(events_mutex_);
+    auto it = event_records_.find(key);
+    if (it == event_records_.end()) return;
+    it->second.queued = false;
+    rec = it->second;
+  }
+  const std::string collection = kEvents.collection_path(rec.ns);
+  bool create = rec.event_name.empty();
+  auto post = [&] {
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, ".%llx%04llx", static_cast<unsigned long long>(std::time(nullptr)),
+                  static_cast<unsigned long long>(++event_serial_ & 0xffff));
+    rec.event_name = rec.involved_name + suffix;
+    json event = {{"apiVersion", "v1"},
+                  {"kind", "Event"},
+                  {"metadata", {{"name", rec.event_name}, {"namespace", rec.ns}}},
+                  {"involvedObject",
+                   {{"kind", rec.involved_kind},
+                    {"apiVersion", rec.involved_api_version},
+                    {"namespace", rec.ns},
+                    {"name", rec.involved_name},
+                    {"uid", rec.involved_uid},
+                    {"resourceVersion", rec.involved_rv}}},
+                  {"type", rec.type},
+                  {"reason", rec.reason},
+                  {"message", rec.message},
+                  {"source", {{"component", "workload-variant-autoscaler"}}},
+                  {"reportingComponent", "workload-variant-autoscaler"},
+                  {"firstTimestamp", rfc3339(rec.first_time)},
+                  {"lastTimestamp", rfc3339(rec.last_time)},
+                  {"count", rec.count}};
+    return client_->request("POST", collection, event.dump(), "application/json");
+  };
+  auto resp =
+      create
+          ? post()
+          : client_->request(
+                "PATCH", collection + "/" + rec.event_name,
+                json{{"count", rec.count}, {"message", rec.message}, {"lastTimestamp", rfc3339(rec.last_time)}}.dump(),
+                "application/merge-patch+json");
+  if (!create && resp && resp->status == 404) {  // expired or deleted: record it again
+    create = true;
+    resp = post();
+  }
+  const bool done = resp && (resp->status == 200 || resp->status == 201);
+  const bool transient = !resp || resp->status == 429 || resp->status >= 500;
+  std::optional<std::chrono::milliseconds> pause;
+  std::uint64_t lost = 0;
+  {
+    std::lock_guard lock(events_mutex_);
+    auto it = event_records_.find(key);
+    if (it == event_records_.end()) return;
+    EventRecord& now = it->second;
+    if (done) {
+      ++events_sent_;
+      now.attempts = 0;
+      now.event_name = rec.event_name;
+      now.sent_count = rec.count;
+      now.sent_message_hash = std::hash<std::string>()(rec.message);
+      now.last_sent = std::chrono::steady_clock::now();
+      return;
+    }
+    if (transient && ++now.attempts < kEventSendAttempts) {
+      if (!now.queued) {
+        now.queued = true;
+        event_queue_.push_back(key);
+      }
+      pause = resp && resp->retry_after ? std::chrono::duration_cast<std::chrono::milliseconds>(*resp->retry_after)
+                                        : std::chrono::milliseconds(200 * now.attempts);
+    } else {
+      now.attempts = 0;
+      lost = ++events_lost_;
+    }
+  }
+  const std::string what = (create ? "POST " : "PATCH ") + collection;
+  const std::string why = !resp ? resp.error().message : api_error(*resp, what).message;
+  if (pause) {
+    if (log_) log_->debug("event {} on {}/{} not recorded yet: {}", rec.reason, rec.ns, rec.involved_name, why);
+    std::unique_lock lock(events_mutex_);
+    event_queue_cv_.wait_for(lock, *pause, [&] { return events_stopping_; });
+    return;
+  }
+  // The first loss and every 1,000th (a 403 would otherwise log every Event).
+  if (log_ && lost % 1000 == 1)
+    log_->warn("event {} on {}/{} not recorded: {} ({} Events lost so far)", rec.reason, rec.ns, rec.involved_name, why,
+               lost);
+}
+
 void KubeCluster::stop_events() {
   {
-    std::lock_guard lock(event_queue_mutex_);
+    std::lock_guard lock(events_mutex_);
     events_stopping_ = true;
   }
   event_queue_cv_.notify_all();

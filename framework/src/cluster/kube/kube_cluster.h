@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <ctime>
 #include <deque>
 #include <functional>
 #include <map>
@@ -83,16 +84,29 @@ class KubeCluster final : public ClusterBackend {
   sdk::Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                  const nlohmann::json& merge_patch) override;
   sdk::Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) override;
-  // POSTs a core/v1 Event in the object's namespace, from the event sender thread (queued here; a failed
-  // send is logged, not returned). Repeats of the same (object, type, reason, message)
-  // within kEventRepeatWindow are folded: not sent, counted; the next one after the window PATCHes the
-  // existing Event's count and lastTimestamp. At most kEventsPerMinute new Events per object.
+  // Records a core/v1 Event on the object: queued here, sent by the event sender thread (a failed send
+  // is logged, not returned). Folded as client-go's EventCorrelator folds them, so memory stays bounded
+  // and no object's latest Event is lost to a burst:
+  // - the same (object, type, reason, message) again within kEventRepeatWindow bumps the count of its
+  //   Event; the count is sent (a PATCH) with the Event's next change, or after the window;
+  // - more than kSimilarEventsLimit distinct messages for one (object, type, reason) within the window
+  //   fold into one Event of that reason whose message is the latest, prefixed "(combined from similar
+  //   events): ", with the count bumped;
+  // - an Event is queued once however often it recurs before it is sent: the queue holds at most one
+  //   entry per Event record. Records of Events neither queued nor seen within the window are forgotten
+  //   (once a window, and when kEventRecordLimit is reached; a repeat of one is then sent as a new
+  //   Event, as client-go's LRU of 4,096 forgets); past the limit a new Event is dropped and counted in a
+  //   warning.
   sdk::Result<void> emit_event(const nlohmann::json& object, const std::string& type, const std::string& reason,
                                const std::string& message) override;
   static constexpr std::chrono::seconds kEventRepeatWindow{300};
-  static constexpr int kEventsPerMinute = 10;
-  static constexpr std::size_t kEventQueueLimit = 1000;       // client-go's queue length
+  static constexpr int kSimilarEventsLimit = 10;              // client-go's maxEvents per aggregate key
+  static constexpr std::size_t kEventRecordLimit = 100000;    // about 70 MB at most
   static constexpr std::chrono::seconds kEventDrainBound{5};  // on destruction
+  static constexpr int kEventSendAttempts = 5;                // per Event, on 429, 5xx or no answer
+  // Events sent (POST or PATCH answered 2xx), and Events dropped or given up after kEventSendAttempts.
+  std::uint64_t events_sent() const { return events_sent_.load(); }
+  std::uint64_t events_lost() const { return events_lost_.load(); }
 
   KubeClient& client() { return *client_; }
   // For tests: how many PATCHes to /status were sent, and how many full lists the informers did.
@@ -117,31 +131,34 @@ class KubeCluster final : public ClusterBackend {
   std::condition_variable synced_cv_;
   std::function<void()> change_listener_;
   bool started_ = false;
-  struct SentEvent {
-    std::string name;  // the Event object's name
-    std::chrono::steady_clock::time_point last_sent;
-    int count = 1;  // occurrences, folded ones included
+  // One Event object as recorded and, once sent, as the API server has it.
+  struct EventRecord {
+    std::string ns, involved_kind, involved_api_version, involved_name, involved_uid, involved_rv;
+    std::string type, reason, message;
+    std::string event_name;                     // empty until created
+    std::time_t first_time = 0, last_time = 0;  // formatted when sent
+    int count = 0;                              // occurrences, folded ones included
+    int sent_count = 0;                         // what the API server has
+    std::size_t sent_message_hash = 0;          // of the message the API server has
+    std::chrono::steady_clock::time_point last_seen, last_sent;
+    bool queued = false;
+    int attempts = 0;
   };
-  std::mutex events_mutex_;
-  std::map<std::string, SentEvent> sent_events_;                                           // key -> last Event
-  std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> event_times_;  // object -> recent creates
-  std::uint64_t event_serial_ = 0;
-
-  // Events are sent by a thread of their own through a bounded queue, as client-go's recorder sends
-  // them: a cycle never waits on the API server for its Events (20,000 on a first cycle of 10,000
-  // models). A full queue drops the new Event (logged); the queue is drained, within a bound, when the
-  // cluster is destroyed, so a --once run still leaves its Events.
-  struct EventRequest {
-    std::string method, path, body, content_type;
-  };
-  void enqueue_event(EventRequest request);
+  bool make_room_locked(std::chrono::steady_clock::time_point now);
+  void forget_stale_events_locked(std::chrono::steady_clock::time_point now);
   void send_events();
+  void send_event(const std::string& key);
   void stop_events();
-  std::mutex event_queue_mutex_;
+  std::mutex events_mutex_;
   std::condition_variable event_queue_cv_;
-  std::deque<EventRequest> event_queue_;
+  // Keyed "<kind>/<ns>/<name>\x1f<type>\x1f<reason>\x1f<message>" (the combined Event of a reason: an
+  // empty message with a trailing "\x1f"), so the records of one (object, type, reason) are adjacent.
+  std::map<std::string, EventRecord> event_records_;
+  std::deque<std::string> event_queue_;  // record keys, each at most once
+  std::chrono::steady_clock::time_point last_event_sweep_{};
   bool events_stopping_ = false;
-  std::uint64_t events_dropped_ = 0;
+  std::uint64_t event_serial_ = 0;
+  std::atomic<std::uint64_t> events_sent_{0}, events_lost_{0};
   std::thread event_sender_;  // started at the first Event
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <string_view>
 
 #include "wva/sdk/util/memory_cluster.h"  // kPodDeploymentAnnotation
 
@@ -23,8 +24,8 @@ const json& object_at(const json& obj, const char* key) {
   return it != obj.end() && it->is_object() ? *it : empty;
 }
 
-std::vector<OwnerRef> owners_of(const json& meta) {
-  std::vector<OwnerRef> out;
+OwnerRefs owners_of(const json& meta) {
+  OwnerRefs out;
   auto refs = meta.find("ownerReferences");
   if (refs == meta.end() || !refs->is_array()) return out;
   for (const auto& r : *refs) {
@@ -36,7 +37,7 @@ std::vector<OwnerRef> owners_of(const json& meta) {
   return out;
 }
 
-json owners_json(const std::vector<OwnerRef>& owners) {
+json owners_json(const OwnerRefs& owners) {
   json out = json::array();
   for (const auto& o : owners) {
     json r = json::object();
@@ -51,7 +52,7 @@ json owners_json(const std::vector<OwnerRef>& owners) {
 }
 
 // The controlling owner of `kind` (a reference without `controller` counts, as before), or "".
-std::string controller_owner(const std::vector<OwnerRef>& owners, const char* kind) {
+std::string controller_owner(const OwnerRefs& owners, const char* kind) {
   for (const auto& o : owners)
     if (o.kind == kind && o.controller.value_or(true)) return o.name;
   return {};
@@ -120,12 +121,36 @@ bool same_shape(const std::string& kind, const json& a, const json& b) {
                       });
 }
 
+// Interned values: equal ones are usually the same pointer; compared by value all the same.
+template <typename T>
+bool same_value(const std::shared_ptr<const T>& a, const std::shared_ptr<const T>& b) {
+  return a == b || (a && b && *a == *b);
+}
+
+// "ns/name" -> (ns, name).
+std::pair<std::string_view, std::string_view> split_key(const std::string& key) {
+  const auto slash = key.find('/');
+  if (slash == std::string::npos) return {std::string_view(), key};
+  return {std::string_view(key).substr(0, slash), std::string_view(key).substr(slash + 1)};
+}
+
 }  // namespace
 
 bool PodRecord::same_as(const PodRecord& o) const {
-  return ns == o.ns && name == o.name && uid == o.uid && deletion_timestamp == o.deletion_timestamp &&
-         labels == o.labels && owners == o.owners && phase == o.phase && pod_ip == o.pod_ip &&
-         start_time == o.start_time && conditions == o.conditions;
+  for (int f = 0; f < kFieldCount; ++f)
+    if (f != kResourceVersion && field(Field(f)) != o.field(Field(f))) return false;
+  return same_value(labels, o.labels) && same_value(owners, o.owners) && same_value(conditions, o.conditions);
+}
+
+void PodRecord::set_fields(const std::array<std::string, kFieldCount>& values) {
+  text.clear();
+  std::size_t size = 0;
+  for (const auto& v : values) size += v.size();
+  text.reserve(size);
+  for (int f = 0; f < kFieldCount; ++f) {
+    text += values[f];
+    ends[f] = static_cast<std::uint32_t>(text.size());
+  }
 }
 
 std::string ObjectStore::key_of(const json& obj) {
@@ -142,32 +167,32 @@ ObjectStore::Entry ObjectStore::make_entry(const std::string& kind, json obj) {
   e.key = key_of(obj);
   const json& meta = object_at(obj, "metadata");
   if (kind == "Pod") {
-    auto p = std::make_shared<PodRecord>();
-    p->ns = string_at(meta, "namespace");
-    p->name = string_at(meta, "name");
-    p->uid = string_at(meta, "uid");
-    p->resource_version = string_at(meta, "resourceVersion");
-    p->deletion_timestamp = string_at(meta, "deletionTimestamp");
-    const json& labels = object_at(meta, "labels");
-    for (auto it = labels.begin(); it != labels.end(); ++it)
-      if (it.value().is_string()) p->labels.emplace_back(it.key(), it.value().get<std::string>());
-    p->owners = owners_of(meta);
+    PodRecord p;
+    Labels labels;
+    const json& label_map = object_at(meta, "labels");
+    for (auto it = label_map.begin(); it != label_map.end(); ++it)
+      if (it.value().is_string()) labels.emplace_back(it.key(), it.value().get<std::string>());
     const json& status = object_at(obj, "status");
-    p->phase = string_at(status, "phase");
-    p->pod_ip = string_at(status, "podIP");
-    p->start_time = string_at(status, "startTime");
+    p.set_fields({string_at(meta, "uid"), string_at(meta, "resourceVersion"), string_at(meta, "deletionTimestamp"),
+                  string_at(status, "phase"), string_at(status, "podIP"), string_at(status, "startTime")});
+    Conditions conditions;
     if (auto cs = status.find("conditions"); cs != status.end() && cs->is_array())
-      for (const auto& c : *cs) p->conditions.emplace_back(string_at(c, "type"), string_at(c, "status"));
+      for (const auto& c : *cs) conditions.emplace_back(string_at(c, "type"), string_at(c, "status"));
+    OwnerRefs owners = owners_of(meta);
+    std::lock_guard lock(intern_mutex_);
+    p.labels = labels_pool_.intern(std::move(labels));
+    p.owners = owners_pool_.intern(std::move(owners));
+    p.conditions = conditions_pool_.intern(std::move(conditions));
     e.pod = std::move(p);
     return e;
   }
   if (kind == "ReplicaSet") {
-    auto r = std::make_shared<ReplicaSetRecord>();
-    r->ns = string_at(meta, "namespace");
-    r->name = string_at(meta, "name");
-    r->uid = string_at(meta, "uid");
-    r->resource_version = string_at(meta, "resourceVersion");
-    r->owners = owners_of(meta);
+    ReplicaSetRecord r;
+    r.uid = string_at(meta, "uid");
+    r.resource_version = string_at(meta, "resourceVersion");
+    OwnerRefs owners = owners_of(meta);
+    std::lock_guard lock(intern_mutex_);
+    r.owners = owners_pool_.intern(std::move(owners));
     e.replica_set = std::move(r);
     return e;
   }
@@ -190,37 +215,45 @@ void ObjectStore::notify(const std::string& kind, const std::string& key) const 
 void ObjectStore::notify_pods_of(const std::string& rs_key) const {
   auto it = pods_by_replica_set_.find(rs_key);
   if (it == pods_by_replica_set_.end()) return;
-  const std::string ns = rs_key.substr(0, rs_key.find('/'));
-  for (const auto& pod : it->second) notify("Pod", ns + "/" + pod);
+  for (const std::string* pod_key : it->second) notify("Pod", *pod_key);
+}
+
+void ObjectStore::index_pod_locked(const std::string& ns, const std::string& rs, const std::string* pod_key) {
+  pods_by_replica_set_[ns + "/" + rs].push_back(pod_key);
+}
+
+void ObjectStore::unindex_pod_locked(const std::string& ns, const std::string& rs, const std::string* pod_key) {
+  auto it = pods_by_replica_set_.find(ns + "/" + rs);
+  if (it == pods_by_replica_set_.end()) return;
+  std::erase(it->second, pod_key);
+  if (it->second.empty()) pods_by_replica_set_.erase(it);
 }
 
 void ObjectStore::put_locked(const std::string& kind, Entry entry) {
   if (entry.pod) {
-    auto& slot = pods_[entry.key];
-    const bool changed = !slot || !slot->same_as(*entry.pod);
-    const std::string old_rs = slot ? controller_owner(slot->owners, "ReplicaSet") : std::string();
-    const std::string new_rs = controller_owner(entry.pod->owners, "ReplicaSet");
-    if (old_rs != new_rs || !slot) {
-      if (slot && !old_rs.empty()) {
-        auto it = pods_by_replica_set_.find(slot->ns + "/" + old_rs);
-        if (it != pods_by_replica_set_.end() && it->second.erase(slot->name) && it->second.empty())
-          pods_by_replica_set_.erase(it);
-      }
-      if (!new_rs.empty()) pods_by_replica_set_[entry.pod->ns + "/" + new_rs].insert(entry.pod->name);
+    auto [slot, inserted] = pods_.try_emplace(entry.key);
+    const std::string& key = slot->first;
+    const std::string ns(split_key(key).first);
+    const bool changed = inserted || !slot->second.same_as(*entry.pod);
+    const std::string old_rs = inserted ? std::string() : controller_owner(*slot->second.owners, "ReplicaSet");
+    const std::string new_rs = controller_owner(*entry.pod->owners, "ReplicaSet");
+    if (old_rs != new_rs) {
+      if (!old_rs.empty()) unindex_pod_locked(ns, old_rs, &key);
+      if (!new_rs.empty()) index_pod_locked(ns, new_rs, &key);
     }
-    slot = std::move(entry.pod);
-    if (changed) notify(kind, entry.key);
+    slot->second = std::move(*entry.pod);
+    if (changed) notify(kind, key);
     return;
   }
   if (entry.replica_set) {
-    auto& slot = replica_sets_[entry.key];
-    const bool existed = slot != nullptr;
-    const bool changed = !slot || slot->uid != entry.replica_set->uid || slot->owners != entry.replica_set->owners;
-    const bool owner_changed = !slot || controller_owner(slot->owners, "Deployment") !=
-                                            controller_owner(entry.replica_set->owners, "Deployment");
-    slot = std::move(entry.replica_set);
+    auto [slot, inserted] = replica_sets_.try_emplace(entry.key);
+    const bool changed = inserted || slot->second.uid != entry.replica_set->uid ||
+                         !same_value(slot->second.owners, entry.replica_set->owners);
+    const bool owner_changed = inserted || controller_owner(*slot->second.owners, "Deployment") !=
+                                               controller_owner(*entry.replica_set->owners, "Deployment");
+    slot->second = std::move(*entry.replica_set);
     if (changed) notify(kind, entry.key);
-    if (owner_changed || !existed) notify_pods_of(entry.key);
+    if (owner_changed) notify_pods_of(entry.key);
     return;
   }
   auto& objects = by_kind_[kind];
@@ -239,11 +272,8 @@ void ObjectStore::erase_locked(const std::string& kind, const std::string& key) 
   if (kind == "Pod") {
     auto it = pods_.find(key);
     if (it == pods_.end()) return;
-    if (auto rs = controller_owner(it->second->owners, "ReplicaSet"); !rs.empty()) {
-      auto p = pods_by_replica_set_.find(it->second->ns + "/" + rs);
-      if (p != pods_by_replica_set_.end() && p->second.erase(it->second->name) && p->second.empty())
-        pods_by_replica_set_.erase(p);
-    }
+    if (auto rs = controller_owner(*it->second.owners, "ReplicaSet"); !rs.empty())
+      unindex_pod_locked(std::string(split_key(it->first).first), rs, &it->first);
     pods_.erase(it);
     notify(kind, key);
     return;
@@ -261,14 +291,17 @@ void ObjectStore::erase_locked(const std::string& kind, const std::string& key) 
 
 void ObjectStore::replace(const std::string& kind, const std::string& ns, std::vector<Entry> entries) {
   std::lock_guard lock(mutex_);
-  std::set<std::string> fresh;
-  for (const auto& e : entries) fresh.insert(e.key);
+  // The listed keys, sorted (views into `entries`: no copies of 120,000 names).
+  std::vector<std::string_view> fresh;
+  fresh.reserve(entries.size());
+  for (const auto& e : entries) fresh.emplace_back(e.key);
+  std::sort(fresh.begin(), fresh.end());
   std::vector<std::string> gone;
   auto collect = [&](const auto& map) {
     const std::string prefix = ns + "/";
     for (auto it = ns.empty() ? map.begin() : map.lower_bound(prefix); it != map.end(); ++it) {
       if (!ns.empty() && !it->first.starts_with(prefix)) break;
-      if (!fresh.count(it->first)) gone.push_back(it->first);
+      if (!std::binary_search(fresh.begin(), fresh.end(), std::string_view(it->first))) gone.push_back(it->first);
     }
   };
   if (kind == "Pod") collect(pods_);
@@ -308,69 +341,78 @@ void ObjectStore::remove(const std::string& kind, const std::string& ns, const s
   erase_locked(kind, ns + "/" + name);
 }
 
-std::string ObjectStore::deployment_of_locked(const PodRecord& pod) const {
-  const std::string rs = controller_owner(pod.owners, "ReplicaSet");
+std::string ObjectStore::deployment_of_locked(std::string_view ns, const PodRecord& pod) const {
+  const std::string rs = controller_owner(*pod.owners, "ReplicaSet");
   if (rs.empty()) return {};
-  auto it = replica_sets_.find(pod.ns + "/" + rs);
-  return it == replica_sets_.end() ? std::string() : controller_owner(it->second->owners, "Deployment");
+  std::string rs_key(ns);
+  rs_key += '/';
+  rs_key += rs;
+  auto it = replica_sets_.find(rs_key);
+  return it == replica_sets_.end() ? std::string() : controller_owner(*it->second.owners, "Deployment");
 }
 
-sdk::ObjectSnapshot ObjectStore::pod_json_locked(const PodRecord& p) const {
+sdk::ObjectSnapshot ObjectStore::pod_json_locked(const std::string& key, const PodRecord& p) const {
+  const auto [ns, name] = split_key(key);
   json obj = json::object();
   obj["apiVersion"] = "v1";
   obj["kind"] = "Pod";
   json& meta = obj["metadata"];
-  meta["name"] = p.name;
-  meta["namespace"] = p.ns;
-  if (!p.uid.empty()) meta["uid"] = p.uid;
-  if (!p.resource_version.empty()) meta["resourceVersion"] = p.resource_version;
-  if (!p.deletion_timestamp.empty()) meta["deletionTimestamp"] = p.deletion_timestamp;
-  if (!p.labels.empty()) {
+  meta["name"] = name;
+  meta["namespace"] = ns;
+  const auto put = [](json& to, const char* key, std::string_view value) {
+    if (!value.empty()) to[key] = value;
+  };
+  put(meta, "uid", p.field(PodRecord::kUid));
+  put(meta, "resourceVersion", p.field(PodRecord::kResourceVersion));
+  put(meta, "deletionTimestamp", p.field(PodRecord::kDeletionTimestamp));
+  if (!p.labels->empty()) {
     json& labels = meta["labels"];
-    for (const auto& [k, v] : p.labels) labels[k] = v;
+    for (const auto& [k, v] : *p.labels) labels[k] = v;
   }
-  if (!p.owners.empty()) meta["ownerReferences"] = owners_json(p.owners);
-  if (auto d = deployment_of_locked(p); !d.empty()) meta["annotations"][sdk::kPodDeploymentAnnotation] = d;
+  if (!p.owners->empty()) meta["ownerReferences"] = owners_json(*p.owners);
+  if (auto d = deployment_of_locked(ns, p); !d.empty()) meta["annotations"][sdk::kPodDeploymentAnnotation] = d;
   json& status = obj["status"];
   status = json::object();
-  if (!p.phase.empty()) status["phase"] = p.phase;
-  if (!p.conditions.empty()) {
+  put(status, "phase", p.field(PodRecord::kPhase));
+  if (!p.conditions->empty()) {
     json& cs = status["conditions"];
-    for (const auto& [type, value] : p.conditions) {
+    for (const auto& [type, value] : *p.conditions) {
       json c = json::object();
       c["type"] = type;
       c["status"] = value;
       cs.push_back(std::move(c));
     }
   }
-  if (!p.pod_ip.empty()) status["podIP"] = p.pod_ip;
-  if (!p.start_time.empty()) status["startTime"] = p.start_time;
+  put(status, "podIP", p.field(PodRecord::kPodIp));
+  put(status, "startTime", p.field(PodRecord::kStartTime));
   return std::make_shared<const json>(std::move(obj));
 }
 
 namespace {
 
-sdk::ObjectSnapshot replica_set_json(const ReplicaSetRecord& r) {
+sdk::ObjectSnapshot replica_set_json(const std::string& key, const ReplicaSetRecord& r) {
+  const auto [ns, name] = split_key(key);
   json obj = json::object();
   obj["apiVersion"] = "apps/v1";
   obj["kind"] = "ReplicaSet";
   json& meta = obj["metadata"];
-  meta["name"] = r.name;
-  meta["namespace"] = r.ns;
+  meta["name"] = name;
+  meta["namespace"] = ns;
   if (!r.uid.empty()) meta["uid"] = r.uid;
   if (!r.resource_version.empty()) meta["resourceVersion"] = r.resource_version;
-  if (!r.owners.empty()) meta["ownerReferences"] = owners_json(r.owners);
+  if (!r.owners->empty()) meta["ownerReferences"] = owners_json(*r.owners);
   return std::make_shared<const json>(std::move(obj));
 }
 
 template <typename Map, typename Fn>
 void for_scope(const Map& map, const std::string& ns, Fn&& fn) {
   if (ns.empty()) {
-    for (const auto& [key, value] : map) fn(value);
+    for (const auto& [key, value] : map) fn(key, value);
     return;
   }
   const std::string prefix = ns + "/";
-  for (auto it = map.lower_bound(prefix); it != map.end() && it->first.starts_with(prefix); ++it) fn(it->second);
+  for (auto it = map.lower_bound(prefix); it != map.end() && it->first.starts_with(prefix); ++it)
+    fn(it->first, it->second);
 }
 
 }  // namespace
@@ -380,11 +422,12 @@ std::vector<sdk::ObjectSnapshot> ObjectStore::list(const std::string& kind, cons
   std::vector<sdk::ObjectSnapshot> out;
   if (kind == "Pod") {
     out.reserve(pods_.size());
-    for_scope(pods_, ns, [&](const auto& p) { out.push_back(pod_json_locked(*p)); });
+    for_scope(pods_, ns, [&](const std::string& key, const PodRecord& p) { out.push_back(pod_json_locked(key, p)); });
   } else if (kind == "ReplicaSet") {
-    for_scope(replica_sets_, ns, [&](const auto& r) { out.push_back(replica_set_json(*r)); });
+    for_scope(replica_sets_, ns,
+              [&](const std::string& key, const ReplicaSetRecord& r) { out.push_back(replica_set_json(key, r)); });
   } else if (auto k = by_kind_.find(kind); k != by_kind_.end()) {
-    for_scope(k->second, ns, [&](const auto& o) { out.push_back(o); });
+    for_scope(k->second, ns, [&](const std::string&, const sdk::ObjectSnapshot& o) { out.push_back(o); });
   }
   return out;
 }
@@ -394,11 +437,11 @@ sdk::ObjectSnapshot ObjectStore::get(const std::string& kind, const std::string&
   const std::string key = ns + "/" + name;
   if (kind == "Pod") {
     auto it = pods_.find(key);
-    return it == pods_.end() ? nullptr : pod_json_locked(*it->second);
+    return it == pods_.end() ? nullptr : pod_json_locked(it->first, it->second);
   }
   if (kind == "ReplicaSet") {
     auto it = replica_sets_.find(key);
-    return it == replica_sets_.end() ? nullptr : replica_set_json(*it->second);
+    return it == replica_sets_.end() ? nullptr : replica_set_json(it->first, it->second);
   }
   auto k = by_kind_.find(kind);
   if (k == by_kind_.end()) return nullptr;
@@ -420,10 +463,11 @@ std::size_t ObjectStore::size(const std::string& kind) const {
   return k == by_kind_.end() ? 0 : k->second.size();
 }
 
-PodOwner ObjectStore::pod_owner_locked(const PodRecord& pod) const {
-  PodOwner out{pod.ns, pod.name, deployment_of_locked(pod), {}};
+PodOwner ObjectStore::pod_owner_locked(const std::string& key, const PodRecord& pod) const {
+  const auto [ns, name] = split_key(key);
+  PodOwner out{std::string(ns), std::string(name), deployment_of_locked(ns, pod), {}};
   if (out.deployment.empty())
-    for (const auto& [k, v] : pod.labels) out.labels[k] = v;
+    for (const auto& [k, v] : *pod.labels) out.labels[k] = v;
   return out;
 }
 
@@ -431,7 +475,7 @@ std::vector<PodOwner> ObjectStore::pod_owners() const {
   std::lock_guard lock(mutex_);
   std::vector<PodOwner> out;
   out.reserve(pods_.size());
-  for (const auto& [key, pod] : pods_) out.push_back(pod_owner_locked(*pod));
+  for (const auto& [key, pod] : pods_) out.push_back(pod_owner_locked(key, pod));
   return out;
 }
 
@@ -439,7 +483,7 @@ std::optional<PodOwner> ObjectStore::pod_owner(const std::string& ns, const std:
   std::lock_guard lock(mutex_);
   auto it = pods_.find(ns + "/" + name);
   if (it == pods_.end()) return std::nullopt;
-  return pod_owner_locked(*it->second);
+  return pod_owner_locked(it->first, it->second);
 }
 
 }  // namespace wva::framework::kube
