@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "flat_index.h"
 #include "promql.h"
 #include "response_parser.h"
 #include "settings.h"
@@ -82,6 +83,7 @@ class Grouper : public SampleHandler {
   enum class Target : std::uint8_t { kPod, kVariant, kModel };
   struct Staged {             // one routed sample of the query being read
     std::uint32_t index = 0;  // pod slot, global variant index or model index
+    std::uint32_t model = 0;
     Signal signal = Signal::kKvCacheUsage;
     Target target = Target::kPod;
     double value = 0;
@@ -92,10 +94,7 @@ class Grouper : public SampleHandler {
     double tokens = 0;
   };
   struct ModelState {
-    std::vector<std::uint32_t> slots;                               // pods seen, in arrival order
-    std::unordered_map<std::string_view, std::uint32_t> by_name;    // used once a model has many pods
-    std::unordered_map<std::string_view, std::int32_t> variant_of;  // pod -> variant, for many pods
-    bool variant_index_built = false;
+    std::vector<std::uint32_t> slots;  // its pods: the host's first, then others as they arrive
     std::unordered_map<std::string_view, std::int32_t> deployment_of;  // host pods' Deployment identity
     bool deployment_index_built = false;
     std::size_t unmapped_deployments = 0;
@@ -103,15 +102,27 @@ class Grouper : public SampleHandler {
     std::vector<std::string> invalid_examples;  // the first few, "kvCacheUsage -5 on pod p (outside [0, 1])"
     std::optional<double> router_queue;         // model-level: summed over the routers that report it
   };
-  static constexpr std::size_t kLinearScan = 32;  // below this many pods a scan beats hashing
+  // The labels of one series the grouper reads, found in one pass over them.
+  struct Labels {
+    const std::string_view* signal = nullptr;
+    const std::string_view* ns = nullptr;
+    const std::string_view* model = nullptr;
+    const std::string_view* pod = nullptr;
+    const std::string_view* deployment = nullptr;
+    const std::string_view* num_gpu_blocks = nullptr;
+    const std::string_view* block_size = nullptr;
+  };
 
+  Labels read_labels(const SampleView& s) const;
+  // The model of (namespace, model name); FlatIndex::kNone when it is not one of the models.
+  std::uint32_t find_model(std::string_view ns, std::string_view model);
   std::uint32_t pod_slot(std::uint32_t model, std::string_view pod);
-  // The variant of a pod, and the host's own copy of its name when the host listed it.
-  std::int32_t variant_of(std::uint32_t model, std::string_view pod, std::string_view* host_name);
+  std::uint32_t add_pod(std::uint32_t model, std::int32_t variant, std::string_view name, std::uint64_t hash);
+  void rebuild_pod_index();
   std::int32_t variant_of_deployment(std::uint32_t model, std::string_view deployment);
   std::int32_t variant_by_prefix(std::uint32_t model, std::string_view name) const;
   void store(std::uint32_t slot, Signal signal, double value);
-  void store_variant(std::uint32_t global_variant, Signal signal, double value);
+  void store_variant(std::uint32_t model, std::uint32_t global_variant, Signal signal, double value);
   void store_model_level(std::uint32_t model, Signal signal, double value);
   bool keep_value(Values& v, std::uint32_t model, Signal signal, double value, std::string_view kind,
                   std::string_view name);
@@ -119,16 +130,17 @@ class Grouper : public SampleHandler {
   std::span<const sdk::ModelView> models_;
   LabelNames labels_;
   Millis stale_after_;
-  std::unordered_map<std::string, std::uint32_t> model_index_;  // ns \x1f model_id
+  FlatIndex model_index_;                        // hash of (namespace, model id) -> model
+  std::uint32_t last_model_ = FlatIndex::kNone;  // the model of the previous series (series come in runs)
   std::vector<ModelState> state_;
   std::vector<std::uint32_t> variant_base_;  // model -> index of its first variant in variants_
   std::vector<Values> variants_;             // per-Deployment load series, by global variant index
-  std::vector<Pod> pods_;
-  std::deque<std::string> owned_names_;  // pod names the host did not list
+  std::vector<Pod> pods_;                    // the host's pods of every model (made at construction), then others
+  FlatIndex pod_index_;                      // hash of (model, pod name) -> pod slot
+  std::deque<std::string> owned_names_;      // pod names the host did not list
   std::vector<Capacity> capacity_;
   std::string capacity_names_;
   double eval_time_ = 0;  // newest evaluation timestamp seen, seconds
-  std::string key_;       // reused lookup buffer
   GroupStats stats_;
 
   // The query being read (begin .. commit / rollback).

@@ -178,7 +178,7 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
     model_ids.insert(m.key.model_id);
   }
   const auto values = make_template_values(config_.labels, namespaces, model_ids, config_.model_matcher_limit,
-                                           config_.window, config_.rate_window);
+                                           config_.window, config_.rate_window, config_.stale_after);
   update_recorded(values, now, deadline, report);
   std::array<std::string, kSignalCount> templates = config_.templates;
   for (std::size_t k = 0; k < kSignalCount; ++k)

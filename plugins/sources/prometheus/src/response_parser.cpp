@@ -30,6 +30,50 @@ void append_utf8(std::string& out, std::uint32_t cp) {
   }
 }
 
+// The bytes that end the fast scan of a JSON string: the closing quote, an escape, a control character.
+struct StringStops {
+  bool stop[256] = {};
+  constexpr StringStops() {
+    for (int c = 0; c < 0x20; ++c) stop[c] = true;
+    stop[static_cast<unsigned char>('"')] = true;
+    stop[static_cast<unsigned char>('\\')] = true;
+  }
+};
+constexpr StringStops kStringStops;
+
+// Exact powers of ten as doubles (10^22 is the largest that is).
+constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                             1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+// A plain decimal ("-12.375", "1796518549.283": no exponent) whose digits fit in 2^53 and whose fraction
+// has at most 22 digits is digits / 10^fraction, both exact doubles, so one IEEE division gives the
+// correctly rounded value, exactly what from_chars gives (Clinger's fast path). False: use from_chars.
+bool parse_plain_decimal(const char* first, const char* last, double& out) {
+  const bool negative = first < last && *first == '-';
+  const char* p = negative ? first + 1 : first;
+  std::uint64_t digits = 0;
+  int count = 0, fraction = -1;
+  bool any = false;
+  for (; p < last; ++p) {
+    const char c = *p;
+    if (c >= '0' && c <= '9') {
+      if (++count > 16) return false;  // 10^16 > 2^53: may not be exact
+      digits = digits * 10 + static_cast<std::uint64_t>(c - '0');
+      any = true;
+      if (fraction >= 0) ++fraction;
+    } else if (c == '.' && fraction < 0) {
+      fraction = 0;
+    } else {
+      return false;
+    }
+  }
+  if (!any || digits > (std::uint64_t{1} << 53)) return false;
+  double v = static_cast<double>(digits);
+  if (fraction > 0) v /= kPow10[fraction];
+  out = negative ? -v : v;
+  return true;
+}
+
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -195,6 +239,10 @@ class Reader {
     std::size_t j = i_ + 1;
     while (j < s_.size()) {
       const char c = s_[j];
+      if (!kStringStops.stop[static_cast<unsigned char>(c)]) {
+        ++j;
+        continue;
+      }
       if (c == '"') {
         out = s_.substr(i_ + 1, j - i_ - 1);
         i_ = j + 1;
@@ -590,6 +638,7 @@ std::optional<double> parse_sample_value(std::string_view text) {
   const char lead = *first == '-' && first + 1 < last ? first[1] : *first;
   if (!((lead >= '0' && lead <= '9') || lead == '.')) return std::nullopt;
   double v = 0;
+  if (parse_plain_decimal(first, last, v)) return v;
   auto [ptr, ec] = std::from_chars(first, last, v);
   if (ec == std::errc::result_out_of_range) {
     // Underflow to 0 or overflow to +-Inf, as strconv.ParseFloat does.
