@@ -102,7 +102,9 @@ void write_fleet(const fs::path& dir, int models, int port) {
 
 // --- the replay server's responses: the shape of a real Prometheus answering the source's queries ---
 struct Bodies {
-  std::string replicas;  // the per-pod group: kvCacheUsage, waiting, running, sampleTime, kvCapacity
+  // The per-pod group: kvCacheUsage, waiting, running, kvCapacity; sampleTime returns only pods older than
+  // staleAfter, and every pod here is fresh.
+  std::string replicas;
   std::string load;      // the load group, summed per Deployment
   std::string probe;     // the recording-rules probe: no recorded series
 };
@@ -120,7 +122,7 @@ Bodies make_bodies(int models, double now) {
     first = false;
   };
   int n = 0;
-  for (const char* signal : {"kvCacheUsage", "waiting", "running", "sampleTime"}) {
+  for (const char* signal : {"kvCacheUsage", "waiting", "running"}) {
     for (int m = 0; m < models; ++m)
       for (int v = 0; v < kVariants; ++v)
         for (int p = 0; p < kReplicas; ++p) {
@@ -128,8 +130,7 @@ Bodies make_bodies(int models, double now) {
           const std::string sig = signal;
           const double value = sig == "kvCacheUsage" ? 0.3 + 0.05 * (n % 10)
                                : sig == "waiting"    ? double(n % 4)
-                               : sig == "running"    ? double(8 + n % 16)
-                                                     : std::round((now - 1.5) * 1000) / 1000;
+                                                     : double(8 + n % 16);
           sep(r);
           r += R"({"metric":{"model_name":")" + model_of(m) + R"(","namespace":")" + ns_of(m) + R"(","pod":")" +
                deployment_of(m, v) + "-" + std::to_string(p) + R"(","wva_signal":")" + sig + R"("},"value":[)" + ts +

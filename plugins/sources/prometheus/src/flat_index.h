@@ -41,6 +41,23 @@ inline std::uint64_t hash_bytes(std::string_view bytes, std::uint64_t seed = 0) 
   return mix_hash(h);
 }
 
+// Byte equality of short strings (names, label values) without a call to memcmp.
+inline bool equal_bytes(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  std::size_t n = a.size();
+  for (; n >= 8; p += 8, q += 8, n -= 8) {
+    std::uint64_t x = 0, y = 0;
+    std::memcpy(&x, p, 8);
+    std::memcpy(&y, q, 8);
+    if (x != y) return false;
+  }
+  for (; n > 0; ++p, ++q, --n)
+    if (*p != *q) return false;
+  return true;
+}
+
 class FlatIndex {
  public:
   static constexpr std::uint32_t kNone = UINT32_MAX;

@@ -72,8 +72,9 @@ std::string number(double v) {
 }
 
 std::uint64_t model_hash(std::string_view ns, std::string_view model) { return hash_bytes(model, hash_bytes(ns)); }
-std::uint64_t pod_hash(std::uint32_t model, std::string_view pod) {
-  return hash_bytes(pod, 0xC2B2AE3D27D4EB4FULL * (static_cast<std::uint64_t>(model) + 1));
+// A pod or a Deployment of a model: one lookup per series finds it from the series' own labels.
+std::uint64_t name_hash(std::string_view ns, std::string_view model, std::string_view name) {
+  return hash_bytes(name, model_hash(ns, model));
 }
 
 constexpr std::size_t kInvalidExamples = 3;  // named in a model's message; the rest are counted
@@ -116,32 +117,54 @@ Grouper::Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Mill
   variant_base_.reserve(models.size());
   std::uint32_t variants = 0;
   std::size_t host_pods = 0;
+  std::vector<bool> first_of_key(models.size(), false);  // a repeated key's series go to its first model
   for (std::uint32_t i = 0; i < models.size(); ++i) {
     const auto& m = models[i];
     const std::uint64_t h = model_hash(m.key.ns, m.key.model_id);
-    if (model_index_.find(h, [&](std::uint32_t j) { return models_[j].key == m.key; }) == FlatIndex::kNone)
+    if (model_index_.find(h, [&](std::uint32_t j) { return models_[j].key == m.key; }) == FlatIndex::kNone) {
       model_index_.insert(h, i);
+      first_of_key[i] = true;
+    }
     variant_base_.push_back(variants);
     variants += static_cast<std::uint32_t>(m.variants.size());
     for (const auto& v : m.variants) host_pods += v.pods.size();
   }
   variants_.resize(variants);
+  variant_model_.reserve(variants);
+  variant_index_.reset(variants);
   // A slot for every pod the host lists, in its variant (the first that lists it), named by the host's
   // string; pods without series are left out in finish().
   pods_.reserve(host_pods);
   pod_index_.reset(host_pods);
   for (std::uint32_t mi = 0; mi < models.size(); ++mi) {
+    const auto& key = models[mi].key;
     const auto& variants_of_model = models[mi].variants;
-    state_[mi].slots.reserve(host_pods / std::max<std::size_t>(1, models.size()));
+    for (std::size_t vi = 0; vi < variants_of_model.size(); ++vi) variant_model_.push_back(mi);
+    if (!first_of_key[mi]) continue;
+    for (std::size_t vi = 0; vi < variants_of_model.size(); ++vi) {
+      const std::string& name = variants_of_model[vi].name;
+      const std::uint64_t h = name_hash(key.ns, key.model_id, name);
+      const auto global = variant_base_[mi] + static_cast<std::uint32_t>(vi);
+      if (variant_index_.find(h, [&](std::uint32_t g) {
+            return variant_model_[g] == mi && models_[mi].variants[g - variant_base_[mi]].name == name;
+          }) == FlatIndex::kNone)
+        variant_index_.insert(h, global);
+    }
     for (std::size_t vi = 0; vi < variants_of_model.size(); ++vi)
       for (const std::string& pod : variants_of_model[vi].pods) {
-        const std::uint64_t h = pod_hash(mi, pod);
+        const std::uint64_t h = name_hash(key.ns, key.model_id, pod);
         if (pod_index_.find(h, [&](std::uint32_t slot) {
               return pods_[slot].model == mi && pods_[slot].name == pod;
             }) == FlatIndex::kNone)
           add_pod(mi, static_cast<std::int32_t>(vi), pod, h);
       }
   }
+}
+
+bool Grouper::is_pod(std::uint32_t slot, std::string_view ns, std::string_view model, std::string_view pod) const {
+  const Pod& p = pods_[slot];
+  const sdk::ModelKey& key = models_[p.model].key;
+  return equal_bytes(p.name, pod) && equal_bytes(key.model_id, model) && equal_bytes(key.ns, ns);
 }
 
 std::uint32_t Grouper::add_pod(std::uint32_t model, std::int32_t variant, std::string_view name, std::uint64_t hash) {
@@ -192,30 +215,31 @@ std::int32_t Grouper::variant_of_deployment(std::uint32_t model, std::string_vie
   return variant_by_prefix(model, deployment);
 }
 
-std::uint32_t Grouper::pod_slot(std::uint32_t model, std::string_view pod) {
-  const std::uint64_t h = pod_hash(model, pod);
+std::uint32_t Grouper::pod_slot(std::uint32_t model, std::string_view pod, std::uint64_t hash) {
+  const sdk::ModelKey& key = models_[model].key;
   const std::uint32_t found =
-      pod_index_.find(h, [&](std::uint32_t slot) { return pods_[slot].model == model && pods_[slot].name == pod; });
+      pod_index_.find(hash, [&](std::uint32_t slot) { return is_pod(slot, key.ns, key.model_id, pod); });
   if (found != FlatIndex::kNone) return found;
   // Not a pod the host listed: the variant its name's prefix says, and a copy of the name (the parser's
   // views die with the sample).
   owned_names_.emplace_back(pod);
-  return add_pod(model, variant_by_prefix(model, pod), owned_names_.back(), h);
+  return add_pod(model, variant_by_prefix(model, pod), owned_names_.back(), hash);
 }
 
 void Grouper::rebuild_pod_index() {
   pod_index_.reset(pods_.size());
   for (std::uint32_t slot = 0; slot < pods_.size(); ++slot)
-    pod_index_.insert(pod_hash(pods_[slot].model, pods_[slot].name), slot);
+    pod_index_.insert(
+        name_hash(models_[pods_[slot].model].key.ns, models_[pods_[slot].model].key.model_id, pods_[slot].name), slot);
 }
 
 std::uint32_t Grouper::find_model(std::string_view ns, std::string_view model) {
   if (last_model_ != FlatIndex::kNone) {
     const sdk::ModelKey& k = models_[last_model_].key;
-    if (k.model_id == model && k.ns == ns) return last_model_;
+    if (equal_bytes(k.model_id, model) && equal_bytes(k.ns, ns)) return last_model_;
   }
   const std::uint32_t found = model_index_.find(model_hash(ns, model), [&](std::uint32_t i) {
-    return models_[i].key.model_id == model && models_[i].key.ns == ns;
+    return equal_bytes(models_[i].key.model_id, model) && equal_bytes(models_[i].key.ns, ns);
   });
   if (found != FlatIndex::kNone) last_model_ = found;
   return found;
@@ -289,7 +313,7 @@ Grouper::Labels Grouper::read_labels(const SampleView& s) const {
   // names differ in length more often than not).
   Labels out;
   const auto match = [](const std::string_view*& slot, const LabelView& l, std::string_view name) {
-    if (!slot && l.name.size() == name.size() && l.name == name) slot = &l.value;
+    if (!slot && equal_bytes(l.name, name)) slot = &l.value;
   };
   for (const LabelView& l : s.labels) {
     match(out.signal, l, kSignalLabel);
@@ -348,6 +372,33 @@ void Grouper::on_sample(const SampleView& s) {
     ++staged_ignored_;
     return;
   }
+  // One lookup finds the pod (or the Deployment) from the series' own labels; the model alone is looked
+  // up only for pods and Deployments the host did not list and for model-level series.
+  if (has_pod) {
+    const std::uint64_t h = name_hash(*ns, *model, *pod);
+    std::uint32_t slot = pod_index_.find(h, [&](std::uint32_t s) { return is_pod(s, *ns, *model, *pod); });
+    std::uint32_t mi = slot == FlatIndex::kNone ? find_model(*ns, *model) : pods_[slot].model;
+    if (mi == FlatIndex::kNone) {
+      ++staged_ignored_;
+      return;
+    }
+    if (slot == FlatIndex::kNone) slot = pod_slot(mi, *pod, h);
+    ++staged_samples_;
+    staged_.push_back(Staged{slot, mi, signal, Target::kPod, s.value});
+    return;
+  }
+  if (!model_level) {
+    const std::uint32_t global = variant_index_.find(name_hash(*ns, *model, *deployment), [&](std::uint32_t g) {
+      const std::uint32_t m = variant_model_[g];
+      return equal_bytes(models_[m].variants[g - variant_base_[m]].name, *deployment) &&
+             equal_bytes(models_[m].key.model_id, *model) && equal_bytes(models_[m].key.ns, *ns);
+    });
+    if (global != FlatIndex::kNone) {
+      ++staged_samples_;
+      staged_.push_back(Staged{global, variant_model_[global], signal, Target::kVariant, s.value});
+      return;
+    }
+  }
   const std::uint32_t mi = find_model(*ns, *model);
   if (mi == FlatIndex::kNone) {
     ++staged_ignored_;
@@ -356,8 +407,6 @@ void Grouper::on_sample(const SampleView& s) {
   ++staged_samples_;
   if (model_level) {
     staged_.push_back(Staged{mi, mi, signal, Target::kModel, s.value});
-  } else if (has_pod) {
-    staged_.push_back(Staged{pod_slot(mi, *pod), mi, signal, Target::kPod, s.value});
   } else if (const std::int32_t vi = variant_of_deployment(mi, *deployment); vi >= 0) {
     staged_.push_back(
         Staged{variant_base_[mi] + static_cast<std::uint32_t>(vi), mi, signal, Target::kVariant, s.value});

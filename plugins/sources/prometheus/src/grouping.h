@@ -116,8 +116,10 @@ class Grouper : public SampleHandler {
   Labels read_labels(const SampleView& s) const;
   // The model of (namespace, model name); FlatIndex::kNone when it is not one of the models.
   std::uint32_t find_model(std::string_view ns, std::string_view model);
-  std::uint32_t pod_slot(std::uint32_t model, std::string_view pod);
+  // The slot of a pod named by a series, made when the host did not list it; `hash` is pod_key().
+  std::uint32_t pod_slot(std::uint32_t model, std::string_view pod, std::uint64_t hash);
   std::uint32_t add_pod(std::uint32_t model, std::int32_t variant, std::string_view name, std::uint64_t hash);
+  bool is_pod(std::uint32_t slot, std::string_view ns, std::string_view model, std::string_view pod) const;
   void rebuild_pod_index();
   std::int32_t variant_of_deployment(std::uint32_t model, std::string_view deployment);
   std::int32_t variant_by_prefix(std::uint32_t model, std::string_view name) const;
@@ -133,11 +135,13 @@ class Grouper : public SampleHandler {
   FlatIndex model_index_;                        // hash of (namespace, model id) -> model
   std::uint32_t last_model_ = FlatIndex::kNone;  // the model of the previous series (series come in runs)
   std::vector<ModelState> state_;
-  std::vector<std::uint32_t> variant_base_;  // model -> index of its first variant in variants_
-  std::vector<Values> variants_;             // per-Deployment load series, by global variant index
-  std::vector<Pod> pods_;                    // the host's pods of every model (made at construction), then others
-  FlatIndex pod_index_;                      // hash of (model, pod name) -> pod slot
-  std::deque<std::string> owned_names_;      // pod names the host did not list
+  std::vector<std::uint32_t> variant_base_;   // model -> index of its first variant in variants_
+  std::vector<Values> variants_;              // per-Deployment load series, by global variant index
+  std::vector<Pod> pods_;                     // the host's pods of every model (made at construction), then others
+  FlatIndex pod_index_;                       // hash of (namespace, model id, pod name) -> pod slot
+  FlatIndex variant_index_;                   // hash of (namespace, model id, variant name) -> global variant
+  std::vector<std::uint32_t> variant_model_;  // global variant -> model
+  std::deque<std::string> owned_names_;       // pod names the host did not list
   std::vector<Capacity> capacity_;
   std::string capacity_names_;
   double eval_time_ = 0;  // newest evaluation timestamp seen, seconds
