@@ -117,6 +117,30 @@ void run(benchmark::State& state, const std::vector<Response>& responses) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes));
 }
 
+// The reader alone (a handler that only counts), over the whole cycle's bodies: the parse's share.
+struct CountingHandler : SampleHandler {
+  std::size_t series = 0;
+  void on_sample(const SampleView&) override { ++series; }
+};
+void run_parse_only(benchmark::State& state, const std::vector<Response>& responses) {
+  const int count = static_cast<int>(state.range(0));
+  const auto models = make_models(count);
+  std::vector<std::string> bodies;
+  std::size_t bytes = 0;
+  for (const auto& r : responses) {
+    bodies.push_back(make_body(models, r.signals, r.per_deployment));
+    bytes += bodies.back().size();
+  }
+  for (auto _ : state) {
+    CountingHandler h;
+    for (const auto& b : bodies)
+      if (!parse_response_stream(b, h)) state.SkipWithError("parse failed");
+    benchmark::DoNotOptimize(h.series);
+  }
+  state.counters["MB"] = static_cast<double>(bytes) / 1e6;
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes));
+}
+
 const std::vector<std::string> kReplicaSignals = {"kvCacheUsage", "waiting", "running", "sampleTime", "kvCapacity"};
 const std::vector<std::string> kLoadSignals = {"completions",       "queueGrowth",         "promptTokensSum",
                                                "promptTokensCount", "generationTokensSum", "generationTokensCount",
@@ -131,12 +155,17 @@ void BM_ParseGroup_ReplicaGroup(benchmark::State& state) { run(state, {{kReplica
 void BM_ParseGroup_FullCycle(benchmark::State& state) {
   run(state, {{kReplicaSignals}, {kLoadSignals, /*per_deployment=*/true}});
 }
+// The same bodies through the reader alone.
+void BM_ParseOnly_FullCycle(benchmark::State& state) {
+  run_parse_only(state, {{kReplicaSignals}, {kLoadSignals, /*per_deployment=*/true}});
+}
 // The load group as it was before (per pod), for comparison.
 void BM_ParseGroup_FullCycleLoadPerPod(benchmark::State& state) { run(state, {{kReplicaSignals}, {kLoadSignals}}); }
 
 BENCHMARK(BM_ParseGroup_OneSignal)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_ReplicaGroup)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_FullCycle)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ParseOnly_FullCycle)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_FullCycleLoadPerPod)->Arg(1000)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -69,6 +69,16 @@ class Grouper : public SampleHandler {
 
   const GroupStats& stats() const { return stats_; }
 
+  // KV capacity series (vllm:cache_config_info, per namespace and pod), as committed so far; the views
+  // are valid until the next call that changes the grouper. Only series with both labels.
+  struct CapacityView {
+    std::string_view ns, pod;
+    double tokens = 0;
+  };
+  std::vector<CapacityView> capacities() const;
+  // A capacity read in an earlier cycle, matched to the pods in finish() like a series of this one.
+  void add_capacity(std::string_view ns, std::string_view pod, double tokens);
+
  private:
   struct Values {
     std::array<double, kSignalCount> value{};

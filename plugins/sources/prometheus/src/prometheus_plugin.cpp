@@ -184,9 +184,17 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
   for (std::size_t k = 0; k < kSignalCount; ++k)
     if (recorded_[k]) templates[k] = recorded_template(static_cast<Signal>(k));
   report.recorded = recorded_;
+  // KV capacity (fixed per vLLM process) is read again only for pods not seen yet, and every few minutes.
+  const std::size_t capacity = static_cast<std::size_t>(Signal::kKvCapacity);
+  const bool capacity_cacheable =
+      !templates[capacity].empty() && templates[capacity] == default_template(Signal::kKvCapacity);
+  if (!capacity_cacheable) capacity_cache_.clear();
+  report.capacity_cached = capacity_cacheable && capacity_cache_.covers(queried, now);
+  if (report.capacity_cached) templates[capacity].clear();
   const auto plan = plan_queries(templates, values, config_.batch);
 
   Grouper grouper(queried, config_.labels, config_.stale_after);
+  if (report.capacity_cached) capacity_cache_.feed(grouper);
   for (const auto& q : plan) {
     QueryStats st;
     report.queries.push_back(q.promql);
@@ -217,6 +225,7 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
     for (const auto& w : r->warnings) log(sdk::LogLevel::kWarn, "Prometheus warning: " + w);
     grouper.commit();
   }
+  if (capacity_cacheable && !report.capacity_cached) capacity_cache_.replace(grouper.capacities(), now);
   auto out = grouper.finish(now);
   report.group = grouper.stats();
   for (std::size_t k = 0; k < kSignalCount; ++k)
