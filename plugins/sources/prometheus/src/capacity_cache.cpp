@@ -1,28 +1,27 @@
 #include "capacity_cache.h"
 
+#include "grouping.h"
+
 namespace wva::prometheus {
 namespace {
 
-std::uint64_t pod_key(std::string_view ns, std::string_view pod) { return hash_bytes(pod, hash_bytes(ns)); }
+std::uint64_t pod_key(std::string_view ns, std::string_view pod) { return KeyHash().add(ns).add(pod).done(); }
 
 }  // namespace
 
-bool CapacityCache::has(std::string_view ns, std::string_view pod) const {
-  return index_.find(pod_key(ns, pod), [&](std::uint32_t i) {
+bool CapacityCache::fresh(sdk::TimePoint now) const {
+  return read_at_ && now - *read_at_ < kRefresh && now >= *read_at_;
+}
+
+bool CapacityCache::has(std::string_view ns, std::string_view pod) const { return has(pod_key(ns, pod), ns, pod); }
+
+bool CapacityCache::has(std::uint64_t key, std::string_view ns, std::string_view pod) const {
+  return index_.find(key, [&](std::uint32_t i) {
     return equal_bytes(pod_of(entries_[i]), pod) && equal_bytes(ns_of(entries_[i]), ns);
   }) != FlatIndex::kNone;
 }
 
-bool CapacityCache::covers(std::span<const sdk::ModelView> models, sdk::TimePoint now) const {
-  if (!read_at_ || now - *read_at_ >= kRefresh || now < *read_at_) return false;
-  for (const auto& m : models)
-    for (const auto& v : m.variants)
-      for (const auto& pod : v.pods)
-        if (!has(m.key.ns, pod)) return false;
-  return true;
-}
-
-void CapacityCache::replace(const std::vector<Grouper::CapacityView>& read, sdk::TimePoint now) {
+void CapacityCache::replace(const std::vector<Read>& read, sdk::TimePoint now) {
   clear();
   entries_.reserve(read.size());
   index_.reset(read.size());

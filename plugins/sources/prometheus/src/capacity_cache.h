@@ -14,21 +14,29 @@
 #include <vector>
 
 #include "flat_index.h"
-#include "grouping.h"
 #include "wva/sdk/types.h"
 
 namespace wva::prometheus {
+
+class Grouper;
 
 class CapacityCache {
  public:
   static constexpr std::chrono::minutes kRefresh{5};
 
-  // True when every pod the host lists for `models` has a capacity here and the last read is recent.
-  bool covers(std::span<const sdk::ModelView> models, sdk::TimePoint now) const;
-  // The capacities of a successful read of every pod (replaces what was kept).
-  void replace(const std::vector<Grouper::CapacityView>& read, sdk::TimePoint now);
+  struct Read {
+    std::string_view ns, pod;
+    double tokens = 0;
+  };
+  void replace(const std::vector<Read>& read, sdk::TimePoint now);
   // Hands the kept capacities to the grouper of a cycle that did not read them.
   void feed(Grouper& grouper) const;
+
+  // The last read is younger than kRefresh.
+  bool fresh(sdk::TimePoint now) const;
+  // A capacity is kept for the pod; `key` is KeyHash().add(ns).add(pod).done().
+  bool has(std::uint64_t key, std::string_view ns, std::string_view pod) const;
+  bool has(std::string_view ns, std::string_view pod) const;
 
   std::size_t size() const { return entries_.size(); }
   void clear();
@@ -40,7 +48,6 @@ class CapacityCache {
   };
   std::string_view ns_of(const Entry& e) const { return std::string_view(names_.data() + e.ns_offset, e.ns_size); }
   std::string_view pod_of(const Entry& e) const { return std::string_view(names_.data() + e.pod_offset, e.pod_size); }
-  bool has(std::string_view ns, std::string_view pod) const;
 
   std::vector<Entry> entries_;
   std::string names_;

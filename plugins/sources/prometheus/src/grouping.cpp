@@ -71,10 +71,11 @@ std::string number(double v) {
   return buf;
 }
 
-std::uint64_t model_hash(std::string_view ns, std::string_view model) { return hash_bytes(model, hash_bytes(ns)); }
-// A pod or a Deployment of a model: one lookup per series finds it from the series' own labels.
+std::uint64_t model_hash(std::string_view ns, std::string_view model) { return KeyHash().add(ns).add(model).done(); }
+// A pod or a Deployment of a model: one lookup per series finds it from the series' own labels. The
+// namespace and name come first: that prefix is the capacity cache's key of a pod.
 std::uint64_t name_hash(std::string_view ns, std::string_view model, std::string_view name) {
-  return hash_bytes(name, model_hash(ns, model));
+  return KeyHash().add(ns).add(name).add(model).done();
 }
 
 constexpr std::size_t kInvalidExamples = 3;  // named in a model's message; the rest are counted
@@ -111,8 +112,10 @@ std::optional<std::string> domain_violation(Signal signal, double value) {
   }
 }
 
-Grouper::Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after)
+Grouper::Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after,
+                 const CapacityCache* capacity_cache)
     : models_(models), labels_(std::move(labels)), stale_after_(stale_after), state_(models.size()) {
+  capacities_cached_ = capacity_cache != nullptr;
   model_index_.reset(models.size());
   variant_base_.reserve(models.size());
   std::uint32_t variants = 0;
@@ -145,14 +148,19 @@ Grouper::Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Mill
       const std::string& name = variants_of_model[vi].name;
       const std::uint64_t h = name_hash(key.ns, key.model_id, name);
       const auto global = variant_base_[mi] + static_cast<std::uint32_t>(vi);
-      if (variant_index_.find(h, [&](std::uint32_t g) {
-            return variant_model_[g] == mi && models_[mi].variants[g - variant_base_[mi]].name == name;
-          }) == FlatIndex::kNone)
-        variant_index_.insert(h, global);
+      if (variant_index_.find(h, [&](std::uint32_t k) {
+            return variant_keys_.equals(k, key.ns, key.model_id, name);
+          }) == FlatIndex::kNone) {
+        variant_index_.insert(h, variant_keys_.add(key.ns, key.model_id, name));
+        variant_of_key_.push_back(global);
+      }
     }
     for (std::size_t vi = 0; vi < variants_of_model.size(); ++vi)
       for (const std::string& pod : variants_of_model[vi].pods) {
-        const std::uint64_t h = name_hash(key.ns, key.model_id, pod);
+        KeyHash prefix;
+        prefix.add(key.ns).add(pod);
+        if (capacities_cached_ && !capacity_cache->has(prefix.done(), key.ns, pod)) capacities_cached_ = false;
+        const std::uint64_t h = prefix.add(key.model_id).done();
         if (pod_index_.find(h, [&](std::uint32_t slot) {
               return pods_[slot].model == mi && pods_[slot].name == pod;
             }) == FlatIndex::kNone)
@@ -162,9 +170,7 @@ Grouper::Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Mill
 }
 
 bool Grouper::is_pod(std::uint32_t slot, std::string_view ns, std::string_view model, std::string_view pod) const {
-  const Pod& p = pods_[slot];
-  const sdk::ModelKey& key = models_[p.model].key;
-  return equal_bytes(p.name, pod) && equal_bytes(key.model_id, model) && equal_bytes(key.ns, ns);
+  return pod_keys_.equals(slot, ns, model, pod);
 }
 
 std::uint32_t Grouper::add_pod(std::uint32_t model, std::int32_t variant, std::string_view name, std::uint64_t hash) {
@@ -174,6 +180,7 @@ std::uint32_t Grouper::add_pod(std::uint32_t model, std::int32_t variant, std::s
   p.variant = variant;
   p.name = name;
   pods_.push_back(p);
+  pod_keys_.add(models_[model].key.ns, models_[model].key.model_id, name);
   state_[model].slots.push_back(slot);
   pod_index_.insert(hash, slot);
   return slot;
@@ -388,12 +395,11 @@ void Grouper::on_sample(const SampleView& s) {
     return;
   }
   if (!model_level) {
-    const std::uint32_t global = variant_index_.find(name_hash(*ns, *model, *deployment), [&](std::uint32_t g) {
-      const std::uint32_t m = variant_model_[g];
-      return equal_bytes(models_[m].variants[g - variant_base_[m]].name, *deployment) &&
-             equal_bytes(models_[m].key.model_id, *model) && equal_bytes(models_[m].key.ns, *ns);
+    const std::uint32_t found = variant_index_.find(name_hash(*ns, *model, *deployment), [&](std::uint32_t k) {
+      return variant_keys_.equals(k, *ns, *model, *deployment);
     });
-    if (global != FlatIndex::kNone) {
+    if (found != FlatIndex::kNone) {
+      const std::uint32_t global = variant_of_key_[found];
       ++staged_samples_;
       staged_.push_back(Staged{global, variant_model_[global], signal, Target::kVariant, s.value});
       return;
@@ -437,6 +443,7 @@ void Grouper::rollback() {
   if (pods_.size() > pods_mark_) {
     for (std::size_t slot = pods_.size(); slot-- > pods_mark_;) state_[pods_[slot].model].slots.pop_back();
     pods_.resize(pods_mark_);
+    pod_keys_.truncate(pods_mark_);
     rebuild_pod_index();  // rare (a failed response that named unknown pods): no deletion in the index
   }
   capacity_.resize(capacity_mark_);
@@ -444,13 +451,13 @@ void Grouper::rollback() {
   begin(single_);
 }
 
-std::vector<Grouper::CapacityView> Grouper::capacities() const {
-  std::vector<CapacityView> out;
+std::vector<CapacityCache::Read> Grouper::capacities() const {
+  std::vector<CapacityCache::Read> out;
   out.reserve(capacity_.size());
   for (const Capacity& c : capacity_)
     if (c.has_labels)
-      out.push_back(CapacityView{std::string_view(capacity_names_.data() + c.ns_offset, c.ns_size),
-                                 std::string_view(capacity_names_.data() + c.pod_offset, c.pod_size), c.tokens});
+      out.push_back(CapacityCache::Read{std::string_view(capacity_names_.data() + c.ns_offset, c.ns_size),
+                                        std::string_view(capacity_names_.data() + c.pod_offset, c.pod_size), c.tokens});
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "capacity_cache.h"
 #include "flat_index.h"
 #include "promql.h"
 #include "response_parser.h"
@@ -50,7 +51,8 @@ std::optional<std::string> domain_violation(Signal signal, double value);
 
 class Grouper : public SampleHandler {
  public:
-  Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after);
+  Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after,
+          const CapacityCache* capacity_cache = nullptr);
 
   // One query's series: begin(), then the parser calls on_sample() for each, then commit() when the
   // response was valid and successful, rollback() otherwise (nothing of it is kept). `single` is the
@@ -71,11 +73,10 @@ class Grouper : public SampleHandler {
 
   // KV capacity series (vllm:cache_config_info, per namespace and pod), as committed so far; the views
   // are valid until the next call that changes the grouper. Only series with both labels.
-  struct CapacityView {
-    std::string_view ns, pod;
-    double tokens = 0;
-  };
-  std::vector<CapacityView> capacities() const;
+  std::vector<CapacityCache::Read> capacities() const;
+  // Every pod the host lists has a capacity in the cache given to the constructor (checked while the
+  // pods are indexed: the same hash).
+  bool capacities_cached() const { return capacities_cached_; }
   // A capacity read in an earlier cycle, matched to the pods in finish() like a series of this one.
   void add_capacity(std::string_view ns, std::string_view pod, double tokens);
 
@@ -145,16 +146,20 @@ class Grouper : public SampleHandler {
   FlatIndex model_index_;                        // hash of (namespace, model id) -> model
   std::uint32_t last_model_ = FlatIndex::kNone;  // the model of the previous series (series come in runs)
   std::vector<ModelState> state_;
-  std::vector<std::uint32_t> variant_base_;   // model -> index of its first variant in variants_
-  std::vector<Values> variants_;              // per-Deployment load series, by global variant index
-  std::vector<Pod> pods_;                     // the host's pods of every model (made at construction), then others
-  FlatIndex pod_index_;                       // hash of (namespace, model id, pod name) -> pod slot
-  FlatIndex variant_index_;                   // hash of (namespace, model id, variant name) -> global variant
-  std::vector<std::uint32_t> variant_model_;  // global variant -> model
-  std::deque<std::string> owned_names_;       // pod names the host did not list
+  std::vector<std::uint32_t> variant_base_;  // model -> index of its first variant in variants_
+  std::vector<Values> variants_;             // per-Deployment load series, by global variant index
+  std::vector<Pod> pods_;                    // the host's pods of every model (made at construction), then others
+  FlatIndex pod_index_;                      // hash of (namespace, model id, pod name) -> pod slot
+  KeyArena pod_keys_;                        // per pod slot: its (namespace, model id, name)
+  FlatIndex variant_index_;                  // hash of (namespace, model id, variant name) -> key in variant_keys_
+  KeyArena variant_keys_;
+  std::vector<std::uint32_t> variant_of_key_;  // key in variant_keys_ -> global variant
+  std::vector<std::uint32_t> variant_model_;   // global variant -> model
+  std::deque<std::string> owned_names_;        // pod names the host did not list
   std::vector<Capacity> capacity_;
   std::string capacity_names_;
   double eval_time_ = 0;  // newest evaluation timestamp seen, seconds
+  bool capacities_cached_ = false;
   GroupStats stats_;
 
   // The query being read (begin .. commit / rollback).
