@@ -21,6 +21,15 @@ bool CapacityCache::has(std::uint64_t key, std::string_view ns, std::string_view
   }) != FlatIndex::kNone;
 }
 
+bool CapacityCache::covers(std::span<const sdk::ModelView> models, sdk::TimePoint now) const {
+  if (!fresh(now)) return false;
+  for (const auto& m : models)
+    for (const auto& v : m.variants)
+      for (const auto& pod : v.pods)
+        if (!has(m.key.ns, pod)) return false;
+  return true;
+}
+
 void CapacityCache::replace(const std::vector<Read>& read, sdk::TimePoint now) {
   clear();
   entries_.reserve(read.size());

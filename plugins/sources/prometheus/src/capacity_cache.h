@@ -32,6 +32,8 @@ class CapacityCache {
   // Hands the kept capacities to the grouper of a cycle that did not read them.
   void feed(Grouper& grouper) const;
 
+  // True when every pod the host lists for `models` has a capacity here and the last read is recent.
+  bool covers(std::span<const sdk::ModelView> models, sdk::TimePoint now) const;
   // The last read is younger than kRefresh.
   bool fresh(sdk::TimePoint now) const;
   // A capacity is kept for the pod; `key` is KeyHash().add(ns).add(pod).done().

@@ -1,7 +1,7 @@
-// A hash of byte strings and an open-addressing index from 64-bit hashes to 32-bit values, for the
-// grouper's per-series lookups (model by namespace and name, pod by model and name): one probe sequence
-// over a flat array, no allocation per key and no std::string built for a lookup. The index does not
-// know the keys: the caller's predicate compares them, so entries point into storage the caller owns.
+// A hash of byte strings and an open-addressing index from 64-bit hashes to 32-bit values (the KV
+// capacity cache's pods by namespace and name): one probe sequence over a flat array, no allocation per
+// key and no std::string built for a lookup. The index does not know the keys: the caller's predicate
+// compares them, so entries point into storage the caller owns.
 #pragma once
 
 #include <algorithm>
@@ -73,43 +73,6 @@ inline bool equal_bytes(std::string_view a, std::string_view b) {
     if (*p != *q) return false;
   return true;
 }
-
-// Keys of (namespace, model, name) stored back to back, to check a FlatIndex hit: the bytes of one key
-// sit together (a cache line or two) instead of in three objects of the caller's.
-class KeyArena {
- public:
-  void clear() {
-    refs_.clear();
-    bytes_.clear();
-  }
-  std::uint32_t add(std::string_view ns, std::string_view model, std::string_view name) {
-    refs_.push_back(Ref{bytes_.size(), ns.size(), model.size(), name.size()});
-    bytes_.append(ns).append(model).append(name);
-    return static_cast<std::uint32_t>(refs_.size() - 1);
-  }
-  bool equals(std::uint32_t id, std::string_view ns, std::string_view model, std::string_view name) const {
-    const Ref& r = refs_[id];
-    if (r.ns != ns.size() || r.model != model.size() || r.name != name.size()) return false;
-    const char* p = bytes_.data() + r.offset;
-    return equal_bytes(std::string_view(p + r.ns + r.model, r.name), name) &&
-           equal_bytes(std::string_view(p + r.ns, r.model), model) && equal_bytes(std::string_view(p, r.ns), ns);
-  }
-  // Forgets the keys added after the first `count`.
-  void truncate(std::size_t count) {
-    if (count >= refs_.size()) return;
-    bytes_.resize(refs_[count].offset);
-    refs_.resize(count);
-  }
-  std::size_t size() const { return refs_.size(); }
-
- private:
-  struct Ref {
-    std::size_t offset = 0;
-    std::size_t ns = 0, model = 0, name = 0;
-  };
-  std::vector<Ref> refs_;
-  std::string bytes_;
-};
 
 class FlatIndex {
  public:

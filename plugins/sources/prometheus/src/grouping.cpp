@@ -8,13 +8,16 @@
 namespace wva::prometheus {
 namespace {
 
+constexpr char kSep = '\x1f';
+
 std::size_t idx(Signal s) { return static_cast<std::size_t>(s); }
 
 sdk::TimePoint to_time_point(double seconds) {
   return sdk::TimePoint(std::chrono::duration_cast<sdk::Clock_t::duration>(std::chrono::duration<double>(seconds)));
 }
 
-std::optional<double> label_number(const std::string_view* v) {
+std::optional<double> label_number(const SampleView& s, std::string_view name) {
+  const std::string_view* v = s.label(name);
   if (!v) return std::nullopt;
   double out = 0;
   auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
@@ -71,13 +74,6 @@ std::string number(double v) {
   return buf;
 }
 
-std::uint64_t model_hash(std::string_view ns, std::string_view model) { return KeyHash().add(ns).add(model).done(); }
-// A pod or a Deployment of a model: one lookup per series finds it from the series' own labels. The
-// namespace and name come first: that prefix is the capacity cache's key of a pod.
-std::uint64_t name_hash(std::string_view ns, std::string_view model, std::string_view name) {
-  return KeyHash().add(ns).add(name).add(model).done();
-}
-
 constexpr std::size_t kInvalidExamples = 3;  // named in a model's message; the rest are counted
 
 std::string join_names(const std::vector<sdk::Variant>& variants) {
@@ -112,78 +108,18 @@ std::optional<std::string> domain_violation(Signal signal, double value) {
   }
 }
 
-Grouper::Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after,
-                 const CapacityCache* capacity_cache)
+Grouper::Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after)
     : models_(models), labels_(std::move(labels)), stale_after_(stale_after), state_(models.size()) {
-  capacities_cached_ = capacity_cache != nullptr;
-  model_index_.reset(models.size());
+  model_index_.reserve(models.size() * 2);
   variant_base_.reserve(models.size());
   std::uint32_t variants = 0;
-  std::size_t host_pods = 0;
-  std::vector<bool> first_of_key(models.size(), false);  // a repeated key's series go to its first model
   for (std::uint32_t i = 0; i < models.size(); ++i) {
     const auto& m = models[i];
-    const std::uint64_t h = model_hash(m.key.ns, m.key.model_id);
-    if (model_index_.find(h, [&](std::uint32_t j) { return models_[j].key == m.key; }) == FlatIndex::kNone) {
-      model_index_.insert(h, i);
-      first_of_key[i] = true;
-    }
+    model_index_.emplace(m.key.ns + kSep + m.key.model_id, i);
     variant_base_.push_back(variants);
     variants += static_cast<std::uint32_t>(m.variants.size());
-    for (const auto& v : m.variants) host_pods += v.pods.size();
   }
   variants_.resize(variants);
-  variant_model_.reserve(variants);
-  variant_index_.reset(variants);
-  // A slot for every pod the host lists, in its variant (the first that lists it), named by the host's
-  // string; pods without series are left out in finish().
-  pods_.reserve(host_pods);
-  pod_index_.reset(host_pods);
-  for (std::uint32_t mi = 0; mi < models.size(); ++mi) {
-    const auto& key = models[mi].key;
-    const auto& variants_of_model = models[mi].variants;
-    for (std::size_t vi = 0; vi < variants_of_model.size(); ++vi) variant_model_.push_back(mi);
-    if (!first_of_key[mi]) continue;
-    for (std::size_t vi = 0; vi < variants_of_model.size(); ++vi) {
-      const std::string& name = variants_of_model[vi].name;
-      const std::uint64_t h = name_hash(key.ns, key.model_id, name);
-      const auto global = variant_base_[mi] + static_cast<std::uint32_t>(vi);
-      if (variant_index_.find(h, [&](std::uint32_t k) {
-            return variant_keys_.equals(k, key.ns, key.model_id, name);
-          }) == FlatIndex::kNone) {
-        variant_index_.insert(h, variant_keys_.add(key.ns, key.model_id, name));
-        variant_of_key_.push_back(global);
-      }
-    }
-    for (std::size_t vi = 0; vi < variants_of_model.size(); ++vi)
-      for (const std::string& pod : variants_of_model[vi].pods) {
-        KeyHash prefix;
-        prefix.add(key.ns).add(pod);
-        if (capacities_cached_ && !capacity_cache->has(prefix.done(), key.ns, pod)) capacities_cached_ = false;
-        const std::uint64_t h = prefix.add(key.model_id).done();
-        if (pod_index_.find(h, [&](std::uint32_t slot) {
-              return pods_[slot].model == mi && pods_[slot].name == pod;
-            }) == FlatIndex::kNone)
-          add_pod(mi, static_cast<std::int32_t>(vi), pod, h);
-      }
-  }
-}
-
-bool Grouper::is_pod(std::uint32_t slot, std::string_view ns, std::string_view model, std::string_view pod) const {
-  return pod_keys_.equals(slot, ns, model, pod);
-}
-
-std::uint32_t Grouper::add_pod(std::uint32_t model, std::int32_t variant, std::string_view name, std::uint64_t hash) {
-  const auto slot = static_cast<std::uint32_t>(pods_.size());
-  Pod p;
-  p.model = model;
-  p.variant = variant;
-  p.name = name;
-  pods_.push_back(p);
-  pod_keys_.add(models_[model].key.ns, models_[model].key.model_id, name);
-  state_[model].slots.push_back(slot);
-  pod_index_.insert(hash, slot);
-  return slot;
 }
 
 std::int32_t Grouper::variant_by_prefix(std::uint32_t model, std::string_view name) const {
@@ -204,6 +140,36 @@ std::int32_t Grouper::variant_by_prefix(std::uint32_t model, std::string_view na
   return best;
 }
 
+std::int32_t Grouper::variant_of(std::uint32_t model, std::string_view pod, std::string_view* host_name) {
+  *host_name = {};
+  const auto& variants = models_[model].variants;
+  // 1. The pod names the host gave (the cluster backend's view of each Deployment's pods).
+  std::size_t known = 0;
+  for (const auto& v : variants) known += v.pods.size();
+  if (known > kLinearScan) {
+    ModelState& st = state_[model];
+    if (!st.variant_index_built) {
+      st.variant_index_built = true;
+      st.variant_of.reserve(known * 2);
+      for (std::size_t vi = 0; vi < variants.size(); ++vi)
+        for (const auto& p : variants[vi].pods) st.variant_of.emplace(p, static_cast<std::int32_t>(vi));
+    }
+    if (auto it = st.variant_of.find(pod); it != st.variant_of.end()) {
+      *host_name = it->first;  // a view of the host's string
+      return it->second;
+    }
+  } else {
+    for (std::size_t vi = 0; vi < variants.size(); ++vi)
+      for (const auto& p : variants[vi].pods)
+        if (p == pod) {
+          *host_name = p;
+          return static_cast<std::int32_t>(vi);
+        }
+  }
+  // 2. The name's prefix.
+  return variant_by_prefix(model, pod);
+}
+
 std::int32_t Grouper::variant_of_deployment(std::uint32_t model, std::string_view deployment) {
   const auto& variants = models_[model].variants;
   // 1. A variant is a Deployment: its name.
@@ -222,34 +188,34 @@ std::int32_t Grouper::variant_of_deployment(std::uint32_t model, std::string_vie
   return variant_by_prefix(model, deployment);
 }
 
-std::uint32_t Grouper::pod_slot(std::uint32_t model, std::string_view pod, std::uint64_t hash) {
-  const sdk::ModelKey& key = models_[model].key;
-  const std::uint32_t found =
-      pod_index_.find(hash, [&](std::uint32_t slot) { return is_pod(slot, key.ns, key.model_id, pod); });
-  if (found != FlatIndex::kNone) return found;
-  // Not a pod the host listed: the variant its name's prefix says, and a copy of the name (the parser's
-  // views die with the sample).
-  owned_names_.emplace_back(pod);
-  return add_pod(model, variant_by_prefix(model, pod), owned_names_.back(), hash);
-}
-
-void Grouper::rebuild_pod_index() {
-  pod_index_.reset(pods_.size());
-  for (std::uint32_t slot = 0; slot < pods_.size(); ++slot)
-    pod_index_.insert(
-        name_hash(models_[pods_[slot].model].key.ns, models_[pods_[slot].model].key.model_id, pods_[slot].name), slot);
-}
-
-std::uint32_t Grouper::find_model(std::string_view ns, std::string_view model) {
-  if (last_model_ != FlatIndex::kNone) {
-    const sdk::ModelKey& k = models_[last_model_].key;
-    if (equal_bytes(k.model_id, model) && equal_bytes(k.ns, ns)) return last_model_;
+std::uint32_t Grouper::pod_slot(std::uint32_t model, std::string_view pod) {
+  ModelState& st = state_[model];
+  if (st.slots.size() <= kLinearScan) {
+    for (std::uint32_t slot : st.slots)
+      if (pods_[slot].name == pod) return slot;
+  } else if (auto it = st.by_name.find(pod); it != st.by_name.end()) {
+    return it->second;
   }
-  const std::uint32_t found = model_index_.find(model_hash(ns, model), [&](std::uint32_t i) {
-    return equal_bytes(models_[i].key.model_id, model) && equal_bytes(models_[i].key.ns, ns);
-  });
-  if (found != FlatIndex::kNone) last_model_ = found;
-  return found;
+  const auto slot = static_cast<std::uint32_t>(pods_.size());
+  Pod p;
+  p.model = model;
+  std::string_view host_name;
+  p.variant = variant_of(model, pod, &host_name);
+  if (!host_name.empty()) {
+    p.name = host_name;
+  } else {
+    owned_names_.emplace_back(pod);  // the parser's views die with the sample
+    p.name = owned_names_.back();
+  }
+  pods_.push_back(p);
+  st.slots.push_back(slot);
+  if (st.slots.size() == kLinearScan + 1) {
+    st.by_name.reserve(kLinearScan * 4);
+    for (std::uint32_t s : st.slots) st.by_name.emplace(pods_[s].name, s);
+  } else if (st.slots.size() > kLinearScan + 1) {
+    st.by_name.emplace(p.name, slot);
+  }
+  return slot;
 }
 
 bool Grouper::keep_value(Values& v, std::uint32_t model, Signal signal, double value, std::string_view kind,
@@ -284,7 +250,9 @@ void Grouper::store(std::uint32_t slot, Signal signal, double value) {
   keep_value(p, p.model, signal, value, "pod", p.name);
 }
 
-void Grouper::store_variant(std::uint32_t model, std::uint32_t global_variant, Signal signal, double value) {
+void Grouper::store_variant(std::uint32_t global_variant, Signal signal, double value) {
+  const auto model = static_cast<std::uint32_t>(
+      std::upper_bound(variant_base_.begin(), variant_base_.end(), global_variant) - variant_base_.begin() - 1);
   const auto& variant = models_[model].variants[global_variant - variant_base_[model]];
   keep_value(variants_[global_variant], model, signal, value, "Deployment", variant.name);
 }
@@ -315,33 +283,14 @@ void Grouper::begin(std::optional<Signal> single) {
   staged_eval_time_ = eval_time_;
 }
 
-Grouper::Labels Grouper::read_labels(const SampleView& s) const {
-  // The first label of each name, as SampleView::label() finds it; the length is compared first (label
-  // names differ in length more often than not).
-  Labels out;
-  const auto match = [](const std::string_view*& slot, const LabelView& l, std::string_view name) {
-    if (!slot && equal_bytes(l.name, name)) slot = &l.value;
-  };
-  for (const LabelView& l : s.labels) {
-    match(out.signal, l, kSignalLabel);
-    match(out.ns, l, labels_.ns);
-    match(out.model, l, labels_.model);
-    match(out.pod, l, labels_.pod);
-    match(out.deployment, l, kDeploymentLabel);
-    match(out.num_gpu_blocks, l, "num_gpu_blocks");
-    match(out.block_size, l, "block_size");
-  }
-  return out;
-}
-
 void Grouper::on_sample(const SampleView& s) {
   staged_eval_time_ = std::max(staged_eval_time_, s.timestamp);
-  const Labels labels = read_labels(s);
   Signal signal;
   if (single_) {
     signal = *single_;
   } else {
-    auto sig = labels.signal ? signal_from_name(*labels.signal) : std::nullopt;
+    const std::string_view* tag = s.label(kSignalLabel);
+    auto sig = tag ? signal_from_name(*tag) : std::nullopt;
     if (!sig) {
       ++staged_ignored_;
       return;
@@ -351,8 +300,8 @@ void Grouper::on_sample(const SampleView& s) {
   if (signal == Signal::kKvCapacity) {
     // vllm:cache_config_info carries no model label: matched to the pods seen in finish().
     Capacity c;
-    const std::string_view* ns = labels.ns;
-    const std::string_view* pod = labels.pod;
+    const std::string_view* ns = s.label(labels_.ns);
+    const std::string_view* pod = s.label(labels_.pod);
     if (ns && pod) {
       c.has_labels = true;
       c.ns_offset = capacity_names_.size();
@@ -361,61 +310,40 @@ void Grouper::on_sample(const SampleView& s) {
       c.pod_offset = capacity_names_.size();
       c.pod_size = pod->size();
       capacity_names_ += *pod;
-      auto blocks = label_number(labels.num_gpu_blocks);
-      auto block_size = label_number(labels.block_size);
+      auto blocks = label_number(s, "num_gpu_blocks");
+      auto block_size = label_number(s, "block_size");
       c.tokens = blocks && block_size ? *blocks * *block_size : s.value;
     }
     capacity_.push_back(c);
     return;
   }
-  const std::string_view* ns = labels.ns;
-  const std::string_view* model = labels.model;
-  const std::string_view* pod = labels.pod;
+  const std::string_view* ns = s.label(labels_.ns);
+  const std::string_view* model = s.label(labels_.model);
+  const std::string_view* pod = s.label(labels_.pod);
   const bool model_level = signal == Signal::kRouterQueue;
   const bool has_pod = pod && !pod->empty();
   const std::string_view* deployment =
-      !model_level && !has_pod && signal_group(signal) == SignalGroup::kLoad ? labels.deployment : nullptr;
+      !model_level && !has_pod && signal_group(signal) == SignalGroup::kLoad ? s.label(kDeploymentLabel) : nullptr;
   if (!ns || !model || (!model_level && !has_pod && (!deployment || deployment->empty()))) {
     ++staged_ignored_;
     return;
   }
-  // One lookup finds the pod (or the Deployment) from the series' own labels; the model alone is looked
-  // up only for pods and Deployments the host did not list and for model-level series.
-  if (has_pod) {
-    const std::uint64_t h = name_hash(*ns, *model, *pod);
-    std::uint32_t slot = pod_index_.find(h, [&](std::uint32_t s) { return is_pod(s, *ns, *model, *pod); });
-    std::uint32_t mi = slot == FlatIndex::kNone ? find_model(*ns, *model) : pods_[slot].model;
-    if (mi == FlatIndex::kNone) {
-      ++staged_ignored_;
-      return;
-    }
-    if (slot == FlatIndex::kNone) slot = pod_slot(mi, *pod, h);
-    ++staged_samples_;
-    staged_.push_back(Staged{slot, mi, signal, Target::kPod, s.value});
-    return;
-  }
-  if (!model_level) {
-    const std::uint32_t found = variant_index_.find(name_hash(*ns, *model, *deployment), [&](std::uint32_t k) {
-      return variant_keys_.equals(k, *ns, *model, *deployment);
-    });
-    if (found != FlatIndex::kNone) {
-      const std::uint32_t global = variant_of_key_[found];
-      ++staged_samples_;
-      staged_.push_back(Staged{global, variant_model_[global], signal, Target::kVariant, s.value});
-      return;
-    }
-  }
-  const std::uint32_t mi = find_model(*ns, *model);
-  if (mi == FlatIndex::kNone) {
+  key_.assign(*ns);
+  key_ += kSep;
+  key_ += *model;
+  auto it = model_index_.find(key_);
+  if (it == model_index_.end()) {
     ++staged_ignored_;
     return;
   }
   ++staged_samples_;
+  const std::uint32_t mi = it->second;
   if (model_level) {
-    staged_.push_back(Staged{mi, mi, signal, Target::kModel, s.value});
+    staged_.push_back(Staged{mi, signal, Target::kModel, s.value});
+  } else if (has_pod) {
+    staged_.push_back(Staged{pod_slot(mi, *pod), signal, Target::kPod, s.value});
   } else if (const std::int32_t vi = variant_of_deployment(mi, *deployment); vi >= 0) {
-    staged_.push_back(
-        Staged{variant_base_[mi] + static_cast<std::uint32_t>(vi), mi, signal, Target::kVariant, s.value});
+    staged_.push_back(Staged{variant_base_[mi] + static_cast<std::uint32_t>(vi), signal, Target::kVariant, s.value});
   } else {
     ++staged_unmapped_deployments_;
     staged_unmapped_models_.push_back(mi);
@@ -426,7 +354,7 @@ void Grouper::commit() {
   for (const Staged& st : staged_) {
     switch (st.target) {
       case Target::kPod: store(st.index, st.signal, st.value); break;
-      case Target::kVariant: store_variant(st.model, st.index, st.signal, st.value); break;
+      case Target::kVariant: store_variant(st.index, st.signal, st.value); break;
       case Target::kModel: store_model_level(st.index, st.signal, st.value); break;
     }
   }
@@ -440,12 +368,12 @@ void Grouper::commit() {
 
 void Grouper::rollback() {
   // Pods first seen in this response are forgotten (each model's new slots are at the end of its list).
-  if (pods_.size() > pods_mark_) {
-    for (std::size_t slot = pods_.size(); slot-- > pods_mark_;) state_[pods_[slot].model].slots.pop_back();
-    pods_.resize(pods_mark_);
-    pod_keys_.truncate(pods_mark_);
-    rebuild_pod_index();  // rare (a failed response that named unknown pods): no deletion in the index
+  for (std::size_t slot = pods_.size(); slot-- > pods_mark_;) {
+    ModelState& st = state_[pods_[slot].model];
+    st.by_name.erase(pods_[slot].name);
+    st.slots.pop_back();
   }
+  pods_.resize(pods_mark_);
   capacity_.resize(capacity_mark_);
   capacity_names_.resize(capacity_names_mark_);
   begin(single_);
@@ -491,13 +419,9 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
   // KV capacity comes from vllm:cache_config_info, which carries no model label: match it by
   // (namespace, pod) to every model pod seen.
   if (!capacity_.empty()) {
-    // Every pod a series named, by the hash of its name alone (capacity series name no model), sorted:
-    // one array. Pods the host listed but no series named are not matched (their capacity is ignored).
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> by_pod;
-    by_pod.reserve(pods_.size());
-    for (std::uint32_t i = 0; i < pods_.size(); ++i)
-      if (pods_[i].seen.any()) by_pod.emplace_back(hash_bytes(pods_[i].name), i);
-    std::sort(by_pod.begin(), by_pod.end());
+    std::unordered_multimap<std::string_view, std::uint32_t> by_pod;
+    by_pod.reserve(pods_.size() * 2);
+    for (std::uint32_t i = 0; i < pods_.size(); ++i) by_pod.emplace(pods_[i].name, i);
     for (const Capacity& c : capacity_) {
       if (!c.has_labels) {
         ++stats_.ignored;
@@ -506,11 +430,9 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
       const std::string_view ns(capacity_names_.data() + c.ns_offset, c.ns_size);
       const std::string_view pod(capacity_names_.data() + c.pod_offset, c.pod_size);
       bool matched = false;
-      const std::pair<std::uint64_t, std::uint32_t> first{hash_bytes(pod), 0};
-      for (auto it = std::lower_bound(by_pod.begin(), by_pod.end(), first);
-           it != by_pod.end() && it->first == first.first; ++it) {
-        const Pod& p = pods_[it->second];
-        if (p.name != pod || models_[p.model].key.ns != ns) continue;
+      auto [lo, hi] = by_pod.equal_range(pod);
+      for (auto it = lo; it != hi; ++it) {
+        if (models_[pods_[it->second].model].key.ns != ns) continue;
         store(it->second, Signal::kKvCapacity, c.tokens);
         matched = true;
       }

@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "capacity_cache.h"
-#include "flat_index.h"
 #include "promql.h"
 #include "response_parser.h"
 #include "settings.h"
@@ -51,8 +50,7 @@ std::optional<std::string> domain_violation(Signal signal, double value);
 
 class Grouper : public SampleHandler {
  public:
-  Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after,
-          const CapacityCache* capacity_cache = nullptr);
+  Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after);
 
   // One query's series: begin(), then the parser calls on_sample() for each, then commit() when the
   // response was valid and successful, rollback() otherwise (nothing of it is kept). `single` is the
@@ -71,12 +69,9 @@ class Grouper : public SampleHandler {
 
   const GroupStats& stats() const { return stats_; }
 
-  // KV capacity series (vllm:cache_config_info, per namespace and pod), as committed so far; the views
-  // are valid until the next call that changes the grouper. Only series with both labels.
+  // KV capacity series (vllm:cache_config_info, per namespace and pod) as committed so far, for the
+  // capacity cache; the views are valid until the next call that changes the grouper.
   std::vector<CapacityCache::Read> capacities() const;
-  // Every pod the host lists has a capacity in the cache given to the constructor (checked while the
-  // pods are indexed: the same hash).
-  bool capacities_cached() const { return capacities_cached_; }
   // A capacity read in an earlier cycle, matched to the pods in finish() like a series of this one.
   void add_capacity(std::string_view ns, std::string_view pod, double tokens);
 
@@ -94,7 +89,6 @@ class Grouper : public SampleHandler {
   enum class Target : std::uint8_t { kPod, kVariant, kModel };
   struct Staged {             // one routed sample of the query being read
     std::uint32_t index = 0;  // pod slot, global variant index or model index
-    std::uint32_t model = 0;
     Signal signal = Signal::kKvCacheUsage;
     Target target = Target::kPod;
     double value = 0;
@@ -105,7 +99,10 @@ class Grouper : public SampleHandler {
     double tokens = 0;
   };
   struct ModelState {
-    std::vector<std::uint32_t> slots;  // its pods: the host's first, then others as they arrive
+    std::vector<std::uint32_t> slots;                               // pods seen, in arrival order
+    std::unordered_map<std::string_view, std::uint32_t> by_name;    // used once a model has many pods
+    std::unordered_map<std::string_view, std::int32_t> variant_of;  // pod -> variant, for many pods
+    bool variant_index_built = false;
     std::unordered_map<std::string_view, std::int32_t> deployment_of;  // host pods' Deployment identity
     bool deployment_index_built = false;
     std::size_t unmapped_deployments = 0;
@@ -113,29 +110,15 @@ class Grouper : public SampleHandler {
     std::vector<std::string> invalid_examples;  // the first few, "kvCacheUsage -5 on pod p (outside [0, 1])"
     std::optional<double> router_queue;         // model-level: summed over the routers that report it
   };
-  // The labels of one series the grouper reads, found in one pass over them.
-  struct Labels {
-    const std::string_view* signal = nullptr;
-    const std::string_view* ns = nullptr;
-    const std::string_view* model = nullptr;
-    const std::string_view* pod = nullptr;
-    const std::string_view* deployment = nullptr;
-    const std::string_view* num_gpu_blocks = nullptr;
-    const std::string_view* block_size = nullptr;
-  };
+  static constexpr std::size_t kLinearScan = 32;  // below this many pods a scan beats hashing
 
-  Labels read_labels(const SampleView& s) const;
-  // The model of (namespace, model name); FlatIndex::kNone when it is not one of the models.
-  std::uint32_t find_model(std::string_view ns, std::string_view model);
-  // The slot of a pod named by a series, made when the host did not list it; `hash` is pod_key().
-  std::uint32_t pod_slot(std::uint32_t model, std::string_view pod, std::uint64_t hash);
-  std::uint32_t add_pod(std::uint32_t model, std::int32_t variant, std::string_view name, std::uint64_t hash);
-  bool is_pod(std::uint32_t slot, std::string_view ns, std::string_view model, std::string_view pod) const;
-  void rebuild_pod_index();
+  std::uint32_t pod_slot(std::uint32_t model, std::string_view pod);
+  // The variant of a pod, and the host's own copy of its name when the host listed it.
+  std::int32_t variant_of(std::uint32_t model, std::string_view pod, std::string_view* host_name);
   std::int32_t variant_of_deployment(std::uint32_t model, std::string_view deployment);
   std::int32_t variant_by_prefix(std::uint32_t model, std::string_view name) const;
   void store(std::uint32_t slot, Signal signal, double value);
-  void store_variant(std::uint32_t model, std::uint32_t global_variant, Signal signal, double value);
+  void store_variant(std::uint32_t global_variant, Signal signal, double value);
   void store_model_level(std::uint32_t model, Signal signal, double value);
   bool keep_value(Values& v, std::uint32_t model, Signal signal, double value, std::string_view kind,
                   std::string_view name);
@@ -143,23 +126,16 @@ class Grouper : public SampleHandler {
   std::span<const sdk::ModelView> models_;
   LabelNames labels_;
   Millis stale_after_;
-  FlatIndex model_index_;                        // hash of (namespace, model id) -> model
-  std::uint32_t last_model_ = FlatIndex::kNone;  // the model of the previous series (series come in runs)
+  std::unordered_map<std::string, std::uint32_t> model_index_;  // ns \x1f model_id
   std::vector<ModelState> state_;
   std::vector<std::uint32_t> variant_base_;  // model -> index of its first variant in variants_
   std::vector<Values> variants_;             // per-Deployment load series, by global variant index
-  std::vector<Pod> pods_;                    // the host's pods of every model (made at construction), then others
-  FlatIndex pod_index_;                      // hash of (namespace, model id, pod name) -> pod slot
-  KeyArena pod_keys_;                        // per pod slot: its (namespace, model id, name)
-  FlatIndex variant_index_;                  // hash of (namespace, model id, variant name) -> key in variant_keys_
-  KeyArena variant_keys_;
-  std::vector<std::uint32_t> variant_of_key_;  // key in variant_keys_ -> global variant
-  std::vector<std::uint32_t> variant_model_;   // global variant -> model
-  std::deque<std::string> owned_names_;        // pod names the host did not list
+  std::vector<Pod> pods_;
+  std::deque<std::string> owned_names_;  // pod names the host did not list
   std::vector<Capacity> capacity_;
   std::string capacity_names_;
   double eval_time_ = 0;  // newest evaluation timestamp seen, seconds
-  bool capacities_cached_ = false;
+  std::string key_;       // reused lookup buffer
   GroupStats stats_;
 
   // The query being read (begin .. commit / rollback).

@@ -189,9 +189,8 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
   const bool capacity_cacheable =
       !templates[capacity].empty() && templates[capacity] == default_template(Signal::kKvCapacity);
   if (!capacity_cacheable) capacity_cache_.clear();
-  const bool cache_fresh = capacity_cacheable && capacity_cache_.fresh(now);
-  Grouper grouper(queried, config_.labels, config_.stale_after, cache_fresh ? &capacity_cache_ : nullptr);
-  report.capacity_cached = cache_fresh && grouper.capacities_cached();
+  Grouper grouper(queried, config_.labels, config_.stale_after);
+  report.capacity_cached = capacity_cacheable && capacity_cache_.covers(queried, now);
   if (report.capacity_cached) {
     templates[capacity].clear();
     capacity_cache_.feed(grouper);

@@ -1,7 +1,7 @@
-// The Grouper (flat hash indexes, one pass over each series' labels, the host's pods indexed up front)
-// against the grouper it replaced (tests/reference_grouping.*: per-model scans and std::string-keyed
-// maps), and FlatIndex against std::unordered_multimap, over random inputs: the same metrics, messages
-// and counts for the same series.
+// KV capacities handed over from the cache (CapacityCache, read in an earlier cycle) against the same
+// capacities arriving as vllm:cache_config_info series, over random fleets and series: the same metrics,
+// messages and counts. And the pieces the cache and the reader use: FlatIndex against
+// std::unordered_multimap, the plain-decimal parse against std::from_chars.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,9 +11,9 @@
 #include <random>
 #include <unordered_map>
 
+#include "capacity_cache.h"
 #include "flat_index.h"
 #include "grouping.h"
-#include "reference_grouping.h"
 
 namespace wva::prometheus {
 namespace {
@@ -163,47 +163,80 @@ void expect_same(const std::map<sdk::ModelKey, sdk::ModelMetrics>& got,
   }
 }
 
-TEST(GroupingEquality, SameMetricsAsTheReferenceGrouperOnRandomSeries) {
+TEST(CapacityCache, CachedCapacitiesGiveTheSameMetricsAsTheSeries) {
   std::mt19937 rng(20261206);
-  std::size_t replicas_compared = 0, rollbacks = 0;
+  std::size_t capacities_compared = 0, rollbacks = 0;
   for (int round = 0; round < 300; ++round) {
     const RandomFleet fleet = make_fleet(rng);
-    Grouper grouper(fleet.models, LabelNames{}, Millis(120000));
-    reference::ReferenceGrouper reference(fleet.models, LabelNames{}, Millis(120000));
-    const int queries = std::uniform_int_distribution<int>(1, 4)(rng);
-    for (int q = 0; q < queries; ++q) {
+    // One cycle reads everything; an earlier cycle read only the capacity series (into the cache), and
+    // this cycle's grouper gets the other series plus the cached capacities.
+    Grouper with_series(fleet.models, LabelNames{}, Millis(120000));
+    Grouper capacity_read(fleet.models, LabelNames{}, Millis(120000));
+    Grouper with_cache(fleet.models, LabelNames{}, Millis(120000));
+    std::size_t capacity_series_ignored = 0;
+    struct Query {
+      std::optional<Signal> untagged;
+      std::vector<SeriesText> series;
+      bool rollback = false;
+    };
+    std::vector<Query> queries(std::uniform_int_distribution<std::size_t>(1, 4)(rng));
+    for (Query& q : queries) {
       const bool tagged = rng() % 4 != 0;
       const auto single = static_cast<Signal>(rng() % kSignalCount);
-      const std::optional<Signal> untagged = tagged ? std::nullopt : std::optional<Signal>(single);
-      grouper.begin(untagged);
-      reference.begin(untagged);
+      q.untagged = tagged ? std::nullopt : std::optional<Signal>(single);
       const int series = std::uniform_int_distribution<int>(0, 150)(rng);
-      for (int i = 0; i < series; ++i) {
-        const SeriesText text = random_series(rng, fleet, tagged, single);
-        std::vector<LabelView> labels;
-        for (const auto& [k, v] : text.labels) labels.push_back(LabelView{k, v});
-        const SampleView view{labels, text.value, text.timestamp};
-        grouper.on_sample(view);
-        reference.on_sample(view);
-      }
-      if (rng() % 6 == 0) {
-        ++rollbacks;
-        grouper.rollback();
-        reference.rollback();
-      } else {
-        grouper.commit();
-        reference.commit();
-      }
+      for (int i = 0; i < series; ++i) q.series.push_back(random_series(rng, fleet, tagged, single));
+      q.rollback = rng() % 6 == 0;
+      rollbacks += q.rollback;
     }
+    const auto is_capacity = [](const Query& q, const SeriesText& s) {
+      if (q.untagged) return *q.untagged == Signal::kKvCapacity;
+      for (const auto& [k, v] : s.labels)
+        if (k == "wva_signal") return v == "kvCapacity";
+      return false;
+    };
+    const auto feed = [](Grouper& g, const Query& q, const std::vector<const SeriesText*>& series) {
+      g.begin(q.untagged);
+      for (const SeriesText* text : series) {
+        std::vector<LabelView> labels;
+        for (const auto& [k, v] : text->labels) labels.push_back(LabelView{k, v});
+        g.on_sample(SampleView{labels, text->value, text->timestamp});
+      }
+      if (q.rollback) g.rollback();
+      else g.commit();
+    };
+    for (const Query& q : queries) {
+      std::vector<const SeriesText*> all, capacity, rest;
+      for (const SeriesText& s : q.series) {
+        all.push_back(&s);
+        (is_capacity(q, s) ? capacity : rest).push_back(&s);
+      }
+      feed(capacity_read, q, capacity);
+      feed(with_series, q, all);
+    }
+    CapacityCache cache;
     const sdk::TimePoint at{std::chrono::seconds(1795808590)};
-    const auto got = grouper.finish(at);
-    const auto want = reference.finish(at);
+    cache.replace(capacity_read.capacities(), at);
+    cache.feed(with_cache);
+    for (const Query& q : queries) {
+      std::vector<const SeriesText*> rest;
+      for (const SeriesText& s : q.series)
+        if (!is_capacity(q, s)) rest.push_back(&s);
+      feed(with_cache, q, rest);
+    }
+    capacities_compared += capacity_read.capacities().size();
+    (void)capacity_read.finish(at);  // no pod seen: every capacity series it read counts as ignored
+    capacity_series_ignored = capacity_read.stats().ignored;
+
+    const auto got = with_cache.finish(at);
+    const auto want = with_series.finish(at);
     expect_same(got, want, round);
-    for (const auto& [key, mm] : want) replicas_compared += mm.replicas.size();
-    const GroupStats& a = grouper.stats();
-    const GroupStats& b = reference.stats();
+    const GroupStats& a = with_cache.stats();
+    const GroupStats& b = with_series.stats();
     EXPECT_EQ(a.samples, b.samples) << "round " << round;
-    EXPECT_EQ(a.ignored, b.ignored) << "round " << round;
+    // The cached cycle reads no capacity series: the ignored ones among them are not counted again.
+    EXPECT_LE(a.ignored, b.ignored) << "round " << round;
+    EXPECT_GE(a.ignored + capacity_series_ignored, b.ignored) << "round " << round;
     EXPECT_EQ(a.non_finite, b.non_finite) << "round " << round;
     EXPECT_EQ(a.invalid, b.invalid) << "round " << round;
     EXPECT_EQ(a.unmapped_pods, b.unmapped_pods) << "round " << round;
@@ -211,11 +244,11 @@ TEST(GroupingEquality, SameMetricsAsTheReferenceGrouperOnRandomSeries) {
     if (HasFailure()) break;
   }
   // The inputs reached the cases they are for.
-  EXPECT_GT(replicas_compared, 500u);
+  EXPECT_GT(capacities_compared, 500u);
   EXPECT_GT(rollbacks, 20u);
 }
 
-TEST(GroupingEquality, FlatIndexFindsWhatAMultimapFinds) {
+TEST(CapacityCache, FlatIndexFindsWhatAMultimapFinds) {
   std::mt19937 rng(7);
   for (int round = 0; round < 50; ++round) {
     FlatIndex index;
@@ -255,7 +288,7 @@ TEST(GroupingEquality, FlatIndexFindsWhatAMultimapFinds) {
   EXPECT_LT(big.capacity(), large / 100);
 }
 
-TEST(GroupingEquality, PlainDecimalsParseAsFromChars) {
+TEST(ParserFastPaths, PlainDecimalsParseAsFromChars) {
   // parse_sample_value's fast path for plain decimals against std::from_chars on random and edge inputs.
   std::mt19937_64 rng(11);
   std::vector<std::string> inputs = {"0",
