@@ -407,6 +407,16 @@ int main(int argc, char** argv) {
     serve(models, dir, fds[1]);
   }
   ::close(fds[1]);
+  // The server goes with this process on every way out, an early error return included (it would keep
+  // the caller's output pipe open).
+  struct StopServer {
+    pid_t pid;
+    ~StopServer() {
+      ::kill(pid, SIGTERM);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  } stop_server{server};
   int port = 0;
   if (::read(fds[0], &port, sizeof port) != sizeof port) return 1;
   ::close(fds[0]);
@@ -507,9 +517,6 @@ int main(int argc, char** argv) {
   std::printf("RSS                         %.0f MB after the first cycle, %.0f MB peak\n", rss_after_start,
               peak_rss_mb());
   host.shutdown();
-  ::kill(server, SIGTERM);
-  int status = 0;
-  ::waitpid(server, &status, 0);
   if (own_dir) fs::remove_all(dir);
   return h.errors.empty() && h.ok_models == static_cast<std::size_t>(models) ? 0 : 3;
 }
