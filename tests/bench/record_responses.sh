@@ -87,7 +87,8 @@ for _ in $(seq 60); do
   load=$(query load 2>/dev/null) || continue
   n_rep=$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["data"]["result"]))' "$replicas")
   n_load=$(python3 -c 'import json,sys; r=json.loads(sys.argv[1])["data"]["result"]; print(sum(1 for s in r if float(s["value"][1]) > 0 or s["metric"]["wva_signal"] == "queueGrowth"))' "$load")
-  if [ "$n_rep" = 120 ] && [ "$n_load" = 60 ]; then
+  # Per pod: KV use, waiting, running, KV capacity (24 pods); sampleTime returns only stale pods (none).
+  if [ "$n_rep" = 96 ] && [ "$n_load" = 60 ]; then
     mkdir -p "$here/data"
     printf '%s' "$replicas" >"$here/data/replicas.json"
     printf '%s' "$load" >"$here/data/load.json"

@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -102,9 +103,14 @@ void write_fleet(const fs::path& dir, int models, int port) {
 
 // --- the replay server's responses: the shape of a real Prometheus answering the source's queries ---
 struct Bodies {
-  std::string replicas;  // the per-pod group: kvCacheUsage, waiting, running, sampleTime, kvCapacity
-  std::string load;      // the load group, summed per Deployment
-  std::string probe;     // the recording-rules probe: no recorded series
+  // The per-pod group: kvCacheUsage, waiting, running, kvCapacity; sampleTime returns only pods older than
+  // staleAfter, and every pod here is fresh.
+  std::string replicas;
+  // The same without kvCapacity: the source keeps the pods' KV capacity and asks again only for new pods
+  // and every 5 minutes.
+  std::string replicas_cached;
+  std::string load;   // the load group, summed per Deployment
+  std::string probe;  // the recording-rules probe: no recorded series
 };
 
 Bodies make_bodies(int models, double now) {
@@ -120,7 +126,7 @@ Bodies make_bodies(int models, double now) {
     first = false;
   };
   int n = 0;
-  for (const char* signal : {"kvCacheUsage", "waiting", "running", "sampleTime"}) {
+  for (const char* signal : {"kvCacheUsage", "waiting", "running"}) {
     for (int m = 0; m < models; ++m)
       for (int v = 0; v < kVariants; ++v)
         for (int p = 0; p < kReplicas; ++p) {
@@ -128,14 +134,14 @@ Bodies make_bodies(int models, double now) {
           const std::string sig = signal;
           const double value = sig == "kvCacheUsage" ? 0.3 + 0.05 * (n % 10)
                                : sig == "waiting"    ? double(n % 4)
-                               : sig == "running"    ? double(8 + n % 16)
-                                                     : std::round((now - 1.5) * 1000) / 1000;
+                                                     : double(8 + n % 16);
           sep(r);
           r += R"({"metric":{"model_name":")" + model_of(m) + R"(","namespace":")" + ns_of(m) + R"(","pod":")" +
                deployment_of(m, v) + "-" + std::to_string(p) + R"(","wva_signal":")" + sig + R"("},"value":[)" + ts +
                ",\"" + prom_number(value) + "\"]}";
         }
   }
+  b.replicas_cached = r + tail;
   for (int m = 0; m < models; ++m)
     for (int v = 0; v < kVariants; ++v)
       for (int p = 0; p < kReplicas; ++p) {
@@ -261,7 +267,8 @@ template <class Handler>
   write_fleet(dir, models, port);
   const Bodies bodies =
       make_bodies(models, std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
-  const std::string sizes = std::to_string(bodies.replicas.size()) + " " + std::to_string(bodies.load.size());
+  const std::string sizes = std::to_string(bodies.replicas_cached.size()) + " " + std::to_string(bodies.load.size()) +
+                            " " + std::to_string(bodies.replicas.size());
   std::atomic<std::size_t> queries{0};
   const std::string bad = R"({"status":"error","errorType":"bad_data","error":"unexpected query"})";
   if (::write(ready, &port, sizeof port) != sizeof port) std::_Exit(1);
@@ -277,13 +284,16 @@ template <class Handler>
     const std::string form = form_decode(body);
     if (const char* save = std::getenv("WVA_BENCH_SAVE_QUERIES")) {
       // The PromQL the source sent, for tests/bench/record_responses.sh (replayed against a real Prometheus).
+      const bool capacity = form.find("cache_config_info") != std::string::npos;
       const std::string kind = form.rfind("query=count by (__name__)", 0) == 0      ? "probe"
-                               : form.find("\"kvCacheUsage\"") != std::string::npos ? "replicas"
-                                                                                    : "load";
+                               : form.find("\"kvCacheUsage\"") == std::string::npos ? "load"
+                               : capacity                                           ? "replicas"
+                                                                                    : "replicas-cached";
       std::ofstream(fs::path(save) / (kind + ".promql")) << form.substr(6);
     }
     if (form.rfind("query=count by (__name__)", 0) == 0) return {200, bodies.probe};
-    if (form.find("\"kvCacheUsage\"") != std::string::npos) return {200, bodies.replicas};
+    if (form.find("\"kvCacheUsage\"") != std::string::npos)
+      return {200, form.find("cache_config_info") != std::string::npos ? bodies.replicas : bodies.replicas_cached};
     if (form.find("\"completions\"") != std::string::npos) return {200, bodies.load};
     return {400, bad};
   });
@@ -397,6 +407,16 @@ int main(int argc, char** argv) {
     serve(models, dir, fds[1]);
   }
   ::close(fds[1]);
+  // The server goes with this process on every way out, an early error return included (it would keep
+  // the caller's output pipe open).
+  struct StopServer {
+    pid_t pid;
+    ~StopServer() {
+      ::kill(pid, SIGTERM);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  } stop_server{server};
   int port = 0;
   if (::read(fds[0], &port, sizeof port) != sizeof port) return 1;
   ::close(fds[0]);
@@ -475,9 +495,16 @@ int main(int argc, char** argv) {
   for (const auto& e : h.errors) std::fprintf(stderr, "cycle error: %s\n", e.c_str());
   std::printf("models                      %d x %d variants x %d pods (%d pods)\n", models, kVariants, kReplicas,
               models * kVariants * kReplicas);
-  std::printf("responses                   replicas %s bytes, load %s bytes\n",
-              sizes ? sizes->body.substr(0, sizes->body.find(' ')).c_str() : "?",
-              sizes ? sizes->body.substr(sizes->body.find(' ') + 1).c_str() : "?");
+  // "<per-pod group> <load group> <per-pod group with KV capacity>"
+  std::string size_text[3] = {"?", "?", "?"};
+  if (sizes) {
+    std::istringstream in(sizes->body);
+    in >> size_text[0] >> size_text[1] >> size_text[2];
+  }
+  std::printf(
+      "responses                   replicas %s bytes (%s with KV capacity: first cycle, new pods, every 5 "
+      "minutes), load %s bytes\n",
+      size_text[0].c_str(), size_text[2].c_str(), size_text[1].c_str());
   std::printf("load folder (LocalCluster)  %.0f ms CPU\n", cpu_load * 1e3);
   std::printf("host start                  %.0f ms CPU\n", (cpu_started - cpu0 - cpu_load) * 1e3);
   std::printf("first cycle                 %.0f ms CPU, %ld queries, %zu decisions\n", cpu_first * 1e3, first_queries,
@@ -490,9 +517,6 @@ int main(int argc, char** argv) {
   std::printf("RSS                         %.0f MB after the first cycle, %.0f MB peak\n", rss_after_start,
               peak_rss_mb());
   host.shutdown();
-  ::kill(server, SIGTERM);
-  int status = 0;
-  ::waitpid(server, &status, 0);
   if (own_dir) fs::remove_all(dir);
   return h.errors.empty() && h.ok_models == static_cast<std::size_t>(models) ? 0 : 3;
 }

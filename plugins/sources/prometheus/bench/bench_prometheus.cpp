@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "capacity_cache.h"
 #include "grouping.h"
 #include "response_parser.h"
 
@@ -88,9 +89,21 @@ struct Response {
   bool per_deployment = false;
 };
 
-void run(benchmark::State& state, const std::vector<Response>& responses) {
+// The KV capacities of every pod, read once as the source's cache keeps them between cycles.
+CapacityCache capacity_cache_of(const std::vector<wva::sdk::ModelView>& models) {
+  Grouper read(models, LabelNames{}, Millis(120000));
+  read.begin();
+  (void)parse_response_stream(make_body(models, {"kvCapacity"}), read);
+  read.commit();
+  CapacityCache cache;
+  cache.replace(read.capacities(), wva::sdk::TimePoint{});
+  return cache;
+}
+
+void run(benchmark::State& state, const std::vector<Response>& responses, bool cached_capacity = false) {
   const int count = static_cast<int>(state.range(0));
   const auto models = make_models(count);
+  const CapacityCache cache = cached_capacity ? capacity_cache_of(models) : CapacityCache{};
   std::vector<std::string> bodies;
   std::size_t bytes = 0, series = 0;
   for (const auto& r : responses) {
@@ -100,6 +113,7 @@ void run(benchmark::State& state, const std::vector<Response>& responses) {
   }
   for (auto _ : state) {
     Grouper g(models, LabelNames{}, Millis(120000));
+    if (cached_capacity) cache.feed(g);
     for (const auto& b : bodies) {
       g.begin();
       if (!parse_response_stream(b, g)) state.SkipWithError("parse failed");
@@ -117,7 +131,34 @@ void run(benchmark::State& state, const std::vector<Response>& responses) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes));
 }
 
+// The reader alone (a handler that only counts), over the whole cycle's bodies: the parse's share.
+struct CountingHandler : SampleHandler {
+  std::size_t series = 0;
+  void on_sample(const SampleView&) override { ++series; }
+};
+void run_parse_only(benchmark::State& state, const std::vector<Response>& responses) {
+  const int count = static_cast<int>(state.range(0));
+  const auto models = make_models(count);
+  std::vector<std::string> bodies;
+  std::size_t bytes = 0;
+  for (const auto& r : responses) {
+    bodies.push_back(make_body(models, r.signals, r.per_deployment));
+    bytes += bodies.back().size();
+  }
+  for (auto _ : state) {
+    CountingHandler h;
+    for (const auto& b : bodies)
+      if (!parse_response_stream(b, h)) state.SkipWithError("parse failed");
+    benchmark::DoNotOptimize(h.series);
+  }
+  state.counters["MB"] = static_cast<double>(bytes) / 1e6;
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes));
+}
+
+// The per-pod group as every cycle read it before: sampleTime for every pod, KV capacity every cycle.
 const std::vector<std::string> kReplicaSignals = {"kvCacheUsage", "waiting", "running", "sampleTime", "kvCapacity"};
+// The per-pod group of a steady cycle now: sampleTime only for stale pods (none), KV capacity from the cache.
+const std::vector<std::string> kSteadyReplicaSignals = {"kvCacheUsage", "waiting", "running"};
 const std::vector<std::string> kLoadSignals = {"completions",       "queueGrowth",         "promptTokensSum",
                                                "promptTokensCount", "generationTokensSum", "generationTokensCount",
                                                "ttftSum",           "ttftCount",           "itlSum",
@@ -131,12 +172,23 @@ void BM_ParseGroup_ReplicaGroup(benchmark::State& state) { run(state, {{kReplica
 void BM_ParseGroup_FullCycle(benchmark::State& state) {
   run(state, {{kReplicaSignals}, {kLoadSignals, /*per_deployment=*/true}});
 }
+// A steady cycle now: the per-pod group without sampleTime (no stale pod) and KV capacity from the cache,
+// plus the load group.
+void BM_ParseGroup_SteadyCycle(benchmark::State& state) {
+  run(state, {{kSteadyReplicaSignals}, {kLoadSignals, /*per_deployment=*/true}}, /*cached_capacity=*/true);
+}
+// The same bodies through the reader alone.
+void BM_ParseOnly_FullCycle(benchmark::State& state) {
+  run_parse_only(state, {{kReplicaSignals}, {kLoadSignals, /*per_deployment=*/true}});
+}
 // The load group as it was before (per pod), for comparison.
 void BM_ParseGroup_FullCycleLoadPerPod(benchmark::State& state) { run(state, {{kReplicaSignals}, {kLoadSignals}}); }
 
 BENCHMARK(BM_ParseGroup_OneSignal)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_ReplicaGroup)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_FullCycle)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ParseGroup_SteadyCycle)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ParseOnly_FullCycle)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_FullCycleLoadPerPod)->Arg(1000)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -379,6 +379,31 @@ void Grouper::rollback() {
   begin(single_);
 }
 
+std::vector<CapacityCache::Read> Grouper::capacities() const {
+  std::vector<CapacityCache::Read> out;
+  out.reserve(capacity_.size());
+  for (const Capacity& c : capacity_)
+    if (c.has_labels)
+      out.push_back(CapacityCache::Read{std::string_view(capacity_names_.data() + c.ns_offset, c.ns_size),
+                                        std::string_view(capacity_names_.data() + c.pod_offset, c.pod_size), c.tokens});
+  return out;
+}
+
+void Grouper::add_capacity(std::string_view ns, std::string_view pod, double tokens) {
+  Capacity c;
+  c.has_labels = true;
+  c.ns_offset = capacity_names_.size();
+  c.ns_size = ns.size();
+  capacity_names_ += ns;
+  c.pod_offset = capacity_names_.size();
+  c.pod_size = pod.size();
+  capacity_names_ += pod;
+  c.tokens = tokens;
+  capacity_.push_back(c);
+  capacity_mark_ = capacity_.size();  // not part of a query: a rollback keeps it
+  capacity_names_mark_ = capacity_names_.size();
+}
+
 void Grouper::add(const QueryResponse& response, std::optional<Signal> single) {
   begin(single);
   std::vector<LabelView> labels;

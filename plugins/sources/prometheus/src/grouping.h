@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "capacity_cache.h"
 #include "promql.h"
 #include "response_parser.h"
 #include "settings.h"
@@ -67,6 +68,12 @@ class Grouper : public SampleHandler {
   std::map<sdk::ModelKey, sdk::ModelMetrics> finish(sdk::TimePoint collected_at);
 
   const GroupStats& stats() const { return stats_; }
+
+  // KV capacity series (vllm:cache_config_info, per namespace and pod) as committed so far, for the
+  // capacity cache; the views are valid until the next call that changes the grouper.
+  std::vector<CapacityCache::Read> capacities() const;
+  // A capacity read in an earlier cycle, matched to the pods in finish() like a series of this one.
+  void add_capacity(std::string_view ns, std::string_view pod, double tokens);
 
  private:
   struct Values {

@@ -178,15 +178,25 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
     model_ids.insert(m.key.model_id);
   }
   const auto values = make_template_values(config_.labels, namespaces, model_ids, config_.model_matcher_limit,
-                                           config_.window, config_.rate_window);
+                                           config_.window, config_.rate_window, config_.stale_after);
   update_recorded(values, now, deadline, report);
   std::array<std::string, kSignalCount> templates = config_.templates;
   for (std::size_t k = 0; k < kSignalCount; ++k)
     if (recorded_[k]) templates[k] = recorded_template(static_cast<Signal>(k));
   report.recorded = recorded_;
+  // KV capacity (fixed per vLLM process) is read again only for pods not seen yet, and every few minutes.
+  const std::size_t capacity = static_cast<std::size_t>(Signal::kKvCapacity);
+  const bool capacity_cacheable =
+      !templates[capacity].empty() && templates[capacity] == default_template(Signal::kKvCapacity);
+  if (!capacity_cacheable) capacity_cache_.clear();
+  Grouper grouper(queried, config_.labels, config_.stale_after);
+  report.capacity_cached = capacity_cacheable && capacity_cache_.covers(queried, now);
+  if (report.capacity_cached) {
+    templates[capacity].clear();
+    capacity_cache_.feed(grouper);
+  }
   const auto plan = plan_queries(templates, values, config_.batch);
 
-  Grouper grouper(queried, config_.labels, config_.stale_after);
   for (const auto& q : plan) {
     QueryStats st;
     report.queries.push_back(q.promql);
@@ -217,6 +227,7 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
     for (const auto& w : r->warnings) log(sdk::LogLevel::kWarn, "Prometheus warning: " + w);
     grouper.commit();
   }
+  if (capacity_cacheable && !report.capacity_cached) capacity_cache_.replace(grouper.capacities(), now);
   auto out = grouper.finish(now);
   report.group = grouper.stats();
   for (std::size_t k = 0; k < kSignalCount; ++k)

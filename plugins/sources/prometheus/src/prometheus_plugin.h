@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "capacity_cache.h"
 #include "grouping.h"
 #include "http_client.h"
 #include "settings.h"
@@ -25,6 +26,7 @@ struct CollectReport {
   GroupStats group;
   std::string load_error;              // when the load query failed (saturation signals still used)
   std::bitset<kSignalCount> recorded;  // signals read from recorded series this cycle
+  bool capacity_cached = false;        // KV capacity came from the cache, not a query
 };
 
 // How often recordingRules: auto looks for the recorded series again.
@@ -72,6 +74,7 @@ class PrometheusSource : public sdk::Plugin, public sdk::Source, public sdk::Mod
   std::bitset<kSignalCount> recorded_;                     // signals read from recorded series
   std::optional<sdk::TimePoint> last_probe_;               // of recordingRules: auto
   bool probed_once_ = false;
+  CapacityCache capacity_cache_;  // KV capacity per pod between full reads (the built-in kvCapacity query)
   mutable std::mutex report_mu_;
   CollectReport report_;
 };

@@ -27,8 +27,10 @@ const std::array<SignalInfo, kSignalCount>& signal_table() {
       {Signal::kWaiting, "waiting", SignalGroup::kReplicas,
        "max by ({{by}}) (max_over_time(vllm:num_requests_waiting{{selector}}[{{window}}]))"},
       {Signal::kRunning, "running", SignalGroup::kReplicas, "max by ({{by}}) (vllm:num_requests_running{{selector}})"},
+      // Only the pods whose newest sample is older than staleAfter: a fresh pod needs no series (the
+      // grouper takes it as fresh, sampled at the evaluation time), so a healthy fleet sends none.
       {Signal::kSampleTime, "sampleTime", SignalGroup::kReplicas,
-       "max by ({{by}}) (timestamp(vllm:num_requests_running{{selector}}))"},
+       "max by ({{by}}) (timestamp(vllm:num_requests_running{{selector}})) < (time() - {{staleAfter}})"},
       {Signal::kKvCapacity, "kvCapacity", SignalGroup::kReplicas,
        "max by ({{byPod}}, num_gpu_blocks, block_size) (vllm:cache_config_info{{nsSelector}})"},
       {Signal::kCompletions, "completions", SignalGroup::kLoad,
@@ -120,8 +122,11 @@ SignalGroup signal_group(Signal s) { return info(s).group; }
 const std::string& default_template(Signal s) { return info(s).tmpl; }
 
 std::optional<Signal> signal_from_name(std::string_view name) {
+  // Called for every series of a batched response: the length and first letter rule out most names
+  // before a comparison.
+  if (name.empty()) return std::nullopt;
   for (const auto& i : signal_table())
-    if (i.name == name) return i.signal;
+    if (i.name.size() == name.size() && i.name[0] == name[0] && i.name == name) return i.signal;
   return std::nullopt;
 }
 
@@ -162,9 +167,9 @@ std::string label_matcher(std::string_view label, const std::set<std::string>& v
 
 std::optional<std::string> render_template(std::string_view tmpl, const TemplateValues& values, std::string* unknown) {
   const std::array<const std::string*, kPlaceholders.size()> repl = {
-      &values.selector,        &values.ns_selector, &values.by,          &values.by_pod,        &values.by_model,
-      &values.model_label,     &values.window,      &values.rate_window, &values.by_deployment, &values.pod_label,
-      &values.deployment_regex};
+      &values.selector,         &values.ns_selector, &values.by,          &values.by_pod,        &values.by_model,
+      &values.model_label,      &values.window,      &values.rate_window, &values.by_deployment, &values.pod_label,
+      &values.deployment_regex, &values.stale_after};
   std::string out;
   out.reserve(tmpl.size() + values.selector.size() * 2);
   std::size_t i = 0;
@@ -201,8 +206,16 @@ std::optional<std::string> render_template(std::string_view tmpl, const Template
 
 TemplateValues make_template_values(const LabelNames& labels, const std::set<std::string>& namespaces,
                                     const std::set<std::string>& models, std::size_t model_matcher_limit,
-                                    const std::string& window, const std::string& rate_window) {
+                                    const std::string& window, const std::string& rate_window,
+                                    std::chrono::milliseconds stale_after) {
   TemplateValues v;
+  const long long ms = stale_after.count();
+  v.stale_after = std::to_string(ms / 1000);
+  if (ms % 1000 != 0) {
+    std::string frac = std::to_string(1000 + ms % 1000).substr(1);  // three digits
+    while (frac.back() == '0') frac.pop_back();
+    v.stale_after += "." + frac;
+  }
   const std::string ns = label_matcher(labels.ns, namespaces);
   v.ns_matcher = ns;
   std::string sel = ns;

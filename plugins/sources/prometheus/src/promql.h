@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -88,6 +89,7 @@ struct LabelNames {
 //   {{byDeployment}}    namespace, model_name, wva_deployment
 //   {{podLabel}}        pod                               (the configured pod label's name)
 //   {{deploymentRegex}} kDeploymentRegex
+//   {{staleAfter}}      e.g. 120 (staleAfter in seconds: the sampleTime query returns only older samples)
 struct TemplateValues {
   std::string selector;
   std::string ns_selector;
@@ -100,12 +102,13 @@ struct TemplateValues {
   std::string by_deployment;
   std::string pod_label;
   std::string deployment_regex;
+  std::string stale_after = "120";
   std::string ns_matcher;  // namespace=~"..", without braces (not a placeholder)
 };
 
-inline constexpr std::array<std::string_view, 11> kPlaceholders = {
-    "{{selector}}", "{{nsSelector}}", "{{by}}",           "{{byPod}}",    "{{byModel}}",        "{{modelLabel}}",
-    "{{window}}",   "{{rateWindow}}", "{{byDeployment}}", "{{podLabel}}", "{{deploymentRegex}}"};
+inline constexpr std::array<std::string_view, 12> kPlaceholders = {
+    "{{selector}}", "{{nsSelector}}", "{{by}}",           "{{byPod}}",    "{{byModel}}",         "{{modelLabel}}",
+    "{{window}}",   "{{rateWindow}}", "{{byDeployment}}", "{{podLabel}}", "{{deploymentRegex}}", "{{staleAfter}}"};
 
 // Replaces the placeholders. Returns nullopt and the offending text in *unknown when the template holds
 // a "{{...}}" that is not a known placeholder.
@@ -114,7 +117,8 @@ std::optional<std::string> render_template(std::string_view tmpl, const Template
 
 TemplateValues make_template_values(const LabelNames& labels, const std::set<std::string>& namespaces,
                                     const std::set<std::string>& models, std::size_t model_matcher_limit,
-                                    const std::string& window, const std::string& rate_window);
+                                    const std::string& window, const std::string& rate_window,
+                                    std::chrono::milliseconds stale_after = std::chrono::milliseconds(120000));
 
 // Recording rules (the chart's PrometheusRule): the recorded series of a signal ("" when it has none),
 // the template that reads it, and the rule's expression (the default template, default labels, no

@@ -1,8 +1,10 @@
 #include "response_parser.h"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <memory>
@@ -28,6 +30,61 @@ void append_utf8(std::string& out, std::uint32_t cp) {
     out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
     out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
   }
+}
+
+// The bytes that end the fast scan of a JSON string: the closing quote, an escape, a control character.
+struct StringStops {
+  bool stop[256] = {};
+  constexpr StringStops() {
+    for (int c = 0; c < 0x20; ++c) stop[c] = true;
+    stop[static_cast<unsigned char>('"')] = true;
+    stop[static_cast<unsigned char>('\\')] = true;
+  }
+};
+constexpr StringStops kStringStops;
+
+// The bytes of an 8-byte word (little-endian) that end a fast string scan, as the high bit of each: '"',
+// '\\' and those below 0x20. A flag can be wrong only above a true one, so the lowest is exact.
+std::uint64_t string_stops(std::uint64_t w) {
+  constexpr std::uint64_t k01 = 0x0101010101010101ULL, k80 = 0x8080808080808080ULL;
+  const auto zero_byte = [](std::uint64_t v) { return (v - k01) & ~v & k80; };
+  const std::uint64_t quote = zero_byte(w ^ (k01 * '"'));
+  const std::uint64_t backslash = zero_byte(w ^ (k01 * '\\'));
+  const std::uint64_t control = (w - k01 * 0x20) & ~w & k80;
+  return quote | backslash | control;
+}
+
+// Exact powers of ten as doubles (10^22 is the largest that is).
+constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                             1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+// A plain decimal ("-12.375", "1796518549.283": no exponent) whose digits fit in 2^53 and whose fraction
+// has at most 22 digits is digits / 10^fraction, both exact doubles, so one IEEE division gives the
+// correctly rounded value, exactly what from_chars gives (Clinger's fast path). False: use from_chars.
+bool parse_plain_decimal(const char* first, const char* last, double& out) {
+  const bool negative = first < last && *first == '-';
+  const char* p = negative ? first + 1 : first;
+  std::uint64_t digits = 0;
+  int count = 0, fraction = -1;
+  bool any = false;
+  for (; p < last; ++p) {
+    const char c = *p;
+    if (c >= '0' && c <= '9') {
+      if (++count > 16) return false;  // 10^16 > 2^53: may not be exact
+      digits = digits * 10 + static_cast<std::uint64_t>(c - '0');
+      any = true;
+      if (fraction >= 0) ++fraction;
+    } else if (c == '.' && fraction < 0) {
+      fraction = 0;
+    } else {
+      return false;
+    }
+  }
+  if (!any || digits > (std::uint64_t{1} << 53)) return false;
+  double v = static_cast<double>(digits);
+  if (fraction > 0) v /= kPow10[fraction];
+  out = negative ? -v : v;
+  return true;
 }
 
 int hex_digit(char c) {
@@ -193,8 +250,25 @@ class Reader {
     ws();
     if (at_end() || s_[i_] != '"') return fail("expected a string");
     std::size_t j = i_ + 1;
+    if constexpr (std::endian::native == std::endian::little) {
+      // Eight bytes at a time up to the first byte that ends the scan; the loop below reads that byte.
+      while (j + 8 <= s_.size()) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, s_.data() + j, 8);
+        const std::uint64_t stops = string_stops(word);
+        if (stops != 0) {
+          j += static_cast<std::size_t>(std::countr_zero(stops)) / 8;
+          break;
+        }
+        j += 8;
+      }
+    }
     while (j < s_.size()) {
       const char c = s_[j];
+      if (!kStringStops.stop[static_cast<unsigned char>(c)]) {
+        ++j;
+        continue;
+      }
       if (c == '"') {
         out = s_.substr(i_ + 1, j - i_ - 1);
         i_ = j + 1;
@@ -370,8 +444,9 @@ class Reader {
       return false;
     }
     if (!expect(',')) return false;
-    if (!parse_string(scratch_)) return false;
-    auto v = parse_sample_value(scratch_);
+    std::string_view text;
+    if (!parse_string_view(text, scratch_)) return false;
+    auto v = parse_sample_value(text);
     value_ok = v.has_value();
     value = v.value_or(std::numeric_limits<double>::quiet_NaN());
     return expect(']');
@@ -590,6 +665,7 @@ std::optional<double> parse_sample_value(std::string_view text) {
   const char lead = *first == '-' && first + 1 < last ? first[1] : *first;
   if (!((lead >= '0' && lead <= '9') || lead == '.')) return std::nullopt;
   double v = 0;
+  if (parse_plain_decimal(first, last, v)) return v;
   auto [ptr, ec] = std::from_chars(first, last, v);
   if (ec == std::errc::result_out_of_range) {
     // Underflow to 0 or overflow to +-Inf, as strconv.ParseFloat does.

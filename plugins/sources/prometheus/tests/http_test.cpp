@@ -150,6 +150,90 @@ TEST_F(HttpTest, CollectGroupsResponses) {
   EXPECT_EQ(ctx_.metrics_.counter("wva_prometheus_queries_total/ok"), 2.0);
 }
 
+TEST_F(HttpTest, KvCapacityIsReadAgainOnlyForNewPodsAndEveryFewMinutes) {
+  // vllm:cache_config_info is fixed per vLLM process: read with the per-pod group while a listed pod has
+  // no capacity yet and every CapacityCache::kRefresh, otherwise the kept values are used.
+  std::atomic<int> capacity_blocks{2048};
+  server_.set_handler([&](const testing::Received& r) {
+    Reply reply;
+    if (r.query.find("kvCacheUsage") == std::string::npos) {
+      reply.body = vector_body({});
+      return reply;
+    }
+    std::vector<std::pair<json, std::string>> series;
+    for (const char* pod : {"m-h100-0", "m-h100-1", "m-h100-2"})
+      series.push_back({tag("kvCacheUsage", "llm", "m", pod), "0.5"});
+    if (r.query.find("cache_config_info") != std::string::npos)
+      for (const char* pod : {"m-h100-0", "m-h100-1"})  // m-h100-2 not scraped yet
+        series.push_back({{{"wva_signal", "kvCapacity"},
+                           {"namespace", "llm"},
+                           {"pod", pod},
+                           {"num_gpu_blocks", std::to_string(capacity_blocks.load())},
+                           {"block_size", "16"}},
+                          "1"});
+    reply.body = vector_body(series);
+    return reply;
+  });
+  auto src = make_source(base());
+  const auto reads_capacity = [&] {
+    for (const auto& q : server_.received())
+      if (q.query.find("cache_config_info") != std::string::npos) return true;
+    return false;
+  };
+  const auto capacity_of = [](const sdk::ModelMetrics& m, std::size_t i) {
+    return m.replicas.at(i).kv_capacity_tokens.value_or(-1);
+  };
+  std::vector<sdk::ModelView> two = {make_model("llm", "m", {{"m-h100", 2}})};
+  auto r = src->collect(two, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_TRUE(reads_capacity());
+  EXPECT_FALSE(src->last_report().capacity_cached);
+  EXPECT_EQ(capacity_of(r->at({"llm", "m"}), 0), 2048.0 * 16);
+
+  // The same pods: not read, the same capacities (a changed exporter value is not seen until a refresh).
+  capacity_blocks = 4096;
+  server_.clear();
+  r = src->collect(two, sdk::Deadline::in(std::chrono::seconds(5)));
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_FALSE(reads_capacity());
+  EXPECT_TRUE(src->last_report().capacity_cached);
+  EXPECT_EQ(server_.received().size(), 2u);
+  ASSERT_EQ(r->at({"llm", "m"}).replicas.size(), 3u);
+  EXPECT_EQ(capacity_of(r->at({"llm", "m"}), 0), 2048.0 * 16);
+  EXPECT_EQ(capacity_of(r->at({"llm", "m"}), 1), 2048.0 * 16);
+  EXPECT_EQ(capacity_of(r->at({"llm", "m"}), 2), -1);  // never reported: absent, not 0
+
+  // A listed pod without a capacity (new, or not scraped yet) is asked for every cycle, never cached as
+  // absent.
+  std::vector<sdk::ModelView> three = {make_model("llm", "m", {{"m-h100", 3}})};
+  for (int cycle = 0; cycle < 2; ++cycle) {
+    server_.clear();
+    r = src->collect(three, sdk::Deadline::in(std::chrono::seconds(5)));
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_TRUE(reads_capacity()) << "cycle " << cycle;
+    EXPECT_EQ(capacity_of(r->at({"llm", "m"}), 0), 4096.0 * 16);
+  }
+
+  // Back to two pods: cached again, until the refresh interval has passed.
+  server_.clear();
+  ASSERT_TRUE(src->collect(two, sdk::Deadline::in(std::chrono::seconds(5))));
+  EXPECT_FALSE(reads_capacity());
+  ctx_.clock_.offset = CapacityCache::kRefresh;
+  server_.clear();
+  ASSERT_TRUE(src->collect(two, sdk::Deadline::in(std::chrono::seconds(5))));
+  EXPECT_TRUE(reads_capacity());
+
+  // A custom kvCapacity template is read every cycle (it may not be fixed).
+  auto cfg = base();
+  cfg["queries"] = {{"kvCapacity", "max by ({{byPod}}, num_gpu_blocks, block_size) (vllm:cache_config_info)"}};
+  auto custom = make_source(cfg);
+  for (int cycle = 0; cycle < 2; ++cycle) {
+    server_.clear();
+    ASSERT_TRUE(custom->collect(two, sdk::Deadline::in(std::chrono::seconds(5))));
+    EXPECT_TRUE(reads_capacity()) << "cycle " << cycle;
+  }
+}
+
 TEST_F(HttpTest, RetriesServerErrorsThenSucceeds) {
   server_.push({500, "oops"});
   server_.push({503, R"({"status":"error","errorType":"unavailable","error":"too busy"})"});

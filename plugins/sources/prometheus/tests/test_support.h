@@ -47,8 +47,9 @@ class CapturingLogger : public sdk::Logger {
 
 class WallClock : public sdk::Clock {
  public:
-  sdk::TimePoint now() const override { return sdk::Clock_t::now(); }
+  sdk::TimePoint now() const override { return sdk::Clock_t::now() + offset; }
   bool is_virtual() const override { return false; }
+  sdk::Clock_t::duration offset{};  // tests move the source's time forward (e.g. past a refresh interval)
 };
 
 class NoCluster : public sdk::ClusterView {
