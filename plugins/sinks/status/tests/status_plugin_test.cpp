@@ -417,20 +417,28 @@ TEST(StatusSinkSettled, RandomCyclesLeaveTheSameObjectsAndEventsAsPatchingEveryV
     for (int i = 0; i < vas; ++i)
       for (auto* f : {&fake_a, &fake_b})
         ASSERT_TRUE(f->fake_cluster().put(va_object("ns", "va" + std::to_string(i))).ok());
+    // What each VA's model says; a quarter of them change it each cycle.
+    struct Said {
+      bool in_batch = true, decided = true, held = false, no_data = false;
+      int desired = 1;
+    };
+    std::vector<Said> said(vas);
     for (int cycle = 0; cycle < 30; ++cycle) {
       const sdk::TimePoint t = kT0 + std::chrono::seconds(60 * cycle);
       std::vector<Decision> ds;
       std::vector<ModelView> ms;
       for (int i = 0; i < vas; ++i) {
-        if (rng() % 8 == 0) continue;  // not in this batch
+        if (rng() % 4 == 0)
+          said[i] = Said{rng() % 8 != 0, rng() % 5 != 0, rng() % 4 == 0, rng() % 4 == 0, static_cast<int>(rng() % 3)};
+        if (!said[i].in_batch) continue;
         const std::string va = "va" + std::to_string(i);
-        auto m = model("ns", va, rng() % 4 == 0 ? MetricsState::kNoData : MetricsState::kOk);
+        auto m = model("ns", va, said[i].no_data ? MetricsState::kNoData : MetricsState::kOk);
         m.key.model_id = va;
         ms.push_back(m);
-        if (rng() % 5 == 0) continue;  // no decision: conditions only
-        auto d = decision("ns", va, va, 1, static_cast<int>(rng() % 3));
+        if (!said[i].decided) continue;  // no decision: conditions only
+        auto d = decision("ns", va, va, 1, said[i].desired);
         d.model.model_id = va;
-        d.held = rng() % 4 == 0;
+        d.held = said[i].held;
         ds.push_back(d);
       }
       if (rng() % 6 == 0) {  // an outside edit of one object, on both clusters
