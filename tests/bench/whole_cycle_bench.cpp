@@ -368,7 +368,7 @@ struct Health {
 Health health(const std::vector<framework::CycleOutcome>& outcomes) {
   Health h;
   for (const auto& o : outcomes) {
-    for (const auto& m : o.models) h.ok_models += m.metrics.state == sdk::MetricsState::kOk;
+    for (const auto& m : *o.models) h.ok_models += m.metrics.state == sdk::MetricsState::kOk;
     h.errors.insert(h.errors.end(), o.errors.begin(), o.errors.end());
   }
   return h;
@@ -456,11 +456,15 @@ int main(int argc, char** argv) {
   std::size_t decisions = 0;
   for (const auto& o : first) decisions += o.decisions.size();
   const double rss_after_start = rss_mb();
+  first.clear();
 
   q0 = count_queries();
   const double c0 = cpu_seconds();
   std::vector<framework::CycleOutcome> last;
-  for (int i = 0; i < cycles; ++i) last = host.run_once();
+  for (int i = 0; i < cycles; ++i) {
+    last.clear();  // as `wva run` does: an outcome lives until its on_cycle returns, not across the next cycle
+    last = host.run_once();
+  }
   const double cycle_cpu = (cpu_seconds() - c0) / cycles;
   const double queries_per_cycle = double(count_queries() - q0) / cycles;
 
@@ -470,7 +474,7 @@ int main(int argc, char** argv) {
     sdk::Source* source = host.pipelines().front().source.second;
     const double t = cpu_seconds();
     for (int i = 0; i < cycles; ++i)
-      (void)source->collect(last.front().models, sdk::Deadline::in(std::chrono::seconds(30)));
+      (void)source->collect(*last.front().models, sdk::Deadline::in(std::chrono::seconds(30)));
     collect_cpu = (cpu_seconds() - t) / cycles;
   }
 

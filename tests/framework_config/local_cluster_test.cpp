@@ -7,6 +7,7 @@
 #include <random>
 
 #include "cluster/local_cluster.h"
+#include "cluster/status_patch.h"
 
 namespace wva::framework {
 namespace {
@@ -254,6 +255,90 @@ TEST(LocalCluster, RevisionMovesOnModelShapingChangesOnly) {
   dir.write("config.yaml", kConfig);
   ASSERT_TRUE(c.refresh().ok());
   EXPECT_GT(c.revision(), r2);
+}
+
+TEST(LocalCluster, AStatusPatchOfNothingButRunTimesIsNotStored) {
+  TempDir dir;
+  dir.write("model.yaml", kModel);
+  LocalCluster c(dir.path(), "wva-system");
+  ASSERT_TRUE(c.load().ok());
+  const json patch = {{"desiredOptimizedAlloc", {{"numReplicas", 3}, {"lastRunTime", "2025-01-01T00:00:00Z"}}}};
+  ASSERT_TRUE(c.patch_status("VariantAutoscaling", "llm", "llama-h100", patch).ok());
+  const auto written = c.get_shared("VariantAutoscaling", "llm", "llama-h100").value();
+  // The same allocation a minute later: the object (the very snapshot) stays as it was.
+  json later = patch;
+  later["desiredOptimizedAlloc"]["lastRunTime"] = "2025-01-01T00:01:00Z";
+  ASSERT_TRUE(c.patch_status("VariantAutoscaling", "llm", "llama-h100", later).ok());
+  EXPECT_EQ(c.get_shared("VariantAutoscaling", "llm", "llama-h100").value(), written);
+  EXPECT_EQ((*written)["status"]["desiredOptimizedAlloc"]["lastRunTime"], "2025-01-01T00:00:00Z");
+  // A real change is stored, run time and all.
+  later["desiredOptimizedAlloc"]["numReplicas"] = 4;
+  ASSERT_TRUE(c.patch_status("VariantAutoscaling", "llm", "llama-h100", later).ok());
+  const auto changed = c.get_shared("VariantAutoscaling", "llm", "llama-h100").value();
+  EXPECT_NE(changed, written);
+  EXPECT_EQ((*changed)["status"]["desiredOptimizedAlloc"], later["desiredOptimizedAlloc"]);
+  // A Deployment status patch that changes nothing does not move the revision either.
+  ASSERT_TRUE(c.patch_status("Deployment", "llm", "llama-h100", json{{"readyReplicas", 2}}).ok());
+  const auto r = c.revision();
+  ASSERT_TRUE(c.patch_status("Deployment", "llm", "llama-h100", json{{"readyReplicas", 2}}).ok());
+  EXPECT_EQ(c.revision(), r);
+}
+
+json without_run_times(json j) {
+  if (j.is_object()) {
+    j.erase(kStatusRunTimeField);
+    for (auto& [k, v] : j.items()) v = without_run_times(v);
+  } else if (j.is_array()) {
+    for (auto& v : j) v = without_run_times(v);
+  }
+  return j;
+}
+
+// A small random JSON value over few keys and values, so that patches often hit what is there.
+json random_value(std::mt19937& rng, int depth) {
+  static const char* keys[] = {"a", "b", "lastRunTime", "c"};
+  switch (rng() % (depth > 0 ? 7 : 5)) {
+    case 0: return nullptr;
+    case 1: return static_cast<int>(rng() % 3);
+    case 2: return std::string(1, static_cast<char>('x' + rng() % 2));
+    case 3: return rng() % 2 == 0;
+    case 4: return json::object();
+    case 5: {
+      json o = json::object();
+      for (int i = 0, n = static_cast<int>(rng() % 4); i < n; ++i) o[keys[rng() % 4]] = random_value(rng, depth - 1);
+      return o;
+    }
+    default: {
+      json a = json::array();
+      for (int i = 0, n = static_cast<int>(rng() % 3); i < n; ++i) a.push_back(random_value(rng, depth - 1));
+      return a;
+    }
+  }
+}
+
+// The in-place comparison says "changes" exactly when merging the patch into a copy and comparing both
+// without their lastRunTime members does.
+TEST(StatusPatch, InPlaceComparisonAgreesWithMergingACopyOnRandomPatches) {
+  std::mt19937 rng(1206);
+  int changes = 0, same = 0;
+  for (int i = 0; i < 20000; ++i) {
+    json status = random_value(rng, 3);
+    if (!status.is_object()) status = json::object();
+    json patch = rng() % 3 == 0 ? status : random_value(rng, 3);  // a third of the time: the status itself
+    if (rng() % 2 == 0 && patch.is_object()) patch["lastRunTime"] = "t" + std::to_string(i);
+    json merged = status;
+    merged.merge_patch(patch);
+    const bool expected = without_run_times(merged) != without_run_times(status);
+    ASSERT_EQ(status_patch_changes(&status, patch), expected)
+        << "status " << status.dump() << " patch " << patch.dump();
+    (expected ? changes : same)++;
+    // No status yet: a patch object always creates one.
+    if (patch.is_object()) {
+      ASSERT_TRUE(status_patch_changes(nullptr, patch));
+    }
+  }
+  EXPECT_GT(changes, 1000);
+  EXPECT_GT(same, 1000);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <random>
 #include <thread>
 
 #include "wva/sdk/util/memory_cluster.h"
@@ -206,6 +207,54 @@ TEST(InMemoryCluster, ConcurrentPatchesAndReadsAreSafe) {
   EXPECT_EQ(c.patches().size(), 4u * kPerThread);
   auto d = c.get("Deployment", "ns", "d").value().value();
   for (int t = 0; t < 4; ++t) EXPECT_EQ(d["status"]["t" + std::to_string(t)], kPerThread - 1);
+}
+
+// A small random JSON value over few keys, so that patches often meet what is there.
+json random_json(std::mt19937& rng, int depth) {
+  static const char* keys[] = {"conditions", "variants", "a", "b"};
+  switch (rng() % (depth > 0 ? 7 : 5)) {
+    case 0: return nullptr;
+    case 1: return static_cast<int>(rng() % 3);
+    case 2: return std::string(1, static_cast<char>('x' + rng() % 2));
+    case 3: return rng() % 2 == 0;
+    case 4: return json::object();
+    case 5: {
+      json o = json::object();
+      for (int i = 0, n = static_cast<int>(rng() % 4); i < n; ++i) o[keys[rng() % 4]] = random_json(rng, depth - 1);
+      return o;
+    }
+    default: {
+      json a = json::array();
+      for (int i = 0, n = static_cast<int>(rng() % 3); i < n; ++i) a.push_back(random_json(rng, depth - 1));
+      return a;
+    }
+  }
+}
+
+// patch_status builds the new object without copying what the patch replaces: the result is the object
+// copied whole and merge-patched, over random statuses (absent, not an object, objects) and patches.
+TEST(InMemoryCluster, PatchStatusEqualsCopyAndMergeOnRandomPatches) {
+  std::mt19937 rng(61206);
+  for (int i = 0; i < 5000; ++i) {
+    InMemoryCluster c;
+    json obj = {{"apiVersion", "llmd.ai/v1alpha1"},
+                {"kind", "VariantAutoscaling"},
+                {"metadata", {{"name", "va"}, {"namespace", "ns"}}},
+                {"spec", random_json(rng, 2)}};
+    if (rng() % 5 != 0) obj["status"] = rng() % 4 == 0 ? random_json(rng, 2) : random_json(rng, 3);
+    if (obj.contains("status") && obj["status"].is_null()) obj.erase("status");
+    ASSERT_TRUE(c.put(obj).ok());
+    json patch = rng() % 6 == 0 ? json(nullptr) : random_json(rng, 3);
+    if (!patch.is_object() && !patch.is_null()) patch = json::object({{"a", patch}});
+    const auto before = c.get_shared("VariantAutoscaling", "ns", "va").value();
+    ASSERT_TRUE(c.patch_status("VariantAutoscaling", "ns", "va", patch).ok());
+    json expected = obj;
+    if (patch.is_null()) expected.erase("status");
+    else expected["status"].merge_patch(patch);
+    ASSERT_EQ(*c.get_shared("VariantAutoscaling", "ns", "va").value(), expected)
+        << "object " << obj.dump() << " patch " << patch.dump();
+    ASSERT_EQ(*before, obj) << "the snapshot handed out before stays as it was";
+  }
 }
 
 }  // namespace

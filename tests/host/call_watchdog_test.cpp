@@ -135,7 +135,7 @@ TEST(CallWatchdog, AHungCollectHoldsThePipelineAndTheCycleReturns) {
   EXPECT_EQ(outcome.decisions[0].desired, 3) << "the last decision, not the analyzer's 5";
   ASSERT_FALSE(outcome.errors.empty());
   EXPECT_NE(outcome.errors[0].find("did not return within 200 ms"), std::string::npos) << outcome.errors[0];
-  EXPECT_EQ(outcome.models[0].metrics.state, sdk::MetricsState::kError);
+  EXPECT_EQ((*outcome.models)[0].metrics.state, sdk::MetricsState::kError);
 
   // The next cycle does not call it again (one hung thread, not one per cycle).
   auto next = run_cycle(rt, {testing::model("ns", "m", {"v"})}, {}, f.services());
@@ -182,7 +182,7 @@ TEST(CallWatchdog, AHungPublishLosesNoDecision) {
   auto outcome = run_cycle(rt, {testing::model("ns", "a", {"v"}), testing::model("ns", "b", {"w"})}, {}, f.services());
   ASSERT_EQ(outcome.decisions.size(), 2u);
   EXPECT_EQ(outcome.decisions[0].desired, 4);
-  EXPECT_EQ(outcome.models.size(), 2u);
+  EXPECT_EQ(outcome.models->size(), 2u);
   ASSERT_EQ(outcome.errors.size(), 1u);
   EXPECT_NE(outcome.errors[0].find("publish out"), std::string::npos) << outcome.errors[0];
   gate->release();

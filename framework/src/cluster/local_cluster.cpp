@@ -6,6 +6,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "cluster/status_patch.h"
 #include "config/input_limits.h"
 #include "wva/sdk/util/yaml.h"
 
@@ -270,6 +271,13 @@ sdk::Result<std::vector<PodOwner>> LocalCluster::list_pod_owners() { return pod_
 sdk::Result<void> LocalCluster::patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                              const nlohmann::json& merge_patch) {
   std::lock_guard lock(mutex_);
+  // Compared in place first: a patch that changes nothing but lastRunTime stamps is not stored (as the
+  // kube backend does not send it), so a steady fleet neither copies nor merges its VAs every cycle.
+  if (auto current = store_.get_shared(kind, ns, name); current.ok() && *current && merge_patch.is_object()) {
+    const nlohmann::json& object = **current;
+    auto status = object.find("status");
+    if (!status_patch_changes(status == object.end() ? nullptr : &*status, merge_patch)) return sdk::ok();
+  }
   auto r = store_.patch_status(kind, ns, name, merge_patch);
   if (r.ok() && kind != "VariantAutoscaling") changes_.record(revision_, {ObjectRef{kind, ns, name}});
   return r;

@@ -1,7 +1,8 @@
 // Local backend: a folder of ordinary Kubernetes YAML (the same files `kubectl apply -f DIR` accepts).
 // Multi-document files are allowed. Pods are synthesized: Deployment d with n replicas has pods d-0..d-<n-1>
 // in d's namespace, labelled like the Deployment's pod template. Status patches and scale calls change
-// the in-memory objects only (the files are never written).
+// the in-memory objects only (the files are never written); a status patch that would change nothing but
+// lastRunTime stamps is not stored (as the kube backend does not send it; cluster/status_patch.h).
 //
 // Every object needs apiVersion, kind and metadata.name; metadata.namespace defaults to "default"; any kind
 // is kept (list by kind works); VariantAutoscalings must be llmd.ai/v1alpha1; `kind: List` is unpacked.

@@ -243,7 +243,7 @@ std::vector<ModelResult> analyze_models(const PipelineRuntime& pipeline,
 
 }  // namespace
 
-CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models_in,
+CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vector<sdk::ModelView>> models_in,
                        const std::vector<sdk::ResourceCondition>& conditions, const CycleServices& services) {
   const auto started = std::chrono::steady_clock::now();
   CycleOutcome outcome;
@@ -260,7 +260,7 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   };
   // The models are shared with watched calls: a call abandoned past its deadline keeps reading its copy
   // while this cycle goes on with another.
-  auto shared_models = std::make_shared<std::vector<sdk::ModelView>>(std::move(models_in));
+  auto shared_models = models_in ? std::move(models_in) : std::make_shared<std::vector<sdk::ModelView>>();
   auto detach_models = [&](bool abandoned) {
     if (abandoned) shared_models = std::make_shared<std::vector<sdk::ModelView>>(*shared_models);
   };
@@ -444,8 +444,7 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
     else outcome.decisions = data->decisions;
   }
   data.reset();
-  if (shared_models.use_count() <= 2) outcome.models = std::move(*shared_models);  // this and `frozen`
-  else outcome.models = *shared_models;
+  outcome.models = frozen;  // shared, not copied: an abandoned call reads them too, and never writes
   outcome.cpu_wall = std::chrono::steady_clock::now() - started;
   services.metrics->set_gauge("wva_cycle_duration_seconds", "Wall time of the last cycle of a pipeline", pipeline_label,
                               std::chrono::duration<double>(outcome.cpu_wall).count());
@@ -456,7 +455,7 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelVi
   } else {
     services.metrics->add_counter("wva_cycles_total", "Cycles run, by pipeline", pipeline_label, 1);
     services.metrics->set_gauge("wva_models", "Models owned by a pipeline", pipeline_label,
-                                static_cast<double>(outcome.models.size()));
+                                static_cast<double>(outcome.models->size()));
   }
   return outcome;
 }

@@ -57,7 +57,10 @@ struct CycleOutcome {
   std::string pipeline;
   bool partial = false;  // an idle check: only the pipeline's models at zero replicas
   std::vector<sdk::Decision> decisions;
-  std::vector<sdk::ModelView> models;
+  // The cycle's models with this cycle's metrics, shared (never null): the host hands the same vector to
+  // the next cycle of the pipeline once nobody holds it any more, so a caller that keeps an outcome past
+  // the next cycle makes that cycle copy its models.
+  std::shared_ptr<const std::vector<sdk::ModelView>> models;
   std::vector<std::string> errors;  // "stage instance: message"
   std::chrono::nanoseconds cpu_wall{0};
 };
@@ -89,7 +92,12 @@ struct CycleServices {
   InstanceLocks* locks = nullptr;
 };
 
-CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models,
+// `models` are this cycle's: their metrics are filled here (a null pointer is no model).
+CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vector<sdk::ModelView>> models,
                        const std::vector<sdk::ResourceCondition>& conditions, const CycleServices& services);
+inline CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models,
+                              const std::vector<sdk::ResourceCondition>& conditions, const CycleServices& services) {
+  return run_cycle(pipeline, std::make_shared<std::vector<sdk::ModelView>>(std::move(models)), conditions, services);
+}
 
 }  // namespace wva::framework

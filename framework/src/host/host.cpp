@@ -115,6 +115,7 @@ void Host::shutdown() {
   discovery_.wait();
   if (plugins_) plugins_->stop_all(hung_filter());
   pipelines_.clear();
+  working_sets_.clear();
   plugins_.reset();
   // Replaced instances: stopped when their calls returned; a hung one stays with its thread.
   for (auto& [key, object] : replaced_) {
@@ -275,6 +276,7 @@ std::vector<sdk::Error> Host::activate(HostConfig config, bool start_plugins, bo
                          {{"pipeline", p.config.name}}, 1);
     }
   pipelines_ = std::move(pipelines);
+  working_sets_.clear();  // pipeline indexes may name other pipelines now
   plugins_ = std::move(set);
   backoff_ = config.restart_backoff;
   return {};
@@ -371,6 +373,7 @@ const ClusterModels* Host::current_models(bool discover) {
   const std::uint64_t revision = cluster_->revision();
   std::optional<std::vector<ObjectRef>> changed;
   if (model_views_.built() && !models_rebuild_) changed = cluster_->changes_since(models_revision_);
+  ++views_generation_;  // even a failed build may have changed some views
   auto built = changed ? model_views_.update(*cluster_, *changed) : model_views_.rebuild(*cluster_);
   if (!built.ok()) {
     log_->error("cluster {}: {}", cluster_->describe(), built.error().to_string());
@@ -394,14 +397,15 @@ bool at_zero(const sdk::ModelView& model) {
 }  // namespace
 
 std::optional<Host::CycleInput> Host::select_models(std::size_t index, bool idle_only) {
-  std::vector<sdk::ModelView> mine;
+  std::vector<std::size_t> selected;
   std::vector<sdk::ResourceCondition> conditions;
   // With sharding, only the models (and VA conditions) of the shards this replica owns now.
   const bool sharded = options_.shards > 1 && options_.owns_shard;
   auto owns = [&](const sdk::ModelKey& k) {
     return !sharded || options_.owns_shard(shard_of(k.ns, k.model_id, options_.shards));
   };
-  if (const ClusterModels* all = current_models()) {
+  const ClusterModels* all = current_models();
+  if (all) {
     for (std::size_t m = 0; m < all->models.size(); ++m) {
       // The first pipeline whose selector matches owns the model.
       std::size_t owner = pipelines_.size();
@@ -409,11 +413,7 @@ std::optional<Host::CycleInput> Host::select_models(std::size_t index, bool idle
         if (pipelines_[p].config.selector.matches(all->models[m].key, all->va_labels[m])) owner = p;
       if (owner != index || (idle_only && !at_zero(all->models[m]))) continue;
       if (!owns(all->models[m].key)) continue;  // another replica's shard
-      mine.push_back(all->models[m]);
-      // What this controller last decided is the variant's previous desired (the VA status only
-      // carries it across restarts).
-      for (auto& v : mine.back().variants)
-        if (auto last = memory_.last(mine.back().key, v.name)) v.previous_desired = last->desired;
+      selected.push_back(m);
     }
     // Conditions of VAs without a usable target: reported by the first pipeline (they have no model view).
     if (index == 0 && !idle_only && !sharded) conditions = all->conditions;
@@ -423,8 +423,31 @@ std::optional<Host::CycleInput> Host::select_models(std::size_t index, bool idle
         if (options_.owns_shard(va_shards.of(c))) conditions.push_back(c);
     }
   }
-  if (idle_only && mine.empty()) return std::nullopt;
-  return CycleInput{std::move(mine), std::move(conditions)};
+  if (idle_only && selected.empty()) return std::nullopt;
+
+  WorkingSet& ws = working_sets_[{index, idle_only}];
+  const bool reuse = all && ws.models && ws.models.use_count() == 1 && ws.views_generation == views_generation_ &&
+                     ws.selected == selected;
+  if (!reuse) {
+    ws.models = std::make_shared<std::vector<sdk::ModelView>>();
+    ws.models->reserve(selected.size());
+    for (auto m : selected) ws.models->push_back(all->models[m]);
+    ws.views_generation = views_generation_;
+    ws.selected = std::move(selected);
+  }
+  auto& mine = *ws.models;
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    const sdk::ModelView& cached = all->models[ws.selected[i]];
+    if (reuse) mine[i].metrics = cached.metrics;  // what the last cycle filled goes
+    // What this controller last decided is the variant's previous desired (the VA status only carries
+    // it across restarts).
+    for (std::size_t v = 0; v < mine[i].variants.size(); ++v) {
+      auto& variant = mine[i].variants[v];
+      if (auto last = memory_.last(mine[i].key, variant.name)) variant.previous_desired = last->desired;
+      else variant.previous_desired = cached.variants[v].previous_desired;
+    }
+  }
+  return CycleInput{ws.models, std::move(conditions)};
 }
 
 CycleServices Host::cycle_services(const PipelineRuntime& pipeline, WorkerPool& pool, bool idle_only) {
@@ -665,6 +688,7 @@ void Host::run_at_once(std::optional<std::chrono::milliseconds> duration, StopSi
     running[i] = true;
     lanes[i]->submit(
         [pipeline, services, input = std::make_shared<CycleInput>(std::move(*input)), outcome] {
+          // The models are handed over (not kept by this task): the host runs its next cycle on them.
           *outcome = run_cycle(*pipeline, std::move(input->models), input->conditions, services);
         },
         [&, slot, outcome] {

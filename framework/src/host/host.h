@@ -192,9 +192,19 @@ class Host {
   // What one cycle of a pipeline gets: its models (with idle_only, those at zero replicas; nullopt when
   // there is none) and the conditions of VAs without a model it reports.
   struct CycleInput {
-    std::vector<sdk::ModelView> models;
+    std::shared_ptr<std::vector<sdk::ModelView>> models;
     std::vector<sdk::ResourceCondition> conditions;
   };
+  // The models a pipeline's last cycle ran on (per pipeline, full cycle and idle check apart), kept to be
+  // run on again: when the views did not change, the same models are selected and nobody holds the
+  // vector any more (the outcome dropped, no abandoned call reading it), the next cycle only resets what a
+  // cycle fills (metrics, previous_desired) instead of copying every view (strings, variants, pods) again.
+  struct WorkingSet {
+    std::uint64_t views_generation = 0;
+    std::vector<std::size_t> selected;  // indexes into the views' models
+    std::shared_ptr<std::vector<sdk::ModelView>> models;
+  };
+  std::map<std::pair<std::size_t, bool>, WorkingSet> working_sets_;  // by (pipeline index, idle check)
   std::optional<CycleInput> select_models(std::size_t index, bool idle_only);
   CycleServices cycle_services(const PipelineRuntime& pipeline, WorkerPool& pool, bool idle_only);
   void run_in_turn(std::optional<std::chrono::milliseconds> duration, StopSignal& stop,
@@ -255,6 +265,7 @@ class Host {
   // changed when the backend can say which, else rebuilt.
   ModelViews model_views_;
   std::uint64_t models_revision_ = 0;
+  std::uint64_t views_generation_ = 0;  // bumped whenever the views may have changed
   // Which pods serve which model by their metrics; the views are rebuilt when it changes too.
   ModelDiscoveryCache discovery_{kModelDiscoveryPeriod, std::chrono::seconds(10)};
   std::uint64_t models_discovery_ = 0;

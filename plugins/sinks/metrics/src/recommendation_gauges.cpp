@@ -27,12 +27,16 @@ sdk::Labels series_labels(const SeriesKey& k) {
       {"variant_name", k.variant}, {"namespace", k.ns}, {"accelerator_type", k.accelerator}, {"model_name", k.model}};
 }
 
-std::size_t SeriesKeyHash::operator()(const SeriesKey& k) const noexcept {
-  const std::hash<std::string> h;
+std::size_t SeriesKeyHash::operator()(const SeriesKeyRef& k) const noexcept {
+  const std::hash<std::string_view> h;  // equal to std::hash<std::string> of the same characters
   std::size_t seed = h(k.variant);
-  for (const std::string* part : {&k.ns, &k.accelerator, &k.model})
-    seed ^= h(*part) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+  for (std::string_view part : {k.ns, k.accelerator, k.model})
+    seed ^= h(part) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
   return seed;
+}
+
+std::size_t SeriesKeyHash::operator()(const SeriesKey& k) const noexcept {
+  return (*this)(SeriesKeyRef{k.variant, k.ns, k.accelerator, k.model});
 }
 
 void RecommendationGauges::remove_series(sdk::MetricsRegistry& registry, const sdk::Labels& labels) {
@@ -45,19 +49,25 @@ GaugeStats RecommendationGauges::publish(sdk::MetricsRegistry& registry, const s
   // One lock for the whole batch: a series one pipeline sets is never removed by another's concurrent batch.
   std::lock_guard lock(mutex_);
   GaugeStats stats;
-  const bool rewrite = batches_[batch.pipeline]++ % kRewriteEvery == 0;
-  SeriesSet now;
-  now.reserve(batch.decisions.size());
+  const std::size_t number = ++batches_[batch.pipeline];  // this batch's stamp
+  const bool rewrite = (number - 1) % kRewriteEvery == 0;
+  auto& mine = by_pipeline_[batch.pipeline];
   for (const auto& d : batch.decisions) {
     if (d.variant.empty() || d.desired < 0) {
       ++stats.skipped;
       continue;
     }
-    SeriesKey key{d.variant, d.model.ns, d.accelerator, d.model.model_id};
+    const SeriesKeyRef ref{d.variant, d.model.ns, d.accelerator, d.model.model_id};
+    auto stamp = mine.find(ref);
+    if (stamp == mine.end())
+      stamp = mine.emplace(SeriesKey{d.variant, d.model.ns, d.accelerator, d.model.model_id}, 0).first;
+    const SeriesKey& key = stamp->first;
     const int current = d.current < 0 ? 0 : d.current;
     const Values values{static_cast<double>(d.desired), static_cast<double>(current),
                         desired_ratio(d.desired, current)};
-    auto [written, fresh] = written_.try_emplace(key, values);
+    auto written = written_.find(key);
+    const bool fresh = written == written_.end();
+    if (fresh) written = written_.emplace(key, values).first;
     if (fresh || rewrite || !(written->second == values)) {
       const sdk::Labels labels = series_labels(key);
       registry.set_gauge(kDesiredReplicas, kDesiredHelp, labels, values.desired);
@@ -65,32 +75,36 @@ GaugeStats RecommendationGauges::publish(sdk::MetricsRegistry& registry, const s
       registry.set_gauge(kDesiredRatio, kRatioHelp, labels, values.ratio);
       written->second = values;
     }
-    if (now.insert(std::move(key)).second) ++stats.set;
+    if (stamp->second != number) ++stats.set;  // each series once, however many decisions name it
+    stamp->second = number;
   }
 
-  auto& previous = by_pipeline_[batch.pipeline];
-  if (batch.partial) {  // only some of the pipeline's models: the others are not gone
-    previous.insert(now.begin(), now.end());
-    return stats;
-  }
-  for (const auto& key : previous) {
-    if (now.count(key)) continue;
+  if (batch.partial) return stats;  // only some of the pipeline's models: the others are not gone
+  // Series of the pipeline's earlier batches that this full one does not have are gone, unless another
+  // pipeline's last batch still has them.
+  for (auto it = mine.begin(); it != mine.end();) {
+    if (it->second == number) {
+      ++it;
+      continue;
+    }
     bool elsewhere = false;
     for (const auto& [pipeline, series] : by_pipeline_)
-      if (pipeline != batch.pipeline && series.count(key)) elsewhere = true;
-    if (elsewhere) continue;
-    remove_series(registry, series_labels(key));
-    written_.erase(key);
-    ++stats.removed;
+      if (pipeline != batch.pipeline && series.count(it->first)) elsewhere = true;
+    if (!elsewhere) {
+      remove_series(registry, series_labels(it->first));
+      written_.erase(it->first);
+      ++stats.removed;
+    }
+    it = mine.erase(it);
   }
-  previous = std::move(now);
   return stats;
 }
 
 std::size_t RecommendationGauges::clear(sdk::MetricsRegistry& registry) {
   std::lock_guard lock(mutex_);
-  SeriesSet all;
-  for (const auto& [pipeline, series] : by_pipeline_) all.insert(series.begin(), series.end());
+  std::unordered_set<SeriesKey, SeriesKeyHash, SeriesKeyEqual> all;
+  for (const auto& [pipeline, series] : by_pipeline_)
+    for (const auto& [key, stamp] : series) all.insert(key);
   for (const auto& key : all) remove_series(registry, series_labels(key));
   by_pipeline_.clear();
   batches_.clear();

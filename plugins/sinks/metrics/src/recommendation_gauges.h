@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -39,8 +40,22 @@ struct SeriesKey {
   std::string model;
   friend bool operator==(const SeriesKey&, const SeriesKey&) = default;
 };
+// A decision's series looked up where its strings are (no key built for a series already known).
+struct SeriesKeyRef {
+  std::string_view variant, ns, accelerator, model;
+};
 struct SeriesKeyHash {
+  using is_transparent = void;
   std::size_t operator()(const SeriesKey& k) const noexcept;
+  std::size_t operator()(const SeriesKeyRef& k) const noexcept;
+};
+struct SeriesKeyEqual {
+  using is_transparent = void;
+  bool operator()(const SeriesKey& a, const SeriesKey& b) const noexcept { return a == b; }
+  bool operator()(const SeriesKeyRef& a, const SeriesKey& b) const noexcept {
+    return a.variant == b.variant && a.ns == b.ns && a.accelerator == b.accelerator && a.model == b.model;
+  }
+  bool operator()(const SeriesKey& a, const SeriesKeyRef& b) const noexcept { return (*this)(b, a); }
 };
 sdk::Labels series_labels(const SeriesKey& k);
 
@@ -68,13 +83,15 @@ class RecommendationGauges {
     double ratio = 0;
     friend bool operator==(const Values&, const Values&) = default;
   };
-  using SeriesSet = std::unordered_set<SeriesKey, SeriesKeyHash>;
+  // A pipeline's series, each with the number of the last batch that had it: kept across batches, so a
+  // steady fleet neither builds a set of its series nor allocates a key per decision every cycle.
+  using SeriesStamps = std::unordered_map<SeriesKey, std::size_t, SeriesKeyHash, SeriesKeyEqual>;
   static void remove_series(sdk::MetricsRegistry& registry, const sdk::Labels& labels);
 
   std::mutex mutex_;
-  std::map<std::string, SeriesSet> by_pipeline_;                  // pipeline -> series it set last time
-  std::map<std::string, std::size_t> batches_;                    // pipeline -> batches published
-  std::unordered_map<SeriesKey, Values, SeriesKeyHash> written_;  // what this object last wrote per series
+  std::map<std::string, SeriesStamps> by_pipeline_;  // pipeline -> series it set (last full batch + partials since)
+  std::map<std::string, std::size_t> batches_;       // pipeline -> batches published
+  std::unordered_map<SeriesKey, Values, SeriesKeyHash, SeriesKeyEqual> written_;  // last written per series
 };
 
 }  // namespace wva::plugins::metrics

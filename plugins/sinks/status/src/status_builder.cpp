@@ -110,12 +110,20 @@ const std::string* string_at(const json& obj, const char* key) {
   return it->get_ptr<const std::string*>();
 }
 
-std::optional<std::string> string_field(const json& obj, const char* key) {
-  if (!obj.is_object()) return std::nullopt;
+// The object / array member `key` where it is; nullptr when absent or of another type.
+const json* object_at(const json& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
   auto it = obj.find(key);
-  if (it == obj.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
+  return it != obj.end() && it->is_object() ? &*it : nullptr;
 }
+const json* array_at(const json& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_array() ? &*it : nullptr;
+}
+
+// The .status of an object as read (nullptr: unknown object, or no status object).
+const json* status_of(const json* object) { return object ? object_at(*object, "status") : nullptr; }
 
 // Members are set one by one: nlohmann::json's nested initializer lists copy every value twice, and the
 // status of a fleet is written every cycle.
@@ -341,48 +349,67 @@ std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch) {
   return out;
 }
 
+bool same_status(const VaUpdate& a, const VaUpdate& b) {
+  auto same_decision = [](const Decision& x, const Decision& y) {
+    return x.variant == y.variant && x.accelerator == y.accelerator && x.current == y.current &&
+           x.desired == y.desired && x.reason == y.reason && x.analyzer == y.analyzer && x.held == y.held;
+  };
+  auto same_condition = [](const Condition& x, const Condition& y) {
+    return x.type == y.type && x.status == y.status && x.reason == y.reason && x.message == y.message;
+  };
+  return a.key == b.key && a.write_allocation == b.write_allocation &&
+         std::equal(a.decisions.begin(), a.decisions.end(), b.decisions.begin(), b.decisions.end(), same_decision) &&
+         std::equal(a.conditions.begin(), a.conditions.end(), b.conditions.begin(), b.conditions.end(), same_condition);
+}
+
 json build_status_patch(const VaUpdate& update, const std::optional<json>& current, sdk::TimePoint now) {
   return build_status_patch(update, current ? &*current : nullptr, now);
 }
 
 json build_status_patch(const VaUpdate& update, const json* current, sdk::TimePoint now) {
   const std::string now_s = format_rfc3339(now);
-  const json empty = json::object();
-  const json& obj = current && current->is_object() ? *current : empty;
-  const json& status = obj.contains("status") && obj["status"].is_object() ? obj["status"] : empty;
+  const json* status = status_of(current);
 
   std::optional<long long> generation;
-  if (obj.contains("metadata") && obj["metadata"].is_object()) {
-    const auto& md = obj["metadata"];
-    if (auto it = md.find("generation"); it != md.end() && it->is_number_integer() && it->get<long long>() >= 0)
+  if (const json* md = current && current->is_object() ? object_at(*current, "metadata") : nullptr)
+    if (auto it = md->find("generation"); it != md->end() && it->is_number_integer() && it->get<long long>() >= 0)
       generation = it->get<long long>();
-  }
 
   json patch = json::object();
 
   // Conditions: the list replaces the old one as a whole (merge patch), so keep the ones we do not own.
+  // The object is read where it is: types and run times are looked at, not copied.
   json conditions = json::array();
-  std::set<std::string> seen;
-  if (auto it = status.find("conditions"); it != status.end() && it->is_array()) {
-    for (const auto& ec : *it) {
-      auto type = string_field(ec, "type");
-      if (!type || !seen.insert(*type).second) continue;  // malformed or duplicate: dropped
+  std::vector<std::string_view> seen;  // a handful of types: a scan beats a set
+  auto first_seen = [&](std::string_view type) {
+    if (std::find(seen.begin(), seen.end(), type) != seen.end()) return false;
+    seen.push_back(type);
+    return true;
+  };
+  if (const json* existing = status ? array_at(*status, "conditions") : nullptr) {
+    for (const auto& ec : *existing) {
+      const std::string* type = string_at(ec, "type");
+      if (!type || !first_seen(*type)) continue;  // malformed or duplicate: dropped
       if (const Condition* c = find_condition(update.conditions, *type))
         conditions.push_back(condition_json(*c, &ec, generation, now_s));
       else conditions.push_back(ec);
     }
   }
   for (const auto& c : update.conditions)
-    if (seen.insert(c.type).second) conditions.push_back(condition_json(c, nullptr, generation, now_s));
+    if (first_seen(c.type)) conditions.push_back(condition_json(c, nullptr, generation, now_s));
   patch["conditions"] = std::move(conditions);
 
   if (update.write_allocation && !update.decisions.empty()) {
-    // Previous lastRunTime per variant, kept for held decisions.
-    std::map<std::string, std::string> previous_run;
-    if (auto it = status.find("variants"); it != status.end() && it->is_array())
-      for (const auto& v : *it)
-        if (auto name = string_field(v, "name"))
-          if (auto t = string_field(v, "lastRunTime")) previous_run[*name] = *t;
+    // Previous lastRunTime of a variant, kept for held decisions (the last entry of its name that has one).
+    const json* old_variants = status ? array_at(*status, "variants") : nullptr;
+    auto previous_run = [&](const std::string& variant) -> const std::string* {
+      const std::string* found = nullptr;
+      if (old_variants)
+        for (const auto& v : *old_variants)
+          if (const std::string* name = string_at(v, "name"); name && *name == variant)
+            if (const std::string* t = string_at(v, "lastRunTime")) found = t;
+      return found;
+    };
 
     const auto& first = update.decisions.front();
     json alloc = json::object();
@@ -390,7 +417,7 @@ json build_status_patch(const VaUpdate& update, const json* current, sdk::TimePo
     alloc["lastRunTime"] = now_s;
     alloc["accelerator"] = first.accelerator.empty() ? json(nullptr) : json(first.accelerator);
     if (first.held)
-      if (auto p = previous_run.find(first.variant); p != previous_run.end()) alloc["lastRunTime"] = p->second;
+      if (const std::string* p = previous_run(first.variant)) alloc["lastRunTime"] = *p;
     patch["desiredOptimizedAlloc"] = std::move(alloc);
 
     json variants = json::array();
@@ -404,7 +431,7 @@ json build_status_patch(const VaUpdate& update, const json* current, sdk::TimePo
       if (!d.reason.empty()) v["reason"] = truncate_utf8(d.reason, kMaxVariantReason);
       if (!d.analyzer.empty()) v["analyzer"] = d.analyzer;
       if (d.held)
-        if (auto p = previous_run.find(d.variant); p != previous_run.end()) v["lastRunTime"] = p->second;
+        if (const std::string* p = previous_run(d.variant)) v["lastRunTime"] = *p;
       variants.push_back(std::move(v));
     }
     patch["variants"] = std::move(variants);
@@ -418,36 +445,42 @@ std::vector<PlannedEvent> plan_events(const VaUpdate& update, const std::optiona
 
 std::vector<PlannedEvent> plan_events(const VaUpdate& update, const json* current) {
   std::vector<PlannedEvent> out;
-  const json empty = json::object();
-  const json& obj = current && current->is_object() ? *current : empty;
-  const json& status = obj.contains("status") && obj["status"].is_object() ? obj["status"] : empty;
+  const json* status = status_of(current);
+  // Read where they are (the last entry of a name wins, as a map built from the list would say).
+  const json* variants = status ? array_at(*status, "variants") : nullptr;
+  const json* conditions = status ? array_at(*status, "conditions") : nullptr;
   if (update.write_allocation) {
-    std::map<std::string, long long> previous;
-    if (auto it = status.find("variants"); it != status.end() && it->is_array())
-      for (const auto& v : *it)
-        if (auto name = string_field(v, "name");
-            name && v.contains("desiredReplicas") && v["desiredReplicas"].is_number_integer())
-          previous[*name] = v["desiredReplicas"].get<long long>();
+    auto previous = [&](const std::string& variant) -> std::optional<long long> {
+      std::optional<long long> found;
+      if (variants)
+        for (const auto& v : *variants)
+          if (const std::string* name = string_at(v, "name"); name && *name == variant)
+            if (auto it = v.find("desiredReplicas"); it != v.end() && it->is_number_integer())
+              found = it->get<long long>();
+      return found;
+    };
     for (const auto& d : update.decisions) {
       if (d.held) continue;
-      auto p = previous.find(d.variant);
-      if (p != previous.end() && p->second == d.desired) continue;
+      const auto p = previous(d.variant);
+      if (p && *p == d.desired) continue;
       std::string msg = "Variant " + d.variant + ": desired replicas " +
-                        (p == previous.end() ? std::to_string(d.desired)
-                                             : std::to_string(p->second) + " -> " + std::to_string(d.desired));
+                        (!p ? std::to_string(d.desired) : std::to_string(*p) + " -> " + std::to_string(d.desired));
       if (!d.reason.empty()) msg += " (" + truncate_utf8(d.reason, 200) + ")";
       out.push_back({"Normal", "ScalingRecommendation", msg});
     }
   }
-  std::map<std::string, std::string> previous_status;
-  if (auto it = status.find("conditions"); it != status.end() && it->is_array())
-    for (const auto& c : *it)
-      if (auto type = string_field(c, "type"))
-        if (auto st = string_field(c, "status")) previous_status[*type] = *st;
+  auto previous_status = [&](const std::string& type) -> const std::string* {
+    const std::string* found = nullptr;
+    if (conditions)
+      for (const auto& c : *conditions)
+        if (const std::string* t = string_at(c, "type"); t && *t == type)
+          if (const std::string* st = string_at(c, "status")) found = st;
+    return found;
+  };
   for (const auto& c : update.conditions) {
     if (c.status != "False") continue;
-    auto p = previous_status.find(c.type);
-    if (p != previous_status.end() && p->second == "False") continue;
+    const std::string* p = previous_status(c.type);
+    if (p && *p == "False") continue;
     out.push_back({"Warning", c.reason.empty() ? c.type + "False" : c.reason, c.message});
   }
   return out;

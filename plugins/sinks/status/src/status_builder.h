@@ -50,6 +50,11 @@ struct VaUpdate {
 // derives the standard ones that no plugin set. Ordered by namespace, then name.
 std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch);
 
+// Whether two updates of the same VA give the same status patch at the same time: the same decisions as
+// the patch reads them (variant, accelerator, current, desired, reason, analyzer, held; not their time),
+// the same conditions and write_allocation. Problems are logged, not written, and are not compared.
+bool same_status(const VaUpdate& a, const VaUpdate& b);
+
 // MetricsAvailable as the source's state says it.
 sdk::Condition metrics_condition(const sdk::ModelMetrics& metrics);
 

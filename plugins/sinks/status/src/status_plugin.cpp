@@ -24,12 +24,15 @@ sdk::Result<void> StatusSink::configure(const sdk::Config& config, const std::st
 
 sdk::Result<void> StatusSink::start(sdk::PluginContext& context) {
   context_ = &context;
+  std::lock_guard lock(settled_mutex_);
+  settled_.clear();  // what settled was another context's cluster
   return sdk::ok();
 }
 
 void StatusSink::stop() noexcept { context_ = nullptr; }
 
-StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, sdk::TimePoint now, sdk::Error& error) {
+StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const std::string& pipeline, sdk::TimePoint now,
+                                          sdk::Error& error) {
   auto& cluster = context_->cluster();
   const std::string& ns = update.key.ns;
   const std::string& name = update.key.name;
@@ -41,10 +44,28 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, sdk::TimePoint
       error.message = "read failed: " + error.message;
       return Outcome::kFailed;
     }
-    if (!*current) return Outcome::kGone;
+    if (!*current) {
+      std::lock_guard lock(settled_mutex_);
+      settled_.erase(update.key);
+      return Outcome::kGone;
+    }
+    {
+      std::lock_guard lock(settled_mutex_);
+      if (auto it = settled_.find(update.key);
+          it != settled_.end() && it->second.object == *current && same_status(it->second.update, update))
+        return Outcome::kWritten;  // the same patch of the same object: it would store nothing again
+    }
     const nlohmann::json patch = build_status_patch(update, current->get(), now);
     auto r = cluster.patch_status(kKind, ns, name, patch);
     if (r) {
+      // The backend still hands out the object read above: it stored nothing (the events of such a write
+      // are none either: the status already says what the update says).
+      auto after = cluster.get_shared(kKind, ns, name);
+      {
+        std::lock_guard lock(settled_mutex_);
+        if (after && *after == *current) settled_.insert_or_assign(update.key, Settled{*current, update, pipeline});
+        else settled_.erase(update.key);
+      }
       // kubectl describe shows what changed; a failed event never fails the write.
       for (const auto& e : plan_events(update, current->get()))
         if (auto ev = cluster.emit_event(**current, e.type, e.reason, e.message); !ev)
@@ -62,11 +83,23 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, sdk::TimePoint
   return Outcome::kFailed;
 }
 
+void StatusSink::forget_settled(const std::string& pipeline, const std::vector<VaUpdate>& updates) {
+  std::lock_guard lock(settled_mutex_);
+  std::size_t i = 0;  // both ordered by VaKey
+  for (auto it = settled_.begin(); it != settled_.end();) {
+    while (i < updates.size() && updates[i].key < it->first) ++i;
+    const bool named = i < updates.size() && updates[i].key == it->first;
+    if (!named && it->second.pipeline == pipeline) it = settled_.erase(it);
+    else ++it;
+  }
+}
+
 sdk::Result<void> StatusSink::publish(const sdk::PublishBatch& batch) {
   try {
     if (!context_) return make_error(ErrorCode::kInternal, "publish called before start", config_path_);
     const sdk::TimePoint now = batch.time == sdk::TimePoint{} ? context_->clock().now() : batch.time;
     const std::vector<VaUpdate> updates = plan_updates(batch);
+    if (!batch.partial) forget_settled(batch.pipeline, updates);
 
     std::vector<std::pair<std::string, sdk::Error>> failures;
     std::size_t written = 0;
@@ -74,7 +107,7 @@ sdk::Result<void> StatusSink::publish(const sdk::PublishBatch& batch) {
       for (const auto& p : u.problems)
         context_->logger().warn("status: VariantAutoscaling " + u.key.to_string() + ": " + p);
       sdk::Error error;
-      switch (write_one(u, now, error)) {
+      switch (write_one(u, batch.pipeline, now, error)) {
         case Outcome::kWritten: ++written; break;
         case Outcome::kGone:
           context_->logger().info("status: VariantAutoscaling " + u.key.to_string() +

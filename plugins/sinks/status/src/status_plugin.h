@@ -2,6 +2,8 @@
 // conditions) with one merge patch per VA, retrying on conflict.
 #pragma once
 
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "settings.h"
@@ -21,7 +23,21 @@ class StatusSink : public sdk::Plugin, public sdk::Sink {
 
  private:
   enum class Outcome { kWritten, kGone, kFailed };
-  Outcome write_one(const VaUpdate& update, sdk::TimePoint now, sdk::Error& error);
+  Outcome write_one(const VaUpdate& update, const std::string& pipeline, sdk::TimePoint now, sdk::Error& error);
+  // Forgets the settled VAs of `pipeline` that its full batch no longer names (bounded by the VAs in play).
+  void forget_settled(const std::string& pipeline, const std::vector<VaUpdate>& updates);
+
+  // A VA whose last write stored nothing (the backend found the patch changed nothing but lastRunTime
+  // stamps), with the object as it was and the update written. While the backend hands out that very
+  // snapshot and the update is the same (same_status), the patch would again change nothing: it is
+  // neither built nor sent. A backend that stores every patch makes a new snapshot: nothing settles.
+  struct Settled {
+    sdk::ObjectSnapshot object;
+    VaUpdate update;
+    std::string pipeline;
+  };
+  std::mutex settled_mutex_;  // publish() of one instance may overlap an abandoned call of it
+  std::map<VaKey, Settled> settled_;
 
   Settings config_;
   std::string config_path_ = "sinks.status";

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <random>
 #include <vector>
 
 #include "status_plugin.h"
@@ -273,7 +274,8 @@ TEST_F(StatusSinkTest, ConflictIsRetriedAfterReReading) {
   auto r = sink.publish(batch);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(wctx.wrapped().patch_calls, 2);
-  EXPECT_EQ(wctx.wrapped().gets, 2) << "the object is re-read before the retry";
+  // Read, re-read before the retry, and read once after the write (did the backend store anything?).
+  EXPECT_EQ(wctx.wrapped().gets, 3) << "the object is re-read before the retry";
   json st = status_of(ctx_, "ns", "llama");
   EXPECT_EQ(st["desiredOptimizedAlloc"]["numReplicas"], 4);
   EXPECT_EQ((*condition(st, "TargetResolved"))["observedGeneration"], 2) << "built from the re-read object";
@@ -305,6 +307,175 @@ TEST_F(StatusSinkTest, UsesClockWhenBatchHasNoTime) {
   ctx_.fake_clock().advance(std::chrono::hours(1));
   ASSERT_TRUE(publish({decision("ns", "llama", "llama", 1, 1)}, {}, sdk::TimePoint{}).ok());
   EXPECT_EQ(status_of(ctx_, "ns", "llama")["desiredOptimizedAlloc"]["lastRunTime"], "2025-01-01T01:00:00Z");
+}
+
+// Stands for a backend that stores a status patch only when it changes more than lastRunTime stamps (the
+// kube backend does not send such a patch, the local backend does not store it): the patched copy is
+// compared with the object, both without lastRunTime, and only a real change reaches the store.
+class SteadyCluster : public WrappedCluster {
+ public:
+  explicit SteadyCluster(sdk::ClusterView& inner) : WrappedCluster(inner), inner_(inner) {}
+  int stored = 0;
+  sdk::Result<void> patch_status(const std::string& k, const std::string& ns, const std::string& n,
+                                 const json& p) override {
+    ++patch_calls;
+    auto current = inner_.get_shared(k, ns, n);
+    if (current.ok() && *current) {
+      json before = (*current)->value("status", json::object());
+      json after = before;
+      after.merge_patch(p);
+      if (without_run_times(before) == without_run_times(after)) return sdk::ok();
+    }
+    ++stored;
+    return inner_.patch_status(k, ns, n, p);
+  }
+
+ private:
+  static json without_run_times(json j) {
+    if (j.is_object()) {
+      j.erase("lastRunTime");
+      for (auto& [k, v] : j.items()) v = without_run_times(v);
+    } else if (j.is_array()) {
+      for (auto& v : j) v = without_run_times(v);
+    }
+    return j;
+  }
+  sdk::ClusterView& inner_;
+};
+
+class SteadyContext : public sdk::PluginContext {
+ public:
+  explicit SteadyContext(FakeContext& fake) : fake_(fake), cluster_(fake.cluster()) {}
+  sdk::Logger& logger() override { return fake_.logger(); }
+  const sdk::Clock& clock() override { return fake_.clock(); }
+  sdk::ClusterView& cluster() override { return cluster_; }
+  sdk::MetricsRegistry& metrics() override { return fake_.metrics(); }
+  std::string instance_name() const override { return fake_.instance_name(); }
+  SteadyCluster& steady() { return cluster_; }
+
+ private:
+  FakeContext& fake_;
+  SteadyCluster cluster_;
+};
+
+TEST(StatusSinkSettled, AnUnchangedVaIsNeitherPatchedNorSentAgainUntilItOrItsUpdateChanges) {
+  FakeContext fake("status");
+  SteadyContext ctx(fake);
+  StatusSink sink;
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink, json::object(), "sinks.status").empty());
+  ASSERT_TRUE(sink.start(ctx).ok());
+  ASSERT_TRUE(fake.fake_cluster().put(va_object("ns", "llama")).ok());
+  auto publish = [&](int desired, sdk::TimePoint t) {
+    const std::vector<Decision> ds{decision("ns", "llama", "llama", 1, desired)};
+    const std::vector<ModelView> ms{model("ns", "llama", MetricsState::kOk)};
+    PublishBatch b;
+    b.pipeline = "default";
+    b.time = t;
+    b.decisions = ds;
+    b.models = ms;
+    return sink.publish(b);
+  };
+  ASSERT_TRUE(publish(2, kT0).ok());
+  EXPECT_EQ(ctx.steady().patch_calls, 1);
+  EXPECT_EQ(ctx.steady().stored, 1);
+  // The same update a minute later: the patch differs by lastRunTime only; the backend stores nothing.
+  ASSERT_TRUE(publish(2, kT0 + std::chrono::seconds(60)).ok());
+  EXPECT_EQ(ctx.steady().patch_calls, 2);
+  EXPECT_EQ(ctx.steady().stored, 1);
+  // Again: the sink knows that very object took that very update as a no-op, and sends nothing.
+  ASSERT_TRUE(publish(2, kT0 + std::chrono::seconds(120)).ok());
+  EXPECT_EQ(ctx.steady().patch_calls, 2);
+  // A new desired count is written at once.
+  ASSERT_TRUE(publish(3, kT0 + std::chrono::seconds(180)).ok());
+  EXPECT_EQ(ctx.steady().patch_calls, 3);
+  EXPECT_EQ(ctx.steady().stored, 2);
+  EXPECT_EQ(status_of(fake, "ns", "llama")["desiredOptimizedAlloc"]["numReplicas"], 3);
+  // Someone else changes the object (a new snapshot): the sink builds and sends its patch again.
+  ASSERT_TRUE(publish(3, kT0 + std::chrono::seconds(240)).ok());  // settles
+  const auto calls = ctx.steady().patch_calls;
+  json changed = fake.fake_cluster().get("VariantAutoscaling", "ns", "llama").value().value();
+  changed["status"]["conditions"] = json::array();
+  ASSERT_TRUE(fake.fake_cluster().put(changed).ok());
+  ASSERT_TRUE(publish(3, kT0 + std::chrono::seconds(300)).ok());
+  EXPECT_EQ(ctx.steady().patch_calls, calls + 1);
+  EXPECT_NE(condition(status_of(fake, "ns", "llama"), "OptimizationReady"), nullptr) << "conditions written back";
+  sink.stop();
+}
+
+// The sink that remembers settled VAs leaves the objects (lastRunTime aside, which a steady backend does
+// not store) and the Events exactly as a sink that builds and sends every patch, over random cycles of
+// random decisions, metrics states, held decisions, VAs coming and going, and outside edits of the objects.
+TEST(StatusSinkSettled, RandomCyclesLeaveTheSameObjectsAndEventsAsPatchingEveryVa) {
+  std::mt19937 rng(20261206);
+  for (int round = 0; round < 20; ++round) {
+    FakeContext fake_a("status"), fake_b("status");
+    SteadyContext ctx_a(fake_a), ctx_b(fake_b);
+    StatusSink remembering;
+    ASSERT_TRUE(sdk::testing::configure_as_host(remembering, json::object(), "sinks.status").empty());
+    ASSERT_TRUE(remembering.start(ctx_a).ok());
+    const int vas = 6;
+    for (int i = 0; i < vas; ++i)
+      for (auto* f : {&fake_a, &fake_b})
+        ASSERT_TRUE(f->fake_cluster().put(va_object("ns", "va" + std::to_string(i))).ok());
+    // What each VA's model says; a quarter of them change it each cycle.
+    struct Said {
+      bool in_batch = true, decided = true, held = false, no_data = false;
+      int desired = 1;
+    };
+    std::vector<Said> said(vas);
+    for (int cycle = 0; cycle < 30; ++cycle) {
+      const sdk::TimePoint t = kT0 + std::chrono::seconds(60 * cycle);
+      std::vector<Decision> ds;
+      std::vector<ModelView> ms;
+      for (int i = 0; i < vas; ++i) {
+        if (rng() % 4 == 0)
+          said[i] = Said{rng() % 8 != 0, rng() % 5 != 0, rng() % 4 == 0, rng() % 4 == 0, static_cast<int>(rng() % 3)};
+        if (!said[i].in_batch) continue;
+        const std::string va = "va" + std::to_string(i);
+        auto m = model("ns", va, said[i].no_data ? MetricsState::kNoData : MetricsState::kOk);
+        m.key.model_id = va;
+        ms.push_back(m);
+        if (!said[i].decided) continue;  // no decision: conditions only
+        auto d = decision("ns", va, va, 1, said[i].desired);
+        d.model.model_id = va;
+        d.held = said[i].held;
+        ds.push_back(d);
+      }
+      if (rng() % 6 == 0) {  // an outside edit of one object, on both clusters
+        const std::string va = "va" + std::to_string(rng() % vas);
+        for (auto* f : {&fake_a, &fake_b}) {
+          json obj = f->fake_cluster().get("VariantAutoscaling", "ns", va).value().value();
+          obj["status"]["conditions"] = json::array();
+          ASSERT_TRUE(f->fake_cluster().put(obj).ok());
+        }
+      }
+      PublishBatch b;
+      b.pipeline = "default";
+      b.time = t;
+      b.decisions = ds;
+      b.models = ms;
+      ASSERT_TRUE(remembering.publish(b).ok());
+      StatusSink fresh;  // remembers nothing: builds and sends every patch
+      ASSERT_TRUE(sdk::testing::configure_as_host(fresh, json::object(), "sinks.status").empty());
+      ASSERT_TRUE(fresh.start(ctx_b).ok());
+      ASSERT_TRUE(fresh.publish(b).ok());
+      fresh.stop();
+      for (int i = 0; i < vas; ++i) {
+        const std::string va = "va" + std::to_string(i);
+        ASSERT_EQ(status_of(fake_a, "ns", va), status_of(fake_b, "ns", va)) << "round " << round << " cycle " << cycle;
+      }
+      const auto ea = fake_a.fake_cluster().events(), eb = fake_b.fake_cluster().events();
+      ASSERT_EQ(ea.size(), eb.size()) << "round " << round << " cycle " << cycle;
+      for (std::size_t e = 0; e < ea.size(); ++e) {
+        EXPECT_EQ(ea[e].name, eb[e].name);
+        EXPECT_EQ(ea[e].reason, eb[e].reason);
+        EXPECT_EQ(ea[e].message, eb[e].message);
+      }
+    }
+    EXPECT_LT(ctx_a.steady().patch_calls, ctx_b.steady().patch_calls) << "settled VAs were skipped";
+    EXPECT_EQ(ctx_a.steady().stored, ctx_b.steady().stored);
+    remembering.stop();
+  }
 }
 
 TEST(StatusSettings, DefaultsAndValidation) {

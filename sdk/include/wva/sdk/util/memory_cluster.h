@@ -231,14 +231,8 @@ class InMemoryCluster : public ClusterView {
     if (!slot) return make_error(ErrorCode::kNotFound, kind + " " + ns + "/" + name + " not found");
     if (!merge_patch.is_object() && !merge_patch.is_null())
       return make_error(ErrorCode::kInvalidConfig, "status merge patch must be a JSON object");
-    auto next = std::make_shared<nlohmann::json>(**slot);  // snapshots handed out stay as they were
-    if (merge_patch.is_null()) {
-      next->erase("status");
-    } else {
-      nlohmann::json& status = (*next)["status"];
-      apply_merge_patch(status, merge_patch);
-    }
-    *slot = std::move(next);
+    // Snapshots handed out stay as they were: a new object, copied without what the patch replaces.
+    *slot = std::make_shared<const nlohmann::json>(patched_status(**slot, merge_patch));
     if (record_writes_) patches_.push_back(PatchRecord{kind, ns, name, merge_patch});
     return ok();
   }
@@ -260,6 +254,36 @@ class InMemoryCluster : public ClusterView {
 
  private:
   static std::string key(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+
+  // `object` with its .status merge-patched (null: removed). Status members the patch replaces whole (a
+  // value that is not an object, or null) are not copied first: a status write replaces its conditions
+  // and variants lists every time, and copying the old ones only to drop them was most of its cost.
+  static nlohmann::json patched_status(const nlohmann::json& object, const nlohmann::json& merge_patch) {
+    if (!object.is_object()) {
+      nlohmann::json next = object;
+      if (merge_patch.is_null()) next.erase("status");
+      else apply_merge_patch(next["status"], merge_patch);
+      return next;
+    }
+    nlohmann::json next = nlohmann::json::object();
+    for (auto it = object.begin(); it != object.end(); ++it)
+      if (it.key() != "status") next[it.key()] = it.value();
+    if (merge_patch.is_null()) return next;
+    nlohmann::json& status = next["status"];
+    if (auto old = object.find("status"); old != object.end()) {
+      if (old->is_object() && merge_patch.is_object()) {
+        status = nlohmann::json::object();
+        for (auto it = old->begin(); it != old->end(); ++it) {
+          auto replaced = merge_patch.find(it.key());
+          if (replaced == merge_patch.end() || replaced->is_object()) status[it.key()] = it.value();
+        }
+      } else {
+        status = *old;
+      }
+    }
+    apply_merge_patch(status, merge_patch);
+    return next;
+  }
 
   static std::optional<std::string> string_at(const nlohmann::json& obj, const char* field) {
     if (!obj.is_object()) return std::nullopt;
