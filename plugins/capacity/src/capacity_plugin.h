@@ -26,6 +26,7 @@ class CapacityAnalyzer : public sdk::Plugin, public sdk::Analyzer {
 
  private:
   Settings settings_;
+  Derived derived_ = derive(settings_);
   sdk::PluginContext* context_ = nullptr;
   std::mutex mutex_;
   std::map<sdk::ModelKey, ModelState> state_;
