@@ -1,8 +1,8 @@
 #include "policy.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <numeric>
 #include <stdexcept>
 #include <vector>
@@ -11,11 +11,17 @@ namespace wva::capacity {
 
 namespace {
 
-// As an ostream with precision 3 writes a double (%.3g), without building a stream.
-std::string num(double v) {
+// A double as an ostream with precision 3 writes it (%.3g: to_chars' general format is printf's).
+void append_num(std::string& out, double v) {
   char buf[32];
-  const int n = std::snprintf(buf, sizeof buf, "%.3g", v);
-  return std::string(buf, static_cast<std::size_t>(std::max(0, n)));
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 3);
+  out.append(buf, r.ptr);
+}
+
+std::string num(double v) {
+  std::string s;
+  append_num(s, v);
+  return s;
 }
 
 sdk::Recommendation no_opinion(const std::string& reason, const std::string& condition_reason) {
@@ -189,7 +195,9 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   std::iota(by_name.begin(), by_name.end(), std::size_t{0});
   std::sort(by_name.begin(), by_name.end(),
             [&](std::size_t a, std::size_t b) { return model.variants[a].name < model.variants[b].name; });
-  {
+  if (others.empty()) {
+    for (const std::size_t i : by_name) kv_in_use += sig[i].kv_used;  // + 0 for a variant without pods
+  } else {
     std::vector<std::pair<std::string_view, double>> kv_used;
     kv_used.reserve(nv + others.size());
     for (std::size_t i = 0; i < nv; ++i)
@@ -493,12 +501,34 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   const Coefficients& c = pm.coefficients();
   std::string& why = rec.reason;
   why.reserve(320 + slo_note.size() + mix_note.size() + burst_note.size() + safety_note.size());
+  auto put = [&why](double v) { append_num(why, v); };
   why += "demand ";
-  why += num(d.prefill_tps) + " prefill + " + num(d.decode_tps) + " decode tok/s (now " + num(rate) +
-         " req/s, backlog " + num(waiting_total) + "); " + st.primary + " pod serves " + num(pn.rho_target * 100) +
-         "% work at predicted ITL " + num(pn.predicted_itl_ms) + " ms (bound " + pn.bound + "; step " + num(c.base_ms) +
-         " ms + " + num(c.a0_us) + "/" + num(c.a1_us) + "/" + num(c.b_us) + " us, " +
-         std::to_string(pm.observations()) + " obs)";
+  put(d.prefill_tps);
+  why += " prefill + ";
+  put(d.decode_tps);
+  why += " decode tok/s (now ";
+  put(rate);
+  why += " req/s, backlog ";
+  put(waiting_total);
+  why += "); ";
+  why += st.primary;
+  why += " pod serves ";
+  put(pn.rho_target * 100);
+  why += "% work at predicted ITL ";
+  put(pn.predicted_itl_ms);
+  why += " ms (bound ";
+  why += pn.bound;
+  why += "; step ";
+  put(c.base_ms);
+  why += " ms + ";
+  put(c.a0_us);
+  why += "/";
+  put(c.a1_us);
+  why += "/";
+  put(c.b_us);
+  why += " us, ";
+  why += std::to_string(pm.observations());
+  why += " obs)";
   why += slo_note;
   why += mix_note;
   why += burst_note;
