@@ -3,15 +3,24 @@
 // parallel.
 #pragma once
 
-#include <map>
+#include <cstddef>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "policy.h"
 #include "settings.h"
 #include "wva/sdk/plugin.h"
 
 namespace wva::capacity {
+
+struct ModelKeyHash {
+  std::size_t operator()(const sdk::ModelKey& k) const noexcept {
+    const std::size_t h = std::hash<std::string>{}(k.ns);
+    return h ^ (std::hash<std::string>{}(k.model_id) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  }
+};
 
 class CapacityAnalyzer : public sdk::Plugin, public sdk::Analyzer {
  public:
@@ -26,9 +35,10 @@ class CapacityAnalyzer : public sdk::Plugin, public sdk::Analyzer {
 
  private:
   Settings settings_;
+  Derived derived_ = derive(settings_);
   sdk::PluginContext* context_ = nullptr;
   std::mutex mutex_;
-  std::map<sdk::ModelKey, ModelState> state_;
+  std::unordered_map<sdk::ModelKey, ModelState, ModelKeyHash> state_;  // looked up once per model and cycle
 };
 
 }  // namespace wva::capacity

@@ -1,19 +1,27 @@
 #include "policy.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <sstream>
+#include <numeric>
+#include <stdexcept>
 #include <vector>
 
 namespace wva::capacity {
 
 namespace {
 
-std::string num(double v, int precision = 3) {
-  std::ostringstream o;
-  o.precision(precision);
-  o << v;
-  return o.str();
+// A double as an ostream with precision 3 writes it (%.3g: to_chars' general format is printf's).
+void append_num(std::string& out, double v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 3);
+  out.append(buf, r.ptr);
+}
+
+std::string num(double v) {
+  std::string s;
+  append_num(s, v);
+  return s;
 }
 
 sdk::Recommendation no_opinion(const std::string& reason, const std::string& condition_reason) {
@@ -83,7 +91,10 @@ Coefficients prior_for(const sdk::Variant& v) {
   return c;
 }
 
-Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s) {
+Derived derive(const Settings& s) { return Derived{normal_upper_z(s.tail_allowance)}; }
+
+Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s,
+              const Derived& derived) {
   Need n;
   const double rho_itl = 1 - c.base_ms / (s.latency_margin * slo.itl_ms);
   const double prefill_steps = std::ceil(std::max(1.0, d.input_tokens) / s.token_budget) + 1;
@@ -106,7 +117,7 @@ Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const 
     const double rho_max = 1 - c.base_ms / slo.itl_ms;
     const double life_s = d.output_tokens * s.latency_margin * slo.itl_ms / 1000;
     const double spread = d.prefill_tps * d.input_tokens * (1 + s.prompt_cv * s.prompt_cv) / life_s;
-    const double B = normal_upper_z(s.tail_allowance) * c.b_us * 1e-6 * std::sqrt(spread);
+    const double B = derived.tail_z * c.b_us * 1e-6 * std::sqrt(spread);
     if (rho_max > 0) {
       const double u = (-B + std::sqrt(B * B + 4 * rho_total * rho_max)) / (2 * rho_total);
       const double tail_pods = 1 / (u * u);
@@ -127,7 +138,8 @@ Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const 
   return n;
 }
 
-sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, ModelState& st, double now) {
+sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk::ModelView& model, ModelState& st,
+                           double now) {
   if (model.variants.empty()) return no_opinion("the model has no variant (Deployment)", "NoVariants");
   const sdk::Load& load = model.metrics.load;
   if (!load.arrival_rate)
@@ -152,22 +164,54 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     int pods = 0;
     double kv_used = 0, kv_capacity = 0, waiting = 0, kv_max = 0;
   };
-  std::map<std::string, VariantSignals> sig;
+  // Indexed like model.variants; replicas of a variant the view does not list (in `others`) still count
+  // in the backlog and the KV in use.
+  const std::size_t nv = model.variants.size();
+  auto index_of = [&](std::string_view name) {
+    std::size_t i = 0;
+    while (i < nv && model.variants[i].name != name) ++i;
+    return i;
+  };
+  std::vector<VariantSignals> sig(nv);
+  std::vector<std::pair<std::string_view, VariantSignals>> others;
   double waiting_total = 0, kv_in_use = 0;
   for (const auto& r : model.metrics.replicas) {
-    auto& v = sig[r.variant];
+    const std::size_t i = index_of(r.variant);
+    VariantSignals* vp = i < nv ? &sig[i] : nullptr;
+    if (!vp) {
+      for (auto& [name, o] : others)
+        if (name == r.variant) vp = &o;
+      if (!vp) vp = &others.emplace_back(r.variant, VariantSignals{}).second;
+    }
+    auto& v = *vp;
     ++v.pods;
     if (r.kv_capacity_tokens) v.kv_capacity = std::max(v.kv_capacity, *r.kv_capacity_tokens);
     if (r.kv_cache_usage && r.kv_capacity_tokens) v.kv_used += *r.kv_cache_usage * *r.kv_capacity_tokens;
     if (r.kv_cache_usage) v.kv_max = std::max(v.kv_max, *r.kv_cache_usage);
     if (r.waiting) v.waiting += *r.waiting, waiting_total += *r.waiting;
   }
-  for (const auto& [name, v] : sig) kv_in_use += v.kv_used;
-  for (const auto& v : model.variants) {
-    auto it = st.models.find(v.name);
-    if (it == st.models.end()) it = st.models.emplace(v.name, StepModel(prior_for(v), s.prior_sd)).first;
+  // Variants in name order: sums and ties are taken in one order whatever the order of the view.
+  std::vector<std::size_t> by_name(nv);
+  std::iota(by_name.begin(), by_name.end(), std::size_t{0});
+  std::sort(by_name.begin(), by_name.end(),
+            [&](std::size_t a, std::size_t b) { return model.variants[a].name < model.variants[b].name; });
+  if (others.empty()) {
+    for (const std::size_t i : by_name) kv_in_use += sig[i].kv_used;  // + 0 for a variant without pods
+  } else {
+    std::vector<std::pair<std::string_view, double>> kv_used;
+    kv_used.reserve(nv + others.size());
+    for (std::size_t i = 0; i < nv; ++i)
+      if (sig[i].pods > 0) kv_used.emplace_back(model.variants[i].name, sig[i].kv_used);
+    for (const auto& [name, o] : others) kv_used.emplace_back(name, o.kv_used);
+    std::sort(kv_used.begin(), kv_used.end());
+    for (const auto& [name, used] : kv_used) kv_in_use += used;
+  }
+  for (std::size_t i = 0; i < nv; ++i) {
+    const auto& v = model.variants[i];
+    StepModel* m = st.models.find(v.name);
+    if (!m) m = &st.models.emplace(v.name, StepModel(prior_for(v), s.prior_sd));
     const auto lv = model.metrics.load_by_variant.find(v.name);
-    const auto& sv = sig[v.name];
+    const auto& sv = sig[i];
     if (lv == model.metrics.load_by_variant.end() || sv.pods == 0 || !lv->second.itl_ms) continue;
     const sdk::Load& l = lv->second;
     Work w;
@@ -180,7 +224,7 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
       w.decode_tps = *l.arrival_rate * l.avg_output_tokens.value_or(out) / sv.pods;
       w.prefill_tps = *l.arrival_rate * l.avg_input_tokens.value_or(in) / sv.pods;
     }
-    if (w.decode_tps > 0) it->second.observe(w, *l.itl_ms);
+    if (w.decode_tps > 0) m->observe(w, *l.itl_ms);
   }
 
   // Demand now, in tokens, plus the backlog to drain; then its forecast over the start-up horizon.
@@ -300,147 +344,199 @@ sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, Model
     const StepModel& m = st.models.at(v.name);
     if (m.observations() > 0 && (!measured || m.observations() > measured->observations())) measured = &m;
   }
-  std::map<std::string, Need> needs;
+  std::vector<Need> needs(nv);
   std::string infeasible;
-  for (const auto& v : model.variants) {
-    double cap = sig[v.name].kv_capacity;
+  for (std::size_t i = 0; i < nv; ++i) {
+    const auto& v = model.variants[i];
+    double cap = sig[i].kv_capacity;
     if (cap <= 0 && v.profile && v.profile->kv_capacity_tokens) cap = *v.profile->kv_capacity_tokens;
     const StepModel& m = st.models.at(v.name);
     const bool settled = m.observations() >= kSettledObservations || !measured || measured == &m;
     const Coefficients c = settled ? m.coefficients() : corrected_prior(m, *measured);
-    needs[v.name] = need_for(c, cap, d, slo, s);
-    if (needs[v.name].infeasible)
-      infeasible += (infeasible.empty() ? "" : "; ") + v.name + ": " + *needs[v.name].infeasible;
+    needs[i] = need_for(c, cap, d, slo, s, derived);
+    if (needs[i].infeasible) infeasible += (infeasible.empty() ? "" : "; ") + v.name + ": " + *needs[i].infeasible;
   }
   // Plans: one variant carries the demand, the others stay at their minimum (their capacity counts).
   struct Plan {
-    std::map<std::string, int> pods;
+    std::vector<int> pods;  // per variant
     double cost = 0;
     double cost_fractional = 0;  // with fractional pods: mixes compare on this, free of rounding flips
     bool cost_known = true;
   };
-  auto plan_for = [&](const sdk::Variant& primary) -> std::optional<Plan> {
-    if (needs[primary.name].infeasible) return std::nullopt;
+  auto plan_for = [&](std::size_t pi) -> std::optional<Plan> {
+    const sdk::Variant& primary = model.variants[pi];
+    if (needs[pi].infeasible) return std::nullopt;
     Plan p;
+    p.pods.assign(nv, 0);
     double served = 0;  // fraction of the demand the others' minimum pods serve
-    for (const auto& v : model.variants) {
-      if (v.name == primary.name) continue;
-      p.pods[v.name] = v.min_replicas;
-      if (!needs[v.name].infeasible && needs[v.name].pods > 0) served += v.min_replicas / needs[v.name].pods;
+    for (std::size_t i = 0; i < nv; ++i) {
+      if (i == pi) continue;
+      const auto& v = model.variants[i];
+      p.pods[i] = v.min_replicas;
+      if (!needs[i].infeasible && needs[i].pods > 0) served += v.min_replicas / needs[i].pods;
     }
     const double rest = std::max(0.0, 1 - served);
-    int n = static_cast<int>(std::ceil(rest * needs[primary.name].pods - 1e-6));
+    int n = static_cast<int>(std::ceil(rest * needs[pi].pods - 1e-6));
     n = std::max(n, primary.min_replicas);
     if (primary.max_replicas && n > *primary.max_replicas) {
       // Overflow to the other variants, in order, each up to its maximum.
-      double left =
-          (rest * needs[primary.name].pods - *primary.max_replicas) / std::max(1e-9, needs[primary.name].pods);
+      double left = (rest * needs[pi].pods - *primary.max_replicas) / std::max(1e-9, needs[pi].pods);
       n = *primary.max_replicas;
-      for (const auto& v : model.variants) {
-        if (v.name == primary.name || needs[v.name].infeasible || left <= 0) continue;
-        int extra = static_cast<int>(std::ceil(left * needs[v.name].pods - 1e-6));
-        if (v.max_replicas) extra = std::min(extra, *v.max_replicas - p.pods[v.name]);
+      for (std::size_t i = 0; i < nv; ++i) {
+        const auto& v = model.variants[i];
+        if (i == pi || needs[i].infeasible || left <= 0) continue;
+        int extra = static_cast<int>(std::ceil(left * needs[i].pods - 1e-6));
+        if (v.max_replicas) extra = std::min(extra, *v.max_replicas - p.pods[i]);
         extra = std::max(extra, 0);
-        p.pods[v.name] += extra;
-        left -= extra / std::max(1e-9, needs[v.name].pods);
+        p.pods[i] += extra;
+        left -= extra / std::max(1e-9, needs[i].pods);
       }
     }
-    p.pods[primary.name] = n;
-    for (const auto& v : model.variants) {
+    p.pods[pi] = n;
+    for (std::size_t i = 0; i < nv; ++i) {
+      const auto& v = model.variants[i];
       if (!v.cost_per_replica) {
         p.cost_known = false;
         continue;
       }
-      p.cost += p.pods[v.name] * *v.cost_per_replica;
-      p.cost_fractional += (v.name == primary.name ? std::max(rest * needs[primary.name].pods, 1e-3)
-                                                   : static_cast<double>(p.pods[v.name])) *
-                           *v.cost_per_replica;
+      p.cost += p.pods[i] * *v.cost_per_replica;
+      p.cost_fractional +=
+          (i == pi ? std::max(rest * needs[pi].pods, 1e-3) : static_cast<double>(p.pods[i])) * *v.cost_per_replica;
     }
     return p;
   };
-  std::map<std::string, Plan> plans;
-  for (const auto& v : model.variants)
-    if (auto p = plan_for(v)) plans[v.name] = *p;
-  if (plans.empty()) return no_opinion("no variant can meet the SLO" + slo_note + ": " + infeasible, "SloInfeasible");
+  std::vector<std::optional<Plan>> plans(nv);
+  bool any_plan = false;
+  for (std::size_t i = 0; i < nv; ++i) any_plan |= (plans[i] = plan_for(i)).has_value();
+  if (!any_plan) return no_opinion("no variant can meet the SLO" + slo_note + ": " + infeasible, "SloInfeasible");
 
   // The incumbent mix: kept unless another is cheaper by more than its cold start repaid in swapPayback.
-  if (st.primary.empty() || !plans.count(st.primary)) {
+  std::size_t pi = index_of(st.primary);
+  if (st.primary.empty() || pi == nv || !plans[pi]) {
     int best_current = -1;
-    for (const auto& v : model.variants)
-      if (plans.count(v.name) && v.current_replicas - v.min_replicas > best_current)
-        best_current = v.current_replicas - v.min_replicas, st.primary = v.name;
+    for (std::size_t i = 0; i < nv; ++i) {
+      const auto& v = model.variants[i];
+      if (plans[i] && v.current_replicas - v.min_replicas > best_current)
+        best_current = v.current_replicas - v.min_replicas, pi = i;
+    }
     // First decision with nothing running beyond the minimum: the cheapest plan.
     if (best_current <= 0) {
       double best = 1e300;
-      for (const auto& [name, p] : plans)
-        if (p.cost_known && p.cost_fractional < best) best = p.cost_fractional, st.primary = name;
+      for (const std::size_t i : by_name)
+        if (plans[i] && plans[i]->cost_known && plans[i]->cost_fractional < best)
+          best = plans[i]->cost_fractional, pi = i;
     }
+    // Every variant below its minimum and no cost known: nothing to choose by.
+    if (pi == nv || !plans[pi]) throw std::out_of_range("no accelerator mix to keep (no cost, no current replicas)");
+    st.primary = model.variants[pi].name;
   }
   std::string mix_note;
   {
-    const Plan& inc = plans.at(st.primary);
-    std::string cheapest = st.primary;
-    for (const auto& [name, p] : plans)
-      if (p.cost_known && inc.cost_known && p.cost_fractional < plans.at(cheapest).cost_fractional) cheapest = name;
-    if (cheapest != st.primary) {
-      const Plan& alt = plans.at(cheapest);
-      const sdk::Variant* cv = nullptr;
-      for (const auto& v : model.variants)
-        if (v.name == cheapest) cv = &v;
-      const int new_pods = std::max(0, alt.pods.at(cheapest) - (cv ? cv->current_replicas : 0));
-      const double cold_start = new_pods * cv->cost_per_replica.value_or(0) * (s.startup_s / 3600);
+    const Plan& inc = *plans[pi];
+    std::size_t cheapest = pi;
+    for (const std::size_t i : by_name)
+      if (plans[i] && plans[i]->cost_known && inc.cost_known &&
+          plans[i]->cost_fractional < plans[cheapest]->cost_fractional)
+        cheapest = i;
+    if (cheapest != pi) {
+      const Plan& alt = *plans[cheapest];
+      const sdk::Variant& cv = model.variants[cheapest];
+      const int new_pods = std::max(0, alt.pods[cheapest] - cv.current_replicas);
+      const double cold_start = new_pods * cv.cost_per_replica.value_or(0) * (s.startup_s / 3600);
       const double per_hour = inc.cost_fractional - alt.cost_fractional;
       const double saving = per_hour * (s.swap_payback_s / 3600);
       if (saving > cold_start && per_hour > 0.1 * inc.cost_fractional && alt.cost <= inc.cost) {
-        mix_note = "; mix moves to " + cheapest + " (saves " + num(per_hour) + "/h)";
-        st.primary = cheapest;
+        mix_note = "; mix moves to " + cv.name + " (saves " + num(per_hour) + "/h)";
+        pi = cheapest;
+        st.primary = cv.name;
       }
     }
   }
-  std::map<std::string, int> targets = plans.at(st.primary).pods;
+  std::vector<int> targets = plans[pi]->pods;
 
   // On the way down the forecast (max of now and now + horizon) already holds what will be needed
   // within the horizon. After a mix change the old variant's pods are held for the horizon from the
   // history (make before break: they serve until the new ones have had time to start).
-  st.required.emplace_back(now, targets);
-  while (!st.required.empty() && st.required.front().first < now - horizon) st.required.pop_front();
-  for (const auto& [t, req] : st.required)
-    for (const auto& [v, n] : req)
-      if (v != st.primary) targets[v] = std::max(targets[v], n);
+  {
+    RequiredHistory& h = st.required;
+    while (!h.rows.empty() && h.rows.front().first < now - horizon) h.rows.pop_front();
+    if (h.rows.empty()) h.names.clear();
+    std::vector<std::size_t> column(nv);
+    for (std::size_t i = 0; i < nv; ++i) {
+      const auto& name = model.variants[i].name;
+      column[i] = static_cast<std::size_t>(std::find(h.names.begin(), h.names.end(), name) - h.names.begin());
+      if (column[i] == h.names.size()) {
+        h.names.push_back(name);
+        for (auto& [t, row] : h.rows) row.push_back(RequiredHistory::kNone);
+      }
+    }
+    std::vector<int> row(h.names.size(), RequiredHistory::kNone);
+    for (std::size_t i = 0; i < nv; ++i) row[column[i]] = targets[i];
+    if (now >= now - horizon) h.rows.emplace_back(now, std::move(row));
+    for (std::size_t i = 0; i < nv; ++i)
+      if (i != pi)
+        for (const auto& [t, r] : h.rows) targets[i] = std::max(targets[i], r[column[i]]);
+  }
 
   // The safety net: saturated pods add a replica (never remove one), unless capacity is already coming.
   std::string safety_note;
   if (pending == 0) {
-    for (const auto& v : model.variants) {
-      const auto& sv = sig[v.name];
+    for (std::size_t i = 0; i < nv; ++i) {
+      const auto& sv = sig[i];
       if (sv.pods == 0) continue;
       if (sv.kv_max >= s.safety_kv || sv.waiting / sv.pods >= s.safety_waiting) {
-        int floor = 1;
-        for (const auto& p : model.variants)
-          if (p.name == st.primary) floor = p.current_replicas + 1;
-        if (targets[st.primary] < floor) {
-          targets[st.primary] = floor;
-          safety_note =
-              "; safety net: " + v.name + " saturated (KV " + num(sv.kv_max) + ", waiting " + num(sv.waiting) + ")";
+        const int floor = model.variants[pi].current_replicas + 1;
+        if (targets[pi] < floor) {
+          targets[pi] = floor;
+          safety_note = "; safety net: " + model.variants[i].name + " saturated (KV " + num(sv.kv_max) + ", waiting " +
+                        num(sv.waiting) + ")";
         }
       }
     }
   }
 
   sdk::Recommendation rec;
-  const Need& pn = needs[st.primary];
-  const Coefficients& c = st.models.at(st.primary).coefficients();
-  std::ostringstream why;
-  why << "demand " << num(d.prefill_tps) << " prefill + " << num(d.decode_tps) << " decode tok/s (now " << num(rate)
-      << " req/s, backlog " << num(waiting_total) << "); " << st.primary << " pod serves " << num(pn.rho_target * 100)
-      << "% work at predicted ITL " << num(pn.predicted_itl_ms) << " ms (bound " << pn.bound << "; step "
-      << num(c.base_ms) << " ms + " << num(c.a0_us) << "/" << num(c.a1_us) << "/" << num(c.b_us) << " us, "
-      << st.models.at(st.primary).observations() << " obs)" << slo_note << mix_note << burst_note << safety_note;
-  rec.reason = why.str();
-  for (const auto& v : model.variants) {
-    const int n = targets.count(v.name) ? targets[v.name] : v.min_replicas;
-    rec.targets.push_back(
-        {v.name, n, v.name == st.primary ? "carries the demand: " + rec.reason : "kept at its minimum"});
+  const Need& pn = needs[pi];
+  const StepModel& pm = st.models.at(st.primary);
+  const Coefficients& c = pm.coefficients();
+  std::string& why = rec.reason;
+  why.reserve(320 + slo_note.size() + mix_note.size() + burst_note.size() + safety_note.size());
+  auto put = [&why](double v) { append_num(why, v); };
+  why += "demand ";
+  put(d.prefill_tps);
+  why += " prefill + ";
+  put(d.decode_tps);
+  why += " decode tok/s (now ";
+  put(rate);
+  why += " req/s, backlog ";
+  put(waiting_total);
+  why += "); ";
+  why += st.primary;
+  why += " pod serves ";
+  put(pn.rho_target * 100);
+  why += "% work at predicted ITL ";
+  put(pn.predicted_itl_ms);
+  why += " ms (bound ";
+  why += pn.bound;
+  why += "; step ";
+  put(c.base_ms);
+  why += " ms + ";
+  put(c.a0_us);
+  why += "/";
+  put(c.a1_us);
+  why += "/";
+  put(c.b_us);
+  why += " us, ";
+  why += std::to_string(pm.observations());
+  why += " obs)";
+  why += slo_note;
+  why += mix_note;
+  why += burst_note;
+  why += safety_note;
+  rec.targets.reserve(nv);
+  for (std::size_t i = 0; i < nv; ++i) {
+    const auto& v = model.variants[i];
+    rec.targets.push_back({v.name, targets[i], i == pi ? "carries the demand: " + rec.reason : "kept at its minimum"});
   }
   rec.scale_down_safe = waiting_total == 0;
   return rec;

@@ -6,10 +6,13 @@
 #pragma once
 
 #include <deque>
-#include <map>
+#include <limits>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "step_model.h"
 #include "wva/sdk/plugin.h"
@@ -71,12 +74,22 @@ Coefficients corrected_prior(const StepModel& unmeasured, const StepModel& measu
 // The upper z-score of a standard normal tail of probability p in (0, 0.5).
 double normal_upper_z(double p);
 
+// What the policy derives from its settings once rather than per model and cycle.
+struct Derived {
+  double tail_z = 0;  // normal_upper_z(tail_allowance)
+};
+Derived derive(const Settings& s);
+
 struct Slo {
   double ttft_ms, itl_ms;
 };
 
 // Pods of a variant with coefficients c and KV capacity kv_capacity (0: unknown) for demand d at slo.
-Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s);
+Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s,
+              const Derived& derived);
+inline Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s) {
+  return need_for(c, kv_capacity, d, slo, s, derive(s));
+}
 
 // The arrivals' work (without the backlog) at one cycle.
 struct ArrivalSample {
@@ -94,9 +107,39 @@ double cold_start_fraction(double headroom, double observed_s, double horizon_s)
 // A queue that grows while every ready pod has safety_waiting requests waiting: the fleet is short now.
 bool fleet_short(double waiting_now, double waiting_before, int ready_pods, double safety_waiting);
 
+// A few values keyed by variant name (a model has a handful of variants): a flat list, searched in order.
+template <class T>
+class ByVariant {
+ public:
+  T* find(std::string_view name) {
+    for (auto& [n, v] : items_)
+      if (n == name) return &v;
+    return nullptr;
+  }
+  const T* find(std::string_view name) const { return const_cast<ByVariant*>(this)->find(name); }
+  T& at(std::string_view name) {
+    if (T* v = find(name)) return *v;
+    throw std::out_of_range("capacity: no state for variant " + std::string(name));
+  }
+  const T& at(std::string_view name) const { return const_cast<ByVariant*>(this)->at(name); }
+  T& emplace(std::string name, T value) { return items_.emplace_back(std::move(name), std::move(value)).second; }
+  std::size_t size() const { return items_.size(); }
+
+ private:
+  std::vector<std::pair<std::string, T>> items_;
+};
+
+// Targets ordered over the last horizon, for the hold: one row per cycle, one column per variant name
+// seen (a variant absent at a cycle holds nothing there).
+struct RequiredHistory {
+  static constexpr int kNone = std::numeric_limits<int>::min();
+  std::vector<std::string> names;  // the columns
+  std::deque<std::pair<double, std::vector<int>>> rows;
+};
+
 // State kept per model between cycles.
 struct ModelState {
-  std::map<std::string, StepModel> models;  // per variant
+  ByVariant<StepModel> models;  // per variant
   double level_decode = 0, level_prefill = 0, trend_decode = 0, trend_prefill = 0;
   std::optional<double> last_t;
   std::deque<ArrivalSample> arrivals;     // the last horizon's arrivals, for the trend's bound
@@ -104,14 +147,18 @@ struct ModelState {
   bool cold_start = true;                 // no target was published for the model before first_t
   double last_waiting = 0;                // the backlog at the last cycle (a growing queue: the fleet is short)
   std::optional<double> backlog_ordered;  // the backlog counted when no pod was starting
-  std::deque<std::pair<double, std::map<std::string, int>>> required;  // (time, targets) for the hold
-  std::string primary;  // the accelerator mix kept: the variant carrying the demand
+  RequiredHistory required;               // (time, targets) for the hold
+  std::string primary;                    // the accelerator mix kept: the variant carrying the demand
   // Burst memory: the demand (tokens/s) at the last burst's peak, and when demand last came near it.
   double burst_decode = 0, burst_prefill = 0;
   std::optional<double> burst_seen;
 };
 
-// One cycle for one model at time now_s (seconds).
-sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, ModelState& state, double now_s);
+// One cycle for one model at time now_s (seconds). `derived` is derive(s).
+sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk::ModelView& model, ModelState& state,
+                           double now_s);
+inline sdk::Recommendation decide(const Settings& s, const sdk::ModelView& model, ModelState& state, double now_s) {
+  return decide(s, derive(s), model, state, now_s);
+}
 
 }  // namespace wva::capacity

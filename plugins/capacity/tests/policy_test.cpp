@@ -6,6 +6,7 @@
 #include <cmath>
 #include <deque>
 #include <random>
+#include <stdexcept>
 
 #include "policy.h"
 #include "settings.h"
@@ -515,6 +516,32 @@ TEST(CapacityPolicy, ARepeatBurstIsSizedAtItsRememberedPeakNotItsOnsetTrend) {
   int most = 0;
   for (int k = 0; k < 8; ++k) most = std::max(most, total(cycle(60, 5, 0)));
   EXPECT_EQ(most, needed) << "the repeat is sized at the remembered peak";
+}
+
+TEST(CapacityPolicy, DerivedOnceDecidesAsDerivedEachCycle) {
+  // The plugin derives the tail quantile once at configure; decisions must be those of deriving it per
+  // call, cycle after cycle (state carried), on a ramp that moves the fleet.
+  Settings s;
+  s.tail_allowance = 0.05;
+  const Derived derived = derive(s);
+  EXPECT_EQ(derived.tail_z, normal_upper_z(0.05));
+  ModelState once_state, each_state;
+  for (int k = 0; k < 30; ++k) {
+    Fleet f;
+    f.rate = 10 + 3 * k;
+    f.itl_ms = 20 + k * 0.5;
+    f.waiting = k % 7 == 0 ? 40 : 0;
+    const auto a = decide(s, derived, view(f), once_state, 30.0 * k);
+    const auto b = decide(s, view(f), each_state, 30.0 * k);
+    ASSERT_EQ(a.reason, b.reason) << "cycle " << k;
+    ASSERT_EQ(a.targets.size(), b.targets.size());
+    for (std::size_t i = 0; i < a.targets.size(); ++i) {
+      EXPECT_EQ(a.targets[i].variant, b.targets[i].variant);
+      EXPECT_EQ(a.targets[i].replicas, b.targets[i].replicas) << "cycle " << k;
+    }
+  }
+  EXPECT_EQ(once_state.models.size(), 2u);
+  EXPECT_THROW((void)once_state.models.at("a100"), std::out_of_range);
 }
 
 TEST(CapacityPolicy, SettingsErrorsHavePathsAndSuggestions) {
