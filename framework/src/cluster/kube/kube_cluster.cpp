@@ -7,6 +7,7 @@
 #include <set>
 
 #include "cluster/kube/resources.h"
+#include "cluster/status_patch.h"
 
 namespace wva::framework::kube {
 namespace {
@@ -14,51 +15,6 @@ namespace {
 using nlohmann::json;
 using sdk::ErrorCode;
 using sdk::make_error;
-
-// lastRunTime says when a decision was last computed; alone it is not worth a write. These compare as if
-// every "lastRunTime" member, at any depth, were absent on both sides.
-constexpr const char* kRunTime = "lastRunTime";
-
-bool same_but_run_times(const json& a, const json& b) {
-  if (a.is_object() && b.is_object()) {
-    std::size_t a_members = 0, b_members = b.size() - (b.contains(kRunTime) ? 1 : 0);
-    for (auto it = a.begin(); it != a.end(); ++it) {
-      if (it.key() == kRunTime) continue;
-      ++a_members;
-      auto other = b.find(it.key());
-      if (other == b.end() || !same_but_run_times(it.value(), *other)) return false;
-    }
-    return a_members == b_members;
-  }
-  if (a.is_array() && b.is_array()) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-      if (!same_but_run_times(a[i], b[i])) return false;
-    return true;
-  }
-  return a == b;
-}
-
-// Whether applying the RFC 7396 merge patch `patch` to `target` would change it, lastRunTime aside,
-// without making the patched copy (the status sink asks this of every VA in every cycle).
-bool patch_changes(const json& target, const json& patch) {
-  if (!patch.is_object()) return !same_but_run_times(target, patch);
-  if (!target.is_object()) {
-    json after = target;
-    after.merge_patch(patch);
-    return !same_but_run_times(target, after);
-  }
-  for (auto it = patch.begin(); it != patch.end(); ++it) {
-    if (it.key() == kRunTime) continue;
-    auto current = target.find(it.key());
-    if (it.value().is_null()) {
-      if (current != target.end()) return true;  // removed
-    } else if (current == target.end() || patch_changes(*current, it.value())) {
-      return true;  // added (even as an empty object) or changed
-    }
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -235,7 +191,7 @@ sdk::Result<void> KubeCluster::patch_status(const std::string& kind, const std::
     rv = ObjectStore::resource_version(*current);
     static const json kNoStatus = json::object();
     auto status = current->find("status");
-    if (!patch_changes(status != current->end() ? *status : kNoStatus, merge_patch))
+    if (!status_patch_changes(status != current->end() ? &*status : &kNoStatus, merge_patch))
       return sdk::ok();  // nothing to say
   }
   json body = {{"status", merge_patch}};

@@ -10,11 +10,17 @@ sdk::SettingsSchema settings_schema() {
           {Setting::integer("maxAttempts", 3,
                             "Patch attempts per VariantAutoscaling when the API server answers "
                             "409 Conflict.")
-               .in_range(1, 10)}};
+               .in_range(1, 10),
+           Setting::duration("reasonRefresh", "5m",
+                             "A status whose only change is the text of its variants' reasons (an analyzer's "
+                             "figures) is written at most this often; a change of replicas, accelerator or "
+                             "conditions is written at once. 0 writes every change.")
+               .in_range(0, 3'600'000)}};
 }
 
 Settings read_settings(const sdk::Config& validated) {
-  return Settings{sdk::SettingsReader(validated).int32("maxAttempts")};
+  const sdk::SettingsReader r(validated);
+  return Settings{r.int32("maxAttempts"), r.duration("reasonRefresh")};
 }
 
 sdk::ParsedSettings<Settings> parse_settings(const sdk::Config& config, const std::string& config_path) {

@@ -2,6 +2,7 @@
 // host validates before configure().
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "wva/sdk/plugin.h"
@@ -10,6 +11,8 @@ namespace wva::plugins::status {
 
 struct Settings {
   int max_attempts = 3;  // patch attempts per VA when the API server answers 409 Conflict
+  // A status whose only change is the text of variants' reasons is written at most this often (0: always).
+  std::chrono::milliseconds reason_refresh = std::chrono::minutes(5);
 };
 
 sdk::SettingsSchema settings_schema();

@@ -349,10 +349,13 @@ std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch) {
   return out;
 }
 
-bool same_status(const VaUpdate& a, const VaUpdate& b) {
-  auto same_decision = [](const Decision& x, const Decision& y) {
+namespace {
+
+bool same_update(const VaUpdate& a, const VaUpdate& b, bool compare_reasons) {
+  auto same_decision = [compare_reasons](const Decision& x, const Decision& y) {
     return x.variant == y.variant && x.accelerator == y.accelerator && x.current == y.current &&
-           x.desired == y.desired && x.reason == y.reason && x.analyzer == y.analyzer && x.held == y.held;
+           x.desired == y.desired && (!compare_reasons || x.reason == y.reason) && x.analyzer == y.analyzer &&
+           x.held == y.held;
   };
   auto same_condition = [](const Condition& x, const Condition& y) {
     return x.type == y.type && x.status == y.status && x.reason == y.reason && x.message == y.message;
@@ -361,6 +364,11 @@ bool same_status(const VaUpdate& a, const VaUpdate& b) {
          std::equal(a.decisions.begin(), a.decisions.end(), b.decisions.begin(), b.decisions.end(), same_decision) &&
          std::equal(a.conditions.begin(), a.conditions.end(), b.conditions.begin(), b.conditions.end(), same_condition);
 }
+
+}  // namespace
+
+bool same_status(const VaUpdate& a, const VaUpdate& b) { return same_update(a, b, true); }
+bool same_status_but_reasons(const VaUpdate& a, const VaUpdate& b) { return same_update(a, b, false); }
 
 json build_status_patch(const VaUpdate& update, const std::optional<json>& current, sdk::TimePoint now) {
   return build_status_patch(update, current ? &*current : nullptr, now);

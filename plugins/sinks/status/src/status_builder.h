@@ -54,6 +54,8 @@ std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch);
 // the patch reads them (variant, accelerator, current, desired, reason, analyzer, held; not their time),
 // the same conditions and write_allocation. Problems are logged, not written, and are not compared.
 bool same_status(const VaUpdate& a, const VaUpdate& b);
+// same_status but for the text of the decisions' reasons (an analyzer's figures, which change every cycle).
+bool same_status_but_reasons(const VaUpdate& a, const VaUpdate& b);
 
 // MetricsAvailable as the source's state says it.
 sdk::Condition metrics_condition(const sdk::ModelMetrics& metrics);

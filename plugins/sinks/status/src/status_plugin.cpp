@@ -51,19 +51,25 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const std::str
     }
     {
       std::lock_guard lock(settled_mutex_);
-      if (auto it = settled_.find(update.key);
-          it != settled_.end() && it->second.object == *current && same_status(it->second.update, update))
-        return Outcome::kWritten;  // the same patch of the same object: it would store nothing again
+      if (auto it = settled_.find(update.key); it != settled_.end() && it->second.object == *current) {
+        const bool same = same_status(it->second.update, update);
+        if (same && it->second.stored_nothing) return Outcome::kWritten;  // it would store nothing again
+        if (!same && config_.reason_refresh.count() > 0 && now - it->second.written < config_.reason_refresh &&
+            same_status_but_reasons(it->second.update, update))
+          return Outcome::kWritten;  // only an analyzer's figures changed: refreshed later
+      }
     }
     const nlohmann::json patch = build_status_patch(update, current->get(), now);
     auto r = cluster.patch_status(kKind, ns, name, patch);
     if (r) {
-      // The backend still hands out the object read above: it stored nothing (the events of such a write
-      // are none either: the status already says what the update says).
+      // The object as the backend hands it out now: the one read above when it stored nothing, else the
+      // written one (when the backend shows its own writes at once; otherwise the next read differs and the
+      // next update is written).
       auto after = cluster.get_shared(kKind, ns, name);
       {
         std::lock_guard lock(settled_mutex_);
-        if (after && *after == *current) settled_.insert_or_assign(update.key, Settled{*current, update, pipeline});
+        if (after && *after)
+          settled_.insert_or_assign(update.key, Settled{*after, update, pipeline, now, *after == *current});
         else settled_.erase(update.key);
       }
       // kubectl describe shows what changed; a failed event never fails the write.

@@ -27,14 +27,20 @@ class StatusSink : public sdk::Plugin, public sdk::Sink {
   // Forgets the settled VAs of `pipeline` that its full batch no longer names (bounded by the VAs in play).
   void forget_settled(const std::string& pipeline, const std::vector<VaUpdate>& updates);
 
-  // A VA whose last write stored nothing (the backend found the patch changed nothing but lastRunTime
-  // stamps), with the object as it was and the update written. While the backend hands out that very
-  // snapshot and the update is the same (same_status), the patch would again change nothing: it is
-  // neither built nor sent. A backend that stores every patch makes a new snapshot: nothing settles.
+  // A VA after the sink's last write: the object as the backend handed it out after the write (the same
+  // snapshot when it stored nothing, the written one otherwise), the update written, and when. While the
+  // backend hands out that very snapshot (no one else changed it):
+  //  - after a write the backend stored nothing for (it keeps no lastRunTime-only change), the same update
+  //    (same_status) would again change nothing: it is neither built nor sent;
+  //  - when only the text of the variants' reasons differs (same_status_but_reasons), it is written once
+  //    reasonRefresh has passed: an analyzer's figures change every cycle, and a PATCH per VA per cycle
+  //    would load the API server with nothing an operator acts on.
   struct Settled {
     sdk::ObjectSnapshot object;
     VaUpdate update;
     std::string pipeline;
+    sdk::TimePoint written{};
+    bool stored_nothing = false;
   };
   std::mutex settled_mutex_;  // publish() of one instance may overlap an abandoned call of it
   std::map<VaKey, Settled> settled_;

@@ -98,6 +98,10 @@ class WrappedCluster : public sdk::ClusterView {
   sdk::Result<void> scale(const std::string& ns, const std::string& d, int r) override {
     return inner_.scale(ns, d, r);
   }
+  sdk::Result<void> emit_event(const json& object, const std::string& type, const std::string& reason,
+                               const std::string& message) override {
+    return inner_.emit_event(object, type, reason, message);
+  }
 
  private:
   sdk::ClusterView& inner_;
@@ -402,6 +406,48 @@ TEST(StatusSinkSettled, AnUnchangedVaIsNeitherPatchedNorSentAgainUntilItOrItsUpd
   sink.stop();
 }
 
+// An analyzer's reason carries its figures (observations, fitted step times), which change every cycle:
+// a status whose only change is that text is written once reasonRefresh has passed, not every cycle; a
+// change of replicas is written at once; reasonRefresh 0 writes every change.
+TEST(StatusSinkSettled, AReasonOnlyChangeIsWrittenOnceTheRefreshHasPassed) {
+  for (const bool refresh_off : {false, true}) {
+    FakeContext fake("status");
+    SteadyContext ctx(fake);
+    StatusSink sink;
+    const json settings = refresh_off ? json{{"reasonRefresh", "0"}} : json::object();  // default 5m
+    ASSERT_TRUE(sdk::testing::configure_as_host(sink, settings, "sinks.status").empty());
+    ASSERT_TRUE(sink.start(ctx).ok());
+    ASSERT_TRUE(fake.fake_cluster().put(va_object("ns", "llama")).ok());
+    auto publish = [&](int desired, const std::string& reason, std::chrono::seconds at) {
+      std::vector<Decision> ds{decision("ns", "llama", "llama", 1, desired)};
+      ds.front().reason = reason;
+      const std::vector<ModelView> ms{model("ns", "llama", MetricsState::kOk)};
+      PublishBatch b;
+      b.pipeline = "default";
+      b.time = kT0 + at;
+      b.decisions = ds;
+      b.models = ms;
+      return sink.publish(b);
+    };
+    auto reason_written = [&] { return status_of(fake, "ns", "llama")["variants"][0]["reason"].get<std::string>(); };
+    ASSERT_TRUE(publish(2, "observations 10", std::chrono::seconds(0)).ok());
+    EXPECT_EQ(ctx.steady().stored, 1);
+    ASSERT_TRUE(publish(2, "observations 11", std::chrono::seconds(30)).ok());
+    EXPECT_EQ(reason_written(), refresh_off ? "observations 11" : "observations 10") << refresh_off;
+    ASSERT_TRUE(publish(3, "observations 12", std::chrono::seconds(60)).ok());  // a new target: at once
+    EXPECT_EQ(status_of(fake, "ns", "llama")["variants"][0]["desiredReplicas"], 3);
+    EXPECT_EQ(reason_written(), "observations 12");
+    ASSERT_TRUE(publish(3, "observations 13", std::chrono::seconds(90)).ok());
+    ASSERT_TRUE(publish(3, "observations 14", std::chrono::seconds(120)).ok());
+    EXPECT_EQ(reason_written(), refresh_off ? "observations 14" : "observations 12");
+    EXPECT_EQ(ctx.steady().stored, refresh_off ? 5 : 2);
+    ASSERT_TRUE(publish(3, "observations 20", std::chrono::seconds(60 + 300)).ok());  // refreshed
+    EXPECT_EQ(reason_written(), "observations 20");
+    EXPECT_EQ(fake.fake_cluster().events().size(), 2u) << "events for the two targets, none for reasons";
+    sink.stop();
+  }
+}
+
 // The sink that remembers settled VAs leaves the objects (lastRunTime aside, which a steady backend does
 // not store) and the Events exactly as a sink that builds and sends every patch, over random cycles of
 // random decisions, metrics states, held decisions, VAs coming and going, and outside edits of the objects.
@@ -482,6 +528,7 @@ TEST(StatusSettings, DefaultsAndValidation) {
   auto d = parse_settings(json::object(), "sinks.status");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->max_attempts, 3);
+  EXPECT_EQ(d->reason_refresh, std::chrono::minutes(5));
   auto five = parse_settings(json{{"maxAttempts", 5}}, "sinks.status");
   ASSERT_TRUE(five.ok());
   EXPECT_EQ(five->max_attempts, 5);
