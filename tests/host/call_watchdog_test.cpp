@@ -1,6 +1,7 @@
 // Deadlines on plugin calls (issue 14 item 9): a call that does not return within its budget is
 // abandoned, the instance is not called again until it returns, and the cycle goes on: a hung collect()
-// holds its pipeline's decisions instead of blocking the scheduler, a hung publish() loses no decision.
+// or combine() holds its pipeline's decisions instead of blocking the scheduler, a hung publish() loses no
+// decision.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -188,6 +189,67 @@ TEST(CallWatchdog, AHungPublishLosesNoDecision) {
   gate->release();
   ASSERT_TRUE(returned(f.watchdog, "sinks/out"));
   EXPECT_EQ(sink->seen.load(), 2u) << "the abandoned publish read an intact batch";
+}
+
+// combine() blocks until the gate opens, then says what the first link says.
+class HungCombiner : public testing::PluginBase, public sdk::Combiner {
+ public:
+  explicit HungCombiner(std::shared_ptr<Gate> gate) : gate_(std::move(gate)) {}
+  sdk::Combiner* as_combiner() override { return this; }
+  sdk::Result<sdk::Recommendation> combine(const sdk::ModelView& model,
+                                           std::span<const sdk::ChainLink> chain) override {
+    ++calls;
+    gate_->wait();
+    (void)model.key.to_string();  // the model must still be alive after the cycle returned
+    return *chain.front().recommendation;
+  }
+  std::atomic<int> calls{0};
+
+ private:
+  std::shared_ptr<Gate> gate_;
+};
+
+TEST(CallWatchdog, AHungCombinerHoldsThePipelineAndTheCycleReturns) {
+  Fixture f;
+  auto gate = std::make_shared<Gate>();
+  auto source = std::make_shared<testing::ScriptedSource>([](std::span<const sdk::ModelView> models) {
+    std::map<sdk::ModelKey, sdk::ModelMetrics> out;
+    for (const auto& m : models) out[m.key] = testing::ok_metrics();
+    return sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(out);
+  });
+  auto analyzer = std::make_shared<testing::FnAnalyzer>(
+      "fn", [](const sdk::ModelView&, const sdk::Variant&) { return std::optional<int>(5); });
+  auto sink = std::make_shared<testing::RecordingSink>();
+  auto combiner = std::make_shared<HungCombiner>(gate);
+  auto rt = runtime(source, analyzer, sink, sink.get());
+  rt.combiner = {"slow", combiner.get()};
+  rt.owners["combiners/slow"] = combiner;
+  f.memory.remember(sdk::Decision{{"ns", "m"}, "v", "m", "H100", 2, 3, "earlier", "fn", false, {}, {}, {}});
+
+  const auto started = std::chrono::steady_clock::now();
+  auto outcome = run_cycle(rt, {testing::model("ns", "m", {"v"})}, {}, f.services());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s) << "the cycle waited for the hung combiner";
+  ASSERT_EQ(outcome.decisions.size(), 1u);
+  EXPECT_TRUE(outcome.decisions[0].held);
+  EXPECT_EQ(outcome.decisions[0].desired, 3) << "the last decision, not the analyzer's 5";
+  ASSERT_FALSE(outcome.errors.empty());
+  EXPECT_NE(outcome.errors[0].find("did not return within 200 ms"), std::string::npos) << outcome.errors[0];
+  EXPECT_EQ(sink->batches.size(), 1u) << "the sinks still published the held decision";
+
+  // The next cycle does not call it again while it hangs.
+  auto next = run_cycle(rt, {testing::model("ns", "m", {"v"})}, {}, f.services());
+  EXPECT_EQ(combiner->calls.load(), 1);
+  ASSERT_FALSE(next.errors.empty());
+  EXPECT_NE(next.errors[0].find("is hung"), std::string::npos) << next.errors[0];
+  EXPECT_TRUE(next.decisions[0].held);
+
+  gate->release();
+  ASSERT_TRUE(returned(f.watchdog, "combiners/slow"));
+  auto recovered = run_cycle(rt, {testing::model("ns", "m", {"v"})}, {}, f.services());
+  EXPECT_TRUE(recovered.errors.empty());
+  ASSERT_EQ(recovered.decisions.size(), 1u);
+  EXPECT_EQ(recovered.decisions[0].desired, 5);
+  EXPECT_FALSE(recovered.decisions[0].held);
 }
 
 }  // namespace

@@ -349,33 +349,67 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vec
   }
 
   // 3. Each model's chain on the worker pool.
-  std::vector<ModelResult> results(models.size());
-  if (analyzers_ready) results = analyze_models(pipeline, frozen, analyzable, services);
+  auto results = std::make_shared<std::vector<ModelResult>>(models.size());
+  if (analyzers_ready) *results = analyze_models(pipeline, frozen, analyzable, services);
   analyzer_locks.release();
+  std::vector<std::optional<Hold>> holds(models.size());
+  std::vector<char> to_combine(models.size(), 0);
+  bool any_to_combine = false;
   for (std::size_t i = 0; i < models.size(); ++i) {
-    for (const auto& e : results[i].errors) count_error("analyze", "chain", e);
+    for (const auto& e : (*results)[i].errors) count_error("analyze", "chain", e);
     const bool analyzed = analyzers_ready && analyzable[i];
-    std::optional<Hold> hold = analyzable[i] && !analyzed ? pipeline_hold : results[i].hold;
+    holds[i] = analyzable[i] && !analyzed ? pipeline_hold : (*results)[i].hold;
+    to_combine[i] = analyzed && !holds[i];
+    any_to_combine = any_to_combine || to_combine[i];
+  }
+
+  // 4. The combiner, for every analyzed model in one call under the watchdog like any plugin call: a
+  // combiner that hangs holds this cycle's models (their last decisions stand) instead of blocking the
+  // pipeline, and is not called again until it returns. The abandoned call co-owns what it reads.
+  const auto& [combiner_name, combiner] = pipeline.combiner;
+  using Combined = std::vector<std::optional<sdk::Result<CombinedTargets>>>;
+  Combined combined(models.size());
+  std::optional<std::string> combine_failed;  // the whole call failed (hung, threw, not running)
+  if (any_to_combine && !combiner) {
+    combine_failed = "combiner " + combiner_name + " is not running";
+  } else if (any_to_combine) {
+    const std::string key = "combiners/" + combiner_name;
+    auto owner = owner_of(pipeline, key);
+    const void* object = owner.get();
+    auto watched = call_plugin<Combined>(
+        services, key, services.call_budget, std::move(owner),
+        [models = frozen, results, to_combine, combiner = combiner, name = combiner_name,
+         analyzers = pipeline.analyzers] {
+          Combined out(models->size());
+          for (std::size_t i = 0; i < models->size(); ++i)
+            if (to_combine[i]) out[i] = combine_chain(*combiner, name, (*models)[i], analyzers, (*results)[i].chain);
+          return sdk::Result<Combined>(std::move(out));
+        },
+        object);
+    if (watched.result.ok()) combined = std::move(watched.result.value());
+    else combine_failed = watched.result.error().message;
+  }
+  if (combine_failed) count_error("combine", combiner_name, *combine_failed);
+
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    std::optional<Hold>& hold = holds[i];
     CombinedTargets targets;
-    if (analyzed && !hold) {
-      const auto& [combiner_name, combiner] = pipeline.combiner;
-      auto combined = combiner
-                          ? combine_chain(*combiner, combiner_name, models[i], pipeline.analyzers, results[i].chain)
-                          : sdk::Result<CombinedTargets>(sdk::make_error(
-                                sdk::ErrorCode::kUnavailable, "combiner " + combiner_name + " is not running"));
-      if (combined.ok()) {
-        targets = std::move(combined.value());
-      } else {
-        count_error("combine", combiner_name, models[i].key.to_string() + ": " + combined.error().to_string());
-        hold = Hold{"OptimizationFailed", "combine " + combiner_name + ": " + combined.error().message};
+    if (to_combine[i]) {
+      if (combine_failed) {
+        hold = Hold{"OptimizationFailed", "combine " + combiner_name + ": " + *combine_failed};
+      } else if (combined[i] && combined[i]->ok()) {
+        targets = std::move(combined[i]->value());
+      } else if (combined[i]) {
+        count_error("combine", combiner_name, models[i].key.to_string() + ": " + combined[i]->error().to_string());
+        hold = Hold{"OptimizationFailed", "combine " + combiner_name + ": " + combined[i]->error().message};
       }
     }
     auto decisions =
-        decide(models[i], results[i].chain, targets, analyzed && !hold, hold, pipeline.disabled, services, now);
+        decide(models[i], (*results)[i].chain, targets, to_combine[i] && !hold, hold, pipeline.disabled, services, now);
     for (auto& d : decisions) outcome.decisions.push_back(std::move(d));
   }
 
-  // 4. One batched publish per sink (each watched call co-owns the batch's data). With sharding, of what
+  // 5. One batched publish per sink (each watched call co-owns the batch's data). With sharding, of what
   // this replica still owns now (a shard lost during the cycle belongs to another replica already); the
   // outcome keeps every decision. The batch goes out even when empty: the sinks drop what they published
   // before for models that are no longer in it (the metrics sink's gauges).
