@@ -756,8 +756,24 @@ TEST(KubeCluster, StatusPatchIsSentOnlyWhenItWouldChangeMoreThanRunTimes) {
   auto cluster =
       std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
   ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  // The cache takes a PATCH's answer only when no watch event moved the object meanwhile; each step waits
+  // (bounded) until the cache holds the server's object, so each patch is judged against the state the
+  // previous ones left, whatever the order in which the answer and the watch event arrived.
+  auto cached_is_current = [&] {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto cached = cluster->get_shared("VariantAutoscaling", "llm", "va");
+      const auto served = server.get("VariantAutoscaling", "llm", "va");
+      if (cached.ok() && *cached && served &&
+          (**cached)["metadata"].value("resourceVersion", "") == (*served)["metadata"].value("resourceVersion", ""))
+        return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  };
   auto patches_after = [&](const json& patch) {
     EXPECT_TRUE(cluster->patch_status("VariantAutoscaling", "llm", "va", patch).ok()) << patch.dump();
+    EXPECT_TRUE(cached_is_current()) << "the cache did not catch up after " << patch.dump();
     return server.count("PATCH", "/status");
   };
   const json conditions = json::array({{{"type", "Ready"}, {"status", "True"}, {"lastRunTime", "t1"}},
