@@ -3,6 +3,7 @@
 #include <random>
 
 #include "model/model_builder.h"
+#include "reference_model_builder.h"
 #include "wva/sdk/util/memory_cluster.h"
 
 namespace wva::framework {
@@ -440,7 +441,9 @@ TEST(ModelBuilder, ClusterErrorsAreErrors) {
 // ------------------------------------------------------------------------------- incremental updates
 
 // The whole of ClusterModels as JSON, so two can be compared field by field (and a difference shown).
-json dump(const ClusterModels& m) {
+// Any ClusterModels (the current builder's, or the reference's) as comparable JSON.
+template <typename Models>
+json dump(const Models& m) {
   auto opt = [](const auto& v) { return v ? json(*v) : json(); };
   json out = json::object();
   for (std::size_t i = 0; i < m.models.size(); ++i) {
@@ -475,7 +478,9 @@ json dump(const ClusterModels& m) {
 // and the synthesized pods a Deployment's replica count adds or removes.
 class RandomCluster {
  public:
-  explicit RandomCluster(unsigned seed) : rng_(seed), cluster_(kSys) {}
+  // varied: Deployments also vary in what the model views read of them (labels in metadata or the pod
+  // template, empty or not strings; node selectors; GPU limits and requests; statuses; selectors).
+  explicit RandomCluster(unsigned seed, bool varied = false) : rng_(seed), cluster_(kSys), varied_(varied) {}
 
   sdk::InMemoryCluster& cluster() { return cluster_; }
 
@@ -575,7 +580,54 @@ class RandomCluster {
       extra["spec"]["template"]["spec"]["nodeSelector"]["nvidia.com/gpu.product"] =
           pick(2) ? "NVIDIA-H100-80GB-HBM3" : "A100";
     if (pick(2)) extra["status"] = {{"replicas", pick(4)}, {"readyReplicas", pick(4)}};
+    if (varied_) vary_deployment(name, extra);
     return deployment(ns, name, std::move(extra));
+  }
+
+  json some_value() {
+    switch (pick(6)) {
+      case 0: return json(pick(3));
+      case 1: return json(std::to_string(pick(3)));
+      case 2: return json("x");
+      case 3: return json(-1);
+      case 4: return json(1.5);
+      default: return json(nullptr);
+    }
+  }
+
+  void vary_deployment(const std::string& name, json& extra) {
+    auto& tmpl = extra["spec"]["template"];
+    for (const char* label : {"llmd.ai/model", kAcceleratorLabel}) {
+      if (pick(4) == 0) extra["metadata"]["labels"][label] = pick(3) ? json(pick(2) ? "" : "H100") : json(7);
+      if (pick(4) == 0) tmpl["metadata"]["labels"][label] = pick(3) ? json(label_value()) : json(true);
+    }
+    if (pick(3) == 0) {
+      auto& sel = tmpl["spec"]["nodeSelector"];
+      if (pick(2)) sel["nvidia.com/gpu.product"] = pick(2) ? "" : "NVIDIA-A100-SXM4-80GB";
+      if (pick(2)) sel["cloud.google.com/gke-accelerator"] = pick(2) ? "nvidia-l4" : "L40S";
+    }
+    if (pick(2)) {
+      json containers = json::array();
+      for (int c = pick(3); c >= 0; --c) {
+        json container = {{"name", "c" + std::to_string(c)}};
+        for (const char* section : {"limits", "requests"})
+          if (pick(2))
+            for (const char* gpu : {"nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu"})
+              if (pick(3) == 0) container["resources"][section][gpu] = some_value();
+        containers.push_back(std::move(container));
+      }
+      tmpl["spec"]["containers"] = std::move(containers);
+    }
+    if (pick(4) == 0) extra["spec"]["replicas"] = some_value();
+    if (pick(3) == 0) {
+      json status = json::object();
+      if (pick(2)) status["replicas"] = some_value();
+      if (pick(2)) status["readyReplicas"] = some_value();
+      if (pick(3) == 0) status["observedGeneration"] = 1;
+      extra["status"] = status.empty() ? json(nullptr) : status;  // null: a merge patch removes it
+    }
+    if (pick(4) == 0) extra["spec"]["selector"]["matchLabels"]["tier"] = pick(2) ? json("x") : json(1);
+    if (pick(8) == 0) extra["spec"]["selector"]["matchLabels"]["app"] = name;
   }
 
   json random_pod(const std::string& ns, const std::string& name) {
@@ -590,6 +642,7 @@ class RandomCluster {
 
   std::mt19937 rng_;
   sdk::InMemoryCluster cluster_;
+  bool varied_ = false;
 };
 
 TEST(ModelViews, RandomChangesGiveTheSameViewsAsAFullBuild) {
@@ -647,6 +700,76 @@ TEST(ModelViews, RandomChangesWithDiscoveredPodsGiveTheSameViewsAsAFullBuild) {
     }
     EXPECT_TRUE(by_metrics) << "seed " << seed << ": no model was ever found through its pods' metrics";
   }
+}
+
+// The views keep a DeploymentRecord of each Deployment instead of its JSON: over random clusters whose
+// Deployments vary in everything the views read, full builds and incremental updates give the same views
+// as the former builder (reference_model_builder.*, which read the JSON), with and without discovery.
+TEST(ModelViewsReference, DeploymentRecordsGiveTheSameViewsAsTheJson) {
+  std::vector<sdk::PodModel> discovered;
+  for (const char* pod : {"llama-7d-x", "llama-h100-5c-y", "mistral-5c-q", "d-7f-z", "llama-0", "d-1", "other-1"})
+    for (const char* model : {"m/x", "m/y", "z"}) discovered.push_back({"a", pod, model});
+  for (unsigned seed = 21; seed < 31; ++seed) {
+    const bool discovery = seed % 2 == 0;
+    RandomCluster random(seed, /*varied=*/true);
+    ViewBackend backend(random.cluster());
+    ModelViews views;
+    reference::ModelViews former;
+    views.set_discovered(discovery ? &discovered : nullptr);
+    former.set_discovered(discovery ? &discovered : nullptr);
+    ASSERT_TRUE(views.rebuild(backend).ok());
+    ASSERT_TRUE(former.rebuild(backend).ok());
+    std::size_t variants = 0;
+    for (int step = 0; step < 300; ++step) {
+      const auto changed = random.step();
+      ASSERT_TRUE(views.update(backend, changed).ok());
+      ASSERT_TRUE(former.update(backend, changed).ok());
+      const json want = dump(former.models()), got = dump(views.models());
+      ASSERT_EQ(got, want) << "seed " << seed << " step " << step << " first change " << changed[0].kind << " "
+                           << changed[0].ns << "/" << changed[0].name << "\nformer:  " << want.dump()
+                           << "\nrecords: " << got.dump();
+      auto full = build_models(random.cluster(), discovery ? &discovered : nullptr);
+      auto former_full = reference::build_models(random.cluster(), discovery ? &discovered : nullptr);
+      ASSERT_TRUE(full.ok() && former_full.ok());
+      ASSERT_EQ(dump(*full), dump(*former_full)) << "seed " << seed << " step " << step;
+      for (const auto& m : full->models) variants += m.variants.size();
+    }
+    EXPECT_TRUE(random.put_errors.empty()) << random.put_errors[0];
+    EXPECT_GT(variants, 100u) << "seed " << seed << ": too few variants to compare";
+  }
+}
+
+// What a record reads of a Deployment, case by case (the rules in deployment_record.h).
+TEST(DeploymentRecord, ReadsWhatTheViewsUse) {
+  json d = deployment("ns", "llama", json::parse(R"({
+    "metadata": {"labels": {"llmd.ai/model": "", "inference.optimization/acceleratorName": 3}},
+    "spec": {"replicas": "3", "selector": {"matchLabels": {"b": "2", "a": "1"}},
+             "template": {"metadata": {"labels": {"llmd.ai/model": "m.x", "inference.optimization/acceleratorName": "H100"}},
+                          "spec": {"nodeSelector": {"nvidia.com/gpu.product": "", "cloud.google.com/gke-accelerator": "nvidia-l4"},
+                                   "containers": [{"name": "a", "resources": {"limits": {"nvidia.com/gpu": "2"}, "requests": {"amd.com/gpu": 5}}},
+                                                  {"name": "b", "resources": {"limits": {"nvidia.com/gpu": 0}, "requests": {"intel.com/gpu": 1}}}]}}},
+    "status": {"readyReplicas": 1}})"));
+  const DeploymentRecord r = deployment_record_of(d);
+  EXPECT_EQ(r.ns, "ns");
+  EXPECT_EQ(r.name, "llama");
+  EXPECT_EQ(r.model_label, "");            // the metadata label, even empty, wins over the template's
+  EXPECT_EQ(r.accelerator_label, "H100");  // not a string in metadata: the template's
+  EXPECT_EQ(r.node_selector_product, "nvidia-l4");
+  EXPECT_EQ(r.current_replicas, 3);
+  EXPECT_EQ(r.ready_replicas, 1);
+  EXPECT_EQ(r.pending_replicas, 2);
+  EXPECT_EQ(r.gpus, 3);  // 2 limits of a, 1 request of b (no GPU limits)
+  EXPECT_EQ(r.match_labels, (std::vector<std::pair<std::string, std::string>>{{"a", "1"}, {"b", "2"}}));
+  EXPECT_TRUE(r.selects({{"a", "1"}, {"b", "2"}, {"c", "3"}}));
+  EXPECT_FALSE(r.selects({{"a", "1"}}));
+  d["spec"]["selector"]["matchLabels"]["c"] = 1;
+  EXPECT_FALSE(deployment_record_of(d).selects({{"a", "1"}, {"b", "2"}, {"c", "1"}}));
+  d.erase("status");
+  d["metadata"].erase("namespace");
+  const DeploymentRecord no_status = deployment_record_of(d);
+  EXPECT_EQ(no_status.ns, "default");
+  EXPECT_EQ(no_status.ready_replicas, 3);  // never deployed: every replica counts as ready
+  EXPECT_EQ(no_status.pending_replicas, 0);
 }
 
 TEST(ModelViews, OnePodOrDeploymentChangeRebuildsOnlyItsModel) {

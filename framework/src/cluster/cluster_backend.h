@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/deployment_record.h"
 #include "wva/sdk/context.h"
 #include "wva/sdk/util/memory_cluster.h"
 
@@ -61,6 +62,12 @@ class ClusterBackend : public sdk::ClusterView {
   virtual sdk::Result<std::vector<PodOwner>> list_pod_owners();
   // One pod's owner; nullopt when the pod does not exist. Default: from get_shared("Pod", ...).
   virtual sdk::Result<std::optional<PodOwner>> get_pod_owner(const std::string& ns, const std::string& name);
+  // Every Deployment (all namespaces) as the model views read it, without handing out their JSON where the
+  // backend keeps them otherwise. Default: from list_shared("Deployment", "").
+  virtual sdk::Result<std::vector<DeploymentRecord>> list_deployment_records();
+  // One Deployment's record; nullopt when it does not exist. Default: from get_shared("Deployment", ...).
+  virtual sdk::Result<std::optional<DeploymentRecord>> get_deployment_record(const std::string& ns,
+                                                                             const std::string& name);
   // `listener` is called (from any thread) when a VariantAutoscaling or one of the controller's ConfigMaps
   // changed, so the host can run a cycle soon instead of at the next interval. Default: never called
   // (the local backend is polled by refresh()).

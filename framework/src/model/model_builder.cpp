@@ -65,7 +65,6 @@ using nlohmann::json;
 
 constexpr const char* kUnitCostConfigMap = "accelerator-unitcost";
 constexpr const char* kServiceClassConfigMap = "service-classes-config";
-constexpr const char* kGpuResources[] = {"nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu"};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -195,74 +194,8 @@ std::optional<sdk::Slo> find_slo(const std::vector<sdk::util::ServiceClass>& cla
 
 // ------------------------------------------------------------------------------------------ Deployments
 
-int gpus_of(const json& deployment) {
-  int total = 0;
-  const json* containers = at(deployment, {"spec", "template", "spec", "containers"});
-  if (!containers || !containers->is_array()) return 0;
-  for (const auto& c : *containers) {
-    auto sum = [&](const char* section) {
-      int n = 0;
-      const json* res = at(c, {"resources", section});
-      if (!res || !res->is_object()) return n;
-      for (const char* name : kGpuResources)
-        if (auto it = res->find(name); it != res->end())
-          if (auto v = as_int(*it); v && *v > 0) n += *v;
-      return n;
-    };
-    const int limits = sum("limits");
-    total += limits > 0 ? limits : sum("requests");
-  }
-  return total;
-}
-
-std::string label_of(const json& obj, const char* label) {
-  auto l = labels_at(obj, {"metadata", "labels"});
-  if (auto it = l.find(label); it != l.end()) return it->second;
-  auto t = labels_at(obj, {"spec", "template", "metadata", "labels"});
-  if (auto it = t.find(label); it != t.end()) return it->second;
-  return "";
-}
-
-std::string node_selector_product(const json& deployment) {
-  const json* sel = at(deployment, {"spec", "template", "spec", "nodeSelector"});
-  if (!sel || !sel->is_object()) return "";
-  for (const char* key : {"nvidia.com/gpu.product", "cloud.google.com/gke-accelerator"})
-    if (auto it = sel->find(key); it != sel->end() && it->is_string() && !it->get<std::string>().empty())
-      return it->get<std::string>();
-  return "";
-}
-
-struct Replicas {
-  int current = 0, ready = 0, pending = 0;
-};
-
-Replicas replicas_of(const json& d) {
-  Replicas r;
-  int spec = 1;
-  if (const json* s = at(d, {"spec", "replicas"}))
-    if (auto v = as_int(*s); v && *v >= 0) spec = *v;
-  const json* status = at(d, {"status"});
-  const bool has_status = status && status->is_object() && !status->empty();
-  std::optional<int> status_replicas, status_ready;
-  if (has_status) {
-    if (const json* v = at(*status, {"replicas"})) status_replicas = as_int(*v);
-    if (const json* v = at(*status, {"readyReplicas"})) status_ready = as_int(*v);
-  }
-  r.current = status_replicas && *status_replicas > 0 ? *status_replicas : spec;
-  r.ready = has_status ? std::max(0, status_ready.value_or(0)) : r.current;
-  r.pending = std::max(0, r.current - r.ready);
-  return r;
-}
-
-bool selector_matches(const json& deployment, const sdk::Labels& pod_labels) {
-  const json* ml = at(deployment, {"spec", "selector", "matchLabels"});
-  if (!ml || !ml->is_object() || ml->empty()) return true;
-  for (auto it = ml->begin(); it != ml->end(); ++it) {
-    auto p = pod_labels.find(it.key());
-    if (p == pod_labels.end() || !it.value().is_string() || p->second != it.value().get<std::string>()) return false;
-  }
-  return true;
-}
+// Deployments are read as DeploymentRecords (cluster/deployment_record.h): labels, accelerator, replicas,
+// GPUs and selector taken once from the JSON.
 
 // ------------------------------------------------------------------------------------------ VA fields
 
@@ -374,7 +307,7 @@ std::string label_value_of(const std::string& model_id) {
   return out;
 }
 
-const std::map<std::string, sdk::ObjectSnapshot> kNoDeployments;
+const std::map<std::string, DeploymentRecord> kNoDeployments;
 
 }  // namespace
 
@@ -407,7 +340,7 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
     const json& va = *va_ptr;
     const std::string va_name = obj_name(va);
     const std::string va_where = "VariantAutoscaling " + key.ns + "/" + va_name;
-    std::vector<const json*> targets;
+    std::vector<const DeploymentRecord*> targets;
     const json* ref = at(va, {"spec", "scaleTargetRef"});
     const bool has_ref = ref && ref->is_object() && !str_at(*ref, {"name"}).empty();
     // Several VAs of a model are fine when each names its Deployment; one finding them by label next to
@@ -434,12 +367,12 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
             condition(va, "False", "TargetNotFound", "Scale target Deployment " + name + " not found"));
         continue;
       }
-      targets.push_back(it->second.get());
+      targets.push_back(&it->second);
       out.conditions.push_back(condition(va, "True", "TargetFound", "Scale target Deployment " + name + " found"));
     } else {
       const std::string label_value = label_value_of(key.model_id);
       if (auto it = deployments_by_label_.find({key.ns, label_value}); it != deployments_by_label_.end())
-        for (const auto& name : it->second) targets.push_back(ns_deps.at(name).get());
+        for (const auto& name : it->second) targets.push_back(&ns_deps.at(name));
       // Without a labelled Deployment: those owning the pods that serve the model by their metrics, unless
       // labelled for another model.
       const bool by_metrics = targets.empty() && discovered_pods_.count(key);
@@ -451,8 +384,8 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
         for (const auto& name : owners) {
           auto d = ns_deps.find(name);
           if (d == ns_deps.end()) continue;  // an owner the backend named but does not hold
-          if (auto l = label_of(*d->second, kModelLabel); !l.empty() && l != label_value) continue;
-          targets.push_back(d->second.get());
+          if (const auto& l = d->second.model_label; !l.empty() && l != label_value) continue;
+          targets.push_back(&d->second);
         }
       }
       if (targets.empty()) {
@@ -464,7 +397,7 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
         continue;
       }
       std::string names;
-      for (const json* d : targets) names += (names.empty() ? "" : ", ") + obj_name(*d);
+      for (const DeploymentRecord* d : targets) names += (names.empty() ? "" : ", ") + d->name;
       out.conditions.push_back(
           condition(va, "True", "TargetFound",
                     "Found Deployment(s) " + names +
@@ -511,8 +444,8 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
       max_replicas.reset();
     }
 
-    for (const json* d : targets) {
-      const std::string dep_name = obj_name(*d);
+    for (const DeploymentRecord* d : targets) {
+      const std::string& dep_name = d->name;
       if (!claimed.insert(dep_name).second) {
         out.warnings.push_back(va_where + ": Deployment " + dep_name +
                                " is already a variant through another VariantAutoscaling of model " + key.model_id +
@@ -523,20 +456,19 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
       v.name = dep_name;
       v.va_name = va_name;
 
-      std::string raw_acc = label_of(*d, kAcceleratorLabel);
+      std::string raw_acc = d->accelerator_label;
       if (raw_acc.empty() && has_ref) raw_acc = va_acc_label;
-      if (raw_acc.empty()) raw_acc = node_selector_product(*d);
+      if (raw_acc.empty()) raw_acc = d->node_selector_product;
       if (raw_acc.empty()) raw_acc = va_acc_label;
       v.accelerator = raw_acc.empty() ? "" : normalize_accelerator(raw_acc, keys);
 
-      const Replicas r = replicas_of(*d);
-      v.current_replicas = r.current;
-      v.ready_replicas = r.ready;
-      v.pending_replicas = r.pending;
+      v.current_replicas = d->current_replicas;
+      v.ready_replicas = d->ready_replicas;
+      v.pending_replicas = d->pending_replicas;
 
       int acc_count = 0;
       v.profile = profile_for(va, v.accelerator, keys, acc_count, out.warnings);
-      const int gpus = gpus_of(*d);
+      const int gpus = d->gpus;
       v.gpus_per_replica = gpus > 0 ? gpus : (acc_count > 0 ? acc_count : 1);
 
       // Cost.
@@ -575,19 +507,19 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
   return out;
 }
 
-void ModelViews::index_deployment(const std::string& ns, const std::string& name, const sdk::ObjectSnapshot& obj) {
+void ModelViews::index_deployment(const std::string& ns, const std::string& name, std::optional<DeploymentRecord> rec) {
   auto& by_name = deployments_[ns];
   if (auto old = by_name.find(name); old != by_name.end()) {
-    if (auto l = label_of(*old->second, kModelLabel); !l.empty()) {
+    if (const auto& l = old->second.model_label; !l.empty()) {
       auto it = deployments_by_label_.find({ns, l});
       if (it != deployments_by_label_.end() && it->second.erase(name) && it->second.empty())
         deployments_by_label_.erase(it);
     }
     by_name.erase(old);
   }
-  if (obj) {
-    if (auto l = label_of(*obj, kModelLabel); !l.empty()) deployments_by_label_[{ns, l}].insert(name);
-    by_name.emplace(name, obj);
+  if (rec) {
+    if (!rec->model_label.empty()) deployments_by_label_[{ns, rec->model_label}].insert(name);
+    by_name.emplace(name, std::move(*rec));
   }
   if (by_name.empty()) deployments_.erase(ns);
 }
@@ -600,7 +532,7 @@ std::string ModelViews::resolve_owner(const std::string& ns, const std::string& 
   if (ns_it == deployments_.end()) return {};
   for (size_t dash = pod.rfind('-'); dash != std::string::npos && dash > 0; dash = pod.rfind('-', dash - 1)) {
     auto d = ns_it->second.find(pod.substr(0, dash));
-    if (d != ns_it->second.end() && selector_matches(*d->second, entry.labels)) return d->first;
+    if (d != ns_it->second.end() && d->second.selects(entry.labels)) return d->first;
   }
   return {};
 }
@@ -690,7 +622,7 @@ void ModelViews::assemble_all() {
 sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
   auto vas = cluster.list_shared("VariantAutoscaling", "");
   if (!vas.ok()) return sdk::make_error(vas.error().code, "listing VariantAutoscalings: " + vas.error().message);
-  auto deployments = cluster.list_shared("Deployment", "");
+  auto deployments = cluster.list_deployment_records();
   if (!deployments.ok())
     return sdk::make_error(deployments.error().code, "listing Deployments: " + deployments.error().message);
   auto pods = cluster.list_pod_owners();
@@ -721,7 +653,10 @@ sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
   }
   deployments_.clear();
   deployments_by_label_.clear();
-  for (auto& d : *deployments) index_deployment(obj_ns(*d), obj_name(*d), d);
+  for (auto& d : *deployments) {
+    const std::string ns = d.ns, name = d.name;
+    index_deployment(ns, name, std::move(d));
+  }
   pods_.clear();
   pods_by_owner_.clear();
   unowned_pods_.clear();
@@ -793,14 +728,14 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
     auto n = deployments_.find(ns);
     if (n == deployments_.end()) return std::string();
     auto d = n->second.find(name);
-    return d == n->second.end() ? std::string() : label_of(*d->second, kModelLabel);
+    return d == n->second.end() ? std::string() : d->second.model_label;
   };
   for (const auto& ref : changed) {
     if (ref.kind != "Deployment") continue;
-    auto got = cluster.get_shared(ref.kind, ref.ns, ref.name);
+    auto got = cluster.get_deployment_record(ref.ns, ref.name);
     if (!got.ok()) return failed(got.error(), "reading Deployment " + ref.ns + "/" + ref.name);
     models_of_deployment(ref.ns, ref.name, label_now(ref.ns, ref.name), dirty);
-    index_deployment(ref.ns, ref.name, *got);
+    index_deployment(ref.ns, ref.name, std::move(*got));
     models_of_deployment(ref.ns, ref.name, label_now(ref.ns, ref.name), dirty);
     // Pods the backend named no owner of, named after this Deployment: their owner may change.
     auto unowned = unowned_pods_.find(ref.ns);

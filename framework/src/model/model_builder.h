@@ -17,12 +17,6 @@
 
 namespace wva::framework {
 
-// Label on a Deployment that makes it a variant of a model when the VA has no scaleTargetRef.
-// Label values cannot hold '/', so the modelID's '/' is written as '.': meta/llama-3.1-8b -> meta.llama-3.1-8b
-inline constexpr const char* kModelLabel = "llmd.ai/model";
-// Optional explicit accelerator on a VA or Deployment (upstream's label).
-inline constexpr const char* kAcceleratorLabel = "inference.optimization/acceleratorName";
-
 struct ClusterModels {
   std::vector<sdk::ModelView> models;              // sorted by key; variants sorted by name
   std::vector<sdk::ResourceCondition> conditions;  // e.g. TargetResolved=False for a missing Deployment
@@ -44,7 +38,8 @@ sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster,
 // - a Pod: the models of its Deployment before and now (nothing when its Deployment did not change);
 // - ConfigMap accelerator-unitcost or service-classes-config (system namespace): everything (rebuild());
 // - any other object: nothing (the views do not read it).
-// The objects read are the cluster cache's shared snapshots: nothing is copied but what a view carries.
+// The VAs read are the cluster cache's shared snapshots; of a Deployment only its DeploymentRecord is kept
+// (ClusterBackend::list_deployment_records), so the views hold none of the Deployments' JSON.
 class ModelViews {
  public:
   sdk::Result<void> rebuild(ClusterBackend& cluster);
@@ -80,7 +75,7 @@ class ModelViews {
 
   Built build_model(const sdk::ModelKey& key, const std::string& system_namespace) const;
   void install(const sdk::ModelKey& key, Built built);
-  void index_deployment(const std::string& ns, const std::string& name, const sdk::ObjectSnapshot& obj);
+  void index_deployment(const std::string& ns, const std::string& name, std::optional<DeploymentRecord> rec);
   std::string resolve_owner(const std::string& ns, const std::string& pod, const PodEntry& entry) const;
   void set_pod_owner(const std::string& ns, const std::string& pod, const std::string& before,
                      const std::string& after);
@@ -100,11 +95,11 @@ class ModelViews {
   std::vector<std::string> config_warnings_;
   std::map<NsName, std::string> skipped_warnings_;  // VAs without a modelID
   std::size_t prefix_warnings_ = 0;                 // config_warnings_ + skipped_warnings_ in out_.warnings
-  // Indexes of the cached objects (shared snapshots, not copies).
+  // Indexes of the cached objects (VAs: shared snapshots, not copies; Deployments: their records).
   std::map<NsName, sdk::ObjectSnapshot> vas_;
-  std::map<sdk::ModelKey, std::set<std::string>> groups_;                          // model -> its VAs' names
-  std::map<std::string, std::map<std::string, sdk::ObjectSnapshot>> deployments_;  // ns -> name -> object
-  std::map<NsName, std::set<std::string>> deployments_by_label_;                   // (ns, llmd.ai/model) -> names
+  std::map<sdk::ModelKey, std::set<std::string>> groups_;                       // model -> its VAs' names
+  std::map<std::string, std::map<std::string, DeploymentRecord>> deployments_;  // ns -> name -> what is read
+  std::map<NsName, std::set<std::string>> deployments_by_label_;                // (ns, llmd.ai/model) -> names
   std::map<NsName, PodEntry> pods_;
   std::map<NsName, std::vector<std::string>> pods_by_owner_;   // (ns, Deployment) -> pod names, sorted
   std::map<std::string, std::set<std::string>> unowned_pods_;  // ns -> pods the backend named no owner of

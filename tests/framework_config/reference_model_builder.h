@@ -1,0 +1,119 @@
+// The model builder as it was before the model views kept Deployment records instead of the Deployments'
+// JSON: the reference the current one is compared with (ModelViewsReference.*). Not used by the product.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cluster/cluster_backend.h"
+#include "wva/sdk/plugin.h"
+#include "wva/sdk/types.h"
+
+namespace wva::framework::reference {
+
+struct ClusterModels {
+  std::vector<sdk::ModelView> models;              // sorted by key; variants sorted by name
+  std::vector<sdk::ResourceCondition> conditions;  // e.g. TargetResolved=False for a missing Deployment
+  std::vector<sdk::Labels> va_labels;              // labels of models[i]'s VA, for selectors
+  std::vector<std::string> warnings;               // e.g. a bad accelerator-unitcost entry
+};
+
+// Reads everything through the ClusterView (cached, no per-model I/O): one full build. `discovered`: which
+// pods serve which model by their metrics (sources with sdk::ModelDiscovery); a VA without a scaleTargetRef
+// and without a labelled Deployment then takes the Deployments owning the pods that serve its model.
+sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster,
+                                        const std::vector<sdk::PodModel>* discovered = nullptr);
+
+// The model views kept up to date: rebuild() reads everything; update() reads only the objects that
+// changed and rebuilds only the models they affect, with the same result as a rebuild:
+// - a VariantAutoscaling: the model it joined before and the one it joins now;
+// - a Deployment: the models whose VAs name it (scaleTargetRef) or whose llmd.ai/model label it carried
+//   before or carries now; pods named after it without a known owner are mapped again;
+// - a Pod: the models of its Deployment before and now (nothing when its Deployment did not change);
+// - ConfigMap accelerator-unitcost or service-classes-config (system namespace): everything (rebuild());
+// - any other object: nothing (the views do not read it).
+// The objects read are the cluster cache's shared snapshots: nothing is copied but what a view carries.
+class ModelViews {
+ public:
+  sdk::Result<void> rebuild(ClusterBackend& cluster);
+  sdk::Result<void> update(ClusterBackend& cluster, const std::vector<ObjectRef>& changed);
+  // Which pods serve which model by their metrics (nullptr: no source can tell). Takes effect at the next
+  // rebuild(); update() then keeps the models found through it current as pods and Deployments change.
+  void set_discovered(const std::vector<sdk::PodModel>* discovered);
+  bool built() const { return built_; }
+  const ClusterModels& models() const { return out_; }
+  // Moves the views out (built() is false afterwards).
+  ClusterModels take() {
+    built_ = false;
+    return std::move(out_);
+  }
+  // Warnings of the models (and ConfigMaps) the last rebuild or update built, for the log: a model that
+  // did not change does not repeat its warnings.
+  const std::vector<std::string>& new_warnings() const { return new_warnings_; }
+  // Models built by the last rebuild or update (all of them after a rebuild).
+  std::size_t last_built() const { return last_built_; }
+
+ private:
+  struct PodEntry {
+    std::string deployment;     // resolved owner, "" = none
+    bool from_backend = false;  // the backend named the owner (else the name-prefix rule found it)
+    sdk::Labels labels;         // kept for the name-prefix rule when the backend did not name one
+  };
+  struct ModelRecord {
+    std::size_t conditions = 0, warnings = 0;  // its spans in out_.conditions / the model part of out_.warnings
+    std::vector<std::string> refs;             // Deployment names its VAs' scaleTargetRefs name
+  };
+  struct Built;
+  using NsName = std::pair<std::string, std::string>;
+
+  Built build_model(const sdk::ModelKey& key, const std::string& system_namespace) const;
+  void install(const sdk::ModelKey& key, Built built);
+  void index_deployment(const std::string& ns, const std::string& name, const sdk::ObjectSnapshot& obj);
+  std::string resolve_owner(const std::string& ns, const std::string& pod, const PodEntry& entry) const;
+  void set_pod_owner(const std::string& ns, const std::string& pod, const std::string& before,
+                     const std::string& after);
+  void models_of_deployment(const std::string& ns, const std::string& name, const std::string& label,
+                            std::set<sdk::ModelKey>& out) const;
+  void discovered_models_of_pod(const std::string& ns, const std::string& pod, std::set<sdk::ModelKey>& out) const;
+  void rebuild_prefix();  // out_.warnings' ConfigMap and skipped-VA part
+  void assemble_all();    // every model from the indexes, in key order
+
+  bool built_ = false;
+  ClusterModels out_;
+  std::vector<std::string> new_warnings_;
+  std::size_t last_built_ = 0;
+  // The ConfigMaps, read once per rebuild.
+  struct ConfigMaps;  // accelerator-unitcost + service-classes-config, parsed
+  std::shared_ptr<const ConfigMaps> config_;
+  std::vector<std::string> config_warnings_;
+  std::map<NsName, std::string> skipped_warnings_;  // VAs without a modelID
+  std::size_t prefix_warnings_ = 0;                 // config_warnings_ + skipped_warnings_ in out_.warnings
+  // Indexes of the cached objects (shared snapshots, not copies).
+  std::map<NsName, sdk::ObjectSnapshot> vas_;
+  std::map<sdk::ModelKey, std::set<std::string>> groups_;                          // model -> its VAs' names
+  std::map<std::string, std::map<std::string, sdk::ObjectSnapshot>> deployments_;  // ns -> name -> object
+  std::map<NsName, std::set<std::string>> deployments_by_label_;                   // (ns, llmd.ai/model) -> names
+  std::map<NsName, PodEntry> pods_;
+  std::map<NsName, std::vector<std::string>> pods_by_owner_;   // (ns, Deployment) -> pod names, sorted
+  std::map<std::string, std::set<std::string>> unowned_pods_;  // ns -> pods the backend named no owner of
+  std::map<sdk::ModelKey, ModelRecord> records_;
+  std::map<NsName, std::map<sdk::ModelKey, int>> models_by_ref_;  // (ns, Deployment) -> models naming it
+  std::map<NsName, std::set<sdk::ModelKey>> models_by_label_;     // (ns, label value) -> models
+  // Model discovery (sdk::ModelDiscovery): which pods serve which model by their metrics.
+  bool discovery_on_ = false;
+  std::map<NsName, std::set<std::string>> discovered_by_pod_;       // (ns, pod) -> model IDs
+  std::map<sdk::ModelKey, std::set<std::string>> discovered_pods_;  // model -> pod names in its namespace
+};
+
+// "A100-SXM4-80GB" -> "A100" given cost keys {A100, H100}: the longest key the product name starts with
+// (case-insensitive, ignoring a vendor prefix such as "NVIDIA-" or "nvidia-tesla-", and ending at a word
+// boundary so "A10G" is not "A10" and "L40S" is not "L40"), else the name itself. The rules of
+// build_models are written at the top of model_builder.cpp.
+std::string normalize_accelerator(const std::string& product, const std::vector<std::string>& cost_keys);
+
+}  // namespace wva::framework::reference
