@@ -8,6 +8,7 @@
 
 #include "cluster/local_cluster.h"
 #include "cluster/status_patch.h"
+#include "reference_local_cluster.h"
 
 namespace wva::framework {
 namespace {
@@ -339,6 +340,160 @@ TEST(StatusPatch, InPlaceComparisonAgreesWithMergingACopyOnRandomPatches) {
   }
   EXPECT_GT(changes, 1000);
   EXPECT_GT(same, 1000);
+}
+
+}  // namespace
+}  // namespace wva::framework
+
+namespace wva::framework {
+namespace {
+
+// Random folders of Deployments (names that prefix one another, stored pods named like synthesized ones),
+// a VA and pods, then random scale() calls, status patches of Deployments and VAs, and files rewritten
+// (spec or status changed, or not) and refreshed: the backend that keeps Deployments packed answers every
+// read as the former one that kept their JSON in the store (reference_local_cluster.*).
+class RandomFolder {
+ public:
+  explicit RandomFolder(unsigned seed) : rng_(seed) {}
+
+  int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
+
+  std::string deployment_yaml(const std::string& ns, const std::string& name) {
+    std::string y =
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: " + name + "\n  namespace: " + ns + "\n";
+    if (pick(2)) y += "  labels: {llmd.ai/model: m.x}\n";
+    y += "spec:\n";
+    if (pick(4)) y += "  replicas: " + std::to_string(pick(4)) + "\n";
+    if (pick(2)) y += "  selector: {matchLabels: {app: " + name + "}}\n";
+    y += "  template:\n    metadata: {labels: {app: " + name +
+         "}}\n    spec:\n      containers:\n"
+         "        - name: vllm\n          resources: {limits: {nvidia.com/gpu: " +
+         std::to_string(1 + pick(2)) + "}}\n";
+    if (pick(2))
+      y += "status: {replicas: " + std::to_string(pick(4)) + ", readyReplicas: " + std::to_string(pick(3)) + "}\n";
+    return y;
+  }
+
+  // Each file is rewritten with probability 1/2 (else kept as it was, so memory carries over).
+  void write(TempDir& dir) {
+    for (int f = 0; f < 2; ++f) {
+      if (!texts_[f].empty() && pick(2)) continue;
+      std::string text;
+      for (const char* ns : {"a", "b"})
+        for (const char* name : kDeployments)
+          if ((std::string(name).size() + f) % 2 == 0 && pick(5)) text += deployment_yaml(ns, name);
+      if (f == 0) {
+        text +=
+            "---\napiVersion: llmd.ai/v1alpha1\nkind: VariantAutoscaling\nmetadata: {name: va, namespace: a}\n"
+            "spec: {modelID: m/x}\n";
+        for (const char* pod : {"d-x", "llama-0", "d-1"})
+          if (pick(2))
+            text += std::string("---\napiVersion: v1\nkind: Pod\nmetadata: {name: ") + pod +
+                    ", namespace: a, labels: {app: d}}\n";
+      }
+      texts_[f] = text;
+      dir.write("f" + std::to_string(f) + ".yaml", text);
+    }
+  }
+
+  static constexpr const char* kDeployments[] = {"d", "llama", "llama-h100", "d-1"};
+  static constexpr const char* kPods[] = {"d-0",     "d-1",          "d-01",     "d-x", "d-1-0", "llama-0",
+                                          "llama-3", "llama-h100-1", "llama--1", "-0",  "d-"};
+
+ private:
+  std::mt19937 rng_;
+  std::string texts_[2];
+};
+
+template <typename Cluster>
+json read_all(Cluster& c) {
+  json out = json::object();
+  auto list = [](auto r) {
+    json a = json::array();
+    for (const auto& o : r.value()) a.push_back(*o);
+    return a;
+  };
+  for (const char* ns : {"", "a", "b"}) {
+    out["deployments"][ns] = list(c.list_shared("Deployment", ns));
+    out["pods"][ns] = list(c.list_shared("Pod", ns));
+    out["vas"][ns] = list(c.list_shared("VariantAutoscaling", ns));
+  }
+  for (const char* ns : {"a", "b"}) {
+    for (const char* pod : RandomFolder::kPods) {
+      auto p = c.get_shared("Pod", ns, pod);
+      out["pod"][ns][pod] = *p ? **p : json();
+      auto owner = c.get_pod_owner(ns, pod);
+      out["owner"][ns][pod] =
+          *owner ? json{(*owner)->ns, (*owner)->name, (*owner)->deployment, (*owner)->labels} : json();
+    }
+    for (const char* d : RandomFolder::kDeployments) {
+      auto got = c.get_shared("Deployment", ns, d);
+      out["deployment"][ns][d] = *got ? **got : json();
+      auto record = c.get_deployment_record(ns, d);
+      out["record"][ns][d] = *record ? json{(*record)->name, (*record)->current_replicas, (*record)->ready_replicas,
+                                            (*record)->gpus, (*record)->model_label}
+                                     : json();
+    }
+  }
+  // Held in locals: gcc 12 warns of a Result temporary read in a range-for (maybe-uninitialized).
+  const auto owners = c.list_pod_owners();
+  if (owners.ok())
+    for (const auto& o : *owners) out["owners"].push_back({o.ns, o.name, o.deployment, o.labels});
+  const auto records = c.list_deployment_records();
+  if (records.ok())
+    for (const auto& r : *records)
+      out["records"].push_back({r.ns, r.name, r.current_replicas, r.pending_replicas, r.gpus, r.match_labels});
+  out["revision"] = c.revision();
+  return out;
+}
+
+TEST(LocalClusterReference, PackedDeploymentsReadAsTheFormerStoreHeldThem) {
+  for (unsigned seed = 1; seed <= 6; ++seed) {
+    TempDir dir;
+    RandomFolder random(seed);
+    random.write(dir);
+    LocalCluster packed(dir.path(), "wva-system");
+    reference::LocalCluster former(dir.path(), "wva-system");
+    ASSERT_TRUE(packed.load().ok());
+    ASSERT_TRUE(former.load().ok());
+    int scaled = 0, patched = 0;
+    for (int step = 0; step < 120; ++step) {
+      const std::string ns = random.pick(3) ? "a" : "b";
+      const std::string name = RandomFolder::kDeployments[random.pick(4)];
+      const int op = random.pick(10);
+      if (op < 4) {
+        const int replicas = random.pick(6) - 1;
+        auto a = packed.scale(ns, name, replicas), b = former.scale(ns, name, replicas);
+        ASSERT_EQ(a.ok(), b.ok());
+        if (!a.ok()) {
+          EXPECT_EQ(a.error().message, b.error().message);
+        }
+        scaled += a.ok();
+      } else if (op < 7) {
+        const bool va = random.pick(3) == 0;
+        const std::string kind = va ? "VariantAutoscaling" : "Deployment";
+        const json patch = {{"observedGeneration", random.pick(3)},
+                            {"replicas", random.pick(2) ? json(random.pick(4)) : json()}};
+        auto a = packed.patch_status(kind, va ? "a" : ns, va ? "va" : name, patch);
+        auto b = former.patch_status(kind, va ? "a" : ns, va ? "va" : name, patch);
+        ASSERT_EQ(a.ok(), b.ok());
+        if (!a.ok()) {
+          EXPECT_EQ(a.error().message, b.error().message);
+        }
+        patched += a.ok() && !va;
+      } else if (op < 9) {
+        random.write(dir);
+        ASSERT_TRUE(packed.refresh().ok());
+        ASSERT_TRUE(former.refresh().ok());
+      }
+      const json want = read_all(former), got = read_all(packed);
+      ASSERT_EQ(got, want) << "seed " << seed << " step " << step << "\nformer: " << want.dump()
+                           << "\npacked: " << got.dump();
+      ASSERT_EQ(packed.changes_since(0).has_value(), former.changes_since(0).has_value());
+    }
+    EXPECT_GT(scaled, 5) << "seed " << seed;
+    EXPECT_GT(patched, 5) << "seed " << seed;
+  }
 }
 
 }  // namespace

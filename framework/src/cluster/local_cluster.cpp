@@ -6,6 +6,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "cluster/deployment_record.h"
 #include "cluster/status_patch.h"
 #include "config/input_limits.h"
 #include "wva/sdk/util/yaml.h"
@@ -191,11 +192,51 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
   return snap;
 }
 
+LocalCluster::LocalDeployment LocalCluster::local_deployment(PackedObject from_file, PackedObject current,
+                                                             const json& object) {
+  LocalDeployment d{std::move(from_file), std::move(current), deployment_record_of(object),
+                    sdk::InMemoryCluster::synthesized_pod_count(object)};
+  return d;
+}
+
 void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
   std::map<std::string, sdk::ObjectSnapshot> file_objects;
+  std::map<std::string, LocalDeployment> deployments;
   std::vector<sdk::ObjectSnapshot> objects;
   objects.reserve(snapshot.objects.size());
+  // An object unchanged in its file (apart from status) keeps what was written in memory: spec may differ
+  // only by scale(), status by patches, unless the file's own status changed.
+  auto merged_with = [](const json& from_file, const json& old_file, const json& mem) {
+    json merged = from_file;
+    if (mem.contains("spec")) merged["spec"] = mem["spec"];
+    const json old_status = old_file.value("status", json());
+    const json new_status = from_file.value("status", json());
+    if (old_status == new_status) {
+      if (mem.contains("status")) merged["status"] = mem["status"];
+      else merged.erase("status");
+    }
+    return merged;
+  };
   for (auto& parsed : snapshot.objects) {
+    if (parsed["kind"] == "Deployment") {
+      const auto& m = parsed["metadata"];
+      const std::string key = m["namespace"].get<std::string>() + "/" + m["name"].get<std::string>();
+      PackedObject from_file(parsed);
+      std::optional<json> merged;
+      if (keep_memory)
+        if (auto old = deployments_.find(key);
+            old != deployments_.end() && !old->second.current.same_bytes(old->second.from_file)) {
+          auto old_file = old->second.from_file.get();
+          if (without_status(*old_file) == without_status(parsed))
+            merged = merged_with(parsed, *old_file, *old->second.current.get());
+        }
+      if (merged) deployments.emplace(key, local_deployment(std::move(from_file), PackedObject(*merged), *merged));
+      else {
+        PackedObject current = from_file;
+        deployments.emplace(key, local_deployment(std::move(from_file), std::move(current), parsed));
+      }
+      continue;
+    }
     const std::string key = object_key(parsed);
     auto from_file = std::make_shared<const json>(std::move(parsed));
     sdk::ObjectSnapshot obj = from_file;  // shared with file_objects_ unless memory is carried over
@@ -205,27 +246,19 @@ void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
         const auto& m = (*from_file)["metadata"];
         auto current = store_.get_shared((*from_file)["kind"].get<std::string>(), m["namespace"].get<std::string>(),
                                          m["name"].get<std::string>());
-        if (current.ok() && *current && *current != old->second) {
-          const json& mem = **current;
-          // spec may differ only by scale(); status by patches. Unless the file's own status changed.
-          auto merged = std::make_shared<json>(*from_file);
-          if (mem.contains("spec")) (*merged)["spec"] = mem["spec"];
-          const json old_status = old->second->value("status", json());
-          const json new_status = from_file->value("status", json());
-          if (old_status == new_status) {
-            if (mem.contains("status")) (*merged)["status"] = mem["status"];
-            else merged->erase("status");
-          }
-          obj = std::move(merged);
-        }
+        if (current.ok() && *current && *current != old->second)
+          obj = std::make_shared<const json>(merged_with(*from_file, *old->second, **current));
       }
     }
     file_objects.emplace(key, std::move(from_file));
     objects.push_back(std::move(obj));
   }
+  snapshot.objects.clear();
+  snapshot.objects.shrink_to_fit();
   // Objects were validated by read_folder, so replace_all cannot fail here.
   (void)store_.replace_all(objects);
   file_objects_ = std::move(file_objects);
+  deployments_ = std::move(deployments);
   stamps_ = std::move(snapshot.stamps);
   loaded_ = true;
   changes_.forget(revision_);  // a re-read folder may change anything
@@ -256,49 +289,152 @@ std::string LocalCluster::describe() const { return "local:" + dir_.string(); }
 
 std::string LocalCluster::system_namespace() const { return system_namespace_; }
 
+void LocalCluster::fill_scratch(sdk::InMemoryCluster& scratch, const std::string& ns, const std::string* name) const {
+  scratch.record_writes(false);
+  auto add = [&](const LocalDeployment& d) { (void)scratch.put(*d.current.get()); };  // valid: it was stored
+  if (name) {
+    if (auto it = deployments_.find(ns + "/" + *name); it != deployments_.end()) add(it->second);
+  } else {
+    for (const auto& [key, d] : deployments_)
+      if (ns.empty() || d.record.ns == ns) add(d);
+  }
+}
+
 sdk::Result<std::vector<sdk::ObjectSnapshot>> LocalCluster::list_shared(const std::string& kind,
                                                                         const std::string& ns) {
-  return store_.list_shared(kind, ns);
+  if (kind == "Deployment") {
+    std::lock_guard lock(mutex_);
+    std::vector<sdk::ObjectSnapshot> out;
+    for (const auto& [key, d] : deployments_)
+      if (ns.empty() || d.record.ns == ns) out.push_back(d.current.get());
+    return out;
+  }
+  auto stored = store_.list_shared(kind, ns);
+  if (!stored.ok() || kind != "Pod") return stored;
+  // The store holds no Deployments: their pods come after the stored ones, as the store lists them.
+  std::lock_guard lock(mutex_);
+  sdk::InMemoryCluster scratch(system_namespace_);
+  fill_scratch(scratch, ns);
+  auto synthesized = scratch.list_shared("Pod", ns);
+  if (!synthesized.ok()) return synthesized;
+  stored->insert(stored->end(), synthesized->begin(), synthesized->end());
+  return stored;
 }
 
 sdk::Result<sdk::ObjectSnapshot> LocalCluster::get_shared(const std::string& kind, const std::string& ns,
                                                           const std::string& name) {
-  return store_.get_shared(kind, ns, name);
+  if (kind == "Deployment") {
+    std::lock_guard lock(mutex_);
+    auto it = deployments_.find(ns + "/" + name);
+    return it == deployments_.end() ? sdk::ObjectSnapshot() : it->second.current.get();
+  }
+  auto stored = store_.get_shared(kind, ns, name);
+  if (!stored.ok() || *stored || kind != "Pod") return stored;
+  const auto dash = name.rfind('-');
+  if (dash == std::string::npos || dash == 0) return stored;
+  const std::string deployment = name.substr(0, dash);
+  std::lock_guard lock(mutex_);
+  sdk::InMemoryCluster scratch(system_namespace_);
+  fill_scratch(scratch, ns, &deployment);
+  return scratch.get_shared("Pod", ns, name);
 }
 
-sdk::Result<std::vector<PodOwner>> LocalCluster::list_pod_owners() { return pod_owners_of(store_); }
+sdk::Result<std::vector<PodOwner>> LocalCluster::list_pod_owners() {
+  std::vector<PodOwner> out = pod_owners_of(store_);  // the stored pods
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, d] : deployments_)
+    for (long long i = 0; i < d.pods; ++i)
+      out.push_back(PodOwner{d.record.ns, d.record.name + "-" + std::to_string(i), d.record.name, {}});
+  return out;
+}
+
+sdk::Result<std::optional<PodOwner>> LocalCluster::get_pod_owner(const std::string& ns, const std::string& name) {
+  auto stored = store_.get_shared("Pod", ns, name);
+  if (!stored.ok()) return stored.error();
+  if (*stored) return std::optional<PodOwner>(pod_owner_of(**stored));
+  // A synthesized pod: <deployment>-<i> with i below the Deployment's pod count, written as to_string does.
+  const auto dash = name.rfind('-');
+  if (dash == std::string::npos || dash == 0) return std::optional<PodOwner>();
+  const std::string deployment = name.substr(0, dash), index = name.substr(dash + 1);
+  std::lock_guard lock(mutex_);
+  auto it = deployments_.find(ns + "/" + deployment);
+  if (it == deployments_.end() || index.empty() || index.size() > 18 ||
+      !std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      (index.size() > 1 && index[0] == '0') || std::stoll(index) >= it->second.pods)
+    return std::optional<PodOwner>();
+  return std::optional<PodOwner>(PodOwner{ns, name, deployment, {}});
+}
+
+sdk::Result<std::vector<DeploymentRecord>> LocalCluster::list_deployment_records() {
+  std::lock_guard lock(mutex_);
+  std::vector<DeploymentRecord> out;
+  out.reserve(deployments_.size());
+  for (const auto& [key, d] : deployments_) out.push_back(d.record);
+  return out;
+}
+
+sdk::Result<std::optional<DeploymentRecord>> LocalCluster::get_deployment_record(const std::string& ns,
+                                                                                 const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto it = deployments_.find(ns + "/" + name);
+  if (it == deployments_.end()) return std::optional<DeploymentRecord>();
+  return std::optional<DeploymentRecord>(it->second.record);
+}
+
+sdk::Result<void> LocalCluster::patch_deployment_status_locked(const std::string& ns, const std::string& name,
+                                                               const nlohmann::json& merge_patch) {
+  sdk::InMemoryCluster scratch(system_namespace_);
+  fill_scratch(scratch, ns, &name);
+  if (auto r = scratch.patch_status("Deployment", ns, name, merge_patch); !r.ok()) return r;
+  auto patched = scratch.get_shared("Deployment", ns, name);
+  LocalDeployment& d = deployments_.at(ns + "/" + name);
+  d = local_deployment(d.from_file, PackedObject(**patched), **patched);
+  return sdk::ok();
+}
 
 sdk::Result<void> LocalCluster::patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                              const nlohmann::json& merge_patch) {
   std::lock_guard lock(mutex_);
   // Compared in place first: a patch that changes nothing but lastRunTime stamps is not stored (as the
   // kube backend does not send it), so a steady fleet neither copies nor merges its VAs every cycle.
-  if (auto current = store_.get_shared(kind, ns, name); current.ok() && *current && merge_patch.is_object()) {
+  sdk::Result<sdk::ObjectSnapshot> current = sdk::ObjectSnapshot();
+  if (kind == "Deployment") {
+    if (auto it = deployments_.find(ns + "/" + name); it != deployments_.end()) current = it->second.current.get();
+  } else {
+    current = store_.get_shared(kind, ns, name);
+  }
+  if (current.ok() && *current && merge_patch.is_object()) {
     const nlohmann::json& object = **current;
     auto status = object.find("status");
     if (!status_patch_changes(status == object.end() ? nullptr : &*status, merge_patch)) return sdk::ok();
   }
-  auto r = store_.patch_status(kind, ns, name, merge_patch);
+  auto r = kind == "Deployment" ? patch_deployment_status_locked(ns, name, merge_patch)
+                                : store_.patch_status(kind, ns, name, merge_patch);
   if (r.ok() && kind != "VariantAutoscaling") changes_.record(revision_, {ObjectRef{kind, ns, name}});
   return r;
 }
 
 sdk::Result<void> LocalCluster::scale(const std::string& ns, const std::string& deployment, int replicas) {
   std::lock_guard lock(mutex_);
-  auto pods_of = [&] {
-    auto d = store_.get_shared("Deployment", ns, deployment);
-    return d.ok() && *d ? sdk::InMemoryCluster::synthesized_pod_count(**d) : 0;
-  };
-  const long long before = pods_of();
-  auto r = store_.scale(ns, deployment, replicas);
-  if (!r.ok()) return r;
-  const long long after = pods_of();
+  if (replicas < 0)
+    return sdk::make_error(sdk::ErrorCode::kInvalidConfig, "replicas must be >= 0, got " + std::to_string(replicas));
+  auto it = deployments_.find(ns + "/" + deployment);
+  if (it == deployments_.end())
+    return sdk::make_error(sdk::ErrorCode::kNotFound, "Deployment " + ns + "/" + deployment + " not found");
+  LocalDeployment& d = it->second;
+  const long long before = d.pods;
+  json next = *d.current.get();
+  next["spec"]["replicas"] = replicas;
+  next["status"]["replicas"] = replicas;
+  next["status"]["readyReplicas"] = replicas;
+  d = local_deployment(d.from_file, PackedObject(next), next);
+  const long long after = d.pods;
   // The Deployment, and the synthesized pods that appeared or went away.
   std::vector<ObjectRef> changed{ObjectRef{"Deployment", ns, deployment}};
   for (long long i = std::min(before, after); i < std::max(before, after); ++i)
     changed.push_back(ObjectRef{"Pod", ns, deployment + "-" + std::to_string(i)});
   changes_.record(revision_, std::move(changed));
-  return r;
+  return sdk::ok();
 }
 
 }  // namespace wva::framework

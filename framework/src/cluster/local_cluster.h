@@ -9,6 +9,11 @@
 // ConfigMap data values are kept as the text written in the file (`ratio: 0.8` reads as "0.8").
 // Hidden files and kustomization.yaml are skipped.
 //
+// Deployments are held packed (cluster/packed_object.h, about a tenth of their JSON's memory) with their
+// DeploymentRecord, which is what the model views read; a reader asking for one gets its JSON unpacked
+// (the same snapshot while anyone holds it). Their pods are synthesized here as the SDK's
+// InMemoryCluster synthesizes them.
+//
 // refresh() re-reads the folder when a file was added, removed, or its mtime/size changed. An object whose
 // file content (apart from status) is unchanged keeps its in-memory status patches and scale() result; a
 // changed object is taken from the file. On any error the previous state stays and the error is returned
@@ -27,6 +32,7 @@
 
 #include "cluster/change_log.h"
 #include "cluster/cluster_backend.h"
+#include "cluster/packed_object.h"
 #include "wva/sdk/util/memory_cluster.h"
 
 namespace wva::framework {
@@ -50,6 +56,11 @@ class LocalCluster final : public ClusterBackend {
   }
   // Synthesized pods from the Deployments' replica counts, without making their JSON.
   sdk::Result<std::vector<PodOwner>> list_pod_owners() override;
+  sdk::Result<std::optional<PodOwner>> get_pod_owner(const std::string& ns, const std::string& name) override;
+  // The Deployments' records, without unpacking them.
+  sdk::Result<std::vector<DeploymentRecord>> list_deployment_records() override;
+  sdk::Result<std::optional<DeploymentRecord>> get_deployment_record(const std::string& ns,
+                                                                     const std::string& name) override;
 
   std::string system_namespace() const override;
   sdk::Result<std::vector<sdk::ObjectSnapshot>> list_shared(const std::string& kind, const std::string& ns) override;
@@ -71,6 +82,19 @@ class LocalCluster final : public ClusterBackend {
     Stamps stamps;
   };
 
+  struct LocalDeployment {
+    PackedObject from_file;  // as last read from disk
+    PackedObject current;    // shares from_file's bytes until scale() or a status patch changes it
+    DeploymentRecord record;
+    long long pods = 0;  // synthesized pods <name>-0 .. <name>-<pods-1>
+  };
+  static LocalDeployment local_deployment(PackedObject from_file, PackedObject current, const nlohmann::json& object);
+  // Puts the Deployments of namespace `ns` ("" = all), or the one named, in `scratch`: to synthesize their
+  // pods or apply a status patch exactly as InMemoryCluster does.
+  void fill_scratch(sdk::InMemoryCluster& scratch, const std::string& ns, const std::string* name = nullptr) const;
+  sdk::Result<void> patch_deployment_status_locked(const std::string& ns, const std::string& name,
+                                                   const nlohmann::json& merge_patch);
+
   sdk::Result<Stamps> scan() const;
   sdk::Result<Snapshot> read_folder(const Stamps& stamps) const;
   // Installs a snapshot; `keep_memory` carries over status patches / scale() of unchanged objects.
@@ -78,10 +102,12 @@ class LocalCluster final : public ClusterBackend {
 
   std::filesystem::path dir_;
   std::string system_namespace_;
-  mutable std::mutex mutex_;  // serializes load/refresh with the writes (patch_status, scale)
+  mutable std::mutex mutex_;  // serializes load/refresh with the writes (patch_status, scale); guards deployments_
   sdk::InMemoryCluster store_;
-  // "kind/ns/name" -> the object as last read from disk (the store shares it while nothing changed it).
+  // "kind/ns/name" -> the object as last read from disk (the store shares it while nothing changed it);
+  // Deployments are in deployments_.
   std::map<std::string, sdk::ObjectSnapshot> file_objects_;
+  std::map<std::string, LocalDeployment> deployments_;  // "ns/name"
   Stamps stamps_;
   bool loaded_ = false;
   std::atomic<std::uint64_t> revision_{0};
