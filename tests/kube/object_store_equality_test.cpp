@@ -86,6 +86,13 @@ struct Generator {
     json d = deployment(ns, "d" + std::to_string(pick(3)), 1 + pick(3), "m" + std::to_string(pick(2)));
     d["metadata"].update(meta(ns, d["metadata"]["name"]));
     if (chance(30)) d["metadata"]["managedFields"] = json::array({{{"manager", "kubectl"}}});
+    // The same number as an integer or a double (equal as JSON, packed differently), statuses, GPUs.
+    if (chance(30)) d["spec"]["replicas"] = chance(50) ? json(2) : json(2.0);
+    if (chance(40)) d["status"] = {{"replicas", pick(3)}, {"readyReplicas", pick(3)}, {"conditions", json::array()}};
+    if (chance(30))
+      d["spec"]["template"]["spec"]["containers"] =
+          json::array({{{"name", "vllm"}, {"image", "x"}, {"resources", {{"limits", {{"nvidia.com/gpu", pick(3)}}}}}}});
+    if (chance(5)) d["metadata"].erase("resourceVersion");
     return d;
   }
 
@@ -144,6 +151,11 @@ void expect_same(const ObjectStore& store, const ReferenceObjectStore& ref, cons
     }
   }
   EXPECT_FALSE(store.get("Pod", "a", "missing"));
+  // What the model views read of the Deployments: the records the store keeps beside the packed objects.
+  std::vector<framework::DeploymentRecord> records;
+  for (const auto& d : ref.list("Deployment", "")) records.push_back(framework::deployment_record_of(*d));
+  EXPECT_EQ(store.deployment_records(), records) << step;
+  for (const auto& r : records) EXPECT_EQ(store.deployment_record(r.ns, r.name), r) << step;
   EXPECT_EQ(store.pod_owners(), ref.pod_owners()) << step;
 }
 

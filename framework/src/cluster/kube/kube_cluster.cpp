@@ -181,6 +181,15 @@ sdk::Result<std::optional<PodOwner>> KubeCluster::get_pod_owner(const std::strin
   return store_.pod_owner(ns, name);
 }
 
+sdk::Result<std::vector<DeploymentRecord>> KubeCluster::list_deployment_records() {
+  return store_.deployment_records();
+}
+
+sdk::Result<std::optional<DeploymentRecord>> KubeCluster::get_deployment_record(const std::string& ns,
+                                                                                const std::string& name) {
+  return store_.deployment_record(ns, name);
+}
+
 sdk::Result<void> KubeCluster::patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                             const json& merge_patch) {
   const ResourceType* r = cached_resource(kind);

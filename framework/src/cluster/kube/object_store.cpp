@@ -136,6 +136,19 @@ std::pair<std::string_view, std::string_view> split_key(const std::string& key) 
 
 }  // namespace
 
+sdk::ObjectSnapshot DeploymentPack::object() const {
+  if (auto held = unpacked.lock()) return held;
+  json obj = json::from_msgpack(*bytes);
+  if (resource_version) obj["metadata"]["resourceVersion"] = *resource_version;
+  auto snapshot = std::make_shared<const json>(std::move(obj));
+  unpacked = snapshot;
+  return snapshot;
+}
+
+std::string DeploymentPack::resource_version_text() const {
+  return resource_version && resource_version->is_string() ? resource_version->get<std::string>() : std::string();
+}
+
 bool PodRecord::same_as(const PodRecord& o) const {
   for (int f = 0; f < kFieldCount; ++f)
     if (f != kResourceVersion && field(Field(f)) != o.field(Field(f))) return false;
@@ -197,7 +210,20 @@ ObjectStore::Entry ObjectStore::make_entry(const std::string& kind, json obj) {
     return e;
   }
   drop_noise(obj);
-  if (kind == "Deployment") trim_deployment(obj);
+  if (kind == "Deployment") {
+    trim_deployment(obj);
+    DeploymentPack d;
+    d.record = deployment_record_of(obj);
+    if (auto m = obj.find("metadata"); m != obj.end() && m->is_object())
+      if (auto rv = m->find("resourceVersion"); rv != m->end()) {
+        d.resource_version = std::move(*rv);
+        m->erase(rv);
+      }
+    const std::vector<std::uint8_t> packed = json::to_msgpack(obj);
+    d.bytes = std::make_shared<const std::vector<std::uint8_t>>(packed.begin(), packed.end());  // exact size
+    e.deployment = std::move(d);
+    return e;
+  }
   e.object = std::make_shared<const json>(std::move(obj));
   return e;
 }
@@ -256,6 +282,16 @@ void ObjectStore::put_locked(const std::string& kind, Entry entry) {
     if (owner_changed) notify_pods_of(entry.key);
     return;
   }
+  if (entry.deployment) {
+    auto [slot, inserted] = deployments_.try_emplace(entry.key);
+    // Equal bytes: equal objects but for resourceVersion. Different bytes may still be the same shape
+    // (1 and 1.0 pack differently but compare equal): compared as JSON then, as before.
+    const bool changed = inserted || (*slot->second.bytes != *entry.deployment->bytes &&
+                                      !same_shape(kind, *slot->second.object(), *entry.deployment->object()));
+    slot->second = std::move(*entry.deployment);
+    if (changed) notify(kind, entry.key);
+    return;
+  }
   auto& objects = by_kind_[kind];
   auto it = objects.find(entry.key);
   if (it == objects.end()) {
@@ -284,6 +320,10 @@ void ObjectStore::erase_locked(const std::string& kind, const std::string& key) 
     notify_pods_of(key);
     return;
   }
+  if (kind == "Deployment") {
+    if (deployments_.erase(key)) notify(kind, key);
+    return;
+  }
   auto k = by_kind_.find(kind);
   if (k == by_kind_.end() || !k->second.erase(key)) return;
   notify(kind, key);
@@ -306,6 +346,7 @@ void ObjectStore::replace(const std::string& kind, const std::string& ns, std::v
   };
   if (kind == "Pod") collect(pods_);
   else if (kind == "ReplicaSet") collect(replica_sets_);
+  else if (kind == "Deployment") collect(deployments_);
   else collect(by_kind_[kind]);
   std::vector<std::pair<std::string, std::string>> changes;
   held_changes_ = &changes;
@@ -328,6 +369,10 @@ void ObjectStore::upsert(const std::string& kind, json obj) {
 void ObjectStore::upsert_if_version(const std::string& kind, json obj, const std::string& expected_rv) {
   Entry e = make_entry(kind, std::move(obj));
   std::lock_guard lock(mutex_);
+  if (e.deployment) {
+    auto it = deployments_.find(e.key);
+    if (it != deployments_.end() && it->second.resource_version_text() != expected_rv) return;
+  }
   if (e.object) {
     auto& objects = by_kind_[kind];
     auto it = objects.find(e.key);
@@ -426,6 +471,8 @@ std::vector<sdk::ObjectSnapshot> ObjectStore::list(const std::string& kind, cons
   } else if (kind == "ReplicaSet") {
     for_scope(replica_sets_, ns,
               [&](const std::string& key, const ReplicaSetRecord& r) { out.push_back(replica_set_json(key, r)); });
+  } else if (kind == "Deployment") {
+    for_scope(deployments_, ns, [&](const std::string&, const DeploymentPack& d) { out.push_back(d.object()); });
   } else if (auto k = by_kind_.find(kind); k != by_kind_.end()) {
     for_scope(k->second, ns, [&](const std::string&, const sdk::ObjectSnapshot& o) { out.push_back(o); });
   }
@@ -443,6 +490,10 @@ sdk::ObjectSnapshot ObjectStore::get(const std::string& kind, const std::string&
     auto it = replica_sets_.find(key);
     return it == replica_sets_.end() ? nullptr : replica_set_json(it->first, it->second);
   }
+  if (kind == "Deployment") {
+    auto it = deployments_.find(key);
+    return it == deployments_.end() ? nullptr : it->second.object();
+  }
   auto k = by_kind_.find(kind);
   if (k == by_kind_.end()) return nullptr;
   auto it = k->second.find(key);
@@ -451,6 +502,11 @@ sdk::ObjectSnapshot ObjectStore::get(const std::string& kind, const std::string&
 
 std::string ObjectStore::resource_version_of(const std::string& kind, const std::string& ns,
                                              const std::string& name) const {
+  if (kind == "Deployment") {
+    std::lock_guard lock(mutex_);
+    auto it = deployments_.find(ns + "/" + name);
+    return it == deployments_.end() ? std::string() : it->second.resource_version_text();
+  }
   auto obj = get(kind, ns, name);
   return obj ? resource_version(*obj) : std::string();
 }
@@ -459,6 +515,7 @@ std::size_t ObjectStore::size(const std::string& kind) const {
   std::lock_guard lock(mutex_);
   if (kind == "Pod") return pods_.size();
   if (kind == "ReplicaSet") return replica_sets_.size();
+  if (kind == "Deployment") return deployments_.size();
   auto k = by_kind_.find(kind);
   return k == by_kind_.end() ? 0 : k->second.size();
 }
@@ -484,6 +541,21 @@ std::optional<PodOwner> ObjectStore::pod_owner(const std::string& ns, const std:
   auto it = pods_.find(ns + "/" + name);
   if (it == pods_.end()) return std::nullopt;
   return pod_owner_locked(it->first, it->second);
+}
+
+std::vector<DeploymentRecord> ObjectStore::deployment_records() const {
+  std::lock_guard lock(mutex_);
+  std::vector<DeploymentRecord> out;
+  out.reserve(deployments_.size());
+  for (const auto& [key, d] : deployments_) out.push_back(d.record);
+  return out;
+}
+
+std::optional<DeploymentRecord> ObjectStore::deployment_record(const std::string& ns, const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  auto it = deployments_.find(ns + "/" + name);
+  if (it == deployments_.end()) return std::nullopt;
+  return it->second.record;
 }
 
 }  // namespace wva::framework::kube

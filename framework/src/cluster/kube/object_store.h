@@ -3,8 +3,11 @@
 // - every kind: metadata.managedFields and the kubectl.kubernetes.io/last-applied-configuration
 //   annotation are dropped (never read, often the largest parts);
 // - VariantAutoscaling, ConfigMap: the rest is kept as JSON;
-// - Deployment: kept as JSON less spec.template.spec other than nodeSelector and containers[].name /
-//   .resources (what the model builder reads: accelerator, GPUs per replica), and less status.conditions;
+// - Deployment: its JSON less spec.template.spec other than nodeSelector and containers[].name /
+//   .resources (what the model builder reads: accelerator, GPUs per replica), and less status.conditions,
+//   kept packed (MessagePack, about a seventh of the JSON's memory; DeploymentPack) with its
+//   DeploymentRecord, which is what the model views read. Its JSON is unpacked when someone asks (the same
+//   snapshot while anyone holds it);
 // - Pod: a compact record (PodRecord): metadata uid, resourceVersion, labels, ownerReferences
 //   (apiVersion, kind, name, uid, controller), deletionTimestamp; status phase, conditions (type, status
 //   only), podIP, startTime; name and namespace are its key. Its JSON is made only when someone asks;
@@ -38,6 +41,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/cluster_backend.h"
+#include "cluster/deployment_record.h"
 
 namespace wva::framework::kube {
 
@@ -101,6 +105,19 @@ struct ReplicaSetRecord {
   std::shared_ptr<const OwnerRefs> owners;  // never null
 };
 
+// A Deployment as the cache keeps it: its trimmed JSON as MessagePack without metadata.resourceVersion
+// (held apart, so versions that differ by it alone pack to the same bytes), and its DeploymentRecord.
+struct DeploymentPack {
+  std::shared_ptr<const std::vector<std::uint8_t>> bytes;  // never null
+  std::optional<nlohmann::json> resource_version;          // metadata.resourceVersion, when it had one
+  DeploymentRecord record;
+  mutable std::weak_ptr<const nlohmann::json> unpacked;  // shared while a reader holds it
+
+  // The object as it was given (resourceVersion put back). Not thread-safe: the store's lock.
+  sdk::ObjectSnapshot object() const;
+  std::string resource_version_text() const;  // "" unless a string
+};
+
 class ObjectStore {
  public:
   using Listener = std::function<void(const std::string& kind, const std::string& ns, const std::string& name)>;
@@ -113,6 +130,7 @@ class ObjectStore {
     sdk::ObjectSnapshot object;
     std::optional<PodRecord> pod;
     std::optional<ReplicaSetRecord> replica_set;
+    std::optional<DeploymentPack> deployment;
   };
 
   explicit ObjectStore(Listener listener = {}, ManyChangesListener many = {})
@@ -143,6 +161,9 @@ class ObjectStore {
   // Pods with the Deployment each belongs to (Pod -> ReplicaSet -> Deployment), no JSON made.
   std::vector<PodOwner> pod_owners() const;
   std::optional<PodOwner> pod_owner(const std::string& ns, const std::string& name) const;
+  // What the model views read of the Deployments, without unpacking them.
+  std::vector<DeploymentRecord> deployment_records() const;
+  std::optional<DeploymentRecord> deployment_record(const std::string& ns, const std::string& name) const;
 
  private:
   void put_locked(const std::string& kind, Entry entry);
@@ -163,6 +184,7 @@ class ObjectStore {
   std::map<std::string, std::map<std::string, sdk::ObjectSnapshot>> by_kind_;  // JSON kinds
   std::map<std::string, PodRecord> pods_;
   std::map<std::string, ReplicaSetRecord> replica_sets_;
+  std::map<std::string, DeploymentPack> deployments_;
   // "ns/rs" -> the keys (in pods_, whose nodes do not move) of the pods it controls.
   std::map<std::string, std::vector<const std::string*>> pods_by_replica_set_;
   // make_entry runs on the informers' threads: its own lock.
