@@ -111,8 +111,11 @@ void run(benchmark::State& state, const std::vector<Response>& responses, bool c
     bytes += bodies.back().size();
     series += r.signals.size() * static_cast<std::size_t>(count * kVariants * (r.per_deployment ? 1 : kReplicas));
   }
+  // One grouper for every cycle, as the source keeps it: the route index is built once (the views do not
+  // change), each cycle starts with reset().
+  Grouper g(models, LabelNames{}, Millis(120000));
   for (auto _ : state) {
-    Grouper g(models, LabelNames{}, Millis(120000));
+    g.reset(models);
     if (cached_capacity) cache.feed(g);
     for (const auto& b : bodies) {
       g.begin();

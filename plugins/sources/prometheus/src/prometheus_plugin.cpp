@@ -15,6 +15,7 @@ sdk::Result<void> PrometheusSource::configure(const sdk::Config& config, const s
     auto parsed = parse_config(config, config_path);
     if (!parsed) return parsed.error();
     config_ = std::move(parsed.value());
+    grouper_.reset();  // built with the old label names
     config_path_ = config_path;
     recorded_unusable_ = recorded_series_unusable(config_);
     configured_ = true;
@@ -189,8 +190,19 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
   const bool capacity_cacheable =
       !templates[capacity].empty() && templates[capacity] == default_template(Signal::kKvCapacity);
   if (!capacity_cacheable) capacity_cache_.clear();
-  Grouper grouper(queried, config_.labels, config_.stale_after);
-  report.capacity_cached = capacity_cacheable && capacity_cache_.covers(queried, now);
+  // The grouper and its route index are kept between cycles: unchanged views reuse the index.
+  if (!grouper_) {
+    grouper_ = std::make_unique<Grouper>(queried, config_.labels, config_.stale_after);
+    covered_.reset();
+  } else {
+    grouper_->reset(queried);
+  }
+  Grouper& grouper = *grouper_;
+  // Whether the cache covers every listed pod changes only with the routing names or the cache's contents.
+  const std::pair<std::uint64_t, std::uint64_t> coverage{grouper.route_generation(), capacity_cache_.generation()};
+  report.capacity_cached = capacity_cacheable && capacity_cache_.fresh(now) &&
+                           (covered_ == coverage || capacity_cache_.covers(queried, now));
+  if (report.capacity_cached) covered_ = coverage;
   if (report.capacity_cached) {
     templates[capacity].clear();
     capacity_cache_.feed(grouper);
