@@ -388,6 +388,7 @@ void Grouper::match_capacities() {
   std::unordered_multimap<std::string_view, std::uint32_t> unlisted;  // rare: pods the host did not list
   for (std::size_t slot = route_.pods(); slot < pods_.size(); ++slot)
     unlisted.emplace(pods_[slot].name, static_cast<std::uint32_t>(slot));
+  std::uint32_t guess = 0;  // the listed pod after the last one matched: capacities come in pod order
   for (const Capacity& c : capacity_) {
     if (!c.has_labels) {
       ++stats_.ignored;
@@ -396,11 +397,15 @@ void Grouper::match_capacities() {
     const std::string_view ns(capacity_names_.data() + c.ns_offset, c.ns_size);
     const std::string_view pod(capacity_names_.data() + c.pod_offset, c.pod_size);
     bool matched = false;
-    route_.for_each_pod_in_namespace(ns, pod, [&](std::uint32_t slot) {
-      if (pods_[slot].seen.none()) return;  // no series of this cycle: not a replica
-      store(slot, Signal::kKvCapacity, c.tokens);
-      matched = true;
-    });
+    route_.for_each_pod_in_namespace(
+        ns, pod,
+        [&](std::uint32_t slot) {
+          guess = slot + 1;
+          if (pods_[slot].seen.none()) return;  // no series of this cycle: not a replica
+          store(slot, Signal::kKvCapacity, c.tokens);
+          matched = true;
+        },
+        guess);
     if (!unlisted.empty()) {
       auto [lo, hi] = unlisted.equal_range(pod);
       for (auto it = lo; it != hi; ++it) {

@@ -79,6 +79,7 @@ class PrometheusSource : public sdk::Plugin, public sdk::Source, public sdk::Mod
   std::unique_ptr<Grouper> grouper_;  // kept between cycles with its route index and storage
   // (route generation, cache generation) of the last check that the cache covers every listed pod.
   std::optional<std::pair<std::uint64_t, std::uint64_t>> covered_;
+  std::optional<std::pair<std::uint64_t, TemplateValues>> values_;  // the selectors, by route generation
   mutable std::mutex report_mu_;
   CollectReport report_;
 };

@@ -46,6 +46,7 @@ void RouteIndex::build(std::span<const sdk::ModelView> models) {
   variants_.clear();
   variant_base_.clear();
   pods_.clear();
+  shared_name_.clear();
   pod_begin_.clear();
   deployments_.clear();
   built_ = true;
@@ -69,6 +70,7 @@ void RouteIndex::build(std::span<const sdk::ModelView> models) {
   variants_.reserve(variant_count);
   variant_base_.reserve(models.size() + 1);
   pods_.reserve(listed);
+  shared_name_.reserve(listed);
   pod_begin_.reserve(models.size() + 1);
   model_index_.reset(models.size());
   pod_index_.reset(listed);
@@ -154,7 +156,16 @@ void RouteIndex::build(std::span<const sdk::ModelView> models) {
       const auto pi = static_cast<std::uint32_t>(pods_.size());
       pods_.push_back(Pod{mi, c.variant, c.name_offset, c.name_size});
       if (candidates.size() > kScan) pod_index_.insert(KeyHash(key).add(cname(c)).done(), pi);
-      ns_pod_index_.insert(ns_pod_key(m.key.ns, cname(c)), pi);
+      const std::uint64_t ns_pod = ns_pod_key(m.key.ns, cname(c));
+      bool shared = false;
+      ns_pod_index_.for_each(ns_pod, [&](std::uint32_t other) {
+        if (equal_bytes(pod_name(other), cname(c)) && equal_bytes(ns_of(pods_[other].model), m.key.ns)) {
+          shared_name_[other] = 1;
+          shared = true;
+        }
+      });
+      shared_name_.push_back(shared ? 1 : 0);
+      ns_pod_index_.insert(ns_pod, pi);
     }
   }
   variant_base_.push_back(static_cast<std::uint32_t>(variants_.size()));

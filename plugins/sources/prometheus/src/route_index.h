@@ -46,9 +46,16 @@ class RouteIndex {
   // The global variant index of a Deployment series of `model`: a variant's name, else the Deployment
   // identity the load query derives from the name of a pod the host listed for it; kNone when neither.
   std::uint32_t find_deployment(std::uint32_t model, std::string_view deployment) const;
-  // Calls f(pod index) for every listed pod of that name in namespace `ns`, whatever its model.
+  // Calls f(pod index) for every listed pod of that name in namespace `ns`, whatever its model. `guess`
+  // is tried first (series in the order of the views find their pod without a hash lookup); it decides
+  // alone only when no other listed pod of the namespace has that name.
   template <class F>
-  void for_each_pod_in_namespace(std::string_view ns, std::string_view pod, F&& f) const {
+  void for_each_pod_in_namespace(std::string_view ns, std::string_view pod, F&& f, std::uint32_t guess = kNone) const {
+    if (guess < pods_.size() && !shared_name_[guess] && equal_bytes(pod_name(guess), pod) &&
+        equal_bytes(ns_of(pods_[guess].model), ns)) {
+      f(guess);
+      return;
+    }
     ns_pod_index_.for_each(ns_pod_key(ns, pod), [&](std::uint32_t i) {
       if (equal_bytes(pod_name(i), pod) && equal_bytes(ns_of(pods_[i].model), ns)) f(i);
     });
@@ -105,7 +112,8 @@ class RouteIndex {
   std::vector<Variant> variants_;
   std::vector<std::uint32_t> variant_base_;  // models + 1
   std::vector<Pod> pods_;
-  std::vector<std::uint32_t> pod_begin_;  // models + 1
+  std::vector<std::uint8_t> shared_name_;  // per pod: another model lists a pod of that name in its namespace
+  std::vector<std::uint32_t> pod_begin_;   // models + 1
   std::vector<Deployment> deployments_;
   FlatIndex model_index_;                     // prefix -> model (the first of equal keys)
   static constexpr std::uint32_t kScan = 16;  // up to this many pods per model are compared in place
