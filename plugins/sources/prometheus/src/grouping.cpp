@@ -87,7 +87,9 @@ void Grouper::reset(std::span<const sdk::ModelView> models) {
   models_ = models;
   route_.update(models);
   const std::size_t listed = route_.pods();
-  if (slots_generation_ != route_.generation()) {
+  // A new cycle number makes every value of the last cycle stale without touching it (see current()).
+  if (++cycle_ == 0 || slots_generation_ != route_.generation()) {
+    cycle_ = 1;
     pods_.clear();
     pods_.resize(listed);
     for (std::uint32_t i = 0; i < listed; ++i) {
@@ -99,21 +101,9 @@ void Grouper::reset(std::span<const sdk::ModelView> models) {
     variants_.assign(route_.variants(), Values{});
     slots_generation_ = route_.generation();
   } else {
-    for (std::uint32_t slot : touched_pods_) {
-      pods_[slot].present.reset();
-      pods_[slot].seen.reset();
-    }
-    for (std::uint32_t v : touched_variants_) {
-      variants_[v].present.reset();
-      variants_[v].seen.reset();
-    }
-    pods_.resize(listed);  // unlisted pods were this cycle's only
+    pods_.resize(listed);  // unlisted pods were the last cycle's only
   }
   trim(pods_, listed);
-  trim(touched_pods_, listed);
-  trim(touched_variants_, route_.variants());
-  touched_pods_.clear();
-  touched_variants_.clear();
   if (state_.size() != models.size()) {
     state_.clear();
     state_.resize(models.size());
@@ -159,6 +149,7 @@ std::uint32_t Grouper::unlisted_slot(std::uint32_t model, std::string_view pod) 
   if (found != FlatIndex::kNone) return found;
   const auto slot = static_cast<std::uint32_t>(pods_.size());
   Pod p;
+  p.cycle = cycle_;
   p.model = model;
   p.variant = route_.variant_by_prefix(model, pod);  // the host did not list it: its name's prefix
   owned_names_.emplace_back(pod);                    // the parser's views die with the sample
@@ -198,16 +189,23 @@ bool Grouper::keep_value(Values& v, std::uint32_t model, Signal signal, double v
   return true;
 }
 
+Grouper::Values& Grouper::current(Values& v) const {
+  if (v.cycle != cycle_) {
+    v.present.reset();
+    v.seen.reset();
+    v.cycle = cycle_;
+  }
+  return v;
+}
+
 void Grouper::store(std::uint32_t slot, Signal signal, double value) {
   Pod& p = pods_[slot];
-  if (p.seen.none() && slot < route_.pods()) touched_pods_.push_back(slot);
-  keep_value(p, p.model, signal, value, "pod", p.name);
+  keep_value(current(p), p.model, signal, value, "pod", p.name);
 }
 
 void Grouper::store_variant(std::uint32_t global_variant, std::uint32_t model, Signal signal, double value) {
-  Values& v = variants_[global_variant];
-  if (v.seen.none()) touched_variants_.push_back(global_variant);
-  keep_value(v, model, signal, value, "Deployment", route_.variant_name(global_variant));
+  keep_value(current(variants_[global_variant]), model, signal, value, "Deployment",
+             route_.variant_name(global_variant));
 }
 
 void Grouper::store_model_level(std::uint32_t model, Signal signal, double value) {
@@ -401,7 +399,7 @@ void Grouper::match_capacities() {
         ns, pod,
         [&](std::uint32_t slot) {
           guess = slot + 1;
-          if (pods_[slot].seen.none()) return;  // no series of this cycle: not a replica
+          if (!replica(pods_[slot])) return;  // no series of this cycle
           store(slot, Signal::kKvCapacity, c.tokens);
           matched = true;
         },
@@ -433,7 +431,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
     // already; pods it did not list are merged in.
     order_.clear();
     for (std::uint32_t slot = route_.pod_begin(mi); slot < route_.pod_begin(mi + 1); ++slot)
-      if (pods_[slot].seen.any()) order_.push_back(slot);
+      if (replica(pods_[slot])) order_.push_back(slot);
     if (!state.unlisted.empty()) {
       order_.insert(order_.end(), state.unlisted.begin(), state.unlisted.end());
       std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) {
@@ -485,7 +483,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
     // Load series PromQL already summed per Deployment.
     for (std::size_t vi = 0; vi < model.variants.size(); ++vi) {
       const Values& v = variants_[route_.variant_base(mi) + vi];
-      if (v.present.none()) continue;
+      if (v.cycle != cycle_ || v.present.none()) continue;
       variant_load_[vi].add(v.value, v.present);
       model_load.add(v.value, v.present);
     }

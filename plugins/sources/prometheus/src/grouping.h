@@ -130,6 +130,7 @@ class Grouper : public SampleHandler {
     std::array<double, kSignalCount> value{};  // meaningful where `present` is set
     std::bitset<kSignalCount> present;         // a finite value arrived
     std::bitset<kSignalCount> seen;            // any value arrived (NaN included)
+    std::uint32_t cycle = 0;                   // present and seen hold for this cycle only
   };
   // Pod slots: [0, route_.pods()) are the pods the host listed, in the route index's order; pods the host
   // did not list follow, for this cycle only. A slot is a replica of this cycle once a sample reached it.
@@ -170,6 +171,10 @@ class Grouper : public SampleHandler {
   Routing routing_labels(const SampleView& s) const;
   std::uint32_t unlisted_slot(std::uint32_t model, std::string_view pod);
   void forget_unlisted_from(std::size_t slot);
+  // The values, emptied first when they are another cycle's.
+  Values& current(Values& v) const;
+  // A sample of this cycle reached the pod: it is one of the cycle's replicas.
+  bool replica(const Pod& p) const { return p.cycle == cycle_ && p.seen.any(); }
   void store(std::uint32_t slot, Signal signal, double value);
   void store_variant(std::uint32_t global_variant, std::uint32_t model, Signal signal, double value);
   void store_model_level(std::uint32_t model, Signal signal, double value);
@@ -185,11 +190,11 @@ class Grouper : public SampleHandler {
   std::vector<ModelState> state_;
   std::vector<Values> variants_;  // per-Deployment load series, by global variant index
   std::vector<Pod> pods_;
-  std::vector<std::uint32_t> touched_pods_, touched_variants_;  // listed slots that got a value this cycle
-  std::vector<std::uint32_t> unlisted_models_;                  // models with unlisted pods this cycle
-  FlatIndex unlisted_index_;                                    // (model, pod) -> slot, unlisted pods
-  std::uint32_t last_model_ = RouteIndex::kNone;                // of the last routed series
-  std::deque<std::string> owned_names_;                         // names of unlisted pods
+  std::uint32_t cycle_ = 0;                       // counts reset(); values of another cycle are stale
+  std::vector<std::uint32_t> unlisted_models_;    // models with unlisted pods this cycle
+  FlatIndex unlisted_index_;                      // (model, pod) -> slot, unlisted pods
+  std::uint32_t last_model_ = RouteIndex::kNone;  // of the last routed series
+  std::deque<std::string> owned_names_;           // names of unlisted pods
   std::vector<Capacity> capacity_;
   std::string capacity_names_;
   double eval_time_ = 0;  // newest evaluation timestamp seen, seconds

@@ -1,5 +1,6 @@
 #include "response_parser.h"
 
+#include <array>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -524,8 +525,8 @@ class Reader {
   }
 
   // The series as Prometheus writes it, {"metric":{"k":"v",...},"value":[ts,"v"]}: no whitespace, no
-  // escapes, keys in that order. Reads it and hands it over, or returns false having changed nothing but
-  // labels_ for the general path to read the series again from its start (a matrix, other keys, another
+  // escapes, keys in that order. Reads it and hands it over, or returns false having changed nothing
+  // for the general path to read the series again from its start (a matrix, other keys, another
   // order, an escape, an error: the two paths agree by construction).
   bool parse_series_fast() {
     static constexpr std::string_view kHead = "{\"metric\":{";
@@ -539,7 +540,7 @@ class Reader {
       const std::size_t end = find_string_stop(s, from);
       return end < s.size() && s[end] == '"' ? end : std::string_view::npos;
     };
-    labels_.clear();
+    std::size_t count = 0;  // labels in fast_labels_ (more than it holds: the general path)
     if (j < s.size() && s[j] == '}') {
       ++j;
     } else {
@@ -551,8 +552,9 @@ class Reader {
           return false;
         const std::size_t value_end = plain_string(name_end + 3);
         if (value_end == std::string_view::npos || value_end + 1 >= s.size()) return false;
-        labels_.push_back(
-            LabelView{s.substr(j + 1, name_end - j - 1), s.substr(name_end + 3, value_end - name_end - 3)});
+        if (count == fast_labels_.size()) return false;
+        fast_labels_[count++] =
+            LabelView{s.substr(j + 1, name_end - j - 1), s.substr(name_end + 3, value_end - name_end - 3)};
         j = value_end + 1;
         if (s[j] == ',') {
           ++j;
@@ -581,7 +583,7 @@ class Reader {
     if (!value || value_end + 2 >= s.size() || s[value_end + 1] != ']' || s[value_end + 2] != '}') return false;
     i_ = value_end + 3;
     ++series_;
-    handler_.on_sample(SampleView{std::span<const LabelView>(labels_.data(), labels_.size()), *value, *ts});
+    handler_.on_sample(SampleView{std::span<const LabelView>(fast_labels_.data(), count), *value, *ts});
     return true;
   }
 
@@ -701,6 +703,7 @@ class Reader {
   std::string_view s_;
   SampleHandler& handler_;
   std::vector<LabelView> labels_;          // of the series being read
+  std::array<LabelView, 32> fast_labels_;  // of the series being read on the fast path
   std::deque<std::string> label_storage_;  // decoded escaped label strings (stable addresses)
   std::string key_storage_;                // a decoded escaped key
   std::size_t series_ = 0;                 // series handed to the handler
