@@ -241,12 +241,20 @@ void Grouper::on_sample(const SampleView& s) {
   if (single_) {
     signal = *single_;
   } else {
-    auto sig = r.signal ? signal_from_name(*r.signal) : std::nullopt;
-    if (!sig) {
+    if (!r.signal) {
       ++staged_ignored_;
       return;
     }
-    signal = *sig;
+    // Series of one signal come together: the last signal's name is compared first.
+    if (!last_signal_ || !equal_bytes(*r.signal, signal_name(*last_signal_))) {
+      auto sig = signal_from_name(*r.signal);
+      if (!sig) {
+        ++staged_ignored_;
+        return;
+      }
+      last_signal_ = sig;
+    }
+    signal = *last_signal_;
   }
   if (signal == Signal::kKvCapacity) {
     // vllm:cache_config_info carries no model label: matched to the pods seen in finish().

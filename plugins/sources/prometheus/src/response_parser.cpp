@@ -92,6 +92,8 @@ std::size_t find_string_stop(std::string_view text, std::size_t j) {
   return n;
 }
 
+bool equal_text(std::string_view a, const char* b) { return std::memcmp(a.data(), b, a.size()) == 0; }
+
 // Exact powers of ten as doubles (10^22 is the largest that is).
 constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                              1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
@@ -576,7 +578,16 @@ class Reader {
       if (j == fraction) return false;
     }
     if (j + 1 >= s.size() || s[j] != ',' || s[j + 1] != '"') return false;
-    const auto ts = parse_sample_value(s.substr(ts_start, j - ts_start));
+    // Every series of an instant query carries the same evaluation time: its text is parsed once.
+    const std::string_view ts_text = s.substr(ts_start, j - ts_start);
+    std::optional<double> ts;
+    if (ts_text.size() == last_ts_size_ && equal_text(ts_text, last_ts_text_.data())) {
+      ts = last_ts_;
+    } else if ((ts = parse_sample_value(ts_text)) && ts_text.size() <= last_ts_text_.size()) {
+      std::memcpy(last_ts_text_.data(), ts_text.data(), ts_text.size());
+      last_ts_size_ = ts_text.size();
+      last_ts_ = *ts;
+    }
     const std::size_t value_end = plain_string(j + 2);
     if (!ts || value_end == std::string_view::npos) return false;
     const auto value = parse_sample_value(s.substr(j + 2, value_end - j - 2));
@@ -704,6 +715,9 @@ class Reader {
   SampleHandler& handler_;
   std::vector<LabelView> labels_;          // of the series being read
   std::array<LabelView, 32> fast_labels_;  // of the series being read on the fast path
+  std::array<char, 32> last_ts_text_{};    // the last timestamp parsed on the fast path, and its value
+  std::size_t last_ts_size_ = last_ts_text_.size() + 1;
+  double last_ts_ = 0;
   std::deque<std::string> label_storage_;  // decoded escaped label strings (stable addresses)
   std::string key_storage_;                // a decoded escaped key
   std::size_t series_ = 0;                 // series handed to the handler
