@@ -51,10 +51,13 @@ void RouteIndex::build(std::span<const sdk::ModelView> models) {
   deployments_.clear();
   built_ = true;
 
-  std::size_t listed = 0, variant_count = 0, bytes = 0;
+  std::size_t listed = 0, variant_count = 0, bytes = 0, in_large_models = 0;
   for (const auto& m : models) {
     variant_count += m.variants.size();
     bytes += m.key.ns.size() + m.key.model_id.size();
+    std::size_t of_model = 0;
+    for (const auto& v : m.variants) of_model += v.pods.size();
+    if (of_model > kScan) in_large_models += of_model;
     for (const auto& v : m.variants) {
       listed += v.pods.size();
       bytes += v.name.size();
@@ -73,7 +76,7 @@ void RouteIndex::build(std::span<const sdk::ModelView> models) {
   shared_name_.reserve(listed);
   pod_begin_.reserve(models.size() + 1);
   model_index_.reset(models.size());
-  pod_index_.reset(listed);
+  pod_index_.reset(in_large_models);
   ns_pod_index_.reset(listed);
   deployment_index_.reset(variant_count * 2);
 
