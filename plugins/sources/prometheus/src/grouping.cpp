@@ -99,6 +99,7 @@ void Grouper::reset(std::span<const sdk::ModelView> models) {
       pods_[i].name = route_.pod_name(i);
     }
     variants_.assign(route_.variants(), Values{});
+    next_model_.assign(models.size(), RouteIndex::kNone);
     slots_generation_ = route_.generation();
   } else {
     pods_.resize(listed);  // unlisted pods were the last cycle's only
@@ -282,13 +283,21 @@ void Grouper::on_sample(const SampleView& s) {
     ++staged_ignored_;
     return;
   }
-  // Series of one model tend to come together: the last model is compared before any lookup.
+  // Series of one model come together, and models in the same order cycle after cycle: the last model,
+  // then the one that followed it last time, are compared before a lookup.
   std::uint32_t mi = last_model_;
   if (mi == RouteIndex::kNone || !route_.is_model(mi, *r.ns, *r.model)) {
-    mi = route_.find_model(*r.ns, *r.model);
-    if (mi == RouteIndex::kNone) {
-      ++staged_ignored_;
-      return;
+    const std::uint32_t after = mi == RouteIndex::kNone ? RouteIndex::kNone : next_model_[mi];
+    if (after != RouteIndex::kNone && route_.is_model(after, *r.ns, *r.model)) {
+      mi = after;
+    } else {
+      const std::uint32_t found = route_.find_model(*r.ns, *r.model);
+      if (found == RouteIndex::kNone) {
+        ++staged_ignored_;
+        return;
+      }
+      if (mi != RouteIndex::kNone) next_model_[mi] = found;
+      mi = found;
     }
     last_model_ = mi;
   }

@@ -194,6 +194,7 @@ class Grouper : public SampleHandler {
   std::vector<std::uint32_t> unlisted_models_;    // models with unlisted pods this cycle
   FlatIndex unlisted_index_;                      // (model, pod) -> slot, unlisted pods
   std::uint32_t last_model_ = RouteIndex::kNone;  // of the last routed series
+  std::vector<std::uint32_t> next_model_;         // per model: the model whose series followed its own last time
   std::optional<Signal> last_signal_;             // of the last tagged series
   std::deque<std::string> owned_names_;           // names of unlisted pods
   std::vector<Capacity> capacity_;
