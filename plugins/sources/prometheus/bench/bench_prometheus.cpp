@@ -13,6 +13,7 @@
 #include "capacity_cache.h"
 #include "grouping.h"
 #include "response_parser.h"
+#include "route_index.h"
 
 namespace {
 
@@ -187,6 +188,25 @@ void BM_ParseOnly_FullCycle(benchmark::State& state) {
 // The load group as it was before (per pod), for comparison.
 void BM_ParseGroup_FullCycleLoadPerPod(benchmark::State& state) { run(state, {{kReplicaSignals}, {kLoadSignals}}); }
 
+// The route index: built (the first cycle, and whenever a routing name changes, e.g. a pod added), and the
+// check of every cycle that the views did not change.
+void BM_RouteIndex_Build(benchmark::State& state) {
+  const auto models = make_models(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    RouteIndex index;
+    benchmark::DoNotOptimize(index.update(models));
+  }
+}
+void BM_RouteIndex_UnchangedViews(benchmark::State& state) {
+  const auto models = make_models(static_cast<int>(state.range(0)));
+  RouteIndex index;
+  index.update(models);
+  for (auto _ : state)
+    if (index.update(models)) state.SkipWithError("rebuilt for unchanged views");
+}
+
+BENCHMARK(BM_RouteIndex_Build)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RouteIndex_UnchangedViews)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_OneSignal)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_ReplicaGroup)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_FullCycle)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
