@@ -105,6 +105,8 @@ void Grouper::reset(std::span<const sdk::ModelView> models) {
     pods_.resize(listed);  // unlisted pods were the last cycle's only
   }
   trim(pods_, listed);
+  trim(pod_load_, pod_load_.size());
+  pod_load_.clear();
   if (state_.size() != models.size()) {
     state_.clear();
     state_.resize(models.size());
@@ -163,10 +165,10 @@ std::uint32_t Grouper::unlisted_slot(std::uint32_t model, std::string_view pod) 
   return slot;
 }
 
-bool Grouper::keep_value(Values& v, std::uint32_t model, Signal signal, double value, std::string_view kind,
-                         std::string_view name) {
+bool Grouper::keep_value(Flags& f, double& stored, std::uint32_t model, Signal signal, double value,
+                         std::string_view kind, std::string_view name) {
   const std::size_t k = idx(signal);
-  v.seen.set(k);
+  f.seen.set(k);
   if (!std::isfinite(value)) {
     ++stats_.non_finite;
     return false;
@@ -179,34 +181,47 @@ bool Grouper::keep_value(Values& v, std::uint32_t model, Signal signal, double v
                                     std::string(kind) + " " + std::string(name) + " (" + *why + ")");
     return false;
   }
-  if (!v.present[k]) {
-    v.value[k] = value;
-    v.present.set(k);
+  if (!f.present[k]) {
+    stored = value;
+    f.present.set(k);
   } else if (signal_group(signal) == SignalGroup::kLoad) {
-    v.value[k] += value;  // several series for one pod or Deployment (e.g. two scrape jobs): rates add up
+    stored += value;  // several series for one pod or Deployment (e.g. two scrape jobs): rates add up
   } else {
-    v.value[k] = std::max(v.value[k], value);  // saturation signals: the worst one, as max by would
+    stored = std::max(stored, value);  // saturation signals: the worst one, as max by would
   }
   return true;
 }
 
-Grouper::Values& Grouper::current(Values& v) const {
-  if (v.cycle != cycle_) {
-    v.present.reset();
-    v.seen.reset();
-    v.cycle = cycle_;
+void Grouper::make_current(Flags& f) const {
+  if (f.cycle != cycle_) {
+    f.present.reset();
+    f.seen.reset();
+    f.cycle = cycle_;
   }
-  return v;
 }
 
 void Grouper::store(std::uint32_t slot, Signal signal, double value) {
   Pod& p = pods_[slot];
-  keep_value(current(p), p.model, signal, value, "pod", p.name);
+  if (p.cycle != cycle_) p.load = kNoLoad;
+  make_current(p);
+  const std::size_t k = idx(signal);
+  double* stored = nullptr;
+  if (k < kPodSignals) {
+    stored = &p.value[k];
+  } else {
+    if (p.load == kNoLoad) {
+      p.load = static_cast<std::uint32_t>(pod_load_.size());
+      pod_load_.emplace_back();
+    }
+    stored = &pod_load_[p.load][k];
+  }
+  keep_value(p, *stored, p.model, signal, value, "pod", p.name);
 }
 
 void Grouper::store_variant(std::uint32_t global_variant, std::uint32_t model, Signal signal, double value) {
-  keep_value(current(variants_[global_variant]), model, signal, value, "Deployment",
-             route_.variant_name(global_variant));
+  Values& v = variants_[global_variant];
+  make_current(v);
+  keep_value(v, v.value[idx(signal)], model, signal, value, "Deployment", route_.variant_name(global_variant));
 }
 
 void Grouper::store_model_level(std::uint32_t model, Signal signal, double value) {
@@ -471,8 +486,10 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
         ++unmapped;
         continue;
       }
-      variant_load_[static_cast<std::size_t>(p.variant)].add(p.value, p.present);
-      model_load.add(p.value, p.present);
+      if (p.load != kNoLoad) {  // load series per pod (custom templates)
+        variant_load_[static_cast<std::size_t>(p.variant)].add(pod_load_[p.load], p.present);
+        model_load.add(pod_load_[p.load], p.present);
+      }
 
       const bool has_sample_time = p.present[idx(Signal::kSampleTime)];
       const double age = has_sample_time ? eval_time_ - p.value[idx(Signal::kSampleTime)] : 0.0;

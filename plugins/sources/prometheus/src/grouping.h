@@ -126,15 +126,23 @@ class Grouper : public SampleHandler {
   void add_capacity(std::string_view ns, std::string_view pod, double tokens);
 
  private:
-  struct Values {
-    std::array<double, kSignalCount> value{};  // meaningful where `present` is set
-    std::bitset<kSignalCount> present;         // a finite value arrived
-    std::bitset<kSignalCount> seen;            // any value arrived (NaN included)
-    std::uint32_t cycle = 0;                   // present and seen hold for this cycle only
+  struct Flags {
+    std::bitset<kSignalCount> present;  // a finite value arrived
+    std::bitset<kSignalCount> seen;     // any value arrived (NaN included)
+    std::uint32_t cycle = 0;            // the flags (and the values) hold for this cycle only
   };
+  struct Values : Flags {                      // a Deployment's load series
+    std::array<double, kSignalCount> value{};  // meaningful where `present` is set
+  };
+  // The signals of the per-pod group (kKvCacheUsage .. kKvCapacity): a pod slot holds these, load signals
+  // a pod reports itself (custom templates) go to pod_load_.
+  static constexpr std::size_t kPodSignals = static_cast<std::size_t>(Signal::kKvCapacity) + 1;
+  static constexpr std::uint32_t kNoLoad = UINT32_MAX;
   // Pod slots: [0, route_.pods()) are the pods the host listed, in the route index's order; pods the host
   // did not list follow, for this cycle only. A slot is a replica of this cycle once a sample reached it.
-  struct Pod : Values {
+  struct Pod : Flags {
+    std::array<double, kPodSignals> value{};  // meaningful where `present` is set
+    std::uint32_t load = kNoLoad;             // index into pod_load_ this cycle
     std::uint32_t model = 0;
     std::int32_t variant = -1;  // index into the model's variants, -1: none
     std::string_view name;      // into the route index or owned_names_: both outlive finish()
@@ -171,14 +179,14 @@ class Grouper : public SampleHandler {
   Routing routing_labels(const SampleView& s) const;
   std::uint32_t unlisted_slot(std::uint32_t model, std::string_view pod);
   void forget_unlisted_from(std::size_t slot);
-  // The values, emptied first when they are another cycle's.
-  Values& current(Values& v) const;
+  // The flags, emptied first when they are another cycle's.
+  void make_current(Flags& f) const;
   // A sample of this cycle reached the pod: it is one of the cycle's replicas.
   bool replica(const Pod& p) const { return p.cycle == cycle_ && p.seen.any(); }
   void store(std::uint32_t slot, Signal signal, double value);
   void store_variant(std::uint32_t global_variant, std::uint32_t model, Signal signal, double value);
   void store_model_level(std::uint32_t model, Signal signal, double value);
-  bool keep_value(Values& v, std::uint32_t model, Signal signal, double value, std::string_view kind,
+  bool keep_value(Flags& f, double& stored, std::uint32_t model, Signal signal, double value, std::string_view kind,
                   std::string_view name);
   void match_capacities();
 
@@ -190,13 +198,14 @@ class Grouper : public SampleHandler {
   std::vector<ModelState> state_;
   std::vector<Values> variants_;  // per-Deployment load series, by global variant index
   std::vector<Pod> pods_;
-  std::uint32_t cycle_ = 0;                       // counts reset(); values of another cycle are stale
-  std::vector<std::uint32_t> unlisted_models_;    // models with unlisted pods this cycle
-  FlatIndex unlisted_index_;                      // (model, pod) -> slot, unlisted pods
-  std::uint32_t last_model_ = RouteIndex::kNone;  // of the last routed series
-  std::vector<std::uint32_t> next_model_;         // per model: the model whose series followed its own last time
-  std::optional<Signal> last_signal_;             // of the last tagged series
-  std::deque<std::string> owned_names_;           // names of unlisted pods
+  std::vector<std::array<double, kSignalCount>> pod_load_;  // this cycle's per-pod load values
+  std::uint32_t cycle_ = 0;                                 // counts reset(); values of another cycle are stale
+  std::vector<std::uint32_t> unlisted_models_;              // models with unlisted pods this cycle
+  FlatIndex unlisted_index_;                                // (model, pod) -> slot, unlisted pods
+  std::uint32_t last_model_ = RouteIndex::kNone;            // of the last routed series
+  std::vector<std::uint32_t> next_model_;  // per model: the model whose series followed its own last time
+  std::optional<Signal> last_signal_;      // of the last tagged series
+  std::deque<std::string> owned_names_;    // names of unlisted pods
   std::vector<Capacity> capacity_;
   std::string capacity_names_;
   double eval_time_ = 0;  // newest evaluation timestamp seen, seconds
