@@ -49,7 +49,7 @@ void RouteIndex::build(std::span<const sdk::ModelView> models) {
   shared_name_.clear();
   pod_begin_.clear();
   deployments_.clear();
-  built_ = true;
+  built_ = false;  // until the copy is whole: an index cut short by an error is never taken as equal
 
   std::size_t listed = 0, variant_count = 0, bytes = 0, in_large_models = 0;
   for (const auto& m : models) {
@@ -173,6 +173,7 @@ void RouteIndex::build(std::span<const sdk::ModelView> models) {
   }
   variant_base_.push_back(static_cast<std::uint32_t>(variants_.size()));
   pod_begin_.push_back(static_cast<std::uint32_t>(pods_.size()));
+  built_ = true;
 }
 
 std::uint32_t RouteIndex::find_model(std::string_view ns, std::string_view model) const {
