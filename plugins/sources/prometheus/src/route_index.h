@@ -1,9 +1,10 @@
-// Where a series goes, found with one hash lookup: (namespace, model, pod) -> the host's pod,
-// (namespace, model, Deployment) -> the variant, (namespace, model) -> the model. Built from the host's
-// model views and kept across cycles while they are unchanged: the host hands the same views cycle after
-// cycle, and building the index (150,000 names at 10,000 models) costs more than the lookups it saves in
-// one cycle. The index keeps its own copy of every name it routes by and compares the views with that copy
-// each cycle, so no pointer into views of an earlier cycle is ever followed.
+// Where a series goes: (namespace, model) -> the model through one hash lookup, then the host's pod or
+// the variant of a Deployment among that model's few (compared in place; a hash table for models with
+// many pods, and for Deployment identities derived from pod names). Built from the host's model views and
+// kept across cycles while they are unchanged: the host hands the same views cycle after cycle, and
+// building the index (150,000 names at 10,000 models) costs more than the lookups it saves in one cycle.
+// The index keeps its own copy of every name it routes by and compares the views with that copy each
+// cycle, so no pointer into views of an earlier cycle is ever followed.
 #pragma once
 
 #include <cstdint>
