@@ -13,6 +13,7 @@
 #include "capacity_cache.h"
 #include "grouping.h"
 #include "response_parser.h"
+#include "route_index.h"
 
 namespace {
 
@@ -111,8 +112,11 @@ void run(benchmark::State& state, const std::vector<Response>& responses, bool c
     bytes += bodies.back().size();
     series += r.signals.size() * static_cast<std::size_t>(count * kVariants * (r.per_deployment ? 1 : kReplicas));
   }
+  // One grouper for every cycle, as the source keeps it: the route index is built once (the views do not
+  // change), each cycle starts with reset().
+  Grouper g(models, LabelNames{}, Millis(120000));
   for (auto _ : state) {
-    Grouper g(models, LabelNames{}, Millis(120000));
+    g.reset(models);
     if (cached_capacity) cache.feed(g);
     for (const auto& b : bodies) {
       g.begin();
@@ -184,6 +188,25 @@ void BM_ParseOnly_FullCycle(benchmark::State& state) {
 // The load group as it was before (per pod), for comparison.
 void BM_ParseGroup_FullCycleLoadPerPod(benchmark::State& state) { run(state, {{kReplicaSignals}, {kLoadSignals}}); }
 
+// The route index: built (the first cycle, and whenever a routing name changes, e.g. a pod added), and the
+// check of every cycle that the views did not change.
+void BM_RouteIndex_Build(benchmark::State& state) {
+  const auto models = make_models(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    RouteIndex index;
+    benchmark::DoNotOptimize(index.update(models));
+  }
+}
+void BM_RouteIndex_UnchangedViews(benchmark::State& state) {
+  const auto models = make_models(static_cast<int>(state.range(0)));
+  RouteIndex index;
+  index.update(models);
+  for (auto _ : state)
+    if (index.update(models)) state.SkipWithError("rebuilt for unchanged views");
+}
+
+BENCHMARK(BM_RouteIndex_Build)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RouteIndex_UnchangedViews)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_OneSignal)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_ReplicaGroup)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_FullCycle)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);

@@ -48,6 +48,7 @@ void CapacityCache::replace(const std::vector<Read>& read, sdk::TimePoint now) {
     entries_.push_back(e);
   }
   read_at_ = now;
+  ++generation_;
 }
 
 void CapacityCache::feed(Grouper& grouper) const {
@@ -59,6 +60,7 @@ void CapacityCache::clear() {
   names_.clear();
   index_.reset(0);
   read_at_.reset();
+  ++generation_;
 }
 
 }  // namespace wva::prometheus

@@ -41,6 +41,8 @@ class CapacityCache {
   bool has(std::string_view ns, std::string_view pod) const;
 
   std::size_t size() const { return entries_.size(); }
+  // Changes with every replace() and clear().
+  std::uint64_t generation() const { return generation_; }
   void clear();
 
  private:
@@ -55,6 +57,7 @@ class CapacityCache {
   std::string names_;
   FlatIndex index_;  // hash of (namespace, pod) -> entry
   std::optional<sdk::TimePoint> read_at_;
+  std::uint64_t generation_ = 0;
 };
 
 }  // namespace wva::prometheus

@@ -104,6 +104,18 @@ class FlatIndex {
     }
   }
 
+  // Calls f(value) for every entry with hash `h` (keys may repeat: the caller compares them).
+  template <class F>
+  void for_each(std::uint64_t h, F&& f) const {
+    if (entries_.empty()) return;
+    const std::size_t mask = entries_.size() - 1;
+    for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+      const Entry& e = entries_[i];
+      if (e.value == kNone) return;
+      if (e.hash == h) f(e.value);
+    }
+  }
+
   // Adds an entry (the caller checked with find() when keys must be unique). `value` must not be kNone.
   void insert(std::uint64_t h, std::uint32_t value) {
     if ((size_ + 1) * 2 > entries_.size()) grow();

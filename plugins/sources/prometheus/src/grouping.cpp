@@ -4,11 +4,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <unordered_map>
 
 namespace wva::prometheus {
 namespace {
-
-constexpr char kSep = '\x1f';
 
 std::size_t idx(Signal s) { return static_cast<std::size_t>(s); }
 
@@ -24,49 +23,6 @@ std::optional<double> label_number(const SampleView& s, std::string_view name) {
   if (ec != std::errc() || ptr != v->data() + v->size() || !std::isfinite(out)) return std::nullopt;
   return out;
 }
-
-// Sums of one load signal over a set of pods; nullopt when no pod had the series.
-struct LoadSums {
-  std::array<double, kSignalCount> sum{};
-  std::bitset<kSignalCount> present;
-
-  void add(const std::array<double, kSignalCount>& v, const std::bitset<kSignalCount>& p) {
-    for (std::size_t k = idx(Signal::kCompletions); k < kSignalCount; ++k) {
-      if (!p[k]) continue;
-      sum[k] += v[k];
-      present.set(k);
-    }
-  }
-  std::optional<double> get(Signal s) const {
-    return present[idx(s)] ? std::optional<double>(sum[idx(s)]) : std::nullopt;
-  }
-  std::optional<double> ratio(Signal num, Signal den, double scale) const {
-    auto n = get(num);
-    auto d = get(den);
-    if (!n || !d || *d <= 0) return std::nullopt;
-    const double r = *n / *d * scale;
-    return std::isfinite(r) ? std::optional<double>(r) : std::nullopt;
-  }
-
-  sdk::Load to_load() const {
-    sdk::Load load;
-    if (auto a = get(Signal::kArrivals)) {
-      load.arrival_rate = std::max(0.0, *a);
-    } else if (auto c = get(Signal::kCompletions)) {
-      // Completions under-count arrivals under overload; the queue's growth is the difference.
-      load.arrival_rate = std::max(0.0, *c + get(Signal::kQueueGrowth).value_or(0.0));
-    }
-    load.avg_input_tokens = ratio(Signal::kPromptTokensSum, Signal::kPromptTokensCount, 1.0);
-    load.avg_output_tokens = ratio(Signal::kGenerationTokensSum, Signal::kGenerationTokensCount, 1.0);
-    load.ttft_ms = ratio(Signal::kTtftSum, Signal::kTtftCount, 1000.0);
-    load.itl_ms = ratio(Signal::kItlSum, Signal::kItlCount, 1000.0);
-    // Served tokens/s (the completed requests' tokens), from the same queries: the capacity analyzer's
-    // throughput observation.
-    load.prompt_tokens_rate = get(Signal::kPromptTokensSum);
-    load.generation_tokens_rate = get(Signal::kGenerationTokensSum);
-    return load;
-  }
-};
 
 std::string number(double v) {
   char buf[32];
@@ -109,119 +65,110 @@ std::optional<std::string> domain_violation(Signal signal, double value) {
 }
 
 Grouper::Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after)
-    : models_(models), labels_(std::move(labels)), stale_after_(stale_after), state_(models.size()) {
-  model_index_.reserve(models.size() * 2);
-  variant_base_.reserve(models.size());
-  std::uint32_t variants = 0;
-  for (std::uint32_t i = 0; i < models.size(); ++i) {
-    const auto& m = models[i];
-    model_index_.emplace(m.key.ns + kSep + m.key.model_id, i);
-    variant_base_.push_back(variants);
-    variants += static_cast<std::uint32_t>(m.variants.size());
-  }
-  variants_.resize(variants);
+    : labels_(std::move(labels)), stale_after_(stale_after) {
+  reset(models);
 }
 
-std::int32_t Grouper::variant_by_prefix(std::uint32_t model, std::string_view name) const {
-  // Pods of Deployment d are named d-<hash>-<id> in a cluster and d-<n> in local mode: the longest
-  // variant name that prefixes the name followed by '-' wins.
-  const auto& variants = models_[model].variants;
-  std::int32_t best = -1;
-  std::size_t best_len = 0;
-  for (std::size_t vi = 0; vi < variants.size(); ++vi) {
-    const std::string& v = variants[vi].name;
-    if (v.empty() || name.size() <= v.size() || name[v.size()] != '-') continue;
-    if (name.compare(0, v.size(), v) != 0) continue;
-    if (v.size() > best_len) {
-      best_len = v.size();
-      best = static_cast<std::int32_t>(vi);
-    }
+namespace {
+
+// Storage far beyond what a cycle needed is given back, so one large cycle does not pin memory.
+template <class T>
+void trim(std::vector<T>& v, std::size_t needed) {
+  if (v.capacity() > 2 * needed + 1024) {
+    v.clear();
+    v.shrink_to_fit();
+    v.reserve(needed);
   }
-  return best;
 }
 
-std::int32_t Grouper::variant_of(std::uint32_t model, std::string_view pod, std::string_view* host_name) {
-  *host_name = {};
-  const auto& variants = models_[model].variants;
-  // 1. The pod names the host gave (the cluster backend's view of each Deployment's pods).
-  std::size_t known = 0;
-  for (const auto& v : variants) known += v.pods.size();
-  if (known > kLinearScan) {
-    ModelState& st = state_[model];
-    if (!st.variant_index_built) {
-      st.variant_index_built = true;
-      st.variant_of.reserve(known * 2);
-      for (std::size_t vi = 0; vi < variants.size(); ++vi)
-        for (const auto& p : variants[vi].pods) st.variant_of.emplace(p, static_cast<std::int32_t>(vi));
+}  // namespace
+
+void Grouper::reset(std::span<const sdk::ModelView> models) {
+  models_ = models;
+  route_.update(models);
+  const std::size_t listed = route_.pods();
+  // A new cycle number makes every value of the last cycle stale without touching it (see current()).
+  if (++cycle_ == 0 || slots_generation_ != route_.generation()) {
+    cycle_ = 1;
+    pods_.clear();
+    pods_.resize(listed);
+    for (std::uint32_t i = 0; i < listed; ++i) {
+      const RouteIndex::Pod& rp = route_.pod(i);
+      pods_[i].model = rp.model;
+      pods_[i].variant = rp.variant;
+      pods_[i].name = route_.pod_name(i);
     }
-    if (auto it = st.variant_of.find(pod); it != st.variant_of.end()) {
-      *host_name = it->first;  // a view of the host's string
-      return it->second;
-    }
+    variants_.assign(route_.variants(), Values{});
+    next_model_.assign(models.size(), RouteIndex::kNone);
+    slots_generation_ = route_.generation();
   } else {
-    for (std::size_t vi = 0; vi < variants.size(); ++vi)
-      for (const auto& p : variants[vi].pods)
-        if (p == pod) {
-          *host_name = p;
-          return static_cast<std::int32_t>(vi);
-        }
+    pods_.resize(listed);  // unlisted pods were the last cycle's only
   }
-  // 2. The name's prefix.
-  return variant_by_prefix(model, pod);
+  trim(pods_, listed);
+  trim(pod_load_, pod_load_.size());
+  pod_load_.clear();
+  if (state_.size() != models.size()) {
+    state_.clear();
+    state_.resize(models.size());
+  } else {
+    for (auto& st : state_) {
+      st.unmapped_deployments = 0;
+      st.invalid = 0;
+      st.invalid_examples.clear();
+      st.unlisted.clear();
+      st.router_queue.reset();
+    }
+  }
+  unlisted_index_.reset(owned_names_.size());
+  last_model_ = RouteIndex::kNone;
+  unlisted_models_.clear();
+  owned_names_.clear();
+  capacity_.clear();
+  capacity_names_.clear();
+  eval_time_ = 0;
+  stats_ = GroupStats{};
+  trim(staged_, staged_peak_);
+  staged_peak_ = 0;
+  begin(std::nullopt);
 }
 
-std::int32_t Grouper::variant_of_deployment(std::uint32_t model, std::string_view deployment) {
-  const auto& variants = models_[model].variants;
-  // 1. A variant is a Deployment: its name.
-  for (std::size_t vi = 0; vi < variants.size(); ++vi)
-    if (variants[vi].name == deployment) return static_cast<std::int32_t>(vi);
-  // 2. The identity PromQL derived from the pods the host listed (pod names cut short by Kubernetes).
-  ModelState& st = state_[model];
-  if (!st.deployment_index_built) {
-    st.deployment_index_built = true;
-    for (std::size_t vi = 0; vi < variants.size(); ++vi)
-      for (const auto& p : variants[vi].pods)
-        st.deployment_of.emplace(deployment_of_pod(p), static_cast<std::int32_t>(vi));
+Grouper::Routing Grouper::routing_labels(const SampleView& s) const {
+  Routing r;
+  for (const LabelView& l : s.labels) {
+    // The first label of a name counts, as SampleView::label() finds it.
+    if (!r.signal && equal_bytes(l.name, kSignalLabel)) r.signal = &l.value;
+    if (!r.ns && equal_bytes(l.name, labels_.ns)) r.ns = &l.value;
+    if (!r.model && equal_bytes(l.name, labels_.model)) r.model = &l.value;
+    if (!r.pod && equal_bytes(l.name, labels_.pod)) r.pod = &l.value;
+    if (!r.deployment && equal_bytes(l.name, kDeploymentLabel)) r.deployment = &l.value;
   }
-  if (auto it = st.deployment_of.find(deployment); it != st.deployment_of.end()) return it->second;
-  // 3. The name's prefix (e.g. pods of a LeaderWorkerSet group, name-<group>-<index>).
-  return variant_by_prefix(model, deployment);
+  return r;
 }
 
-std::uint32_t Grouper::pod_slot(std::uint32_t model, std::string_view pod) {
-  ModelState& st = state_[model];
-  if (st.slots.size() <= kLinearScan) {
-    for (std::uint32_t slot : st.slots)
-      if (pods_[slot].name == pod) return slot;
-  } else if (auto it = st.by_name.find(pod); it != st.by_name.end()) {
-    return it->second;
-  }
+std::uint32_t Grouper::unlisted_slot(std::uint32_t model, std::string_view pod) {
+  const std::uint64_t h = KeyHash().add(pod).done() ^ model;
+  const std::uint32_t found = unlisted_index_.find(
+      h, [&](std::uint32_t slot) { return pods_[slot].model == model && equal_bytes(pods_[slot].name, pod); });
+  if (found != FlatIndex::kNone) return found;
   const auto slot = static_cast<std::uint32_t>(pods_.size());
   Pod p;
+  p.cycle = cycle_;
   p.model = model;
-  std::string_view host_name;
-  p.variant = variant_of(model, pod, &host_name);
-  if (!host_name.empty()) {
-    p.name = host_name;
-  } else {
-    owned_names_.emplace_back(pod);  // the parser's views die with the sample
-    p.name = owned_names_.back();
-  }
+  p.variant = route_.variant_by_prefix(model, pod);  // the host did not list it: its name's prefix
+  owned_names_.emplace_back(pod);                    // the parser's views die with the sample
+  p.name = owned_names_.back();
   pods_.push_back(p);
-  st.slots.push_back(slot);
-  if (st.slots.size() == kLinearScan + 1) {
-    st.by_name.reserve(kLinearScan * 4);
-    for (std::uint32_t s : st.slots) st.by_name.emplace(pods_[s].name, s);
-  } else if (st.slots.size() > kLinearScan + 1) {
-    st.by_name.emplace(p.name, slot);
-  }
+  unlisted_index_.insert(h, slot);
+  ModelState& st = state_[model];
+  if (st.unlisted.empty()) unlisted_models_.push_back(model);
+  st.unlisted.push_back(slot);
   return slot;
 }
 
-bool Grouper::keep_value(Values& v, std::uint32_t model, Signal signal, double value, std::string_view kind,
-                         std::string_view name) {
+bool Grouper::keep_value(Flags& f, double& stored, std::uint32_t model, Signal signal, double value,
+                         std::string_view kind, std::string_view name) {
   const std::size_t k = idx(signal);
-  v.seen.set(k);
+  f.seen.set(k);
   if (!std::isfinite(value)) {
     ++stats_.non_finite;
     return false;
@@ -234,27 +181,47 @@ bool Grouper::keep_value(Values& v, std::uint32_t model, Signal signal, double v
                                     std::string(kind) + " " + std::string(name) + " (" + *why + ")");
     return false;
   }
-  if (!v.present[k]) {
-    v.value[k] = value;
-    v.present.set(k);
+  if (!f.present[k]) {
+    stored = value;
+    f.present.set(k);
   } else if (signal_group(signal) == SignalGroup::kLoad) {
-    v.value[k] += value;  // several series for one pod or Deployment (e.g. two scrape jobs): rates add up
+    stored += value;  // several series for one pod or Deployment (e.g. two scrape jobs): rates add up
   } else {
-    v.value[k] = std::max(v.value[k], value);  // saturation signals: the worst one, as max by would
+    stored = std::max(stored, value);  // saturation signals: the worst one, as max by would
   }
   return true;
 }
 
-void Grouper::store(std::uint32_t slot, Signal signal, double value) {
-  Pod& p = pods_[slot];
-  keep_value(p, p.model, signal, value, "pod", p.name);
+void Grouper::make_current(Flags& f) const {
+  if (f.cycle != cycle_) {
+    f.present.reset();
+    f.seen.reset();
+    f.cycle = cycle_;
+  }
 }
 
-void Grouper::store_variant(std::uint32_t global_variant, Signal signal, double value) {
-  const auto model = static_cast<std::uint32_t>(
-      std::upper_bound(variant_base_.begin(), variant_base_.end(), global_variant) - variant_base_.begin() - 1);
-  const auto& variant = models_[model].variants[global_variant - variant_base_[model]];
-  keep_value(variants_[global_variant], model, signal, value, "Deployment", variant.name);
+void Grouper::store(std::uint32_t slot, Signal signal, double value) {
+  Pod& p = pods_[slot];
+  if (p.cycle != cycle_) p.load = kNoLoad;
+  make_current(p);
+  const std::size_t k = idx(signal);
+  double* stored = nullptr;
+  if (k < kPodSignals) {
+    stored = &p.value[k];
+  } else {
+    if (p.load == kNoLoad) {
+      p.load = static_cast<std::uint32_t>(pod_load_.size());
+      pod_load_.emplace_back();
+    }
+    stored = &pod_load_[p.load][k];
+  }
+  keep_value(p, *stored, p.model, signal, value, "pod", p.name);
+}
+
+void Grouper::store_variant(std::uint32_t global_variant, std::uint32_t model, Signal signal, double value) {
+  Values& v = variants_[global_variant];
+  make_current(v);
+  keep_value(v, v.value[idx(signal)], model, signal, value, "Deployment", route_.variant_name(global_variant));
 }
 
 void Grouper::store_model_level(std::uint32_t model, Signal signal, double value) {
@@ -285,31 +252,37 @@ void Grouper::begin(std::optional<Signal> single) {
 
 void Grouper::on_sample(const SampleView& s) {
   staged_eval_time_ = std::max(staged_eval_time_, s.timestamp);
+  const Routing r = routing_labels(s);
   Signal signal;
   if (single_) {
     signal = *single_;
   } else {
-    const std::string_view* tag = s.label(kSignalLabel);
-    auto sig = tag ? signal_from_name(*tag) : std::nullopt;
-    if (!sig) {
+    if (!r.signal) {
       ++staged_ignored_;
       return;
     }
-    signal = *sig;
+    // Series of one signal come together: the last signal's name is compared first.
+    if (!last_signal_ || !equal_bytes(*r.signal, signal_name(*last_signal_))) {
+      auto sig = signal_from_name(*r.signal);
+      if (!sig) {
+        ++staged_ignored_;
+        return;
+      }
+      last_signal_ = sig;
+    }
+    signal = *last_signal_;
   }
   if (signal == Signal::kKvCapacity) {
     // vllm:cache_config_info carries no model label: matched to the pods seen in finish().
     Capacity c;
-    const std::string_view* ns = s.label(labels_.ns);
-    const std::string_view* pod = s.label(labels_.pod);
-    if (ns && pod) {
+    if (r.ns && r.pod) {
       c.has_labels = true;
       c.ns_offset = capacity_names_.size();
-      c.ns_size = ns->size();
-      capacity_names_ += *ns;
+      c.ns_size = r.ns->size();
+      capacity_names_ += *r.ns;
       c.pod_offset = capacity_names_.size();
-      c.pod_size = pod->size();
-      capacity_names_ += *pod;
+      c.pod_size = r.pod->size();
+      capacity_names_ += *r.pod;
       auto blocks = label_number(s, "num_gpu_blocks");
       auto block_size = label_number(s, "block_size");
       c.tokens = blocks && block_size ? *blocks * *block_size : s.value;
@@ -317,33 +290,45 @@ void Grouper::on_sample(const SampleView& s) {
     capacity_.push_back(c);
     return;
   }
-  const std::string_view* ns = s.label(labels_.ns);
-  const std::string_view* model = s.label(labels_.model);
-  const std::string_view* pod = s.label(labels_.pod);
   const bool model_level = signal == Signal::kRouterQueue;
-  const bool has_pod = pod && !pod->empty();
+  const bool has_pod = r.pod && !r.pod->empty();
   const std::string_view* deployment =
-      !model_level && !has_pod && signal_group(signal) == SignalGroup::kLoad ? s.label(kDeploymentLabel) : nullptr;
-  if (!ns || !model || (!model_level && !has_pod && (!deployment || deployment->empty()))) {
+      !model_level && !has_pod && signal_group(signal) == SignalGroup::kLoad ? r.deployment : nullptr;
+  if (!r.ns || !r.model || (!model_level && !has_pod && (!deployment || deployment->empty()))) {
     ++staged_ignored_;
     return;
   }
-  key_.assign(*ns);
-  key_ += kSep;
-  key_ += *model;
-  auto it = model_index_.find(key_);
-  if (it == model_index_.end()) {
-    ++staged_ignored_;
-    return;
+  // Series of one model come together, and models in the same order cycle after cycle: the last model,
+  // then the one that followed it last time, are compared before a lookup.
+  std::uint32_t mi = last_model_;
+  if (mi == RouteIndex::kNone || !route_.is_model(mi, *r.ns, *r.model)) {
+    const std::uint32_t after = mi == RouteIndex::kNone ? RouteIndex::kNone : next_model_[mi];
+    if (after != RouteIndex::kNone && route_.is_model(after, *r.ns, *r.model)) {
+      mi = after;
+    } else {
+      const std::uint32_t found = route_.find_model(*r.ns, *r.model);
+      if (found == RouteIndex::kNone) {
+        ++staged_ignored_;
+        return;
+      }
+      if (mi != RouteIndex::kNone) next_model_[mi] = found;
+      mi = found;
+    }
+    last_model_ = mi;
   }
   ++staged_samples_;
-  const std::uint32_t mi = it->second;
   if (model_level) {
-    staged_.push_back(Staged{mi, signal, Target::kModel, s.value});
+    staged_.push_back(Staged{mi, mi, signal, Target::kModel, s.value});
   } else if (has_pod) {
-    staged_.push_back(Staged{pod_slot(mi, *pod), signal, Target::kPod, s.value});
-  } else if (const std::int32_t vi = variant_of_deployment(mi, *deployment); vi >= 0) {
-    staged_.push_back(Staged{variant_base_[mi] + static_cast<std::uint32_t>(vi), signal, Target::kVariant, s.value});
+    std::uint32_t slot = route_.find_pod(mi, *r.pod);
+    if (slot == RouteIndex::kNone) slot = unlisted_slot(mi, *r.pod);
+    staged_.push_back(Staged{slot, mi, signal, Target::kPod, s.value});
+  } else if (const std::uint32_t v = route_.find_deployment(mi, *deployment); v != RouteIndex::kNone) {
+    staged_.push_back(Staged{v, mi, signal, Target::kVariant, s.value});
+  } else if (const std::int32_t vi = route_.variant_by_prefix(mi, *deployment); vi >= 0) {
+    // e.g. pods of a LeaderWorkerSet group, name-<group>-<index>
+    staged_.push_back(
+        Staged{route_.variant_base(mi) + static_cast<std::uint32_t>(vi), mi, signal, Target::kVariant, s.value});
   } else {
     ++staged_unmapped_deployments_;
     staged_unmapped_models_.push_back(mi);
@@ -351,10 +336,11 @@ void Grouper::on_sample(const SampleView& s) {
 }
 
 void Grouper::commit() {
+  staged_peak_ = std::max(staged_peak_, staged_.size());
   for (const Staged& st : staged_) {
     switch (st.target) {
       case Target::kPod: store(st.index, st.signal, st.value); break;
-      case Target::kVariant: store_variant(st.index, st.signal, st.value); break;
+      case Target::kVariant: store_variant(st.index, st.model, st.signal, st.value); break;
       case Target::kModel: store_model_level(st.index, st.signal, st.value); break;
     }
   }
@@ -366,14 +352,24 @@ void Grouper::commit() {
   begin(single_);  // nothing left staged
 }
 
-void Grouper::rollback() {
-  // Pods first seen in this response are forgotten (each model's new slots are at the end of its list).
-  for (std::size_t slot = pods_.size(); slot-- > pods_mark_;) {
-    ModelState& st = state_[pods_[slot].model];
-    st.by_name.erase(pods_[slot].name);
-    st.slots.pop_back();
+void Grouper::forget_unlisted_from(std::size_t first) {
+  // Each model's newest unlisted slots are at the end of its list.
+  for (std::size_t slot = pods_.size(); slot-- > first;) {
+    state_[pods_[slot].model].unlisted.pop_back();
+    owned_names_.pop_back();
   }
-  pods_.resize(pods_mark_);
+  pods_.resize(first);
+  unlisted_index_.reset(pods_.size() - route_.pods());
+  for (std::size_t slot = route_.pods(); slot < pods_.size(); ++slot) {
+    const Pod& p = pods_[slot];
+    unlisted_index_.insert(KeyHash().add(p.name).done() ^ p.model, static_cast<std::uint32_t>(slot));
+  }
+}
+
+void Grouper::rollback() {
+  // Pods first seen in this response are forgotten; listed pods got nothing of it (values are stored at
+  // commit).
+  if (pods_.size() > pods_mark_) forget_unlisted_from(pods_mark_);
   capacity_.resize(capacity_mark_);
   capacity_names_.resize(capacity_names_mark_);
   begin(single_);
@@ -415,32 +411,45 @@ void Grouper::add(const QueryResponse& response, std::optional<Signal> single) {
   commit();
 }
 
-std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collected_at) {
+void Grouper::match_capacities() {
   // KV capacity comes from vllm:cache_config_info, which carries no model label: match it by
   // (namespace, pod) to every model pod seen.
-  if (!capacity_.empty()) {
-    std::unordered_multimap<std::string_view, std::uint32_t> by_pod;
-    by_pod.reserve(pods_.size() * 2);
-    for (std::uint32_t i = 0; i < pods_.size(); ++i) by_pod.emplace(pods_[i].name, i);
-    for (const Capacity& c : capacity_) {
-      if (!c.has_labels) {
-        ++stats_.ignored;
-        continue;
-      }
-      const std::string_view ns(capacity_names_.data() + c.ns_offset, c.ns_size);
-      const std::string_view pod(capacity_names_.data() + c.pod_offset, c.pod_size);
-      bool matched = false;
-      auto [lo, hi] = by_pod.equal_range(pod);
+  if (capacity_.empty()) return;
+  std::unordered_multimap<std::string_view, std::uint32_t> unlisted;  // rare: pods the host did not list
+  for (std::size_t slot = route_.pods(); slot < pods_.size(); ++slot)
+    unlisted.emplace(pods_[slot].name, static_cast<std::uint32_t>(slot));
+  std::uint32_t guess = 0;  // the listed pod after the last one matched: capacities come in pod order
+  for (const Capacity& c : capacity_) {
+    if (!c.has_labels) {
+      ++stats_.ignored;
+      continue;
+    }
+    const std::string_view ns(capacity_names_.data() + c.ns_offset, c.ns_size);
+    const std::string_view pod(capacity_names_.data() + c.pod_offset, c.pod_size);
+    bool matched = false;
+    route_.for_each_pod_in_namespace(
+        ns, pod,
+        [&](std::uint32_t slot) {
+          guess = slot + 1;
+          if (!replica(pods_[slot])) return;  // no series of this cycle
+          store(slot, Signal::kKvCapacity, c.tokens);
+          matched = true;
+        },
+        guess);
+    if (!unlisted.empty()) {
+      auto [lo, hi] = unlisted.equal_range(pod);
       for (auto it = lo; it != hi; ++it) {
         if (models_[pods_[it->second].model].key.ns != ns) continue;
         store(it->second, Signal::kKvCapacity, c.tokens);
         matched = true;
       }
-      if (!matched) ++stats_.ignored;
     }
+    if (!matched) ++stats_.ignored;
   }
+}
 
-  // Each model's pods, sorted by variant and name.
+std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collected_at) {
+  match_capacities();
 
   const double stale_s = static_cast<double>(stale_after_.count()) / 1000.0;
   const std::bitset<kSignalCount> replica_signals =
@@ -449,28 +458,38 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
   std::map<sdk::ModelKey, sdk::ModelMetrics> out;
   for (std::uint32_t mi = 0; mi < models_.size(); ++mi) {
     const auto& model = models_[mi];
-    auto& slots = state_[mi].slots;
-    std::sort(slots.begin(), slots.end(), [&](std::uint32_t a, std::uint32_t b) {
-      if (pods_[a].variant != pods_[b].variant) return pods_[a].variant < pods_[b].variant;
-      return pods_[a].name < pods_[b].name;
-    });
+    const ModelState& state = state_[mi];
+    // The model's replicas of this cycle, sorted by variant and name: its listed pods are in that order
+    // already; pods it did not list are merged in.
+    order_.clear();
+    for (std::uint32_t slot = route_.pod_begin(mi); slot < route_.pod_begin(mi + 1); ++slot)
+      if (replica(pods_[slot])) order_.push_back(slot);
+    if (!state.unlisted.empty()) {
+      order_.insert(order_.end(), state.unlisted.begin(), state.unlisted.end());
+      std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) {
+        if (pods_[a].variant != pods_[b].variant) return pods_[a].variant < pods_[b].variant;
+        return pods_[a].name < pods_[b].name;
+      });
+    }
     sdk::ModelMetrics mm;
     mm.collected_at = collected_at;
 
-    std::vector<LoadSums> variant_load(model.variants.size());
+    variant_load_.assign(model.variants.size(), LoadSums{});
     LoadSums model_load;
     std::vector<sdk::ReplicaMetrics> fresh, stale;
-    fresh.reserve(slots.size());  // one allocation of the right size per model, not a doubling series
+    fresh.reserve(order_.size());  // one allocation of the right size per model, not a doubling series
     std::size_t unmapped = 0;
     double oldest_age = 0;
-    for (std::uint32_t slot : slots) {
+    for (std::uint32_t slot : order_) {
       const Pod& p = pods_[slot];
       if (p.variant < 0) {
         ++unmapped;
         continue;
       }
-      variant_load[static_cast<std::size_t>(p.variant)].add(p.value, p.present);
-      model_load.add(p.value, p.present);
+      if (p.load != kNoLoad) {  // load series per pod (custom templates)
+        variant_load_[static_cast<std::size_t>(p.variant)].add(pod_load_[p.load], p.present);
+        model_load.add(pod_load_[p.load], p.present);
+      }
 
       const bool has_sample_time = p.present[idx(Signal::kSampleTime)];
       const double age = has_sample_time ? eval_time_ - p.value[idx(Signal::kSampleTime)] : 0.0;
@@ -497,21 +516,23 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
     stats_.unmapped_pods += unmapped;
     // Load series PromQL already summed per Deployment.
     for (std::size_t vi = 0; vi < model.variants.size(); ++vi) {
-      const Values& v = variants_[variant_base_[mi] + vi];
-      variant_load[vi].add(v.value, v.present);
+      const Values& v = variants_[route_.variant_base(mi) + vi];
+      if (v.cycle != cycle_ || v.present.none()) continue;
+      variant_load_[vi].add(v.value, v.present);
       model_load.add(v.value, v.present);
     }
 
     for (std::size_t vi = 0; vi < model.variants.size(); ++vi)
-      if (variant_load[vi].present.any()) mm.load_by_variant[model.variants[vi].name] = variant_load[vi].to_load();
+      if (variant_load_[vi].present.any()) mm.load_by_variant[model.variants[vi].name] = variant_load_[vi].to_load();
     if (model_load.present.any()) mm.load = model_load.to_load();
-    mm.load.router_queue = state_[mi].router_queue;
+    mm.load.router_queue = state.router_queue;
 
     std::string invalid;
-    if (const ModelState& st = state_[mi]; st.invalid > 0) {
-      invalid = std::to_string(st.invalid) + " invalid sample(s) ignored: ";
-      for (std::size_t i = 0; i < st.invalid_examples.size(); ++i) invalid += (i ? ", " : "") + st.invalid_examples[i];
-      if (st.invalid > st.invalid_examples.size()) invalid += ", ...";
+    if (state.invalid > 0) {
+      invalid = std::to_string(state.invalid) + " invalid sample(s) ignored: ";
+      for (std::size_t i = 0; i < state.invalid_examples.size(); ++i)
+        invalid += (i ? ", " : "") + state.invalid_examples[i];
+      if (state.invalid > state.invalid_examples.size()) invalid += ", ...";
     }
     const auto has_saturation_value = [](const sdk::ReplicaMetrics& r) {
       return r.kv_cache_usage || r.waiting || r.running;
@@ -537,7 +558,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
       mm.message = std::string(kNoPodsFound) + " " + model.key.model_id + " in namespace " + model.key.ns + ": " +
                    std::to_string(unmapped) + " pod(s) report metrics but none belongs to its variants (" +
                    join_names(model.variants) + ")";
-    } else if (const std::size_t deployments = state_[mi].unmapped_deployments; deployments > 0) {
+    } else if (const std::size_t deployments = state.unmapped_deployments; deployments > 0) {
       mm.state = sdk::MetricsState::kNoData;
       mm.message = std::string(kNoPodsFound) + " " + model.key.model_id + " in namespace " + model.key.ns + ": " +
                    std::to_string(deployments) +
@@ -548,7 +569,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
       mm.message = std::string(kNoPodsFound) + " " + model.key.model_id + " in namespace " + model.key.ns +
                    " (no vLLM series with " + labels_.model + "=\"" + model.key.model_id + "\")";
     }
-    out.emplace(model.key, std::move(mm));
+    out.emplace_hint(out.end(), model.key, std::move(mm));  // no search when the views come sorted by key
   }
   return out;
 }

@@ -14,12 +14,12 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "capacity_cache.h"
 #include "promql.h"
 #include "response_parser.h"
+#include "route_index.h"
 #include "settings.h"
 #include "wva/sdk/types.h"
 
@@ -48,9 +48,59 @@ inline constexpr double kMaxPlausibleRate = 1e12;
 // or nullopt when it is valid. Such values are invalid data: absent, counted, named in the message.
 std::optional<std::string> domain_violation(Signal signal, double value);
 
+// Sums of the load signals over a set of pods and Deployments; a signal no series had is absent.
+struct LoadSums {
+  std::array<double, kSignalCount> sum{};
+  std::bitset<kSignalCount> present;
+
+  void add(const std::array<double, kSignalCount>& v, const std::bitset<kSignalCount>& p) {
+    for (std::size_t k = static_cast<std::size_t>(Signal::kCompletions); k < kSignalCount; ++k) {
+      if (!p[k]) continue;
+      sum[k] += v[k];
+      present.set(k);
+    }
+  }
+  std::optional<double> get(Signal s) const {
+    return present[static_cast<std::size_t>(s)] ? std::optional<double>(sum[static_cast<std::size_t>(s)])
+                                                : std::nullopt;
+  }
+  std::optional<double> ratio(Signal num, Signal den, double scale) const {
+    auto n = get(num);
+    auto d = get(den);
+    if (!n || !d || *d <= 0) return std::nullopt;
+    const double r = *n / *d * scale;
+    return std::isfinite(r) ? std::optional<double>(r) : std::nullopt;
+  }
+
+  sdk::Load to_load() const {
+    sdk::Load load;
+    if (auto a = get(Signal::kArrivals)) {
+      load.arrival_rate = std::max(0.0, *a);
+    } else if (auto c = get(Signal::kCompletions)) {
+      // Completions under-count arrivals under overload; the queue's growth is the difference.
+      load.arrival_rate = std::max(0.0, *c + get(Signal::kQueueGrowth).value_or(0.0));
+    }
+    load.avg_input_tokens = ratio(Signal::kPromptTokensSum, Signal::kPromptTokensCount, 1.0);
+    load.avg_output_tokens = ratio(Signal::kGenerationTokensSum, Signal::kGenerationTokensCount, 1.0);
+    load.ttft_ms = ratio(Signal::kTtftSum, Signal::kTtftCount, 1000.0);
+    load.itl_ms = ratio(Signal::kItlSum, Signal::kItlCount, 1000.0);
+    // Served tokens/s (the completed requests' tokens), from the same queries: the capacity analyzer's
+    // throughput observation.
+    load.prompt_tokens_rate = get(Signal::kPromptTokensSum);
+    load.generation_tokens_rate = get(Signal::kGenerationTokensSum);
+    return load;
+  }
+};
+
 class Grouper : public SampleHandler {
  public:
   Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after);
+
+  // Starts the next cycle with `models` (the same views or changed ones): what the last cycle grouped is
+  // dropped, the route index and the per-cycle storage are kept (rebuilt only when the views changed).
+  void reset(std::span<const sdk::ModelView> models);
+  // Changes whenever the routing names of the views change (see RouteIndex::generation()).
+  std::uint64_t route_generation() const { return route_.generation(); }
 
   // One query's series: begin(), then the parser calls on_sample() for each, then commit() when the
   // response was valid and successful, rollback() otherwise (nothing of it is kept). `single` is the
@@ -64,7 +114,7 @@ class Grouper : public SampleHandler {
   // Routes the samples of an already parsed response (begin + on_sample for each + commit).
   void add(const QueryResponse& response, std::optional<Signal> single = std::nullopt);
 
-  // Builds the metrics of every model given to the constructor.
+  // Builds the metrics of every model given to the constructor or the last reset().
   std::map<sdk::ModelKey, sdk::ModelMetrics> finish(sdk::TimePoint collected_at);
 
   const GroupStats& stats() const { return stats_; }
@@ -76,19 +126,31 @@ class Grouper : public SampleHandler {
   void add_capacity(std::string_view ns, std::string_view pod, double tokens);
 
  private:
-  struct Values {
-    std::array<double, kSignalCount> value{};
+  struct Flags {
     std::bitset<kSignalCount> present;  // a finite value arrived
     std::bitset<kSignalCount> seen;     // any value arrived (NaN included)
+    std::uint32_t cycle = 0;            // the flags (and the values) hold for this cycle only
   };
-  struct Pod : Values {
+  struct Values : Flags {                      // a Deployment's load series
+    std::array<double, kSignalCount> value{};  // meaningful where `present` is set
+  };
+  // The signals of the per-pod group (kKvCacheUsage .. kKvCapacity): a pod slot holds these, load signals
+  // a pod reports itself (custom templates) go to pod_load_.
+  static constexpr std::size_t kPodSignals = static_cast<std::size_t>(Signal::kKvCapacity) + 1;
+  static constexpr std::uint32_t kNoLoad = UINT32_MAX;
+  // Pod slots: [0, route_.pods()) are the pods the host listed, in the route index's order; pods the host
+  // did not list follow, for this cycle only. A slot is a replica of this cycle once a sample reached it.
+  struct Pod : Flags {
+    std::array<double, kPodSignals> value{};  // meaningful where `present` is set
+    std::uint32_t load = kNoLoad;             // index into pod_load_ this cycle
     std::uint32_t model = 0;
     std::int32_t variant = -1;  // index into the model's variants, -1: none
-    std::string_view name;      // into a ModelView or owned_names_: both outlive finish()
+    std::string_view name;      // into the route index or owned_names_: both outlive finish()
   };
   enum class Target : std::uint8_t { kPod, kVariant, kModel };
   struct Staged {             // one routed sample of the query being read
     std::uint32_t index = 0;  // pod slot, global variant index or model index
+    std::uint32_t model = 0;
     Signal signal = Signal::kKvCacheUsage;
     Target target = Target::kPod;
     double value = 0;
@@ -98,49 +160,64 @@ class Grouper : public SampleHandler {
     bool has_labels = false;
     double tokens = 0;
   };
-  struct ModelState {
-    std::vector<std::uint32_t> slots;                               // pods seen, in arrival order
-    std::unordered_map<std::string_view, std::uint32_t> by_name;    // used once a model has many pods
-    std::unordered_map<std::string_view, std::int32_t> variant_of;  // pod -> variant, for many pods
-    bool variant_index_built = false;
-    std::unordered_map<std::string_view, std::int32_t> deployment_of;  // host pods' Deployment identity
-    bool deployment_index_built = false;
+  struct ModelState {  // per cycle
     std::size_t unmapped_deployments = 0;
     std::size_t invalid = 0;                    // samples outside their domain
     std::vector<std::string> invalid_examples;  // the first few, "kvCacheUsage -5 on pod p (outside [0, 1])"
+    std::vector<std::uint32_t> unlisted;        // slots of pods the host did not list, in arrival order
     std::optional<double> router_queue;         // model-level: summed over the routers that report it
   };
-  static constexpr std::size_t kLinearScan = 32;  // below this many pods a scan beats hashing
+  // The labels of a series that route it, found in one pass over its labels.
+  struct Routing {
+    const std::string_view* signal = nullptr;
+    const std::string_view* ns = nullptr;
+    const std::string_view* model = nullptr;
+    const std::string_view* pod = nullptr;
+    const std::string_view* deployment = nullptr;
+  };
 
-  std::uint32_t pod_slot(std::uint32_t model, std::string_view pod);
-  // The variant of a pod, and the host's own copy of its name when the host listed it.
-  std::int32_t variant_of(std::uint32_t model, std::string_view pod, std::string_view* host_name);
-  std::int32_t variant_of_deployment(std::uint32_t model, std::string_view deployment);
-  std::int32_t variant_by_prefix(std::uint32_t model, std::string_view name) const;
+  Routing routing_labels(const SampleView& s) const;
+  std::uint32_t unlisted_slot(std::uint32_t model, std::string_view pod);
+  void forget_unlisted_from(std::size_t slot);
+  // The flags, emptied first when they are another cycle's.
+  void make_current(Flags& f) const;
+  // A sample of this cycle reached the pod: it is one of the cycle's replicas.
+  bool replica(const Pod& p) const { return p.cycle == cycle_ && p.seen.any(); }
   void store(std::uint32_t slot, Signal signal, double value);
-  void store_variant(std::uint32_t global_variant, Signal signal, double value);
+  void store_variant(std::uint32_t global_variant, std::uint32_t model, Signal signal, double value);
   void store_model_level(std::uint32_t model, Signal signal, double value);
-  bool keep_value(Values& v, std::uint32_t model, Signal signal, double value, std::string_view kind,
+  bool keep_value(Flags& f, double& stored, std::uint32_t model, Signal signal, double value, std::string_view kind,
                   std::string_view name);
+  void match_capacities();
 
   std::span<const sdk::ModelView> models_;
   LabelNames labels_;
   Millis stale_after_;
-  std::unordered_map<std::string, std::uint32_t> model_index_;  // ns \x1f model_id
+  RouteIndex route_;
+  std::uint64_t slots_generation_ = 0;  // route generation pods_ and variants_ were laid out for
   std::vector<ModelState> state_;
-  std::vector<std::uint32_t> variant_base_;  // model -> index of its first variant in variants_
-  std::vector<Values> variants_;             // per-Deployment load series, by global variant index
+  std::vector<Values> variants_;  // per-Deployment load series, by global variant index
   std::vector<Pod> pods_;
-  std::deque<std::string> owned_names_;  // pod names the host did not list
+  std::vector<std::array<double, kSignalCount>> pod_load_;  // this cycle's per-pod load values
+  std::uint32_t cycle_ = 0;                                 // counts reset(); values of another cycle are stale
+  std::vector<std::uint32_t> unlisted_models_;              // models with unlisted pods this cycle
+  FlatIndex unlisted_index_;                                // (model, pod) -> slot, unlisted pods
+  std::uint32_t last_model_ = RouteIndex::kNone;            // of the last routed series
+  std::vector<std::uint32_t> next_model_;  // per model: the model whose series followed its own last time
+  std::optional<Signal> last_signal_;      // of the last tagged series
+  std::deque<std::string> owned_names_;    // names of unlisted pods
   std::vector<Capacity> capacity_;
   std::string capacity_names_;
   double eval_time_ = 0;  // newest evaluation timestamp seen, seconds
-  std::string key_;       // reused lookup buffer
   GroupStats stats_;
+  // finish()'s scratch, kept between cycles.
+  std::vector<std::uint32_t> order_;
+  std::vector<LoadSums> variant_load_;
 
   // The query being read (begin .. commit / rollback).
   std::optional<Signal> single_;
   std::vector<Staged> staged_;
+  std::size_t staged_peak_ = 0;  // the largest query of the cycle, to give back storage far beyond it
   std::size_t pods_mark_ = 0, capacity_mark_ = 0, capacity_names_mark_ = 0;
   std::size_t staged_samples_ = 0, staged_ignored_ = 0, staged_unmapped_deployments_ = 0;
   std::vector<std::uint32_t> staged_unmapped_models_;

@@ -15,6 +15,7 @@ sdk::Result<void> PrometheusSource::configure(const sdk::Config& config, const s
     auto parsed = parse_config(config, config_path);
     if (!parsed) return parsed.error();
     config_ = std::move(parsed.value());
+    grouper_.reset();  // built with the old label names
     config_path_ = config_path;
     recorded_unusable_ = recorded_series_unusable(config_);
     configured_ = true;
@@ -172,13 +173,27 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
     return outside;
   }
 
-  std::set<std::string> namespaces, model_ids;
-  for (const auto& m : queried) {
-    namespaces.insert(m.key.ns);
-    model_ids.insert(m.key.model_id);
+  // The grouper and its route index are kept between cycles: unchanged views reuse the index.
+  if (!grouper_) {
+    grouper_ = std::make_unique<Grouper>(queried, config_.labels, config_.stale_after);
+    covered_.reset();
+    values_.reset();
+  } else {
+    grouper_->reset(queried);
   }
-  const auto values = make_template_values(config_.labels, namespaces, model_ids, config_.model_matcher_limit,
-                                           config_.window, config_.rate_window, config_.stale_after);
+  Grouper& grouper = *grouper_;
+  // The selectors depend on the namespaces and model IDs only: made again when the routing names change.
+  if (!values_ || values_->first != grouper.route_generation()) {
+    std::set<std::string> namespaces, model_ids;
+    for (const auto& m : queried) {
+      namespaces.insert(m.key.ns);
+      model_ids.insert(m.key.model_id);
+    }
+    values_.emplace(grouper.route_generation(),
+                    make_template_values(config_.labels, namespaces, model_ids, config_.model_matcher_limit,
+                                         config_.window, config_.rate_window, config_.stale_after));
+  }
+  const TemplateValues& values = values_->second;
   update_recorded(values, now, deadline, report);
   std::array<std::string, kSignalCount> templates = config_.templates;
   for (std::size_t k = 0; k < kSignalCount; ++k)
@@ -189,8 +204,11 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
   const bool capacity_cacheable =
       !templates[capacity].empty() && templates[capacity] == default_template(Signal::kKvCapacity);
   if (!capacity_cacheable) capacity_cache_.clear();
-  Grouper grouper(queried, config_.labels, config_.stale_after);
-  report.capacity_cached = capacity_cacheable && capacity_cache_.covers(queried, now);
+  // Whether the cache covers every listed pod changes only with the routing names or the cache's contents.
+  const std::pair<std::uint64_t, std::uint64_t> coverage{grouper.route_generation(), capacity_cache_.generation()};
+  report.capacity_cached = capacity_cacheable && capacity_cache_.fresh(now) &&
+                           (covered_ == coverage || capacity_cache_.covers(queried, now));
+  if (report.capacity_cached) covered_ = coverage;
   if (report.capacity_cached) {
     templates[capacity].clear();
     capacity_cache_.feed(grouper);
@@ -237,8 +255,11 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
           {{"source", context_->instance_name()}, {"signal", std::string(signal_name(static_cast<Signal>(k)))}},
           static_cast<double>(report.group.invalid[k]));
   // Log each model's state when it changes (not every cycle): the FAQ's texts appear in the log.
+  // Both maps are sorted by key: one walk over them, no search per model.
+  auto it = last_state_.begin();
   for (auto& [key, mm] : out) {
-    auto [it, inserted] = last_state_.try_emplace(key, sdk::MetricsState::kOk);
+    while (it != last_state_.end() && it->first < key) ++it;
+    if (it == last_state_.end() || key < it->first) it = last_state_.emplace_hint(it, key, sdk::MetricsState::kOk);
     if (it->second == mm.state) continue;
     if (mm.state == sdk::MetricsState::kOk)
       log(sdk::LogLevel::kInfo,

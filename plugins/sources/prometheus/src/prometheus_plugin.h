@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "capacity_cache.h"
@@ -74,7 +75,11 @@ class PrometheusSource : public sdk::Plugin, public sdk::Source, public sdk::Mod
   std::bitset<kSignalCount> recorded_;                     // signals read from recorded series
   std::optional<sdk::TimePoint> last_probe_;               // of recordingRules: auto
   bool probed_once_ = false;
-  CapacityCache capacity_cache_;  // KV capacity per pod between full reads (the built-in kvCapacity query)
+  CapacityCache capacity_cache_;      // KV capacity per pod between full reads (the built-in kvCapacity query)
+  std::unique_ptr<Grouper> grouper_;  // kept between cycles with its route index and storage
+  // (route generation, cache generation) of the last check that the cache covers every listed pod.
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> covered_;
+  std::optional<std::pair<std::uint64_t, TemplateValues>> values_;  // the selectors, by route generation
   mutable std::mutex report_mu_;
   CollectReport report_;
 };

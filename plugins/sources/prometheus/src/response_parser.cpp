@@ -1,5 +1,6 @@
 #include "response_parser.h"
 
+#include <array>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -8,6 +9,10 @@
 #include <deque>
 #include <limits>
 #include <memory>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace wva::prometheus {
 namespace {
@@ -45,7 +50,7 @@ constexpr StringStops kStringStops;
 
 // The bytes of an 8-byte word (little-endian) that end a fast string scan, as the high bit of each: '"',
 // '\\' and those below 0x20. A flag can be wrong only above a true one, so the lowest is exact.
-std::uint64_t string_stops(std::uint64_t w) {
+[[maybe_unused]] std::uint64_t string_stops(std::uint64_t w) {  // without SSE2
   constexpr std::uint64_t k01 = 0x0101010101010101ULL, k80 = 0x8080808080808080ULL;
   const auto zero_byte = [](std::uint64_t v) { return (v - k01) & ~v & k80; };
   const std::uint64_t quote = zero_byte(w ^ (k01 * '"'));
@@ -53,6 +58,41 @@ std::uint64_t string_stops(std::uint64_t w) {
   const std::uint64_t control = (w - k01 * 0x20) & ~w & k80;
   return quote | backslash | control;
 }
+
+// The index of the first byte at or after `j` that ends a fast string scan ('"', '\\' or a control
+// character), or text.size() when there is none.
+std::size_t find_string_stop(std::string_view text, std::size_t j) {
+  const char* const p = text.data();
+  const std::size_t n = text.size();
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i below_space = _mm_set1_epi8(0x1F);
+  for (; j + 16 <= n; j += 16) {
+    const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + j));
+    // A byte is a control character when the unsigned minimum with 0x1F leaves it unchanged.
+    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(chunk, below_space), chunk);
+    const __m128i stops =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash)), control);
+    const int mask = _mm_movemask_epi8(stops);
+    if (mask != 0) return j + static_cast<std::size_t>(std::countr_zero(static_cast<unsigned>(mask)));
+  }
+#else
+  if constexpr (std::endian::native == std::endian::little) {
+    for (; j + 8 <= n; j += 8) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, p + j, 8);
+      const std::uint64_t stops = string_stops(word);
+      if (stops != 0) return j + static_cast<std::size_t>(std::countr_zero(stops)) / 8;
+    }
+  }
+#endif
+  for (; j < n; ++j)
+    if (kStringStops.stop[static_cast<unsigned char>(p[j])]) return j;
+  return n;
+}
+
+bool equal_text(std::string_view a, const char* b) { return std::memcmp(a.data(), b, a.size()) == 0; }
 
 // Exact powers of ten as doubles (10^22 is the largest that is).
 constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
@@ -249,26 +289,9 @@ class Reader {
   bool parse_string_view(std::string_view& out, std::string& storage) {
     ws();
     if (at_end() || s_[i_] != '"') return fail("expected a string");
-    std::size_t j = i_ + 1;
-    if constexpr (std::endian::native == std::endian::little) {
-      // Eight bytes at a time up to the first byte that ends the scan; the loop below reads that byte.
-      while (j + 8 <= s_.size()) {
-        std::uint64_t word = 0;
-        std::memcpy(&word, s_.data() + j, 8);
-        const std::uint64_t stops = string_stops(word);
-        if (stops != 0) {
-          j += static_cast<std::size_t>(std::countr_zero(stops)) / 8;
-          break;
-        }
-        j += 8;
-      }
-    }
+    std::size_t j = find_string_stop(s_, i_ + 1);
     while (j < s_.size()) {
       const char c = s_[j];
-      if (!kStringStops.stop[static_cast<unsigned char>(c)]) {
-        ++j;
-        continue;
-      }
       if (c == '"') {
         out = s_.substr(i_ + 1, j - i_ - 1);
         i_ = j + 1;
@@ -503,9 +526,83 @@ class Reader {
     }
   }
 
+  // The series as Prometheus writes it, {"metric":{"k":"v",...},"value":[ts,"v"]}: no whitespace, no
+  // escapes, keys in that order. Reads it and hands it over, or returns false having changed nothing
+  // for the general path to read the series again from its start (a matrix, other keys, another
+  // order, an escape, an error: the two paths agree by construction).
+  bool parse_series_fast() {
+    static constexpr std::string_view kHead = "{\"metric\":{";
+    static constexpr std::string_view kValue = ",\"value\":[";
+    const std::string_view s = s_;
+    std::size_t j = i_;
+    if (s.size() - j < kHead.size() || s.compare(j, kHead.size(), kHead) != 0) return false;
+    j += kHead.size();
+    // A plain string at j (after its opening quote): the index of its closing quote, or npos.
+    const auto plain_string = [&](std::size_t from) {
+      const std::size_t end = find_string_stop(s, from);
+      return end < s.size() && s[end] == '"' ? end : std::string_view::npos;
+    };
+    std::size_t count = 0;  // labels in fast_labels_ (more than it holds: the general path)
+    if (j < s.size() && s[j] == '}') {
+      ++j;
+    } else {
+      while (true) {
+        if (j >= s.size() || s[j] != '"') return false;
+        const std::size_t name_end = plain_string(j + 1);
+        if (name_end == std::string_view::npos || name_end + 2 >= s.size() || s[name_end + 1] != ':' ||
+            s[name_end + 2] != '"')
+          return false;
+        const std::size_t value_end = plain_string(name_end + 3);
+        if (value_end == std::string_view::npos || value_end + 1 >= s.size()) return false;
+        if (count == fast_labels_.size()) return false;
+        fast_labels_[count++] =
+            LabelView{s.substr(j + 1, name_end - j - 1), s.substr(name_end + 3, value_end - name_end - 3)};
+        j = value_end + 1;
+        if (s[j] == ',') {
+          ++j;
+          continue;
+        }
+        if (s[j] != '}') return false;
+        ++j;
+        break;
+      }
+    }
+    if (s.size() - j < kValue.size() || s.compare(j, kValue.size(), kValue) != 0) return false;
+    j += kValue.size();
+    const std::size_t ts_start = j;
+    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+    if (j == ts_start) return false;
+    if (j < s.size() && s[j] == '.') {
+      const std::size_t fraction = ++j;
+      while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+      if (j == fraction) return false;
+    }
+    if (j + 1 >= s.size() || s[j] != ',' || s[j + 1] != '"') return false;
+    // Every series of an instant query carries the same evaluation time: its text is parsed once.
+    const std::string_view ts_text = s.substr(ts_start, j - ts_start);
+    std::optional<double> ts;
+    if (ts_text.size() == last_ts_size_ && equal_text(ts_text, last_ts_text_.data())) {
+      ts = last_ts_;
+    } else if ((ts = parse_sample_value(ts_text)) && ts_text.size() <= last_ts_text_.size()) {
+      std::memcpy(last_ts_text_.data(), ts_text.data(), ts_text.size());
+      last_ts_size_ = ts_text.size();
+      last_ts_ = *ts;
+    }
+    const std::size_t value_end = plain_string(j + 2);
+    if (!ts || value_end == std::string_view::npos) return false;
+    const auto value = parse_sample_value(s.substr(j + 2, value_end - j - 2));
+    if (!value || value_end + 2 >= s.size() || s[value_end + 1] != ']' || s[value_end + 2] != '}') return false;
+    i_ = value_end + 3;
+    ++series_;
+    handler_.on_sample(SampleView{std::span<const LabelView>(fast_labels_.data(), count), *value, *ts});
+    return true;
+  }
+
   // One series object: its labels and its value (vector) or last value (matrix), handed to the handler
   // when the object closes ("metric" may follow "value"). A series without a value is dropped.
   bool parse_series(int depth) {
+    ws();
+    if (parse_series_fast()) return true;
     double ts = 0, value = 0;
     bool has_value = false;
     labels_.clear();
@@ -617,6 +714,10 @@ class Reader {
   std::string_view s_;
   SampleHandler& handler_;
   std::vector<LabelView> labels_;          // of the series being read
+  std::array<LabelView, 32> fast_labels_;  // of the series being read on the fast path
+  std::array<char, 32> last_ts_text_{};    // the last timestamp parsed on the fast path, and its value
+  std::size_t last_ts_size_ = last_ts_text_.size() + 1;
+  double last_ts_ = 0;
   std::deque<std::string> label_storage_;  // decoded escaped label strings (stable addresses)
   std::string key_storage_;                // a decoded escaped key
   std::size_t series_ = 0;                 // series handed to the handler
@@ -654,6 +755,10 @@ std::string ParseError::to_string() const {
 
 std::optional<double> parse_sample_value(std::string_view text) {
   if (text.empty()) return std::nullopt;
+  if (text[0] >= '0' && text[0] <= '9') {  // the common case first: a plain decimal
+    double v = 0;
+    if (parse_plain_decimal(text.data(), text.data() + text.size(), v)) return v;
+  }
   if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
   if (text == "+Inf" || text == "Inf") return std::numeric_limits<double>::infinity();
   if (text == "-Inf") return -std::numeric_limits<double>::infinity();
