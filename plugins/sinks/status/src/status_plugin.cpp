@@ -1,5 +1,6 @@
 #include "status_plugin.h"
 
+#include <algorithm>
 #include <exception>
 #include <set>
 #include <vector>
@@ -25,17 +26,23 @@ sdk::Result<void> StatusSink::configure(const sdk::Config& config, const std::st
 sdk::Result<void> StatusSink::start(sdk::PluginContext& context) {
   context_ = &context;
   std::lock_guard lock(settled_mutex_);
-  settled_.clear();  // what settled was another context's cluster
+  grouping_.clear();  // what settled was another context's cluster
+  settled_.clear();
   return sdk::ok();
 }
 
 void StatusSink::stop() noexcept { context_ = nullptr; }
 
-StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const std::string& pipeline, sdk::TimePoint now,
-                                          sdk::Error& error) {
+StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const Inputs& inputs, const std::string& pipeline,
+                                          sdk::TimePoint now, sdk::Error& error) {
   auto& cluster = context_->cluster();
   const std::string& ns = update.key.ns;
   const std::string& name = update.key.name;
+  // The VA's settled state, when it still has a slot. Under settled_mutex_.
+  auto settled_of = [&]() -> std::optional<Settled>* {
+    const VaGrouping::Id* id = grouping_.find(update.key);
+    return id && *id < settled_.size() ? &settled_[*id] : nullptr;
+  };
   for (int attempt = 1; attempt <= config_.max_attempts; ++attempt) {
     // The cached object itself (immutable): read where it is, never copied.
     auto current = cluster.get_shared(kKind, ns, name);
@@ -46,16 +53,17 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const std::str
     }
     if (!*current) {
       std::lock_guard lock(settled_mutex_);
-      settled_.erase(update.key);
+      if (auto* s = settled_of()) s->reset();
       return Outcome::kGone;
     }
     {
       std::lock_guard lock(settled_mutex_);
-      if (auto it = settled_.find(update.key); it != settled_.end() && it->second.object == *current) {
-        const bool same = same_status(it->second.update, update);
-        if (same && it->second.stored_nothing) return Outcome::kWritten;  // it would store nothing again
-        if (!same && config_.reason_refresh.count() > 0 && now - it->second.written < config_.reason_refresh &&
-            same_status_but_reasons(it->second.update, update))
+      if (auto* s = settled_of(); s && *s && (*s)->object == *current) {
+        const Settled& last = **s;
+        const bool same = same_status(last.update, update);
+        if (same && last.stored_nothing) return Outcome::kWritten;  // it would store nothing again
+        if (!same && config_.reason_refresh.count() > 0 && now - last.written < config_.reason_refresh &&
+            same_status_but_reasons(last.update, update))
           return Outcome::kWritten;  // only an analyzer's figures changed: refreshed later
       }
     }
@@ -68,9 +76,10 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const std::str
       auto after = cluster.get_shared(kKind, ns, name);
       {
         std::lock_guard lock(settled_mutex_);
-        if (after && *after)
-          settled_.insert_or_assign(update.key, Settled{*after, update, pipeline, now, *after == *current});
-        else settled_.erase(update.key);
+        if (auto* s = settled_of()) {
+          if (after && *after) *s = Settled{*after, update, inputs, pipeline, now, *after == *current};
+          else s->reset();
+        }
       }
       // kubectl describe shows what changed; a failed event never fails the write.
       for (const auto& e : plan_events(update, current->get()))
@@ -89,14 +98,13 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const std::str
   return Outcome::kFailed;
 }
 
-void StatusSink::forget_settled(const std::string& pipeline, const std::vector<VaUpdate>& updates) {
-  std::lock_guard lock(settled_mutex_);
-  std::size_t i = 0;  // both ordered by VaKey
-  for (auto it = settled_.begin(); it != settled_.end();) {
-    while (i < updates.size() && updates[i].key < it->first) ++i;
-    const bool named = i < updates.size() && updates[i].key == it->first;
-    if (!named && it->second.pipeline == pipeline) it = settled_.erase(it);
-    else ++it;
+void StatusSink::forget_unnamed(const std::string& pipeline) {
+  for (VaGrouping::Id id = 0; id < grouping_.id_limit(); ++id) {
+    if (!grouping_.live(id) || grouping_.named_by_last_batch(id)) continue;
+    std::optional<Settled>& s = settled_[id];
+    if (s && s->pipeline != pipeline) continue;  // another pipeline's VA
+    s.reset();
+    grouping_.release(id);
   }
 }
 
@@ -104,16 +112,55 @@ sdk::Result<void> StatusSink::publish(const sdk::PublishBatch& batch) {
   try {
     if (!context_) return make_error(ErrorCode::kInternal, "publish called before start", config_path_);
     const sdk::TimePoint now = batch.time == sdk::TimePoint{} ? context_->clock().now() : batch.time;
-    const std::vector<VaUpdate> updates = plan_updates(batch);
-    if (!batch.partial) forget_settled(batch.pipeline, updates);
+    auto& cluster = context_->cluster();
+
+    // What may change, from the fingerprints of each VA's inputs against those of its settled write, on the
+    // very object that took it (write_one's rules, decided before any update is built): the same inputs
+    // after a write that stored nothing give the same update, which would store nothing again; inputs that
+    // differ only in the variants' reasons, within reasonRefresh, give an update that waits. Every other
+    // VA gets its update planned, and write_one decides. Nothing here waits on I/O.
+    struct ToWrite {
+      VaUpdate update;
+      Inputs inputs;
+    };
+    std::vector<ToWrite> to_write;
+    std::size_t vas = 0;
+    std::size_t written = 0;
+    {
+      std::lock_guard lock(settled_mutex_);
+      const std::vector<VaGrouping::Id>& named = grouping_.group(batch);
+      vas = named.size();
+      if (settled_.size() < grouping_.id_limit()) settled_.resize(grouping_.id_limit());
+      for (VaGrouping::Id id : named) {
+        const VaInputs& inputs = grouping_.inputs(id);
+        fingerprint_.but_reasons.clear();
+        fingerprint_.reasons.clear();
+        append_fingerprint(inputs, fingerprint_.but_reasons, fingerprint_.reasons);
+        if (const std::optional<Settled>& s = settled_[id];
+            s && s->update.problems.empty() && s->inputs.but_reasons == fingerprint_.but_reasons) {
+          const bool same = s->inputs.reasons == fingerprint_.reasons;
+          const bool waits = same ? s->stored_nothing
+                                  : config_.reason_refresh.count() > 0 && now - s->written < config_.reason_refresh;
+          const VaKey& key = grouping_.key(id);
+          if (waits)
+            if (auto current = cluster.get_shared(kKind, key.ns, key.name); current && *current == s->object) {
+              ++written;
+              continue;
+            }
+        }
+        to_write.push_back(ToWrite{plan_update(grouping_.key(id), inputs), fingerprint_});
+      }
+      if (!batch.partial) forget_unnamed(batch.pipeline);
+    }
+    std::sort(to_write.begin(), to_write.end(),
+              [](const ToWrite& a, const ToWrite& b) { return a.update.key < b.update.key; });
 
     std::vector<std::pair<std::string, sdk::Error>> failures;
-    std::size_t written = 0;
-    for (const auto& u : updates) {
+    for (const auto& [u, inputs] : to_write) {
       for (const auto& p : u.problems)
         context_->logger().warn("status: VariantAutoscaling " + u.key.to_string() + ": " + p);
       sdk::Error error;
-      switch (write_one(u, batch.pipeline, now, error)) {
+      switch (write_one(u, inputs, batch.pipeline, now, error)) {
         case Outcome::kWritten: ++written; break;
         case Outcome::kGone:
           context_->logger().info("status: VariantAutoscaling " + u.key.to_string() +
@@ -127,12 +174,12 @@ sdk::Result<void> StatusSink::publish(const sdk::PublishBatch& batch) {
       }
     }
     context_->logger().debug("status: pipeline " + batch.pipeline + ": wrote " + std::to_string(written) + " of " +
-                             std::to_string(updates.size()) + " VariantAutoscaling status(es)");
+                             std::to_string(vas) + " VariantAutoscaling status(es)");
     if (failures.empty()) return sdk::ok();
 
     std::set<ErrorCode> codes;
     std::string msg = "could not write the status of " + std::to_string(failures.size()) + " of " +
-                      std::to_string(updates.size()) + " VariantAutoscaling(s): ";
+                      std::to_string(vas) + " VariantAutoscaling(s): ";
     for (std::size_t i = 0; i < failures.size(); ++i) {
       codes.insert(failures[i].second.code);
       msg += (i ? "; " : "") + failures[i].first + " (" + to_string(failures[i].second.code) + ": " +
