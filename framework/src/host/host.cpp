@@ -443,7 +443,7 @@ std::optional<Host::CycleInput> Host::select_models(std::size_t index, bool idle
     // it across restarts).
     for (std::size_t v = 0; v < mine[i].variants.size(); ++v) {
       auto& variant = mine[i].variants[v];
-      if (auto last = memory_.last(mine[i].key, variant.name)) variant.previous_desired = last->desired;
+      if (auto last = memory_.last_desired(mine[i].key, variant.name)) variant.previous_desired = *last;
       else variant.previous_desired = cached.variants[v].previous_desired;
     }
   }
