@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <set>
@@ -359,19 +360,42 @@ VaUpdate plan_update(const VaKey& key, const VaInputs& inputs) {
 
 namespace {
 
-void append_size(std::string& out, std::size_t n) {
+template <class Out>
+void append_size(Out& out, std::size_t n) {
   const auto v = static_cast<std::uint32_t>(n);
   out.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
-void append_text(std::string& out, const std::string& s) {
+template <class Out>
+void append_text(Out& out, const std::string& s) {
   append_size(out, s.size());
-  out.append(s);
+  out.append(s.data(), s.size());
 }
-void append_int(std::string& out, int v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
+template <class Out>
+void append_int(Out& out, int v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
 
 }  // namespace
 
-void append_fingerprint(const VaInputs& inputs, std::string& out, std::string& reasons) {
+void FingerprintCheck::append(const char* data, std::size_t n) {
+  if (!diverged_) {
+    if (expected_ && n <= expected_->size() - pos_ && std::memcmp(expected_->data() + pos_, data, n) == 0) {
+      pos_ += n;
+      return;
+    }
+    diverged_ = true;
+    if (expected_) built_.assign(*expected_, 0, pos_);
+  }
+  built_.append(data, n);
+}
+
+std::string FingerprintCheck::take() && {
+  if (!diverged_ && expected_) return expected_->substr(0, pos_);
+  return std::move(built_);
+}
+
+template <class Out>
+void append_fingerprint(const VaInputs& inputs, Out& out, Out& reasons) {
   // The decisions in batch order determine the problems, the kept ones and their order.
   append_size(out, inputs.decisions.size());
   for (const Decision* d : inputs.decisions) {
@@ -413,6 +437,9 @@ void append_fingerprint(const VaInputs& inputs, std::string& out, std::string& r
   append_text(out, m->metrics.message);
   append_text(out, m->metrics.reason);
 }
+
+template void append_fingerprint(const VaInputs&, std::string&, std::string&);
+template void append_fingerprint(const VaInputs&, FingerprintCheck&, FingerprintCheck&);
 
 namespace {
 

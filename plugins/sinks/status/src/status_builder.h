@@ -80,7 +80,28 @@ VaUpdate plan_update(const VaKey& key, const VaInputs& inputs);
 // messages of True OptimizationReady conditions, `out` everything else. Equal parts give equal updates (same_status);
 // equal `out` alone gives updates that differ at most in those reasons (same_status_but_reasons). Much cheaper than
 // planning: no text is composed.
-void append_fingerprint(const VaInputs& inputs, std::string& out, std::string& reasons);
+// Out: std::string, or FingerprintCheck.
+template <class Out>
+void append_fingerprint(const VaInputs& inputs, Out& out, Out& reasons);
+
+// A fingerprint compared with the one expected while it is appended: nothing is copied while they agree;
+// from the first difference on, the new one is built.
+class FingerprintCheck {
+ public:
+  explicit FingerprintCheck(const std::string* expected) : expected_(expected) {}
+  void append(const char* data, std::size_t n);
+  void push_back(char c) { append(&c, 1); }
+  // Whether what was appended equals the expected fingerprint.
+  bool same() const { return !diverged_ && expected_ && pos_ == expected_->size(); }
+  // What was appended.
+  std::string take() &&;
+
+ private:
+  const std::string* expected_;
+  std::size_t pos_ = 0;
+  bool diverged_ = false;
+  std::string built_;
+};
 
 // Whether two updates of the same VA give the same status patch at the same time: the same decisions as
 // the patch reads them (variant, accelerator, current, desired, reason, analyzer, held; not their time),

@@ -133,12 +133,11 @@ sdk::Result<void> StatusSink::publish(const sdk::PublishBatch& batch) {
       if (settled_.size() < grouping_.id_limit()) settled_.resize(grouping_.id_limit());
       for (VaGrouping::Id id : named) {
         const VaInputs& inputs = grouping_.inputs(id);
-        fingerprint_.but_reasons.clear();
-        fingerprint_.reasons.clear();
-        append_fingerprint(inputs, fingerprint_.but_reasons, fingerprint_.reasons);
-        if (const std::optional<Settled>& s = settled_[id];
-            s && s->update.problems.empty() && s->inputs.but_reasons == fingerprint_.but_reasons) {
-          const bool same = s->inputs.reasons == fingerprint_.reasons;
+        const std::optional<Settled>& s = settled_[id];
+        FingerprintCheck but_reasons(s ? &s->inputs.but_reasons : nullptr), reasons(s ? &s->inputs.reasons : nullptr);
+        append_fingerprint(inputs, but_reasons, reasons);
+        if (s && s->update.problems.empty() && but_reasons.same()) {
+          const bool same = reasons.same();
           const bool waits = same ? s->stored_nothing
                                   : config_.reason_refresh.count() > 0 && now - s->written < config_.reason_refresh;
           const VaKey& key = grouping_.key(id);
@@ -148,7 +147,8 @@ sdk::Result<void> StatusSink::publish(const sdk::PublishBatch& batch) {
               continue;
             }
         }
-        to_write.push_back(ToWrite{plan_update(grouping_.key(id), inputs), fingerprint_});
+        to_write.push_back(ToWrite{plan_update(grouping_.key(id), inputs),
+                                   Inputs{std::move(but_reasons).take(), std::move(reasons).take()}});
       }
       if (!batch.partial) forget_unnamed(batch.pipeline);
     }

@@ -56,7 +56,6 @@ class StatusSink : public sdk::Plugin, public sdk::Sink {
   std::mutex settled_mutex_;                     // publish() of one instance may overlap an abandoned call of it
   VaGrouping grouping_;                          // the batch by VA, slots kept between cycles
   std::vector<std::optional<Settled>> settled_;  // by the VA's grouping id
-  Inputs fingerprint_;                           // scratch, reused
 
   Settings config_;
   std::string config_path_ = "sinks.status";

@@ -296,5 +296,39 @@ TEST(Fingerprint, ChangesWithEveryFieldThatReachesTheStatus) {
   EXPECT_NE(fingerprint(held, m).but_reasons, fingerprint(held_other, m).but_reasons);
 }
 
+// FingerprintCheck says what comparing the whole appended string with the expected one says, and gives
+// that string, over random pieces (equal, prefixes, longer, differing in the first, middle or last byte).
+TEST(FingerprintCheck, AgreesWithBuildingAndComparingOnRandomPieces) {
+  std::mt19937 rng(99);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  int same = 0;
+  for (int round = 0; round < 5000; ++round) {
+    std::vector<std::string> pieces(static_cast<std::size_t>(pick(6)));
+    std::string whole;
+    for (auto& p : pieces) {
+      for (int i = pick(5); i > 0; --i) p.push_back(static_cast<char>('a' + pick(3)));
+      whole += p;
+    }
+    std::string expected = whole;
+    switch (pick(5)) {
+      case 0: break;
+      case 1: expected = whole.substr(0, whole.size() / 2); break;
+      case 2: expected = whole + "x"; break;
+      case 3:
+        if (!expected.empty()) expected[static_cast<std::size_t>(pick(static_cast<int>(expected.size())))] = 'z';
+        break;
+      default: expected.clear(); break;
+    }
+    const bool has_expected = pick(8) != 0;
+    FingerprintCheck check(has_expected ? &expected : nullptr);
+    for (const auto& p : pieces) check.append(p.data(), p.size());
+    const bool want_same = has_expected && expected == whole;
+    EXPECT_EQ(check.same(), want_same) << round;
+    same += want_same;
+    EXPECT_EQ(std::move(check).take(), whole) << round;
+  }
+  EXPECT_GT(same, 500);
+}
+
 }  // namespace
 }  // namespace wva::plugins::status
