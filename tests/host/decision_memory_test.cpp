@@ -6,6 +6,8 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "host/cycle.h"
 
@@ -19,6 +21,7 @@ TEST(DecisionMemory, AnswersAsAMapOfJoinedKeysOnRandomSequences) {
     DecisionMemory memory;
     std::map<std::string, DecisionMemory::Remembered> reference;  // "ns/model#variant", as before
     int hits = 0;
+    std::vector<std::pair<DecisionMemory::Entry, std::string>> kept;  // entries found, read again later
     for (int step = 0; step < 2000; ++step) {
       // Short and long names (beyond the small-string buffer), shared prefixes.
       const sdk::ModelKey model{"ns-" + std::to_string(pick(3)),
@@ -37,16 +40,26 @@ TEST(DecisionMemory, AnswersAsAMapOfJoinedKeysOnRandomSequences) {
       }
       const auto got = memory.last(model, variant);
       const auto desired = memory.last_desired(model, variant);
+      const DecisionMemory::Entry entry = memory.entry(model, variant);
       const auto want = reference.find(key);
       ASSERT_EQ(got.has_value(), want != reference.end()) << key;
       ASSERT_EQ(desired.has_value(), want != reference.end()) << key;
+      ASSERT_EQ(entry != nullptr, want != reference.end()) << key;
       if (!got) continue;
       ++hits;
       EXPECT_EQ(got->desired, want->second.desired) << key;
       EXPECT_EQ(*desired, want->second.desired) << key;
       EXPECT_EQ(got->analyzer, want->second.analyzer) << key;
+      kept.emplace_back(entry, key);
     }
     EXPECT_GT(hits, 500);
+    // Entries kept across later decisions read what the memory holds now.
+    memory.read_entries([&] {
+      for (const auto& [entry, key] : kept) {
+        EXPECT_EQ(entry->desired, reference.at(key).desired) << key;
+        EXPECT_EQ(entry->analyzer, reference.at(key).analyzer) << key;
+      }
+    });
   }
 }
 

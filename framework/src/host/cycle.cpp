@@ -31,6 +31,12 @@ std::optional<int> DecisionMemory::last_desired(const sdk::ModelKey& model, cons
   return it->second.desired;
 }
 
+DecisionMemory::Entry DecisionMemory::entry(const sdk::ModelKey& model, const std::string& variant) const {
+  std::lock_guard lock(mutex_);
+  auto it = last_.find(KeyView{model.ns, model.model_id, variant});
+  return it == last_.end() ? nullptr : &it->second;
+}
+
 void DecisionMemory::remember(const sdk::Decision& d) {
   std::lock_guard lock(mutex_);
   auto it = last_.find(KeyView{d.model.ns, d.model.model_id, d.variant});

@@ -51,6 +51,17 @@ class DecisionMemory {
   std::optional<int> last_desired(const sdk::ModelKey& model, const std::string& variant) const;
   void remember(const sdk::Decision& d);
 
+  // A variant's entry once it has one (nullptr before): entries are never dropped and never move, so a
+  // caller may keep it for the memory's life and read it in read_entries().
+  using Entry = const Remembered*;
+  Entry entry(const sdk::ModelKey& model, const std::string& variant) const;
+  // Calls `read` with the entries' values stable (one lock for many reads).
+  template <class Read>
+  void read_entries(Read&& read) const {
+    std::lock_guard lock(mutex_);
+    read();
+  }
+
  private:
   struct Key {
     std::string ns, model_id, variant;
