@@ -33,14 +33,15 @@ sdk::Result<void> StatusSink::start(sdk::PluginContext& context) {
 
 void StatusSink::stop() noexcept { context_ = nullptr; }
 
-StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const Inputs& inputs, const std::string& pipeline,
+StatusSink::Outcome StatusSink::write_one(VaUpdate&& update, Inputs&& inputs, const std::string& pipeline,
                                           sdk::TimePoint now, sdk::Error& error) {
   auto& cluster = context_->cluster();
-  const std::string& ns = update.key.ns;
-  const std::string& name = update.key.name;
+  const VaKey key = update.key;  // the update moves into the settled state
+  const std::string& ns = key.ns;
+  const std::string& name = key.name;
   // The VA's settled state, when it still has a slot. Under settled_mutex_.
   auto settled_of = [&]() -> std::optional<Settled>* {
-    const VaGrouping::Id* id = grouping_.find(update.key);
+    const VaGrouping::Id* id = grouping_.find(key);
     return id && *id < settled_.size() ? &settled_[*id] : nullptr;
   };
   for (int attempt = 1; attempt <= config_.max_attempts; ++attempt) {
@@ -74,24 +75,26 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const Inputs& 
       // written one (when the backend shows its own writes at once; otherwise the next read differs and the
       // next update is written).
       auto after = cluster.get_shared(kKind, ns, name);
+      const std::vector<PlannedEvent> events = plan_events(update, current->get());
       {
         std::lock_guard lock(settled_mutex_);
         if (auto* s = settled_of()) {
-          if (after && *after) *s = Settled{*after, update, inputs, pipeline, now, *after == *current};
+          if (after && *after)
+            *s = Settled{*after, std::move(update), std::move(inputs), pipeline, now, *after == *current};
           else s->reset();
         }
       }
       // kubectl describe shows what changed; a failed event never fails the write.
-      for (const auto& e : plan_events(update, current->get()))
+      for (const auto& e : events)
         if (auto ev = cluster.emit_event(**current, e.type, e.reason, e.message); !ev)
-          context_->logger().debug("status: event on VariantAutoscaling " + update.key.to_string() +
+          context_->logger().debug("status: event on VariantAutoscaling " + key.to_string() +
                                    " not recorded: " + ev.error().message);
       return Outcome::kWritten;
     }
     if (r.error().code == ErrorCode::kNotFound) return Outcome::kGone;  // deleted since the read
     error = r.error();
     if (r.error().code != ErrorCode::kConflict) return Outcome::kFailed;
-    context_->logger().debug("status: conflict writing VariantAutoscaling " + update.key.to_string() + " (attempt " +
+    context_->logger().debug("status: conflict writing VariantAutoscaling " + key.to_string() + " (attempt " +
                              std::to_string(attempt) + " of " + std::to_string(config_.max_attempts) + "); re-reading");
   }
   error.message += " (after " + std::to_string(config_.max_attempts) + " attempts)";
@@ -156,20 +159,21 @@ sdk::Result<void> StatusSink::publish(const sdk::PublishBatch& batch) {
               [](const ToWrite& a, const ToWrite& b) { return a.update.key < b.update.key; });
 
     std::vector<std::pair<std::string, sdk::Error>> failures;
-    for (const auto& [u, inputs] : to_write) {
-      for (const auto& p : u.problems)
-        context_->logger().warn("status: VariantAutoscaling " + u.key.to_string() + ": " + p);
+    for (auto& [planned, inputs] : to_write) {
+      const VaKey key = planned.key;
+      for (const auto& p : planned.problems)
+        context_->logger().warn("status: VariantAutoscaling " + key.to_string() + ": " + p);
       sdk::Error error;
-      switch (write_one(u, inputs, batch.pipeline, now, error)) {
+      switch (write_one(std::move(planned), std::move(inputs), batch.pipeline, now, error)) {
         case Outcome::kWritten: ++written; break;
         case Outcome::kGone:
-          context_->logger().info("status: VariantAutoscaling " + u.key.to_string() +
+          context_->logger().info("status: VariantAutoscaling " + key.to_string() +
                                   " no longer exists; its status is not written");
           break;
         case Outcome::kFailed:
-          context_->logger().warn("status: cannot write VariantAutoscaling " + u.key.to_string() + ": " +
+          context_->logger().warn("status: cannot write VariantAutoscaling " + key.to_string() + ": " +
                                   to_string(error.code) + ": " + error.message);
-          failures.emplace_back(u.key.to_string(), std::move(error));
+          failures.emplace_back(key.to_string(), std::move(error));
           break;
       }
     }

@@ -30,7 +30,7 @@ class StatusSink : public sdk::Plugin, public sdk::Sink {
     std::string but_reasons;
     std::string reasons;
   };
-  Outcome write_one(const VaUpdate& update, const Inputs& inputs, const std::string& pipeline, sdk::TimePoint now,
+  Outcome write_one(VaUpdate&& update, Inputs&& inputs, const std::string& pipeline, sdk::TimePoint now,
                     sdk::Error& error);
   // Forgets the settled VAs of `pipeline` that its full batch did not name, and the slots of VAs that
   // nothing settled (bounded by the VAs in play). Under settled_mutex_.
