@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <set>
+#include <string_view>
 #include <utility>
 
 namespace wva::plugins::status {
@@ -394,8 +396,14 @@ std::string FingerprintCheck::take() && {
   return std::move(built_);
 }
 
-template <class Out>
-void append_fingerprint(const VaInputs& inputs, Out& out, Out& reasons) {
+void ReasonsHash::append(const char* data, std::size_t n) {
+  const std::uint64_t piece = std::hash<std::string_view>{}(std::string_view(data, n));
+  h_ ^= piece + 0x9e3779b97f4a7c15ULL + (h_ << 6) + (h_ >> 2);
+  h_ *= 0x100000001b3ULL;  // the next piece lands differently
+}
+
+template <class Out, class Reasons>
+void append_fingerprint(const VaInputs& inputs, Out& out, Reasons& reasons) {
   // The decisions in batch order determine the problems, the kept ones and their order.
   append_size(out, inputs.decisions.size());
   for (const Decision* d : inputs.decisions) {
@@ -406,7 +414,8 @@ void append_fingerprint(const VaInputs& inputs, Out& out, Out& reasons) {
     append_text(out, d->accelerator);
     append_int(out, d->current);
     append_int(out, d->desired);
-    append_text(d->desired >= 0 ? reasons : out, d->reason);  // a kept decision's reason goes to variants[]
+    if (d->desired >= 0) append_text(reasons, d->reason);  // a kept decision's reason goes to variants[]
+    else append_text(out, d->reason);
     append_text(out, d->analyzer);
     out.push_back(d->held ? '\1' : '\0');
   }
@@ -421,7 +430,8 @@ void append_fingerprint(const VaInputs& inputs, Out& out, Out& reasons) {
     append_text(out, c->reason);
     // Normalized as plan_update does, the status says whether the message is reason text.
     const bool reason_text = c->type == kOptimizationReady && normalize_status(c->status) == "True";
-    append_text(reason_text ? reasons : out, c->message);
+    if (reason_text) append_text(reasons, c->message);
+    else append_text(out, c->message);
   }
   // Of the model: what TargetResolved and MetricsAvailable read.
   const sdk::ModelView* m = inputs.model;
@@ -439,7 +449,8 @@ void append_fingerprint(const VaInputs& inputs, Out& out, Out& reasons) {
 }
 
 template void append_fingerprint(const VaInputs&, std::string&, std::string&);
-template void append_fingerprint(const VaInputs&, FingerprintCheck&, FingerprintCheck&);
+template void append_fingerprint(const VaInputs&, FingerprintCheck&, ReasonsHash&);
+template void append_fingerprint(const VaInputs&, std::string&, ReasonsHash&);
 
 namespace {
 

@@ -2,6 +2,7 @@
 // the merge patch of its .status given the object as it is now. No I/O; tested without a cluster.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,9 +81,22 @@ VaUpdate plan_update(const VaKey& key, const VaInputs& inputs);
 // messages of True OptimizationReady conditions, `out` everything else. Equal parts give equal updates (same_status);
 // equal `out` alone gives updates that differ at most in those reasons (same_status_but_reasons). Much cheaper than
 // planning: no text is composed.
-// Out: std::string, or FingerprintCheck.
-template <class Out>
-void append_fingerprint(const VaInputs& inputs, Out& out, Out& reasons);
+// Out: std::string, or FingerprintCheck; Reasons: std::string, or ReasonsHash.
+template <class Out, class Reasons>
+void append_fingerprint(const VaInputs& inputs, Out& out, Reasons& reasons);
+
+// A 64-bit hash of what is appended (each append hashed, then mixed in), for the reasons part: a VA keeps
+// this instead of its reasons' text. Two texts with the same hash (one chance in 2^64) would only delay a
+// reason-only refresh to the next change of the text.
+class ReasonsHash {
+ public:
+  void append(const char* data, std::size_t n);
+  void push_back(char c) { append(&c, 1); }
+  std::uint64_t value() const { return h_; }
+
+ private:
+  std::uint64_t h_ = 0x84222325cbf29ce4ULL;
+};
 
 // A fingerprint compared with the one expected while it is appended: nothing is copied while they agree;
 // from the first difference on, the new one is built.

@@ -137,10 +137,11 @@ sdk::Result<void> StatusSink::publish(const sdk::PublishBatch& batch) {
       for (VaGrouping::Id id : named) {
         const VaInputs& inputs = grouping_.inputs(id);
         const std::optional<Settled>& s = settled_[id];
-        FingerprintCheck but_reasons(s ? &s->inputs.but_reasons : nullptr), reasons(s ? &s->inputs.reasons : nullptr);
+        FingerprintCheck but_reasons(s ? &s->inputs.but_reasons : nullptr);
+        ReasonsHash reasons;
         append_fingerprint(inputs, but_reasons, reasons);
         if (s && s->update.problems.empty() && but_reasons.same()) {
-          const bool same = reasons.same();
+          const bool same = reasons.value() == s->inputs.reasons;
           const bool waits = same ? s->stored_nothing
                                   : config_.reason_refresh.count() > 0 && now - s->written < config_.reason_refresh;
           const VaKey& key = grouping_.key(id);
@@ -150,8 +151,8 @@ sdk::Result<void> StatusSink::publish(const sdk::PublishBatch& batch) {
               continue;
             }
         }
-        to_write.push_back(ToWrite{plan_update(grouping_.key(id), inputs),
-                                   Inputs{std::move(but_reasons).take(), std::move(reasons).take()}});
+        to_write.push_back(
+            ToWrite{plan_update(grouping_.key(id), inputs), Inputs{std::move(but_reasons).take(), reasons.value()}});
       }
       if (!batch.partial) forget_unnamed(batch.pipeline);
     }

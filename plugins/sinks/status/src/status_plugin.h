@@ -2,6 +2,7 @@
 // conditions) with one merge patch per VA, retrying on conflict.
 #pragma once
 
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,10 +26,11 @@ class StatusSink : public sdk::Plugin, public sdk::Sink {
 
  private:
   enum class Outcome { kWritten, kGone, kFailed };
-  // The fingerprint of what an update was planned from (append_fingerprint's two parts).
+  // The fingerprint of what an update was planned from (append_fingerprint's two parts, the reasons
+  // hashed: the text itself is most of a fingerprint).
   struct Inputs {
     std::string but_reasons;
-    std::string reasons;
+    std::uint64_t reasons = 0;
   };
   Outcome write_one(VaUpdate&& update, Inputs&& inputs, const std::string& pipeline, sdk::TimePoint now,
                     sdk::Error& error);

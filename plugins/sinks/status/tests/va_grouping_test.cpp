@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <random>
 #include <string>
@@ -159,11 +160,16 @@ TEST(VaGrouping, KeepsSlotsBetweenBatchesAndFindsThemByKey) {
 
 struct Fingerprint {
   std::string but_reasons, reasons;
+  std::uint64_t reasons_hash = 0;  // what the sink keeps of `reasons`
 };
 
 Fingerprint fingerprint_of(const VaInputs& inputs) {
   Fingerprint f;
   append_fingerprint(inputs, f.but_reasons, f.reasons);
+  std::string ignored;
+  ReasonsHash hash;
+  append_fingerprint(inputs, ignored, hash);
+  f.reasons_hash = hash.value();
   return f;
 }
 
@@ -217,6 +223,7 @@ TEST(Fingerprint, EqualPartsGiveEqualStatusesOnRandomPairs) {
         continue;
       }
       EXPECT_TRUE(same_status_but_reasons(ua, ub)) << "round " << round;
+      EXPECT_EQ(fa.reasons == fb.reasons, fa.reasons_hash == fb.reasons_hash) << "round " << round;
       EXPECT_EQ(ua.problems, ub.problems) << "round " << round;
       if (fa.reasons == fb.reasons) {
         ++equal_whole;
@@ -286,6 +293,7 @@ TEST(Fingerprint, ChangesWithEveryFieldThatReachesTheStatus) {
     const Fingerprint f = fingerprint(dd, m);
     EXPECT_EQ(f.but_reasons, base.but_reasons) << which;
     EXPECT_NE(f.reasons, base.reasons) << which;
+    EXPECT_NE(f.reasons_hash, base.reasons_hash) << which;
   }
   // A held decision's reason is in OptimizationReady's derived message: not a reason-only change.
   Decision held = d;
