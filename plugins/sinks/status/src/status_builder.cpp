@@ -393,6 +393,7 @@ void FingerprintCheck::append(const char* data, std::size_t n) {
 
 std::string FingerprintCheck::take() && {
   if (!diverged_ && expected_) return expected_->substr(0, pos_);
+  built_.shrink_to_fit();  // kept per VA: no room for growth
   return std::move(built_);
 }
 
