@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -103,7 +104,16 @@ class ReasonsHash {
 class FingerprintCheck {
  public:
   explicit FingerprintCheck(const std::string* expected) : expected_(expected) {}
-  void append(const char* data, std::size_t n);
+  // Inline: most appends are a few bytes of known size, compared in place.
+  void append(const char* data, std::size_t n) {
+    if (!diverged_ && expected_ && n <= expected_->size() - pos_ &&
+        std::memcmp(expected_->data() + pos_, data, n) == 0) {
+      pos_ += n;
+      return;
+    }
+    if (diverged_) built_.append(data, n);
+    else diverge(data, n);
+  }
   void push_back(char c) { append(&c, 1); }
   // Whether what was appended equals the expected fingerprint.
   bool same() const { return !diverged_ && expected_ && pos_ == expected_->size(); }
@@ -111,6 +121,8 @@ class FingerprintCheck {
   std::string take() &&;
 
  private:
+  void diverge(const char* data, std::size_t n);  // the first difference: the new one is built from here
+
   const std::string* expected_;
   std::size_t pos_ = 0;
   bool diverged_ = false;
