@@ -8,26 +8,39 @@
 
 namespace wva::framework {
 
-std::string DecisionMemory::key(const sdk::ModelKey& model, const std::string& variant) {
-  std::string k;
-  k.reserve(model.ns.size() + model.model_id.size() + variant.size() + 2);
-  k.append(model.ns).append("/").append(model.model_id).append("#").append(variant);
-  return k;
+std::size_t DecisionMemory::KeyHash::operator()(const KeyView& k) const noexcept {
+  const std::hash<std::string_view> h;
+  std::size_t seed = h(k.ns);
+  for (const std::string_view part : {k.model_id, k.variant})
+    seed ^= h(part) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+  return seed;
 }
 
 std::optional<DecisionMemory::Remembered> DecisionMemory::last(const sdk::ModelKey& model,
                                                                const std::string& variant) const {
-  const std::string k = key(model, variant);
   std::lock_guard lock(mutex_);
-  auto it = last_.find(k);
+  auto it = last_.find(KeyView{model.ns, model.model_id, variant});
   if (it == last_.end()) return std::nullopt;
   return it->second;
 }
 
-void DecisionMemory::remember(const sdk::Decision& d) {
-  std::string k = key(d.model, d.variant);
+std::optional<int> DecisionMemory::last_desired(const sdk::ModelKey& model, const std::string& variant) const {
   std::lock_guard lock(mutex_);
-  auto [it, fresh] = last_.try_emplace(std::move(k));
+  auto it = last_.find(KeyView{model.ns, model.model_id, variant});
+  if (it == last_.end()) return std::nullopt;
+  return it->second.desired;
+}
+
+DecisionMemory::Entry DecisionMemory::entry(const sdk::ModelKey& model, const std::string& variant) const {
+  std::lock_guard lock(mutex_);
+  auto it = last_.find(KeyView{model.ns, model.model_id, variant});
+  return it == last_.end() ? nullptr : &it->second;
+}
+
+void DecisionMemory::remember(const sdk::Decision& d) {
+  std::lock_guard lock(mutex_);
+  auto it = last_.find(KeyView{d.model.ns, d.model.model_id, d.variant});
+  if (it == last_.end()) it = last_.emplace(Key{d.model.ns, d.model.model_id, d.variant}, Remembered{}).first;
   it->second.desired = d.desired;
   if (it->second.analyzer != d.analyzer) it->second.analyzer = d.analyzer;
 }
@@ -73,16 +86,19 @@ std::string first_reason(const std::vector<sdk::Recommendation>& chain) {
   return "no analyzer had an opinion";
 }
 
-// `targets` are the combiner's (empty unless `analyzed`).
-std::vector<sdk::Decision> decide(const sdk::ModelView& model, const std::vector<sdk::Recommendation>& chain,
-                                  const CombinedTargets& targets, bool analyzed, const std::optional<Hold>& hold,
-                                  const std::string& disabled, const CycleServices& services, sdk::TimePoint now) {
-  std::vector<sdk::Decision> out;
+// Appends the model's decisions to `out`. `targets` are the combiner's (empty unless `analyzed`).
+void decide(const sdk::ModelView& model, const std::vector<sdk::Recommendation>& chain, const CombinedTargets& targets,
+            bool analyzed, const std::optional<Hold>& hold, const std::string& disabled, const CycleServices& services,
+            sdk::TimePoint now, std::vector<sdk::Decision>& out) {
+  std::size_t chain_conditions = 0;
+  for (const auto& rec : chain) chain_conditions += rec.conditions.size();
   const sdk::Condition metrics = disabled.empty()
                                      ? metrics_condition(model.metrics)
                                      : sdk::Condition{"MetricsAvailable", "Unknown", "PipelineDisabled", disabled};
   for (const auto& v : model.variants) {
-    sdk::Decision d;
+    sdk::Decision& d = out.emplace_back();  // built where it stays
+    d.trail.reserve(chain.size());
+    d.conditions.reserve(chain_conditions + 2);
     d.model = model.key;
     d.variant = v.name;
     d.va_name = model.va_name;
@@ -125,9 +141,7 @@ std::vector<sdk::Decision> decide(const sdk::ModelView& model, const std::vector
                                                 : "MetricsUnavailable",
                               why});
     }
-    out.push_back(std::move(d));
   }
-  return out;
 }
 
 }  // namespace
@@ -391,6 +405,9 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vec
   }
   if (combine_failed) count_error("combine", combiner_name, *combine_failed);
 
+  std::size_t variants = 0;
+  for (const auto& m : models) variants += m.variants.size();
+  outcome.decisions.reserve(variants);
   for (std::size_t i = 0; i < models.size(); ++i) {
     std::optional<Hold>& hold = holds[i];
     CombinedTargets targets;
@@ -404,9 +421,8 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vec
         hold = Hold{"OptimizationFailed", "combine " + combiner_name + ": " + combined[i]->error().message};
       }
     }
-    auto decisions =
-        decide(models[i], (*results)[i].chain, targets, to_combine[i] && !hold, hold, pipeline.disabled, services, now);
-    for (auto& d : decisions) outcome.decisions.push_back(std::move(d));
+    decide(models[i], (*results)[i].chain, targets, to_combine[i] && !hold, hold, pipeline.disabled, services, now,
+           outcome.decisions);
   }
 
   // 5. One batched publish per sink (each watched call co-owns the batch's data). With sharding, of what

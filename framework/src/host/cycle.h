@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -38,6 +39,7 @@ struct PipelineRuntime {
 
 // The last decision per variant, kept across cycles and config reloads: what a held variant and the next
 // cycle's previous_desired need of it (not the whole Decision, which a fleet would copy every cycle).
+// Looked up by (namespace, model ID, variant) in place: no key string is built per lookup.
 class DecisionMemory {
  public:
   struct Remembered {
@@ -45,12 +47,45 @@ class DecisionMemory {
     std::string analyzer;  // whose target won
   };
   std::optional<Remembered> last(const sdk::ModelKey& model, const std::string& variant) const;
+  // last()'s desired alone (no copy of the analyzer's name).
+  std::optional<int> last_desired(const sdk::ModelKey& model, const std::string& variant) const;
   void remember(const sdk::Decision& d);
 
+  // A variant's entry once it has one (nullptr before): entries are never dropped and never move, so a
+  // caller may keep it for the memory's life and read it in read_entries().
+  using Entry = const Remembered*;
+  Entry entry(const sdk::ModelKey& model, const std::string& variant) const;
+  // Calls `read` with the entries' values stable (one lock for many reads).
+  template <class Read>
+  void read_entries(Read&& read) const {
+    std::lock_guard lock(mutex_);
+    read();
+  }
+
  private:
-  static std::string key(const sdk::ModelKey& model, const std::string& variant);
+  struct Key {
+    std::string ns, model_id, variant;
+  };
+  struct KeyView {
+    std::string_view ns, model_id, variant;
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(const KeyView& k) const noexcept;
+    std::size_t operator()(const Key& k) const noexcept { return (*this)(KeyView{k.ns, k.model_id, k.variant}); }
+  };
+  struct KeyEqual {
+    using is_transparent = void;
+    static KeyView view(const Key& k) { return {k.ns, k.model_id, k.variant}; }
+    static KeyView view(const KeyView& k) { return k; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      const KeyView x = view(a), y = view(b);
+      return x.variant == y.variant && x.model_id == y.model_id && x.ns == y.ns;
+    }
+  };
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Remembered> last_;  // by key()
+  std::unordered_map<Key, Remembered, KeyHash, KeyEqual> last_;
 };
 
 struct CycleOutcome {

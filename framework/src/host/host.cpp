@@ -436,17 +436,30 @@ std::optional<Host::CycleInput> Host::select_models(std::size_t index, bool idle
     ws.selected = std::move(selected);
   }
   auto& mine = *ws.models;
+  if (!reuse) ws.remembered.clear();
+  std::size_t flat = 0;  // variant index into ws.remembered
   for (std::size_t i = 0; i < mine.size(); ++i) {
-    const sdk::ModelView& cached = all->models[ws.selected[i]];
-    if (reuse) mine[i].metrics = cached.metrics;  // what the last cycle filled goes
-    // What this controller last decided is the variant's previous desired (the VA status only carries
-    // it across restarts).
-    for (std::size_t v = 0; v < mine[i].variants.size(); ++v) {
-      auto& variant = mine[i].variants[v];
-      if (auto last = memory_.last(mine[i].key, variant.name)) variant.previous_desired = last->desired;
-      else variant.previous_desired = cached.variants[v].previous_desired;
+    if (reuse) mine[i].metrics = all->models[ws.selected[i]].metrics;  // what the last cycle filled goes
+    // A variant's memory entry is found once, then kept (stable for the memory's life).
+    for (const auto& variant : mine[i].variants) {
+      if (flat == ws.remembered.size()) ws.remembered.push_back(nullptr);
+      if (!ws.remembered[flat]) ws.remembered[flat] = memory_.entry(mine[i].key, variant.name);
+      ++flat;
     }
   }
+  // What this controller last decided is the variant's previous desired (the VA status only carries it
+  // across restarts). One lock for the fleet: another pipeline's cycle may be remembering.
+  memory_.read_entries([&] {
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < mine.size(); ++i) {
+      const sdk::ModelView& cached = all->models[ws.selected[i]];
+      for (std::size_t v = 0; v < mine[i].variants.size(); ++v, ++k) {
+        const DecisionMemory::Entry last = ws.remembered[k];
+        mine[i].variants[v].previous_desired =
+            last ? std::optional<int>(last->desired) : cached.variants[v].previous_desired;
+      }
+    }
+  });
   return CycleInput{ws.models, std::move(conditions)};
 }
 

@@ -203,6 +203,8 @@ class Host {
     std::uint64_t views_generation = 0;
     std::vector<std::size_t> selected;  // indexes into the views' models
     std::shared_ptr<std::vector<sdk::ModelView>> models;
+    // Per variant of `models` (in order), its DecisionMemory entry once it has one.
+    std::vector<DecisionMemory::Entry> remembered;
   };
   std::map<std::pair<std::size_t, bool>, WorkingSet> working_sets_;  // by (pipeline index, idle check)
   std::optional<CycleInput> select_models(std::size_t index, bool idle_only);

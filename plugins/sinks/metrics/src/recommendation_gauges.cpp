@@ -60,30 +60,35 @@ GaugeStats RecommendationGauges::publish(sdk::MetricsRegistry& registry, const s
     const SeriesKeyRef ref{d.variant, d.model.ns, d.accelerator, d.model.model_id};
     auto stamp = mine.find(ref);
     if (stamp == mine.end())
-      stamp = mine.emplace(SeriesKey{d.variant, d.model.ns, d.accelerator, d.model.model_id}, 0).first;
+      stamp = mine.emplace(SeriesKey{d.variant, d.model.ns, d.accelerator, d.model.model_id}, Stamp{}).first;
     const SeriesKey& key = stamp->first;
     const int current = d.current < 0 ? 0 : d.current;
     const Values values{static_cast<double>(d.desired), static_cast<double>(current),
                         desired_ratio(d.desired, current)};
-    auto written = written_.find(key);
-    const bool fresh = written == written_.end();
-    if (fresh) written = written_.emplace(key, values).first;
-    if (fresh || rewrite || !(written->second == values)) {
+    bool fresh = false;
+    if (!stamp->second.written) {  // new to this pipeline: another one may have written the series
+      auto written = written_.find(key);
+      fresh = written == written_.end();
+      if (fresh) written = written_.emplace(key, values).first;
+      stamp->second.written = &written->second;
+    }
+    Values& last = *stamp->second.written;
+    if (fresh || rewrite || !(last == values)) {
       const sdk::Labels labels = series_labels(key);
       registry.set_gauge(kDesiredReplicas, kDesiredHelp, labels, values.desired);
       registry.set_gauge(kCurrentReplicas, kCurrentHelp, labels, values.current);
       registry.set_gauge(kDesiredRatio, kRatioHelp, labels, values.ratio);
-      written->second = values;
+      last = values;
     }
-    if (stamp->second != number) ++stats.set;  // each series once, however many decisions name it
-    stamp->second = number;
+    if (stamp->second.batch != number) ++stats.set;  // each series once, however many decisions name it
+    stamp->second.batch = number;
   }
 
   if (batch.partial) return stats;  // only some of the pipeline's models: the others are not gone
   // Series of the pipeline's earlier batches that this full one does not have are gone, unless another
   // pipeline's last batch still has them.
   for (auto it = mine.begin(); it != mine.end();) {
-    if (it->second == number) {
+    if (it->second.batch == number) {
       ++it;
       continue;
     }

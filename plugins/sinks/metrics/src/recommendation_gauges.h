@@ -83,9 +83,14 @@ class RecommendationGauges {
     double ratio = 0;
     friend bool operator==(const Values&, const Values&) = default;
   };
-  // A pipeline's series, each with the number of the last batch that had it: kept across batches, so a
-  // steady fleet neither builds a set of its series nor allocates a key per decision every cycle.
-  using SeriesStamps = std::unordered_map<SeriesKey, std::size_t, SeriesKeyHash, SeriesKeyEqual>;
+  // A pipeline's series, each with the number of the last batch that had it and its entry in written_
+  // (nodes stay put; erased only with every pipeline's entry): kept across batches, so a steady fleet
+  // neither builds a set of its series nor allocates a key per decision, and looks each up once a cycle.
+  struct Stamp {
+    std::size_t batch = 0;
+    Values* written = nullptr;
+  };
+  using SeriesStamps = std::unordered_map<SeriesKey, Stamp, SeriesKeyHash, SeriesKeyEqual>;
   static void remove_series(sdk::MetricsRegistry& registry, const sdk::Labels& labels);
 
   std::mutex mutex_;

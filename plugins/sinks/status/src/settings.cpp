@@ -13,8 +13,9 @@ sdk::SettingsSchema settings_schema() {
                .in_range(1, 10),
            Setting::duration("reasonRefresh", "5m",
                              "A status whose only change is the text of its variants' reasons (an analyzer's "
-                             "figures) is written at most this often; a change of replicas, accelerator or "
-                             "conditions is written at once. 0 writes every change.")
+                             "figures, and the True `OptimizationReady` message that repeats them) is written at "
+                             "most this often; a change of replicas, accelerator or a condition's status or reason "
+                             "is written at once. 0 writes every change.")
                .in_range(0, 3'600'000)}};
 }
 

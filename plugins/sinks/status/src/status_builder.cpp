@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <set>
+#include <string_view>
 #include <utility>
 
 namespace wva::plugins::status {
@@ -83,10 +87,12 @@ class ModelIndex {
         if (!v.va_name.empty()) by_va_.try_emplace(VaKey{m.key.ns, v.va_name}, &m);
     }
   }
-  const sdk::ModelView* model_for(const VaUpdate& u) const {
-    if (!u.decisions.empty())
-      if (auto it = by_key_.find(u.decisions.front().model); it != by_key_.end()) return it->second;
-    auto it = by_va_.find(u.key);
+  const sdk::ModelView* first_with_key(const sdk::ModelKey& key) const {
+    auto it = by_key_.find(key);
+    return it == by_key_.end() ? nullptr : it->second;
+  }
+  const sdk::ModelView* first_naming(const VaKey& va) const {
+    auto it = by_va_.find(va);
     return it == by_va_.end() ? nullptr : it->second;
   }
 
@@ -220,47 +226,27 @@ Condition metrics_condition(const sdk::ModelMetrics& metrics) {
   return {kMetricsAvailable, "Unknown", "MetricsMissing", "unknown metrics state"};
 }
 
+void sort_kept_decisions(VaInputs& inputs) {
+  inputs.kept.clear();
+  for (const Decision* d : inputs.decisions)
+    if (d->desired >= 0) inputs.kept.push_back(d);
+  std::sort(inputs.kept.begin(), inputs.kept.end(),
+            [](const Decision* a, const Decision* b) { return a->variant < b->variant; });
+}
+
 std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch) {
-  struct Planned {
-    VaUpdate update;
-    std::vector<const Condition*> explicit_conditions;  // as the batch's decisions and resource conditions carry them
-  };
-  std::map<VaKey, Planned> by_va;
-  auto entry = [&](VaKey key) -> Planned& {
-    auto it = by_va.lower_bound(key);
-    if (it == by_va.end() || it->first != key) {
-      it = by_va.emplace_hint(it, key, Planned{});
-      it->second.update.key = std::move(key);
-    }
-    return it->second;
-  };
+  std::map<VaKey, VaInputs> by_va;
+  auto entry = [&](VaKey key) -> VaInputs& { return by_va[std::move(key)]; };
 
   for (const Decision& d : batch.decisions) {
     if (d.va_name.empty()) continue;  // nothing to address; the host always sets it
-    Planned& p = entry(VaKey{d.model.ns, d.va_name});
-    if (d.desired < 0) {
-      p.update.problems.push_back("variant " + d.variant + ": desired replicas " + std::to_string(d.desired) +
-                                  " is negative; not written");
-    } else {
-      // What the status needs of the decision; its trail and conditions are not copied (the conditions
-      // are merged below, once per VA).
-      Decision& kept = p.update.decisions.emplace_back();
-      kept.model = d.model;
-      kept.variant = d.variant;
-      kept.va_name = d.va_name;
-      kept.accelerator = d.accelerator;
-      kept.current = d.current;
-      kept.desired = d.desired;
-      kept.reason = d.reason;
-      kept.analyzer = d.analyzer;
-      kept.held = d.held;
-      kept.time = d.time;
-    }
-    for (const auto& c : d.conditions) p.explicit_conditions.push_back(&c);
+    VaInputs& in = entry(VaKey{d.model.ns, d.va_name});
+    in.decisions.push_back(&d);
+    for (const auto& c : d.conditions) in.conditions.push_back(&c);
   }
   for (const auto& rc : batch.conditions) {
     if (rc.va_name.empty()) continue;
-    entry(VaKey{rc.ns, rc.va_name}).explicit_conditions.push_back(&rc.condition);
+    entry(VaKey{rc.ns, rc.va_name}).conditions.push_back(&rc.condition);
   }
   for (const auto& m : batch.models) {
     if (!m.va_name.empty()) entry(VaKey{m.key.ns, m.va_name});
@@ -271,85 +257,200 @@ std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch) {
   const ModelIndex models(batch);
   std::vector<VaUpdate> out;
   out.reserve(by_va.size());
-  for (auto& [key, planned] : by_va) {
-    VaUpdate& u = planned.update;
-    std::sort(u.decisions.begin(), u.decisions.end(),
-              [](const Decision& a, const Decision& b) { return a.variant < b.variant; });
-    u.write_allocation = std::any_of(u.decisions.begin(), u.decisions.end(), [](const Decision& d) { return !d.held; });
-
-    // Explicit conditions: the worst status of each type wins; the first of equal ones is kept.
-    std::vector<Condition> merged;
-    for (const Condition* raw : planned.explicit_conditions) {
-      if (!valid_condition_type(raw->type)) {
-        u.problems.push_back("condition type '" + raw->type + "' is not a valid Kubernetes condition type; dropped");
-        continue;
-      }
-      Condition c = normalized(*raw);
-      auto it = std::find_if(merged.begin(), merged.end(), [&](const Condition& m) { return m.type == c.type; });
-      if (it == merged.end()) merged.push_back(std::move(c));
-      else if (severity(c.status) > severity(it->status)) *it = std::move(c);
-    }
-
-    const sdk::ModelView* model = models.model_for(u);
-    std::vector<Condition> result;
-    auto take = [&](const std::string& type) -> bool {
-      if (const Condition* c = find_condition(merged, type)) {
-        result.push_back(*c);
-        return true;
-      }
-      return false;
-    };
-
-    // TargetResolved
-    if (!take(kTargetResolved)) {
-      std::vector<std::string> names;
-      for (const auto& d : u.decisions) names.push_back(d.variant);
-      if (names.empty() && model) names = variants_of(*model, key.name);
-      if (!names.empty())
-        result.push_back({kTargetResolved, "True", "TargetFound",
-                          (names.size() == 1 ? "Scale target Deployment " : "Scale target Deployments ") +
-                              join_names(names) + (names.size() == 1 ? " found" : " found")});
-    }
-    // MetricsAvailable
-    if (!take(kMetricsAvailable) && model) result.push_back(normalized(metrics_condition(model->metrics)));
-    // OptimizationReady
-    if (!take(kOptimizationReady)) {
-      const Condition* metrics = find_condition(result, kMetricsAvailable);
-      const bool metrics_down = metrics && metrics->status == "False";
-      if (u.write_allocation) {
-        std::string msg = "Desired replicas computed:";
-        for (const auto& d : u.decisions)
-          msg += " " + d.variant + "=" + std::to_string(d.desired) +
-                 (d.analyzer.empty() ? "" : " (" + d.analyzer + ")") + (d.held ? " [held]" : "");
-        result.push_back({kOptimizationReady, "True", "OptimizationSucceeded", truncate_utf8(msg, kMaxMessage)});
-      } else if (!u.decisions.empty()) {
-        const Decision& d = u.decisions.front();
-        std::string msg = "Holding the last decision (" + d.variant + "=" + std::to_string(d.desired) + ")";
-        if (!d.reason.empty()) msg += ": " + d.reason;
-        result.push_back({kOptimizationReady, "False", metrics_down ? "MetricsUnavailable" : "OptimizationFailed",
-                          truncate_utf8(msg, kMaxMessage)});
-      } else {
-        std::string msg = "No scaling decision this cycle";
-        for (const auto& c : result)
-          if (c.status == "False") {
-            msg += ": " + c.message;
-            break;
-          }
-        result.push_back({kOptimizationReady, "False", metrics_down ? "MetricsUnavailable" : "SkippedProcessing",
-                          truncate_utf8(msg, kMaxMessage)});
-      }
-    }
-    // Other types, in the order first seen.
-    for (const auto& c : merged)
-      if (!find_condition(result, c.type)) result.push_back(c);
-
-    u.conditions = std::move(result);
-    out.push_back(std::move(u));
+  for (auto& [key, inputs] : by_va) {
+    resolve_model(
+        inputs, [&](const sdk::ModelKey& k) { return models.first_with_key(k); }, models.first_naming(key));
+    out.push_back(plan_update(key, inputs));
   }
   return out;
 }
 
+VaUpdate plan_update(const VaKey& key, const VaInputs& inputs) {
+  VaUpdate u;
+  u.key = key;
+  for (const Decision* d : inputs.decisions)
+    if (d->desired < 0)
+      u.problems.push_back("variant " + d->variant + ": desired replicas " + std::to_string(d->desired) +
+                           " is negative; not written");
+  // What the status needs of each decision; its trail and conditions are not copied (the conditions are
+  // merged below, once per VA).
+  u.decisions.reserve(inputs.kept.size());
+  for (const Decision* d : inputs.kept) {
+    Decision& kept = u.decisions.emplace_back();
+    kept.model = d->model;
+    kept.variant = d->variant;
+    kept.va_name = d->va_name;
+    kept.accelerator = d->accelerator;
+    kept.current = d->current;
+    kept.desired = d->desired;
+    kept.reason = d->reason;
+    kept.analyzer = d->analyzer;
+    kept.held = d->held;
+    kept.time = d->time;
+  }
+  u.write_allocation = std::any_of(u.decisions.begin(), u.decisions.end(), [](const Decision& d) { return !d.held; });
+
+  // Explicit conditions: the worst status of each type wins; the first of equal ones is kept.
+  std::vector<Condition> merged;
+  for (const Condition* raw : inputs.conditions) {
+    if (!valid_condition_type(raw->type)) {
+      u.problems.push_back("condition type '" + raw->type + "' is not a valid Kubernetes condition type; dropped");
+      continue;
+    }
+    Condition c = normalized(*raw);
+    auto it = std::find_if(merged.begin(), merged.end(), [&](const Condition& m) { return m.type == c.type; });
+    if (it == merged.end()) merged.push_back(std::move(c));
+    else if (severity(c.status) > severity(it->status)) *it = std::move(c);
+  }
+
+  const sdk::ModelView* model = inputs.model;
+  std::vector<Condition> result;
+  auto take = [&](const std::string& type) -> bool {
+    if (const Condition* c = find_condition(merged, type)) {
+      result.push_back(*c);
+      return true;
+    }
+    return false;
+  };
+
+  // TargetResolved
+  if (!take(kTargetResolved)) {
+    std::vector<std::string> names;
+    for (const auto& d : u.decisions) names.push_back(d.variant);
+    if (names.empty() && model) names = variants_of(*model, key.name);
+    if (!names.empty())
+      result.push_back({kTargetResolved, "True", "TargetFound",
+                        (names.size() == 1 ? "Scale target Deployment " : "Scale target Deployments ") +
+                            join_names(names) + (names.size() == 1 ? " found" : " found")});
+  }
+  // MetricsAvailable
+  if (!take(kMetricsAvailable) && model) result.push_back(normalized(metrics_condition(model->metrics)));
+  // OptimizationReady
+  if (!take(kOptimizationReady)) {
+    const Condition* metrics = find_condition(result, kMetricsAvailable);
+    const bool metrics_down = metrics && metrics->status == "False";
+    if (u.write_allocation) {
+      std::string msg = "Desired replicas computed:";
+      for (const auto& d : u.decisions)
+        msg += " " + d.variant + "=" + std::to_string(d.desired) + (d.analyzer.empty() ? "" : " (" + d.analyzer + ")") +
+               (d.held ? " [held]" : "");
+      result.push_back({kOptimizationReady, "True", "OptimizationSucceeded", truncate_utf8(msg, kMaxMessage)});
+    } else if (!u.decisions.empty()) {
+      const Decision& d = u.decisions.front();
+      std::string msg = "Holding the last decision (" + d.variant + "=" + std::to_string(d.desired) + ")";
+      if (!d.reason.empty()) msg += ": " + d.reason;
+      result.push_back({kOptimizationReady, "False", metrics_down ? "MetricsUnavailable" : "OptimizationFailed",
+                        truncate_utf8(msg, kMaxMessage)});
+    } else {
+      std::string msg = "No scaling decision this cycle";
+      for (const auto& c : result)
+        if (c.status == "False") {
+          msg += ": " + c.message;
+          break;
+        }
+      result.push_back({kOptimizationReady, "False", metrics_down ? "MetricsUnavailable" : "SkippedProcessing",
+                        truncate_utf8(msg, kMaxMessage)});
+    }
+  }
+  // Other types, in the order first seen.
+  for (const auto& c : merged)
+    if (!find_condition(result, c.type)) result.push_back(c);
+
+  u.conditions = std::move(result);
+  return u;
+}
+
 namespace {
+
+template <class Out>
+void append_size(Out& out, std::size_t n) {
+  const auto v = static_cast<std::uint32_t>(n);
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <class Out>
+void append_text(Out& out, const std::string& s) {
+  append_size(out, s.size());
+  out.append(s.data(), s.size());
+}
+template <class Out>
+void append_int(Out& out, int v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+}  // namespace
+
+void FingerprintCheck::diverge(const char* data, std::size_t n) {
+  diverged_ = true;
+  if (expected_) built_.assign(*expected_, 0, pos_);
+  built_.append(data, n);
+}
+
+std::string FingerprintCheck::take() && {
+  if (!diverged_ && expected_) return expected_->substr(0, pos_);
+  built_.shrink_to_fit();  // kept per VA: no room for growth
+  return std::move(built_);
+}
+
+void ReasonsHash::append(const char* data, std::size_t n) {
+  const std::uint64_t piece = std::hash<std::string_view>{}(std::string_view(data, n));
+  h_ ^= piece + 0x9e3779b97f4a7c15ULL + (h_ << 6) + (h_ >> 2);
+  h_ *= 0x100000001b3ULL;  // the next piece lands differently
+}
+
+template <class Out, class Reasons>
+void append_fingerprint(const VaInputs& inputs, Out& out, Reasons& reasons) {
+  // The decisions in batch order determine the problems, the kept ones and their order.
+  append_size(out, inputs.decisions.size());
+  for (const Decision* d : inputs.decisions) {
+    append_text(out, d->model.ns);
+    append_text(out, d->model.model_id);
+    append_text(out, d->variant);
+    append_text(out, d->va_name);
+    append_text(out, d->accelerator);
+    append_int(out, d->current);
+    append_int(out, d->desired);
+    if (d->desired >= 0) append_text(reasons, d->reason);  // a kept decision's reason goes to variants[]
+    else append_text(out, d->reason);
+    append_text(out, d->analyzer);
+    out.push_back(d->held ? '\1' : '\0');
+  }
+  // Without a decision that is not held, the first kept one's reason is in OptimizationReady's message.
+  const bool write_allocation =
+      std::any_of(inputs.kept.begin(), inputs.kept.end(), [](const Decision* d) { return !d->held; });
+  if (!write_allocation && !inputs.kept.empty()) append_text(out, inputs.kept.front()->reason);
+  append_size(out, inputs.conditions.size());
+  for (const Condition* c : inputs.conditions) {
+    append_text(out, c->type);
+    append_text(out, c->status);
+    append_text(out, c->reason);
+    // Normalized as plan_update does, the status says whether the message is reason text.
+    const bool reason_text = c->type == kOptimizationReady && normalize_status(c->status) == "True";
+    if (reason_text) append_text(reasons, c->message);
+    else append_text(out, c->message);
+  }
+  // Of the model: what TargetResolved and MetricsAvailable read.
+  const sdk::ModelView* m = inputs.model;
+  out.push_back(m ? '\1' : '\0');
+  if (!m) return;
+  append_text(out, m->va_name);
+  append_size(out, m->variants.size());
+  for (const auto& v : m->variants) {
+    append_text(out, v.name);
+    append_text(out, v.va_name);
+  }
+  append_int(out, static_cast<int>(m->metrics.state));
+  append_text(out, m->metrics.message);
+  append_text(out, m->metrics.reason);
+}
+
+template void append_fingerprint(const VaInputs&, std::string&, std::string&);
+template void append_fingerprint(const VaInputs&, FingerprintCheck&, ReasonsHash&);
+template void append_fingerprint(const VaInputs&, std::string&, ReasonsHash&);
+
+namespace {
+
+// A True OptimizationReady's message: the host fills it with the winning analyzer's reason.
+bool carries_reason_text(const Condition& c) { return c.type == kOptimizationReady && c.status == "True"; }
 
 bool same_update(const VaUpdate& a, const VaUpdate& b, bool compare_reasons) {
   auto same_decision = [compare_reasons](const Decision& x, const Decision& y) {
@@ -357,8 +458,9 @@ bool same_update(const VaUpdate& a, const VaUpdate& b, bool compare_reasons) {
            x.desired == y.desired && (!compare_reasons || x.reason == y.reason) && x.analyzer == y.analyzer &&
            x.held == y.held;
   };
-  auto same_condition = [](const Condition& x, const Condition& y) {
-    return x.type == y.type && x.status == y.status && x.reason == y.reason && x.message == y.message;
+  auto same_condition = [compare_reasons](const Condition& x, const Condition& y) {
+    return x.type == y.type && x.status == y.status && x.reason == y.reason &&
+           (x.message == y.message || (!compare_reasons && carries_reason_text(x) && carries_reason_text(y)));
   };
   return a.key == b.key && a.write_allocation == b.write_allocation &&
          std::equal(a.decisions.begin(), a.decisions.end(), b.decisions.begin(), b.decisions.end(), same_decision) &&

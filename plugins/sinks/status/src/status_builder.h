@@ -2,6 +2,8 @@
 // the merge patch of its .status given the object as it is now. No I/O; tested without a cluster.
 #pragma once
 
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,11 +52,89 @@ struct VaUpdate {
 // derives the standard ones that no plugin set. Ordered by namespace, then name.
 std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch);
 
+// One VA's share of a batch, as plan_updates groups it: pointers into the batch.
+struct VaInputs {
+  std::vector<const sdk::Decision*> decisions;    // every decision naming the VA, in batch order
+  std::vector<const sdk::Condition*> conditions;  // explicit: each decision's in batch order, then resource ones
+  // Set by resolve_model: the decisions with desired >= 0 sorted by variant, and the model its conditions
+  // come from (the first in the batch with the key of the first kept decision, else the first naming the VA).
+  std::vector<const sdk::Decision*> kept;
+  const sdk::ModelView* model = nullptr;
+
+  void clear() {
+    decisions.clear();
+    conditions.clear();
+    kept.clear();
+    model = nullptr;
+  }
+};
+
+// Fills inputs.kept and inputs.model; `first_with_key` finds the first model of the batch with a key
+// (nullptr: none), `first_naming` is the first model of the batch that names the VA (nullptr: none).
+template <class FirstWithKey>
+void resolve_model(VaInputs& inputs, const FirstWithKey& first_with_key, const sdk::ModelView* first_naming);
+
+// The update of one VA from its resolved inputs (what plan_updates gives for it).
+VaUpdate plan_update(const VaKey& key, const VaInputs& inputs);
+
+// Appends bytes that determine plan_update's result for resolved `inputs` (every field it reads, each
+// length-prefixed), in two parts: `reasons` gets the reasons of the decisions that reach variants[] and the
+// messages of True OptimizationReady conditions, `out` everything else. Equal parts give equal updates (same_status);
+// equal `out` alone gives updates that differ at most in those reasons (same_status_but_reasons). Much cheaper than
+// planning: no text is composed.
+// Out: std::string, or FingerprintCheck; Reasons: std::string, or ReasonsHash.
+template <class Out, class Reasons>
+void append_fingerprint(const VaInputs& inputs, Out& out, Reasons& reasons);
+
+// A 64-bit hash of what is appended (each append hashed, then mixed in), for the reasons part: a VA keeps
+// this instead of its reasons' text. Two texts with the same hash (one chance in 2^64) would only delay a
+// reason-only refresh to the next change of the text.
+class ReasonsHash {
+ public:
+  void append(const char* data, std::size_t n);
+  void push_back(char c) { append(&c, 1); }
+  std::uint64_t value() const { return h_; }
+
+ private:
+  std::uint64_t h_ = 0x84222325cbf29ce4ULL;
+};
+
+// A fingerprint compared with the one expected while it is appended: nothing is copied while they agree;
+// from the first difference on, the new one is built.
+class FingerprintCheck {
+ public:
+  explicit FingerprintCheck(const std::string* expected) : expected_(expected) {}
+  // Inline: most appends are a few bytes of known size, compared in place.
+  void append(const char* data, std::size_t n) {
+    if (!diverged_ && expected_ && n <= expected_->size() - pos_ &&
+        std::memcmp(expected_->data() + pos_, data, n) == 0) {
+      pos_ += n;
+      return;
+    }
+    if (diverged_) built_.append(data, n);
+    else diverge(data, n);
+  }
+  void push_back(char c) { append(&c, 1); }
+  // Whether what was appended equals the expected fingerprint.
+  bool same() const { return !diverged_ && expected_ && pos_ == expected_->size(); }
+  // What was appended.
+  std::string take() &&;
+
+ private:
+  void diverge(const char* data, std::size_t n);  // the first difference: the new one is built from here
+
+  const std::string* expected_;
+  std::size_t pos_ = 0;
+  bool diverged_ = false;
+  std::string built_;
+};
+
 // Whether two updates of the same VA give the same status patch at the same time: the same decisions as
 // the patch reads them (variant, accelerator, current, desired, reason, analyzer, held; not their time),
 // the same conditions and write_allocation. Problems are logged, not written, and are not compared.
 bool same_status(const VaUpdate& a, const VaUpdate& b);
-// same_status but for the text of the decisions' reasons (an analyzer's figures, which change every cycle).
+// same_status but for the text of the decisions' reasons (an analyzer's figures, which change every cycle)
+// and the message of a True OptimizationReady (the host's copy of the winning reason).
 bool same_status_but_reasons(const VaUpdate& a, const VaUpdate& b);
 
 // MetricsAvailable as the source's state says it.
@@ -91,5 +171,15 @@ struct PlannedEvent {
 // decisions excepted; Warning/<reason> for every condition that turns False (status changed or new).
 std::vector<PlannedEvent> plan_events(const VaUpdate& update, const std::optional<nlohmann::json>& current);
 std::vector<PlannedEvent> plan_events(const VaUpdate& update, const nlohmann::json* current);
+
+void sort_kept_decisions(VaInputs& inputs);
+
+template <class FirstWithKey>
+void resolve_model(VaInputs& inputs, const FirstWithKey& first_with_key, const sdk::ModelView* first_naming) {
+  sort_kept_decisions(inputs);
+  inputs.model = nullptr;
+  if (!inputs.kept.empty()) inputs.model = first_with_key(inputs.kept.front()->model);
+  if (!inputs.model) inputs.model = first_naming;
+}
 
 }  // namespace wva::plugins::status

@@ -1,5 +1,6 @@
 #include "status_plugin.h"
 
+#include <algorithm>
 #include <exception>
 #include <set>
 #include <vector>
@@ -25,17 +26,24 @@ sdk::Result<void> StatusSink::configure(const sdk::Config& config, const std::st
 sdk::Result<void> StatusSink::start(sdk::PluginContext& context) {
   context_ = &context;
   std::lock_guard lock(settled_mutex_);
-  settled_.clear();  // what settled was another context's cluster
+  grouping_.clear();  // what settled was another context's cluster
+  settled_.clear();
   return sdk::ok();
 }
 
 void StatusSink::stop() noexcept { context_ = nullptr; }
 
-StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const std::string& pipeline, sdk::TimePoint now,
-                                          sdk::Error& error) {
+StatusSink::Outcome StatusSink::write_one(VaUpdate&& update, Inputs&& inputs, const std::string& pipeline,
+                                          sdk::TimePoint now, sdk::Error& error) {
   auto& cluster = context_->cluster();
-  const std::string& ns = update.key.ns;
-  const std::string& name = update.key.name;
+  const VaKey key = update.key;  // the update moves into the settled state
+  const std::string& ns = key.ns;
+  const std::string& name = key.name;
+  // The VA's settled state, when it still has a slot. Under settled_mutex_.
+  auto settled_of = [&]() -> std::optional<Settled>* {
+    const VaGrouping::Id* id = grouping_.find(key);
+    return id && *id < settled_.size() ? &settled_[*id] : nullptr;
+  };
   for (int attempt = 1; attempt <= config_.max_attempts; ++attempt) {
     // The cached object itself (immutable): read where it is, never copied.
     auto current = cluster.get_shared(kKind, ns, name);
@@ -46,16 +54,17 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const std::str
     }
     if (!*current) {
       std::lock_guard lock(settled_mutex_);
-      settled_.erase(update.key);
+      if (auto* s = settled_of()) s->reset();
       return Outcome::kGone;
     }
     {
       std::lock_guard lock(settled_mutex_);
-      if (auto it = settled_.find(update.key); it != settled_.end() && it->second.object == *current) {
-        const bool same = same_status(it->second.update, update);
-        if (same && it->second.stored_nothing) return Outcome::kWritten;  // it would store nothing again
-        if (!same && config_.reason_refresh.count() > 0 && now - it->second.written < config_.reason_refresh &&
-            same_status_but_reasons(it->second.update, update))
+      if (auto* s = settled_of(); s && *s && (*s)->object == *current) {
+        const Settled& last = **s;
+        const bool same = same_status(last.update, update);
+        if (same && last.stored_nothing) return Outcome::kWritten;  // it would store nothing again
+        if (!same && config_.reason_refresh.count() > 0 && now - last.written < config_.reason_refresh &&
+            same_status_but_reasons(last.update, update))
           return Outcome::kWritten;  // only an analyzer's figures changed: refreshed later
       }
     }
@@ -66,37 +75,39 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const std::str
       // written one (when the backend shows its own writes at once; otherwise the next read differs and the
       // next update is written).
       auto after = cluster.get_shared(kKind, ns, name);
+      const std::vector<PlannedEvent> events = plan_events(update, current->get());
       {
         std::lock_guard lock(settled_mutex_);
-        if (after && *after)
-          settled_.insert_or_assign(update.key, Settled{*after, update, pipeline, now, *after == *current});
-        else settled_.erase(update.key);
+        if (auto* s = settled_of()) {
+          if (after && *after)
+            *s = Settled{*after, std::move(update), std::move(inputs), pipeline, now, *after == *current};
+          else s->reset();
+        }
       }
       // kubectl describe shows what changed; a failed event never fails the write.
-      for (const auto& e : plan_events(update, current->get()))
+      for (const auto& e : events)
         if (auto ev = cluster.emit_event(**current, e.type, e.reason, e.message); !ev)
-          context_->logger().debug("status: event on VariantAutoscaling " + update.key.to_string() +
+          context_->logger().debug("status: event on VariantAutoscaling " + key.to_string() +
                                    " not recorded: " + ev.error().message);
       return Outcome::kWritten;
     }
     if (r.error().code == ErrorCode::kNotFound) return Outcome::kGone;  // deleted since the read
     error = r.error();
     if (r.error().code != ErrorCode::kConflict) return Outcome::kFailed;
-    context_->logger().debug("status: conflict writing VariantAutoscaling " + update.key.to_string() + " (attempt " +
+    context_->logger().debug("status: conflict writing VariantAutoscaling " + key.to_string() + " (attempt " +
                              std::to_string(attempt) + " of " + std::to_string(config_.max_attempts) + "); re-reading");
   }
   error.message += " (after " + std::to_string(config_.max_attempts) + " attempts)";
   return Outcome::kFailed;
 }
 
-void StatusSink::forget_settled(const std::string& pipeline, const std::vector<VaUpdate>& updates) {
-  std::lock_guard lock(settled_mutex_);
-  std::size_t i = 0;  // both ordered by VaKey
-  for (auto it = settled_.begin(); it != settled_.end();) {
-    while (i < updates.size() && updates[i].key < it->first) ++i;
-    const bool named = i < updates.size() && updates[i].key == it->first;
-    if (!named && it->second.pipeline == pipeline) it = settled_.erase(it);
-    else ++it;
+void StatusSink::forget_unnamed(const std::string& pipeline) {
+  for (VaGrouping::Id id = 0; id < grouping_.id_limit(); ++id) {
+    if (!grouping_.live(id) || grouping_.named_by_last_batch(id)) continue;
+    std::optional<Settled>& s = settled_[id];
+    if (s && s->pipeline != pipeline) continue;  // another pipeline's VA
+    s.reset();
+    grouping_.release(id);
   }
 }
 
@@ -104,35 +115,76 @@ sdk::Result<void> StatusSink::publish(const sdk::PublishBatch& batch) {
   try {
     if (!context_) return make_error(ErrorCode::kInternal, "publish called before start", config_path_);
     const sdk::TimePoint now = batch.time == sdk::TimePoint{} ? context_->clock().now() : batch.time;
-    const std::vector<VaUpdate> updates = plan_updates(batch);
-    if (!batch.partial) forget_settled(batch.pipeline, updates);
+    auto& cluster = context_->cluster();
+
+    // What may change, from the fingerprints of each VA's inputs against those of its settled write, on the
+    // very object that took it (write_one's rules, decided before any update is built): the same inputs
+    // after a write that stored nothing give the same update, which would store nothing again; inputs that
+    // differ only in the variants' reasons, within reasonRefresh, give an update that waits. Every other
+    // VA gets its update planned, and write_one decides. Nothing here waits on I/O.
+    struct ToWrite {
+      VaUpdate update;
+      Inputs inputs;
+    };
+    std::vector<ToWrite> to_write;
+    std::size_t vas = 0;
+    std::size_t written = 0;
+    {
+      std::lock_guard lock(settled_mutex_);
+      const std::vector<VaGrouping::Id>& named = grouping_.group(batch);
+      vas = named.size();
+      if (settled_.size() < grouping_.id_limit()) settled_.resize(grouping_.id_limit());
+      for (VaGrouping::Id id : named) {
+        const VaInputs& inputs = grouping_.inputs(id);
+        const std::optional<Settled>& s = settled_[id];
+        FingerprintCheck but_reasons(s ? &s->inputs.but_reasons : nullptr);
+        ReasonsHash reasons;
+        append_fingerprint(inputs, but_reasons, reasons);
+        if (s && s->update.problems.empty() && but_reasons.same()) {
+          const bool same = reasons.value() == s->inputs.reasons;
+          const bool waits = same ? s->stored_nothing
+                                  : config_.reason_refresh.count() > 0 && now - s->written < config_.reason_refresh;
+          const VaKey& key = grouping_.key(id);
+          if (waits)
+            if (auto current = cluster.get_shared(kKind, key.ns, key.name); current && *current == s->object) {
+              ++written;
+              continue;
+            }
+        }
+        to_write.push_back(
+            ToWrite{plan_update(grouping_.key(id), inputs), Inputs{std::move(but_reasons).take(), reasons.value()}});
+      }
+      if (!batch.partial) forget_unnamed(batch.pipeline);
+    }
+    std::sort(to_write.begin(), to_write.end(),
+              [](const ToWrite& a, const ToWrite& b) { return a.update.key < b.update.key; });
 
     std::vector<std::pair<std::string, sdk::Error>> failures;
-    std::size_t written = 0;
-    for (const auto& u : updates) {
-      for (const auto& p : u.problems)
-        context_->logger().warn("status: VariantAutoscaling " + u.key.to_string() + ": " + p);
+    for (auto& [planned, inputs] : to_write) {
+      const VaKey key = planned.key;
+      for (const auto& p : planned.problems)
+        context_->logger().warn("status: VariantAutoscaling " + key.to_string() + ": " + p);
       sdk::Error error;
-      switch (write_one(u, batch.pipeline, now, error)) {
+      switch (write_one(std::move(planned), std::move(inputs), batch.pipeline, now, error)) {
         case Outcome::kWritten: ++written; break;
         case Outcome::kGone:
-          context_->logger().info("status: VariantAutoscaling " + u.key.to_string() +
+          context_->logger().info("status: VariantAutoscaling " + key.to_string() +
                                   " no longer exists; its status is not written");
           break;
         case Outcome::kFailed:
-          context_->logger().warn("status: cannot write VariantAutoscaling " + u.key.to_string() + ": " +
+          context_->logger().warn("status: cannot write VariantAutoscaling " + key.to_string() + ": " +
                                   to_string(error.code) + ": " + error.message);
-          failures.emplace_back(u.key.to_string(), std::move(error));
+          failures.emplace_back(key.to_string(), std::move(error));
           break;
       }
     }
     context_->logger().debug("status: pipeline " + batch.pipeline + ": wrote " + std::to_string(written) + " of " +
-                             std::to_string(updates.size()) + " VariantAutoscaling status(es)");
+                             std::to_string(vas) + " VariantAutoscaling status(es)");
     if (failures.empty()) return sdk::ok();
 
     std::set<ErrorCode> codes;
     std::string msg = "could not write the status of " + std::to_string(failures.size()) + " of " +
-                      std::to_string(updates.size()) + " VariantAutoscaling(s): ";
+                      std::to_string(vas) + " VariantAutoscaling(s): ";
     for (std::size_t i = 0; i < failures.size(); ++i) {
       codes.insert(failures[i].second.code);
       msg += (i ? "; " : "") + failures[i].first + " (" + to_string(failures[i].second.code) + ": " +

@@ -448,16 +448,55 @@ TEST(StatusSinkSettled, AReasonOnlyChangeIsWrittenOnceTheRefreshHasPassed) {
   }
 }
 
+// The host repeats the winning reason as the message of a True OptimizationReady: a change of that text
+// alone waits for reasonRefresh like the variants' reasons; a change of the condition's status does not.
+TEST(StatusSinkSettled, TheHostsOptimizationReadyMessageIsReasonText) {
+  FakeContext fake("status");
+  SteadyContext ctx(fake);
+  StatusSink sink;
+  ASSERT_TRUE(sdk::testing::configure_as_host(sink, json::object(), "sinks.status").empty());  // 5m
+  ASSERT_TRUE(sink.start(ctx).ok());
+  ASSERT_TRUE(fake.fake_cluster().put(va_object("ns", "llama")).ok());
+  auto publish = [&](const std::string& reason, const std::string& status, std::chrono::seconds at) {
+    std::vector<Decision> ds{decision("ns", "llama", "llama", 1, 2)};
+    ds.front().reason = reason;
+    ds.front().conditions.push_back({"OptimizationReady", status, "OptimizationSucceeded", reason});
+    const std::vector<ModelView> ms{model("ns", "llama", MetricsState::kOk)};
+    PublishBatch b;
+    b.pipeline = "default";
+    b.time = kT0 + at;
+    b.decisions = ds;
+    b.models = ms;
+    return sink.publish(b);
+  };
+  auto message = [&] { return (*condition(status_of(fake, "ns", "llama"), "OptimizationReady"))["message"]; };
+  ASSERT_TRUE(publish("observations 1", "True", std::chrono::seconds(0)).ok());
+  ASSERT_TRUE(publish("observations 2", "True", std::chrono::seconds(30)).ok());
+  EXPECT_EQ(message(), "observations 1") << "the text alone waits";
+  EXPECT_EQ(ctx.steady().stored, 1);
+  ASSERT_TRUE(publish("observations 3", "False", std::chrono::seconds(60)).ok());
+  EXPECT_EQ(message(), "observations 3") << "a new status is written at once";
+  ASSERT_TRUE(publish("observations 4", "True", std::chrono::seconds(90)).ok());
+  EXPECT_EQ(message(), "observations 4");
+  ASSERT_TRUE(publish("observations 5", "True", std::chrono::seconds(90 + 300)).ok());
+  EXPECT_EQ(message(), "observations 5") << "refreshed";
+  sink.stop();
+}
+
 // The sink that remembers settled VAs leaves the objects (lastRunTime aside, which a steady backend does
 // not store) and the Events exactly as a sink that builds and sends every patch, over random cycles of
 // random decisions, metrics states, held decisions, VAs coming and going, and outside edits of the objects.
+// With reasonRefresh 0, reasons and the host's OptimizationReady message (which repeats the reason) change
+// too, and negative targets (a problem, logged every cycle) come and go.
 TEST(StatusSinkSettled, RandomCyclesLeaveTheSameObjectsAndEventsAsPatchingEveryVa) {
   std::mt19937 rng(20261206);
-  for (int round = 0; round < 20; ++round) {
+  for (int round = 0; round < 40; ++round) {
+    const bool refresh_off = round % 2 == 1;
+    const json settings = refresh_off ? json{{"reasonRefresh", "0"}} : json::object();
     FakeContext fake_a("status"), fake_b("status");
     SteadyContext ctx_a(fake_a), ctx_b(fake_b);
     StatusSink remembering;
-    ASSERT_TRUE(sdk::testing::configure_as_host(remembering, json::object(), "sinks.status").empty());
+    ASSERT_TRUE(sdk::testing::configure_as_host(remembering, settings, "sinks.status").empty());
     ASSERT_TRUE(remembering.start(ctx_a).ok());
     const int vas = 6;
     for (int i = 0; i < vas; ++i)
@@ -485,6 +524,11 @@ TEST(StatusSinkSettled, RandomCyclesLeaveTheSameObjectsAndEventsAsPatchingEveryV
         auto d = decision("ns", va, va, 1, said[i].desired);
         d.model.model_id = va;
         d.held = said[i].held;
+        if (refresh_off) {
+          d.reason = "observations " + std::to_string(rng() % 3);
+          if (rng() % 2 == 0) d.conditions.push_back({"OptimizationReady", "True", "OptimizationSucceeded", d.reason});
+          if (rng() % 10 == 0) d.desired = -1;
+        }
         ds.push_back(d);
       }
       if (rng() % 6 == 0) {  // an outside edit of one object, on both clusters
@@ -502,7 +546,7 @@ TEST(StatusSinkSettled, RandomCyclesLeaveTheSameObjectsAndEventsAsPatchingEveryV
       b.models = ms;
       ASSERT_TRUE(remembering.publish(b).ok());
       StatusSink fresh;  // remembers nothing: builds and sends every patch
-      ASSERT_TRUE(sdk::testing::configure_as_host(fresh, json::object(), "sinks.status").empty());
+      ASSERT_TRUE(sdk::testing::configure_as_host(fresh, settings, "sinks.status").empty());
       ASSERT_TRUE(fresh.start(ctx_b).ok());
       ASSERT_TRUE(fresh.publish(b).ok());
       fresh.stop();
