@@ -346,4 +346,24 @@ TEST(CliReliability, Defect9AHungSourceIsRestartedAndOtherPipelinesRunOnTime) {
   fs::remove(release);
 }
 
+// `wva run --once` whose source hangs in its first collect(): the cycle returns at the deadline with the
+// pipeline held, and the process leaves at once, saying which call is still hung, instead of returning
+// from main (static destructors and unloaded libraries under the thread still inside the plugin).
+TEST(CliReliability, AOnceRunWithAHungCallLeavesAndNamesIt) {
+  ScratchDir dir("hung-once");
+  const fs::path release = fs::temp_directory_path() / ("wva-reliability-release-once-" + std::to_string(getpid()));
+  fs::remove(release);  // never created: the call stays hung until the process is gone
+  std::string config = two_pipelines_config(release.string());
+  const std::string first_call = "hangOnCall: 2";
+  ASSERT_NE(config.find(first_call), std::string::npos);
+  config.replace(config.find(first_call), first_call.size(), "hangOnCall: 1");
+  dir.write("15-qwen.yaml", kQwen);
+  dir.write("30-config.yaml", config);
+  Process p({kWva, "run", "--local", dir.path.string(), "--once", "--output", "json"});
+  EXPECT_EQ(p.wait(std::chrono::seconds(30)), 0) << p.err;
+  EXPECT_NE(p.err.find("sources/hang did not return within 2000 ms"), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("exiting with 1 plugin call(s) still hung (sources/hang)"), std::string::npos) << p.err;
+  EXPECT_NE(p.out.find("qwen/qwen-7b"), std::string::npos) << "the once-run printed its decisions first:\n" << p.out;
+}
+
 }  // namespace

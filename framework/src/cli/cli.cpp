@@ -177,6 +177,19 @@ bool parse(int argc, char** argv, po::options_description& desc, po::variables_m
   }
 }
 
+// A thread still inside a plugin (a call abandoned past its deadline): returning from main would run static
+// destructors and unload what it uses under it. Leave at once, output flushed.
+void leave_if_hung(const Host& host, spdlog::logger& log) {
+  const auto hung = host.hung_instances();
+  if (hung.empty()) return;
+  std::string names;
+  for (const auto& h : hung) names += (names.empty() ? "" : ", ") + h;
+  log.warn("exiting with {} plugin call(s) still hung ({})", hung.size(), names);
+  log.flush();
+  std::cout << std::flush;
+  std::_Exit(0);
+}
+
 int cmd_run(int argc, char** argv) {
   CommonOptions common;
   bool once = false, leader_elect = false;
@@ -381,6 +394,7 @@ int cmd_run(int argc, char** argv) {
     if (json_out) json_out->write_line(sdk::dump_decisions(all));
     else print_text(all, std::cout);
     host.shutdown();
+    leave_if_hung(host, *log);
     return 0;
   }
   log->info("wva {} running {} pipeline(s) against {}", WVA_VERSION, host.pipelines().size(),
@@ -410,15 +424,7 @@ int cmd_run(int argc, char** argv) {
   host.shutdown();
   if (kube_cluster) kube_cluster->stop();
   if (probes) probes->stop();
-  if (const auto hung = host.hung_instances(); !hung.empty()) {
-    // A thread is still inside a plugin: returning would run static destructors under it. Leave at once.
-    std::string names;
-    for (const auto& h : hung) names += (names.empty() ? "" : ", ") + h;
-    log->warn("exiting with {} plugin call(s) still hung ({})", hung.size(), names);
-    log->flush();
-    std::cout << std::flush;
-    std::_Exit(0);
-  }
+  leave_if_hung(host, *log);
   return 0;
 }
 
