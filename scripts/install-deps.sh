@@ -25,6 +25,7 @@ packages=(
   libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libcpp-httplib-dev libssl-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libtcmalloc-minimal4
 )
 if [ "$with_tests" -eq 1 ]; then
   packages+=(prometheus openssl clang-format procps python3)
