@@ -1,7 +1,8 @@
 // libFuzzer target: any bytes -> sdk::yaml::load_all (the bounded YAML reader every untrusted YAML goes
 // through) and each document to JSON. A refusal must be an error with a message; an accepted stream's
-// JSON, written out and read again (JSON is YAML), must read back equal. Any exception, sanitizer report,
-// crash or run over the fuzzer's time and memory limits is a finding.
+// JSON, written out and read again (JSON is YAML), must read back equal. load_all_json (JSON built
+// without the node trees) must give the same documents, or the same error at the same place. Any exception, sanitizer
+// report, crash or run over the fuzzer's time and memory limits is a finding.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -38,6 +39,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   namespace yaml = wva::sdk::yaml;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const yaml::Stream stream = yaml::load_all(text);
+  const yaml::JsonStream direct = yaml::load_all_json(text);
+  if (stream.ok() != direct.ok() || direct.documents.size() != stream.documents.size()) std::abort();
+  if (!stream.ok()) {
+    const yaml::ParseError& a = *stream.error;
+    const yaml::ParseError& b = *direct.error;
+    if (a.message != b.message || a.document != b.document || a.line != b.line || a.column != b.column ||
+        a.over_limit != b.over_limit || a.path != b.path)
+      std::abort();
+  }
+  for (std::size_t i = 0; i < direct.documents.size(); ++i)
+    if (direct.documents[i] != yaml::to_json(stream.documents[i])) std::abort();
   if (!stream.ok()) {
     if (stream.error->message.empty() || !stream.documents.empty()) std::abort();
     return 0;

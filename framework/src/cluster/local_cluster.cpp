@@ -51,6 +51,13 @@ json doc_to_json(const sdk::yaml::Node& doc, const std::string& where, std::vect
   return j;
 }
 
+// Whether a document (as JSON) is a ConfigMap, whose data doc_to_json reads as the text written.
+bool is_config_map(const json& doc) {
+  if (!doc.is_object()) return false;
+  const auto kind = doc.find("kind");
+  return kind != doc.end() && *kind == "ConfigMap";
+}
+
 // Validates one object and adds it (with defaults) to `out`. `where` is "file[doc N]".
 void accept_object(json obj, const std::string& where, std::vector<json>& out, std::vector<std::string>& errors,
                    std::map<std::string, std::string>& seen) {
@@ -160,6 +167,30 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
         continue;
       }
       accept_object(std::move(j), file + "[doc 1]", snap.objects, errors, seen);
+      continue;
+    }
+    // Read straight to JSON (no node trees: most of a fleet's load); a file with a ConfigMap is read
+    // again as nodes, whose data values keep the text written ("1.50" stays "1.50"): doc_to_json.
+    auto json_stream = sdk::yaml::load_all_json(text);
+    if (!json_stream.ok()) {
+      errors.push_back(json_stream.error->located(file));
+      continue;
+    }
+    if (std::none_of(json_stream.documents.begin(), json_stream.documents.end(), is_config_map)) {
+      for (size_t i = 0; i < json_stream.documents.size(); ++i) {
+        json& doc = json_stream.documents[i];
+        if (doc.is_null()) continue;  // empty document between `---`
+        const std::string where = file + "[doc " + std::to_string(i + 1) + "]";
+        if (!doc.is_object()) {
+          errors.push_back(where + ": not a Kubernetes object (expected a mapping)");
+          continue;
+        }
+        try {
+          accept_object(std::move(doc), where, snap.objects, errors, seen);
+        } catch (const std::exception& e) {
+          errors.push_back(where + ": " + e.what());
+        }
+      }
       continue;
     }
     auto stream = sdk::yaml::load_all(text);

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -39,6 +40,10 @@ struct Limits {
   std::size_t max_bytes = 16u << 20;
 };
 
+namespace detail {
+struct NodeTree;
+}
+
 // A YAML node: null, scalar, sequence or mapping, with where it starts. A default-constructed node is
 // undefined (a key that is not there). Aliases share the node they point to.
 class Node {
@@ -51,11 +56,7 @@ class Node {
 
   Node() = default;
   // A null node, as an empty document reads.
-  static Node null() {
-    auto data = std::make_shared<Data>();
-    data->nodes = 1;
-    return Node(std::move(data));
-  }
+  static Node null() { return Node(std::make_shared<Data>()); }
 
   Type type() const { return data_ ? data_->type : Type::kUndefined; }
   explicit operator bool() const { return defined(); }
@@ -99,13 +100,10 @@ class Node {
   Node operator[](std::size_t index) const { return index < items().size() ? items()[index] : Node(); }
 
  private:
-  friend class Loader;
+  friend struct detail::NodeTree;
   struct Data {
     Type type = Type::kNull;
     bool plain = false;
-    unsigned height = 0;    // levels of collections, this one included (0 for a scalar)
-    std::size_t nodes = 0;  // what it expands to, as counted against Limits
-    std::size_t bytes = 0;
     Mark mark;
     std::string text;
     std::string tag;
@@ -208,23 +206,105 @@ inline std::optional<nlohmann::json> plain_scalar_value(const std::string& s) {
   return std::nullopt;
 }
 
-// Builds the tree of a stream from libyaml's events with an explicit stack.
+// The documents of a stream as JSON (to_json of each document of load_all), or why it was refused.
+struct JsonStream {
+  std::vector<nlohmann::json> documents;
+  std::optional<ParseError> error;
+  bool ok() const { return !error.has_value(); }
+};
+
+namespace detail {
+
+// A scalar as the loader reads it from a libyaml event.
+struct ScalarEvent {
+  std::string text;
+  std::string tag;  // resolved; empty when there is none
+  bool plain = false;
+  bool null = false;  // plain null text (empty, ~, null, Null, NULL) or tagged !!null
+  Node::Mark mark;
+};
+
+// A (non-null) scalar's JSON value: a plain (or !!int/!!float/!!bool-tagged) one that reads as a number
+// or a boolean is one, anything else its text.
+inline nlohmann::json scalar_json(const std::string& text, const std::string& tag, bool plain) {
+  if (plain)
+    if (auto v = plain_scalar_value(text)) return *v;
+  if (tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" || tag == "tag:yaml.org,2002:bool")
+    if (auto v = plain_scalar_value(text)) return *v;
+  return text;
+}
+
+// What the loader builds: Node trees (marks, tags, duplicate keys kept)...
+struct NodeTree {
+  using Value = Node;
+  static Value scalar(ScalarEvent&& s, bool /*key*/) {
+    auto data = std::make_shared<Node::Data>();
+    data->type = s.null ? Node::Type::kNull : Node::Type::kScalar;
+    data->plain = s.plain;
+    data->mark = s.mark;
+    data->text = std::move(s.text);
+    data->tag = std::move(s.tag);
+    return Node(std::move(data));
+  }
+  static Value collection(bool sequence, std::string tag, Node::Mark mark) {
+    auto data = std::make_shared<Node::Data>();
+    data->type = sequence ? Node::Type::kSequence : Node::Type::kMapping;
+    data->tag = std::move(tag);
+    data->mark = mark;
+    return Node(std::move(data));
+  }
+  static void add_item(Value& sequence, Value&& item) { sequence.data_->items.push_back(std::move(item)); }
+  static void add_entry(Value& mapping, Value&& key, Value&& value) {
+    mapping.data_->entries.emplace_back(std::move(key), std::move(value));
+  }
+};
+
+// ... or JSON directly (to_json of the Node tree, without building it): a later duplicate key wins.
+struct JsonTree {
+  using Value = nlohmann::json;
+  static Value scalar(ScalarEvent&& s, bool key) {
+    if (key) return std::move(s.text);  // a key is its text
+    if (s.null) return nullptr;
+    return scalar_json(s.text, s.tag, s.plain);
+  }
+  static Value collection(bool sequence, const std::string&, Node::Mark) {
+    return sequence ? nlohmann::json::array() : nlohmann::json::object();
+  }
+  static void add_item(Value& sequence, Value&& item) { sequence.push_back(std::move(item)); }
+  static void add_entry(Value& mapping, Value&& key, Value&& value) {
+    mapping[key.get_ref<const std::string&>()] = std::move(value);
+  }
+};
+
+// Builds the documents of a stream from libyaml's events with an explicit stack, counting depth, nodes
+// and bytes (aliases expanded) against the Limits.
+template <class Tree>
 class Loader {
  public:
+  using Value = typename Tree::Value;
+  struct Result {
+    std::vector<Value> documents;
+    std::optional<ParseError> error;
+  };
+
   explicit Loader(const Limits& limits) : limits_(limits) {}
 
-  Stream load(std::string_view text) {
+  Result load(std::string_view text) {
     text_ = text;
-    Stream out;
+    Result out;
     if (text.size() > limits_.max_bytes) {
       out.error = ParseError{"the text is " + std::to_string(text.size()) + " bytes, more than the limit of " +
                                  std::to_string(limits_.max_bytes),
-                             0, 0, 0, true};
+                             0,
+                             0,
+                             0,
+                             true,
+                             {}};
       return out;
     }
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) {
-      out.error = ParseError{"out of memory starting the YAML parser"};
+      out.error = ParseError{"out of memory starting the YAML parser", 0, 0, 0, false, {}};
       return out;
     }
     yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()), text.size());
@@ -248,12 +328,30 @@ class Loader {
   }
 
  private:
+  // What a finished value counts for when an alias repeats it.
+  struct Extent {
+    unsigned height = 0;    // levels of collections, this one included (0 for a scalar)
+    std::size_t nodes = 0;  // what it expands to, as counted against Limits
+    std::size_t bytes = 0;
+  };
+  enum class Kind { kNull, kScalar, kCollection };
+  struct Anchored {
+    Value value;
+    Extent extent;
+    Kind kind = Kind::kNull;
+    std::string text;  // a scalar's text (a key's text when the alias is a key)
+  };
   struct Frame {
-    Node node;
+    Value value;
+    bool sequence = false;
     std::string anchor;
     std::size_t nodes_at_start = 0;
     std::size_t bytes_at_start = 0;
-    std::optional<Node> key;  // a mapping's key waiting for its value
+    unsigned height = 1;
+    std::size_t items = 0;     // a sequence's items so far
+    std::optional<Value> key;  // a mapping's key waiting for its value...
+    std::string key_text;      // ... its text, and whether it is a scalar (not null), for error paths
+    bool key_scalar = false;
   };
 
   static Node::Mark mark_of(const yaml_mark_t& m) { return {m.line + 1, m.column + 1}; }
@@ -269,8 +367,8 @@ class Loader {
   std::vector<std::string> current_path() const {
     std::vector<std::string> out;
     for (const auto& frame : stack_) {
-      if (frame.node.is_sequence()) out.push_back("[" + std::to_string(frame.node.items().size()) + "]");
-      else if (frame.key) out.push_back(frame.key->is_scalar() ? frame.key->scalar().substr(0, 256) : "?");
+      if (frame.sequence) out.push_back("[" + std::to_string(frame.items) + "]");
+      else if (frame.key) out.push_back(frame.key_scalar ? frame.key_text.substr(0, 256) : "?");
     }
     return out;
   }
@@ -300,7 +398,7 @@ class Loader {
     error_ = ParseError{std::move(message), document, m.line + 1, m.column + 1, false, current_path()};
   }
 
-  bool in_key_position() const { return !stack_.empty() && stack_.back().node.is_mapping() && !stack_.back().key; }
+  bool in_key_position() const { return !stack_.empty() && !stack_.back().sequence && !stack_.back().key; }
 
   // Counts `nodes` nodes and `bytes` bytes of text; false (and an error) past a limit.
   bool count(std::size_t nodes, std::size_t bytes, const yaml_mark_t& m) {
@@ -329,31 +427,29 @@ class Loader {
     return true;
   }
 
-  // A finished node goes into its parent (or becomes the document's root).
-  void attach(Node node, std::vector<Node>& documents) {
+  // A finished value goes into its parent (or becomes the document's root). `text` and `kind` are a
+  // scalar's, for a key's error path.
+  void attach(Value value, unsigned height, Kind kind, const std::string& text, std::vector<Value>& documents) {
     if (stack_.empty()) {
-      documents.push_back(std::move(node));
+      documents.push_back(std::move(value));
       return;
     }
     Frame& parent = stack_.back();
-    Node::Data* data = parent.node.mutable_data();
-    const unsigned height = node.data_ ? node.data_->height + 1 : 1;
-    data->height = std::max(data->height, height);
-    if (data->type == Node::Type::kSequence) {
-      data->items.push_back(std::move(node));
+    parent.height = std::max(parent.height, height + 1);
+    if (parent.sequence) {
+      Tree::add_item(parent.value, std::move(value));
+      ++parent.items;
     } else if (!parent.key) {
-      parent.key = std::move(node);
+      parent.key = std::move(value);
+      parent.key_text = text;
+      parent.key_scalar = kind == Kind::kScalar;
     } else {
-      data->entries.emplace_back(std::move(*parent.key), std::move(node));
+      Tree::add_entry(parent.value, std::move(*parent.key), std::move(value));
       parent.key.reset();
     }
   }
 
-  void remember(const std::string& anchor, const Node& node) {
-    if (!anchor.empty()) anchors_[anchor] = node;
-  }
-
-  void on_event(const yaml_event_t& event, std::vector<Node>& documents) {
+  void on_event(const yaml_event_t& event, std::vector<Value>& documents) {
     switch (event.type) {
       case YAML_DOCUMENT_START_EVENT:
         ++document_;
@@ -362,25 +458,28 @@ class Loader {
         return;
       case YAML_DOCUMENT_END_EVENT: in_document_ = false; return;
       case YAML_SCALAR_EVENT: {
-        const auto& s = event.data.scalar;
-        auto data = std::make_shared<Node::Data>();
-        data->text.assign(reinterpret_cast<const char*>(s.value), s.length);
-        data->tag = text_of(s.tag);
-        data->plain = s.tag == nullptr && s.plain_implicit && s.style == YAML_PLAIN_SCALAR_STYLE;
-        const std::string& t = data->text;
-        data->type = data->plain && (t.empty() || t == "~" || t == "null" || t == "Null" || t == "NULL")
-                         ? Node::Type::kNull
-                         : Node::Type::kScalar;
-        if (data->tag == "tag:yaml.org,2002:null") data->type = Node::Type::kNull;
-        data->mark = mark_of(event.start_mark);
+        const auto& e = event.data.scalar;
+        ScalarEvent s;
+        s.text.assign(reinterpret_cast<const char*>(e.value), e.length);
+        s.tag = text_of(e.tag);
+        s.plain = e.tag == nullptr && e.plain_implicit && e.style == YAML_PLAIN_SCALAR_STYLE;
+        const std::string& t = s.text;
+        s.null = (s.plain && (t.empty() || t == "~" || t == "null" || t == "Null" || t == "NULL")) ||
+                 s.tag == "tag:yaml.org,2002:null";
+        s.mark = mark_of(event.start_mark);
         // A scalar key is counted as text only (it is a JSON key, not a node).
         const bool key = in_key_position();
-        data->nodes = key ? 0 : 1;
-        data->bytes = data->type == Node::Type::kNull && !key ? 0 : t.size();
-        if (!count(data->nodes, data->bytes, event.start_mark)) return;
-        Node node(std::move(data));
-        remember(text_of(s.anchor), node);
-        attach(std::move(node), documents);
+        const Extent extent{0, key ? 0u : 1u, s.null && !key ? 0 : t.size()};
+        if (!count(extent.nodes, extent.bytes, event.start_mark)) return;
+        const Kind kind = s.null ? Kind::kNull : Kind::kScalar;
+        const std::string anchor = text_of(e.anchor);
+        std::string text = key || !anchor.empty() ? s.text : std::string();
+        if (!anchor.empty()) {
+          ScalarEvent copy = s;
+          // Anchored in key position, it is kept as a value too: an alias may repeat it as one.
+          anchors_[anchor] = Anchored{Tree::scalar(std::move(copy), false), extent, kind, text};
+        }
+        attach(Tree::scalar(std::move(s), key), 0, kind, text, documents);
         return;
       }
       case YAML_SEQUENCE_START_EVENT:
@@ -392,13 +491,11 @@ class Loader {
         }
         if (!check_depth(1, event.start_mark)) return;
         if (!count(1, 0, event.start_mark)) return;
-        auto data = std::make_shared<Node::Data>();
-        data->type = sequence ? Node::Type::kSequence : Node::Type::kMapping;
-        data->height = 1;
-        data->tag = text_of(sequence ? event.data.sequence_start.tag : event.data.mapping_start.tag);
-        data->mark = mark_of(event.start_mark);
         Frame frame;
-        frame.node = Node(std::move(data));
+        frame.value =
+            Tree::collection(sequence, text_of(sequence ? event.data.sequence_start.tag : event.data.mapping_start.tag),
+                             mark_of(event.start_mark));
+        frame.sequence = sequence;
         frame.anchor = text_of(sequence ? event.data.sequence_start.anchor : event.data.mapping_start.anchor);
         frame.nodes_at_start = nodes_ - 1;
         frame.bytes_at_start = bytes_;
@@ -410,11 +507,9 @@ class Loader {
         if (stack_.empty()) return;  // libyaml pairs them; defensive only
         Frame frame = std::move(stack_.back());
         stack_.pop_back();
-        Node::Data* data = frame.node.mutable_data();
-        data->nodes = nodes_ - frame.nodes_at_start;
-        data->bytes = bytes_ - frame.bytes_at_start;
-        remember(frame.anchor, frame.node);
-        attach(std::move(frame.node), documents);
+        const Extent extent{frame.height, nodes_ - frame.nodes_at_start, bytes_ - frame.bytes_at_start};
+        if (!frame.anchor.empty()) anchors_[frame.anchor] = Anchored{frame.value, extent, Kind::kCollection, {}};
+        attach(std::move(frame.value), extent.height, Kind::kCollection, {}, documents);
         return;
       }
       case YAML_ALIAS_EVENT: {
@@ -425,14 +520,18 @@ class Loader {
                false);
           return;
         }
-        const Node target = it->second;
-        if (in_key_position() && (target.is_mapping() || target.is_sequence())) {
+        const Anchored& target = it->second;
+        const bool key = in_key_position();
+        if (key && target.kind == Kind::kCollection) {
           fail(kCollectionKey, event.start_mark, false);
           return;
         }
-        if (!check_depth(target.data_->height, event.start_mark)) return;
-        if (!count(target.data_->nodes, target.data_->bytes, event.start_mark)) return;
-        attach(target, documents);
+        if (!check_depth(target.extent.height, event.start_mark)) return;
+        if (!count(target.extent.nodes, target.extent.bytes, event.start_mark)) return;
+        Value value = target.value;  // a Node is shared, JSON copied
+        if constexpr (std::is_same_v<Tree, JsonTree>)
+          if (key) value = target.text;  // as a key, the scalar's text
+        attach(std::move(value), target.extent.height, target.kind, target.text, documents);
         return;
       }
       default: return;
@@ -445,7 +544,7 @@ class Loader {
   const Limits& limits_;
   std::string_view text_;
   std::vector<Frame> stack_;
-  std::map<std::string, Node> anchors_;
+  std::map<std::string, Anchored> anchors_;
   std::size_t document_ = 0;
   bool in_document_ = false;
   std::size_t nodes_ = 0;
@@ -453,8 +552,21 @@ class Loader {
   std::optional<ParseError> error_;
 };
 
+}  // namespace detail
+
 // Every document of a stream ("" has none), or the first error.
-inline Stream load_all(std::string_view text, const Limits& limits = {}) { return Loader(limits).load(text); }
+inline Stream load_all(std::string_view text, const Limits& limits = {}) {
+  auto loaded = detail::Loader<detail::NodeTree>(limits).load(text);
+  return Stream{std::move(loaded.documents), std::move(loaded.error)};
+}
+
+// Every document of a stream as JSON, or the first error: what to_json gives for each document of
+// load_all (the same values, limits and errors), built without the Node trees, for bulk reading
+// (a folder of manifests) where marks and the text of typed scalars are not needed.
+inline JsonStream load_all_json(std::string_view text, const Limits& limits = {}) {
+  auto loaded = detail::Loader<detail::JsonTree>(limits).load(text);
+  return JsonStream{std::move(loaded.documents), std::move(loaded.error)};
+}
 
 // The first document (a null node when there is none; the whole stream is read and checked).
 inline sdk::Result<Node> load(std::string_view text, const Limits& limits = {}) {
@@ -470,15 +582,7 @@ inline nlohmann::json to_json(const Node& node) {
   switch (node.type()) {
     case Node::Type::kUndefined:
     case Node::Type::kNull: return nullptr;
-    case Node::Type::kScalar: {
-      const std::string& s = node.scalar();
-      if (node.plain())
-        if (auto v = plain_scalar_value(s)) return *v;
-      const std::string& tag = node.tag();
-      if (tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" || tag == "tag:yaml.org,2002:bool")
-        if (auto v = plain_scalar_value(s)) return *v;
-      return s;
-    }
+    case Node::Type::kScalar: return scalar_json(node.scalar(), node.tag(), node.plain());
     case Node::Type::kSequence: {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& item : node.items()) out.push_back(to_json(item));
