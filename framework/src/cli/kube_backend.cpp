@@ -1,9 +1,8 @@
 #include "cli/kube_backend.h"
 
-#include <malloc.h>
-
 #include <cstdlib>
 
+#include "cluster/free_memory.h"
 #include "cluster/kube/resources.h"
 
 namespace wva::framework {
@@ -40,9 +39,10 @@ sdk::Result<std::shared_ptr<kube::KubeCluster>> connect_kube(const KubeFlags& fl
                                            : std::to_string(flags.watch_namespaces.size()) + " namespace(s)");
   const auto started = std::chrono::steady_clock::now();
   if (auto synced = cluster->wait_synced(flags.sync_timeout, cancelled); !synced) return synced.error();
-  // The lists' pages were parsed on the informers' threads and freed; glibc keeps such memory in each
-  // thread's arena. Handing it back keeps the resident size near what the cache holds.
-  malloc_trim(0);
+  // The lists' pages were parsed on the informers' threads and freed; the allocator keeps such memory
+  // (glibc in each thread's arena, tcmalloc in its caches). Handing it back keeps the resident size near
+  // what the cache holds.
+  release_free_memory();
   const auto count = [&](const char* kind) { return cluster->cached_count(kind); };
   log->info("caches synced in {} ms: {} VariantAutoscalings, {} Deployments, {} Pods",
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),

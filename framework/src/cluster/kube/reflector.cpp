@@ -1,7 +1,6 @@
 #include "cluster/kube/reflector.h"
 
-#include <malloc.h>
-
+#include "cluster/free_memory.h"
 #include "config/input_limits.h"
 
 namespace wva::framework::kube {
@@ -127,10 +126,11 @@ sdk::Result<std::string> Reflector::list_all() {
   }
   const std::size_t count = items.size();
   store_.replace(resource_.kind, ns_, std::move(items));
-  // The pages were parsed and freed on this thread, in its malloc arena, where glibc keeps freed memory
-  // resident until trimmed. Handing it back after each list (not only after the sync) keeps the
-  // informers' parallel lists from adding up in the resident size, and a re-list's from staying.
-  malloc_trim(0);
+  // The pages were parsed and freed on this thread, where the allocator keeps freed memory resident
+  // (glibc in this thread's arena, tcmalloc in its caches). Handing it back after each list (not only
+  // after the sync) keeps the informers' parallel lists from adding up in the resident size, and a
+  // re-list's from staying.
+  release_free_memory();
   ++lists_;
   log_->debug(
       "listed {}: {} objects, {} page(s), {} ms", describe(), count, pages,
