@@ -391,6 +391,11 @@ class RandomFolder {
             text += std::string("---\napiVersion: v1\nkind: Pod\nmetadata: {name: ") + pod +
                     ", namespace: a, labels: {app: d}}\n";
       }
+      if (f == 1 && pick(3))  // a second VA, in the other namespace and file, now and then missing
+        text +=
+            "---\napiVersion: llmd.ai/v1alpha1\nkind: VariantAutoscaling\nmetadata: {name: vb, namespace: b}\n"
+            "spec: {modelID: m/y, scaleToZero: " +
+            std::string(pick(2) ? "true" : "false") + "}\n";
       texts_[f] = text;
       dir.write("f" + std::to_string(f) + ".yaml", text);
     }
@@ -426,6 +431,10 @@ json read_all(Cluster& c) {
       out["owner"][ns][pod] =
           *owner ? json{(*owner)->ns, (*owner)->name, (*owner)->deployment, (*owner)->labels} : json();
     }
+    for (const char* va : {"va", "vb"}) {
+      auto got = c.get_shared("VariantAutoscaling", ns, va);
+      out["va"][ns][va] = *got ? **got : json();
+    }
     for (const char* d : RandomFolder::kDeployments) {
       auto got = c.get_shared("Deployment", ns, d);
       out["deployment"][ns][d] = *got ? **got : json();
@@ -447,7 +456,7 @@ json read_all(Cluster& c) {
   return out;
 }
 
-TEST(LocalClusterReference, PackedDeploymentsReadAsTheFormerStoreHeldThem) {
+TEST(LocalClusterReference, PackedDeploymentsAndVasReadAsTheFormerStoreHeldThem) {
   for (unsigned seed = 1; seed <= 6; ++seed) {
     TempDir dir;
     RandomFolder random(seed);
@@ -456,7 +465,7 @@ TEST(LocalClusterReference, PackedDeploymentsReadAsTheFormerStoreHeldThem) {
     reference::LocalCluster former(dir.path(), "wva-system");
     ASSERT_TRUE(packed.load().ok());
     ASSERT_TRUE(former.load().ok());
-    int scaled = 0, patched = 0;
+    int scaled = 0, patched = 0, patched_vas = 0;
     for (int step = 0; step < 120; ++step) {
       const std::string ns = random.pick(3) ? "a" : "b";
       const std::string name = RandomFolder::kDeployments[random.pick(4)];
@@ -472,15 +481,19 @@ TEST(LocalClusterReference, PackedDeploymentsReadAsTheFormerStoreHeldThem) {
       } else if (op < 7) {
         const bool va = random.pick(3) == 0;
         const std::string kind = va ? "VariantAutoscaling" : "Deployment";
-        const json patch = {{"observedGeneration", random.pick(3)},
-                            {"replicas", random.pick(2) ? json(random.pick(4)) : json()}};
-        auto a = packed.patch_status(kind, va ? "a" : ns, va ? "va" : name, patch);
-        auto b = former.patch_status(kind, va ? "a" : ns, va ? "va" : name, patch);
+        const json patch = {
+            {"observedGeneration", random.pick(3)},
+            {"replicas", random.pick(2) ? json(random.pick(4)) : json()},
+            {"conditions", random.pick(2) ? json::array({{{"type", "A"}, {"status", "True"}}}) : json::array()}};
+        const std::string va_ns = random.pick(2) ? "a" : "b", va_name = random.pick(3) ? "va" : "vb";
+        auto a = packed.patch_status(kind, va ? va_ns : ns, va ? va_name : name, patch);
+        auto b = former.patch_status(kind, va ? va_ns : ns, va ? va_name : name, patch);
         ASSERT_EQ(a.ok(), b.ok());
         if (!a.ok()) {
           EXPECT_EQ(a.error().message, b.error().message);
         }
         patched += a.ok() && !va;
+        patched_vas += a.ok() && va;
       } else if (op < 9) {
         random.write(dir);
         ASSERT_TRUE(packed.refresh().ok());
@@ -493,6 +506,7 @@ TEST(LocalClusterReference, PackedDeploymentsReadAsTheFormerStoreHeldThem) {
     }
     EXPECT_GT(scaled, 5) << "seed " << seed;
     EXPECT_GT(patched, 5) << "seed " << seed;
+    EXPECT_GT(patched_vas, 2) << "seed " << seed;
   }
 }
 

@@ -233,6 +233,7 @@ LocalCluster::LocalDeployment LocalCluster::local_deployment(PackedObject from_f
 void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
   std::map<std::string, sdk::ObjectSnapshot> file_objects;
   std::map<std::string, LocalDeployment> deployments;
+  std::map<std::string, LocalVa> vas;
   std::vector<sdk::ObjectSnapshot> objects;
   objects.reserve(snapshot.objects.size());
   // An object unchanged in its file (apart from status) keeps what was written in memory: spec may differ
@@ -268,6 +269,20 @@ void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
       }
       continue;
     }
+    if (parsed["kind"] == "VariantAutoscaling") {
+      const auto& m = parsed["metadata"];
+      const std::string key = m["namespace"].get<std::string>() + "/" + m["name"].get<std::string>();
+      PackedObject from_file(parsed);
+      PackedObject current = from_file;
+      if (keep_memory)
+        if (auto old = vas_.find(key); old != vas_.end() && !old->second.current.same_bytes(old->second.from_file)) {
+          auto old_file = old->second.from_file.get();
+          if (without_status(*old_file) == without_status(parsed))
+            current = PackedObject(merged_with(parsed, *old_file, *old->second.current.get()));
+        }
+      vas.emplace(key, LocalVa{std::move(from_file), std::move(current)});
+      continue;
+    }
     const std::string key = object_key(parsed);
     auto from_file = std::make_shared<const json>(std::move(parsed));
     sdk::ObjectSnapshot obj = from_file;  // shared with file_objects_ unless memory is carried over
@@ -290,6 +305,7 @@ void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
   (void)store_.replace_all(objects);
   file_objects_ = std::move(file_objects);
   deployments_ = std::move(deployments);
+  vas_ = std::move(vas);
   stamps_ = std::move(snapshot.stamps);
   loaded_ = true;
   changes_.forget(revision_);  // a re-read folder may change anything
@@ -340,6 +356,15 @@ sdk::Result<std::vector<sdk::ObjectSnapshot>> LocalCluster::list_shared(const st
       if (ns.empty() || d.record.ns == ns) out.push_back(d.current.get());
     return out;
   }
+  if (kind == "VariantAutoscaling") {
+    std::lock_guard lock(mutex_);
+    std::vector<sdk::ObjectSnapshot> out;
+    const std::string prefix = ns + "/";
+    for (auto it = ns.empty() ? vas_.begin() : vas_.lower_bound(prefix);
+         it != vas_.end() && (ns.empty() || it->first.compare(0, prefix.size(), prefix) == 0); ++it)
+      out.push_back(it->second.current.get());
+    return out;
+  }
   auto stored = store_.list_shared(kind, ns);
   if (!stored.ok() || kind != "Pod") return stored;
   // The store holds no Deployments: their pods come after the stored ones, as the store lists them.
@@ -358,6 +383,11 @@ sdk::Result<sdk::ObjectSnapshot> LocalCluster::get_shared(const std::string& kin
     std::lock_guard lock(mutex_);
     auto it = deployments_.find(ns + "/" + name);
     return it == deployments_.end() ? sdk::ObjectSnapshot() : it->second.current.get();
+  }
+  if (kind == "VariantAutoscaling") {
+    std::lock_guard lock(mutex_);
+    auto it = vas_.find(ns + "/" + name);
+    return it == vas_.end() ? sdk::ObjectSnapshot() : it->second.current.get();
   }
   auto stored = store_.get_shared(kind, ns, name);
   if (!stored.ok() || *stored || kind != "Pod") return stored;
@@ -423,6 +453,21 @@ sdk::Result<void> LocalCluster::patch_deployment_status_locked(const std::string
   return sdk::ok();
 }
 
+sdk::Result<void> LocalCluster::patch_va_status_locked(const std::string& ns, const std::string& name,
+                                                       const nlohmann::json& merge_patch) {
+  auto it = vas_.find(ns + "/" + name);
+  if (it == vas_.end())
+    return sdk::make_error(sdk::ErrorCode::kNotFound, "VariantAutoscaling " + ns + "/" + name + " not found");
+  // Through a store of its own, so a patch means what it means in the store.
+  sdk::InMemoryCluster scratch(system_namespace_);
+  scratch.record_writes(false);
+  (void)scratch.put(*it->second.current.get());  // valid: it was stored
+  if (auto r = scratch.patch_status("VariantAutoscaling", ns, name, merge_patch); !r.ok()) return r;
+  auto patched = scratch.get_shared("VariantAutoscaling", ns, name);
+  it->second.current = PackedObject(**patched);
+  return sdk::ok();
+}
+
 sdk::Result<void> LocalCluster::patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                              const nlohmann::json& merge_patch) {
   std::lock_guard lock(mutex_);
@@ -431,6 +476,8 @@ sdk::Result<void> LocalCluster::patch_status(const std::string& kind, const std:
   sdk::Result<sdk::ObjectSnapshot> current = sdk::ObjectSnapshot();
   if (kind == "Deployment") {
     if (auto it = deployments_.find(ns + "/" + name); it != deployments_.end()) current = it->second.current.get();
+  } else if (kind == "VariantAutoscaling") {
+    if (auto it = vas_.find(ns + "/" + name); it != vas_.end()) current = it->second.current.get();
   } else {
     current = store_.get_shared(kind, ns, name);
   }
@@ -439,8 +486,9 @@ sdk::Result<void> LocalCluster::patch_status(const std::string& kind, const std:
     auto status = object.find("status");
     if (!status_patch_changes(status == object.end() ? nullptr : &*status, merge_patch)) return sdk::ok();
   }
-  auto r = kind == "Deployment" ? patch_deployment_status_locked(ns, name, merge_patch)
-                                : store_.patch_status(kind, ns, name, merge_patch);
+  auto r = kind == "Deployment"           ? patch_deployment_status_locked(ns, name, merge_patch)
+           : kind == "VariantAutoscaling" ? patch_va_status_locked(ns, name, merge_patch)
+                                          : store_.patch_status(kind, ns, name, merge_patch);
   if (r.ok() && kind != "VariantAutoscaling") changes_.record(revision_, {ObjectRef{kind, ns, name}});
   return r;
 }
