@@ -658,6 +658,54 @@ TEST(KubeCluster, EventsAreSentInTheBackgroundFoldedAndDrainedOnDestruction) {
   EXPECT_EQ(combined, 1);
 }
 
+// An Event record keeps its object's kind, namespace and name, its type and its reason only in its key,
+// split by the sizes recorded with it: what is sent names them exactly, whatever bytes they hold (the
+// key's own separators included), for the object's kind as well as for the combined Event of a reason.
+TEST(KubeCluster, AnEventNamesItsObjectTypeAndReasonExactlyAsRecorded) {
+  FakeApiServer server;
+  server.create(variant_autoscaling("llm", "va", "m/x"));
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  const json va = *server.get("VariantAutoscaling", "llm", "va");
+  const std::string reason =
+      "Odd/Reason\x1f"
+      "with separators";
+  ASSERT_TRUE(cluster
+                  ->emit_event(va, "Warning", reason,
+                               "a/b\x1f"
+                               "c")
+                  .ok());
+  for (int i = 0; i < KubeCluster::kSimilarEventsLimit + 1; ++i)  // the last goes to the combined Event
+    ASSERT_TRUE(cluster->emit_event(va, "Normal", "ScalingRecommendation", "m" + std::to_string(i)).ok());
+  cluster.reset();  // drains the queue
+  const auto events = server.list("Event");
+  ASSERT_EQ(events.size(), static_cast<std::size_t>(KubeCluster::kSimilarEventsLimit + 2));
+  int odd = 0, combined = 0;
+  for (const auto& e : events) {
+    EXPECT_EQ(e["involvedObject"]["kind"], "VariantAutoscaling");
+    EXPECT_EQ(e["involvedObject"]["apiVersion"], va["apiVersion"]);
+    EXPECT_EQ(e["involvedObject"]["namespace"], "llm");
+    EXPECT_EQ(e["involvedObject"]["name"], "va");
+    EXPECT_EQ(e["involvedObject"].value("uid", ""), va["metadata"].value("uid", "-"));
+    EXPECT_EQ(e["metadata"]["namespace"], "llm");
+    EXPECT_TRUE(e["metadata"]["name"].get<std::string>().starts_with("va."));
+    if (e["reason"] == reason) {
+      ++odd;
+      EXPECT_EQ(e["type"], "Warning");
+      EXPECT_EQ(e["message"],
+                "a/b\x1f"
+                "c");
+    } else {
+      EXPECT_EQ(e["type"], "Normal");
+      EXPECT_EQ(e["reason"], "ScalingRecommendation");
+      combined += e["message"].get<std::string>().starts_with("(combined from similar events): ");
+    }
+  }
+  EXPECT_EQ(odd, 1);
+  EXPECT_EQ(combined, 1);
+}
+
 // A first cycle at scale emits Events for every VA at once, faster than the API server takes them: none
 // is dropped (client-go's recorder drops past a queue of 1,000): every VA gets each of its Events.
 TEST(KubeCluster, ABurstOfEventsForManyObjectsLosesNone) {

@@ -290,12 +290,12 @@ sdk::Result<void> KubeCluster::emit_event(const json& object, const std::string&
       return sdk::ok();
     }
     EventRecord rec;
-    rec.ns = ns;
-    rec.involved_kind = kind;
+    rec.kind_size = static_cast<std::uint32_t>(kind.size());
+    rec.ns_size = static_cast<std::uint32_t>(ns.size());
+    rec.name_size = static_cast<std::uint32_t>(name.size());
+    rec.type_size = static_cast<std::uint32_t>(type.size());
+    rec.reason_size = static_cast<std::uint32_t>(reason.size());
     rec.involved_api_version = text(object, "apiVersion", "");
-    rec.involved_name = name;
-    rec.type = type;
-    rec.reason = reason;
     rec.first_time = wall_now;
     it = event_records_.emplace(key, std::move(rec)).first;
   }
@@ -370,25 +370,27 @@ void KubeCluster::send_event(const std::string& key) {
     it->second.queued = false;
     rec = it->second;
   }
-  const std::string collection = kEvents.collection_path(rec.ns);
+  const EventKeyParts named = rec.parts(key);
+  const std::string ns(named.ns), involved_name(named.name);
+  const std::string collection = kEvents.collection_path(ns);
   bool create = rec.event_name.empty();
   auto post = [&] {
     char suffix[32];
     std::snprintf(suffix, sizeof suffix, ".%llx%04llx", static_cast<unsigned long long>(std::time(nullptr)),
                   static_cast<unsigned long long>(++event_serial_ & 0xffff));
-    rec.event_name = rec.involved_name + suffix;
+    rec.event_name = involved_name + suffix;
     json event = {{"apiVersion", "v1"},
                   {"kind", "Event"},
-                  {"metadata", {{"name", rec.event_name}, {"namespace", rec.ns}}},
+                  {"metadata", {{"name", rec.event_name}, {"namespace", ns}}},
                   {"involvedObject",
-                   {{"kind", rec.involved_kind},
+                   {{"kind", std::string(named.kind)},
                     {"apiVersion", rec.involved_api_version},
-                    {"namespace", rec.ns},
-                    {"name", rec.involved_name},
+                    {"namespace", ns},
+                    {"name", involved_name},
                     {"uid", rec.involved_uid},
                     {"resourceVersion", rec.involved_rv}}},
-                  {"type", rec.type},
-                  {"reason", rec.reason},
+                  {"type", std::string(named.type)},
+                  {"reason", std::string(named.reason)},
                   {"message", rec.message},
                   {"source", {{"component", "workload-variant-autoscaler"}}},
                   {"reportingComponent", "workload-variant-autoscaler"},
@@ -441,14 +443,14 @@ void KubeCluster::send_event(const std::string& key) {
   const std::string what = (create ? "POST " : "PATCH ") + collection;
   const std::string why = !resp ? resp.error().message : api_error(*resp, what).message;
   if (pause) {
-    if (log_) log_->debug("event {} on {}/{} not recorded yet: {}", rec.reason, rec.ns, rec.involved_name, why);
+    if (log_) log_->debug("event {} on {}/{} not recorded yet: {}", named.reason, ns, involved_name, why);
     std::unique_lock lock(events_mutex_);
     event_queue_cv_.wait_for(lock, *pause, [&] { return events_stopping_; });
     return;
   }
   // The first loss and every 1,000th (a 403 would otherwise log every Event).
   if (log_ && lost % 1000 == 1)
-    log_->warn("event {} on {}/{} not recorded: {} ({} Events lost so far)", rec.reason, rec.ns, rec.involved_name, why,
+    log_->warn("event {} on {}/{} not recorded: {} ({} Events lost so far)", named.reason, ns, involved_name, why,
                lost);
 }
 

@@ -305,11 +305,15 @@ VaUpdate plan_update(const VaKey& key, const VaInputs& inputs) {
 
   const sdk::ModelView* model = inputs.model;
   std::vector<Condition> result;
+  // Explicit conditions move into the result (merged types are unique): none is copied twice.
+  std::vector<bool> taken(merged.size(), false);
   auto take = [&](const std::string& type) -> bool {
-    if (const Condition* c = find_condition(merged, type)) {
-      result.push_back(*c);
-      return true;
-    }
+    for (std::size_t i = 0; i < merged.size(); ++i)
+      if (!taken[i] && merged[i].type == type) {
+        result.push_back(std::move(merged[i]));
+        taken[i] = true;
+        return true;
+      }
     return false;
   };
 
@@ -352,9 +356,9 @@ VaUpdate plan_update(const VaKey& key, const VaInputs& inputs) {
                         truncate_utf8(msg, kMaxMessage)});
     }
   }
-  // Other types, in the order first seen.
-  for (const auto& c : merged)
-    if (!find_condition(result, c.type)) result.push_back(c);
+  // Other types, in the order first seen (a derived condition has a type no explicit one has).
+  for (std::size_t i = 0; i < merged.size(); ++i)
+    if (!taken[i]) result.push_back(std::move(merged[i]));
 
   u.conditions = std::move(result);
   return u;
@@ -378,18 +382,6 @@ void append_int(Out& out, int v) {
 }
 
 }  // namespace
-
-void FingerprintCheck::diverge(const char* data, std::size_t n) {
-  diverged_ = true;
-  if (expected_) built_.assign(*expected_, 0, pos_);
-  built_.append(data, n);
-}
-
-std::string FingerprintCheck::take() && {
-  if (!diverged_ && expected_) return expected_->substr(0, pos_);
-  built_.shrink_to_fit();  // kept per VA: no room for growth
-  return std::move(built_);
-}
 
 void ReasonsHash::append(const char* data, std::size_t n) {
   const std::uint64_t piece = std::hash<std::string_view>{}(std::string_view(data, n));
@@ -444,7 +436,7 @@ void append_fingerprint(const VaInputs& inputs, Out& out, Reasons& reasons) {
 }
 
 template void append_fingerprint(const VaInputs&, std::string&, std::string&);
-template void append_fingerprint(const VaInputs&, FingerprintCheck&, ReasonsHash&);
+template void append_fingerprint(const VaInputs&, DigestHasher&, ReasonsHash&);
 template void append_fingerprint(const VaInputs&, std::string&, ReasonsHash&);
 
 namespace {
@@ -471,6 +463,34 @@ bool same_update(const VaUpdate& a, const VaUpdate& b, bool compare_reasons) {
 
 bool same_status(const VaUpdate& a, const VaUpdate& b) { return same_update(a, b, true); }
 bool same_status_but_reasons(const VaUpdate& a, const VaUpdate& b) { return same_update(a, b, false); }
+
+StatusDigest status_digest(const VaUpdate& update) {
+  // What same_update reads, in its order; the reason texts go to their own digest. The decisions' and
+  // conditions' counts are in `but_reasons`, so each part splits into its fields one way only.
+  DigestHasher but_reasons, reasons;
+  append_text(but_reasons, update.key.ns);
+  append_text(but_reasons, update.key.name);
+  but_reasons.push_back(update.write_allocation ? '\1' : '\0');
+  append_size(but_reasons, update.decisions.size());
+  for (const Decision& d : update.decisions) {
+    append_text(but_reasons, d.variant);
+    append_text(but_reasons, d.accelerator);
+    append_int(but_reasons, d.current);
+    append_int(but_reasons, d.desired);
+    append_text(reasons, d.reason);
+    append_text(but_reasons, d.analyzer);
+    but_reasons.push_back(d.held ? '\1' : '\0');
+  }
+  append_size(but_reasons, update.conditions.size());
+  for (const Condition& c : update.conditions) {
+    append_text(but_reasons, c.type);
+    append_text(but_reasons, c.status);
+    append_text(but_reasons, c.reason);
+    // Type and status are compared: both sides carry reason text or neither does.
+    append_text(carries_reason_text(c) ? reasons : but_reasons, c.message);
+  }
+  return StatusDigest{but_reasons.digest(), reasons.digest()};
+}
 
 json build_status_patch(const VaUpdate& update, const std::optional<json>& current, sdk::TimePoint now) {
   return build_status_patch(update, current ? &*current : nullptr, now);

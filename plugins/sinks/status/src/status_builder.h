@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "digest.h"
 #include "wva/sdk/plugin.h"
 #include "wva/sdk/types.h"
 
@@ -82,7 +82,7 @@ VaUpdate plan_update(const VaKey& key, const VaInputs& inputs);
 // messages of True OptimizationReady conditions, `out` everything else. Equal parts give equal updates (same_status);
 // equal `out` alone gives updates that differ at most in those reasons (same_status_but_reasons). Much cheaper than
 // planning: no text is composed.
-// Out: std::string, or FingerprintCheck; Reasons: std::string, or ReasonsHash.
+// Out: std::string, or DigestHasher; Reasons: std::string, or ReasonsHash.
 template <class Out, class Reasons>
 void append_fingerprint(const VaInputs& inputs, Out& out, Reasons& reasons);
 
@@ -99,36 +99,6 @@ class ReasonsHash {
   std::uint64_t h_ = 0x84222325cbf29ce4ULL;
 };
 
-// A fingerprint compared with the one expected while it is appended: nothing is copied while they agree;
-// from the first difference on, the new one is built.
-class FingerprintCheck {
- public:
-  explicit FingerprintCheck(const std::string* expected) : expected_(expected) {}
-  // Inline: most appends are a few bytes of known size, compared in place.
-  void append(const char* data, std::size_t n) {
-    if (!diverged_ && expected_ && n <= expected_->size() - pos_ &&
-        std::memcmp(expected_->data() + pos_, data, n) == 0) {
-      pos_ += n;
-      return;
-    }
-    if (diverged_) built_.append(data, n);
-    else diverge(data, n);
-  }
-  void push_back(char c) { append(&c, 1); }
-  // Whether what was appended equals the expected fingerprint.
-  bool same() const { return !diverged_ && expected_ && pos_ == expected_->size(); }
-  // What was appended.
-  std::string take() &&;
-
- private:
-  void diverge(const char* data, std::size_t n);  // the first difference: the new one is built from here
-
-  const std::string* expected_;
-  std::size_t pos_ = 0;
-  bool diverged_ = false;
-  std::string built_;
-};
-
 // Whether two updates of the same VA give the same status patch at the same time: the same decisions as
 // the patch reads them (variant, accelerator, current, desired, reason, analyzer, held; not their time),
 // the same conditions and write_allocation. Problems are logged, not written, and are not compared.
@@ -136,6 +106,16 @@ bool same_status(const VaUpdate& a, const VaUpdate& b);
 // same_status but for the text of the decisions' reasons (an analyzer's figures, which change every cycle)
 // and the message of a True OptimizationReady (the host's copy of the winning reason).
 bool same_status_but_reasons(const VaUpdate& a, const VaUpdate& b);
+
+// What same_status and same_status_but_reasons compare, as two digests (digest.h gives the odds of a
+// collision): equal `but_reasons` is same_status_but_reasons, equal `but_reasons` and `reasons` is
+// same_status. The sink keeps this of a written update instead of the update.
+struct StatusDigest {
+  Digest128 but_reasons;  // everything same_status_but_reasons compares
+  Digest128 reasons;      // the decisions' reasons, and the messages of True OptimizationReady conditions
+  friend bool operator==(const StatusDigest&, const StatusDigest&) = default;
+};
+StatusDigest status_digest(const VaUpdate& update);
 
 // MetricsAvailable as the source's state says it.
 sdk::Condition metrics_condition(const sdk::ModelMetrics& metrics);

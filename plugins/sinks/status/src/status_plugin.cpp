@@ -33,16 +33,21 @@ sdk::Result<void> StatusSink::start(sdk::PluginContext& context) {
 
 void StatusSink::stop() noexcept { context_ = nullptr; }
 
-StatusSink::Outcome StatusSink::write_one(VaUpdate&& update, Inputs&& inputs, const std::string& pipeline,
-                                          sdk::TimePoint now, sdk::Error& error) {
+StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const InputsDigest& inputs,
+                                          const std::string& pipeline, sdk::TimePoint now, sdk::Error& error) {
   auto& cluster = context_->cluster();
-  const VaKey key = update.key;  // the update moves into the settled state
+  const VaKey& key = update.key;
   const std::string& ns = key.ns;
   const std::string& name = key.name;
-  // The VA's settled state, when it still has a slot. Under settled_mutex_.
+  // The VA's settled state, when it still has a slot.
   auto settled_of = [&]() -> std::optional<Settled>* {
     const VaGrouping::Id* id = grouping_.find(key);
     return id && *id < settled_.size() ? &settled_[*id] : nullptr;
+  };
+  std::optional<StatusDigest> digest;  // of `update`, computed once when needed
+  auto update_digest = [&]() -> const StatusDigest& {
+    if (!digest) digest = status_digest(update);
+    return *digest;
   };
   for (int attempt = 1; attempt <= config_.max_attempts; ++attempt) {
     // The cached object itself (immutable): read where it is, never copied.
@@ -53,20 +58,16 @@ StatusSink::Outcome StatusSink::write_one(VaUpdate&& update, Inputs&& inputs, co
       return Outcome::kFailed;
     }
     if (!*current) {
-      std::lock_guard lock(settled_mutex_);
       if (auto* s = settled_of()) s->reset();
       return Outcome::kGone;
     }
-    {
-      std::lock_guard lock(settled_mutex_);
-      if (auto* s = settled_of(); s && *s && (*s)->object == *current) {
-        const Settled& last = **s;
-        const bool same = same_status(last.update, update);
-        if (same && last.stored_nothing) return Outcome::kWritten;  // it would store nothing again
-        if (!same && config_.reason_refresh.count() > 0 && now - last.written < config_.reason_refresh &&
-            same_status_but_reasons(last.update, update))
-          return Outcome::kWritten;  // only an analyzer's figures changed: refreshed later
-      }
+    if (auto* s = settled_of(); s && *s && (*s)->object == *current) {
+      const Settled& last = **s;
+      const bool same = last.update == update_digest();           // same_status
+      if (same && last.stored_nothing) return Outcome::kWritten;  // it would store nothing again
+      if (!same && config_.reason_refresh.count() > 0 && now - last.written < config_.reason_refresh &&
+          last.update.but_reasons == update_digest().but_reasons)  // same_status_but_reasons
+        return Outcome::kWritten;  // only an analyzer's figures changed: refreshed later
     }
     const nlohmann::json patch = build_status_patch(update, current->get(), now);
     auto r = cluster.patch_status(kKind, ns, name, patch);
@@ -76,13 +77,10 @@ StatusSink::Outcome StatusSink::write_one(VaUpdate&& update, Inputs&& inputs, co
       // next update is written).
       auto after = cluster.get_shared(kKind, ns, name);
       const std::vector<PlannedEvent> events = plan_events(update, current->get());
-      {
-        std::lock_guard lock(settled_mutex_);
-        if (auto* s = settled_of()) {
-          if (after && *after)
-            *s = Settled{*after, std::move(update), std::move(inputs), pipeline, now, *after == *current};
-          else s->reset();
-        }
+      if (auto* s = settled_of()) {
+        if (after && *after)
+          *s = Settled{*after, update_digest(), !update.problems.empty(), inputs, pipeline, now, *after == *current};
+        else s->reset();
       }
       // kubectl describe shows what changed; a failed event never fails the write.
       for (const auto& e : events)
@@ -117,55 +115,46 @@ sdk::Result<void> StatusSink::publish(const sdk::PublishBatch& batch) {
     const sdk::TimePoint now = batch.time == sdk::TimePoint{} ? context_->clock().now() : batch.time;
     auto& cluster = context_->cluster();
 
-    // What may change, from the fingerprints of each VA's inputs against those of its settled write, on the
-    // very object that took it (write_one's rules, decided before any update is built): the same inputs
-    // after a write that stored nothing give the same update, which would store nothing again; inputs that
-    // differ only in the variants' reasons, within reasonRefresh, give an update that waits. Every other
-    // VA gets its update planned, and write_one decides. Nothing here waits on I/O.
-    struct ToWrite {
-      VaUpdate update;
-      Inputs inputs;
-    };
-    std::vector<ToWrite> to_write;
-    std::size_t vas = 0;
+    // Each VA in the order of its key, one at a time: what may change is known from the digests of its
+    // inputs against those of its settled write, on the very object that took it (write_one's rules,
+    // decided before an update is built): the same inputs after a write that stored nothing give the same
+    // update, which would store nothing again; inputs that differ only in the variants' reasons, within
+    // reasonRefresh, give an update that waits. Any other VA gets its update planned and written (write_one
+    // decides) before the next is looked at: one VA's update is held at a time, not the fleet's.
+    std::lock_guard lock(settled_mutex_);
+    const std::vector<VaGrouping::Id>& named = grouping_.group(batch);
+    const std::size_t vas = named.size();
     std::size_t written = 0;
-    {
-      std::lock_guard lock(settled_mutex_);
-      const std::vector<VaGrouping::Id>& named = grouping_.group(batch);
-      vas = named.size();
-      if (settled_.size() < grouping_.id_limit()) settled_.resize(grouping_.id_limit());
-      for (VaGrouping::Id id : named) {
-        const VaInputs& inputs = grouping_.inputs(id);
-        const std::optional<Settled>& s = settled_[id];
-        FingerprintCheck but_reasons(s ? &s->inputs.but_reasons : nullptr);
-        ReasonsHash reasons;
-        append_fingerprint(inputs, but_reasons, reasons);
-        if (s && s->update.problems.empty() && but_reasons.same()) {
-          const bool same = reasons.value() == s->inputs.reasons;
-          const bool waits = same ? s->stored_nothing
-                                  : config_.reason_refresh.count() > 0 && now - s->written < config_.reason_refresh;
-          const VaKey& key = grouping_.key(id);
-          if (waits)
-            if (auto current = cluster.get_shared(kKind, key.ns, key.name); current && *current == s->object) {
-              ++written;
-              continue;
-            }
-        }
-        to_write.push_back(
-            ToWrite{plan_update(grouping_.key(id), inputs), Inputs{std::move(but_reasons).take(), reasons.value()}});
-      }
-      if (!batch.partial) forget_unnamed(batch.pipeline);
-    }
-    std::sort(to_write.begin(), to_write.end(),
-              [](const ToWrite& a, const ToWrite& b) { return a.update.key < b.update.key; });
+    if (settled_.size() < grouping_.id_limit()) settled_.resize(grouping_.id_limit());
+    std::vector<VaGrouping::Id> order(named.begin(), named.end());
+    std::sort(order.begin(), order.end(),
+              [&](VaGrouping::Id a, VaGrouping::Id b) { return grouping_.key(a) < grouping_.key(b); });
+    if (!batch.partial) forget_unnamed(batch.pipeline);  // leaves the named VAs as they are
 
     std::vector<std::pair<std::string, sdk::Error>> failures;
-    for (auto& [planned, inputs] : to_write) {
-      const VaKey key = planned.key;
+    for (VaGrouping::Id id : order) {
+      const VaInputs& inputs = grouping_.inputs(id);
+      const VaKey& key = grouping_.key(id);
+      const std::optional<Settled>& s = settled_[id];
+      DigestHasher but_reasons;
+      ReasonsHash reasons;
+      append_fingerprint(inputs, but_reasons, reasons);
+      const InputsDigest digest{but_reasons.digest(), reasons.value()};
+      if (s && !s->update_problems && digest.but_reasons == s->inputs.but_reasons) {
+        const bool same = digest.reasons == s->inputs.reasons;
+        const bool waits =
+            same ? s->stored_nothing : config_.reason_refresh.count() > 0 && now - s->written < config_.reason_refresh;
+        if (waits)
+          if (auto current = cluster.get_shared(kKind, key.ns, key.name); current && *current == s->object) {
+            ++written;
+            continue;
+          }
+      }
+      const VaUpdate planned = plan_update(key, inputs);
       for (const auto& p : planned.problems)
         context_->logger().warn("status: VariantAutoscaling " + key.to_string() + ": " + p);
       sdk::Error error;
-      switch (write_one(std::move(planned), std::move(inputs), batch.pipeline, now, error)) {
+      switch (write_one(planned, digest, batch.pipeline, now, error)) {
         case Outcome::kWritten: ++written; break;
         case Outcome::kGone:
           context_->logger().info("status: VariantAutoscaling " + key.to_string() +

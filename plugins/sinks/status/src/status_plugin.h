@@ -26,36 +26,42 @@ class StatusSink : public sdk::Plugin, public sdk::Sink {
 
  private:
   enum class Outcome { kWritten, kGone, kFailed };
-  // The fingerprint of what an update was planned from (append_fingerprint's two parts, the reasons
-  // hashed: the text itself is most of a fingerprint).
-  struct Inputs {
-    std::string but_reasons;
+  // The fingerprint of what an update was planned from (append_fingerprint's two parts), as digests: a VA
+  // keeps 24 bytes instead of the text (digest.h gives the odds of a collision).
+  struct InputsDigest {
+    Digest128 but_reasons;
     std::uint64_t reasons = 0;
   };
-  Outcome write_one(VaUpdate&& update, Inputs&& inputs, const std::string& pipeline, sdk::TimePoint now,
+  // Writes one VA's update (re-reading on conflict). Under settled_mutex_.
+  Outcome write_one(const VaUpdate& update, const InputsDigest& inputs, const std::string& pipeline, sdk::TimePoint now,
                     sdk::Error& error);
   // Forgets the settled VAs of `pipeline` that its full batch did not name, and the slots of VAs that
   // nothing settled (bounded by the VAs in play). Under settled_mutex_.
   void forget_unnamed(const std::string& pipeline);
 
   // A VA after the sink's last write: the object as the backend handed it out after the write (the same
-  // snapshot when it stored nothing, the written one otherwise), the update written, and when. While the
-  // backend hands out that very snapshot (no one else changed it):
+  // snapshot when it stored nothing, the written one otherwise), the digests of the update written and of
+  // its inputs, and when. While the backend hands out that very snapshot (no one else changed it):
   //  - after a write the backend stored nothing for (it keeps no lastRunTime-only change), the same update
   //    (same_status) would again change nothing: it is not sent;
   //  - when only the text of the variants' reasons differs (same_status_but_reasons), it is written once
   //    reasonRefresh has passed: an analyzer's figures change every cycle, and a PATCH per VA per cycle
   //    would load the API server with nothing an operator acts on.
-  // Both are known from the fingerprints of the inputs before any update is built (publish()).
+  // Both are known from the digests of the inputs before any update is built (publish()). No update is
+  // kept: its digest says what same_status and same_status_but_reasons would.
   struct Settled {
     sdk::ObjectSnapshot object;
-    VaUpdate update;
-    Inputs inputs;  // what `update` was planned from
+    StatusDigest update;           // of the update written
+    bool update_problems = false;  // whether it had problems (its inputs are then never skipped)
+    InputsDigest inputs;           // what it was planned from
     std::string pipeline;
     sdk::TimePoint written{};
     bool stored_nothing = false;
   };
-  std::mutex settled_mutex_;                     // publish() of one instance may overlap an abandoned call of it
+  // Held for a whole publish(): the host calls an instance once at a time and not again while an abandoned
+  // call of it runs; should calls overlap all the same, the later waits rather than regroup the batch under
+  // the earlier one's writes.
+  std::mutex settled_mutex_;
   VaGrouping grouping_;                          // the batch by VA, slots kept between cycles
   std::vector<std::optional<Settled>> settled_;  // by the VA's grouping id
 

@@ -12,7 +12,7 @@ const VaGrouping::Id* VaGrouping::find(const VaKey& key) const {
 void VaGrouping::release(Id id) {
   if (!live(id)) return;
   Slot& s = slots_[id];
-  ids_.erase(s.key);
+  ids_.erase(KeyView{s.key.ns, s.key.name});
   s.live = false;
   s.inputs.clear();
   s.first_naming = nullptr;
@@ -46,7 +46,7 @@ VaGrouping::Slot& VaGrouping::slot(std::string_view ns, std::string_view name) {
     s.key = VaKey{std::string(ns), std::string(name)};
     s.live = true;
     s.batch = 0;
-    ids_.emplace(s.key, id);
+    ids_.emplace(KeyView{s.key.ns, s.key.name}, id);  // views of the slot's own strings, which never move
   }
   last_id_ = id;
   has_last_ = true;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -68,8 +69,10 @@ class VaGrouping {
   Slot& slot(std::string_view ns, std::string_view name);
   const sdk::ModelView* first_with_key(const sdk::PublishBatch& batch, const sdk::ModelKey& key);
 
-  std::unordered_map<VaKey, Id, KeyHash, KeyEqual> ids_;
-  std::vector<Slot> slots_;
+  // Slots in a deque: a slot never moves, so the index is keyed by views of its key's strings (no copy of
+  // every VA's namespace and name), and growing by 10,000 VAs copies nothing and leaves no spare half.
+  std::unordered_map<KeyView, Id, KeyHash, KeyEqual> ids_;
+  std::deque<Slot> slots_;
   std::vector<Id> free_;
   std::vector<Id> named_;
   std::uint64_t batch_ = 0;

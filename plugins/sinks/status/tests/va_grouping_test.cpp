@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -304,38 +305,83 @@ TEST(Fingerprint, ChangesWithEveryFieldThatReachesTheStatus) {
   EXPECT_NE(fingerprint(held, m).but_reasons, fingerprint(held_other, m).but_reasons);
 }
 
-// FingerprintCheck says what comparing the whole appended string with the expected one says, and gives
-// that string, over random pieces (equal, prefixes, longer, differing in the first, middle or last byte).
-TEST(FingerprintCheck, AgreesWithBuildingAndComparingOnRandomPieces) {
+// A DigestHasher's digests are equal exactly when the sequences of appends are (no collision among
+// thousands of distinct sequences drawn from small pools, where the same bytes split differently into
+// appends, and prefixes, are frequent), and do not depend on how a piece is stored.
+TEST(DigestHasher, EqualExactlyForEqualSequencesOfAppends) {
   std::mt19937 rng(99);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
-  int same = 0;
-  for (int round = 0; round < 5000; ++round) {
+  std::map<std::vector<std::string>, Digest128> seen;
+  std::map<std::pair<std::uint64_t, std::uint64_t>, std::vector<std::string>> by_digest;
+  for (int round = 0; round < 20000; ++round) {
     std::vector<std::string> pieces(static_cast<std::size_t>(pick(6)));
-    std::string whole;
     for (auto& p : pieces) {
-      for (int i = pick(5); i > 0; --i) p.push_back(static_cast<char>('a' + pick(3)));
-      whole += p;
+      const int n = pick(4) == 0 ? 8 + pick(20) : pick(9);  // short ones, and a few of more than one word
+      for (int i = 0; i < n; ++i) p.push_back(static_cast<char>(pick(3) == 0 ? '\0' : 'a' + pick(2)));
     }
-    std::string expected = whole;
-    switch (pick(5)) {
-      case 0: break;
-      case 1: expected = whole.substr(0, whole.size() / 2); break;
-      case 2: expected = whole + "x"; break;
-      case 3:
-        if (!expected.empty()) expected[static_cast<std::size_t>(pick(static_cast<int>(expected.size())))] = 'z';
-        break;
-      default: expected.clear(); break;
+    DigestHasher hasher;
+    for (const auto& p : pieces) {
+      const std::string copy = p;  // another address, the same bytes
+      hasher.append(copy.data(), copy.size());
     }
-    const bool has_expected = pick(8) != 0;
-    FingerprintCheck check(has_expected ? &expected : nullptr);
-    for (const auto& p : pieces) check.append(p.data(), p.size());
-    const bool want_same = has_expected && expected == whole;
-    EXPECT_EQ(check.same(), want_same) << round;
-    same += want_same;
-    EXPECT_EQ(std::move(check).take(), whole) << round;
+    const Digest128 d = hasher.digest();
+    if (auto [it, fresh] = seen.try_emplace(pieces, d); !fresh) {
+      EXPECT_EQ(it->second, d) << round;
+      continue;
+    }
+    auto [it, fresh] = by_digest.try_emplace({d.a, d.b}, pieces);
+    EXPECT_TRUE(fresh) << "two sequences with one digest at round " << round;
   }
-  EXPECT_GT(same, 500);
+  EXPECT_GT(seen.size(), 5000u);
+  EXPECT_LT(seen.size(), 20000u) << "equal sequences were drawn too";
+  // The whole text split differently is another sequence of appends.
+  DigestHasher one, two;
+  one.append("abcdefghij", 10);
+  two.append("abcde", 5);
+  two.append("fghij", 5);
+  EXPECT_NE(one.digest(), two.digest());
+  DigestHasher empty, nothing;
+  empty.append("", 0);
+  EXPECT_NE(empty.digest(), nothing.digest()) << "an empty append is an append";
+}
+
+// The digests the sink keeps say what the text and the comparisons they replace say: the fingerprint's
+// text is equal exactly when its digest is, and status_digest's parts are same_status /
+// same_status_but_reasons, over the random pairs of the fingerprint test.
+TEST(Fingerprint, DigestsAgreeWithTheTextAndTheComparisonsOnRandomPairs) {
+  Draw draw(61208);
+  int same = 0, same_but_reasons = 0, different = 0;
+  for (int round = 0; round < 3000; ++round) {
+    const RandomBatch ra = draw.batch(true), rb = mutated(ra, draw);
+    const PublishBatch a = ra.batch(), b = rb.batch();
+    VaGrouping ga, gb;
+    const auto named_a = ga.group(a);
+    gb.group(b);
+    for (VaGrouping::Id ia : named_a) {
+      const VaGrouping::Id* ib = gb.find(ga.key(ia));
+      if (!ib || !gb.named_by_last_batch(*ib)) continue;
+      const Fingerprint fa = fingerprint_of(ga.inputs(ia)), fb = fingerprint_of(gb.inputs(*ib));
+      auto digest = [](const VaInputs& in) {
+        DigestHasher out;
+        ReasonsHash reasons;
+        append_fingerprint(in, out, reasons);
+        return std::pair{out.digest(), reasons.value()};
+      };
+      const auto da = digest(ga.inputs(ia)), db = digest(gb.inputs(*ib));
+      EXPECT_EQ(fa.but_reasons == fb.but_reasons, da.first == db.first) << "round " << round;
+      EXPECT_EQ(fa.reasons_hash, da.second) << "round " << round;
+      const VaUpdate ua = plan_update(ga.key(ia), ga.inputs(ia)), ub = plan_update(gb.key(*ib), gb.inputs(*ib));
+      const StatusDigest sa = status_digest(ua), sb = status_digest(ub);
+      EXPECT_EQ(same_status(ua, ub), sa == sb) << "round " << round;
+      EXPECT_EQ(same_status_but_reasons(ua, ub), sa.but_reasons == sb.but_reasons) << "round " << round;
+      if (same_status(ua, ub)) ++same;
+      else if (same_status_but_reasons(ua, ub)) ++same_but_reasons;
+      else ++different;
+    }
+  }
+  EXPECT_GT(same, 50);
+  EXPECT_GT(same_but_reasons, 50);
+  EXPECT_GT(different, 50);
 }
 
 }  // namespace
