@@ -118,7 +118,7 @@ TEST(Cycle, SourceOutageHoldsLastDecisionsAndSaysWhy) {
   EXPECT_TRUE(d.held);
   EXPECT_NE(d.reason.find("holding last decision"), std::string::npos) << d.reason;
   bool saw_condition = false;
-  for (const auto& c : d.conditions)
+  for (const auto& c : d.all_conditions())
     if (c.type == "MetricsAvailable") {
       saw_condition = true;
       EXPECT_EQ(c.status, "False");

@@ -41,9 +41,11 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds lim
 }
 
 const sdk::Condition* find_condition(const sdk::Decision& d, const std::string& type) {
-  for (const auto& c : d.conditions)
-    if (c.type == type) return &c;
-  return nullptr;
+  const sdk::Condition* found = nullptr;
+  d.for_each_condition([&](const sdk::Condition& c) {
+    if (!found && c.type == type) found = &c;
+  });
+  return found;
 }
 
 // ---------------------------------------------------------------------------------------------------

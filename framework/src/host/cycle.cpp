@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "host/combine.h"
+#include "host/decide.h"
 #include "host/guard.h"
 #include "host/sharding.h"
 
@@ -47,106 +48,12 @@ void DecisionMemory::remember(const sdk::Decision& d) {
 
 namespace {
 
-// The MetricsAvailable condition. Its True and MetricsMissing messages are upstream WVA's words (the
-// status sink writes the same); a failing source names its own reason (sdk::ModelMetrics::reason).
-sdk::Condition metrics_condition(const sdk::ModelMetrics& m) {
-  switch (m.state) {
-    case sdk::MetricsState::kOk:
-      // A message with kOk names samples the source rejected (e.g. out of their domain).
-      return {"MetricsAvailable", "True", "MetricsFound",
-              std::string(sdk::kMetricsFoundMessage) + (m.message.empty() ? "" : "; " + m.message)};
-    case sdk::MetricsState::kNoData:
-      return {"MetricsAvailable", "False", "MetricsMissing",
-              m.message.empty() ? std::string(sdk::kMetricsMissingMessage) : m.message};
-    case sdk::MetricsState::kStale:
-      return {"MetricsAvailable", "False", "MetricsStale", m.message.empty() ? "Metrics are stale" : m.message};
-    case sdk::MetricsState::kError:
-      return {"MetricsAvailable", "False", m.reason.empty() ? "SourceError" : m.reason,
-              m.message.empty() ? "Failed to get metrics from the metrics source" : m.message};
-  }
-  return {};
-}
-
-// Why a model holds without a full chain this cycle: OptimizationReady's reason and message.
-struct Hold {
-  std::string reason;
-  std::string message;
-};
-
 // Everything one model's chain produced.
 struct ModelResult {
   std::vector<sdk::Recommendation> chain;
   std::vector<std::string> errors;
   std::optional<Hold> hold;
 };
-
-std::string first_reason(const std::vector<sdk::Recommendation>& chain) {
-  for (const auto& r : chain)
-    if (!r.reason.empty()) return r.reason;
-  return "no analyzer had an opinion";
-}
-
-// Appends the model's decisions to `out`. `targets` are the combiner's (empty unless `analyzed`).
-void decide(const sdk::ModelView& model, const std::vector<sdk::Recommendation>& chain, const CombinedTargets& targets,
-            bool analyzed, const std::optional<Hold>& hold, const std::string& disabled, const CycleServices& services,
-            sdk::TimePoint now, std::vector<sdk::Decision>& out) {
-  std::size_t chain_conditions = 0;
-  for (const auto& rec : chain) chain_conditions += rec.conditions.size();
-  const sdk::Condition metrics = disabled.empty()
-                                     ? metrics_condition(model.metrics)
-                                     : sdk::Condition{"MetricsAvailable", "Unknown", "PipelineDisabled", disabled};
-  for (const auto& v : model.variants) {
-    sdk::Decision& d = out.emplace_back();  // built where it stays
-    d.trail.reserve(chain.size());
-    d.conditions.reserve(chain_conditions + 2);
-    d.model = model.key;
-    d.variant = v.name;
-    d.va_name = model.va_name;
-    d.accelerator = v.accelerator;
-    d.current = v.current_replicas;
-    d.time = now;
-    for (const auto& rec : chain) {
-      const auto* t = rec.target_for(v.name);
-      d.trail.push_back({rec.analyzer, rec.has_opinion && t ? std::optional<int>(t->replicas) : std::nullopt,
-                         t && !t->reason.empty() ? t->reason : rec.reason});
-      for (const auto& c : rec.conditions) d.conditions.push_back(c);
-    }
-    d.conditions.push_back(metrics);
-    if (auto it = targets.find(v.name); it != targets.end()) {
-      int desired = std::max(it->second.replicas, v.min_replicas);
-      if (v.max_replicas) desired = std::min(desired, *v.max_replicas);
-      d.desired = desired;
-      d.analyzer = it->second.analyzer;
-      d.reason = it->second.reason;
-      if (desired != it->second.replicas)
-        d.reason += " (clamped to [" + std::to_string(v.min_replicas) + ", " +
-                    (v.max_replicas ? std::to_string(*v.max_replicas) : std::string("inf")) + "])";
-      d.conditions.push_back({"OptimizationReady", "True", "OptimizationSucceeded", d.reason});
-      services.memory->remember(d);
-    } else {
-      const std::string why = hold ? hold->message : analyzed ? first_reason(chain) : metrics.message;
-      if (auto last = services.memory->last(model.key, v.name)) {
-        d.desired = last->desired;
-        d.analyzer = last->analyzer;
-        d.reason = "holding last decision (" + why + ")";
-      } else {
-        d.desired = v.current_replicas;
-        d.reason = "keeping current replicas (" + why + ")";
-      }
-      d.held = true;
-      d.conditions.push_back({"OptimizationReady", "False",
-                              !disabled.empty() ? "PipelineDisabled"
-                              : hold            ? hold->reason
-                              : analyzed        ? "OptimizationFailed"
-                                                : "MetricsUnavailable",
-                              why});
-    }
-  }
-}
-
-}  // namespace
-
-namespace {
 
 // One call into a plugin: under the watchdog when there is one (the call co-owns `owner`), else directly.
 template <class R>
@@ -421,8 +328,8 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vec
         hold = Hold{"OptimizationFailed", "combine " + combiner_name + ": " + combined[i]->error().message};
       }
     }
-    decide(models[i], (*results)[i].chain, targets, to_combine[i] && !hold, hold, pipeline.disabled, services, now,
-           outcome.decisions);
+    decide(models[i], (*results)[i].chain, targets, to_combine[i] && !hold, hold, pipeline.disabled, *services.memory,
+           now, outcome.decisions);
   }
 
   // 5. One batched publish per sink (each watched call co-owns the batch's data). With sharding, of what

@@ -58,20 +58,19 @@ GaugeStats RecommendationGauges::publish(sdk::MetricsRegistry& registry, const s
       continue;
     }
     const SeriesKeyRef ref{d.variant, d.model.ns, d.accelerator, d.model.model_id};
-    auto stamp = mine.find(ref);
-    if (stamp == mine.end())
-      stamp = mine.emplace(SeriesKey{d.variant, d.model.ns, d.accelerator, d.model.model_id}, Stamp{}).first;
-    const SeriesKey& key = stamp->first;
     const int current = d.current < 0 ? 0 : d.current;
     const Values values{static_cast<double>(d.desired), static_cast<double>(current),
                         desired_ratio(d.desired, current)};
     bool fresh = false;
-    if (!stamp->second.written) {  // new to this pipeline: another one may have written the series
-      auto written = written_.find(key);
+    auto stamp = mine.find(ref);
+    if (stamp == mine.end()) {  // new to this pipeline: another one may have written the series
+      auto written = written_.find(ref);
       fresh = written == written_.end();
-      if (fresh) written = written_.emplace(key, values).first;
-      stamp->second.written = &written->second;
+      if (fresh)
+        written = written_.emplace(SeriesKey{d.variant, d.model.ns, d.accelerator, d.model.model_id}, values).first;
+      stamp = mine.emplace(&written->first, Stamp{0, &written->second}).first;
     }
+    const SeriesKey& key = *stamp->first;
     Values& last = *stamp->second.written;
     if (fresh || rewrite || !(last == values)) {
       const sdk::Labels labels = series_labels(key);
@@ -92,25 +91,26 @@ GaugeStats RecommendationGauges::publish(sdk::MetricsRegistry& registry, const s
       ++it;
       continue;
     }
+    const SeriesKey* key = it->first;
     bool elsewhere = false;
     for (const auto& [pipeline, series] : by_pipeline_)
-      if (pipeline != batch.pipeline && series.count(it->first)) elsewhere = true;
+      if (pipeline != batch.pipeline && series.count(key)) elsewhere = true;
+    it = mine.erase(it);  // before its key goes: erasing hashes the key it points at
     if (!elsewhere) {
-      remove_series(registry, series_labels(it->first));
-      written_.erase(it->first);
+      remove_series(registry, series_labels(*key));
+      written_.erase(written_.find(*key));
       ++stats.removed;
     }
-    it = mine.erase(it);
   }
   return stats;
 }
 
 std::size_t RecommendationGauges::clear(sdk::MetricsRegistry& registry) {
   std::lock_guard lock(mutex_);
-  std::unordered_set<SeriesKey, SeriesKeyHash, SeriesKeyEqual> all;
+  std::unordered_set<const SeriesKey*> all;  // each series once (keys are stored once, in written_)
   for (const auto& [pipeline, series] : by_pipeline_)
     for (const auto& [key, stamp] : series) all.insert(key);
-  for (const auto& key : all) remove_series(registry, series_labels(key));
+  for (const SeriesKey* key : all) remove_series(registry, series_labels(*key));
   by_pipeline_.clear();
   batches_.clear();
   written_.clear();

@@ -58,6 +58,18 @@ struct SeriesKeyEqual {
   bool operator()(const SeriesKey& a, const SeriesKeyRef& b) const noexcept { return (*this)(b, a); }
 };
 sdk::Labels series_labels(const SeriesKey& k);
+// A series named by the address of its key where it is stored once (RecommendationGauges::written_).
+struct SeriesKeyPtrHash {
+  using is_transparent = void;
+  std::size_t operator()(const SeriesKey* k) const noexcept { return SeriesKeyHash{}(*k); }
+  std::size_t operator()(const SeriesKeyRef& k) const noexcept { return SeriesKeyHash{}(k); }
+};
+struct SeriesKeyPtrEqual {
+  using is_transparent = void;
+  bool operator()(const SeriesKey* a, const SeriesKey* b) const noexcept { return *a == *b; }
+  bool operator()(const SeriesKeyRef& a, const SeriesKey* b) const noexcept { return SeriesKeyEqual{}(a, *b); }
+  bool operator()(const SeriesKey* a, const SeriesKeyRef& b) const noexcept { return SeriesKeyEqual{}(b, *a); }
+};
 
 // Thread-safe: pipelines may publish concurrently through one sink instance.
 // Incremental: a series is written to the registry only when its value differs from what this object
@@ -86,17 +98,19 @@ class RecommendationGauges {
   // A pipeline's series, each with the number of the last batch that had it and its entry in written_
   // (nodes stay put; erased only with every pipeline's entry): kept across batches, so a steady fleet
   // neither builds a set of its series nor allocates a key per decision, and looks each up once a cycle.
+  // Keyed by the address of the series' key in written_: a series' strings are stored once.
   struct Stamp {
     std::size_t batch = 0;
     Values* written = nullptr;
   };
-  using SeriesStamps = std::unordered_map<SeriesKey, Stamp, SeriesKeyHash, SeriesKeyEqual>;
+  using SeriesStamps = std::unordered_map<const SeriesKey*, Stamp, SeriesKeyPtrHash, SeriesKeyPtrEqual>;
   static void remove_series(sdk::MetricsRegistry& registry, const sdk::Labels& labels);
 
   std::mutex mutex_;
   std::map<std::string, SeriesStamps> by_pipeline_;  // pipeline -> series it set (last full batch + partials since)
   std::map<std::string, std::size_t> batches_;       // pipeline -> batches published
-  std::unordered_map<SeriesKey, Values, SeriesKeyHash, SeriesKeyEqual> written_;  // last written per series
+  // Last written per series: the one copy of each series' key (by_pipeline_ points at it).
+  std::unordered_map<SeriesKey, Values, SeriesKeyHash, SeriesKeyEqual> written_;
 };
 
 }  // namespace wva::plugins::metrics

@@ -242,7 +242,7 @@ std::vector<VaUpdate> plan_updates(const sdk::PublishBatch& batch) {
     if (d.va_name.empty()) continue;  // nothing to address; the host always sets it
     VaInputs& in = entry(VaKey{d.model.ns, d.va_name});
     in.decisions.push_back(&d);
-    for (const auto& c : d.conditions) in.conditions.push_back(&c);
+    d.for_each_condition([&in](const Condition& c) { in.conditions.push_back(&c); });
   }
   for (const auto& rc : batch.conditions) {
     if (rc.va_name.empty()) continue;

@@ -79,7 +79,7 @@ const std::vector<VaGrouping::Id>& VaGrouping::group(const sdk::PublishBatch& ba
     if (d.va_name.empty()) continue;  // nothing to address; the host always sets it
     VaInputs& in = slot(d.model.ns, d.va_name).inputs;
     in.decisions.push_back(&d);
-    for (const auto& c : d.conditions) in.conditions.push_back(&c);
+    d.for_each_condition([&in](const sdk::Condition& c) { in.conditions.push_back(&c); });
   }
   for (const auto& rc : batch.conditions)
     if (!rc.va_name.empty()) slot(rc.ns, rc.va_name).inputs.conditions.push_back(&rc.condition);

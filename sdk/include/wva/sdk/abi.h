@@ -26,7 +26,11 @@
 // 4.0 (one owner per ConfigMap): ModelView::va_spec (the raw VA spec) is removed; the host parses
 // spec.modelProfile and spec.sloClassRef with the one parser in wva/sdk/util/ (model_profile.h,
 // service_classes.h), which plugins reading those ConfigMaps themselves use too.
-#define WVA_SDK_ABI_MAJOR 4
+//
+// 5.0 Decision::shared_conditions: the conditions the decisions of one model have in common are held once
+// (a shared, immutable vector) instead of copied into each variant's decision; Decision::conditions keeps
+// the variant's own. Readers take every condition with Decision::for_each_condition / all_conditions.
+#define WVA_SDK_ABI_MAJOR 5
 #define WVA_SDK_ABI_MINOR 0
 
 #define WVA_SDK_VISIBLE __attribute__((visibility("default")))

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -188,8 +189,31 @@ struct Decision {
   std::string analyzer;  // whose target won
   bool held = false;     // true: last good decision kept because this cycle failed
   std::vector<TrailEntry> trail;
-  std::vector<Condition> conditions;
+  std::vector<Condition> conditions;  // this variant's own; they come after shared_conditions
   TimePoint time{};
+  // Conditions the decisions of one model have in common (its analyzers', MetricsAvailable, a hold's
+  // OptimizationReady), held once for all its variants and immutable; null: none. A decision's
+  // conditions are these, then `conditions`: read them with for_each_condition() or all_conditions().
+  // Since SDK ABI 5.0.
+  std::shared_ptr<const std::vector<Condition>> shared_conditions;
+
+  // Calls `visit` with every condition of the decision, in order (shared ones first).
+  template <class Visit>
+  void for_each_condition(Visit&& visit) const {
+    if (shared_conditions)
+      for (const Condition& c : *shared_conditions) visit(c);
+    for (const Condition& c : conditions) visit(c);
+  }
+  std::size_t condition_count() const {
+    return (shared_conditions ? shared_conditions->size() : 0) + conditions.size();
+  }
+  // A copy of every condition, in order.
+  std::vector<Condition> all_conditions() const {
+    std::vector<Condition> out;
+    out.reserve(condition_count());
+    for_each_condition([&](const Condition& c) { out.push_back(c); });
+    return out;
+  }
 };
 
 }  // namespace wva::sdk
