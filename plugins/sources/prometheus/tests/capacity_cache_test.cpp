@@ -334,7 +334,7 @@ TEST(CapacityCache, KeepsNamesOnceAndCompactEntries) {
     ++seen;
   });
   EXPECT_EQ(seen, 10000u);
-  EXPECT_LE(cache.allocated_bytes(), name_bytes + 64 + 10000 * 20 + 32768 * 8);
+  EXPECT_LE(cache.allocated_bytes(), name_bytes + 512 + 10000 * 20 + 32768 * 8);
   cache.clear();
   EXPECT_EQ(cache.size(), 0u);
   EXPECT_LE(cache.allocated_bytes(), 16u * 8);
