@@ -90,8 +90,16 @@ void Grouper::reset(std::span<const sdk::ModelView> models) {
     next_model_.assign(models.size(), RouteIndex::kNone);
     next_model_generation_ = route_.generation();
   }
+  lay_out_cycle();
+  // One allocation of the size the largest query needed last cycle, not a doubling series.
+  if (staged_.capacity() < staged_reserve_) staged_.reserve(staged_reserve_);
+  staged_peak_ = 0;
+  begin(std::nullopt);
+}
+
+void Grouper::lay_out_cycle() {
   // This cycle's storage, zeroed: nothing of an earlier cycle is read.
-  state_.assign(models.size(), ModelState{});
+  state_.assign(models_.size(), ModelState{});
   pod_values_.assign(route_.pods(), PodValues{});
   variant_values_.assign(route_.variants(), DeploymentValues{});
   pod_load_.clear();
@@ -104,10 +112,6 @@ void Grouper::reset(std::span<const sdk::ModelView> models) {
   cached_capacity_ = nullptr;
   eval_time_ = 0;
   stats_ = GroupStats{};
-  // One allocation of the size the largest query needed last cycle, not a doubling series.
-  if (staged_.capacity() < staged_reserve_) staged_.reserve(staged_reserve_);
-  staged_peak_ = 0;
-  begin(std::nullopt);
 }
 
 void Grouper::release_cycle() {
@@ -462,6 +466,10 @@ void Grouper::match_capacities() {
 }
 
 std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collected_at) {
+  if (state_.size() != models_.size()) {  // a second finish() without reset(): nothing was read since
+    lay_out_cycle();
+    begin(std::nullopt);
+  }
   match_capacities();
 
   const double stale_s = static_cast<double>(stale_after_.count()) / 1000.0;

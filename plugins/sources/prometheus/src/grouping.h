@@ -119,7 +119,8 @@ class Grouper : public SampleHandler {
   void add(const QueryResponse& response, std::optional<Signal> single = std::nullopt);
 
   // Builds the metrics of every model given to the constructor or the last reset(), then gives back the
-  // cycle's storage (capacities() is empty after it, stats() stays).
+  // cycle's storage (capacities() is empty after it, stats() stays; a second call without reset() finds
+  // nothing read).
   std::map<sdk::ModelKey, sdk::ModelMetrics> finish(sdk::TimePoint collected_at);
 
   const GroupStats& stats() const { return stats_; }
@@ -219,6 +220,7 @@ class Grouper : public SampleHandler {
   void match_capacity(std::string_view ns, std::string_view pod, double tokens, std::uint32_t& guess,
                       const std::unordered_multimap<std::string_view, std::uint32_t>& unlisted);
   void match_capacities();
+  void lay_out_cycle();
   void release_cycle();
 
   std::span<const sdk::ModelView> models_;

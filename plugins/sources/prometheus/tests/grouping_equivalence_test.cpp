@@ -443,6 +443,11 @@ TEST(GroupingEquivalence, CycleStorageIsGivenBackByFinish) {
     if (cycle == 0) between_cycles = g.allocated_bytes();
     EXPECT_EQ(g.allocated_bytes(), between_cycles) << "cycle " << cycle;
   }
+  // finish() again without reset(): nothing was read since, every model has no data.
+  const auto again = g.finish(sdk::TimePoint{});
+  ASSERT_EQ(again.size(), views.size());
+  for (const auto& [key, m] : again) EXPECT_EQ(m.state, sdk::MetricsState::kNoData) << key.model_id;
+  EXPECT_EQ(g.allocated_bytes(), between_cycles);
 }
 
 // The route index is rebuilt exactly when a routing name changes, also when the views change in place.
