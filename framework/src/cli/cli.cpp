@@ -407,10 +407,11 @@ int cmd_run(int argc, char** argv) {
                                         [](const sdk::Decision& d) { return d.desired != d.current; }))
       return;
     if (json_out) {
-      auto doc = sdk::decisions_to_json(outcome.decisions);
-      doc["pipeline"] = outcome.pipeline;
-      if (outcome.partial) doc["idleCheck"] = true;
-      json_out->write_line(doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+      nlohmann::ordered_json extra = {{"pipeline", outcome.pipeline}};
+      if (outcome.partial) extra["idleCheck"] = true;
+      std::string line;
+      sdk::append_decisions_json(line, outcome.decisions, extra);
+      json_out->write_line(line);
     } else {
       std::cout << "# pipeline " << outcome.pipeline << (outcome.partial ? " (idle check: models at zero)" : "")
                 << "\n";

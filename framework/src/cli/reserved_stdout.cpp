@@ -27,12 +27,9 @@ ReservedStdout::~ReservedStdout() {
   ::close(real_stdout_);
 }
 
-bool ReservedStdout::write_line(std::string_view text) {
-  const int fd = real_stdout_ >= 0 ? real_stdout_ : STDOUT_FILENO;
-  std::string line(text);
-  line += '\n';
-  const char* p = line.data();
-  std::size_t left = line.size();
+namespace {
+
+bool write_all(int fd, const char* p, std::size_t left) {
   while (left > 0) {
     const ssize_t n = ::write(fd, p, left);
     if (n < 0) {
@@ -43,6 +40,15 @@ bool ReservedStdout::write_line(std::string_view text) {
     left -= static_cast<std::size_t>(n);
   }
   return true;
+}
+
+}  // namespace
+
+bool ReservedStdout::write_line(std::string_view text) {
+  const int fd = real_stdout_ >= 0 ? real_stdout_ : STDOUT_FILENO;
+  // Not copied to append the newline: a fleet's line of decisions is megabytes. A reader of a pipe sees
+  // the line whole once the newline arrives.
+  return write_all(fd, text.data(), text.size()) && write_all(fd, "\n", 1);
 }
 
 }  // namespace wva::framework
