@@ -177,21 +177,16 @@ std::uint32_t Grouper::unlisted_slot(std::uint32_t model, std::string_view pod) 
   return slot;
 }
 
-bool Grouper::keep_value(Mask& present, Mask& seen, double& stored, std::uint32_t model, Signal signal, double value,
-                         std::string_view kind, std::string_view name) {
+std::optional<std::string> Grouper::keep_value(Mask& present, Mask& seen, double& stored, Signal signal, double value) {
   const std::size_t k = idx(signal);
   seen |= bit(k);
   if (!std::isfinite(value)) {
     ++stats_.non_finite;
-    return false;
+    return std::nullopt;
   }
   if (auto why = domain_violation(signal, value)) {
     ++stats_.invalid[k];
-    ModelState& st = state_[model];
-    if (++st.invalid <= kInvalidExamples)
-      st.invalid_examples.push_back(std::string(signal_name(signal)) + " " + number(value) + " on " +
-                                    std::string(kind) + " " + std::string(name) + " (" + *why + ")");
-    return false;
+    return why;
   }
   if (!(present & bit(k))) {
     stored = value;
@@ -201,7 +196,15 @@ bool Grouper::keep_value(Mask& present, Mask& seen, double& stored, std::uint32_
   } else {
     stored = std::max(stored, value);  // saturation signals: the worst one, as max by would
   }
-  return true;
+  return std::nullopt;
+}
+
+void Grouper::note_invalid(std::uint32_t model, Signal signal, double value, std::string_view kind,
+                           std::string_view name, const std::string& why) {
+  ModelState& st = state_[model];
+  if (++st.invalid <= kInvalidExamples)
+    st.invalid_examples.push_back(std::string(signal_name(signal)) + " " + number(value) + " on " + std::string(kind) +
+                                  " " + std::string(name) + " (" + why + ")");
 }
 
 void Grouper::store(std::uint32_t slot, Signal signal, double value) {
@@ -217,13 +220,16 @@ void Grouper::store(std::uint32_t slot, Signal signal, double value) {
     }
     stored = &pod_load_[p.load][k];
   }
-  keep_value(p.present, p.seen, *stored, pod_model(slot), signal, value, "pod", pod_name(slot));
+  // The pod's model and name are looked up only for a value outside its domain.
+  if (auto why = keep_value(p.present, p.seen, *stored, signal, value))
+    note_invalid(pod_model(slot), signal, value, "pod", pod_name(slot), *why);
 }
 
 void Grouper::store_variant(std::uint32_t global_variant, Signal signal, double value) {
   DeploymentValues& v = variant_values_[global_variant];
-  keep_value(v.present, v.seen, v.value[idx(signal)], route_.model_of_variant(global_variant), signal, value,
-             "Deployment", route_.variant_name(global_variant));
+  if (auto why = keep_value(v.present, v.seen, v.value[idx(signal)], signal, value))
+    note_invalid(route_.model_of_variant(global_variant), signal, value, "Deployment",
+                 route_.variant_name(global_variant), *why);
 }
 
 void Grouper::store_model_level(std::uint32_t model, Signal signal, double value) {

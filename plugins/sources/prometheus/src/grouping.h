@@ -215,8 +215,11 @@ class Grouper : public SampleHandler {
   void store(std::uint32_t slot, Signal signal, double value);
   void store_variant(std::uint32_t global_variant, Signal signal, double value);
   void store_model_level(std::uint32_t model, Signal signal, double value);
-  bool keep_value(Mask& present, Mask& seen, double& stored, std::uint32_t model, Signal signal, double value,
-                  std::string_view kind, std::string_view name);
+  // Keeps a value in its slot; a finite value outside its signal's domain is counted and left out, and
+  // its reason returned for note_invalid().
+  std::optional<std::string> keep_value(Mask& present, Mask& seen, double& stored, Signal signal, double value);
+  void note_invalid(std::uint32_t model, Signal signal, double value, std::string_view kind, std::string_view name,
+                    const std::string& why);
   void match_capacity(std::string_view ns, std::string_view pod, double tokens, std::uint32_t& guess,
                       const std::unordered_multimap<std::string_view, std::uint32_t>& unlisted);
   void match_capacities();
