@@ -133,6 +133,18 @@ void run(benchmark::State& state, const std::vector<Response>& responses, bool c
   state.counters["MB"] = static_cast<double>(bytes) / 1e6;
   state.counters["peak_rss_MB"] = static_cast<double>(peak_rss_kb()) / 1024.0;
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes));
+  // What the grouper holds between cycles (the route index) and in one (before finish()), and the cache.
+  state.counters["grouper_MB_between_cycles"] = static_cast<double>(g.allocated_bytes()) / 1e6;
+  g.reset(models);
+  if (cached_capacity) cache.feed(g);
+  for (const auto& b : bodies) {
+    g.begin();
+    (void)parse_response_stream(b, g);
+    g.commit();
+  }
+  state.counters["grouper_MB_in_cycle"] = static_cast<double>(g.allocated_bytes()) / 1e6;
+  (void)g.finish(wva::sdk::TimePoint{});
+  state.counters["capacity_cache_MB"] = static_cast<double>(cache.allocated_bytes()) / 1e6;
 }
 
 // The reader alone (a handler that only counts), over the whole cycle's bodies: the parse's share.

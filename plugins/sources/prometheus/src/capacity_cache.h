@@ -29,8 +29,14 @@ class CapacityCache {
     double tokens = 0;
   };
   void replace(const std::vector<Read>& read, sdk::TimePoint now);
-  // Hands the kept capacities to the grouper of a cycle that did not read them.
+  // Hands the kept capacities to the grouper of a cycle that did not read them (Grouper::use_capacities:
+  // read in place, so the cache must not change before the grouper's finish()).
   void feed(Grouper& grouper) const;
+  // Calls f(namespace, pod, tokens) for every kept capacity, in the order they were read.
+  template <class F>
+  void for_each(F&& f) const {
+    for (std::size_t i = 0; i < entries_.size(); ++i) f(ns_of(entries_[i]), pod_of(entries_[i]), tokens_[i]);
+  }
 
   // True when every pod the host lists for `models` has a capacity here and the last read is recent.
   bool covers(std::span<const sdk::ModelView> models, sdk::TimePoint now) const;
@@ -41,19 +47,30 @@ class CapacityCache {
   bool has(std::string_view ns, std::string_view pod) const;
 
   std::size_t size() const { return entries_.size(); }
+  std::size_t allocated_bytes() const;
   // Changes with every replace() and clear().
   std::uint64_t generation() const { return generation_; }
   void clear();
 
  private:
+  // A pod's names: its namespace is one of the few distinct ones (kept once each), its name lies in
+  // names_. The tokens are a parallel array: 12 + 8 bytes a pod, not 40.
   struct Entry {
-    std::size_t ns_offset = 0, ns_size = 0, pod_offset = 0, pod_size = 0;  // into names_
-    double tokens = 0;
+    std::uint32_t ns = 0;  // index into namespaces_
+    std::uint32_t pod_offset = 0, pod_size = 0;
   };
-  std::string_view ns_of(const Entry& e) const { return std::string_view(names_.data() + e.ns_offset, e.ns_size); }
+  struct Namespace {
+    std::uint32_t offset = 0, size = 0;  // into names_
+  };
+  std::string_view ns_name(std::uint32_t n) const {
+    return std::string_view(names_.data() + namespaces_[n].offset, namespaces_[n].size);
+  }
+  std::string_view ns_of(const Entry& e) const { return ns_name(e.ns); }
   std::string_view pod_of(const Entry& e) const { return std::string_view(names_.data() + e.pod_offset, e.pod_size); }
 
   std::vector<Entry> entries_;
+  std::vector<double> tokens_;  // per entry
+  std::vector<Namespace> namespaces_;
   std::string names_;
   FlatIndex index_;  // hash of (namespace, pod) -> entry
   std::optional<sdk::TimePoint> read_at_;

@@ -89,6 +89,7 @@ class FlatIndex {
     } else {
       std::fill(entries_.begin(), entries_.end(), Entry{});
     }
+    set_bits();
     size_ = 0;
   }
 
@@ -96,58 +97,77 @@ class FlatIndex {
   template <class Same>
   std::uint32_t find(std::uint64_t h, Same&& same) const {
     if (entries_.empty()) return kNone;
+    const std::uint32_t t = tag(h);
     const std::size_t mask = entries_.size() - 1;
-    for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+    for (std::size_t i = home(t);; i = (i + 1) & mask) {
       const Entry& e = entries_[i];
       if (e.value == kNone) return kNone;
-      if (e.hash == h && same(e.value)) return e.value;
+      if (e.tag == t && same(e.value)) return e.value;
     }
   }
 
-  // Calls f(value) for every entry with hash `h` (keys may repeat: the caller compares them).
+  // Calls f(value) for every entry whose hash may be `h` (keys may repeat, and two hashes may share the
+  // 32 bits kept: the caller compares the keys).
   template <class F>
   void for_each(std::uint64_t h, F&& f) const {
     if (entries_.empty()) return;
+    const std::uint32_t t = tag(h);
     const std::size_t mask = entries_.size() - 1;
-    for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+    for (std::size_t i = home(t);; i = (i + 1) & mask) {
       const Entry& e = entries_[i];
       if (e.value == kNone) return;
-      if (e.hash == h) f(e.value);
+      if (e.tag == t) f(e.value);
     }
   }
 
   // Adds an entry (the caller checked with find() when keys must be unique). `value` must not be kNone.
   void insert(std::uint64_t h, std::uint32_t value) {
     if ((size_ + 1) * 2 > entries_.size()) grow();
-    place(h, value);
+    place(tag(h), value);
     ++size_;
   }
 
   std::size_t size() const { return size_; }
   std::size_t capacity() const { return entries_.size(); }
+  std::size_t allocated_bytes() const { return entries_.capacity() * sizeof(Entry); }
 
  private:
+  // Eight bytes an entry: 32 bits of the hash (its high half) and the value. The slot is computed from
+  // the kept bits, so the index can grow without the full hash; a key whose 32 bits match another's only
+  // costs the caller's comparison.
   struct Entry {
-    std::uint64_t hash = 0;
+    std::uint32_t tag = 0;
     std::uint32_t value = kNone;
   };
+  static std::uint32_t tag(std::uint64_t h) { return static_cast<std::uint32_t>(h >> 32); }
+  // Fibonacci hashing of the tag: its top bits pick the slot, independent of the bits compared.
+  std::size_t home(std::uint32_t t) const {
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(t) * 0x9E3779B97F4A7C15ULL) >> (64 - bits_));
+  }
 
-  void place(std::uint64_t h, std::uint32_t value) {
+  void place(std::uint32_t t, std::uint32_t value) {
     const std::size_t mask = entries_.size() - 1;
-    std::size_t i = static_cast<std::size_t>(h) & mask;
+    std::size_t i = home(t);
     while (entries_[i].value != kNone) i = (i + 1) & mask;
-    entries_[i] = Entry{h, value};
+    entries_[i] = Entry{t, value};
   }
 
   void grow() {
     std::vector<Entry> old = std::move(entries_);
     entries_.assign(old.empty() ? 16 : old.size() * 2, Entry{});
+    set_bits();
     for (const Entry& e : old)
-      if (e.value != kNone) place(e.hash, e.value);
+      if (e.value != kNone) place(e.tag, e.value);
+  }
+
+  void set_bits() {
+    bits_ = 0;
+    while ((std::size_t{1} << bits_) < entries_.size()) ++bits_;
   }
 
   std::vector<Entry> entries_;
   std::size_t size_ = 0;
+  unsigned bits_ = 0;  // entries_.size() == 1 << bits_
 };
 
 }  // namespace wva::prometheus

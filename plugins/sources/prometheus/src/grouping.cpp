@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace wva::prometheus {
@@ -71,14 +72,13 @@ Grouper::Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Mill
 
 namespace {
 
-// Storage far beyond what a cycle needed is given back, so one large cycle does not pin memory.
+// The hash of an unlisted pod's (model, name) in the grouper's index of them.
+std::uint64_t unlisted_key(std::uint32_t model, std::string_view pod) { return KeyHash(model).add(pod).done(); }
+
+// Gives a vector's storage back (clear() keeps it).
 template <class T>
-void trim(std::vector<T>& v, std::size_t needed) {
-  if (v.capacity() > 2 * needed + 1024) {
-    v.clear();
-    v.shrink_to_fit();
-    v.reserve(needed);
-  }
+void release(T& v) {
+  T().swap(v);
 }
 
 }  // namespace
@@ -86,50 +86,62 @@ void trim(std::vector<T>& v, std::size_t needed) {
 void Grouper::reset(std::span<const sdk::ModelView> models) {
   models_ = models;
   route_.update(models);
-  const std::size_t listed = route_.pods();
-  // A new cycle number makes every value of the last cycle stale without touching it (see current()).
-  if (++cycle_ == 0 || slots_generation_ != route_.generation()) {
-    cycle_ = 1;
-    pods_.clear();
-    pods_.resize(listed);
-    for (std::uint32_t i = 0; i < listed; ++i) {
-      const RouteIndex::Pod& rp = route_.pod(i);
-      pods_[i].model = rp.model;
-      pods_[i].variant = rp.variant;
-      pods_[i].name = route_.pod_name(i);
-    }
-    variants_.assign(route_.variants(), Values{});
+  if (next_model_generation_ != route_.generation() || next_model_.size() != models.size()) {
     next_model_.assign(models.size(), RouteIndex::kNone);
-    slots_generation_ = route_.generation();
-  } else {
-    pods_.resize(listed);  // unlisted pods were the last cycle's only
+    next_model_generation_ = route_.generation();
   }
-  trim(pods_, listed);
-  trim(pod_load_, pod_load_.size());
-  pod_load_.clear();
-  if (state_.size() != models.size()) {
-    state_.clear();
-    state_.resize(models.size());
-  } else {
-    for (auto& st : state_) {
-      st.unmapped_deployments = 0;
-      st.invalid = 0;
-      st.invalid_examples.clear();
-      st.unlisted.clear();
-      st.router_queue.reset();
-    }
-  }
-  unlisted_index_.reset(owned_names_.size());
-  last_model_ = RouteIndex::kNone;
-  unlisted_models_.clear();
-  owned_names_.clear();
-  capacity_.clear();
-  capacity_names_.clear();
-  eval_time_ = 0;
-  stats_ = GroupStats{};
-  trim(staged_, staged_peak_);
+  lay_out_cycle();
+  // One allocation of the size the largest query needed last cycle, not a doubling series.
+  if (staged_.capacity() < staged_reserve_) staged_.reserve(staged_reserve_);
   staged_peak_ = 0;
   begin(std::nullopt);
+}
+
+void Grouper::lay_out_cycle() {
+  // This cycle's storage, zeroed: nothing of an earlier cycle is read.
+  state_.assign(models_.size(), ModelState{});
+  pod_values_.assign(route_.pods(), PodValues{});
+  variant_values_.assign(route_.variants(), DeploymentValues{});
+  pod_load_.clear();
+  unlisted_.clear();
+  unlisted_names_.clear();
+  unlisted_index_.reset(0);
+  last_model_ = RouteIndex::kNone;
+  capacity_.clear();
+  capacity_names_.clear();
+  cached_capacity_ = nullptr;
+  eval_time_ = 0;
+  stats_ = GroupStats{};
+}
+
+void Grouper::release_cycle() {
+  staged_reserve_ = staged_peak_;
+  release(state_);
+  release(pod_values_);
+  release(variant_values_);
+  release(pod_load_);
+  release(unlisted_);
+  release(unlisted_names_);
+  unlisted_index_ = FlatIndex();
+  release(capacity_);
+  release(capacity_names_);
+  release(staged_);
+  release(staged_unmapped_models_);
+  cached_capacity_ = nullptr;
+  slots_mark_ = capacity_mark_ = capacity_names_mark_ = 0;
+}
+
+std::size_t Grouper::allocated_bytes() const {
+  std::size_t bytes = route_.allocated_bytes() + next_model_.capacity() * sizeof(std::uint32_t);
+  bytes += state_.capacity() * sizeof(ModelState);
+  for (const ModelState& st : state_)
+    bytes += st.invalid_examples.capacity() * sizeof(std::string) + st.unlisted.capacity() * sizeof(std::uint32_t);
+  bytes += pod_values_.capacity() * sizeof(PodValues) + variant_values_.capacity() * sizeof(DeploymentValues);
+  bytes += pod_load_.capacity() * sizeof(pod_load_[0]) + unlisted_.capacity() * sizeof(UnlistedPod);
+  bytes += unlisted_names_.capacity() + unlisted_index_.allocated_bytes();
+  bytes += capacity_.capacity() * sizeof(Capacity) + capacity_names_.capacity();
+  bytes += staged_.capacity() * sizeof(Staged) + staged_unmapped_models_.capacity() * sizeof(std::uint32_t);
+  return bytes;
 }
 
 Grouper::Routing Grouper::routing_labels(const SampleView& s) const {
@@ -146,64 +158,57 @@ Grouper::Routing Grouper::routing_labels(const SampleView& s) const {
 }
 
 std::uint32_t Grouper::unlisted_slot(std::uint32_t model, std::string_view pod) {
-  const std::uint64_t h = KeyHash().add(pod).done() ^ model;
+  const std::uint64_t h = unlisted_key(model, pod);
   const std::uint32_t found = unlisted_index_.find(
-      h, [&](std::uint32_t slot) { return pods_[slot].model == model && equal_bytes(pods_[slot].name, pod); });
+      h, [&](std::uint32_t slot) { return pod_model(slot) == model && equal_bytes(pod_name(slot), pod); });
   if (found != FlatIndex::kNone) return found;
-  const auto slot = static_cast<std::uint32_t>(pods_.size());
-  Pod p;
-  p.cycle = cycle_;
-  p.model = model;
-  p.variant = route_.variant_by_prefix(model, pod);  // the host did not list it: its name's prefix
-  owned_names_.emplace_back(pod);                    // the parser's views die with the sample
-  p.name = owned_names_.back();
-  pods_.push_back(p);
+  const auto slot = static_cast<std::uint32_t>(slots());
+  if (unlisted_names_.size() + pod.size() > UINT32_MAX) throw std::length_error("unlisted pod names too large");
+  UnlistedPod u;
+  u.model = model;
+  u.variant = route_.variant_by_prefix(model, pod);  // the host did not list it: its name's prefix
+  u.name_offset = static_cast<std::uint32_t>(unlisted_names_.size());
+  u.name_size = static_cast<std::uint32_t>(pod.size());
+  unlisted_names_ += pod;  // the parser's views die with the sample
+  unlisted_.push_back(u);
+  pod_values_.emplace_back();
   unlisted_index_.insert(h, slot);
-  ModelState& st = state_[model];
-  if (st.unlisted.empty()) unlisted_models_.push_back(model);
-  st.unlisted.push_back(slot);
+  state_[model].unlisted.push_back(slot);
   return slot;
 }
 
-bool Grouper::keep_value(Flags& f, double& stored, std::uint32_t model, Signal signal, double value,
-                         std::string_view kind, std::string_view name) {
+std::optional<std::string> Grouper::keep_value(Mask& present, Mask& seen, double& stored, Signal signal, double value) {
   const std::size_t k = idx(signal);
-  f.seen.set(k);
+  seen |= bit(k);
   if (!std::isfinite(value)) {
     ++stats_.non_finite;
-    return false;
+    return std::nullopt;
   }
   if (auto why = domain_violation(signal, value)) {
     ++stats_.invalid[k];
-    ModelState& st = state_[model];
-    if (++st.invalid <= kInvalidExamples)
-      st.invalid_examples.push_back(std::string(signal_name(signal)) + " " + number(value) + " on " +
-                                    std::string(kind) + " " + std::string(name) + " (" + *why + ")");
-    return false;
+    return why;
   }
-  if (!f.present[k]) {
+  if (!(present & bit(k))) {
     stored = value;
-    f.present.set(k);
+    present |= bit(k);
   } else if (signal_group(signal) == SignalGroup::kLoad) {
     stored += value;  // several series for one pod or Deployment (e.g. two scrape jobs): rates add up
   } else {
     stored = std::max(stored, value);  // saturation signals: the worst one, as max by would
   }
-  return true;
+  return std::nullopt;
 }
 
-void Grouper::make_current(Flags& f) const {
-  if (f.cycle != cycle_) {
-    f.present.reset();
-    f.seen.reset();
-    f.cycle = cycle_;
-  }
+void Grouper::note_invalid(std::uint32_t model, Signal signal, double value, std::string_view kind,
+                           std::string_view name, const std::string& why) {
+  ModelState& st = state_[model];
+  if (++st.invalid <= kInvalidExamples)
+    st.invalid_examples.push_back(std::string(signal_name(signal)) + " " + number(value) + " on " + std::string(kind) +
+                                  " " + std::string(name) + " (" + why + ")");
 }
 
 void Grouper::store(std::uint32_t slot, Signal signal, double value) {
-  Pod& p = pods_[slot];
-  if (p.cycle != cycle_) p.load = kNoLoad;
-  make_current(p);
+  PodValues& p = pod_values_[slot];
   const std::size_t k = idx(signal);
   double* stored = nullptr;
   if (k < kPodSignals) {
@@ -215,13 +220,16 @@ void Grouper::store(std::uint32_t slot, Signal signal, double value) {
     }
     stored = &pod_load_[p.load][k];
   }
-  keep_value(p, *stored, p.model, signal, value, "pod", p.name);
+  // The pod's model and name are looked up only for a value outside its domain.
+  if (auto why = keep_value(p.present, p.seen, *stored, signal, value))
+    note_invalid(pod_model(slot), signal, value, "pod", pod_name(slot), *why);
 }
 
-void Grouper::store_variant(std::uint32_t global_variant, std::uint32_t model, Signal signal, double value) {
-  Values& v = variants_[global_variant];
-  make_current(v);
-  keep_value(v, v.value[idx(signal)], model, signal, value, "Deployment", route_.variant_name(global_variant));
+void Grouper::store_variant(std::uint32_t global_variant, Signal signal, double value) {
+  DeploymentValues& v = variant_values_[global_variant];
+  if (auto why = keep_value(v.present, v.seen, v.value[idx(signal)], signal, value))
+    note_invalid(route_.model_of_variant(global_variant), signal, value, "Deployment",
+                 route_.variant_name(global_variant), *why);
 }
 
 void Grouper::store_model_level(std::uint32_t model, Signal signal, double value) {
@@ -242,7 +250,7 @@ void Grouper::store_model_level(std::uint32_t model, Signal signal, double value
 void Grouper::begin(std::optional<Signal> single) {
   single_ = single;
   staged_.clear();
-  pods_mark_ = pods_.size();
+  slots_mark_ = slots();
   capacity_mark_ = capacity_.size();
   capacity_names_mark_ = capacity_names_.size();
   staged_samples_ = staged_ignored_ = staged_unmapped_deployments_ = 0;
@@ -276,12 +284,14 @@ void Grouper::on_sample(const SampleView& s) {
     // vllm:cache_config_info carries no model label: matched to the pods seen in finish().
     Capacity c;
     if (r.ns && r.pod) {
+      if (capacity_names_.size() + r.ns->size() + r.pod->size() > UINT32_MAX)
+        throw std::length_error("KV capacity series too large");
       c.has_labels = true;
-      c.ns_offset = capacity_names_.size();
-      c.ns_size = r.ns->size();
+      c.ns_offset = static_cast<std::uint32_t>(capacity_names_.size());
+      c.ns_size = static_cast<std::uint32_t>(r.ns->size());
       capacity_names_ += *r.ns;
-      c.pod_offset = capacity_names_.size();
-      c.pod_size = r.pod->size();
+      c.pod_offset = static_cast<std::uint32_t>(capacity_names_.size());
+      c.pod_size = static_cast<std::uint32_t>(r.pod->size());
       capacity_names_ += *r.pod;
       auto blocks = label_number(s, "num_gpu_blocks");
       auto block_size = label_number(s, "block_size");
@@ -317,18 +327,18 @@ void Grouper::on_sample(const SampleView& s) {
     last_model_ = mi;
   }
   ++staged_samples_;
+  const auto sig = static_cast<std::uint8_t>(signal);
   if (model_level) {
-    staged_.push_back(Staged{mi, mi, signal, Target::kModel, s.value});
+    staged_.push_back(Staged{mi, sig, Target::kModel, s.value});
   } else if (has_pod) {
     std::uint32_t slot = route_.find_pod(mi, *r.pod);
     if (slot == RouteIndex::kNone) slot = unlisted_slot(mi, *r.pod);
-    staged_.push_back(Staged{slot, mi, signal, Target::kPod, s.value});
+    staged_.push_back(Staged{slot, sig, Target::kPod, s.value});
   } else if (const std::uint32_t v = route_.find_deployment(mi, *deployment); v != RouteIndex::kNone) {
-    staged_.push_back(Staged{v, mi, signal, Target::kVariant, s.value});
+    staged_.push_back(Staged{v, sig, Target::kVariant, s.value});
   } else if (const std::int32_t vi = route_.variant_by_prefix(mi, *deployment); vi >= 0) {
     // e.g. pods of a LeaderWorkerSet group, name-<group>-<index>
-    staged_.push_back(
-        Staged{route_.variant_base(mi) + static_cast<std::uint32_t>(vi), mi, signal, Target::kVariant, s.value});
+    staged_.push_back(Staged{route_.variant_base(mi) + static_cast<std::uint32_t>(vi), sig, Target::kVariant, s.value});
   } else {
     ++staged_unmapped_deployments_;
     staged_unmapped_models_.push_back(mi);
@@ -338,10 +348,11 @@ void Grouper::on_sample(const SampleView& s) {
 void Grouper::commit() {
   staged_peak_ = std::max(staged_peak_, staged_.size());
   for (const Staged& st : staged_) {
+    const auto signal = static_cast<Signal>(st.signal);
     switch (st.target) {
-      case Target::kPod: store(st.index, st.signal, st.value); break;
-      case Target::kVariant: store_variant(st.index, st.model, st.signal, st.value); break;
-      case Target::kModel: store_model_level(st.index, st.signal, st.value); break;
+      case Target::kPod: store(st.index, signal, st.value); break;
+      case Target::kVariant: store_variant(st.index, signal, st.value); break;
+      case Target::kModel: store_model_level(st.index, signal, st.value); break;
     }
   }
   for (std::uint32_t mi : staged_unmapped_models_) ++state_[mi].unmapped_deployments;
@@ -354,22 +365,24 @@ void Grouper::commit() {
 
 void Grouper::forget_unlisted_from(std::size_t first) {
   // Each model's newest unlisted slots are at the end of its list.
-  for (std::size_t slot = pods_.size(); slot-- > first;) {
-    state_[pods_[slot].model].unlisted.pop_back();
-    owned_names_.pop_back();
-  }
-  pods_.resize(first);
-  unlisted_index_.reset(pods_.size() - route_.pods());
-  for (std::size_t slot = route_.pods(); slot < pods_.size(); ++slot) {
-    const Pod& p = pods_[slot];
-    unlisted_index_.insert(KeyHash().add(p.name).done() ^ p.model, static_cast<std::uint32_t>(slot));
+  for (std::size_t slot = slots(); slot-- > first;)
+    state_[pod_model(static_cast<std::uint32_t>(slot))].unlisted.pop_back();
+  const std::size_t listed = route_.pods();
+  unlisted_names_.resize(unlisted_[first - listed].name_offset);
+  unlisted_.resize(first - listed);
+  pod_values_.resize(first);
+  unlisted_index_.reset(unlisted_.size());
+  for (std::size_t slot = listed; slot < slots(); ++slot) {
+    const auto s = static_cast<std::uint32_t>(slot);
+    unlisted_index_.insert(unlisted_key(pod_model(s), pod_name(s)), s);
   }
 }
 
 void Grouper::rollback() {
+  staged_peak_ = std::max(staged_peak_, staged_.size());
   // Pods first seen in this response are forgotten; listed pods got nothing of it (values are stored at
   // commit).
-  if (pods_.size() > pods_mark_) forget_unlisted_from(pods_mark_);
+  if (slots() > slots_mark_) forget_unlisted_from(slots_mark_);
   capacity_.resize(capacity_mark_);
   capacity_names_.resize(capacity_names_mark_);
   begin(single_);
@@ -386,13 +399,14 @@ std::vector<CapacityCache::Read> Grouper::capacities() const {
 }
 
 void Grouper::add_capacity(std::string_view ns, std::string_view pod, double tokens) {
+  if (capacity_names_.size() + ns.size() + pod.size() > UINT32_MAX) throw std::length_error("KV capacities too large");
   Capacity c;
   c.has_labels = true;
-  c.ns_offset = capacity_names_.size();
-  c.ns_size = ns.size();
+  c.ns_offset = static_cast<std::uint32_t>(capacity_names_.size());
+  c.ns_size = static_cast<std::uint32_t>(ns.size());
   capacity_names_ += ns;
-  c.pod_offset = capacity_names_.size();
-  c.pod_size = pod.size();
+  c.pod_offset = static_cast<std::uint32_t>(capacity_names_.size());
+  c.pod_size = static_cast<std::uint32_t>(pod.size());
   capacity_names_ += pod;
   c.tokens = tokens;
   capacity_.push_back(c);
@@ -411,96 +425,114 @@ void Grouper::add(const QueryResponse& response, std::optional<Signal> single) {
   commit();
 }
 
+void Grouper::match_capacity(std::string_view ns, std::string_view pod, double tokens, std::uint32_t& guess,
+                             const std::unordered_multimap<std::string_view, std::uint32_t>& unlisted) {
+  bool matched = false;
+  route_.for_each_pod_in_namespace(
+      ns, pod,
+      [&](std::uint32_t slot) {
+        guess = slot + 1;
+        if (!replica(slot)) return;  // no series of this cycle
+        store(slot, Signal::kKvCapacity, tokens);
+        matched = true;
+      },
+      guess);
+  if (!unlisted.empty()) {
+    auto [lo, hi] = unlisted.equal_range(pod);
+    for (auto it = lo; it != hi; ++it) {
+      if (models_[pod_model(it->second)].key.ns != ns) continue;
+      store(it->second, Signal::kKvCapacity, tokens);
+      matched = true;
+    }
+  }
+  if (!matched) ++stats_.ignored;
+}
+
 void Grouper::match_capacities() {
   // KV capacity comes from vllm:cache_config_info, which carries no model label: match it by
   // (namespace, pod) to every model pod seen.
-  if (capacity_.empty()) return;
+  if (capacity_.empty() && (!cached_capacity_ || cached_capacity_->size() == 0)) return;
   std::unordered_multimap<std::string_view, std::uint32_t> unlisted;  // rare: pods the host did not list
-  for (std::size_t slot = route_.pods(); slot < pods_.size(); ++slot)
-    unlisted.emplace(pods_[slot].name, static_cast<std::uint32_t>(slot));
+  for (std::size_t slot = route_.pods(); slot < slots(); ++slot)
+    unlisted.emplace(pod_name(static_cast<std::uint32_t>(slot)), static_cast<std::uint32_t>(slot));
   std::uint32_t guess = 0;  // the listed pod after the last one matched: capacities come in pod order
+  // The cache's capacities stand for series read before this cycle's: they come first.
+  if (cached_capacity_)
+    cached_capacity_->for_each([&](std::string_view ns, std::string_view pod, double tokens) {
+      match_capacity(ns, pod, tokens, guess, unlisted);
+    });
   for (const Capacity& c : capacity_) {
     if (!c.has_labels) {
       ++stats_.ignored;
       continue;
     }
-    const std::string_view ns(capacity_names_.data() + c.ns_offset, c.ns_size);
-    const std::string_view pod(capacity_names_.data() + c.pod_offset, c.pod_size);
-    bool matched = false;
-    route_.for_each_pod_in_namespace(
-        ns, pod,
-        [&](std::uint32_t slot) {
-          guess = slot + 1;
-          if (!replica(pods_[slot])) return;  // no series of this cycle
-          store(slot, Signal::kKvCapacity, c.tokens);
-          matched = true;
-        },
-        guess);
-    if (!unlisted.empty()) {
-      auto [lo, hi] = unlisted.equal_range(pod);
-      for (auto it = lo; it != hi; ++it) {
-        if (models_[pods_[it->second].model].key.ns != ns) continue;
-        store(it->second, Signal::kKvCapacity, c.tokens);
-        matched = true;
-      }
-    }
-    if (!matched) ++stats_.ignored;
+    match_capacity(std::string_view(capacity_names_.data() + c.ns_offset, c.ns_size),
+                   std::string_view(capacity_names_.data() + c.pod_offset, c.pod_size), c.tokens, guess, unlisted);
   }
 }
 
 std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collected_at) {
+  if (state_.size() != models_.size()) {  // a second finish() without reset(): nothing was read since
+    lay_out_cycle();
+    begin(std::nullopt);
+  }
   match_capacities();
 
   const double stale_s = static_cast<double>(stale_after_.count()) / 1000.0;
-  const std::bitset<kSignalCount> replica_signals =
-      (1u << idx(Signal::kKvCacheUsage)) | (1u << idx(Signal::kWaiting)) | (1u << idx(Signal::kRunning));
+  const Mask replica_signals =
+      bit(idx(Signal::kKvCacheUsage)) | bit(idx(Signal::kWaiting)) | bit(idx(Signal::kRunning));
 
   std::map<sdk::ModelKey, sdk::ModelMetrics> out;
+  std::vector<std::uint32_t> order;
+  std::vector<LoadSums> variant_load;
   for (std::uint32_t mi = 0; mi < models_.size(); ++mi) {
     const auto& model = models_[mi];
     const ModelState& state = state_[mi];
     // The model's replicas of this cycle, sorted by variant and name: its listed pods are in that order
     // already; pods it did not list are merged in.
-    order_.clear();
+    order.clear();
     for (std::uint32_t slot = route_.pod_begin(mi); slot < route_.pod_begin(mi + 1); ++slot)
-      if (replica(pods_[slot])) order_.push_back(slot);
+      if (replica(slot)) order.push_back(slot);
     if (!state.unlisted.empty()) {
-      order_.insert(order_.end(), state.unlisted.begin(), state.unlisted.end());
-      std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) {
-        if (pods_[a].variant != pods_[b].variant) return pods_[a].variant < pods_[b].variant;
-        return pods_[a].name < pods_[b].name;
+      order.insert(order.end(), state.unlisted.begin(), state.unlisted.end());
+      std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+        if (pod_variant(a) != pod_variant(b)) return pod_variant(a) < pod_variant(b);
+        return pod_name(a) < pod_name(b);
       });
     }
     sdk::ModelMetrics mm;
     mm.collected_at = collected_at;
 
-    variant_load_.assign(model.variants.size(), LoadSums{});
+    variant_load.assign(model.variants.size(), LoadSums{});
     LoadSums model_load;
     std::vector<sdk::ReplicaMetrics> fresh, stale;
-    fresh.reserve(order_.size());  // one allocation of the right size per model, not a doubling series
+    fresh.reserve(order.size());  // one allocation of the right size per model, not a doubling series
     std::size_t unmapped = 0;
     double oldest_age = 0;
-    for (std::uint32_t slot : order_) {
-      const Pod& p = pods_[slot];
-      if (p.variant < 0) {
+    for (std::uint32_t slot : order) {
+      const PodValues& p = pod_values_[slot];
+      const std::int32_t variant = pod_variant(slot);
+      if (variant < 0) {
         ++unmapped;
         continue;
       }
       if (p.load != kNoLoad) {  // load series per pod (custom templates)
-        variant_load_[static_cast<std::size_t>(p.variant)].add(pod_load_[p.load], p.present);
-        model_load.add(pod_load_[p.load], p.present);
+        variant_load[static_cast<std::size_t>(variant)].add(pod_load_[p.load], bits(p.present));
+        model_load.add(pod_load_[p.load], bits(p.present));
       }
 
-      const bool has_sample_time = p.present[idx(Signal::kSampleTime)];
+      const bool has_sample_time = p.present & bit(idx(Signal::kSampleTime));
       const double age = has_sample_time ? eval_time_ - p.value[idx(Signal::kSampleTime)] : 0.0;
       const bool is_stale = has_sample_time && age > stale_s;
-      const bool has_values = (p.seen & replica_signals).any();
+      const bool has_values = (p.seen & replica_signals) != 0;
       if (!has_values && !is_stale) continue;  // only load series: not a replica sample
 
       sdk::ReplicaMetrics r;
-      r.pod = std::string(p.name);
-      r.variant = model.variants[static_cast<std::size_t>(p.variant)].name;
-      auto opt = [&](Signal s) { return p.present[idx(s)] ? std::optional<double>(p.value[idx(s)]) : std::nullopt; };
+      r.pod = std::string(pod_name(slot));
+      r.variant = model.variants[static_cast<std::size_t>(variant)].name;
+      auto opt = [&](Signal s) {
+        return (p.present & bit(idx(s))) ? std::optional<double>(p.value[idx(s)]) : std::nullopt;
+      };
       r.kv_cache_usage = opt(Signal::kKvCacheUsage);
       r.waiting = opt(Signal::kWaiting);
       r.running = opt(Signal::kRunning);
@@ -516,14 +548,14 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
     stats_.unmapped_pods += unmapped;
     // Load series PromQL already summed per Deployment.
     for (std::size_t vi = 0; vi < model.variants.size(); ++vi) {
-      const Values& v = variants_[route_.variant_base(mi) + vi];
-      if (v.cycle != cycle_ || v.present.none()) continue;
-      variant_load_[vi].add(v.value, v.present);
-      model_load.add(v.value, v.present);
+      const DeploymentValues& v = variant_values_[route_.variant_base(mi) + vi];
+      if (v.present == 0) continue;
+      variant_load[vi].add(v.value, bits(v.present));
+      model_load.add(v.value, bits(v.present));
     }
 
     for (std::size_t vi = 0; vi < model.variants.size(); ++vi)
-      if (variant_load_[vi].present.any()) mm.load_by_variant[model.variants[vi].name] = variant_load_[vi].to_load();
+      if (variant_load[vi].present.any()) mm.load_by_variant[model.variants[vi].name] = variant_load[vi].to_load();
     if (model_load.present.any()) mm.load = model_load.to_load();
     mm.load.router_queue = state.router_queue;
 
@@ -571,6 +603,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
     }
     out.emplace_hint(out.end(), model.key, std::move(mm));  // no search when the views come sorted by key
   }
+  release_cycle();  // between cycles only the route index is kept
   return out;
 }
 

@@ -8,12 +8,12 @@
 #include <array>
 #include <bitset>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "capacity_cache.h"
@@ -92,12 +92,16 @@ struct LoadSums {
   }
 };
 
+// The grouper's storage splits in two. What routes a series (the route index: names, pods, variants) is
+// kept across cycles while the views stay. What one cycle read (per-pod and per-Deployment values, the
+// staged samples of a query, capacity series, pods the host did not list) is laid out by reset() and
+// given back by finish(): between cycles the grouper holds the route index only.
 class Grouper : public SampleHandler {
  public:
   Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after);
 
   // Starts the next cycle with `models` (the same views or changed ones): what the last cycle grouped is
-  // dropped, the route index and the per-cycle storage are kept (rebuilt only when the views changed).
+  // dropped, the route index is kept (rebuilt only when the views changed).
   void reset(std::span<const sdk::ModelView> models);
   // Changes whenever the routing names of the views change (see RouteIndex::generation()).
   std::uint64_t route_generation() const { return route_.generation(); }
@@ -114,7 +118,9 @@ class Grouper : public SampleHandler {
   // Routes the samples of an already parsed response (begin + on_sample for each + commit).
   void add(const QueryResponse& response, std::optional<Signal> single = std::nullopt);
 
-  // Builds the metrics of every model given to the constructor or the last reset().
+  // Builds the metrics of every model given to the constructor or the last reset(), then gives back the
+  // cycle's storage (capacities() is empty after it, stats() stays; a second call without reset() finds
+  // nothing read).
   std::map<sdk::ModelKey, sdk::ModelMetrics> finish(sdk::TimePoint collected_at);
 
   const GroupStats& stats() const { return stats_; }
@@ -124,39 +130,52 @@ class Grouper : public SampleHandler {
   std::vector<CapacityCache::Read> capacities() const;
   // A capacity read in an earlier cycle, matched to the pods in finish() like a series of this one.
   void add_capacity(std::string_view ns, std::string_view pod, double tokens);
+  // Every capacity of `cache`, matched as add_capacity() would in its order, before the series of this
+  // cycle; read in finish(), not copied: the cache must stay unchanged until then. Cleared by reset().
+  void use_capacities(const CapacityCache& cache) { cached_capacity_ = &cache; }
+
+  // Bytes the grouper holds now (its vectors' capacities and the route index): what it keeps between
+  // cycles after finish().
+  std::size_t allocated_bytes() const;
 
  private:
-  struct Flags {
-    std::bitset<kSignalCount> present;  // a finite value arrived
-    std::bitset<kSignalCount> seen;     // any value arrived (NaN included)
-    std::uint32_t cycle = 0;            // the flags (and the values) hold for this cycle only
-  };
-  struct Values : Flags {                      // a Deployment's load series
-    std::array<double, kSignalCount> value{};  // meaningful where `present` is set
-  };
+  using Mask = std::uint32_t;  // one bit per signal
+  static_assert(kSignalCount <= 32);
+  static constexpr Mask bit(std::size_t k) { return Mask{1} << k; }
+  static std::bitset<kSignalCount> bits(Mask m) { return std::bitset<kSignalCount>(m); }
+
   // The signals of the per-pod group (kKvCacheUsage .. kKvCapacity): a pod slot holds these, load signals
   // a pod reports itself (custom templates) go to pod_load_.
   static constexpr std::size_t kPodSignals = static_cast<std::size_t>(Signal::kKvCapacity) + 1;
   static constexpr std::uint32_t kNoLoad = UINT32_MAX;
-  // Pod slots: [0, route_.pods()) are the pods the host listed, in the route index's order; pods the host
-  // did not list follow, for this cycle only. A slot is a replica of this cycle once a sample reached it.
-  struct Pod : Flags {
+  // A pod's values this cycle. Slots [0, route_.pods()) are the pods the host listed, in the route
+  // index's order; pods the host did not list follow (unlisted_). A slot is a replica of this cycle once
+  // a sample reached it (seen != 0).
+  struct PodValues {
     std::array<double, kPodSignals> value{};  // meaningful where `present` is set
-    std::uint32_t load = kNoLoad;             // index into pod_load_ this cycle
+    Mask present = 0;                         // a finite value arrived
+    Mask seen = 0;                            // any value arrived (NaN included)
+    std::uint32_t load = kNoLoad;             // index into pod_load_
+  };
+  struct DeploymentValues {                    // a Deployment's load series this cycle
+    std::array<double, kSignalCount> value{};  // meaningful where `present` is set
+    Mask present = 0;
+    Mask seen = 0;
+  };
+  struct UnlistedPod {  // a pod the host did not list, seen this cycle
     std::uint32_t model = 0;
-    std::int32_t variant = -1;  // index into the model's variants, -1: none
-    std::string_view name;      // into the route index or owned_names_: both outlive finish()
+    std::int32_t variant = -1;                     // index into the model's variants, -1: none
+    std::uint32_t name_offset = 0, name_size = 0;  // into unlisted_names_
   };
   enum class Target : std::uint8_t { kPod, kVariant, kModel };
-  struct Staged {             // one routed sample of the query being read
+  struct Staged {             // one routed sample of the query being read (16 bytes)
     std::uint32_t index = 0;  // pod slot, global variant index or model index
-    std::uint32_t model = 0;
-    Signal signal = Signal::kKvCacheUsage;
+    std::uint8_t signal = 0;  // a Signal
     Target target = Target::kPod;
     double value = 0;
   };
   struct Capacity {  // a vllm:cache_config_info series, matched to pods in finish()
-    std::size_t ns_offset = 0, ns_size = 0, pod_offset = 0, pod_size = 0;  // into capacity_names_
+    std::uint32_t ns_offset = 0, ns_size = 0, pod_offset = 0, pod_size = 0;  // into capacity_names_
     bool has_labels = false;
     double tokens = 0;
   };
@@ -179,46 +198,63 @@ class Grouper : public SampleHandler {
   Routing routing_labels(const SampleView& s) const;
   std::uint32_t unlisted_slot(std::uint32_t model, std::string_view pod);
   void forget_unlisted_from(std::size_t slot);
-  // The flags, emptied first when they are another cycle's.
-  void make_current(Flags& f) const;
+  std::uint32_t pod_model(std::uint32_t slot) const {
+    return slot < route_.pods() ? route_.pod(slot).model : unlisted_[slot - route_.pods()].model;
+  }
+  std::int32_t pod_variant(std::uint32_t slot) const {
+    return slot < route_.pods() ? route_.pod(slot).variant : unlisted_[slot - route_.pods()].variant;
+  }
+  std::string_view pod_name(std::uint32_t slot) const {
+    if (slot < route_.pods()) return route_.pod_name(slot);
+    const UnlistedPod& u = unlisted_[slot - route_.pods()];
+    return std::string_view(unlisted_names_.data() + u.name_offset, u.name_size);
+  }
+  std::size_t slots() const { return pod_values_.size(); }
   // A sample of this cycle reached the pod: it is one of the cycle's replicas.
-  bool replica(const Pod& p) const { return p.cycle == cycle_ && p.seen.any(); }
+  bool replica(std::uint32_t slot) const { return pod_values_[slot].seen != 0; }
   void store(std::uint32_t slot, Signal signal, double value);
-  void store_variant(std::uint32_t global_variant, std::uint32_t model, Signal signal, double value);
+  void store_variant(std::uint32_t global_variant, Signal signal, double value);
   void store_model_level(std::uint32_t model, Signal signal, double value);
-  bool keep_value(Flags& f, double& stored, std::uint32_t model, Signal signal, double value, std::string_view kind,
-                  std::string_view name);
+  // Keeps a value in its slot; a finite value outside its signal's domain is counted and left out, and
+  // its reason returned for note_invalid().
+  std::optional<std::string> keep_value(Mask& present, Mask& seen, double& stored, Signal signal, double value);
+  void note_invalid(std::uint32_t model, Signal signal, double value, std::string_view kind, std::string_view name,
+                    const std::string& why);
+  void match_capacity(std::string_view ns, std::string_view pod, double tokens, std::uint32_t& guess,
+                      const std::unordered_multimap<std::string_view, std::uint32_t>& unlisted);
   void match_capacities();
+  void lay_out_cycle();
+  void release_cycle();
 
   std::span<const sdk::ModelView> models_;
   LabelNames labels_;
   Millis stale_after_;
   RouteIndex route_;
-  std::uint64_t slots_generation_ = 0;  // route generation pods_ and variants_ were laid out for
+  std::vector<std::uint32_t> next_model_;    // per model: the model whose series followed its own last time
+  std::uint64_t next_model_generation_ = 0;  // route generation next_model_ was laid out for
+
+  // This cycle's storage (reset() .. finish()).
   std::vector<ModelState> state_;
-  std::vector<Values> variants_;  // per-Deployment load series, by global variant index
-  std::vector<Pod> pods_;
-  std::vector<std::array<double, kSignalCount>> pod_load_;  // this cycle's per-pod load values
-  std::uint32_t cycle_ = 0;                                 // counts reset(); values of another cycle are stale
-  std::vector<std::uint32_t> unlisted_models_;              // models with unlisted pods this cycle
-  FlatIndex unlisted_index_;                                // (model, pod) -> slot, unlisted pods
-  std::uint32_t last_model_ = RouteIndex::kNone;            // of the last routed series
-  std::vector<std::uint32_t> next_model_;  // per model: the model whose series followed its own last time
-  std::optional<Signal> last_signal_;      // of the last tagged series
-  std::deque<std::string> owned_names_;    // names of unlisted pods
+  std::vector<PodValues> pod_values_;                       // per slot
+  std::vector<DeploymentValues> variant_values_;            // per-Deployment load series, by global variant
+  std::vector<std::array<double, kSignalCount>> pod_load_;  // per-pod load values
+  std::vector<UnlistedPod> unlisted_;                       // slots route_.pods() and up
+  std::string unlisted_names_;
+  FlatIndex unlisted_index_;                      // (model, pod) -> slot, unlisted pods
+  std::uint32_t last_model_ = RouteIndex::kNone;  // of the last routed series
+  std::optional<Signal> last_signal_;             // of the last tagged series
   std::vector<Capacity> capacity_;
   std::string capacity_names_;
+  const CapacityCache* cached_capacity_ = nullptr;
   double eval_time_ = 0;  // newest evaluation timestamp seen, seconds
   GroupStats stats_;
-  // finish()'s scratch, kept between cycles.
-  std::vector<std::uint32_t> order_;
-  std::vector<LoadSums> variant_load_;
 
   // The query being read (begin .. commit / rollback).
   std::optional<Signal> single_;
   std::vector<Staged> staged_;
-  std::size_t staged_peak_ = 0;  // the largest query of the cycle, to give back storage far beyond it
-  std::size_t pods_mark_ = 0, capacity_mark_ = 0, capacity_names_mark_ = 0;
+  std::size_t staged_reserve_ = 0;  // the largest query of the last cycle: staged_'s first allocation
+  std::size_t staged_peak_ = 0;     // the largest query of this cycle
+  std::size_t slots_mark_ = 0, capacity_mark_ = 0, capacity_names_mark_ = 0;
   std::size_t staged_samples_ = 0, staged_ignored_ = 0, staged_unmapped_deployments_ = 0;
   std::vector<std::uint32_t> staged_unmapped_models_;
   double staged_eval_time_ = 0;

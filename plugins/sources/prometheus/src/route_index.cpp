@@ -176,6 +176,13 @@ void RouteIndex::build(std::span<const sdk::ModelView> models) {
   built_ = true;
 }
 
+std::size_t RouteIndex::allocated_bytes() const {
+  const auto bytes = [](const auto& v) { return v.capacity() * sizeof(v[0]); };
+  return names_.capacity() + bytes(sizes_) + bytes(counts_) + bytes(models_) + bytes(variants_) + bytes(variant_base_) +
+         bytes(pods_) + bytes(shared_name_) + bytes(pod_begin_) + bytes(deployments_) + model_index_.allocated_bytes() +
+         pod_index_.allocated_bytes() + deployment_index_.allocated_bytes() + ns_pod_index_.allocated_bytes();
+}
+
 std::uint32_t RouteIndex::find_model(std::string_view ns, std::string_view model) const {
   return model_index_.find(prefix(ns, model).done(), [&](std::uint32_t m) { return is_model(m, ns, model); });
 }

@@ -65,6 +65,9 @@ class RouteIndex {
   // local ones d-<n>); -1 when none.
   std::int32_t variant_by_prefix(std::uint32_t model, std::string_view name) const;
 
+  // Bytes the index holds (its arrays' capacities).
+  std::size_t allocated_bytes() const;
+
   std::size_t models() const { return models_.size(); }
   std::size_t variants() const { return variants_.size(); }
   std::size_t pods() const { return pods_.size(); }

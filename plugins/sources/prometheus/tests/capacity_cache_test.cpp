@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
 #include <unordered_map>
 
 #include "capacity_cache.h"
@@ -248,6 +249,15 @@ TEST(CapacityCache, CachedCapacitiesGiveTheSameMetricsAsTheSeries) {
   EXPECT_GT(rollbacks, 20u);
 }
 
+// The index keeps 32 bits of each hash: keys whose hashes collide whole (a few buckets), or only in the
+// kept high half, are told apart by the caller's comparison all the same.
+std::uint64_t test_hash(int round, const std::string& key) {
+  const std::uint64_t h = hash_bytes(key);
+  if (round % 5 == 0) return h % 7;
+  if (round % 5 == 1) return ((h % 5) << 32) | (h & 0xFFFFFFFFULL);
+  return h;
+}
+
 TEST(CapacityCache, FlatIndexFindsWhatAMultimapFinds) {
   std::mt19937 rng(7);
   for (int round = 0; round < 50; ++round) {
@@ -260,8 +270,7 @@ TEST(CapacityCache, FlatIndexFindsWhatAMultimapFinds) {
       std::string key = "k" + std::to_string(rng() % 2000) + std::string(rng() % 20, 'x');
       const auto value = static_cast<std::uint32_t>(keys.size());
       keys.push_back(key);
-      // Colliding hashes (a few buckets) as well as real ones.
-      const std::uint64_t h = round % 5 == 0 ? hash_bytes(key) % 7 : hash_bytes(key);
+      const std::uint64_t h = test_hash(round, key);
       index.insert(h, value);
       want.emplace(key, value);
     }
@@ -269,7 +278,7 @@ TEST(CapacityCache, FlatIndexFindsWhatAMultimapFinds) {
     EXPECT_LE(index.size() * 2, index.capacity());
     for (int probe = 0; probe < 2000; ++probe) {
       const std::string key = "k" + std::to_string(rng() % 2500) + std::string(rng() % 20, 'x');
-      const std::uint64_t h = round % 5 == 0 ? hash_bytes(key) % 7 : hash_bytes(key);
+      const std::uint64_t h = test_hash(round, key);
       const std::uint32_t got = index.find(h, [&](std::uint32_t v) { return keys[v] == key; });
       const auto [lo, hi] = want.equal_range(key);
       if (lo == hi) {
@@ -278,6 +287,15 @@ TEST(CapacityCache, FlatIndexFindsWhatAMultimapFinds) {
         ASSERT_NE(got, FlatIndex::kNone) << key;
         EXPECT_EQ(keys[got], key);
       }
+      // for_each reaches every value of the key (and others the caller tells apart).
+      std::vector<std::uint32_t> all, wanted;
+      index.for_each(h, [&](std::uint32_t v) {
+        if (keys[v] == key) all.push_back(v);
+      });
+      for (auto it = lo; it != hi; ++it) wanted.push_back(it->second);
+      std::sort(all.begin(), all.end());
+      std::sort(wanted.begin(), wanted.end());
+      EXPECT_EQ(all, wanted) << key;
     }
   }
   // A reset far below the capacity gives the memory back.
@@ -286,6 +304,40 @@ TEST(CapacityCache, FlatIndexFindsWhatAMultimapFinds) {
   const std::size_t large = big.capacity();
   big.reset(10);
   EXPECT_LT(big.capacity(), large / 100);
+}
+
+// The cache holds a pod's name once and its namespace once per namespace: at 10,000 pods in a few
+// namespaces it stays near the names' bytes plus 20 bytes a pod and its index (8 bytes a slot, at most
+// half full), far below the 80-odd bytes a pod of one entry with offsets, sizes and a 64-bit hash.
+TEST(CapacityCache, KeepsNamesOnceAndCompactEntries) {
+  std::vector<std::string> names;
+  std::size_t name_bytes = 0;
+  for (int i = 0; i < 10000; ++i) {
+    names.push_back("model-" + std::to_string(i / 12) + "-h100-7d9f8c6b5-" + std::to_string(i % 12));
+    name_bytes += names.back().size();
+  }
+  std::vector<CapacityCache::Read> reads;
+  for (int i = 0; i < 10000; ++i)
+    reads.push_back(CapacityCache::Read{i % 3 == 0 ? "team-a" : (i % 3 == 1 ? "team-b" : "team-c"),
+                                        names[static_cast<std::size_t>(i)], 1000.0 + i});
+  CapacityCache cache;
+  cache.replace(reads, sdk::TimePoint{});
+  ASSERT_EQ(cache.size(), 10000u);
+  for (int i = 0; i < 10000; i += 97)
+    EXPECT_TRUE(cache.has(reads[static_cast<std::size_t>(i)].ns, reads[static_cast<std::size_t>(i)].pod));
+  EXPECT_FALSE(cache.has("team-a", names[1]));  // pod 1 is in team-b
+  std::size_t seen = 0;
+  cache.for_each([&](std::string_view ns, std::string_view pod, double tokens) {
+    EXPECT_EQ(ns, reads[seen].ns);
+    EXPECT_EQ(pod, reads[seen].pod);
+    EXPECT_EQ(tokens, reads[seen].tokens);
+    ++seen;
+  });
+  EXPECT_EQ(seen, 10000u);
+  EXPECT_LE(cache.allocated_bytes(), name_bytes + 512 + 10000 * 20 + 32768 * 8);
+  cache.clear();
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_LE(cache.allocated_bytes(), 16u * 8);
 }
 
 TEST(ParserFastPaths, PlainDecimalsParseAsFromChars) {

@@ -11,9 +11,11 @@
 #include <cstdio>
 #include <limits>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "capacity_cache.h"
 #include "grouping.h"
 #include "reference_grouper.h"
 
@@ -225,16 +227,32 @@ class RandomCycles {
 void run_cycle(RandomCycles& rnd, Grouper& current, std::span<const sdk::ModelView> models, const LabelNames& names,
                Millis stale_after, const std::string& context) {
   reference::ReferenceGrouper ref(models, names, stale_after);
-  if (rnd.chance(0.3)) {  // KV capacities kept from an earlier cycle
+  // KV capacities kept from an earlier cycle: copied in one by one, or read in place from the cache.
+  CapacityCache cache;
+  std::size_t cached = 0;
+  if (rnd.chance(0.3)) {
     const int n = rnd.pick(8);
+    const bool from_cache = rnd.chance(0.5);
+    std::vector<std::pair<std::string, std::string>> names_kept;
+    std::vector<double> tokens_kept;
     for (int i = 0; i < n; ++i) {
       const sdk::ModelView* m =
           models.empty() ? nullptr : &models[static_cast<std::size_t>(rnd.pick(static_cast<int>(models.size())))];
       std::string ns = m ? m->key.ns : "a", pod = "stray-1";
       if (m && !m->variants.empty() && !m->variants.front().pods.empty()) pod = m->variants.front().pods.front();
       const double tokens = rnd.chance(0.1) ? -3.0 : rnd.pick(50000);
-      current.add_capacity(ns, pod, tokens);
+      if (!from_cache) current.add_capacity(ns, pod, tokens);
       ref.add_capacity(ns, pod, tokens);
+      names_kept.emplace_back(ns, pod);
+      tokens_kept.push_back(tokens);
+    }
+    if (from_cache) {
+      std::vector<CapacityCache::Read> reads;
+      for (std::size_t i = 0; i < names_kept.size(); ++i)
+        reads.push_back(CapacityCache::Read{names_kept[i].first, names_kept[i].second, tokens_kept[i]});
+      cache.replace(reads, sdk::TimePoint{});
+      cache.feed(current);
+      cached = reads.size();
     }
   }
   const int queries = 1 + rnd.pick(3);
@@ -269,7 +287,9 @@ void run_cycle(RandomCycles& rnd, Grouper& current, std::span<const sdk::ModelVi
   std::vector<std::string> cur_caps, ref_caps;
   for (const auto& c : current.capacities())
     cur_caps.push_back(std::string(c.ns) + "/" + std::string(c.pod) + "=" + describe_value(c.tokens));
-  for (const auto& c : ref.capacities())
+  // The cache's capacities are not the grouper's reads: the reference's copies of them come first.
+  const auto ref_read = ref.capacities();
+  for (const auto& c : std::span(ref_read).subspan(cached))
     ref_caps.push_back(std::string(c.ns) + "/" + std::string(c.pod) + "=" + describe_value(c.tokens));
   ASSERT_EQ(cur_caps, ref_caps) << context;
 
@@ -370,6 +390,64 @@ TEST(GroupingEquivalence, LargeModelsInArbitraryOrder) {
     EXPECT_EQ(describe_stats(current.stats()), describe_stats(ref.stats()));
     EXPECT_EQ(current.stats().samples, pods.size() + load.size());
   }
+}
+
+// Between cycles the grouper holds its route index only: what a cycle read (pod and Deployment values,
+// staged samples, capacity series, unlisted pods) is given back by finish(), cycle after cycle.
+TEST(GroupingEquivalence, CycleStorageIsGivenBackByFinish) {
+  std::vector<sdk::ModelView> views;
+  for (int m = 0; m < 200; ++m) {
+    sdk::ModelView v;
+    v.key = {"ns", "org/model-" + std::to_string(m)};
+    for (const char* acc : {"a100", "h100", "l40s"}) {
+      sdk::Variant var;
+      var.name = "model-" + std::to_string(m) + "-" + acc;
+      for (int r = 0; r < 4; ++r) var.pods.push_back(var.name + "-7d9f8c6b5-p" + std::to_string(r));
+      v.variants.push_back(std::move(var));
+    }
+    views.push_back(std::move(v));
+  }
+  Grouper g(views, LabelNames{}, Millis(120000));
+  std::size_t between_cycles = 0;
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    if (cycle > 0) g.reset(views);
+    std::vector<Series> series;
+    for (const auto& m : views)
+      for (const auto& v : m.variants) {
+        for (const auto& p : v.pods) {
+          series.push_back(Series{
+              {{"wva_signal", "kvCacheUsage"}, {"namespace", "ns"}, {"model_name", m.key.model_id}, {"pod", p}}, 0.5});
+          series.push_back(Series{{{"wva_signal", "kvCapacity"}, {"namespace", "ns"}, {"pod", p}}, 4096});
+          // A pod the host did not list.
+          if (p.back() == '0')
+            series.push_back(Series{
+                {{"wva_signal", "waiting"}, {"namespace", "ns"}, {"model_name", m.key.model_id}, {"pod", p + "-new"}},
+                1});
+        }
+        series.push_back(Series{{{"wva_signal", "completions"},
+                                 {"namespace", "ns"},
+                                 {"model_name", m.key.model_id},
+                                 {"wva_deployment", v.name}},
+                                2});
+      }
+    g.begin();
+    for (const auto& s : series) feed(g, s);
+    g.commit();
+    const std::size_t during = g.allocated_bytes();
+    const auto out = g.finish(sdk::TimePoint{});
+    ASSERT_EQ(out.size(), views.size());
+    EXPECT_EQ(out.begin()->second.replicas.size(), 15u);  // 12 listed, 3 not
+    EXPECT_TRUE(g.capacities().empty());
+    // A cycle holds at least its staged samples and the values of every pod and Deployment.
+    EXPECT_GE(during, g.allocated_bytes() + series.size() * 16 + 2400 * 48 + 600 * 100) << "cycle " << cycle;
+    if (cycle == 0) between_cycles = g.allocated_bytes();
+    EXPECT_EQ(g.allocated_bytes(), between_cycles) << "cycle " << cycle;
+  }
+  // finish() again without reset(): nothing was read since, every model has no data.
+  const auto again = g.finish(sdk::TimePoint{});
+  ASSERT_EQ(again.size(), views.size());
+  for (const auto& [key, m] : again) EXPECT_EQ(m.state, sdk::MetricsState::kNoData) << key.model_id;
+  EXPECT_EQ(g.allocated_bytes(), between_cycles);
 }
 
 // The route index is rebuilt exactly when a routing name changes, also when the views change in place.
