@@ -388,8 +388,13 @@ int cmd_run(int argc, char** argv) {
   };
   if (once) {
     std::vector<sdk::Decision> all;
-    for (auto& outcome : host.run_once())
+    auto outcomes = host.run_once();
+    std::size_t count = 0;
+    for (const auto& outcome : outcomes) count += outcome.decisions.size();
+    all.reserve(count);  // 30,000 decisions at 10,000 models: not regrown on the way
+    for (auto& outcome : outcomes)
       for (auto& d : outcome.decisions) all.push_back(std::move(d));
+    outcomes.clear();
     dump_status();
     if (json_out) json_out->write_line(sdk::dump_decisions(all));
     else print_text(all, std::cout);

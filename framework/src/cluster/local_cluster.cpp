@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "cluster/deployment_record.h"
+#include "cluster/free_memory.h"
 #include "cluster/status_patch.h"
 #include "config/input_limits.h"
 #include "wva/sdk/util/yaml.h"
@@ -309,6 +310,8 @@ void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
   stamps_ = std::move(snapshot.stamps);
   loaded_ = true;
   changes_.forget(revision_);  // a re-read folder may change anything
+  // The files' text and the objects parsed from it (several times what is kept) were freed just now.
+  release_free_memory();
 }
 
 sdk::Result<void> LocalCluster::load() {

@@ -600,6 +600,9 @@ void ModelViews::assemble_all() {
   prefix_warnings_ = 0;
   rebuild_prefix();
   last_built_ = 0;
+  // At most one view per model: sized once (grown by doubling, 10,000 views would hold room for 16,384).
+  out_.models.reserve(groups_.size());
+  out_.va_labels.reserve(groups_.size());
   for (const auto& [key, names] : groups_) {
     Built b = build_model(key, config_->system_namespace);
     ++last_built_;
