@@ -484,6 +484,13 @@ int main(int argc, char** argv) {
   const double queries_per_cycle = double(count_queries() - q0) / cycles;
   const double peak_steady = peak_rss_mb();
   const double rss_steady = rss_mb();
+  // WVA_BENCH_STOP_AFTER_STEADY=1 ends the run here: a heap profiler's peak (heaptrack reports one for the
+  // whole run) is then the steady cycles' and not the bench's own steps below.
+  if (std::getenv("WVA_BENCH_STOP_AFTER_STEADY")) {
+    std::printf("steady cycle                %.1f ms CPU (mean of %d); RSS %.0f MB after, %.0f MB peak\n",
+                cycle_cpu * 1e3, cycles, rss_steady, peak_steady);
+    return 0;
+  }
 
   // The source's part alone: its collect() (queries, parse, grouping) on the host's own instance.
   double collect_cpu = 0;
