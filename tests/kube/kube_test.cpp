@@ -600,17 +600,26 @@ TEST(KubeCluster, StatusPatchIsSkippedWhenUnchangedAndRereadOnConflict) {
   ASSERT_TRUE(cluster->patch_status("VariantAutoscaling", "llm", "va", again).ok());
   EXPECT_EQ(server.count("PATCH", "/status"), 1u);
   // Someone else writes (the cache may not have seen it yet): our stale write gets 409, the cache re-reads.
+  // A caller writes again after a conflict, as the status sink does; the re-read object can still be
+  // replaced for a moment by a watch event of the version before it (events arrive in their own order),
+  // so the caller tries again until the write lands (bounded), and every failure must be a conflict.
   auto other = *server.get("VariantAutoscaling", "llm", "va");
   other["metadata"]["labels"] = {{"team", "a"}};
   server.update(other);
   json changed = {{"desiredOptimizedAlloc", {{"numReplicas", 3}}}};
-  auto first = cluster->patch_status("VariantAutoscaling", "llm", "va", changed);
-  if (!first.ok()) {
-    EXPECT_EQ(first.error().code, sdk::ErrorCode::kConflict);
-    ASSERT_TRUE(cluster->patch_status("VariantAutoscaling", "llm", "va", changed).ok());
-  }
+  std::vector<sdk::ErrorCode> failures;
+  EXPECT_TRUE(eventually([&] {
+    auto written = cluster->patch_status("VariantAutoscaling", "llm", "va", changed);
+    if (!written.ok()) failures.push_back(written.error().code);
+    return written.ok();
+  }));
+  for (auto code : failures) EXPECT_EQ(code, sdk::ErrorCode::kConflict);
   EXPECT_EQ((*server.get("VariantAutoscaling", "llm", "va"))["status"]["desiredOptimizedAlloc"]["numReplicas"], 3);
   // A VA status write does not bump the revision (the host knows what it wrote); a spec change does.
+  // First every watch event of the writes above must have arrived (one stream per kind, in order): a
+  // late one of the labels' write would bump it.
+  server.create(variant_autoscaling("llm", "marker", "m/y"));
+  ASSERT_TRUE(eventually([&] { return cluster->get("VariantAutoscaling", "llm", "marker")->has_value(); }));
   const auto rev = cluster->revision();
   ASSERT_TRUE(cluster->patch_status("VariantAutoscaling", "llm", "va", {{"phase", "x"}}).ok());
   EXPECT_TRUE(eventually([&] {
