@@ -610,7 +610,13 @@ TEST(KubeCluster, StatusPatchIsSkippedWhenUnchangedAndRereadOnConflict) {
     ASSERT_TRUE(cluster->patch_status("VariantAutoscaling", "llm", "va", changed).ok());
   }
   EXPECT_EQ((*server.get("VariantAutoscaling", "llm", "va"))["status"]["desiredOptimizedAlloc"]["numReplicas"], 3);
-  // A VA status write does not bump the revision (the host knows what it wrote); a spec change does.
+  // A VA status write does not bump the revision (the host knows what it wrote); a spec change does. The
+  // cache first catches up with the server (the labels' watch event may still be on its way, and would
+  // bump the revision after it was read).
+  EXPECT_TRUE(eventually([&] {
+    return cluster->object_version("VariantAutoscaling", "llm", "va").value() ==
+           "rv:" + (*server.get("VariantAutoscaling", "llm", "va"))["metadata"]["resourceVersion"].get<std::string>();
+  }));
   const auto rev = cluster->revision();
   ASSERT_TRUE(cluster->patch_status("VariantAutoscaling", "llm", "va", {{"phase", "x"}}).ok());
   EXPECT_TRUE(eventually([&] {
