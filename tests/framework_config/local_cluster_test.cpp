@@ -4,7 +4,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
+#include <set>
+#include <string>
 
 #include "cluster/local_cluster.h"
 #include "cluster/status_patch.h"
@@ -222,6 +225,60 @@ TEST(LocalCluster, RefreshKeepsMemoryOfUnchangedObjectsAndPreviousStateOnError) 
   ASSERT_TRUE(c.refresh().ok());
   EXPECT_EQ(c.list("Deployment", "")->size(), 0u);
   EXPECT_EQ(c.list("Pod", "")->size(), 0u);
+}
+
+// A VA's or Deployment's version moves with every write that stores something (not with a patch of run
+// times alone, which stores nothing), is never handed out twice (a VA deleted and re-created from the very
+// same file gets a new one), and is nullopt for what does not exist. Other kinds answer the SDK's digest
+// of their JSON.
+TEST(LocalCluster, ObjectVersionsMoveWithEveryStoredWriteAndAreNeverReused) {
+  TempDir dir;
+  dir.write("model.yaml", kModel);
+  dir.write("config.yaml", kConfig);
+  LocalCluster c(dir.path(), "wva-system");
+  ASSERT_TRUE(c.load().ok());
+  auto version = [&](const char* kind, const char* name) { return c.object_version(kind, "llm", name).value(); };
+  const auto va0 = version("VariantAutoscaling", "llama-h100");
+  ASSERT_TRUE(va0.has_value());
+  EXPECT_EQ(version("VariantAutoscaling", "llama-h100"), va0) << "a read moves nothing";
+  EXPECT_EQ(version("VariantAutoscaling", "nope"), std::nullopt);
+  EXPECT_EQ(version("Deployment", "nope"), std::nullopt);
+
+  const json patch = {{"desiredOptimizedAlloc", {{"numReplicas", 3}, {"lastRunTime", "2025-01-01T00:00:00Z"}}}};
+  ASSERT_TRUE(c.patch_status("VariantAutoscaling", "llm", "llama-h100", patch).ok());
+  const auto va1 = version("VariantAutoscaling", "llama-h100");
+  EXPECT_NE(va1, va0);
+  json later = patch;
+  later["desiredOptimizedAlloc"]["lastRunTime"] = "2025-01-01T00:01:00Z";
+  ASSERT_TRUE(c.patch_status("VariantAutoscaling", "llm", "llama-h100", later).ok());
+  EXPECT_EQ(version("VariantAutoscaling", "llama-h100"), va1) << "run times alone are not stored";
+
+  const auto dep0 = version("Deployment", "llama-h100");
+  ASSERT_TRUE(dep0.has_value());
+  ASSERT_TRUE(c.scale("llm", "llama-h100", 5).ok());
+  const auto dep1 = version("Deployment", "llama-h100");
+  EXPECT_NE(dep1, dep0);
+  ASSERT_TRUE(c.patch_status("Deployment", "llm", "llama-h100", json{{"readyReplicas", 4}}).ok());
+  EXPECT_NE(version("Deployment", "llama-h100"), dep1);
+
+  // Deleted, then re-created from the same text: the object reads as the first one did, its version is new.
+  std::set<std::string> seen{*va0, *va1};
+  fs::remove(dir.path() / "model.yaml");
+  ASSERT_TRUE(c.refresh().ok());
+  EXPECT_EQ(version("VariantAutoscaling", "llama-h100"), std::nullopt);
+  dir.write("model.yaml", kModel);
+  ASSERT_TRUE(c.refresh().ok());
+  const auto va2 = version("VariantAutoscaling", "llama-h100");
+  ASSERT_TRUE(va2.has_value());
+  EXPECT_FALSE(seen.count(*va2)) << *va2;
+  EXPECT_FALSE(c.get("VariantAutoscaling", "llm", "llama-h100").value()->contains("status"));
+
+  // A stored kind: a digest of its JSON, equal while the object is.
+  auto cm = [&] { return c.object_version("ConfigMap", "wva-system", "capacity-scaling-config").value(); };
+  ASSERT_TRUE(cm().has_value());
+  EXPECT_EQ(cm(), cm());
+  EXPECT_EQ(*cm(), sdk::ClusterView::content_version(
+                       *c.get_shared("ConfigMap", "wva-system", "capacity-scaling-config").value()));
 }
 
 TEST(LocalCluster, WritesOnMissingObjectsAreNotFound) {

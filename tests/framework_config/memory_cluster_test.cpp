@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <random>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "wva/sdk/util/memory_cluster.h"
@@ -114,6 +117,41 @@ TEST(InMemoryCluster, PatchStatusMergesAndNullDeletes) {
   EXPECT_NE(missing.error().message.find("ns/nope"), std::string::npos);
   EXPECT_FALSE(c.patch_status("VariantAutoscaling", "ns", "va", json::array()).ok());
   EXPECT_EQ(c.patches().size(), 2u);
+}
+
+// ClusterView::object_version's default (InMemoryCluster keeps no versions of its own): a digest of the
+// object's JSON, so a change moves it, an equal object answers the same, a missing one nullopt, and a read
+// failure is the read's error.
+TEST(InMemoryCluster, ObjectVersionIsADigestOfTheObject) {
+  InMemoryCluster c;
+  const json va{{"kind", "VariantAutoscaling"}, {"metadata", {{"name", "va"}, {"namespace", "ns"}}}};
+  ASSERT_TRUE(c.put(va).ok());
+  auto version = [&] { return c.object_version("VariantAutoscaling", "ns", "va").value(); };
+  const auto v0 = version();
+  ASSERT_TRUE(v0.has_value());
+  EXPECT_EQ(version(), v0);
+  EXPECT_EQ(v0->rfind("json:", 0), 0u) << *v0;
+  EXPECT_EQ(c.object_version("VariantAutoscaling", "ns", "nope").value(), std::nullopt);
+  ASSERT_TRUE(c.patch_status("VariantAutoscaling", "ns", "va", json{{"desired", 3}}).ok());
+  const auto v1 = version();
+  EXPECT_NE(v1, v0);
+  ASSERT_TRUE(c.patch_status("VariantAutoscaling", "ns", "va", json{{"desired", 4}}).ok());
+  EXPECT_NE(version(), v1);
+  ASSERT_TRUE(c.patch_status("VariantAutoscaling", "ns", "va", json{{"desired", 3}}).ok());
+  EXPECT_EQ(version(), v1) << "the same object as then";
+  c.remove("VariantAutoscaling", "ns", "va");
+  EXPECT_EQ(c.object_version("VariantAutoscaling", "ns", "va").value(), std::nullopt);
+  ASSERT_TRUE(c.put(va).ok());
+  EXPECT_EQ(version(), v0) << "an equal object, an equal digest";
+  // Objects that differ in one character, or only in order inside an array, differ.
+  std::set<std::string> seen;
+  for (const json& v : {json{{"a", "x"}}, json{{"a", "y"}}, json{{"a", json::array({1, 2})}},
+                        json{{"a", json::array({2, 1})}}, json{{"a", "x"}, {"b", nullptr}}, json::object()})
+    EXPECT_TRUE(seen.insert(ClusterView::content_version(v)).second) << v.dump();
+  c.fail_next("get", make_error(ErrorCode::kTimeout, "deadline"), 1);
+  auto failed = c.object_version("VariantAutoscaling", "ns", "va");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, ErrorCode::kTimeout);
 }
 
 TEST(InMemoryCluster, SynthesizesPodsFromDeployments) {

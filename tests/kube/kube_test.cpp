@@ -629,6 +629,47 @@ TEST(KubeCluster, StatusPatchIsSkippedWhenUnchangedAndRereadOnConflict) {
   EXPECT_EQ(cluster->revision(), rev);
 }
 
+// object_version answers the cached resourceVersion (no JSON made): a status write moves it at once (the
+// cache takes the API server's answer), an outside change once the watch brings it, a deleted and
+// re-created object gets a new one, a missing object answers nullopt.
+TEST(KubeCluster, ObjectVersionIsTheCachedResourceVersion) {
+  FakeApiServer server;
+  server.create(variant_autoscaling("llm", "va", "m/x"));
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  auto version = [&] { return cluster->object_version("VariantAutoscaling", "llm", "va").value(); };
+  auto server_rv = [&] {
+    return "rv:" + (*server.get("VariantAutoscaling", "llm", "va"))["metadata"]["resourceVersion"].get<std::string>();
+  };
+  const auto v0 = version();
+  ASSERT_TRUE(v0.has_value());
+  EXPECT_EQ(*v0, server_rv());
+  EXPECT_EQ(cluster->object_version("VariantAutoscaling", "llm", "nope").value(), std::nullopt);
+  std::set<std::string> seen{*v0};
+
+  ASSERT_TRUE(cluster->patch_status("VariantAutoscaling", "llm", "va", {{"desired", 2}}).ok());
+  const auto v1 = version();
+  ASSERT_TRUE(v1.has_value());
+  EXPECT_EQ(*v1, server_rv()) << "the write's answer is cached at once";
+  EXPECT_TRUE(seen.insert(*v1).second);
+
+  auto other = *server.get("VariantAutoscaling", "llm", "va");
+  other["metadata"]["labels"] = {{"team", "a"}};
+  server.update(other);
+  EXPECT_TRUE(eventually([&] { return version() == server_rv(); }));
+  EXPECT_TRUE(seen.insert(*version()).second);
+
+  ASSERT_TRUE(server.remove("VariantAutoscaling", "llm", "va"));
+  EXPECT_TRUE(eventually([&] { return !version().has_value(); }));
+  server.create(variant_autoscaling("llm", "va", "m/x"));
+  EXPECT_TRUE(eventually([&] { return version().has_value(); }));
+  EXPECT_TRUE(seen.insert(*version()).second) << "re-created: a version never seen";
+
+  // A kind the backend does not serve is an error, as its read is.
+  EXPECT_EQ(cluster->object_version("Event", "llm", "va").error().code, sdk::ErrorCode::kNotFound);
+}
+
 // Events go out from a thread of their own (as client-go's recorder sends them): emit_event returns at
 // once, the Events arrive, repeats within the window are counted, more distinct messages of one reason
 // than kSimilarEventsLimit fold into one combined Event with the latest message (client-go's

@@ -94,6 +94,10 @@ class ViewBackend final : public ClusterBackend {
                                  const nlohmann::json& merge_patch) override {
     return view_.patch_status(kind, ns, name, merge_patch);
   }
+  sdk::Result<std::optional<std::string>> object_version(const std::string& kind, const std::string& ns,
+                                                         const std::string& name) override {
+    return view_.object_version(kind, ns, name);
+  }
   sdk::Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) override {
     return view_.scale(ns, deployment, replicas);
   }

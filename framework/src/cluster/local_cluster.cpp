@@ -227,7 +227,7 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
 LocalCluster::LocalDeployment LocalCluster::local_deployment(PackedObject from_file, PackedObject current,
                                                              const json& object) {
   LocalDeployment d{std::move(from_file), std::move(current), deployment_record_of(object),
-                    sdk::InMemoryCluster::synthesized_pod_count(object)};
+                    sdk::InMemoryCluster::synthesized_pod_count(object), ++last_version_};
   return d;
 }
 
@@ -281,7 +281,7 @@ void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
           if (without_status(*old_file) == without_status(parsed))
             current = PackedObject(merged_with(parsed, *old_file, *old->second.current.get()));
         }
-      vas.emplace(key, LocalVa{std::move(from_file), std::move(current)});
+      vas.emplace(key, LocalVa{std::move(from_file), std::move(current), ++last_version_});
       continue;
     }
     const std::string key = object_key(parsed);
@@ -403,6 +403,25 @@ sdk::Result<sdk::ObjectSnapshot> LocalCluster::get_shared(const std::string& kin
   return scratch.get_shared("Pod", ns, name);
 }
 
+sdk::Result<std::optional<std::string>> LocalCluster::object_version(const std::string& kind, const std::string& ns,
+                                                                     const std::string& name) {
+  const bool deployment = kind == "Deployment";
+  if (!deployment && kind != "VariantAutoscaling") return ClusterView::object_version(kind, ns, name);
+  std::lock_guard lock(mutex_);
+  const std::string key = ns + "/" + name;
+  std::uint64_t version = 0;
+  if (deployment) {
+    auto it = deployments_.find(key);
+    if (it == deployments_.end()) return std::optional<std::string>();
+    version = it->second.version;
+  } else {
+    auto it = vas_.find(key);
+    if (it == vas_.end()) return std::optional<std::string>();
+    version = it->second.version;
+  }
+  return std::optional<std::string>("local:" + std::to_string(version));
+}
+
 sdk::Result<std::vector<PodOwner>> LocalCluster::list_pod_owners() {
   std::vector<PodOwner> out = pod_owners_of(store_);  // the stored pods
   std::lock_guard lock(mutex_);
@@ -468,6 +487,7 @@ sdk::Result<void> LocalCluster::patch_va_status_locked(const std::string& ns, co
   if (auto r = scratch.patch_status("VariantAutoscaling", ns, name, merge_patch); !r.ok()) return r;
   auto patched = scratch.get_shared("VariantAutoscaling", ns, name);
   it->second.current = PackedObject(**patched);
+  it->second.version = ++last_version_;
   return sdk::ok();
 }
 

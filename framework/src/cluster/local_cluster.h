@@ -69,6 +69,10 @@ class LocalCluster final : public ClusterBackend {
   sdk::Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                  const nlohmann::json& merge_patch) override;
   sdk::Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) override;
+  // Deployments and VariantAutoscalings: "local:<n>", n moved by every write of the object (a status
+  // patch that stores something, scale(), a re-read folder), never reused; other kinds: a digest.
+  sdk::Result<std::optional<std::string>> object_version(const std::string& kind, const std::string& ns,
+                                                         const std::string& name) override;
 
  private:
   struct FileStamp {
@@ -85,16 +89,19 @@ class LocalCluster final : public ClusterBackend {
   // A VariantAutoscaling: its status, which the status sink writes every cycle something changes, takes
   // several KB as JSON (10,000 VAs: about 70 MB); packed, about a third of it.
   struct LocalVa {
-    PackedObject from_file;  // as last read from disk
-    PackedObject current;    // shares from_file's bytes until a status patch changes it
+    PackedObject from_file;     // as last read from disk
+    PackedObject current;       // shares from_file's bytes until a status patch changes it
+    std::uint64_t version = 0;  // of `current` (object_version)
   };
   struct LocalDeployment {
     PackedObject from_file;  // as last read from disk
     PackedObject current;    // shares from_file's bytes until scale() or a status patch changes it
     DeploymentRecord record;
-    long long pods = 0;  // synthesized pods <name>-0 .. <name>-<pods-1>
+    long long pods = 0;         // synthesized pods <name>-0 .. <name>-<pods-1>
+    std::uint64_t version = 0;  // of `current` (object_version)
   };
-  static LocalDeployment local_deployment(PackedObject from_file, PackedObject current, const nlohmann::json& object);
+  // A Deployment record for `current` (`object` unpacked), with the next version.
+  LocalDeployment local_deployment(PackedObject from_file, PackedObject current, const nlohmann::json& object);
   // Puts the Deployments of namespace `ns` ("" = all), or the one named, in `scratch`: to synthesize their
   // pods or apply a status patch exactly as InMemoryCluster does.
   void fill_scratch(sdk::InMemoryCluster& scratch, const std::string& ns, const std::string* name = nullptr) const;
@@ -118,6 +125,7 @@ class LocalCluster final : public ClusterBackend {
   std::map<std::string, sdk::ObjectSnapshot> file_objects_;
   std::map<std::string, LocalDeployment> deployments_;  // "ns/name"
   std::map<std::string, LocalVa> vas_;                  // "ns/name"
+  std::uint64_t last_version_ = 0;                      // the latest object_version handed to a write
   Stamps stamps_;
   bool loaded_ = false;
   std::atomic<std::uint64_t> revision_{0};

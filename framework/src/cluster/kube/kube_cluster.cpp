@@ -175,6 +175,25 @@ sdk::Result<sdk::ObjectSnapshot> KubeCluster::get_shared(const std::string& kind
   }
 }
 
+sdk::Result<std::optional<std::string>> KubeCluster::object_version(const std::string& kind, const std::string& ns,
+                                                                    const std::string& name) {
+  std::optional<std::string> rv;
+  sdk::ObjectSnapshot object;
+  if (cached(kind, ns)) {
+    rv = store_.cached_version(kind, ns, name);
+    if (!rv) return std::optional<std::string>();
+    if (rv->empty()) object = store_.get(kind, ns, name);
+  } else {
+    auto read = get_shared(kind, ns, name);
+    if (!read) return read.error();
+    object = std::move(*read);
+    if (object) rv = ObjectStore::resource_version(*object);
+  }
+  if (rv && !rv->empty()) return std::optional<std::string>("rv:" + *rv);
+  if (!object) return std::optional<std::string>();  // gone since the version was read
+  return std::optional<std::string>(content_version(*object));
+}
+
 sdk::Result<std::vector<PodOwner>> KubeCluster::list_pod_owners() { return store_.pod_owners(); }
 
 sdk::Result<std::optional<PodOwner>> KubeCluster::get_pod_owner(const std::string& ns, const std::string& name) {

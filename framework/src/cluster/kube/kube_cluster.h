@@ -90,6 +90,10 @@ class KubeCluster final : public ClusterBackend {
   sdk::Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
                                  const nlohmann::json& merge_patch) override;
   sdk::Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) override;
+  // "rv:" and metadata.resourceVersion (from the cache when the kind is cached, no JSON made; else a GET);
+  // an object without one: a digest of its JSON.
+  sdk::Result<std::optional<std::string>> object_version(const std::string& kind, const std::string& ns,
+                                                         const std::string& name) override;
   // Records a core/v1 Event on the object: queued here, sent by the event sender thread (a failed send
   // is logged, not returned). Folded as client-go's EventCorrelator folds them, so memory stays bounded
   // and no object's latest Event is lost to a burst:

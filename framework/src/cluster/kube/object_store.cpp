@@ -511,6 +511,32 @@ std::string ObjectStore::resource_version_of(const std::string& kind, const std:
   return obj ? resource_version(*obj) : std::string();
 }
 
+std::optional<std::string> ObjectStore::cached_version(const std::string& kind, const std::string& ns,
+                                                       const std::string& name) const {
+  const std::string key = ns + "/" + name;
+  std::lock_guard lock(mutex_);
+  if (kind == "Pod") {
+    auto it = pods_.find(key);
+    if (it == pods_.end()) return std::nullopt;
+    return std::string(it->second.field(PodRecord::kResourceVersion));
+  }
+  if (kind == "ReplicaSet") {
+    auto it = replica_sets_.find(key);
+    if (it == replica_sets_.end()) return std::nullopt;
+    return it->second.resource_version;
+  }
+  if (kind == "Deployment") {
+    auto it = deployments_.find(key);
+    if (it == deployments_.end()) return std::nullopt;
+    return it->second.resource_version_text();
+  }
+  auto k = by_kind_.find(kind);
+  if (k == by_kind_.end()) return std::nullopt;
+  auto it = k->second.find(key);
+  if (it == k->second.end()) return std::nullopt;
+  return resource_version(*it->second);
+}
+
 std::size_t ObjectStore::size(const std::string& kind) const {
   std::lock_guard lock(mutex_);
   if (kind == "Pod") return pods_.size();

@@ -156,6 +156,10 @@ class ObjectStore {
   std::vector<sdk::ObjectSnapshot> list(const std::string& kind, const std::string& ns) const;
   sdk::ObjectSnapshot get(const std::string& kind, const std::string& ns, const std::string& name) const;
   std::string resource_version_of(const std::string& kind, const std::string& ns, const std::string& name) const;
+  // The cached object's metadata.resourceVersion ("" when it has none), nullopt when none is cached; no
+  // JSON made.
+  std::optional<std::string> cached_version(const std::string& kind, const std::string& ns,
+                                            const std::string& name) const;
   std::size_t size(const std::string& kind) const;
 
   // Pods with the Deployment each belongs to (Pod -> ReplicaSet -> Deployment), no JSON made.

@@ -49,19 +49,20 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const InputsDi
     if (!digest) digest = status_digest(update);
     return *digest;
   };
+  auto gone = [&] {
+    if (auto* s = settled_of()) s->reset();
+    return Outcome::kGone;
+  };
   for (int attempt = 1; attempt <= config_.max_attempts; ++attempt) {
-    // The cached object itself (immutable): read where it is, never copied.
-    auto current = cluster.get_shared(kKind, ns, name);
-    if (!current) {
-      error = current.error();
+    // The version first (no object made), the object only when an update is built from it.
+    auto version = cluster.object_version(kKind, ns, name);
+    if (!version) {
+      error = version.error();
       error.message = "read failed: " + error.message;
       return Outcome::kFailed;
     }
-    if (!*current) {
-      if (auto* s = settled_of()) s->reset();
-      return Outcome::kGone;
-    }
-    if (auto* s = settled_of(); s && *s && (*s)->object == *current) {
+    if (!*version) return gone();
+    if (auto* s = settled_of(); s && *s && (*s)->version == **version) {
       const Settled& last = **s;
       const bool same = last.update == update_digest();           // same_status
       if (same && last.stored_nothing) return Outcome::kWritten;  // it would store nothing again
@@ -69,17 +70,27 @@ StatusSink::Outcome StatusSink::write_one(const VaUpdate& update, const InputsDi
           last.update.but_reasons == update_digest().but_reasons)  // same_status_but_reasons
         return Outcome::kWritten;  // only an analyzer's figures changed: refreshed later
     }
+    // The cached object itself (immutable): read where it is, never copied. Should it have changed since
+    // its version was read, the update is built from the newer one, and the version after the write
+    // differs from the one read: nothing is skipped on its account.
+    auto current = cluster.get_shared(kKind, ns, name);
+    if (!current) {
+      error = current.error();
+      error.message = "read failed: " + error.message;
+      return Outcome::kFailed;
+    }
+    if (!*current) return gone();
     const nlohmann::json patch = build_status_patch(update, current->get(), now);
     auto r = cluster.patch_status(kKind, ns, name, patch);
     if (r) {
-      // The object as the backend hands it out now: the one read above when it stored nothing, else the
-      // written one (when the backend shows its own writes at once; otherwise the next read differs and the
-      // next update is written).
-      auto after = cluster.get_shared(kKind, ns, name);
+      // The version the backend holds now: the one read above when it stored nothing, else the written
+      // one's (when the backend shows its own writes at once; otherwise the next read differs and the next
+      // update is written).
+      auto after = cluster.object_version(kKind, ns, name);
       const std::vector<PlannedEvent> events = plan_events(update, current->get());
       if (auto* s = settled_of()) {
         if (after && *after)
-          *s = Settled{*after, update_digest(), !update.problems.empty(), inputs, pipeline, now, *after == *current};
+          *s = Settled{**after, update_digest(), !update.problems.empty(), inputs, pipeline, now, **after == **version};
         else s->reset();
       }
       // kubectl describe shows what changed; a failed event never fails the write.
@@ -145,7 +156,8 @@ sdk::Result<void> StatusSink::publish(const sdk::PublishBatch& batch) {
         const bool waits =
             same ? s->stored_nothing : config_.reason_refresh.count() > 0 && now - s->written < config_.reason_refresh;
         if (waits)
-          if (auto current = cluster.get_shared(kKind, key.ns, key.name); current && *current == s->object) {
+          if (auto version = cluster.object_version(kKind, key.ns, key.name);
+              version && *version && **version == s->version) {
             ++written;
             continue;
           }

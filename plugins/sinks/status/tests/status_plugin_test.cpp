@@ -77,6 +77,7 @@ class WrappedCluster : public sdk::ClusterView {
   explicit WrappedCluster(sdk::ClusterView& inner) : inner_(inner) {}
   std::function<std::optional<sdk::Error>(int call, const std::string& ns, const std::string& name)> on_patch;
   int gets = 0;
+  int versions = 0;
   int patch_calls = 0;
 
   std::string system_namespace() const override { return inner_.system_namespace(); }
@@ -87,6 +88,11 @@ class WrappedCluster : public sdk::ClusterView {
                                               const std::string& n) override {
     ++gets;
     return inner_.get_shared(k, ns, n);
+  }
+  sdk::Result<std::optional<std::string>> object_version(const std::string& k, const std::string& ns,
+                                                         const std::string& n) override {
+    ++versions;
+    return inner_.object_version(k, ns, n);
   }
   sdk::Result<void> patch_status(const std::string& k, const std::string& ns, const std::string& n,
                                  const json& p) override {
@@ -278,12 +284,24 @@ TEST_F(StatusSinkTest, ConflictIsRetriedAfterReReading) {
   auto r = sink.publish(batch);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(wctx.wrapped().patch_calls, 2);
-  // Read, re-read before the retry, and read once after the write (did the backend store anything?).
-  EXPECT_EQ(wctx.wrapped().gets, 3) << "the object is re-read before the retry";
+  // Read, re-read before the retry; its version with each read and once after the write (did the backend
+  // store anything?).
+  EXPECT_EQ(wctx.wrapped().gets, 2) << "the object is re-read before the retry";
+  EXPECT_EQ(wctx.wrapped().versions, 3);
   json st = status_of(ctx_, "ns", "llama");
   EXPECT_EQ(st["desiredOptimizedAlloc"]["numReplicas"], 4);
   EXPECT_EQ((*condition(st, "TargetResolved"))["observedGeneration"], 2) << "built from the re-read object";
   sink.stop();
+}
+
+// The sink remembers what it wrote by the object's version, not by holding the object: after a publish
+// only the store holds the VA (a backend that keeps its VAs packed frees what it unpacked for the write).
+TEST_F(StatusSinkTest, HoldsNoObjectAfterItsWrite) {
+  ASSERT_TRUE(ctx_.fake_cluster().put(va_object("ns", "llama")).ok());
+  ASSERT_TRUE(publish({decision("ns", "llama", "llama", 1, 2)}, {}, kT0).ok());
+  ASSERT_EQ(status_of(ctx_, "ns", "llama")["desiredOptimizedAlloc"]["numReplicas"], 2);
+  const auto written = ctx_.fake_cluster().get_shared("VariantAutoscaling", "ns", "llama").value();
+  EXPECT_EQ(written.use_count(), 2) << "held by the store and this test only";
 }
 
 TEST_F(StatusSinkTest, ConflictRetriesAreBounded) {

@@ -7,9 +7,12 @@
 // and steady stretches where nothing changes.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "reference_status_sink.h"
@@ -46,13 +49,20 @@ struct Faults {
 // Stands for a backend that stores a status patch only when it changes more than lastRunTime stamps (as
 // the kube and local backends do), records every call the sink makes, in order, as text, and fails the
 // calls the cycle's Faults name. A conflict comes with an outside write (the generation moves), as it does
-// from an API server.
+// from an API server. A "read" is what tells a sink whether the object changed: the former sink read the
+// object (get_shared) for that, the sink reads its version (object_version), then the object only to build
+// an update from it; with versions_are_reads, faults hit object_version and get_shared never fails.
+// Versions are the SDK's default (a digest of the object's JSON) or, with counted_versions, a counter
+// moved by every new snapshot of the object, as the local backend's writes and the kube backend's
+// resourceVersion move (the snapshot seen last is held here, so no new one can take its address).
 class RecordingCluster : public sdk::ClusterView {
  public:
   explicit RecordingCluster(sdk::InMemoryCluster& inner) : inner_(inner) {}
   std::vector<std::string> calls;
   Faults faults;
   std::map<std::string, int> reads_this_cycle, patches_this_cycle;
+  bool versions_are_reads = false;
+  bool counted_versions = false;
 
   std::string system_namespace() const override { return inner_.system_namespace(); }
   sdk::Result<std::vector<sdk::ObjectSnapshot>> list_shared(const std::string& k, const std::string& ns) override {
@@ -61,8 +71,25 @@ class RecordingCluster : public sdk::ClusterView {
   sdk::Result<sdk::ObjectSnapshot> get_shared(const std::string& k, const std::string& ns,
                                               const std::string& n) override {
     const std::string key = ns + "/" + n;
-    if (auto f = faults.reads.find({key, reads_this_cycle[key]++}); f != faults.reads.end()) return f->second;
+    if (!versions_are_reads)
+      if (auto f = faults.reads.find({key, reads_this_cycle[key]++}); f != faults.reads.end()) return f->second;
     return inner_.get_shared(k, ns, n);
+  }
+  sdk::Result<std::optional<std::string>> object_version(const std::string& k, const std::string& ns,
+                                                         const std::string& n) override {
+    const std::string key = ns + "/" + n;
+    if (versions_are_reads)
+      if (auto f = faults.reads.find({key, reads_this_cycle[key]++}); f != faults.reads.end()) return f->second;
+    if (!counted_versions) return inner_.object_version(k, ns, n);
+    auto current = inner_.get_shared(k, ns, n);
+    if (!current.ok()) return current.error();
+    if (!*current) return std::optional<std::string>();
+    auto& [seen, version] = counted_[key];
+    if (seen != *current) {
+      seen = *current;
+      version = ++last_version_;
+    }
+    return std::optional<std::string>("counted:" + std::to_string(version));
   }
   sdk::Result<void> patch_status(const std::string& k, const std::string& ns, const std::string& n,
                                  const json& p) override {
@@ -110,6 +137,8 @@ class RecordingCluster : public sdk::ClusterView {
     return j;
   }
   sdk::InMemoryCluster& inner_;
+  std::map<std::string, std::pair<sdk::ObjectSnapshot, std::uint64_t>> counted_;  // ns/name -> seen, version
+  std::uint64_t last_version_ = 0;
 };
 
 class RecordingContext : public sdk::PluginContext {
@@ -197,6 +226,8 @@ TEST(StatusSinkEquivalence, RandomCyclesSendTheSamePatchesEventsAndLogLinesAsThe
                                              json{{"maxAttempts", 1}}};
     const json& settings = kSettings[static_cast<std::size_t>(round) % kSettings.size()];
     RecordingContext now_ctx, ref_ctx;
+    now_ctx.recording().versions_are_reads = true;
+    now_ctx.recording().counted_versions = round % 3 != 0;
     StatusSink sink;
     reference::ReferenceStatusSink former;
     ASSERT_TRUE(sdk::testing::configure_as_host(sink, settings, "sinks.status").empty());

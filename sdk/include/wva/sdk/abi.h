@@ -30,8 +30,10 @@
 // 5.0 Decision::shared_conditions: the conditions the decisions of one model have in common are held once
 // (a shared, immutable vector) instead of copied into each variant's decision; Decision::conditions keeps
 // the variant's own. Readers take every condition with Decision::for_each_condition / all_conditions.
+// 5.1 ClusterView::object_version (a virtual with a default, appended to an interface only the host
+// implements): a token for the version of an object, so a caller remembers what it saw without holding it.
 #define WVA_SDK_ABI_MAJOR 5
-#define WVA_SDK_ABI_MINOR 0
+#define WVA_SDK_ABI_MINOR 1
 
 #define WVA_SDK_VISIBLE __attribute__((visibility("default")))
 

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -96,6 +98,32 @@ class ClusterView {
                                   const std::string& message) {
     (void)object, (void)type, (void)reason, (void)message;
     return Result<void>();
+  }
+  // A token for the version of the object the view holds now; nullopt when the object does not exist.
+  // Two calls that answer the same token saw the same object: not changed, nor deleted and re-created, in
+  // between. A caller remembers what it saw by the token rather than by holding the object (the status
+  // sink keeps one per VariantAutoscaling). Backends answer from what they keep without making JSON (the
+  // kube backend: metadata.resourceVersion; the local one: a counter of its writes). Default: a digest of
+  // the object's JSON (equal objects give equal tokens, which is enough: nothing tells them apart).
+  // Since SDK ABI 5.1.
+  virtual Result<std::optional<std::string>> object_version(const std::string& kind, const std::string& ns,
+                                                            const std::string& name) {
+    auto shared = get_shared(kind, ns, name);
+    if (!shared.ok()) return shared.error();
+    if (!*shared) return std::optional<std::string>();
+    return std::optional<std::string>(content_version(**shared));
+  }
+  // object_version's default: "json:" and two 64-bit hashes (FNV-1a and std::hash) of the object's text.
+  static std::string content_version(const nlohmann::json& object) {
+    const std::string text = object.dump();
+    std::uint64_t fnv = 0xcbf29ce484222325ULL;
+    for (const char c : text) fnv = (fnv ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+    const std::uint64_t other = std::hash<std::string>()(text);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "json:";
+    for (const std::uint64_t h : {fnv, other})
+      for (int shift = 60; shift >= 0; shift -= 4) out.push_back(kHex[(h >> shift) & 0xf]);
+    return out;
   }
 };
 
