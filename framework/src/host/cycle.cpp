@@ -330,7 +330,12 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vec
     }
     decide(models[i], (*results)[i].chain, targets, to_combine[i] && !hold, hold, pipeline.disabled, *services.memory,
            now, outcome.decisions);
+    // A decided model's recommendations go at once (not every model's alive through the publish), unless
+    // an abandoned combiner call still reads them.
+    if (results.use_count() == 1) std::vector<sdk::Recommendation>().swap((*results)[i].chain);
+    combined[i].reset();
   }
+  results.reset();
 
   // 5. One batched publish per sink (each watched call co-owns the batch's data). With sharding, of what
   // this replica still owns now (a shard lost during the cycle belongs to another replica already); the
