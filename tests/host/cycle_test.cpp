@@ -3,6 +3,10 @@
 
 #include <spdlog/sinks/null_sink.h>
 
+#include <map>
+#include <random>
+#include <span>
+
 #include "host/clock.h"
 #include "host/cycle.h"
 #include "host/loader.h"
@@ -218,6 +222,104 @@ TEST(Cycle, DecisionsCarryTheTrailOfEveryAnalyzer) {
   EXPECT_EQ(d.trail[1].replicas, std::nullopt);
   EXPECT_EQ(d.analyzer, "a");
   EXPECT_EQ(d.desired, 3);
+}
+
+// Takes the last recommendation with an opinion; fails for models whose ID ends in '3' (a per-model
+// combine error, which holds that model alone).
+class PickyCombiner : public sdk::Combiner {
+ public:
+  sdk::Result<sdk::Recommendation> combine(const sdk::ModelView& m, std::span<const sdk::ChainLink> chain) override {
+    if (m.key.model_id.back() == '3')
+      return sdk::make_error(sdk::ErrorCode::kInternal, "no rule for " + m.key.model_id);
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+      if (it->recommendation->has_opinion) return *it->recommendation;
+    sdk::Recommendation none;
+    none.has_opinion = false;
+    return none;
+  }
+};
+
+void expect_same_decisions(const std::vector<sdk::Decision>& got, const std::vector<sdk::Decision>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const auto& a = got[i];
+    const auto& b = want[i];
+    const std::string where = a.model.to_string() + "/" + a.variant;
+    EXPECT_EQ(a.model, b.model) << where;
+    EXPECT_EQ(a.variant, b.variant) << where;
+    EXPECT_EQ(a.va_name, b.va_name) << where;
+    EXPECT_EQ(a.accelerator, b.accelerator) << where;
+    EXPECT_EQ(a.current, b.current) << where;
+    EXPECT_EQ(a.desired, b.desired) << where;
+    EXPECT_EQ(a.reason, b.reason) << where;
+    EXPECT_EQ(a.analyzer, b.analyzer) << where;
+    EXPECT_EQ(a.held, b.held) << where;
+    ASSERT_EQ(a.trail.size(), b.trail.size()) << where;
+    for (std::size_t k = 0; k < a.trail.size(); ++k) {
+      EXPECT_EQ(a.trail[k].analyzer, b.trail[k].analyzer) << where;
+      EXPECT_EQ(a.trail[k].replicas, b.trail[k].replicas) << where;
+      EXPECT_EQ(a.trail[k].reason, b.trail[k].reason) << where;
+    }
+    const auto ca = a.all_conditions(), cb = b.all_conditions();
+    ASSERT_EQ(ca.size(), cb.size()) << where;
+    for (std::size_t k = 0; k < ca.size(); ++k) {
+      EXPECT_EQ(ca[k].type, cb[k].type) << where;
+      EXPECT_EQ(ca[k].status, cb[k].status) << where;
+      EXPECT_EQ(ca[k].reason, cb[k].reason) << where;
+      EXPECT_EQ(ca[k].message, cb[k].message) << where;
+    }
+  }
+}
+
+TEST(Cycle, DecidingInBatchesDecidesAsOneModelAtATime) {
+  // More models than one combine-and-decide batch holds, with every path a model can take: targets,
+  // clamps, no opinion, a source error, a combine error; the second cycle holds from the first's memory.
+  // The fleet in one cycle decides as each model in a cycle of its own.
+  std::mt19937 rng(20261206);
+  std::vector<sdk::ModelView> fleet;
+  std::map<std::string, int> says;  // variant -> analyzer "a"'s target (absent: no opinion)
+  for (int i = 0; i < 700; ++i) {
+    const std::string id = "m" + std::to_string(i);
+    auto m = testing::model("ns-" + std::to_string(i % 5), id, {id + "-a", id + "-b"}, 1 + static_cast<int>(rng() % 4));
+    m.variants[1].max_replicas = 3;
+    for (const auto& v : m.variants)
+      if (rng() % 5 != 0) says[v.name] = static_cast<int>(rng() % 7);
+    fleet.push_back(std::move(m));
+  }
+  int cycle = 0;
+  ScriptedSource source([&](std::span<const sdk::ModelView> models) {
+    std::map<sdk::ModelKey, sdk::ModelMetrics> out;
+    for (const auto& m : models) {
+      out[m.key] = testing::ok_metrics();
+      if (cycle == 1 && m.key.model_id.back() == '7') out[m.key].state = sdk::MetricsState::kError;
+    }
+    return sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(out);
+  });
+  FnAnalyzer a("a", [&](const sdk::ModelView&, const sdk::Variant& v) {
+    auto it = says.find(v.name);
+    return it == says.end() ? std::nullopt : std::optional<int>(it->second);
+  });
+  FnAnalyzer b("b", [](const sdk::ModelView&, const sdk::Variant& v) {
+    return v.name.back() == 'b' ? std::optional<int>(2) : std::nullopt;
+  });
+  PickyCombiner combiner;
+  RecordingSink sink;
+  auto rt = runtime(&source, {{"a", &a}, {"b", &b}}, &sink, {"picky", &combiner});
+  Fixture together, alone;
+  for (cycle = 0; cycle < 2; ++cycle) {
+    auto outcome = run_cycle(rt, fleet, {}, together.services());
+    std::vector<sdk::Decision> one_by_one;
+    for (const auto& m : fleet) {
+      auto single = run_cycle(rt, {m}, {}, alone.services());
+      for (auto& d : single.decisions) one_by_one.push_back(std::move(d));
+    }
+    for (auto& d : outcome.decisions) d.time = {};
+    for (auto& d : one_by_one) d.time = {};
+    expect_same_decisions(outcome.decisions, one_by_one);
+    std::size_t held = 0;
+    for (const auto& d : outcome.decisions) held += d.held ? 1 : 0;
+    EXPECT_GT(held, 100u) << "cycle " << cycle;  // the failing paths were taken
+  }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // DecisionMemory looks variants up by (namespace, model ID, variant) in place; it answers as the map of
-// joined key strings it replaced, over random sequences of decisions and lookups.
+// joined key strings and as the node-based map it replaced (tests/host/reference_decision_memory.h), over
+// random sequences of decisions and lookups.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "host/cycle.h"
+#include "reference_decision_memory.h"
 
 namespace wva::framework {
 namespace {
@@ -19,7 +21,8 @@ TEST(DecisionMemory, AnswersAsAMapOfJoinedKeysOnRandomSequences) {
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
   for (int round = 0; round < 20; ++round) {
     DecisionMemory memory;
-    std::map<std::string, DecisionMemory::Remembered> reference;  // "ns/model#variant", as before
+    std::map<std::string, reference::DecisionMemory::Remembered> reference;  // "ns/model#variant", as before
+    reference::DecisionMemory node_based;                                    // the node-based map it replaced
     int hits = 0;
     std::vector<std::pair<DecisionMemory::Entry, std::string>> kept;  // entries found, read again later
     for (int step = 0; step < 2000; ++step) {
@@ -35,7 +38,9 @@ TEST(DecisionMemory, AnswersAsAMapOfJoinedKeysOnRandomSequences) {
         d.desired = pick(10);
         d.analyzer = pick(2) ? "capacity" : "a-long-analyzer-instance-name";
         memory.remember(d);
-        reference[key] = DecisionMemory::Remembered{d.desired, d.analyzer};
+        node_based.remember(d);
+        reference[key] = reference::DecisionMemory::Remembered{d.desired, d.analyzer};
+        ASSERT_EQ(memory.size(), node_based.size());
         continue;
       }
       const auto got = memory.last(model, variant);
@@ -45,7 +50,11 @@ TEST(DecisionMemory, AnswersAsAMapOfJoinedKeysOnRandomSequences) {
       ASSERT_EQ(got.has_value(), want != reference.end()) << key;
       ASSERT_EQ(desired.has_value(), want != reference.end()) << key;
       ASSERT_EQ(entry != nullptr, want != reference.end()) << key;
+      const auto node_based_got = node_based.last(model, variant);
+      ASSERT_EQ(node_based_got.has_value(), got.has_value()) << key;
       if (!got) continue;
+      EXPECT_EQ(got->desired, node_based_got->desired) << key;
+      EXPECT_EQ(got->analyzer, node_based_got->analyzer) << key;
       ++hits;
       EXPECT_EQ(got->desired, want->second.desired) << key;
       EXPECT_EQ(*desired, want->second.desired) << key;
@@ -53,6 +62,7 @@ TEST(DecisionMemory, AnswersAsAMapOfJoinedKeysOnRandomSequences) {
       kept.emplace_back(entry, key);
     }
     EXPECT_GT(hits, 500);
+    EXPECT_EQ(memory.size(), reference.size());
     // Entries kept across later decisions read what the memory holds now.
     memory.read_entries([&] {
       for (const auto& [entry, key] : kept) {
@@ -61,6 +71,49 @@ TEST(DecisionMemory, AnswersAsAMapOfJoinedKeysOnRandomSequences) {
       }
     });
   }
+}
+
+TEST(DecisionMemory, EntriesStayPutWhileTheIndexGrows) {
+  // Far more variants than the first index holds: it is rebuilt many times, and every entry found
+  // earlier still reads what the memory (and the node-based memory) holds.
+  std::mt19937 rng(7);
+  DecisionMemory memory;
+  reference::DecisionMemory node_based;
+  std::vector<std::pair<sdk::Decision, DecisionMemory::Entry>> kept;
+  for (int m = 0; m < 7000; ++m) {
+    for (int v = 0; v < 3; ++v) {
+      sdk::Decision d;
+      d.model = sdk::ModelKey{"ns-" + std::to_string(m % 13), "org/model-" + std::to_string(m)};
+      d.variant = "model-" + std::to_string(m) + "-v" + std::to_string(v);
+      d.desired = static_cast<int>(rng() % 50);
+      d.analyzer = v == 0 ? "capacity" : "scale-to-zero";
+      memory.remember(d);
+      node_based.remember(d);
+      const DecisionMemory::Entry entry = memory.entry(d.model, d.variant);
+      ASSERT_NE(entry, nullptr);
+      kept.emplace_back(std::move(d), entry);
+    }
+  }
+  // A second pass changes some; the entries are the same objects.
+  for (std::size_t k = 0; k < kept.size(); k += 5) {
+    kept[k].first.desired += 1;
+    kept[k].first.analyzer = "a-long-analyzer-instance-name";
+    memory.remember(kept[k].first);
+    node_based.remember(kept[k].first);
+  }
+  ASSERT_EQ(memory.size(), kept.size());
+  ASSERT_EQ(node_based.size(), kept.size());
+  for (const auto& [d, entry] : kept) ASSERT_EQ(memory.entry(d.model, d.variant), entry) << d.variant;
+  memory.read_entries([&] {
+    for (const auto& [d, entry] : kept) {
+      const auto* want = node_based.entry(d.model, d.variant);
+      ASSERT_NE(want, nullptr);
+      EXPECT_EQ(entry->desired, want->desired) << d.variant;
+      EXPECT_EQ(entry->analyzer, want->analyzer) << d.variant;
+      EXPECT_EQ(entry->desired, d.desired) << d.variant;
+    }
+  });
+  EXPECT_FALSE(memory.last(sdk::ModelKey{"ns-0", "org/model-0"}, "model-0-v3").has_value());
 }
 
 TEST(DecisionMemory, PartsOfTheKeyDoNotRunTogether) {

@@ -9,7 +9,7 @@
 
 namespace wva::framework {
 
-std::size_t DecisionMemory::KeyHash::operator()(const KeyView& k) const noexcept {
+std::size_t DecisionMemory::hash_of(const KeyView& k) noexcept {
   const std::hash<std::string_view> h;
   std::size_t seed = h(k.ns);
   for (const std::string_view part : {k.model_id, k.variant})
@@ -17,36 +17,116 @@ std::size_t DecisionMemory::KeyHash::operator()(const KeyView& k) const noexcept
   return seed;
 }
 
+DecisionMemory::KeyView DecisionMemory::key_of(const Slot& s) const {
+  return {std::string_view(s.key, s.ns_size), std::string_view(s.key + s.ns_size, s.model_size),
+          std::string_view(s.key + s.ns_size + s.model_size, s.variant_size)};
+}
+
+const char* DecisionMemory::store_key_locked(const KeyView& k) {
+  const std::size_t size = k.ns.size() + k.model_id.size() + k.variant.size();
+  char* at = nullptr;
+  if (size > kKeyBlock) {  // a key longer than a block has a block of its own; the next starts a new one
+    key_blocks_.push_back(std::make_unique<char[]>(size));
+    at = key_blocks_.back().get();
+    key_block_used_ = kKeyBlock;
+  } else {
+    if (kKeyBlock - key_block_used_ < size) {
+      key_blocks_.push_back(std::make_unique<char[]>(kKeyBlock));
+      key_block_used_ = 0;
+    }
+    at = key_blocks_.back().get() + key_block_used_;
+    key_block_used_ += size;
+  }
+  k.ns.copy(at, k.ns.size());
+  k.model_id.copy(at + k.ns.size(), k.model_id.size());
+  k.variant.copy(at + k.ns.size() + k.model_id.size(), k.variant.size());
+  return at;
+}
+
+DecisionMemory::Slot* DecisionMemory::find_locked(const KeyView& k) const {
+  if (buckets_.empty()) return nullptr;
+  const std::size_t hash = hash_of(k);
+  const std::size_t mask = buckets_.size() - 1;
+  // At most half the buckets are used: the probe meets an empty one within buckets_.size() steps.
+  for (std::size_t i = hash & mask, step = 0; step < buckets_.size(); i = (i + 1) & mask, ++step) {
+    const Bucket& b = buckets_[i];
+    if (b.slot == 0) return nullptr;
+    if (b.hash != static_cast<std::uint32_t>(hash)) continue;
+    const Slot& s = slots_[b.slot - 1];
+    const KeyView have = key_of(s);
+    if (have.variant == k.variant && have.model_id == k.model_id && have.ns == k.ns) return const_cast<Slot*>(&s);
+  }
+  return nullptr;
+}
+
+void DecisionMemory::grow_locked() {
+  std::vector<Bucket> grown(std::max<std::size_t>(64, buckets_.size() * 2));
+  const std::size_t mask = grown.size() - 1;
+  for (std::size_t n = 0; n < slots_.size(); ++n) {
+    const std::size_t hash = hash_of(key_of(slots_[n]));
+    std::size_t i = hash & mask;
+    while (grown[i].slot != 0) i = (i + 1) & mask;
+    grown[i] = Bucket{static_cast<std::uint32_t>(n + 1), static_cast<std::uint32_t>(hash)};
+  }
+  buckets_ = std::move(grown);
+}
+
 std::optional<DecisionMemory::Remembered> DecisionMemory::last(const sdk::ModelKey& model,
                                                                const std::string& variant) const {
   std::lock_guard lock(mutex_);
-  auto it = last_.find(KeyView{model.ns, model.model_id, variant});
-  if (it == last_.end()) return std::nullopt;
-  return it->second;
+  const Slot* s = find_locked(KeyView{model.ns, model.model_id, variant});
+  if (s == nullptr) return std::nullopt;
+  return s->value;
 }
 
 std::optional<int> DecisionMemory::last_desired(const sdk::ModelKey& model, const std::string& variant) const {
   std::lock_guard lock(mutex_);
-  auto it = last_.find(KeyView{model.ns, model.model_id, variant});
-  if (it == last_.end()) return std::nullopt;
-  return it->second.desired;
+  const Slot* s = find_locked(KeyView{model.ns, model.model_id, variant});
+  if (s == nullptr) return std::nullopt;
+  return s->value.desired;
 }
 
 DecisionMemory::Entry DecisionMemory::entry(const sdk::ModelKey& model, const std::string& variant) const {
   std::lock_guard lock(mutex_);
-  auto it = last_.find(KeyView{model.ns, model.model_id, variant});
-  return it == last_.end() ? nullptr : &it->second;
+  const Slot* s = find_locked(KeyView{model.ns, model.model_id, variant});
+  return s == nullptr ? nullptr : &s->value;
+}
+
+std::size_t DecisionMemory::size() const {
+  std::lock_guard lock(mutex_);
+  return slots_.size();
 }
 
 void DecisionMemory::remember(const sdk::Decision& d) {
   std::lock_guard lock(mutex_);
-  auto it = last_.find(KeyView{d.model.ns, d.model.model_id, d.variant});
-  if (it == last_.end()) it = last_.emplace(Key{d.model.ns, d.model.model_id, d.variant}, Remembered{}).first;
-  it->second.desired = d.desired;
-  if (it->second.analyzer != d.analyzer) it->second.analyzer = d.analyzer;
+  const KeyView key{d.model.ns, d.model.model_id, d.variant};
+  Slot* s = find_locked(key);
+  if (s == nullptr) {
+    if (2 * (slots_.size() + 1) > buckets_.size()) grow_locked();
+    Slot& added = slots_.emplace_back();
+    added.key = store_key_locked(key);
+    added.ns_size = static_cast<std::uint32_t>(key.ns.size());
+    added.model_size = static_cast<std::uint32_t>(key.model_id.size());
+    added.variant_size = static_cast<std::uint32_t>(key.variant.size());
+    const std::size_t hash = hash_of(key);
+    const std::size_t mask = buckets_.size() - 1;
+    std::size_t i = hash & mask;
+    while (buckets_[i].slot != 0) i = (i + 1) & mask;
+    buckets_[i] = Bucket{static_cast<std::uint32_t>(slots_.size()), static_cast<std::uint32_t>(hash)};
+    s = &added;
+  }
+  s->value.desired = d.desired;
+  if (s->value.analyzer != d.analyzer) {
+    auto known = std::find(analyzers_.begin(), analyzers_.end(), d.analyzer);
+    s->value.analyzer = known != analyzers_.end() ? *known : analyzers_.emplace_back(d.analyzer);
+  }
 }
 
 namespace {
+
+// Models combined per combiner call and decided before the next call: bounds the combined targets alive
+// at once, and lets each batch's recommendations go before the next is combined.
+constexpr std::size_t kDecideBatch = 256;
 
 // Everything one model's chain produced.
 struct ModelResult {
@@ -165,7 +245,7 @@ std::vector<ModelResult> analyze_models(const PipelineRuntime& pipeline,
 }  // namespace
 
 CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vector<sdk::ModelView>> models_in,
-                       const std::vector<sdk::ResourceCondition>& conditions, const CycleServices& services) {
+                       std::vector<sdk::ResourceCondition> conditions, const CycleServices& services) {
   const auto started = std::chrono::steady_clock::now();
   CycleOutcome outcome;
   outcome.pipeline = pipeline.config.name;
@@ -284,53 +364,79 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vec
     any_to_combine = any_to_combine || to_combine[i];
   }
 
-  // 4. The combiner, for every analyzed model in one call under the watchdog like any plugin call: a
-  // combiner that hangs holds this cycle's models (their last decisions stand) instead of blocking the
-  // pipeline, and is not called again until it returns. The abandoned call co-owns what it reads.
+  // 4. The combiner under the watchdog like any plugin call, then each model's decisions, batch by batch
+  // (kDecideBatch models a call, its budget the whole combine's): only a batch's combined targets are
+  // alive at a time, and a decided model's recommendations go at once. A combiner that hangs holds the
+  // models it has not combined (their last decisions stand) instead of blocking the pipeline, and is not
+  // called again until it returns. The abandoned call co-owns what it reads.
   const auto& [combiner_name, combiner] = pipeline.combiner;
   using Combined = std::vector<std::optional<sdk::Result<CombinedTargets>>>;
-  Combined combined(models.size());
-  std::optional<std::string> combine_failed;  // the whole call failed (hung, threw, not running)
-  if (any_to_combine && !combiner) {
-    combine_failed = "combiner " + combiner_name + " is not running";
-  } else if (any_to_combine) {
-    const std::string key = "combiners/" + combiner_name;
-    auto owner = owner_of(pipeline, key);
-    const void* object = owner.get();
-    auto watched = call_plugin<Combined>(
-        services, key, services.call_budget, std::move(owner),
-        [models = frozen, results, to_combine, combiner = combiner, name = combiner_name,
-         analyzers = pipeline.analyzers] {
-          Combined out(models->size());
-          for (std::size_t i = 0; i < models->size(); ++i)
-            if (to_combine[i]) out[i] = combine_chain(*combiner, name, (*models)[i], analyzers, (*results)[i].chain);
-          return sdk::Result<Combined>(std::move(out));
-        },
-        object);
-    if (watched.result.ok()) combined = std::move(watched.result.value());
-    else combine_failed = watched.result.error().message;
-  }
+  std::optional<std::string> combine_failed;  // a call failed (hung, threw, not running): no more calls
+  if (any_to_combine && !combiner) combine_failed = "combiner " + combiner_name + " is not running";
   if (combine_failed) count_error("combine", combiner_name, *combine_failed);
+  const std::string combiner_key = "combiners/" + combiner_name;
+  std::chrono::steady_clock::duration combining{0};  // spent in the combiner's calls so far
 
   std::size_t variants = 0;
   for (const auto& m : models) variants += m.variants.size();
   outcome.decisions.reserve(variants);
-  for (std::size_t i = 0; i < models.size(); ++i) {
-    std::optional<Hold>& hold = holds[i];
-    CombinedTargets targets;
-    if (to_combine[i]) {
-      if (combine_failed) {
-        hold = Hold{"OptimizationFailed", "combine " + combiner_name + ": " + *combine_failed};
-      } else if (combined[i] && combined[i]->ok()) {
-        targets = std::move(combined[i]->value());
-      } else if (combined[i]) {
-        count_error("combine", combiner_name, models[i].key.to_string() + ": " + combined[i]->error().to_string());
-        hold = Hold{"OptimizationFailed", "combine " + combiner_name + ": " + combined[i]->error().message};
+  for (std::size_t begin = 0; begin < models.size(); begin += kDecideBatch) {
+    const std::size_t end = std::min(models.size(), begin + kDecideBatch);
+    Combined combined(end - begin);
+    const bool batch_to_combine =
+        std::any_of(to_combine.begin() + static_cast<std::ptrdiff_t>(begin),
+                    to_combine.begin() + static_cast<std::ptrdiff_t>(end), [](char c) { return c != 0; });
+    if (batch_to_combine && !combine_failed) {
+      auto owner = owner_of(pipeline, combiner_key);
+      const void* object = owner.get();
+      const auto budget =
+          std::max(std::chrono::milliseconds(1),
+                   services.call_budget - std::chrono::duration_cast<std::chrono::milliseconds>(combining));
+      const auto called = std::chrono::steady_clock::now();
+      auto watched = call_plugin<Combined>(
+          services, combiner_key, budget, std::move(owner),
+          [models = frozen, results, to_combine, begin, end, combiner = combiner, name = combiner_name,
+           analyzers = pipeline.analyzers] {
+            Combined out(end - begin);
+            for (std::size_t i = begin; i < end; ++i)
+              if (to_combine[i])
+                out[i - begin] = combine_chain(*combiner, name, (*models)[i], analyzers, (*results)[i].chain);
+            return sdk::Result<Combined>(std::move(out));
+          },
+          object);
+      combining += std::chrono::steady_clock::now() - called;
+      if (watched.result.ok()) {
+        combined = std::move(watched.result.value());
+      } else {
+        // Abandoned: named with the whole budget, as one call for every model would be.
+        combine_failed = watched.abandoned ? CallWatchdog::abandoned_message(combiner_key, services.call_budget)
+                                           : watched.result.error().message;
+        count_error("combine", combiner_name, *combine_failed);
       }
     }
-    decide(models[i], (*results)[i].chain, targets, to_combine[i] && !hold, hold, pipeline.disabled, *services.memory,
-           now, outcome.decisions);
+    for (std::size_t i = begin; i < end; ++i) {
+      std::optional<Hold>& hold = holds[i];
+      CombinedTargets targets;
+      auto& mine = combined[i - begin];
+      if (to_combine[i]) {
+        if (combine_failed && !mine) {
+          hold = Hold{"OptimizationFailed", "combine " + combiner_name + ": " + *combine_failed};
+        } else if (mine && mine->ok()) {
+          targets = std::move(mine->value());
+        } else if (mine) {
+          count_error("combine", combiner_name, models[i].key.to_string() + ": " + mine->error().to_string());
+          hold = Hold{"OptimizationFailed", "combine " + combiner_name + ": " + mine->error().message};
+        }
+      }
+      decide(models[i], (*results)[i].chain, targets, to_combine[i] && !hold, hold, pipeline.disabled, *services.memory,
+             now, outcome.decisions);
+      // A decided model's recommendations go at once, unless an abandoned combiner call still reads them.
+      if (results.use_count() == 1) std::vector<sdk::Recommendation>().swap((*results)[i].chain);
+      mine.reset();
+    }
   }
+  results.reset();
+  holds = {};  // read by the decisions alone
 
   // 5. One batched publish per sink (each watched call co-owns the batch's data). With sharding, of what
   // this replica still owns now (a shard lost during the cycle belongs to another replica already); the
@@ -366,7 +472,7 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vec
     data = std::make_shared<BatchData>(
         BatchData{std::move(owned_decisions), std::move(owned_models), std::move(owned_conditions)});
   } else {
-    data = std::make_shared<BatchData>(BatchData{std::move(outcome.decisions), frozen, conditions});
+    data = std::make_shared<BatchData>(BatchData{std::move(outcome.decisions), frozen, std::move(conditions)});
   }
   for (const auto& [name, sink] : pipeline.sinks) {
     if (sink == nullptr || !services.publish) continue;  // failed to start: reported when the pipeline was disabled

@@ -6,13 +6,15 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "config/pipeline_config.h"
@@ -39,17 +41,20 @@ struct PipelineRuntime {
 
 // The last decision per variant, kept across cycles and config reloads: what a held variant and the next
 // cycle's previous_desired need of it (not the whole Decision, which a fleet would copy every cycle).
-// Looked up by (namespace, model ID, variant) in place: no key string is built per lookup.
+// Looked up by (namespace, model ID, variant) in place: no key string is built per lookup. Stored flat:
+// the entries in blocks that never move, their keys' characters in blocks too, and an open-addressing
+// index of 8 bytes a bucket (a node-based map took a node, three key strings and a bucket per variant).
 class DecisionMemory {
  public:
   struct Remembered {
     int desired = 0;
-    std::string analyzer;  // whose target won
+    std::string_view analyzer;  // whose target won: a name the memory keeps for its life (one copy each)
   };
   std::optional<Remembered> last(const sdk::ModelKey& model, const std::string& variant) const;
   // last()'s desired alone (no copy of the analyzer's name).
   std::optional<int> last_desired(const sdk::ModelKey& model, const std::string& variant) const;
   void remember(const sdk::Decision& d);
+  std::size_t size() const;
 
   // A variant's entry once it has one (nullptr before): entries are never dropped and never move, so a
   // caller may keep it for the memory's life and read it in read_entries().
@@ -63,29 +68,32 @@ class DecisionMemory {
   }
 
  private:
-  struct Key {
-    std::string ns, model_id, variant;
-  };
   struct KeyView {
     std::string_view ns, model_id, variant;
   };
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(const KeyView& k) const noexcept;
-    std::size_t operator()(const Key& k) const noexcept { return (*this)(KeyView{k.ns, k.model_id, k.variant}); }
+  struct Slot {
+    Remembered value;
+    const char* key = nullptr;  // the key's characters in key_blocks_: ns, model ID, variant
+    std::uint32_t ns_size = 0, model_size = 0, variant_size = 0;
   };
-  struct KeyEqual {
-    using is_transparent = void;
-    static KeyView view(const Key& k) { return {k.ns, k.model_id, k.variant}; }
-    static KeyView view(const KeyView& k) { return k; }
-    template <class A, class B>
-    bool operator()(const A& a, const B& b) const noexcept {
-      const KeyView x = view(a), y = view(b);
-      return x.variant == y.variant && x.model_id == y.model_id && x.ns == y.ns;
-    }
+  struct Bucket {
+    std::uint32_t slot = 0;  // slots_ index + 1; 0: empty
+    std::uint32_t hash = 0;  // the key hash's low bits, compared before the key
   };
+  static std::size_t hash_of(const KeyView& k) noexcept;
+  KeyView key_of(const Slot& s) const;
+  Slot* find_locked(const KeyView& k) const;
+  void grow_locked();
+
   mutable std::mutex mutex_;
-  std::unordered_map<Key, Remembered, KeyHash, KeyEqual> last_;
+  std::deque<Slot> slots_;  // push_back never moves an element: Entry pointers stay valid
+  // The keys' characters in blocks that never move (a growing string would hold up to twice them).
+  static constexpr std::size_t kKeyBlock = 64 * 1024;
+  const char* store_key_locked(const KeyView& k);
+  std::vector<std::unique_ptr<char[]>> key_blocks_;
+  std::size_t key_block_used_ = kKeyBlock;  // in the last block
+  std::vector<Bucket> buckets_;             // a power of two long, at most half full
+  std::deque<std::string> analyzers_;       // every analyzer name remembered, once (a handful of instances)
 };
 
 struct CycleOutcome {
@@ -127,12 +135,14 @@ struct CycleServices {
   InstanceLocks* locks = nullptr;
 };
 
-// `models` are this cycle's: their metrics are filled here (a null pointer is no model).
+// `models` are this cycle's: their metrics are filled here (a null pointer is no model). `conditions` are
+// handed to the sinks (taken, not copied: a fleet's VA conditions are megabytes).
 CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vector<sdk::ModelView>> models,
-                       const std::vector<sdk::ResourceCondition>& conditions, const CycleServices& services);
+                       std::vector<sdk::ResourceCondition> conditions, const CycleServices& services);
 inline CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::vector<sdk::ModelView> models,
-                              const std::vector<sdk::ResourceCondition>& conditions, const CycleServices& services) {
-  return run_cycle(pipeline, std::make_shared<std::vector<sdk::ModelView>>(std::move(models)), conditions, services);
+                              std::vector<sdk::ResourceCondition> conditions, const CycleServices& services) {
+  return run_cycle(pipeline, std::make_shared<std::vector<sdk::ModelView>>(std::move(models)), std::move(conditions),
+                   services);
 }
 
 }  // namespace wva::framework

@@ -485,7 +485,7 @@ std::optional<CycleOutcome> Host::run_pipeline(std::size_t index, bool idle_only
   auto input = select_models(index, idle_only);
   if (!input) return std::nullopt;
   report_hung();
-  return run_cycle(pipelines_[index], std::move(input->models), input->conditions,
+  return run_cycle(pipelines_[index], std::move(input->models), std::move(input->conditions),
                    cycle_services(pipelines_[index], pool_, idle_only));
 }
 
@@ -702,7 +702,7 @@ void Host::run_at_once(std::optional<std::chrono::milliseconds> duration, StopSi
     lanes[i]->submit(
         [pipeline, services, input = std::make_shared<CycleInput>(std::move(*input)), outcome] {
           // The models are handed over (not kept by this task): the host runs its next cycle on them.
-          *outcome = run_cycle(*pipeline, std::move(input->models), input->conditions, services);
+          *outcome = run_cycle(*pipeline, std::move(input->models), std::move(input->conditions), services);
         },
         [&, slot, outcome] {
           {

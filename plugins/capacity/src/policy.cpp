@@ -53,7 +53,7 @@ double normal_upper_z(double p) {
   return 0.5 * (lo + hi);
 }
 
-std::pair<double, double> arrival_slopes(const std::deque<ArrivalSample>& samples) {
+std::pair<double, double> arrival_slopes(std::span<const ArrivalSample> samples) {
   std::vector<double> decode, prefill;
   for (std::size_t i = 0; i < samples.size(); ++i)
     for (std::size_t j = i + 1; j < samples.size(); ++j) {
@@ -206,6 +206,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     std::sort(kv_used.begin(), kv_used.end());
     for (const auto& [name, used] : kv_used) kv_in_use += used;
   }
+  if (st.models.size() < nv) st.models.reserve(nv);  // exactly the model's variants, not a doubling's spare
   for (std::size_t i = 0; i < nv; ++i) {
     const auto& v = model.variants[i];
     StepModel* m = st.models.find(v.name);
@@ -269,7 +270,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   // side of it until it is half a horizon old.
   st.arrivals.push_back({now, rate * out, rate * in});
   while (!st.arrivals.empty() && st.arrivals.front().t < now - horizon) st.arrivals.pop_front();
-  const auto [slope_decode, slope_prefill] = arrival_slopes(st.arrivals);
+  const auto [slope_decode, slope_prefill] = arrival_slopes(st.arrivals.items());
   st.trend_decode = std::min(st.trend_decode, std::max(0.0, slope_decode));
   st.trend_prefill = std::min(st.trend_prefill, std::max(0.0, slope_prefill));
   // Sized on the smoothed level, a horizon ahead when rising (never below the level: on the way down the

@@ -5,9 +5,9 @@
 // that can only add. Plain C++ on SDK types; the plugin object (capacity_plugin.h) adds locking.
 #pragma once
 
-#include <deque>
 #include <limits>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -98,7 +98,7 @@ struct ArrivalSample {
 
 // Theil-Sen slopes (per second: the median of the pairwise slopes) of decode and prefill tokens/s over the
 // samples; 0 with fewer than 2.
-std::pair<double, double> arrival_slopes(const std::deque<ArrivalSample>& samples);
+std::pair<double, double> arrival_slopes(std::span<const ArrivalSample> samples);
 
 // The cold-start headroom (a fraction of the level) after observed_s seconds of demand: headroom at the
 // first cycle, fading linearly to 0 at one horizon.
@@ -124,9 +124,34 @@ class ByVariant {
   const T& at(std::string_view name) const { return const_cast<ByVariant*>(this)->at(name); }
   T& emplace(std::string name, T value) { return items_.emplace_back(std::move(name), std::move(value)).second; }
   std::size_t size() const { return items_.size(); }
+  void reserve(std::size_t n) { items_.reserve(n); }
 
  private:
   std::vector<std::pair<std::string, T>> items_;
+};
+
+// The few samples of one horizon, oldest first, on a vector: nothing allocated while empty and exactly
+// what the samples need (a std::deque takes over 500 bytes per model before its first sample).
+template <class T>
+class HorizonQueue {
+ public:
+  bool empty() const { return items_.empty(); }
+  std::size_t size() const { return items_.size(); }
+  const T& front() const { return items_.front(); }
+  void pop_front() { items_.erase(items_.begin()); }
+  template <class... Args>
+  T& emplace_back(Args&&... args) {
+    return items_.emplace_back(std::forward<Args>(args)...);
+  }
+  void push_back(T value) { items_.push_back(std::move(value)); }
+  auto begin() { return items_.begin(); }
+  auto end() { return items_.end(); }
+  auto begin() const { return items_.begin(); }
+  auto end() const { return items_.end(); }
+  std::span<const T> items() const { return items_; }
+
+ private:
+  std::vector<T> items_;
 };
 
 // Targets ordered over the last horizon, for the hold: one row per cycle, one column per variant name
@@ -134,7 +159,7 @@ class ByVariant {
 struct RequiredHistory {
   static constexpr int kNone = std::numeric_limits<int>::min();
   std::vector<std::string> names;  // the columns
-  std::deque<std::pair<double, std::vector<int>>> rows;
+  HorizonQueue<std::pair<double, std::vector<int>>> rows;
 };
 
 // State kept per model between cycles.
@@ -142,7 +167,7 @@ struct ModelState {
   ByVariant<StepModel> models;  // per variant
   double level_decode = 0, level_prefill = 0, trend_decode = 0, trend_prefill = 0;
   std::optional<double> last_t;
-  std::deque<ArrivalSample> arrivals;     // the last horizon's arrivals, for the trend's bound
+  HorizonQueue<ArrivalSample> arrivals;   // the last horizon's arrivals, for the trend's bound
   std::optional<double> first_t;          // the first cycle: the cold-start headroom fades over a horizon
   bool cold_start = true;                 // no target was published for the model before first_t
   double last_waiting = 0;                // the backlog at the last cycle (a growing queue: the fleet is short)

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <deque>
 #include <random>
 #include <stdexcept>
 
@@ -310,7 +309,7 @@ TEST(CapacityPolicy, ItlTailBoundHoldsTheAllowedFractionOfRequestsUnderPrefillIn
 }
 
 TEST(CapacityPolicy, TrendIsRobustToAStep) {
-  std::deque<ArrivalSample> ramp, step;
+  std::vector<ArrivalSample> ramp, step;
   for (int k = 0; k < 6; ++k) {
     ramp.push_back({30.0 * k, 100.0 + 10 * k, 1000.0 + 20 * k});
     step.push_back({30.0 * k, k < 5 ? 100.0 : 500.0, k < 5 ? 1000.0 : 5000.0});
