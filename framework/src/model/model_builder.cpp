@@ -309,6 +309,13 @@ std::string label_value_of(const std::string& model_id) {
 
 const std::map<std::string, DeploymentRecord> kNoDeployments;
 
+std::vector<std::optional<int>> status_desired_of(const sdk::ModelView& view) {
+  std::vector<std::optional<int>> out;
+  out.reserve(view.variants.size());
+  for (const auto& v : view.variants) out.push_back(v.previous_desired);
+  return out;
+}
+
 }  // namespace
 
 ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::string& system_namespace) const {
@@ -588,21 +595,55 @@ void ModelViews::set_discovered(const std::vector<sdk::PodModel>* discovered) {
 void ModelViews::rebuild_prefix() {
   std::vector<std::string> prefix = config_warnings_;
   for (const auto& [k, w] : skipped_warnings_) prefix.push_back(w);
-  out_.warnings.erase(out_.warnings.begin(), out_.warnings.begin() + static_cast<std::ptrdiff_t>(prefix_warnings_));
-  out_.warnings.insert(out_.warnings.begin(), prefix.begin(), prefix.end());
+  auto& warnings = writable().warnings;
+  warnings.erase(warnings.begin(), warnings.begin() + static_cast<std::ptrdiff_t>(prefix_warnings_));
+  warnings.insert(warnings.begin(), prefix.begin(), prefix.end());
   prefix_warnings_ = prefix.size();
 }
 
+ClusterModels& ModelViews::writable() {
+  if (out_.use_count() > 1) {
+    // A cycle still runs on (or an outcome keeps) the views and may be writing their metrics: copy every
+    // part but those, which nobody reads from the cache.
+    auto copy = std::make_shared<ClusterModels>();
+    copy->conditions = out_->conditions;
+    copy->va_labels = out_->va_labels;
+    copy->warnings = out_->warnings;
+    copy->models.reserve(out_->models.size());
+    for (const auto& m : out_->models) {
+      sdk::ModelView& v = copy->models.emplace_back();
+      v.key = m.key;
+      v.va_name = m.va_name;
+      v.variants = m.variants;
+      v.slo = m.slo;
+      v.scale_to_zero = m.scale_to_zero;
+    }
+    out_ = std::move(copy);
+  }
+  return *out_;
+}
+
+ClusterModels ModelViews::take() {
+  built_ = false;
+  ClusterModels taken = std::move(writable());
+  out_ = std::make_shared<ClusterModels>();
+  status_desired_.clear();
+  return taken;
+}
+
 void ModelViews::assemble_all() {
-  out_ = ClusterModels{};
+  out_ = std::make_shared<ClusterModels>();  // a borrower keeps the former views
+  status_desired_.clear();
   records_.clear();
   models_by_ref_.clear();
   prefix_warnings_ = 0;
   rebuild_prefix();
   last_built_ = 0;
   // At most one view per model: sized once (grown by doubling, 10,000 views would hold room for 16,384).
-  out_.models.reserve(groups_.size());
-  out_.va_labels.reserve(groups_.size());
+  ClusterModels& out = *out_;
+  out.models.reserve(groups_.size());
+  out.va_labels.reserve(groups_.size());
+  status_desired_.reserve(groups_.size());
   for (const auto& [key, names] : groups_) {
     Built b = build_model(key, config_->system_namespace);
     ++last_built_;
@@ -611,15 +652,16 @@ void ModelViews::assemble_all() {
     rec.warnings = b.warnings.size();
     for (const auto& r : b.refs) ++models_by_ref_[{key.ns, r}][key];
     rec.refs = std::move(b.refs);
-    std::move(b.conditions.begin(), b.conditions.end(), std::back_inserter(out_.conditions));
-    std::move(b.warnings.begin(), b.warnings.end(), std::back_inserter(out_.warnings));
+    std::move(b.conditions.begin(), b.conditions.end(), std::back_inserter(out.conditions));
+    std::move(b.warnings.begin(), b.warnings.end(), std::back_inserter(out.warnings));
     if (b.view) {
-      out_.models.push_back(std::move(*b.view));
-      out_.va_labels.push_back(std::move(b.va_labels));
+      status_desired_.push_back(status_desired_of(*b.view));
+      out.models.push_back(std::move(*b.view));
+      out.va_labels.push_back(std::move(b.va_labels));
     }
     records_.emplace(key, std::move(rec));
   }
-  new_warnings_ = out_.warnings;
+  new_warnings_ = out.warnings;
 }
 
 sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
@@ -797,6 +839,7 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
     return sdk::ok();
   }
   // Splice each dirty model's parts into the flat vectors, walking the records once in key order.
+  ClusterModels& out = writable();
   std::size_t cond_at = 0, warn_at = prefix_warnings_;
   auto rec = records_.begin();
   for (const auto& key : dirty) {
@@ -818,25 +861,27 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
     }
     Built b = build_model(key, sys);
     ++last_built_;
-    const auto cond_pos = out_.conditions.begin() + static_cast<std::ptrdiff_t>(cond_at);
-    out_.conditions.erase(cond_pos, cond_pos + static_cast<std::ptrdiff_t>(old.conditions));
-    out_.conditions.insert(out_.conditions.begin() + static_cast<std::ptrdiff_t>(cond_at),
-                           std::make_move_iterator(b.conditions.begin()), std::make_move_iterator(b.conditions.end()));
-    const auto warn_pos = out_.warnings.begin() + static_cast<std::ptrdiff_t>(warn_at);
-    out_.warnings.erase(warn_pos, warn_pos + static_cast<std::ptrdiff_t>(old.warnings));
+    const auto cond_pos = out.conditions.begin() + static_cast<std::ptrdiff_t>(cond_at);
+    out.conditions.erase(cond_pos, cond_pos + static_cast<std::ptrdiff_t>(old.conditions));
+    out.conditions.insert(out.conditions.begin() + static_cast<std::ptrdiff_t>(cond_at),
+                          std::make_move_iterator(b.conditions.begin()), std::make_move_iterator(b.conditions.end()));
+    const auto warn_pos = out.warnings.begin() + static_cast<std::ptrdiff_t>(warn_at);
+    out.warnings.erase(warn_pos, warn_pos + static_cast<std::ptrdiff_t>(old.warnings));
     new_warnings_.insert(new_warnings_.end(), b.warnings.begin(), b.warnings.end());
-    out_.warnings.insert(out_.warnings.begin() + static_cast<std::ptrdiff_t>(warn_at),
-                         std::make_move_iterator(b.warnings.begin()), std::make_move_iterator(b.warnings.end()));
-    auto pos = std::lower_bound(out_.models.begin(), out_.models.end(), key,
+    out.warnings.insert(out.warnings.begin() + static_cast<std::ptrdiff_t>(warn_at),
+                        std::make_move_iterator(b.warnings.begin()), std::make_move_iterator(b.warnings.end()));
+    auto pos = std::lower_bound(out.models.begin(), out.models.end(), key,
                                 [](const sdk::ModelView& m, const sdk::ModelKey& k) { return m.key < k; });
-    const auto index = pos - out_.models.begin();
-    if (pos != out_.models.end() && pos->key == key) {
-      out_.models.erase(pos);
-      out_.va_labels.erase(out_.va_labels.begin() + index);
+    const auto index = pos - out.models.begin();
+    if (pos != out.models.end() && pos->key == key) {
+      out.models.erase(pos);
+      out.va_labels.erase(out.va_labels.begin() + index);
+      status_desired_.erase(status_desired_.begin() + index);
     }
     if (b.view) {
-      out_.models.insert(out_.models.begin() + index, std::move(*b.view));
-      out_.va_labels.insert(out_.va_labels.begin() + index, std::move(b.va_labels));
+      status_desired_.insert(status_desired_.begin() + index, status_desired_of(*b.view));
+      out.models.insert(out.models.begin() + index, std::move(*b.view));
+      out.va_labels.insert(out.va_labels.begin() + index, std::move(b.va_labels));
     }
     if (!groups_.count(key)) continue;  // the model is gone: no record
     ModelRecord fresh;

@@ -48,12 +48,19 @@ class ModelViews {
   // rebuild(); update() then keeps the models found through it current as pods and Deployments change.
   void set_discovered(const std::vector<sdk::PodModel>* discovered);
   bool built() const { return built_; }
-  const ClusterModels& models() const { return out_; }
+  const ClusterModels& models() const { return *out_; }
   // Moves the views out (built() is false afterwards).
-  ClusterModels take() {
-    built_ = false;
-    return std::move(out_);
-  }
+  ClusterModels take();
+  // The cached views themselves for one cycle that runs on every model (Host's working set), instead of
+  // a copy: the cycle writes its metrics and previous_desired into them, so a lent view's metrics and
+  // previous_desired are those of the last cycle that borrowed it, until the borrower resets them. A
+  // rebuild or update while a borrower still holds them changes a copy (copy-on-write; the copy's metrics
+  // are left empty), never the borrowed views. Lendable when nobody else holds the views now.
+  bool lendable() const { return out_.use_count() == 1; }
+  std::shared_ptr<std::vector<sdk::ModelView>> lend() { return {out_, &out_->models}; }
+  // The previous_desired of models()[model]'s variants as the VA status says (what build_models put in
+  // the views before any cycle wrote this cycle's own).
+  const std::vector<std::optional<int>>& status_desired(std::size_t model) const { return status_desired_[model]; }
   // Warnings of the models (and ConfigMaps) the last rebuild or update built, for the log: a model that
   // did not change does not repeat its warnings.
   const std::vector<std::string>& new_warnings() const { return new_warnings_; }
@@ -85,8 +92,12 @@ class ModelViews {
   void rebuild_prefix();  // out_.warnings' ConfigMap and skipped-VA part
   void assemble_all();    // every model from the indexes, in key order
 
+  // The views for writing: a copy first when a borrower holds them (see lend()).
+  ClusterModels& writable();
+
   bool built_ = false;
-  ClusterModels out_;
+  std::shared_ptr<ClusterModels> out_ = std::make_shared<ClusterModels>();
+  std::vector<std::vector<std::optional<int>>> status_desired_;  // parallel to out_->models
   std::vector<std::string> new_warnings_;
   std::size_t last_built_ = 0;
   // The ConfigMaps, read once per rebuild.
