@@ -386,8 +386,7 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
       if (by_metrics) {
         std::set<std::string> owners;
         for (const auto& pod : discovered_pods_.at(key))
-          if (auto p = pods_.find({key.ns, pod}); p != pods_.end() && !p->second.deployment.empty())
-            owners.insert(p->second.deployment);
+          if (auto owner = pod_owner(key.ns, pod); owner && !owner->empty()) owners.insert(std::move(*owner));
         for (const auto& name : owners) {
           auto d = ns_deps.find(name);
           if (d == ns_deps.end()) continue;  // an owner the backend named but does not hold
@@ -542,6 +541,26 @@ std::string ModelViews::resolve_owner(const std::string& ns, const std::string& 
     if (d != ns_it->second.end() && d->second.selects(entry.labels)) return d->first;
   }
   return {};
+}
+
+std::optional<std::string> ModelViews::pod_owner(const std::string& ns, const std::string& pod) const {
+  if (auto it = pods_apart_.find({ns, pod}); it != pods_apart_.end()) return it->second.deployment;
+  NsName owner{ns, {}};
+  for (size_t dash = pod.rfind('-'); dash != std::string::npos && dash > 0; dash = pod.rfind('-', dash - 1)) {
+    owner.second.assign(pod, 0, dash);
+    if (auto it = pods_by_owner_.find(owner);
+        it != pods_by_owner_.end() && std::binary_search(it->second.begin(), it->second.end(), pod))
+      return owner.second;
+  }
+  return std::nullopt;
+}
+
+void ModelViews::keep_pod(const std::string& ns, const std::string& pod, std::optional<PodEntry> entry) {
+  const bool apart = entry && (!entry->from_backend || entry->deployment.empty() ||
+                               !(pod.size() > entry->deployment.size() && pod[entry->deployment.size()] == '-' &&
+                                 pod.starts_with(entry->deployment)));
+  if (apart) pods_apart_[{ns, pod}] = std::move(*entry);
+  else pods_apart_.erase({ns, pod});
 }
 
 void ModelViews::set_pod_owner(const std::string& ns, const std::string& pod, const std::string& before,
@@ -702,7 +721,7 @@ sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
     const std::string ns = d.ns, name = d.name;
     index_deployment(ns, name, std::move(d));
   }
-  pods_.clear();
+  pods_apart_.clear();
   pods_by_owner_.clear();
   unowned_pods_.clear();
   for (auto& p : *pods) {
@@ -713,7 +732,7 @@ sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
     e.deployment = resolve_owner(p.ns, p.name, e);
     if (!e.deployment.empty()) pods_by_owner_[{p.ns, e.deployment}].push_back(p.name);
     if (!e.from_backend) unowned_pods_[p.ns].insert(p.name);
-    pods_[{std::move(p.ns), std::move(p.name)}] = std::move(e);
+    keep_pod(p.ns, p.name, std::move(e));
   }
   for (auto& [k, names] : pods_by_owner_) std::sort(names.begin(), names.end());
   assemble_all();
@@ -787,7 +806,7 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
     if (unowned == unowned_pods_.end()) continue;
     const std::string prefix = ref.name + "-";
     for (auto it = unowned->second.lower_bound(prefix); it != unowned->second.end() && it->starts_with(prefix); ++it) {
-      PodEntry& entry = pods_.at({ref.ns, *it});
+      PodEntry& entry = pods_apart_.at({ref.ns, *it});  // not named by the backend: kept apart
       std::string owner = resolve_owner(ref.ns, *it, entry);
       if (owner == entry.deployment) continue;
       models_of_deployment(ref.ns, entry.deployment, label_now(ref.ns, entry.deployment), dirty);
@@ -800,9 +819,7 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
     if (ref.kind != "Pod") continue;
     auto got = cluster.get_pod_owner(ref.ns, ref.name);
     if (!got.ok()) return failed(got.error(), "reading Pod " + ref.ns + "/" + ref.name);
-    const NsName k{ref.ns, ref.name};
-    auto old = pods_.find(k);
-    const std::string before = old != pods_.end() ? old->second.deployment : std::string();
+    const std::string before = pod_owner(ref.ns, ref.name).value_or(std::string());
     std::string after;
     if (*got) {
       PodEntry e;
@@ -818,12 +835,12 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
       } else {
         unowned_pods_[ref.ns].insert(ref.name);
       }
-      pods_[k] = std::move(e);
-    } else if (old != pods_.end()) {
+      keep_pod(ref.ns, ref.name, std::move(e));
+    } else {
       if (auto u = unowned_pods_.find(ref.ns);
           u != unowned_pods_.end() && u->second.erase(ref.name) && u->second.empty())
         unowned_pods_.erase(u);
-      pods_.erase(old);
+      keep_pod(ref.ns, ref.name, std::nullopt);
     }
     if (before == after) continue;  // the same Deployment's pod: its status does not shape a view
     discovered_models_of_pod(ref.ns, ref.name, dirty);

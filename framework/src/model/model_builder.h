@@ -84,6 +84,10 @@ class ModelViews {
   void install(const sdk::ModelKey& key, Built built);
   void index_deployment(const std::string& ns, const std::string& name, std::optional<DeploymentRecord> rec);
   std::string resolve_owner(const std::string& ns, const std::string& pod, const PodEntry& entry) const;
+  // The pod's resolved owner ("" = none); nullopt when the cluster has no such pod.
+  std::optional<std::string> pod_owner(const std::string& ns, const std::string& pod) const;
+  // Records a pod (nullopt: gone) whose owner pods_by_owner_ already says.
+  void keep_pod(const std::string& ns, const std::string& pod, std::optional<PodEntry> entry);
   void set_pod_owner(const std::string& ns, const std::string& pod, const std::string& before,
                      const std::string& after);
   void models_of_deployment(const std::string& ns, const std::string& name, const std::string& label,
@@ -111,7 +115,11 @@ class ModelViews {
   std::map<sdk::ModelKey, std::set<std::string>> groups_;                       // model -> its VAs' names
   std::map<std::string, std::map<std::string, DeploymentRecord>> deployments_;  // ns -> name -> what is read
   std::map<NsName, std::set<std::string>> deployments_by_label_;                // (ns, llmd.ai/model) -> names
-  std::map<NsName, PodEntry> pods_;
+  // A pod whose backend-named owner prefixes its name ("<deployment>-...") is only in pods_by_owner_
+  // (pod_owner() finds it there); the others (no owner named by the backend, or an owner its name does not
+  // start with) are kept here with their entry: at 120,000 pods most are not, and a map node per pod cost
+  // as much as the views.
+  std::map<NsName, PodEntry> pods_apart_;
   std::map<NsName, std::vector<std::string>> pods_by_owner_;   // (ns, Deployment) -> pod names, sorted
   std::map<std::string, std::set<std::string>> unowned_pods_;  // ns -> pods the backend named no owner of
   std::map<sdk::ModelKey, ModelRecord> records_;
