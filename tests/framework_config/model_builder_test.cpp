@@ -669,6 +669,56 @@ TEST(ModelViews, RandomChangesGiveTheSameViewsAsAFullBuild) {
   }
 }
 
+// A cycle borrows the cached views (ModelViews::lend) and writes its metrics and previous_desired into
+// them. An update while it holds them changes a copy and leaves the borrowed views as they were; an
+// update after it gave them back changes them in place. Either way the views equal a full build once each
+// variant's previous_desired is read from status_desired(), as the host does.
+TEST(ModelViews, LentViewsAreNeverChangedUnderTheBorrowerAndUpdateLikeAFullBuild) {
+  for (unsigned seed : {11u, 12u, 13u}) {
+    RandomCluster random(seed);
+    ViewBackend backend(random.cluster());
+    ModelViews views;
+    ASSERT_TRUE(views.rebuild(backend).ok());
+    std::size_t copied = 0, in_place = 0;
+    for (int step = 0; step < 200; ++step) {
+      ASSERT_TRUE(views.lendable());
+      std::shared_ptr<std::vector<sdk::ModelView>> lent = views.lend();
+      ASSERT_EQ(lent.get(), &views.models().models);
+      for (auto& m : *lent) {  // what a cycle writes
+        m.metrics.state = sdk::MetricsState::kOk;
+        m.metrics.replicas.resize(2);
+        for (auto& v : m.variants) v.previous_desired = 1000 + step;
+      }
+      ClusterModels borrowed;
+      borrowed.models = *lent;
+      const json before = dump(borrowed);
+      const bool keep = step % 2 == 0;  // half the steps: the cycle still runs during the update
+      if (!keep) lent.reset();
+      const auto changed = random.step();
+      ASSERT_TRUE(views.update(backend, changed).ok());
+      if (keep) {
+        ClusterModels after;
+        after.models = *lent;
+        ASSERT_EQ(dump(after), before) << "seed " << seed << " step " << step << ": the borrowed views changed";
+        for (const auto& m : *lent) ASSERT_EQ(m.metrics.replicas.size(), 2u);
+        (&views.models().models == lent.get() ? in_place : copied) += views.last_built() > 0;
+        lent.reset();
+      }
+      ClusterModels got = views.models();
+      for (std::size_t i = 0; i < got.models.size(); ++i) {
+        const auto& status = views.status_desired(i);
+        ASSERT_EQ(status.size(), got.models[i].variants.size());
+        for (std::size_t v = 0; v < status.size(); ++v) got.models[i].variants[v].previous_desired = status[v];
+      }
+      auto full = build_models(random.cluster());
+      ASSERT_TRUE(full.ok());
+      ASSERT_EQ(dump(got), dump(*full)) << "seed " << seed << " step " << step;
+    }
+    EXPECT_GT(copied, 0u) << "seed " << seed << ": no update ran while the views were lent";
+    EXPECT_EQ(in_place, 0u) << "seed " << seed << ": an update changed views a borrower held";
+  }
+}
+
 // The same with model discovery on: VAs without a label find Deployments through the pods that serve
 // their model by their metrics, and pods and Deployments change under them.
 TEST(ModelViews, RandomChangesWithDiscoveredPodsGiveTheSameViewsAsAFullBuild) {

@@ -508,6 +508,7 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
   if (view.variants.empty()) return out;
   std::sort(view.variants.begin(), view.variants.end(),
             [](const sdk::Variant& a, const sdk::Variant& b) { return a.name < b.name; });
+  view.variants.shrink_to_fit();  // grown by doubling: three variants held room for four
   out.va_labels = labels_at(first, {"metadata", "labels"});
   out.view = std::move(view);
   return out;
