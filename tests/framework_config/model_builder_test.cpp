@@ -3,6 +3,7 @@
 #include <random>
 
 #include "model/model_builder.h"
+#include "model/pod_names.h"
 #include "reference_model_builder.h"
 #include "wva/sdk/util/memory_cluster.h"
 
@@ -666,6 +667,43 @@ TEST(ModelViews, RandomChangesGiveTheSameViewsAsAFullBuild) {
     EXPECT_TRUE(random.put_errors.empty()) << random.put_errors[0];
     // Most steps rebuilt only some models (a ConfigMap of costs or classes rebuilds all).
     EXPECT_GT(partial, 0u) << "seed " << seed;
+  }
+}
+
+// The packed pod names against std::set over random inserts and erases, names of every length class
+// (up to three length bytes) and with bytes a separator would have broken on.
+TEST(PodNames, BehavesAsASortedSetOfNames) {
+  std::mt19937 rng(7);
+  std::vector<std::string> names = {"",
+                                    "a",
+                                    "a-0",
+                                    "a-1",
+                                    "a-10",
+                                    "b",
+                                    std::string(1, '\0'),
+                                    "x\ny",
+                                    std::string(127, 'p'),
+                                    std::string(128, 'p'),
+                                    std::string(300, 'q'),
+                                    std::string(20000, 'r')};
+  for (int i = 0; i < 40; ++i) names.push_back("pod-" + std::to_string(rng() % 1000));
+  for (int round = 0; round < 20; ++round) {
+    std::set<std::string> want;
+    PodNames got;
+    for (int op = 0; op < 200; ++op) {
+      const std::string& name = names[rng() % names.size()];
+      if (rng() % 3) {
+        ASSERT_EQ(got.insert(name), want.insert(name).second);
+      } else {
+        ASSERT_EQ(got.erase(name), want.erase(name) > 0);
+      }
+      ASSERT_EQ(got.empty(), want.empty());
+      ASSERT_EQ(got.to_vector(), std::vector<std::string>(want.begin(), want.end())) << "round " << round;
+      const std::string& probe = names[rng() % names.size()];
+      ASSERT_EQ(got.contains(probe), want.count(probe) > 0);
+    }
+    const std::vector<std::string> sorted(want.begin(), want.end());
+    ASSERT_EQ(PodNames(sorted).to_vector(), sorted);
   }
 }
 

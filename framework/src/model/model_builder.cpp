@@ -501,7 +501,8 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
 
       v.previous_desired = previous_desired(va, dep_name, v.accelerator, targets.size() == 1);
 
-      if (auto it = pods_by_owner_.find({key.ns, dep_name}); it != pods_by_owner_.end()) v.pods = it->second;
+      if (auto it = pods_by_owner_.find({key.ns, dep_name}); it != pods_by_owner_.end())
+        v.pods = it->second.to_vector();
       view.variants.push_back(std::move(v));
     }
   }
@@ -549,8 +550,7 @@ std::optional<std::string> ModelViews::pod_owner(const std::string& ns, const st
   NsName owner{ns, {}};
   for (size_t dash = pod.rfind('-'); dash != std::string::npos && dash > 0; dash = pod.rfind('-', dash - 1)) {
     owner.second.assign(pod, 0, dash);
-    if (auto it = pods_by_owner_.find(owner);
-        it != pods_by_owner_.end() && std::binary_search(it->second.begin(), it->second.end(), pod))
+    if (auto it = pods_by_owner_.find(owner); it != pods_by_owner_.end() && it->second.contains(pod))
       return owner.second;
   }
   return std::nullopt;
@@ -568,18 +568,9 @@ void ModelViews::set_pod_owner(const std::string& ns, const std::string& pod, co
                                const std::string& after) {
   if (!before.empty()) {
     auto it = pods_by_owner_.find({ns, before});
-    if (it != pods_by_owner_.end()) {
-      auto& names = it->second;
-      auto pos = std::lower_bound(names.begin(), names.end(), pod);
-      if (pos != names.end() && *pos == pod) names.erase(pos);
-      if (names.empty()) pods_by_owner_.erase(it);
-    }
+    if (it != pods_by_owner_.end() && it->second.erase(pod) && it->second.empty()) pods_by_owner_.erase(it);
   }
-  if (!after.empty()) {
-    auto& names = pods_by_owner_[{ns, after}];
-    auto pos = std::lower_bound(names.begin(), names.end(), pod);
-    if (pos == names.end() || *pos != pod) names.insert(pos, pod);
-  }
+  if (!after.empty()) pods_by_owner_[{ns, after}].insert(pod);
 }
 
 void ModelViews::models_of_deployment(const std::string& ns, const std::string& name, const std::string& label,
@@ -592,7 +583,7 @@ void ModelViews::models_of_deployment(const std::string& ns, const std::string& 
   // Models whose pods (by their metrics) this Deployment owns.
   if (!discovered_by_pod_.empty())
     if (auto owned = pods_by_owner_.find({ns, name}); owned != pods_by_owner_.end())
-      for (const auto& pod : owned->second) discovered_models_of_pod(ns, pod, out);
+      owned->second.for_each([&](std::string_view pod) { discovered_models_of_pod(ns, std::string(pod), out); });
 }
 
 void ModelViews::discovered_models_of_pod(const std::string& ns, const std::string& pod,
@@ -681,6 +672,7 @@ void ModelViews::assemble_all() {
     }
     records_.emplace(key, std::move(rec));
   }
+  out.conditions.shrink_to_fit();  // grown by doubling
   new_warnings_ = out.warnings;
 }
 
@@ -725,17 +717,22 @@ sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
   pods_apart_.clear();
   pods_by_owner_.clear();
   unowned_pods_.clear();
+  std::map<NsName, std::vector<std::string>> owned;  // sorted once, then packed
   for (auto& p : *pods) {
     PodEntry e;
     e.from_backend = !p.deployment.empty();
     e.deployment = std::move(p.deployment);
     e.labels = std::move(p.labels);
     e.deployment = resolve_owner(p.ns, p.name, e);
-    if (!e.deployment.empty()) pods_by_owner_[{p.ns, e.deployment}].push_back(p.name);
+    if (!e.deployment.empty()) owned[{p.ns, e.deployment}].push_back(p.name);
     if (!e.from_backend) unowned_pods_[p.ns].insert(p.name);
     keep_pod(p.ns, p.name, std::move(e));
   }
-  for (auto& [k, names] : pods_by_owner_) std::sort(names.begin(), names.end());
+  for (auto& [k, names] : owned) {
+    std::sort(names.begin(), names.end());
+    pods_by_owner_.emplace_hint(pods_by_owner_.end(), k, PodNames(names));
+  }
+  owned.clear();
   assemble_all();
   built_ = true;
   return sdk::ok();

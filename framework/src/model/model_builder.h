@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cluster/cluster_backend.h"
+#include "model/pod_names.h"
 #include "wva/sdk/plugin.h"
 #include "wva/sdk/types.h"
 
@@ -120,7 +121,7 @@ class ModelViews {
   // start with) are kept here with their entry: at 120,000 pods most are not, and a map node per pod cost
   // as much as the views.
   std::map<NsName, PodEntry> pods_apart_;
-  std::map<NsName, std::vector<std::string>> pods_by_owner_;   // (ns, Deployment) -> pod names, sorted
+  std::map<NsName, PodNames> pods_by_owner_;                   // (ns, Deployment) -> pod names
   std::map<std::string, std::set<std::string>> unowned_pods_;  // ns -> pods the backend named no owner of
   std::map<sdk::ModelKey, ModelRecord> records_;
   std::map<NsName, std::map<sdk::ModelKey, int>> models_by_ref_;  // (ns, Deployment) -> models naming it
