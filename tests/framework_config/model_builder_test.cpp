@@ -670,6 +670,66 @@ TEST(ModelViews, RandomChangesGiveTheSameViewsAsAFullBuild) {
   }
 }
 
+// A cluster view that hands out a fresh copy of each VariantAutoscaling on every call, with parts the views
+// never read added (as a backend that unpacks its objects per call would, e.g. the local folder's store):
+// the views then keep only what they read of each VA (read_parts in model_builder.cpp).
+class UnsharedVas final : public sdk::ClusterView {
+ public:
+  explicit UnsharedVas(sdk::ClusterView& inner) : inner_(inner) {}
+  std::string system_namespace() const override { return inner_.system_namespace(); }
+  sdk::Result<std::vector<sdk::ObjectSnapshot>> list_shared(const std::string& kind, const std::string& ns) override {
+    auto got = inner_.list_shared(kind, ns);
+    if (!got.ok() || kind != "VariantAutoscaling") return got;
+    for (auto& va : *got) va = unshared(va);
+    return got;
+  }
+  sdk::Result<sdk::ObjectSnapshot> get_shared(const std::string& kind, const std::string& ns,
+                                              const std::string& name) override {
+    auto got = inner_.get_shared(kind, ns, name);
+    if (!got.ok() || kind != "VariantAutoscaling") return got;
+    return unshared(*got);
+  }
+  sdk::Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
+                                 const json& merge_patch) override {
+    return inner_.patch_status(kind, ns, name, merge_patch);
+  }
+  sdk::Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) override {
+    return inner_.scale(ns, deployment, replicas);
+  }
+
+ private:
+  static sdk::ObjectSnapshot unshared(const sdk::ObjectSnapshot& va) {
+    if (!va) return va;
+    json copy = *va;
+    if (copy["metadata"].is_object()) {
+      copy["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] = va->dump();
+      copy["metadata"]["managedFields"] = json::array({{{"manager", "kubectl"}}});
+      copy["metadata"]["uid"] = "0000";
+    }
+    if (copy["status"].is_null() || copy["status"].is_object())
+      copy["status"]["conditions"] = json::array({{{"type", "TargetResolved"}, {"status", "True"}}});
+    return std::make_shared<const json>(std::move(copy));
+  }
+  sdk::ClusterView& inner_;
+};
+
+TEST(ModelViews, VasOnlyTheViewsHoldKeepWhatTheViewsReadAndGiveTheSameViews) {
+  for (unsigned seed : {21u, 22u, 23u}) {
+    RandomCluster random(seed);
+    UnsharedVas unshared(random.cluster());
+    ViewBackend backend(unshared);
+    ModelViews views;
+    ASSERT_TRUE(views.rebuild(backend).ok());
+    for (int step = 0; step < 150; ++step) {
+      const auto changed = random.step();
+      ASSERT_TRUE(views.update(backend, changed).ok());
+      auto full = build_models(random.cluster());
+      ASSERT_TRUE(full.ok());
+      ASSERT_EQ(dump(views.models()), dump(*full)) << "seed " << seed << " step " << step;
+    }
+  }
+}
+
 // The packed pod names against std::set over random inserts and erases, names of every length class
 // (up to three length bytes) and with bytes a separator would have broken on.
 TEST(PodNames, BehavesAsASortedSetOfNames) {

@@ -309,6 +309,29 @@ std::string label_value_of(const std::string& model_id) {
 
 const std::map<std::string, DeploymentRecord> kNoDeployments;
 
+// What the views read of a VA: metadata name, namespace, labels and deletionTimestamp, the spec, and the
+// status' variants and desiredOptimizedAlloc. A VA that only the views hold (a backend that makes one per
+// call) is kept as that alone, without apiVersion, kind, annotations, managedFields or conditions; one a
+// backend's cache shares costs nothing more and is kept as it is.
+sdk::ObjectSnapshot read_parts(sdk::ObjectSnapshot va) {
+  if (!va || va.use_count() != 1 || !va->is_object()) return va;
+  json kept = json::object();
+  auto copy = [](const json& from, json& to, std::initializer_list<const char*> keys) {
+    for (const char* k : keys)
+      if (auto it = from.find(k); it != from.end()) to[k] = *it;
+  };
+  if (auto m = va->find("metadata"); m != va->end()) {
+    if (m->is_object()) copy(*m, kept["metadata"], {"name", "namespace", "labels", "deletionTimestamp"});
+    else kept["metadata"] = *m;
+  }
+  copy(*va, kept, {"spec"});
+  if (auto st = va->find("status"); st != va->end()) {
+    if (st->is_object()) copy(*st, kept["status"], {"variants", "desiredOptimizedAlloc"});
+    else kept["status"] = *st;
+  }
+  return std::make_shared<const json>(std::move(kept));
+}
+
 std::vector<std::optional<int>> status_desired_of(const sdk::ModelView& view) {
   std::vector<std::optional<int>> out;
   out.reserve(view.variants.size());
@@ -520,13 +543,21 @@ void ModelViews::index_deployment(const std::string& ns, const std::string& name
   if (auto old = by_name.find(name); old != by_name.end()) {
     if (const auto& l = old->second.model_label; !l.empty()) {
       auto it = deployments_by_label_.find({ns, l});
-      if (it != deployments_by_label_.end() && it->second.erase(name) && it->second.empty())
-        deployments_by_label_.erase(it);
+      if (it != deployments_by_label_.end()) {
+        auto& names = it->second;
+        if (auto pos = std::lower_bound(names.begin(), names.end(), name); pos != names.end() && *pos == name)
+          names.erase(pos);
+        if (names.empty()) deployments_by_label_.erase(it);
+      }
     }
     by_name.erase(old);
   }
   if (rec) {
-    if (!rec->model_label.empty()) deployments_by_label_[{ns, rec->model_label}].insert(name);
+    if (!rec->model_label.empty()) {
+      auto& names = deployments_by_label_[{ns, rec->model_label}];
+      if (auto pos = std::lower_bound(names.begin(), names.end(), name); pos == names.end() || *pos != name)
+        names.insert(pos, name);
+    }
     by_name.emplace(name, std::move(*rec));
   }
   if (by_name.empty()) deployments_.erase(ns);
@@ -706,7 +737,7 @@ sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
     } else if (!warning.empty()) {
       skipped_warnings_[k] = std::move(warning);
     }
-    vas_[std::move(k)] = std::move(va);
+    vas_[std::move(k)] = read_parts(std::move(va));
   }
   deployments_.clear();
   deployments_by_label_.clear();
@@ -783,7 +814,7 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
         skipped_warnings_[k] = std::move(warning);
         prefix_changed = true;
       }
-      vas_[k] = std::move(*got);
+      vas_[k] = read_parts(std::move(*got));
     }
   }
   auto label_now = [this](const std::string& ns, const std::string& name) {

@@ -115,7 +115,7 @@ class ModelViews {
   std::map<NsName, sdk::ObjectSnapshot> vas_;
   std::map<sdk::ModelKey, std::set<std::string>> groups_;                       // model -> its VAs' names
   std::map<std::string, std::map<std::string, DeploymentRecord>> deployments_;  // ns -> name -> what is read
-  std::map<NsName, std::set<std::string>> deployments_by_label_;                // (ns, llmd.ai/model) -> names
+  std::map<NsName, std::vector<std::string>> deployments_by_label_;             // (ns, llmd.ai/model) -> names, sorted
   // A pod whose backend-named owner prefixes its name ("<deployment>-...") is only in pods_by_owner_
   // (pod_owner() finds it there); the others (no owner named by the backend, or an owner its name does not
   // start with) are kept here with their entry: at 120,000 pods most are not, and a map node per pod cost
