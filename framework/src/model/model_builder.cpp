@@ -309,6 +309,22 @@ std::string label_value_of(const std::string& model_id) {
 
 const std::map<std::string, DeploymentRecord> kNoDeployments;
 
+// Sorted vectors as small sets (a few entries each: a std::set costs a node per entry).
+template <class T>
+bool insert_sorted(std::vector<T>& set, const T& value) {
+  auto pos = std::lower_bound(set.begin(), set.end(), value);
+  if (pos != set.end() && *pos == value) return false;
+  set.insert(pos, value);
+  return true;
+}
+template <class T>
+bool erase_sorted(std::vector<T>& set, const T& value) {
+  auto pos = std::lower_bound(set.begin(), set.end(), value);
+  if (pos == set.end() || !(*pos == value)) return false;
+  set.erase(pos);
+  return true;
+}
+
 // What the views read of a VA: metadata name, namespace, labels and deletionTimestamp, the spec, and the
 // status' variants and desiredOptimizedAlloc. A VA that only the views hold (a backend that makes one per
 // call) is kept as that alone, without apiVersion, kind, annotations, managedFields or conditions; one a
@@ -543,21 +559,13 @@ void ModelViews::index_deployment(const std::string& ns, const std::string& name
   if (auto old = by_name.find(name); old != by_name.end()) {
     if (const auto& l = old->second.model_label; !l.empty()) {
       auto it = deployments_by_label_.find({ns, l});
-      if (it != deployments_by_label_.end()) {
-        auto& names = it->second;
-        if (auto pos = std::lower_bound(names.begin(), names.end(), name); pos != names.end() && *pos == name)
-          names.erase(pos);
-        if (names.empty()) deployments_by_label_.erase(it);
-      }
+      if (it != deployments_by_label_.end() && erase_sorted(it->second, name) && it->second.empty())
+        deployments_by_label_.erase(it);
     }
     by_name.erase(old);
   }
   if (rec) {
-    if (!rec->model_label.empty()) {
-      auto& names = deployments_by_label_[{ns, rec->model_label}];
-      if (auto pos = std::lower_bound(names.begin(), names.end(), name); pos == names.end() || *pos != name)
-        names.insert(pos, name);
-    }
+    if (!rec->model_label.empty()) insert_sorted(deployments_by_label_[{ns, rec->model_label}], name);
     by_name.emplace(name, std::move(*rec));
   }
   if (by_name.empty()) deployments_.erase(ns);
@@ -732,8 +740,8 @@ sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
     NsName k{obj_ns(*va), obj_name(*va)};
     std::string warning;
     if (auto key = model_of(*va, &warning)) {
-      groups_[*key].insert(k.second);
-      models_by_label_[{key->ns, label_value_of(key->model_id)}].insert(*key);
+      insert_sorted(groups_[*key], k.second);
+      insert_sorted(models_by_label_[{key->ns, label_value_of(key->model_id)}], *key);
     } else if (!warning.empty()) {
       skipped_warnings_[k] = std::move(warning);
     }
@@ -794,10 +802,11 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
       if (auto key = model_of(*old->second, nullptr)) {
         dirty.insert(*key);
         auto g = groups_.find(*key);
-        if (g != groups_.end() && g->second.erase(ref.name) && g->second.empty()) {
+        if (g != groups_.end() && erase_sorted(g->second, ref.name) && g->second.empty()) {
           groups_.erase(g);
           auto l = models_by_label_.find({key->ns, label_value_of(key->model_id)});
-          if (l != models_by_label_.end() && l->second.erase(*key) && l->second.empty()) models_by_label_.erase(l);
+          if (l != models_by_label_.end() && erase_sorted(l->second, *key) && l->second.empty())
+            models_by_label_.erase(l);
         }
       }
       prefix_changed |= skipped_warnings_.erase(k) > 0;
@@ -807,8 +816,8 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
       std::string warning;
       if (auto key = model_of(**got, &warning)) {
         dirty.insert(*key);
-        groups_[*key].insert(ref.name);
-        models_by_label_[{key->ns, label_value_of(key->model_id)}].insert(*key);
+        insert_sorted(groups_[*key], ref.name);
+        insert_sorted(models_by_label_[{key->ns, label_value_of(key->model_id)}], *key);
       } else if (!warning.empty()) {
         new_warnings_.push_back(warning);
         skipped_warnings_[k] = std::move(warning);

@@ -113,7 +113,7 @@ class ModelViews {
   std::size_t prefix_warnings_ = 0;                 // config_warnings_ + skipped_warnings_ in out_.warnings
   // Indexes of the cached objects (VAs: shared snapshots, not copies; Deployments: their records).
   std::map<NsName, sdk::ObjectSnapshot> vas_;
-  std::map<sdk::ModelKey, std::set<std::string>> groups_;                       // model -> its VAs' names
+  std::map<sdk::ModelKey, std::vector<std::string>> groups_;                    // model -> its VAs' names, sorted
   std::map<std::string, std::map<std::string, DeploymentRecord>> deployments_;  // ns -> name -> what is read
   std::map<NsName, std::vector<std::string>> deployments_by_label_;             // (ns, llmd.ai/model) -> names, sorted
   // A pod whose backend-named owner prefixes its name ("<deployment>-...") is only in pods_by_owner_
@@ -125,7 +125,7 @@ class ModelViews {
   std::map<std::string, std::set<std::string>> unowned_pods_;  // ns -> pods the backend named no owner of
   std::map<sdk::ModelKey, ModelRecord> records_;
   std::map<NsName, std::map<sdk::ModelKey, int>> models_by_ref_;  // (ns, Deployment) -> models naming it
-  std::map<NsName, std::set<sdk::ModelKey>> models_by_label_;     // (ns, label value) -> models
+  std::map<NsName, std::vector<sdk::ModelKey>> models_by_label_;  // (ns, label value) -> models, sorted
   // Model discovery (sdk::ModelDiscovery): which pods serve which model by their metrics.
   bool discovery_on_ = false;
   std::map<NsName, std::set<std::string>> discovered_by_pod_;       // (ns, pod) -> model IDs
