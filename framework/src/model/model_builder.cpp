@@ -928,12 +928,16 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
     auto pos = std::lower_bound(out.models.begin(), out.models.end(), key,
                                 [](const sdk::ModelView& m, const sdk::ModelKey& k) { return m.key < k; });
     const auto index = pos - out.models.begin();
-    if (pos != out.models.end() && pos->key == key) {
+    const bool present = pos != out.models.end() && pos->key == key;
+    if (present && b.view) {  // rebuilt in place: nothing after it moves
+      status_desired_[static_cast<std::size_t>(index)] = status_desired_of(*b.view);
+      *pos = std::move(*b.view);
+      out.va_labels[static_cast<std::size_t>(index)] = std::move(b.va_labels);
+    } else if (present) {
       out.models.erase(pos);
       out.va_labels.erase(out.va_labels.begin() + index);
       status_desired_.erase(status_desired_.begin() + index);
-    }
-    if (b.view) {
+    } else if (b.view) {
       status_desired_.insert(status_desired_.begin() + index, status_desired_of(*b.view));
       out.models.insert(out.models.begin() + index, std::move(*b.view));
       out.va_labels.insert(out.va_labels.begin() + index, std::move(b.va_labels));
