@@ -3,6 +3,7 @@
 #include <random>
 
 #include "model/model_builder.h"
+#include "model/pod_names.h"
 #include "reference_model_builder.h"
 #include "wva/sdk/util/memory_cluster.h"
 
@@ -666,6 +667,153 @@ TEST(ModelViews, RandomChangesGiveTheSameViewsAsAFullBuild) {
     EXPECT_TRUE(random.put_errors.empty()) << random.put_errors[0];
     // Most steps rebuilt only some models (a ConfigMap of costs or classes rebuilds all).
     EXPECT_GT(partial, 0u) << "seed " << seed;
+  }
+}
+
+// A cluster view that hands out a fresh copy of each VariantAutoscaling on every call, with parts the views
+// never read added (as a backend that unpacks its objects per call would, e.g. the local folder's store):
+// the views then keep only what they read of each VA (read_parts in model_builder.cpp).
+class UnsharedVas final : public sdk::ClusterView {
+ public:
+  explicit UnsharedVas(sdk::ClusterView& inner) : inner_(inner) {}
+  std::string system_namespace() const override { return inner_.system_namespace(); }
+  sdk::Result<std::vector<sdk::ObjectSnapshot>> list_shared(const std::string& kind, const std::string& ns) override {
+    auto got = inner_.list_shared(kind, ns);
+    if (!got.ok() || kind != "VariantAutoscaling") return got;
+    for (auto& va : *got) va = unshared(va);
+    return got;
+  }
+  sdk::Result<sdk::ObjectSnapshot> get_shared(const std::string& kind, const std::string& ns,
+                                              const std::string& name) override {
+    auto got = inner_.get_shared(kind, ns, name);
+    if (!got.ok() || kind != "VariantAutoscaling") return got;
+    return unshared(*got);
+  }
+  sdk::Result<void> patch_status(const std::string& kind, const std::string& ns, const std::string& name,
+                                 const json& merge_patch) override {
+    return inner_.patch_status(kind, ns, name, merge_patch);
+  }
+  sdk::Result<void> scale(const std::string& ns, const std::string& deployment, int replicas) override {
+    return inner_.scale(ns, deployment, replicas);
+  }
+
+ private:
+  static sdk::ObjectSnapshot unshared(const sdk::ObjectSnapshot& va) {
+    if (!va) return va;
+    json copy = *va;
+    if (copy["metadata"].is_object()) {
+      copy["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] = va->dump();
+      copy["metadata"]["managedFields"] = json::array({{{"manager", "kubectl"}}});
+      copy["metadata"]["uid"] = "0000";
+    }
+    if (copy["status"].is_null() || copy["status"].is_object())
+      copy["status"]["conditions"] = json::array({{{"type", "TargetResolved"}, {"status", "True"}}});
+    return std::make_shared<const json>(std::move(copy));
+  }
+  sdk::ClusterView& inner_;
+};
+
+TEST(ModelViews, VasOnlyTheViewsHoldKeepWhatTheViewsReadAndGiveTheSameViews) {
+  for (unsigned seed : {21u, 22u, 23u}) {
+    RandomCluster random(seed);
+    UnsharedVas unshared(random.cluster());
+    ViewBackend backend(unshared);
+    ModelViews views;
+    ASSERT_TRUE(views.rebuild(backend).ok());
+    for (int step = 0; step < 150; ++step) {
+      const auto changed = random.step();
+      ASSERT_TRUE(views.update(backend, changed).ok());
+      auto full = build_models(random.cluster());
+      ASSERT_TRUE(full.ok());
+      ASSERT_EQ(dump(views.models()), dump(*full)) << "seed " << seed << " step " << step;
+    }
+  }
+}
+
+// The packed pod names against std::set over random inserts and erases, names of every length class
+// (up to three length bytes) and with bytes a separator would have broken on.
+TEST(PodNames, BehavesAsASortedSetOfNames) {
+  std::mt19937 rng(7);
+  std::vector<std::string> names = {"",
+                                    "a",
+                                    "a-0",
+                                    "a-1",
+                                    "a-10",
+                                    "b",
+                                    std::string(1, '\0'),
+                                    "x\ny",
+                                    std::string(127, 'p'),
+                                    std::string(128, 'p'),
+                                    std::string(300, 'q'),
+                                    std::string(20000, 'r')};
+  for (int i = 0; i < 40; ++i) names.push_back("pod-" + std::to_string(rng() % 1000));
+  for (int round = 0; round < 20; ++round) {
+    std::set<std::string> want;
+    PodNames got;
+    for (int op = 0; op < 200; ++op) {
+      const std::string& name = names[rng() % names.size()];
+      if (rng() % 3) {
+        ASSERT_EQ(got.insert(name), want.insert(name).second);
+      } else {
+        ASSERT_EQ(got.erase(name), want.erase(name) > 0);
+      }
+      ASSERT_EQ(got.empty(), want.empty());
+      ASSERT_EQ(got.to_vector(), std::vector<std::string>(want.begin(), want.end())) << "round " << round;
+      const std::string& probe = names[rng() % names.size()];
+      ASSERT_EQ(got.contains(probe), want.count(probe) > 0);
+    }
+    const std::vector<std::string> sorted(want.begin(), want.end());
+    ASSERT_EQ(PodNames(sorted).to_vector(), sorted);
+  }
+}
+
+// A cycle borrows the cached views (ModelViews::lend) and writes its metrics and previous_desired into
+// them. An update while it holds them changes a copy and leaves the borrowed views as they were; an
+// update after it gave them back changes them in place. Either way the views equal a full build once each
+// variant's previous_desired is read from status_desired(), as the host does.
+TEST(ModelViews, LentViewsAreNeverChangedUnderTheBorrowerAndUpdateLikeAFullBuild) {
+  for (unsigned seed : {11u, 12u, 13u}) {
+    RandomCluster random(seed);
+    ViewBackend backend(random.cluster());
+    ModelViews views;
+    ASSERT_TRUE(views.rebuild(backend).ok());
+    std::size_t copied = 0, in_place = 0;
+    for (int step = 0; step < 200; ++step) {
+      ASSERT_TRUE(views.lendable());
+      std::shared_ptr<std::vector<sdk::ModelView>> lent = views.lend();
+      ASSERT_EQ(lent.get(), &views.models().models);
+      for (auto& m : *lent) {  // what a cycle writes
+        m.metrics.state = sdk::MetricsState::kOk;
+        m.metrics.replicas.resize(2);
+        for (auto& v : m.variants) v.previous_desired = 1000 + step;
+      }
+      ClusterModels borrowed;
+      borrowed.models = *lent;
+      const json before = dump(borrowed);
+      const bool keep = step % 2 == 0;  // half the steps: the cycle still runs during the update
+      if (!keep) lent.reset();
+      const auto changed = random.step();
+      ASSERT_TRUE(views.update(backend, changed).ok());
+      if (keep) {
+        ClusterModels after;
+        after.models = *lent;
+        ASSERT_EQ(dump(after), before) << "seed " << seed << " step " << step << ": the borrowed views changed";
+        for (const auto& m : *lent) ASSERT_EQ(m.metrics.replicas.size(), 2u);
+        (&views.models().models == lent.get() ? in_place : copied) += views.last_built() > 0;
+        lent.reset();
+      }
+      ClusterModels got = views.models();
+      for (std::size_t i = 0; i < got.models.size(); ++i) {
+        const auto& status = views.status_desired(i);
+        ASSERT_EQ(status.size(), got.models[i].variants.size());
+        for (std::size_t v = 0; v < status.size(); ++v) got.models[i].variants[v].previous_desired = status[v];
+      }
+      auto full = build_models(random.cluster());
+      ASSERT_TRUE(full.ok());
+      ASSERT_EQ(dump(got), dump(*full)) << "seed " << seed << " step " << step;
+    }
+    EXPECT_GT(copied, 0u) << "seed " << seed << ": no update ran while the views were lent";
+    EXPECT_EQ(in_place, 0u) << "seed " << seed << ": an update changed views a borrower held";
   }
 }
 

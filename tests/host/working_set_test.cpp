@@ -138,5 +138,28 @@ TEST(WorkingSet, ReusedModelsEqualFreshCopiesOverRandomChanges) {
   EXPECT_GT(reused, 10) << "the steady cycles ran on the same models";
 }
 
+// The cycle of every model runs on the cached views themselves (no copy): what a cycle collected is
+// never handed to the next one's source as if it were new, whether a model reported the cycle before or not.
+TEST(WorkingSet, EveryCycleStartsWithoutTheMetricsOfTheLastOne) {
+  Instance instance;
+  for (int step = 0; step < 6; ++step) {
+    (void)instance.host->run_once();
+    if (step % 3 == 1) {
+      ASSERT_TRUE(instance.cluster->scale("llm", "m1-h100", step % 4).ok());
+    }
+  }
+  ASSERT_EQ(instance.seen.size(), 6u);
+  for (std::size_t c = 0; c < instance.seen.size(); ++c) {
+    std::istringstream lines(instance.seen[c]);
+    int models = 0;
+    for (std::string line; std::getline(lines, line); ++models) {
+      EXPECT_NE(line.find(" metrics=no data//0;"), std::string::npos) << "cycle " << c << ": " << line;
+    }
+    EXPECT_EQ(models, kModels);
+  }
+  // The source saw the same vector in the steady cycles: the views were lent, not copied.
+  EXPECT_EQ(instance.addresses[3], instance.addresses[2]);
+}
+
 }  // namespace
 }  // namespace wva::framework

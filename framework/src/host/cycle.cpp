@@ -311,6 +311,8 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vec
       // from what they have (e.g. the pods that do report).
       analyzable[i] = models[i].metrics.state != sdk::MetricsState::kError;
     }
+    // The metrics live in the views now: the source's map (a node per model) goes before the analyzers run.
+    collected.value().clear();
   }
 
   // 2. Per-cycle preparation of each analyzer, alone, with the metrics filled. From here on the models

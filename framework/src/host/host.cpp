@@ -404,6 +404,11 @@ std::optional<Host::CycleInput> Host::select_models(std::size_t index, bool idle
   auto owns = [&](const sdk::ModelKey& k) {
     return !sharded || options_.owns_shard(shard_of(k.ns, k.model_id, options_.shards));
   };
+  // Working sets that borrowed the cached views give them back before the views are brought up to date:
+  // an update then changes them in place rather than copying them (a cycle or outcome that still holds
+  // them keeps them, and the update copies).
+  for (auto& [key, set] : working_sets_)
+    if (set.lent) set.models.reset();
   const ClusterModels* all = current_models();
   if (all) {
     for (std::size_t m = 0; m < all->models.size(); ++m) {
@@ -426,20 +431,26 @@ std::optional<Host::CycleInput> Host::select_models(std::size_t index, bool idle
   if (idle_only && selected.empty()) return std::nullopt;
 
   WorkingSet& ws = working_sets_[{index, idle_only}];
-  const bool reuse = all && ws.models && ws.models.use_count() == 1 && ws.views_generation == views_generation_ &&
-                     ws.selected == selected;
-  if (!reuse) {
+  const bool same = all && ws.views_generation == views_generation_ && ws.selected == selected;
+  if (all && selected.size() == all->models.size() && model_views_.lendable()) {
+    ws.models = model_views_.lend();  // every model, in the views' order: the cached views themselves
+    ws.lent = true;
+  } else if (!same || ws.lent || !ws.models || ws.models.use_count() != 1) {
     ws.models = std::make_shared<std::vector<sdk::ModelView>>();
     ws.models->reserve(selected.size());
     for (auto m : selected) ws.models->push_back(all->models[m]);
+    ws.lent = false;
+  }
+  if (!same) {
     ws.views_generation = views_generation_;
     ws.selected = std::move(selected);
+    ws.remembered.clear();
   }
   auto& mine = *ws.models;
-  if (!reuse) ws.remembered.clear();
   std::size_t flat = 0;  // variant index into ws.remembered
   for (std::size_t i = 0; i < mine.size(); ++i) {
-    if (reuse) mine[i].metrics = all->models[ws.selected[i]].metrics;  // what the last cycle filled goes
+    // Nothing a former cycle collected is read as this one's: the source fills them anew.
+    mine[i].metrics = sdk::ModelMetrics{};
     // A variant's memory entry is found once, then kept (stable for the memory's life).
     for (const auto& variant : mine[i].variants) {
       if (flat == ws.remembered.size()) ws.remembered.push_back(nullptr);
@@ -452,11 +463,10 @@ std::optional<Host::CycleInput> Host::select_models(std::size_t index, bool idle
   memory_.read_entries([&] {
     std::size_t k = 0;
     for (std::size_t i = 0; i < mine.size(); ++i) {
-      const sdk::ModelView& cached = all->models[ws.selected[i]];
+      const auto& from_status = model_views_.status_desired(ws.selected[i]);
       for (std::size_t v = 0; v < mine[i].variants.size(); ++v, ++k) {
         const DecisionMemory::Entry last = ws.remembered[k];
-        mine[i].variants[v].previous_desired =
-            last ? std::optional<int>(last->desired) : cached.variants[v].previous_desired;
+        mine[i].variants[v].previous_desired = last ? std::optional<int>(last->desired) : from_status[v];
       }
     }
   });

@@ -195,14 +195,16 @@ class Host {
     std::shared_ptr<std::vector<sdk::ModelView>> models;
     std::vector<sdk::ResourceCondition> conditions;
   };
-  // The models a pipeline's last cycle ran on (per pipeline, full cycle and idle check apart), kept to be
-  // run on again: when the views did not change, the same models are selected and nobody holds the
-  // vector any more (the outcome dropped, no abandoned call reading it), the next cycle only resets what a
-  // cycle fills (metrics, previous_desired) instead of copying every view (strings, variants, pods) again.
+  // The models a pipeline's cycle runs on (per pipeline, full cycle and idle check apart). A cycle of every
+  // cached model borrows the cached views themselves (ModelViews::lend) when nobody else holds them; else
+  // the selected views are copied, and that copy is run on again when the views did not change, the same
+  // models are selected and nobody holds the vector any more (the outcome dropped, no abandoned call
+  // reading it). Either way each cycle resets what a cycle fills (metrics, previous_desired) first.
   struct WorkingSet {
     std::uint64_t views_generation = 0;
     std::vector<std::size_t> selected;  // indexes into the views' models
     std::shared_ptr<std::vector<sdk::ModelView>> models;
+    bool lent = false;  // `models` are the cached views (given back before the next selection)
     // Per variant of `models` (in order), its DecisionMemory entry once it has one.
     std::vector<DecisionMemory::Entry> remembered;
   };

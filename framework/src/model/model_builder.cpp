@@ -309,6 +309,52 @@ std::string label_value_of(const std::string& model_id) {
 
 const std::map<std::string, DeploymentRecord> kNoDeployments;
 
+// Sorted vectors as small sets (a few entries each: a std::set costs a node per entry).
+template <class T>
+bool insert_sorted(std::vector<T>& set, const T& value) {
+  auto pos = std::lower_bound(set.begin(), set.end(), value);
+  if (pos != set.end() && *pos == value) return false;
+  set.insert(pos, value);
+  return true;
+}
+template <class T>
+bool erase_sorted(std::vector<T>& set, const T& value) {
+  auto pos = std::lower_bound(set.begin(), set.end(), value);
+  if (pos == set.end() || !(*pos == value)) return false;
+  set.erase(pos);
+  return true;
+}
+
+// What the views read of a VA: metadata name, namespace, labels and deletionTimestamp, the spec, and the
+// status' variants and desiredOptimizedAlloc. A VA that only the views hold (a backend that makes one per
+// call) is kept as that alone, without apiVersion, kind, annotations, managedFields or conditions; one a
+// backend's cache shares costs nothing more and is kept as it is.
+sdk::ObjectSnapshot read_parts(sdk::ObjectSnapshot va) {
+  if (!va || va.use_count() != 1 || !va->is_object()) return va;
+  json kept = json::object();
+  auto copy = [](const json& from, json& to, std::initializer_list<const char*> keys) {
+    for (const char* k : keys)
+      if (auto it = from.find(k); it != from.end()) to[k] = *it;
+  };
+  if (auto m = va->find("metadata"); m != va->end()) {
+    if (m->is_object()) copy(*m, kept["metadata"], {"name", "namespace", "labels", "deletionTimestamp"});
+    else kept["metadata"] = *m;
+  }
+  copy(*va, kept, {"spec"});
+  if (auto st = va->find("status"); st != va->end()) {
+    if (st->is_object()) copy(*st, kept["status"], {"variants", "desiredOptimizedAlloc"});
+    else kept["status"] = *st;
+  }
+  return std::make_shared<const json>(std::move(kept));
+}
+
+std::vector<std::optional<int>> status_desired_of(const sdk::ModelView& view) {
+  std::vector<std::optional<int>> out;
+  out.reserve(view.variants.size());
+  for (const auto& v : view.variants) out.push_back(v.previous_desired);
+  return out;
+}
+
 }  // namespace
 
 ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::string& system_namespace) const {
@@ -379,8 +425,7 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
       if (by_metrics) {
         std::set<std::string> owners;
         for (const auto& pod : discovered_pods_.at(key))
-          if (auto p = pods_.find({key.ns, pod}); p != pods_.end() && !p->second.deployment.empty())
-            owners.insert(p->second.deployment);
+          if (auto owner = pod_owner(key.ns, pod); owner && !owner->empty()) owners.insert(std::move(*owner));
         for (const auto& name : owners) {
           auto d = ns_deps.find(name);
           if (d == ns_deps.end()) continue;  // an owner the backend named but does not hold
@@ -495,13 +540,15 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
 
       v.previous_desired = previous_desired(va, dep_name, v.accelerator, targets.size() == 1);
 
-      if (auto it = pods_by_owner_.find({key.ns, dep_name}); it != pods_by_owner_.end()) v.pods = it->second;
+      if (auto it = pods_by_owner_.find({key.ns, dep_name}); it != pods_by_owner_.end())
+        v.pods = it->second.to_vector();
       view.variants.push_back(std::move(v));
     }
   }
   if (view.variants.empty()) return out;
   std::sort(view.variants.begin(), view.variants.end(),
             [](const sdk::Variant& a, const sdk::Variant& b) { return a.name < b.name; });
+  view.variants.shrink_to_fit();  // grown by doubling: three variants held room for four
   out.va_labels = labels_at(first, {"metadata", "labels"});
   out.view = std::move(view);
   return out;
@@ -512,13 +559,13 @@ void ModelViews::index_deployment(const std::string& ns, const std::string& name
   if (auto old = by_name.find(name); old != by_name.end()) {
     if (const auto& l = old->second.model_label; !l.empty()) {
       auto it = deployments_by_label_.find({ns, l});
-      if (it != deployments_by_label_.end() && it->second.erase(name) && it->second.empty())
+      if (it != deployments_by_label_.end() && erase_sorted(it->second, name) && it->second.empty())
         deployments_by_label_.erase(it);
     }
     by_name.erase(old);
   }
   if (rec) {
-    if (!rec->model_label.empty()) deployments_by_label_[{ns, rec->model_label}].insert(name);
+    if (!rec->model_label.empty()) insert_sorted(deployments_by_label_[{ns, rec->model_label}], name);
     by_name.emplace(name, std::move(*rec));
   }
   if (by_name.empty()) deployments_.erase(ns);
@@ -537,22 +584,32 @@ std::string ModelViews::resolve_owner(const std::string& ns, const std::string& 
   return {};
 }
 
+std::optional<std::string> ModelViews::pod_owner(const std::string& ns, const std::string& pod) const {
+  if (auto it = pods_apart_.find({ns, pod}); it != pods_apart_.end()) return it->second.deployment;
+  NsName owner{ns, {}};
+  for (size_t dash = pod.rfind('-'); dash != std::string::npos && dash > 0; dash = pod.rfind('-', dash - 1)) {
+    owner.second.assign(pod, 0, dash);
+    if (auto it = pods_by_owner_.find(owner); it != pods_by_owner_.end() && it->second.contains(pod))
+      return owner.second;
+  }
+  return std::nullopt;
+}
+
+void ModelViews::keep_pod(const std::string& ns, const std::string& pod, std::optional<PodEntry> entry) {
+  const bool apart = entry && (!entry->from_backend || entry->deployment.empty() ||
+                               !(pod.size() > entry->deployment.size() && pod[entry->deployment.size()] == '-' &&
+                                 pod.starts_with(entry->deployment)));
+  if (apart) pods_apart_[{ns, pod}] = std::move(*entry);
+  else pods_apart_.erase({ns, pod});
+}
+
 void ModelViews::set_pod_owner(const std::string& ns, const std::string& pod, const std::string& before,
                                const std::string& after) {
   if (!before.empty()) {
     auto it = pods_by_owner_.find({ns, before});
-    if (it != pods_by_owner_.end()) {
-      auto& names = it->second;
-      auto pos = std::lower_bound(names.begin(), names.end(), pod);
-      if (pos != names.end() && *pos == pod) names.erase(pos);
-      if (names.empty()) pods_by_owner_.erase(it);
-    }
+    if (it != pods_by_owner_.end() && it->second.erase(pod) && it->second.empty()) pods_by_owner_.erase(it);
   }
-  if (!after.empty()) {
-    auto& names = pods_by_owner_[{ns, after}];
-    auto pos = std::lower_bound(names.begin(), names.end(), pod);
-    if (pos == names.end() || *pos != pod) names.insert(pos, pod);
-  }
+  if (!after.empty()) pods_by_owner_[{ns, after}].insert(pod);
 }
 
 void ModelViews::models_of_deployment(const std::string& ns, const std::string& name, const std::string& label,
@@ -565,7 +622,7 @@ void ModelViews::models_of_deployment(const std::string& ns, const std::string& 
   // Models whose pods (by their metrics) this Deployment owns.
   if (!discovered_by_pod_.empty())
     if (auto owned = pods_by_owner_.find({ns, name}); owned != pods_by_owner_.end())
-      for (const auto& pod : owned->second) discovered_models_of_pod(ns, pod, out);
+      owned->second.for_each([&](std::string_view pod) { discovered_models_of_pod(ns, std::string(pod), out); });
 }
 
 void ModelViews::discovered_models_of_pod(const std::string& ns, const std::string& pod,
@@ -588,21 +645,55 @@ void ModelViews::set_discovered(const std::vector<sdk::PodModel>* discovered) {
 void ModelViews::rebuild_prefix() {
   std::vector<std::string> prefix = config_warnings_;
   for (const auto& [k, w] : skipped_warnings_) prefix.push_back(w);
-  out_.warnings.erase(out_.warnings.begin(), out_.warnings.begin() + static_cast<std::ptrdiff_t>(prefix_warnings_));
-  out_.warnings.insert(out_.warnings.begin(), prefix.begin(), prefix.end());
+  auto& warnings = writable().warnings;
+  warnings.erase(warnings.begin(), warnings.begin() + static_cast<std::ptrdiff_t>(prefix_warnings_));
+  warnings.insert(warnings.begin(), prefix.begin(), prefix.end());
   prefix_warnings_ = prefix.size();
 }
 
+ClusterModels& ModelViews::writable() {
+  if (out_.use_count() > 1) {
+    // A cycle still runs on (or an outcome keeps) the views and may be writing their metrics: copy every
+    // part but those, which nobody reads from the cache.
+    auto copy = std::make_shared<ClusterModels>();
+    copy->conditions = out_->conditions;
+    copy->va_labels = out_->va_labels;
+    copy->warnings = out_->warnings;
+    copy->models.reserve(out_->models.size());
+    for (const auto& m : out_->models) {
+      sdk::ModelView& v = copy->models.emplace_back();
+      v.key = m.key;
+      v.va_name = m.va_name;
+      v.variants = m.variants;
+      v.slo = m.slo;
+      v.scale_to_zero = m.scale_to_zero;
+    }
+    out_ = std::move(copy);
+  }
+  return *out_;
+}
+
+ClusterModels ModelViews::take() {
+  built_ = false;
+  ClusterModels taken = std::move(writable());
+  out_ = std::make_shared<ClusterModels>();
+  status_desired_.clear();
+  return taken;
+}
+
 void ModelViews::assemble_all() {
-  out_ = ClusterModels{};
+  out_ = std::make_shared<ClusterModels>();  // a borrower keeps the former views
+  status_desired_.clear();
   records_.clear();
   models_by_ref_.clear();
   prefix_warnings_ = 0;
   rebuild_prefix();
   last_built_ = 0;
   // At most one view per model: sized once (grown by doubling, 10,000 views would hold room for 16,384).
-  out_.models.reserve(groups_.size());
-  out_.va_labels.reserve(groups_.size());
+  ClusterModels& out = *out_;
+  out.models.reserve(groups_.size());
+  out.va_labels.reserve(groups_.size());
+  status_desired_.reserve(groups_.size());
   for (const auto& [key, names] : groups_) {
     Built b = build_model(key, config_->system_namespace);
     ++last_built_;
@@ -611,15 +702,17 @@ void ModelViews::assemble_all() {
     rec.warnings = b.warnings.size();
     for (const auto& r : b.refs) ++models_by_ref_[{key.ns, r}][key];
     rec.refs = std::move(b.refs);
-    std::move(b.conditions.begin(), b.conditions.end(), std::back_inserter(out_.conditions));
-    std::move(b.warnings.begin(), b.warnings.end(), std::back_inserter(out_.warnings));
+    std::move(b.conditions.begin(), b.conditions.end(), std::back_inserter(out.conditions));
+    std::move(b.warnings.begin(), b.warnings.end(), std::back_inserter(out.warnings));
     if (b.view) {
-      out_.models.push_back(std::move(*b.view));
-      out_.va_labels.push_back(std::move(b.va_labels));
+      status_desired_.push_back(status_desired_of(*b.view));
+      out.models.push_back(std::move(*b.view));
+      out.va_labels.push_back(std::move(b.va_labels));
     }
     records_.emplace(key, std::move(rec));
   }
-  new_warnings_ = out_.warnings;
+  out.conditions.shrink_to_fit();  // grown by doubling
+  new_warnings_ = out.warnings;
 }
 
 sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
@@ -647,12 +740,12 @@ sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
     NsName k{obj_ns(*va), obj_name(*va)};
     std::string warning;
     if (auto key = model_of(*va, &warning)) {
-      groups_[*key].insert(k.second);
-      models_by_label_[{key->ns, label_value_of(key->model_id)}].insert(*key);
+      insert_sorted(groups_[*key], k.second);
+      insert_sorted(models_by_label_[{key->ns, label_value_of(key->model_id)}], *key);
     } else if (!warning.empty()) {
       skipped_warnings_[k] = std::move(warning);
     }
-    vas_[std::move(k)] = std::move(va);
+    vas_[std::move(k)] = read_parts(std::move(va));
   }
   deployments_.clear();
   deployments_by_label_.clear();
@@ -660,20 +753,25 @@ sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
     const std::string ns = d.ns, name = d.name;
     index_deployment(ns, name, std::move(d));
   }
-  pods_.clear();
+  pods_apart_.clear();
   pods_by_owner_.clear();
   unowned_pods_.clear();
+  std::map<NsName, std::vector<std::string>> owned;  // sorted once, then packed
   for (auto& p : *pods) {
     PodEntry e;
     e.from_backend = !p.deployment.empty();
     e.deployment = std::move(p.deployment);
     e.labels = std::move(p.labels);
     e.deployment = resolve_owner(p.ns, p.name, e);
-    if (!e.deployment.empty()) pods_by_owner_[{p.ns, e.deployment}].push_back(p.name);
+    if (!e.deployment.empty()) owned[{p.ns, e.deployment}].push_back(p.name);
     if (!e.from_backend) unowned_pods_[p.ns].insert(p.name);
-    pods_[{std::move(p.ns), std::move(p.name)}] = std::move(e);
+    keep_pod(p.ns, p.name, std::move(e));
   }
-  for (auto& [k, names] : pods_by_owner_) std::sort(names.begin(), names.end());
+  for (auto& [k, names] : owned) {
+    std::sort(names.begin(), names.end());
+    pods_by_owner_.emplace_hint(pods_by_owner_.end(), k, PodNames(names));
+  }
+  owned.clear();
   assemble_all();
   built_ = true;
   return sdk::ok();
@@ -704,10 +802,11 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
       if (auto key = model_of(*old->second, nullptr)) {
         dirty.insert(*key);
         auto g = groups_.find(*key);
-        if (g != groups_.end() && g->second.erase(ref.name) && g->second.empty()) {
+        if (g != groups_.end() && erase_sorted(g->second, ref.name) && g->second.empty()) {
           groups_.erase(g);
           auto l = models_by_label_.find({key->ns, label_value_of(key->model_id)});
-          if (l != models_by_label_.end() && l->second.erase(*key) && l->second.empty()) models_by_label_.erase(l);
+          if (l != models_by_label_.end() && erase_sorted(l->second, *key) && l->second.empty())
+            models_by_label_.erase(l);
         }
       }
       prefix_changed |= skipped_warnings_.erase(k) > 0;
@@ -717,14 +816,14 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
       std::string warning;
       if (auto key = model_of(**got, &warning)) {
         dirty.insert(*key);
-        groups_[*key].insert(ref.name);
-        models_by_label_[{key->ns, label_value_of(key->model_id)}].insert(*key);
+        insert_sorted(groups_[*key], ref.name);
+        insert_sorted(models_by_label_[{key->ns, label_value_of(key->model_id)}], *key);
       } else if (!warning.empty()) {
         new_warnings_.push_back(warning);
         skipped_warnings_[k] = std::move(warning);
         prefix_changed = true;
       }
-      vas_[k] = std::move(*got);
+      vas_[k] = read_parts(std::move(*got));
     }
   }
   auto label_now = [this](const std::string& ns, const std::string& name) {
@@ -745,7 +844,7 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
     if (unowned == unowned_pods_.end()) continue;
     const std::string prefix = ref.name + "-";
     for (auto it = unowned->second.lower_bound(prefix); it != unowned->second.end() && it->starts_with(prefix); ++it) {
-      PodEntry& entry = pods_.at({ref.ns, *it});
+      PodEntry& entry = pods_apart_.at({ref.ns, *it});  // not named by the backend: kept apart
       std::string owner = resolve_owner(ref.ns, *it, entry);
       if (owner == entry.deployment) continue;
       models_of_deployment(ref.ns, entry.deployment, label_now(ref.ns, entry.deployment), dirty);
@@ -758,9 +857,7 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
     if (ref.kind != "Pod") continue;
     auto got = cluster.get_pod_owner(ref.ns, ref.name);
     if (!got.ok()) return failed(got.error(), "reading Pod " + ref.ns + "/" + ref.name);
-    const NsName k{ref.ns, ref.name};
-    auto old = pods_.find(k);
-    const std::string before = old != pods_.end() ? old->second.deployment : std::string();
+    const std::string before = pod_owner(ref.ns, ref.name).value_or(std::string());
     std::string after;
     if (*got) {
       PodEntry e;
@@ -776,12 +873,12 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
       } else {
         unowned_pods_[ref.ns].insert(ref.name);
       }
-      pods_[k] = std::move(e);
-    } else if (old != pods_.end()) {
+      keep_pod(ref.ns, ref.name, std::move(e));
+    } else {
       if (auto u = unowned_pods_.find(ref.ns);
           u != unowned_pods_.end() && u->second.erase(ref.name) && u->second.empty())
         unowned_pods_.erase(u);
-      pods_.erase(old);
+      keep_pod(ref.ns, ref.name, std::nullopt);
     }
     if (before == after) continue;  // the same Deployment's pod: its status does not shape a view
     discovered_models_of_pod(ref.ns, ref.name, dirty);
@@ -797,6 +894,7 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
     return sdk::ok();
   }
   // Splice each dirty model's parts into the flat vectors, walking the records once in key order.
+  ClusterModels& out = writable();
   std::size_t cond_at = 0, warn_at = prefix_warnings_;
   auto rec = records_.begin();
   for (const auto& key : dirty) {
@@ -818,25 +916,31 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
     }
     Built b = build_model(key, sys);
     ++last_built_;
-    const auto cond_pos = out_.conditions.begin() + static_cast<std::ptrdiff_t>(cond_at);
-    out_.conditions.erase(cond_pos, cond_pos + static_cast<std::ptrdiff_t>(old.conditions));
-    out_.conditions.insert(out_.conditions.begin() + static_cast<std::ptrdiff_t>(cond_at),
-                           std::make_move_iterator(b.conditions.begin()), std::make_move_iterator(b.conditions.end()));
-    const auto warn_pos = out_.warnings.begin() + static_cast<std::ptrdiff_t>(warn_at);
-    out_.warnings.erase(warn_pos, warn_pos + static_cast<std::ptrdiff_t>(old.warnings));
+    const auto cond_pos = out.conditions.begin() + static_cast<std::ptrdiff_t>(cond_at);
+    out.conditions.erase(cond_pos, cond_pos + static_cast<std::ptrdiff_t>(old.conditions));
+    out.conditions.insert(out.conditions.begin() + static_cast<std::ptrdiff_t>(cond_at),
+                          std::make_move_iterator(b.conditions.begin()), std::make_move_iterator(b.conditions.end()));
+    const auto warn_pos = out.warnings.begin() + static_cast<std::ptrdiff_t>(warn_at);
+    out.warnings.erase(warn_pos, warn_pos + static_cast<std::ptrdiff_t>(old.warnings));
     new_warnings_.insert(new_warnings_.end(), b.warnings.begin(), b.warnings.end());
-    out_.warnings.insert(out_.warnings.begin() + static_cast<std::ptrdiff_t>(warn_at),
-                         std::make_move_iterator(b.warnings.begin()), std::make_move_iterator(b.warnings.end()));
-    auto pos = std::lower_bound(out_.models.begin(), out_.models.end(), key,
+    out.warnings.insert(out.warnings.begin() + static_cast<std::ptrdiff_t>(warn_at),
+                        std::make_move_iterator(b.warnings.begin()), std::make_move_iterator(b.warnings.end()));
+    auto pos = std::lower_bound(out.models.begin(), out.models.end(), key,
                                 [](const sdk::ModelView& m, const sdk::ModelKey& k) { return m.key < k; });
-    const auto index = pos - out_.models.begin();
-    if (pos != out_.models.end() && pos->key == key) {
-      out_.models.erase(pos);
-      out_.va_labels.erase(out_.va_labels.begin() + index);
-    }
-    if (b.view) {
-      out_.models.insert(out_.models.begin() + index, std::move(*b.view));
-      out_.va_labels.insert(out_.va_labels.begin() + index, std::move(b.va_labels));
+    const auto index = pos - out.models.begin();
+    const bool present = pos != out.models.end() && pos->key == key;
+    if (present && b.view) {  // rebuilt in place: nothing after it moves
+      status_desired_[static_cast<std::size_t>(index)] = status_desired_of(*b.view);
+      *pos = std::move(*b.view);
+      out.va_labels[static_cast<std::size_t>(index)] = std::move(b.va_labels);
+    } else if (present) {
+      out.models.erase(pos);
+      out.va_labels.erase(out.va_labels.begin() + index);
+      status_desired_.erase(status_desired_.begin() + index);
+    } else if (b.view) {
+      status_desired_.insert(status_desired_.begin() + index, status_desired_of(*b.view));
+      out.models.insert(out.models.begin() + index, std::move(*b.view));
+      out.va_labels.insert(out.va_labels.begin() + index, std::move(b.va_labels));
     }
     if (!groups_.count(key)) continue;  // the model is gone: no record
     ModelRecord fresh;

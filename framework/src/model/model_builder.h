@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cluster/cluster_backend.h"
+#include "model/pod_names.h"
 #include "wva/sdk/plugin.h"
 #include "wva/sdk/types.h"
 
@@ -48,12 +49,19 @@ class ModelViews {
   // rebuild(); update() then keeps the models found through it current as pods and Deployments change.
   void set_discovered(const std::vector<sdk::PodModel>* discovered);
   bool built() const { return built_; }
-  const ClusterModels& models() const { return out_; }
+  const ClusterModels& models() const { return *out_; }
   // Moves the views out (built() is false afterwards).
-  ClusterModels take() {
-    built_ = false;
-    return std::move(out_);
-  }
+  ClusterModels take();
+  // The cached views themselves for one cycle that runs on every model (Host's working set), instead of
+  // a copy: the cycle writes its metrics and previous_desired into them, so a lent view's metrics and
+  // previous_desired are those of the last cycle that borrowed it, until the borrower resets them. A
+  // rebuild or update while a borrower still holds them changes a copy (copy-on-write; the copy's metrics
+  // are left empty), never the borrowed views. Lendable when nobody else holds the views now.
+  bool lendable() const { return out_.use_count() == 1; }
+  std::shared_ptr<std::vector<sdk::ModelView>> lend() { return {out_, &out_->models}; }
+  // The previous_desired of models()[model]'s variants as the VA status says (what build_models put in
+  // the views before any cycle wrote this cycle's own).
+  const std::vector<std::optional<int>>& status_desired(std::size_t model) const { return status_desired_[model]; }
   // Warnings of the models (and ConfigMaps) the last rebuild or update built, for the log: a model that
   // did not change does not repeat its warnings.
   const std::vector<std::string>& new_warnings() const { return new_warnings_; }
@@ -77,6 +85,10 @@ class ModelViews {
   void install(const sdk::ModelKey& key, Built built);
   void index_deployment(const std::string& ns, const std::string& name, std::optional<DeploymentRecord> rec);
   std::string resolve_owner(const std::string& ns, const std::string& pod, const PodEntry& entry) const;
+  // The pod's resolved owner ("" = none); nullopt when the cluster has no such pod.
+  std::optional<std::string> pod_owner(const std::string& ns, const std::string& pod) const;
+  // Records a pod (nullopt: gone) whose owner pods_by_owner_ already says.
+  void keep_pod(const std::string& ns, const std::string& pod, std::optional<PodEntry> entry);
   void set_pod_owner(const std::string& ns, const std::string& pod, const std::string& before,
                      const std::string& after);
   void models_of_deployment(const std::string& ns, const std::string& name, const std::string& label,
@@ -85,8 +97,12 @@ class ModelViews {
   void rebuild_prefix();  // out_.warnings' ConfigMap and skipped-VA part
   void assemble_all();    // every model from the indexes, in key order
 
+  // The views for writing: a copy first when a borrower holds them (see lend()).
+  ClusterModels& writable();
+
   bool built_ = false;
-  ClusterModels out_;
+  std::shared_ptr<ClusterModels> out_ = std::make_shared<ClusterModels>();
+  std::vector<std::vector<std::optional<int>>> status_desired_;  // parallel to out_->models
   std::vector<std::string> new_warnings_;
   std::size_t last_built_ = 0;
   // The ConfigMaps, read once per rebuild.
@@ -97,15 +113,19 @@ class ModelViews {
   std::size_t prefix_warnings_ = 0;                 // config_warnings_ + skipped_warnings_ in out_.warnings
   // Indexes of the cached objects (VAs: shared snapshots, not copies; Deployments: their records).
   std::map<NsName, sdk::ObjectSnapshot> vas_;
-  std::map<sdk::ModelKey, std::set<std::string>> groups_;                       // model -> its VAs' names
+  std::map<sdk::ModelKey, std::vector<std::string>> groups_;                    // model -> its VAs' names, sorted
   std::map<std::string, std::map<std::string, DeploymentRecord>> deployments_;  // ns -> name -> what is read
-  std::map<NsName, std::set<std::string>> deployments_by_label_;                // (ns, llmd.ai/model) -> names
-  std::map<NsName, PodEntry> pods_;
-  std::map<NsName, std::vector<std::string>> pods_by_owner_;   // (ns, Deployment) -> pod names, sorted
+  std::map<NsName, std::vector<std::string>> deployments_by_label_;             // (ns, llmd.ai/model) -> names, sorted
+  // A pod whose backend-named owner prefixes its name ("<deployment>-...") is only in pods_by_owner_
+  // (pod_owner() finds it there); the others (no owner named by the backend, or an owner its name does not
+  // start with) are kept here with their entry: at 120,000 pods most are not, and a map node per pod cost
+  // as much as the views.
+  std::map<NsName, PodEntry> pods_apart_;
+  std::map<NsName, PodNames> pods_by_owner_;                   // (ns, Deployment) -> pod names
   std::map<std::string, std::set<std::string>> unowned_pods_;  // ns -> pods the backend named no owner of
   std::map<sdk::ModelKey, ModelRecord> records_;
   std::map<NsName, std::map<sdk::ModelKey, int>> models_by_ref_;  // (ns, Deployment) -> models naming it
-  std::map<NsName, std::set<sdk::ModelKey>> models_by_label_;     // (ns, label value) -> models
+  std::map<NsName, std::vector<sdk::ModelKey>> models_by_label_;  // (ns, label value) -> models, sorted
   // Model discovery (sdk::ModelDiscovery): which pods serve which model by their metrics.
   bool discovery_on_ = false;
   std::map<NsName, std::set<std::string>> discovered_by_pod_;       // (ns, pod) -> model IDs
