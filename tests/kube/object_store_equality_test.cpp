@@ -99,7 +99,24 @@ struct Generator {
   json va_object(const std::string& ns) {
     json v = variant_autoscaling(ns, "va" + std::to_string(pick(3)), "m/" + std::to_string(pick(2)));
     v["metadata"].update(meta(ns, v["metadata"]["name"]));
+    // Kept packed: the status apart from the body, resourceVersion apart, numbers as integers or doubles
+    // (equal as JSON, packed differently), what the cache drops, and statuses a write would leave.
     if (chance(40)) v["status"] = {{"phase", "p" + std::to_string(pick(2))}};
+    if (chance(20))
+      v["status"] = {{"desiredOptimizedAlloc", {{"numReplicas", chance(50) ? json(pick(3)) : json(1.5 * pick(3))}}},
+                     {"conditions",
+                      json::array({{{"type", "OptimizationReady"},
+                                    {"status", chance(50) ? "True" : "False"},
+                                    {"lastTransitionTime", "2026-01-01T00:00:0" + std::to_string(pick(3)) + "Z"}}})}};
+    if (chance(5)) v["status"] = nullptr;
+    if (chance(20)) v["spec"]["minReplicas"] = chance(50) ? json(1) : json(1.0);
+    if (chance(15)) v["metadata"]["generation"] = pick(3);
+    if (chance(20)) v["metadata"]["managedFields"] = json::array({{{"manager", "wva"}, {"operation", "Update"}}});
+    if (chance(15))
+      v["metadata"]["annotations"] = {{"kubectl.kubernetes.io/last-applied-configuration", "{}"},
+                                      {"note", "n" + std::to_string(pick(2))}};
+    if (chance(5)) v["metadata"].erase("resourceVersion");
+    if (chance(3)) v["metadata"]["resourceVersion"] = 7;  // not a string: kept as given, read as ""
     return v;
   }
 
@@ -142,6 +159,14 @@ void expect_same(const ObjectStore& store, const ReferenceObjectStore& ref, cons
       ASSERT_TRUE(got) << step << " get " << kind << " " << ns << "/" << name;
       EXPECT_EQ(got->dump(), ref.get(kind, ns, name)->dump()) << step;
       EXPECT_EQ(store.resource_version_of(kind, ns, name), ref.resource_version_of(kind, ns, name)) << step;
+      // What a status write compares against: the version and status alone, the same as the object's.
+      const auto status = store.cached_status(kind, ns, name);
+      ASSERT_TRUE(status) << step;
+      EXPECT_EQ(status->resource_version, ref.resource_version_of(kind, ns, name)) << step;
+      const json& whole = *ref.get(kind, ns, name);
+      EXPECT_EQ(status->status ? status->status->dump() : "absent",
+                whole.contains("status") ? whole["status"].dump() : "absent")
+          << step;
       if (kind == "Pod") {
         auto a = store.pod_owner(ns, name);
         auto b = ref.pod_owner(ns, name);
@@ -151,6 +176,7 @@ void expect_same(const ObjectStore& store, const ReferenceObjectStore& ref, cons
     }
   }
   EXPECT_FALSE(store.get("Pod", "a", "missing"));
+  EXPECT_FALSE(store.cached_status("VariantAutoscaling", "a", "missing"));
   // What the model views read of the Deployments: the records the store keeps beside the packed objects.
   std::vector<framework::DeploymentRecord> records;
   for (const auto& d : ref.list("Deployment", "")) records.push_back(framework::deployment_record_of(*d));

@@ -213,13 +213,13 @@ sdk::Result<void> KubeCluster::patch_status(const std::string& kind, const std::
                                             const json& merge_patch) {
   const ResourceType* r = cached_resource(kind);
   if (!r) return make_error(ErrorCode::kNotFound, "kind " + kind + " is not served by the kube backend");
-  const auto current = store_.get(kind, ns, name);
+  // The cached version and status alone: a VA stays packed.
+  const auto current = store_.cached_status(kind, ns, name);
   std::string rv;
   if (current) {
-    rv = ObjectStore::resource_version(*current);
+    rv = current->resource_version;
     static const json kNoStatus = json::object();
-    auto status = current->find("status");
-    if (!status_patch_changes(status != current->end() ? &*status : &kNoStatus, merge_patch))
+    if (!status_patch_changes(current->status ? &*current->status : &kNoStatus, merge_patch))
       return sdk::ok();  // nothing to say
   }
   json body = {{"status", merge_patch}};
@@ -314,7 +314,7 @@ sdk::Result<void> KubeCluster::emit_event(const json& object, const std::string&
     rec.name_size = static_cast<std::uint32_t>(name.size());
     rec.type_size = static_cast<std::uint32_t>(type.size());
     rec.reason_size = static_cast<std::uint32_t>(reason.size());
-    rec.involved_api_version = text(object, "apiVersion", "");
+    rec.involved_api_version = &*event_api_versions_.insert(text(object, "apiVersion", "")).first;
     rec.first_time = wall_now;
     it = event_records_.emplace(key, std::move(rec)).first;
   }
@@ -323,15 +323,17 @@ sdk::Result<void> KubeCluster::emit_event(const json& object, const std::string&
   rec.involved_rv = text(meta, "resourceVersion", "");
   ++rec.count;
   rec.last_time = wall_now;
-  rec.message = std::move(shown);
+  // The key holds a message but the combined Event's (and an empty one, which shares its key).
+  if (it->first.size() == aggregate.size()) rec.combined_message = std::move(shown);
   rec.last_seen = now;
   // A repeat of what the API server already shows within the window is only counted: its count goes
   // out with the Event's next change, or with the first repeat after the window.
-  const bool repeat = !rec.event_name.empty() && std::hash<std::string>()(rec.message) == rec.sent_message_hash &&
+  const bool repeat = !rec.event_name.empty() &&
+                      std::hash<std::string_view>()(rec.message(it->first)) == rec.sent_message_hash &&
                       now - rec.last_sent < kEventRepeatWindow;
   if (repeat || rec.queued) return sdk::ok();
   rec.queued = true;
-  event_queue_.push_back(key);
+  event_queue_.push_back(&it->first);
   if (!event_sender_.joinable()) event_sender_ = std::thread([this] { send_events(); });
   lock.unlock();
   event_queue_cv_.notify_one();
@@ -369,7 +371,8 @@ void KubeCluster::send_events() {
       }
       return;
     }
-    std::string key = std::move(event_queue_.front());
+    // A copy: once sent (unqueued), the record may be forgotten.
+    std::string key = *event_queue_.front();
     event_queue_.pop_front();
     lock.unlock();
     send_event(key);
@@ -390,6 +393,7 @@ void KubeCluster::send_event(const std::string& key) {
     rec = it->second;
   }
   const EventKeyParts named = rec.parts(key);
+  const std::string message(rec.message(key));
   const std::string ns(named.ns), involved_name(named.name);
   const std::string collection = kEvents.collection_path(ns);
   bool create = rec.event_name.empty();
@@ -403,14 +407,14 @@ void KubeCluster::send_event(const std::string& key) {
                   {"metadata", {{"name", rec.event_name}, {"namespace", ns}}},
                   {"involvedObject",
                    {{"kind", std::string(named.kind)},
-                    {"apiVersion", rec.involved_api_version},
+                    {"apiVersion", *rec.involved_api_version},
                     {"namespace", ns},
                     {"name", involved_name},
                     {"uid", rec.involved_uid},
                     {"resourceVersion", rec.involved_rv}}},
                   {"type", std::string(named.type)},
                   {"reason", std::string(named.reason)},
-                  {"message", rec.message},
+                  {"message", message},
                   {"source", {{"component", "workload-variant-autoscaler"}}},
                   {"reportingComponent", "workload-variant-autoscaler"},
                   {"firstTimestamp", rfc3339(rec.first_time)},
@@ -419,12 +423,11 @@ void KubeCluster::send_event(const std::string& key) {
     return client_->request("POST", collection, event.dump(), "application/json");
   };
   auto resp =
-      create
-          ? post()
-          : client_->request(
-                "PATCH", collection + "/" + rec.event_name,
-                json{{"count", rec.count}, {"message", rec.message}, {"lastTimestamp", rfc3339(rec.last_time)}}.dump(),
-                "application/merge-patch+json");
+      create ? post()
+             : client_->request(
+                   "PATCH", collection + "/" + rec.event_name,
+                   json{{"count", rec.count}, {"message", message}, {"lastTimestamp", rfc3339(rec.last_time)}}.dump(),
+                   "application/merge-patch+json");
   if (!create && resp && resp->status == 404) {  // expired or deleted: record it again
     create = true;
     resp = post();
@@ -443,14 +446,14 @@ void KubeCluster::send_event(const std::string& key) {
       now.attempts = 0;
       now.event_name = rec.event_name;
       now.sent_count = rec.count;
-      now.sent_message_hash = std::hash<std::string>()(rec.message);
+      now.sent_message_hash = std::hash<std::string_view>()(message);
       now.last_sent = std::chrono::steady_clock::now();
       return;
     }
     if (transient && ++now.attempts < kEventSendAttempts) {
       if (!now.queued) {
         now.queued = true;
-        event_queue_.push_back(key);
+        event_queue_.push_back(&it->first);
       }
       pause = resp && resp->retry_after ? std::chrono::duration_cast<std::chrono::milliseconds>(*resp->retry_after)
                                         : std::chrono::milliseconds(200 * now.attempts);

@@ -19,6 +19,7 @@
 //   controller's memory.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -28,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -148,11 +150,13 @@ class KubeCluster final : public ClusterBackend {
   // One Event object as recorded and, once sent, as the API server has it. The involved object's kind,
   // namespace and name and the Event's type and reason are read from the record's key, split by the sizes
   // recorded with it (so any byte may appear in a part): at 10,000 VAs a cycle records some 40,000
-  // Events, and a copy of each part held here was a string per part per record.
+  // Events, and a copy of each part held here was a string per part per record. The message too is the
+  // key's, but for the reason's combined Event (whose key ends with an empty message).
   struct EventRecord {
     std::uint32_t kind_size = 0, ns_size = 0, name_size = 0, type_size = 0, reason_size = 0;
-    std::string involved_api_version, involved_uid, involved_rv;
-    std::string message;
+    const std::string* involved_api_version = nullptr;  // in event_api_versions_, never null once recorded
+    std::string involved_uid, involved_rv;
+    std::string combined_message;               // the combined Event's latest message; empty for the others
     std::string event_name;                     // empty until created
     std::time_t first_time = 0, last_time = 0;  // formatted when sent
     int count = 0;                              // occurrences, folded ones included
@@ -177,6 +181,11 @@ class KubeCluster final : public ClusterBackend {
       p.reason = next(reason_size);
       return p;
     }
+    std::string_view message(std::string_view key) const {
+      const std::string_view own = key.substr(std::min<std::size_t>(
+          key.size(), std::size_t(kind_size) + ns_size + name_size + type_size + reason_size + 5));
+      return own.empty() ? std::string_view(combined_message) : own;
+    }
   };
   bool make_room_locked(std::chrono::steady_clock::time_point now);
   void forget_stale_events_locked(std::chrono::steady_clock::time_point now);
@@ -188,7 +197,10 @@ class KubeCluster final : public ClusterBackend {
   // Keyed "<kind>/<ns>/<name>\x1f<type>\x1f<reason>\x1f<message>" (the combined Event of a reason: an
   // empty message with a trailing "\x1f"), so the records of one (object, type, reason) are adjacent.
   std::map<std::string, EventRecord> event_records_;
-  std::deque<std::string> event_queue_;  // record keys, each at most once
+  // The keys (in event_records_, whose nodes do not move; a queued record is never forgotten) of the
+  // records to send, each at most once.
+  std::deque<const std::string*> event_queue_;
+  std::set<std::string> event_api_versions_;  // the involved objects' apiVersions, held once
   std::chrono::steady_clock::time_point last_event_sweep_{};
   bool events_stopping_ = false;
   std::uint64_t event_serial_ = 0;

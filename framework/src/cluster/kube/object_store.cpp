@@ -145,6 +145,48 @@ sdk::ObjectSnapshot DeploymentPack::object() const {
   return snapshot;
 }
 
+namespace {
+
+std::vector<std::uint8_t> packed_exactly(const json& value) {
+  const std::vector<std::uint8_t> packed = json::to_msgpack(value);
+  return std::vector<std::uint8_t>(packed.begin(), packed.end());  // capacity = size
+}
+
+}  // namespace
+
+VariantPack VariantPack::pack(json obj) {
+  VariantPack v;
+  if (obj.is_object()) {
+    if (auto status = obj.find("status"); status != obj.end()) {
+      v.status = packed_exactly(*status);
+      obj.erase(status);
+    }
+    if (auto m = obj.find("metadata"); m != obj.end() && m->is_object())
+      if (auto rv = m->find("resourceVersion"); rv != m->end()) {
+        v.resource_version = std::move(*rv);
+        m->erase(rv);
+      }
+  }
+  v.body = packed_exactly(obj);
+  return v;
+}
+
+sdk::ObjectSnapshot VariantPack::object() const {
+  json obj = json::from_msgpack(body);
+  if (!status.empty()) obj["status"] = json::from_msgpack(status);
+  if (resource_version) obj["metadata"]["resourceVersion"] = *resource_version;
+  return std::make_shared<const json>(std::move(obj));
+}
+
+std::optional<json> VariantPack::status_json() const {
+  if (status.empty()) return std::nullopt;
+  return json::from_msgpack(status);
+}
+
+std::string VariantPack::resource_version_text() const {
+  return resource_version && resource_version->is_string() ? resource_version->get<std::string>() : std::string();
+}
+
 std::string DeploymentPack::resource_version_text() const {
   return resource_version && resource_version->is_string() ? resource_version->get<std::string>() : std::string();
 }
@@ -224,6 +266,10 @@ ObjectStore::Entry ObjectStore::make_entry(const std::string& kind, json obj) {
     e.deployment = std::move(d);
     return e;
   }
+  if (kind == "VariantAutoscaling") {
+    e.variant = VariantPack::pack(std::move(obj));
+    return e;
+  }
   e.object = std::make_shared<const json>(std::move(obj));
   return e;
 }
@@ -292,6 +338,16 @@ void ObjectStore::put_locked(const std::string& kind, Entry entry) {
     if (changed) notify(kind, entry.key);
     return;
   }
+  if (entry.variant) {
+    auto [slot, inserted] = variants_.try_emplace(entry.key);
+    // Equal bodies: equal but for status and resourceVersion (what a status write changes). Different
+    // bytes may still be the same shape (1 and 1.0): compared as JSON then.
+    const bool changed = inserted || (slot->second.body != entry.variant->body &&
+                                      !same_shape(kind, *slot->second.object(), *entry.variant->object()));
+    slot->second = std::move(*entry.variant);
+    if (changed) notify(kind, entry.key);
+    return;
+  }
   auto& objects = by_kind_[kind];
   auto it = objects.find(entry.key);
   if (it == objects.end()) {
@@ -324,6 +380,10 @@ void ObjectStore::erase_locked(const std::string& kind, const std::string& key) 
     if (deployments_.erase(key)) notify(kind, key);
     return;
   }
+  if (kind == "VariantAutoscaling") {
+    if (variants_.erase(key)) notify(kind, key);
+    return;
+  }
   auto k = by_kind_.find(kind);
   if (k == by_kind_.end() || !k->second.erase(key)) return;
   notify(kind, key);
@@ -347,6 +407,7 @@ void ObjectStore::replace(const std::string& kind, const std::string& ns, std::v
   if (kind == "Pod") collect(pods_);
   else if (kind == "ReplicaSet") collect(replica_sets_);
   else if (kind == "Deployment") collect(deployments_);
+  else if (kind == "VariantAutoscaling") collect(variants_);
   else collect(by_kind_[kind]);
   std::vector<std::pair<std::string, std::string>> changes;
   held_changes_ = &changes;
@@ -372,6 +433,10 @@ void ObjectStore::upsert_if_version(const std::string& kind, json obj, const std
   if (e.deployment) {
     auto it = deployments_.find(e.key);
     if (it != deployments_.end() && it->second.resource_version_text() != expected_rv) return;
+  }
+  if (e.variant) {
+    auto it = variants_.find(e.key);
+    if (it != variants_.end() && it->second.resource_version_text() != expected_rv) return;
   }
   if (e.object) {
     auto& objects = by_kind_[kind];
@@ -473,6 +538,8 @@ std::vector<sdk::ObjectSnapshot> ObjectStore::list(const std::string& kind, cons
               [&](const std::string& key, const ReplicaSetRecord& r) { out.push_back(replica_set_json(key, r)); });
   } else if (kind == "Deployment") {
     for_scope(deployments_, ns, [&](const std::string&, const DeploymentPack& d) { out.push_back(d.object()); });
+  } else if (kind == "VariantAutoscaling") {
+    for_scope(variants_, ns, [&](const std::string&, const VariantPack& v) { out.push_back(v.object()); });
   } else if (auto k = by_kind_.find(kind); k != by_kind_.end()) {
     for_scope(k->second, ns, [&](const std::string&, const sdk::ObjectSnapshot& o) { out.push_back(o); });
   }
@@ -494,6 +561,10 @@ sdk::ObjectSnapshot ObjectStore::get(const std::string& kind, const std::string&
     auto it = deployments_.find(key);
     return it == deployments_.end() ? nullptr : it->second.object();
   }
+  if (kind == "VariantAutoscaling") {
+    auto it = variants_.find(key);
+    return it == variants_.end() ? nullptr : it->second.object();
+  }
   auto k = by_kind_.find(kind);
   if (k == by_kind_.end()) return nullptr;
   auto it = k->second.find(key);
@@ -506,6 +577,11 @@ std::string ObjectStore::resource_version_of(const std::string& kind, const std:
     std::lock_guard lock(mutex_);
     auto it = deployments_.find(ns + "/" + name);
     return it == deployments_.end() ? std::string() : it->second.resource_version_text();
+  }
+  if (kind == "VariantAutoscaling") {
+    std::lock_guard lock(mutex_);
+    auto it = variants_.find(ns + "/" + name);
+    return it == variants_.end() ? std::string() : it->second.resource_version_text();
   }
   auto obj = get(kind, ns, name);
   return obj ? resource_version(*obj) : std::string();
@@ -530,6 +606,11 @@ std::optional<std::string> ObjectStore::cached_version(const std::string& kind, 
     if (it == deployments_.end()) return std::nullopt;
     return it->second.resource_version_text();
   }
+  if (kind == "VariantAutoscaling") {
+    auto it = variants_.find(key);
+    if (it == variants_.end()) return std::nullopt;
+    return it->second.resource_version_text();
+  }
   auto k = by_kind_.find(kind);
   if (k == by_kind_.end()) return std::nullopt;
   auto it = k->second.find(key);
@@ -537,11 +618,28 @@ std::optional<std::string> ObjectStore::cached_version(const std::string& kind, 
   return resource_version(*it->second);
 }
 
+std::optional<ObjectStore::VersionedStatus> ObjectStore::cached_status(const std::string& kind, const std::string& ns,
+                                                                       const std::string& name) const {
+  if (kind == "VariantAutoscaling") {
+    std::lock_guard lock(mutex_);
+    auto it = variants_.find(ns + "/" + name);
+    if (it == variants_.end()) return std::nullopt;
+    return VersionedStatus{it->second.resource_version_text(), it->second.status_json()};
+  }
+  const auto obj = get(kind, ns, name);
+  if (!obj) return std::nullopt;
+  VersionedStatus out{resource_version(*obj), std::nullopt};
+  if (obj->is_object())
+    if (auto status = obj->find("status"); status != obj->end()) out.status = *status;
+  return out;
+}
+
 std::size_t ObjectStore::size(const std::string& kind) const {
   std::lock_guard lock(mutex_);
   if (kind == "Pod") return pods_.size();
   if (kind == "ReplicaSet") return replica_sets_.size();
   if (kind == "Deployment") return deployments_.size();
+  if (kind == "VariantAutoscaling") return variants_.size();
   auto k = by_kind_.find(kind);
   return k == by_kind_.end() ? 0 : k->second.size();
 }
