@@ -163,9 +163,9 @@ void expect_same(const ObjectStore& store, const ReferenceObjectStore& ref, cons
       const auto status = store.cached_status(kind, ns, name);
       ASSERT_TRUE(status) << step;
       EXPECT_EQ(status->resource_version, ref.resource_version_of(kind, ns, name)) << step;
-      const json& whole = *ref.get(kind, ns, name);
+      const auto whole = ref.get(kind, ns, name);
       EXPECT_EQ(status->status ? status->status->dump() : "absent",
-                whole.contains("status") ? whole["status"].dump() : "absent")
+                whole->contains("status") ? (*whole)["status"].dump() : "absent")
           << step;
       if (kind == "Pod") {
         auto a = store.pod_owner(ns, name);
@@ -241,6 +241,41 @@ TEST(ObjectStoreEquality, RandomListsWatchEventsAndDeletionsGiveWhatTheReference
       if (::testing::Test::HasFailure()) return;
     }
   }
+}
+
+// A VariantAutoscaling is kept packed and unpacked for each reader: every read is a snapshot of its own,
+// which later watch events leave as it was; a status write's answer (a new status and resourceVersion,
+// the body as it was) is not heard as a change, and its version and status are read without the object.
+TEST(ObjectStoreEquality, AVariantAutoscalingIsUnpackedFreshForEachReader) {
+  int heard = 0;
+  ObjectStore store([&](const std::string&, const std::string&, const std::string&) { ++heard; });
+  json va = variant_autoscaling("llm", "va", "m/x");
+  va["metadata"]["resourceVersion"] = "5";
+  va["status"] = {{"phase", "p"}};
+  store.upsert("VariantAutoscaling", va);
+  EXPECT_EQ(heard, 1);
+  const auto first = store.get("VariantAutoscaling", "llm", "va");
+  const auto second = store.get("VariantAutoscaling", "llm", "va");
+  ASSERT_TRUE(first && second);
+  EXPECT_NE(first.get(), second.get());
+  EXPECT_EQ(first->dump(), va.dump());
+  json written = va;
+  written["metadata"]["resourceVersion"] = "6";
+  written["status"]["phase"] = "q";
+  store.upsert_if_version("VariantAutoscaling", written, "5");
+  EXPECT_EQ(heard, 1);                          // the status alone changed
+  EXPECT_EQ((*first)["status"]["phase"], "p");  // what a reader holds stays as it was
+  EXPECT_EQ(store.get("VariantAutoscaling", "llm", "va")->dump(), written.dump());
+  EXPECT_EQ(store.cached_version("VariantAutoscaling", "llm", "va"), "6");
+  const auto status = store.cached_status("VariantAutoscaling", "llm", "va");
+  ASSERT_TRUE(status && status->status);
+  EXPECT_EQ(status->resource_version, "6");
+  EXPECT_EQ(*status->status, written["status"]);
+  json respec = written;
+  respec["metadata"]["resourceVersion"] = "7";
+  respec["spec"]["modelID"] = "m/y";
+  store.upsert("VariantAutoscaling", respec);
+  EXPECT_EQ(heard, 2);  // the spec changed
 }
 
 // Pods of one ReplicaSet share one copy of their labels, owner references and conditions.
