@@ -149,7 +149,7 @@ namespace {
 
 std::vector<std::uint8_t> packed_exactly(const json& value) {
   const std::vector<std::uint8_t> packed = json::to_msgpack(value);
-  return std::vector<std::uint8_t>(packed.begin(), packed.end());  // capacity = size
+  return std::vector<std::uint8_t>(packed.begin(), packed.end());  // sized exactly, no spare room
 }
 
 }  // namespace
