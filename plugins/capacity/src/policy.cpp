@@ -75,6 +75,32 @@ double cold_start_fraction(double headroom, double observed_s, double horizon_s)
   return headroom * (1 - std::max(0.0, observed_s) / horizon_s);
 }
 
+void score_forecasts(TrendSkill& skill, double now, double horizon, double decode_now, double prefill_now) {
+  constexpr double kForget = 0.97;  // per forecast scored: about 30 forecasts (15 minutes at 30 s) count
+  while (!skill.pending.empty() && skill.pending.front().t <= now - horizon) {
+    const TrendForecast& f = skill.pending.front();
+    double xy = 0, xx = 0;
+    auto add = [&](double level, double rise, double actual) {
+      if (level <= 0 || rise <= 0) return;
+      // A fall below the level counts as no rise: the forecast orders capacity for rises only, and
+      // a fall (the end of a ramp) says nothing of whether rises persist.
+      const double predicted = rise / level, realized = std::max(0.0, actual - level) / level;
+      xy += predicted * realized, xx += predicted * predicted;
+    };
+    add(f.level_decode, f.rise_decode, decode_now);
+    add(f.level_prefill, f.rise_prefill, prefill_now);
+    if (xx > 0) skill.xy = kForget * skill.xy + xy, skill.xx = kForget * skill.xx + xx;
+    skill.pending.pop_front();
+  }
+}
+
+double trend_skill(const TrendSkill& skill) {
+  // A prior of one forecast of a 10 % rise that came true: the trend is trusted until forecasts say
+  // otherwise.
+  constexpr double kPrior = 0.01;
+  return std::clamp((skill.xy + kPrior) / (skill.xx + kPrior), 0.0, 1.0);
+}
+
 bool fleet_short(double waiting_now, double waiting_before, int ready_pods, double safety_waiting) {
   return waiting_now > waiting_before && waiting_now >= safety_waiting * std::max(1, ready_pods);
 }
@@ -273,11 +299,17 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   const auto [slope_decode, slope_prefill] = arrival_slopes(st.arrivals.items());
   st.trend_decode = std::min(st.trend_decode, std::max(0.0, slope_decode));
   st.trend_prefill = std::min(st.trend_prefill, std::max(0.0, slope_prefill));
+  // How much of the trend to extrapolate: the share of its past predicted rises that came true.
+  score_forecasts(st.trend_skill, now, horizon, decode_now, prefill_now);
+  if (st.trend_decode > 0 || st.trend_prefill > 0)
+    st.trend_skill.pending.push_back({now, st.level_decode, st.level_prefill, std::max(0.0, st.trend_decode) * horizon,
+                                      std::max(0.0, st.trend_prefill) * horizon});
+  const double skill = trend_skill(st.trend_skill);
   // Sized on the smoothed level, a horizon ahead when rising (never below the level: on the way down the
   // level itself holds what the recent past needed). A one-cycle spike in the raw rate is halved by the
   // smoothing; sized on raw, the HPA's 5-minute scale-down window would hold every spike's peak.
   auto ahead = [&](double now_value, double level, double trend) {
-    const double f = level + std::max(0.0, trend) * horizon;
+    const double f = level + skill * std::max(0.0, trend) * horizon;
     return std::min(f, 3 * now_value + 1);
   };
   // Cold start: the first measurements give the level, not how far demand swings around it within a
@@ -501,7 +533,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   const StepModel& pm = st.models.at(st.primary);
   const Coefficients& c = pm.coefficients();
   std::string& why = rec.reason;
-  why.reserve(320 + slo_note.size() + mix_note.size() + burst_note.size() + safety_note.size());
+  why.reserve(384 + slo_note.size() + mix_note.size() + burst_note.size() + safety_note.size());
   auto put = [&why](double v) { append_num(why, v); };
   why += "demand ";
   put(d.prefill_tps);
@@ -532,6 +564,11 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   why += " obs)";
   why += slo_note;
   why += mix_note;
+  if (skill < 0.95) {
+    why += "; trend x";
+    put(skill);
+    why += " (the share of its predicted rises that came true)";
+  }
   why += burst_note;
   why += safety_note;
   rec.targets.reserve(nv);

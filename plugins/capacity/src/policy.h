@@ -162,12 +162,30 @@ struct RequiredHistory {
   HorizonQueue<std::pair<double, std::vector<int>>> rows;
 };
 
+// The trend's track record. Each cycle's forecast (the level and the rise the trend predicts over the
+// horizon, per token kind) is kept until it is one horizon old, then compared with the arrivals then: a
+// regression through the origin of the realized rise on the predicted one, with older forecasts
+// forgotten, gives the fraction of a predicted rise that comes true (1 on a ramp, near 0 where rises
+// revert within the horizon, as a periodic peak does). The forecast extrapolates that fraction only.
+struct TrendForecast {
+  double t, level_decode, level_prefill, rise_decode, rise_prefill;
+};
+struct TrendSkill {
+  HorizonQueue<TrendForecast> pending;
+  double xy = 0, xx = 0;  // sums of realized x predicted and predicted^2 (rises relative to the level)
+};
+// Forecasts one horizon old at `now` scored against the arrivals now (decode and prefill tokens/s).
+void score_forecasts(TrendSkill& skill, double now, double horizon, double decode_now, double prefill_now);
+// The fraction of predicted rises that came true, in [0, 1]; 1 before any forecast was scored.
+double trend_skill(const TrendSkill& skill);
+
 // State kept per model between cycles.
 struct ModelState {
   ByVariant<StepModel> models;  // per variant
   double level_decode = 0, level_prefill = 0, trend_decode = 0, trend_prefill = 0;
   std::optional<double> last_t;
   HorizonQueue<ArrivalSample> arrivals;   // the last horizon's arrivals, for the trend's bound
+  TrendSkill trend_skill;                 // how much of the trend's predicted rises came true
   std::optional<double> first_t;          // the first cycle: the cold-start headroom fades over a horizon
   bool cold_start = true;                 // no target was published for the model before first_t
   double last_waiting = 0;                // the backlog at the last cycle (a growing queue: the fleet is short)

@@ -163,6 +163,71 @@ TEST(CapacityPolicy, OrdersCapacityAheadOnARamp) {
   now.rate = 50;
   const auto instant = once(s, view(now));
   EXPECT_GT(cost(last), cost(instant)) << "the forecast over the start-up horizon orders more: " << last.reason;
+  // Half an hour on: the ramp's predicted rises came true, so its trend is still extrapolated in full.
+  for (int k = 11; k <= 60; ++k) {
+    Fleet f;
+    f.rate = 50 + (k - 10);  // +1 req/s every 30 s
+    last = decide(s, view(f), ramping, 30.0 * k);
+  }
+  EXPECT_GT(trend_skill(ramping.trend_skill), 0.9) << last.reason;
+}
+
+TEST(CapacityPolicy, TrendSkillIsTheShareOfPredictedRisesThatCameTrue) {
+  constexpr double kHorizon = 165;
+  // Forecasts of a 20 % rise every 30 s, scored one horizon later against `actual(level, rise)`.
+  auto scored = [&](auto actual, int forecasts) {
+    TrendSkill skill;
+    for (int k = 0; k < forecasts; ++k) {
+      const double t = 30.0 * k, level = 100 + k, rise = 0.2 * level;
+      skill.pending.push_back({t, level, level, rise, rise});
+      score_forecasts(skill, t + kHorizon, kHorizon, actual(level, rise), actual(level, rise));
+    }
+    return skill;
+  };
+  EXPECT_EQ(trend_skill(TrendSkill{}), 1) << "trusted before any forecast is scored";
+  const TrendSkill ramp = scored([](double level, double rise) { return level + rise; }, 40);
+  EXPECT_NEAR(trend_skill(ramp), 1, 1e-9) << "every predicted rise came";
+  const TrendSkill half = scored([](double level, double rise) { return level + rise / 2; }, 200);
+  EXPECT_NEAR(trend_skill(half), 0.5, 0.01) << "half of every predicted rise came";
+  const TrendSkill reverting = scored([](double level, double) { return level; }, 40);
+  EXPECT_LT(trend_skill(reverting), 0.1) << "rises that revert within the horizon";
+  // A fall below the level counts as no rise, not as a negative one (the end of a ramp).
+  const TrendSkill falling = scored([](double level, double) { return level / 2; }, 40);
+  EXPECT_DOUBLE_EQ(trend_skill(falling), trend_skill(reverting));
+  // A forecast is scored once it is one horizon old, not before.
+  TrendSkill young;
+  young.pending.push_back({0, 100, 100, 20, 20});
+  score_forecasts(young, kHorizon - 1, kHorizon, 100, 100);
+  EXPECT_EQ(young.pending.size(), 1u);
+  EXPECT_EQ(trend_skill(young), 1);
+}
+
+TEST(CapacityPolicy, PeaksThatRevertWithinTheHorizonAreNotExtrapolated) {
+  // A periodic peak (40 -> 55 -> 70 req/s and back within a minute and a half, every 6 minutes): a
+  // forecast of its onset's trend orders pods that arrive after it (and that the HPA then holds). After
+  // half an hour of such peaks, the onset is sized near its level, not a horizon of its trend ahead.
+  Settings s;
+  s.cold_start_headroom = 0;
+  const std::vector<double> period = {40, 40, 40, 40, 40, 40, 40, 40, 40, 55, 70, 55};
+  ModelState seasoned;
+  double t = 0;
+  for (int k = 0; k < 5 * static_cast<int>(period.size()); ++k, t += 30) {
+    Fleet f;
+    f.rate = period[static_cast<std::size_t>(k) % period.size()];
+    decide(s, view(f), seasoned, t);
+  }
+  EXPECT_LT(trend_skill(seasoned.trend_skill), 0.3);
+  // The next onset, seen by the seasoned model and by one that knows only the last quiet minutes.
+  ModelState fresh;
+  sdk::Recommendation a, b;
+  for (std::size_t k = 0; k <= 10; ++k, t += 30) {
+    Fleet f;
+    f.rate = period[k];
+    a = decide(s, view(f), seasoned, t);
+    b = decide(s, view(f), fresh, t);
+  }
+  EXPECT_LT(cost(a), cost(b)) << a.reason << " | " << b.reason;
+  EXPECT_NE(a.reason.find("trend x"), std::string::npos) << a.reason;
 }
 
 TEST(CapacityPolicy, HoldsOnTheWayDownWhileTheForecastNeedsIt) {
