@@ -11,9 +11,9 @@ namespace {
 
 wva::emulator::WorldConfig conv_x20(int replicas) {
   using namespace wva::emulator;
-  auto rows = load_azure_trace(WVA_DATA_DIR "/traces/azure-llm-2023-conv.csv");
-  if (!rows.ok()) throw std::runtime_error(rows.error().to_string());
-  auto shared = std::make_shared<const std::vector<TraceRow>>(std::move(rows.value()));
+  auto trace = load_trace(WVA_DATA_DIR "/traces/azure-llm-2023-conv.csv");
+  if (!trace.ok()) throw std::runtime_error(trace.error().to_string());
+  auto shared = std::make_shared<const Trace>(std::move(trace.value()));
   WorldConfig cfg;
   VariantSpec v;
   v.name = "llama-h100";

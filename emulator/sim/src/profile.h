@@ -46,6 +46,7 @@ struct EngineConfig {
   int max_num_batched_tokens = 8192;
   double kv_cache_tokens = 0;  // pool size; 0 = the profile's capacity
   int block_size = 16;         // reported in vllm:cache_config_info only
+  bool prefix_caching = true;  // vLLM's automatic prefix caching (on by default in V1); hits need block hashes
 
   double pool_tokens() const { return kv_cache_tokens > 0 ? kv_cache_tokens : profile.kv_capacity_tokens; }
 };

@@ -67,6 +67,15 @@ std::string render_vllm_metrics(const World& world) {
   w.header("vllm:num_preemptions_total", "counter", "Cumulative number of preemption from the engine.");
   for (const auto& l : live)
     w.sample("vllm:num_preemptions_total", l.labels, static_cast<double>(l.pod->replica->counters().preemptions));
+  w.header("vllm:prefix_cache_queries_total", "counter",
+           "Prefix cache queries, in terms of number of queried tokens.");
+  for (const auto& l : live)
+    w.sample("vllm:prefix_cache_queries_total", l.labels,
+             static_cast<double>(l.pod->replica->counters().prefix_cache_queries));
+  w.header("vllm:prefix_cache_hits_total", "counter", "Prefix cache hits, in terms of number of cached tokens.");
+  for (const auto& l : live)
+    w.sample("vllm:prefix_cache_hits_total", l.labels,
+             static_cast<double>(l.pod->replica->counters().prefix_cache_hits));
   w.header("vllm:time_to_first_token_seconds", "histogram", "Histogram of time to first token in seconds.");
   for (const auto& l : live) w.histogram("vllm:time_to_first_token_seconds", l.labels, l.pod->replica->counters().ttft);
   w.header("vllm:inter_token_latency_seconds", "histogram", "Histogram of inter-token latency in seconds.");

@@ -94,10 +94,28 @@ std::optional<double> Replica::start_step(double now) {
     while (!waiting_.empty() && budget > 0 && running_.size() < static_cast<std::size_t>(engine_.max_num_seqs)) {
       const std::uint32_t id = waiting_.front();
       Request& r = pool_[id];
-      const std::int32_t need = static_cast<std::int32_t>(std::min<std::int64_t>(r.tokens() - r.computed, budget));
-      if (free_tokens_ < need) break;
+      // A fresh prompt (or one preempted back to nothing) starts from its cached leading blocks; at least
+      // its last token is computed, so a step samples its first token.
+      std::int32_t hit = 0;
+      if (engine_.prefix_caching && r.computed == 0 && r.blocks.count > 0) {
+        prefix_cache_.fit(free_tokens_);
+        hit = static_cast<std::int32_t>(
+            std::min<std::int64_t>(prefix_cache_.cached_prefix_tokens(r.blocks), r.prompt - 1));
+      }
+      const std::int32_t need =
+          static_cast<std::int32_t>(std::min<std::int64_t>(r.tokens() - r.computed - hit, budget));
+      if (free_tokens_ < hit + need) break;
       waiting_.pop_front();
       waiting_tokens_ -= r.tokens() - r.computed;
+      if (engine_.prefix_caching && r.computed == 0) {
+        counters_.prefix_cache_queries += static_cast<std::uint64_t>(r.prompt);
+        if (hit > 0) {
+          prefix_cache_.use_prefix(r.blocks);
+          counters_.prefix_cache_hits += static_cast<std::uint64_t>(hit);
+          r.computed = hit;
+          free_tokens_ -= hit;
+        }
+      }
       running_.push_back(id);
       free_tokens_ -= need;
       budget -= need;
@@ -126,6 +144,11 @@ void Replica::finish_step(std::vector<std::uint32_t>& finished) {
   for (const auto& [id, n] : scheduled_) {
     Request& r = pool_[id];
     r.computed += n;
+    if (engine_.prefix_caching && !r.blocks_cached && r.blocks.count > 0 && r.computed >= r.prompt) {
+      r.blocks_cached = true;
+      prefix_cache_.insert(r.blocks, r.prompt);
+      prefix_cache_.fit(free_tokens_);
+    }
     if (r.computed < r.tokens()) continue;  // prefill chunk, more to come
     // All tokens computed: one token is sampled.
     ++r.generated;

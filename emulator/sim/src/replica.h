@@ -7,7 +7,8 @@
 // Then, if nothing was preempted, waiting requests are admitted while running < max_num_seqs, the budget
 // lasts and their first chunk fits the pool. The step lasts StepProfile::step_ms(...). At its end a
 // request whose tokens are all computed samples one token; the first one is its TTFT; it finishes when it
-// has generated its output tokens and frees its KV.
+// has generated its output tokens and frees its KV. With prefix caching, a request admitted with nothing
+// computed starts from the leading blocks of its prompt the pod has cached (prefix_cache.h).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "histogram.h"
+#include "prefix_cache.h"
 #include "profile.h"
 
 namespace wva::emulator {
@@ -37,6 +39,8 @@ struct Request {
   std::int32_t pod = -1;          // replica id in the world
   std::uint64_t external_id = 0;  // non-zero for requests that arrived over HTTP
   std::uint64_t serial = 0;       // unique per world; tells a reused slot from its previous tenant
+  PromptBlocks blocks;        // its prompt's block hashes, when the trace carries them
+  bool blocks_cached = false;  // its prompt's blocks went into its pod's prefix cache
   bool counted_prompt = false;
   bool queued = false;     // waited at the router for a ready pod
   bool cancelled = false;  // its client gave up; the pod drops it at its next step boundary
@@ -74,6 +78,8 @@ struct PodCounters {
   std::uint64_t generation_tokens = 0;
   std::uint64_t preemptions = 0;
   std::uint64_t steps = 0;
+  std::uint64_t prefix_cache_queries = 0;  // prompt tokens looked up in the prefix cache (vLLM V1 counts tokens)
+  std::uint64_t prefix_cache_hits = 0;     // of those, tokens found cached
   Histogram ttft{kTtftBuckets};
   Histogram itl{kItlBuckets};
   Histogram e2e{kE2eBuckets};
@@ -118,6 +124,10 @@ class Replica {
     return static_cast<double>(running_.size() + waiting_.size()) +
            waiting_tokens_ / static_cast<double>(engine_.max_num_batched_tokens);
   }
+  // Prompt tokens of `request` this pod has cached (its prefix cache; 0 without block hashes).
+  std::int64_t cached_prefix_tokens(const Request& request) const {
+    return engine_.prefix_caching ? prefix_cache_.cached_prefix_tokens(request.blocks) : 0;
+  }
   const EngineConfig& engine() const { return engine_; }
   const PodCounters& counters() const { return counters_; }
 
@@ -140,6 +150,7 @@ class Replica {
   int pending_cancels_ = 0;
   std::vector<std::uint32_t> cancelled_;
   PodCounters counters_;
+  PrefixCache prefix_cache_;
 };
 
 }  // namespace wva::emulator

@@ -29,7 +29,9 @@ nlohmann::json summary_json(const World& world) {
                              {"e2eP50Ms", opt(m.e2e_p50_ms)},
                              {"e2eP99Ms", opt(m.e2e_p99_ms)},
                              {"peakWaiting", m.peak_waiting},
-                             {"preemptions", m.preemptions}});
+                             {"preemptions", m.preemptions},
+                             {"prefixCacheQueryTokens", m.prefix_cache_queries},
+                             {"prefixCacheHitTokens", m.prefix_cache_hits}});
   }
   out["variants"] = nlohmann::json::array();
   for (const auto& v : s.variants) {

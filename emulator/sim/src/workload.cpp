@@ -1,9 +1,11 @@
 #include "workload.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <limits>
 #include <numbers>
 #include <sstream>
 
@@ -81,12 +83,83 @@ sdk::Result<std::vector<TraceRow>> load_azure_trace(const std::string& file) {
   return rows;
 }
 
+sdk::Result<Trace> load_mooncake_trace(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return sdk::make_error(sdk::ErrorCode::kNotFound, "cannot open trace file " + file);
+  constexpr std::size_t kMaxLine = 1 << 20;
+  Trace trace;
+  std::string line;
+  std::size_t lineno = 0;
+  double t0 = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    auto bad = [&](const std::string& why) {
+      return sdk::make_error(sdk::ErrorCode::kInvalidConfig, file + ":" + std::to_string(lineno) + ": " + why);
+    };
+    if (line.size() > kMaxLine) return bad("line longer than 1 MiB");
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return bad("not a JSON object");
+    if (!j.is_object()) return bad("expected {\"timestamp\", \"input_length\", \"output_length\", \"hash_ids\"}");
+    auto count = [&](const char* key) -> std::optional<std::int32_t> {
+      const auto it = j.find(key);
+      if (it == j.end() || !it->is_number()) return std::nullopt;
+      const double v = it->get<double>();
+      if (!(v >= 0) || v > std::numeric_limits<std::int32_t>::max() || v != std::floor(v)) return std::nullopt;
+      return static_cast<std::int32_t>(v);
+    };
+    const auto ts = j.find("timestamp");
+    if (ts == j.end() || !ts->is_number() || !(ts->get<double>() >= 0))
+      return bad("\"timestamp\" must be a non-negative number of milliseconds");
+    const auto prompt = count("input_length");
+    if (!prompt) return bad("\"input_length\" must be a non-negative integer");
+    const auto output = count("output_length");
+    if (!output) return bad("\"output_length\" must be a non-negative integer");
+    TraceRow row;
+    const double t = ts->get<double>() / 1000;
+    if (trace.rows.empty()) t0 = t;
+    row.t = t - t0;
+    if (!trace.rows.empty() && row.t < trace.rows.back().t) return bad("timestamps go backwards");
+    row.prompt = *prompt;
+    row.output = *output;
+    row.block_begin = static_cast<std::uint32_t>(trace.block_hashes.size());
+    if (const auto h = j.find("hash_ids"); h != j.end()) {
+      if (!h->is_array()) return bad("\"hash_ids\" must be a list of block hashes");
+      for (const auto& id : *h) {
+        if (!id.is_number_unsigned() || id.get<std::uint64_t>() > std::numeric_limits<std::uint32_t>::max())
+          return bad("\"hash_ids\" must hold integers in [0, 4294967295]");
+        trace.block_hashes.push_back(static_cast<std::uint32_t>(id.get<std::uint64_t>()));
+      }
+      if (trace.block_hashes.size() > std::numeric_limits<std::uint32_t>::max() / 2)
+        return bad("too many block hashes in one trace");
+    }
+    row.block_count = static_cast<std::uint32_t>(trace.block_hashes.size()) - row.block_begin;
+    trace.rows.push_back(row);
+  }
+  if (trace.rows.empty()) return sdk::make_error(sdk::ErrorCode::kNoData, "trace file " + file + " has no rows");
+  return trace;
+}
+
+sdk::Result<Trace> load_trace(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return sdk::make_error(sdk::ErrorCode::kNotFound, "cannot open trace file " + file);
+  char c = 0;
+  while (in.get(c) && std::isspace(static_cast<unsigned char>(c))) {
+  }
+  if (in && c == '{') return load_mooncake_trace(file);
+  auto rows = load_azure_trace(file);
+  if (!rows.ok()) return rows.error();
+  Trace trace;
+  trace.rows = std::move(rows.value());
+  return trace;
+}
+
 namespace {
 
 class TraceStream final : public ArrivalStream {
  public:
-  TraceStream(std::shared_ptr<const std::vector<TraceRow>> rows, TraceOptions o) : rows_(std::move(rows)), o_(o) {
-    const auto& r = *rows_;
+  TraceStream(std::shared_ptr<const Trace> trace, TraceOptions o) : trace_(std::move(trace)), o_(o) {
+    const auto& r = trace_->rows;
     first_ = static_cast<std::size_t>(
         std::lower_bound(r.begin(), r.end(), o_.skip, [](const TraceRow& row, double t) { return row.t < t; }) -
         r.begin());
@@ -99,7 +172,7 @@ class TraceStream final : public ArrivalStream {
   }
 
   std::optional<Arrival> next() override {
-    const auto& r = *rows_;
+    const auto& r = trace_->rows;
     if (i_ >= r.size()) {
       if (!o_.loop) return std::nullopt;
       i_ = first_;
@@ -113,11 +186,15 @@ class TraceStream final : public ArrivalStream {
       o_.loop = false;
       return std::nullopt;
     }
-    return Arrival{t, row.prompt, std::max<std::int32_t>(1, row.output)};
+    Arrival a{t, row.prompt, std::max<std::int32_t>(1, row.output), {}};
+    if (row.block_count > 0)
+      a.blocks = {trace_->block_hashes.data() + row.block_begin, row.block_count, static_cast<std::uint32_t>(loops_),
+                  o_.block_tokens};
+    return a;
   }
 
  private:
-  std::shared_ptr<const std::vector<TraceRow>> rows_;
+  std::shared_ptr<const Trace> trace_;
   TraceOptions o_;
   std::size_t first_ = 0;
   std::size_t i_ = 0;
@@ -149,7 +226,7 @@ class RateStream final : public ArrivalStream {
       } else if (std::uniform_real_distribution<double>(0, 1)(rng_) * max_rate_ >= r) {
         continue;
       }
-      return Arrival{t_, o_.input.sample(rng_), std::max<std::int32_t>(1, o_.output.sample(rng_))};
+      return Arrival{t_, o_.input.sample(rng_), std::max<std::int32_t>(1, o_.output.sample(rng_)), {}};
     }
     return std::nullopt;
   }
@@ -163,9 +240,8 @@ class RateStream final : public ArrivalStream {
 
 }  // namespace
 
-std::unique_ptr<ArrivalStream> make_trace_stream(std::shared_ptr<const std::vector<TraceRow>> rows,
-                                                 TraceOptions options) {
-  return std::make_unique<TraceStream>(std::move(rows), options);
+std::unique_ptr<ArrivalStream> make_trace_stream(std::shared_ptr<const Trace> trace, TraceOptions options) {
+  return std::make_unique<TraceStream>(std::move(trace), options);
 }
 
 std::unique_ptr<ArrivalStream> make_rate_stream(RateOptions options) {

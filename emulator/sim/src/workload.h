@@ -15,10 +15,22 @@
 
 namespace wva::emulator {
 
+// A prompt's KV blocks as a trace names them (Mooncake's hash_ids): one hash per `block_tokens` tokens
+// of the prompt, equal hashes for equal prefixes. A pod that computed a prompt keeps its full blocks
+// cached; a later prompt whose leading blocks are cached there skips computing them (vLLM's automatic
+// prefix caching). `salt` tells the loops of a looped trace apart (a loop is new conversations).
+struct PromptBlocks {
+  const std::uint32_t* hashes = nullptr;  // into the trace, which outlives the world
+  std::uint32_t count = 0;
+  std::uint32_t salt = 0;
+  std::int32_t block_tokens = 0;
+};
+
 struct Arrival {
   double t = 0;  // s since the start of the simulation
   std::int32_t prompt = 0;
   std::int32_t output = 1;
+  PromptBlocks blocks;  // none unless the trace carries block hashes
 };
 
 class ArrivalStream {
@@ -28,11 +40,18 @@ class ArrivalStream {
   virtual std::optional<Arrival> next() = 0;
 };
 
-// One row of an Azure LLM inference trace.
+// One request of a trace.
 struct TraceRow {
   double t = 0;  // s since the first row
   std::int32_t prompt = 0;
   std::int32_t output = 0;
+  std::uint32_t block_begin = 0;  // its prompt's block hashes: Trace::block_hashes[begin, begin + count)
+  std::uint32_t block_count = 0;
+};
+
+struct Trace {
+  std::vector<TraceRow> rows;
+  std::vector<std::uint32_t> block_hashes;  // every row's, concatenated
 };
 
 // Parses "2023-11-16 18:15:46.6805900" (also "...+00:00" and without fraction) to seconds since the
@@ -42,16 +61,24 @@ std::optional<double> parse_trace_timestamp(const std::string& s);
 // Reads an Azure CSV (TIMESTAMP,ContextTokens,GeneratedTokens); errors name file and line.
 sdk::Result<std::vector<TraceRow>> load_azure_trace(const std::string& file);
 
+// Reads a Mooncake JSONL trace: one object per line, {"timestamp": ms from the start, "input_length",
+// "output_length", "hash_ids": [block hashes]} (hash_ids optional); errors name file and line. Lines
+// longer than 1 MiB are refused.
+sdk::Result<Trace> load_mooncake_trace(const std::string& file);
+
+// Either format, told by the file's first non-blank character ('{': JSONL).
+sdk::Result<Trace> load_trace(const std::string& file);
+
 struct TraceOptions {
   double speedup = 1;              // inter-arrival times divided by this (rate x speedup)
   bool loop = false;               // restart when the trace ends (shifted by its span plus one mean gap)
   double skip = 0;                 // start this many trace seconds in (before speedup)
   double start = 0;                // first arrival no earlier than this simulation time (s)
   std::optional<double> duration;  // stop after this many simulation seconds from `start`
+  std::int32_t block_tokens = 512;  // prompt tokens per block hash (Mooncake's traces: 512)
 };
 
-std::unique_ptr<ArrivalStream> make_trace_stream(std::shared_ptr<const std::vector<TraceRow>> rows,
-                                                 TraceOptions options);
+std::unique_ptr<ArrivalStream> make_trace_stream(std::shared_ptr<const Trace> trace, TraceOptions options);
 
 // Token lengths.
 struct TokenDist {

@@ -177,6 +177,7 @@ void World::arrive(std::size_t model, const Arrival& a, std::uint64_t external_i
   r.arrival = now_;
   r.prompt = std::max<std::int32_t>(a.prompt, 1);
   r.output = std::max<std::int32_t>(a.output, 1);
+  r.blocks = a.blocks;
   r.source = static_cast<std::uint32_t>(model);
   r.serial = ++serial_;
   r.external_id = external_id;
@@ -216,7 +217,11 @@ bool World::route(std::size_t model, std::uint32_t request) {
       best = pod;
       break;
     }
-    const double score = rep.outstanding();
+    // Prefix-aware: the prompt tokens a pod has cached are work it need not do, counted in the same unit
+    // as its outstanding prefill (one step's token budget).
+    double score = rep.outstanding();
+    if (config_.router.policy == RouterConfig::Policy::kPrefixAware)
+      score -= static_cast<double>(rep.cached_prefix_tokens(r)) / rep.engine().max_num_batched_tokens;
     if (score < best_score) best_score = score, best = pod;
   }
   ms.rr = (ms.rr + 1) % n;
@@ -562,7 +567,7 @@ std::optional<std::uint64_t> World::submit(const std::string& ns, const std::str
   for (std::size_t m = 0; m < models_.size(); ++m) {
     if (models_[m].model != model || (!ns.empty() && models_[m].ns != ns)) continue;
     const std::uint64_t id = next_external_++;
-    arrive(m, Arrival{now_, prompt, output}, id);
+    arrive(m, Arrival{now_, prompt, output, {}}, id);
     return id;
   }
   return std::nullopt;
@@ -608,7 +613,12 @@ Summary World::summary() const {
     out.e2e_p99_ms = percentile(ms.e2e_ms, 0.99);
     for (const auto& p : pods_)
       if (variant_model_[p.variant] && &models_[*variant_model_[p.variant]] == &ms)
-        out.preemptions += p.replica->counters().preemptions;
+      {
+        const PodCounters& c = p.replica->counters();
+        out.preemptions += c.preemptions;
+        out.prefix_cache_queries += c.prefix_cache_queries;
+        out.prefix_cache_hits += c.prefix_cache_hits;
+      }
     s.models.push_back(std::move(out));
   }
   for (std::size_t v = 0; v < config_.variants.size(); ++v) {

@@ -43,7 +43,9 @@ struct WorkloadSpec {
 };
 
 struct RouterConfig {
-  enum class Policy { kLeastOutstanding, kRoundRobin };
+  // kPrefixAware: least outstanding work, less the prompt tokens a pod has cached (as llm-d's
+  // inference scheduler weighs prefix-cache affinity against load).
+  enum class Policy { kLeastOutstanding, kRoundRobin, kPrefixAware };
   Policy policy = Policy::kLeastOutstanding;
   std::size_t max_queue = 10000;  // requests waiting at the router for a ready pod
   double queue_timeout_s = 60;    // then they fail
@@ -132,6 +134,8 @@ struct ModelSummary {
   std::optional<double> ttft_p50_ms, ttft_p99_ms, itl_p50_ms, itl_p99_ms, e2e_p50_ms, e2e_p99_ms;
   int peak_waiting = 0;  // router queue + pods' waiting, max over samples
   std::uint64_t preemptions = 0;
+  // Prompt tokens looked up in the pods' prefix caches and found there (hits need block hashes).
+  std::uint64_t prefix_cache_queries = 0, prefix_cache_hits = 0;
 };
 
 struct VariantSummary {

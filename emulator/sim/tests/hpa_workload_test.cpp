@@ -93,8 +93,7 @@ TEST(Trace, ParsesAzureTimestampsAndRows) {
 }
 
 TEST(Trace, SpeedupCompressesTimeAndLoopRepeats) {
-  auto rows =
-      std::make_shared<const std::vector<TraceRow>>(std::vector<TraceRow>{{0, 10, 1}, {10, 20, 2}, {30, 30, 3}});
+  auto rows = std::make_shared<const Trace>(Trace{{{0, 10, 1}, {10, 20, 2}, {30, 30, 3}}, {}});
   TraceOptions o;
   o.speedup = 10;
   o.loop = true;

@@ -95,6 +95,10 @@ void print_text(const json& report, std::ostream& out) {
           << fmt(m["ttftP99Ms"]) << " ms"
           << "   ITL p50/p99 " << fmt(m["itlP50Ms"], 2) << " / " << fmt(m["itlP99Ms"], 2) << " ms"
           << "   peak waiting " << m["peakWaiting"] << "\n";
+      // Hits need block hashes in the trace; without them the line would only say 0 %.
+      if (m.value("prefixCacheHitTokens", 0.0) > 0)
+        out << "    prefix cache: " << pct(m["prefixCacheHitTokens"].get<double>() / m["prefixCacheQueryTokens"].get<double>())
+            << " of prompt tokens found cached\n";
     }
     const json& t = run["totals"];
     for (const auto& v : run["summary"]["variants"]) {

@@ -32,8 +32,9 @@ void parse_variant(const std::string& name, const nlohmann::json& v, const std::
   }
   check_keys(
       v,
-      {"namespace", "model", "profile", "maxNumSeqs", "maxNumBatchedTokens", "kvCacheTokens", "gpusPerReplica",
-       "costPerGpuHour", "startupDelay", "terminationGracePeriod", "replicas", "minReplicas", "maxReplicas", "hpa"},
+      {"namespace", "model", "profile", "maxNumSeqs", "maxNumBatchedTokens", "kvCacheTokens", "prefixCaching",
+       "gpusPerReplica", "costPerGpuHour", "startupDelay", "terminationGracePeriod", "replicas", "minReplicas",
+       "maxReplicas", "hpa"},
       vp, errors);
   if (v.contains("namespace")) spec.ns = get_string(v["namespace"], vp + ".namespace", errors).value_or("default");
   if (v.contains("model")) spec.model = get_string(v["model"], vp + ".model", errors).value_or("");
@@ -50,6 +51,8 @@ void parse_variant(const std::string& name, const nlohmann::json& v, const std::
       spec.engine.max_num_batched_tokens = *n;
   if (v.contains("kvCacheTokens"))
     if (auto n = get_int(v["kvCacheTokens"], vp + ".kvCacheTokens", errors, 1)) spec.engine.kv_cache_tokens = *n;
+  if (v.contains("prefixCaching"))
+    if (auto b = get_bool(v["prefixCaching"], vp + ".prefixCaching", errors)) spec.engine.prefix_caching = *b;
   if (v.contains("gpusPerReplica"))
     if (auto n = get_int(v["gpusPerReplica"], vp + ".gpusPerReplica", errors, 1)) spec.gpus_per_replica = *n;
   if (v.contains("costPerGpuHour")) {
@@ -112,9 +115,9 @@ void parse_workload(const nlohmann::json& w, const std::string& wp, std::uint64_
     if (t.is_string()) {
       out.trace_file = t.get<std::string>();
     } else if (!t.is_object()) {
-      errors.add(tp, "must be a file name or {file, speedup, loop, skip}");
+      errors.add(tp, "must be a file name or {file, speedup, loop, skip, blockTokens}");
     } else {
-      check_keys(t, {"file", "speedup", "loop", "skip"}, tp, errors);
+      check_keys(t, {"file", "speedup", "loop", "skip", "blockTokens"}, tp, errors);
       if (t.contains("file")) out.trace_file = get_string(t["file"], tp + ".file", errors).value_or("");
       else errors.add(tp + ".file", "missing");
       if (t.contains("speedup")) {
@@ -124,6 +127,8 @@ void parse_workload(const nlohmann::json& w, const std::string& wp, std::uint64_
       }
       if (t.contains("loop")) out.trace.loop = get_bool(t["loop"], tp + ".loop", errors).value_or(false);
       if (t.contains("skip")) out.trace.skip = get_seconds(t["skip"], tp + ".skip", errors).value_or(0);
+      if (t.contains("blockTokens"))
+        if (auto n = get_int(t["blockTokens"], tp + ".blockTokens", errors, 1)) out.trace.block_tokens = *n;
     }
     for (const char* k : {"inputTokens", "outputTokens", "arrivals", "scale"})
       if (w.contains(k)) errors.add(wp + "." + k, "applies to rate workloads only (a trace has its own)");
@@ -178,8 +183,9 @@ std::vector<sdk::Setting> dynamic_fields() {
                       "The requests sent to the fleet (dynamic mode; see the README)."),
       Setting::object(
           "router",
-          {Setting::enumeration("policy", {"leastOutstanding", "roundRobin"}, std::nullopt,
-                                "How the router picks a ready pod; not set: leastOutstanding."),
+          {Setting::enumeration("policy", {"leastOutstanding", "roundRobin", "prefixAware"}, std::nullopt,
+                                "How the router picks a ready pod (prefixAware: least outstanding work less the "
+                                "prompt tokens the pod has cached); not set: leastOutstanding."),
            Setting::integer("maxQueue", std::nullopt, "Requests waiting at the router for a ready pod; not set: 10000.")
                .at_least(0),
            seconds("queueTimeout", "A request waiting this long at the router fails; not set: 60s.")},
@@ -281,9 +287,12 @@ void parse_dynamic(const nlohmann::json& config, const std::string& path, Dynami
   if (r.has("samplePeriod")) out.sample_period_s = r.seconds("samplePeriod");
   if (r.has("router")) {
     const sdk::SettingsReader router = r.child("router");
-    if (router.has("policy"))
-      out.router.policy = router.string("policy") == "roundRobin" ? RouterConfig::Policy::kRoundRobin
-                                                                  : RouterConfig::Policy::kLeastOutstanding;
+    if (router.has("policy")) {
+      const std::string policy = router.string("policy");
+      out.router.policy = policy == "roundRobin"    ? RouterConfig::Policy::kRoundRobin
+                          : policy == "prefixAware" ? RouterConfig::Policy::kPrefixAware
+                                                    : RouterConfig::Policy::kLeastOutstanding;
+    }
     if (router.has("maxQueue")) out.router.max_queue = static_cast<std::size_t>(router.integer("maxQueue"));
     if (router.has("queueTimeout")) out.router.queue_timeout_s = router.seconds("queueTimeout");
   }
@@ -362,7 +371,7 @@ sdk::Result<WorldConfig> build_world_config(const DynamicConfig& config) {
         world.variants[v].engine.profile = *p;
     if (!errors.empty()) return errors.to_error();
   }
-  std::map<std::string, std::shared_ptr<const std::vector<TraceRow>>> traces;
+  std::map<std::string, std::shared_ptr<const Trace>> traces;
   for (const auto& w : config.workloads) {
     WorkloadSpec spec;
     spec.model = w.model;
@@ -373,9 +382,9 @@ sdk::Result<WorldConfig> build_world_config(const DynamicConfig& config) {
       const std::string file = resolve(w.trace_file);
       auto& rows = traces[file];
       if (!rows) {
-        auto loaded = load_azure_trace(file);
+        auto loaded = load_trace(file);
         if (!loaded.ok()) return sdk::make_error(loaded.error().code, loaded.error().message, w.path + ".trace");
-        rows = std::make_shared<const std::vector<TraceRow>>(std::move(loaded.value()));
+        rows = std::make_shared<const Trace>(std::move(loaded.value()));
       }
       auto opts = w.trace;
       spec.make_stream = [rows = rows, opts] { return make_trace_stream(rows, opts); };
