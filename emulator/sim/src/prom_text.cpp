@@ -67,8 +67,7 @@ std::string render_vllm_metrics(const World& world) {
   w.header("vllm:num_preemptions_total", "counter", "Cumulative number of preemption from the engine.");
   for (const auto& l : live)
     w.sample("vllm:num_preemptions_total", l.labels, static_cast<double>(l.pod->replica->counters().preemptions));
-  w.header("vllm:prefix_cache_queries_total", "counter",
-           "Prefix cache queries, in terms of number of queried tokens.");
+  w.header("vllm:prefix_cache_queries_total", "counter", "Prefix cache queries, in terms of number of queried tokens.");
   for (const auto& l : live)
     w.sample("vllm:prefix_cache_queries_total", l.labels,
              static_cast<double>(l.pod->replica->counters().prefix_cache_queries));

@@ -39,8 +39,8 @@ struct Request {
   std::int32_t pod = -1;          // replica id in the world
   std::uint64_t external_id = 0;  // non-zero for requests that arrived over HTTP
   std::uint64_t serial = 0;       // unique per world; tells a reused slot from its previous tenant
-  PromptBlocks blocks;        // its prompt's block hashes, when the trace carries them
-  bool blocks_cached = false;  // its prompt's blocks went into its pod's prefix cache
+  PromptBlocks blocks;            // its prompt's block hashes, when the trace carries them
+  bool blocks_cached = false;     // its prompt's blocks went into its pod's prefix cache
   bool counted_prompt = false;
   bool queued = false;     // waited at the router for a ready pod
   bool cancelled = false;  // its client gave up; the pod drops it at its next step boundary

@@ -144,8 +144,7 @@ sdk::Result<Trace> load_trace(const std::string& file) {
   std::ifstream in(file);
   if (!in) return sdk::make_error(sdk::ErrorCode::kNotFound, "cannot open trace file " + file);
   char c = 0;
-  while (in.get(c) && std::isspace(static_cast<unsigned char>(c))) {
-  }
+  while (in.get(c) && std::isspace(static_cast<unsigned char>(c))) {}
   if (in && c == '{') return load_mooncake_trace(file);
   auto rows = load_azure_trace(file);
   if (!rows.ok()) return rows.error();

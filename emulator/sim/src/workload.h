@@ -70,11 +70,11 @@ sdk::Result<Trace> load_mooncake_trace(const std::string& file);
 sdk::Result<Trace> load_trace(const std::string& file);
 
 struct TraceOptions {
-  double speedup = 1;              // inter-arrival times divided by this (rate x speedup)
-  bool loop = false;               // restart when the trace ends (shifted by its span plus one mean gap)
-  double skip = 0;                 // start this many trace seconds in (before speedup)
-  double start = 0;                // first arrival no earlier than this simulation time (s)
-  std::optional<double> duration;  // stop after this many simulation seconds from `start`
+  double speedup = 1;               // inter-arrival times divided by this (rate x speedup)
+  bool loop = false;                // restart when the trace ends (shifted by its span plus one mean gap)
+  double skip = 0;                  // start this many trace seconds in (before speedup)
+  double start = 0;                 // first arrival no earlier than this simulation time (s)
+  std::optional<double> duration;   // stop after this many simulation seconds from `start`
   std::int32_t block_tokens = 512;  // prompt tokens per block hash (Mooncake's traces: 512)
 };
 

@@ -612,8 +612,7 @@ Summary World::summary() const {
     out.e2e_p50_ms = percentile(ms.e2e_ms, 0.5);
     out.e2e_p99_ms = percentile(ms.e2e_ms, 0.99);
     for (const auto& p : pods_)
-      if (variant_model_[p.variant] && &models_[*variant_model_[p.variant]] == &ms)
-      {
+      if (variant_model_[p.variant] && &models_[*variant_model_[p.variant]] == &ms) {
         const PodCounters& c = p.replica->counters();
         out.preemptions += c.preemptions;
         out.prefix_cache_queries += c.prefix_cache_queries;

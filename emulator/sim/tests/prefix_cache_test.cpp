@@ -91,8 +91,8 @@ TEST(MooncakeTrace, MalformedLinesNameFileAndLine) {
   auto t = load_trace(backwards.string());
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.error().message.find(":2: timestamps go backwards"), std::string::npos) << t.error().message;
-  const fs::path long_line = write_file("wva-mooncake-bad.jsonl", "{\"timestamp\": 0, \"x\": \"" +
-                                                                      std::string(1 << 20, 'a') + "\"}\n");
+  const fs::path long_line =
+      write_file("wva-mooncake-bad.jsonl", "{\"timestamp\": 0, \"x\": \"" + std::string(1 << 20, 'a') + "\"}\n");
   t = load_trace(long_line.string());
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.error().message.find(":1: line longer than 1 MiB"), std::string::npos);

@@ -97,7 +97,8 @@ void print_text(const json& report, std::ostream& out) {
           << "   peak waiting " << m["peakWaiting"] << "\n";
       // Hits need block hashes in the trace; without them the line would only say 0 %.
       if (m.value("prefixCacheHitTokens", 0.0) > 0)
-        out << "    prefix cache: " << pct(m["prefixCacheHitTokens"].get<double>() / m["prefixCacheQueryTokens"].get<double>())
+        out << "    prefix cache: "
+            << pct(m["prefixCacheHitTokens"].get<double>() / m["prefixCacheQueryTokens"].get<double>())
             << " of prompt tokens found cached\n";
     }
     const json& t = run["totals"];

@@ -239,6 +239,13 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     if (!m) m = &st.models.emplace(v.name, StepModel(prior_for(v), s.prior_sd));
     const auto lv = model.metrics.load_by_variant.find(v.name);
     const auto& sv = sig[i];
+    // The tokens/s and the ITL are averages over the source's load window, the pod count is now's: until
+    // the count has held for a window, per-pod work would be divided by pods that did not do it (pods
+    // just ready make every pod look slower, pods just gone faster).
+    PodCount* count = st.pod_counts.find(v.name);
+    if (!count) count = &st.pod_counts.emplace(v.name, PodCount{sv.pods, now});
+    if (count->pods != sv.pods) *count = PodCount{sv.pods, now};
+    if (now - count->since < s.load_window_s) continue;
     if (lv == model.metrics.load_by_variant.end() || sv.pods == 0 || !lv->second.itl_ms) continue;
     const sdk::Load& l = lv->second;
     Work w;
@@ -331,7 +338,11 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   d.context_tokens = in + out / 2;
   d.input_tokens = in;
   d.output_tokens = out;
-  d.kv_tokens_in_use = kv_in_use * (decode_now > 0 ? d.decode_tps / decode_now : 1);
+  // Under a queue the pods admit requests until their KV is full: the KV in use then measures the pods,
+  // not the demand (sized on it, each cycle of a queue would order a quarter more pods than ready, while
+  // the backlog term already orders for the queue).
+  const bool queued = waiting_total > std::max(1, ready_pods);
+  d.kv_tokens_in_use = queued ? 0 : kv_in_use * (decode_now > 0 ? d.decode_tps / decode_now : 1);
 
   // Burst memory. When the arrivals (without the backlog) need burstJump times the ready pods, the fleet
   // was caught out: a start-up delay is longer than the burst's onset, so the next one can only be met
@@ -471,17 +482,28 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
       if (plans[i] && plans[i]->cost_known && inc.cost_known &&
           plans[i]->cost_fractional < plans[cheapest]->cost_fractional)
         cheapest = i;
-    if (cheapest != pi) {
+    // A swap is judged only on a settled fleet: nothing starting (the measurements are of a transient),
+    // the incumbent measured for a horizon (its correction is what judges the other), and no swap in
+    // the HPA's scale-down window (the last swap's removed pods still run: swapping back pays both).
+    const bool swap_allowed = pending == 0 &&
+                              st.models.at(model.variants[pi].name).observations() >= kSettledObservations &&
+                              (!st.last_swap || now - *st.last_swap >= s.scale_down_window_s);
+    if (cheapest != pi && swap_allowed) {
       const Plan& alt = *plans[cheapest];
       const sdk::Variant& cv = model.variants[cheapest];
+      const sdk::Variant& iv = model.variants[pi];
       const int new_pods = std::max(0, alt.pods[cheapest] - cv.current_replicas);
       const double cold_start = new_pods * cv.cost_per_replica.value_or(0) * (s.startup_s / 3600);
+      // The incumbent's pods the swap removes are still paid through the HPA's scale-down window.
+      const int removed = std::max(0, iv.current_replicas - alt.pods[pi]);
+      const double held = removed * iv.cost_per_replica.value_or(0) * (s.scale_down_window_s / 3600);
       const double per_hour = inc.cost_fractional - alt.cost_fractional;
       const double saving = per_hour * (s.swap_payback_s / 3600);
-      if (saving > cold_start && per_hour > 0.1 * inc.cost_fractional && alt.cost <= inc.cost) {
+      if (saving > cold_start + held && per_hour > 0.1 * inc.cost_fractional && alt.cost <= inc.cost) {
         mix_note = "; mix moves to " + cv.name + " (saves " + num(per_hour) + "/h)";
         pi = cheapest;
         st.primary = cv.name;
+        st.last_swap = now;
       }
     }
   }

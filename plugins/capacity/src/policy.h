@@ -20,26 +20,28 @@
 namespace wva::capacity {
 
 struct Settings {
-  double latency_margin = 0.8;    // size so the predicted ITL / TTFT are at most this fraction of the SLO
-  double max_utilization = 0.9;   // per-token work per pod, whatever the SLO (stability: a looser SLO never
-                                  // lets the fleet run into its queueing knee)
-  double kv_target = 0.8;         // KV-cache use per pod the fleet is sized to
-  double drain_s = 60;            // backlog (waiting requests) drained within this time
-  double startup_s = 90;          // pod start-up (model load) ...
-  double reaction_s = 75;         // ... plus HPA sync, one cycle and half the load window: the horizon
-  double swap_payback_s = 1800;   // a cheaper accelerator mix must repay its cold start within this
-  double token_budget = 8192;     // max_num_batched_tokens (prefill chunk per step)
-  double burst_memory_s = 1800;   // after demand outran the fleet (a burst), its peak is held this long
-  double burst_jump = 1.5;        // a burst: the demand needs this many times the ready pods
-  double safety_kv = 0.95;        // safety net: a pod this full ...
-  double safety_waiting = 20;     // ... or this many waiting per ready pod adds one replica
-  double default_ttft_ms = 2000;  // when the model has no SLO class
+  double latency_margin = 0.8;       // size so the predicted ITL / TTFT are at most this fraction of the SLO
+  double max_utilization = 0.9;      // per-token work per pod, whatever the SLO (stability: a looser SLO never
+                                     // lets the fleet run into its queueing knee)
+  double kv_target = 0.8;            // KV-cache use per pod the fleet is sized to
+  double drain_s = 60;               // backlog (waiting requests) drained within this time
+  double startup_s = 90;             // pod start-up (model load) ...
+  double reaction_s = 75;            // ... plus HPA sync, one cycle and half the load window: the horizon
+  double swap_payback_s = 1800;      // a cheaper accelerator mix must repay its cold start within this
+  double scale_down_window_s = 300;  // the HPA's scale-down stabilization: removed pods are paid this long
+  double load_window_s = 60;         // the window of the source's rates: learning waits for a pod count this old
+  double token_budget = 8192;        // max_num_batched_tokens (prefill chunk per step)
+  double burst_memory_s = 1800;      // after demand outran the fleet (a burst), its peak is held this long
+  double burst_jump = 1.5;           // a burst: the demand needs this many times the ready pods
+  double safety_kv = 0.95;           // safety net: a pod this full ...
+  double safety_waiting = 20;        // ... or this many waiting per ready pod adds one replica
+  double default_ttft_ms = 2000;     // when the model has no SLO class
   double default_itl_ms = 50;
   double prior_sd = 0.5;
   // Per-request ITL tail: the fraction of requests allowed a mean ITL over the SLO, and the spread
   // (coefficient of variation) of prompt lengths assumed when the source gives only their mean.
-  double tail_allowance = 0.1;
-  double prompt_cv = 0.5;
+  double tail_allowance = 0.05;
+  double prompt_cv = 1.0;
   // Cold-start headroom: until one horizon of demand has been observed, demand is sized at the level x
   // (1 + this), fading linearly to the level over that horizon.
   double cold_start_headroom = 0.6;
@@ -179,9 +181,16 @@ void score_forecasts(TrendSkill& skill, double now, double horizon, double decod
 // The fraction of predicted rises that came true, in [0, 1]; 1 before any forecast was scored.
 double trend_skill(const TrendSkill& skill);
 
+// A variant's pods with metrics, and since when that count holds.
+struct PodCount {
+  int pods = 0;
+  double since = 0;
+};
+
 // State kept per model between cycles.
 struct ModelState {
-  ByVariant<StepModel> models;  // per variant
+  ByVariant<StepModel> models;     // per variant
+  ByVariant<PodCount> pod_counts;  // per variant: learning waits until its count held a load window
   double level_decode = 0, level_prefill = 0, trend_decode = 0, trend_prefill = 0;
   std::optional<double> last_t;
   HorizonQueue<ArrivalSample> arrivals;   // the last horizon's arrivals, for the trend's bound
@@ -192,6 +201,7 @@ struct ModelState {
   std::optional<double> backlog_ordered;  // the backlog counted when no pod was starting
   RequiredHistory required;               // (time, targets) for the hold
   std::string primary;                    // the accelerator mix kept: the variant carrying the demand
+  std::optional<double> last_swap;        // when the mix last moved to another variant
   // Burst memory: the demand (tokens/s) at the last burst's peak, and when demand last came near it.
   double burst_decode = 0, burst_prefill = 0;
   std::optional<double> burst_seen;

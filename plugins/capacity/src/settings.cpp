@@ -36,6 +36,12 @@ sdk::SettingsSchema settings_schema() {
                "HPA sync + one cycle + half the load window: with startupDelay, "
                "the horizon."),
        seconds("swapPayback", "30m", 0, 86400, "A cheaper accelerator mix must repay its cold start within this."),
+       seconds("loadWindow", "60s", 0, 3600,
+               "The window of the tokens/s and ITL the metrics source reports: a variant is learned from once "
+               "its count of pods has held this long."),
+       seconds("scaleDownWindow", "5m", 0, 3600,
+               "The HPA's scale-down stabilization window: pods a mix change removes are paid this long, and "
+               "no mix change follows another within it."),
        Setting::number("tokenBudget", 8192, "vLLM max_num_batched_tokens (prefill chunk per step).").in_range(16, 1e7),
        seconds("burstMemory", "30m", 0, 86400, "After a burst, its peak is held this long."),
        Setting::number("burstJump", 1.5, "A burst: the demand needs this many times the ready pods.")
@@ -44,11 +50,11 @@ sdk::SettingsSchema settings_schema() {
        Setting::number("safetyWaitingPerPod", 20, "Safety net: this many waiting per ready pod adds one replica.")
            .in_range(1, 1e6),
        Setting::number("priorUncertainty", 0.5, "Uncertainty of the profile-free prior.").in_range(0.01, 10),
-       Setting::number("tailAllowance", 0.1,
+       Setting::number("tailAllowance", 0.05,
                        "Per-request ITL tail: the fraction of requests allowed to miss the ITL SLO under "
                        "prefill interference.")
            .in_range(0.001, 0.5),
-       Setting::number("promptLengthCv", 0.5,
+       Setting::number("promptLengthCv", 1.0,
                        "Prompt-length spread assumed (coefficient of variation; the sources give only the mean).")
            .in_range(0, 10),
        Setting::number("coldStartHeadroom", 0.6,
@@ -70,6 +76,8 @@ Settings read_settings(const sdk::Config& validated) {
   s.startup_s = r.seconds("startupDelay");
   s.reaction_s = r.seconds("reaction");
   s.swap_payback_s = r.seconds("swapPayback");
+  s.scale_down_window_s = r.seconds("scaleDownWindow");
+  s.load_window_s = r.seconds("loadWindow");
   s.token_budget = r.number("tokenBudget");
   s.burst_memory_s = r.seconds("burstMemory");
   s.burst_jump = r.number("burstJump");

@@ -273,6 +273,88 @@ TEST(CapacityPolicy, KeepsItsMixUnlessTheSavingPaysTheColdStart) {
   EXPECT_EQ(st2.primary, "h100");
 }
 
+TEST(CapacityPolicy, TheMixMovesOnlyOnASettledFleetAndNotTwiceWithinTheScaleDownWindow) {
+  // The H100s are measured twice as slow as their prior, the H200 as fast as its own: carrying the
+  // demand on H200 is far cheaper, and the mix moves there once the fleet is settled.
+  Settings s;
+  Fleet f;
+  f.h100 = 5;
+  f.h200 = 1;
+  f.rate = 60;
+  const Coefficients prior = prior_for(view(f).variants[0]);
+  const Work per_pod{60.0 * 200 / 6, 60.0 * 1000 / 6, 1000 + 100};
+  Coefficients slow = prior;
+  slow.base_ms *= 2, slow.a0_us *= 2, slow.a1_us *= 2, slow.b_us *= 2;
+  ASSERT_LT(utilization(slow, per_pod), 1);
+  f.itl_ms = slow.base_ms / (1 - utilization(slow, per_pod));
+  f.itl_h200_ms = prior.base_ms / (1 - utilization(prior, per_pod));
+  // While a pod starts, the measurements are of a transient: no move, however long.
+  f.pending_h100 = 1;
+  ModelState settled;
+  double t = 0;
+  for (int k = 0; k < 20; ++k, t += 30) {
+    const auto r = decide(s, view(f), settled, t);
+    ASSERT_EQ(settled.primary, "h100") << "cycle " << k << ": " << r.reason;
+  }
+  f.pending_h100 = 0;
+  ModelState moves = settled;
+  const auto r = decide(s, view(f), moves, t);
+  EXPECT_EQ(moves.primary, "h200") << r.reason;
+  EXPECT_NE(r.reason.find("mix moves to h200"), std::string::npos) << r.reason;
+  // Within the HPA's scale-down window of a previous move, no move: the removed pods still run.
+  ModelState recent = settled;
+  recent.last_swap = t - s.scale_down_window_s + 30;
+  decide(s, view(f), recent, t);
+  EXPECT_EQ(recent.primary, "h100");
+  ModelState past = settled;
+  past.last_swap = t - s.scale_down_window_s;
+  decide(s, view(f), past, t);
+  EXPECT_EQ(past.primary, "h200");
+}
+
+TEST(CapacityPolicy, LearnsOnlyOnceThePodCountHeldALoadWindow) {
+  // The tokens/s are a window's average, the pod count now's: a count that just changed would divide
+  // the window's work by pods that did not do it.
+  Settings s;
+  Fleet f;
+  f.h100 = 2;
+  f.h200 = 0;
+  f.itl_ms = 20;
+  ModelState st;
+  auto learned = [&](double t) {
+    decide(s, view(f), st, t);
+    return st.models.at("h100").observations();
+  };
+  EXPECT_EQ(learned(0), 0u);
+  EXPECT_EQ(learned(30), 0u);
+  EXPECT_EQ(learned(60), 1u) << "the count held a whole window";
+  f.h100 = 3;
+  EXPECT_EQ(learned(90), 1u) << "a pod just became ready";
+  EXPECT_EQ(learned(120), 1u);
+  EXPECT_EQ(learned(150), 2u);
+}
+
+TEST(CapacityPolicy, UnderAQueueTheKvInUseIsNotReadAsDemand) {
+  // Pods with a queue admit requests until their KV is full: read as demand, the KV in use would ask for
+  // a quarter more pods than ready at every cycle of a queue (the backlog term orders for the queue).
+  Settings s;
+  s.safety_kv = 1;
+  s.safety_waiting = 1e6;  // the safety net is tested apart
+  s.drain_s = 3600;        // the backlog's own demand stays negligible
+  Fleet f;
+  f.h100 = 4;
+  f.h200 = 0;
+  f.kv = 0.9;
+  const int no_queue = total(once(s, view(f)));
+  f.waiting = 200;
+  const int queued = total(once(s, view(f)));
+  f.kv = 0.2;
+  const int queued_low_kv = total(once(s, view(f)));
+  EXPECT_GE(no_queue, 5) << "0.9 of 4 pods' KV is 4.5 pods at kvTarget 0.8";
+  EXPECT_LT(queued, no_queue);
+  EXPECT_EQ(queued, queued_low_kv);
+}
+
 TEST(CapacityPolicy, SafetyNetOnlyAdds) {
   Settings s;
   Fleet f;
@@ -405,8 +487,9 @@ TEST(CapacityPolicy, TrendIsRobustToAStep) {
   double peak = 0;
   for (int k = 0; k < 14; ++k) peak = std::max(peak, cost(decide(s, view(fleet_at(k < 7 ? 12 : 60)), st, 30.0 * k)));
   // Holt's trend alone orders 1.75x the steady fleet here; the robust bound a quarter more at most (the
-  // cycles where the step is half a horizon old and half the pairs straddle it).
-  EXPECT_LE(peak, 1.3 * steady_cost);
+  // cycles where the step is half a horizon old and half the pairs straddle it), plus the rounding of
+  // that quarter up to a whole pod.
+  EXPECT_LE(peak, 1.3 * steady_cost + 3.0) << "steady " << steady_cost;
 }
 
 TEST(CapacityPolicy, BacklogIsNotOrderedAgainWhilePodsStart) {

@@ -30,12 +30,11 @@ void parse_variant(const std::string& name, const nlohmann::json& v, const std::
     errors.add(vp, "must be a map {model, profile, replicas, ...}");
     return;
   }
-  check_keys(
-      v,
-      {"namespace", "model", "profile", "maxNumSeqs", "maxNumBatchedTokens", "kvCacheTokens", "prefixCaching",
-       "gpusPerReplica", "costPerGpuHour", "startupDelay", "terminationGracePeriod", "replicas", "minReplicas",
-       "maxReplicas", "hpa"},
-      vp, errors);
+  check_keys(v,
+             {"namespace", "model", "profile", "maxNumSeqs", "maxNumBatchedTokens", "kvCacheTokens", "prefixCaching",
+              "gpusPerReplica", "costPerGpuHour", "startupDelay", "terminationGracePeriod", "replicas", "minReplicas",
+              "maxReplicas", "hpa"},
+             vp, errors);
   if (v.contains("namespace")) spec.ns = get_string(v["namespace"], vp + ".namespace", errors).value_or("default");
   if (v.contains("model")) spec.model = get_string(v["model"], vp + ".model", errors).value_or("");
   else errors.add(vp + ".model", "missing (the model id this Deployment serves)");
