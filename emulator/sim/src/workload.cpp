@@ -47,6 +47,10 @@ std::optional<double> parse_trace_timestamp(const std::string& s) {
 sdk::Result<std::vector<TraceRow>> load_azure_trace(const std::string& file) {
   std::ifstream in(file);
   if (!in) return sdk::make_error(sdk::ErrorCode::kNotFound, "cannot open trace file " + file);
+  return parse_azure_trace(in, file);
+}
+
+sdk::Result<std::vector<TraceRow>> parse_azure_trace(std::istream& in, const std::string& file) {
   std::vector<TraceRow> rows;
   std::string line;
   std::size_t lineno = 0;
@@ -86,6 +90,10 @@ sdk::Result<std::vector<TraceRow>> load_azure_trace(const std::string& file) {
 sdk::Result<Trace> load_mooncake_trace(const std::string& file) {
   std::ifstream in(file);
   if (!in) return sdk::make_error(sdk::ErrorCode::kNotFound, "cannot open trace file " + file);
+  return parse_mooncake_trace(in, file);
+}
+
+sdk::Result<Trace> parse_mooncake_trace(std::istream& in, const std::string& file) {
   constexpr std::size_t kMaxLine = 1 << 20;
   Trace trace;
   std::string line;
@@ -143,10 +151,18 @@ sdk::Result<Trace> load_mooncake_trace(const std::string& file) {
 sdk::Result<Trace> load_trace(const std::string& file) {
   std::ifstream in(file);
   if (!in) return sdk::make_error(sdk::ErrorCode::kNotFound, "cannot open trace file " + file);
+  return parse_trace(in, file);
+}
+
+sdk::Result<Trace> parse_trace(std::istream& in, const std::string& file) {
+  const auto start = in.tellg();
   char c = 0;
   while (in.get(c) && std::isspace(static_cast<unsigned char>(c))) {}
-  if (in && c == '{') return load_mooncake_trace(file);
-  auto rows = load_azure_trace(file);
+  const bool jsonl = in && c == '{';
+  in.clear();
+  in.seekg(start);
+  if (jsonl) return parse_mooncake_trace(in, file);
+  auto rows = parse_azure_trace(in, file);
   if (!rows.ok()) return rows.error();
   Trace trace;
   trace.rows = std::move(rows.value());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <memory>
 #include <optional>
 #include <random>
@@ -68,6 +69,11 @@ sdk::Result<Trace> load_mooncake_trace(const std::string& file);
 
 // Either format, told by the file's first non-blank character ('{': JSONL).
 sdk::Result<Trace> load_trace(const std::string& file);
+
+// The same readers on a stream; `file` names it in errors.
+sdk::Result<std::vector<TraceRow>> parse_azure_trace(std::istream& in, const std::string& file);
+sdk::Result<Trace> parse_mooncake_trace(std::istream& in, const std::string& file);
+sdk::Result<Trace> parse_trace(std::istream& in, const std::string& file);
 
 struct TraceOptions {
   double speedup = 1;               // inter-arrival times divided by this (rate x speedup)
