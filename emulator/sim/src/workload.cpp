@@ -75,9 +75,12 @@ sdk::Result<std::vector<TraceRow>> parse_azure_trace(std::istream& in, const std
     char* end = nullptr;
     const std::string a = line.substr(c1 + 1, c2 - c1 - 1), b = line.substr(c2 + 1);
     const long prompt = std::strtol(a.c_str(), &end, 10);
-    if (a.empty() || *end != '\0' || prompt < 0) return bad("bad ContextTokens \"" + a + "\"");
+    constexpr long kMaxTokens = std::numeric_limits<std::int32_t>::max();
+    if (a.empty() || *end != '\0' || prompt < 0 || prompt > kMaxTokens)
+      return bad("bad ContextTokens \"" + a + "\" (a token count in [0, 2147483647])");
     const long output = std::strtol(b.c_str(), &end, 10);
-    if (b.empty() || *end != '\0' || output < 0) return bad("bad GeneratedTokens \"" + b + "\"");
+    if (b.empty() || *end != '\0' || output < 0 || output > kMaxTokens)
+      return bad("bad GeneratedTokens \"" + b + "\" (a token count in [0, 2147483647])");
     if (rows.empty()) t0 = *ts;
     const double t = *ts - t0;
     if (!rows.empty() && t < rows.back().t) return bad("timestamps go backwards");
@@ -117,7 +120,7 @@ sdk::Result<Trace> parse_mooncake_trace(std::istream& in, const std::string& fil
       return static_cast<std::int32_t>(v);
     };
     const auto ts = j.find("timestamp");
-    if (ts == j.end() || !ts->is_number() || !(ts->get<double>() >= 0))
+    if (ts == j.end() || !ts->is_number() || !(ts->get<double>() >= 0) || !std::isfinite(ts->get<double>()))
       return bad("\"timestamp\" must be a non-negative number of milliseconds");
     const auto prompt = count("input_length");
     if (!prompt) return bad("\"input_length\" must be a non-negative integer");

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "prefix_cache.h"
 #include "replica.h"
@@ -97,6 +98,19 @@ TEST(MooncakeTrace, MalformedLinesNameFileAndLine) {
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.error().message.find(":1: line longer than 1 MiB"), std::string::npos);
   fs::remove(long_line);
+}
+
+TEST(TraceReader, OutOfRangeCountsAndTimesAreErrors) {
+  // Found by fuzz_trace: a token count past 32 bits was read as a negative prompt.
+  std::istringstream azure(
+      "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6,10,5\n2023-11-16 18:15:47.1,22222222222,5\n");
+  auto a = parse_trace(azure, "azure.csv");
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.error().message.find("azure.csv:3: bad ContextTokens"), std::string::npos) << a.error().message;
+  std::istringstream mooncake("{\"timestamp\": 1e400, \"input_length\": 1, \"output_length\": 1}\n");
+  auto m = parse_trace(mooncake, "conv.jsonl");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("conv.jsonl:1: "), std::string::npos) << m.error().message;
 }
 
 PromptBlocks blocks(const std::vector<std::uint32_t>& hashes, std::uint32_t salt = 0) {
