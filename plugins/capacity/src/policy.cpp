@@ -232,20 +232,19 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     std::sort(kv_used.begin(), kv_used.end());
     for (const auto& [name, used] : kv_used) kv_in_use += used;
   }
-  if (st.models.size() < nv) st.models.reserve(nv);  // exactly the model's variants, not a doubling's spare
+  if (st.variants.size() < nv) st.variants.reserve(nv);  // exactly the model's variants, not a doubling's spare
   for (std::size_t i = 0; i < nv; ++i) {
     const auto& v = model.variants[i];
-    StepModel* m = st.models.find(v.name);
-    if (!m) m = &st.models.emplace(v.name, StepModel(prior_for(v), s.prior_sd));
+    VariantState* vs = st.variants.find(v.name);
+    if (!vs) vs = &st.variants.emplace(v.name, VariantState{StepModel(prior_for(v), s.prior_sd)});
+    StepModel* m = &vs->model;
     const auto lv = model.metrics.load_by_variant.find(v.name);
     const auto& sv = sig[i];
     // The tokens/s and the ITL are averages over the source's load window, the pod count is now's: until
     // the count has held for a window, per-pod work would be divided by pods that did not do it (pods
     // just ready make every pod look slower, pods just gone faster).
-    PodCount* count = st.pod_counts.find(v.name);
-    if (!count) count = &st.pod_counts.emplace(v.name, PodCount{sv.pods, now});
-    if (count->pods != sv.pods) *count = PodCount{sv.pods, now};
-    if (now - count->since < s.load_window_s) continue;
+    if (vs->pods != sv.pods) vs->pods = sv.pods, vs->pods_since = now;
+    if (now - vs->pods_since < s.load_window_s) continue;
     if (lv == model.metrics.load_by_variant.end() || sv.pods == 0 || !lv->second.itl_ms) continue;
     const sdk::Load& l = lv->second;
     Work w;
@@ -309,8 +308,9 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   // How much of the trend to extrapolate: the share of its past predicted rises that came true.
   score_forecasts(st.trend_skill, now, horizon, decode_now, prefill_now);
   if (st.trend_decode > 0 || st.trend_prefill > 0)
-    st.trend_skill.pending.push_back({now, st.level_decode, st.level_prefill, std::max(0.0, st.trend_decode) * horizon,
-                                      std::max(0.0, st.trend_prefill) * horizon});
+    st.trend_skill.pending.push_back({now, static_cast<float>(st.level_decode), static_cast<float>(st.level_prefill),
+                                      static_cast<float>(std::max(0.0, st.trend_decode) * horizon),
+                                      static_cast<float>(std::max(0.0, st.trend_prefill) * horizon)});
   const double skill = trend_skill(st.trend_skill);
   // Sized on the smoothed level, a horizon ahead when rising (never below the level: on the way down the
   // level itself holds what the recent past needed). A one-cycle spike in the raw rate is halved by the
@@ -352,7 +352,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   {
     int ready = 0;
     for (const auto& v : model.variants) ready += v.ready_replicas;
-    const auto& pm = st.models.at(st.primary.empty() ? model.variants.front().name : st.primary);
+    const auto& pm = st.variants.at(st.primary.empty() ? model.variants.front().name : st.primary).model;
     const double arrival_rho = utilization(pm.coefficients(), Work{rate * out, rate * in, d.context_tokens});
     const double ready_rho = std::max(1, ready) * s.max_utilization;
     const double peak_rho = utilization(pm.coefficients(), Work{st.burst_decode, st.burst_prefill, d.context_tokens});
@@ -385,7 +385,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   // filter is still mostly its prior) would move the mix to whichever was tried least.
   const StepModel* measured = nullptr;
   for (const auto& v : model.variants) {
-    const StepModel& m = st.models.at(v.name);
+    const StepModel& m = st.variants.at(v.name).model;
     if (m.observations() > 0 && (!measured || m.observations() > measured->observations())) measured = &m;
   }
   std::vector<Need> needs(nv);
@@ -394,7 +394,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     const auto& v = model.variants[i];
     double cap = sig[i].kv_capacity;
     if (cap <= 0 && v.profile && v.profile->kv_capacity_tokens) cap = *v.profile->kv_capacity_tokens;
-    const StepModel& m = st.models.at(v.name);
+    const StepModel& m = st.variants.at(v.name).model;
     const bool settled = m.observations() >= kSettledObservations || !measured || measured == &m;
     const Coefficients c = settled ? m.coefficients() : corrected_prior(m, *measured);
     needs[i] = need_for(c, cap, d, slo, s, derived);
@@ -486,7 +486,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     // the incumbent measured for a horizon (its correction is what judges the other), and no swap in
     // the HPA's scale-down window (the last swap's removed pods still run: swapping back pays both).
     const bool swap_allowed = pending == 0 &&
-                              st.models.at(model.variants[pi].name).observations() >= kSettledObservations &&
+                              st.variants.at(model.variants[pi].name).model.observations() >= kSettledObservations &&
                               (!st.last_swap || now - *st.last_swap >= s.scale_down_window_s);
     if (cheapest != pi && swap_allowed) {
       const Plan& alt = *plans[cheapest];
@@ -552,7 +552,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
 
   sdk::Recommendation rec;
   const Need& pn = needs[pi];
-  const StepModel& pm = st.models.at(st.primary);
+  const StepModel& pm = st.variants.at(st.primary).model;
   const Coefficients& c = pm.coefficients();
   std::string& why = rec.reason;
   why.reserve(384 + slo_note.size() + mix_note.size() + burst_note.size() + safety_note.size());

@@ -170,7 +170,8 @@ struct RequiredHistory {
 // forgotten, gives the fraction of a predicted rise that comes true (1 on a ramp, near 0 where rises
 // revert within the horizon, as a periodic peak does). The forecast extrapolates that fraction only.
 struct TrendForecast {
-  double t, level_decode, level_prefill, rise_decode, rise_prefill;
+  double t;
+  float level_decode, level_prefill, rise_decode, rise_prefill;  // tokens/s: float's precision suffices
 };
 struct TrendSkill {
   HorizonQueue<TrendForecast> pending;
@@ -181,16 +182,17 @@ void score_forecasts(TrendSkill& skill, double now, double horizon, double decod
 // The fraction of predicted rises that came true, in [0, 1]; 1 before any forecast was scored.
 double trend_skill(const TrendSkill& skill);
 
-// A variant's pods with metrics, and since when that count holds.
-struct PodCount {
-  int pods = 0;
-  double since = 0;
+// What is kept per variant: its learned step model, and its count of pods with metrics and since when
+// that count holds (learning waits until it held a load window).
+struct VariantState {
+  StepModel model;
+  int pods = -1;
+  double pods_since = 0;
 };
 
 // State kept per model between cycles.
 struct ModelState {
-  ByVariant<StepModel> models;     // per variant
-  ByVariant<PodCount> pod_counts;  // per variant: learning waits until its count held a load window
+  ByVariant<VariantState> variants;  // per variant
   double level_decode = 0, level_prefill = 0, trend_decode = 0, trend_prefill = 0;
   std::optional<double> last_t;
   HorizonQueue<ArrivalSample> arrivals;   // the last horizon's arrivals, for the trend's bound

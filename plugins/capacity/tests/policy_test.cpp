@@ -178,7 +178,8 @@ TEST(CapacityPolicy, TrendSkillIsTheShareOfPredictedRisesThatCameTrue) {
   auto scored = [&](auto actual, int forecasts) {
     TrendSkill skill;
     for (int k = 0; k < forecasts; ++k) {
-      const double t = 30.0 * k, level = 100 + k, rise = 0.2 * level;
+      const double t = 30.0 * k;
+      const float level = 100.0F + static_cast<float>(k), rise = 0.2F * level;
       skill.pending.push_back({t, level, level, rise, rise});
       score_forecasts(skill, t + kHorizon, kHorizon, actual(level, rise), actual(level, rise));
     }
@@ -323,7 +324,7 @@ TEST(CapacityPolicy, LearnsOnlyOnceThePodCountHeldALoadWindow) {
   ModelState st;
   auto learned = [&](double t) {
     decide(s, view(f), st, t);
-    return st.models.at("h100").observations();
+    return st.variants.at("h100").model.observations();
   };
   EXPECT_EQ(learned(0), 0u);
   EXPECT_EQ(learned(30), 0u);
@@ -552,7 +553,7 @@ TEST(CapacityPolicy, AnUnmeasuredVariantIsJudgedWithTheMeasuredCorrection) {
     const auto r = decide(s, view(f), st, 300 + 30.0 * k);
     EXPECT_EQ(st.primary, "h100") << "H200 measured " << k + 1 << " cycles: " << r.reason;
   }
-  const StepModel& h100 = st.models.at("h100");
+  const StepModel& h100 = st.variants.at("h100").model;
   const StepModel h200(prior);
   const Coefficients c = corrected_prior(h200, h100);
   EXPECT_NEAR(c.base_ms / prior.base_ms, h100.coefficients().base_ms / prior.base_ms, 1e-9);
@@ -687,8 +688,8 @@ TEST(CapacityPolicy, DerivedOnceDecidesAsDerivedEachCycle) {
       EXPECT_EQ(a.targets[i].replicas, b.targets[i].replicas) << "cycle " << k;
     }
   }
-  EXPECT_EQ(once_state.models.size(), 2u);
-  EXPECT_THROW((void)once_state.models.at("a100"), std::out_of_range);
+  EXPECT_EQ(once_state.variants.size(), 2u);
+  EXPECT_THROW((void)once_state.variants.at("a100"), std::out_of_range);
 }
 
 TEST(CapacityPolicy, SettingsErrorsHavePathsAndSuggestions) {
