@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "emulator_plugin.h"
+#include "settings.h"
 #include "wva/sdk/testing/fakes.h"
 
 namespace wva::emulator {
@@ -262,10 +263,38 @@ INSTANTIATE_TEST_SUITE_P(
                 "sources.emulator.hpa.behavior.scaleDown.policies[0].type: must be Pods or Percent"},
         BadCase{
             R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/H100"}}, "router": {"policy": "random"}})",
-            "sources.emulator.router.policy: must be one of leastOutstanding, roundRobin"},
+            "sources.emulator.router.policy: must be one of leastOutstanding, roundRobin, prefixAware"},
+        BadCase{R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/H100", "prefixCaching": "yes"}}})",
+                "sources.emulator.variants.a.prefixCaching: must be"},
+        BadCase{R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/H100"}},
+                    "workloads": [{"model": "m", "trace": {"file": "x.jsonl", "blockTokens": 0}}]})",
+                "sources.emulator.workloads[0].trace.blockTokens: must be"},
         BadCase{R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/H100"}}, "fixedMetrics": {}})",
                 "two modes"},
         BadCase{R"({"variants": {}})", "sources.emulator.variants: must be a non-empty map"}));
+
+TEST(DynamicMode, PrefixCachingBlockTokensAndPrefixAwareRoutingAreRead) {
+  const auto parsed = parse_dynamic_settings(
+      json::parse(R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/H100", "prefixCaching": false},
+                                   "b": {"model": "m", "profile": "llama-3.1-8b/H200"}},
+                      "workloads": [{"model": "m", "trace": {"file": "conv.jsonl", "blockTokens": 256}}],
+                      "router": {"policy": "prefixAware"}})"),
+      "sources.emulator");
+  ASSERT_TRUE(parsed.ok()) << (parsed.errors.empty() ? "" : parsed.errors.front().to_string());
+  EXPECT_EQ(parsed->router.policy, RouterConfig::Policy::kPrefixAware);
+  ASSERT_EQ(parsed->variants.size(), 2u);
+  for (const auto& v : parsed->variants) EXPECT_EQ(v.engine.prefix_caching, v.name == "b") << v.name;
+  ASSERT_EQ(parsed->workloads.size(), 1u);
+  EXPECT_EQ(parsed->workloads[0].trace.block_tokens, 256);
+  const auto defaults =
+      parse_dynamic_settings(json::parse(R"({"variants": {"a": {"model": "m", "profile": "llama-3.1-8b/H100"}},
+                      "workloads": [{"model": "m", "trace": "conv.jsonl"}]})"),
+                             "sources.emulator");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults->variants[0].engine.prefix_caching) << "on, as in vLLM V1";
+  EXPECT_EQ(defaults->workloads[0].trace.block_tokens, 512) << "Mooncake's block size";
+  EXPECT_EQ(defaults->router.policy, RouterConfig::Policy::kLeastOutstanding);
+}
 
 TEST(DynamicMode, MissingTraceFileFailsAtStartWithPath) {
   EmulatorPlugin plugin;
