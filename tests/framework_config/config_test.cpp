@@ -261,6 +261,8 @@ sources: {s: {a: "true", b: "~", c: "", d: "0x1F", e: "a: b", f: "- x", g: "1e3"
 analyzers: {"yes": {}}
 sinks: {k: {}}
 pipelines: {"p #1": {source: s, analyzers: ["yes"], sinks: [k], selector: {vaLabels: {"n": "1"}}}}
+plugins: {paths: [":x@", "?a", "@x", "`x", "x, y", "[x]", "{x}", "&a", "*a", "!t", "%x", "|x", ">x", "'q",
+                  "\"q", " lead", "trail ", "a #b", "x:", "-", "- ", "a\tb", "\u00e9t\u00e9", "#c", ",", "x]"]}
 )";
   auto tricky = parse_pipelines_yaml(kTricky, 60s);
   ASSERT_TRUE(tricky.config) << tricky.errors.front().to_string();

@@ -532,10 +532,23 @@ sdk::Result<std::chrono::milliseconds> default_interval_from_env() {
 namespace wva::framework {
 namespace {
 
-// A string that would read back as something else when written plain (true, 42, ~) is quoted.
+// Plain only for text that no YAML reader can take for anything else: letters, digits and `_ . / -`, inner
+// spaces, starting with a letter, digit, `_`, `.` or `/`. yaml-cpp writes an indicator-led scalar such as
+// `:x` plain inside a flow sequence, which a YAML 1.1 reader (libyaml) rejects; quoting is always safe.
+bool plain_is_safe(const std::string& s) {
+  if (s.empty() || s.front() == ' ' || s.back() == ' ' || s.front() == '-') return false;
+  for (const char c : s) {
+    const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                      c == '.' || c == '/' || c == '-' || c == ' ';
+    if (!safe) return false;
+  }
+  return true;
+}
+
+// A string that would read back as something else when written plain (true, 42, ~, :x) is quoted.
 void emit_string(YAML::Emitter& out, const std::string& s) {
-  const bool ambiguous =
-      s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL" || plain_scalar_value(s).has_value();
+  const bool ambiguous = !plain_is_safe(s) || s == "~" || s == "null" || s == "Null" || s == "NULL" ||
+                         plain_scalar_value(s).has_value();
   if (ambiguous) out << YAML::DoubleQuoted;
   out << s;
 }
