@@ -32,8 +32,10 @@
 // the variant's own. Readers take every condition with Decision::for_each_condition / all_conditions.
 // 5.1 ClusterView::object_version (a virtual with a default, appended to an interface only the host
 // implements): a token for the version of an object, so a caller remembers what it saw without holding it.
-#define WVA_SDK_ABI_MAJOR 5
-#define WVA_SDK_ABI_MINOR 1
+// 6.0 Load::prompt_tokens_cv (a new member of a struct passed by value): the prompt lengths' spread, from
+// vLLM's histogram by wva/sdk/util/histogram.h (a lognormal fitted to the bucket counts).
+#define WVA_SDK_ABI_MAJOR 6
+#define WVA_SDK_ABI_MINOR 0
 
 #define WVA_SDK_VISIBLE __attribute__((visibility("default")))
 
