@@ -2,13 +2,15 @@
 # Builds the libFuzzer targets of tests/fuzz with clang (ASan + UBSan, build dir build-fuzz) and runs each
 # for N seconds (default 60) on a copy of its seed corpus in a temporary folder; the repository is never
 # written. Prints each run's executed-inputs count; exits non-zero on any crash, leak, timeout or
-# sanitizer report.
-#   scripts/fuzz.sh [--seconds N] [--seed S] [target...]
+# sanitizer report. With --runs R each target stops after R inputs (or N seconds, whichever comes first):
+# with a fixed seed that replays the same inputs on any machine, however fast.
+#   scripts/fuzz.sh [--seconds N] [--seed S] [--runs R] [target...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 seconds=60
 seed=0  # libFuzzer's: 0 = a new random seed each run; a fixed one replays the same inputs (CI)
+runs=-1       # libFuzzer's: -1 = no limit on the number of inputs
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -16,7 +18,9 @@ while [ $# -gt 0 ]; do
     --seconds=*) seconds="${1#*=}"; shift ;;
     --seed) seed="$2"; shift 2 ;;
     --seed=*) seed="${1#*=}"; shift ;;
-    -h|--help) sed -n 2,6p "$0"; exit 0 ;;
+    --runs) runs="$2"; shift 2 ;;
+    --runs=*) runs="${1#*=}"; shift ;;
+    -h|--help) sed -n 2,8p "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
@@ -46,14 +50,14 @@ for t in "${targets[@]}"; do
   # a hang or blow-up in the code; the outer timeout bounds the run itself (a report that never ends, e.g.
   # LeakSanitizer scanning a huge heap), so CI never waits on a fuzzer.
   (cd "$work/$t" && TMPDIR="$work/$t" timeout --kill-after=10 "$((seconds + 120))" \
-     "$repo/$build_dir/bin/$t" -max_total_time="$seconds" -timeout=10 -seed="$seed" \
+     "$repo/$build_dir/bin/$t" -max_total_time="$seconds" -runs="$runs" -timeout=10 -seed="$seed" \
      -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=65536 -print_final_stats=1 \
      -artifact_prefix="$work/$t/artifacts/" corpus >"$log" 2>&1)
   rc=$?
   set -e
   units=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
   if [ "$rc" -eq 0 ]; then
-    echo "fuzz $t: ok, ${units} inputs in ${seconds} s"
+    echo "fuzz $t: ok, ${units} inputs (seed ${seed}, at most ${seconds} s)"
   else
     failed=$((failed + 1))
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
