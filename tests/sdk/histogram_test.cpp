@@ -17,7 +17,7 @@ using wva::sdk::util::lognormal_cv_fit;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 // vLLM's request_prompt_tokens buckets (build_1_2_5_buckets up to a 200k context).
-const std::vector<double> kVllmBounds = {1,    2,    5,     10,    20,    50,     100,    200,   500,
+const std::vector<double> kVllmBounds = {1,    2,    5,    10,    20,    50,    100,    200,    500,
                                          1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, kInf};
 
 struct Sampled {

@@ -280,6 +280,9 @@ void World::complete(std::uint32_t request) {
   FlowCounters& f = variant_flows_[v];
   f.completed += 1;
   f.completed_prompt_tokens += r.prompt;
+  f.completed_prompt_buckets[static_cast<std::size_t>(
+      std::lower_bound(std::begin(kTokenBuckets), std::end(kTokenBuckets), static_cast<double>(r.prompt)) -
+      std::begin(kTokenBuckets))] += 1;
   f.completed_output_tokens += r.generated;
   f.ttft_ms_sum += ttft_ms;
   if (itl_ms) f.itl_ms_sum += *itl_ms, f.itl_count += 1;
@@ -547,6 +550,13 @@ World::Load World::variant_load(std::size_t v, double window_s) const {
   const double done = cur.completed - old.completed;
   if (done > 0) {
     out.avg_input_tokens = (cur.completed_prompt_tokens - old.completed_prompt_tokens) / done;
+    double cumulative = 0;
+    out.prompt_buckets.reserve(cur.completed_prompt_buckets.size());
+    for (std::size_t i = 0; i < cur.completed_prompt_buckets.size(); ++i) {
+      cumulative += (cur.completed_prompt_buckets[i] - old.completed_prompt_buckets[i]) / dt;
+      out.prompt_buckets.emplace_back(
+          i < std::size(kTokenBuckets) ? kTokenBuckets[i] : std::numeric_limits<double>::infinity(), cumulative);
+    }
     out.avg_output_tokens = (cur.completed_output_tokens - old.completed_output_tokens) / done;
     out.ttft_ms = (cur.ttft_ms_sum - old.ttft_ms_sum) / done;
     const double itl_n = cur.itl_count - old.itl_count;

@@ -4,6 +4,7 @@
 // seconds. Time is in seconds since the world started.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "histogram.h"
 #include "hpa.h"
 #include "profile.h"
 #include "replica.h"
@@ -97,6 +99,9 @@ struct FlowCounters {
   double failed = 0;
   double prompt_tokens_computed = 0;  // the pods' vllm:prompt_tokens_total
   double generation_tokens = 0;       // the pods' vllm:generation_tokens_total
+  // Completed requests by prompt length in vLLM's request_prompt_tokens buckets (per bucket, not
+  // cumulative; the last is +Inf): what a source reads the prompts' spread from.
+  std::array<double, std::size(kTokenBuckets) + 1> completed_prompt_buckets{};
 };
 
 struct ModelSample {
@@ -201,6 +206,9 @@ class World {
   struct Load {
     std::optional<double> arrival_rate, avg_input_tokens, avg_output_tokens, ttft_ms, itl_ms;
     std::optional<double> prompt_tokens_rate, generation_tokens_rate;
+    // The window's completions in vLLM's request_prompt_tokens buckets, cumulative by upper bound (+Inf
+    // last), as a rate of the histogram's _bucket series reads; empty when nothing completed.
+    std::vector<std::pair<double, double>> prompt_buckets;
   };
   Load variant_load(std::size_t variant, double window_s) const;
   int router_queue(std::size_t model) const;

@@ -547,8 +547,8 @@ bool plain_is_safe(const std::string& s) {
 
 // A string that would read back as something else when written plain (true, 42, ~, :x) is quoted.
 void emit_string(YAML::Emitter& out, const std::string& s) {
-  const bool ambiguous = !plain_is_safe(s) || s == "~" || s == "null" || s == "Null" || s == "NULL" ||
-                         plain_scalar_value(s).has_value();
+  const bool ambiguous =
+      !plain_is_safe(s) || s == "~" || s == "null" || s == "Null" || s == "NULL" || plain_scalar_value(s).has_value();
   if (ambiguous) out << YAML::DoubleQuoted;
   out << s;
 }

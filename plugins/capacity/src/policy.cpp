@@ -142,7 +142,7 @@ Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const 
     // with z the normal quantile of the allowed fraction: N >= 1/u^2, u the root of R u^2 + B u - rho_max.
     const double rho_max = 1 - c.base_ms / slo.itl_ms;
     const double life_s = d.output_tokens * s.latency_margin * slo.itl_ms / 1000;
-    const double spread = d.prefill_tps * d.input_tokens * (1 + s.prompt_cv * s.prompt_cv) / life_s;
+    const double spread = d.prefill_tps * d.input_tokens * (1 + d.prompt_cv * d.prompt_cv) / life_s;
     const double B = derived.tail_z * c.b_us * 1e-6 * std::sqrt(spread);
     if (rho_max > 0) {
       const double u = (-B + std::sqrt(B * B + 4 * rho_total * rho_max)) / (2 * rho_total);
@@ -338,6 +338,16 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   d.context_tokens = in + out / 2;
   d.input_tokens = in;
   d.output_tokens = out;
+  // The prompts' spread: the source's measurement, weighted by the requests behind it (the window's
+  // arrivals), smoothed; promptLengthCv until there is one.
+  if (load.prompt_tokens_cv && std::isfinite(*load.prompt_tokens_cv) && *load.prompt_tokens_cv >= 0) {
+    const double requests = rate * s.load_window_s;
+    const double weight = std::min(0.5, requests / kSpreadRequests);
+    const double measured = *load.prompt_tokens_cv * *load.prompt_tokens_cv;
+    st.prompt_cv2 = st.prompt_cv2 ? (1 - weight) * *st.prompt_cv2 + weight * measured
+                                  : (1 - weight) * s.prompt_cv * s.prompt_cv + weight * measured;
+  }
+  d.prompt_cv = st.prompt_cv2 ? std::sqrt(*st.prompt_cv2) : s.prompt_cv;
   // Under a queue the pods admit requests until their KV is full: the KV in use then measures the pods,
   // not the demand (sized on it, each cycle of a queue would order a quarter more pods than ready, while
   // the backlog term already orders for the queue).
@@ -584,6 +594,9 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   why += " us, ";
   why += std::to_string(pm.observations());
   why += " obs)";
+  why += "; prompt CV ";
+  put(d.prompt_cv);
+  why += st.prompt_cv2 ? " measured" : " assumed (promptLengthCv: the source gives no spread)";
   why += slo_note;
   why += mix_note;
   if (skill < 0.95) {

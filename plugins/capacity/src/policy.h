@@ -63,6 +63,7 @@ struct Demand {
   double decode_tps = 0, prefill_tps = 0, context_tokens = 0, input_tokens = 0;
   double kv_tokens_in_use = 0;
   double output_tokens = 0;  // mean output length (0: unknown, no tail bound)
+  double prompt_cv = 1.0;    // spread of the prompt lengths (standard deviation / mean)
 };
 
 // Cycles a variant is measured before its own learned coefficients are compared with another's (about
@@ -207,7 +208,14 @@ struct ModelState {
   // Burst memory: the demand (tokens/s) at the last burst's peak, and when demand last came near it.
   double burst_decode = 0, burst_prefill = 0;
   std::optional<double> burst_seen;
+  // The prompts' squared spread (CV^2) as measured by the source, smoothed over about kSpreadRequests
+  // requests; promptLengthCv until the first measurement.
+  std::optional<double> prompt_cv2;
 };
+
+// Requests a measured prompt spread is averaged over: one window of a few requests says little about a
+// tail, and the spread is a slow property of the traffic.
+inline constexpr double kSpreadRequests = 600;
 
 // One cycle for one model at time now_s (seconds). `derived` is derive(s).
 sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk::ModelView& model, ModelState& state,

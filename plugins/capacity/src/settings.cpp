@@ -55,7 +55,9 @@ sdk::SettingsSchema settings_schema() {
                        "prefill interference.")
            .in_range(0.001, 0.5),
        Setting::number("promptLengthCv", 1.0,
-                       "Prompt-length spread assumed (coefficient of variation; the sources give only the mean).")
+                       "Prompt-length spread (coefficient of variation) assumed until the source measures it "
+                       "(Load::prompt_tokens_cv, from vLLM's request_prompt_tokens histogram), and the prior "
+                       "the first measurements are averaged with.")
            .in_range(0, 10),
        Setting::number("coldStartHeadroom", 0.6,
                        "Until one horizon of demand has been observed, demand is sized at the level x (1 + this), "

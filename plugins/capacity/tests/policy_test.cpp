@@ -423,7 +423,7 @@ TEST(CapacityPolicy, ItlTailBoundHoldsTheAllowedFractionOfRequestsUnderPrefillIn
     std::mt19937_64 rng(3);
     const double life = out * s.latency_margin * slo.itl_ms / 1000;
     std::poisson_distribution<int> arrivals(rate / pods * life);
-    const double sigma2 = std::log(1 + s.prompt_cv * s.prompt_cv);
+    const double sigma2 = std::log(1 + d.prompt_cv * d.prompt_cv);
     std::lognormal_distribution<double> length(std::log(in) - sigma2 / 2, std::sqrt(sigma2));
     const double decode_rho = utilization(c, Work{d.decode_tps / pods, 0, d.context_tokens});
     const double rho_max = 1 - c.base_ms / slo.itl_ms;
@@ -442,9 +442,9 @@ TEST(CapacityPolicy, ItlTailBoundHoldsTheAllowedFractionOfRequestsUnderPrefillIn
       << "sized on the mean step time, more requests than allowed miss";
 
   // A wider prompt-length spread or a smaller allowance needs more pods; a looser ITL SLO fewer.
-  Settings wide = s;
+  Demand wide = d;
   wide.prompt_cv = 1.5;
-  EXPECT_GT(need_for(c, 0, d, slo, wide).pods, n.pods);
+  EXPECT_GT(need_for(c, 0, wide, slo, s).pods, n.pods);
   Settings strict = s;
   strict.tail_allowance = 0.01;
   EXPECT_GT(need_for(c, 0, d, slo, strict).pods, n.pods);
@@ -454,6 +454,62 @@ TEST(CapacityPolicy, ItlTailBoundHoldsTheAllowedFractionOfRequestsUnderPrefillIn
   const Need cn = need_for(c, 0, chat, slo, s);
   const double chat_mean = utilization(c, Work{chat.decode_tps, chat.prefill_tps, chat.context_tokens}) / cn.rho_target;
   EXPECT_LT(cn.pods, 1.1 * chat_mean);
+}
+
+TEST(CapacityPolicy, TheTailIsSizedOnTheMeasuredPromptSpread) {
+  // Long prompts, short answers: the ITL tail bounds the fleet, and it grows with the prompts' spread.
+  Fleet f;
+  f.h100 = 8, f.h200 = 0;
+  f.rate = 12, f.in = 8000, f.out = 120, f.kv = 0.2;
+  Settings s;
+  s.cold_start_headroom = 0;
+  auto with_cv = [&](std::optional<double> cv) {
+    auto m = view(f);
+    m.metrics.load.prompt_tokens_cv = cv;
+    return m;
+  };
+  // Twenty cycles of one measured spread (a window weighs at most half: it converges within a few).
+  auto settled = [&](std::optional<double> cv, ModelState& st, const Settings& with = Settings{}) {
+    Settings run = with;
+    run.cold_start_headroom = 0;
+    sdk::Recommendation r;
+    for (int i = 0; i < 20; ++i) r = decide(run, with_cv(cv), st, 1000 + 30 * i);
+    return r;
+  };
+  ModelState none_st, narrow_st, wide_st;
+  const auto assumed = settled(std::nullopt, none_st);
+  EXPECT_NE(assumed.reason.find("prompt CV 1 assumed"), std::string::npos) << assumed.reason;
+  EXPECT_NE(assumed.reason.find("bound itl-tail"), std::string::npos) << assumed.reason;
+  EXPECT_FALSE(none_st.prompt_cv2) << "no measurement, no estimate: the setting stands";
+  const auto narrow = settled(0.3, narrow_st);
+  EXPECT_NE(narrow.reason.find("prompt CV 0.3 measured"), std::string::npos) << narrow.reason;
+  EXPECT_LT(total(narrow), total(assumed)) << narrow.reason << "\n" << assumed.reason;
+  const auto wide = settled(2.0, wide_st);
+  EXPECT_GT(total(wide), total(assumed)) << wide.reason;
+  // Converged, the measured spread decides as a prior equal to it would.
+  Settings prior_narrow = s;
+  prior_narrow.prompt_cv = 0.3;
+  ModelState prior_st;
+  EXPECT_EQ(total(narrow), total(settled(std::nullopt, prior_st, prior_narrow)));
+
+  // The first window moves the estimate from the prior by its weight: 720 requests weigh half.
+  ModelState first;
+  decide(s, with_cv(0.3), first, 1000);
+  ASSERT_TRUE(first.prompt_cv2);
+  EXPECT_NEAR(*first.prompt_cv2, 0.5 * 1.0 + 0.5 * 0.09, 1e-12);
+  // A cycle without a measurement keeps the estimate (missing is not "no spread").
+  const double before = *narrow_st.prompt_cv2;
+  decide(s, with_cv(std::nullopt), narrow_st, 2000);
+  EXPECT_EQ(*narrow_st.prompt_cv2, before);
+  // A trickle of requests barely moves it: 0.1 req/s x 60 s = 6 requests, 1 % of the weight.
+  f.rate = 0.1;
+  decide(s, with_cv(3.0), narrow_st, 2030);
+  EXPECT_NEAR(*narrow_st.prompt_cv2, 0.99 * before + 0.01 * 9.0, 1e-9);
+  // Not a number or negative: ignored.
+  const double kept = *narrow_st.prompt_cv2;
+  decide(s, with_cv(std::nan("")), narrow_st, 2060);
+  decide(s, with_cv(-1.0), narrow_st, 2090);
+  EXPECT_EQ(*narrow_st.prompt_cv2, kept);
 }
 
 TEST(CapacityPolicy, TrendIsRobustToAStep) {

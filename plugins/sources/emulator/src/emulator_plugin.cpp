@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "report.h"
+#include "wva/sdk/util/histogram.h"
 
 namespace wva::emulator {
 
@@ -166,6 +167,7 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> EmulatorPlugin::collect(
       sdk::ModelMetrics m;
       m.collected_at = now;
       bool known = false;
+      std::vector<sdk::util::HistogramBucket> model_prompt_buckets;  // the variants' summed
       for (const auto& variant : model.variants) {
         const auto v = world_->find_variant(model.key.ns, variant.name);
         if (!v) continue;
@@ -191,6 +193,13 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> EmulatorPlugin::collect(
         load.itl_ms = l.itl_ms;
         load.prompt_tokens_rate = l.prompt_tokens_rate;
         load.generation_tokens_rate = l.generation_tokens_rate;
+        if (!l.prompt_buckets.empty() && l.avg_input_tokens) {
+          std::vector<sdk::util::HistogramBucket> buckets;
+          buckets.reserve(l.prompt_buckets.size());
+          for (const auto& [upper, count] : l.prompt_buckets) buckets.push_back({upper, count});
+          load.prompt_tokens_cv = sdk::util::lognormal_cv_fit(buckets, *l.avg_input_tokens);
+          sdk::util::add_buckets(model_prompt_buckets, buckets);
+        }
         m.load_by_variant[variant.name] = load;
       }
       if (!known) {
@@ -202,6 +211,9 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> EmulatorPlugin::collect(
       } else {
         m.state = sdk::MetricsState::kOk;
         m.load = combine_loads(m.load_by_variant);
+        // The model's spread from its variants' buckets pooled (combine_loads can only bound it).
+        if (!model_prompt_buckets.empty() && m.load.avg_input_tokens)
+          m.load.prompt_tokens_cv = sdk::util::lognormal_cv_fit(model_prompt_buckets, *m.load.avg_input_tokens);
         if (m.replicas.empty() && !m.load.arrival_rate) {
           m.state = sdk::MetricsState::kNoData;
           m.message = "emulator: no ready pod of " + model.key.to_string();

@@ -1,5 +1,6 @@
 #include "fixed_mode.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace wva::emulator {
@@ -67,7 +68,8 @@ void parse_fixed(const nlohmann::json& config, const std::string& path, FixedCon
           errors.add(dpath, "must be a map with arrivalRate, inputTokens, outputTokens");
           continue;
         }
-        check_keys(load, {"arrivalRate", "inputTokens", "outputTokens", "ttftMs", "itlMs"}, dpath, errors);
+        check_keys(load, {"arrivalRate", "inputTokens", "outputTokens", "ttftMs", "itlMs", "promptTokensCv"}, dpath,
+                   errors);
         sdk::Load l;
         if (load.contains("arrivalRate"))
           l.arrival_rate = bounded(load["arrivalRate"], dpath + ".arrivalRate", 0, kInf, errors);
@@ -77,6 +79,8 @@ void parse_fixed(const nlohmann::json& config, const std::string& path, FixedCon
           l.avg_output_tokens = bounded(load["outputTokens"], dpath + ".outputTokens", 0, kInf, errors);
         if (load.contains("ttftMs")) l.ttft_ms = bounded(load["ttftMs"], dpath + ".ttftMs", 0, kInf, errors);
         if (load.contains("itlMs")) l.itl_ms = bounded(load["itlMs"], dpath + ".itlMs", 0, kInf, errors);
+        if (load.contains("promptTokensCv"))
+          l.prompt_tokens_cv = bounded(load["promptTokensCv"], dpath + ".promptTokensCv", 0, 100, errors);
         out.load[deployment] = l;
       }
     }
@@ -118,6 +122,8 @@ sdk::Load combine_loads(const std::map<std::string, sdk::Load>& by_variant) {
   mean(ttft_w, w_ttft, total.ttft_ms);
   mean(itl_w, w_itl, total.itl_ms);
   for (const auto& [name, l] : by_variant) {
+    // Without the buckets the pooled spread is unknown: the largest of the variants' is the cautious pick.
+    if (l.prompt_tokens_cv) total.prompt_tokens_cv = std::max(total.prompt_tokens_cv.value_or(0), *l.prompt_tokens_cv);
     if (l.prompt_tokens_rate) total.prompt_tokens_rate = total.prompt_tokens_rate.value_or(0) + *l.prompt_tokens_rate;
     if (l.generation_tokens_rate)
       total.generation_tokens_rate = total.generation_tokens_rate.value_or(0) + *l.generation_tokens_rate;

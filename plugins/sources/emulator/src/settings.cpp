@@ -230,9 +230,11 @@ sdk::SettingsSchema settings_schema() {
       Setting::custom("fixedMetrics", nullptr,
                       "a map of Deployment name -> list of {kvCacheUsage, waiting, running, kvCapacityTokens}",
                       "Fixed mode: the per-pod metrics reported verbatim, one entry per pod."),
-      Setting::custom("fixedLoad", nullptr,
-                      "a map of Deployment name -> {arrivalRate, inputTokens, outputTokens, ttftMs, itlMs}",
-                      "Fixed mode: the per-variant load reported verbatim.")};
+      Setting::custom(
+          "fixedLoad", nullptr,
+          "a map of Deployment name -> {arrivalRate, inputTokens, outputTokens, ttftMs, itlMs, promptTokensCv}",
+          "Fixed mode: the per-variant load reported verbatim (the model's `promptTokensCv` is the largest of its "
+          "variants').")};
   for (auto& f : dynamic_fields()) fields.push_back(std::move(f));
   return {
       "A simulated vLLM fleet: fixed metrics reported verbatim (fixedMetrics, fixedLoad), or a simulated "

@@ -87,6 +87,63 @@ TEST(DynamicMode, ReportsSimulatedPodsAndArrivalRate) {
   EXPECT_NE(r2->at(other.key).message.find("llama-h100"), std::string::npos);
 }
 
+TEST(DynamicMode, PromptSpreadIsFittedToTheWindowsPromptBuckets) {
+  // Two variants serving prompts of mean 8000 tokens and CV 0.375 (lognormal): each variant's spread and
+  // the model's (its variants' buckets pooled) are read from vLLM's 1-2-5 buckets, as the prometheus
+  // source reads the real histogram; a log-uniform reading of the same buckets would say 0.59.
+  EmulatorPlugin plugin;
+  auto cfg = json::parse(R"({
+    "variants": {"a-h100": {"namespace": "llm", "model": "meta/llama-3.1-8b", "profile": "llama-3.1-8b/H100"},
+                 "b-h200": {"namespace": "llm", "model": "meta/llama-3.1-8b", "profile": "llama-3.1-8b/H200"}},
+    "workloads": [{"namespace": "llm", "model": "meta/llama-3.1-8b", "rate": {"constant": 6},
+                   "inputTokens": {"lognormal": {"mean": 8000, "stddev": 3000}, "max": 30000},
+                   "outputTokens": 100, "seed": 9}],
+    "loadWindow": "5m"
+  })");
+  {
+    auto c = plugin.configure(cfg, "sources.emulator");
+    ASSERT_TRUE(c.ok()) << c.error().to_string();
+  }
+  sdk::testing::FakeContext ctx("emulator");
+  ASSERT_TRUE(ctx.fake_cluster().put(deployment("a-h100", 2)).ok());
+  ASSERT_TRUE(ctx.fake_cluster().put(deployment("b-h200", 2)).ok());
+  ASSERT_TRUE(plugin.start(ctx).ok());
+  ctx.fake_clock().advance(std::chrono::seconds(330));
+  sdk::ModelView m;
+  m.key = {"llm", "meta/llama-3.1-8b"};
+  for (const char* name : {"a-h100", "b-h200"}) {
+    sdk::Variant v;
+    v.name = name;
+    v.current_replicas = 2;
+    m.variants.push_back(v);
+  }
+  std::vector<sdk::ModelView> models{m};
+  auto r = plugin.collect(models, sdk::Deadline::in(std::chrono::seconds(1)));
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  const auto& got = r->at(m.key);
+  for (const char* name : {"a-h100", "b-h200"}) {
+    const auto& l = got.load_by_variant.at(name);
+    ASSERT_TRUE(l.prompt_tokens_cv) << name;
+    EXPECT_NEAR(*l.prompt_tokens_cv, 0.375, 0.06) << name;
+  }
+  ASSERT_TRUE(got.load.prompt_tokens_cv);
+  EXPECT_NEAR(*got.load.prompt_tokens_cv, 0.375, 0.05);
+
+  // Prompts of one length: nearly no spread (not the 0.375 above, and never read as "unknown").
+  EmulatorPlugin fixed;
+  cfg["workloads"][0]["inputTokens"] = 3000;
+  ASSERT_TRUE(fixed.configure(cfg, "sources.emulator").ok());
+  sdk::testing::FakeContext ctx2("emulator");
+  ASSERT_TRUE(ctx2.fake_cluster().put(deployment("a-h100", 2)).ok());
+  ASSERT_TRUE(ctx2.fake_cluster().put(deployment("b-h200", 2)).ok());
+  ASSERT_TRUE(fixed.start(ctx2).ok());
+  ctx2.fake_clock().advance(std::chrono::seconds(330));
+  auto r2 = fixed.collect(models, sdk::Deadline::in(std::chrono::seconds(1)));
+  ASSERT_TRUE(r2.ok());
+  ASSERT_TRUE(r2->at(m.key).load.prompt_tokens_cv);
+  EXPECT_LT(*r2->at(m.key).load.prompt_tokens_cv, 0.1);
+}
+
 TEST(DynamicMode, ArrivalRateCountsRequestsStillQueued) {
   // One replica far over capacity: completions lag arrivals, but the reported rate is the arrival rate.
   EmulatorPlugin plugin;

@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -46,6 +47,25 @@ std::string make_body(const std::vector<wva::sdk::ModelView>& models, const std:
   bool first = true;
   int n = 0;
   for (const auto& sig : signals) {
+    if (per_deployment && sig == "promptTokensBucket") {
+      // vLLM's prompt-length buckets, one series per Deployment and bound, labels sorted as Prometheus does.
+      static const char* const kLe[] = {"1.0",     "2.0",     "5.0",     "10.0",     "20.0",     "50.0",
+                                        "100.0",   "200.0",   "500.0",   "1000.0",   "2000.0",   "5000.0",
+                                        "10000.0", "20000.0", "50000.0", "100000.0", "200000.0", "+Inf"};
+      for (const auto& m : models)
+        for (const auto& v : m.variants) {
+          double cumulative = 0;
+          for (const char* le : kLe) {
+            cumulative += (n++ % 7) / 10.0;
+            if (!first) body += ',';
+            first = false;
+            body += R"({"metric":{"le":")" + std::string(le) + R"(","model_name":")" + m.key.model_id +
+                    R"(","namespace":")" + m.key.ns + R"(","wva_deployment":")" + v.name + R"(","wva_signal":")" + sig +
+                    R"("},"value":[1795808585.05,")" + std::to_string(cumulative) + "\"]}";
+          }
+        }
+      continue;
+    }
     if (per_deployment) {
       for (const auto& m : models)
         for (const auto& v : m.variants) {
@@ -107,10 +127,16 @@ void run(benchmark::State& state, const std::vector<Response>& responses, bool c
   const CapacityCache cache = cached_capacity ? capacity_cache_of(models) : CapacityCache{};
   std::vector<std::string> bodies;
   std::size_t bytes = 0, series = 0;
+  bool fits = false;  // the histogram and the means: a spread is fitted for every variant and model
   for (const auto& r : responses) {
+    for (const auto& sig : r.signals)
+      fits = fits || (sig == "promptTokensBucket" &&
+                      std::find(r.signals.begin(), r.signals.end(), "promptTokensCount") != r.signals.end());
     bodies.push_back(make_body(models, r.signals, r.per_deployment));
     bytes += bodies.back().size();
-    series += r.signals.size() * static_cast<std::size_t>(count * kVariants * (r.per_deployment ? 1 : kReplicas));
+    for (const auto& sig : r.signals)
+      series += static_cast<std::size_t>(count * kVariants *
+                                         (r.per_deployment ? (sig == "promptTokensBucket" ? 18 : 1) : kReplicas));
   }
   // One grouper for every cycle, as the source keeps it: the route index is built once (the views do not
   // change), each cycle starts with reset().
@@ -127,6 +153,9 @@ void run(benchmark::State& state, const std::vector<Response>& responses, bool c
     if (out.size() != static_cast<std::size_t>(count) ||
         out.begin()->second.replicas.size() != static_cast<std::size_t>(kVariants * kReplicas))
       state.SkipWithError("wrong grouping");
+    if (fits && (!out.begin()->second.load.prompt_tokens_cv ||
+                 !out.begin()->second.load_by_variant.begin()->second.prompt_tokens_cv))
+      state.SkipWithError("no spread fitted");
     benchmark::DoNotOptimize(out);
   }
   state.counters["series"] = static_cast<double>(series);
@@ -193,6 +222,21 @@ void BM_ParseGroup_FullCycle(benchmark::State& state) {
 void BM_ParseGroup_SteadyCycle(benchmark::State& state) {
   run(state, {{kSteadyReplicaSignals}, {kLoadSignals, /*per_deployment=*/true}}, /*cached_capacity=*/true);
 }
+// The same with the prompt-length histogram (promptTokensBucket: 18 series per Deployment) in the load group,
+// and each variant's and model's spread fitted to the buckets.
+void BM_ParseGroup_SteadyCycleWithBuckets(benchmark::State& state) {
+  std::vector<std::string> load = kLoadSignals;
+  load.push_back("promptTokensBucket");
+  run(state, {{kSteadyReplicaSignals}, {load, /*per_deployment=*/true}}, /*cached_capacity=*/true);
+}
+// The same histogram without the prompt token sums and counts: no mean, no fit; the read and grouping alone.
+void BM_ParseGroup_SteadyCycleWithBucketsNoFit(benchmark::State& state) {
+  std::vector<std::string> load;
+  for (const auto& s : kLoadSignals)
+    if (s != "promptTokensSum" && s != "promptTokensCount") load.push_back(s);
+  load.push_back("promptTokensBucket");
+  run(state, {{kSteadyReplicaSignals}, {load, /*per_deployment=*/true}}, /*cached_capacity=*/true);
+}
 // The same bodies through the reader alone.
 void BM_ParseOnly_FullCycle(benchmark::State& state) {
   run_parse_only(state, {{kReplicaSignals}, {kLoadSignals, /*per_deployment=*/true}});
@@ -223,6 +267,8 @@ BENCHMARK(BM_ParseGroup_OneSignal)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_ReplicaGroup)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_FullCycle)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_SteadyCycle)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ParseGroup_SteadyCycleWithBuckets)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ParseGroup_SteadyCycleWithBucketsNoFit)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseOnly_FullCycle)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_FullCycleLoadPerPod)->Arg(1000)->Unit(benchmark::kMillisecond);
 

@@ -65,6 +65,16 @@ std::optional<std::string> domain_violation(Signal signal, double value) {
   }
 }
 
+std::optional<double> bucket_bound(std::string_view le) {
+  // Prometheus writes "+Inf" and Go's shortest float ("1000", "0.5", "1e+06"); Python clients "1000.0".
+  if (!le.empty() && le.front() == '+') le.remove_prefix(1);
+  if (le.empty()) return std::nullopt;
+  double out = 0;
+  auto [ptr, ec] = std::from_chars(le.data(), le.data() + le.size(), out);  // also "Inf"
+  if (ec != std::errc() || ptr != le.data() + le.size() || std::isnan(out) || out == -HUGE_VAL) return std::nullopt;
+  return out;
+}
+
 Grouper::Grouper(std::span<const sdk::ModelView> models, LabelNames labels, Millis stale_after)
     : labels_(std::move(labels)), stale_after_(stale_after) {
   reset(models);
@@ -103,6 +113,9 @@ void Grouper::lay_out_cycle() {
   pod_values_.assign(route_.pods(), PodValues{});
   variant_values_.assign(route_.variants(), DeploymentValues{});
   pod_load_.clear();
+  bucket_pool_.clear();
+  bucket_head_.clear();  // laid out at the first bucket: a fleet without the histogram pays nothing
+  bounds_.clear();
   unlisted_.clear();
   unlisted_names_.clear();
   unlisted_index_.reset(0);
@@ -120,6 +133,10 @@ void Grouper::release_cycle() {
   release(pod_values_);
   release(variant_values_);
   release(pod_load_);
+  if (!bucket_pool_.empty()) bucket_reserve_ = bucket_pool_.size();  // a cycle that read the histogram
+  release(bucket_pool_);
+  release(bucket_head_);
+  release(bounds_);
   release(unlisted_);
   release(unlisted_names_);
   unlisted_index_ = FlatIndex();
@@ -128,7 +145,7 @@ void Grouper::release_cycle() {
   release(staged_);
   release(staged_unmapped_models_);
   cached_capacity_ = nullptr;
-  slots_mark_ = capacity_mark_ = capacity_names_mark_ = 0;
+  slots_mark_ = capacity_mark_ = capacity_names_mark_ = bounds_mark_ = 0;
 }
 
 std::size_t Grouper::allocated_bytes() const {
@@ -138,6 +155,8 @@ std::size_t Grouper::allocated_bytes() const {
     bytes += st.invalid_examples.capacity() * sizeof(std::string) + st.unlisted.capacity() * sizeof(std::uint32_t);
   bytes += pod_values_.capacity() * sizeof(PodValues) + variant_values_.capacity() * sizeof(DeploymentValues);
   bytes += pod_load_.capacity() * sizeof(pod_load_[0]) + unlisted_.capacity() * sizeof(UnlistedPod);
+  bytes += bucket_pool_.capacity() * sizeof(BucketEntry) + bucket_head_.capacity() * sizeof(std::uint32_t) +
+           bounds_.capacity() * sizeof(double);
   bytes += unlisted_names_.capacity() + unlisted_index_.allocated_bytes();
   bytes += capacity_.capacity() * sizeof(Capacity) + capacity_names_.capacity();
   bytes += staged_.capacity() * sizeof(Staged) + staged_unmapped_models_.capacity() * sizeof(std::uint32_t);
@@ -247,10 +266,82 @@ void Grouper::store_model_level(std::uint32_t model, Signal signal, double value
   st.router_queue = st.router_queue.value_or(0.0) + value;  // one series per router (gateway) replica
 }
 
+std::uint16_t Grouper::bound_index(const std::string_view* le) {
+  const std::optional<double> bound = le ? bucket_bound(*le) : std::nullopt;
+  if (!bound) return kBadBound;
+  // A few distinct bounds (vLLM: 18) for the whole fleet: a scan, no hashing.
+  for (std::size_t i = 0; i < bounds_.size(); ++i)
+    if (bounds_[i] == *bound) return static_cast<std::uint16_t>(i);
+  if (bounds_.size() >= kMaxBucketBounds) return kTooManyBounds;
+  bounds_.push_back(*bound);
+  return static_cast<std::uint16_t>(bounds_.size() - 1);
+}
+
+void Grouper::add_bucket(std::uint32_t global_variant, std::uint16_t bound, double count) {
+  if (bucket_head_.empty()) {
+    bucket_head_.assign(route_.variants(), kNoBucket);
+    if (bucket_pool_.capacity() < bucket_reserve_) bucket_pool_.reserve(bucket_reserve_);
+  }
+  std::uint32_t& head = bucket_head_[global_variant];
+  for (std::uint32_t b = head; b != kNoBucket; b = bucket_pool_[b].next) {
+    if (bucket_pool_[b].bound == bound) {
+      bucket_pool_[b].count += count;  // several series of one bucket (two scrape jobs, LWS groups): they add up
+      return;
+    }
+  }
+  if (bucket_pool_.size() >= kNoBucket) throw std::length_error("too many histogram buckets");
+  bucket_pool_.push_back(BucketEntry{head, bound, count});
+  head = static_cast<std::uint32_t>(bucket_pool_.size() - 1);
+}
+
+void Grouper::store_bucket(const Staged& st) {
+  constexpr Signal signal = Signal::kPromptTokensBucket;
+  std::uint32_t model = 0, global_variant = RouteIndex::kNone;
+  std::string_view kind, name;
+  if (st.target == Target::kPod) {
+    pod_values_[st.index].seen |= bit(idx(signal));  // a series of this cycle reached the pod
+    model = pod_model(st.index);
+    kind = "pod";
+    name = pod_name(st.index);
+    if (const std::int32_t v = pod_variant(st.index); v >= 0)
+      global_variant = route_.variant_base(model) + static_cast<std::uint32_t>(v);
+  } else {
+    global_variant = st.index;
+    model = route_.model_of_variant(st.index);
+    kind = "Deployment";
+    name = route_.variant_name(st.index);
+  }
+  if (st.bound == kBadBound || st.bound == kTooManyBounds) {
+    ++stats_.invalid[idx(signal)];
+    note_invalid(model, signal, st.value, kind, name,
+                 st.bound == kBadBound ? "no le label with a bucket bound"
+                                       : "more than " + std::to_string(kMaxBucketBounds) + " distinct le bounds");
+    return;
+  }
+  if (!std::isfinite(st.value)) {
+    ++stats_.non_finite;
+    return;
+  }
+  if (auto why = domain_violation(signal, st.value)) {
+    ++stats_.invalid[idx(signal)];
+    note_invalid(model, signal, st.value, kind, name, *why);
+    return;
+  }
+  if (global_variant != RouteIndex::kNone) add_bucket(global_variant, st.bound, st.value);
+}
+
+void Grouper::variant_buckets(std::uint32_t global_variant, std::vector<sdk::util::HistogramBucket>& out) const {
+  out.clear();
+  if (bucket_head_.empty()) return;
+  for (std::uint32_t b = bucket_head_[global_variant]; b != kNoBucket; b = bucket_pool_[b].next)
+    out.push_back(sdk::util::HistogramBucket{bounds_[bucket_pool_[b].bound], bucket_pool_[b].count});
+}
+
 void Grouper::begin(std::optional<Signal> single) {
   single_ = single;
   staged_.clear();
   slots_mark_ = slots();
+  bounds_mark_ = bounds_.size();
   capacity_mark_ = capacity_.size();
   capacity_names_mark_ = capacity_names_.size();
   staged_samples_ = staged_ignored_ = staged_unmapped_deployments_ = 0;
@@ -328,17 +419,22 @@ void Grouper::on_sample(const SampleView& s) {
   }
   ++staged_samples_;
   const auto sig = static_cast<std::uint8_t>(signal);
+  // A histogram bucket's bound, looked up only for those series (the only ones that carry `le`).
+  const auto bound = [&] {
+    return signal == Signal::kPromptTokensBucket ? bound_index(s.label(kBucketLabel)) : std::uint16_t{0};
+  };
   if (model_level) {
-    staged_.push_back(Staged{mi, sig, Target::kModel, s.value});
+    staged_.push_back(Staged{mi, sig, Target::kModel, 0, s.value});
   } else if (has_pod) {
     std::uint32_t slot = route_.find_pod(mi, *r.pod);
     if (slot == RouteIndex::kNone) slot = unlisted_slot(mi, *r.pod);
-    staged_.push_back(Staged{slot, sig, Target::kPod, s.value});
+    staged_.push_back(Staged{slot, sig, Target::kPod, bound(), s.value});
   } else if (const std::uint32_t v = route_.find_deployment(mi, *deployment); v != RouteIndex::kNone) {
-    staged_.push_back(Staged{v, sig, Target::kVariant, s.value});
+    staged_.push_back(Staged{v, sig, Target::kVariant, bound(), s.value});
   } else if (const std::int32_t vi = route_.variant_by_prefix(mi, *deployment); vi >= 0) {
     // e.g. pods of a LeaderWorkerSet group, name-<group>-<index>
-    staged_.push_back(Staged{route_.variant_base(mi) + static_cast<std::uint32_t>(vi), sig, Target::kVariant, s.value});
+    staged_.push_back(
+        Staged{route_.variant_base(mi) + static_cast<std::uint32_t>(vi), sig, Target::kVariant, bound(), s.value});
   } else {
     ++staged_unmapped_deployments_;
     staged_unmapped_models_.push_back(mi);
@@ -349,6 +445,10 @@ void Grouper::commit() {
   staged_peak_ = std::max(staged_peak_, staged_.size());
   for (const Staged& st : staged_) {
     const auto signal = static_cast<Signal>(st.signal);
+    if (signal == Signal::kPromptTokensBucket && st.target != Target::kModel) {
+      store_bucket(st);
+      continue;
+    }
     switch (st.target) {
       case Target::kPod: store(st.index, signal, st.value); break;
       case Target::kVariant: store_variant(st.index, signal, st.value); break;
@@ -383,6 +483,7 @@ void Grouper::rollback() {
   // Pods first seen in this response are forgotten; listed pods got nothing of it (values are stored at
   // commit).
   if (slots() > slots_mark_) forget_unlisted_from(slots_mark_);
+  bounds_.resize(bounds_mark_);  // bounds first seen in this response (buckets are stored at commit)
   capacity_.resize(capacity_mark_);
   capacity_names_.resize(capacity_names_mark_);
   begin(single_);
@@ -485,6 +586,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
   std::map<sdk::ModelKey, sdk::ModelMetrics> out;
   std::vector<std::uint32_t> order;
   std::vector<LoadSums> variant_load;
+  std::vector<sdk::util::HistogramBucket> buckets, model_buckets;  // promptTokensBucket: a variant's, the model's
   for (std::uint32_t mi = 0; mi < models_.size(); ++mi) {
     const auto& model = models_[mi];
     const ModelState& state = state_[mi];
@@ -554,9 +656,29 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
       model_load.add(v.value, bits(v.present));
     }
 
-    for (std::size_t vi = 0; vi < model.variants.size(); ++vi)
-      if (variant_load[vi].present.any()) mm.load_by_variant[model.variants[vi].name] = variant_load[vi].to_load();
+    // The spread of the prompt lengths: a lognormal of the variant's mean fitted to its buckets, and of the
+    // model's mean to its variants' buckets summed. No buckets, no mean or no observation: absent.
+    model_buckets.clear();
+    std::size_t with_buckets = 0;
+    // The mean and fit of the first variant with buckets (copies: two variants may share a name).
+    std::optional<double> first_mean, first_cv;
+    for (std::size_t vi = 0; vi < model.variants.size(); ++vi) {
+      variant_buckets(route_.variant_base(mi) + static_cast<std::uint32_t>(vi), buckets);
+      if (buckets.empty() && variant_load[vi].present.none()) continue;
+      sdk::Load& load = mm.load_by_variant[model.variants[vi].name];
+      load = variant_load[vi].to_load();
+      if (buckets.empty()) continue;
+      if (load.avg_input_tokens) load.prompt_tokens_cv = sdk::util::lognormal_cv_fit(buckets, *load.avg_input_tokens);
+      sdk::util::add_buckets(model_buckets, buckets);
+      if (++with_buckets == 1) first_mean = load.avg_input_tokens, first_cv = load.prompt_tokens_cv;
+    }
     if (model_load.present.any()) mm.load = model_load.to_load();
+    if (with_buckets > 0 && mm.load.avg_input_tokens) {
+      // One variant of the model's mean: its fit is the model's (the same buckets, the same mean).
+      mm.load.prompt_tokens_cv = with_buckets == 1 && first_mean == mm.load.avg_input_tokens
+                                     ? first_cv
+                                     : sdk::util::lognormal_cv_fit(model_buckets, *mm.load.avg_input_tokens);
+    }
     mm.load.router_queue = state.router_queue;
 
     std::string invalid;

@@ -22,6 +22,7 @@
 #include "route_index.h"
 #include "settings.h"
 #include "wva/sdk/types.h"
+#include "wva/sdk/util/histogram.h"
 
 namespace wva::prometheus {
 
@@ -43,6 +44,13 @@ struct GroupStats {
 // Largest count (waiting/running requests) or rate a signal may carry; more is a broken exporter.
 inline constexpr double kMaxPlausibleCount = 1e9;
 inline constexpr double kMaxPlausibleRate = 1e12;
+// Distinct bucket bounds (`le` values) one cycle keeps for the promptTokensBucket series (vLLM has 18);
+// a series with a bound beyond them is invalid data.
+inline constexpr std::size_t kMaxBucketBounds = 256;
+
+// A histogram bucket's upper bound from its `le` label as Prometheus writes it ("+Inf", "1000.0", "1e+06"),
+// or nullopt when it is not one (empty, not a number, NaN, -Inf).
+std::optional<double> bucket_bound(std::string_view le);
 
 // Why a finite value is outside the domain of its signal ("outside [0, 1]", "negative", "above 1e+09"),
 // or nullopt when it is valid. Such values are invalid data: absent, counted, named in the message.
@@ -162,6 +170,18 @@ class Grouper : public SampleHandler {
     Mask present = 0;
     Mask seen = 0;
   };
+  // One bucket of a Deployment's prompt-length histogram (promptTokensBucket series). A Deployment's
+  // buckets are a list in one pool (bucket_pool_), its head in bucket_head_: no allocation per Deployment.
+  static constexpr std::uint32_t kNoBucket = UINT32_MAX;
+  struct BucketEntry {               // 16 bytes
+    std::uint32_t next = kNoBucket;  // the Deployment's next bucket in bucket_pool_
+    std::uint16_t bound = 0;         // index into bounds_
+    double count = 0;                // cumulative count (a rate of them), summed over the series
+  };
+  // Staged::bound of a bucket series whose `le` is missing or no bound, and of one beyond kMaxBucketBounds.
+  static constexpr std::uint16_t kBadBound = UINT16_MAX;
+  static constexpr std::uint16_t kTooManyBounds = UINT16_MAX - 1;
+  static_assert(kMaxBucketBounds < kTooManyBounds);
   struct UnlistedPod {  // a pod the host did not list, seen this cycle
     std::uint32_t model = 0;
     std::int32_t variant = -1;                     // index into the model's variants, -1: none
@@ -172,8 +192,10 @@ class Grouper : public SampleHandler {
     std::uint32_t index = 0;  // pod slot, global variant index or model index
     std::uint8_t signal = 0;  // a Signal
     Target target = Target::kPod;
+    std::uint16_t bound = 0;  // promptTokensBucket: index into bounds_, or kBadBound / kTooManyBounds
     double value = 0;
   };
+  static_assert(sizeof(Staged) == 16 && sizeof(BucketEntry) == 16);
   struct Capacity {  // a vllm:cache_config_info series, matched to pods in finish()
     std::uint32_t ns_offset = 0, ns_size = 0, pod_offset = 0, pod_size = 0;  // into capacity_names_
     bool has_labels = false;
@@ -215,6 +237,14 @@ class Grouper : public SampleHandler {
   void store(std::uint32_t slot, Signal signal, double value);
   void store_variant(std::uint32_t global_variant, Signal signal, double value);
   void store_model_level(std::uint32_t model, Signal signal, double value);
+  // A promptTokensBucket series routed to a pod or a Deployment (Target::kPod / kVariant): checked, then
+  // added to the bucket list of the Deployment (a pod's: its variant's).
+  void store_bucket(const Staged& st);
+  void add_bucket(std::uint32_t global_variant, std::uint16_t bound, double count);
+  // The index in bounds_ of a series' `le` (kBadBound, kTooManyBounds), added when new.
+  std::uint16_t bound_index(const std::string_view* le);
+  // A variant's buckets as the SDK's histogram (into `out`, cleared first).
+  void variant_buckets(std::uint32_t global_variant, std::vector<sdk::util::HistogramBucket>& out) const;
   // Keeps a value in its slot; a finite value outside its signal's domain is counted and left out, and
   // its reason returned for note_invalid().
   std::optional<std::string> keep_value(Mask& present, Mask& seen, double& stored, Signal signal, double value);
@@ -238,6 +268,10 @@ class Grouper : public SampleHandler {
   std::vector<PodValues> pod_values_;                       // per slot
   std::vector<DeploymentValues> variant_values_;            // per-Deployment load series, by global variant
   std::vector<std::array<double, kSignalCount>> pod_load_;  // per-pod load values
+  std::vector<BucketEntry> bucket_pool_;                    // every Deployment's buckets (promptTokensBucket)
+  std::vector<std::uint32_t> bucket_head_;                  // by global variant; laid out at the first bucket
+  std::vector<double> bounds_;                              // the distinct `le` bounds of this cycle
+  std::size_t bucket_reserve_ = 0;                          // bucket_pool_'s size last cycle: its first allocation
   std::vector<UnlistedPod> unlisted_;                       // slots route_.pods() and up
   std::string unlisted_names_;
   FlatIndex unlisted_index_;                      // (model, pod) -> slot, unlisted pods
@@ -254,7 +288,7 @@ class Grouper : public SampleHandler {
   std::vector<Staged> staged_;
   std::size_t staged_reserve_ = 0;  // the largest query of the last cycle: staged_'s first allocation
   std::size_t staged_peak_ = 0;     // the largest query of this cycle
-  std::size_t slots_mark_ = 0, capacity_mark_ = 0, capacity_names_mark_ = 0;
+  std::size_t slots_mark_ = 0, capacity_mark_ = 0, capacity_names_mark_ = 0, bounds_mark_ = 0;
   std::size_t staged_samples_ = 0, staged_ignored_ = 0, staged_unmapped_deployments_ = 0;
   std::vector<std::uint32_t> staged_unmapped_models_;
   double staged_eval_time_ = 0;

@@ -16,6 +16,8 @@ sdk::Result<void> PrometheusSource::configure(const sdk::Config& config, const s
     if (!parsed) return parsed.error();
     config_ = std::move(parsed.value());
     grouper_.reset();  // built with the old label names
+    kept_spreads_.clear();
+    last_spread_read_.reset();
     config_path_ = config_path;
     recorded_unusable_ = recorded_series_unusable(config_);
     configured_ = true;
@@ -58,6 +60,34 @@ void PrometheusSource::stop() noexcept {
 CollectReport PrometheusSource::last_report() const {
   std::lock_guard lock(report_mu_);
   return report_;
+}
+
+bool PrometheusSource::keep_spreads(const std::map<sdk::ModelKey, sdk::ModelMetrics>& out) {
+  // A fresh read replaces every kept spread: a variant the histogram no longer covers keeps none.
+  kept_spreads_.clear();
+  for (const auto& [key, mm] : out) {
+    KeptSpread k;
+    k.model = mm.load.prompt_tokens_cv;
+    for (const auto& [variant, load] : mm.load_by_variant)
+      if (load.prompt_tokens_cv) k.variants.emplace_back(variant, *load.prompt_tokens_cv);
+    if (k.model || !k.variants.empty()) kept_spreads_.emplace_hint(kept_spreads_.end(), key, std::move(k));
+  }
+  return !kept_spreads_.empty();
+}
+
+void PrometheusSource::apply_kept_spreads(std::map<sdk::ModelKey, sdk::ModelMetrics>& out) const {
+  // Both maps are sorted by key: one walk. Only a load with a mean this cycle gets one (as a fit would).
+  auto it = kept_spreads_.begin();
+  for (auto& [key, mm] : out) {
+    while (it != kept_spreads_.end() && it->first < key) ++it;
+    if (it == kept_spreads_.end()) return;
+    if (key < it->first) continue;
+    if (it->second.model && mm.load.avg_input_tokens) mm.load.prompt_tokens_cv = it->second.model;
+    for (const auto& [variant, spread] : it->second.variants) {
+      auto v = mm.load_by_variant.find(variant);
+      if (v != mm.load_by_variant.end() && v->second.avg_input_tokens) v->second.prompt_tokens_cv = spread;
+    }
+  }
 }
 
 void PrometheusSource::log(sdk::LogLevel level, const std::string& message) {
@@ -213,6 +243,15 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
     templates[capacity].clear();
     capacity_cache_.feed(grouper);
   }
+  // The prompt-length histogram (about 18 series per Deployment and a fit per variant and model): read
+  // when promptSpreadInterval has passed since the last read that fitted a spread (every cycle with 0s, and
+  // until one fits); in between, the spreads that read fitted are filled in.
+  const std::size_t bucket = static_cast<std::size_t>(Signal::kPromptTokensBucket);
+  report.spread_read =
+      !templates[bucket].empty() && (config_.prompt_spread_interval.count() == 0 || !last_spread_read_ ||
+                                     now - *last_spread_read_ >= config_.prompt_spread_interval);
+  if (!report.spread_read) templates[bucket].clear();
+  bool spread_answered = false;  // the query holding the histogram succeeded
   const auto plan = plan_queries(templates, values, config_.batch);
 
   for (const auto& q : plan) {
@@ -244,10 +283,17 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
     count("ok");
     for (const auto& w : r->warnings) log(sdk::LogLevel::kWarn, "Prometheus warning: " + w);
     grouper.commit();
+    if (q.group == SignalGroup::kLoad && (!q.single || *q.single == Signal::kPromptTokensBucket))
+      spread_answered = spread_answered || report.spread_read;
   }
   if (capacity_cacheable && !report.capacity_cached) capacity_cache_.replace(grouper.capacities(), now);
   auto out = grouper.finish(now);
   report.group = grouper.stats();
+  if (spread_answered) {
+    if (keep_spreads(out)) last_spread_read_ = now;
+  } else {
+    apply_kept_spreads(out);  // not read this cycle, or its query failed (then read again next cycle)
+  }
   for (std::size_t k = 0; k < kSignalCount; ++k)
     if (report.group.invalid[k] > 0 && context_)
       context_->metrics().add_counter(

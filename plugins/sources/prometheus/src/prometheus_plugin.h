@@ -28,6 +28,13 @@ struct CollectReport {
   std::string load_error;              // when the load query failed (saturation signals still used)
   std::bitset<kSignalCount> recorded;  // signals read from recorded series this cycle
   bool capacity_cached = false;        // KV capacity came from the cache, not a query
+  bool spread_read = false;            // promptTokensBucket was queried (else the kept spreads were applied)
+};
+
+// The prompt-length spreads (sdk::Load::prompt_tokens_cv) last fitted, kept between the histogram's reads.
+struct KeptSpread {
+  std::optional<double> model;
+  std::vector<std::pair<std::string, double>> variants;  // variant name, spread
 };
 
 // How often recordingRules: auto looks for the recorded series again.
@@ -62,6 +69,10 @@ class PrometheusSource : public sdk::Plugin, public sdk::Source, public sdk::Mod
                                                                        sdk::Deadline deadline);
   // recordingRules: decides which signals read recorded series this cycle (auto: probes when due).
   void update_recorded(const TemplateValues& values, sdk::TimePoint now, sdk::Deadline deadline, CollectReport& report);
+  // Keeps this cycle's fitted spreads (a read of the histogram), or fills the kept ones in (no read).
+  // keep_spreads: whether any spread was fitted.
+  bool keep_spreads(const std::map<sdk::ModelKey, sdk::ModelMetrics>& out);
+  void apply_kept_spreads(std::map<sdk::ModelKey, sdk::ModelMetrics>& out) const;
   void log(sdk::LogLevel level, const std::string& message);
   void count(const char* outcome);
 
@@ -75,8 +86,10 @@ class PrometheusSource : public sdk::Plugin, public sdk::Source, public sdk::Mod
   std::bitset<kSignalCount> recorded_;                     // signals read from recorded series
   std::optional<sdk::TimePoint> last_probe_;               // of recordingRules: auto
   bool probed_once_ = false;
-  CapacityCache capacity_cache_;      // KV capacity per pod between full reads (the built-in kvCapacity query)
-  std::unique_ptr<Grouper> grouper_;  // kept between cycles with its route index and storage
+  CapacityCache capacity_cache_;  // KV capacity per pod between full reads (the built-in kvCapacity query)
+  std::map<sdk::ModelKey, KeptSpread> kept_spreads_;  // promptSpreadInterval: the last read's fits
+  std::optional<sdk::TimePoint> last_spread_read_;    // the last read of the histogram that fitted a spread
+  std::unique_ptr<Grouper> grouper_;                  // kept between cycles with its route index and storage
   // (route generation, cache generation) of the last check that the cache covers every listed pod.
   std::optional<std::pair<std::uint64_t, std::uint64_t>> covered_;
   std::optional<std::pair<std::uint64_t, TemplateValues>> values_;  // the selectors, by route generation

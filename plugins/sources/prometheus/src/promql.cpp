@@ -12,9 +12,12 @@ struct SignalInfo {
 
 // `sum by (namespace, model, wva_deployment)` of a per-pod expression, the Deployment derived from the pod
 // name by label_replace: the analyzers need these signals per variant, and a sum per Deployment is one
-// series where the pods were `replicas` (the grouper adds the same sums otherwise).
-std::string per_deployment(std::string_view expr) {
-  return "sum by ({{byDeployment}}) (label_replace(" + std::string(expr) + ", \"" + std::string(kDeploymentLabel) +
+// series where the pods were `replicas` (the grouper adds the same sums otherwise). `also_by` keeps another
+// label apart, e.g. a histogram's `le`: one series per Deployment and bucket.
+std::string per_deployment(std::string_view expr, std::string_view also_by = {}) {
+  std::string by = "{{byDeployment}}";
+  if (!also_by.empty()) by += ", " + std::string(also_by);
+  return "sum by (" + by + ") (label_replace(" + std::string(expr) + ", \"" + std::string(kDeploymentLabel) +
          "\", \"$1\", \"{{podLabel}}\", \"{{deploymentRegex}}\"))";
 }
 
@@ -42,6 +45,10 @@ const std::array<SignalInfo, kSignalCount>& signal_table() {
        per_deployment("rate(vllm:request_prompt_tokens_sum{{selector}}[{{rateWindow}}])")},
       {Signal::kPromptTokensCount, "promptTokensCount", SignalGroup::kLoad,
        per_deployment("rate(vllm:request_prompt_tokens_count{{selector}}[{{rateWindow}}])")},
+      // The prompt-length histogram's buckets per Deployment (about 18 series each: vLLM's 1-2-5 bounds
+      // and +Inf), for the spread of the prompt lengths.
+      {Signal::kPromptTokensBucket, "promptTokensBucket", SignalGroup::kLoad,
+       per_deployment("rate(vllm:request_prompt_tokens_bucket{{selector}}[{{rateWindow}}])", kBucketLabel)},
       {Signal::kGenerationTokensSum, "generationTokensSum", SignalGroup::kLoad,
        per_deployment("rate(vllm:request_generation_tokens_sum{{selector}}[{{rateWindow}}])")},
       {Signal::kGenerationTokensCount, "generationTokensCount", SignalGroup::kLoad,
@@ -74,13 +81,14 @@ struct RecordedInfo {
   Signal signal;
   std::string_view metric;
 };
-constexpr std::array<RecordedInfo, 12> kRecorded = {{
+constexpr std::array<RecordedInfo, 13> kRecorded = {{
     {Signal::kKvCacheUsage, "wva:vllm_kv_cache_usage:max1m"},
     {Signal::kWaiting, "wva:vllm_num_requests_waiting:max1m"},
     {Signal::kCompletions, "wva:vllm_request_success:rate1m"},
     {Signal::kQueueGrowth, "wva:vllm_num_requests_waiting:deriv1m"},
     {Signal::kPromptTokensSum, "wva:vllm_request_prompt_tokens_sum:rate1m"},
     {Signal::kPromptTokensCount, "wva:vllm_request_prompt_tokens_count:rate1m"},
+    {Signal::kPromptTokensBucket, "wva:vllm_request_prompt_tokens_bucket:rate1m"},
     {Signal::kGenerationTokensSum, "wva:vllm_request_generation_tokens_sum:rate1m"},
     {Signal::kGenerationTokensCount, "wva:vllm_request_generation_tokens_count:rate1m"},
     {Signal::kTtftSum, "wva:vllm_time_to_first_token_seconds_sum:rate1m"},
@@ -103,6 +111,8 @@ std::string recorded_template(Signal s) {
   // The recorded series carry exactly the labels of the raw query's result; the aggregation keeps the
   // result's shape whatever else a ruler adds (e.g. Thanos ruler's external labels).
   if (signal_group(s) == SignalGroup::kReplicas) return "max by ({{by}}) (" + std::string(metric) + "{{selector}})";
+  if (s == Signal::kPromptTokensBucket)  // one series per Deployment and bucket
+    return "sum by ({{byDeployment}}, " + std::string(kBucketLabel) + ") (" + std::string(metric) + "{{selector}})";
   return "sum by ({{byDeployment}}) (" + std::string(metric) + "{{selector}})";
 }
 

@@ -29,6 +29,10 @@ enum class Signal : int {
   kQueueGrowth,  // d(waiting)/dt: arrivals = completions + queue growth
   kPromptTokensSum,
   kPromptTokensCount,
+  // vllm:request_prompt_tokens_bucket: the prompt-length histogram's buckets (rates of cumulative counts),
+  // one series per Deployment and `le`; the grouper keeps them as a bucket list per Deployment and fits
+  // the spread of the prompt lengths to them (sdk::Load::prompt_tokens_cv).
+  kPromptTokensBucket,
   kGenerationTokensSum,
   kGenerationTokensCount,
   kTtftSum,  // seconds
@@ -39,7 +43,7 @@ enum class Signal : int {
   // queue; the demand of a model at zero replicas (group "load").
   kRouterQueue,
 };
-inline constexpr std::size_t kSignalCount = 17;
+inline constexpr std::size_t kSignalCount = 18;
 
 enum class SignalGroup { kReplicas, kLoad };
 
@@ -52,6 +56,9 @@ std::vector<std::string> signal_names();
 
 // The label that tags each sub-query of a batched query with its signal.
 inline constexpr std::string_view kSignalLabel = "wva_signal";
+
+// The label of a histogram bucket's upper bound (kPromptTokensBucket): "+Inf" or a number, e.g. "1000.0".
+inline constexpr std::string_view kBucketLabel = "le";
 
 // The label the load queries put the Deployment of a pod in (label_replace on the pod name) before
 // summing per Deployment.
@@ -126,7 +133,7 @@ TemplateValues make_template_values(const LabelNames& labels, const std::set<std
 std::string_view recorded_metric(Signal s);
 std::string recorded_template(Signal s);
 std::string recording_rule_expr(Signal s);
-// Which recorded series exist in the namespaces: one series per recorded metric name, at most 12.
+// Which recorded series exist in the namespaces: one series per recorded metric name, at most 13.
 std::string recorded_probe_query(const std::string& ns_matcher);
 
 struct PlannedQuery {

@@ -169,6 +169,7 @@ void apply(const json& validated, SourceConfig& c, Rules& rules) {
 
   const std::string mode = r.string("recordingRules");
   c.recording_rules = mode == "on" ? RecordingRules::kOn : mode == "off" ? RecordingRules::kOff : RecordingRules::kAuto;
+  c.prompt_spread_interval = millis(r, "promptSpreadInterval");
   if (c.recording_rules == RecordingRules::kOn) {
     if (auto why = recorded_series_unusable(c))
       rules.error("recordingRules", "on: the recorded series cannot stand for this source's queries: " + *why);
@@ -237,6 +238,10 @@ sdk::SettingsSchema settings_schema() {
        Setting::object("queries", std::move(queries), "PromQL templates that replace the built-in ones."),
        Setting::enumeration("recordingRules", {"auto", "on", "off"}, "auto",
                             "Read the chart's recorded series: auto (when a probe finds them), on, off."),
+       Setting::duration("promptSpreadInterval", "5m",
+                         "Read the prompt-length histogram (promptTokensBucket) this often; in between the last "
+                         "spread is kept. 0s: every cycle.")
+           .in_range(0, 86400000),
        Setting::integer("maxResponseBytes", static_cast<std::int64_t>(d.max_response_bytes),
                         "Largest response body read; a larger one is an error.")
            .in_range(1024, static_cast<double>(4LL << 30)),

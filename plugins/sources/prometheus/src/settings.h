@@ -54,6 +54,9 @@ struct SourceConfig {
   std::array<std::string, kSignalCount> templates;   // empty: disabled
   std::array<bool, kSignalCount> custom_template{};  // set in queries: never replaced by a recorded series
   RecordingRules recording_rules = RecordingRules::kAuto;
+  // How often the prompt-length histogram (promptTokensBucket, ~18 series per Deployment, a fit per variant
+  // and model) is read; in between, each variant and model keeps the spread last fitted. 0: every cycle.
+  Millis prompt_spread_interval{std::chrono::minutes(5)};
   // Which pods serve which model (sdk::ModelDiscovery): a query whose series carry the namespace, pod and
   // model labels. Empty: discovery off.
   std::string discovery_query = kDefaultDiscoveryQuery;

@@ -7,8 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
+#include <span>
 
 #include "chart_rules.h"
+#include "grouping.h"
 #include "prerequisite.h"
 #include "prometheus_plugin.h"
 #include "real_prometheus.h"
@@ -36,6 +39,25 @@ const std::vector<Pod>& pods() {
   };
   return p;
 }
+
+// Bounds of the prompt-length histogram the pods export (vLLM's 1-2-5 bounds around their means).
+const std::vector<std::pair<std::string, double>> kBuckets = {{"50.0", 50},
+                                                              {"100.0", 100},
+                                                              {"200.0", 200},
+                                                              {"500.0", 500},
+                                                              {"1000.0", 1000},
+                                                              {"2000.0", 2000},
+                                                              {"+Inf", std::numeric_limits<double>::infinity()}};
+
+double lognormal_cdf(double x, double mean, double cv) {
+  const double s2 = std::log1p(cv * cv), mu = std::log(mean) - s2 / 2;
+  return 0.5 * std::erfc(-(std::log(x) - mu) / std::sqrt(2 * s2));
+}
+
+// The spread the source should give a variant: the fit of the per-pod bucket rates Prometheus computes,
+// summed per Deployment, with the variant's mean.
+std::optional<double> expected_spread(const QueryResponse& pod_bucket_rates, const std::string& deployment,
+                                      double mean);
 
 // vLLM's exposition with the labels kube-prometheus's ServiceMonitor adds (honor_labels keeps them).
 class KubeLabelledVllm {
@@ -76,6 +98,13 @@ class KubeLabelledVllm {
       out += "vllm:time_to_first_token_seconds_count" + labels + " " + std::to_string(p.rate * t) + "\n";
       out += "vllm:inter_token_latency_seconds_sum" + labels + " " + std::to_string(0.2 * p.rate * t) + "\n";
       out += "vllm:inter_token_latency_seconds_count" + labels + " " + std::to_string(20 * p.rate * t) + "\n";
+      // The prompt-length histogram: lognormal lengths of the pod's mean (100 x rate), CV 0.5.
+      const std::string open = labels.substr(0, labels.size() - 1);
+      for (const auto& [le, bound] : kBuckets) {
+        const double share = std::isinf(bound) ? 1.0 : lognormal_cdf(bound, 100 * p.rate, 0.5);
+        out += "vllm:request_prompt_tokens_bucket" + open + ",le=\"" + le + "\"} " +
+               std::to_string(share * p.rate * t) + "\n";
+      }
     }
     return out;
   }
@@ -118,6 +147,19 @@ std::map<std::string, double> per_pod_sums(const RealPrometheus& prom, const std
   return out;
 }
 
+std::optional<double> expected_spread(const QueryResponse& pod_bucket_rates, const std::string& deployment,
+                                      double mean) {
+  std::vector<sdk::util::HistogramBucket> summed;
+  for (const auto& s : pod_bucket_rates.samples)
+    for (const auto& p : pods())
+      if (*s.label("pod") == p.pod && p.deployment == deployment) {
+        sdk::util::HistogramBucket b{*bucket_bound(*s.label("le")), s.value};
+        sdk::util::add_buckets(summed, std::span(&b, 1));
+      }
+  EXPECT_EQ(summed.size(), kBuckets.size()) << deployment;
+  return sdk::util::lognormal_cv_fit(summed, mean);
+}
+
 std::unique_ptr<PrometheusSource> source(TestContext& ctx, const json& cfg) {
   auto s = std::make_unique<PrometheusSource>();
   auto c = s->configure(cfg, "sources.prometheus");
@@ -135,7 +177,9 @@ TEST(RealPrometheusAggregation, PerDeploymentLoadEqualsTheSumOfItsPods) {
   ASSERT_TRUE(prom.wait_ready(std::chrono::seconds(10))) << prom.log();
   TestContext ctx;
   // A 4s window is right after ~5 scrapes (rate() over a 1m window is not, in the first minute).
-  auto src = source(ctx, json{{"url", prom.url()}, {"timeout", "2s"}, {"rateWindow", "4s"}});
+  // promptSpreadInterval 0s: every cycle's load query holds the histogram (the last one is checked below).
+  auto src =
+      source(ctx, json{{"url", prom.url()}, {"timeout", "2s"}, {"rateWindow", "4s"}, {"promptSpreadInterval", "0s"}});
   const auto ms = models();
 
   std::map<sdk::ModelKey, sdk::ModelMetrics> got;
@@ -156,20 +200,30 @@ TEST(RealPrometheusAggregation, PerDeploymentLoadEqualsTheSumOfItsPods) {
   const auto report = src->last_report();
   ASSERT_EQ(report.queries.size(), 2u) << "auto never probes with a 4s rateWindow";
 
-  // The load query returns one series per Deployment and signal, not one per pod.
+  // The load query returns one series per Deployment and signal, not one per pod (and per bucket of the
+  // prompt-length histogram).
   const auto load = query(prom, report.queries[1]);
-  EXPECT_EQ(load.samples.size(), 2u * 10u) << report.queries[1];
+  EXPECT_EQ(load.samples.size(), 2u * (10u + kBuckets.size())) << report.queries[1];
+  std::size_t buckets = 0;
   for (const auto& s : load.samples) {
     EXPECT_EQ(s.label("pod"), nullptr);
     ASSERT_NE(s.label("wva_deployment"), nullptr);
     EXPECT_TRUE(*s.label("wva_deployment") == "llama-h100" || *s.label("wva_deployment") == "llama-a100");
+    if (*s.label("wva_signal") == "promptTokensBucket") {
+      ++buckets;
+      ASSERT_NE(s.label("le"), nullptr);
+    } else {
+      EXPECT_EQ(s.label("le"), nullptr);
+    }
   }
+  EXPECT_EQ(buckets, 2u * kBuckets.size());
 
   // Each variant's figures equal the sums of the per-pod rates Prometheus computes.
   const auto completions = per_pod_sums(prom, "vllm:request_success_total", "4s");
   const auto prompt = per_pod_sums(prom, "vllm:request_prompt_tokens_sum", "4s");
   const auto ttft_sum = per_pod_sums(prom, "vllm:time_to_first_token_seconds_sum", "4s");
   const auto ttft_count = per_pod_sums(prom, "vllm:time_to_first_token_seconds_count", "4s");
+  const auto bucket_rates = query(prom, "rate(vllm:request_prompt_tokens_bucket{namespace=\"llm\"}[4s])");
   for (const auto& [variant, truth] : std::map<std::string, double>{{"llama-h100", 7.0}, {"llama-a100", 8.0}}) {
     const auto& l = m.load_by_variant.at(variant);
     EXPECT_NEAR(*l.arrival_rate, completions.at(variant), 0.02 * truth) << variant;  // + queue growth 0
@@ -178,7 +232,15 @@ TEST(RealPrometheusAggregation, PerDeploymentLoadEqualsTheSumOfItsPods) {
     EXPECT_NEAR(*l.ttft_ms, 1000 * ttft_sum.at(variant) / ttft_count.at(variant), 0.5) << variant;
     EXPECT_NEAR(*l.avg_output_tokens, 20.0, 0.2) << variant;
     EXPECT_NEAR(*l.itl_ms, 10.0, 0.1) << variant;
+    // The spread: the fit of its pods' bucket rates summed (the same buckets, not just one pod's).
+    ASSERT_TRUE(l.prompt_tokens_cv.has_value()) << variant;
+    const auto want = expected_spread(bucket_rates, variant, *l.avg_input_tokens);
+    ASSERT_TRUE(want.has_value());
+    EXPECT_NEAR(*l.prompt_tokens_cv, *want, 0.02 * *want) << variant;
   }
+  // The model's: every pod's buckets with the model's mean; wider than a variant's (two means).
+  ASSERT_TRUE(m.load.prompt_tokens_cv.has_value());
+  EXPECT_GT(*m.load.prompt_tokens_cv, *m.load_by_variant.at("llama-a100").prompt_tokens_cv);
   // Weighted by the pods' rates: h100 pods 1, 2, 4 req/s with 100 x rate prompt tokens each.
   EXPECT_NEAR(*m.load_by_variant.at("llama-h100").avg_input_tokens, 100.0 * (1 + 4 + 16) / 7, 3.0);
   EXPECT_NEAR(*m.load.arrival_rate, 15.0, 0.75);
@@ -209,7 +271,8 @@ TEST(RealPrometheusAggregation, RecordedSeriesWhenTheChartRulesAreLoaded) {
   bool recorded = false;
   while (!recorded && std::chrono::steady_clock::now() < until) {
     recorded = query(prom, "wva:vllm_request_success:rate1m > 0").samples.size() == 2 &&
-               query(prom, "wva:vllm_kv_cache_usage:max1m").samples.size() == 5;
+               query(prom, "wva:vllm_kv_cache_usage:max1m").samples.size() == 5 &&
+               query(prom, "wva:vllm_request_prompt_tokens_bucket:rate1m").samples.size() == 2 * kBuckets.size();
     if (!recorded) std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   ASSERT_TRUE(recorded) << "the chart's rules recorded nothing within 30 s\n" << prom.log();
@@ -225,7 +288,11 @@ TEST(RealPrometheusAggregation, RecordedSeriesWhenTheChartRulesAreLoaded) {
   ASSERT_TRUE(b) << b.error().to_string();
   const auto report = with_rules->last_report();
   ASSERT_EQ(report.queries.size(), 3u);  // probe, replicas, load
-  EXPECT_EQ(report.recorded.count(), 12u) << "every rule of the chart is found";
+  EXPECT_EQ(report.recorded.count(), 13u) << "every rule of the chart is found";
+  EXPECT_NE(report.queries[2].find("sum by (namespace, model_name, wva_deployment, le) "
+                                   "(wva:vllm_request_prompt_tokens_bucket:rate1m{"),
+            std::string::npos)
+      << report.queries[2];
   EXPECT_NE(report.queries[1].find("wva:vllm_kv_cache_usage:max1m{"), std::string::npos);
   EXPECT_NE(report.queries[2].find("wva:vllm_request_success:rate1m{"), std::string::npos);
   EXPECT_EQ(report.queries[2].find("rate(vllm:"), std::string::npos);
@@ -251,7 +318,12 @@ TEST(RealPrometheusAggregation, RecordedSeriesWhenTheChartRulesAreLoaded) {
     EXPECT_NEAR(*r.avg_output_tokens, 20.0, 0.5) << variant;
     EXPECT_NEAR(*r.itl_ms, 10.0, 0.3) << variant;
     EXPECT_NEAR(*r.avg_input_tokens, *l.avg_input_tokens, 0.02 * *l.avg_input_tokens) << variant;
+    ASSERT_TRUE(r.prompt_tokens_cv.has_value()) << variant;
+    ASSERT_TRUE(l.prompt_tokens_cv.has_value()) << variant;
+    EXPECT_NEAR(*r.prompt_tokens_cv, *l.prompt_tokens_cv, 0.03 * *l.prompt_tokens_cv) << variant;
   }
+  ASSERT_TRUE(x.load.prompt_tokens_cv && y.load.prompt_tokens_cv);
+  EXPECT_NEAR(*x.load.prompt_tokens_cv, *y.load.prompt_tokens_cv, 0.03 * *y.load.prompt_tokens_cv);
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ std::string describe(const sdk::Load& l) {
   return describe_value(l.arrival_rate) + "," + describe_value(l.avg_input_tokens) + "," +
          describe_value(l.avg_output_tokens) + "," + describe_value(l.ttft_ms) + "," + describe_value(l.itl_ms) + "," +
          describe_value(l.prompt_tokens_rate) + "," + describe_value(l.generation_tokens_rate) + "," +
-         describe_value(l.router_queue);
+         describe_value(l.router_queue) + "," + describe_value(l.prompt_tokens_cv);
 }
 
 std::string describe(const sdk::ModelMetrics& m) {
@@ -202,6 +202,13 @@ class RandomCycles {
           s.labels.emplace_back(names.pod, chance(0.02) ? "" : pod);
         }
       }
+      if (signal == Signal::kPromptTokensBucket && !chance(0.05)) {
+        // vLLM's bounds as Prometheus writes them, the same bound written otherwise, and no bounds at all.
+        static const std::vector<std::string> kLe = {"+Inf", "1000.0", "1000", "5000.0", "1e+06", "2.5", "+Inf",
+                                                     "Inf",  "abc",    "",     "NaN",    "-Inf",  "+20"};
+        s.labels.emplace_back(std::string(kBucketLabel),
+                              kLe[static_cast<std::size_t>(pick(static_cast<int>(kLe.size())))]);
+      }
       if (chance(0.3)) s.labels.emplace_back("job", "vllm");
       if (chance(0.2)) s.labels.emplace_back("instance", "10.0.0." + std::to_string(pick(9)) + ":8000");
       if (chance(0.03) && !s.labels.empty()) s.labels.push_back(s.labels.back());  // a label named twice
@@ -210,6 +217,33 @@ class RandomCycles {
       s.timestamp = kNow + pick(3);
       out.push_back(s);
       if (chance(0.05)) out.push_back(s);  // a duplicate series
+    }
+    // Now and then a Deployment's (or a pod's) whole prompt-length histogram with its sum and count, so that
+    // spreads are fitted, not only refused.
+    if (!single && !models.empty() && chance(0.5)) {
+      const auto& m = models[static_cast<std::size_t>(pick(static_cast<int>(models.size())))];
+      if (!m.variants.empty()) {
+        const auto& v = m.variants[static_cast<std::size_t>(pick(static_cast<int>(m.variants.size())))];
+        const bool by_pod = chance(0.3) && !v.pods.empty();
+        const std::pair<std::string, std::string> where =
+            by_pod ? std::pair{names.pod, v.pods[static_cast<std::size_t>(pick(static_cast<int>(v.pods.size())))]}
+                   : std::pair{std::string(kDeploymentLabel), v.name};
+        const auto series = [&](const char* signal, double value) {
+          Series s;
+          s.labels = {{std::string(kSignalLabel), signal}, {names.ns, m.key.ns}, {names.model, m.key.model_id}, where};
+          s.value = value;
+          return s;
+        };
+        double cumulative = 0;
+        for (const char* le : {"100.0", "200.0", "500.0", "1000.0", "2000.0", "5000.0", "+Inf"}) {
+          if (chance(0.1)) continue;  // a bucket missing (+Inf too, now and then)
+          cumulative += pick(5);
+          out.push_back(series("promptTokensBucket", cumulative));
+          out.back().labels.emplace_back(std::string(kBucketLabel), le);
+        }
+        out.push_back(series("promptTokensSum", 100 + pick(1000) * cumulative));
+        out.push_back(series("promptTokensCount", cumulative));
+      }
     }
     std::shuffle(out.begin(), out.end(), rng_);
     return out;
@@ -358,13 +392,25 @@ TEST(GroupingEquivalence, LargeModelsInArbitraryOrder) {
             pods.push_back(
                 Series{{{"wva_signal", sig}, {"namespace", m.key.ns}, {"model_name", m.key.model_id}, {"pod", p}},
                        rnd.pick(100) / 100.0});
+        const std::string deployment = cycle == 1 ? std::string(deployment_of_pod(v.pods.front())) : v.name;
         for (const char* sig : {"completions", "promptTokensSum", "promptTokensCount", "ttftSum", "ttftCount"})
-          load.push_back(
-              Series{{{"wva_signal", sig},
-                      {"namespace", m.key.ns},
-                      {"model_name", m.key.model_id},
-                      {"wva_deployment", cycle == 1 ? std::string(deployment_of_pod(v.pods.front())) : v.name}},
-                     rnd.pick(1000) / 10.0});
+          load.push_back(Series{{{"wva_signal", sig},
+                                 {"namespace", m.key.ns},
+                                 {"model_name", m.key.model_id},
+                                 {"wva_deployment", deployment}},
+                                rnd.pick(1000) / 10.0});
+        // vLLM's prompt-length buckets, cumulative.
+        double cumulative = 0;
+        for (const char* le : {"1.0", "2.0", "5.0", "10.0", "20.0", "50.0", "100.0", "200.0", "500.0", "1000.0",
+                               "2000.0", "5000.0", "10000.0", "20000.0", "50000.0", "100000.0", "200000.0", "+Inf"}) {
+          cumulative += rnd.pick(4) / 4.0;
+          load.push_back(Series{{{"wva_signal", "promptTokensBucket"},
+                                 {"namespace", m.key.ns},
+                                 {"model_name", m.key.model_id},
+                                 {"wva_deployment", deployment},
+                                 {"le", le}},
+                                cumulative});
+        }
       }
     std::shuffle(pods.begin(), pods.end(), rnd.rng());
     std::shuffle(load.begin(), load.end(), rnd.rng());
@@ -386,6 +432,7 @@ TEST(GroupingEquivalence, LargeModelsInArbitraryOrder) {
       ASSERT_EQ(g->first, w->first);
       ASSERT_EQ(describe(g->second), describe(w->second));
       ASSERT_EQ(g->second.state, sdk::MetricsState::kOk);
+      ASSERT_TRUE(g->second.load.prompt_tokens_cv.has_value()) << describe(g->second);
     }
     EXPECT_EQ(describe_stats(current.stats()), describe_stats(ref.stats()));
     EXPECT_EQ(current.stats().samples, pods.size() + load.size());
@@ -429,6 +476,13 @@ TEST(GroupingEquivalence, CycleStorageIsGivenBackByFinish) {
                                  {"model_name", m.key.model_id},
                                  {"wva_deployment", v.name}},
                                 2});
+        for (const char* le : {"1000.0", "2000.0", "+Inf"})
+          series.push_back(Series{{{"wva_signal", "promptTokensBucket"},
+                                   {"namespace", "ns"},
+                                   {"model_name", m.key.model_id},
+                                   {"wva_deployment", v.name},
+                                   {"le", le}},
+                                  le[0] == '+' ? 3.0 : 1.0});
       }
     g.begin();
     for (const auto& s : series) feed(g, s);
@@ -439,7 +493,8 @@ TEST(GroupingEquivalence, CycleStorageIsGivenBackByFinish) {
     EXPECT_EQ(out.begin()->second.replicas.size(), 15u);  // 12 listed, 3 not
     EXPECT_TRUE(g.capacities().empty());
     // A cycle holds at least its staged samples and the values of every pod and Deployment.
-    EXPECT_GE(during, g.allocated_bytes() + series.size() * 16 + 2400 * 48 + 600 * 100) << "cycle " << cycle;
+    EXPECT_GE(during, g.allocated_bytes() + series.size() * 16 + 2400 * 48 + 600 * 100 + 1800 * 16)
+        << "cycle " << cycle;
     if (cycle == 0) between_cycles = g.allocated_bytes();
     EXPECT_EQ(g.allocated_bytes(), between_cycles) << "cycle " << cycle;
   }

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 
 #include "grouping.h"
 #include "test_support.h"
@@ -435,6 +437,227 @@ TEST(Grouping, OnlyUnmappedDeploymentSeriesSayWhy) {
             "No pods found for model m in namespace llm: 1 Deployment load series report metrics but none belongs to "
             "its variants (v)");
   EXPECT_TRUE(m.load_by_variant.empty());
+}
+
+// The prompt-length histogram (promptTokensBucket): cumulative bucket counts per Deployment, with `le`.
+using Buckets = std::vector<std::pair<std::string, double>>;  // le as Prometheus writes it, cumulative count
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+Sample bucket_series(const std::string& deployment, const std::string& le, double v, const std::string& model = "m") {
+  Sample s = deployment_series("promptTokensBucket", "llm", model, deployment, v);
+  s.labels.emplace_back("le", le);
+  return s;
+}
+
+std::vector<sdk::util::HistogramBucket> histogram(const std::vector<std::pair<double, double>>& buckets) {
+  std::vector<sdk::util::HistogramBucket> out;
+  for (const auto& [le, count] : buckets) out.push_back({le, count});
+  return out;
+}
+
+TEST(GroupingBuckets, BucketBoundsAsPrometheusWritesThem) {
+  EXPECT_EQ(bucket_bound("+Inf"), kInf);
+  EXPECT_EQ(bucket_bound("Inf"), kInf);
+  EXPECT_EQ(bucket_bound("1000.0"), 1000.0);
+  EXPECT_EQ(bucket_bound("1000"), 1000.0);
+  EXPECT_EQ(bucket_bound("1e+06"), 1e6);
+  EXPECT_EQ(bucket_bound("0.005"), 0.005);
+  EXPECT_EQ(bucket_bound("-5"), -5.0);
+  for (const char* bad : {"", "+", "abc", "NaN", "-Inf", "1000.0x", " 5", "5 "})
+    EXPECT_FALSE(bucket_bound(bad).has_value()) << '"' << bad << '"';
+}
+
+TEST(GroupingBuckets, VariantAndModelSpreadAreFittedToTheirBuckets) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"a", 2}, {"b", 1}})};
+  Builder q;
+  // Variant a: per-pod series (a template grouped by pod) of two pods, their `le` written two ways.
+  const Buckets a0 = {{"100.0", 1}, {"200.0", 3}, {"500.0", 10}, {"1000.0", 16}, {"2000.0", 19}, {"+Inf", 20}};
+  const Buckets a1 = {{"100", 0}, {"200", 0}, {"500", 2}, {"1000", 10}, {"2000", 20}, {"+Inf", 24}};
+  for (const auto& [pod, buckets] : {std::pair{"a-0", a0}, std::pair{"a-1", a1}})
+    for (const auto& [le, count] : buckets) {
+      q.add("promptTokensBucket", "llm", "m", pod, count);
+      q.r.samples.back().labels.emplace_back("le", le);
+    }
+  q.add("promptTokensSum", "llm", "m", "a-0", 12000).add("promptTokensCount", "llm", "m", "a-0", 20);
+  q.add("promptTokensSum", "llm", "m", "a-1", 26400).add("promptTokensCount", "llm", "m", "a-1", 24);
+  // Variant b: the default query's series, summed per Deployment by PromQL; short prompts.
+  for (const auto& [le, count] :
+       Buckets{{"100.0", 5}, {"200.0", 10}, {"500.0", 12}, {"1000.0", 12}, {"2000.0", 12}, {"+Inf", 12}})
+    q.r.samples.push_back(bucket_series("b", le, count));
+  q.r.samples.push_back(deployment_series("promptTokensSum", "llm", "m", "b", 1800));
+  q.r.samples.push_back(deployment_series("promptTokensCount", "llm", "m", "b", 12));
+  q.add("kvCacheUsage", "llm", "m", "a-0", 0.5);
+  std::shuffle(q.r.samples.begin(), q.r.samples.end(), std::mt19937(3));  // any order
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(q.r);
+  const auto m = g.finish(sdk::TimePoint{}).at({"llm", "m"});
+
+  // The same fits on buckets summed by hand.
+  const auto a = histogram({{100, 1}, {200, 3}, {500, 12}, {1000, 26}, {2000, 39}, {kInf, 44}});
+  const auto b = histogram({{100, 5}, {200, 10}, {500, 12}, {1000, 12}, {2000, 12}, {kInf, 12}});
+  const auto all = histogram({{100, 6}, {200, 13}, {500, 24}, {1000, 38}, {2000, 51}, {kInf, 56}});
+  const auto want_a = sdk::util::lognormal_cv_fit(a, 38400.0 / 44);
+  const auto want_b = sdk::util::lognormal_cv_fit(b, 1800.0 / 12);
+  const auto want_model = sdk::util::lognormal_cv_fit(all, 40200.0 / 56);
+  ASSERT_TRUE(want_a && want_b && want_model);
+  ASSERT_TRUE(m.load_by_variant.at("a").prompt_tokens_cv.has_value());
+  ASSERT_TRUE(m.load_by_variant.at("b").prompt_tokens_cv.has_value());
+  ASSERT_TRUE(m.load.prompt_tokens_cv.has_value());
+  EXPECT_DOUBLE_EQ(*m.load_by_variant.at("a").prompt_tokens_cv, *want_a);
+  EXPECT_DOUBLE_EQ(*m.load_by_variant.at("b").prompt_tokens_cv, *want_b);
+  EXPECT_DOUBLE_EQ(*m.load.prompt_tokens_cv, *want_model);
+  // The data tells the fits apart: one pod's buckets, or one variant's, would not give these.
+  const auto one_pod = sdk::util::lognormal_cv_fit(
+      histogram({{100, 1}, {200, 3}, {500, 10}, {1000, 16}, {2000, 19}, {kInf, 20}}), 38400.0 / 44);
+  EXPECT_GT(std::abs(*one_pod - *want_a), 0.01);
+  EXPECT_GT(std::abs(*want_model - *want_a), 0.01);
+  EXPECT_GT(std::abs(*want_model - *want_b), 0.01);
+  EXPECT_EQ(g.stats().invalid[static_cast<std::size_t>(Signal::kPromptTokensBucket)], 0u);
+  EXPECT_TRUE(m.message.empty()) << m.message;
+}
+
+TEST(GroupingBuckets, OneVariantsModelSpreadIsItsVariants) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"a", 1}})};
+  Builder q;
+  for (const auto& [le, count] : Buckets{{"5000.0", 3}, {"10000.0", 10}, {"20000.0", 14}, {"+Inf", 15}})
+    q.r.samples.push_back(bucket_series("a", le, count));
+  q.r.samples.push_back(deployment_series("promptTokensSum", "llm", "m", "a", 120000));
+  q.r.samples.push_back(deployment_series("promptTokensCount", "llm", "m", "a", 15));
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(q.r);
+  const auto m = g.finish(sdk::TimePoint{}).at({"llm", "m"});
+  const auto want =
+      sdk::util::lognormal_cv_fit(histogram({{5000, 3}, {10000, 10}, {20000, 14}, {kInf, 15}}), 120000.0 / 15);
+  ASSERT_TRUE(want);
+  ASSERT_TRUE(m.load_by_variant.at("a").prompt_tokens_cv.has_value());
+  ASSERT_TRUE(m.load.prompt_tokens_cv.has_value());
+  EXPECT_DOUBLE_EQ(*m.load_by_variant.at("a").prompt_tokens_cv, *want);
+  EXPECT_DOUBLE_EQ(*m.load.prompt_tokens_cv, *want);
+}
+
+TEST(GroupingBuckets, NoInfBucketNoMeanOrNoObservationLeaveTheSpreadAbsent) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"noinf", 1}, {"nomean", 1}, {"idle", 1}, {"none", 1}}),
+                                        make_model("llm", "m2", {{"x", 1}})};
+  Builder q;
+  // No +Inf bucket: the fit cannot say (histogram_quantile refuses those too).
+  for (const auto& [le, count] : Buckets{{"1000.0", 3}, {"2000.0", 5}})
+    q.r.samples.push_back(bucket_series("noinf", le, count));
+  q.r.samples.push_back(deployment_series("promptTokensSum", "llm", "m", "noinf", 5000));
+  q.r.samples.push_back(deployment_series("promptTokensCount", "llm", "m", "noinf", 5));
+  // Buckets but no mean (no sum / count series).
+  for (const auto& [le, count] : Buckets{{"1000.0", 3}, {"+Inf", 5}})
+    q.r.samples.push_back(bucket_series("nomean", le, count));
+  // Nothing completed over the window: every rate 0.
+  for (const auto& [le, count] : Buckets{{"1000.0", 0}, {"+Inf", 0}})
+    q.r.samples.push_back(bucket_series("idle", le, count));
+  q.r.samples.push_back(deployment_series("promptTokensSum", "llm", "m", "idle", 0));
+  q.r.samples.push_back(deployment_series("promptTokensCount", "llm", "m", "idle", 0));
+  // No bucket series at all (an exporter without the histogram).
+  q.r.samples.push_back(deployment_series("promptTokensSum", "llm", "m", "none", 400));
+  q.r.samples.push_back(deployment_series("promptTokensCount", "llm", "m", "none", 2));
+  q.r.samples.push_back(deployment_series("promptTokensSum", "llm", "m2", "x", 400));
+  q.r.samples.push_back(deployment_series("promptTokensCount", "llm", "m2", "x", 2));
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(q.r);
+  const auto out = g.finish(sdk::TimePoint{});
+  const auto& m = out.at({"llm", "m"});
+  ASSERT_TRUE(m.load_by_variant.at("noinf").avg_input_tokens.has_value());
+  EXPECT_FALSE(m.load_by_variant.at("noinf").prompt_tokens_cv.has_value());
+  EXPECT_FALSE(m.load_by_variant.at("nomean").avg_input_tokens.has_value());
+  EXPECT_FALSE(m.load_by_variant.at("nomean").prompt_tokens_cv.has_value());
+  EXPECT_FALSE(m.load_by_variant.at("idle").prompt_tokens_cv.has_value());
+  ASSERT_TRUE(m.load_by_variant.at("none").avg_input_tokens.has_value());
+  EXPECT_FALSE(m.load_by_variant.at("none").prompt_tokens_cv.has_value());
+  // The model: noinf's and nomean's buckets summed (nomean's +Inf) with the model's mean.
+  ASSERT_TRUE(m.load.avg_input_tokens.has_value());
+  const auto want = sdk::util::lognormal_cv_fit(histogram({{1000, 6}, {2000, 5}, {kInf, 5}}), *m.load.avg_input_tokens);
+  ASSERT_TRUE(want);
+  ASSERT_TRUE(m.load.prompt_tokens_cv.has_value());
+  EXPECT_DOUBLE_EQ(*m.load.prompt_tokens_cv, *want);
+  const auto& m2 = out.at({"llm", "m2"});
+  ASSERT_TRUE(m2.load.avg_input_tokens.has_value());
+  EXPECT_FALSE(m2.load.prompt_tokens_cv.has_value()) << "no buckets: absent, never 0";
+  EXPECT_FALSE(m2.load_by_variant.at("x").prompt_tokens_cv.has_value());
+}
+
+TEST(GroupingBuckets, InvalidBoundsAndCountsAreCountedAndNamed) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"a", 1}})};
+  Builder q;
+  for (const auto& [le, count] : Buckets{{"1000.0", 3}, {"2000.0", 5}, {"+Inf", 6}})
+    q.r.samples.push_back(bucket_series("a", le, count));
+  q.r.samples.push_back(bucket_series("a", "abc", 2));      // not a bound
+  q.r.samples.push_back(bucket_series("a", "NaN", 2));      // not a bound
+  q.r.samples.push_back(bucket_series("a", "5000.0", -1));  // a negative count
+  q.r.samples.push_back(bucket_series("a", "+Inf", std::numeric_limits<double>::quiet_NaN()));
+  q.r.samples.push_back(deployment_series("promptTokensBucket", "llm", "m", "a", 7));  // no le at all
+  q.r.samples.push_back(deployment_series("promptTokensSum", "llm", "m", "a", 9000));
+  q.r.samples.push_back(deployment_series("promptTokensCount", "llm", "m", "a", 6));
+  q.add("kvCacheUsage", "llm", "m", "a-0", 0.5);
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(q.r);
+  const auto m = g.finish(sdk::TimePoint{}).at({"llm", "m"});
+  EXPECT_EQ(g.stats().invalid[static_cast<std::size_t>(Signal::kPromptTokensBucket)], 4u);
+  EXPECT_EQ(g.stats().non_finite, 1u);
+  EXPECT_EQ(m.state, sdk::MetricsState::kOk);
+  EXPECT_NE(m.message.find("4 invalid sample(s) ignored"), std::string::npos) << m.message;
+  EXPECT_NE(m.message.find("promptTokensBucket 2 on Deployment a (no le label with a bucket bound)"), std::string::npos)
+      << m.message;
+  // The valid buckets alone are fitted: the invalid ones add nothing (a 5000 bucket of -1 would).
+  const auto want = sdk::util::lognormal_cv_fit(histogram({{1000, 3}, {2000, 5}, {kInf, 6}}), 1500.0);
+  ASSERT_TRUE(want);
+  ASSERT_TRUE(m.load_by_variant.at("a").prompt_tokens_cv.has_value());
+  EXPECT_DOUBLE_EQ(*m.load_by_variant.at("a").prompt_tokens_cv, *want);
+
+  // More distinct bounds than a cycle keeps: the rest are invalid, not a growing table.
+  Grouper many(models, LabelNames{}, Millis(120000));
+  Builder wide;
+  for (std::size_t i = 0; i <= kMaxBucketBounds; ++i)
+    wide.r.samples.push_back(bucket_series("a", std::to_string(i + 1), static_cast<double>(i)));
+  many.add(wide.r);
+  (void)many.finish(sdk::TimePoint{});
+  EXPECT_EQ(many.stats().invalid[static_cast<std::size_t>(Signal::kPromptTokensBucket)], 1u);
+}
+
+TEST(GroupingBuckets, RolledBackOrRetriedQueryLeavesNoBuckets) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"a", 1}})};
+  const auto feed = [](Grouper& g, const std::vector<Sample>& samples) {
+    std::vector<LabelView> labels;
+    for (const Sample& s : samples) {
+      labels.clear();
+      for (const auto& [k, v] : s.labels) labels.push_back(LabelView{k, v});
+      g.on_sample(SampleView{labels, s.value, s.timestamp});
+    }
+  };
+  const std::vector<Sample> buckets = {bucket_series("a", "1000.0", 4), bucket_series("a", "+Inf", 5),
+                                       bucket_series("a", "bad", 1)};
+  Grouper g(models, LabelNames{}, Millis(120000));
+  // A response that fails after its series: rolled back.
+  g.begin();
+  feed(g, buckets);
+  g.rollback();
+  // The load query again, cut part way and retried (restart), then committed without buckets.
+  g.begin();
+  feed(g, buckets);
+  g.restart();
+  feed(g, {deployment_series("promptTokensSum", "llm", "m", "a", 4000),
+           deployment_series("promptTokensCount", "llm", "m", "a", 5)});
+  g.commit();
+  const auto m = g.finish(sdk::TimePoint{}).at({"llm", "m"});
+  ASSERT_TRUE(m.load_by_variant.at("a").avg_input_tokens.has_value());
+  EXPECT_FALSE(m.load_by_variant.at("a").prompt_tokens_cv.has_value());
+  EXPECT_FALSE(m.load.prompt_tokens_cv.has_value());
+  EXPECT_EQ(g.stats().invalid[static_cast<std::size_t>(Signal::kPromptTokensBucket)], 0u) << "nothing committed";
+  EXPECT_EQ(m.message.find("invalid"), std::string::npos) << m.message;
+
+  // The same series committed: the spread is there (so the absence above is the rollback's doing).
+  Grouper h(models, LabelNames{}, Millis(120000));
+  h.begin();
+  feed(h, buckets);
+  feed(h, {deployment_series("promptTokensSum", "llm", "m", "a", 4000),
+           deployment_series("promptTokensCount", "llm", "m", "a", 5)});
+  h.commit();
+  EXPECT_TRUE(h.finish(sdk::TimePoint{}).at({"llm", "m"}).load_by_variant.at("a").prompt_tokens_cv.has_value());
+  EXPECT_EQ(h.stats().invalid[static_cast<std::size_t>(Signal::kPromptTokensBucket)], 1u);
 }
 
 }  // namespace

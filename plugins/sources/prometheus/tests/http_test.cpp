@@ -370,6 +370,138 @@ TEST_F(HttpTest, LoadResponseCutAfterSomeSeriesLeavesNoPartialLoad) {
   EXPECT_EQ(again->at({"ns", "m"}).load_by_variant.at("v").arrival_rate, 15.0);
 }
 
+// The prompt-length histogram (promptTokensBucket): ~18 series per Deployment and a fit per variant and
+// model, so read every promptSpreadInterval (and every cycle until a read fits a spread, or after a failed
+// read); in between the spreads last fitted are filled in, only for loads that have a mean this cycle.
+TEST_F(HttpTest, PromptSpreadIsReadEveryIntervalAndKeptBetween) {
+  std::atomic<bool> with_mean{true}, load_fails{false};
+  std::atomic<int> scale{1};  // the +Inf bucket's share: changes the shape, hence the fit
+  const auto bucket = [](const std::string& deployment, const std::string& le) {
+    return json{{"wva_signal", "promptTokensBucket"},
+                {"namespace", "llm"},
+                {"model_name", "m"},
+                {"wva_deployment", deployment},
+                {"le", le}};
+  };
+  const auto deployment = [](const std::string& signal, const std::string& d) {
+    return json{{"wva_signal", signal}, {"namespace", "llm"}, {"model_name", "m"}, {"wva_deployment", d}};
+  };
+  server_.set_handler([&](const testing::Received& r) {
+    if (r.query.find("kvCacheUsage") != std::string::npos)
+      return Reply{200, vector_body({{tag("kvCacheUsage", "llm", "m", "a-0"), "0.5"},
+                                     {tag("kvCacheUsage", "llm", "m", "b-0"), "0.5"}})};
+    if (load_fails) return Reply{503, "overloaded"};
+    std::vector<std::pair<json, std::string>> series;
+    if (with_mean)
+      for (const char* d : {"a", "b"}) {
+        series.push_back({deployment("promptTokensSum", d), "8000"});
+        series.push_back({deployment("promptTokensCount", d), "4"});
+      }
+    if (r.query.find("promptTokensBucket") != std::string::npos) {
+      series.push_back({bucket("a", "1000.0"), "1"});
+      series.push_back({bucket("a", "2000.0"), "3"});
+      series.push_back({bucket("a", "+Inf"), std::to_string(3 + scale.load())});
+      series.push_back({bucket("b", "1000.0"), "2"});
+      series.push_back({bucket("b", "+Inf"), "4"});
+    }
+    return Reply{200, vector_body(series)};
+  });
+  const auto fit = [](std::vector<std::pair<double, double>> buckets) {
+    std::vector<sdk::util::HistogramBucket> h;
+    for (const auto& [le, count] : buckets) h.push_back({le, count});
+    return sdk::util::lognormal_cv_fit(h, 2000.0).value_or(-1);
+  };
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  auto src = make_source(base());  // promptSpreadInterval: 5m (the default)
+  EXPECT_EQ(src->config().prompt_spread_interval, std::chrono::minutes(5));
+  const std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"a", 1}, {"b", 1}})};
+  const auto collect = [&] {
+    server_.clear();
+    auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+    EXPECT_TRUE(r) << r.error().to_string();
+    bool read = false;
+    for (const auto& q : server_.received()) read = read || q.query.find("promptTokensBucket") != std::string::npos;
+    EXPECT_EQ(read, src->last_report().spread_read);
+    return std::pair{r ? r->at({"llm", "m"}) : sdk::ModelMetrics{}, read};
+  };
+  const auto cv = [](const sdk::ModelMetrics& m, const std::string& variant) {
+    auto it = m.load_by_variant.find(variant);
+    return it == m.load_by_variant.end() ? -2.0 : it->second.prompt_tokens_cv.value_or(-1.0);
+  };
+
+  // The first cycle reads the histogram, per Deployment and bucket.
+  auto [m, read] = collect();
+  ASSERT_TRUE(read);
+  EXPECT_NE(server_.received()[1].query.find(
+                R"(sum by (namespace, model_name, wva_deployment, le) (label_replace(rate()"
+                R"(vllm:request_prompt_tokens_bucket{namespace="llm",model_name="m"}[1m]), "wva_deployment", "$1", )"
+                R"("pod", )"),
+            std::string::npos)
+      << server_.received()[1].query;
+  const double a1 = fit({{1000, 1}, {2000, 3}, {kInf, 4}}), b = fit({{1000, 2}, {kInf, 4}});
+  const double model1 = fit({{1000, 3}, {2000, 3}, {kInf, 8}});
+  EXPECT_DOUBLE_EQ(cv(m, "a"), a1);
+  EXPECT_DOUBLE_EQ(cv(m, "b"), b);
+  EXPECT_DOUBLE_EQ(m.load.prompt_tokens_cv.value_or(-1), model1);
+
+  // Within the interval: not read, the kept spreads filled in.
+  scale = 5;
+  std::tie(m, read) = collect();
+  EXPECT_FALSE(read);
+  EXPECT_DOUBLE_EQ(cv(m, "a"), a1);
+  EXPECT_DOUBLE_EQ(m.load.prompt_tokens_cv.value_or(-1), model1);
+  // A load without a mean this cycle gets none (a fit would not either).
+  with_mean = false;
+  std::tie(m, read) = collect();
+  EXPECT_FALSE(read);
+  EXPECT_FALSE(m.load.prompt_tokens_cv.has_value());
+  EXPECT_EQ(cv(m, "a"), -2.0) << "no load series at all: no load";
+  with_mean = true;
+
+  // The interval passed: read again, the new shape fitted.
+  ctx_.clock_.offset = std::chrono::minutes(5);
+  std::tie(m, read) = collect();
+  EXPECT_TRUE(read);
+  const double a5 = fit({{1000, 1}, {2000, 3}, {kInf, 8}});
+  EXPECT_GT(std::abs(a5 - a1), 0.01);
+  EXPECT_DOUBLE_EQ(cv(m, "a"), a5);
+  EXPECT_DOUBLE_EQ(cv(m, "b"), b);
+
+  // A failed read: the load is absent this cycle, and the next cycle reads again (not 5 minutes later).
+  ctx_.clock_.offset = std::chrono::minutes(10);
+  load_fails = true;
+  std::tie(m, read) = collect();
+  EXPECT_TRUE(read);
+  EXPECT_TRUE(m.load_by_variant.empty());
+  load_fails = false;
+  scale = 1;
+  std::tie(m, read) = collect();
+  EXPECT_TRUE(read);
+  EXPECT_DOUBLE_EQ(cv(m, "a"), a1);
+
+  // A read that fits nothing (no histogram, or no mean yet) is read again the next cycle.
+  with_mean = false;
+  ctx_.clock_.offset = std::chrono::minutes(15);
+  EXPECT_TRUE(collect().second);
+  with_mean = true;
+  std::tie(m, read) = collect();
+  EXPECT_TRUE(read);
+  EXPECT_DOUBLE_EQ(cv(m, "a"), a1);
+
+  // 0s: every cycle.
+  auto cfg = base();
+  cfg["promptSpreadInterval"] = "0s";
+  src = make_source(cfg);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(collect().second) << i;
+  // A disabled signal is never read, and nothing is filled in.
+  cfg["queries"] = json{{"promptTokensBucket", ""}};
+  src = make_source(cfg);
+  std::tie(m, read) = collect();
+  EXPECT_FALSE(read);
+  EXPECT_FALSE(m.load.prompt_tokens_cv.has_value());
+  EXPECT_TRUE(m.load.avg_input_tokens.has_value());
+}
+
 TEST_F(HttpTest, RecordingRulesAutoProbesThenReadsTheRecordedSeries) {
   std::atomic<bool> rules_loaded{false};
   std::atomic<bool> probe_fails{false};

@@ -10,6 +10,7 @@
 #include "prerequisite.h"
 #include "prometheus_plugin.h"
 #include "real_prometheus.h"
+#include "response_parser.h"
 #include "test_support.h"
 
 namespace wva::prometheus {
@@ -206,6 +207,172 @@ TEST(RealPrometheus, CollectsPerPodValuesAndReportsOutage) {
   EXPECT_EQ(down.error().message.rfind("Failed to get metrics from Prometheus: ", 0), 0u) << down.error().message;
   EXPECT_EQ(down.error().reason, "PrometheusError");  // the host copies it into MetricsAvailable
   EXPECT_TRUE(ctx.logger_.contains("Failed to get metrics from Prometheus", sdk::LogLevel::kError));
+}
+
+// vLLM's prompt-length histogram for prompts whose lengths are lognormal with a known mean and spread:
+// each bucket's cumulative count grows at rate x P(length <= le), vLLM's 1-2-5 bounds and +Inf.
+class HistogramVllm {
+ public:
+  struct Pod {
+    std::string model, pod;
+    double rate, mean, cv;  // requests/s; prompt length mean and CV (cv 0: no histogram exported)
+  };
+  static const std::vector<Pod>& pods() {
+    static const std::vector<Pod> p = {
+        {"meta/llama", "llama-h100-0", 4, 8000, 0.4},
+        {"meta/llama", "llama-h100-1", 6, 8000, 0.4},
+        {"meta/llama", "llama-a100-7c9f8d6b5-x2k4q", 5, 2000, 1.0},
+        {"granite", "granite-l40s-0", 3, 500, 0},  // sum and count only: an exporter without the buckets
+    };
+    return p;
+  }
+  static constexpr double kBounds[] = {1,    2,    5,    10,    20,    50,    100,    200,   500,
+                                       1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000};
+
+  HistogramVllm() : started_(std::chrono::steady_clock::now()) {
+    server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(render(), "text/plain; version=0.0.4");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    for (int i = 0; i < 500 && !server_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ~HistogramVllm() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  // P(length <= le) of the lognormal with this mean and CV.
+  static double cdf(double le, double mean, double cv) {
+    const double s2 = std::log1p(cv * cv), mu = std::log(mean) - s2 / 2;
+    return 0.5 * std::erfc(-(std::log(le) - mu) / std::sqrt(2 * s2));
+  }
+
+ private:
+  std::string render() const {
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count() + 100.0;
+    std::string out;
+    const auto labels = [](const Pod& p, const std::string& extra = "") {
+      return "{namespace=\"llm\",model_name=\"" + p.model + "\",pod=\"" + p.pod + "\"" + extra + "}";
+    };
+    for (const auto& p : pods()) {
+      out += "vllm:kv_cache_usage_perc" + labels(p) + " 0.5\n";
+      out += "vllm:num_requests_running" + labels(p) + " 2\n";
+      out += "vllm:request_success_total" + labels(p) + " " + std::to_string(p.rate * t) + "\n";
+    }
+    out += "# TYPE vllm:request_prompt_tokens histogram\n";
+    for (const auto& p : pods()) {
+      const double n = p.rate * t;
+      if (p.cv > 0) {
+        for (double le : kBounds) {
+          char bound[32];  // as vLLM (prometheus_client) writes it: "1000.0"
+          std::snprintf(bound, sizeof bound, "%.1f", le);
+          out += "vllm:request_prompt_tokens_bucket" + labels(p, ",le=\"" + std::string(bound) + "\"") + " " +
+                 std::to_string(n * cdf(le, p.mean, p.cv)) + "\n";
+        }
+        out += "vllm:request_prompt_tokens_bucket" + labels(p, ",le=\"+Inf\"") + " " + std::to_string(n) + "\n";
+      }
+      out += "vllm:request_prompt_tokens_sum" + labels(p) + " " + std::to_string(p.mean * n) + "\n";
+      out += "vllm:request_prompt_tokens_count" + labels(p) + " " + std::to_string(n) + "\n";
+    }
+    return out;
+  }
+
+  std::chrono::steady_clock::time_point started_;
+  httplib::Server server_;
+  int port_ = -1;
+  std::thread thread_;
+};
+
+TEST(RealPrometheus, PromptLengthSpreadFromTheHistogram) {
+  auto binary = testing::find_in_path("prometheus");
+  WVA_REQUIRE(binary.has_value()) << "the prometheus binary is not installed (apt-get install prometheus)";
+  HistogramVllm vllm;
+  RealPrometheus prom(*binary, {vllm.target()});
+  ASSERT_TRUE(prom.started());
+  ASSERT_TRUE(prom.wait_ready(std::chrono::seconds(10))) << prom.log();
+
+  TestContext ctx;
+  PrometheusSource every_cycle, single;
+  ASSERT_TRUE(every_cycle.configure(
+      json{{"url", prom.url()}, {"timeout", "2s"}, {"rateWindow", "4s"}, {"promptSpreadInterval", "0s"}},
+      "sources.prometheus"));
+  // The default interval (5m), one query per signal: its first cycle with data reads the histogram.
+  ASSERT_TRUE(single.configure(json{{"url", prom.url()}, {"timeout", "2s"}, {"rateWindow", "4s"}, {"batch", false}},
+                               "sources.p2"));
+  ASSERT_TRUE(every_cycle.start(ctx));
+  ASSERT_TRUE(single.start(ctx));
+  auto llama = make_model("llm", "meta/llama", {{"llama-a100", 1}, {"llama-h100", 2}});
+  llama.variants[0].pods.clear();  // cluster-style pod name: mapped by the Deployment the query derives
+  const std::vector<sdk::ModelView> models = {llama, make_model("llm", "granite", {{"granite-l40s", 1}})};
+
+  std::map<sdk::ModelKey, sdk::ModelMetrics> got;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(25);
+  bool complete = false;
+  while (!complete && std::chrono::steady_clock::now() < until) {
+    auto r = every_cycle.collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+    ASSERT_TRUE(r) << r.error().to_string() << "\n" << prom.log();
+    got = std::move(r.value());
+    const auto& m = got.at({"llm", "meta/llama"});
+    const auto spread = [&](const char* v) {
+      auto it = m.load_by_variant.find(v);
+      return it != m.load_by_variant.end() && it->second.prompt_tokens_cv.has_value() &&
+             it->second.arrival_rate.value_or(0) > 0.8 * (std::string(v) == "llama-h100" ? 10 : 5);
+    };
+    complete =
+        spread("llama-h100") && spread("llama-a100") && got.at({"llm", "granite"}).load.avg_input_tokens.has_value();
+    if (!complete) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(complete) << "no prompt-length spread from Prometheus within 25 s\n" << prom.log();
+  ASSERT_TRUE(every_cycle.last_report().spread_read);
+
+  // Each variant's spread is its prompts' (the lognormal fit on vLLM's wide buckets: within 10 %).
+  const auto& m = got.at({"llm", "meta/llama"});
+  const auto& h100 = m.load_by_variant.at("llama-h100");
+  const auto& a100 = m.load_by_variant.at("llama-a100");
+  EXPECT_NEAR(*h100.avg_input_tokens, 8000, 80);
+  EXPECT_NEAR(*h100.prompt_tokens_cv, 0.4, 0.04);
+  EXPECT_NEAR(*a100.avg_input_tokens, 2000, 20);
+  EXPECT_NEAR(*a100.prompt_tokens_cv, 1.0, 0.1);
+  // The model's: the fit of its variants' buckets summed, as Prometheus sums them, with the model's mean.
+  httplib::Client c("127.0.0.1", prom.port());
+  auto res =
+      c.Post("/api/v1/query", httplib::Params{{"query",
+                                               "sum by (le) (rate(vllm:request_prompt_tokens_bucket{namespace=\"llm\","
+                                               "model_name=\"meta/llama\"}[4s]))"}});
+  ASSERT_TRUE(res && res->status == 200);
+  auto parsed = parse_response(res->body);
+  ASSERT_TRUE(parsed && parsed->success) << res->body;
+  std::vector<sdk::util::HistogramBucket> summed;
+  for (const auto& s : parsed->samples) summed.push_back({*bucket_bound(*s.label("le")), s.value});
+  ASSERT_EQ(summed.size(), 18u);
+  ASSERT_TRUE(m.load.avg_input_tokens.has_value());
+  const auto want = sdk::util::lognormal_cv_fit(summed, *m.load.avg_input_tokens);
+  ASSERT_TRUE(want && m.load.prompt_tokens_cv);
+  EXPECT_NEAR(*m.load.prompt_tokens_cv, *want, 0.02 * *want);
+  EXPECT_GT(*m.load.prompt_tokens_cv, *h100.prompt_tokens_cv + 0.1) << "two populations: wider than either mean's";
+  // No histogram exported: the mean, and no spread (never 0).
+  const auto& granite = got.at({"llm", "granite"});
+  EXPECT_NEAR(*granite.load.avg_input_tokens, 500, 5);
+  EXPECT_FALSE(granite.load.prompt_tokens_cv.has_value());
+  EXPECT_FALSE(granite.load_by_variant.at("granite-l40s").prompt_tokens_cv.has_value());
+
+  // Unbatched, default interval: the same spreads from its own bucket query.
+  auto s = single.collect(models, sdk::Deadline::in(std::chrono::seconds(10)));
+  ASSERT_TRUE(s) << s.error().to_string();
+  EXPECT_TRUE(single.last_report().spread_read);
+  EXPECT_EQ(single.last_report().queries.size(), kSignalCount - 1);
+  const auto& sm = s->at({"llm", "meta/llama"});
+  ASSERT_TRUE(sm.load_by_variant.at("llama-h100").prompt_tokens_cv.has_value());
+  EXPECT_NEAR(*sm.load_by_variant.at("llama-h100").prompt_tokens_cv, 0.4, 0.04);
+  // Its next cycle (within 5 minutes) does not read the histogram and keeps the spreads.
+  auto s2 = single.collect(models, sdk::Deadline::in(std::chrono::seconds(10)));
+  ASSERT_TRUE(s2) << s2.error().to_string();
+  EXPECT_FALSE(single.last_report().spread_read);
+  EXPECT_EQ(single.last_report().queries.size(), kSignalCount - 2);
+  EXPECT_EQ(s2->at({"llm", "meta/llama"}).load_by_variant.at("llama-h100").prompt_tokens_cv,
+            sm.load_by_variant.at("llama-h100").prompt_tokens_cv);
 }
 
 }  // namespace

@@ -24,7 +24,14 @@ TEST(RecordingRules, ChartExpressionsEqualTheSourceTemplates) {
     EXPECT_EQ(recorded_template(s).find(metric), recorded_template(s).find("wva:"));
   }
   EXPECT_EQ(rules.size(), recorded) << "a rule the source never reads";
-  EXPECT_EQ(recorded, 12u);
+  EXPECT_EQ(recorded, 13u);
+  // The prompt-length histogram is recorded and read per Deployment and bucket: `le` is kept.
+  EXPECT_NE(rules.at("wva:vllm_request_prompt_tokens_bucket:rate1m")
+                .find("sum by (namespace, model_name, wva_deployment, le) (label_replace(rate("
+                      "vllm:request_prompt_tokens_bucket[1m])"),
+            std::string::npos);
+  EXPECT_EQ(recorded_template(Signal::kPromptTokensBucket),
+            "sum by ({{byDeployment}}, le) (wva:vllm_request_prompt_tokens_bucket:rate1m{{selector}})");
   // The load rules sum per Deployment, the saturation rules keep the pod.
   EXPECT_NE(rules.at("wva:vllm_request_success:rate1m").find("sum by (namespace, model_name, wva_deployment)"),
             std::string::npos);

@@ -1,5 +1,8 @@
 #include "reference_grouper.h"
 
+#include "grouping.h"  // bucket_bound, kMaxBucketBounds
+#include "wva/sdk/util/histogram.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -120,6 +123,7 @@ ReferenceGrouper::ReferenceGrouper(std::span<const sdk::ModelView> models, Label
     variants += static_cast<std::uint32_t>(m.variants.size());
   }
   variants_.resize(variants);
+  buckets_.resize(variants);
 }
 
 std::int32_t ReferenceGrouper::variant_by_prefix(std::uint32_t model, std::string_view name) const {
@@ -218,6 +222,46 @@ std::uint32_t ReferenceGrouper::pod_slot(std::uint32_t model, std::string_view p
   return slot;
 }
 
+void ReferenceGrouper::note_invalid(std::uint32_t model, Signal signal, double value, std::string_view kind,
+                                    std::string_view name, const std::string& why) {
+  ++stats_.invalid[idx(signal)];
+  ModelState& st = state_[model];
+  if (++st.invalid <= kInvalidExamples)
+    st.invalid_examples.push_back(std::string(signal_name(signal)) + " " + number(value) + " on " + std::string(kind) +
+                                  " " + std::string(name) + " (" + why + ")");
+}
+
+void ReferenceGrouper::store_bucket(const Staged& st) {
+  // Checked like any load value, then added to the bucket of its Deployment (a pod's: its variant's).
+  std::uint32_t model = 0;
+  std::int32_t global_variant = -1;
+  std::string_view kind, name;
+  if (st.target == Target::kPod) {
+    Pod& p = pods_[st.index];
+    p.seen.set(idx(st.signal));
+    model = p.model;
+    kind = "pod";
+    name = p.name;
+    if (p.variant >= 0) global_variant = static_cast<std::int32_t>(variant_base_[model]) + p.variant;
+  } else {
+    model = static_cast<std::uint32_t>(std::upper_bound(variant_base_.begin(), variant_base_.end(), st.index) -
+                                       variant_base_.begin() - 1);
+    global_variant = static_cast<std::int32_t>(st.index);
+    kind = "Deployment";
+    name = models_[model].variants[st.index - variant_base_[model]].name;
+  }
+  if (!st.bad_bound.empty()) return note_invalid(model, st.signal, st.value, kind, name, st.bad_bound);
+  if (!std::isfinite(st.value)) {
+    ++stats_.non_finite;
+    return;
+  }
+  if (auto why = reference::domain_violation(st.signal, st.value))
+    return note_invalid(model, st.signal, st.value, kind, name, *why);
+  if (global_variant < 0) return;
+  auto [it, inserted] = buckets_[static_cast<std::size_t>(global_variant)].try_emplace(st.bound, st.value);
+  if (!inserted) it->second += st.value;
+}
+
 bool ReferenceGrouper::keep_value(Values& v, std::uint32_t model, Signal signal, double value, std::string_view kind,
                                   std::string_view name) {
   const std::size_t k = idx(signal);
@@ -226,7 +270,7 @@ bool ReferenceGrouper::keep_value(Values& v, std::uint32_t model, Signal signal,
     ++stats_.non_finite;
     return false;
   }
-  if (auto why = domain_violation(signal, value)) {
+  if (auto why = reference::domain_violation(signal, value)) {
     ++stats_.invalid[k];
     ModelState& st = state_[model];
     if (++st.invalid <= kInvalidExamples)
@@ -263,7 +307,7 @@ void ReferenceGrouper::store_model_level(std::uint32_t model, Signal signal, dou
     return;
   }
   ModelState& st = state_[model];
-  if (auto why = domain_violation(signal, value)) {
+  if (auto why = reference::domain_violation(signal, value)) {
     ++stats_.invalid[idx(signal)];
     if (++st.invalid <= kInvalidExamples)
       st.invalid_examples.push_back(std::string(signal_name(signal)) + " " + number(value) + " (" + *why + ")");
@@ -276,6 +320,7 @@ void ReferenceGrouper::begin(std::optional<Signal> single) {
   single_ = single;
   staged_.clear();
   pods_mark_ = pods_.size();
+  bounds_mark_ = bounds_.size();
   capacity_mark_ = capacity_.size();
   capacity_names_mark_ = capacity_names_.size();
   staged_samples_ = staged_ignored_ = staged_unmapped_deployments_ = 0;
@@ -338,12 +383,29 @@ void ReferenceGrouper::on_sample(const SampleView& s) {
   }
   ++staged_samples_;
   const std::uint32_t mi = it->second;
+  // A bucket series' bound: one of this cycle's distinct bounds, at most kMaxBucketBounds of them.
+  const auto with_bound = [&](Staged st) {
+    if (signal != Signal::kPromptTokensBucket) return st;
+    const std::string_view* le = s.label(kBucketLabel);
+    const std::optional<double> bound = le ? bucket_bound(*le) : std::nullopt;
+    if (!bound) {
+      st.bad_bound = "no le label with a bucket bound";
+    } else if (std::find(bounds_.begin(), bounds_.end(), *bound) == bounds_.end() &&
+               bounds_.size() >= kMaxBucketBounds) {
+      st.bad_bound = "more than " + std::to_string(kMaxBucketBounds) + " distinct le bounds";
+    } else {
+      if (std::find(bounds_.begin(), bounds_.end(), *bound) == bounds_.end()) bounds_.push_back(*bound);
+      st.bound = *bound;
+    }
+    return st;
+  };
   if (model_level) {
     staged_.push_back(Staged{mi, signal, Target::kModel, s.value});
   } else if (has_pod) {
-    staged_.push_back(Staged{pod_slot(mi, *pod), signal, Target::kPod, s.value});
+    staged_.push_back(with_bound(Staged{pod_slot(mi, *pod), signal, Target::kPod, s.value}));
   } else if (const std::int32_t vi = variant_of_deployment(mi, *deployment); vi >= 0) {
-    staged_.push_back(Staged{variant_base_[mi] + static_cast<std::uint32_t>(vi), signal, Target::kVariant, s.value});
+    staged_.push_back(
+        with_bound(Staged{variant_base_[mi] + static_cast<std::uint32_t>(vi), signal, Target::kVariant, s.value}));
   } else {
     ++staged_unmapped_deployments_;
     staged_unmapped_models_.push_back(mi);
@@ -352,6 +414,10 @@ void ReferenceGrouper::on_sample(const SampleView& s) {
 
 void ReferenceGrouper::commit() {
   for (const Staged& st : staged_) {
+    if (st.signal == Signal::kPromptTokensBucket && st.target != Target::kModel) {
+      store_bucket(st);
+      continue;
+    }
     switch (st.target) {
       case Target::kPod: store(st.index, st.signal, st.value); break;
       case Target::kVariant: store_variant(st.index, st.signal, st.value); break;
@@ -374,6 +440,7 @@ void ReferenceGrouper::rollback() {
     st.slots.pop_back();
   }
   pods_.resize(pods_mark_);
+  bounds_.resize(bounds_mark_);
   capacity_.resize(capacity_mark_);
   capacity_names_.resize(capacity_names_mark_);
   begin(single_);
@@ -502,9 +569,23 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> ReferenceGrouper::finish(sdk::TimePoi
       model_load.add(v.value, v.present);
     }
 
-    for (std::size_t vi = 0; vi < model.variants.size(); ++vi)
-      if (variant_load[vi].present.any()) mm.load_by_variant[model.variants[vi].name] = variant_load[vi].to_load();
+    // The prompt-length spread: each variant's buckets with its mean, the model's summed with the model's.
+    std::vector<sdk::util::HistogramBucket> model_buckets;
+    for (std::size_t vi = 0; vi < model.variants.size(); ++vi) {
+      const auto& kept = buckets_[variant_base_[mi] + vi];
+      if (!variant_load[vi].present.any() && kept.empty()) continue;
+      sdk::Load load = variant_load[vi].to_load();
+      if (!kept.empty()) {
+        std::vector<sdk::util::HistogramBucket> b;
+        for (const auto& [bound, count] : kept) b.push_back({bound, count});
+        if (load.avg_input_tokens) load.prompt_tokens_cv = sdk::util::lognormal_cv_fit(b, *load.avg_input_tokens);
+        sdk::util::add_buckets(model_buckets, b);
+      }
+      mm.load_by_variant[model.variants[vi].name] = load;
+    }
     if (model_load.present.any()) mm.load = model_load.to_load();
+    if (!model_buckets.empty() && mm.load.avg_input_tokens)
+      mm.load.prompt_tokens_cv = sdk::util::lognormal_cv_fit(model_buckets, *mm.load.avg_input_tokens);
     mm.load.router_queue = state_[mi].router_queue;
 
     std::string invalid;

@@ -89,6 +89,9 @@ class ReferenceGrouper : public SampleHandler {
     Signal signal = Signal::kKvCacheUsage;
     Target target = Target::kPod;
     double value = 0;
+    // promptTokensBucket: the series' bucket bound, or why it has none ("" when it has one).
+    double bound = 0;
+    std::string bad_bound;
   };
   struct Capacity {  // a vllm:cache_config_info series, matched to pods in finish()
     std::size_t ns_offset = 0, ns_size = 0, pod_offset = 0, pod_size = 0;  // into capacity_names_
@@ -117,6 +120,9 @@ class ReferenceGrouper : public SampleHandler {
   void store(std::uint32_t slot, Signal signal, double value);
   void store_variant(std::uint32_t global_variant, Signal signal, double value);
   void store_model_level(std::uint32_t model, Signal signal, double value);
+  void store_bucket(const Staged& st);
+  void note_invalid(std::uint32_t model, Signal signal, double value, std::string_view kind, std::string_view name,
+                    const std::string& why);
   bool keep_value(Values& v, std::uint32_t model, Signal signal, double value, std::string_view kind,
                   std::string_view name);
 
@@ -127,6 +133,9 @@ class ReferenceGrouper : public SampleHandler {
   std::vector<ModelState> state_;
   std::vector<std::uint32_t> variant_base_;  // model -> index of its first variant in variants_
   std::vector<Values> variants_;             // per-Deployment load series, by global variant index
+  // promptTokensBucket: per global variant, bound -> summed count; the distinct bounds of this cycle.
+  std::vector<std::map<double, double>> buckets_;
+  std::vector<double> bounds_;
   std::vector<Pod> pods_;
   std::deque<std::string> owned_names_;  // pod names the host did not list
   std::vector<Capacity> capacity_;
@@ -138,7 +147,7 @@ class ReferenceGrouper : public SampleHandler {
   // The query being read (begin .. commit / rollback).
   std::optional<Signal> single_;
   std::vector<Staged> staged_;
-  std::size_t pods_mark_ = 0, capacity_mark_ = 0, capacity_names_mark_ = 0;
+  std::size_t pods_mark_ = 0, capacity_mark_ = 0, capacity_names_mark_ = 0, bounds_mark_ = 0;
   std::size_t staged_samples_ = 0, staged_ignored_ = 0, staged_unmapped_deployments_ = 0;
   std::vector<std::uint32_t> staged_unmapped_models_;
   double staged_eval_time_ = 0;

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <optional>
 #include <span>
@@ -31,10 +32,8 @@ inline void add_buckets(std::vector<HistogramBucket>& into, std::span<const Hist
   for (const HistogramBucket& b : from) {
     auto it = std::lower_bound(into.begin(), into.end(), b.upper_bound,
                                [](const HistogramBucket& x, double ub) { return x.upper_bound < ub; });
-    if (it != into.end() && it->upper_bound == b.upper_bound)
-      it->count += b.count;
-    else
-      into.insert(it, b);
+    if (it != into.end() && it->upper_bound == b.upper_bound) it->count += b.count;
+    else into.insert(it, b);
   }
 }
 
@@ -60,22 +59,29 @@ inline std::optional<double> lognormal_cv_fit(std::span<const HistogramBucket> c
   std::sort(b.begin(), b.end(),
             [](const HistogramBucket& x, const HistogramBucket& y) { return x.upper_bound < y.upper_bound; });
   if (b.back().upper_bound != std::numeric_limits<double>::infinity()) return std::nullopt;
-  // Per-bucket counts over (lower, upper], only the buckets that hold observations.
+  // Per-bucket counts over (lower, upper], only the buckets that hold observations; adjacent ones share
+  // a bound, whose normal CDF each step of the search computes once.
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  std::vector<double> edges;  // log bounds, ascending: -inf for 0, +inf for the last bucket's
   struct Cell {
-    double log_lower, log_upper, n;  // log bounds: -inf for 0 (or below), +inf for the last
+    std::uint32_t lower, upper;  // into edges
+    double n;
   };
   std::vector<Cell> cells;
+  edges.reserve(b.size() + 1);
+  cells.reserve(b.size());
+  auto edge = [&edges](double bound) {
+    const double e = bound == kInf ? kInf : bound > 0 ? std::log(bound) : -kInf;
+    if (edges.empty() || edges.back() != e) edges.push_back(e);
+    return static_cast<std::uint32_t>(edges.size() - 1);
+  };
   double below = 0, lower = 0, total = 0;
   for (std::size_t i = 0; i < b.size(); ++i) {
     const double cum = std::max(b[i].count, below);
     const double n = cum - below;
     if (n > 0) {
-      const double lo = i == 0 ? 0.0 : lower;
-      cells.push_back({lo > 0 ? std::log(lo) : -std::numeric_limits<double>::infinity(),
-                       b[i].upper_bound == std::numeric_limits<double>::infinity() ? b[i].upper_bound
-                       : b[i].upper_bound > 0 ? std::log(b[i].upper_bound)
-                                              : -std::numeric_limits<double>::infinity(),
-                       n});
+      const std::uint32_t lo = edge(i == 0 ? 0.0 : lower);
+      cells.push_back({lo, edge(b[i].upper_bound), n});
       total += n;
     }
     below = cum;
@@ -83,26 +89,23 @@ inline std::optional<double> lognormal_cv_fit(std::span<const HistogramBucket> c
   }
   if (!(total > 0)) return std::nullopt;
   const double log_mean = std::log(mean);
+  std::vector<double> cdf(edges.size());
   // Negative log-likelihood of the counts under the lognormal of sigma with the given mean.
   auto nll = [&](double sigma) {
     const double mu = log_mean - sigma * sigma / 2;
+    for (std::size_t k = 0; k < edges.size(); ++k)
+      cdf[k] = std::isinf(edges[k]) ? (edges[k] > 0 ? 1.0 : 0.0) : detail::normal_cdf((edges[k] - mu) / sigma);
     double sum = 0;
-    for (const Cell& c : cells) {
-      const double hi = std::isinf(c.log_upper) ? (c.log_upper > 0 ? 1.0 : 0.0)
-                                                : detail::normal_cdf((c.log_upper - mu) / sigma);
-      const double lo = std::isinf(c.log_lower) ? (c.log_lower > 0 ? 1.0 : 0.0)
-                                                : detail::normal_cdf((c.log_lower - mu) / sigma);
-      sum -= c.n * std::log(std::max(hi - lo, 1e-300));
-    }
+    for (const Cell& c : cells) sum -= c.n * std::log(std::max(cdf[c.upper] - cdf[c.lower], 1e-300));
     return sum;
   };
   // Golden-section search; the likelihood of a lognormal's sigma over binned counts is unimodal in
-  // practice, and 32 steps narrow [0, 3] to 1e-6.
+  // practice, and 26 steps narrow [0, 3] to 1e-5 (a CV within 1e-5 x 2 sigma of the optimum's).
   constexpr double kPhi = 0.6180339887498949;
   double a = 1e-6, c = 3.0;
   double x1 = c - kPhi * (c - a), x2 = a + kPhi * (c - a);
   double f1 = nll(x1), f2 = nll(x2);
-  for (int i = 0; i < 32; ++i) {
+  for (int i = 0; i < 26; ++i) {
     if (f1 <= f2) {
       c = x2, x2 = x1, f2 = f1;
       x1 = c - kPhi * (c - a), f1 = nll(x1);
