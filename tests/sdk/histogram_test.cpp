@@ -12,6 +12,7 @@
 namespace {
 
 using wva::sdk::util::add_buckets;
+using wva::sdk::util::histogram_cv;
 using wva::sdk::util::HistogramBucket;
 using wva::sdk::util::lognormal_cv_fit;
 
@@ -44,7 +45,7 @@ Sampled sample(double mean, double cv, int n, unsigned seed) {
   return out;
 }
 
-TEST(HistogramSpread, LognormalFitRecoversTheSpreadThatWideBucketsHide) {
+TEST(HistogramSpread, LognormalLengthsAreRecoveredFromWideBuckets) {
   struct Case {
     double mean, cv;
   };
@@ -53,10 +54,49 @@ TEST(HistogramSpread, LognormalFitRecoversTheSpreadThatWideBucketsHide) {
                        Case{3000, 1.8}, Case{200, 0.15}}) {
     const Sampled s = sample(c.mean, c.cv, 2000, 7);
     const auto fit = lognormal_cv_fit(s.buckets, s.mean);
-    ASSERT_TRUE(fit) << c.mean << " " << c.cv;
+    const auto cv = histogram_cv(s.buckets, s.mean);
+    ASSERT_TRUE(fit && cv) << c.mean << " " << c.cv;
     // Within 10 %, or 0.025 for a narrow spread inside two buckets (200 +- 15 % spans (100, 500]).
     EXPECT_NEAR(*fit, s.cv, std::max(0.1 * s.cv, 0.025)) << "mean " << c.mean << ", cv " << c.cv;
+    EXPECT_NEAR(*cv, s.cv, std::max(0.1 * s.cv, 0.025)) << "mean " << c.mean << ", cv " << c.cv;
   }
+}
+
+// `n` lengths drawn by `draw`, into vLLM's cumulative buckets.
+template <class Draw>
+Sampled sample_of(Draw draw, int n) {
+  Sampled out;
+  for (double ub : kVllmBounds) out.buckets.push_back({ub, 0});
+  double sum = 0, sq = 0;
+  for (int i = 0; i < n; ++i) {
+    const double x = std::max(1.0, std::round(draw(i)));
+    sum += x, sq += x * x;
+    for (auto& b : out.buckets)
+      if (x <= b.upper_bound) b.count += 1;
+  }
+  out.mean = sum / n;
+  out.cv = std::sqrt(sq / n - out.mean * out.mean) / out.mean;
+  return out;
+}
+
+TEST(HistogramSpread, LengthsThatAreNotLognormalAreReadFromTheBucketsNotTheFit) {
+  std::mt19937_64 rng(5);
+  // Many short prompts and a bounded tail of long ones (the Azure code trace's shape: CV ~1, p99 ~4x the
+  // mean): one lognormal must stretch over both and says a CV near 2.
+  std::lognormal_distribution<double> shortp(std::log(150), 0.6), longp(std::log(4000), 0.35);
+  const Sampled code = sample_of([&](int i) { return i % 2 ? shortp(rng) : std::min(9000.0, longp(rng)); }, 4000);
+  // Two workloads on one model: 400-token chats and 6,000-token documents.
+  std::lognormal_distribution<double> chat(std::log(400), 0.5), doc(std::log(6000), 0.4);
+  const Sampled mix = sample_of([&](int i) { return i % 3 ? chat(rng) : doc(rng); }, 3000);
+  // Uniform lengths.
+  std::uniform_real_distribution<double> flat(100, 8000);
+  const Sampled uniform = sample_of([&](int) { return flat(rng); }, 3000);
+  for (const Sampled* s : {&code, &mix, &uniform}) {
+    const double cv = *histogram_cv(s->buckets, s->mean);
+    EXPECT_NEAR(cv, s->cv, 0.15 * s->cv) << "sample CV " << s->cv;
+  }
+  EXPECT_GT(*lognormal_cv_fit(code.buckets, code.mean), 1.4 * code.cv) << "why the fit alone is not used";
+  EXPECT_GT(*lognormal_cv_fit(mix.buckets, mix.mean), 1.4 * mix.cv);
 }
 
 TEST(HistogramSpread, NaiveReadingsOfTheSameBucketsWouldBeFarOff) {
@@ -71,49 +111,51 @@ TEST(HistogramSpread, NaiveReadingsOfTheSameBucketsWouldBeFarOff) {
     below = b.count, lower = b.upper_bound;
   }
   const double naive = std::sqrt(sq / below / (s.mean * s.mean) - 1);
-  const double fit = *lognormal_cv_fit(s.buckets, s.mean);
   EXPECT_GT(naive, 1.4 * s.cv);
-  EXPECT_LT(std::abs(fit - s.cv), 0.05);
+  EXPECT_LT(std::abs(*lognormal_cv_fit(s.buckets, s.mean) - s.cv), 0.05);
+  EXPECT_LT(std::abs(*histogram_cv(s.buckets, s.mean) - s.cv), 0.05);
 }
 
 TEST(HistogramSpread, OrderAndDecreasingCountsAreTakenAsHistogramQuantileTakesThem) {
   const Sampled s = sample(1000, 0.6, 1000, 11);
-  const double in_order = *lognormal_cv_fit(s.buckets, s.mean);
+  const double in_order = *histogram_cv(s.buckets, s.mean);
   std::vector<HistogramBucket> shuffled(s.buckets.rbegin(), s.buckets.rend());
-  EXPECT_DOUBLE_EQ(*lognormal_cv_fit(shuffled, s.mean), in_order);
+  EXPECT_DOUBLE_EQ(*histogram_cv(shuffled, s.mean), in_order);
   // A cumulative count below the one before it (rates of separately scraped series) is raised to it.
   std::vector<HistogramBucket> dip = s.buckets;
   for (auto& b : dip)
     if (b.upper_bound == 1000) b.count -= 5;  // (500, 1000] looks 5 short and (1000, 2000] 5 long
   std::vector<HistogramBucket> raised = dip;
   for (std::size_t i = 1; i < raised.size(); ++i) raised[i].count = std::max(raised[i].count, raised[i - 1].count);
-  EXPECT_DOUBLE_EQ(*lognormal_cv_fit(dip, s.mean), *lognormal_cv_fit(raised, s.mean));
+  EXPECT_DOUBLE_EQ(*histogram_cv(dip, s.mean), *histogram_cv(raised, s.mean));
 }
 
 TEST(HistogramSpread, NothingToFitIsNoValueNeverZero) {
   const Sampled s = sample(1000, 0.6, 100, 5);
+  EXPECT_FALSE(histogram_cv({}, 1000));
   EXPECT_FALSE(lognormal_cv_fit({}, 1000));
-  EXPECT_FALSE(lognormal_cv_fit(s.buckets, 0)) << "no mean";
-  EXPECT_FALSE(lognormal_cv_fit(s.buckets, -3));
-  EXPECT_FALSE(lognormal_cv_fit(s.buckets, std::nan("")));
+  EXPECT_FALSE(lognormal_cv_fit(s.buckets, 0));
+  EXPECT_FALSE(histogram_cv(s.buckets, 0)) << "no mean";
+  EXPECT_FALSE(histogram_cv(s.buckets, -3));
+  EXPECT_FALSE(histogram_cv(s.buckets, std::nan("")));
   std::vector<HistogramBucket> no_inf(s.buckets.begin(), s.buckets.end() - 1);
-  EXPECT_FALSE(lognormal_cv_fit(no_inf, s.mean)) << "without +Inf the total is unknown";
+  EXPECT_FALSE(histogram_cv(no_inf, s.mean)) << "without +Inf the total is unknown";
   std::vector<HistogramBucket> empty = s.buckets;
   for (auto& b : empty) b.count = 0;
-  EXPECT_FALSE(lognormal_cv_fit(empty, s.mean)) << "no observation";
+  EXPECT_FALSE(histogram_cv(empty, s.mean)) << "no observation";
   std::vector<HistogramBucket> nan_count = s.buckets;
   nan_count[10].count = std::nan("");
-  EXPECT_FALSE(lognormal_cv_fit(nan_count, s.mean));
+  EXPECT_FALSE(histogram_cv(nan_count, s.mean));
   std::vector<HistogramBucket> negative = s.buckets;
   negative[3].count = -1;
-  EXPECT_FALSE(lognormal_cv_fit(negative, s.mean));
+  EXPECT_FALSE(histogram_cv(negative, s.mean));
 }
 
 TEST(HistogramSpread, EqualLengthsFitANarrowSpread) {
   // Every prompt 700 tokens: all in (500, 1000]; the fit needs no spread to explain that.
   std::vector<HistogramBucket> b;
   for (double ub : kVllmBounds) b.push_back({ub, ub >= 1000 ? 400.0 : 0.0});
-  const double cv = *lognormal_cv_fit(b, 700);
+  const double cv = *histogram_cv(b, 700);
   EXPECT_LT(cv, 0.05);
   EXPECT_GE(cv, 0);
 }
@@ -138,7 +180,7 @@ TEST(HistogramSpread, AddBucketsSumsByBoundAndKeepsTheUnion) {
   add_buckets(pooled, a.buckets);
   add_buckets(pooled, c.buckets);
   for (std::size_t i = 0; i < pooled.size(); ++i) EXPECT_EQ(pooled[i].count, a.buckets[i].count + c.buckets[i].count);
-  EXPECT_NEAR(*lognormal_cv_fit(pooled, (a.mean + c.mean) / 2), 0.5, 0.05);
+  EXPECT_NEAR(*histogram_cv(pooled, (a.mean + c.mean) / 2), 0.5, 0.05);
 }
 
 }  // namespace

@@ -197,7 +197,7 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> EmulatorPlugin::collect(
           std::vector<sdk::util::HistogramBucket> buckets;
           buckets.reserve(l.prompt_buckets.size());
           for (const auto& [upper, count] : l.prompt_buckets) buckets.push_back({upper, count});
-          load.prompt_tokens_cv = sdk::util::lognormal_cv_fit(buckets, *l.avg_input_tokens);
+          load.prompt_tokens_cv = sdk::util::histogram_cv(buckets, *l.avg_input_tokens);
           sdk::util::add_buckets(model_prompt_buckets, buckets);
         }
         m.load_by_variant[variant.name] = load;
@@ -213,7 +213,7 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> EmulatorPlugin::collect(
         m.load = combine_loads(m.load_by_variant);
         // The model's spread from its variants' buckets pooled (combine_loads can only bound it).
         if (!model_prompt_buckets.empty() && m.load.avg_input_tokens)
-          m.load.prompt_tokens_cv = sdk::util::lognormal_cv_fit(model_prompt_buckets, *m.load.avg_input_tokens);
+          m.load.prompt_tokens_cv = sdk::util::histogram_cv(model_prompt_buckets, *m.load.avg_input_tokens);
         if (m.replicas.empty() && !m.load.arrival_rate) {
           m.state = sdk::MetricsState::kNoData;
           m.message = "emulator: no ready pod of " + model.key.to_string();

@@ -668,7 +668,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
       sdk::Load& load = mm.load_by_variant[model.variants[vi].name];
       load = variant_load[vi].to_load();
       if (buckets.empty()) continue;
-      if (load.avg_input_tokens) load.prompt_tokens_cv = sdk::util::lognormal_cv_fit(buckets, *load.avg_input_tokens);
+      if (load.avg_input_tokens) load.prompt_tokens_cv = sdk::util::histogram_cv(buckets, *load.avg_input_tokens);
       sdk::util::add_buckets(model_buckets, buckets);
       if (++with_buckets == 1) first_mean = load.avg_input_tokens, first_cv = load.prompt_tokens_cv;
     }
@@ -677,7 +677,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
       // One variant of the model's mean: its fit is the model's (the same buckets, the same mean).
       mm.load.prompt_tokens_cv = with_buckets == 1 && first_mean == mm.load.avg_input_tokens
                                      ? first_cv
-                                     : sdk::util::lognormal_cv_fit(model_buckets, *mm.load.avg_input_tokens);
+                                     : sdk::util::histogram_cv(model_buckets, *mm.load.avg_input_tokens);
     }
     mm.load.router_queue = state.router_queue;
 

@@ -157,7 +157,7 @@ std::optional<double> expected_spread(const QueryResponse& pod_bucket_rates, con
         sdk::util::add_buckets(summed, std::span(&b, 1));
       }
   EXPECT_EQ(summed.size(), kBuckets.size()) << deployment;
-  return sdk::util::lognormal_cv_fit(summed, mean);
+  return sdk::util::histogram_cv(summed, mean);
 }
 
 std::unique_ptr<PrometheusSource> source(TestContext& ctx, const json& cfg) {

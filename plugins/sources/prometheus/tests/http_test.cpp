@@ -409,7 +409,7 @@ TEST_F(HttpTest, PromptSpreadIsReadEveryIntervalAndKeptBetween) {
   const auto fit = [](std::vector<std::pair<double, double>> buckets) {
     std::vector<sdk::util::HistogramBucket> h;
     for (const auto& [le, count] : buckets) h.push_back({le, count});
-    return sdk::util::lognormal_cv_fit(h, 2000.0).value_or(-1);
+    return sdk::util::histogram_cv(h, 2000.0).value_or(-1);
   };
   constexpr double kInf = std::numeric_limits<double>::infinity();
   auto src = make_source(base());  // promptSpreadInterval: 5m (the default)

@@ -348,7 +348,7 @@ TEST(RealPrometheus, PromptLengthSpreadFromTheHistogram) {
   for (const auto& s : parsed->samples) summed.push_back({*bucket_bound(*s.label("le")), s.value});
   ASSERT_EQ(summed.size(), 18u);
   ASSERT_TRUE(m.load.avg_input_tokens.has_value());
-  const auto want = sdk::util::lognormal_cv_fit(summed, *m.load.avg_input_tokens);
+  const auto want = sdk::util::histogram_cv(summed, *m.load.avg_input_tokens);
   ASSERT_TRUE(want && m.load.prompt_tokens_cv);
   EXPECT_NEAR(*m.load.prompt_tokens_cv, *want, 0.02 * *want);
   EXPECT_GT(*m.load.prompt_tokens_cv, *h100.prompt_tokens_cv + 0.1) << "two populations: wider than either mean's";

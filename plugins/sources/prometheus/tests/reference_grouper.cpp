@@ -578,14 +578,14 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> ReferenceGrouper::finish(sdk::TimePoi
       if (!kept.empty()) {
         std::vector<sdk::util::HistogramBucket> b;
         for (const auto& [bound, count] : kept) b.push_back({bound, count});
-        if (load.avg_input_tokens) load.prompt_tokens_cv = sdk::util::lognormal_cv_fit(b, *load.avg_input_tokens);
+        if (load.avg_input_tokens) load.prompt_tokens_cv = sdk::util::histogram_cv(b, *load.avg_input_tokens);
         sdk::util::add_buckets(model_buckets, b);
       }
       mm.load_by_variant[model.variants[vi].name] = load;
     }
     if (model_load.present.any()) mm.load = model_load.to_load();
     if (!model_buckets.empty() && mm.load.avg_input_tokens)
-      mm.load.prompt_tokens_cv = sdk::util::lognormal_cv_fit(model_buckets, *mm.load.avg_input_tokens);
+      mm.load.prompt_tokens_cv = sdk::util::histogram_cv(model_buckets, *mm.load.avg_input_tokens);
     mm.load.router_queue = state_[mi].router_queue;
 
     std::string invalid;

@@ -33,7 +33,7 @@
 // 5.1 ClusterView::object_version (a virtual with a default, appended to an interface only the host
 // implements): a token for the version of an object, so a caller remembers what it saw without holding it.
 // 6.0 Load::prompt_tokens_cv (a new member of a struct passed by value): the prompt lengths' spread, from
-// vLLM's histogram by wva/sdk/util/histogram.h (a lognormal fitted to the bucket counts).
+// vLLM's histogram by wva/sdk/util/histogram.h (histogram_cv).
 #define WVA_SDK_ABI_MAJOR 6
 #define WVA_SDK_ABI_MINOR 0
 

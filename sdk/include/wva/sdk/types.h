@@ -82,8 +82,8 @@ struct Load {
   // yet on any pod: the only demand signal of a model scaled to zero. Whole model only. Since SDK ABI 2.0.
   std::optional<double> router_queue;
   // The spread of the prompt lengths of the requests the pods completed over the window: standard
-  // deviation / mean, estimated from vLLM's request_prompt_tokens histogram (wva/sdk/util/histogram.h:
-  // a lognormal of the exact mean fitted to the bucket counts). A long prompt's prefill disturbs the
+  // deviation / mean, estimated from vLLM's request_prompt_tokens histogram (wva/sdk/util/histogram.h's
+  // histogram_cv: the bucket counts, each bucket shaped as a fitted lognormal). A long prompt's prefill disturbs the
   // decode steps of the requests around it in proportion to its square, so sizing for a latency tail
   // needs the spread, not only the mean. Whole model: fitted to its variants' buckets summed.
   // Since SDK ABI 6.0.
