@@ -166,6 +166,42 @@ metadata: {name: llama-h100, namespace: llm}
   EXPECT_EQ(c.list("Deployment", "")->size(), 0u);
 }
 
+// Objects a driver adds beside the folder's (wva simulate: the HPAs its emulator models) are read with the
+// files at every load and refresh, checked as theirs are, and named by their origin in errors.
+TEST(LocalCluster, ExtraObjectsAreReadWithTheFilesAndCheckedAlike) {
+  TempDir dir;
+  dir.write("10-model.yaml", kModel);
+  LocalCluster c(dir.path(), "wva-system");
+  const json hpa = json::parse(R"({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+    "metadata": {"name": "emulated", "namespace": "llm"},
+    "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "llama-h100"}, "maxReplicas": 4}})");
+  c.set_extra_objects({hpa}, "<driver>");
+  ASSERT_TRUE(c.load().ok());
+  auto listed = c.list("HorizontalPodAutoscaler", "llm");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u) << "the file's HPA and the extra one";
+  dir.write("20-more.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: llm}\n");
+  ASSERT_TRUE(c.refresh().ok());
+  EXPECT_EQ(c.list("HorizontalPodAutoscaler", "llm")->size(), 2u) << "a refresh keeps them";
+
+  // Checked like a file's objects; the origin and index name the bad one; the good state is kept.
+  json nameless = hpa;
+  nameless["metadata"].erase("name");
+  c.set_extra_objects({hpa, nameless}, "<driver>");
+  dir.write("30-touch.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: t, namespace: llm}\n");
+  auto bad = c.refresh();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("<driver>[1]: missing metadata.name"), std::string::npos) << bad.error().message;
+  EXPECT_EQ(c.list("HorizontalPodAutoscaler", "llm")->size(), 2u);
+  // One name in a file and among the extra objects: an error, as two files defining it are.
+  json twin = hpa;
+  twin["metadata"]["name"] = "llama-h100";
+  c.set_extra_objects({twin}, "<driver>");
+  auto dup = c.load();
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.error().message.find("<driver>[0]"), std::string::npos) << dup.error().message;
+}
+
 TEST(LocalCluster, MissingFolderIsAnError) {
   LocalCluster c("/nonexistent/wva/folder", "wva-system");
   auto r = c.load();

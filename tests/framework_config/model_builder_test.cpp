@@ -439,6 +439,184 @@ TEST(ModelBuilder, ClusterErrorsAreErrors) {
   EXPECT_NE(built.error().message.find("api down"), std::string::npos);
 }
 
+// ------------------------------------------------------------------------------- HPA bounds
+
+json hpa(const std::string& name, json spec, json metadata = json::object()) {
+  json h = {{"apiVersion", "autoscaling/v2"},
+            {"kind", "HorizontalPodAutoscaler"},
+            {"metadata", {{"name", name}, {"namespace", "llm"}}},
+            {"spec", std::move(spec)},
+            {"status", {{"currentReplicas", 3}, {"desiredReplicas", 4}}}};
+  sdk::apply_merge_patch(h["metadata"], metadata);
+  return h;
+}
+
+json target(const char* deployment, const char* kind = "Deployment") {
+  return {{"apiVersion", "apps/v1"}, {"kind", kind}, {"name", deployment}};
+}
+
+// A variant's bounds are the VA's within the HPA's that scales its Deployment (what HPA and KEDA clamp
+// every recommendation to); the HPA's side holds where they do not overlap. Table-driven: VA bounds,
+// the HPAs in the namespace, the bounds the variant gets and the warnings (substrings, in order).
+TEST(ModelBuilder, VariantBoundsAreTheVasWithinTheHpas) {
+  struct Case {
+    const char* name;
+    json va_spec;  // merged into the VA's spec
+    std::vector<json> hpas;
+    int min;
+    std::optional<int> max;
+    std::vector<std::string> warnings;
+  };
+  const std::vector<Case> cases = {
+      {"no HPA: the VA's", {{"minReplicas", 0}, {"maxReplicas", 32}}, {}, 0, 32, {}},
+      {"HPA max below the VA's",
+       {{"maxReplicas", 32}},
+       {hpa("h", {{"scaleTargetRef", target("d")}, {"maxReplicas", 12}})},
+       1,
+       12,
+       {}},
+      {"HPA max, VA unbounded",
+       json::object(),
+       {hpa("h", {{"scaleTargetRef", target("d")}, {"maxReplicas", 12}})},
+       1,
+       12,
+       {}},
+      {"HPA min above the VA's",
+       {{"minReplicas", 0}, {"maxReplicas", 32}},
+       {hpa("h", {{"scaleTargetRef", target("d")}, {"minReplicas", 2}, {"maxReplicas", 40}})},
+       2,
+       32,
+       {}},
+      {"HPA min defaults to 1",
+       {{"minReplicas", 0}},
+       {hpa("h", {{"scaleTargetRef", target("d")}, {"maxReplicas", 5}})},
+       1,
+       5,
+       {}},
+      {"HPA min 0 keeps the VA's 0",
+       {{"minReplicas", 0}},
+       {hpa("h", {{"scaleTargetRef", target("d")}, {"minReplicas", 0}, {"maxReplicas", 5}})},
+       0,
+       5,
+       {}},
+      {"KEDA's HPA: its minimum is no floor",
+       {{"minReplicas", 0}},
+       {hpa("keda-hpa-so", {{"scaleTargetRef", target("d")}, {"minReplicas", 1}, {"maxReplicas", 6}},
+            {{"ownerReferences", {{{"apiVersion", "keda.sh/v1alpha1"}, {"kind", "ScaledObject"}, {"name", "so"}}}}})},
+       0,
+       6,
+       {}},
+      {"a KEDA label without a ScaledObject owner: the minimum holds",
+       {{"minReplicas", 0}},
+       {hpa("h", {{"scaleTargetRef", target("d")}, {"minReplicas", 1}, {"maxReplicas", 6}},
+            {{"labels", {{"scaledobject.keda.sh/name", "so"}}}})},
+       1,
+       6,
+       {}},
+      {"an HPA of another Deployment",
+       {{"maxReplicas", 9}},
+       {hpa("h", {{"scaleTargetRef", target("other")}, {"maxReplicas", 2}})},
+       1,
+       9,
+       {}},
+      {"an HPA of a StatefulSet named alike",
+       {{"maxReplicas", 9}},
+       {hpa("h", {{"scaleTargetRef", target("d", "StatefulSet")}, {"maxReplicas", 2}})},
+       1,
+       9,
+       {}},
+      {"VA floor above the HPA's maximum",
+       {{"minReplicas", 5}, {"maxReplicas", 8}},
+       {hpa("h", {{"scaleTargetRef", target("d")}, {"maxReplicas", 3}})},
+       3,
+       3,
+       {"VariantAutoscaling llm/v, Deployment d: replicas [5, 8] of the VariantAutoscaling and [1, 3] of "
+        "HorizontalPodAutoscaler llm/h do not overlap; the HPA scales within its own bounds, so 3 is used"}},
+      {"VA ceiling below the HPA's minimum",
+       {{"minReplicas", 0}, {"maxReplicas", 2}},
+       {hpa("h", {{"scaleTargetRef", target("d")}, {"minReplicas", 4}, {"maxReplicas", 10}})},
+       4,
+       4,
+       {"[0, 2] of the VariantAutoscaling and [4, 10] of HorizontalPodAutoscaler llm/h do not overlap; the HPA "
+        "scales within its own bounds, so 4 is used"}},
+      {"invalid HPA fields are warnings, never 0",
+       {{"minReplicas", 0}, {"maxReplicas", 7}},
+       {hpa("h", {{"scaleTargetRef", target("d")}, {"minReplicas", "x"}, {"maxReplicas", 0}})},
+       0,
+       7,
+       {"HorizontalPodAutoscaler llm/h: spec.maxReplicas: 0 is not a positive integer; ignored",
+        "HorizontalPodAutoscaler llm/h: spec.minReplicas: \"x\" is not a non-negative integer; ignored"}},
+      {"HPA min above its max",
+       {{"minReplicas", 0}},
+       {hpa("h", {{"scaleTargetRef", target("d")}, {"minReplicas", 9}, {"maxReplicas", 4}})},
+       0,
+       4,
+       {"HorizontalPodAutoscaler llm/h: spec.minReplicas 9 > maxReplicas 4; minReplicas ignored"}},
+      {"two HPAs on one Deployment: the first by name, with a warning",
+       json::object(),
+       {hpa("b", {{"scaleTargetRef", target("d")}, {"maxReplicas", 3}}),
+        hpa("a", {{"scaleTargetRef", target("d")}, {"maxReplicas", 6}})},
+       1,
+       6,
+       {"Deployment llm/d is the target of several HorizontalPodAutoscalers (a, b): Kubernetes scales it with none "
+        "of them (condition AmbiguousSelector); the bounds of a are used"}},
+  };
+  for (const auto& tc : cases) {
+    SCOPED_TRACE(tc.name);
+    sdk::InMemoryCluster c(kSys);
+    put(c, deployment("llm", "d"));
+    json spec = {{"modelID", "m/x"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d"}}}};
+    spec.update(tc.va_spec);
+    put(c, va("llm", "v", spec));
+    for (const auto& h : tc.hpas) put(c, h);
+    auto built = build_models(c);
+    ASSERT_TRUE(built.ok()) << built.error().to_string();
+    ASSERT_EQ(built->models.size(), 1u);
+    const auto& v = built->models[0].variants.at(0);
+    EXPECT_EQ(v.min_replicas, tc.min);
+    EXPECT_EQ(v.max_replicas, tc.max);
+    ASSERT_EQ(built->warnings.size(), tc.warnings.size()) << (built->warnings.empty() ? "" : built->warnings[0]);
+    for (std::size_t i = 0; i < tc.warnings.size(); ++i)
+      EXPECT_NE(built->warnings[i].find(tc.warnings[i]), std::string::npos) << built->warnings[i];
+  }
+}
+
+// An HPA that comes, changes its target or bounds, or goes, changes the bounds of the variants it scaled
+// and scales (incrementally, exactly as a full build).
+TEST(ModelViews, HpaChangesMoveTheBoundsOfTheVariantsTheyScale) {
+  sdk::InMemoryCluster c(kSys);
+  ViewBackend backend(c);
+  put(c, deployment("llm", "d1"));
+  put(c, deployment("llm", "d2"));
+  put(c, va("llm", "v1", {{"modelID", "m/x"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d1"}}}}));
+  put(c, va("llm", "v2", {{"modelID", "m/y"}, {"scaleTargetRef", {{"kind", "Deployment"}, {"name", "d2"}}}}));
+  ModelViews views;
+  ASSERT_TRUE(views.rebuild(backend).ok());
+  auto max_of = [&](std::size_t model) { return views.models().models.at(model).variants.at(0).max_replicas; };
+  EXPECT_EQ(max_of(0), std::nullopt);
+  const std::vector<ObjectRef> changed = {{"HorizontalPodAutoscaler", "llm", "h"}};
+  put(c, hpa("h", {{"scaleTargetRef", target("d1")}, {"maxReplicas", 4}}));
+  ASSERT_TRUE(views.update(backend, changed).ok());
+  EXPECT_EQ(max_of(0), 4);
+  EXPECT_EQ(max_of(1), std::nullopt);
+  put(c, hpa("h", {{"scaleTargetRef", target("d2")}, {"maxReplicas", 5}}));  // moved to d2
+  ASSERT_TRUE(views.update(backend, changed).ok());
+  EXPECT_EQ(max_of(0), std::nullopt);
+  EXPECT_EQ(max_of(1), 5);
+  // A status change alone changes nothing the views read.
+  json again = hpa("h", {{"scaleTargetRef", target("d2")}, {"maxReplicas", 5}});
+  again["status"]["currentReplicas"] = 5;
+  put(c, again);
+  ASSERT_TRUE(views.update(backend, changed).ok());
+  EXPECT_EQ(max_of(1), 5);
+  c.remove("HorizontalPodAutoscaler", "llm", "h");
+  ASSERT_TRUE(views.update(backend, changed).ok());
+  EXPECT_EQ(max_of(1), std::nullopt);
+  auto full = build_models(c);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->models.at(1).variants.at(0).max_replicas, std::nullopt);
+}
+
 // ------------------------------------------------------------------------------- incremental updates
 
 // The whole of ClusterModels as JSON, so two can be compared field by field (and a difference shown).
@@ -481,15 +659,22 @@ class RandomCluster {
  public:
   // varied: Deployments also vary in what the model views read of them (labels in metadata or the pod
   // template, empty or not strings; node selectors; GPU limits and requests; statuses; selectors).
-  explicit RandomCluster(unsigned seed, bool varied = false) : rng_(seed), cluster_(kSys), varied_(varied) {}
+  // hpas: HorizontalPodAutoscalers come, go and change their target and bounds too.
+  explicit RandomCluster(unsigned seed, bool varied = false, bool hpas = false)
+      : rng_(seed), cluster_(kSys), varied_(varied), hpas_(hpas) {}
 
   sdk::InMemoryCluster& cluster() { return cluster_; }
 
   std::vector<ObjectRef> step() {
     std::vector<ObjectRef> changed;
-    const int op = pick(100);
+    const int op = pick(hpas_ ? 115 : 100);
     const std::string ns = pick(3) ? "a" : "b";
-    if (op < 25) {
+    if (op >= 100) {
+      const std::string name = "hpa" + std::to_string(pick(4));
+      if (pick(5) == 0) cluster_.remove("HorizontalPodAutoscaler", ns, name);
+      else note(cluster_.put(random_hpa(ns, name)));
+      changed.push_back({"HorizontalPodAutoscaler", ns, name});
+    } else if (op < 25) {
       const std::string name = "va" + std::to_string(pick(6));
       if (pick(5) == 0) {
         cluster_.remove("VariantAutoscaling", ns, name);
@@ -555,6 +740,7 @@ class RandomCluster {
       spec["scaleTargetRef"] = {{"kind", pick(8) ? "Deployment" : "StatefulSet"},
                                 {"name", kDeployments[pick(std::size(kDeployments))]}};
     if (pick(3) == 0) spec["minReplicas"] = pick(4) ? json(pick(3)) : json("x");
+    if (hpas_ && pick(3) == 0) spec["maxReplicas"] = pick(4) ? json(1 + pick(4)) : json(0);
     if (pick(3) == 0) spec["variantCost"] = pick(3) ? json(pick(20)) : json(-1);
     if (pick(4) == 0) spec["scaleToZero"] = true;
     if (pick(3) == 0)
@@ -569,6 +755,25 @@ class RandomCluster {
     if (pick(10) == 0) extra["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
     if (pick(3) == 0) extra["status"]["desiredOptimizedAlloc"] = {{"accelerator", "H100"}, {"numReplicas", pick(5)}};
     return va(ns, name, std::move(spec), std::move(extra));
+  }
+
+  json random_hpa(const std::string& ns, const std::string& name) {
+    json spec = json::object();
+    if (pick(8))
+      spec["scaleTargetRef"] = {{"apiVersion", pick(6) ? "apps/v1" : "batch/v1"},
+                                {"kind", pick(8) ? "Deployment" : "StatefulSet"},
+                                {"name", kDeployments[pick(std::size(kDeployments))]}};
+    if (pick(2)) spec["minReplicas"] = pick(5) ? json(pick(4)) : some_value();
+    if (pick(6)) spec["maxReplicas"] = pick(5) ? json(1 + pick(5)) : some_value();
+    json h = {{"apiVersion", "autoscaling/v2"},
+              {"kind", "HorizontalPodAutoscaler"},
+              {"metadata", {{"name", name}, {"namespace", ns}}},
+              {"spec", std::move(spec)}};
+    if (pick(5) == 0)
+      h["metadata"]["ownerReferences"] = {
+          {{"apiVersion", "keda.sh/v1alpha1"}, {"kind", "ScaledObject"}, {"name", "so"}}};
+    if (pick(3) == 0) h["status"] = {{"currentReplicas", pick(4)}};
+    return h;
   }
 
   json random_deployment(const std::string& ns, const std::string& name) {
@@ -644,21 +849,23 @@ class RandomCluster {
   std::mt19937 rng_;
   sdk::InMemoryCluster cluster_;
   bool varied_ = false;
+  bool hpas_ = false;
 };
 
 TEST(ModelViews, RandomChangesGiveTheSameViewsAsAFullBuild) {
   for (unsigned seed : {1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u}) {
-    RandomCluster random(seed);
+    RandomCluster random(seed, /*varied=*/false, /*hpas=*/true);
     ViewBackend backend(random.cluster());
     ModelViews views;
     ASSERT_TRUE(views.rebuild(backend).ok());
-    std::size_t partial = 0;
+    std::size_t partial = 0, hpa_warnings = 0;
     for (int step = 0; step < 300; ++step) {
       const auto changed = random.step();
       ASSERT_TRUE(views.update(backend, changed).ok());
       if (views.last_built() < views.models().models.size()) ++partial;
       auto full = build_models(random.cluster());
       ASSERT_TRUE(full.ok());
+      for (const auto& w : full->warnings) hpa_warnings += w.find("HorizontalPodAutoscaler") != std::string::npos;
       const json want = dump(*full), got = dump(views.models());
       ASSERT_EQ(got, want) << "seed " << seed << " step " << step << " changed " << changed.size() << " objects, first "
                            << changed[0].kind << " " << changed[0].ns << "/" << changed[0].name
@@ -667,6 +874,7 @@ TEST(ModelViews, RandomChangesGiveTheSameViewsAsAFullBuild) {
     EXPECT_TRUE(random.put_errors.empty()) << random.put_errors[0];
     // Most steps rebuilt only some models (a ConfigMap of costs or classes rebuilds all).
     EXPECT_GT(partial, 0u) << "seed " << seed;
+    EXPECT_GT(hpa_warnings, 0u) << "seed " << seed << ": no HPA ever bounded a variant";
   }
 }
 
@@ -715,7 +923,7 @@ class UnsharedVas final : public sdk::ClusterView {
 
 TEST(ModelViews, VasOnlyTheViewsHoldKeepWhatTheViewsReadAndGiveTheSameViews) {
   for (unsigned seed : {21u, 22u, 23u}) {
-    RandomCluster random(seed);
+    RandomCluster random(seed, /*varied=*/false, /*hpas=*/true);
     UnsharedVas unshared(random.cluster());
     ViewBackend backend(unshared);
     ModelViews views;
@@ -773,7 +981,7 @@ TEST(PodNames, BehavesAsASortedSetOfNames) {
 // variant's previous_desired is read from status_desired(), as the host does.
 TEST(ModelViews, LentViewsAreNeverChangedUnderTheBorrowerAndUpdateLikeAFullBuild) {
   for (unsigned seed : {11u, 12u, 13u}) {
-    RandomCluster random(seed);
+    RandomCluster random(seed, /*varied=*/false, /*hpas=*/true);
     ViewBackend backend(random.cluster());
     ModelViews views;
     ASSERT_TRUE(views.rebuild(backend).ok());
@@ -828,7 +1036,7 @@ TEST(ModelViews, RandomChangesWithDiscoveredPodsGiveTheSameViewsAsAFullBuild) {
         if ((std::string(pod).size() + std::string(model).size()) % 2 == 0) discovered.push_back({ns, pod, model});
   ASSERT_FALSE(discovered.empty());
   for (unsigned seed : {11u, 12u, 13u, 14u}) {
-    RandomCluster random(seed);
+    RandomCluster random(seed, /*varied=*/false, /*hpas=*/true);
     ViewBackend backend(random.cluster());
     ModelViews views;
     views.set_discovered(&discovered);

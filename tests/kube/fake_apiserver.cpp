@@ -65,11 +65,12 @@ FakeApiServer::FakeApiServer() {
       {"", "v1", "namespaces", "Namespace", false, true, false, "ns"},
       {"apps", "v1", "deployments", "Deployment", true, true, true, "deploy"},
       {"apps", "v1", "replicasets", "ReplicaSet", true, true, false, "rs"},
+      {"autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true, true, false, "hpa"},
       {"llmd.ai", "v1alpha1", "variantautoscalings", "VariantAutoscaling", true, true, false, "va"},
       {"coordination.k8s.io", "v1", "leases", "Lease", true, false, false, ""},
   };
   server_ = std::make_unique<httplib::Server>();
-  // Watches hold a thread each: two controllers with five informers each, plus kubectl.
+  // Watches hold a thread each: two controllers with six informers each, plus kubectl.
   server_->new_task_queue = [] { return new httplib::ThreadPool(96); };
   // As kube-apiserver (Go's net/http): a keep-alive connection serves any number of requests, and
   // answers are not held back by Nagle's algorithm (TCP_NODELAY; else each answer on a reused connection

@@ -510,6 +510,60 @@ TEST(KubeCluster, CachesTrimmedObjectsAndNamesWhatChanged) {
   EXPECT_EQ(views.models().models[0].variants[1].pods.size(), 2u);
 }
 
+// HorizontalPodAutoscalers are watched (autoscaling/v2) and cached trimmed to what the views read: their
+// status (written at every HPA sync) is dropped, so a sync neither bumps the revision nor wakes the views,
+// while a change of the bounds is named and reaches the variant it scales.
+TEST(KubeCluster, HpasAreCachedWithoutTheirStatusAndBoundTheirVariant) {
+  FakeApiServer server;
+  server.create(variant_autoscaling("llm", "va", "m/x"));
+  server.create(deployment("llm", "llama", 2, "m.x"));
+  json hpa = {
+      {"apiVersion", "autoscaling/v2"},
+      {"kind", "HorizontalPodAutoscaler"},
+      {"metadata", {{"name", "llama"}, {"namespace", "llm"}, {"managedFields", json::array({{{"manager", "kcm"}}})}}},
+      {"spec",
+       {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "llama"}}},
+        {"minReplicas", 1},
+        {"maxReplicas", 6},
+        {"metrics", json::array({{{"type", "External"}}})},
+        {"behavior", {{"scaleDown", {{"stabilizationWindowSeconds", 300}}}}}}},
+      {"status", {{"currentReplicas", 2}, {"desiredReplicas", 2}}}};
+  server.create(hpa);
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  auto got = cluster->get_shared("HorizontalPodAutoscaler", "llm", "llama");
+  ASSERT_TRUE(got.ok() && *got);
+  EXPECT_FALSE((*got)->contains("status"));
+  EXPECT_FALSE((**got)["metadata"].contains("managedFields"));
+  EXPECT_EQ((**got)["spec"], json::parse(R"({"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                             "name": "llama"}, "minReplicas": 1, "maxReplicas": 6})"));
+  framework::ModelViews views;
+  ASSERT_TRUE(views.rebuild(*cluster).ok());
+  ASSERT_EQ(views.models().models.size(), 1u);
+  EXPECT_EQ(views.models().models[0].variants.at(0).max_replicas, 6);
+
+  // An HPA sync (status only): nothing the views read changed.
+  auto rev = cluster->revision();
+  json synced = *server.get("HorizontalPodAutoscaler", "llm", "llama");
+  synced["status"]["currentReplicas"] = 4;
+  server.update(synced);
+  // A change of its bounds afterwards: named, and the only change since the sync.
+  json bounded = *server.get("HorizontalPodAutoscaler", "llm", "llama");
+  bounded["spec"]["maxReplicas"] = 3;
+  server.update(bounded);
+  const framework::ObjectRef ref{"HorizontalPodAutoscaler", "llm", "llama"};
+  EXPECT_TRUE(eventually([&] {
+    auto c = cluster->get_shared("HorizontalPodAutoscaler", "llm", "llama");
+    return c.ok() && *c && (**c)["spec"].value("maxReplicas", 0) == 3;
+  }));
+  auto changes = cluster->changes_since(rev);
+  ASSERT_TRUE(changes.has_value());
+  EXPECT_EQ(*changes, std::vector<framework::ObjectRef>{ref}) << "the status-only update is not a change";
+  ASSERT_TRUE(views.update(*cluster, *changes).ok());
+  EXPECT_EQ(views.models().models[0].variants.at(0).max_replicas, 3);
+}
+
 TEST(KubeCluster, WatchNamespacesLimitWhatIsCached) {
   FakeApiServer server;
   server.create(variant_autoscaling("llm", "mine", "m/x"));

@@ -6,6 +6,7 @@
 
 #include "wva/sdk/util/yaml.h"
 
+#include "settings.h"  // the emulator plugin's own parser (plugins/sources/emulator)
 #include "wva/framework/simulation.h"
 #include "wva/sdk/duration.h"
 
@@ -26,6 +27,9 @@ std::string clock_text(double seconds) {
 // The analyzer instance a static pipeline runs (the host needs one; its decisions go nowhere because the
 // HPA model is off).
 constexpr const char* kStaticAnalyzer = "static-fleet-hold";
+
+// Names the HPA objects the simulated cluster holds for the emulator's HPA model: <Deployment>-hpa.
+constexpr const char* kEmulatedHpaSuffix = "-hpa";
 
 // Counts the host's cycles and decisions, and prints progress on stderr every 2 s of wall time.
 class RunObserver final : public framework::DecisionObserver {
@@ -55,6 +59,25 @@ class RunObserver final : public framework::DecisionObserver {
   bool progress_;
   std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
 };
+
+// The HorizontalPodAutoscaler the emulator's HPA model stands for, one per variant it scales: WVA reads
+// their bounds as it reads a real cluster's. Nothing when the HPA model is off (static fleets) or the
+// settings do not parse (the emulator reports every error with its path when it starts).
+std::vector<json> emulated_hpas(const json& emulator_settings) {
+  std::vector<json> out;
+  const auto parsed = emulator::parse_settings(emulator_settings, "emulator");
+  if (!parsed.ok() || !parsed->dynamic || !parsed->dynamic->hpa_enabled) return out;
+  for (const auto& v : parsed->dynamic->variants) {
+    json spec = {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", v.name}}},
+                 {"minReplicas", v.hpa.min_replicas}};
+    if (v.hpa.max_replicas) spec["maxReplicas"] = *v.hpa.max_replicas;
+    out.push_back({{"apiVersion", "autoscaling/v2"},
+                   {"kind", "HorizontalPodAutoscaler"},
+                   {"metadata", {{"name", v.name + kEmulatedHpaSuffix}, {"namespace", v.ns}}},
+                   {"spec", std::move(spec)}});
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -130,6 +153,7 @@ RunOutcome run_pipeline(const Scenario& scenario, const PipelineSpec& pipe, cons
   framework::Simulation sim({.config_text = config.dump(2),  // JSON is YAML
                              .config_source = "<generated>",
                              .manifests = scenario.manifests,
+                             .objects = is_static ? std::vector<json>() : emulated_hpas(emu),
                              .system_namespace = env.system_ns,
                              .plugin_paths = env.plugin_paths,
                              .base_dir = scenario.dir,

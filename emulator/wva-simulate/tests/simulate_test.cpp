@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
@@ -240,6 +241,40 @@ TEST(WvaSimulate, BareSecondsStaticFleetMeanPodsAndFrontier) {
   const Command again = run(wva_simulate(file, "--pipeline v1 --output json") + " 2>/dev/null");
   const auto r2 = nlohmann::json::parse(again.out);
   EXPECT_EQ(r2["runs"][0]["summary"], report["runs"][0]["summary"]);
+}
+
+// The emulator's HPA model stands for an HPA per variant, and the simulated cluster holds it: WVA reads
+// its bounds as it reads a real one's. With the H100s capped at one pod by their HPA, the capacity
+// policy places the rest of the demand (about two H100s of work) on the H200s instead of asking the H100
+// HPA for pods it will never add.
+TEST(WvaSimulate, TheEmulatedHpasBoundTheVariantsThePolicySees) {
+  if (!have_binaries() || !fs::exists(fs::path(WVA_PLUGIN_DIR) / "libcapacity.so"))
+    GTEST_SKIP() << "needs bin/wva, libsaturation.so, libemulator.so and libcapacity.so";
+  ScenarioDir d;
+  std::string text = kTinyScenario;
+  text.replace(text.find("minReplicas: 1, maxReplicas: 3"), 30, "minReplicas: 1, maxReplicas: 1");
+  text.replace(text.find("duration: 300"), 13, "duration: 900");
+  text.replace(text.find("  sat: {plugin: saturation, mode: compatible}"), 45,
+               "  sat: {plugin: saturation, mode: compatible}\n  cap: {plugin: capacity, startupDelay: 60s}");
+  text.replace(text.find("  v1: {interval: 30s, analyzers: [sat]}"), 39, "  v1: {interval: 30s, analyzers: [cap]}");
+  const auto file = d.write("capped.yaml", text);
+  {  // the VA allows 0 pods of a variant: only the demand puts pods on the H200s
+    std::ifstream in(d.dir / "manifests/manifests.yaml");
+    std::string manifests((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_NE(manifests.find("  minReplicas: 1\n"), std::string::npos);
+    manifests.replace(manifests.find("  minReplicas: 1\n"), 16, "  minReplicas: 0\n");
+    std::ofstream(d.dir / "manifests/manifests.yaml") << manifests;
+  }
+  const Command c = run(wva_simulate(file, "--pipeline v1 --output json") + " 2>&1");
+  ASSERT_EQ(c.rc, 0) << c.out;
+  const auto report = nlohmann::json::parse(c.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << c.out;
+  const auto& variants = report["runs"][0]["summary"]["variants"];
+  ASSERT_EQ(variants.size(), 2u);
+  EXPECT_EQ(variants[0]["name"], "llama-8b-h100");
+  EXPECT_EQ(variants[0]["maxPods"], 1);
+  EXPECT_GE(variants[1]["maxPods"].get<int>(), 1) << "the H200s took what the H100s' HPA does not allow";
+  EXPECT_GT(report["runs"][0]["totals"]["sloAttainment"].get<double>(), 0.9) << report["runs"][0]["totals"].dump();
 }
 
 // The numbers of a fixed-seed scenario do not move: both runs of the tiny scenario (an autoscaled fleet

@@ -215,6 +215,8 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
       }
     }
   }
+  for (std::size_t i = 0; i < extra_objects_.size(); ++i)
+    accept_object(extra_objects_[i], extra_origin_ + "[" + std::to_string(i) + "]", snap.objects, errors, seen);
   if (!errors.empty()) {
     std::string message;
     // One problem per line: names from the files cannot add lines of their own.
@@ -312,6 +314,12 @@ void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
   changes_.forget(revision_);  // a re-read folder may change anything
   // The files' text and the objects parsed from it (several times what is kept) were freed just now.
   release_free_memory();
+}
+
+void LocalCluster::set_extra_objects(std::vector<json> objects, std::string origin) {
+  std::lock_guard lock(mutex_);
+  extra_objects_ = std::move(objects);
+  extra_origin_ = std::move(origin);
 }
 
 sdk::Result<void> LocalCluster::load() {

@@ -43,6 +43,11 @@ class LocalCluster final : public ClusterBackend {
   // env POD_NAMESPACE overrides in the CLI).
   LocalCluster(std::filesystem::path dir, std::string system_namespace);
 
+  // Objects that stand beside the folder's (e.g. the HPAs a simulation's fleet model stands for): read with the
+  // files at every load and refresh, checked as they are ("<origin>[i]: ..." in errors), and a name both
+  // define is an error. Set before load().
+  void set_extra_objects(std::vector<nlohmann::json> objects, std::string origin);
+
   // Loads every *.yaml / *.yml / *.json in the folder (not recursive, sorted by name). All errors are
   // collected: "quickstart/va.yaml[doc 2]: ...".
   sdk::Result<void> load();
@@ -117,6 +122,8 @@ class LocalCluster final : public ClusterBackend {
 
   std::filesystem::path dir_;
   std::string system_namespace_;
+  std::vector<nlohmann::json> extra_objects_;
+  std::string extra_origin_;
   // Serializes load/refresh with the writes (patch_status, scale); guards deployments_ and vas_.
   mutable std::mutex mutex_;
   sdk::InMemoryCluster store_;

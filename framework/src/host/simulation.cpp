@@ -17,6 +17,7 @@ struct Simulation::State {
 
 Simulation::Simulation(SimulationOptions options) : state_(std::make_unique<State>()) {
   state_->cluster = std::make_shared<LocalCluster>(options.manifests, options.system_namespace);
+  state_->cluster->set_extra_objects(options.objects, "<driver>");
   state_->clock = std::make_shared<VirtualClock>(options.start);
   state_->options = std::move(options);
 }

@@ -15,6 +15,11 @@
 // False/DuplicateModel for a second VA of a model where one of them finds its Deployments by label. A model with no
 // variant is left out of `models` (its conditions still say why).
 //
+// Bounds: a variant's [min, max] replicas are the VA's spec.minReplicas (default 1) and spec.maxReplicas
+// (none) within those of the HorizontalPodAutoscaler that scales its Deployment (cluster/hpa_record.h:
+// what an HPA enforces), the HPA's side holding where the two do not overlap. Several HPAs on one
+// Deployment: the first by name, with a warning.
+//
 // Replicas: current = status.replicas, or spec.replicas (default 1) when status.replicas is 0/absent.
 // ready = status.readyReplicas; Kubernetes omits zero fields, so a status WITH fields but without
 // readyReplicas means 0 ready, while a Deployment with NO status at all (local YAML files, never deployed)
@@ -537,6 +542,22 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
 
       v.min_replicas = min_replicas;
       v.max_replicas = max_replicas;
+      if (auto h = hpas_by_target_.find({key.ns, dep_name}); h != hpas_by_target_.end()) {
+        const HpaRecord& hpa = hpas_.at({key.ns, h->second.front()});
+        out.warnings.insert(out.warnings.end(), hpa.problems.begin(), hpa.problems.end());
+        if (h->second.size() > 1) {
+          std::string names;
+          for (const auto& n : h->second) names += (names.empty() ? "" : ", ") + n;
+          out.warnings.push_back("Deployment " + key.ns + "/" + dep_name +
+                                 " is the target of several HorizontalPodAutoscalers (" + names +
+                                 "): Kubernetes scales it with none of them (condition AmbiguousSelector); " +
+                                 "the bounds of " + hpa.name + " are used");
+        }
+        const ReplicaBounds b = bounds_within(min_replicas, max_replicas, hpa);
+        if (!b.conflict.empty()) out.warnings.push_back(va_where + ", Deployment " + dep_name + ": " + b.conflict);
+        v.min_replicas = b.min_replicas;
+        v.max_replicas = b.max_replicas;
+      }
 
       v.previous_desired = previous_desired(va, dep_name, v.accelerator, targets.size() == 1);
 
@@ -569,6 +590,20 @@ void ModelViews::index_deployment(const std::string& ns, const std::string& name
     by_name.emplace(name, std::move(*rec));
   }
   if (by_name.empty()) deployments_.erase(ns);
+}
+
+void ModelViews::index_hpa(const std::string& ns, const std::string& name, std::optional<HpaRecord> rec) {
+  if (auto old = hpas_.find({ns, name}); old != hpas_.end()) {
+    if (!old->second.target.empty()) {
+      auto it = hpas_by_target_.find({ns, old->second.target});
+      if (it != hpas_by_target_.end() && erase_sorted(it->second, name) && it->second.empty())
+        hpas_by_target_.erase(it);
+    }
+    hpas_.erase(old);
+  }
+  if (!rec) return;
+  if (!rec->target.empty()) insert_sorted(hpas_by_target_[{ns, rec->target}], name);
+  hpas_.emplace(NsName{ns, name}, std::move(*rec));
 }
 
 // Pod owner: the backend's; else the longest Deployment name that prefixes the pod name followed by '-'
@@ -723,6 +758,9 @@ sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
     return sdk::make_error(deployments.error().code, "listing Deployments: " + deployments.error().message);
   auto pods = cluster.list_pod_owners();
   if (!pods.ok()) return sdk::make_error(pods.error().code, "listing Pods: " + pods.error().message);
+  auto hpas = cluster.list_shared("HorizontalPodAutoscaler", "");
+  if (!hpas.ok())
+    return sdk::make_error(hpas.error().code, "listing HorizontalPodAutoscalers: " + hpas.error().message);
 
   auto config = std::make_shared<ConfigMaps>();
   config->system_namespace = cluster.system_namespace();
@@ -752,6 +790,14 @@ sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
   for (auto& d : *deployments) {
     const std::string ns = d.ns, name = d.name;
     index_deployment(ns, name, std::move(d));
+  }
+  hpas_.clear();
+  hpas_by_target_.clear();
+  for (const auto& h : *hpas) {
+    if (!h) continue;
+    HpaRecord rec = hpa_record_of(*h);
+    const std::string ns = rec.ns, name = rec.name;
+    index_hpa(ns, name, std::move(rec));
   }
   pods_apart_.clear();
   pods_by_owner_.clear();
@@ -852,6 +898,17 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
       set_pod_owner(ref.ns, *it, entry.deployment, owner);
       entry.deployment = std::move(owner);
     }
+  }
+  for (const auto& ref : changed) {
+    if (ref.kind != "HorizontalPodAutoscaler") continue;
+    auto got = cluster.get_shared(ref.kind, ref.ns, ref.name);
+    if (!got.ok()) return failed(got.error(), "reading HorizontalPodAutoscaler " + ref.ns + "/" + ref.name);
+    if (auto old = hpas_.find({ref.ns, ref.name}); old != hpas_.end() && !old->second.target.empty())
+      models_of_deployment(ref.ns, old->second.target, label_now(ref.ns, old->second.target), dirty);
+    std::optional<HpaRecord> rec;
+    if (*got) rec = hpa_record_of(**got);
+    if (rec && !rec->target.empty()) models_of_deployment(ref.ns, rec->target, label_now(ref.ns, rec->target), dirty);
+    index_hpa(ref.ns, ref.name, std::move(rec));
   }
   for (const auto& ref : changed) {
     if (ref.kind != "Pod") continue;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cluster/cluster_backend.h"
+#include "cluster/hpa_record.h"
 #include "model/pod_names.h"
 #include "wva/sdk/plugin.h"
 #include "wva/sdk/types.h"
@@ -37,6 +38,7 @@ sdk::Result<ClusterModels> build_models(sdk::ClusterView& cluster,
 // - a Deployment: the models whose VAs name it (scaleTargetRef) or whose llmd.ai/model label it carried
 //   before or carries now; pods named after it without a known owner are mapped again;
 // - a Pod: the models of its Deployment before and now (nothing when its Deployment did not change);
+// - a HorizontalPodAutoscaler: the models of the Deployment it scaled before and the one it scales now;
 // - ConfigMap accelerator-unitcost or service-classes-config (system namespace): everything (rebuild());
 // - any other object: nothing (the views do not read it).
 // The VAs read are the cluster cache's shared snapshots; of a Deployment only its DeploymentRecord is kept
@@ -84,6 +86,7 @@ class ModelViews {
   Built build_model(const sdk::ModelKey& key, const std::string& system_namespace) const;
   void install(const sdk::ModelKey& key, Built built);
   void index_deployment(const std::string& ns, const std::string& name, std::optional<DeploymentRecord> rec);
+  void index_hpa(const std::string& ns, const std::string& name, std::optional<HpaRecord> rec);
   std::string resolve_owner(const std::string& ns, const std::string& pod, const PodEntry& entry) const;
   // The pod's resolved owner ("" = none); nullopt when the cluster has no such pod.
   std::optional<std::string> pod_owner(const std::string& ns, const std::string& pod) const;
@@ -116,6 +119,8 @@ class ModelViews {
   std::map<sdk::ModelKey, std::vector<std::string>> groups_;                    // model -> its VAs' names, sorted
   std::map<std::string, std::map<std::string, DeploymentRecord>> deployments_;  // ns -> name -> what is read
   std::map<NsName, std::vector<std::string>> deployments_by_label_;             // (ns, llmd.ai/model) -> names, sorted
+  std::map<NsName, HpaRecord> hpas_;                                            // (ns, HPA name) -> what is read
+  std::map<NsName, std::vector<std::string>> hpas_by_target_;                   // (ns, Deployment) -> HPA names, sorted
   // A pod whose backend-named owner prefixes its name ("<deployment>-...") is only in pods_by_owner_
   // (pod_owner() finds it there); the others (no owner named by the backend, or an owner its name does not
   // start with) are kept here with their entry: at 120,000 pods most are not, and a map node per pod cost

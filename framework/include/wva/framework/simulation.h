@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "wva/framework/clock.h"
 #include "wva/sdk/result.h"
 #include "wva/sdk/types.h"
@@ -28,6 +30,9 @@ struct SimulationOptions {
   std::string config_text;                    // pipelines.yaml (JSON is YAML too)
   std::string config_source = "<generated>";  // the name errors give for config_text
   std::filesystem::path manifests;            // folder of Kubernetes YAML: the simulated cluster
+  // Objects the driver adds to the manifests' (e.g. an HPA for each variant its fleet model scales through
+  // an HPA model); errors name them "<driver>[i]".
+  std::vector<nlohmann::json> objects;
   std::string system_namespace = "workload-variant-autoscaler-system";
   std::vector<std::filesystem::path> plugin_paths;  // searched before the host's default plugin folders
   std::filesystem::path base_dir;                   // relative paths in the config resolve against it

@@ -32,7 +32,8 @@ KubeCluster::KubeCluster(std::shared_ptr<KubeClient> client, KubeClusterOptions 
     std::lock_guard lock(mutex_);
     synced_cv_.notify_all();
   };
-  for (const ResourceType* r : {&kVariantAutoscalings, &kDeployments, &kReplicaSets, &kPods})
+  for (const ResourceType* r :
+       {&kVariantAutoscalings, &kDeployments, &kReplicaSets, &kPods, &kHorizontalPodAutoscalers})
     for (const auto& ns : scopes)
       reflectors_.push_back(std::make_unique<Reflector>(*client_, *r, ns, store_, options_.reflector, log_, on_synced));
   reflectors_.push_back(std::make_unique<Reflector>(*client_, kConfigMaps, options_.system_namespace, store_,

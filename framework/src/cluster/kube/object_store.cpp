@@ -91,6 +91,20 @@ void trim_deployment(json& obj) {
   if (auto status = obj.find("status"); status != obj.end() && status->is_object()) status->erase("conditions");
 }
 
+// An HPA as the model views read it (cluster/hpa_record.h): its identity, owners and labels, the target and
+// the bounds. Its status (current metrics, replicas, conditions) changes at every HPA sync and is dropped,
+// so those changes neither cost memory nor wake the model views.
+void trim_hpa(json& obj) {
+  if (!obj.is_object()) return;
+  if (auto status = obj.find("status"); status != obj.end()) obj.erase(status);
+  if (auto spec = obj.find("spec"); spec != obj.end() && spec->is_object()) {
+    json kept = json::object();
+    for (const char* k : {"scaleTargetRef", "minReplicas", "maxReplicas"})
+      if (auto it = spec->find(k); it != spec->end()) kept[k] = std::move(*it);
+    *spec = std::move(kept);
+  }
+}
+
 // Two objects equal but for their member `skip` (nullptr: none); compared in place, nothing copied.
 bool equal_except(const json& a, const json& b, const char* skip,
                   const std::function<bool(const std::string&, const json&, const json&)>& member_equal) {
@@ -270,6 +284,7 @@ ObjectStore::Entry ObjectStore::make_entry(const std::string& kind, json obj) {
     e.variant = VariantPack::pack(std::move(obj));
     return e;
   }
+  if (kind == "HorizontalPodAutoscaler") trim_hpa(obj);
   e.object = std::make_shared<const json>(std::move(obj));
   return e;
 }

@@ -30,12 +30,15 @@ inline constexpr ResourceType kDeployments{"Deployment", "apps", "v1", "deployme
 inline constexpr ResourceType kReplicaSets{"ReplicaSet", "apps", "v1", "replicasets"};
 inline constexpr ResourceType kPods{"Pod", "", "v1", "pods"};
 inline constexpr ResourceType kConfigMaps{"ConfigMap", "", "v1", "configmaps"};
+inline constexpr ResourceType kHorizontalPodAutoscalers{"HorizontalPodAutoscaler", "autoscaling", "v2",
+                                                        "horizontalpodautoscalers"};
 inline constexpr ResourceType kLeases{"Lease", "coordination.k8s.io", "v1", "leases"};
 inline constexpr ResourceType kEvents{"Event", "", "v1", "events"};
 
 // The cached kinds; nullptr for any other.
 inline const ResourceType* cached_resource(const std::string& kind) {
-  for (const ResourceType* r : {&kVariantAutoscalings, &kDeployments, &kReplicaSets, &kPods, &kConfigMaps})
+  for (const ResourceType* r :
+       {&kVariantAutoscalings, &kDeployments, &kReplicaSets, &kPods, &kConfigMaps, &kHorizontalPodAutoscalers})
     if (kind == r->kind) return r;
   return nullptr;
 }

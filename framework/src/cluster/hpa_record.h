@@ -1,0 +1,44 @@
+// What the model views read of a HorizontalPodAutoscaler (autoscaling/v2): the Deployment it scales and
+// the replica bounds it enforces. WVA only recommends; the HPA (or an event-driven autoscaler, through the
+// HPA its ScaledObject makes) is what scales, and it clamps every recommendation to [minReplicas, maxReplicas]. A policy that does not know the
+// bounds asks a variant for replicas it will never get instead of placing them on another variant.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace wva::framework {
+
+struct HpaRecord {
+  std::string ns, name;  // metadata.namespace ("default" when absent), metadata.name
+  // spec.scaleTargetRef.name when its kind is Deployment (and its apiVersion, when given, is apps/...);
+  // "" otherwise: the HPA bounds no variant.
+  std::string target;
+  // spec.minReplicas (Kubernetes defaults it to 1); nullopt when a ScaledObject made the HPA (an
+  // ownerReference of kind ScaledObject): its autoscaler scales between 0 and 1 itself, so the HPA's
+  // minimum is not a floor.
+  std::optional<int> min_replicas;
+  std::optional<int> max_replicas;  // spec.maxReplicas; nullopt when missing or invalid
+  std::string scaled_object;        // the ScaledObject's name when one made the HPA
+  // Invalid fields, each a sentence naming the object and the key (the value is then ignored).
+  std::vector<std::string> problems;
+
+  friend bool operator==(const HpaRecord&, const HpaRecord&) = default;
+};
+
+HpaRecord hpa_record_of(const nlohmann::json& hpa);
+
+// The replica bounds of a variant: the VariantAutoscaling's [min, max] within the HPA's. Where they do
+// not overlap the HPA's side holds (it is what scales): the result is the HPA bound nearest the VA's
+// range, and `conflict` says so.
+struct ReplicaBounds {
+  int min_replicas = 1;
+  std::optional<int> max_replicas;
+  std::string conflict;  // empty when the ranges overlap
+};
+ReplicaBounds bounds_within(int va_min, std::optional<int> va_max, const HpaRecord& hpa);
+
+}  // namespace wva::framework
