@@ -363,14 +363,21 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     int ready = 0;
     for (const auto& v : model.variants) ready += v.ready_replicas;
     const auto& pm = st.variants.at(st.primary.empty() ? model.variants.front().name : st.primary).model;
-    const double arrival_rho = utilization(pm.coefficients(), Work{rate * out, rate * in, d.context_tokens});
-    const double ready_rho = std::max(1, ready) * s.max_utilization;
-    const double peak_rho = utilization(pm.coefficients(), Work{st.burst_decode, st.burst_prefill, d.context_tokens});
-    if (arrival_rho > s.burst_jump * ready_rho && arrival_rho > peak_rho) {
+    // Pods the arrivals alone need (no backlog, no forecast) under every bound of the SLO: where the ITL
+    // tail of long prompts, not the utilization, sets the fleet, a burst is measured in what it needs.
+    auto pods_for = [&](double decode_tps, double prefill_tps) {
+      Demand a = d;
+      a.decode_tps = decode_tps, a.prefill_tps = prefill_tps, a.kv_tokens_in_use = 0;
+      const Need n = need_for(pm.coefficients(), 0, a, slo, s, derived);
+      return n.infeasible ? 0.0 : n.pods;
+    };
+    const double arrival_pods = pods_for(rate * out, rate * in);
+    const double peak_pods = st.burst_seen ? pods_for(st.burst_decode, st.burst_prefill) : 0.0;
+    if (arrival_pods > s.burst_jump * std::max(1, ready) && arrival_pods > peak_pods) {
       st.burst_decode = rate * out, st.burst_prefill = rate * in, st.burst_seen = now;
-    } else if (st.burst_seen && arrival_rho >= 0.7 * peak_rho) {
+    } else if (st.burst_seen && arrival_pods >= 0.7 * peak_pods) {
       st.burst_seen = now;
-      if (arrival_rho > peak_rho) st.burst_decode = rate * out, st.burst_prefill = rate * in;
+      if (arrival_pods > peak_pods) st.burst_decode = rate * out, st.burst_prefill = rate * in;
     }
     if (st.burst_seen && now - *st.burst_seen <= s.burst_memory_s) {
       if (st.burst_decode > d.decode_tps || st.burst_prefill > d.prefill_tps)

@@ -722,6 +722,36 @@ TEST(CapacityPolicy, ARepeatBurstIsSizedAtItsRememberedPeakNotItsOnsetTrend) {
   EXPECT_EQ(most, needed) << "the repeat is sized at the remembered peak";
 }
 
+TEST(CapacityPolicy, ABurstIsMeasuredInThePodsItNeedsUnderTheItlTail) {
+  // Long prompts with short answers: the ITL tail (a request's few tokens share their steps with the
+  // prompts its pod computes meanwhile), not the utilization, sets the fleet. A jump that needs several
+  // times the ready pods is a burst even where its utilization alone would fit them.
+  Settings s;
+  s.cold_start_headroom = 0;
+  ModelState st;
+  double t = 0;
+  auto cycle = [&](double rate, int ready) {
+    Fleet f;
+    f.h100 = ready;
+    f.h200 = 0;
+    f.rate = rate;
+    f.in = 2000;
+    f.out = 30;
+    f.kv = 0.05;
+    const auto r = decide(s, view(f), st, t);
+    t += 30;
+    return r;
+  };
+  for (int k = 0; k < 10; ++k) cycle(3, 2);
+  EXPECT_FALSE(st.burst_seen.has_value());
+  const auto jump = cycle(40, 2);
+  const auto& c = st.variants.at("h100").model.coefficients();
+  const double rho = utilization(c, Work{40 * 30.0, 40 * 2000.0, 2000 + 15});
+  ASSERT_LT(rho, s.burst_jump * 2 * s.max_utilization) << "a jump the utilization alone would not call a burst";
+  EXPECT_TRUE(st.burst_seen.has_value()) << jump.reason;
+  EXPECT_GT(total(jump), s.burst_jump * 2) << jump.reason;
+}
+
 TEST(CapacityPolicy, DerivedOnceDecidesAsDerivedEachCycle) {
   // The plugin derives the tail quantile once at configure; decisions must be those of deriving it per
   // call, cycle after cycle (state carried), on a ramp that moves the fleet.
