@@ -46,7 +46,9 @@ HpaRecord hpa_record_of(const json& hpa) {
   r.scaled_object = scaled_object_of(meta);
   if (const json* max = spec ? member(*spec, "maxReplicas") : nullptr) {
     if (auto n = sdk::util::config_int(*max); n && *n >= 1) r.max_replicas = *n;
-    else r.problems.push_back(where + ": spec.maxReplicas: " + sdk::util::describe_value(*max) + " is not a positive integer; ignored");
+    else
+      r.problems.push_back(where + ": spec.maxReplicas: " + sdk::util::describe_value(*max) +
+                           " is not a positive integer; ignored");
   }
   std::optional<int> min = 1;  // the API server's default
   if (const json* m = spec ? member(*spec, "minReplicas") : nullptr) {

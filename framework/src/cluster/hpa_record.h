@@ -1,7 +1,8 @@
 // What the model views read of a HorizontalPodAutoscaler (autoscaling/v2): the Deployment it scales and
 // the replica bounds it enforces. WVA only recommends; the HPA (or an event-driven autoscaler, through the
-// HPA its ScaledObject makes) is what scales, and it clamps every recommendation to [minReplicas, maxReplicas]. A policy that does not know the
-// bounds asks a variant for replicas it will never get instead of placing them on another variant.
+// HPA its ScaledObject makes) is what scales, and it clamps every recommendation to its bounds. A policy
+// that does not know them asks a variant for replicas it will never get instead of placing them on
+// another variant.
 #pragma once
 
 #include <optional>
