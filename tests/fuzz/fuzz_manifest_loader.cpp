@@ -1,6 +1,7 @@
 // libFuzzer target: one manifest file -> LocalCluster::load() (the local backend's loader of a folder of
-// Kubernetes YAML). The input is written as the folder's only file; every rejection is an error value
-// (sdk::Result), so any exception, sanitizer report or crash is a finding.
+// Kubernetes YAML), then the model views built from what loaded (VAs, Deployments, pods, HPAs, the
+// ConfigMaps). The input is written as the folder's only file; every rejection is an error value
+// (sdk::Result) and every bad field a warning, so any exception, sanitizer report or crash is a finding.
 #include <unistd.h>
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "cluster/local_cluster.h"
+#include "model/model_builder.h"
 
 namespace {
 
@@ -41,5 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // A loaded folder answers list() for what it holds.
   if (!cluster.list("VariantAutoscaling", "default")) std::abort();
+  const auto models = wva::framework::build_models(cluster);
+  if (!models && models.error().message.empty()) std::abort();
   return 0;
 }
