@@ -360,6 +360,16 @@ bool FakeApiServer::discovery(const httplib::Request& req, httplib::Response& re
   return true;
 }
 
+void FakeApiServer::forbid(const std::string& plural) {
+  std::lock_guard lock(mutex_);
+  forbidden_.insert(plural);
+}
+
+void FakeApiServer::allow(const std::string& plural) {
+  std::lock_guard lock(mutex_);
+  forbidden_.erase(plural);
+}
+
 void FakeApiServer::handle(const httplib::Request& req, httplib::Response& res) {
   std::string query;
   for (const auto& [k, v] : req.params) query += (query.empty() ? "" : "&") + k + "=" + v;
@@ -387,6 +397,18 @@ void FakeApiServer::handle(const httplib::Request& req, httplib::Response& res) 
     return;
   }
   const Resource& resource = *r->resource;
+  {
+    std::lock_guard lock(mutex_);
+    if (forbidden_.count(resource.plural)) {
+      const std::string verb = req.method == "GET" ? (r->name.empty() ? "list" : "get") : "change";
+      send(res, 403,
+           status(403, "Forbidden",
+                  resource.plural + (resource.group.empty() ? "" : "." + resource.group) +
+                      " is forbidden: User \"system:serviceaccount:wva:wva\" cannot " + verb + " resource \"" +
+                      resource.plural + "\" in API group \"" + resource.group + "\" at the cluster scope"));
+      return;
+    }
+  }
   json body;
   if (!req.body.empty()) {
     try {

@@ -28,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -83,6 +84,10 @@ class FakeApiServer {
   // retry_after_s`, as kube-apiserver's priority and fairness does when a flow's queue is full.
   void throttle(std::string method, std::string path_part, int times, int retry_after_s);
   void set_bookmark_interval(std::chrono::milliseconds interval) { bookmark_interval_ms_ = interval.count(); }
+  // RBAC: every request for resource `plural` answers 403 Forbidden, as kube-apiserver does for a
+  // service account without a grant; allow() lifts it.
+  void forbid(const std::string& plural);
+  void allow(const std::string& plural);
 
   // Reviews. A token the fake authenticates as `user` (e.g. "system:serviceaccount:monitoring:prometheus")
   // with `groups`.
@@ -152,6 +157,7 @@ class FakeApiServer {
     int times = 0, retry_after_s = 0;
   };
   Throttle throttle_;
+  std::set<std::string> forbidden_;  // resource plurals answered 403
   struct TokenUser {
     std::string user;
     std::vector<std::string> groups;

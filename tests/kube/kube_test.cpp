@@ -564,6 +564,43 @@ TEST(KubeCluster, HpasAreCachedWithoutTheirStatusAndBoundTheirVariant) {
   EXPECT_EQ(views.models().models[0].variants.at(0).max_replicas, 3);
 }
 
+// HPAs are optional: a service account without the grant (403) still syncs, with the variants bounded by
+// their VAs alone and the denial in last_error; once granted, the next list brings the HPAs in.
+TEST(KubeCluster, ForbiddenHpasAreAnEmptyCacheUntilGranted) {
+  FakeApiServer server;
+  server.forbid("horizontalpodautoscalers");
+  server.create(variant_autoscaling("llm", "va", "m/x"));
+  server.create(deployment("llm", "llama", 2, "m.x"));
+  server.create({{"apiVersion", "autoscaling/v2"},
+                 {"kind", "HorizontalPodAutoscaler"},
+                 {"metadata", {{"name", "llama"}, {"namespace", "llm"}}},
+                 {"spec",
+                  {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "llama"}}},
+                   {"maxReplicas", 6}}}});
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok()) << "an optional resource does not hold the caches back";
+  ASSERT_TRUE(cluster->refresh().ok());
+  auto listed = cluster->list_shared("HorizontalPodAutoscaler", "");
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+  framework::ModelViews views;
+  ASSERT_TRUE(views.rebuild(*cluster).ok());
+  ASSERT_EQ(views.models().models.size(), 1u);
+  EXPECT_EQ(views.models().models[0].variants.at(0).max_replicas, 10) << "the VA's";
+
+  const auto rev = cluster->revision();
+  server.allow("horizontalpodautoscalers");
+  EXPECT_TRUE(eventually([&] {
+    auto got = cluster->get_shared("HorizontalPodAutoscaler", "llm", "llama");
+    return got.ok() && *got;
+  })) << "listed once granted";
+  auto changes = cluster->changes_since(rev);
+  ASSERT_TRUE(changes.has_value());
+  ASSERT_TRUE(views.update(*cluster, *changes).ok());
+  EXPECT_EQ(views.models().models[0].variants.at(0).max_replicas, 6);
+}
+
 TEST(KubeCluster, WatchNamespacesLimitWhatIsCached) {
   FakeApiServer server;
   server.create(variant_autoscaling("llm", "mine", "m/x"));

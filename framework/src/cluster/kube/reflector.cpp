@@ -103,6 +103,7 @@ sdk::Result<std::string> Reflector::list_all() {
     }
     if (r->status != 200) {
       if (r->status == 429 || r->status == 503) list_retry_after_ = r->retry_after;
+      list_status_ = r->status;
       return api_error(*r, "GET " + path);
     }
     nlohmann::json doc;
@@ -203,9 +204,18 @@ void Reflector::run() {
   while (!stop_) {
     if (rv.empty()) {
       list_retry_after_.reset();
+      list_status_ = 0;
       auto listed = list_all();
       if (stop_) break;
       if (!listed) {
+        if (resource_.optional && (list_status_ == 403 || list_status_ == 404)) {
+          // Denied or not served: an empty cache, synced, so the controller runs without it.
+          store_.replace(resource_.kind, ns_, {});
+          if (!synced_.exchange(true)) {
+            log_->warn("watching {}: optional, going on without it until it can be listed", describe());
+            if (on_synced_) on_synced_();
+          }
+        }
         fail(listed.error().message, list_retry_after_);
         continue;
       }

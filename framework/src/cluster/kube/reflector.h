@@ -73,6 +73,7 @@ class Reflector {
   std::condition_variable cv_;
   std::string last_error_;
   std::optional<std::chrono::seconds> list_retry_after_;  // from the last failed list page
+  int list_status_ = 0;                                   // HTTP status of the last failed list page
   std::thread thread_;
 };
 

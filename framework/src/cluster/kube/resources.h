@@ -12,6 +12,9 @@ struct ResourceType {
   const char* version;
   const char* plural;
   bool namespaced = true;
+  // The controller can run without it: a list answered 403 (RBAC) or 404 (API not served) counts as an
+  // empty, synced cache, logged, and retried with back-off until it lists.
+  bool optional = false;
 
   std::string api_version() const { return *group ? std::string(group) + "/" + version : std::string(version); }
   // /api/v1[/namespaces/<ns>]/<plural>; ns empty = all namespaces.
@@ -30,8 +33,12 @@ inline constexpr ResourceType kDeployments{"Deployment", "apps", "v1", "deployme
 inline constexpr ResourceType kReplicaSets{"ReplicaSet", "apps", "v1", "replicasets"};
 inline constexpr ResourceType kPods{"Pod", "", "v1", "pods"};
 inline constexpr ResourceType kConfigMaps{"ConfigMap", "", "v1", "configmaps"};
-inline constexpr ResourceType kHorizontalPodAutoscalers{"HorizontalPodAutoscaler", "autoscaling", "v2",
-                                                        "horizontalpodautoscalers"};
+// Optional: without it (no RBAC grant) the variants are bounded by their VAs alone.
+inline constexpr ResourceType kHorizontalPodAutoscalers{.kind = "HorizontalPodAutoscaler",
+                                                        .group = "autoscaling",
+                                                        .version = "v2",
+                                                        .plural = "horizontalpodautoscalers",
+                                                        .optional = true};
 inline constexpr ResourceType kLeases{"Lease", "coordination.k8s.io", "v1", "leases"};
 inline constexpr ResourceType kEvents{"Event", "", "v1", "events"};
 
