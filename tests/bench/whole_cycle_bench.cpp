@@ -1,5 +1,5 @@
 // A whole WVA cycle at fleet scale, everything a real cycle does, through the host's public path:
-//   a folder of manifests (N models x 3 variants x 4 replicas) loaded by LocalCluster (`wva run --local`),
+//   a folder of manifests (N models x 3 variants x 4 replicas, an HPA each) loaded by LocalCluster (`wva run --local`),
 //   the chart's default pipeline (prometheus -> capacity, scale-to-zero, combine: last -> status, metrics)
 //   loaded as plugins by framework::Host, the prometheus source querying a replay server on 127.0.0.1
 //   that answers the source's actual queries with responses in the exact shape of a real Prometheus
@@ -8,7 +8,7 @@
 // server is a child process and not counted): start-up, steady cycle, the cycle after one pod change,
 // PromQL queries per cycle (counted by the server), RSS: after the first cycle, and the peak of each phase
 // (start-up with the first cycle; the steady cycles), not counting the bench's own extra steps.
-//   build-release/bench/whole_cycle_bench --models 1000 [--cycles 10] [--dir /tmp/x]
+//   build-release/bench/whole_cycle_bench --models 1000 [--cycles 10] [--hpas 0|1] [--dir /tmp/x]
 #include <arpa/inet.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -62,7 +62,7 @@ std::string prom_number(double v) {
 }
 
 // --- the fleet folder (what `wva run --local DIR` reads) ---
-void write_fleet(const fs::path& dir, int models, int port) {
+void write_fleet(const fs::path& dir, int models, int port, bool hpas) {
   fs::create_directories(dir);
   std::ofstream base(dir / "00-system.yaml");
   base << "apiVersion: v1\nkind: Namespace\nmetadata: {name: " << kSystemNs << "}\n---\n"
@@ -94,6 +94,20 @@ void write_fleet(const fs::path& dir, int models, int port) {
             << "}\n      containers:\n        - name: vllm\n          image: vllm/vllm-openai:v0.8.5\n"
             << "          resources: {limits: {nvidia.com/gpu: \"1\"}}\nstatus: {replicas: " << kReplicas
             << ", readyReplicas: " << kReplicas << "}\n";
+        // Its HPA, as the chart renders one per variant (templates/autoscaling.yaml), with a status.
+        if (hpas)
+          out << "---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: " << d
+              << ", namespace: " << ns_of(m)
+              << "}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: " << d
+              << "}\n  minReplicas: 1\n  maxReplicas: 10\n  metrics:\n    - type: External\n      external:\n"
+              << "        metric: {name: inferno_desired_replicas, selector: {matchLabels: {variant_name: " << d
+              << "}}}\n        target: {type: AverageValue, averageValue: \"1\"}\n  behavior:\n"
+              << "    scaleUp: {stabilizationWindowSeconds: 0, policies: [{type: Percent, value: 100, periodSeconds: "
+                 "15}]}\n"
+              << "    scaleDown: {stabilizationWindowSeconds: 300, policies: [{type: Percent, value: 100, "
+                 "periodSeconds: "
+                 "15}]}\n"
+              << "status: {currentReplicas: " << kReplicas << ", desiredReplicas: " << kReplicas << "}\n";
       }
       out << "---\napiVersion: llmd.ai/v1alpha1\nkind: VariantAutoscaling\nmetadata: {name: model-" << m
           << ", namespace: " << ns_of(m) << "}\nspec: {modelID: " << model_of(m)
@@ -255,7 +269,7 @@ template <class Handler>
 }
 
 // The child: writes the folder, serves the responses, counts queries. Reports its port on `ready`.
-[[noreturn]] void serve(int models, const fs::path& dir, int ready) {
+[[noreturn]] void serve(int models, bool hpas, const fs::path& dir, int ready) {
   const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -265,7 +279,7 @@ template <class Handler>
       ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
     std::_Exit(1);
   const int port = ntohs(addr.sin_port);
-  write_fleet(dir, models, port);
+  write_fleet(dir, models, port, hpas);
   const Bodies bodies =
       make_bodies(models, std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   const std::string sizes = std::to_string(bodies.replicas_cached.size()) + " " + std::to_string(bodies.load.size()) +
@@ -391,6 +405,7 @@ Health health(const std::vector<framework::CycleOutcome>& outcomes) {
 
 int main(int argc, char** argv) {
   int models = 1000, cycles = 10;
+  bool hpas = true;
   fs::path dir, shape;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -398,8 +413,10 @@ int main(int argc, char** argv) {
     else if (a == "--cycles") cycles = std::atoi(argv[i + 1]);
     else if (a == "--dir") dir = argv[i + 1];
     else if (a == "--check-shape") shape = argv[i + 1];
+    else if (a == "--hpas") hpas = std::atoi(argv[i + 1]) != 0;
     else {
-      std::cerr << "usage: whole_cycle_bench [--models N] [--cycles K] [--dir DIR] [--check-shape RECORDED_DIR]\n";
+      std::cerr << "usage: whole_cycle_bench [--models N] [--cycles K] [--hpas 0|1] [--dir DIR] [--check-shape "
+                   "RECORDED_DIR]\n";
       return 2;
     }
   }
@@ -417,7 +434,7 @@ int main(int argc, char** argv) {
   const pid_t server = ::fork();
   if (server == 0) {
     ::close(fds[0]);
-    serve(models, dir, fds[1]);
+    serve(models, hpas, dir, fds[1]);
   }
   ::close(fds[1]);
   // The server goes with this process on every way out, an early error return included (it would keep

@@ -1,5 +1,5 @@
 // The real `wva` binary against FakeApiServer (in this process, standing in for kube-apiserver) holding
-// N VariantAutoscalings, each with 3 Deployments of 4 pods (with their ReplicaSets):
+// N VariantAutoscalings, each with 3 Deployments of 4 pods (with their ReplicaSets) and an HPA each:
 //   BM_SyncAndOneCycle : `run --once`: initial sync + one cycle (whose status PATCHes are all first writes);
 //                        the controller's wall time, CPU time (user + system), peak RSS, the sync time it
 //                        logs ("caches synced in X ms"), and its RSS at each phase.
@@ -48,6 +48,21 @@ namespace {
 using namespace wva::testing;
 namespace fs = std::filesystem;
 
+// The HPA of a variant as the chart renders it (templates/autoscaling.yaml), with a status.
+nlohmann::json hpa_of(const std::string& deployment) {
+  auto h = nlohmann::json::parse(R"({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+    "spec": {"minReplicas": 1, "maxReplicas": 10,
+             "metrics": [{"type": "External", "external": {"metric": {"name": "inferno_desired_replicas"},
+                          "target": {"type": "AverageValue", "averageValue": "1"}}}],
+             "behavior": {"scaleUp": {"stabilizationWindowSeconds": 0},
+                          "scaleDown": {"stabilizationWindowSeconds": 300}}},
+    "status": {"currentReplicas": 4, "desiredReplicas": 4}})");
+  h["metadata"] = {{"name", deployment}, {"namespace", "bench"}};
+  h["spec"]["scaleTargetRef"] = {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", deployment}};
+  h["spec"]["metrics"][0]["external"]["metric"]["selector"]["matchLabels"]["variant_name"] = deployment;
+  return h;
+}
+
 void seed(FakeApiServer& server, int models) {
   std::ostringstream fixed;
   fixed << "sources:\n  emulator:\n    fixedMetrics:\n";
@@ -59,6 +74,7 @@ void seed(FakeApiServer& server, int models) {
       const std::string name = "model-" + std::to_string(m) + "-v" + std::to_string(v);
       server.create(deployment("bench", name, 4, label));
       server.create(replicaset("bench", name, "6b7c"));
+      server.create(hpa_of(name));
       // Metrics for the first 100 models (their decisions change the status); the others have none
       // (MetricsAvailable=False, held), which keeps the emulator's config small at 10,000 models.
       if (m < 100) fixed << "      " << name << ":\n";

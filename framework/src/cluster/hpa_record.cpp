@@ -68,6 +68,17 @@ HpaRecord hpa_record_of(const json& hpa) {
   return r;
 }
 
+void trim_hpa(json& hpa) {
+  if (!hpa.is_object()) return;
+  hpa.erase("status");
+  if (auto spec = hpa.find("spec"); spec != hpa.end() && spec->is_object()) {
+    json kept = json::object();
+    for (const char* k : {"scaleTargetRef", "minReplicas", "maxReplicas"})
+      if (auto it = spec->find(k); it != spec->end()) kept[k] = std::move(*it);
+    *spec = std::move(kept);
+  }
+}
+
 ReplicaBounds bounds_within(int va_min, std::optional<int> va_max, const HpaRecord& hpa) {
   ReplicaBounds b;
   const int hpa_min = hpa.min_replicas.value_or(0);

@@ -32,6 +32,11 @@ struct HpaRecord {
 
 HpaRecord hpa_record_of(const nlohmann::json& hpa);
 
+// Trims an HPA to what hpa_record_of reads (metadata, spec.scaleTargetRef, minReplicas, maxReplicas):
+// the status, rewritten at every HPA sync, and the metrics and behavior are dropped. How the backends
+// keep HPAs: a fleet has one per variant.
+void trim_hpa(nlohmann::json& hpa);
+
 // The replica bounds of a variant: the VariantAutoscaling's [min, max] within the HPA's. Where they do
 // not overlap the HPA's side holds (it is what scales): the result is the HPA bound nearest the VA's
 // range, and `conflict` says so.

@@ -8,6 +8,7 @@
 
 #include "cluster/deployment_record.h"
 #include "cluster/free_memory.h"
+#include "cluster/hpa_record.h"
 #include "cluster/status_patch.h"
 #include "config/input_limits.h"
 #include "wva/sdk/util/yaml.h"
@@ -105,6 +106,9 @@ void accept_object(json obj, const std::string& where, std::vector<json>& out, s
                      obj["metadata"]["name"].get<std::string>() + " (first defined in " + it->second + ")");
     return;
   }
+  // Trimmed at once (install() packs them): a fleet has an HPA per variant, and their whole trees would
+  // all be held until the folder is read.
+  if (obj["kind"] == "HorizontalPodAutoscaler") trim_hpa(obj);
   out.push_back(std::move(obj));
 }
 
@@ -237,6 +241,7 @@ void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
   std::map<std::string, sdk::ObjectSnapshot> file_objects;
   std::map<std::string, LocalDeployment> deployments;
   std::map<std::string, LocalVa> vas;
+  std::map<std::string, PackedObject> hpas;
   std::vector<sdk::ObjectSnapshot> objects;
   objects.reserve(snapshot.objects.size());
   // An object unchanged in its file (apart from status) keeps what was written in memory: spec may differ
@@ -286,6 +291,11 @@ void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
       vas.emplace(key, LocalVa{std::move(from_file), std::move(current), ++last_version_});
       continue;
     }
+    if (parsed["kind"] == "HorizontalPodAutoscaler") {  // read only, trimmed (read_folder) as the kube backend does
+      const auto& m = parsed["metadata"];
+      hpas.emplace(m["namespace"].get<std::string>() + "/" + m["name"].get<std::string>(), PackedObject(parsed));
+      continue;
+    }
     const std::string key = object_key(parsed);
     auto from_file = std::make_shared<const json>(std::move(parsed));
     sdk::ObjectSnapshot obj = from_file;  // shared with file_objects_ unless memory is carried over
@@ -309,6 +319,7 @@ void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
   file_objects_ = std::move(file_objects);
   deployments_ = std::move(deployments);
   vas_ = std::move(vas);
+  hpas_ = std::move(hpas);
   stamps_ = std::move(snapshot.stamps);
   loaded_ = true;
   changes_.forget(revision_);  // a re-read folder may change anything
@@ -376,6 +387,15 @@ sdk::Result<std::vector<sdk::ObjectSnapshot>> LocalCluster::list_shared(const st
       out.push_back(it->second.current.get());
     return out;
   }
+  if (kind == "HorizontalPodAutoscaler") {
+    std::lock_guard lock(mutex_);
+    std::vector<sdk::ObjectSnapshot> out;
+    const std::string prefix = ns + "/";
+    for (auto it = ns.empty() ? hpas_.begin() : hpas_.lower_bound(prefix);
+         it != hpas_.end() && (ns.empty() || it->first.compare(0, prefix.size(), prefix) == 0); ++it)
+      out.push_back(it->second.get());
+    return out;
+  }
   auto stored = store_.list_shared(kind, ns);
   if (!stored.ok() || kind != "Pod") return stored;
   // The store holds no Deployments: their pods come after the stored ones, as the store lists them.
@@ -399,6 +419,11 @@ sdk::Result<sdk::ObjectSnapshot> LocalCluster::get_shared(const std::string& kin
     std::lock_guard lock(mutex_);
     auto it = vas_.find(ns + "/" + name);
     return it == vas_.end() ? sdk::ObjectSnapshot() : it->second.current.get();
+  }
+  if (kind == "HorizontalPodAutoscaler") {
+    std::lock_guard lock(mutex_);
+    auto it = hpas_.find(ns + "/" + name);
+    return it == hpas_.end() ? sdk::ObjectSnapshot() : it->second.get();
   }
   auto stored = store_.get_shared(kind, ns, name);
   if (!stored.ok() || *stored || kind != "Pod") return stored;

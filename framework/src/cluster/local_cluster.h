@@ -132,7 +132,9 @@ class LocalCluster final : public ClusterBackend {
   std::map<std::string, sdk::ObjectSnapshot> file_objects_;
   std::map<std::string, LocalDeployment> deployments_;  // "ns/name"
   std::map<std::string, LocalVa> vas_;                  // "ns/name"
-  std::uint64_t last_version_ = 0;                      // the latest object_version handed to a write
+  // HorizontalPodAutoscalers, packed: a fleet has one per variant (30,000 as JSON trees: about 190 MB).
+  std::map<std::string, PackedObject> hpas_;  // "ns/name"
+  std::uint64_t last_version_ = 0;            // the latest object_version handed to a write
   Stamps stamps_;
   bool loaded_ = false;
   std::atomic<std::uint64_t> revision_{0};

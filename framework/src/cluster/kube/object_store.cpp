@@ -4,6 +4,7 @@
 #include <functional>
 #include <string_view>
 
+#include "cluster/hpa_record.h"           // trim_hpa
 #include "wva/sdk/util/memory_cluster.h"  // kPodDeploymentAnnotation
 
 namespace wva::framework::kube {
@@ -89,20 +90,6 @@ void trim_deployment(json& obj) {
         *pod_spec = std::move(kept);
       }
   if (auto status = obj.find("status"); status != obj.end() && status->is_object()) status->erase("conditions");
-}
-
-// An HPA as the model views read it (cluster/hpa_record.h): its identity, owners and labels, the target and
-// the bounds. Its status (current metrics, replicas, conditions) changes at every HPA sync and is dropped,
-// so those changes neither cost memory nor wake the model views.
-void trim_hpa(json& obj) {
-  if (!obj.is_object()) return;
-  if (auto status = obj.find("status"); status != obj.end()) obj.erase(status);
-  if (auto spec = obj.find("spec"); spec != obj.end() && spec->is_object()) {
-    json kept = json::object();
-    for (const char* k : {"scaleTargetRef", "minReplicas", "maxReplicas"})
-      if (auto it = spec->find(k); it != spec->end()) kept[k] = std::move(*it);
-    *spec = std::move(kept);
-  }
 }
 
 // Two objects equal but for their member `skip` (nullptr: none); compared in place, nothing copied.
@@ -284,6 +271,8 @@ ObjectStore::Entry ObjectStore::make_entry(const std::string& kind, json obj) {
     e.variant = VariantPack::pack(std::move(obj));
     return e;
   }
+  // The status (rewritten at every HPA sync) is dropped: those changes neither cost memory nor wake the
+  // model views.
   if (kind == "HorizontalPodAutoscaler") trim_hpa(obj);
   e.object = std::make_shared<const json>(std::move(obj));
   return e;
@@ -366,12 +355,12 @@ void ObjectStore::put_locked(const std::string& kind, Entry entry) {
   auto& objects = by_kind_[kind];
   auto it = objects.find(entry.key);
   if (it == objects.end()) {
-    objects.emplace(entry.key, std::move(entry.object));
+    objects.emplace(entry.key, PackedObject(*entry.object));
     notify(kind, entry.key);
     return;
   }
-  const bool changed = !same_shape(kind, *it->second, *entry.object);
-  it->second = std::move(entry.object);
+  const bool changed = !same_shape(kind, *it->second.get(), *entry.object);
+  it->second = PackedObject(*entry.object);
   if (changed) notify(kind, entry.key);
 }
 
@@ -456,7 +445,7 @@ void ObjectStore::upsert_if_version(const std::string& kind, json obj, const std
   if (e.object) {
     auto& objects = by_kind_[kind];
     auto it = objects.find(e.key);
-    if (it != objects.end() && resource_version(*it->second) != expected_rv) return;
+    if (it != objects.end() && resource_version(*it->second.get()) != expected_rv) return;
   }
   put_locked(kind, std::move(e));
 }
@@ -556,7 +545,7 @@ std::vector<sdk::ObjectSnapshot> ObjectStore::list(const std::string& kind, cons
   } else if (kind == "VariantAutoscaling") {
     for_scope(variants_, ns, [&](const std::string&, const VariantPack& v) { out.push_back(v.object()); });
   } else if (auto k = by_kind_.find(kind); k != by_kind_.end()) {
-    for_scope(k->second, ns, [&](const std::string&, const sdk::ObjectSnapshot& o) { out.push_back(o); });
+    for_scope(k->second, ns, [&](const std::string&, const PackedObject& o) { out.push_back(o.get()); });
   }
   return out;
 }
@@ -583,7 +572,7 @@ sdk::ObjectSnapshot ObjectStore::get(const std::string& kind, const std::string&
   auto k = by_kind_.find(kind);
   if (k == by_kind_.end()) return nullptr;
   auto it = k->second.find(key);
-  return it == k->second.end() ? nullptr : it->second;
+  return it == k->second.end() ? nullptr : it->second.get();
 }
 
 std::string ObjectStore::resource_version_of(const std::string& kind, const std::string& ns,
@@ -630,7 +619,7 @@ std::optional<std::string> ObjectStore::cached_version(const std::string& kind, 
   if (k == by_kind_.end()) return std::nullopt;
   auto it = k->second.find(key);
   if (it == k->second.end()) return std::nullopt;
-  return resource_version(*it->second);
+  return resource_version(*it->second.get());
 }
 
 std::optional<ObjectStore::VersionedStatus> ObjectStore::cached_status(const std::string& kind, const std::string& ns,

@@ -46,6 +46,7 @@
 
 #include "cluster/cluster_backend.h"
 #include "cluster/deployment_record.h"
+#include "cluster/packed_object.h"
 
 namespace wva::framework::kube {
 
@@ -211,8 +212,10 @@ class ObjectStore {
   ManyChangesListener many_listener_;
   mutable std::mutex mutex_;
   // While replace() runs: the changes it made, heard at its end (one by one, or as many).
-  std::vector<std::pair<std::string, std::string>>* held_changes_ = nullptr;   // (kind, key)
-  std::map<std::string, std::map<std::string, sdk::ObjectSnapshot>> by_kind_;  // JSON kinds
+  std::vector<std::pair<std::string, std::string>>* held_changes_ = nullptr;  // (kind, key)
+  // Any other kind (ConfigMaps, HorizontalPodAutoscalers): the trimmed JSON packed (cluster/packed_object.h;
+  // 30,000 trimmed HPAs take 72 MB as JSON trees), unpacked while a reader holds it (get() under mutex_).
+  std::map<std::string, std::map<std::string, PackedObject>> by_kind_;
   std::map<std::string, PodRecord> pods_;
   std::map<std::string, ReplicaSetRecord> replica_sets_;
   std::map<std::string, DeploymentPack> deployments_;
