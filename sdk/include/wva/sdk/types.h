@@ -50,6 +50,8 @@ struct Variant {
   int ready_replicas = 0;
   int pending_replicas = 0;             // current - ready, >= 0
   std::optional<int> previous_desired;  // last target WVA published for it
+  // The bounds a target is clamped to: the VA's spec.minReplicas / maxReplicas within those of the
+  // HorizontalPodAutoscaler that scales the Deployment (what HPA and KEDA enforce); nullopt: unbounded.
   int min_replicas = 1;
   std::optional<int> max_replicas;
   std::optional<PerformanceProfile> profile;
