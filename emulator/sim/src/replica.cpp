@@ -14,10 +14,19 @@ void Replica::enqueue(std::uint32_t request, double now) {
   waiting_tokens_ += r.tokens() - r.computed;
 }
 
+void Replica::free_kv(Request& r) {
+  // Its own KV goes back to the pool; the cached blocks it held stay cached, free once nobody holds them.
+  const std::int64_t held = static_cast<std::int64_t>(r.cache_blocks) * r.blocks.block_tokens;
+  free_tokens_ += static_cast<double>(r.computed - held);
+  if (r.cache_blocks > 0) free_tokens_ += static_cast<double>(prefix_cache_.release(r.blocks, r.cache_blocks));
+  r.computed = 0;
+  r.cache_blocks = 0;
+  r.blocks_cached = false;
+}
+
 void Replica::preempt(std::uint32_t request) {
   Request& r = pool_[request];
-  free_tokens_ += r.computed;
-  r.computed = 0;
+  free_kv(r);
   ++r.preemptions;
   ++counters_.preemptions;
   waiting_.push_front(request);
@@ -29,8 +38,7 @@ void Replica::purge_cancelled() {
   auto leave = [&](std::uint32_t id) {
     Request& r = pool_[id];
     if (!r.cancelled) return false;
-    free_tokens_ += r.computed;
-    r.computed = 0;
+    free_kv(r);
     cancelled_.push_back(id);
     return true;
   };
@@ -94,26 +102,27 @@ std::optional<double> Replica::start_step(double now) {
     while (!waiting_.empty() && budget > 0 && running_.size() < static_cast<std::size_t>(engine_.max_num_seqs)) {
       const std::uint32_t id = waiting_.front();
       Request& r = pool_[id];
-      // A fresh prompt (or one preempted back to nothing) starts from its cached leading blocks; at least
-      // its last token is computed, so a step samples its first token.
-      std::int32_t hit = 0;
-      if (engine_.prefix_caching && r.computed == 0 && r.blocks.count > 0) {
+      // A fresh prompt (or one preempted back to nothing) starts from its cached leading blocks. Its last
+      // token is always computed, so a step samples its first token: as vLLM, a prompt cached whole
+      // recomputes its last block.
+      PrefixCache::Hit hit;
+      if (engine_.prefix_caching && r.computed == 0 && r.blocks.count > 0 && r.blocks.block_tokens > 0) {
         prefix_cache_.fit(free_tokens_);
-        hit = static_cast<std::int32_t>(
-            std::min<std::int64_t>(prefix_cache_.cached_prefix_tokens(r.blocks), r.prompt - 1));
+        hit = prefix_cache_.find(r.blocks, static_cast<std::uint32_t>((r.prompt - 1) / r.blocks.block_tokens));
       }
       const std::int32_t need =
-          static_cast<std::int32_t>(std::min<std::int64_t>(r.tokens() - r.computed - hit, budget));
-      if (free_tokens_ < hit + need) break;
+          static_cast<std::int32_t>(std::min<std::int64_t>(r.tokens() - r.computed - hit.tokens, budget));
+      // Blocks some running request holds are shared: only the free ones take space.
+      if (free_tokens_ < static_cast<double>(hit.free_tokens + need)) break;
       waiting_.pop_front();
       waiting_tokens_ -= r.tokens() - r.computed;
       if (engine_.prefix_caching && r.computed == 0) {
         counters_.prefix_cache_queries += static_cast<std::uint64_t>(r.prompt);
-        if (hit > 0) {
-          prefix_cache_.use_prefix(r.blocks);
-          counters_.prefix_cache_hits += static_cast<std::uint64_t>(hit);
-          r.computed = hit;
-          free_tokens_ -= hit;
+        if (hit.blocks > 0) {
+          free_tokens_ -= static_cast<double>(prefix_cache_.hold(r.blocks, hit.blocks));
+          counters_.prefix_cache_hits += static_cast<std::uint64_t>(hit.tokens);
+          r.computed = static_cast<std::int32_t>(hit.tokens);
+          r.cache_blocks = hit.blocks;
         }
       }
       running_.push_back(id);
@@ -123,6 +132,8 @@ std::optional<double> Replica::start_step(double now) {
       prefill_tokens += need;
     }
   }
+  // What this step allocated came first from the free space the unheld cached blocks were in.
+  if (engine_.prefix_caching) prefix_cache_.fit(free_tokens_);
   if (scheduled_.empty()) return std::nullopt;  // nothing fits (cannot happen when prompts fit the pool)
 
   const double ms = engine_.profile.step_ms(decoding, kv_attended, prefill_tokens);
@@ -146,7 +157,7 @@ void Replica::finish_step(std::vector<std::uint32_t>& finished) {
     r.computed += n;
     if (engine_.prefix_caching && !r.blocks_cached && r.blocks.count > 0 && r.computed >= r.prompt) {
       r.blocks_cached = true;
-      prefix_cache_.insert(r.blocks, r.prompt);
+      free_tokens_ += static_cast<double>(prefix_cache_.insert_held(r.blocks, r.prompt, r.cache_blocks));
       prefix_cache_.fit(free_tokens_);
     }
     if (r.computed < r.tokens()) continue;  // prefill chunk, more to come
@@ -168,8 +179,7 @@ void Replica::finish_step(std::vector<std::uint32_t>& finished) {
     r.last_token = now;
     if (r.generated >= r.output) {
       r.finished = now;
-      free_tokens_ += r.computed;
-      r.computed = 0;
+      free_kv(r);
       any_finished = true;
       ++counters_.request_success;
       counters_.e2e.observe(now - r.arrival);
@@ -187,8 +197,9 @@ void Replica::finish_step(std::vector<std::uint32_t>& finished) {
 }
 
 void Replica::drop_all(std::vector<std::uint32_t>& dropped) {
-  for (auto id : running_) pool_[id].computed = 0, dropped.push_back(id);
-  for (auto id : waiting_) pool_[id].computed = 0, dropped.push_back(id);
+  for (auto id : running_) pool_[id].computed = 0, pool_[id].cache_blocks = 0, dropped.push_back(id);
+  for (auto id : waiting_) pool_[id].computed = 0, pool_[id].cache_blocks = 0, dropped.push_back(id);
+  prefix_cache_.clear();
   running_.clear();
   waiting_.clear();
   waiting_tokens_ = 0;

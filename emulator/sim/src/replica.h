@@ -8,7 +8,8 @@
 // lasts and their first chunk fits the pool. The step lasts StepProfile::step_ms(...). At its end a
 // request whose tokens are all computed samples one token; the first one is its TTFT; it finishes when it
 // has generated its output tokens and frees its KV. With prefix caching, a request admitted with nothing
-// computed starts from the leading blocks of its prompt the pod has cached (prefix_cache.h).
+// computed starts from the leading blocks of its prompt the pod has cached, shared with the other requests
+// running on them (prefix_cache.h).
 #pragma once
 
 #include <cstdint>
@@ -33,14 +34,15 @@ struct Request {
   std::int32_t prompt = 0;
   std::int32_t output = 1;  // tokens to generate (>= 1)
   std::int32_t generated = 0;
-  std::int32_t computed = 0;  // tokens whose KV is in the pool
+  std::int32_t computed = 0;  // tokens whose KV is in the pool (its own, or cached blocks it holds)
   std::uint32_t preemptions = 0;
-  std::uint32_t source = 0;       // index of the workload / model stream that produced it
-  std::int32_t pod = -1;          // replica id in the world
-  std::uint64_t external_id = 0;  // non-zero for requests that arrived over HTTP
-  std::uint64_t serial = 0;       // unique per world; tells a reused slot from its previous tenant
-  PromptBlocks blocks;            // its prompt's block hashes, when the trace carries them
-  bool blocks_cached = false;     // its prompt's blocks went into its pod's prefix cache
+  std::uint32_t source = 0;        // index of the workload / model stream that produced it
+  std::int32_t pod = -1;           // replica id in the world
+  std::uint64_t external_id = 0;   // non-zero for requests that arrived over HTTP
+  std::uint64_t serial = 0;        // unique per world; tells a reused slot from its previous tenant
+  PromptBlocks blocks;             // its prompt's block hashes, when the trace carries them
+  std::uint32_t cache_blocks = 0;  // leading prompt blocks it holds in its pod's prefix cache (shared KV)
+  bool blocks_cached = false;      // its prompt's blocks went into its pod's prefix cache
   bool counted_prompt = false;
   bool queued = false;     // waited at the router for a ready pod
   bool cancelled = false;  // its client gave up; the pod drops it at its next step boundary
@@ -133,6 +135,7 @@ class Replica {
 
  private:
   void preempt(std::uint32_t request);
+  void free_kv(Request& r);
   void purge_cancelled();
 
   EngineConfig engine_;
