@@ -119,12 +119,15 @@ Coefficients prior_for(const sdk::Variant& v) {
 
 Derived derive(const Settings& s) { return Derived{normal_upper_z(s.tail_allowance)}; }
 
-Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s,
-              const Derived& derived) {
+namespace {
+
+// Sized so the predicted latencies are within margin x the SLO.
+Need size_at(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s,
+             const Derived& derived, double margin) {
   Need n;
-  const double rho_itl = 1 - c.base_ms / (s.latency_margin * slo.itl_ms);
+  const double rho_itl = 1 - c.base_ms / (margin * slo.itl_ms);
   const double prefill_steps = std::ceil(std::max(1.0, d.input_tokens) / s.token_budget) + 1;
-  const double rho_ttft = 1 - c.base_ms * prefill_steps / (s.latency_margin * slo.ttft_ms);
+  const double rho_ttft = 1 - c.base_ms * prefill_steps / (margin * slo.ttft_ms);
   n.rho_target = std::min({rho_itl, rho_ttft, s.max_utilization});
   n.bound = n.rho_target == s.max_utilization ? "utilization" : (rho_itl <= rho_ttft ? "itl" : "ttft");
   if (n.rho_target <= 0.02) {
@@ -141,7 +144,7 @@ Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const 
     // b sqrt(lambda E[L^2] / T). Its mean ITL meets the SLO while rho/N + z sd(N) <= 1 - base / ITL SLO,
     // with z the normal quantile of the allowed fraction: N >= 1/u^2, u the root of R u^2 + B u - rho_max.
     const double rho_max = 1 - c.base_ms / slo.itl_ms;
-    const double life_s = d.output_tokens * s.latency_margin * slo.itl_ms / 1000;
+    const double life_s = d.output_tokens * margin * slo.itl_ms / 1000;
     const double spread = d.prefill_tps * d.input_tokens * (1 + d.prompt_cv * d.prompt_cv) / life_s;
     const double B = derived.tail_z * c.b_us * 1e-6 * std::sqrt(spread);
     if (rho_max > 0) {
@@ -161,6 +164,19 @@ Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const 
     const double kv = std::max(kv_model, kv_measured);
     if (kv > n.pods) n.pods = kv, n.bound = "kv";
   }
+  return n;
+}
+
+}  // namespace
+
+int whole_pods(double pods, double pods_at_slo) {
+  return std::max(static_cast<int>(std::ceil(pods_at_slo - 1e-6)), static_cast<int>(std::lround(pods)));
+}
+
+Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s,
+              const Derived& derived) {
+  Need n = size_at(c, kv_capacity, d, slo, s, derived, s.latency_margin);
+  n.pods_at_slo = n.infeasible || s.latency_margin >= 1 ? n.pods : size_at(c, kv_capacity, d, slo, s, derived, 1).pods;
   return n;
 }
 
@@ -437,7 +453,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
       if (!needs[i].infeasible && needs[i].pods > 0) served += v.min_replicas / needs[i].pods;
     }
     const double rest = std::max(0.0, 1 - served);
-    int n = static_cast<int>(std::ceil(rest * needs[pi].pods - 1e-6));
+    int n = whole_pods(rest * needs[pi].pods, rest * needs[pi].pods_at_slo);
     n = std::max(n, primary.min_replicas);
     if (primary.max_replicas && n > *primary.max_replicas) {
       // Overflow to the other variants, in order, each up to its maximum.

@@ -52,8 +52,9 @@ Coefficients prior_for(const sdk::Variant& v);
 
 // What one variant needs for the whole demand, per the model.
 struct Need {
-  double pods = 0;        // fractional pods for all the demand
-  double rho_target = 0;  // per-pod utilization it is sized at
+  double pods = 0;         // fractional pods for all the demand, sized at latencyMargin x the SLO
+  double pods_at_slo = 0;  // the same at the SLO itself (no margin): the fewest that still meet it
+  double rho_target = 0;   // per-pod utilization it is sized at
   double predicted_itl_ms = 0;
   std::string bound;                      // which limit sized it: itl, ttft, utilization, kv
   std::optional<std::string> infeasible;  // why no count meets the SLO
@@ -88,6 +89,10 @@ struct Slo {
 };
 
 // Pods of a variant with coefficients c and KV capacity kv_capacity (0: unknown) for demand d at slo.
+// Whole pods for a fractional need: latencyMargin is the target and the SLO the limit, so the nearest
+// whole count when that many still meet the SLO itself, else the next one up.
+int whole_pods(double pods, double pods_at_slo);
+
 Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s,
               const Derived& derived);
 inline Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s) {

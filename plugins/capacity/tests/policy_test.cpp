@@ -456,6 +456,45 @@ TEST(CapacityPolicy, ItlTailBoundHoldsTheAllowedFractionOfRequestsUnderPrefillIn
   EXPECT_LT(cn.pods, 1.1 * chat_mean);
 }
 
+// latencyMargin is the target and the SLO the limit: a fraction of a pod is rounded to the nearest whole
+// pod while that many still meet the SLO itself, else up. Never below the SLO's own need.
+TEST(CapacityPolicy, AFractionOfAPodIsRoundedDownOnlyWhileTheSloItselfIsMet) {
+  struct Case {
+    double pods, pods_at_slo;
+    int whole;
+  };
+  for (const Case& c : std::vector<Case>{{3.02, 2.90, 3},
+                                         {3.02, 3.01, 4},
+                                         {3.40, 2.95, 3},
+                                         {3.60, 3.20, 4},
+                                         {3.60, 2.90, 4},
+                                         {3.00, 3.00, 3},
+                                         {0.30, 0.20, 1},
+                                         {0.00, 0.00, 0}})
+    EXPECT_EQ(whole_pods(c.pods, c.pods_at_slo), c.whole) << c.pods << " / " << c.pods_at_slo;
+
+  Settings s;
+  const Slo slo{2000, 50};
+  int rounded_down = 0;
+  for (double rate = 4; rate <= 80; rate += 0.5) {
+    Fleet f;
+    f.h100 = 3, f.h200 = 0, f.kv = 0, f.rate = rate;
+    auto m = view(f);
+    const Demand d{rate * f.out, rate * f.in, f.in + f.out / 2, f.in, 0, f.out};
+    const Need n = need_for(prior_for(m.variants[0]), 469252, d, slo, s);
+    ASSERT_LE(n.pods_at_slo, n.pods);
+    Settings edge = s;
+    edge.latency_margin = 1;
+    EXPECT_DOUBLE_EQ(need_for(prior_for(m.variants[0]), 469252, d, slo, edge).pods, n.pods_at_slo);
+    const auto rec = once(s, m);
+    ASSERT_TRUE(rec.has_opinion) << rec.reason;
+    EXPECT_GE(total(rec), std::ceil(n.pods_at_slo - 1e-6)) << rate << " req/s: " << rec.reason;
+    EXPECT_LE(total(rec), std::ceil(n.pods - 1e-6)) << rate << " req/s: " << rec.reason;
+    if (total(rec) < std::ceil(n.pods - 1e-6)) ++rounded_down;
+  }
+  EXPECT_GT(rounded_down, 0) << "some loads need a fraction of a pod past a whole count that meets the SLO";
+}
+
 TEST(CapacityPolicy, TheTailIsSizedOnTheMeasuredPromptSpread) {
   // Long prompts, short answers: the ITL tail bounds the fleet, and it grows with the prompts' spread.
   Fleet f;
