@@ -79,6 +79,10 @@ std::string render_vllm_metrics(const World& world) {
   for (const auto& l : live) w.histogram("vllm:time_to_first_token_seconds", l.labels, l.pod->replica->counters().ttft);
   w.header("vllm:inter_token_latency_seconds", "histogram", "Histogram of inter-token latency in seconds.");
   for (const auto& l : live) w.histogram("vllm:inter_token_latency_seconds", l.labels, l.pod->replica->counters().itl);
+  w.header("vllm:request_time_per_output_token_seconds", "histogram",
+           "Histogram of time_per_output_token_seconds per request.");
+  for (const auto& l : live)
+    w.histogram("vllm:request_time_per_output_token_seconds", l.labels, l.pod->replica->counters().request_tpot);
   w.header("vllm:e2e_request_latency_seconds", "histogram", "Histogram of e2e request latency in seconds.");
   for (const auto& l : live) w.histogram("vllm:e2e_request_latency_seconds", l.labels, l.pod->replica->counters().e2e);
   w.header("vllm:request_prompt_tokens", "histogram", "Number of prefill tokens processed.");

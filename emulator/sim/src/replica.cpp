@@ -183,6 +183,8 @@ void Replica::finish_step(std::vector<std::uint32_t>& finished) {
       any_finished = true;
       ++counters_.request_success;
       counters_.e2e.observe(now - r.arrival);
+      // A request's mean time per output token after the first: what its ITL SLO is met on.
+      if (r.generated > 1) counters_.request_tpot.observe((now - r.first_token) / (r.generated - 1));
       counters_.prompt_hist.observe(r.prompt);
       counters_.generation_hist.observe(r.generated);
       finished.push_back(id);

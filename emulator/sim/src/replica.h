@@ -84,6 +84,7 @@ struct PodCounters {
   std::uint64_t prefix_cache_hits = 0;     // of those, tokens found cached
   Histogram ttft{kTtftBuckets};
   Histogram itl{kItlBuckets};
+  Histogram request_tpot{kItlBuckets};  // per request: (last token - first token) / (tokens - 1)
   Histogram e2e{kE2eBuckets};
   Histogram prompt_hist{kTokenBuckets};
   Histogram generation_hist{kTokenBuckets};

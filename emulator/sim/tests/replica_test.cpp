@@ -56,6 +56,13 @@ TEST(ReplicaCalibration, OneRequestAloneMatchesPrefillAndBatchOneStep) {
   EXPECT_NEAR(p.step_ms(1, 512, 0), 7.1542, 0.04 * 7.1542);
   EXPECT_EQ(r.generated, output);
   EXPECT_EQ(rep.kv_used_tokens(), 0) << "finished requests free their KV";
+  // vllm:request_time_per_output_token_seconds: the request's own mean, once.
+  EXPECT_EQ(rep.counters().request_tpot.count(), 1u);
+  EXPECT_NEAR(rep.counters().request_tpot.sum() * 1000, itl_ms, 1e-6);
+  // A one-token answer has no time per output token.
+  add(pool, rep, now, 50, 1);
+  run_to_idle(rep, now);
+  EXPECT_EQ(rep.counters().request_tpot.count(), 1u);
 }
 
 TEST(ReplicaCalibration, BatchOfNMatchesStepFormula) {

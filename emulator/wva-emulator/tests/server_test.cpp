@@ -127,7 +127,7 @@ void expect_promtool_accepts(const std::string& text) {
     EXPECT_NE(line.find("metric names should not contain ':'"), std::string::npos) << "promtool: " << line;
     ++lint_lines;
   }
-  EXPECT_LE(lint_lines, 15);  // one per vLLM metric family exposed
+  EXPECT_LE(lint_lines, 16);  // one per vLLM metric family exposed
 }
 
 TEST(WvaEmulator, PromtoolAcceptsMetricsAndCompletionLatencyMatchesPrediction) {
@@ -195,6 +195,7 @@ TEST(WvaEmulator, PromtoolAcceptsMetricsAndCompletionLatencyMatchesPrediction) {
             std::string::npos)
       << after->body;
   EXPECT_NE(after->body.find("vllm:e2e_request_latency_seconds_count"), std::string::npos);
+  EXPECT_NE(after->body.find("vllm:request_time_per_output_token_seconds_bucket"), std::string::npos);
   expect_promtool_accepts(after->body);
 
   auto unknown = client.Post("/v1/completions", R"({"model": "nope", "prompt": "x"})", "application/json");
