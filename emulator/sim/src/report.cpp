@@ -22,6 +22,8 @@ nlohmann::json summary_json(const World& world) {
                              {"unfinished", m.unfinished},
                              {"failures", m.failures},
                              {"sloAttainment", opt(m.slo_attainment)},
+                             {"ttftMisses", m.ttft_misses},
+                             {"itlMisses", m.itl_misses},
                              {"ttftP50Ms", opt(m.ttft_p50_ms)},
                              {"ttftP99Ms", opt(m.ttft_p99_ms)},
                              {"itlP50Ms", opt(m.itl_p50_ms)},

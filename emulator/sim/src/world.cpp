@@ -298,6 +298,8 @@ void World::complete(std::uint32_t request) {
   const bool ttft_ok = !ms.slo_ttft_ms || ttft_ms <= *ms.slo_ttft_ms;
   const bool itl_ok = !ms.slo_itl_ms || !itl_ms || *itl_ms <= *ms.slo_itl_ms;
   if (ttft_ok && itl_ok) ++ms.slo_met;
+  if (!ttft_ok) ++ms.totals.ttft_misses;
+  if (!itl_ok) ++ms.totals.itl_misses;
   if (r.external_id) {
     ExternalStatus st;
     st.done = true;

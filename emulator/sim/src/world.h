@@ -136,6 +136,9 @@ struct ModelSummary {
   std::uint64_t requests = 0, completed = 0, failed = 0, unfinished = 0;
   std::map<std::string, std::uint64_t> failures;  // reason -> count
   std::optional<double> slo_attainment;           // fraction; unfinished and failed count as misses
+  // Completed requests over the TTFT SLO, and over the ITL SLO (their mean time per output token): why
+  // the completed ones missed (one can miss both). Counted only for an SLO the model has.
+  std::uint64_t ttft_misses = 0, itl_misses = 0;
   std::optional<double> ttft_p50_ms, ttft_p99_ms, itl_p50_ms, itl_p99_ms, e2e_p50_ms, e2e_p99_ms;
   int peak_waiting = 0;  // router queue + pods' waiting, max over samples
   std::uint64_t preemptions = 0;

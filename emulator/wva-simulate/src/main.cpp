@@ -34,7 +34,8 @@ constexpr const char* kSimulateUsage = R"(usage: wva simulate SCENARIO.yaml [--r
 
 Runs each pipeline of the scenario in turn, with a virtual clock, against the same simulated fleet and
 workload (the emulator plugin), and reports per pipeline: requests, completed, failed, SLO attainment
-(TTFT <= SLO and mean ITL <= SLO; unfinished and failed count as misses), TTFT and ITL p50/p99,
+(TTFT <= SLO and mean ITL <= SLO; unfinished and failed count as misses) and the misses by cause, TTFT
+and ITL p50/p99,
 GPU-hours, cost and mean pods per variant, replica changes and peak waiting. A pipeline with
 `static: {deployment: replicas, ...}` is a fixed fleet, warm from the start, with the HPA off.
 
@@ -95,6 +96,10 @@ void print_text(const json& report, std::ostream& out) {
           << fmt(m["ttftP99Ms"]) << " ms"
           << "   ITL p50/p99 " << fmt(m["itlP50Ms"], 2) << " / " << fmt(m["itlP99Ms"], 2) << " ms"
           << "   peak waiting " << m["peakWaiting"] << "\n";
+      // Why requests missed: the completed ones by SLO (one can miss both), then those never served.
+      if (m["sloAttainment"].is_number())
+        out << "    misses: TTFT " << m.value("ttftMisses", 0) << ", ITL " << m.value("itlMisses", 0)
+            << " (completed), failed " << m["failed"] << ", unfinished " << m["unfinished"] << "\n";
       // Hits need block hashes in the trace; without them the line would only say 0 %.
       if (m.value("prefixCacheHitTokens", 0.0) > 0)
         out << "    prefix cache: "

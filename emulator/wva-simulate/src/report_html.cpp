@@ -139,16 +139,17 @@ std::string render_report_html(const json& report) {
   h << "<h1>wva simulate: " << html_escape(scenario) << "</h1>\n<p>" << fmt(report["durationSeconds"], 0)
     << " simulated seconds per pipeline; every pipeline sees the identical workload.</p>\n";
   h << "<h2>Summary</h2>\n<table><tr><th>pipeline</th><th>model</th><th>requests</th><th>completed</th><th>failed</th>"
-       "<th>unfinished</th><th>SLO attainment</th><th>TTFT p50 ms</th><th>TTFT p99 ms</th><th>ITL p50 ms</th>"
-       "<th>ITL p99 ms</th><th>peak waiting</th></tr>\n";
+       "<th>unfinished</th><th>SLO attainment</th><th>TTFT misses</th><th>ITL misses</th><th>TTFT p50 ms</th>"
+       "<th>TTFT p99 ms</th><th>ITL p50 ms</th><th>ITL p99 ms</th><th>peak waiting</th></tr>\n";
   for (const auto& run : report["runs"])
     for (const auto& m : run["summary"]["models"])
       h << "<tr><td>" << html_escape(run["pipeline"].get<std::string>()) << "</td><td>"
         << html_escape(m["model"].get<std::string>()) << "</td><td>" << m["requests"] << "</td><td>" << m["completed"]
         << "</td><td>" << m["failed"] << "</td><td>" << m["unfinished"] << "</td><td>"
         << (m["sloAttainment"].is_number() ? fmt(m["sloAttainment"].get<double>() * 100, 2, "%") : "-") << "</td><td>"
-        << fmt(m["ttftP50Ms"]) << "</td><td>" << fmt(m["ttftP99Ms"]) << "</td><td>" << fmt(m["itlP50Ms"], 2)
-        << "</td><td>" << fmt(m["itlP99Ms"], 2) << "</td><td>" << m["peakWaiting"] << "</td></tr>\n";
+        << m.value("ttftMisses", 0) << "</td><td>" << m.value("itlMisses", 0) << "</td><td>" << fmt(m["ttftP50Ms"])
+        << "</td><td>" << fmt(m["ttftP99Ms"]) << "</td><td>" << fmt(m["itlP50Ms"], 2) << "</td><td>"
+        << fmt(m["itlP99Ms"], 2) << "</td><td>" << m["peakWaiting"] << "</td></tr>\n";
   h << "</table>\n<table><tr><th>pipeline</th><th>variant</th><th>accelerator</th><th>GPU-hours</th><th>cost</th>"
        "<th>replica changes</th><th>max pods</th><th>final replicas</th></tr>\n";
   for (const auto& run : report["runs"])

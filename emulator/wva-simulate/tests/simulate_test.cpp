@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -82,6 +84,15 @@ pipelines:
   EXPECT_GT(model["requests"].get<int>(), 15000);
   EXPECT_GT(model["completed"].get<int>(), 0.9 * model["requests"].get<int>());
   EXPECT_TRUE(model["sloAttainment"].is_number());
+  // The misses account for the attainment: the requests that missed are the failed, the unfinished and
+  // the completed ones over the TTFT or the ITL SLO (one may be over both).
+  const auto requests = model["requests"].get<std::int64_t>();
+  const auto missed = requests - std::llround(model["sloAttainment"].get<double>() * static_cast<double>(requests));
+  const auto unserved = model["failed"].get<std::int64_t>() + model["unfinished"].get<std::int64_t>();
+  const auto ttft_misses = model["ttftMisses"].get<std::int64_t>(), itl_misses = model["itlMisses"].get<std::int64_t>();
+  EXPECT_GT(ttft_misses + itl_misses, 0) << "the step overloads the two pods for a minute or more";
+  EXPECT_GE(missed, unserved + std::max(ttft_misses, itl_misses)) << model.dump();
+  EXPECT_LE(missed, unserved + ttft_misses + itl_misses) << model.dump();
   int max_pods = 0, changes = 0, final_replicas = 0;
   for (const auto& v : run0["summary"]["variants"]) {
     max_pods += v["maxPods"].get<int>();
