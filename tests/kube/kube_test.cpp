@@ -761,6 +761,31 @@ TEST(KubeCluster, ObjectVersionIsTheCachedResourceVersion) {
   EXPECT_EQ(cluster->object_version("Event", "llm", "va").error().code, sdk::ErrorCode::kNotFound);
 }
 
+// A message past kEventMessageLimit bytes (an error listing every problem of a config can be any size) is
+// cut there, never inside a UTF-8 sequence, and ends "...": the Event and its record stay bounded.
+TEST(KubeCluster, AnEventMessageIsCutToTheLimitOnAUtf8Boundary) {
+  FakeApiServer server;
+  server.create(variant_autoscaling("llm", "va", "m/x"));
+  auto cluster =
+      std::make_shared<KubeCluster>(std::make_shared<KubeClient>(plain(server)), fast_options(), test_logger());
+  ASSERT_TRUE(cluster->wait_synced(10s).ok());
+  const json va = *server.get("VariantAutoscaling", "llm", "va");
+  const std::size_t limit = KubeCluster::kEventMessageLimit;
+  // "é" (2 bytes) straddles the cut: its first byte is the last one that would fit before "...".
+  const std::string head(limit - 4, 'a');
+  const std::string message = head + "\xC3\xA9" + std::string(5000, 'b');
+  ASSERT_TRUE(cluster->emit_event(va, "Warning", "ConfigInvalid", message).ok());
+  const std::string fits(limit, 'c');  // exactly at the limit: sent whole
+  ASSERT_TRUE(cluster->emit_event(va, "Warning", "Other", fits).ok());
+  cluster.reset();  // drains the queue
+  std::map<std::string, std::string> sent;
+  for (const auto& e : server.list("Event")) sent[e["reason"].get<std::string>()] = e["message"].get<std::string>();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent["ConfigInvalid"], head + "...") << "cut before the 2-byte character, not inside it";
+  EXPECT_LE(sent["ConfigInvalid"].size(), limit);
+  EXPECT_EQ(sent["Other"], fits);
+}
+
 // Events go out from a thread of their own (as client-go's recorder sends them): emit_event returns at
 // once, the Events arrive, repeats within the window are counted, more distinct messages of one reason
 // than kSimilarEventsLimit fold into one combined Event with the latest message (client-go's

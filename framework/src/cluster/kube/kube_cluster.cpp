@@ -265,11 +265,21 @@ std::string rfc3339(std::time_t t) {
   return buf;
 }
 
+std::string bounded_event_message(const std::string& message) {
+  if (message.size() <= KubeCluster::kEventMessageLimit) return message;
+  constexpr std::string_view kCut = "...";
+  std::size_t end = KubeCluster::kEventMessageLimit - kCut.size();
+  // Never inside a UTF-8 sequence: back up over its continuation bytes.
+  while (end > 0 && (static_cast<unsigned char>(message[end]) & 0xC0) == 0x80) --end;
+  return message.substr(0, end) + std::string(kCut);
+}
+
 }  // namespace
 
 sdk::Result<void> KubeCluster::emit_event(const json& object, const std::string& type, const std::string& reason,
-                                          const std::string& message) {
+                                          const std::string& full_message) {
   if (!object.is_object()) return make_error(ErrorCode::kInvalidConfig, "event: no object");
+  const std::string message = bounded_event_message(full_message);
   static const json kNoMetadata = json::object();
   auto meta_it = object.find("metadata");
   const json& meta = meta_it != object.end() && meta_it->is_object() ? *meta_it : kNoMetadata;

@@ -108,12 +108,18 @@ class KubeCluster final : public ClusterBackend {
   //   entry per Event record. Records of Events neither queued nor seen within the window are forgotten
   //   (once a window, and when kEventRecordLimit is reached; a repeat of one is then sent as a new
   //   Event, as client-go's LRU of 4,096 forgets); past the limit a new Event is dropped and counted in a
-  //   warning.
+  //   warning;
+  // - a message longer than kEventMessageLimit bytes is cut there (on a UTF-8 boundary), ending "...".
   sdk::Result<void> emit_event(const nlohmann::json& object, const std::string& type, const std::string& reason,
                                const std::string& message) override;
   static constexpr std::chrono::seconds kEventRepeatWindow{300};
-  static constexpr int kSimilarEventsLimit = 10;              // client-go's maxEvents per aggregate key
-  static constexpr std::size_t kEventRecordLimit = 100000;    // about 70 MB at most
+  static constexpr int kSimilarEventsLimit = 10;  // client-go's maxEvents per aggregate key
+  // Records held at most: about 70 MB with typical names and messages (a record is its key, its
+  // involved object's uid and resourceVersion and its Event's name: 600-700 bytes).
+  static constexpr std::size_t kEventRecordLimit = 100000;
+  // A longer message is cut to this many bytes (events.k8s.io's limit on an Event's note), ending "...":
+  // an error listing every problem of a config must not make an Event, or a record, of any size.
+  static constexpr std::size_t kEventMessageLimit = 1024;
   static constexpr std::chrono::seconds kEventDrainBound{5};  // on destruction
   static constexpr int kEventSendAttempts = 5;                // per Event, on 429, 5xx or no answer
   // Events sent (POST or PATCH answered 2xx), and Events dropped or given up after kEventSendAttempts.
