@@ -53,7 +53,8 @@ def main():
       "$3.0/h and H200 at $3.9/h, measured step-time profiles, 90 s pod start-up, the Kubernetes HPA model with "
       "its defaults, clients that give up after 60 s without a token), then fixed fleets (warm from the start, "
       "HPA off) searched over counts per accelerator. SLO: TTFT 2 s (5 s in `diurnal-ttft5s`) and mean ITL "
-      "50 ms per request; attainment counts failed and unfinished requests as misses.")
+      "50 ms per request; attainment counts failed and unfinished requests as misses (*misses*: completed "
+      "requests over the TTFT SLO, over the ITL SLO (one can miss both), failed, still unfinished at the end).")
     w("")
     w("Policies: **capacity** (the default, `plugins/capacity`), **threshold** (KEDA style, "
       "ceil(sum(running+waiting)/48)), **saturation-v1** (the original's rules, `mode: compatible`), "
@@ -133,13 +134,14 @@ def main():
         w(f"{rep.get('traffic') or 'smooth'} traffic, {rep['durationSeconds'] / 3600:.1f} h; "
           f"{rep['frontier']['runs']} fixed fleets simulated.")
         w("")
-        w("| policy | attainment | cost | mean pods | replica changes/h | TTFT p99 ms | failed | best static at <= cost | dominated | cost / cheapest static of equal attainment |")
+        w("| policy | attainment | cost | mean pods | replica changes/h | TTFT p99 ms | misses: TTFT / ITL / failed / unfinished | best static at <= cost | dominated | cost / cheapest static of equal attainment |")
         w("|---|---|---|---|---|---|---|---|---|---|")
         for r in rep["runs"]:
             t, p = r["totals"], r.get("frontierPosition", {})
             m = r["summary"]["models"][0]
             w(f"| {r['pipeline']} | {pct(t['sloAttainment'])} | {money(t['cost'])} | {t['meanPods']:.2f} | "
-              f"{t['replicaChangesPerHour']:.0f} | {m['ttftP99Ms'] if m['ttftP99Ms'] is None else round(m['ttftP99Ms'])} | {m['failed']} | "
+              f"{t['replicaChangesPerHour']:.0f} | {m['ttftP99Ms'] if m['ttftP99Ms'] is None else round(m['ttftP99Ms'])} | "
+              f"{m.get('ttftMisses', '-')} / {m.get('itlMisses', '-')} / {m['failed']} / {m['unfinished']} | "
               f"{pct(p.get('bestStaticAttainmentAtCost'))} ({fleet(p.get('bestStaticFleetAtCost'))}) | "
               f"{'**yes**' if p.get('dominated') else 'no'} | "
               f"{'-' if 'costRatio' not in p else format(p['costRatio'], '.2f')} |")
