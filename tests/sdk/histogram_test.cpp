@@ -12,6 +12,7 @@
 namespace {
 
 using wva::sdk::util::add_buckets;
+using wva::sdk::util::fraction_above;
 using wva::sdk::util::histogram_cv;
 using wva::sdk::util::HistogramBucket;
 using wva::sdk::util::lognormal_cv_fit;
@@ -184,3 +185,40 @@ TEST(HistogramSpread, AddBucketsSumsByBoundAndKeepsTheUnion) {
 }
 
 }  // namespace
+
+TEST(HistogramExceedance, FractionAboveAThresholdFromCumulativeBuckets) {
+  // vLLM's request_time_per_output_token_seconds layout (part): 10 requests <= 25 ms, 20 in (25, 50],
+  // 8 in (50, 75], 2 beyond 1 s.
+  const std::vector<HistogramBucket> b = {{0.01, 0}, {0.025, 10}, {0.05, 30}, {0.075, 38}, {1.0, 38}, {kInf, 40}};
+  struct Case {
+    double threshold, above;
+  };
+  for (const Case& c : std::vector<Case>{
+           {0.05, 10},    // on a bound: exactly the buckets above it
+           {0.025, 30},   // another bound
+           {0.0625, 6},   // half of (50, 75] is above 62.5 ms, as histogram_quantile reads a bucket
+           {0.0375, 20},  // half of (25, 50]: 10 of its 20, plus the 10 above 50 ms
+           {0.0, 40},     // every request
+           {2.0, 2},      // beyond the last finite bound: all of +Inf counts as above
+           {0.5, 2},      // (75 ms, 1 s] is empty
+       }) {
+    const auto e = fraction_above(b, c.threshold);
+    ASSERT_TRUE(e) << c.threshold;
+    EXPECT_DOUBLE_EQ(e->total, 40) << c.threshold;
+    EXPECT_NEAR(e->above, c.above, 1e-9) << c.threshold;
+    EXPECT_NEAR(e->fraction(), c.above / 40, 1e-12) << c.threshold;
+  }
+  // Any order reads the same; rates work as counts.
+  std::vector<HistogramBucket> shuffled(b.rbegin(), b.rend());
+  for (auto& x : shuffled) x.count /= 60;
+  const auto e = fraction_above(shuffled, 0.05);
+  ASSERT_TRUE(e);
+  EXPECT_NEAR(e->fraction(), 0.25, 1e-12);
+  // Unknown, never "no request missed": no +Inf, no observation, NaN count, NaN threshold.
+  EXPECT_FALSE(fraction_above(std::vector<HistogramBucket>(b.begin(), b.end() - 1), 0.05));
+  EXPECT_FALSE(fraction_above(std::vector<HistogramBucket>{{0.05, 0}, {kInf, 0}}, 0.05));
+  std::vector<HistogramBucket> nan_count = b;
+  nan_count[2].count = std::nan("");
+  EXPECT_FALSE(fraction_above(nan_count, 0.05));
+  EXPECT_FALSE(fraction_above(b, std::nan("")));
+}

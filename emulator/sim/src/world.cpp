@@ -9,7 +9,28 @@ namespace wva::emulator {
 
 namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// The bucket (index into bounds, or bounds' size: +Inf) of a Prometheus histogram an observation falls in.
+template <std::size_t N>
+std::size_t bucket_of(const double (&bounds)[N], double value) {
+  return static_cast<std::size_t>(std::lower_bound(std::begin(bounds), std::end(bounds), value) - std::begin(bounds));
 }
+
+// Per-bucket counts between two cumulative snapshots as the histogram's _bucket series read over them:
+// cumulative by upper bound (+Inf last), per second.
+template <std::size_t N>
+std::vector<std::pair<double, double>> bucket_rates(const double (&bounds)[N], const std::array<double, N + 1>& now,
+                                                    const std::array<double, N + 1>& before, double dt) {
+  std::vector<std::pair<double, double>> out;
+  out.reserve(N + 1);
+  double cumulative = 0;
+  for (std::size_t i = 0; i <= N; ++i) {
+    cumulative += (now[i] - before[i]) / dt;
+    out.emplace_back(i < N ? bounds[i] : kInf, cumulative);
+  }
+  return out;
+}
+}  // namespace
 
 const char* to_string(PodState s) {
   switch (s) {
@@ -280,12 +301,13 @@ void World::complete(std::uint32_t request) {
   FlowCounters& f = variant_flows_[v];
   f.completed += 1;
   f.completed_prompt_tokens += r.prompt;
-  f.completed_prompt_buckets[static_cast<std::size_t>(
-      std::lower_bound(std::begin(kTokenBuckets), std::end(kTokenBuckets), static_cast<double>(r.prompt)) -
-      std::begin(kTokenBuckets))] += 1;
+  f.completed_prompt_buckets[bucket_of(kTokenBuckets, static_cast<double>(r.prompt))] += 1;
   f.completed_output_tokens += r.generated;
   f.ttft_ms_sum += ttft_ms;
-  if (itl_ms) f.itl_ms_sum += *itl_ms, f.itl_count += 1;
+  if (itl_ms) {
+    f.itl_ms_sum += *itl_ms, f.itl_count += 1;
+    f.completed_tpot_buckets[bucket_of(kItlBuckets, *itl_ms / 1000.0)] += 1;
+  }
   ++ms.totals.completed;
   ms.completions_total += 1;
   ms.ttft_ms.push_back(static_cast<float>(ttft_ms));
@@ -552,17 +574,14 @@ World::Load World::variant_load(std::size_t v, double window_s) const {
   const double done = cur.completed - old.completed;
   if (done > 0) {
     out.avg_input_tokens = (cur.completed_prompt_tokens - old.completed_prompt_tokens) / done;
-    double cumulative = 0;
-    out.prompt_buckets.reserve(cur.completed_prompt_buckets.size());
-    for (std::size_t i = 0; i < cur.completed_prompt_buckets.size(); ++i) {
-      cumulative += (cur.completed_prompt_buckets[i] - old.completed_prompt_buckets[i]) / dt;
-      out.prompt_buckets.emplace_back(
-          i < std::size(kTokenBuckets) ? kTokenBuckets[i] : std::numeric_limits<double>::infinity(), cumulative);
-    }
+    out.prompt_buckets = bucket_rates(kTokenBuckets, cur.completed_prompt_buckets, old.completed_prompt_buckets, dt);
     out.avg_output_tokens = (cur.completed_output_tokens - old.completed_output_tokens) / done;
     out.ttft_ms = (cur.ttft_ms_sum - old.ttft_ms_sum) / done;
     const double itl_n = cur.itl_count - old.itl_count;
-    if (itl_n > 0) out.itl_ms = (cur.itl_ms_sum - old.itl_ms_sum) / itl_n;
+    if (itl_n > 0) {
+      out.itl_ms = (cur.itl_ms_sum - old.itl_ms_sum) / itl_n;
+      out.tpot_buckets = bucket_rates(kItlBuckets, cur.completed_tpot_buckets, old.completed_tpot_buckets, dt);
+    }
   } else if (arrivals > 0) {
     const double in = (cur.arrival_prompt_tokens - old.arrival_prompt_tokens) +
                       share * (qcur.arrival_prompt_tokens - qold.arrival_prompt_tokens);

@@ -102,6 +102,10 @@ struct FlowCounters {
   // Completed requests by prompt length in vLLM's request_prompt_tokens buckets (per bucket, not
   // cumulative; the last is +Inf): what a source reads the prompts' spread from.
   std::array<double, std::size(kTokenBuckets) + 1> completed_prompt_buckets{};
+  // Completed requests (>= 2 output tokens) by their mean time per output token in vLLM's
+  // request_time_per_output_token_seconds buckets (per bucket; the last is +Inf): what an ITL SLO is
+  // judged on.
+  std::array<double, std::size(kItlBuckets) + 1> completed_tpot_buckets{};
 };
 
 struct ModelSample {
@@ -212,6 +216,9 @@ class World {
     // The window's completions in vLLM's request_prompt_tokens buckets, cumulative by upper bound (+Inf
     // last), as a rate of the histogram's _bucket series reads; empty when nothing completed.
     std::vector<std::pair<double, double>> prompt_buckets;
+    // The same for request_time_per_output_token_seconds (seconds); empty when no request of two or more
+    // output tokens completed.
+    std::vector<std::pair<double, double>> tpot_buckets;
   };
   Load variant_load(std::size_t variant, double window_s) const;
   int router_queue(std::size_t model) const;

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <utility>
 
 #include "replica.h"
 #include "world.h"
@@ -202,7 +204,8 @@ TEST(ReplicaCalibration, MaxNumSeqsCapsRunning) {
   EXPECT_EQ(rep.waiting(), 6);
 }
 
-TEST(WorldCalibration, LittlesLawHoldsOnASteadyRun) {
+// One H100 pod (HPA off) under `rate` req/s of uniform prompt and output lengths.
+WorldConfig one_pod(double rate, std::pair<int, int> input, std::pair<int, int> output, std::uint64_t seed) {
   WorldConfig cfg;
   VariantSpec v;
   v.name = "m-h100";
@@ -213,20 +216,24 @@ TEST(WorldCalibration, LittlesLawHoldsOnASteadyRun) {
   cfg.hpa_enabled = false;
   WorkloadSpec w;
   w.model = "m";
-  const double rate = 8;
-  w.make_stream = [rate] {
+  w.make_stream = [=] {
     RateOptions o;
     o.profile.kind = RateProfile::Kind::kConstant;
     o.profile.points = {{0, rate}};
     o.input.kind = TokenDist::Kind::kUniform;
-    o.input.a = 200, o.input.b = 2000;
+    o.input.a = input.first, o.input.b = input.second;
     o.output.kind = TokenDist::Kind::kUniform;
-    o.output.a = 50, o.output.b = 400;
-    o.seed = 7;
+    o.output.a = output.first, o.output.b = output.second;
+    o.seed = seed;
     return make_rate_stream(o);
   };
   cfg.workloads.push_back(w);
-  World world(cfg);
+  return cfg;
+}
+
+TEST(WorldCalibration, LittlesLawHoldsOnASteadyRun) {
+  const double rate = 8;
+  World world(one_pod(rate, {200, 2000}, {50, 400}, 7));
   // Warm up, then time-average the number in the system over a long window.
   world.advance_to(100);
   const double t0 = 100, t1 = 2100, dt = 0.05;
@@ -250,6 +257,36 @@ TEST(WorldCalibration, LittlesLawHoldsOnASteadyRun) {
   EXPECT_NEAR(L, lambda * W, 0.05 * L) << "L=" << L << " lambda=" << lambda << " W=" << W;
   EXPECT_NEAR(lambda, rate, 0.05 * rate);
   EXPECT_EQ(s.models[0].failed, 0u);
+}
+
+TEST(WorldLoad, TpotBucketsAreTheWindowsCompletionsByTheirMeanTimePerOutputToken) {
+  // One pod near its knee (some requests over 50 ms per token): the variant's buckets over the whole run,
+  // as rates, are the pod's request_time_per_output_token_seconds histogram (two paths that count the same
+  // completions), cumulative with +Inf last.
+  const WorldConfig cfg = one_pod(4, {200, 6000}, {2, 300}, 11);
+  World world(cfg);
+  world.advance_to(600);
+  const auto load = world.variant_load(0, 1e9);  // since the first sample
+  ASSERT_EQ(load.tpot_buckets.size(), std::size(kItlBuckets) + 1);
+  EXPECT_TRUE(std::isinf(load.tpot_buckets.back().first));
+  const double dt = world.now() - world.samples().front().t;
+  const auto& pod_hist = world.pods().at(0).replica->counters().request_tpot;
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < load.tpot_buckets.size(); ++i) {
+    cumulative += pod_hist.counts()[i];
+    EXPECT_NEAR(load.tpot_buckets[i].second * dt, static_cast<double>(cumulative), 1e-6) << "bucket " << i;
+    if (i < std::size(kItlBuckets)) {
+      EXPECT_EQ(load.tpot_buckets[i].first, kItlBuckets[i]);
+    }
+  }
+  EXPECT_NEAR(load.tpot_buckets.back().second * dt, world.variant_flow(0).itl_count, 1e-6);
+  // Some requests are over 50 ms and most are not: the buckets separate them.
+  const double under = load.tpot_buckets[2].second * dt;  // le 0.05
+  EXPECT_GT(under, 0.5 * static_cast<double>(cumulative));
+  EXPECT_LT(under, static_cast<double>(cumulative));
+  // A window with no completion of two or more tokens has no buckets (unknown, not "no miss").
+  World idle(cfg);
+  EXPECT_TRUE(idle.variant_load(0, 60).tpot_buckets.empty());
 }
 
 }  // namespace

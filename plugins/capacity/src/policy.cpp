@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "wva/sdk/util/histogram.h"
+
 namespace wva::capacity {
 
 namespace {
@@ -119,6 +121,48 @@ Coefficients prior_for(const sdk::Variant& v) {
 
 Derived derive(const Settings& s) { return Derived{normal_upper_z(s.tail_allowance)}; }
 
+std::optional<TailModel> tail_model(const Coefficients& c, const Demand& d, const Slo& slo, double margin) {
+  if (!(d.output_tokens > 0 && d.input_tokens > 0 && d.prefill_tps > 0)) return std::nullopt;
+  // A request's mean ITL is the mean step time over its life T (its output at margin x the ITL SLO); the
+  // prompts its pod computes meanwhile arrive at random (Poisson, lambda = prefill requests/s per pod),
+  // each adding b x L of work, so the work fraction it sees has standard deviation
+  // b sqrt(lambda E[L^2] / T): at N pods, spread_sd / sqrt(N).
+  TailModel t;
+  t.rho_total = utilization(c, Work{d.decode_tps, d.prefill_tps, d.context_tokens});
+  t.rho_max = 1 - c.base_ms / slo.itl_ms;
+  const double life_s = d.output_tokens * margin * slo.itl_ms / 1000;
+  const double spread = d.prefill_tps * d.input_tokens * (1 + d.prompt_cv * d.prompt_cv) / life_s;
+  t.spread_sd = c.b_us * 1e-6 * std::sqrt(spread);
+  if (!(t.rho_total > 0) || !(t.spread_sd > 0) || !std::isfinite(t.spread_sd)) return std::nullopt;
+  return t;
+}
+
+double tail_grid_scale(std::size_t i) {
+  return std::exp(kTailLogScaleMin * (1 - static_cast<double>(i) / static_cast<double>(kTailScales - 1)));
+}
+
+void observe_tail(TailCalibration& cal, double z, double fraction, double requests) {
+  if (!(z > 0) || !std::isfinite(z) || !(requests > 0) || !(fraction >= 0 && fraction <= 1)) return;
+  const double w = std::min(requests, kTailWindowRequests);
+  for (std::size_t i = 0; i < kTailScales; ++i) {
+    const double p = std::clamp(0.5 * std::erfc(z / tail_grid_scale(i) / std::sqrt(2.0)), 1e-9, 1 - 1e-9);
+    const double ll = w * (fraction * std::log(p) + (1 - fraction) * std::log1p(-p));
+    cal.log_likelihood[i] = static_cast<float>(kTailForget * cal.log_likelihood[i] + ll);
+  }
+  ++cal.windows;
+}
+
+double tail_scale(const TailCalibration& cal) {
+  if (cal.windows == 0) return 1;
+  double best = -std::numeric_limits<double>::infinity(), scale = 1;
+  for (std::size_t i = 0; i < kTailScales; ++i) {
+    const double log_scale = std::log(tail_grid_scale(i));
+    const double v = cal.log_likelihood[i] - 0.5 * (log_scale / kTailPriorSd) * (log_scale / kTailPriorSd);
+    if (v > best) best = v, scale = tail_grid_scale(i);
+  }
+  return scale;
+}
+
 namespace {
 
 // Sized so the predicted latencies are within margin x the SLO.
@@ -137,21 +181,14 @@ Need size_at(const Coefficients& c, double kv_capacity, const Demand& d, const S
   }
   const double rho_total = utilization(c, Work{d.decode_tps, d.prefill_tps, d.context_tokens});
   n.pods = rho_total / n.rho_target;
-  if (d.output_tokens > 0 && d.input_tokens > 0 && d.prefill_tps > 0 && rho_total > 0) {
-    // The per-request tail. A request's mean ITL is the mean step time over its life T (its output at the
-    // target ITL); the prompts its pod computes meanwhile arrive at random (Poisson, lambda = prefill
-    // requests/s per pod), each adding b x L of work, so the work fraction it sees has standard deviation
-    // b sqrt(lambda E[L^2] / T). Its mean ITL meets the SLO while rho/N + z sd(N) <= 1 - base / ITL SLO,
-    // with z the normal quantile of the allowed fraction: N >= 1/u^2, u the root of R u^2 + B u - rho_max.
-    const double rho_max = 1 - c.base_ms / slo.itl_ms;
-    const double life_s = d.output_tokens * margin * slo.itl_ms / 1000;
-    const double spread = d.prefill_tps * d.input_tokens * (1 + d.prompt_cv * d.prompt_cv) / life_s;
-    const double B = derived.tail_z * c.b_us * 1e-6 * std::sqrt(spread);
-    if (rho_max > 0) {
-      const double u = (-B + std::sqrt(B * B + 4 * rho_total * rho_max)) / (2 * rho_total);
-      const double tail_pods = 1 / (u * u);
-      if (tail_pods > n.pods) n.pods = tail_pods, n.bound = "itl-tail";
-    }
+  if (const auto t = tail_model(c, d, slo, margin); t && t->rho_max > 0) {
+    // The per-request tail (TailModel): a request's mean ITL meets the SLO while
+    // rho/N + z k sd / sqrt(N) <= rho_max, z the normal quantile of the allowed fraction and k the
+    // calibrated scale: N >= 1/u^2, u the root of rho u^2 + B u - rho_max.
+    const double B = derived.tail_z * d.tail_scale * t->spread_sd;
+    const double u = (-B + std::sqrt(B * B + 4 * t->rho_total * t->rho_max)) / (2 * t->rho_total);
+    const double tail_pods = 1 / (u * u);
+    if (tail_pods > n.pods) n.pods = tail_pods, n.bound = "itl-tail";
   }
   n.predicted_itl_ms = c.base_ms / (1 - n.rho_target);
   if (kv_capacity > 0) {
@@ -274,6 +311,20 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
       w.prefill_tps = *l.arrival_rate * l.avg_input_tokens.value_or(in) / sv.pods;
     }
     if (w.decode_tps > 0) m->observe(w, *l.itl_ms);
+    // The tail's calibration: the fraction of the window's requests over the ITL SLO against the model's
+    // prediction at this fleet and this window's served work. Not under a queue (its misses are the
+    // fleet's shortage, not the tail's spread).
+    if (s.calibrate_tail && !l.request_tpot_buckets.empty() && l.generation_tokens_rate && l.prompt_tokens_rate &&
+        sv.waiting <= sv.pods) {
+      const auto over = sdk::util::fraction_above(l.request_tpot_buckets, slo.itl_ms / 1000);
+      Demand served;
+      served.decode_tps = *l.generation_tokens_rate, served.prefill_tps = *l.prompt_tokens_rate;
+      served.input_tokens = l.avg_input_tokens.value_or(in), served.output_tokens = l.avg_output_tokens.value_or(out);
+      served.context_tokens = served.input_tokens + served.output_tokens / 2;
+      served.prompt_cv = st.prompt_cv2 ? std::sqrt(*st.prompt_cv2) : s.prompt_cv;
+      const auto t = tail_model(m->coefficients(), served, slo, s.latency_margin);
+      if (over && t) observe_tail(st.tail, t->z_at(sv.pods), over->fraction(), over->total * s.load_window_s);
+    }
   }
 
   // Demand now, in tokens, plus the backlog to drain; then its forecast over the start-up horizon.
@@ -364,6 +415,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
                                   : (1 - weight) * s.prompt_cv * s.prompt_cv + weight * measured;
   }
   d.prompt_cv = st.prompt_cv2 ? std::sqrt(*st.prompt_cv2) : s.prompt_cv;
+  d.tail_scale = s.calibrate_tail ? tail_scale(st.tail) : 1.0;
   // Under a queue the pods admit requests until their KV is full: the KV in use then measures the pods,
   // not the demand (sized on it, each cycle of a queue would order a quarter more pods than ready, while
   // the backlog term already orders for the queue).
@@ -622,6 +674,11 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   why += st.prompt_cv2 ? " measured" : " assumed (promptLengthCv: the source gives no spread)";
   why += slo_note;
   why += mix_note;
+  if (d.tail_scale < 0.99) {
+    why += "; ITL tail x";
+    put(d.tail_scale);
+    why += " (calibrated on the requests measured over the ITL SLO)";
+  }
   if (skill < 0.95) {
     why += "; trend x";
     put(skill);

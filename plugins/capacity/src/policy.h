@@ -5,6 +5,9 @@
 // that can only add. Plain C++ on SDK types; the plugin object (capacity_plugin.h) adds locking.
 #pragma once
 
+#include <array>
+#include <cmath>
+#include <cstdint>
 #include <limits>
 #include <optional>
 #include <span>
@@ -38,6 +41,7 @@ struct Demand {
   double kv_tokens_in_use = 0;
   double output_tokens = 0;  // mean output length (0: unknown, no tail bound)
   double prompt_cv = 1.0;    // spread of the prompt lengths (standard deviation / mean)
+  double tail_scale = 1.0;   // the calibrated scale of the tail's spread (TailCalibration)
 };
 
 // Cycles a variant is measured before its own learned coefficients are compared with another's (about
@@ -51,15 +55,48 @@ Coefficients corrected_prior(const StepModel& unmeasured, const StepModel& measu
 // The upper z-score of a standard normal tail of probability p in (0, 0.5).
 double normal_upper_z(double p);
 
+struct Slo {
+  double ttft_ms, itl_ms;
+};
+
+// The per-request ITL tail at N pods (size_at's model): a request's mean ITL meets the SLO while the work
+// fraction its pod sees, mean rho_total / N and standard deviation spread_sd / sqrt(N), stays under
+// rho_max = 1 - base / ITL SLO. absent: no tail (no prompts, no outputs or no work).
+struct TailModel {
+  double rho_total = 0, rho_max = 0, spread_sd = 0;
+  // The margin at N pods in standard deviations of the unscaled spread: the normal quantile of the
+  // predicted fraction of requests over the SLO is z(N) / tail_scale.
+  double z_at(double pods) const { return (rho_max - rho_total / pods) / (spread_sd / std::sqrt(pods)); }
+};
+std::optional<TailModel> tail_model(const Coefficients& c, const Demand& d, const Slo& slo, double margin);
+
+// The tail's calibration. Each load window in which a variant's fleet held its size, the fraction of its
+// requests measured over the ITL SLO is compared with the fraction the model predicts there, at each scale
+// of a grid of the tail's spread (a binomial likelihood; a window weighs as at most kTailWindowRequests
+// requests, since the misses of one window come together, older windows forgotten by kTailForget each);
+// the scale is the most likely one under a lognormal prior centred on 1. Downward only: misses the model
+// does not predict include some that more pods do not remove (a few-token answer whose one step carries a
+// prefill chunk), and buying pods for them costs much for little (measured on the Azure code trace).
+inline constexpr std::size_t kTailScales = 21;  // scales e^-1.5 (0.22) .. 1, evenly in log
+inline constexpr double kTailLogScaleMin = -1.5;
+inline constexpr double kTailWindowRequests = 30;
+inline constexpr double kTailForget = 0.97;  // per window: about 30 windows count
+inline constexpr double kTailPriorSd = 0.5;  // of the log scale
+struct TailCalibration {
+  std::array<float, kTailScales> log_likelihood{};  // per scale of the grid
+  std::uint32_t windows = 0;
+};
+double tail_grid_scale(std::size_t i);
+// One window: `fraction` of `requests` over the SLO where the model's margin is z (z_at, > 0).
+void observe_tail(TailCalibration& cal, double z, double fraction, double requests);
+// The most likely scale, in [e^-1.5, 1]; 1 before any window.
+double tail_scale(const TailCalibration& cal);
+
 // What the policy derives from its settings once rather than per model and cycle.
 struct Derived {
   double tail_z = 0;  // normal_upper_z(tail_allowance)
 };
 Derived derive(const Settings& s);
-
-struct Slo {
-  double ttft_ms, itl_ms;
-};
 
 // Pods of a variant with coefficients c and KV capacity kv_capacity (0: unknown) for demand d at slo.
 // Whole pods for a fractional need: latencyMargin is the target and the SLO the limit, so the nearest
@@ -189,6 +226,7 @@ struct ModelState {
   // The prompts' squared spread (CV^2) as measured by the source, smoothed over about kSpreadRequests
   // requests; promptLengthCv until the first measurement.
   std::optional<double> prompt_cv2;
+  TailCalibration tail;  // the ITL tail's scale, calibrated on measured misses
 };
 
 // Requests a measured prompt spread is averaged over: one window of a few requests says little about a

@@ -59,6 +59,11 @@ sdk::SettingsSchema settings_schema() {
                        "(Load::prompt_tokens_cv, from vLLM's request_prompt_tokens histogram), and the prior "
                        "the first measurements are averaged with.")
            .in_range(0, 10),
+       Setting::boolean("calibrateTail", true,
+                        "Calibrate the ITL tail's spread on the measured fraction of requests over the ITL SLO "
+                        "(Load::request_tpot_buckets, from vLLM's request_time_per_output_token_seconds "
+                        "histogram): the spread is only ever scaled down, where fewer requests miss than it "
+                        "predicts at the running fleet."),
        Setting::number("coldStartHeadroom", 0.6,
                        "Until one horizon of demand has been observed, demand is sized at the level x (1 + this), "
                        "fading to the level over the horizon.")
@@ -88,6 +93,7 @@ Settings read_settings(const sdk::Config& validated) {
   s.prior_sd = r.number("priorUncertainty");
   s.tail_allowance = r.number("tailAllowance");
   s.prompt_cv = r.number("promptLengthCv");
+  s.calibrate_tail = r.boolean("calibrateTail");
   s.cold_start_headroom = r.number("coldStartHeadroom");
   return s;
 }

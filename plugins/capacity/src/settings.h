@@ -31,6 +31,9 @@ struct Settings {
   // (coefficient of variation) of prompt lengths assumed when the source gives only their mean.
   double tail_allowance = 0.05;
   double prompt_cv = 1.0;
+  // Calibrate the tail's spread on the measured fraction of requests over the ITL SLO (the source's
+  // Load::request_tpot_buckets), downward only.
+  bool calibrate_tail = true;
   // Cold-start headroom: until one horizon of demand has been observed, demand is sized at the level x
   // (1 + this), fading linearly to the level over that horizon.
   double cold_start_headroom = 0.6;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <stdexcept>
 
@@ -12,6 +13,8 @@
 
 namespace wva::capacity {
 namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 struct Fleet {
   int h100 = 2, h200 = 1;
@@ -549,6 +552,96 @@ TEST(CapacityPolicy, TheTailIsSizedOnTheMeasuredPromptSpread) {
   decide(s, with_cv(std::nan("")), narrow_st, 2060);
   decide(s, with_cv(-1.0), narrow_st, 2090);
   EXPECT_EQ(*narrow_st.prompt_cv2, kept);
+}
+
+TEST(CapacityPolicy, TheTailScaleIsTheMostLikelyOneForTheMissesMeasuredAndNeverAboveOne) {
+  EXPECT_EQ(tail_scale(TailCalibration{}), 1.0) << "nothing measured: the model as it is";
+  EXPECT_NEAR(tail_grid_scale(0), std::exp(kTailLogScaleMin), 1e-12);
+  EXPECT_NEAR(tail_grid_scale(kTailScales - 1), 1.0, 1e-12);
+  auto q = [](double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); };
+  // Windows at various margins whose measured fraction is what a spread half the model's predicts:
+  // the scale found is 0.5 within a step of the grid (7.8 %).
+  for (double truth : {0.5, 0.8}) {
+    TailCalibration cal;
+    for (int i = 0; i < 60; ++i) {
+      const double z = 1.0 + 0.05 * (i % 20);
+      observe_tail(cal, z, q(z / truth), 400);
+    }
+    EXPECT_EQ(cal.windows, 60u);
+    EXPECT_NEAR(tail_scale(cal), truth, 0.08 * truth) << truth;
+  }
+  // More misses than the model predicts: the scale stays at 1 (downward only).
+  TailCalibration worse;
+  for (int i = 0; i < 60; ++i) observe_tail(worse, 3.0, 0.05, 400);
+  EXPECT_EQ(tail_scale(worse), 1.0);
+  // No miss where the model predicts 2 %: the scale falls; at a margin where it predicts none, a window
+  // without misses says nothing and the prior keeps 1.
+  TailCalibration none, far;
+  for (int i = 0; i < 60; ++i) observe_tail(none, 2.05, 0.0, 400), observe_tail(far, 8.0, 0.0, 400);
+  EXPECT_LT(tail_scale(none), 0.6);
+  EXPECT_EQ(tail_scale(far), 1.0);
+  // Nothing to learn from: no margin (the model predicts half or more over), no request, not a fraction.
+  TailCalibration ignored;
+  observe_tail(ignored, -0.5, 0.0, 400);
+  observe_tail(ignored, 0.0, 0.0, 400);
+  observe_tail(ignored, 2.0, 0.0, 0);
+  observe_tail(ignored, 2.0, std::nan(""), 400);
+  observe_tail(ignored, 2.0, 1.5, 400);
+  observe_tail(ignored, std::nan(""), 0.0, 400);
+  EXPECT_EQ(ignored.windows, 0u);
+}
+
+TEST(CapacityPolicy, TheItlTailIsCalibratedDownwardOnTheRequestsMeasuredOverTheSlo) {
+  // Long prompts, short answers: the ITL tail bounds the fleet. The source measures the fraction of the
+  // window's requests over the 50 ms SLO (Load::request_tpot_buckets).
+  Fleet f;
+  f.h100 = 8, f.h200 = 0;
+  f.rate = 12, f.in = 8000, f.out = 120, f.kv = 0.2;
+  f.itl_ms = 20;
+  auto with_misses = [&](std::optional<double> over) {
+    auto m = view(f);
+    if (over)
+      for (auto& [name, l] : m.metrics.load_by_variant) {
+        const double r = *l.arrival_rate;  // completions/s over the window
+        l.request_tpot_buckets = {{0.025, r * (1 - *over) / 2}, {0.05, r * (1 - *over)}, {0.1, r}, {kInf, r}};
+      }
+    return m;
+  };
+  auto settled = [&](std::optional<double> over, ModelState& st, Settings s = Settings{}) {
+    s.cold_start_headroom = 0;
+    sdk::Recommendation r;
+    for (int i = 0; i < 40; ++i) r = decide(s, with_misses(over), st, 1000 + 30 * i);
+    return r;
+  };
+  ModelState unmeasured_st, none_st, many_st, off_st;
+  const auto unmeasured = settled(std::nullopt, unmeasured_st);
+  ASSERT_NE(unmeasured.reason.find("bound itl-tail"), std::string::npos) << unmeasured.reason;
+  EXPECT_EQ(unmeasured_st.tail.windows, 0u);
+  EXPECT_EQ(unmeasured.reason.find("ITL tail x"), std::string::npos) << unmeasured.reason;
+
+  // No request over the SLO where the model predicts some: its spread is scaled down, and the fleet with it.
+  const auto none = settled(0.0, none_st);
+  EXPECT_GT(none_st.tail.windows, 30u);
+  EXPECT_LT(tail_scale(none_st.tail), 0.9);
+  EXPECT_LT(total(none), total(unmeasured)) << none.reason << "\n" << unmeasured.reason;
+  EXPECT_NE(none.reason.find("ITL tail x"), std::string::npos) << none.reason;
+
+  // Many over the SLO: never more than the model sizes (downward only).
+  const auto many = settled(0.3, many_st);
+  EXPECT_EQ(tail_scale(many_st.tail), 1.0);
+  EXPECT_EQ(total(many), total(unmeasured));
+
+  // calibrateTail off: the measurement is not used.
+  Settings off;
+  off.calibrate_tail = false;
+  EXPECT_EQ(total(settled(0.0, off_st, off)), total(unmeasured));
+  EXPECT_EQ(off_st.tail.windows, 0u);
+
+  // Under a queue the misses are the fleet's shortage, not the tail's spread: not learned from.
+  f.waiting = 200;
+  ModelState queued_st;
+  settled(0.0, queued_st);
+  EXPECT_EQ(queued_st.tail.windows, 0u);
 }
 
 TEST(CapacityPolicy, TrendIsRobustToAStep) {

@@ -200,6 +200,8 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> EmulatorPlugin::collect(
           load.prompt_tokens_cv = sdk::util::histogram_cv(buckets, *l.avg_input_tokens);
           sdk::util::add_buckets(model_prompt_buckets, buckets);
         }
+        load.request_tpot_buckets.reserve(l.tpot_buckets.size());
+        for (const auto& [upper, count] : l.tpot_buckets) load.request_tpot_buckets.push_back({upper, count});
         m.load_by_variant[variant.name] = load;
       }
       if (!known) {

@@ -1,5 +1,7 @@
 #include "fixed_mode.h"
 
+#include "wva/sdk/util/histogram.h"
+
 #include <algorithm>
 #include <limits>
 
@@ -127,6 +129,7 @@ sdk::Load combine_loads(const std::map<std::string, sdk::Load>& by_variant) {
     if (l.prompt_tokens_rate) total.prompt_tokens_rate = total.prompt_tokens_rate.value_or(0) + *l.prompt_tokens_rate;
     if (l.generation_tokens_rate)
       total.generation_tokens_rate = total.generation_tokens_rate.value_or(0) + *l.generation_tokens_rate;
+    sdk::util::add_buckets(total.request_tpot_buckets, l.request_tpot_buckets);  // one layout: they add up
   }
   // Zero total rate: the weighted means are undefined; fall back to any variant's token shape.
   if (rate == 0) {

@@ -7,6 +7,7 @@
 #include "emulator_plugin.h"
 #include "settings.h"
 #include "wva/sdk/testing/fakes.h"
+#include "wva/sdk/util/histogram.h"
 
 namespace wva::emulator {
 namespace {
@@ -87,6 +88,28 @@ TEST(DynamicMode, ReportsSimulatedPodsAndArrivalRate) {
   EXPECT_NE(r2->at(other.key).message.find("llama-h100"), std::string::npos);
 }
 
+// The model served by the two variants a-h100 and b-h200, `replicas` each.
+sdk::ModelView two_variants(int replicas) {
+  sdk::ModelView m;
+  m.key = {"llm", "meta/llama-3.1-8b"};
+  for (const char* name : {"a-h100", "b-h200"}) {
+    sdk::Variant v;
+    v.name = name;
+    v.current_replicas = replicas;
+    m.variants.push_back(v);
+  }
+  return m;
+}
+
+// Their Deployments at `replicas` each, the plugin started and the clock advanced by `run`.
+void start_two_variants(EmulatorPlugin& plugin, sdk::testing::FakeContext& ctx, int replicas,
+                        std::chrono::seconds run) {
+  ASSERT_TRUE(ctx.fake_cluster().put(deployment("a-h100", replicas)).ok());
+  ASSERT_TRUE(ctx.fake_cluster().put(deployment("b-h200", replicas)).ok());
+  ASSERT_TRUE(plugin.start(ctx).ok());
+  ctx.fake_clock().advance(run);
+}
+
 TEST(DynamicMode, PromptSpreadIsFittedToTheWindowsPromptBuckets) {
   // Two variants serving prompts of mean 8000 tokens and CV 0.375 (lognormal): each variant's spread and
   // the model's (its variants' buckets pooled) are read from vLLM's 1-2-5 buckets, as the prometheus
@@ -105,18 +128,8 @@ TEST(DynamicMode, PromptSpreadIsFittedToTheWindowsPromptBuckets) {
     ASSERT_TRUE(c.ok()) << c.error().to_string();
   }
   sdk::testing::FakeContext ctx("emulator");
-  ASSERT_TRUE(ctx.fake_cluster().put(deployment("a-h100", 2)).ok());
-  ASSERT_TRUE(ctx.fake_cluster().put(deployment("b-h200", 2)).ok());
-  ASSERT_TRUE(plugin.start(ctx).ok());
-  ctx.fake_clock().advance(std::chrono::seconds(330));
-  sdk::ModelView m;
-  m.key = {"llm", "meta/llama-3.1-8b"};
-  for (const char* name : {"a-h100", "b-h200"}) {
-    sdk::Variant v;
-    v.name = name;
-    v.current_replicas = 2;
-    m.variants.push_back(v);
-  }
+  start_two_variants(plugin, ctx, 2, std::chrono::seconds(330));
+  const sdk::ModelView m = two_variants(2);
   std::vector<sdk::ModelView> models{m};
   auto r = plugin.collect(models, sdk::Deadline::in(std::chrono::seconds(1)));
   ASSERT_TRUE(r.ok()) << r.error().to_string();
@@ -134,14 +147,52 @@ TEST(DynamicMode, PromptSpreadIsFittedToTheWindowsPromptBuckets) {
   cfg["workloads"][0]["inputTokens"] = 3000;
   ASSERT_TRUE(fixed.configure(cfg, "sources.emulator").ok());
   sdk::testing::FakeContext ctx2("emulator");
-  ASSERT_TRUE(ctx2.fake_cluster().put(deployment("a-h100", 2)).ok());
-  ASSERT_TRUE(ctx2.fake_cluster().put(deployment("b-h200", 2)).ok());
-  ASSERT_TRUE(fixed.start(ctx2).ok());
-  ctx2.fake_clock().advance(std::chrono::seconds(330));
+  start_two_variants(fixed, ctx2, 2, std::chrono::seconds(330));
   auto r2 = fixed.collect(models, sdk::Deadline::in(std::chrono::seconds(1)));
   ASSERT_TRUE(r2.ok());
   ASSERT_TRUE(r2->at(m.key).load.prompt_tokens_cv);
   EXPECT_LT(*r2->at(m.key).load.prompt_tokens_cv, 0.1);
+}
+
+TEST(DynamicMode, RequestsTimePerOutputTokenIsReportedAsVllmsHistogramPerVariantAndSummedForTheModel) {
+  // What an ITL SLO is judged on (Load::request_tpot_buckets): each variant's completions by their mean time
+  // per output token, in vLLM's buckets as rates over the window; the model's are its variants' summed.
+  EmulatorPlugin plugin;
+  auto cfg = json::parse(R"({
+    "variants": {"a-h100": {"namespace": "llm", "model": "meta/llama-3.1-8b", "profile": "llama-3.1-8b/H100"},
+                 "b-h200": {"namespace": "llm", "model": "meta/llama-3.1-8b", "profile": "llama-3.1-8b/H200"}},
+    "workloads": [{"namespace": "llm", "model": "meta/llama-3.1-8b", "rate": {"constant": 8},
+                   "inputTokens": 4000, "outputTokens": 100, "seed": 5}],
+    "loadWindow": "2m"
+  })");
+  ASSERT_TRUE(plugin.configure(cfg, "sources.emulator").ok());
+  sdk::testing::FakeContext ctx("emulator");
+  start_two_variants(plugin, ctx, 1, std::chrono::seconds(300));
+  const sdk::ModelView m = two_variants(1);
+  std::vector<sdk::ModelView> models{m};
+  auto r = plugin.collect(models, sdk::Deadline::in(std::chrono::seconds(1)));
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  const auto& got = r->at(m.key);
+  const auto& a = got.load_by_variant.at("a-h100").request_tpot_buckets;
+  const auto& b = got.load_by_variant.at("b-h200").request_tpot_buckets;
+  const auto& model = got.load.request_tpot_buckets;
+  ASSERT_EQ(a.size(), 20u);  // vLLM's 19 bounds and +Inf
+  ASSERT_EQ(b.size(), a.size());
+  ASSERT_EQ(model.size(), a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(model[i].upper_bound, a[i].upper_bound);
+    EXPECT_DOUBLE_EQ(model[i].count, a[i].count + b[i].count) << "bucket " << i;
+    if (i > 0) {
+      EXPECT_GE(a[i].count, a[i - 1].count) << "cumulative";
+    }
+  }
+  // About 4 req/s completed on each variant (the window's rate, not a count).
+  EXPECT_NEAR(a.back().count, 4, 1.5);
+  EXPECT_NEAR(model.back().count, 8, 2);
+  // The H100 (slower steps, every 4000-token prefill a larger share of them) misses more than the H200.
+  const auto over_a = sdk::util::fraction_above(a, 0.02), over_b = sdk::util::fraction_above(b, 0.02);
+  ASSERT_TRUE(over_a && over_b);
+  EXPECT_GT(over_a->fraction(), over_b->fraction());
 }
 
 TEST(DynamicMode, ArrivalRateCountsRequestsStillQueued) {

@@ -39,6 +39,19 @@ std::vector<wva::sdk::ModelView> make_models(int count) {
   return models;
 }
 
+// The `le` bounds of vLLM's histograms the source reads (a bucket signal), or nullptr.
+const std::vector<const char*>* bucket_bounds(const std::string& signal) {
+  static const std::vector<const char*> kPromptLe = {"1.0",     "2.0",     "5.0",     "10.0",     "20.0",     "50.0",
+                                                     "100.0",   "200.0",   "500.0",   "1000.0",   "2000.0",   "5000.0",
+                                                     "10000.0", "20000.0", "50000.0", "100000.0", "200000.0", "+Inf"};
+  static const std::vector<const char*> kTpotLe = {"0.01", "0.025", "0.05", "0.075", "0.1",  "0.15", "0.2",
+                                                   "0.3",  "0.4",   "0.5",  "0.75",  "1.0",  "2.5",  "5.0",
+                                                   "7.5",  "10.0",  "20.0", "40.0",  "80.0", "+Inf"};
+  if (signal == "promptTokensBucket") return &kPromptLe;
+  if (signal == "requestTpotBucket") return &kTpotLe;
+  return nullptr;
+}
+
 // A response in Prometheus's exact format: one series per pod and signal, or (per_deployment) one per
 // Deployment and signal, labelled as the source's load query leaves them.
 std::string make_body(const std::vector<wva::sdk::ModelView>& models, const std::vector<std::string>& signals,
@@ -47,15 +60,12 @@ std::string make_body(const std::vector<wva::sdk::ModelView>& models, const std:
   bool first = true;
   int n = 0;
   for (const auto& sig : signals) {
-    if (per_deployment && sig == "promptTokensBucket") {
-      // vLLM's prompt-length buckets, one series per Deployment and bound, labels sorted as Prometheus does.
-      static const char* const kLe[] = {"1.0",     "2.0",     "5.0",     "10.0",     "20.0",     "50.0",
-                                        "100.0",   "200.0",   "500.0",   "1000.0",   "2000.0",   "5000.0",
-                                        "10000.0", "20000.0", "50000.0", "100000.0", "200000.0", "+Inf"};
+    if (per_deployment && bucket_bounds(sig)) {
+      // vLLM's buckets, one series per Deployment and bound, labels sorted as Prometheus does.
       for (const auto& m : models)
         for (const auto& v : m.variants) {
           double cumulative = 0;
-          for (const char* le : kLe) {
+          for (const char* le : *bucket_bounds(sig)) {
             cumulative += (n++ % 7) / 10.0;
             if (!first) body += ',';
             first = false;
@@ -128,15 +138,20 @@ void run(benchmark::State& state, const std::vector<Response>& responses, bool c
   std::vector<std::string> bodies;
   std::size_t bytes = 0, series = 0;
   bool fits = false;  // the histogram and the means: a spread is fitted for every variant and model
+  bool tpot = false;  // the time-per-output-token histogram: handed on for every variant and model
   for (const auto& r : responses) {
     for (const auto& sig : r.signals)
       fits = fits || (sig == "promptTokensBucket" &&
                       std::find(r.signals.begin(), r.signals.end(), "promptTokensCount") != r.signals.end());
     bodies.push_back(make_body(models, r.signals, r.per_deployment));
     bytes += bodies.back().size();
-    for (const auto& sig : r.signals)
-      series += static_cast<std::size_t>(count * kVariants *
-                                         (r.per_deployment ? (sig == "promptTokensBucket" ? 18 : 1) : kReplicas));
+    for (const auto& sig : r.signals) {
+      const std::size_t per_variant = !r.per_deployment    ? static_cast<std::size_t>(kReplicas)
+                                      : bucket_bounds(sig) ? bucket_bounds(sig)->size()
+                                                           : std::size_t{1};
+      series += static_cast<std::size_t>(count * kVariants) * per_variant;
+      tpot = tpot || sig == "requestTpotBucket";
+    }
   }
   // One grouper for every cycle, as the source keeps it: the route index is built once (the views do not
   // change), each cycle starts with reset().
@@ -156,6 +171,9 @@ void run(benchmark::State& state, const std::vector<Response>& responses, bool c
     if (fits && (!out.begin()->second.load.prompt_tokens_cv ||
                  !out.begin()->second.load_by_variant.begin()->second.prompt_tokens_cv))
       state.SkipWithError("no spread fitted");
+    if (tpot && (out.begin()->second.load.request_tpot_buckets.empty() ||
+                 out.begin()->second.load_by_variant.begin()->second.request_tpot_buckets.empty()))
+      state.SkipWithError("no time-per-output-token buckets");
     benchmark::DoNotOptimize(out);
   }
   state.counters["series"] = static_cast<double>(series);
@@ -237,6 +255,13 @@ void BM_ParseGroup_SteadyCycleWithBucketsNoFit(benchmark::State& state) {
   load.push_back("promptTokensBucket");
   run(state, {{kSteadyReplicaSignals}, {load, /*per_deployment=*/true}}, /*cached_capacity=*/true);
 }
+// A steady cycle with the time-per-output-token histogram (requestTpotBucket: 20 series per Deployment),
+// read every cycle and handed on as it is (no fit): what the ITL-tail calibration costs the source.
+void BM_ParseGroup_SteadyCycleWithTpotBuckets(benchmark::State& state) {
+  std::vector<std::string> load = kLoadSignals;
+  load.push_back("requestTpotBucket");
+  run(state, {{kSteadyReplicaSignals}, {load, /*per_deployment=*/true}}, /*cached_capacity=*/true);
+}
 // The same bodies through the reader alone.
 void BM_ParseOnly_FullCycle(benchmark::State& state) {
   run_parse_only(state, {{kReplicaSignals}, {kLoadSignals, /*per_deployment=*/true}});
@@ -269,6 +294,7 @@ BENCHMARK(BM_ParseGroup_FullCycle)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchm
 BENCHMARK(BM_ParseGroup_SteadyCycle)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_SteadyCycleWithBuckets)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_SteadyCycleWithBucketsNoFit)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ParseGroup_SteadyCycleWithTpotBuckets)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseOnly_FullCycle)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseGroup_FullCycleLoadPerPod)->Arg(1000)->Unit(benchmark::kMillisecond);
 

@@ -114,7 +114,8 @@ void Grouper::lay_out_cycle() {
   variant_values_.assign(route_.variants(), DeploymentValues{});
   pod_load_.clear();
   bucket_pool_.clear();
-  bucket_head_.clear();  // laid out at the first bucket: a fleet without the histogram pays nothing
+  // A histogram's list heads are laid out at its first bucket: a fleet without it pays nothing.
+  for (auto& head : bucket_head_) head.clear();
   bounds_.clear();
   unlisted_.clear();
   unlisted_names_.clear();
@@ -133,9 +134,9 @@ void Grouper::release_cycle() {
   release(pod_values_);
   release(variant_values_);
   release(pod_load_);
-  if (!bucket_pool_.empty()) bucket_reserve_ = bucket_pool_.size();  // a cycle that read the histogram
+  if (!bucket_pool_.empty()) bucket_reserve_ = bucket_pool_.size();  // a cycle that read a histogram
   release(bucket_pool_);
-  release(bucket_head_);
+  for (auto& head : bucket_head_) release(head);
   release(bounds_);
   release(unlisted_);
   release(unlisted_names_);
@@ -155,8 +156,8 @@ std::size_t Grouper::allocated_bytes() const {
     bytes += st.invalid_examples.capacity() * sizeof(std::string) + st.unlisted.capacity() * sizeof(std::uint32_t);
   bytes += pod_values_.capacity() * sizeof(PodValues) + variant_values_.capacity() * sizeof(DeploymentValues);
   bytes += pod_load_.capacity() * sizeof(pod_load_[0]) + unlisted_.capacity() * sizeof(UnlistedPod);
-  bytes += bucket_pool_.capacity() * sizeof(BucketEntry) + bucket_head_.capacity() * sizeof(std::uint32_t) +
-           bounds_.capacity() * sizeof(double);
+  bytes += bucket_pool_.capacity() * sizeof(BucketEntry) + bounds_.capacity() * sizeof(double);
+  for (const auto& head : bucket_head_) bytes += head.capacity() * sizeof(std::uint32_t);
   bytes += unlisted_names_.capacity() + unlisted_index_.allocated_bytes();
   bytes += capacity_.capacity() * sizeof(Capacity) + capacity_names_.capacity();
   bytes += staged_.capacity() * sizeof(Staged) + staged_unmapped_models_.capacity() * sizeof(std::uint32_t);
@@ -277,12 +278,13 @@ std::uint16_t Grouper::bound_index(const std::string_view* le) {
   return static_cast<std::uint16_t>(bounds_.size() - 1);
 }
 
-void Grouper::add_bucket(std::uint32_t global_variant, std::uint16_t bound, double count) {
-  if (bucket_head_.empty()) {
-    bucket_head_.assign(route_.variants(), kNoBucket);
+void Grouper::add_bucket(std::size_t histogram, std::uint32_t global_variant, std::uint16_t bound, double count) {
+  std::vector<std::uint32_t>& heads = bucket_head_[histogram];
+  if (heads.empty()) {
+    heads.assign(route_.variants(), kNoBucket);
     if (bucket_pool_.capacity() < bucket_reserve_) bucket_pool_.reserve(bucket_reserve_);
   }
-  std::uint32_t& head = bucket_head_[global_variant];
+  std::uint32_t& head = heads[global_variant];
   for (std::uint32_t b = head; b != kNoBucket; b = bucket_pool_[b].next) {
     if (bucket_pool_[b].bound == bound) {
       bucket_pool_[b].count += count;  // several series of one bucket (two scrape jobs, LWS groups): they add up
@@ -295,7 +297,7 @@ void Grouper::add_bucket(std::uint32_t global_variant, std::uint16_t bound, doub
 }
 
 void Grouper::store_bucket(const Staged& st) {
-  constexpr Signal signal = Signal::kPromptTokensBucket;
+  const auto signal = static_cast<Signal>(st.signal);
   std::uint32_t model = 0, global_variant = RouteIndex::kNone;
   std::string_view kind, name;
   if (st.target == Target::kPod) {
@@ -327,14 +329,16 @@ void Grouper::store_bucket(const Staged& st) {
     note_invalid(model, signal, st.value, kind, name, *why);
     return;
   }
-  if (global_variant != RouteIndex::kNone) add_bucket(global_variant, st.bound, st.value);
+  if (global_variant != RouteIndex::kNone) add_bucket(*bucket_signal_index(signal), global_variant, st.bound, st.value);
 }
 
-void Grouper::variant_buckets(std::uint32_t global_variant, std::vector<sdk::util::HistogramBucket>& out) const {
+void Grouper::variant_buckets(std::size_t histogram, std::uint32_t global_variant,
+                              std::vector<sdk::HistogramBucket>& out) const {
   out.clear();
-  if (bucket_head_.empty()) return;
-  for (std::uint32_t b = bucket_head_[global_variant]; b != kNoBucket; b = bucket_pool_[b].next)
-    out.push_back(sdk::util::HistogramBucket{bounds_[bucket_pool_[b].bound], bucket_pool_[b].count});
+  const std::vector<std::uint32_t>& heads = bucket_head_[histogram];
+  if (heads.empty()) return;
+  for (std::uint32_t b = heads[global_variant]; b != kNoBucket; b = bucket_pool_[b].next)
+    out.push_back(sdk::HistogramBucket{bounds_[bucket_pool_[b].bound], bucket_pool_[b].count});
 }
 
 void Grouper::begin(std::optional<Signal> single) {
@@ -420,9 +424,7 @@ void Grouper::on_sample(const SampleView& s) {
   ++staged_samples_;
   const auto sig = static_cast<std::uint8_t>(signal);
   // A histogram bucket's bound, looked up only for those series (the only ones that carry `le`).
-  const auto bound = [&] {
-    return signal == Signal::kPromptTokensBucket ? bound_index(s.label(kBucketLabel)) : std::uint16_t{0};
-  };
+  const auto bound = [&] { return is_bucket_signal(signal) ? bound_index(s.label(kBucketLabel)) : std::uint16_t{0}; };
   if (model_level) {
     staged_.push_back(Staged{mi, sig, Target::kModel, 0, s.value});
   } else if (has_pod) {
@@ -445,7 +447,7 @@ void Grouper::commit() {
   staged_peak_ = std::max(staged_peak_, staged_.size());
   for (const Staged& st : staged_) {
     const auto signal = static_cast<Signal>(st.signal);
-    if (signal == Signal::kPromptTokensBucket && st.target != Target::kModel) {
+    if (is_bucket_signal(signal) && st.target != Target::kModel) {
       store_bucket(st);
       continue;
     }
@@ -586,7 +588,10 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
   std::map<sdk::ModelKey, sdk::ModelMetrics> out;
   std::vector<std::uint32_t> order;
   std::vector<LoadSums> variant_load;
-  std::vector<sdk::util::HistogramBucket> buckets, model_buckets;  // promptTokensBucket: a variant's, the model's
+  constexpr std::size_t kPromptHistogram = *bucket_signal_index(Signal::kPromptTokensBucket);
+  constexpr std::size_t kTpotHistogram = *bucket_signal_index(Signal::kRequestTpotBucket);
+  // A variant's buckets and the model's sum: promptTokensBucket, requestTpotBucket.
+  std::vector<sdk::HistogramBucket> buckets, model_buckets, tpot, model_tpot;
   for (std::uint32_t mi = 0; mi < models_.size(); ++mi) {
     const auto& model = models_[mi];
     const ModelState& state = state_[mi];
@@ -658,15 +663,27 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
 
     // The spread of the prompt lengths: a lognormal of the variant's mean fitted to its buckets, and of the
     // model's mean to its variants' buckets summed. No buckets, no mean or no observation: absent.
+    // The requests by time per output token: the variant's buckets as read, the model's its variants' summed;
+    // both sorted by bound (+Inf last). No buckets: empty.
     model_buckets.clear();
+    model_tpot.clear();
     std::size_t with_buckets = 0;
     // The mean and fit of the first variant with buckets (copies: two variants may share a name).
     std::optional<double> first_mean, first_cv;
     for (std::size_t vi = 0; vi < model.variants.size(); ++vi) {
-      variant_buckets(route_.variant_base(mi) + static_cast<std::uint32_t>(vi), buckets);
-      if (buckets.empty() && variant_load[vi].present.none()) continue;
+      const std::uint32_t global_variant = route_.variant_base(mi) + static_cast<std::uint32_t>(vi);
+      variant_buckets(kPromptHistogram, global_variant, buckets);
+      variant_buckets(kTpotHistogram, global_variant, tpot);
+      if (buckets.empty() && tpot.empty() && variant_load[vi].present.none()) continue;
       sdk::Load& load = mm.load_by_variant[model.variants[vi].name];
       load = variant_load[vi].to_load();
+      if (!tpot.empty()) {
+        std::sort(tpot.begin(), tpot.end(), [](const sdk::HistogramBucket& a, const sdk::HistogramBucket& b) {
+          return a.upper_bound < b.upper_bound;
+        });
+        load.request_tpot_buckets = tpot;
+        sdk::util::add_buckets(model_tpot, tpot);
+      }
       if (buckets.empty()) continue;
       if (load.avg_input_tokens) load.prompt_tokens_cv = sdk::util::histogram_cv(buckets, *load.avg_input_tokens);
       sdk::util::add_buckets(model_buckets, buckets);
@@ -679,6 +696,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> Grouper::finish(sdk::TimePoint collec
                                      ? first_cv
                                      : sdk::util::histogram_cv(model_buckets, *mm.load.avg_input_tokens);
     }
+    if (!model_tpot.empty()) mm.load.request_tpot_buckets = model_tpot;
     mm.load.router_queue = state.router_queue;
 
     std::string invalid;

@@ -44,8 +44,9 @@ struct GroupStats {
 // Largest count (waiting/running requests) or rate a signal may carry; more is a broken exporter.
 inline constexpr double kMaxPlausibleCount = 1e9;
 inline constexpr double kMaxPlausibleRate = 1e12;
-// Distinct bucket bounds (`le` values) one cycle keeps for the promptTokensBucket series (vLLM has 18);
-// a series with a bound beyond them is invalid data.
+// Distinct bucket bounds (`le` values) one cycle keeps for the bucket signals, all histograms together
+// (vLLM: 18 prompt-length bounds, 20 of the time per output token, sharing +Inf); a series with a bound
+// beyond them is invalid data.
 inline constexpr std::size_t kMaxBucketBounds = 256;
 
 // A histogram bucket's upper bound from its `le` label as Prometheus writes it ("+Inf", "1000.0", "1e+06"),
@@ -170,11 +171,13 @@ class Grouper : public SampleHandler {
     Mask present = 0;
     Mask seen = 0;
   };
-  // One bucket of a Deployment's prompt-length histogram (promptTokensBucket series). A Deployment's
-  // buckets are a list in one pool (bucket_pool_), its head in bucket_head_: no allocation per Deployment.
+  // One bucket of a Deployment's histogram (the series of a bucket signal, kBucketSignals). Each histogram
+  // of a Deployment is a list in one pool shared by all (bucket_pool_), its head in that histogram's
+  // bucket_head_: no allocation per Deployment, and a list as short as one histogram's bounds.
   static constexpr std::uint32_t kNoBucket = UINT32_MAX;
+  static constexpr std::size_t kHistograms = kBucketSignals.size();
   struct BucketEntry {               // 16 bytes
-    std::uint32_t next = kNoBucket;  // the Deployment's next bucket in bucket_pool_
+    std::uint32_t next = kNoBucket;  // the next bucket of the Deployment's histogram in bucket_pool_
     std::uint16_t bound = 0;         // index into bounds_
     double count = 0;                // cumulative count (a rate of them), summed over the series
   };
@@ -192,7 +195,7 @@ class Grouper : public SampleHandler {
     std::uint32_t index = 0;  // pod slot, global variant index or model index
     std::uint8_t signal = 0;  // a Signal
     Target target = Target::kPod;
-    std::uint16_t bound = 0;  // promptTokensBucket: index into bounds_, or kBadBound / kTooManyBounds
+    std::uint16_t bound = 0;  // a bucket signal's: index into bounds_, or kBadBound / kTooManyBounds
     double value = 0;
   };
   static_assert(sizeof(Staged) == 16 && sizeof(BucketEntry) == 16);
@@ -237,14 +240,16 @@ class Grouper : public SampleHandler {
   void store(std::uint32_t slot, Signal signal, double value);
   void store_variant(std::uint32_t global_variant, Signal signal, double value);
   void store_model_level(std::uint32_t model, Signal signal, double value);
-  // A promptTokensBucket series routed to a pod or a Deployment (Target::kPod / kVariant): checked, then
-  // added to the bucket list of the Deployment (a pod's: its variant's).
+  // A bucket signal's series routed to a pod or a Deployment (Target::kPod / kVariant): checked, then
+  // added to the Deployment's (a pod's: its variant's) list of that histogram.
   void store_bucket(const Staged& st);
-  void add_bucket(std::uint32_t global_variant, std::uint16_t bound, double count);
+  void add_bucket(std::size_t histogram, std::uint32_t global_variant, std::uint16_t bound, double count);
   // The index in bounds_ of a series' `le` (kBadBound, kTooManyBounds), added when new.
   std::uint16_t bound_index(const std::string_view* le);
-  // A variant's buckets as the SDK's histogram (into `out`, cleared first).
-  void variant_buckets(std::uint32_t global_variant, std::vector<sdk::util::HistogramBucket>& out) const;
+  // A variant's buckets of one histogram (an index into kBucketSignals), as the SDK's histogram, in the
+  // order of its list (into `out`, cleared first).
+  void variant_buckets(std::size_t histogram, std::uint32_t global_variant,
+                       std::vector<sdk::HistogramBucket>& out) const;
   // Keeps a value in its slot; a finite value outside its signal's domain is counted and left out, and
   // its reason returned for note_invalid().
   std::optional<std::string> keep_value(Mask& present, Mask& seen, double& stored, Signal signal, double value);
@@ -268,11 +273,12 @@ class Grouper : public SampleHandler {
   std::vector<PodValues> pod_values_;                       // per slot
   std::vector<DeploymentValues> variant_values_;            // per-Deployment load series, by global variant
   std::vector<std::array<double, kSignalCount>> pod_load_;  // per-pod load values
-  std::vector<BucketEntry> bucket_pool_;                    // every Deployment's buckets (promptTokensBucket)
-  std::vector<std::uint32_t> bucket_head_;                  // by global variant; laid out at the first bucket
-  std::vector<double> bounds_;                              // the distinct `le` bounds of this cycle
-  std::size_t bucket_reserve_ = 0;                          // bucket_pool_'s size last cycle: its first allocation
-  std::vector<UnlistedPod> unlisted_;                       // slots route_.pods() and up
+  std::vector<BucketEntry> bucket_pool_;                    // every Deployment's buckets of every histogram
+  // Per histogram (kBucketSignals), by global variant: the list's first entry; laid out at its first bucket.
+  std::array<std::vector<std::uint32_t>, kHistograms> bucket_head_;
+  std::vector<double> bounds_;         // the distinct `le` bounds of this cycle, all histograms together
+  std::size_t bucket_reserve_ = 0;     // bucket_pool_'s size last cycle: its first allocation
+  std::vector<UnlistedPod> unlisted_;  // slots route_.pods() and up
   std::string unlisted_names_;
   FlatIndex unlisted_index_;                      // (model, pod) -> slot, unlisted pods
   std::uint32_t last_model_ = RouteIndex::kNone;  // of the last routed series

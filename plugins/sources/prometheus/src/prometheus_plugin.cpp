@@ -245,7 +245,9 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
   }
   // The prompt-length histogram (about 18 series per Deployment and a fit per variant and model): read
   // when promptSpreadInterval has passed since the last read that fitted a spread (every cycle with 0s, and
-  // until one fits); in between, the spreads that read fitted are filled in.
+  // until one fits); in between, the spreads that read fitted are filled in. The TPOT histogram
+  // (requestTpotBucket) is read every cycle and nothing of it is kept: the share of requests over the ITL
+  // SLO moves with this window's load, and the analyzer calibrates on it cycle by cycle.
   const std::size_t bucket = static_cast<std::size_t>(Signal::kPromptTokensBucket);
   report.spread_read =
       !templates[bucket].empty() && (config_.prompt_spread_interval.count() == 0 || !last_spread_read_ ||

@@ -65,6 +65,11 @@ const std::array<SignalInfo, kSignalCount>& signal_table() {
        // vLLM V1 name, then the older vllm:time_per_output_token_seconds.
        per_deployment("rate(vllm:inter_token_latency_seconds_count{{selector}}[{{rateWindow}}])") + " or " +
            per_deployment("rate(vllm:time_per_output_token_seconds_count{{selector}}[{{rateWindow}}])")},
+      // The completed requests' mean time per output token, the histogram's buckets per Deployment (vLLM V1:
+      // 19 bounds from 10 ms to 80 s and +Inf), for the share of requests over an ITL SLO.
+      {Signal::kRequestTpotBucket, "requestTpotBucket", SignalGroup::kLoad,
+       per_deployment("rate(vllm:request_time_per_output_token_seconds_bucket{{selector}}[{{rateWindow}}])",
+                      kBucketLabel)},
       {Signal::kRouterQueue, "routerQueue", SignalGroup::kLoad,
        // The llm-d inference gateway (EPP) flow-control queue, by the model the requests target.
        "sum by ({{byModel}}) (label_replace(inference_extension_flow_control_queue_size{{nsSelector}}, "
@@ -81,7 +86,7 @@ struct RecordedInfo {
   Signal signal;
   std::string_view metric;
 };
-constexpr std::array<RecordedInfo, 13> kRecorded = {{
+constexpr std::array<RecordedInfo, 14> kRecorded = {{
     {Signal::kKvCacheUsage, "wva:vllm_kv_cache_usage:max1m"},
     {Signal::kWaiting, "wva:vllm_num_requests_waiting:max1m"},
     {Signal::kCompletions, "wva:vllm_request_success:rate1m"},
@@ -89,6 +94,7 @@ constexpr std::array<RecordedInfo, 13> kRecorded = {{
     {Signal::kPromptTokensSum, "wva:vllm_request_prompt_tokens_sum:rate1m"},
     {Signal::kPromptTokensCount, "wva:vllm_request_prompt_tokens_count:rate1m"},
     {Signal::kPromptTokensBucket, "wva:vllm_request_prompt_tokens_bucket:rate1m"},
+    {Signal::kRequestTpotBucket, "wva:vllm_request_time_per_output_token_seconds_bucket:rate1m"},
     {Signal::kGenerationTokensSum, "wva:vllm_request_generation_tokens_sum:rate1m"},
     {Signal::kGenerationTokensCount, "wva:vllm_request_generation_tokens_count:rate1m"},
     {Signal::kTtftSum, "wva:vllm_time_to_first_token_seconds_sum:rate1m"},
@@ -111,7 +117,7 @@ std::string recorded_template(Signal s) {
   // The recorded series carry exactly the labels of the raw query's result; the aggregation keeps the
   // result's shape whatever else a ruler adds (e.g. Thanos ruler's external labels).
   if (signal_group(s) == SignalGroup::kReplicas) return "max by ({{by}}) (" + std::string(metric) + "{{selector}})";
-  if (s == Signal::kPromptTokensBucket)  // one series per Deployment and bucket
+  if (is_bucket_signal(s))  // one series per Deployment and bucket
     return "sum by ({{byDeployment}}, " + std::string(kBucketLabel) + ") (" + std::string(metric) + "{{selector}})";
   return "sum by ({{byDeployment}}) (" + std::string(metric) + "{{selector}})";
 }

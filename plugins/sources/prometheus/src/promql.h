@@ -39,11 +39,16 @@ enum class Signal : int {
   kTtftCount,
   kItlSum,  // seconds
   kItlCount,
+  // vllm:request_time_per_output_token_seconds_bucket: the completed requests by their mean time per output
+  // token (seconds; what an ITL SLO is judged on), rates of cumulative counts, one series per Deployment
+  // and `le`; kept as a bucket list per Deployment like kPromptTokensBucket and handed on as it is
+  // (sdk::Load::request_tpot_buckets). Read every cycle: the analyzer calibrates on this window's.
+  kRequestTpotBucket,
   // Per-model (no pod label): requests waiting at the router, e.g. the inference gateway's flow-control
   // queue; the demand of a model at zero replicas (group "load").
   kRouterQueue,
 };
-inline constexpr std::size_t kSignalCount = 18;
+inline constexpr std::size_t kSignalCount = 19;
 
 enum class SignalGroup { kReplicas, kLoad };
 
@@ -57,8 +62,18 @@ std::vector<std::string> signal_names();
 // The label that tags each sub-query of a batched query with its signal.
 inline constexpr std::string_view kSignalLabel = "wva_signal";
 
-// The label of a histogram bucket's upper bound (kPromptTokensBucket): "+Inf" or a number, e.g. "1000.0".
+// The label of a histogram bucket's upper bound (the bucket signals): "+Inf" or a number, e.g. "1000.0".
 inline constexpr std::string_view kBucketLabel = "le";
+
+// The histogram signals: one series per Deployment and bucket (`le`), kept by the grouper as a bucket list
+// per Deployment and histogram (its index here).
+inline constexpr std::array<Signal, 2> kBucketSignals = {Signal::kPromptTokensBucket, Signal::kRequestTpotBucket};
+constexpr std::optional<std::size_t> bucket_signal_index(Signal s) {
+  for (std::size_t i = 0; i < kBucketSignals.size(); ++i)
+    if (kBucketSignals[i] == s) return i;
+  return std::nullopt;
+}
+constexpr bool is_bucket_signal(Signal s) { return bucket_signal_index(s).has_value(); }
 
 // The label the load queries put the Deployment of a pod in (label_replace on the pod name) before
 // summing per Deployment.
@@ -133,7 +148,7 @@ TemplateValues make_template_values(const LabelNames& labels, const std::set<std
 std::string_view recorded_metric(Signal s);
 std::string recorded_template(Signal s);
 std::string recording_rule_expr(Signal s);
-// Which recorded series exist in the namespaces: one series per recorded metric name, at most 13.
+// Which recorded series exist in the namespaces: one series per recorded metric name, at most 14.
 std::string recorded_probe_query(const std::string& ns_matcher);
 
 struct PlannedQuery {

@@ -49,6 +49,14 @@ const std::vector<std::pair<std::string, double>> kBuckets = {{"50.0", 50},
                                                               {"2000.0", 2000},
                                                               {"+Inf", std::numeric_limits<double>::infinity()}};
 
+// Bounds of the time-per-output-token histogram (vLLM V1's, in seconds).
+const std::vector<std::pair<std::string, double>> kTpotBuckets = {
+    {"0.01", 0.01}, {"0.025", 0.025}, {"0.05", 0.05}, {"0.075", 0.075},
+    {"0.1", 0.1},   {"0.15", 0.15},   {"0.2", 0.2},   {"0.3", 0.3},
+    {"0.4", 0.4},   {"0.5", 0.5},     {"0.75", 0.75}, {"1.0", 1.0},
+    {"2.5", 2.5},   {"5.0", 5.0},     {"7.5", 7.5},   {"10.0", 10.0},
+    {"20.0", 20.0}, {"40.0", 40.0},   {"80.0", 80.0}, {"+Inf", std::numeric_limits<double>::infinity()}};
+
 double lognormal_cdf(double x, double mean, double cv) {
   const double s2 = std::log1p(cv * cv), mu = std::log(mean) - s2 / 2;
   return 0.5 * std::erfc(-(std::log(x) - mu) / std::sqrt(2 * s2));
@@ -105,6 +113,12 @@ class KubeLabelledVllm {
         out += "vllm:request_prompt_tokens_bucket" + open + ",le=\"" + le + "\"} " +
                std::to_string(share * p.rate * t) + "\n";
       }
+      // The completed requests' mean time per output token: lognormal of the pod's mean (20 ms x rate), CV 0.5.
+      for (const auto& [le, bound] : kTpotBuckets) {
+        const double share = std::isinf(bound) ? 1.0 : lognormal_cdf(bound, 0.02 * p.rate, 0.5);
+        out += "vllm:request_time_per_output_token_seconds_bucket" + open + ",le=\"" + le + "\"} " +
+               std::to_string(share * p.rate * t) + "\n";
+      }
     }
     return out;
   }
@@ -124,6 +138,18 @@ std::vector<sdk::ModelView> models() {
       if (p.deployment == v.name) v.pods.push_back(p.pod);
   }
   return {m};
+}
+
+// Per Deployment: the TPOT buckets of its pods' rates as Prometheus computes them, summed.
+std::map<std::string, std::vector<sdk::HistogramBucket>> per_pod_tpot_sums(const QueryResponse& pod_bucket_rates) {
+  std::map<std::string, std::vector<sdk::HistogramBucket>> out;
+  for (const auto& s : pod_bucket_rates.samples)
+    for (const auto& p : pods())
+      if (*s.label("pod") == p.pod) {
+        sdk::HistogramBucket b{*bucket_bound(*s.label("le")), s.value};
+        sdk::util::add_buckets(out[p.deployment], std::span(&b, 1));
+      }
+  return out;
 }
 
 // One instant query straight to Prometheus, parsed by the source's parser.
@@ -201,22 +227,24 @@ TEST(RealPrometheusAggregation, PerDeploymentLoadEqualsTheSumOfItsPods) {
   ASSERT_EQ(report.queries.size(), 2u) << "auto never probes with a 4s rateWindow";
 
   // The load query returns one series per Deployment and signal, not one per pod (and per bucket of the
-  // prompt-length histogram).
+  // prompt-length and time-per-output-token histograms).
   const auto load = query(prom, report.queries[1]);
-  EXPECT_EQ(load.samples.size(), 2u * (10u + kBuckets.size())) << report.queries[1];
-  std::size_t buckets = 0;
+  EXPECT_EQ(load.samples.size(), 2u * (10u + kBuckets.size() + kTpotBuckets.size())) << report.queries[1];
+  std::map<std::string, std::size_t> buckets;
   for (const auto& s : load.samples) {
     EXPECT_EQ(s.label("pod"), nullptr);
     ASSERT_NE(s.label("wva_deployment"), nullptr);
     EXPECT_TRUE(*s.label("wva_deployment") == "llama-h100" || *s.label("wva_deployment") == "llama-a100");
-    if (*s.label("wva_signal") == "promptTokensBucket") {
-      ++buckets;
+    const std::string signal(*s.label("wva_signal"));
+    if (signal == "promptTokensBucket" || signal == "requestTpotBucket") {
+      ++buckets[signal];
       ASSERT_NE(s.label("le"), nullptr);
     } else {
       EXPECT_EQ(s.label("le"), nullptr);
     }
   }
-  EXPECT_EQ(buckets, 2u * kBuckets.size());
+  EXPECT_EQ(buckets["promptTokensBucket"], 2u * kBuckets.size());
+  EXPECT_EQ(buckets["requestTpotBucket"], 2u * kTpotBuckets.size());
 
   // Each variant's figures equal the sums of the per-pod rates Prometheus computes.
   const auto completions = per_pod_sums(prom, "vllm:request_success_total", "4s");
@@ -224,6 +252,8 @@ TEST(RealPrometheusAggregation, PerDeploymentLoadEqualsTheSumOfItsPods) {
   const auto ttft_sum = per_pod_sums(prom, "vllm:time_to_first_token_seconds_sum", "4s");
   const auto ttft_count = per_pod_sums(prom, "vllm:time_to_first_token_seconds_count", "4s");
   const auto bucket_rates = query(prom, "rate(vllm:request_prompt_tokens_bucket{namespace=\"llm\"}[4s])");
+  const auto tpot_sums =
+      per_pod_tpot_sums(query(prom, "rate(vllm:request_time_per_output_token_seconds_bucket{namespace=\"llm\"}[4s])"));
   for (const auto& [variant, truth] : std::map<std::string, double>{{"llama-h100", 7.0}, {"llama-a100", 8.0}}) {
     const auto& l = m.load_by_variant.at(variant);
     EXPECT_NEAR(*l.arrival_rate, completions.at(variant), 0.02 * truth) << variant;  // + queue growth 0
@@ -237,7 +267,22 @@ TEST(RealPrometheusAggregation, PerDeploymentLoadEqualsTheSumOfItsPods) {
     const auto want = expected_spread(bucket_rates, variant, *l.avg_input_tokens);
     ASSERT_TRUE(want.has_value());
     EXPECT_NEAR(*l.prompt_tokens_cv, *want, 0.02 * *want) << variant;
+    // The TPOT buckets: its pods' bucket rates summed, bound by bound.
+    const auto& tpot = tpot_sums.at(variant);
+    ASSERT_EQ(l.request_tpot_buckets.size(), kTpotBuckets.size()) << variant;
+    ASSERT_EQ(tpot.size(), kTpotBuckets.size()) << variant;
+    for (std::size_t i = 0; i < tpot.size(); ++i) {
+      EXPECT_EQ(l.request_tpot_buckets[i].upper_bound, kTpotBuckets[i].second) << variant;
+      EXPECT_NEAR(l.request_tpot_buckets[i].count, tpot[i].count, 0.02 * tpot.back().count)
+          << variant << " le " << kTpotBuckets[i].first;
+    }
   }
+  // The model's: both Deployments' buckets summed.
+  ASSERT_EQ(m.load.request_tpot_buckets.size(), kTpotBuckets.size());
+  for (std::size_t i = 0; i < kTpotBuckets.size(); ++i)
+    EXPECT_DOUBLE_EQ(m.load.request_tpot_buckets[i].count,
+                     m.load_by_variant.at("llama-a100").request_tpot_buckets[i].count +
+                         m.load_by_variant.at("llama-h100").request_tpot_buckets[i].count);
   // The model's: every pod's buckets with the model's mean; wider than a variant's (two means).
   ASSERT_TRUE(m.load.prompt_tokens_cv.has_value());
   EXPECT_GT(*m.load.prompt_tokens_cv, *m.load_by_variant.at("llama-a100").prompt_tokens_cv);
@@ -272,7 +317,9 @@ TEST(RealPrometheusAggregation, RecordedSeriesWhenTheChartRulesAreLoaded) {
   while (!recorded && std::chrono::steady_clock::now() < until) {
     recorded = query(prom, "wva:vllm_request_success:rate1m > 0").samples.size() == 2 &&
                query(prom, "wva:vllm_kv_cache_usage:max1m").samples.size() == 5 &&
-               query(prom, "wva:vllm_request_prompt_tokens_bucket:rate1m").samples.size() == 2 * kBuckets.size();
+               query(prom, "wva:vllm_request_prompt_tokens_bucket:rate1m").samples.size() == 2 * kBuckets.size() &&
+               query(prom, "wva:vllm_request_time_per_output_token_seconds_bucket:rate1m").samples.size() ==
+                   2 * kTpotBuckets.size();
     if (!recorded) std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   ASSERT_TRUE(recorded) << "the chart's rules recorded nothing within 30 s\n" << prom.log();
@@ -288,11 +335,12 @@ TEST(RealPrometheusAggregation, RecordedSeriesWhenTheChartRulesAreLoaded) {
   ASSERT_TRUE(b) << b.error().to_string();
   const auto report = with_rules->last_report();
   ASSERT_EQ(report.queries.size(), 3u);  // probe, replicas, load
-  EXPECT_EQ(report.recorded.count(), 13u) << "every rule of the chart is found";
-  EXPECT_NE(report.queries[2].find("sum by (namespace, model_name, wva_deployment, le) "
-                                   "(wva:vllm_request_prompt_tokens_bucket:rate1m{"),
-            std::string::npos)
-      << report.queries[2];
+  EXPECT_EQ(report.recorded.count(), 14u) << "every rule of the chart is found";
+  for (const char* histogram : {"wva:vllm_request_prompt_tokens_bucket:rate1m{",
+                                "wva:vllm_request_time_per_output_token_seconds_bucket:rate1m{"})
+    EXPECT_NE(report.queries[2].find("sum by (namespace, model_name, wva_deployment, le) (" + std::string(histogram)),
+              std::string::npos)
+        << report.queries[2];
   EXPECT_NE(report.queries[1].find("wva:vllm_kv_cache_usage:max1m{"), std::string::npos);
   EXPECT_NE(report.queries[2].find("wva:vllm_request_success:rate1m{"), std::string::npos);
   EXPECT_EQ(report.queries[2].find("rate(vllm:"), std::string::npos);
@@ -321,7 +369,15 @@ TEST(RealPrometheusAggregation, RecordedSeriesWhenTheChartRulesAreLoaded) {
     ASSERT_TRUE(r.prompt_tokens_cv.has_value()) << variant;
     ASSERT_TRUE(l.prompt_tokens_cv.has_value()) << variant;
     EXPECT_NEAR(*r.prompt_tokens_cv, *l.prompt_tokens_cv, 0.03 * *l.prompt_tokens_cv) << variant;
+    // The TPOT buckets, recorded and raw: the same layout, the same share over 50 ms (a ratio of rates).
+    ASSERT_EQ(r.request_tpot_buckets.size(), kTpotBuckets.size()) << variant;
+    ASSERT_EQ(l.request_tpot_buckets.size(), kTpotBuckets.size()) << variant;
+    const auto recorded_above = sdk::util::fraction_above(r.request_tpot_buckets, 0.05);
+    const auto raw_above = sdk::util::fraction_above(l.request_tpot_buckets, 0.05);
+    ASSERT_TRUE(recorded_above && raw_above) << variant;
+    EXPECT_NEAR(recorded_above->fraction(), raw_above->fraction(), 0.01) << variant;
   }
+  ASSERT_EQ(x.load.request_tpot_buckets.size(), kTpotBuckets.size());
   ASSERT_TRUE(x.load.prompt_tokens_cv && y.load.prompt_tokens_cv);
   EXPECT_NEAR(*x.load.prompt_tokens_cv, *y.load.prompt_tokens_cv, 0.03 * *y.load.prompt_tokens_cv);
 }

@@ -32,10 +32,14 @@ std::string describe_value(const std::optional<double>& v) {
 }
 
 std::string describe(const sdk::Load& l) {
-  return describe_value(l.arrival_rate) + "," + describe_value(l.avg_input_tokens) + "," +
-         describe_value(l.avg_output_tokens) + "," + describe_value(l.ttft_ms) + "," + describe_value(l.itl_ms) + "," +
-         describe_value(l.prompt_tokens_rate) + "," + describe_value(l.generation_tokens_rate) + "," +
-         describe_value(l.router_queue) + "," + describe_value(l.prompt_tokens_cv);
+  std::string out = describe_value(l.arrival_rate) + "," + describe_value(l.avg_input_tokens) + "," +
+                    describe_value(l.avg_output_tokens) + "," + describe_value(l.ttft_ms) + "," +
+                    describe_value(l.itl_ms) + "," + describe_value(l.prompt_tokens_rate) + "," +
+                    describe_value(l.generation_tokens_rate) + "," + describe_value(l.router_queue) + "," +
+                    describe_value(l.prompt_tokens_cv) + ", tpot";
+  for (const auto& b : l.request_tpot_buckets)
+    out += " " + describe_value(b.upper_bound) + ":" + describe_value(b.count);
+  return out;
 }
 
 std::string describe(const sdk::ModelMetrics& m) {
@@ -202,10 +206,11 @@ class RandomCycles {
           s.labels.emplace_back(names.pod, chance(0.02) ? "" : pod);
         }
       }
-      if (signal == Signal::kPromptTokensBucket && !chance(0.05)) {
+      if (is_bucket_signal(signal) && !chance(0.05)) {
         // vLLM's bounds as Prometheus writes them, the same bound written otherwise, and no bounds at all.
-        static const std::vector<std::string> kLe = {"+Inf", "1000.0", "1000", "5000.0", "1e+06", "2.5", "+Inf",
-                                                     "Inf",  "abc",    "",     "NaN",    "-Inf",  "+20"};
+        static const std::vector<std::string> kLe = {"+Inf", "1000.0", "1000",  "5000.0", "1e+06", "2.5",
+                                                     "+Inf", "Inf",    "abc",   "",       "NaN",   "-Inf",
+                                                     "+20",  "0.05",   "0.050", "5e-2",   "0.1"};
         s.labels.emplace_back(std::string(kBucketLabel),
                               kLe[static_cast<std::size_t>(pick(static_cast<int>(kLe.size())))]);
       }
@@ -219,7 +224,8 @@ class RandomCycles {
       if (chance(0.05)) out.push_back(s);  // a duplicate series
     }
     // Now and then a Deployment's (or a pod's) whole prompt-length histogram with its sum and count, so that
-    // spreads are fitted, not only refused.
+    // spreads are fitted, not only refused; and its whole TPOT histogram, now and then on bounds the
+    // prompt-length one has too.
     if (!single && !models.empty() && chance(0.5)) {
       const auto& m = models[static_cast<std::size_t>(pick(static_cast<int>(models.size())))];
       if (!m.variants.empty()) {
@@ -243,6 +249,15 @@ class RandomCycles {
         }
         out.push_back(series("promptTokensSum", 100 + pick(1000) * cumulative));
         out.push_back(series("promptTokensCount", cumulative));
+        if (chance(0.7)) {
+          cumulative = 0;
+          for (const char* le : {"0.025", "0.05", "0.1", "1000.0", "+Inf"}) {
+            if (chance(0.1)) continue;
+            cumulative += pick(7) / 4.0;
+            out.push_back(series("requestTpotBucket", cumulative));
+            out.back().labels.emplace_back(std::string(kBucketLabel), le);
+          }
+        }
       }
     }
     std::shuffle(out.begin(), out.end(), rng_);
@@ -411,6 +426,18 @@ TEST(GroupingEquivalence, LargeModelsInArbitraryOrder) {
                                  {"le", le}},
                                 cumulative});
         }
+        // vLLM's TPOT buckets, cumulative.
+        cumulative = 0;
+        for (const char* le : {"0.01", "0.025", "0.05", "0.075", "0.1", "0.15", "0.2",  "0.3",  "0.4",  "0.5",
+                               "0.75", "1.0",   "2.5",  "5.0",   "7.5", "10.0", "20.0", "40.0", "80.0", "+Inf"}) {
+          cumulative += rnd.pick(4) / 8.0;
+          load.push_back(Series{{{"wva_signal", "requestTpotBucket"},
+                                 {"namespace", m.key.ns},
+                                 {"model_name", m.key.model_id},
+                                 {"wva_deployment", deployment},
+                                 {"le", le}},
+                                cumulative});
+        }
       }
     std::shuffle(pods.begin(), pods.end(), rnd.rng());
     std::shuffle(load.begin(), load.end(), rnd.rng());
@@ -433,6 +460,9 @@ TEST(GroupingEquivalence, LargeModelsInArbitraryOrder) {
       ASSERT_EQ(describe(g->second), describe(w->second));
       ASSERT_EQ(g->second.state, sdk::MetricsState::kOk);
       ASSERT_TRUE(g->second.load.prompt_tokens_cv.has_value()) << describe(g->second);
+      ASSERT_EQ(g->second.load.request_tpot_buckets.size(), 20u) << describe(g->second);
+      for (const auto& [variant, load] : g->second.load_by_variant)
+        ASSERT_EQ(load.request_tpot_buckets.size(), 20u) << variant;
     }
     EXPECT_EQ(describe_stats(current.stats()), describe_stats(ref.stats()));
     EXPECT_EQ(current.stats().samples, pods.size() + load.size());
@@ -476,13 +506,14 @@ TEST(GroupingEquivalence, CycleStorageIsGivenBackByFinish) {
                                  {"model_name", m.key.model_id},
                                  {"wva_deployment", v.name}},
                                 2});
-        for (const char* le : {"1000.0", "2000.0", "+Inf"})
-          series.push_back(Series{{{"wva_signal", "promptTokensBucket"},
-                                   {"namespace", "ns"},
-                                   {"model_name", m.key.model_id},
-                                   {"wva_deployment", v.name},
-                                   {"le", le}},
-                                  le[0] == '+' ? 3.0 : 1.0});
+        for (const char* signal : {"promptTokensBucket", "requestTpotBucket"})
+          for (const char* le : {"1000.0", "2000.0", "+Inf"})
+            series.push_back(Series{{{"wva_signal", signal},
+                                     {"namespace", "ns"},
+                                     {"model_name", m.key.model_id},
+                                     {"wva_deployment", v.name},
+                                     {"le", le}},
+                                    le[0] == '+' ? 3.0 : 1.0});
       }
     g.begin();
     for (const auto& s : series) feed(g, s);
@@ -492,8 +523,9 @@ TEST(GroupingEquivalence, CycleStorageIsGivenBackByFinish) {
     ASSERT_EQ(out.size(), views.size());
     EXPECT_EQ(out.begin()->second.replicas.size(), 15u);  // 12 listed, 3 not
     EXPECT_TRUE(g.capacities().empty());
+    EXPECT_EQ(out.begin()->second.load.request_tpot_buckets.size(), 3u);
     // A cycle holds at least its staged samples and the values of every pod and Deployment.
-    EXPECT_GE(during, g.allocated_bytes() + series.size() * 16 + 2400 * 48 + 600 * 100 + 1800 * 16)
+    EXPECT_GE(during, g.allocated_bytes() + series.size() * 16 + 2400 * 48 + 600 * 100 + 3600 * 16)
         << "cycle " << cycle;
     if (cycle == 0) between_cycles = g.allocated_bytes();
     EXPECT_EQ(g.allocated_bytes(), between_cycles) << "cycle " << cycle;

@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "grouping.h"
 #include "test_support.h"
@@ -618,16 +622,18 @@ TEST(GroupingBuckets, InvalidBoundsAndCountsAreCountedAndNamed) {
   EXPECT_EQ(many.stats().invalid[static_cast<std::size_t>(Signal::kPromptTokensBucket)], 1u);
 }
 
+// Samples into the grouper as the reader hands them over, one query's worth (no begin()/commit()).
+void feed(Grouper& g, const std::vector<Sample>& samples) {
+  std::vector<LabelView> labels;
+  for (const Sample& s : samples) {
+    labels.clear();
+    for (const auto& [k, v] : s.labels) labels.push_back(LabelView{k, v});
+    g.on_sample(SampleView{labels, s.value, s.timestamp});
+  }
+}
+
 TEST(GroupingBuckets, RolledBackOrRetriedQueryLeavesNoBuckets) {
   std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"a", 1}})};
-  const auto feed = [](Grouper& g, const std::vector<Sample>& samples) {
-    std::vector<LabelView> labels;
-    for (const Sample& s : samples) {
-      labels.clear();
-      for (const auto& [k, v] : s.labels) labels.push_back(LabelView{k, v});
-      g.on_sample(SampleView{labels, s.value, s.timestamp});
-    }
-  };
   const std::vector<Sample> buckets = {bucket_series("a", "1000.0", 4), bucket_series("a", "+Inf", 5),
                                        bucket_series("a", "bad", 1)};
   Grouper g(models, LabelNames{}, Millis(120000));
@@ -658,6 +664,189 @@ TEST(GroupingBuckets, RolledBackOrRetriedQueryLeavesNoBuckets) {
   h.commit();
   EXPECT_TRUE(h.finish(sdk::TimePoint{}).at({"llm", "m"}).load_by_variant.at("a").prompt_tokens_cv.has_value());
   EXPECT_EQ(h.stats().invalid[static_cast<std::size_t>(Signal::kPromptTokensBucket)], 1u);
+}
+
+// The requests by their mean time per output token (requestTpotBucket): cumulative bucket rates per
+// Deployment, with `le`, handed on as they are: each variant's its Deployment's, the model's summed.
+Sample tpot_series(const std::string& deployment, const std::string& le, double v, const std::string& model = "m") {
+  Sample s = deployment_series("requestTpotBucket", "llm", model, deployment, v);
+  s.labels.emplace_back("le", le);
+  return s;
+}
+
+std::vector<std::pair<double, double>> pairs(const std::vector<sdk::HistogramBucket>& buckets) {
+  std::vector<std::pair<double, double>> out;
+  for (const auto& b : buckets) out.emplace_back(b.upper_bound, b.count);
+  return out;
+}
+
+TEST(GroupingTpotBuckets, VariantsGetTheirDeploymentsBucketsAndTheModelTheirSum) {
+  auto m = make_model("llm", "m", {{"a", 2}, {"b", 1}, {"c", 1}});
+  m.variants[2].pods = {"c-server-7c9f8d6b5-x2k4q"};  // Deployment c-server, derived from its pod's name
+  std::vector<sdk::ModelView> models = {m, make_model("llm", "m2", {{"x", 1}})};
+  Builder q;
+  // Variant a: per-pod series (a template grouped by pod) of its two pods, added up.
+  const Buckets a0 = {{"0.025", 1}, {"0.05", 4}, {"0.1", 5}, {"1.0", 6}, {"+Inf", 6}};
+  const Buckets a1 = {{"0.025", 0}, {"0.05", 2}, {"0.1", 6}, {"1.0", 8}, {"+Inf", 8}};
+  for (const auto& [pod, buckets] : {std::pair{"a-0", a0}, std::pair{"a-1", a1}})
+    for (const auto& [le, count] : buckets) {
+      q.add("requestTpotBucket", "llm", "m", pod, count);
+      q.r.samples.back().labels.emplace_back("le", le);
+    }
+  // Variant b: two series of each bucket (two scrape jobs), `le` written two ways; they add up.
+  for (const auto& [job, buckets] :
+       {std::pair{"j1", Buckets{{"0.025", 0}, {"0.05", 2}, {"0.1", 3}, {"1.0", 3}, {"+Inf", 3}}},
+        std::pair{"j2", Buckets{{"0.025", 1}, {"0.050", 1}, {"0.1", 2}, {"1", 2}, {"+Inf", 4}}}})
+    for (const auto& [le, count] : buckets) {
+      q.r.samples.push_back(tpot_series("b", le, count));
+      q.r.samples.back().labels.emplace_back("job", job);
+    }
+  // Variant c: its Deployment's series, named after the Deployment its listed pod belongs to.
+  for (const auto& [le, count] : Buckets{{"0.025", 0.5}, {"0.05", 1}, {"0.1", 1.5}, {"1.0", 2}, {"+Inf", 2}})
+    q.r.samples.push_back(tpot_series("c-server", le, count));
+  // b's prompt-length histogram with bounds the TPOT one has too: another histogram, kept apart.
+  for (const auto& [le, count] : Buckets{{"1.0", 100}, {"+Inf", 200}})
+    q.r.samples.push_back(bucket_series("b", le, count));
+  q.r.samples.push_back(deployment_series("promptTokensSum", "llm", "m", "b", 1000));
+  q.r.samples.push_back(deployment_series("promptTokensCount", "llm", "m", "b", 200));
+  q.r.samples.push_back(deployment_series("completions", "llm", "m", "a", 14));
+  q.r.samples.push_back(deployment_series("completions", "llm", "m2", "x", 3));  // m2: no histogram
+  q.add("kvCacheUsage", "llm", "m", "a-0", 0.5);
+  std::shuffle(q.r.samples.begin(), q.r.samples.end(), std::mt19937(5));  // any order
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(q.r);
+  const auto out = g.finish(sdk::TimePoint{});
+  const auto& mm = out.at({"llm", "m"});
+
+  using P = std::vector<std::pair<double, double>>;
+  const struct {
+    std::string variant;
+    P buckets;        // sorted by bound, +Inf last
+    double above_50;  // the share of requests over 50 ms
+  } want[] = {
+      {"a", {{0.025, 1}, {0.05, 6}, {0.1, 11}, {1, 14}, {kInf, 14}}, 8.0 / 14},
+      {"b", {{0.025, 1}, {0.05, 3}, {0.1, 5}, {1, 5}, {kInf, 7}}, 4.0 / 7},
+      {"c", {{0.025, 0.5}, {0.05, 1}, {0.1, 1.5}, {1, 2}, {kInf, 2}}, 0.5},
+  };
+  for (const auto& w : want) {
+    ASSERT_TRUE(mm.load_by_variant.count(w.variant)) << w.variant;
+    const auto& buckets = mm.load_by_variant.at(w.variant).request_tpot_buckets;
+    EXPECT_EQ(pairs(buckets), w.buckets) << w.variant;
+    const auto above = sdk::util::fraction_above(buckets, 0.05);
+    ASSERT_TRUE(above.has_value()) << w.variant;
+    EXPECT_DOUBLE_EQ(above->fraction(), w.above_50) << w.variant;
+  }
+  EXPECT_FALSE(mm.load_by_variant.at("c").arrival_rate.has_value()) << "c has its buckets and no other load";
+  // The model: its variants' buckets summed.
+  EXPECT_EQ(pairs(mm.load.request_tpot_buckets), (P{{0.025, 2.5}, {0.05, 10}, {0.1, 17.5}, {1, 21}, {kInf, 23}}));
+  EXPECT_DOUBLE_EQ(sdk::util::fraction_above(mm.load.request_tpot_buckets, 0.05)->fraction(), 13.0 / 23);
+  // The prompt-length histogram of b saw only its own buckets.
+  const auto prompt_b = sdk::util::histogram_cv(histogram({{1, 100}, {kInf, 200}}), 5.0);
+  ASSERT_TRUE(prompt_b.has_value());
+  ASSERT_TRUE(mm.load_by_variant.at("b").prompt_tokens_cv.has_value());
+  EXPECT_DOUBLE_EQ(*mm.load_by_variant.at("b").prompt_tokens_cv, *prompt_b);
+  EXPECT_EQ(g.stats().invalid[static_cast<std::size_t>(Signal::kRequestTpotBucket)], 0u);
+  EXPECT_TRUE(mm.message.empty()) << mm.message;
+  // A model without the histogram: no buckets at either level (unknown, never zeros).
+  const auto& m2 = out.at({"llm", "m2"});
+  ASSERT_TRUE(m2.load_by_variant.at("x").arrival_rate.has_value());
+  EXPECT_TRUE(m2.load_by_variant.at("x").request_tpot_buckets.empty());
+  EXPECT_TRUE(m2.load.request_tpot_buckets.empty());
+}
+
+TEST(GroupingTpotBuckets, InvalidValuesAndBoundsAreCountedNamedAndLeftOut) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"a", 1}})};
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  enum class Outcome { kKept, kInvalid, kNonFinite };
+  const struct {
+    std::optional<std::string> le;  // nullopt: no le label
+    double value;
+    Outcome outcome;
+    std::string why;  // of an invalid one, as the message names it
+  } cases[] = {
+      {"0.1", -1, Outcome::kInvalid, "requestTpotBucket -1 on Deployment a (negative)"},
+      {"0.2", 2e12, Outcome::kInvalid, "requestTpotBucket 2e+12 on Deployment a (above 1e+12)"},
+      {"abc", 2, Outcome::kInvalid, "requestTpotBucket 2 on Deployment a (no le label with a bucket bound)"},
+      {"0.05", 3, Outcome::kKept, ""},
+      {"+Inf", 5, Outcome::kKept, ""},
+      {"NaN", 2, Outcome::kInvalid, ""},
+      {"-Inf", 2, Outcome::kInvalid, ""},
+      {"", 2, Outcome::kInvalid, ""},
+      {std::nullopt, 2, Outcome::kInvalid, ""},
+      {"0.5", kNaN, Outcome::kNonFinite, ""},
+      {"0.75", kInf, Outcome::kNonFinite, ""},
+  };
+  Builder q;
+  std::size_t invalid = 0, non_finite = 0;
+  for (const auto& c : cases) {
+    q.r.samples.push_back(deployment_series("requestTpotBucket", "llm", "m", "a", c.value));
+    if (c.le) q.r.samples.back().labels.emplace_back("le", *c.le);
+    invalid += c.outcome == Outcome::kInvalid;
+    non_finite += c.outcome == Outcome::kNonFinite;
+  }
+  q.add("kvCacheUsage", "llm", "m", "a-0", 0.5);
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.add(q.r);
+  const auto m = g.finish(sdk::TimePoint{}).at({"llm", "m"});
+  EXPECT_EQ(g.stats().invalid[static_cast<std::size_t>(Signal::kRequestTpotBucket)], invalid);
+  EXPECT_EQ(g.stats().invalid[static_cast<std::size_t>(Signal::kPromptTokensBucket)], 0u);
+  EXPECT_EQ(g.stats().non_finite, non_finite);
+  EXPECT_EQ(m.state, sdk::MetricsState::kOk);
+  EXPECT_NE(m.message.find(std::to_string(invalid) + " invalid sample(s) ignored"), std::string::npos) << m.message;
+  for (const auto& c : cases) {
+    if (!c.why.empty()) {
+      EXPECT_NE(m.message.find(c.why), std::string::npos) << m.message;
+    }
+  }
+  // Only the valid buckets: an invalid or non-finite one is left out, never read as 0.
+  EXPECT_EQ(pairs(m.load_by_variant.at("a").request_tpot_buckets),
+            (std::vector<std::pair<double, double>>{{0.05, 3}, {kInf, 5}}));
+  EXPECT_EQ(pairs(m.load.request_tpot_buckets), (std::vector<std::pair<double, double>>{{0.05, 3}, {kInf, 5}}));
+
+  // The histograms share the cycle's distinct bounds: past kMaxBucketBounds of them together, a TPOT bound is
+  // invalid (counted on its own signal), not a growing table.
+  Builder wide;
+  const std::size_t prompt_bounds = kMaxBucketBounds - 6;
+  for (std::size_t i = 0; i < prompt_bounds; ++i)
+    wide.r.samples.push_back(bucket_series("a", std::to_string(i + 1), static_cast<double>(i)));
+  for (std::size_t i = 0; i < 10; ++i)
+    wide.r.samples.push_back(tpot_series("a", std::to_string(1000 + i), static_cast<double>(i)));
+  wide.add("kvCacheUsage", "llm", "m", "a-0", 0.5);
+  Grouper many(models, LabelNames{}, Millis(120000));
+  many.add(wide.r);
+  const auto w = many.finish(sdk::TimePoint{}).at({"llm", "m"});
+  EXPECT_EQ(many.stats().invalid[static_cast<std::size_t>(Signal::kRequestTpotBucket)], 4u);
+  EXPECT_EQ(many.stats().invalid[static_cast<std::size_t>(Signal::kPromptTokensBucket)], 0u);
+  EXPECT_EQ(w.load_by_variant.at("a").request_tpot_buckets.size(), 6u);
+  EXPECT_NE(w.message.find("requestTpotBucket 6 on Deployment a (more than 256 distinct le bounds)"), std::string::npos)
+      << w.message;
+}
+
+TEST(GroupingTpotBuckets, RolledBackOrRetriedQueryLeavesNoBuckets) {
+  std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"a", 1}})};
+  const std::vector<Sample> buckets = {tpot_series("a", "0.05", 4), tpot_series("a", "+Inf", 5)};
+  const std::vector<Sample> completions = {deployment_series("completions", "llm", "m", "a", 5)};
+  Grouper g(models, LabelNames{}, Millis(120000));
+  g.begin();  // a response that fails after its series
+  feed(g, buckets);
+  g.rollback();
+  g.begin();  // the load query again, cut part way and retried, then committed without buckets
+  feed(g, buckets);
+  g.restart();
+  feed(g, completions);
+  g.commit();
+  const auto m = g.finish(sdk::TimePoint{}).at({"llm", "m"});
+  ASSERT_TRUE(m.load_by_variant.at("a").arrival_rate.has_value());
+  EXPECT_TRUE(m.load_by_variant.at("a").request_tpot_buckets.empty());
+  EXPECT_TRUE(m.load.request_tpot_buckets.empty());
+  // The same series committed: the buckets are there (so the absence above is the rollback's doing).
+  Grouper h(models, LabelNames{}, Millis(120000));
+  h.begin();
+  feed(h, buckets);
+  feed(h, completions);
+  h.commit();
+  EXPECT_EQ(pairs(h.finish(sdk::TimePoint{}).at({"llm", "m"}).load_by_variant.at("a").request_tpot_buckets),
+            (std::vector<std::pair<double, double>>{{0.05, 4}, {kInf, 5}}));
 }
 
 }  // namespace

@@ -502,6 +502,141 @@ TEST_F(HttpTest, PromptSpreadIsReadEveryIntervalAndKeptBetween) {
   EXPECT_TRUE(m.load.avg_input_tokens.has_value());
 }
 
+// The requests by time per output token (requestTpotBucket): read every cycle (the analyzer calibrates on
+// this window's), whatever promptSpreadInterval says; each cycle's buckets as that cycle read them, none
+// kept from an earlier one.
+TEST_F(HttpTest, RequestTpotBucketsAreReadEveryCycle) {
+  std::atomic<bool> load_fails{false};
+  std::atomic<int> scale{1};  // multiplies every count: each cycle's buckets are that cycle's
+  const std::string raw_tpot =
+      R"q(sum by (namespace, model_name, wva_deployment, le) (label_replace(rate()q"
+      R"q(vllm:request_time_per_output_token_seconds_bucket{namespace="llm",model_name="m"}[1m]), )q"
+      R"q("wva_deployment", "$1", "pod", "(.+?)(?:(?:-[bcdfghjklmnpqrstvwxz2456789]{6,10})?-[^-]+)?")))q";
+  const std::string recorded_tpot =
+      R"q(sum by (namespace, model_name, wva_deployment, le) ()q"
+      R"q(wva:vllm_request_time_per_output_token_seconds_bucket:rate1m{namespace="llm",model_name="m"}))q";
+  server_.set_handler([&](const testing::Received& r) {
+    if (r.query.find("kv_cache_usage") != std::string::npos)  // the replicas group, or KV use alone
+      return Reply{200, vector_body({{tag("kvCacheUsage", "llm", "m", "a-0"), "0.5"},
+                                     {tag("kvCacheUsage", "llm", "m", "b-0"), "0.5"}})};
+    const bool alone = r.query == raw_tpot;  // unbatched: its series carry no wva_signal
+    const bool batched_load = r.query.find(R"("wva_signal", "completions")") != std::string::npos;
+    if (!alone && !batched_load) return Reply{200, vector_body({})};
+    if (load_fails) return Reply{503, "overloaded"};
+    const bool tpot = alone || r.query.find(R"("wva_signal", "requestTpotBucket")") != std::string::npos;
+    std::vector<std::pair<json, std::string>> series;
+    const auto add = [&](const std::string& signal, const std::string& d, const std::string& le, double v) {
+      json labels = {{"namespace", "llm"}, {"model_name", "m"}, {"wva_deployment", d}};
+      if (!alone) labels["wva_signal"] = signal;
+      if (!le.empty()) labels["le"] = le;
+      series.push_back({labels, std::to_string(v * scale)});
+    };
+    if (tpot) {
+      for (const auto& [le, count] : std::vector<std::pair<std::string, double>>{{"0.05", 2}, {"0.1", 3}, {"+Inf", 4}})
+        add("requestTpotBucket", "a", le, count);
+      for (const auto& [le, count] : std::vector<std::pair<std::string, double>>{{"0.05", 1}, {"0.1", 3}, {"+Inf", 3}})
+        add("requestTpotBucket", "b", le, count);
+    }
+    if (batched_load) {
+      add("completions", "a", "", 4);
+      // A prompt-length spread to fit, so that its histogram is then read every 5 minutes only.
+      add("promptTokensSum", "a", "", 2000);
+      add("promptTokensCount", "a", "", 2);
+      if (r.query.find(R"("wva_signal", "promptTokensBucket")") != std::string::npos) {
+        add("promptTokensBucket", "a", "1000.0", 1);
+        add("promptTokensBucket", "a", "+Inf", 2);
+      }
+    }
+    return Reply{200, vector_body(series)};
+  });
+  using P = std::vector<std::pair<double, double>>;
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const auto pairs = [](const std::vector<sdk::HistogramBucket>& buckets) {
+    P out;
+    for (const auto& b : buckets) out.emplace_back(b.upper_bound, b.count);
+    return out;
+  };
+  const auto scaled = [&](P p) {
+    for (auto& [le, count] : p) count *= scale;
+    return p;
+  };
+  const std::vector<sdk::ModelView> models = {make_model("llm", "m", {{"a", 1}, {"b", 1}})};
+  std::unique_ptr<PrometheusSource> src;
+  const auto collect = [&] {
+    server_.clear();
+    auto r = src->collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+    EXPECT_TRUE(r) << r.error().to_string();
+    return r ? r->at({"llm", "m"}) : sdk::ModelMetrics{};
+  };
+  const auto expect_buckets = [&](const sdk::ModelMetrics& m, const std::string& context) {
+    ASSERT_TRUE(m.load_by_variant.count("a") && m.load_by_variant.count("b")) << context;
+    EXPECT_EQ(pairs(m.load_by_variant.at("a").request_tpot_buckets), scaled({{0.05, 2}, {0.1, 3}, {kInf, 4}}))
+        << context;
+    EXPECT_EQ(pairs(m.load_by_variant.at("b").request_tpot_buckets), scaled({{0.05, 1}, {0.1, 3}, {kInf, 3}}))
+        << context;
+    EXPECT_EQ(pairs(m.load.request_tpot_buckets), scaled({{0.05, 3}, {0.1, 6}, {kInf, 7}})) << context;
+    const auto above = sdk::util::fraction_above(m.load.request_tpot_buckets, 0.05);
+    ASSERT_TRUE(above.has_value()) << context;
+    EXPECT_DOUBLE_EQ(above->fraction(), 4.0 / 7) << context;
+  };
+
+  src = make_source(base());  // promptSpreadInterval: 5m (the default)
+  for (int cycle = 1; cycle <= 3; ++cycle) {
+    scale = cycle;
+    const auto m = collect();
+    ASSERT_EQ(server_.received().size(), 2u);
+    EXPECT_NE(server_.received()[1].query.find("label_replace(" + raw_tpot +
+                                               R"(, "wva_signal", "requestTpotBucket", "", ""))"),
+              std::string::npos)
+        << server_.received()[1].query;
+    EXPECT_EQ(src->last_report().spread_read, cycle == 1) << "the prompt-length histogram is read every 5m";
+    expect_buckets(m, "cycle " + std::to_string(cycle));
+  }
+  // A failed load query: no buckets this cycle, none of the last cycle's.
+  load_fails = true;
+  auto failed = collect();
+  EXPECT_TRUE(failed.load_by_variant.empty());
+  EXPECT_TRUE(failed.load.request_tpot_buckets.empty());
+  load_fails = false;
+  scale = 5;
+  expect_buckets(collect(), "after the failure");
+
+  // recordingRules: on reads the recorded series, per Deployment and bucket.
+  auto cfg = base();
+  cfg["recordingRules"] = "on";
+  src = make_source(cfg);
+  auto recorded = collect();
+  ASSERT_EQ(server_.received().size(), 2u);
+  EXPECT_NE(server_.received()[1].query.find("label_replace(" + recorded_tpot +
+                                             R"(, "wva_signal", "requestTpotBucket", "", ""))"),
+            std::string::npos)
+      << server_.received()[1].query;
+  EXPECT_EQ(server_.received()[1].query.find("vllm:request_time_per_output_token_seconds_bucket"), std::string::npos);
+  EXPECT_TRUE(src->last_report().recorded[static_cast<std::size_t>(Signal::kRequestTpotBucket)]);
+  expect_buckets(recorded, "recorded");
+
+  // Unbatched: the signal's own query, its untagged series grouped the same.
+  cfg = base();
+  cfg["batch"] = false;
+  src = make_source(cfg);
+  auto single = collect();
+  std::size_t tpot_queries = 0;
+  for (const auto& q : server_.received()) tpot_queries += q.query == raw_tpot;
+  EXPECT_EQ(tpot_queries, 1u);
+  expect_buckets(single, "unbatched");
+
+  // Disabled: not queried, no buckets (the rest of the load stays).
+  cfg = base();
+  cfg["queries"] = json{{"requestTpotBucket", ""}};
+  src = make_source(cfg);
+  auto disabled = collect();
+  for (const auto& q : server_.received()) EXPECT_EQ(q.query.find("request_time_per_output_token"), std::string::npos);
+  ASSERT_TRUE(disabled.load_by_variant.count("a"));
+  EXPECT_TRUE(disabled.load_by_variant.at("a").arrival_rate.has_value());
+  EXPECT_TRUE(disabled.load_by_variant.at("a").request_tpot_buckets.empty());
+  EXPECT_TRUE(disabled.load.request_tpot_buckets.empty());
+}
+
 TEST_F(HttpTest, RecordingRulesAutoProbesThenReadsTheRecordedSeries) {
   std::atomic<bool> rules_loaded{false};
   std::atomic<bool> probe_fails{false};

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <initializer_list>
+#include <limits>
 #include <mutex>
 
 #include "prerequisite.h"
@@ -21,9 +23,22 @@ using testing::make_model;
 using testing::RealPrometheus;
 using testing::TestContext;
 
+// P(x <= le) of the lognormal with this mean and CV.
+double lognormal_cdf(double le, double mean, double cv) {
+  const double s2 = std::log1p(cv * cv), mu = std::log(mean) - s2 / 2;
+  return 0.5 * std::erfc(-(std::log(le) - mu) / std::sqrt(2 * s2));
+}
+
+// vLLM V1's bounds of vllm:request_time_per_output_token_seconds, as prometheus_client writes them.
+const std::vector<std::pair<std::string, double>> kTpotBounds = {
+    {"0.01", 0.01}, {"0.025", 0.025}, {"0.05", 0.05}, {"0.075", 0.075}, {"0.1", 0.1},  {"0.15", 0.15}, {"0.2", 0.2},
+    {"0.3", 0.3},   {"0.4", 0.4},     {"0.5", 0.5},   {"0.75", 0.75},   {"1.0", 1.0},  {"2.5", 2.5},   {"5.0", 5.0},
+    {"7.5", 7.5},   {"10.0", 10.0},   {"20.0", 20.0}, {"40.0", 40.0},   {"80.0", 80.0}};
+
 // vLLM exposition for three pods of one model and one pod of another. Counters grow linearly with
 // wall time so that their rates are known: per pod 5 completions/s, 200 prompt and 40 generation
-// tokens per request, TTFT 50 ms, ITL 12 ms.
+// tokens per request, TTFT 50 ms, ITL 12 ms; the completed requests' mean time per output token
+// lognormal, of a mean and CV per pod (the granite pod exports no such histogram).
 class VllmMetricsServer {
  public:
   VllmMetricsServer() : started_(std::chrono::steady_clock::now()) {
@@ -44,16 +59,18 @@ class VllmMetricsServer {
     std::string ns, model, pod;
     double kv, waiting, running;
     bool has_waiting = true;
+    double tpot_mean = 0, tpot_cv = 0;  // seconds; 0: no TPOT histogram
   };
   static const std::vector<Pod>& pods() {
     static const std::vector<Pod> p = {
-        {"llm", "meta/llama-3.1-8b", "llama-h100-0", 0.91, 6, 24},
-        {"llm", "meta/llama-3.1-8b", "llama-h100-1", 0.0, 0, 3},
-        {"llm", "meta/llama-3.1-8b", "llama-a100-7c9f8d6b5-x2k4q", 0.42, 1, 12, /*has_waiting=*/false},
+        {"llm", "meta/llama-3.1-8b", "llama-h100-0", 0.91, 6, 24, true, 0.03, 0.5},
+        {"llm", "meta/llama-3.1-8b", "llama-h100-1", 0.0, 0, 3, true, 0.045, 0.5},
+        {"llm", "meta/llama-3.1-8b", "llama-a100-7c9f8d6b5-x2k4q", 0.42, 1, 12, /*has_waiting=*/false, 0.07, 0.4},
         {"other", "granite", "granite-l40s-0", 0.1, 0, 1},
     };
     return p;
   }
+  static constexpr double kCompletionRate = 5;  // per pod, requests/s
 
  private:
   std::string render() const {
@@ -95,6 +112,18 @@ class VllmMetricsServer {
     for (const auto& p : pods()) {
       line("vllm:time_per_output_token_seconds_sum", p, 0.012 * 200 * t);
       line("vllm:time_per_output_token_seconds_count", p, 200 * t);
+    }
+    out += "# TYPE vllm:request_time_per_output_token_seconds histogram\n";
+    for (const auto& p : pods()) {
+      if (p.tpot_mean <= 0) continue;
+      const double n = kCompletionRate * t;
+      const std::string open = "vllm:request_time_per_output_token_seconds_bucket{namespace=\"" + p.ns +
+                               "\",model_name=\"" + p.model + "\",pod=\"" + p.pod + "\",le=\"";
+      for (const auto& [le, bound] : kTpotBounds)
+        out += open + le + "\"} " + std::to_string(n * lognormal_cdf(bound, p.tpot_mean, p.tpot_cv)) + "\n";
+      out += open + "+Inf\"} " + std::to_string(n) + "\n";
+      line("vllm:request_time_per_output_token_seconds_sum", p, p.tpot_mean * n);
+      line("vllm:request_time_per_output_token_seconds_count", p, n);
     }
     return out;
   }
@@ -209,6 +238,106 @@ TEST(RealPrometheus, CollectsPerPodValuesAndReportsOutage) {
   EXPECT_TRUE(ctx.logger_.contains("Failed to get metrics from Prometheus", sdk::LogLevel::kError));
 }
 
+// The requests by their mean time per output token: each variant's buckets are its pods' rates summed, the
+// model's its variants', read every cycle; the share of requests over 50 ms read from them is the share
+// the pods exposed.
+TEST(RealPrometheus, RequestTpotBucketsFromTheHistogram) {
+  auto binary = testing::find_in_path("prometheus");
+  WVA_REQUIRE(binary.has_value()) << "the prometheus binary is not installed (apt-get install prometheus)";
+  VllmMetricsServer vllm;
+  RealPrometheus prom(*binary, {vllm.target()});
+  ASSERT_TRUE(prom.started());
+  ASSERT_TRUE(prom.wait_ready(std::chrono::seconds(10))) << prom.log();
+
+  TestContext ctx;
+  PrometheusSource batched, single;
+  ASSERT_TRUE(batched.configure(json{{"url", prom.url()}, {"timeout", "2s"}, {"rateWindow", "4s"}}, "sources.p"));
+  ASSERT_TRUE(single.configure(json{{"url", prom.url()}, {"timeout", "2s"}, {"rateWindow", "4s"}, {"batch", false}},
+                               "sources.p2"));
+  ASSERT_TRUE(batched.start(ctx));
+  ASSERT_TRUE(single.start(ctx));
+  const auto models = pipeline_models();
+  const sdk::ModelKey llama_key{"llm", "meta/llama-3.1-8b"};
+  const auto rate_of = [](const std::vector<sdk::HistogramBucket>& buckets) {
+    return buckets.empty() ? 0.0 : buckets.back().count;  // +Inf: every completed request
+  };
+
+  std::map<sdk::ModelKey, sdk::ModelMetrics> got;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(25);
+  bool complete = false;
+  while (!complete && std::chrono::steady_clock::now() < until) {
+    auto r = batched.collect(models, sdk::Deadline::in(std::chrono::seconds(5)));
+    ASSERT_TRUE(r) << r.error().to_string() << "\n" << prom.log();
+    got = std::move(r.value());
+    const auto& m = got.at(llama_key);
+    const auto variant_rate = [&](const char* v) {
+      auto it = m.load_by_variant.find(v);
+      return it == m.load_by_variant.end() ? 0.0 : rate_of(it->second.request_tpot_buckets);
+    };
+    complete = variant_rate("llama-h100") > 9.0 && variant_rate("llama-a100") > 4.5 &&
+               got.at({"other", "granite"}).load.arrival_rate.value_or(0) > 4.5;
+    if (!complete) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(complete) << "no TPOT buckets from Prometheus within 25 s\n" << prom.log();
+
+  // The share of a variant's (the model's) completed requests over 50 ms, as the pods exposed it.
+  const auto above_50ms = [](std::initializer_list<std::size_t> pod_indexes) {
+    double above = 0;
+    for (std::size_t i : pod_indexes) {
+      const auto& p = VllmMetricsServer::pods()[i];
+      above += 1 - lognormal_cdf(0.05, p.tpot_mean, p.tpot_cv);
+    }
+    return above / static_cast<double>(pod_indexes.size());  // equal completion rates
+  };
+  const struct {
+    std::string variant;
+    double rate, above;
+  } want[] = {{"llama-h100", 2 * VllmMetricsServer::kCompletionRate, above_50ms({0, 1})},
+              {"llama-a100", VllmMetricsServer::kCompletionRate, above_50ms({2})}};
+  const auto& llama = got.at(llama_key);
+  std::vector<sdk::HistogramBucket> summed;
+  for (const auto& w : want) {
+    const auto& buckets = llama.load_by_variant.at(w.variant).request_tpot_buckets;
+    // vLLM's 19 bounds and +Inf, sorted by bound.
+    ASSERT_EQ(buckets.size(), kTpotBounds.size() + 1) << w.variant;
+    for (std::size_t i = 0; i < kTpotBounds.size(); ++i) EXPECT_EQ(buckets[i].upper_bound, kTpotBounds[i].second);
+    EXPECT_EQ(buckets.back().upper_bound, std::numeric_limits<double>::infinity());
+    EXPECT_NEAR(rate_of(buckets), w.rate, 0.1 * w.rate) << w.variant;
+    const auto above = sdk::util::fraction_above(buckets, 0.05);
+    ASSERT_TRUE(above.has_value()) << w.variant;
+    EXPECT_NEAR(above->fraction(), w.above, 1e-3) << w.variant;
+    sdk::util::add_buckets(summed, buckets);
+  }
+  EXPECT_GT(want[1].above - want[0].above, 0.3) << "the variants' shares tell them apart";
+  // The model: its variants' buckets summed; the share over 50 ms that of its three pods.
+  const auto& model_buckets = llama.load.request_tpot_buckets;
+  ASSERT_EQ(model_buckets.size(), summed.size());
+  for (std::size_t i = 0; i < summed.size(); ++i) {
+    EXPECT_EQ(model_buckets[i].upper_bound, summed[i].upper_bound);
+    EXPECT_DOUBLE_EQ(model_buckets[i].count, summed[i].count) << model_buckets[i].upper_bound;
+  }
+  const auto model_above = sdk::util::fraction_above(model_buckets, 0.05);
+  ASSERT_TRUE(model_above.has_value());
+  EXPECT_NEAR(model_above->fraction(), above_50ms({0, 1, 2}), 1e-3);
+  // A model whose pods do not export the histogram: a load, and no buckets (unknown, never zeros).
+  const auto& granite = got.at({"other", "granite"});
+  EXPECT_TRUE(granite.load.request_tpot_buckets.empty());
+  EXPECT_TRUE(granite.load_by_variant.at("granite-l40s").request_tpot_buckets.empty());
+
+  // Read again on the next cycle (not kept as the prompt-length spread is), and unbatched alike.
+  for (PrometheusSource* source : {&batched, &single}) {
+    auto again = source->collect(models, sdk::Deadline::in(std::chrono::seconds(10)));
+    ASSERT_TRUE(again) << again.error().to_string();
+    bool queried = false;
+    for (const auto& q : source->last_report().queries)
+      queried = queried || q.find("vllm:request_time_per_output_token_seconds_bucket{") != std::string::npos;
+    EXPECT_TRUE(queried);
+    const auto& h100 = again->at(llama_key).load_by_variant.at("llama-h100").request_tpot_buckets;
+    ASSERT_EQ(h100.size(), kTpotBounds.size() + 1);
+    EXPECT_NEAR(sdk::util::fraction_above(h100, 0.05)->fraction(), want[0].above, 1e-3);
+  }
+}
+
 // vLLM's prompt-length histogram for prompts whose lengths are lognormal with a known mean and spread:
 // each bucket's cumulative count grows at rate x P(length <= le), vLLM's 1-2-5 bounds and +Inf.
 class HistogramVllm {
@@ -244,10 +373,7 @@ class HistogramVllm {
   std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
 
   // P(length <= le) of the lognormal with this mean and CV.
-  static double cdf(double le, double mean, double cv) {
-    const double s2 = std::log1p(cv * cv), mu = std::log(mean) - s2 / 2;
-    return 0.5 * std::erfc(-(std::log(le) - mu) / std::sqrt(2 * s2));
-  }
+  static double cdf(double le, double mean, double cv) { return lognormal_cdf(le, mean, cv); }
 
  private:
   std::string render() const {

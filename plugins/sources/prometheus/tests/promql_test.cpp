@@ -82,6 +82,36 @@ TEST(PromQL, BatchedPlanIsTwoQueriesTaggedPerSignal) {
   EXPECT_EQ(single[0].promql.find("label_replace"), std::string::npos);
 }
 
+// The histograms' buckets are read per Deployment and `le`; the time per output token's in every batched
+// load query, tagged like any signal.
+TEST(PromQL, BucketSignalsAreReadPerDeploymentAndLe) {
+  for (std::size_t k = 0; k < kSignalCount; ++k) {
+    const auto s = static_cast<Signal>(k);
+    const bool bucket = s == Signal::kPromptTokensBucket || s == Signal::kRequestTpotBucket;
+    EXPECT_EQ(is_bucket_signal(s), bucket) << signal_name(s);
+    EXPECT_EQ(default_template(s).find(", le)") != std::string::npos, bucket) << signal_name(s);
+  }
+  EXPECT_EQ(bucket_signal_index(Signal::kPromptTokensBucket), 0u);
+  EXPECT_EQ(bucket_signal_index(Signal::kRequestTpotBucket), 1u);
+  EXPECT_EQ(signal_name(Signal::kRequestTpotBucket), "requestTpotBucket");
+  EXPECT_EQ(signal_group(Signal::kRequestTpotBucket), SignalGroup::kLoad);
+
+  const auto v = make_template_values(LabelNames{}, {"ns"}, {"m"}, 100, "1m", "2m");
+  const std::string tpot =
+      R"q(sum by (namespace, model_name, wva_deployment, le) (label_replace(rate()q"
+      R"q(vllm:request_time_per_output_token_seconds_bucket{namespace="ns",model_name="m"}[2m]), "wva_deployment", )q"
+      R"q("$1", "pod", "(.+?)(?:(?:-[bcdfghjklmnpqrstvwxz2456789]{6,10})?-[^-]+)?")))q";
+  EXPECT_EQ(*render_template(default_template(Signal::kRequestTpotBucket), v), tpot);
+  std::array<std::string, kSignalCount> t;
+  for (std::size_t k = 0; k < kSignalCount; ++k) t[k] = default_template(static_cast<Signal>(k));
+  const auto plan = plan_queries(t, v, true);
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_NE(plan[1].promql.find("label_replace(" + tpot + R"(, "wva_signal", "requestTpotBucket", "", ""))"),
+            std::string::npos)
+      << plan[1].promql;
+  EXPECT_EQ(plan[0].promql.find("request_time_per_output_token"), std::string::npos) << "a load signal";
+}
+
 TEST(PromQL, SignalNamesRoundTrip) {
   for (std::size_t k = 0; k < kSignalCount; ++k) {
     const auto s = static_cast<Signal>(k);

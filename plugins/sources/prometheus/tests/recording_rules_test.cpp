@@ -24,14 +24,26 @@ TEST(RecordingRules, ChartExpressionsEqualTheSourceTemplates) {
     EXPECT_EQ(recorded_template(s).find(metric), recorded_template(s).find("wva:"));
   }
   EXPECT_EQ(rules.size(), recorded) << "a rule the source never reads";
-  EXPECT_EQ(recorded, 13u);
-  // The prompt-length histogram is recorded and read per Deployment and bucket: `le` is kept.
-  EXPECT_NE(rules.at("wva:vllm_request_prompt_tokens_bucket:rate1m")
-                .find("sum by (namespace, model_name, wva_deployment, le) (label_replace(rate("
-                      "vllm:request_prompt_tokens_bucket[1m])"),
-            std::string::npos);
-  EXPECT_EQ(recorded_template(Signal::kPromptTokensBucket),
-            "sum by ({{byDeployment}}, le) (wva:vllm_request_prompt_tokens_bucket:rate1m{{selector}})");
+  EXPECT_EQ(recorded, 14u);
+  // The histograms are recorded and read per Deployment and bucket: `le` is kept.
+  struct Histogram {
+    Signal signal;
+    std::string record, raw;
+  };
+  for (const Histogram& h : {
+           Histogram{Signal::kPromptTokensBucket, "wva:vllm_request_prompt_tokens_bucket:rate1m",
+                     "vllm:request_prompt_tokens_bucket"},
+           Histogram{Signal::kRequestTpotBucket, "wva:vllm_request_time_per_output_token_seconds_bucket:rate1m",
+                     "vllm:request_time_per_output_token_seconds_bucket"},
+       }) {
+    ASSERT_TRUE(rules.count(h.record)) << h.record;
+    EXPECT_NE(rules.at(h.record).find("sum by (namespace, model_name, wva_deployment, le) (label_replace(rate(" +
+                                      h.raw + "[1m])"),
+              std::string::npos)
+        << rules.at(h.record);
+    EXPECT_EQ(recorded_metric(h.signal), h.record);
+    EXPECT_EQ(recorded_template(h.signal), "sum by ({{byDeployment}}, le) (" + h.record + "{{selector}})");
+  }
   // The load rules sum per Deployment, the saturation rules keep the pod.
   EXPECT_NE(rules.at("wva:vllm_request_success:rate1m").find("sum by (namespace, model_name, wva_deployment)"),
             std::string::npos);

@@ -123,7 +123,7 @@ ReferenceGrouper::ReferenceGrouper(std::span<const sdk::ModelView> models, Label
     variants += static_cast<std::uint32_t>(m.variants.size());
   }
   variants_.resize(variants);
-  buckets_.resize(variants);
+  for (auto& histogram : buckets_) histogram.resize(variants);
 }
 
 std::int32_t ReferenceGrouper::variant_by_prefix(std::uint32_t model, std::string_view name) const {
@@ -258,7 +258,8 @@ void ReferenceGrouper::store_bucket(const Staged& st) {
   if (auto why = reference::domain_violation(st.signal, st.value))
     return note_invalid(model, st.signal, st.value, kind, name, *why);
   if (global_variant < 0) return;
-  auto [it, inserted] = buckets_[static_cast<std::size_t>(global_variant)].try_emplace(st.bound, st.value);
+  auto& kept = buckets_[*bucket_signal_index(st.signal)][static_cast<std::size_t>(global_variant)];
+  auto [it, inserted] = kept.try_emplace(st.bound, st.value);
   if (!inserted) it->second += st.value;
 }
 
@@ -385,7 +386,7 @@ void ReferenceGrouper::on_sample(const SampleView& s) {
   const std::uint32_t mi = it->second;
   // A bucket series' bound: one of this cycle's distinct bounds, at most kMaxBucketBounds of them.
   const auto with_bound = [&](Staged st) {
-    if (signal != Signal::kPromptTokensBucket) return st;
+    if (!is_bucket_signal(signal)) return st;
     const std::string_view* le = s.label(kBucketLabel);
     const std::optional<double> bound = le ? bucket_bound(*le) : std::nullopt;
     if (!bound) {
@@ -414,7 +415,7 @@ void ReferenceGrouper::on_sample(const SampleView& s) {
 
 void ReferenceGrouper::commit() {
   for (const Staged& st : staged_) {
-    if (st.signal == Signal::kPromptTokensBucket && st.target != Target::kModel) {
+    if (is_bucket_signal(st.signal) && st.target != Target::kModel) {
       store_bucket(st);
       continue;
     }
@@ -570,11 +571,15 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> ReferenceGrouper::finish(sdk::TimePoi
     }
 
     // The prompt-length spread: each variant's buckets with its mean, the model's summed with the model's.
-    std::vector<sdk::util::HistogramBucket> model_buckets;
+    // The time per output token: each variant's buckets by bound, the model's summed.
+    std::vector<sdk::util::HistogramBucket> model_buckets, model_tpot;
     for (std::size_t vi = 0; vi < model.variants.size(); ++vi) {
-      const auto& kept = buckets_[variant_base_[mi] + vi];
-      if (!variant_load[vi].present.any() && kept.empty()) continue;
+      const auto& kept = buckets_[*bucket_signal_index(Signal::kPromptTokensBucket)][variant_base_[mi] + vi];
+      const auto& tpot = buckets_[*bucket_signal_index(Signal::kRequestTpotBucket)][variant_base_[mi] + vi];
+      if (!variant_load[vi].present.any() && kept.empty() && tpot.empty()) continue;
       sdk::Load load = variant_load[vi].to_load();
+      for (const auto& [bound, count] : tpot) load.request_tpot_buckets.push_back({bound, count});
+      sdk::util::add_buckets(model_tpot, load.request_tpot_buckets);
       if (!kept.empty()) {
         std::vector<sdk::util::HistogramBucket> b;
         for (const auto& [bound, count] : kept) b.push_back({bound, count});
@@ -586,6 +591,7 @@ std::map<sdk::ModelKey, sdk::ModelMetrics> ReferenceGrouper::finish(sdk::TimePoi
     if (model_load.present.any()) mm.load = model_load.to_load();
     if (!model_buckets.empty() && mm.load.avg_input_tokens)
       mm.load.prompt_tokens_cv = sdk::util::histogram_cv(model_buckets, *mm.load.avg_input_tokens);
+    mm.load.request_tpot_buckets = model_tpot;
     mm.load.router_queue = state_[mi].router_queue;
 
     std::string invalid;

@@ -89,7 +89,7 @@ class ReferenceGrouper : public SampleHandler {
     Signal signal = Signal::kKvCacheUsage;
     Target target = Target::kPod;
     double value = 0;
-    // promptTokensBucket: the series' bucket bound, or why it has none ("" when it has one).
+    // A bucket signal's: the series' bucket bound, or why it has none ("" when it has one).
     double bound = 0;
     std::string bad_bound;
   };
@@ -133,8 +133,9 @@ class ReferenceGrouper : public SampleHandler {
   std::vector<ModelState> state_;
   std::vector<std::uint32_t> variant_base_;  // model -> index of its first variant in variants_
   std::vector<Values> variants_;             // per-Deployment load series, by global variant index
-  // promptTokensBucket: per global variant, bound -> summed count; the distinct bounds of this cycle.
-  std::vector<std::map<double, double>> buckets_;
+  // Per bucket signal (kBucketSignals) and global variant: bound -> summed count; the distinct bounds of
+  // this cycle, all histograms together.
+  std::array<std::vector<std::map<double, double>>, kBucketSignals.size()> buckets_;
   std::vector<double> bounds_;
   std::vector<Pod> pods_;
   std::deque<std::string> owned_names_;  // pod names the host did not list

@@ -34,7 +34,10 @@
 // implements): a token for the version of an object, so a caller remembers what it saw without holding it.
 // 6.0 Load::prompt_tokens_cv (a new member of a struct passed by value): the prompt lengths' spread, from
 // vLLM's histogram by wva/sdk/util/histogram.h (histogram_cv).
-#define WVA_SDK_ABI_MAJOR 6
+// 7.0 Load::request_tpot_buckets (a new member): the completed requests by their mean time per output
+// token (vLLM's request_time_per_output_token_seconds histogram), what an ITL SLO is judged on;
+// sdk::HistogramBucket moves to types.h (util::HistogramBucket names it), histogram.h adds fraction_above.
+#define WVA_SDK_ABI_MAJOR 7
 #define WVA_SDK_ABI_MINOR 0
 
 #define WVA_SDK_VISIBLE __attribute__((visibility("default")))

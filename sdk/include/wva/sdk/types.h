@@ -70,6 +70,12 @@ struct ReplicaMetrics {
 };
 
 // Request load, per variant or per model. Rates in requests per second, latencies in ms.
+// One bucket of a Prometheus histogram as vLLM exports it: cumulative, by upper bound (`le`).
+struct HistogramBucket {
+  double upper_bound = 0;  // the bucket's `le`; +infinity for the last
+  double count = 0;        // cumulative: observations <= upper_bound (a rate of them works the same)
+};
+
 struct Load {
   std::optional<double> arrival_rate;
   std::optional<double> avg_input_tokens;
@@ -90,6 +96,12 @@ struct Load {
   // needs the spread, not only the mean. Whole model: fitted to its variants' buckets summed.
   // Since SDK ABI 6.0.
   std::optional<double> prompt_tokens_cv;
+  // The requests the pods completed over the window by their mean time per output token (after the first),
+  // in seconds: vLLM's request_time_per_output_token_seconds histogram, its buckets' counts as rates (per
+  // second over the window; +Inf last; any order). What a request's ITL SLO is judged on: the fraction
+  // over the SLO is read from it (wva/sdk/util/histogram.h's fraction_above). Empty when unknown. Whole
+  // model: its variants' buckets summed. Since SDK ABI 7.0.
+  std::vector<HistogramBucket> request_tpot_buckets;
 };
 
 enum class MetricsState {

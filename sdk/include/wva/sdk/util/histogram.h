@@ -1,5 +1,6 @@
 // The spread of a length distribution read from a Prometheus histogram's buckets (vLLM's
-// request_prompt_tokens): what a source needs to fill sdk::Load::prompt_tokens_cv. Header-only.
+// request_prompt_tokens): what a source needs to fill sdk::Load::prompt_tokens_cv; and the share of
+// observations above a bound (fraction_above: requests over a latency SLO). Header-only.
 //
 // vLLM's token histograms have 1-2-5 buckets (..., 1000, 2000, 5000, 10000, ...): too wide for moments
 // read off them. Prompts of mean 8,000 tokens and CV 0.375 fall mostly in (5000, 10000] and (10000, 20000];
@@ -20,12 +21,11 @@
 #include <span>
 #include <vector>
 
+#include "wva/sdk/types.h"
+
 namespace wva::sdk::util {
 
-struct HistogramBucket {
-  double upper_bound = 0;  // the bucket's `le`; +infinity for the last
-  double count = 0;        // cumulative: observations <= upper_bound (a rate of them works the same)
-};
+using HistogramBucket = sdk::HistogramBucket;  // (types.h) defined there since 7.0: sdk::Load carries one
 
 // Adds `from` into `into` bucket by bucket (same upper bound); a bound only one side has is kept as it is.
 // Cumulative counts of histograms with the same layout add up to the histogram of the union, which is
@@ -195,6 +195,27 @@ inline std::optional<double> histogram_cv(std::span<const HistogramBucket> cumul
   const double cv2 = second / c->total / (mean * mean) - 1;
   if (!std::isfinite(cv2)) return std::nullopt;
   return std::sqrt(std::max(0.0, cv2));
+}
+
+// Observations above `threshold`, and all observations, in cumulative buckets (any order; decreasing
+// counts raised to the running maximum): what share of requests missed a latency SLO. Within the bucket
+// that holds the threshold the observations are taken as uniform, as histogram_quantile takes them; past
+// the last finite bound every observation counts as above. nullopt: no +Inf bucket, no observation, a
+// count or bound that is not a number.
+struct Exceedance {
+  double above = 0, total = 0;
+  double fraction() const { return above / total; }
+};
+inline std::optional<Exceedance> fraction_above(std::span<const HistogramBucket> cumulative, double threshold) {
+  const auto c = detail::cells_of(cumulative);
+  if (!c || std::isnan(threshold)) return std::nullopt;
+  Exceedance e{0, c->total};
+  for (const auto& cell : c->cells) {
+    const double lo = c->edges[cell.lower], hi = c->edges[cell.upper];
+    if (threshold <= lo) e.above += cell.n;
+    else if (threshold < hi) e.above += std::isinf(hi) ? cell.n : cell.n * (hi - threshold) / (hi - lo);
+  }
+  return e;
 }
 
 }  // namespace wva::sdk::util
