@@ -60,6 +60,7 @@ class Drawer {
       var.current_replicas = static_cast<int>(pick(5));
       var.min_replicas = static_cast<int>(pick(3));
       if (!chance(3)) var.max_replicas = var.min_replicas + static_cast<int>(pick(4));
+      if (chance(2)) var.bounding_hpa = var.name + "-hpa";
       d.model.variants.push_back(var);
     }
     const auto states = {sdk::MetricsState::kOk, sdk::MetricsState::kNoData, sdk::MetricsState::kStale,
@@ -183,6 +184,29 @@ TEST(Decide, HeldVariantsShareTheModelsConditions) {
   EXPECT_TRUE(out[0].held);
   EXPECT_EQ(out[0].shared_conditions.get(), out[2].shared_conditions.get());
   EXPECT_EQ(out[0].condition_count(), 2u);  // MetricsAvailable, OptimizationReady=False
+}
+
+TEST(Decide, AClampSaysItsBoundsAndTheHpaThatSetThem) {
+  sdk::ModelView model;
+  model.key = {"llm", "m"};
+  model.va_name = "va";
+  model.variants.push_back(sdk::Variant{.name = "a", .current_replicas = 2, .min_replicas = 1, .max_replicas = 4});
+  model.variants.push_back(
+      sdk::Variant{.name = "b", .current_replicas = 2, .min_replicas = 1, .max_replicas = 12, .bounding_hpa = "b-hpa"});
+  model.metrics.state = sdk::MetricsState::kOk;
+  DecisionMemory memory;
+  std::vector<sdk::Decision> out;
+  decide(model, {}, CombinedTargets{{"a", {9, "capacity", "demand"}}, {"b", {20, "capacity", "demand"}}}, true,
+         std::nullopt, "", memory, {}, out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].desired, 4);
+  EXPECT_EQ(out[0].reason, "demand (clamped to [1, 4])");  // the VA's own bounds: no HPA to name
+  EXPECT_EQ(out[1].desired, 12);
+  EXPECT_EQ(out[1].reason, "demand (clamped to [1, 12] by HorizontalPodAutoscaler llm/b-hpa)");
+  // Within the bounds nothing is said.
+  out.clear();
+  decide(model, {}, CombinedTargets{{"b", {7, "capacity", "demand"}}}, true, std::nullopt, "", memory, {}, out);
+  EXPECT_EQ(out[1].reason, "demand");
 }
 
 }  // namespace

@@ -84,7 +84,10 @@ void decide(const sdk::ModelView& model, const std::vector<sdk::Recommendation>&
       d.reason = it->second.reason;
       if (desired != it->second.replicas)
         d.reason += " (clamped to [" + std::to_string(v.min_replicas) + ", " +
-                    (v.max_replicas ? std::to_string(*v.max_replicas) : std::string("inf")) + "])";
+                    (v.max_replicas ? std::to_string(*v.max_replicas) : std::string("inf")) + "]" +
+                    (v.bounding_hpa.empty() ? std::string()
+                                            : " by HorizontalPodAutoscaler " + model.key.ns + "/" + v.bounding_hpa) +
+                    ")";
       d.shared_conditions = shared_common;
       d.conditions.reserve(1);
       d.conditions.push_back({"OptimizationReady", "True", "OptimizationSucceeded", d.reason});

@@ -491,6 +491,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     double cost = 0;
     double cost_fractional = 0;  // with fractional pods: mixes compare on this, free of rounding flips
     bool cost_known = true;
+    bool capped = false;  // the carrying variant is at its maximum; the rest overflows to the others
   };
   auto plan_for = [&](std::size_t pi) -> std::optional<Plan> {
     const sdk::Variant& primary = model.variants[pi];
@@ -511,6 +512,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
       // Overflow to the other variants, in order, each up to its maximum.
       double left = (rest * needs[pi].pods - *primary.max_replicas) / std::max(1e-9, needs[pi].pods);
       n = *primary.max_replicas;
+      p.capped = true;
       for (std::size_t i = 0; i < nv; ++i) {
         const auto& v = model.variants[i];
         if (i == pi || needs[i].infeasible || left <= 0) continue;
@@ -683,6 +685,16 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     why += "; trend x";
     put(skill);
     why += " (the share of its predicted rises that came true)";
+  }
+  if (plans[pi]->capped) {
+    const sdk::Variant& pv = model.variants[pi];
+    why += "; ";
+    why += pv.name;
+    why += " at its maximum ";
+    why += std::to_string(pv.max_replicas.value_or(0));
+    why += pv.bounding_hpa.empty() ? " (the VariantAutoscaling's maxReplicas)"
+                                   : " (HorizontalPodAutoscaler " + model.key.ns + "/" + pv.bounding_hpa + ")";
+    why += ", the rest on the other variants";
   }
   why += burst_note;
   why += safety_note;

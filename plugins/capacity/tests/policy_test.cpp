@@ -644,6 +644,26 @@ TEST(CapacityPolicy, TheItlTailIsCalibratedDownwardOnTheRequestsMeasuredOverTheS
   EXPECT_EQ(queued_st.tail.windows, 0u);
 }
 
+TEST(CapacityPolicy, AVariantAtItsMaximumSaysWhoseBoundItIsAndTheRestGoesElsewhere) {
+  Fleet f;
+  f.rate = 80;
+  auto m = view(f);
+  m.variants[0].max_replicas = 3;  // h100
+  const auto by_va = once(Settings{}, m);
+  ASSERT_EQ(by_va.targets.size(), 2u);
+  EXPECT_EQ(by_va.targets[0].replicas, 3);
+  EXPECT_GT(by_va.targets[1].replicas, 0) << by_va.reason;  // the rest on the H200
+  EXPECT_NE(by_va.reason.find("h100 at its maximum 3 (the VariantAutoscaling's maxReplicas)"), std::string::npos)
+      << by_va.reason;
+  m.variants[0].bounding_hpa = "h100-hpa";
+  const auto by_hpa = once(Settings{}, m);
+  EXPECT_NE(by_hpa.reason.find("h100 at its maximum 3 (HorizontalPodAutoscaler llm/h100-hpa)"), std::string::npos)
+      << by_hpa.reason;
+  // Within its maximum nothing is said.
+  m.variants[0].max_replicas = 40;
+  EXPECT_EQ(once(Settings{}, m).reason.find("at its maximum"), std::string::npos);
+}
+
 TEST(CapacityPolicy, TrendIsRobustToAStep) {
   std::vector<ArrivalSample> ramp, step;
   for (int k = 0; k < 6; ++k) {

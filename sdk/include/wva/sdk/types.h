@@ -54,6 +54,9 @@ struct Variant {
   // HorizontalPodAutoscaler that scales the Deployment (what HPA and KEDA enforce); nullopt: unbounded.
   int min_replicas = 1;
   std::optional<int> max_replicas;
+  // The HorizontalPodAutoscaler (its name, in the model's namespace) whose bounds narrow the VA's to
+  // these; empty when they are the VA's own. What a clamp's reason names. Since SDK ABI 7.0.
+  std::string bounding_hpa;
   std::optional<PerformanceProfile> profile;
   std::vector<std::string> pods;  // names of its pods as the cluster backend sees them
 };
