@@ -60,7 +60,7 @@ class Drawer {
       var.current_replicas = static_cast<int>(pick(5));
       var.min_replicas = static_cast<int>(pick(3));
       if (!chance(3)) var.max_replicas = var.min_replicas + static_cast<int>(pick(4));
-      if (chance(2)) var.bounding_hpa = var.name + "-hpa";
+      var.hpa_bounded = chance(2);
       d.model.variants.push_back(var);
     }
     const auto states = {sdk::MetricsState::kOk, sdk::MetricsState::kNoData, sdk::MetricsState::kStale,
@@ -192,7 +192,7 @@ TEST(Decide, AClampSaysItsBoundsAndTheHpaThatSetThem) {
   model.va_name = "va";
   model.variants.push_back(sdk::Variant{.name = "a", .current_replicas = 2, .min_replicas = 1, .max_replicas = 4});
   model.variants.push_back(
-      sdk::Variant{.name = "b", .current_replicas = 2, .min_replicas = 1, .max_replicas = 12, .bounding_hpa = "b-hpa"});
+      sdk::Variant{.name = "b", .current_replicas = 2, .min_replicas = 1, .hpa_bounded = true, .max_replicas = 12});
   model.metrics.state = sdk::MetricsState::kOk;
   DecisionMemory memory;
   std::vector<sdk::Decision> out;
@@ -202,7 +202,7 @@ TEST(Decide, AClampSaysItsBoundsAndTheHpaThatSetThem) {
   EXPECT_EQ(out[0].desired, 4);
   EXPECT_EQ(out[0].reason, "demand (clamped to [1, 4])");  // the VA's own bounds: no HPA to name
   EXPECT_EQ(out[1].desired, 12);
-  EXPECT_EQ(out[1].reason, "demand (clamped to [1, 12] by HorizontalPodAutoscaler llm/b-hpa)");
+  EXPECT_EQ(out[1].reason, "demand (clamped to [1, 12] by the HorizontalPodAutoscaler of Deployment llm/b)");
   // Within the bounds nothing is said.
   out.clear();
   decide(model, {}, CombinedTargets{{"b", {7, "capacity", "demand"}}}, true, std::nullopt, "", memory, {}, out);

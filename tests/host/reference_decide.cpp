@@ -47,8 +47,8 @@ void decide(const sdk::ModelView& model, const std::vector<sdk::Recommendation>&
       if (desired != it->second.replicas)
         d.reason += " (clamped to [" + std::to_string(v.min_replicas) + ", " +
                     (v.max_replicas ? std::to_string(*v.max_replicas) : std::string("inf")) + "]" +
-                    (v.bounding_hpa.empty() ? std::string()
-                                            : " by HorizontalPodAutoscaler " + model.key.ns + "/" + v.bounding_hpa) +
+                    (v.hpa_bounded ? " by the HorizontalPodAutoscaler of Deployment " + model.key.ns + "/" + v.name
+                                   : std::string()) +
                     ")";
       d.conditions.push_back({"OptimizationReady", "True", "OptimizationSucceeded", d.reason});
       memory.remember(d);

@@ -555,7 +555,7 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
         }
         const ReplicaBounds b = bounds_within(min_replicas, max_replicas, hpa);
         if (!b.conflict.empty()) out.warnings.push_back(va_where + ", Deployment " + dep_name + ": " + b.conflict);
-        if (b.min_replicas != min_replicas || b.max_replicas != max_replicas) v.bounding_hpa = hpa.name;
+        if (b.min_replicas != min_replicas || b.max_replicas != max_replicas) v.hpa_bounded = true;
         v.min_replicas = b.min_replicas;
         v.max_replicas = b.max_replicas;
       }

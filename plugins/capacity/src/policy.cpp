@@ -692,8 +692,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     why += pv.name;
     why += " at its maximum ";
     why += std::to_string(pv.max_replicas.value_or(0));
-    why += pv.bounding_hpa.empty() ? " (the VariantAutoscaling's maxReplicas)"
-                                   : " (HorizontalPodAutoscaler " + model.key.ns + "/" + pv.bounding_hpa + ")";
+    why += pv.hpa_bounded ? " (its HorizontalPodAutoscaler's maxReplicas)" : " (the VariantAutoscaling's maxReplicas)";
     why += ", the rest on the other variants";
   }
   why += burst_note;

@@ -655,9 +655,9 @@ TEST(CapacityPolicy, AVariantAtItsMaximumSaysWhoseBoundItIsAndTheRestGoesElsewhe
   EXPECT_GT(by_va.targets[1].replicas, 0) << by_va.reason;  // the rest on the H200
   EXPECT_NE(by_va.reason.find("h100 at its maximum 3 (the VariantAutoscaling's maxReplicas)"), std::string::npos)
       << by_va.reason;
-  m.variants[0].bounding_hpa = "h100-hpa";
+  m.variants[0].hpa_bounded = true;
   const auto by_hpa = once(Settings{}, m);
-  EXPECT_NE(by_hpa.reason.find("h100 at its maximum 3 (HorizontalPodAutoscaler llm/h100-hpa)"), std::string::npos)
+  EXPECT_NE(by_hpa.reason.find("h100 at its maximum 3 (its HorizontalPodAutoscaler's maxReplicas)"), std::string::npos)
       << by_hpa.reason;
   // Within its maximum nothing is said.
   m.variants[0].max_replicas = 40;

@@ -37,7 +37,7 @@
 // 7.0 Load::request_tpot_buckets (a new member): the completed requests by their mean time per output
 // token (vLLM's request_time_per_output_token_seconds histogram), what an ITL SLO is judged on;
 // sdk::HistogramBucket moves to types.h (util::HistogramBucket names it), histogram.h adds fraction_above.
-// also 7.0: Variant::bounding_hpa (the HPA whose bounds narrow the VA's), named by a clamp's reason.
+// also 7.0: Variant::hpa_bounded (the Deployment's HPA narrows the VA's bounds), named by a clamp's reason.
 #define WVA_SDK_ABI_MAJOR 7
 #define WVA_SDK_ABI_MINOR 0
 
