@@ -180,6 +180,13 @@ TEST(LocalCluster, ExtraObjectsAreReadWithTheFilesAndCheckedAlike) {
   auto listed = c.list("HorizontalPodAutoscaler", "llm");
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->size(), 2u) << "the file's HPA and the extra one";
+  // The records the model views read, unpacked one at a time: those of the listed JSON, in key order.
+  auto records = c.list_hpa_records();
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_EQ(records->at(i), hpa_record_of(listed->at(i)));
+  EXPECT_EQ(records->at(0).target, "llama-h100");
+  EXPECT_EQ(records->at(0).max_replicas, 4) << "the extra one (emulated < llama-h100)";
   dir.write("20-more.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: llm}\n");
   ASSERT_TRUE(c.refresh().ok());
   EXPECT_EQ(c.list("HorizontalPodAutoscaler", "llm")->size(), 2u) << "a refresh keeps them";
@@ -544,7 +551,7 @@ json read_all(Cluster& c) {
   const auto records = c.list_deployment_records();
   if (records.ok())
     for (const auto& r : *records)
-      out["records"].push_back({r.ns, r.name, r.current_replicas, r.pending_replicas, r.gpus, r.match_labels});
+      out["records"].push_back({r->ns, r->name, r->current_replicas, r->pending_replicas, r->gpus, r->match_labels});
   out["revision"] = c.revision();
   return out;
 }

@@ -538,6 +538,11 @@ TEST(KubeCluster, HpasAreCachedWithoutTheirStatusAndBoundTheirVariant) {
   EXPECT_FALSE((**got)["metadata"].contains("managedFields"));
   EXPECT_EQ((**got)["spec"], json::parse(R"({"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
                                              "name": "llama"}, "minReplicas": 1, "maxReplicas": 6})"));
+  // The records the views read, made from the packed cache one object at a time: those of the JSON.
+  auto records = cluster->list_hpa_records();
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ(*records, std::vector<framework::HpaRecord>{framework::hpa_record_of(**got)});
+  EXPECT_EQ(records->at(0).max_replicas, 6);
   framework::ModelViews views;
   ASSERT_TRUE(views.rebuild(*cluster).ok());
   ASSERT_EQ(views.models().models.size(), 1u);

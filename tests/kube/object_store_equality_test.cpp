@@ -180,8 +180,15 @@ void expect_same(const ObjectStore& store, const ReferenceObjectStore& ref, cons
   // What the model views read of the Deployments: the records the store keeps beside the packed objects.
   std::vector<framework::DeploymentRecord> records;
   for (const auto& d : ref.list("Deployment", "")) records.push_back(framework::deployment_record_of(*d));
-  EXPECT_EQ(store.deployment_records(), records) << step;
-  for (const auto& r : records) EXPECT_EQ(store.deployment_record(r.ns, r.name), r) << step;
+  const auto stored = store.deployment_records();
+  ASSERT_EQ(stored.size(), records.size()) << step;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    ASSERT_TRUE(stored[i]) << step;
+    EXPECT_EQ(*stored[i], records[i]) << step;
+    const auto one = store.deployment_record(records[i].ns, records[i].name);
+    EXPECT_EQ(one, stored[i]) << step << ": the same record, shared";
+  }
+  EXPECT_FALSE(store.deployment_record("a", "missing"));
   EXPECT_EQ(store.pod_owners(), ref.pod_owners()) << step;
 }
 

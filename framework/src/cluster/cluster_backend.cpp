@@ -60,21 +60,30 @@ sdk::Result<std::optional<PodOwner>> ClusterBackend::get_pod_owner(const std::st
   return std::optional<PodOwner>(pod_owner_of(**pod));
 }
 
-sdk::Result<std::vector<DeploymentRecord>> ClusterBackend::list_deployment_records() {
+sdk::Result<std::vector<DeploymentRecordPtr>> ClusterBackend::list_deployment_records() {
   auto deployments = list_shared("Deployment", "");
   if (!deployments) return deployments.error();
-  std::vector<DeploymentRecord> out;
+  std::vector<DeploymentRecordPtr> out;
   out.reserve(deployments->size());
-  for (const auto& d : *deployments) out.push_back(deployment_record_of(*d));
+  for (const auto& d : *deployments) out.push_back(std::make_shared<const DeploymentRecord>(deployment_record_of(*d)));
   return out;
 }
 
-sdk::Result<std::optional<DeploymentRecord>> ClusterBackend::get_deployment_record(const std::string& ns,
-                                                                                   const std::string& name) {
+sdk::Result<std::vector<HpaRecord>> ClusterBackend::list_hpa_records() {
+  auto hpas = list_shared("HorizontalPodAutoscaler", "");
+  if (!hpas) return hpas.error();
+  std::vector<HpaRecord> out;
+  out.reserve(hpas->size());
+  for (const auto& h : *hpas)
+    if (h) out.push_back(hpa_record_of(*h));
+  return out;
+}
+
+sdk::Result<DeploymentRecordPtr> ClusterBackend::get_deployment_record(const std::string& ns, const std::string& name) {
   auto d = get_shared("Deployment", ns, name);
   if (!d) return d.error();
-  if (!*d) return std::optional<DeploymentRecord>();
-  return std::optional<DeploymentRecord>(deployment_record_of(**d));
+  if (!*d) return DeploymentRecordPtr();
+  return DeploymentRecordPtr(std::make_shared<const DeploymentRecord>(deployment_record_of(**d)));
 }
 
 }  // namespace wva::framework

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cluster/deployment_record.h"
+#include "cluster/hpa_record.h"
 #include "wva/sdk/context.h"
 #include "wva/sdk/util/memory_cluster.h"
 
@@ -64,10 +65,13 @@ class ClusterBackend : public sdk::ClusterView {
   virtual sdk::Result<std::optional<PodOwner>> get_pod_owner(const std::string& ns, const std::string& name);
   // Every Deployment (all namespaces) as the model views read it, without handing out their JSON where the
   // backend keeps them otherwise. Default: from list_shared("Deployment", "").
-  virtual sdk::Result<std::vector<DeploymentRecord>> list_deployment_records();
-  // One Deployment's record; nullopt when it does not exist. Default: from get_shared("Deployment", ...).
-  virtual sdk::Result<std::optional<DeploymentRecord>> get_deployment_record(const std::string& ns,
-                                                                             const std::string& name);
+  virtual sdk::Result<std::vector<DeploymentRecordPtr>> list_deployment_records();
+  // One Deployment's record; null when it does not exist. Default: from get_shared("Deployment", ...).
+  virtual sdk::Result<DeploymentRecordPtr> get_deployment_record(const std::string& ns, const std::string& name);
+  // Every HorizontalPodAutoscaler (all namespaces) as the model views read it, each object's JSON made and
+  // dropped in turn where the backend keeps them packed (a fleet has one per variant: 30,000 HPAs' JSON at
+  // once was the largest transient of a rebuild). Default: from list_shared("HorizontalPodAutoscaler", "").
+  virtual sdk::Result<std::vector<HpaRecord>> list_hpa_records();
   // `listener` is called (from any thread) when a VariantAutoscaling or one of the controller's ConfigMaps
   // changed, so the host can run a cycle soon instead of at the next interval. Default: never called
   // (the local backend is polled by refresh()).

@@ -79,7 +79,12 @@ void trim_hpa(json& hpa) {
   }
 }
 
-ReplicaBounds bounds_within(int va_min, std::optional<int> va_max, const HpaRecord& hpa) {
+HpaBounds hpa_bounds_of(HpaRecord record) {
+  return HpaBounds{std::move(record.target), record.min_replicas, record.max_replicas, std::move(record.problems)};
+}
+
+ReplicaBounds bounds_within(int va_min, std::optional<int> va_max, const HpaBounds& hpa, const std::string& hpa_ns,
+                            const std::string& hpa_name) {
   ReplicaBounds b;
   const int hpa_min = hpa.min_replicas.value_or(0);
   b.min_replicas = std::max(va_min, hpa_min);
@@ -94,7 +99,7 @@ ReplicaBounds bounds_within(int va_min, std::optional<int> va_max, const HpaReco
     return "[" + std::to_string(lo) + ", " + (hi ? std::to_string(*hi) : std::string("unbounded")) + "]";
   };
   b.conflict = "replicas " + range(va_min, va_max) + " of the VariantAutoscaling and " +
-               range(hpa_min, hpa.max_replicas) + " of HorizontalPodAutoscaler " + hpa.ns + "/" + hpa.name +
+               range(hpa_min, hpa.max_replicas) + " of HorizontalPodAutoscaler " + hpa_ns + "/" + hpa_name +
                " do not overlap; the HPA scales within its own bounds, so " + std::to_string(held) + " is used";
   b.min_replicas = held;
   b.max_replicas = held;

@@ -150,7 +150,10 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
   snap.stamps = stamps;
   std::vector<std::string> errors;
   std::map<std::string, std::string> seen;    // object key -> where it was first defined
+  std::size_t unpacked = 0;                   // snap.objects from here on: the last file's, not yet packed
   for (const auto& [path, stamp] : stamps) {  // std::map: sorted by path, so by file name
+    pack_read(snap, unpacked);
+    unpacked = snap.objects.size();
     const std::string file = path.string();
     auto read = read_bounded_file(path);
     if (!read) {
@@ -221,6 +224,7 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
   }
   for (std::size_t i = 0; i < extra_objects_.size(); ++i)
     accept_object(extra_objects_[i], extra_origin_ + "[" + std::to_string(i) + "]", snap.objects, errors, seen);
+  pack_read(snap, unpacked);
   if (!errors.empty()) {
     std::string message;
     // One problem per line: names from the files cannot add lines of their own.
@@ -230,9 +234,37 @@ sdk::Result<LocalCluster::Snapshot> LocalCluster::read_folder(const Stamps& stam
   return snap;
 }
 
+void LocalCluster::pack_read(Snapshot& snap, std::size_t first) {
+  std::size_t kept = first;
+  for (std::size_t i = first; i < snap.objects.size(); ++i) {
+    json& obj = snap.objects[i];
+    const auto& kind = obj["kind"];
+    std::optional<ReadObject::Kind> packed_kind;
+    if (kind == "Deployment") packed_kind = ReadObject::Kind::kDeployment;
+    else if (kind == "VariantAutoscaling") packed_kind = ReadObject::Kind::kVariantAutoscaling;
+    else if (kind == "HorizontalPodAutoscaler") packed_kind = ReadObject::Kind::kHpa;
+    if (!packed_kind) {
+      if (kept != i) snap.objects[kept] = std::move(obj);
+      ++kept;
+      continue;
+    }
+    const auto& m = obj["metadata"];
+    ReadObject read{
+        *packed_kind, m["namespace"].get<std::string>() + "/" + m["name"].get<std::string>(), PackedObject(obj), {}, 0};
+    if (*packed_kind == ReadObject::Kind::kDeployment) {
+      read.record = std::make_shared<const DeploymentRecord>(deployment_record_of(obj));
+      read.pods = sdk::InMemoryCluster::synthesized_pod_count(obj);
+    }
+    snap.packed.push_back(std::move(read));
+    obj = nullptr;  // its tree is freed now, not with the whole folder's
+  }
+  snap.objects.resize(kept);
+}
+
 LocalCluster::LocalDeployment LocalCluster::local_deployment(PackedObject from_file, PackedObject current,
                                                              const json& object) {
-  LocalDeployment d{std::move(from_file), std::move(current), deployment_record_of(object),
+  LocalDeployment d{std::move(from_file), std::move(current),
+                    std::make_shared<const DeploymentRecord>(deployment_record_of(object)),
                     sdk::InMemoryCluster::synthesized_pod_count(object), ++last_version_};
   return d;
 }
@@ -257,45 +289,47 @@ void LocalCluster::install(Snapshot snapshot, bool keep_memory) {
     }
     return merged;
   };
-  for (auto& parsed : snapshot.objects) {
-    if (parsed["kind"] == "Deployment") {
-      const auto& m = parsed["metadata"];
-      const std::string key = m["namespace"].get<std::string>() + "/" + m["name"].get<std::string>();
-      PackedObject from_file(parsed);
-      std::optional<json> merged;
-      if (keep_memory)
-        if (auto old = deployments_.find(key);
-            old != deployments_.end() && !old->second.current.same_bytes(old->second.from_file)) {
-          auto old_file = old->second.from_file.get();
-          if (without_status(*old_file) == without_status(parsed))
-            merged = merged_with(parsed, *old_file, *old->second.current.get());
+  for (auto& read : snapshot.packed) {
+    switch (read.kind) {
+      case ReadObject::Kind::kDeployment: {
+        std::optional<json> merged;
+        if (keep_memory)
+          if (auto old = deployments_.find(read.key);
+              old != deployments_.end() && !old->second.current.same_bytes(old->second.from_file)) {
+            auto old_file = old->second.from_file.get();
+            auto parsed = read.from_file.get();
+            if (without_status(*old_file) == without_status(*parsed))
+              merged = merged_with(*parsed, *old_file, *old->second.current.get());
+          }
+        if (merged) {
+          deployments.emplace(read.key, local_deployment(std::move(read.from_file), PackedObject(*merged), *merged));
+        } else {
+          PackedObject current = read.from_file;
+          deployments.emplace(read.key, LocalDeployment{std::move(read.from_file), std::move(current),
+                                                        std::move(read.record), read.pods, ++last_version_});
         }
-      if (merged) deployments.emplace(key, local_deployment(std::move(from_file), PackedObject(*merged), *merged));
-      else {
-        PackedObject current = from_file;
-        deployments.emplace(key, local_deployment(std::move(from_file), std::move(current), parsed));
+        break;
       }
-      continue;
+      case ReadObject::Kind::kVariantAutoscaling: {
+        PackedObject current = read.from_file;
+        if (keep_memory)
+          if (auto old = vas_.find(read.key);
+              old != vas_.end() && !old->second.current.same_bytes(old->second.from_file)) {
+            auto old_file = old->second.from_file.get();
+            auto parsed = read.from_file.get();
+            if (without_status(*old_file) == without_status(*parsed))
+              current = PackedObject(merged_with(*parsed, *old_file, *old->second.current.get()));
+          }
+        vas.emplace(read.key, LocalVa{std::move(read.from_file), std::move(current), ++last_version_});
+        break;
+      }
+      case ReadObject::Kind::kHpa:  // read only, trimmed (read_folder) as the kube backend does
+        hpas.emplace(std::move(read.key), std::move(read.from_file));
+        break;
     }
-    if (parsed["kind"] == "VariantAutoscaling") {
-      const auto& m = parsed["metadata"];
-      const std::string key = m["namespace"].get<std::string>() + "/" + m["name"].get<std::string>();
-      PackedObject from_file(parsed);
-      PackedObject current = from_file;
-      if (keep_memory)
-        if (auto old = vas_.find(key); old != vas_.end() && !old->second.current.same_bytes(old->second.from_file)) {
-          auto old_file = old->second.from_file.get();
-          if (without_status(*old_file) == without_status(parsed))
-            current = PackedObject(merged_with(parsed, *old_file, *old->second.current.get()));
-        }
-      vas.emplace(key, LocalVa{std::move(from_file), std::move(current), ++last_version_});
-      continue;
-    }
-    if (parsed["kind"] == "HorizontalPodAutoscaler") {  // read only, trimmed (read_folder) as the kube backend does
-      const auto& m = parsed["metadata"];
-      hpas.emplace(m["namespace"].get<std::string>() + "/" + m["name"].get<std::string>(), PackedObject(parsed));
-      continue;
-    }
+  }
+  snapshot.packed.clear();
+  for (auto& parsed : snapshot.objects) {
     const std::string key = object_key(parsed);
     auto from_file = std::make_shared<const json>(std::move(parsed));
     sdk::ObjectSnapshot obj = from_file;  // shared with file_objects_ unless memory is carried over
@@ -365,7 +399,7 @@ void LocalCluster::fill_scratch(sdk::InMemoryCluster& scratch, const std::string
     if (auto it = deployments_.find(ns + "/" + *name); it != deployments_.end()) add(it->second);
   } else {
     for (const auto& [key, d] : deployments_)
-      if (ns.empty() || d.record.ns == ns) add(d);
+      if (ns.empty() || d.record->ns == ns) add(d);
   }
 }
 
@@ -375,7 +409,7 @@ sdk::Result<std::vector<sdk::ObjectSnapshot>> LocalCluster::list_shared(const st
     std::lock_guard lock(mutex_);
     std::vector<sdk::ObjectSnapshot> out;
     for (const auto& [key, d] : deployments_)
-      if (ns.empty() || d.record.ns == ns) out.push_back(d.current.get());
+      if (ns.empty() || d.record->ns == ns) out.push_back(d.current.get());
     return out;
   }
   if (kind == "VariantAutoscaling") {
@@ -460,7 +494,7 @@ sdk::Result<std::vector<PodOwner>> LocalCluster::list_pod_owners() {
   std::lock_guard lock(mutex_);
   for (const auto& [key, d] : deployments_)
     for (long long i = 0; i < d.pods; ++i)
-      out.push_back(PodOwner{d.record.ns, d.record.name + "-" + std::to_string(i), d.record.name, {}});
+      out.push_back(PodOwner{d.record->ns, d.record->name + "-" + std::to_string(i), d.record->name, {}});
   return out;
 }
 
@@ -481,20 +515,27 @@ sdk::Result<std::optional<PodOwner>> LocalCluster::get_pod_owner(const std::stri
   return std::optional<PodOwner>(PodOwner{ns, name, deployment, {}});
 }
 
-sdk::Result<std::vector<DeploymentRecord>> LocalCluster::list_deployment_records() {
+sdk::Result<std::vector<DeploymentRecordPtr>> LocalCluster::list_deployment_records() {
   std::lock_guard lock(mutex_);
-  std::vector<DeploymentRecord> out;
+  std::vector<DeploymentRecordPtr> out;
   out.reserve(deployments_.size());
   for (const auto& [key, d] : deployments_) out.push_back(d.record);
   return out;
 }
 
-sdk::Result<std::optional<DeploymentRecord>> LocalCluster::get_deployment_record(const std::string& ns,
-                                                                                 const std::string& name) {
+sdk::Result<std::vector<HpaRecord>> LocalCluster::list_hpa_records() {
+  std::lock_guard lock(mutex_);
+  std::vector<HpaRecord> out;
+  out.reserve(hpas_.size());
+  for (const auto& [key, h] : hpas_) out.push_back(hpa_record_of(*h.get()));
+  return out;
+}
+
+sdk::Result<DeploymentRecordPtr> LocalCluster::get_deployment_record(const std::string& ns, const std::string& name) {
   std::lock_guard lock(mutex_);
   auto it = deployments_.find(ns + "/" + name);
-  if (it == deployments_.end()) return std::optional<DeploymentRecord>();
-  return std::optional<DeploymentRecord>(it->second.record);
+  if (it == deployments_.end()) return DeploymentRecordPtr();
+  return it->second.record;
 }
 
 sdk::Result<void> LocalCluster::patch_deployment_status_locked(const std::string& ns, const std::string& name,

@@ -63,9 +63,10 @@ class LocalCluster final : public ClusterBackend {
   sdk::Result<std::vector<PodOwner>> list_pod_owners() override;
   sdk::Result<std::optional<PodOwner>> get_pod_owner(const std::string& ns, const std::string& name) override;
   // The Deployments' records, without unpacking them.
-  sdk::Result<std::vector<DeploymentRecord>> list_deployment_records() override;
-  sdk::Result<std::optional<DeploymentRecord>> get_deployment_record(const std::string& ns,
-                                                                     const std::string& name) override;
+  sdk::Result<std::vector<DeploymentRecordPtr>> list_deployment_records() override;
+  sdk::Result<DeploymentRecordPtr> get_deployment_record(const std::string& ns, const std::string& name) override;
+  // The HPAs' records, each unpacked in turn.
+  sdk::Result<std::vector<HpaRecord>> list_hpa_records() override;
 
   std::string system_namespace() const override;
   sdk::Result<std::vector<sdk::ObjectSnapshot>> list_shared(const std::string& kind, const std::string& ns) override;
@@ -86,10 +87,23 @@ class LocalCluster final : public ClusterBackend {
     friend bool operator==(const FileStamp&, const FileStamp&) = default;
   };
   using Stamps = std::map<std::filesystem::path, FileStamp>;
+  // A Deployment, VariantAutoscaling or HPA as read from its file, packed as soon as its file is read: the
+  // JSON of a whole fleet at once (30,000 Deployments and as many HPAs) was the load's peak, and the
+  // long-lived objects made while it was held pinned the allocator's pages it freed.
+  struct ReadObject {
+    enum class Kind { kDeployment, kVariantAutoscaling, kHpa } kind;
+    std::string key;  // "ns/name"
+    PackedObject from_file;
+    DeploymentRecordPtr record;  // a Deployment's
+    long long pods = 0;          // a Deployment's synthesized pods
+  };
   struct Snapshot {
-    std::vector<nlohmann::json> objects;  // as written in the files
+    std::vector<ReadObject> packed;       // in the order of the files
+    std::vector<nlohmann::json> objects;  // every other kind, as written in the files
     Stamps stamps;
   };
+  // Moves the objects of snap.objects from index `first` on that install() keeps packed into snap.packed.
+  static void pack_read(Snapshot& snap, std::size_t first);
 
   // A VariantAutoscaling: its status, which the status sink writes every cycle something changes, takes
   // several KB as JSON (10,000 VAs: about 70 MB); packed, about a third of it.
@@ -99,11 +113,11 @@ class LocalCluster final : public ClusterBackend {
     std::uint64_t version = 0;  // of `current` (object_version)
   };
   struct LocalDeployment {
-    PackedObject from_file;  // as last read from disk
-    PackedObject current;    // shares from_file's bytes until scale() or a status patch changes it
-    DeploymentRecord record;
-    long long pods = 0;         // synthesized pods <name>-0 .. <name>-<pods-1>
-    std::uint64_t version = 0;  // of `current` (object_version)
+    PackedObject from_file;      // as last read from disk
+    PackedObject current;        // shares from_file's bytes until scale() or a status patch changes it
+    DeploymentRecordPtr record;  // never null
+    long long pods = 0;          // synthesized pods <name>-0 .. <name>-<pods-1>
+    std::uint64_t version = 0;   // of `current` (object_version)
   };
   // A Deployment record for `current` (`object` unpacked), with the next version.
   LocalDeployment local_deployment(PackedObject from_file, PackedObject current, const nlohmann::json& object);

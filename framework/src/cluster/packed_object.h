@@ -24,12 +24,13 @@ class PackedObject {
   // get() returns that same snapshot; once none does, the next get() unpacks again.
   sdk::ObjectSnapshot get() const;
   bool empty() const { return !bytes_; }
-  std::size_t packed_size() const { return bytes_ ? bytes_->size() : 0; }
+  std::size_t packed_size() const { return size_; }
   // Copies share the bytes: whether two hold the same packing (not merely equal bytes).
   bool same_bytes(const PackedObject& other) const { return bytes_ == other.bytes_; }
 
  private:
-  std::shared_ptr<const std::vector<std::uint8_t>> bytes_;
+  std::shared_ptr<std::uint8_t[]> bytes_;  // never written after the constructor; shared by copies
+  std::size_t size_ = 0;
   mutable std::weak_ptr<const nlohmann::json> unpacked_;
 };
 

@@ -312,7 +312,7 @@ std::string label_value_of(const std::string& model_id) {
   return out;
 }
 
-const std::map<std::string, DeploymentRecord> kNoDeployments;
+const std::map<std::string, DeploymentRecordPtr> kNoDeployments;
 
 // Sorted vectors as small sets (a few entries each: a std::set costs a node per entry).
 template <class T>
@@ -418,12 +418,12 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
             condition(va, "False", "TargetNotFound", "Scale target Deployment " + name + " not found"));
         continue;
       }
-      targets.push_back(&it->second);
+      targets.push_back(it->second.get());
       out.conditions.push_back(condition(va, "True", "TargetFound", "Scale target Deployment " + name + " found"));
     } else {
       const std::string label_value = label_value_of(key.model_id);
       if (auto it = deployments_by_label_.find({key.ns, label_value}); it != deployments_by_label_.end())
-        for (const auto& name : it->second) targets.push_back(&ns_deps.at(name));
+        for (const auto& name : it->second) targets.push_back(ns_deps.at(name).get());
       // Without a labelled Deployment: those owning the pods that serve the model by their metrics, unless
       // labelled for another model.
       const bool by_metrics = targets.empty() && discovered_pods_.count(key);
@@ -434,8 +434,8 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
         for (const auto& name : owners) {
           auto d = ns_deps.find(name);
           if (d == ns_deps.end()) continue;  // an owner the backend named but does not hold
-          if (const auto& l = d->second.model_label; !l.empty() && l != label_value) continue;
-          targets.push_back(&d->second);
+          if (const auto& l = d->second->model_label; !l.empty() && l != label_value) continue;
+          targets.push_back(d->second.get());
         }
       }
       if (targets.empty()) {
@@ -542,18 +542,24 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
 
       v.min_replicas = min_replicas;
       v.max_replicas = max_replicas;
-      if (auto h = hpas_by_target_.find({key.ns, dep_name}); h != hpas_by_target_.end()) {
-        const HpaRecord& hpa = hpas_.at({key.ns, h->second.front()});
+      std::vector<const std::string*> hpa_names;  // of the HPAs scaling this Deployment, sorted
+      if (auto ns_hpas = hpas_by_target_.find(key.ns); ns_hpas != hpas_by_target_.end())
+        for (auto it = ns_hpas->second.lower_bound({dep_name, ""});
+             it != ns_hpas->second.end() && it->first == dep_name; ++it)
+          hpa_names.push_back(&it->second);
+      if (!hpa_names.empty()) {
+        const std::string& hpa_name = *hpa_names.front();
+        const HpaBounds& hpa = *hpa_bounds(key.ns, hpa_name);
         out.warnings.insert(out.warnings.end(), hpa.problems.begin(), hpa.problems.end());
-        if (h->second.size() > 1) {
+        if (hpa_names.size() > 1) {
           std::string names;
-          for (const auto& n : h->second) names += (names.empty() ? "" : ", ") + n;
+          for (const auto* n : hpa_names) names += (names.empty() ? "" : ", ") + *n;
           out.warnings.push_back("Deployment " + key.ns + "/" + dep_name +
                                  " is the target of several HorizontalPodAutoscalers (" + names +
                                  "): Kubernetes scales it with none of them (condition AmbiguousSelector); " +
-                                 "the bounds of " + hpa.name + " are used");
+                                 "the bounds of " + hpa_name + " are used");
         }
-        const ReplicaBounds b = bounds_within(min_replicas, max_replicas, hpa);
+        const ReplicaBounds b = bounds_within(min_replicas, max_replicas, hpa, key.ns, hpa_name);
         if (!b.conflict.empty()) out.warnings.push_back(va_where + ", Deployment " + dep_name + ": " + b.conflict);
         if (b.min_replicas != min_replicas || b.max_replicas != max_replicas) v.hpa_bounded = true;
         v.min_replicas = b.min_replicas;
@@ -576,10 +582,10 @@ ModelViews::Built ModelViews::build_model(const sdk::ModelKey& key, const std::s
   return out;
 }
 
-void ModelViews::index_deployment(const std::string& ns, const std::string& name, std::optional<DeploymentRecord> rec) {
+void ModelViews::index_deployment(const std::string& ns, const std::string& name, DeploymentRecordPtr rec) {
   auto& by_name = deployments_[ns];
   if (auto old = by_name.find(name); old != by_name.end()) {
-    if (const auto& l = old->second.model_label; !l.empty()) {
+    if (const auto& l = old->second->model_label; !l.empty()) {
       auto it = deployments_by_label_.find({ns, l});
       if (it != deployments_by_label_.end() && erase_sorted(it->second, name) && it->second.empty())
         deployments_by_label_.erase(it);
@@ -588,23 +594,33 @@ void ModelViews::index_deployment(const std::string& ns, const std::string& name
   }
   if (rec) {
     if (!rec->model_label.empty()) insert_sorted(deployments_by_label_[{ns, rec->model_label}], name);
-    by_name.emplace(name, std::move(*rec));
+    by_name.emplace(name, std::move(rec));
   }
   if (by_name.empty()) deployments_.erase(ns);
 }
 
-void ModelViews::index_hpa(const std::string& ns, const std::string& name, std::optional<HpaRecord> rec) {
-  if (auto old = hpas_.find({ns, name}); old != hpas_.end()) {
-    if (!old->second.target.empty()) {
-      auto it = hpas_by_target_.find({ns, old->second.target});
-      if (it != hpas_by_target_.end() && erase_sorted(it->second, name) && it->second.empty())
-        hpas_by_target_.erase(it);
+const HpaBounds* ModelViews::hpa_bounds(const std::string& ns, const std::string& name) const {
+  auto in_ns = hpas_.find(ns);
+  if (in_ns == hpas_.end()) return nullptr;
+  auto it = in_ns->second.find(name);
+  return it == in_ns->second.end() ? nullptr : &it->second;
+}
+
+void ModelViews::index_hpa(const std::string& ns, const std::string& name, std::optional<HpaBounds> bounds) {
+  if (auto in_ns = hpas_.find(ns); in_ns != hpas_.end()) {
+    if (auto old = in_ns->second.find(name); old != in_ns->second.end()) {
+      if (!old->second.target.empty())
+        if (auto by_target = hpas_by_target_.find(ns); by_target != hpas_by_target_.end()) {
+          by_target->second.erase({old->second.target, name});
+          if (by_target->second.empty()) hpas_by_target_.erase(by_target);
+        }
+      in_ns->second.erase(old);
+      if (in_ns->second.empty()) hpas_.erase(in_ns);
     }
-    hpas_.erase(old);
   }
-  if (!rec) return;
-  if (!rec->target.empty()) insert_sorted(hpas_by_target_[{ns, rec->target}], name);
-  hpas_.emplace(NsName{ns, name}, std::move(*rec));
+  if (!bounds) return;
+  if (!bounds->target.empty()) hpas_by_target_[ns].emplace(bounds->target, name);
+  hpas_[ns].emplace(name, std::move(*bounds));
 }
 
 // Pod owner: the backend's; else the longest Deployment name that prefixes the pod name followed by '-'
@@ -615,7 +631,7 @@ std::string ModelViews::resolve_owner(const std::string& ns, const std::string& 
   if (ns_it == deployments_.end()) return {};
   for (size_t dash = pod.rfind('-'); dash != std::string::npos && dash > 0; dash = pod.rfind('-', dash - 1)) {
     auto d = ns_it->second.find(pod.substr(0, dash));
-    if (d != ns_it->second.end() && d->second.selects(entry.labels)) return d->first;
+    if (d != ns_it->second.end() && d->second->selects(entry.labels)) return d->first;
   }
   return {};
 }
@@ -759,7 +775,7 @@ sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
     return sdk::make_error(deployments.error().code, "listing Deployments: " + deployments.error().message);
   auto pods = cluster.list_pod_owners();
   if (!pods.ok()) return sdk::make_error(pods.error().code, "listing Pods: " + pods.error().message);
-  auto hpas = cluster.list_shared("HorizontalPodAutoscaler", "");
+  auto hpas = cluster.list_hpa_records();
   if (!hpas.ok())
     return sdk::make_error(hpas.error().code, "listing HorizontalPodAutoscalers: " + hpas.error().message);
 
@@ -789,16 +805,14 @@ sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
   deployments_.clear();
   deployments_by_label_.clear();
   for (auto& d : *deployments) {
-    const std::string ns = d.ns, name = d.name;
+    const std::string ns = d->ns, name = d->name;
     index_deployment(ns, name, std::move(d));
   }
   hpas_.clear();
   hpas_by_target_.clear();
-  for (const auto& h : *hpas) {
-    if (!h) continue;
-    HpaRecord rec = hpa_record_of(*h);
+  for (auto& rec : *hpas) {
     const std::string ns = rec.ns, name = rec.name;
-    index_hpa(ns, name, std::move(rec));
+    index_hpa(ns, name, hpa_bounds_of(std::move(rec)));
   }
   pods_apart_.clear();
   pods_by_owner_.clear();
@@ -877,7 +891,7 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
     auto n = deployments_.find(ns);
     if (n == deployments_.end()) return std::string();
     auto d = n->second.find(name);
-    return d == n->second.end() ? std::string() : d->second.model_label;
+    return d == n->second.end() ? std::string() : d->second->model_label;
   };
   for (const auto& ref : changed) {
     if (ref.kind != "Deployment") continue;
@@ -904,12 +918,13 @@ sdk::Result<void> ModelViews::update(ClusterBackend& cluster, const std::vector<
     if (ref.kind != "HorizontalPodAutoscaler") continue;
     auto got = cluster.get_shared(ref.kind, ref.ns, ref.name);
     if (!got.ok()) return failed(got.error(), "reading HorizontalPodAutoscaler " + ref.ns + "/" + ref.name);
-    if (auto old = hpas_.find({ref.ns, ref.name}); old != hpas_.end() && !old->second.target.empty())
-      models_of_deployment(ref.ns, old->second.target, label_now(ref.ns, old->second.target), dirty);
-    std::optional<HpaRecord> rec;
-    if (*got) rec = hpa_record_of(**got);
-    if (rec && !rec->target.empty()) models_of_deployment(ref.ns, rec->target, label_now(ref.ns, rec->target), dirty);
-    index_hpa(ref.ns, ref.name, std::move(rec));
+    if (const HpaBounds* old = hpa_bounds(ref.ns, ref.name); old && !old->target.empty())
+      models_of_deployment(ref.ns, old->target, label_now(ref.ns, old->target), dirty);
+    std::optional<HpaBounds> bounds;
+    if (*got) bounds = hpa_bounds_of(hpa_record_of(**got));
+    if (bounds && !bounds->target.empty())
+      models_of_deployment(ref.ns, bounds->target, label_now(ref.ns, bounds->target), dirty);
+    index_hpa(ref.ns, ref.name, std::move(bounds));
   }
   for (const auto& ref : changed) {
     if (ref.kind != "Pod") continue;

@@ -85,8 +85,8 @@ class ModelViews {
 
   Built build_model(const sdk::ModelKey& key, const std::string& system_namespace) const;
   void install(const sdk::ModelKey& key, Built built);
-  void index_deployment(const std::string& ns, const std::string& name, std::optional<DeploymentRecord> rec);
-  void index_hpa(const std::string& ns, const std::string& name, std::optional<HpaRecord> rec);
+  void index_deployment(const std::string& ns, const std::string& name, DeploymentRecordPtr rec);  // null: gone
+  void index_hpa(const std::string& ns, const std::string& name, std::optional<HpaBounds> bounds);
   std::string resolve_owner(const std::string& ns, const std::string& pod, const PodEntry& entry) const;
   // The pod's resolved owner ("" = none); nullopt when the cluster has no such pod.
   std::optional<std::string> pod_owner(const std::string& ns, const std::string& pod) const;
@@ -116,11 +116,12 @@ class ModelViews {
   std::size_t prefix_warnings_ = 0;                 // config_warnings_ + skipped_warnings_ in out_.warnings
   // Indexes of the cached objects (VAs: shared snapshots, not copies; Deployments: their records).
   std::map<NsName, sdk::ObjectSnapshot> vas_;
-  std::map<sdk::ModelKey, std::vector<std::string>> groups_;                    // model -> its VAs' names, sorted
-  std::map<std::string, std::map<std::string, DeploymentRecord>> deployments_;  // ns -> name -> what is read
-  std::map<NsName, std::vector<std::string>> deployments_by_label_;             // (ns, llmd.ai/model) -> names, sorted
-  std::map<NsName, HpaRecord> hpas_;                                            // (ns, HPA name) -> what is read
-  std::map<NsName, std::vector<std::string>> hpas_by_target_;                   // (ns, Deployment) -> HPA names, sorted
+  std::map<sdk::ModelKey, std::vector<std::string>> groups_;                       // model -> its VAs' names, sorted
+  std::map<std::string, std::map<std::string, DeploymentRecordPtr>> deployments_;  // ns -> name -> what is read
+  std::map<NsName, std::vector<std::string>> deployments_by_label_;  // (ns, llmd.ai/model) -> names, sorted
+  std::map<std::string, std::map<std::string, HpaBounds>> hpas_;     // ns -> HPA name -> what is read
+  std::map<std::string, std::set<NsName>> hpas_by_target_;           // ns -> (Deployment, HPA name)
+  const HpaBounds* hpa_bounds(const std::string& ns, const std::string& name) const;
   // A pod whose backend-named owner prefixes its name ("<deployment>-...") is only in pods_by_owner_
   // (pod_owner() finds it there); the others (no owner named by the backend, or an owner its name does not
   // start with) are kept here with their entry: at 120,000 pods most are not, and a map node per pod cost

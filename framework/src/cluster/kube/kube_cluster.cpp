@@ -201,12 +201,16 @@ sdk::Result<std::optional<PodOwner>> KubeCluster::get_pod_owner(const std::strin
   return store_.pod_owner(ns, name);
 }
 
-sdk::Result<std::vector<DeploymentRecord>> KubeCluster::list_deployment_records() {
+sdk::Result<std::vector<DeploymentRecordPtr>> KubeCluster::list_deployment_records() {
   return store_.deployment_records();
 }
 
-sdk::Result<std::optional<DeploymentRecord>> KubeCluster::get_deployment_record(const std::string& ns,
-                                                                                const std::string& name) {
+sdk::Result<std::vector<HpaRecord>> KubeCluster::list_hpa_records() {
+  if (!cached("HorizontalPodAutoscaler", "")) return ClusterBackend::list_hpa_records();
+  return store_.hpa_records();
+}
+
+sdk::Result<DeploymentRecordPtr> KubeCluster::get_deployment_record(const std::string& ns, const std::string& name) {
   return store_.deployment_record(ns, name);
 }
 

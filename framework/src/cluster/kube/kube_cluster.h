@@ -77,9 +77,10 @@ class KubeCluster final : public ClusterBackend {
   sdk::Result<std::vector<PodOwner>> list_pod_owners() override;
   sdk::Result<std::optional<PodOwner>> get_pod_owner(const std::string& ns, const std::string& name) override;
   // The cached Deployments' records, without unpacking them.
-  sdk::Result<std::vector<DeploymentRecord>> list_deployment_records() override;
-  sdk::Result<std::optional<DeploymentRecord>> get_deployment_record(const std::string& ns,
-                                                                     const std::string& name) override;
+  sdk::Result<std::vector<DeploymentRecordPtr>> list_deployment_records() override;
+  sdk::Result<DeploymentRecordPtr> get_deployment_record(const std::string& ns, const std::string& name) override;
+  // The cached HPAs' records, each unpacked in turn.
+  sdk::Result<std::vector<HpaRecord>> list_hpa_records() override;
   void subscribe_changes(std::function<void()> listener) override { set_change_listener(std::move(listener)); }
   // How many objects of a cached kind the cache holds (no copies, no JSON made).
   std::size_t cached_count(const std::string& kind) const { return store_.size(kind); }

@@ -4,7 +4,7 @@
 #include <functional>
 #include <string_view>
 
-#include "cluster/hpa_record.h"           // trim_hpa
+#include "cluster/hpa_record.h"           // trim_hpa, hpa_record_of
 #include "wva/sdk/util/memory_cluster.h"  // kPodDeploymentAnnotation
 
 namespace wva::framework::kube {
@@ -256,7 +256,7 @@ ObjectStore::Entry ObjectStore::make_entry(const std::string& kind, json obj) {
   if (kind == "Deployment") {
     trim_deployment(obj);
     DeploymentPack d;
-    d.record = deployment_record_of(obj);
+    d.record = std::make_shared<const DeploymentRecord>(deployment_record_of(obj));
     if (auto m = obj.find("metadata"); m != obj.end() && m->is_object())
       if (auto rv = m->find("resourceVersion"); rv != m->end()) {
         d.resource_version = std::move(*rv);
@@ -671,19 +671,28 @@ std::optional<PodOwner> ObjectStore::pod_owner(const std::string& ns, const std:
   return pod_owner_locked(it->first, it->second);
 }
 
-std::vector<DeploymentRecord> ObjectStore::deployment_records() const {
+std::vector<DeploymentRecordPtr> ObjectStore::deployment_records() const {
   std::lock_guard lock(mutex_);
-  std::vector<DeploymentRecord> out;
+  std::vector<DeploymentRecordPtr> out;
   out.reserve(deployments_.size());
   for (const auto& [key, d] : deployments_) out.push_back(d.record);
   return out;
 }
 
-std::optional<DeploymentRecord> ObjectStore::deployment_record(const std::string& ns, const std::string& name) const {
+std::vector<HpaRecord> ObjectStore::hpa_records() const {
+  std::lock_guard lock(mutex_);
+  std::vector<HpaRecord> out;
+  auto k = by_kind_.find("HorizontalPodAutoscaler");
+  if (k == by_kind_.end()) return out;
+  out.reserve(k->second.size());
+  for (const auto& [key, o] : k->second) out.push_back(hpa_record_of(*o.get()));
+  return out;
+}
+
+DeploymentRecordPtr ObjectStore::deployment_record(const std::string& ns, const std::string& name) const {
   std::lock_guard lock(mutex_);
   auto it = deployments_.find(ns + "/" + name);
-  if (it == deployments_.end()) return std::nullopt;
-  return it->second.record;
+  return it == deployments_.end() ? nullptr : it->second.record;
 }
 
 }  // namespace wva::framework::kube

@@ -115,8 +115,8 @@ struct ReplicaSetRecord {
 struct DeploymentPack {
   std::shared_ptr<const std::vector<std::uint8_t>> bytes;  // never null
   std::optional<nlohmann::json> resource_version;          // metadata.resourceVersion, when it had one
-  DeploymentRecord record;
-  mutable std::weak_ptr<const nlohmann::json> unpacked;  // shared while a reader holds it
+  DeploymentRecordPtr record;                              // never null
+  mutable std::weak_ptr<const nlohmann::json> unpacked;    // shared while a reader holds it
 
   // The object as it was given (resourceVersion put back). Not thread-safe: the store's lock.
   sdk::ObjectSnapshot object() const;
@@ -194,8 +194,10 @@ class ObjectStore {
   std::vector<PodOwner> pod_owners() const;
   std::optional<PodOwner> pod_owner(const std::string& ns, const std::string& name) const;
   // What the model views read of the Deployments, without unpacking them.
-  std::vector<DeploymentRecord> deployment_records() const;
-  std::optional<DeploymentRecord> deployment_record(const std::string& ns, const std::string& name) const;
+  std::vector<DeploymentRecordPtr> deployment_records() const;
+  DeploymentRecordPtr deployment_record(const std::string& ns, const std::string& name) const;  // null: none
+  // What the model views read of the HorizontalPodAutoscalers, each unpacked in turn.
+  std::vector<HpaRecord> hpa_records() const;
 
  private:
   void put_locked(const std::string& kind, Entry entry);
