@@ -833,6 +833,12 @@ sdk::Result<void> ModelViews::rebuild(ClusterBackend& cluster) {
     pods_by_owner_.emplace_hint(pods_by_owner_.end(), k, PodNames(names));
   }
   owned.clear();
+  // The lists are indexed: freed before the views are assembled, not after (120,000 pods' owners alone
+  // are about 20 MB).
+  std::vector<PodOwner>().swap(*pods);
+  std::vector<HpaRecord>().swap(*hpas);
+  std::vector<DeploymentRecordPtr>().swap(*deployments);
+  std::vector<sdk::ObjectSnapshot>().swap(*vas);
   assemble_all();
   built_ = true;
   return sdk::ok();
