@@ -87,6 +87,7 @@ class ModelViews {
   void install(const sdk::ModelKey& key, Built built);
   void index_deployment(const std::string& ns, const std::string& name, DeploymentRecordPtr rec);  // null: gone
   void index_hpa(const std::string& ns, const std::string& name, std::optional<HpaBounds> bounds);
+  const HpaBounds* hpa_bounds(const std::string& ns, const std::string& name) const;  // null: none
   std::string resolve_owner(const std::string& ns, const std::string& pod, const PodEntry& entry) const;
   // The pod's resolved owner ("" = none); nullopt when the cluster has no such pod.
   std::optional<std::string> pod_owner(const std::string& ns, const std::string& pod) const;
@@ -121,7 +122,6 @@ class ModelViews {
   std::map<NsName, std::vector<std::string>> deployments_by_label_;  // (ns, llmd.ai/model) -> names, sorted
   std::map<std::string, std::map<std::string, HpaBounds>> hpas_;     // ns -> HPA name -> what is read
   std::map<std::string, std::set<NsName>> hpas_by_target_;           // ns -> (Deployment, HPA name)
-  const HpaBounds* hpa_bounds(const std::string& ns, const std::string& name) const;
   // A pod whose backend-named owner prefixes its name ("<deployment>-...") is only in pods_by_owner_
   // (pod_owner() finds it there); the others (no owner named by the backend, or an owner its name does not
   // start with) are kept here with their entry: at 120,000 pods most are not, and a map node per pod cost
