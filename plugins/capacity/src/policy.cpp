@@ -207,7 +207,9 @@ Need size_at(const Coefficients& c, double kv_capacity, const Demand& d, const S
 }  // namespace
 
 int whole_pods(double pods, double pods_at_slo) {
-  return std::max(static_cast<int>(std::ceil(pods_at_slo - 1e-6)), static_cast<int>(std::lround(pods)));
+  const int meets_slo = static_cast<int>(std::ceil(pods_at_slo - 1e-6));
+  const int within_overshoot = static_cast<int>(std::ceil(pods / (1 + kMarginOvershoot) - 1e-6));
+  return std::max({meets_slo, static_cast<int>(std::lround(pods)), within_overshoot});
 }
 
 Need need_for(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s,

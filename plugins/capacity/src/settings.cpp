@@ -26,7 +26,8 @@ sdk::SettingsSchema settings_schema() {
                        "The SLO of a model without a service class."),
        Setting::number("latencyMargin", 0.8,
                        "Size so the predicted ITL / TTFT are at most this fraction of "
-                       "the SLO (the target: a fraction of a pod is rounded down while the SLO itself is met).")
+                       "the SLO (the target: a fraction of a pod is rounded down while the SLO itself is met "
+                       "and the pods carry at most 5 % more work than this allows).")
            .in_range(0.1, 1),
        Setting::number("maxUtilization", 0.9, "Per-token work per pod, whatever the SLO.").in_range(0.1, 0.99),
        Setting::number("kvTarget", 0.8, "KV-cache use per pod the fleet is sized to.").in_range(0.1, 1),
