@@ -182,8 +182,14 @@ RunOutcome run_pipeline(const Scenario& scenario, const PipelineSpec& pipe, cons
     if (!out.errors.empty()) return out;
   }
   if (auto errors = sim.start(); !errors.empty()) {
-    for (const auto& e : errors)
-      out.errors.push_back("pipelines." + pipe.name + ": " + scenario_error_text(e.to_string()));
+    // An error in the emulator's or an analyzer's settings carries its own path in the scenario file
+    // (every pipeline shares those sections); anything else is the pipeline's.
+    for (const auto& e : errors) {
+      std::string text = scenario_error_text(e.to_string());
+      const bool own_path =
+          text.starts_with("emulator.") || text.starts_with("emulator:") || text.starts_with("analyzers.");
+      out.errors.push_back(own_path ? std::move(text) : "pipelines." + pipe.name + ": " + text);
+    }
     return out;
   }
   const auto wall0 = std::chrono::steady_clock::now();

@@ -207,10 +207,21 @@ TEST(WvaSimulate, ScenarioErrorsHaveTheirPathInTheScenarioFileAndADidYouMean) {
   const Command c2 = run(wva_simulate(file2) + " 2>&1");
   EXPECT_EQ(c2.rc, 1) << c2.out;
   EXPECT_NE(c2.out.find(file2.string()), std::string::npos) << c2.out;
-  EXPECT_NE(c2.out.find("emulator.client.ttftTimout: unknown setting; did you mean \"ttftTimeout\"?"),
-            std::string::npos)
-      << c2.out;
+  EXPECT_NE(
+      c2.out.find(file2.string() + ": emulator.client.ttftTimout: unknown setting; did you mean \"ttftTimeout\"?"),
+      std::string::npos)
+      << "the emulator's own path, not the pipeline that surfaced it: " << c2.out;
   EXPECT_EQ(c2.out.find("sources.emulator"), std::string::npos) << c2.out;
+  // An analyzer's settings likewise: their path is under analyzers:, which every pipeline shares.
+  text = kTinyScenario;
+  const std::string analyzer = "sat: {plugin: saturation, mode: compatible}";
+  text.replace(text.find(analyzer), analyzer.size(),
+               "sat: {plugin: saturation, mode: compatible, kvCacheTreshold: 0.8}");
+  const auto file3 = d.write("bad3.yaml", text);
+  const Command c3 = run(wva_simulate(file3) + " 2>&1");
+  EXPECT_EQ(c3.rc, 1) << c3.out;
+  EXPECT_NE(c3.out.find(file3.string() + ": analyzers.sat.kvCacheTreshold: unknown setting"), std::string::npos)
+      << c3.out;
   EXPECT_EQ(c2.out.find("<generated>"), std::string::npos) << c2.out;
   EXPECT_EQ(scratch_dirs(d.dir / "tmp"), before);
 }
