@@ -103,6 +103,12 @@ double trend_skill(const TrendSkill& skill) {
   return std::clamp((skill.xy + kPrior) / (skill.xx + kPrior), 0.0, 1.0);
 }
 
+bool significant_rise(double rise_tps, double tokens_per_request, double rate, double window_s) {
+  if (!(rise_tps > 0) || !(tokens_per_request > 0) || !(rate > 0) || !(window_s > 0)) return false;
+  const double noise_tps = tokens_per_request * std::sqrt(rate / window_s);
+  return rise_tps > kRampSignificance * noise_tps;
+}
+
 bool fleet_short(double waiting_now, double waiting_before, int ready_pods, double safety_waiting) {
   return waiting_now > waiting_before && waiting_now >= safety_waiting * std::max(1, ready_pods);
 }
@@ -374,9 +380,22 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   const auto [slope_decode, slope_prefill] = arrival_slopes(st.arrivals.items());
   st.trend_decode = std::min(st.trend_decode, std::max(0.0, slope_decode));
   st.trend_prefill = std::min(st.trend_prefill, std::max(0.0, slope_prefill));
+  // A ramp under way when the model is first seen: Holt's trend starts at 0 and takes several cycles to
+  // build, so over the first horizon a rise that the arrivals show beyond their sampling noise is
+  // extrapolated at its robust slope at once. Those forecasts rest on a few samples, not on Holt's
+  // trend, so they are not scored in the trend's track record.
+  const bool first_horizon = !st.first_t || now - *st.first_t < horizon;
+  if (first_horizon && st.arrivals.size() >= 2) {
+    const double span = st.arrivals.items().back().t - st.arrivals.items().front().t;
+    if (significant_rise(slope_decode * span, out, rate, s.load_window_s) ||
+        significant_rise(slope_prefill * span, in, rate, s.load_window_s)) {
+      st.trend_decode = std::max(st.trend_decode, slope_decode);
+      st.trend_prefill = std::max(st.trend_prefill, slope_prefill);
+    }
+  }
   // How much of the trend to extrapolate: the share of its past predicted rises that came true.
   score_forecasts(st.trend_skill, now, horizon, decode_now, prefill_now);
-  if (st.trend_decode > 0 || st.trend_prefill > 0)
+  if ((st.trend_decode > 0 || st.trend_prefill > 0) && !first_horizon)
     st.trend_skill.pending.push_back({now, static_cast<float>(st.level_decode), static_cast<float>(st.level_prefill),
                                       static_cast<float>(std::max(0.0, st.trend_decode) * horizon),
                                       static_cast<float>(std::max(0.0, st.trend_prefill) * horizon)});

@@ -127,6 +127,13 @@ std::pair<double, double> arrival_slopes(std::span<const ArrivalSample> samples)
 // first cycle, fading linearly to 0 at one horizon.
 double cold_start_fraction(double headroom, double observed_s, double horizon_s);
 
+// A rise of the arrivals over the first horizon is extrapolated at once (Holt's trend starts at 0) when it
+// exceeds this many standard deviations of one sample's Poisson noise.
+inline constexpr double kRampSignificance = 5;
+// Whether a rise of rise_tps tokens/s across the arrivals' samples exceeds kRampSignificance standard
+// deviations of a rate measured over window_s at `rate` requests/s of tokens_per_request each.
+bool significant_rise(double rise_tps, double tokens_per_request, double rate, double window_s);
+
 // A queue that grows while every ready pod has safety_waiting requests waiting: the fleet is short now.
 bool fleet_short(double waiting_now, double waiting_before, int ready_pods, double safety_waiting);
 

@@ -166,13 +166,50 @@ TEST(CapacityPolicy, OrdersCapacityAheadOnARamp) {
   now.rate = 50;
   const auto instant = once(s, view(now));
   EXPECT_GT(cost(last), cost(instant)) << "the forecast over the start-up horizon orders more: " << last.reason;
-  // Half an hour on: the ramp's predicted rises came true, so its trend is still extrapolated in full.
-  for (int k = 11; k <= 60; ++k) {
+  // Ten minutes on: the ramp's predicted rises came true, so its trend is still extrapolated in full.
+  for (int k = 11; k <= 30; ++k) {
     Fleet f;
-    f.rate = 50 + (k - 10);  // +1 req/s every 30 s
+    f.rate = 10 + 4 * k;
     last = decide(s, view(f), ramping, 30.0 * k);
   }
   EXPECT_GT(trend_skill(ramping.trend_skill), 0.9) << last.reason;
+}
+
+TEST(CapacityPolicy, ARampUnderWayAtTheStartIsExtrapolatedAtOnce) {
+  // One sample's noise: 12 req/s over a 60 s window has a standard deviation of sqrt(12 / 60) = 0.45
+  // req/s, 450 tokens/s of 1000-token prompts; a rise is significant past 5 of them.
+  EXPECT_FALSE(significant_rise(2 * 447, 1000, 12, 60));
+  EXPECT_TRUE(significant_rise(6 * 447, 1000, 12, 60));
+  EXPECT_FALSE(significant_rise(-6 * 447, 1000, 12, 60)) << "a fall is no ramp";
+  EXPECT_FALSE(significant_rise(6 * 447, 1000, 0, 60)) << "no arrivals, no noise to compare with";
+
+  // A ramp of +4.5 req/s a minute from the model's first cycle (a sawtooth's climb): Holt's trend starts at
+  // 0 and builds by 0.3 a cycle, so without the robust slope the second cycle would size near the level
+  // (10.5 req/s, one pod); with it, near the rate a horizon (165 s) on: 10.5 + 12.4 req/s.
+  Settings s;
+  s.cold_start_headroom = 0;  // the ramp alone
+  auto at = [](double rate) {
+    Fleet f;
+    f.h100 = 1, f.h200 = 0, f.rate = rate, f.kv = 0.05;
+    return view(f);
+  };
+  ModelState st;
+  sdk::Recommendation second;
+  for (int k = 0; k <= 2; ++k) second = decide(s, at(6 + 2.25 * k), st, 30.0 * k);
+  EXPECT_GT(cost(second), cost(once(s, at(10.5)))) << second.reason;
+  EXPECT_GE(cost(second), cost(once(s, at(20)))) << second.reason;
+  // Those forecasts rest on a few samples: the trend's track record scores only those after the first
+  // horizon.
+  for (int k = 3; k <= 8; ++k) decide(s, at(6 + 2.25 * k), st, 30.0 * k);
+  for (const TrendForecast& f : st.trend_skill.pending) EXPECT_GE(f.t, 165) << f.t;
+  EXPECT_FALSE(st.trend_skill.pending.empty());
+
+  // Noise at a steady 12 req/s (alternating 0.3 req/s, under a sample's 0.45) is no ramp: the first
+  // horizon sizes what the rate needs.
+  ModelState steady;
+  sdk::Recommendation last;
+  for (int k = 0; k <= 5; ++k) last = decide(s, at(k % 2 ? 12.3 : 12), steady, 30.0 * k);
+  EXPECT_EQ(cost(last), cost(once(s, at(12.3)))) << last.reason;
 }
 
 TEST(CapacityPolicy, TrendSkillIsTheShareOfPredictedRisesThatCameTrue) {
