@@ -114,6 +114,42 @@ def main():
         for name, why in misses:
             w(f"- **{name}**: " + "; ".join(why))
         w("")
+    # The default policy over other draws of the generated workloads.
+    seeds = {}
+    for path in sorted(glob.glob(os.path.join(rdir, "seeds", "*.json"))):
+        name = os.path.basename(path)[:-5].rsplit("-", 1)[0]
+        try:
+            with open(path) as f:
+                run = json.load(f)["runs"][0]["totals"]
+        except (OSError, ValueError, KeyError, IndexError):
+            seeds.setdefault(name, []).append(None)
+            continue
+        seeds.setdefault(name, []).append(run)
+    if seeds:
+        w("### The default policy over other seeds")
+        w("")
+        w("Each generated workload drawn with four other seeds (every `seed:` + 100, 200, 300, 400), the default "
+          "policy alone (the static frontier is searched for the scenario's own seed only): a result that rests on "
+          "one draw of its traffic shows here.")
+        w("")
+        w("| scenario | its seed: attainment / cost | other seeds: attainment min / mean / max | reach 99 % | cost min / mean / max |")
+        w("|---|---|---|---|---|")
+        own = {name: {r["pipeline"]: r for r in rep["runs"]}.get(DEFAULT) for name, rep, _ in scenarios}
+        for name in sorted(seeds, key=lambda n: order.index(n) if n in order else len(order)):
+            ok = [t for t in seeds[name] if t]
+            failed = len(seeds[name]) - len(ok)
+            mine = own.get(name)
+            mine_txt = "-" if not mine else f"{pct(mine['totals']['sloAttainment'])} / {money(mine['totals']['cost'])}"
+            if not ok:
+                w(f"| {name} | {mine_txt} | **every run failed** | - | - |")
+                continue
+            att = [t["sloAttainment"] for t in ok]
+            cost = [t["cost"] for t in ok]
+            reach = sum(a >= 0.99 for a in att)
+            note = f" ({failed} run{'s' if failed > 1 else ''} **failed**)" if failed else ""
+            w(f"| {name} | {mine_txt} | {pct(min(att))} / {pct(sum(att) / len(att))} / {pct(max(att))}{note} | "
+              f"{reach} of {len(ok)} | {money(min(cost))} / {money(sum(cost) / len(cost))} / {money(max(cost))} |")
+        w("")
     # Determinism and speed.
     d1 = os.path.join(rdir, "determinism-1.json")
     d2 = os.path.join(rdir, "determinism-2.json")
