@@ -524,7 +524,8 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
       if (i == pi) continue;
       const auto& v = model.variants[i];
       p.pods[i] = v.min_replicas;
-      if (!needs[i].infeasible && needs[i].pods > 0) served += v.min_replicas / needs[i].pods;
+      if (!needs[i].infeasible && needs[i].pods > 0)
+        served += std::min(v.min_replicas, v.ready_replicas) / needs[i].pods;
     }
     const double rest = std::max(0.0, 1 - served);
     int n = whole_pods(rest * needs[pi].pods, rest * needs[pi].pods_at_slo);
@@ -641,6 +642,27 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
         for (const auto& [t, r] : h.rows) targets[i] = std::max(targets[i], r[column[i]]);
   }
 
+  // Make before break, on what is ready: while the pods of the targets that are ready cover less than
+  // the demand, no other variant gives up a pod. The history above holds the old mix for a horizon, but
+  // pods that never come (a Deployment at 0 whose HorizontalPodAutoscaler is disabled, a quota, no
+  // node) would otherwise leave the model with nothing.
+  std::string hold_note;
+  {
+    double ready_cover = 0;
+    for (std::size_t i = 0; i < nv; ++i)
+      if (!needs[i].infeasible && needs[i].pods > 0)
+        ready_cover += std::min(targets[i], model.variants[i].ready_replicas) / needs[i].pods;
+    if (ready_cover < 1) {
+      for (std::size_t i = 0; i < nv; ++i) {
+        const auto& v = model.variants[i];
+        if (i == pi || targets[i] >= v.current_replicas) continue;
+        targets[i] = v.current_replicas;
+        hold_note += "; " + v.name + " keeps its " + std::to_string(v.current_replicas) + " pods until " +
+                     model.variants[pi].name + "'s are ready";
+      }
+    }
+  }
+
   // The safety net: saturated pods add a replica (never remove one), unless capacity is already coming.
   std::string safety_note;
   if (pending == 0) {
@@ -663,7 +685,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   const StepModel& pm = st.variants.at(st.primary).model;
   const Coefficients& c = pm.coefficients();
   std::string& why = rec.reason;
-  why.reserve(384 + slo_note.size() + mix_note.size() + burst_note.size() + safety_note.size());
+  why.reserve(384 + slo_note.size() + mix_note.size() + burst_note.size() + hold_note.size() + safety_note.size());
   auto put = [&why](double v) { append_num(why, v); };
   why += "demand ";
   put(d.prefill_tps);
@@ -717,6 +739,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     why += ", the rest on the other variants";
   }
   why += burst_note;
+  why += hold_note;
   why += safety_note;
   rec.targets.reserve(nv);
   for (std::size_t i = 0; i < nv; ++i) {

@@ -314,6 +314,46 @@ TEST(CapacityPolicy, KeepsItsMixUnlessTheSavingPaysTheColdStart) {
   EXPECT_EQ(st2.primary, "h100");
 }
 
+TEST(CapacityPolicy, NoVariantGivesUpAPodWhileTheReadyPodsOfTheTargetsCoverLessThanTheDemand) {
+  // The demand runs on two H200s; the cheaper H100's Deployment is at 0 with a minimum of 1, as when its
+  // HorizontalPodAutoscaler is disabled (a target scaled to 0): the H100 pods the policy asks for never
+  // come. Counting them as capacity would scale the H200s away and leave the model with nothing.
+  Settings s;
+  ModelState st;
+  Fleet f;
+  f.h100 = 0;
+  f.h200 = 2;
+  f.rate = 30;
+  f.kv = 0.05;
+  // The H200s measured as their prior predicts (the H100 is judged by the same correction).
+  const Coefficients h200_prior = prior_for(view(f).variants[1]);
+  const Work per_pod{30.0 * 200 / 2, 30.0 * 1000 / 2, 1000 + 100};
+  f.itl_ms = h200_prior.base_ms / (1 - utilization(h200_prior, per_pod));
+  double t = 0;
+  for (int k = 0; k < 40; ++k, t += 30) {
+    const auto r = decide(s, view(f), st, t);
+    for (const auto& target : r.targets)
+      if (target.variant == "h200") {
+        ASSERT_GE(target.replicas, 2) << "cycle " << k << ": " << r.reason;
+      }
+  }
+  const auto held = decide(s, view(f), st, t);
+  int h100_target = 0;
+  for (const auto& target : held.targets)
+    if (target.variant == "h100") h100_target = target.replicas;
+  ASSERT_EQ(st.primary, "h100") << "the cheaper mix is chosen: " << held.reason;
+  EXPECT_NE(held.reason.find("h200 keeps its 2 pods until h100's are ready"), std::string::npos) << held.reason;
+  // Once the H100 pods the policy asked for are ready, the H200s are no longer held.
+  f.h100 = h100_target;
+  t += s.startup_s + s.reaction_s;
+  const auto freed = decide(s, view(f), st, t);
+  for (const auto& target : freed.targets)
+    if (target.variant == "h200") {
+      EXPECT_EQ(target.replicas, 0) << freed.reason;
+    }
+  EXPECT_EQ(freed.reason.find("keeps its"), std::string::npos) << freed.reason;
+}
+
 TEST(CapacityPolicy, TheMixMovesOnlyOnASettledFleetAndNotTwiceWithinTheScaleDownWindow) {
   // The H100s are measured twice as slow as their prior, the H200 as fast as its own: carrying the
   // demand on H200 is far cheaper, and the mix moves there once the fleet is settled.

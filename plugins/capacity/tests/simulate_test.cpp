@@ -1,7 +1,8 @@
 // The capacity policy end to end: `wva simulate` on a short ramp scenario (the example manifests, the
 // emulator with client timeouts, the HPA model) against a static fleet of the same peak size, on the
 // evaluation's multi-turn long-context trace, where a fleet one pod short collapses, and on a 32B model
-// whose ITL SLO is two decode steps, where one pod short misses a fifth of the requests.
+// whose ITL SLO is two decode steps, where one pod short misses a fifth of the requests; and beside a
+// variant whose pods never come.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -95,6 +96,47 @@ pipelines:
   EXPECT_LT(policy["cost"].get<double>(), fixed["cost"].get<double>());
   EXPECT_GT(policy["replicaChanges"].get<double>(), 0) << "it scaled with the ramp";
   EXPECT_LT(policy["replicaChangesPerHour"].get<double>(), 40) << "without churning";
+}
+
+// The model runs on three H200s; the cheaper H100's Deployment is at 0 while its HorizontalPodAutoscaler's
+// minReplicas is 1, so the emulated HPA, like Kubernetes, does not scale it at all (scaling is disabled
+// for a target scaled to 0). The H100 pods the policy prefers never come: the H200s must keep serving
+// (counting the H100's minimum pod as capacity left one H200, the HPA's floor, and 57 % attainment).
+TEST(CapacitySimulate, RunningPodsAreKeptWhileThePreferredVariantsPodsNeverCome) {
+  if (const auto lacks = missing({"libcapacity.so", "libemulator.so"}); !lacks.empty())
+    GTEST_SKIP() << "needs " << lacks;
+  const ScenarioDir dir("never-ready");
+  fs::copy(fs::path(WVA_SOURCE_DIR) / "examples/scenarios/llama-8b-h100-h200", dir.path / "manifests");
+  std::ofstream(dir.path / "never-ready.yaml") << R"(
+name: never-ready
+duration: 20m
+manifests: manifests
+initialReplicas: {llama-8b-h100: 0, llama-8b-h200: 3}
+emulator:
+  variants:
+    llama-8b-h100: {namespace: llm, model: meta/llama-3.1-8b, profile: llama-3.1-8b/H100, startupDelay: 60s,
+                    costPerGpuHour: 3.0, minReplicas: 1, maxReplicas: 8}
+    llama-8b-h200: {namespace: llm, model: meta/llama-3.1-8b, profile: llama-3.1-8b/H200, startupDelay: 60s,
+                    costPerGpuHour: 3.9, minReplicas: 0, maxReplicas: 8}
+  client: {ttftTimeout: 60s}
+  workloads:
+    - {namespace: llm, model: meta/llama-3.1-8b, rate: {constant: 25},
+       inputTokens: 1000, outputTokens: 200, slo: {ttftMs: 2000, itlMs: 50}}
+analyzers:
+  capacity: {plugin: capacity, startupDelay: 60s, defaultSlo: {ttftMs: 2000, itlMs: 50}}
+pipelines:
+  capacity: {interval: 30s, analyzers: [capacity]}
+)";
+  const auto [rc, report] = simulate(dir.path / "never-ready.yaml");
+  ASSERT_EQ(rc, 0) << report.dump();
+  const auto& run = report["runs"][0];
+  ASSERT_TRUE(run["totals"]["sloAttainment"].is_number()) << run.dump();
+  EXPECT_GE(run["totals"]["sloAttainment"].get<double>(), 0.95) << run["summary"].dump();
+  EXPECT_EQ(run["summary"]["models"][0]["failed"], 0) << run["summary"].dump();
+  for (const auto& v : run["summary"]["variants"])
+    if (v["name"] == "llama-8b-h200") {
+      EXPECT_GE(v["finalReplicas"].get<int>(), 2) << "the H200s still carry the demand: " << v.dump();
+    }
 }
 
 // 12,000-token prompts re-sending the conversation (examples/evaluation/traces/multiturn-long.jsonl, prefix
