@@ -643,16 +643,20 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   }
 
   // Make before break, on what is ready: while the pods of the targets that are ready cover less than
-  // the demand, no other variant gives up a pod. The history above holds the old mix for a horizon, but
-  // pods that never come (a Deployment at 0 whose HorizontalPodAutoscaler is disabled, a quota, no
-  // node) would otherwise leave the model with nothing.
+  // the demand (and than the targets do), no other variant gives up a pod. The history above holds the old mix for a
+  // horizon, but pods that never come (a Deployment at 0 whose HorizontalPodAutoscaler is disabled, a quota, no node)
+  // would otherwise leave the model with nothing.
   std::string hold_note;
   {
-    double ready_cover = 0;
+    // Shares of the demand: what the targets cover (less than 1 when every variant is at its maximum)
+    // and what their ready pods cover.
+    double planned_cover = 0, ready_cover = 0;
     for (std::size_t i = 0; i < nv; ++i)
-      if (!needs[i].infeasible && needs[i].pods > 0)
+      if (!needs[i].infeasible && needs[i].pods > 0) {
+        planned_cover += targets[i] / needs[i].pods;
         ready_cover += std::min(targets[i], model.variants[i].ready_replicas) / needs[i].pods;
-    if (ready_cover < 1) {
+      }
+    if (ready_cover < std::min(1.0, planned_cover) - 1e-9) {
       for (std::size_t i = 0; i < nv; ++i) {
         const auto& v = model.variants[i];
         if (i == pi || targets[i] >= v.current_replicas) continue;
