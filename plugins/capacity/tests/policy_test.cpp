@@ -354,6 +354,31 @@ TEST(CapacityPolicy, NoVariantGivesUpAPodWhileTheReadyPodsOfTheTargetsCoverLessT
   EXPECT_EQ(freed.reason.find("keeps its"), std::string::npos) << freed.reason;
 }
 
+TEST(CapacityPolicy, ACappedFleetDoesNotHoldItsOverflowVariant) {
+  // The H100s are at their maximum, every pod ready, and the rest of the demand overflows onto the
+  // H200s, which run more pods than that needs: the targets cannot cover the demand any better, so
+  // nothing waits on pods to become ready and the H200s scale down to the overflow.
+  Settings s;
+  s.cold_start_headroom = 0;
+  Fleet f;
+  f.h100 = 2;
+  f.h200 = 6;
+  f.rate = 60;
+  f.kv = 0.05;
+  auto m = view(f);
+  m.variants[0].max_replicas = 2;
+  ModelState st;
+  st.primary = "h100";
+  const auto r = decide(s, m, st, 0);
+  ASSERT_NE(r.reason.find("h100 at its maximum 2"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.reason.find("keeps its"), std::string::npos) << r.reason;
+  for (const auto& target : r.targets)
+    if (target.variant == "h200") {
+      EXPECT_GT(target.replicas, 0) << r.reason;
+      EXPECT_LT(target.replicas, 6) << r.reason;
+    }
+}
+
 TEST(CapacityPolicy, TheMixMovesOnlyOnASettledFleetAndNotTwiceWithinTheScaleDownWindow) {
   // The H100s are measured twice as slow as their prior, the H200 as fast as its own: carrying the
   // demand on H200 is far cheaper, and the mix moves there once the fleet is settled.
