@@ -354,29 +354,32 @@ TEST(CapacityPolicy, NoVariantGivesUpAPodWhileTheReadyPodsOfTheTargetsCoverLessT
   EXPECT_EQ(freed.reason.find("keeps its"), std::string::npos) << freed.reason;
 }
 
-TEST(CapacityPolicy, ACappedFleetDoesNotHoldItsOverflowVariant) {
-  // The H100s are at their maximum, every pod ready, and the rest of the demand overflows onto the
-  // H200s, which run more pods than that needs: the targets cannot cover the demand any better, so
-  // nothing waits on pods to become ready and the H200s scale down to the overflow.
+TEST(CapacityPolicy, NothingIsHeldWhenTheTargetsPodsAreReady) {
+  // The H100s carry the demand with more pods ready than their target; one H200 runs beside them. No
+  // pod is awaited, so the H200 goes, whether the H100's target is rounded down to a whole pod (its
+  // pods then cover a little less than the demand, as the targets do) or capped at its maximum.
   Settings s;
   s.cold_start_headroom = 0;
-  Fleet f;
-  f.h100 = 2;
-  f.h200 = 6;
-  f.rate = 60;
-  f.kv = 0.05;
-  auto m = view(f);
-  m.variants[0].max_replicas = 2;
-  ModelState st;
-  st.primary = "h100";
-  const auto r = decide(s, m, st, 0);
-  ASSERT_NE(r.reason.find("h100 at its maximum 2"), std::string::npos) << r.reason;
-  EXPECT_EQ(r.reason.find("keeps its"), std::string::npos) << r.reason;
-  for (const auto& target : r.targets)
-    if (target.variant == "h200") {
-      EXPECT_GT(target.replicas, 0) << r.reason;
-      EXPECT_LT(target.replicas, 6) << r.reason;
+  for (double rate = 10; rate <= 60; rate += 1) {
+    for (const int max_h100 : {20, 3}) {
+      Fleet f;
+      f.h100 = 6;
+      f.h200 = 1;
+      f.rate = rate;
+      f.kv = 0.05;
+      auto m = view(f);
+      m.variants[0].max_replicas = max_h100;
+      ModelState st;
+      st.primary = "h100";
+      const auto r = decide(s, m, st, 0);
+      EXPECT_EQ(r.reason.find("keeps its"), std::string::npos) << "rate " << rate << ": " << r.reason;
+      int h100 = 0, h200 = 0;
+      for (const auto& target : r.targets) (target.variant == "h100" ? h100 : h200) = target.replicas;
+      if (h100 < std::min(6, max_h100)) {
+        EXPECT_EQ(h200, 0) << "rate " << rate << ": " << r.reason;
+      }
     }
+  }
 }
 
 TEST(CapacityPolicy, TheMixMovesOnlyOnASettledFleetAndNotTwiceWithinTheScaleDownWindow) {
