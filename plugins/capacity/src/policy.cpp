@@ -462,7 +462,15 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     };
     const double arrival_pods = pods_for(rate * out, rate * in);
     const double peak_pods = st.burst_seen ? pods_for(st.burst_decode, st.burst_prefill) : 0.0;
-    if (arrival_pods > s.burst_jump * std::max(1, ready) && arrival_pods > peak_pods) {
+    // Caught out: the arrivals need burstJump times the ready pods, or more than the ready pods while
+    // it shows (a queue growing on every pod, or the measured mean ITL past kCaughtOutItl x the SLO:
+    // a burst of short prompts overloads the pods' steps, not their queues). Not over the first
+    // horizon: the demand was there before the model was first seen (the cold start's headroom is for
+    // that), and a peak remembered then would cap the forecast of the ramp that follows.
+    const bool shows = short_now || (load.itl_ms && *load.itl_ms > kCaughtOutItl * slo.itl_ms);
+    const bool caught_out =
+        arrival_pods > s.burst_jump * std::max(1, ready) || (!first_horizon && shows && arrival_pods > ready);
+    if (caught_out && arrival_pods > peak_pods) {
       st.burst_decode = rate * out, st.burst_prefill = rate * in, st.burst_seen = now;
     } else if (st.burst_seen && arrival_pods >= 0.7 * peak_pods) {
       st.burst_seen = now;

@@ -130,6 +130,9 @@ double cold_start_fraction(double headroom, double observed_s, double horizon_s)
 // A rise of the arrivals over the first horizon is extrapolated at once (Holt's trend starts at 0) when it
 // exceeds this many standard deviations of one sample's Poisson noise.
 inline constexpr double kRampSignificance = 5;
+// The fleet was caught out by a burst when the measured mean ITL exceeds this multiple of the ITL SLO
+// while the arrivals need more than the ready pods: deep overload, not the margin a lagging ramp eats.
+inline constexpr double kCaughtOutItl = 2;
 // Whether a rise of rise_tps tokens/s across the arrivals' samples exceeds kRampSignificance standard
 // deviations of a rate measured over window_s at `rate` requests/s of tokens_per_request each.
 bool significant_rise(double rise_tps, double tokens_per_request, double rate, double window_s);

@@ -984,6 +984,39 @@ TEST(CapacityPolicy, ARepeatBurstIsSizedAtItsRememberedPeakNotItsOnsetTrend) {
   EXPECT_EQ(most, needed) << "the repeat is sized at the remembered peak";
 }
 
+TEST(CapacityPolicy, ABurstThatOverloadsThePodsStepsIsRemembered) {
+  // A burst of short requests that needs more than the ready pods, though less than burstJump times
+  // them (disabled here), shows in the measured ITL rather than in a queue: past twice the ITL SLO it
+  // caught the fleet out, and its peak is remembered. Within the SLO's reach, or over the first horizon
+  // (the demand was there before the model was first seen), it is not.
+  Settings s;
+  s.cold_start_headroom = 0;
+  s.burst_jump = 100;
+  auto run = [&](double itl_at_peak, int quiet_cycles) {
+    ModelState st;
+    double t = 0;
+    auto cycle = [&](double rate, std::optional<double> model_itl) {
+      Fleet f;
+      f.h100 = 1;
+      f.h200 = 0;
+      f.rate = rate;
+      f.kv = 0.05;
+      auto m = view(f);
+      m.metrics.load.itl_ms = model_itl;
+      const auto r = decide(s, m, st, t);
+      t += 30;
+      return r;
+    };
+    for (int k = 0; k < quiet_cycles; ++k) cycle(8, 12.0);
+    const auto peak = cycle(30, itl_at_peak);
+    EXPECT_GT(total(peak), 1) << "the peak needs more than the ready pod: " << peak.reason;
+    return st.burst_seen.has_value();
+  };
+  EXPECT_TRUE(run(3 * 50.0, 10));
+  EXPECT_FALSE(run(1.5 * 50.0, 10)) << "within twice the SLO: a ramp's lag, not a burst";
+  EXPECT_FALSE(run(3 * 50.0, 1)) << "over the first horizon";
+}
+
 TEST(CapacityPolicy, ABurstIsMeasuredInThePodsItNeedsUnderTheItlTail) {
   // Long prompts with short answers: the ITL tail (a request's few tokens share their steps with the
   // prompts its pod computes meanwhile), not the utilization, sets the fleet. A jump that needs several
