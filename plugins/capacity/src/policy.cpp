@@ -304,6 +304,11 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     // The tokens/s and the ITL are averages over the source's load window, the pod count is now's: until
     // the count has held for a window, per-pod work would be divided by pods that did not do it (pods
     // just ready make every pod look slower, pods just gone faster).
+    if (v.previous_desired && *v.previous_desired > v.current_replicas) {
+      if (!vs->below_target_since) vs->below_target_since = now;
+    } else {
+      vs->below_target_since.reset();
+    }
     if (vs->pods != sv.pods) vs->pods = sv.pods, vs->pods_since = now;
     if (now - vs->pods_since < s.load_window_s) continue;
     if (lv == model.metrics.load_by_variant.end() || sv.pods == 0 || !lv->second.itl_ms) continue;
@@ -752,6 +757,22 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   }
   why += burst_note;
   why += hold_note;
+  // A target the Deployment has not followed for a horizon: its autoscaler is not acting on it.
+  for (const auto& v : model.variants) {
+    const auto& since = st.variants.at(v.name).below_target_since;
+    if (!since || now - *since < horizon) continue;
+    why += "; ";
+    why += v.name;
+    why += ": ";
+    why += std::to_string(*v.previous_desired);
+    why += " replicas asked for ";
+    put(now - *since);
+    why += " s, the Deployment has ";
+    why += std::to_string(v.current_replicas);
+    why +=
+        " (is its HorizontalPodAutoscaler scaling it? With minReplicas >= 1 it does not scale a Deployment "
+        "at 0 replicas)";
+  }
   why += safety_note;
   rec.targets.reserve(nv);
   for (std::size_t i = 0; i < nv; ++i) {

@@ -219,6 +219,8 @@ struct VariantState {
   StepModel model;
   int pods = -1;
   double pods_since = 0;
+  // Since when the Deployment has had fewer replicas than the target last published for it.
+  std::optional<double> below_target_since;
 };
 
 // State kept per model between cycles.

@@ -329,24 +329,46 @@ TEST(CapacityPolicy, NoVariantGivesUpAPodWhileTheReadyPodsOfTheTargetsCoverLessT
   const Coefficients h200_prior = prior_for(view(f).variants[1]);
   const Work per_pod{30.0 * 200 / 2, 30.0 * 1000 / 2, 1000 + 100};
   f.itl_ms = h200_prior.base_ms / (1 - utilization(h200_prior, per_pod));
+  // The targets published: the VA's status, which the next cycle's view carries.
+  std::optional<int> published_h100;
+  auto cycle = [&](double t) {
+    auto m = view(f);
+    m.variants[0].previous_desired = published_h100;
+    const auto r = decide(s, m, st, t);
+    for (const auto& target : r.targets)
+      if (target.variant == "h100") published_h100 = target.replicas;
+    return r;
+  };
+  const double horizon = s.startup_s + s.reaction_s;
   double t = 0;
   for (int k = 0; k < 40; ++k, t += 30) {
-    const auto r = decide(s, view(f), st, t);
+    const auto r = cycle(t);
     for (const auto& target : r.targets)
       if (target.variant == "h200") {
         ASSERT_GE(target.replicas, 2) << "cycle " << k << ": " << r.reason;
       }
+    // Until a horizon has passed since the first target was published, a Deployment may still follow.
+    if (t < horizon) {
+      EXPECT_EQ(r.reason.find("replicas asked for"), std::string::npos) << r.reason;
+    }
   }
-  const auto held = decide(s, view(f), st, t);
+  ASSERT_TRUE(published_h100.has_value());
+  const std::string unfollowed = "h100: " + std::to_string(*published_h100) + " replicas asked for";
+  const auto held = cycle(t);
   int h100_target = 0;
   for (const auto& target : held.targets)
     if (target.variant == "h100") h100_target = target.replicas;
   ASSERT_EQ(st.primary, "h100") << "the cheaper mix is chosen: " << held.reason;
   EXPECT_NE(held.reason.find("h200 keeps its 2 pods until h100's are ready"), std::string::npos) << held.reason;
+  // The Deployment that does not follow its target is named, with what to check.
+  EXPECT_NE(held.reason.find(unfollowed), std::string::npos) << held.reason;
+  EXPECT_NE(held.reason.find("the Deployment has 0 (is its HorizontalPodAutoscaler scaling it?"), std::string::npos)
+      << held.reason;
   // Once the H100 pods the policy asked for are ready, the H200s are no longer held.
   f.h100 = h100_target;
-  t += s.startup_s + s.reaction_s;
-  const auto freed = decide(s, view(f), st, t);
+  t += horizon;
+  const auto freed = cycle(t);
+  EXPECT_EQ(freed.reason.find("replicas asked for"), std::string::npos) << freed.reason;
   for (const auto& target : freed.targets)
     if (target.variant == "h200") {
       EXPECT_EQ(target.replicas, 0) << freed.reason;
