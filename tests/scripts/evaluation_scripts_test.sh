@@ -3,7 +3,9 @@
 # scripts/evaluation_seed.py: seeds move by 100 K, the manifests folder and `file:` paths become absolute,
 # and nothing else changes (`profile:` names a profile, not a file). scripts/evaluation_report.py: the
 # table of the default policy over other seeds gives min / mean / max from the runs, counts those
-# reaching 99 %, and says when a run failed rather than dropping it.
+# reaching 99 %, and says when a run failed rather than dropping it. scripts/evaluation_random.py: the
+# draws are a function of the seed, a warm start is the cheapest 99 % fixed fleet (the best one when none
+# reaches 99 %), and the report judges both starts on the cold run's frontier and names failed runs.
 set -euo pipefail
 src="$(cd "$1" && pwd)"
 tmp="$(mktemp -d)"
@@ -49,4 +51,54 @@ python3 "$src/scripts/evaluation_report.py" "$tmp/report" "$tmp/evaluation.md" r
 row="$(grep -F '| ramp | 99.00% / 8.50 |' "$tmp/evaluation.md")" || fail "no seed row: $(cat "$tmp/evaluation.md")"
 [ "$row" = "| ramp | 99.00% / 8.50 | 98.00% / 99.13% / 99.90% (1 run **failed**) | 2 of 3 | 8.00 / 9.00 / 10.00 |" ] ||
   fail "seed row: $row"
-echo "ok: evaluation_seed.py and the seed table of evaluation_report.py"
+
+# Random draws: the same seed gives the same scenarios, another seed others; each names the fleet by
+# absolute path and starts from one pod.
+random="$src/scripts/evaluation_random.py"
+python3 "$random" generate 7 4 "$src/examples/evaluation" "$tmp/r1"
+python3 "$random" generate 7 4 "$src/examples/evaluation" "$tmp/r2"
+python3 "$random" generate 8 4 "$src/examples/evaluation" "$tmp/r3"
+[ "$(ls "$tmp/r1" | wc -l)" -eq 4 ] || fail "random: $(ls "$tmp/r1")"
+diff -r "$tmp/r1" "$tmp/r2" >/dev/null || fail "random: the same seed drew different scenarios"
+diff -q "$tmp/r1/random-0.yaml" "$tmp/r3/random-0.yaml" >/dev/null && fail "random: another seed drew the same"
+[ "$(grep -h '^      rate:' "$tmp"/r1/*.yaml | sort -u | wc -l)" -eq 4 ] || fail "random: draws alike"
+for f in "$tmp"/r1/*.yaml; do
+  manifests="$(sed -n 's/^manifests: //p' "$f")"
+  [ -d "$manifests" ] || fail "random: $f names no fleet folder ($manifests)"
+  grep -qE '^initialReplicas: \{(llama-8b|qwen-32b)-h100: 1, (llama-8b|qwen-32b)-h200: 0\}$' "$f" || fail "random: start $f"
+done
+# A warm start: the cheapest fixed fleet reaching 99 %, else the best one.
+frontier() {  # frontier <levels JSON> <pareto JSON>
+  printf '{"frontier": {"levels": %s, "pareto": %s}, "runs": []}\n' "$1" "$2"
+}
+pareto='[{"attainment": 0.9, "cost": 2, "fleet": {"llama-8b-h100": 1, "llama-8b-h200": 0}},
+         {"attainment": 0.995, "cost": 4, "fleet": {"llama-8b-h100": 2, "llama-8b-h200": 0}}]'
+frontier '[{"level": 0.99, "cost": 4, "fleet": {"llama-8b-h100": 2, "llama-8b-h200": 0}}]' "$pareto" >"$tmp/f99.json"
+frontier '[{"level": 0.99}]' '[{"attainment": 0.9, "cost": 2, "fleet": {"llama-8b-h100": 1, "llama-8b-h200": 0}},
+  {"attainment": 0.95, "cost": 5.9, "fleet": {"llama-8b-h100": 0, "llama-8b-h200": 2}}]' >"$tmp/fbest.json"
+sed -i 's/qwen-32b/llama-8b/g; s/^manifests: .*/manifests: fleet/' "$tmp/r1/random-0.yaml"
+python3 "$random" warm "$tmp/r1/random-0.yaml" "$tmp/f99.json" >"$tmp/w99.yaml"
+grep -qx 'initialReplicas: {llama-8b-h100: 2, llama-8b-h200: 0}' "$tmp/w99.yaml" || fail "warm 99: $(grep init "$tmp/w99.yaml")"
+python3 "$random" warm "$tmp/r1/random-0.yaml" "$tmp/fbest.json" >"$tmp/wbest.yaml"
+grep -qx 'initialReplicas: {llama-8b-h100: 0, llama-8b-h200: 2}' "$tmp/wbest.yaml" || fail "warm best: $(grep init "$tmp/wbest.yaml")"
+[ "$(diff "$tmp/r1/random-0.yaml" "$tmp/w99.yaml" | grep -c '^[<>]')" -eq 2 ] || fail "warm changed more than the start"
+# The report: draw 0 cold and warm (the warm capacity run dominated: 98 % at 4.5 where 99.5 % costs 4),
+# draw 1 failed cold.
+mkdir -p "$tmp/run"
+cp "$tmp/r1/random-0.yaml" "$tmp/r1/random-1.yaml" "$tmp/run/"
+runs() {  # runs <capacity attainment> <capacity cost> <threshold attainment> <threshold cost>
+  printf '[{"pipeline": "capacity", "totals": {"sloAttainment": %s, "cost": %s}},
+           {"pipeline": "threshold", "totals": {"sloAttainment": %s, "cost": %s}}]' "$@"
+}
+printf '{"frontier": {"levels": [], "pareto": %s}, "runs": %s}\n' "$pareto" "$(runs 0.995 3.5 0.97 6)" \
+  >"$tmp/run/random-0.cold.json"
+printf '{"runs": %s}\n' "$(runs 0.98 4.5 0.999 8)" >"$tmp/run/random-0.warm.json"
+: >"$tmp/run/random-1.cold.json"
+python3 "$random" report "$tmp/run" "$tmp/random.md" 7
+grep -qF '| capacity | 1 (1 **failed**) | 1 of 1 | 1 of 1 | 0.88x |' "$tmp/random.md" || fail "cold summary: $(cat "$tmp/random.md")"
+grep -qF '| capacity | 1 (1 **failed**) | 0 of 1 | 0 of 1 | 1.12x |' "$tmp/random.md" || fail "warm summary: $(cat "$tmp/random.md")"
+row="$(grep -F '| random-0 |' "$tmp/random.md")" || fail "no row: $(cat "$tmp/random.md")"
+grep -qF '| 2xH100 (4.00) | 99.50% / 3.50 (0.88x) | 98.00% / 4.50 **dom** (1.12x) | 97.00% / 6.00 **dom** (1.50x) | 99.90% / 8.00 (2.00x) |' \
+  <<<"$row" || fail "row: $row"
+grep -F '| random-1 |' "$tmp/random.md" | grep -qF '| **failed** |' || fail "a failed draw: $(cat "$tmp/random.md")"
+echo "ok: evaluation_seed.py, the seed table of evaluation_report.py and evaluation_random.py"
