@@ -113,8 +113,47 @@ bool fleet_short(double waiting_now, double waiting_before, int ready_pods, doub
   return waiting_now > waiting_before && waiting_now >= safety_waiting * std::max(1, ready_pods);
 }
 
-Coefficients prior_for(const sdk::Variant& v) {
-  Coefficients c;  // generic: an 8B-class model on a current datacenter GPU, wide uncertainty
+std::optional<double> parameters_in_id(std::string_view id) {
+  std::optional<double> found;
+  auto digit = [&](std::size_t i) { return i < id.size() && id[i] >= '0' && id[i] <= '9'; };
+  auto alnum = [&](std::size_t i) {
+    return i < id.size() && (digit(i) || (id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z'));
+  };
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    if (!digit(i) || (i > 0 && (digit(i - 1) || id[i - 1] == '.'))) continue;  // the start of a number
+    std::size_t j = i;
+    while (digit(j)) ++j;
+    if (j < id.size() && id[j] == '.' && digit(j + 1))
+      for (++j; digit(j);) ++j;
+    if (j >= id.size() || (id[j] != 'b' && id[j] != 'B') || alnum(j + 1)) continue;
+    double billions = 0;
+    if (std::from_chars(id.data() + i, id.data() + j, billions).ec != std::errc{} || !(billions > 0)) continue;
+    // Experts: "8x7b" reads every expert's weights per decode step of a batch.
+    std::size_t k = i;
+    if (k >= 2 && (id[k - 1] == 'x' || id[k - 1] == 'X') && digit(k - 2)) {
+      std::size_t e = k - 1;
+      while (e > 0 && digit(e - 1)) --e;
+      double experts = 0;
+      if (std::from_chars(id.data() + e, id.data() + k - 1, experts).ec == std::errc{} && experts > 0)
+        billions *= experts;
+    }
+    found = billions;
+  }
+  return found;
+}
+
+Coefficients prior_for(const sdk::Variant& v, std::string_view model_id) {
+  Coefficients c;  // generic: an 8B-class model on one current datacenter GPU, wide uncertainty
+  // Scaled to the parameters per GPU the model ID names: a decode step reads the weights (its fixed
+  // cost grows a little slower than they do), a token's compute grows with them, attention per token of
+  // context with the model's width (about the square root).
+  if (const auto billions = parameters_in_id(model_id)) {
+    const double r = std::clamp(*billions / (8.0 * std::max(1, v.gpus_per_replica)), 0.05, 20.0);
+    c.base_ms *= std::pow(r, 0.9);
+    c.a0_us *= r;
+    c.a1_us *= std::sqrt(r);
+    c.b_us *= r;
+  }
   if (v.profile && v.profile->alpha > 0) {
     c.base_ms = v.profile->alpha;
     // ITL(n) = alpha + beta n at a typical context: beta is the per-sequence cost including attention.
@@ -297,14 +336,15 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   for (std::size_t i = 0; i < nv; ++i) {
     const auto& v = model.variants[i];
     VariantState* vs = st.variants.find(v.name);
-    if (!vs) vs = &st.variants.emplace(v.name, VariantState{StepModel(prior_for(v), s.prior_sd)});
+    if (!vs) vs = &st.variants.emplace(v.name, VariantState{StepModel(prior_for(v, model.key.model_id), s.prior_sd)});
     StepModel* m = &vs->model;
     const auto lv = model.metrics.load_by_variant.find(v.name);
     const auto& sv = sig[i];
     // The tokens/s and the ITL are averages over the source's load window, the pod count is now's: until
     // the count has held for a window, per-pod work would be divided by pods that did not do it (pods
     // just ready make every pod look slower, pods just gone faster).
-    if (v.previous_desired && *v.previous_desired > v.current_replicas) {
+    // Within the HPA's tolerance (10 % by default) it leaves the Deployment as it is.
+    if (v.previous_desired && *v.previous_desired > v.current_replicas * (1 + kHpaTolerance)) {
       if (!vs->below_target_since) vs->below_target_since = now;
     } else {
       vs->below_target_since.reset();
@@ -574,6 +614,17 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   std::vector<std::optional<Plan>> plans(nv);
   bool any_plan = false;
   for (std::size_t i = 0; i < nv; ++i) any_plan |= (plans[i] = plan_for(i)).has_value();
+  // A variant whose Deployment has not followed its target for a horizon (its autoscaler is not acting on
+  // it) cannot carry the demand while another can: the mix stays on, or returns to, pods that come.
+  auto unfollowed = [&](std::size_t i) {
+    const auto& since = st.variants.at(model.variants[i].name).below_target_since;
+    return since && now - *since >= horizon;
+  };
+  bool any_followed = false;
+  for (std::size_t i = 0; i < nv; ++i) any_followed |= plans[i] && !unfollowed(i);
+  if (any_followed)
+    for (std::size_t i = 0; i < nv; ++i)
+      if (unfollowed(i)) plans[i].reset();
   if (!any_plan) return no_opinion("no variant can meet the SLO" + slo_note + ": " + infeasible, "SloInfeasible");
 
   // The incumbent mix: kept unless another is cheaper by more than its cold start repaid in swapPayback.

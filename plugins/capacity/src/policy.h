@@ -24,7 +24,12 @@
 namespace wva::capacity {
 
 // A profile-free prior for a variant: the VA's profile (alpha, beta, delta) when given, else generic.
-Coefficients prior_for(const sdk::Variant& v);
+// The parameter count in billions a model ID names ("meta/llama-3.1-8b": 8, "Qwen2.5-32B-Instruct": 32,
+// "mixtral-8x7b": 56): the last number followed by a 'b' that ends a word; nullopt when none does.
+std::optional<double> parameters_in_id(std::string_view id);
+// A variant's prior: its profile when given, else a generic 8B-class one scaled to the parameters per GPU
+// that the model ID names.
+Coefficients prior_for(const sdk::Variant& v, std::string_view model_id = {});
 
 // What one variant needs for the whole demand, per the model.
 struct Need {
@@ -133,6 +138,8 @@ inline constexpr double kRampSignificance = 5;
 // The fleet was caught out by a burst when the measured mean ITL exceeds this multiple of the ITL SLO
 // while the arrivals need more than the ready pods: deep overload, not the margin a lagging ramp eats.
 inline constexpr double kCaughtOutItl = 2;
+// The HorizontalPodAutoscaler's default tolerance: a target within it of the replicas is left as it is.
+inline constexpr double kHpaTolerance = 0.1;
 // Whether a rise of rise_tps tokens/s across the arrivals' samples exceeds kRampSignificance standard
 // deviations of a rate measured over window_s at `rate` requests/s of tokens_per_request each.
 bool significant_rise(double rise_tps, double tokens_per_request, double rate, double window_s);
@@ -219,7 +226,8 @@ struct VariantState {
   StepModel model;
   int pods = -1;
   double pods_since = 0;
-  // Since when the Deployment has had fewer replicas than the target last published for it.
+  // Since when the Deployment has had fewer replicas than the target last published for it (beyond the
+  // HPA's tolerance).
   std::optional<double> below_target_since;
 };
 

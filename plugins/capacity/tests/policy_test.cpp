@@ -314,10 +314,48 @@ TEST(CapacityPolicy, KeepsItsMixUnlessTheSavingPaysTheColdStart) {
   EXPECT_EQ(st2.primary, "h100");
 }
 
+TEST(CapacityPolicy, TheParametersAModelIdNames) {
+  const std::vector<std::pair<std::string, std::optional<double>>> cases = {
+      {"meta/llama-3.1-8b", 8},
+      {"meta-llama/Llama-3.1-70B-Instruct", 70},
+      {"qwen/qwen2.5-32b", 32},
+      {"Qwen/Qwen2.5-32B-Instruct-AWQ", 32},
+      {"deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B", 1.5},
+      {"mistralai/Mixtral-8x7B-v0.1", 56},
+      {"openai/gpt-oss-120b", 120},
+      {"ibm-granite/granite-3.3-8b-instruct", 8},
+      {"my-model", std::nullopt},
+      {"bf16-model-v2", std::nullopt},
+      {"llama-8bit", std::nullopt},
+      {"", std::nullopt},
+  };
+  for (const auto& [id, billions] : cases) EXPECT_EQ(parameters_in_id(id), billions) << id;
+}
+
+TEST(CapacityPolicy, TheGenericPriorIsScaledToTheParametersPerGpu) {
+  // Without a profile, a 32B model's prior steps about as its measured profile does (25 ms on an H100,
+  // 119 us per prompt token), not as an 8B model's; split over 4 GPUs it is an 8B per GPU again.
+  sdk::Variant v;
+  v.name = "h100";
+  const Coefficients generic = prior_for(v), eight = prior_for(v, "meta/llama-3.1-8b");
+  const Coefficients big = prior_for(v, "qwen/qwen2.5-32b");
+  EXPECT_DOUBLE_EQ(eight.base_ms, generic.base_ms);
+  EXPECT_DOUBLE_EQ(eight.b_us, generic.b_us);
+  EXPECT_NEAR(big.base_ms, 25.4, 25.4 * 0.2);
+  EXPECT_NEAR(big.b_us, 119, 119 * 0.2);
+  v.gpus_per_replica = 4;
+  EXPECT_DOUBLE_EQ(prior_for(v, "qwen/qwen2.5-32b").base_ms, generic.base_ms);
+  // A profile, when given, is the prior whatever the model ID says.
+  v.gpus_per_replica = 1;
+  v.profile = sdk::PerformanceProfile{};
+  v.profile->alpha = 7.4, v.profile->beta = 0.03, v.profile->delta = 0.0295;
+  EXPECT_DOUBLE_EQ(prior_for(v, "qwen/qwen2.5-32b").base_ms, 7.4);
+}
+
 TEST(CapacityPolicy, NoVariantGivesUpAPodWhileTheReadyPodsOfTheTargetsCoverLessThanTheDemand) {
-  // The demand runs on two H200s; the cheaper H100's Deployment is at 0 with a minimum of 1, as when its
-  // HorizontalPodAutoscaler is disabled (a target scaled to 0): the H100 pods the policy asks for never
-  // come. Counting them as capacity would scale the H200s away and leave the model with nothing.
+  // The demand runs on two H200s and the mix moves to the cheaper H100; its Deployment follows the
+  // target but the pods never become ready (no node fits them, a quota): counting them as capacity would
+  // scale the H200s away and leave the model with nothing.
   Settings s;
   ModelState st;
   Fleet f;
@@ -329,11 +367,56 @@ TEST(CapacityPolicy, NoVariantGivesUpAPodWhileTheReadyPodsOfTheTargetsCoverLessT
   const Coefficients h200_prior = prior_for(view(f).variants[1]);
   const Work per_pod{30.0 * 200 / 2, 30.0 * 1000 / 2, 1000 + 100};
   f.itl_ms = h200_prior.base_ms / (1 - utilization(h200_prior, per_pod));
+  double t = 0;
+  int h100_target = 0;
+  for (int k = 0; k < 80; ++k, t += 30) {
+    const auto r = decide(s, view(f), st, t);
+    for (const auto& target : r.targets) {
+      if (target.variant == "h200") {
+        ASSERT_GE(target.replicas, 2) << "cycle " << k << ": " << r.reason;
+      } else {
+        h100_target = target.replicas;
+      }
+    }
+    // Once the mix has moved, the H100 Deployment follows its target with pods that stay pending.
+    if (st.primary == "h100") f.pending_h100 = h100_target;
+  }
+  ASSERT_EQ(st.primary, "h100") << "the cheaper mix is chosen";
+  const auto held = decide(s, view(f), st, t);
+  EXPECT_NE(held.reason.find("h200 keeps its 2 pods until h100's are ready"), std::string::npos) << held.reason;
+  // Once the H100 pods are ready, the H200s are no longer held.
+  f.h100 = f.pending_h100;
+  f.pending_h100 = 0;
+  t += s.startup_s + s.reaction_s;
+  const auto freed = decide(s, view(f), st, t);
+  for (const auto& target : freed.targets)
+    if (target.variant == "h200") {
+      EXPECT_EQ(target.replicas, 0) << freed.reason;
+    }
+  EXPECT_EQ(freed.reason.find("keeps its"), std::string::npos) << freed.reason;
+}
+
+TEST(CapacityPolicy, AVariantWhoseDeploymentDoesNotFollowItsTargetCarriesNoDemand) {
+  // The demand runs on two H200s; the cheaper H100's Deployment is at 0 with a minimum of 1, as when its
+  // HorizontalPodAutoscaler is disabled (a target scaled to 0): it never follows the targets published
+  // for it. After a horizon it is named in the reason and cannot carry the demand: the H200s keep it.
+  Settings s;
+  ModelState st;
+  Fleet f;
+  f.h100 = 0;
+  f.h200 = 2;
+  f.rate = 30;
+  f.kv = 0.05;
+  const Coefficients h200_prior = prior_for(view(f).variants[1]);
+  const Work per_pod{30.0 * 200 / 2, 30.0 * 1000 / 2, 1000 + 100};
+  f.itl_ms = h200_prior.base_ms / (1 - utilization(h200_prior, per_pod));
   // The targets published: the VA's status, which the next cycle's view carries.
   std::optional<int> published_h100;
+  int current_h100 = 0;
   auto cycle = [&](double t) {
     auto m = view(f);
     m.variants[0].previous_desired = published_h100;
+    m.variants[0].current_replicas = current_h100;
     const auto r = decide(s, m, st, t);
     for (const auto& target : r.targets)
       if (target.variant == "h100") published_h100 = target.replicas;
@@ -353,27 +436,39 @@ TEST(CapacityPolicy, NoVariantGivesUpAPodWhileTheReadyPodsOfTheTargetsCoverLessT
     }
   }
   ASSERT_TRUE(published_h100.has_value());
-  const std::string unfollowed = "h100: " + std::to_string(*published_h100) + " replicas asked for";
   const auto held = cycle(t);
-  int h100_target = 0;
-  for (const auto& target : held.targets)
-    if (target.variant == "h100") h100_target = target.replicas;
-  ASSERT_EQ(st.primary, "h100") << "the cheaper mix is chosen: " << held.reason;
-  EXPECT_NE(held.reason.find("h200 keeps its 2 pods until h100's are ready"), std::string::npos) << held.reason;
-  // The Deployment that does not follow its target is named, with what to check.
+  EXPECT_EQ(st.primary, "h200") << held.reason;
+  const std::string unfollowed = "h100: " + std::to_string(*published_h100) + " replicas asked for";
   EXPECT_NE(held.reason.find(unfollowed), std::string::npos) << held.reason;
   EXPECT_NE(held.reason.find("the Deployment has 0 (is its HorizontalPodAutoscaler scaling it?"), std::string::npos)
       << held.reason;
-  // Once the H100 pods the policy asked for are ready, the H200s are no longer held.
-  f.h100 = h100_target;
-  t += horizon;
-  const auto freed = cycle(t);
-  EXPECT_EQ(freed.reason.find("replicas asked for"), std::string::npos) << freed.reason;
-  for (const auto& target : freed.targets)
-    if (target.variant == "h200") {
-      EXPECT_EQ(target.replicas, 0) << freed.reason;
+  // The operator scales the H100 Deployment up: it follows again, and is no longer named.
+  current_h100 = *published_h100;
+  const auto fixed = cycle(t + 30);
+  EXPECT_EQ(fixed.reason.find("replicas asked for"), std::string::npos) << fixed.reason;
+}
+
+TEST(CapacityPolicy, ATargetWithinTheHpaToleranceIsNotReadAsUnfollowed) {
+  // The HPA leaves a Deployment of 10 replicas alone for a target of 11 (within its 10 % tolerance):
+  // that is the HPA following its rules, not an autoscaler missing. 12 is beyond it.
+  Settings s;
+  auto named_after = [&](int published) {
+    ModelState st;
+    Fleet f;
+    f.h100 = 10;
+    f.h200 = 0;
+    f.rate = 60;
+    f.kv = 0.05;
+    sdk::Recommendation r;
+    for (int k = 0; k < 10; ++k) {
+      auto m = view(f);
+      m.variants[0].previous_desired = published;
+      r = decide(s, m, st, 30.0 * k);
     }
-  EXPECT_EQ(freed.reason.find("keeps its"), std::string::npos) << freed.reason;
+    return r.reason.find("h100: " + std::to_string(published) + " replicas asked for") != std::string::npos;
+  };
+  EXPECT_FALSE(named_after(11));
+  EXPECT_TRUE(named_after(12));
 }
 
 TEST(CapacityPolicy, NothingIsHeldWhenTheTargetsPodsAreReady) {

@@ -216,8 +216,8 @@ emulator:
       outputTokens: {lognormal: {mean: 220, stddev: 150}, max: 2000}
       slo: {ttftMs: 2000, itlMs: 50}
       seed: 3
-analyzers:
-  capacity: {plugin: capacity, startupDelay: 90s, defaultSlo: {ttftMs: 2000, itlMs: 50}}
+analyzers:   # the rounding at a steady load: without the cold start's headroom (tested apart)
+  capacity: {plugin: capacity, startupDelay: 90s, defaultSlo: {ttftMs: 2000, itlMs: 50}, coldStartHeadroom: 0}
 pipelines:
   capacity: {interval: 30s, analyzers: [capacity]}
   static-3: {static: {qwen-32b-h100: 3}}
@@ -231,8 +231,13 @@ pipelines:
   EXPECT_LT(report["runs"][1]["totals"]["sloAttainment"].get<double>(), 0.9) << "3 H100 miss the ITL SLO";
   EXPECT_GE(report["runs"][2]["totals"]["sloAttainment"].get<double>(), 0.985) << "4 H100 meet it";
   EXPECT_GE(policy["sloAttainment"].get<double>(), 0.975) << report["runs"][0]["summary"].dump();
-  EXPECT_LE(policy["cost"].get<double>(), report["runs"][2]["totals"]["cost"].get<double>())
-      << "no more than 4 H100 held all along";
+  // Settled at 4 H100; before the first measurements the prior (scaled from the model ID) may ask for a
+  // fifth, which the HPA's scale-down window holds 5 minutes.
+  EXPECT_LE(policy["cost"].get<double>(), 1.1 * report["runs"][2]["totals"]["cost"].get<double>());
+  for (const auto& v : report["runs"][0]["summary"]["variants"])
+    if (v["name"] == "qwen-32b-h100") {
+      EXPECT_EQ(v["finalReplicas"], 4) << v.dump();
+    }
 }
 
 }  // namespace
