@@ -78,6 +78,7 @@ quoted=(
   "docs/user-guide/troubleshooting.md|failed to load, configure or start"
   "docs/user-guide/troubleshooting.md|the VariantAutoscaling CRD (variantautoscalings.llmd.ai) is not installed; "
   "docs/user-guide/troubleshooting.md|apply crds/ or the Helm chart first"
+  "docs/user-guide/troubleshooting.md| replicas asked for "
   "docs/user-guide/configuration.md|keeping its last good value until it is fixed (not the code defaults)"
   "docs/saturation-scaling-config.md|keeping its last good value until it is fixed (not the code defaults)"
 )
