@@ -210,6 +210,18 @@ double tail_scale(const TailCalibration& cal) {
 
 namespace {
 
+// Pods of coefficients c, kv_capacity tokens each, that hold the demand's KV at kvTarget. Decoding
+// sequences in flight (Little): decode tokens/s x step time, each holding its context. At N pods the step
+// time is base / (1 - rho_total / N), so KV per pod <= kvTarget x capacity needs
+// N >= rho_total + decode_tps x context x base / (kvTarget x capacity): it does not depend on the SLO.
+// The KV measured in use (scaled to the demand) is a floor.
+double kv_pods(const Coefficients& c, double kv_capacity, const Demand& d, const Settings& s) {
+  const double kv_pod = s.kv_target * kv_capacity;
+  const double rho_total = utilization(c, Work{d.decode_tps, d.prefill_tps, d.context_tokens});
+  const double kv_model = rho_total + d.decode_tps * d.context_tokens * c.base_ms / 1000 / kv_pod;
+  return std::max(kv_model, d.kv_tokens_in_use / kv_pod);
+}
+
 // Sized so the predicted latencies are within margin x the SLO.
 Need size_at(const Coefficients& c, double kv_capacity, const Demand& d, const Slo& slo, const Settings& s,
              const Derived& derived, double margin) {
@@ -237,13 +249,7 @@ Need size_at(const Coefficients& c, double kv_capacity, const Demand& d, const S
   }
   n.predicted_itl_ms = c.base_ms / (1 - n.rho_target);
   if (kv_capacity > 0) {
-    // Decoding sequences in flight (Little): decode tokens/s x step time, each holding its context. At N
-    // pods the step time is base / (1 - rho_total / N), so KV per pod <= kvTarget x capacity needs
-    // N >= rho_total + decode_tps x context x base / (kvTarget x capacity): it does not depend on the SLO.
-    const double kv_pod = s.kv_target * kv_capacity;
-    const double kv_model = rho_total + d.decode_tps * d.context_tokens * c.base_ms / 1000 / kv_pod;
-    const double kv_measured = d.kv_tokens_in_use / kv_pod;
-    const double kv = std::max(kv_model, kv_measured);
+    const double kv = kv_pods(c, kv_capacity, d, s);
     if (kv > n.pods) n.pods = kv, n.bound = "kv";
   }
   return n;
@@ -548,14 +554,17 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     if (m.observations() > 0 && (!measured || m.observations() > measured->observations())) measured = &m;
   }
   std::vector<Need> needs(nv);
+  std::vector<Coefficients> coefficients(nv);
+  std::vector<double> kv_capacity(nv, 0.0);  // tokens per pod; 0: unknown
   std::string infeasible;
   for (std::size_t i = 0; i < nv; ++i) {
     const auto& v = model.variants[i];
     double cap = sig[i].kv_capacity;
     if (cap <= 0 && v.profile && v.profile->kv_capacity_tokens) cap = *v.profile->kv_capacity_tokens;
+    kv_capacity[i] = cap;
     const StepModel& m = st.variants.at(v.name).model;
     const bool settled = m.observations() >= kSettledObservations || !measured || measured == &m;
-    const Coefficients c = settled ? m.coefficients() : corrected_prior(m, *measured);
+    const Coefficients& c = coefficients[i] = settled ? m.coefficients() : corrected_prior(m, *measured);
     needs[i] = need_for(c, cap, d, slo, s, derived);
     if (needs[i].infeasible) infeasible += (infeasible.empty() ? "" : "; ") + v.name + ": " + *needs[i].infeasible;
   }
@@ -566,6 +575,9 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     double cost_fractional = 0;  // with fractional pods: mixes compare on this, free of rounding flips
     bool cost_known = true;
     bool capped = false;  // the carrying variant is at its maximum; the rest overflows to the others
+    // Pods added so that a mix holds the demand's KV at its smallest cache (0: none added), and whose.
+    int kv_added = 0;
+    std::size_t kv_smallest = 0;
   };
   auto plan_for = [&](std::size_t pi) -> std::optional<Plan> {
     const sdk::Variant& primary = model.variants[pi];
@@ -599,6 +611,33 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
       }
     }
     p.pods[pi] = n;
+    double primary_pods = rest * needs[pi].pods;
+    // One KV cache for all. A router that balances the requests in flight (least outstanding requests,
+    // the usual gateway default; round robin is no better) gives every pod of a mix about as many
+    // sequences whatever its KV cache: the pods with the smallest cache fill and preempt while the others
+    // have room. A mix holds the demand's KV only with as many pods in all as it needs at that cache.
+    std::size_t smallest = nv;
+    int in_mix = 0, total = 0;
+    for (std::size_t i = 0; i < nv; ++i) {
+      total += p.pods[i];
+      if (p.pods[i] <= 0) continue;
+      ++in_mix;
+      if (kv_capacity[i] > 0 && (smallest == nv || kv_capacity[i] < kv_capacity[smallest])) smallest = i;
+    }
+    if (in_mix > 1 && smallest < nv) {
+      int missing = static_cast<int>(std::ceil(kv_pods(coefficients[pi], kv_capacity[smallest], d, s) - 1e-6)) - total;
+      // The carrying variant first, then the others in order, each up to its maximum.
+      for (std::size_t k = 0; k <= nv && missing > 0; ++k) {
+        const std::size_t i = k == 0 ? pi : k - 1;
+        if ((k > 0 && i == pi) || needs[i].infeasible) continue;
+        const auto& v = model.variants[i];
+        const int room = v.max_replicas ? std::max(0, *v.max_replicas - p.pods[i]) : missing;
+        const int add = std::min(room, missing);
+        if (add <= 0) continue;
+        p.pods[i] += add, missing -= add, p.kv_added += add, p.kv_smallest = smallest;
+        if (i == pi) primary_pods = p.pods[pi];
+      }
+    }
     for (std::size_t i = 0; i < nv; ++i) {
       const auto& v = model.variants[i];
       if (!v.cost_per_replica) {
@@ -607,7 +646,7 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
       }
       p.cost += p.pods[i] * *v.cost_per_replica;
       p.cost_fractional +=
-          (i == pi ? std::max(rest * needs[pi].pods, 1e-3) : static_cast<double>(p.pods[i])) * *v.cost_per_replica;
+          (i == pi ? std::max(primary_pods, 1e-3) : static_cast<double>(p.pods[i])) * *v.cost_per_replica;
     }
     return p;
   };
@@ -805,6 +844,13 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     why += std::to_string(pv.max_replicas.value_or(0));
     why += pv.hpa_bounded ? " (its HorizontalPodAutoscaler's maxReplicas)" : " (the VariantAutoscaling's maxReplicas)";
     why += ", the rest on the other variants";
+  }
+  if (plans[pi]->kv_added > 0) {
+    why += "; ";
+    why += std::to_string(plans[pi]->kv_added);
+    why += " more pods for the KV cache of ";
+    why += model.variants[plans[pi]->kv_smallest].name;
+    why += " (a router balancing requests in flight gives each pod of a mix as many sequences)";
   }
   why += burst_note;
   why += hold_note;

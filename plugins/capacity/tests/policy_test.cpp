@@ -23,7 +23,8 @@ struct Fleet {
   std::optional<double> itl_ms;       // measured ITL; none: the policy runs on its prior (no learning)
   std::optional<double> itl_h200_ms;  // the H200 pods' measured ITL when it differs (default: itl_ms)
   bool kv_capacity_known = true;
-  int pending_h100 = 0;  // of h100, pods starting (not ready)
+  double kv_tokens_h100 = 469252, kv_tokens_h200 = 916206;  // KV cache per pod
+  int pending_h100 = 0;                                     // of h100, pods starting (not ready)
 };
 
 sdk::ModelView view(const Fleet& f) {
@@ -48,7 +49,7 @@ sdk::ModelView view(const Fleet& f) {
       r.kv_cache_usage = f.kv;
       r.waiting = f.waiting / (f.h100 + f.h200);
       r.running = 10;
-      if (f.kv_capacity_known) r.kv_capacity_tokens = name == "h100" ? 469252 : 916206;
+      if (f.kv_capacity_known) r.kv_capacity_tokens = name == "h100" ? f.kv_tokens_h100 : f.kv_tokens_h200;
       m.metrics.replicas.push_back(r);
     }
     sdk::Load l;
@@ -889,6 +890,36 @@ TEST(CapacityPolicy, AVariantAtItsMaximumSaysWhoseBoundItIsAndTheRestGoesElsewhe
   // Within its maximum nothing is said.
   m.variants[0].max_replicas = 40;
   EXPECT_EQ(once(Settings{}, m).reason.find("at its maximum"), std::string::npos);
+}
+
+TEST(CapacityPolicy, AMixHoldsTheKvOfItsSmallestCacheAsIfEveryPodHadIt) {
+  // A 32B-class load on 8B-class steps: long prompts whose KV, not compute, sets the fleet; the H100's
+  // cache is a sixth of the H200's. A router balancing requests in flight gives every pod of a mix as many
+  // sequences, so the H100s of a mix fill as if every pod were an H100.
+  Fleet f;
+  f.h100 = 20, f.h200 = 2;  // more ready than needed: nothing is held for pods still to come
+  f.rate = 6, f.in = 4000, f.out = 300, f.kv = 0.2;
+  f.kv_tokens_h100 = 48000, f.kv_tokens_h200 = 274000;
+  auto m = view(f);
+  m.variants[0].max_replicas = 100;
+  m.variants[1].max_replicas = 100;
+  m.variants[1].cost_per_replica = 100.0;  // the H100 alone is the cheapest plan
+  const auto alone = once(Settings{}, m);
+  ASSERT_EQ(alone.targets[1].replicas, 0) << alone.reason;
+  ASSERT_NE(alone.reason.find("bound kv"), std::string::npos) << alone.reason;
+  const int h100_alone = alone.targets[0].replicas;
+  ASSERT_GE(h100_alone, 4) << alone.reason;
+  EXPECT_EQ(alone.reason.find("for the KV cache of"), std::string::npos) << alone.reason;
+
+  // Capped below that, the rest on H200s: as many pods in all as the H100s alone would need.
+  m.variants[0].max_replicas = h100_alone - 2;
+  const auto capped = once(Settings{}, m);
+  EXPECT_EQ(capped.targets[0].replicas, h100_alone - 2) << capped.reason;
+  EXPECT_GE(total(capped), h100_alone) << capped.reason;
+  EXPECT_NE(capped.reason.find("for the KV cache of h100"), std::string::npos) << capped.reason;
+
+  // Measured by their own cache, the overflow's H200s would be fewer: the pods added are the H100s'.
+  EXPECT_GT(total(capped) - capped.targets[0].replicas, 1) << capped.reason;
 }
 
 TEST(CapacityPolicy, TrendIsRobustToAStep) {
