@@ -411,30 +411,36 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     st.level_decode = decode_now, st.level_prefill = prefill_now;
   } else if (now > *st.last_t) {
     const double dt = now - *st.last_t;
-    constexpr double alpha = 0.5, beta = 0.3;  // Holt: level and trend smoothing
-    auto holt = [&](double x, double& level, double& trend) {
-      const double prev = level;
+    constexpr double alpha = 0.5;  // the level's smoothing, projected along the trend of the last cycle
+    auto smooth = [&](double x, double& level, double trend) {
       level = alpha * x + (1 - alpha) * (level + trend * dt);
       if (short_now) level = std::max(level, x);
-      trend = beta * (level - prev) / dt + (1 - beta) * trend;
     };
-    holt(decode_now, st.level_decode, st.trend_decode);
-    holt(prefill_now, st.level_prefill, st.trend_prefill);
+    smooth(decode_now, st.level_decode, st.trend_decode);
+    smooth(prefill_now, st.level_prefill, st.trend_prefill);
   }
   st.last_t = now;
-  // The trend extrapolated over the horizon is at most the robust slope (Theil-Sen: the median of the
-  // pairwise slopes) of the arrivals over the last horizon: on a ramp the two agree; a step (a burst's
-  // onset) is no ramp: Holt's trend extrapolates the jump itself, while most pairs of samples lie on one
-  // side of it until it is half a horizon old.
+  // The trend: the robust slope (Theil-Sen: the median of the pairwise slopes) of the arrivals over the
+  // last horizon, at most their robust slope over its recent half. On a ramp the two agree, from the
+  // ramp's first half horizon (a smoothed trend, Holt's, lags it by minutes, and after a fall it still
+  // points down when the arrivals have turned). A step (a burst's onset) is no ramp: while it is younger
+  // than half a horizon most pairs of the whole horizon lie on one side of it, and once older the recent
+  // half is flat.
   st.arrivals.push_back({now, rate * out, rate * in});
   while (!st.arrivals.empty() && st.arrivals.front().t < now - horizon) st.arrivals.pop_front();
   const auto [slope_decode, slope_prefill] = arrival_slopes(st.arrivals.items());
-  st.trend_decode = std::min(st.trend_decode, std::max(0.0, slope_decode));
-  st.trend_prefill = std::min(st.trend_prefill, std::max(0.0, slope_prefill));
-  // A ramp under way when the model is first seen: Holt's trend starts at 0 and takes several cycles to
-  // build, so over the first horizon a rise that the arrivals show beyond their sampling noise is
-  // extrapolated at its robust slope at once. Those forecasts rest on a few samples, not on Holt's
-  // trend, so they are not scored in the trend's track record.
+  {
+    const auto samples = st.arrivals.items();
+    std::size_t recent = 0;
+    while (recent + 1 < samples.size() && samples[recent].t < now - horizon / 2) ++recent;
+    const auto [recent_decode, recent_prefill] = arrival_slopes(samples.subspan(recent));
+    st.trend_decode = std::max(0.0, std::min(slope_decode, recent_decode));
+    st.trend_prefill = std::max(0.0, std::min(slope_prefill, recent_prefill));
+  }
+  // A ramp under way when the model is first seen: over the first horizon the recent half holds one or
+  // two samples, too few to confirm it, so a rise that the arrivals show beyond their sampling noise is
+  // extrapolated at its robust slope at once. Those forecasts rest on a few samples, so they are not
+  // scored in the trend's track record.
   const bool first_horizon = !st.first_t || now - *st.first_t < horizon;
   if (first_horizon && st.arrivals.size() >= 2) {
     const double span = st.arrivals.items().back().t - st.arrivals.items().front().t;

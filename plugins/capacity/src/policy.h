@@ -132,8 +132,9 @@ std::pair<double, double> arrival_slopes(std::span<const ArrivalSample> samples)
 // first cycle, fading linearly to 0 at one horizon.
 double cold_start_fraction(double headroom, double observed_s, double horizon_s);
 
-// A rise of the arrivals over the first horizon is extrapolated at once (Holt's trend starts at 0) when it
-// exceeds this many standard deviations of one sample's Poisson noise.
+// A rise of the arrivals over the first horizon is extrapolated at once (the recent half horizon that
+// confirms a ramp holds too few samples yet) when it exceeds this many standard deviations of one
+// sample's Poisson noise.
 inline constexpr double kRampSignificance = 5;
 // The fleet was caught out by a burst when the measured mean ITL exceeds this multiple of the ITL SLO
 // while the arrivals need more than the ready pods: deep overload, not the margin a lagging ramp eats.
