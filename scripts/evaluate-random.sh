@@ -3,7 +3,7 @@
 # static frontier searched, then started warm at the cheapest fixed fleet reaching 99 %; writes
 # docs/evaluation-random.md. Runs go to BUILD_DIR/evaluation-random/.
 # Usage: bash scripts/evaluate-random.sh [BUILD_DIR] [COUNT] [SEED]   (defaults: build, 24, 1)
-# Heavy (about 10 minutes for 24 draws on two cores): not part of ctest.
+# Heavy (2-3 minutes for 24 draws on two cores, docs/benchmarks.md): not part of ctest.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build}"

@@ -4,7 +4,7 @@
 # plots) from the reports, with the default policy over four other seeds of each generated workload. HTML
 # reports go to build/evaluation/<scenario>/report.html.
 # Usage: bash scripts/evaluate.sh [BUILD_DIR] [SCENARIO.yaml ...]     (BUILD_DIR default: build)
-# Heavy (a few minutes on one core): not part of ctest.
+# Heavy (about 8 minutes on two cores, docs/benchmarks.md): not part of ctest.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build}"
