@@ -307,7 +307,14 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   std::vector<VariantSignals> sig(nv);
   std::vector<std::pair<std::string_view, VariantSignals>> others;
   double waiting_total = 0, kv_in_use = 0;
+  double busiest_pod_kv = 0, smallest_cache = 0;  // tokens
+  int pods_measured = 0;
   for (const auto& r : model.metrics.replicas) {
+    if (r.kv_cache_usage && r.kv_capacity_tokens && *r.kv_capacity_tokens > 0) {
+      ++pods_measured;
+      busiest_pod_kv = std::max(busiest_pod_kv, *r.kv_cache_usage * *r.kv_capacity_tokens);
+      if (smallest_cache <= 0 || *r.kv_capacity_tokens < smallest_cache) smallest_cache = *r.kv_capacity_tokens;
+    }
     const std::size_t i = index_of(r.variant);
     VariantSignals* vp = i < nv ? &sig[i] : nullptr;
     if (!vp) {
@@ -337,6 +344,16 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     for (const auto& [name, o] : others) kv_used.emplace_back(name, o.kv_used);
     std::sort(kv_used.begin(), kv_used.end());
     for (const auto& [name, used] : kv_used) kv_in_use += used;
+  }
+  // The KV spread between pods, measured where the pods hold a fifth of the smallest cache or more and
+  // nothing queues (a queue fills every pod alike).
+  if (pods_measured >= 2 && pods_measured == static_cast<int>(model.metrics.replicas.size()) &&
+      waiting_total <= pods_measured) {
+    const double mean = kv_in_use / pods_measured;
+    if (mean >= 0.2 * smallest_cache) {
+      const double excess = (busiest_pod_kv / mean - 1) * std::sqrt(mean);
+      st.kv_excess = st.kv_excess ? 0.8 * *st.kv_excess + 0.2 * excess : excess;
+    }
   }
   if (st.variants.size() < nv) st.variants.reserve(nv);  // exactly the model's variants, not a doubling's spare
   for (std::size_t i = 0; i < nv; ++i) {
@@ -561,12 +578,18 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
   }
   std::vector<Need> needs(nv);
   std::vector<Coefficients> coefficients(nv);
-  std::vector<double> kv_capacity(nv, 0.0);  // tokens per pod; 0: unknown
+  std::vector<double> kv_capacity(nv, 0.0);  // tokens per pod counted (0: unknown)
+  std::vector<double> kv_busiest(nv, 1.0);   // the busiest pod's KV over the mean at kvTarget (measured)
   std::string infeasible;
   for (std::size_t i = 0; i < nv; ++i) {
     const auto& v = model.variants[i];
     double cap = sig[i].kv_capacity;
     if (cap <= 0 && v.profile && v.profile->kv_capacity_tokens) cap = *v.profile->kv_capacity_tokens;
+    if (s.kv_spread && st.kv_excess && cap > 0) {
+      // The busiest pod at the measured spread: mean x (1 + excess / sqrt(mean)) <= safetyKvCache.
+      kv_busiest[i] = 1 + *st.kv_excess / std::sqrt(s.kv_target * cap);
+      cap *= std::min(1.0, s.safety_kv / (s.kv_target * kv_busiest[i]));
+    }
     kv_capacity[i] = cap;
     const StepModel& m = st.variants.at(v.name).model;
     const bool settled = m.observations() >= kSettledObservations || !measured || measured == &m;
@@ -850,6 +873,11 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     why += std::to_string(pv.max_replicas.value_or(0));
     why += pv.hpa_bounded ? " (its HorizontalPodAutoscaler's maxReplicas)" : " (the VariantAutoscaling's maxReplicas)";
     why += ", the rest on the other variants";
+  }
+  if ((pn.bound == "kv" || plans[pi]->kv_added > 0) && s.safety_kv < s.kv_target * kv_busiest[pi]) {
+    why += "; KV sized for the busiest pod (x";
+    put(kv_busiest[pi]);
+    why += " the mean, measured between pods)";
   }
   if (plans[pi]->kv_added > 0) {
     why += "; ";

@@ -253,6 +253,10 @@ struct ModelState {
   // requests; promptLengthCv until the first measurement.
   std::optional<double> prompt_cv2;
   TailCalibration tail;  // the ITL tail's scale, calibrated on measured misses
+  // The busiest pod's KV over the mean pod's, as (max / mean - 1) x sqrt(mean tokens): the excess of a sum
+  // of sequences shrinks as the square root of its size, so a spread measured at one load carries to a
+  // pod sized at kvTarget. Absent until measured.
+  std::optional<double> kv_excess;
 };
 
 // Requests a measured prompt spread is averaged over: one window of a few requests says little about a

@@ -68,7 +68,11 @@ sdk::SettingsSchema settings_schema() {
        Setting::number("coldStartHeadroom", 0.6,
                        "Until one horizon of demand has been observed, demand is sized at the level x (1 + this), "
                        "fading to the level over the horizon.")
-           .in_range(0, 10)}};
+           .in_range(0, 10),
+       Setting::boolean("kvSpread", true,
+                        "Size the KV cache so that the busiest pod, at the spread between pods measured "
+                        "(vLLM's kv_cache_usage_perc per pod), stays under safetyKvCache, not only the mean "
+                        "pod at kvTarget: where few sequences fill a pod, one pod fills while the mean has room.")}};
 }
 
 Settings read_settings(const sdk::Config& validated) {
@@ -96,6 +100,7 @@ Settings read_settings(const sdk::Config& validated) {
   s.prompt_cv = r.number("promptLengthCv");
   s.calibrate_tail = r.boolean("calibrateTail");
   s.cold_start_headroom = r.number("coldStartHeadroom");
+  s.kv_spread = r.boolean("kvSpread");
   return s;
 }
 

@@ -37,6 +37,8 @@ struct Settings {
   // Cold-start headroom: until one horizon of demand has been observed, demand is sized at the level x
   // (1 + this), fading linearly to the level over that horizon.
   double cold_start_headroom = 0.6;
+  // Size the KV so that the busiest pod, at the measured spread between pods, stays under safety_kv.
+  bool kv_spread = true;
 };
 
 sdk::SettingsSchema settings_schema();

@@ -921,6 +921,41 @@ TEST(CapacityPolicy, AMixHoldsTheKvOfItsSmallestCacheAsIfEveryPodHadIt) {
   EXPECT_GT(total(capped) - capped.targets[0].replicas, 1) << capped.reason;
 }
 
+TEST(CapacityPolicy, TheKvIsSizedForTheBusiestPodAtTheMeasuredSpread) {
+  // Long prompts on a small cache: a pod holds a few sequences, so one pod fills while the mean has room.
+  // The same mean KV, once spread evenly and once with one pod nearly full: the fleet sized on the
+  // uneven one is larger, and says why; with kvSpread off it is not.
+  auto at = [](bool uneven) {
+    Fleet f;
+    f.h100 = 20, f.h200 = 0;
+    f.rate = 6, f.in = 4000, f.out = 300, f.kv = 0.5;
+    f.kv_tokens_h100 = 48000;
+    auto m = view(f);
+    m.variants[0].max_replicas = 100;
+    m.variants[1].cost_per_replica = 100.0;  // the H100 alone is the cheapest plan
+    if (uneven) {
+      for (auto& r : m.metrics.replicas) r.kv_cache_usage = (20 * 0.5 - 0.9) / 19;
+      m.metrics.replicas[0].kv_cache_usage = 0.9;  // under the safety net (safetyKvCache 0.95)
+    }
+    return m;
+  };
+  auto run = [&](const Settings& s, bool uneven) {
+    ModelState st;
+    sdk::Recommendation r;
+    for (int k = 0; k < 6; ++k) r = decide(s, at(uneven), st, 30.0 * k);
+    return r;
+  };
+  const auto even = run(Settings{}, false);
+  ASSERT_NE(even.reason.find("bound kv"), std::string::npos) << even.reason;
+  const auto uneven = run(Settings{}, true);
+  EXPECT_GT(total(uneven), total(even)) << uneven.reason;
+  EXPECT_NE(uneven.reason.find("KV sized for the busiest pod"), std::string::npos) << uneven.reason;
+  EXPECT_EQ(even.reason.find("KV sized for the busiest pod"), std::string::npos) << even.reason;
+  Settings off;
+  off.kv_spread = false;
+  EXPECT_EQ(total(run(off, true)), total(even));
+}
+
 TEST(CapacityPolicy, ATurnAfterAFallIsExtrapolatedOnceTheArrivalsRise) {
   // Ten minutes falling from 300 to 100 req/s, then rising at 30 req/s a minute (a sine's trough): two
   // minutes into the rise the forecast is most of a horizon (165 s) ahead. A trend smoothed through the
