@@ -345,16 +345,6 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
     std::sort(kv_used.begin(), kv_used.end());
     for (const auto& [name, used] : kv_used) kv_in_use += used;
   }
-  // The KV spread between pods, measured where the pods hold a fifth of the smallest cache or more and
-  // nothing queues (a queue fills every pod alike).
-  if (pods_measured >= 2 && pods_measured == static_cast<int>(model.metrics.replicas.size()) &&
-      waiting_total <= pods_measured) {
-    const double mean = kv_in_use / pods_measured;
-    if (mean >= 0.2 * smallest_cache) {
-      const double excess = (busiest_pod_kv / mean - 1) * std::sqrt(mean);
-      st.kv_excess = st.kv_excess ? 0.8 * *st.kv_excess + 0.2 * excess : excess;
-    }
-  }
   if (st.variants.size() < nv) st.variants.reserve(nv);  // exactly the model's variants, not a doubling's spare
   for (std::size_t i = 0; i < nv; ++i) {
     const auto& v = model.variants[i];
@@ -400,6 +390,23 @@ sdk::Recommendation decide(const Settings& s, const Derived& derived, const sdk:
       served.prompt_cv = st.prompt_cv2 ? std::sqrt(*st.prompt_cv2) : s.prompt_cv;
       const auto t = tail_model(m->coefficients(), served, slo, s.latency_margin);
       if (over && t) observe_tail(st.tail, t->z_at(sv.pods), over->fraction(), over->total * s.load_window_s);
+    }
+  }
+
+  // The KV spread between pods, measured where the pods hold a fifth of the smallest cache or more,
+  // nothing queues (a queue fills every pod alike) and every variant's pod count has held for a load
+  // window (a pod just ready holds less than its elders for a while, which is no spread of the load).
+  bool fleet_settled = true;
+  for (const auto& v : model.variants) {
+    const VariantState& vs = st.variants.at(v.name);
+    fleet_settled = fleet_settled && now - vs.pods_since >= s.load_window_s;
+  }
+  if (fleet_settled && pods_measured >= 2 && pods_measured == static_cast<int>(model.metrics.replicas.size()) &&
+      waiting_total <= pods_measured) {
+    const double mean = kv_in_use / pods_measured;
+    if (mean >= 0.2 * smallest_cache) {
+      const double excess = (busiest_pod_kv / mean - 1) * std::sqrt(mean);
+      st.kv_excess = st.kv_excess ? 0.8 * *st.kv_excess + 0.2 * excess : excess;
     }
   }
 
