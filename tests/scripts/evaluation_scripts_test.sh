@@ -94,11 +94,33 @@ printf '{"frontier": {"levels": [], "pareto": %s}, "runs": %s}\n' "$pareto" "$(r
   >"$tmp/run/random-0.cold.json"
 printf '{"runs": %s}\n' "$(runs 0.98 4.5 0.999 8)" >"$tmp/run/random-0.warm.json"
 : >"$tmp/run/random-1.cold.json"
-python3 "$random" report "$tmp/run" "$tmp/random.md" 7
-grep -qF '| capacity | 1 (1 **failed**) | 1 of 1 | 1 of 1 | 0.88x |' "$tmp/random.md" || fail "cold summary: $(cat "$tmp/random.md")"
-grep -qF '| capacity | 1 (1 **failed**) | 0 of 1 | 0 of 1 | 1.12x |' "$tmp/random.md" || fail "warm summary: $(cat "$tmp/random.md")"
-row="$(grep -F '| random-0 |' "$tmp/random.md")" || fail "no row: $(cat "$tmp/random.md")"
+# A second seed's folder: draw 0 alone, its warm capacity run at 99.9 % for 3.9 (not dominated, 0.97x).
+mkdir -p "$tmp/run8"
+cp "$tmp/r1/random-0.yaml" "$tmp/run8/"
+cp "$tmp/run/random-0.cold.json" "$tmp/run8/"
+printf '{"runs": %s}\n' "$(runs 0.999 3.9 0.999 8)" >"$tmp/run8/random-0.warm.json"
+python3 "$random" report "$tmp/random.md" "7:$tmp/run" "8:$tmp/run8"
+summary_row() {  # summary_row <start> <policy> <seed>: that row of the start's summary table
+  awk -v t="| policy ($1) |" 'index($0, t) == 1 { on = 1; next } on && !NF { exit } on' "$tmp/random.md" |
+    grep -F "| $2 | $3 |"
+}
+[ "$(summary_row cold capacity 7)" = '| capacity | 7 | 1 (1 **failed**) | 1 of 1 | 1 of 1 | 0.88x |' ] ||
+  fail "cold summary: $(cat "$tmp/random.md")"
+[ "$(summary_row warm capacity 7)" = '| capacity | 7 | 1 (1 **failed**) | 0 of 1 | 0 of 1 | 1.12x |' ] ||
+  fail "warm summary: $(cat "$tmp/random.md")"
+[ "$(summary_row warm capacity 8)" = '| capacity | 8 | 1 | 1 of 1 | 1 of 1 | 0.97x |' ] ||
+  fail "warm summary, seed 8: $(cat "$tmp/random.md")"
+# Pooled over the seeds: both draws 0 counted, the failed draw said, the median of 0.97x and 1.12x the upper.
+[ "$(summary_row warm capacity '**all**')" = '| capacity | **all** | 2 (1 **failed**) | 1 of 2 | 1 of 2 | 1.12x |' ] ||
+  fail "pooled summary: $(cat "$tmp/random.md")"
+grep -qx '## Seed 7' "$tmp/random.md" && grep -qx '## Seed 8' "$tmp/random.md" || fail "a seed's table: $(cat "$tmp/random.md")"
+row="$(sed -n '/^## Seed 7$/,/^## Seed 8$/p' "$tmp/random.md" | grep -F '| random-0 |')" || fail "no row: $(cat "$tmp/random.md")"
 grep -qF '| 2xH100 (4.00) | 99.50% / 3.50 (0.88x) | 98.00% / 4.50 **dom** (1.12x) | 97.00% / 6.00 **dom** (1.50x) | 99.90% / 8.00 (2.00x) |' \
   <<<"$row" || fail "row: $row"
-grep -F '| random-1 |' "$tmp/random.md" | grep -qF '| **failed** |' || fail "a failed draw: $(cat "$tmp/random.md")"
+sed -n '/^## Seed 7$/,/^## Seed 8$/p' "$tmp/random.md" | grep -F '| random-1 |' | grep -qF '| **failed** |' ||
+  fail "a failed draw: $(cat "$tmp/random.md")"
+# With one seed there is no pooled row.
+python3 "$random" report "$tmp/one.md" "8:$tmp/run8"
+grep -qF '| **all** |' "$tmp/one.md" && fail "one seed, pooled: $(cat "$tmp/one.md")"
+python3 "$random" report "$tmp/bad.md" "$tmp/run8" 2>/dev/null && fail "report took a folder without its seed"
 echo "ok: evaluation_seed.py, the seed table of evaluation_report.py and evaluation_random.py"
