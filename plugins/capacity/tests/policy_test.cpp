@@ -954,6 +954,32 @@ TEST(CapacityPolicy, TheKvIsSizedForTheBusiestPodAtTheMeasuredSpread) {
   Settings off;
   off.kv_spread = false;
   EXPECT_EQ(total(run(off, true)), total(even));
+
+  // Not measured under a queue (a queue fills every pod alike), nor while the pod count changes (a pod
+  // just ready holds less than its elders): the same uneven pods then leave the caches as they are.
+  {
+    ModelState st;
+    sdk::Recommendation r;
+    for (int k = 0; k < 6; ++k) {
+      auto m = at(true);
+      for (auto& rep : m.metrics.replicas) rep.waiting = 5;  // 100 waiting on 20 pods
+      r = decide(Settings{}, m, st, 30.0 * k);
+    }
+    EXPECT_FALSE(st.kv_excess.has_value()) << r.reason;
+  }
+  {
+    ModelState st;
+    for (int k = 0; k < 6; ++k) {
+      auto m = at(true);
+      if (k % 2) {  // one pod more every other cycle: the count never holds a load window
+        m.metrics.replicas.push_back(m.metrics.replicas.back());
+        m.metrics.replicas.back().pod = "h100-new";
+        m.metrics.replicas.back().kv_cache_usage = 0.0;
+      }
+      decide(Settings{}, m, st, 30.0 * k);
+    }
+    EXPECT_FALSE(st.kv_excess.has_value());
+  }
 }
 
 TEST(CapacityPolicy, ATurnAfterAFallIsExtrapolatedOnceTheArrivalsRise) {
