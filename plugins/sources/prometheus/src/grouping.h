@@ -133,6 +133,8 @@ class Grouper : public SampleHandler {
   std::map<sdk::ModelKey, sdk::ModelMetrics> finish(sdk::TimePoint collected_at);
 
   const GroupStats& stats() const { return stats_; }
+  // The evaluation time of this cycle's committed answers (seconds); absent before the first sample.
+  std::optional<double> eval_time() const { return eval_time_ > 0 ? std::optional<double>(eval_time_) : std::nullopt; }
 
   // KV capacity series (vllm:cache_config_info, per namespace and pod) as committed so far, for the
   // capacity cache; the views are valid until the next call that changes the grouper.

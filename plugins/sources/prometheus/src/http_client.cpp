@@ -267,7 +267,8 @@ sdk::Result<QueryResponse> PrometheusClient::query(const std::string& promql, sd
 }
 
 sdk::Result<ResponseHeader> PrometheusClient::query(const std::string& promql, sdk::Deadline deadline,
-                                                    SampleHandler& handler, QueryStats* stats) {
+                                                    SampleHandler& handler, QueryStats* stats,
+                                                    std::optional<double> at) {
   std::lock_guard lock(mu_);
   const auto started = Clock::now();
   QueryStats local;
@@ -276,6 +277,12 @@ sdk::Result<ResponseHeader> PrometheusClient::query(const std::string& promql, s
 
   std::string form = "query=";
   form += form_encode(promql);
+  if (at) {
+    char time[40];  // Prometheus takes fractional seconds; its timestamps carry milliseconds
+    std::snprintf(time, sizeof time, "%.3f", *at);
+    form += "&time=";
+    form += time;
+  }
   for (const auto& [k, v] : config_.params) {
     form += '&';
     form += form_encode(k);

@@ -44,8 +44,9 @@ class PrometheusClient {
   sdk::Result<QueryResponse> query(const std::string& promql, sdk::Deadline deadline, QueryStats* stats = nullptr);
   // The same, handing the series to `handler` as they are parsed (no copy of the response's series).
   // The handler may have seen series of a response that then fails (it stages them until told).
+  // `at`: the evaluation time (Prometheus's, seconds since the epoch); absent, the server's now.
   sdk::Result<ResponseHeader> query(const std::string& promql, sdk::Deadline deadline, SampleHandler& handler,
-                                    QueryStats* stats = nullptr);
+                                    QueryStats* stats = nullptr, std::optional<double> at = std::nullopt);
 
   // Number of times the token file was (re-)read; for tests.
   int token_reads() const;

@@ -260,7 +260,10 @@ sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>> PrometheusSource::collec
     QueryStats st;
     report.queries.push_back(q.promql);
     grouper.begin(q.single);
-    auto r = client_->query(q.promql, deadline, grouper, &st);
+    // Every query after the first answer is evaluated at that answer's time: the signals of a cycle come
+    // from one window (a prompt-length mean and its histogram's buckets read from the same samples), however
+    // long the queries before it took.
+    auto r = client_->query(q.promql, deadline, grouper, &st, grouper.eval_time());
     report.stats.push_back(st);
     if (!r) {
       grouper.rollback();  // series of a response that then failed are not kept

@@ -20,6 +20,7 @@ struct Received {
   std::string authorization;
   std::string org_id;
   std::string dedup;
+  std::string time;  // the evaluation time asked for; empty: the server's now
   std::string content_type;
   int remote_port = 0;
 };
@@ -43,6 +44,7 @@ class FakePrometheus {
       r.authorization = req.get_header_value("Authorization");
       r.org_id = req.get_header_value("X-Scope-OrgID");
       r.dedup = req.get_param_value("dedup");
+      r.time = req.get_param_value("time");
       r.content_type = req.get_header_value("Content-Type");
       r.remote_port = req.remote_port;
       Reply reply;

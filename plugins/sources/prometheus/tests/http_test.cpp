@@ -764,6 +764,23 @@ TEST_F(HttpTest, HeadersAndParamsForQueryFrontends) {
   EXPECT_EQ(got[0].authorization, "");
 }
 
+TEST_F(HttpTest, QueriesAfterTheFirstAnswerAreEvaluatedAtItsTime) {
+  // The replicas query answers at the server's now; the load query is pinned to that answer's time, so a
+  // scrape landing between them cannot put the two in different windows.
+  server_.push({200, vector_body({{tag("kvCacheUsage", "ns", "m", "m-0"), "0.5"}})});
+  auto src = make_source(base());
+  std::vector<sdk::ModelView> models = {make_model("ns", "m", {{"m", 1}})};
+  ASSERT_TRUE(src->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
+  // The next cycle's first answer is empty (no timestamp to pin to): its second query is not pinned.
+  ASSERT_TRUE(src->collect(models, sdk::Deadline::in(std::chrono::seconds(5))));
+  auto got = server_.received();
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].time, "");
+  EXPECT_EQ(got[1].time, "1795808585.050");
+  EXPECT_EQ(got[2].time, "") << "a cycle is not pinned to the one before";
+  EXPECT_EQ(got[3].time, "");
+}
+
 TEST_F(HttpTest, ResponseSizeIsBounded) {
   std::string big = vector_body({{tag("kvCacheUsage", "ns", "m", std::string(4096, 'p')), "1"}});
   server_.push({200, big});
