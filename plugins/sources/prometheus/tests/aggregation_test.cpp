@@ -70,7 +70,7 @@ std::optional<double> expected_spread(const QueryResponse& pod_bucket_rates, con
 // vLLM's exposition with the labels kube-prometheus's ServiceMonitor adds (honor_labels keeps them).
 class KubeLabelledVllm {
  public:
-  KubeLabelledVllm() : started_(std::chrono::steady_clock::now()) {
+  KubeLabelledVllm() : started_(std::chrono::system_clock::now()) {
     server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(render(), "text/plain; version=0.0.4");
     });
@@ -86,7 +86,8 @@ class KubeLabelledVllm {
 
  private:
   std::string render() const {
-    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count() + 100.0;
+    const auto at = testing::exposition_time(started_);
+    const double t = at.seconds;
     std::string out;
     int ip = 10;
     for (const auto& p : pods()) {
@@ -94,36 +95,39 @@ class KubeLabelledVllm {
                                  ":8000\",job=\"" + p.deployment +
                                  "\",model_name=\"meta/llama-3.1-8b\",namespace=\"llm\"," + "pod=\"" + p.pod +
                                  "\",service=\"" + p.deployment + "\"}";
-      out += "vllm:kv_cache_usage_perc" + labels + " " + std::to_string(p.kv) + "\n";
-      out += "vllm:num_requests_waiting" + labels + " " + std::to_string(p.waiting) + "\n";
-      out += "vllm:num_requests_running" + labels + " 4\n";
-      out += "vllm:request_success_total" + labels + " " + std::to_string(p.rate * t) + "\n";
-      out += "vllm:request_prompt_tokens_sum" + labels + " " + std::to_string(100 * p.rate * p.rate * t) + "\n";
-      out += "vllm:request_prompt_tokens_count" + labels + " " + std::to_string(p.rate * t) + "\n";
-      out += "vllm:request_generation_tokens_sum" + labels + " " + std::to_string(20 * p.rate * t) + "\n";
-      out += "vllm:request_generation_tokens_count" + labels + " " + std::to_string(p.rate * t) + "\n";
-      out += "vllm:time_to_first_token_seconds_sum" + labels + " " + std::to_string(0.01 * p.rate * p.rate * t) + "\n";
-      out += "vllm:time_to_first_token_seconds_count" + labels + " " + std::to_string(p.rate * t) + "\n";
-      out += "vllm:inter_token_latency_seconds_sum" + labels + " " + std::to_string(0.2 * p.rate * t) + "\n";
-      out += "vllm:inter_token_latency_seconds_count" + labels + " " + std::to_string(20 * p.rate * t) + "\n";
+      out += "vllm:kv_cache_usage_perc" + labels + " " + std::to_string(p.kv) + at.stamp + "\n";
+      out += "vllm:num_requests_waiting" + labels + " " + std::to_string(p.waiting) + at.stamp + "\n";
+      out += "vllm:num_requests_running" + labels + " 4" + at.stamp + "\n";
+      out += "vllm:request_success_total" + labels + " " + std::to_string(p.rate * t) + at.stamp + "\n";
+      out +=
+          "vllm:request_prompt_tokens_sum" + labels + " " + std::to_string(100 * p.rate * p.rate * t) + at.stamp + "\n";
+      out += "vllm:request_prompt_tokens_count" + labels + " " + std::to_string(p.rate * t) + at.stamp + "\n";
+      out += "vllm:request_generation_tokens_sum" + labels + " " + std::to_string(20 * p.rate * t) + at.stamp + "\n";
+      out += "vllm:request_generation_tokens_count" + labels + " " + std::to_string(p.rate * t) + at.stamp + "\n";
+      out += "vllm:time_to_first_token_seconds_sum" + labels + " " + std::to_string(0.01 * p.rate * p.rate * t) +
+             at.stamp + "\n";
+      out += "vllm:time_to_first_token_seconds_count" + labels + " " + std::to_string(p.rate * t) + at.stamp + "\n";
+      out += "vllm:inter_token_latency_seconds_sum" + labels + " " + std::to_string(0.2 * p.rate * t) + at.stamp + "\n";
+      out +=
+          "vllm:inter_token_latency_seconds_count" + labels + " " + std::to_string(20 * p.rate * t) + at.stamp + "\n";
       // The prompt-length histogram: lognormal lengths of the pod's mean (100 x rate), CV 0.5.
       const std::string open = labels.substr(0, labels.size() - 1);
       for (const auto& [le, bound] : kBuckets) {
         const double share = std::isinf(bound) ? 1.0 : lognormal_cdf(bound, 100 * p.rate, 0.5);
         out += "vllm:request_prompt_tokens_bucket" + open + ",le=\"" + le + "\"} " +
-               std::to_string(share * p.rate * t) + "\n";
+               std::to_string(share * p.rate * t) + at.stamp + "\n";
       }
       // The completed requests' mean time per output token: lognormal of the pod's mean (20 ms x rate), CV 0.5.
       for (const auto& [le, bound] : kTpotBuckets) {
         const double share = std::isinf(bound) ? 1.0 : lognormal_cdf(bound, 0.02 * p.rate, 0.5);
         out += "vllm:request_time_per_output_token_seconds_bucket" + open + ",le=\"" + le + "\"} " +
-               std::to_string(share * p.rate * t) + "\n";
+               std::to_string(share * p.rate * t) + at.stamp + "\n";
       }
     }
     return out;
   }
 
-  std::chrono::steady_clock::time_point started_;
+  std::chrono::system_clock::time_point started_;
   httplib::Server server_;
   int port_ = -1;
   std::thread thread_;

@@ -41,7 +41,7 @@ const std::vector<std::pair<std::string, double>> kTpotBounds = {
 // lognormal, of a mean and CV per pod (the granite pod exports no such histogram).
 class VllmMetricsServer {
  public:
-  VllmMetricsServer() : started_(std::chrono::steady_clock::now()) {
+  VllmMetricsServer() : started_(std::chrono::system_clock::now()) {
     server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(render(), "text/plain; version=0.0.4");
     });
@@ -74,11 +74,12 @@ class VllmMetricsServer {
 
  private:
   std::string render() const {
-    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count() + 100.0;
+    const auto at = testing::exposition_time(started_);
+    const double t = at.seconds;
     std::string out;
     auto line = [&](const std::string& name, const Pod& p, double v, bool with_model = true) {
       out += name + "{namespace=\"" + p.ns + "\"," + (with_model ? "model_name=\"" + p.model + "\"," : "") + "pod=\"" +
-             p.pod + "\"} " + std::to_string(v) + "\n";
+             p.pod + "\"} " + std::to_string(v) + at.stamp + "\n";
     };
     out += "# TYPE vllm:kv_cache_usage_perc gauge\n";
     for (const auto& p : pods()) line("vllm:kv_cache_usage_perc", p, p.kv);
@@ -120,15 +121,15 @@ class VllmMetricsServer {
       const std::string open = "vllm:request_time_per_output_token_seconds_bucket{namespace=\"" + p.ns +
                                "\",model_name=\"" + p.model + "\",pod=\"" + p.pod + "\",le=\"";
       for (const auto& [le, bound] : kTpotBounds)
-        out += open + le + "\"} " + std::to_string(n * lognormal_cdf(bound, p.tpot_mean, p.tpot_cv)) + "\n";
-      out += open + "+Inf\"} " + std::to_string(n) + "\n";
+        out += open + le + "\"} " + std::to_string(n * lognormal_cdf(bound, p.tpot_mean, p.tpot_cv)) + at.stamp + "\n";
+      out += open + "+Inf\"} " + std::to_string(n) + at.stamp + "\n";
       line("vllm:request_time_per_output_token_seconds_sum", p, p.tpot_mean * n);
       line("vllm:request_time_per_output_token_seconds_count", p, n);
     }
     return out;
   }
 
-  std::chrono::steady_clock::time_point started_;
+  std::chrono::system_clock::time_point started_;
   httplib::Server server_;
   int port_ = -1;
   std::thread thread_;
@@ -358,7 +359,7 @@ class HistogramVllm {
   static constexpr double kBounds[] = {1,    2,    5,    10,    20,    50,    100,    200,   500,
                                        1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000};
 
-  HistogramVllm() : started_(std::chrono::steady_clock::now()) {
+  HistogramVllm() : started_(std::chrono::system_clock::now()) {
     server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(render(), "text/plain; version=0.0.4");
     });
@@ -377,15 +378,16 @@ class HistogramVllm {
 
  private:
   std::string render() const {
-    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count() + 100.0;
+    const auto at = testing::exposition_time(started_);
+    const double t = at.seconds;
     std::string out;
     const auto labels = [](const Pod& p, const std::string& extra = "") {
       return "{namespace=\"llm\",model_name=\"" + p.model + "\",pod=\"" + p.pod + "\"" + extra + "}";
     };
     for (const auto& p : pods()) {
-      out += "vllm:kv_cache_usage_perc" + labels(p) + " 0.5\n";
-      out += "vllm:num_requests_running" + labels(p) + " 2\n";
-      out += "vllm:request_success_total" + labels(p) + " " + std::to_string(p.rate * t) + "\n";
+      out += "vllm:kv_cache_usage_perc" + labels(p) + " 0.5" + at.stamp + "\n";
+      out += "vllm:num_requests_running" + labels(p) + " 2" + at.stamp + "\n";
+      out += "vllm:request_success_total" + labels(p) + " " + std::to_string(p.rate * t) + at.stamp + "\n";
     }
     out += "# TYPE vllm:request_prompt_tokens histogram\n";
     for (const auto& p : pods()) {
@@ -395,17 +397,18 @@ class HistogramVllm {
           char bound[32];  // as vLLM (prometheus_client) writes it: "1000.0"
           std::snprintf(bound, sizeof bound, "%.1f", le);
           out += "vllm:request_prompt_tokens_bucket" + labels(p, ",le=\"" + std::string(bound) + "\"") + " " +
-                 std::to_string(n * cdf(le, p.mean, p.cv)) + "\n";
+                 std::to_string(n * cdf(le, p.mean, p.cv)) + at.stamp + "\n";
         }
-        out += "vllm:request_prompt_tokens_bucket" + labels(p, ",le=\"+Inf\"") + " " + std::to_string(n) + "\n";
+        out +=
+            "vllm:request_prompt_tokens_bucket" + labels(p, ",le=\"+Inf\"") + " " + std::to_string(n) + at.stamp + "\n";
       }
-      out += "vllm:request_prompt_tokens_sum" + labels(p) + " " + std::to_string(p.mean * n) + "\n";
-      out += "vllm:request_prompt_tokens_count" + labels(p) + " " + std::to_string(n) + "\n";
+      out += "vllm:request_prompt_tokens_sum" + labels(p) + " " + std::to_string(p.mean * n) + at.stamp + "\n";
+      out += "vllm:request_prompt_tokens_count" + labels(p) + " " + std::to_string(n) + at.stamp + "\n";
     }
     return out;
   }
 
-  std::chrono::steady_clock::time_point started_;
+  std::chrono::system_clock::time_point started_;
   httplib::Server server_;
   int port_ = -1;
   std::thread thread_;

@@ -56,6 +56,20 @@ inline int free_port() {
   return ntohs(addr.sin_port);
 }
 
+// The time a fake exporter's counters are written at. The fakes' counters grow as rate x the seconds since
+// they started; each sample carries its own timestamp (milliseconds, as the text format allows, and
+// Prometheus honours), so a scrape that reaches the exporter late on a loaded machine still stores each
+// value at the time it was computed, and the rates Prometheus derives are the fakes' rates exactly.
+struct ExpositionTime {
+  double seconds = 0;  // since the exporter started, plus 100 (counters never start at 0)
+  std::string stamp;   // " <milliseconds since the epoch>", to put before a sample's newline
+};
+inline ExpositionTime exposition_time(std::chrono::system_clock::time_point started) {
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  return {std::chrono::duration<double>(now - started).count() + 100.0,
+          " " + std::to_string(now.time_since_epoch().count())};
+}
+
 class RealPrometheus {
  public:
   // targets: "127.0.0.1:port" strings scraped by one job with honor_labels (the exposition carries the
