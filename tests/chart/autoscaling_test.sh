@@ -93,6 +93,11 @@ render "${variants[@]}" --set autoscaling.keda.enabled=true --set autoscaling.sc
   --show-only templates/autoscaling.yaml >"$tmp/keda.yaml" || fail "helm template (keda, scaleToZero)"
 render "${variants[@]}" --set autoscaling.keda.enabled=true --show-only templates/autoscaling.yaml >"$tmp/keda-min.yaml" ||
   fail "helm template (keda)"
+# An operator's own ignoreNullValues (extraMetadata) replaces the chart's, once per trigger (no duplicate key).
+out="$(render "${variants[@]}" --set autoscaling.keda.enabled=true --set-string autoscaling.keda.extraMetadata.ignoreNullValues=true \
+  --show-only templates/autoscaling.yaml)" || fail "helm template (keda, extraMetadata.ignoreNullValues)"
+[ "$(grep -c 'ignoreNullValues:' <<<"$out")" = 2 ] && [ "$(grep -c 'ignoreNullValues: "true"' <<<"$out")" = 2 ] ||
+  fail "extraMetadata.ignoreNullValues: want it once per ScaledObject, as given: $(grep ignoreNullValues <<<"$out")"
 
 # keda.trigger=external: the ScaledObjects, the Service, the Deployment and the pipelines ConfigMap.
 scaler_objects=(--show-only templates/autoscaling.yaml --show-only templates/service.yaml
@@ -230,6 +235,9 @@ for name, zero in [("keda", True), ("keda-min", False)]:
         md = t["metadata"]
         if t["type"] != "prometheus" or t.get("metricType") != "AverageValue" or md["threshold"] != "1":
             fail(f"{so_name}: trigger {t}")
+        # KEDA's prometheus scaler reads an empty answer as 0 unless ignoreNullValues is "false".
+        if md.get("ignoreNullValues") != "false":
+            fail(f"{so_name}: ignoreNullValues {md.get('ignoreNullValues')!r}, want \"false\" (no answer is not 0)")
         if not md["serverAddress"].startswith("http"):
             fail(f"{so_name}: serverAddress {md['serverAddress']}")
         q = re.fullmatch(r"max\(([a-z_]+)\{(.*)\}\)", md["query"])

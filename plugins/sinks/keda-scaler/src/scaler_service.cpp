@@ -154,8 +154,10 @@ grpc::Status ScalerService::StreamIsActive(grpc::ServerContext* context, const e
   // Bounded by the client (cancellation, checked every kStreamCancelCheck), the variant (gone: NOT_FOUND)
   // and the store (closed by stop()).
   while (true) {
-    if (store_.closed())
-      return finish("StreamIsActive", {grpc::StatusCode::UNAVAILABLE, "the WVA KEDA scaler is shutting down"});
+    // A stream ended by stop() completes (OK): KEDA's push scaler reconnects 2 s after a stream that ended
+    // cleanly, while any error status doubles its wait up to a minute and keeps it there; a restart or a
+    // configuration reload would otherwise leave every push scaler a minute from its next 0 -> 1.
+    if (store_.closed()) return finish("StreamIsActive", grpc::Status::OK);
     if (context->IsCancelled()) return finish("StreamIsActive", {grpc::StatusCode::CANCELLED, "client cancelled"});
     auto value = store_.lookup(*ref);
     if (value) {

@@ -261,7 +261,8 @@ TEST_F(ScalerTest, StopEndsOpenStreamsPromptly) {
   for (auto& s : streams) {
     EXPECT_FALSE(s->Read(&msg));
     auto st = s->Finish();
-    EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
+    // Completed, not an error: KEDA reconnects 2 s after a clean end and backs off to a minute after errors.
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::OK) << st.error_message();
   }
   EXPECT_FALSE(sink_.bound_port().has_value());
   // Stopped: the port no longer answers.
