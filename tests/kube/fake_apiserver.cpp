@@ -360,6 +360,24 @@ bool FakeApiServer::discovery(const httplib::Request& req, httplib::Response& re
   return true;
 }
 
+void FakeApiServer::slow_writes(const std::string& plural, std::chrono::milliseconds delay) {
+  std::lock_guard lock(mutex_);
+  write_delay_[plural] = delay;
+}
+
+void FakeApiServer::unavailable(const std::string& plural, bool on) {
+  std::lock_guard lock(mutex_);
+  if (on) unavailable_.insert(plural);
+  else unavailable_.erase(plural);
+}
+
+std::optional<std::chrono::steady_clock::time_point> FakeApiServer::last_write(const std::string& plural) const {
+  std::lock_guard lock(mutex_);
+  auto it = last_write_.find(plural);
+  if (it == last_write_.end()) return std::nullopt;
+  return it->second;
+}
+
 void FakeApiServer::forbid(const std::string& plural) {
   std::lock_guard lock(mutex_);
   forbidden_.insert(plural);
@@ -371,6 +389,7 @@ void FakeApiServer::allow(const std::string& plural) {
 }
 
 void FakeApiServer::handle(const httplib::Request& req, httplib::Response& res) {
+  const auto arrived = std::chrono::steady_clock::now();
   std::string query;
   for (const auto& [k, v] : req.params) query += (query.empty() ? "" : "&") + k + "=" + v;
   {
@@ -406,6 +425,10 @@ void FakeApiServer::handle(const httplib::Request& req, httplib::Response& res) 
                   resource.plural + (resource.group.empty() ? "" : "." + resource.group) +
                       " is forbidden: User \"system:serviceaccount:wva:wva\" cannot " + verb + " resource \"" +
                       resource.plural + "\" in API group \"" + resource.group + "\" at the cluster scope"));
+      return;
+    }
+    if (unavailable_.count(resource.plural)) {
+      send(res, 503, status(503, "ServiceUnavailable", "the server is currently unable to handle the request"));
       return;
     }
   }
@@ -466,6 +489,15 @@ void FakeApiServer::handle(const httplib::Request& req, httplib::Response& res) 
     }
   }
   if (out.first < 300) changed_.notify_all();
+  if ((req.method == "PUT" || req.method == "POST") && out.first < 300) {
+    std::chrono::milliseconds delay{0};
+    {
+      std::lock_guard lock(mutex_);
+      last_write_[resource.plural] = arrived;
+      if (auto it = write_delay_.find(resource.plural); it != write_delay_.end()) delay = it->second;
+    }
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);  // applied, then answered late
+  }
   send(res, out.first, out.second);
 }
 

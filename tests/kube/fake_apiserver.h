@@ -22,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -97,6 +98,13 @@ class FakeApiServer {
   void allow_non_resource(std::string subject, std::string path, std::string verb);
   // Review requests answer `http_status` (e.g. 503) after `delay`; 0 turns the fault off.
   void review_failure(int http_status, std::chrono::milliseconds delay = {});
+  // A slow apiserver: a PUT or POST on resource `plural` is applied when it arrives and answered `delay`
+  // later (0: at once).
+  void slow_writes(const std::string& plural, std::chrono::milliseconds delay);
+  // Every request on resource `plural` answers 503 while `on` (an apiserver or etcd outage for it).
+  void unavailable(const std::string& plural, bool on);
+  // When the last PUT or POST on `plural` that succeeded arrived (steady clock).
+  std::optional<std::chrono::steady_clock::time_point> last_write(const std::string& plural) const;
 
   std::vector<RequestRecord> requests() const;
   // Requests whose method matches and whose path contains `path_part`.
@@ -157,7 +165,10 @@ class FakeApiServer {
     int times = 0, retry_after_s = 0;
   };
   Throttle throttle_;
-  std::set<std::string> forbidden_;  // resource plurals answered 403
+  std::set<std::string> forbidden_;    // resource plurals answered 403
+  std::set<std::string> unavailable_;  // resource plurals answered 503
+  std::map<std::string, std::chrono::milliseconds> write_delay_;
+  std::map<std::string, std::chrono::steady_clock::time_point> last_write_;
   struct TokenUser {
     std::string user;
     std::vector<std::string> groups;

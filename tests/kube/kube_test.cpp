@@ -1144,6 +1144,38 @@ TEST(LeaderElector, OneLeaderAndTheOtherTakesOverWhenReleased) {
   EXPECT_GE((*server.get("Lease", kSystemNs, o.lease_name))["spec"]["leaseTransitions"], 1);
 }
 
+// A slow apiserver applies a renew when it arrives and answers it late. A standby that saw that write
+// takes over a lease duration after seeing it, so the leader's term runs from when it sent the renew (at
+// most the renew deadline), not from the late answer: the leader stops publishing before a standby can
+// start. Here the answers come 300 ms late (within the request timeout, twice the retry period), then the
+// Leases become unavailable to the leader.
+TEST(LeaderElector, ItsTermRunsFromTheRenewSentNotFromItsLateAnswer) {
+  FakeApiServer server;
+  server.slow_writes("leases", 300ms);
+  auto client = std::make_shared<KubeClient>(plain(server));
+  framework::kube::LeaderElectionOptions o;
+  o.lease_namespace = kSystemNs;
+  o.lease_duration = 1500ms;
+  o.renew_deadline = 1000ms;
+  o.retry_period = 250ms;
+  o.identity = "a";
+  framework::kube::LeaderElector a(client, o, test_logger());
+  a.start();
+  ASSERT_TRUE(eventually([&] { return a.is_leader(); }, 5s));
+  server.unavailable("leases", true);
+  std::this_thread::sleep_for(500ms);  // a write in flight when the outage began is answered by now
+  const auto last = server.last_write("leases");
+  ASSERT_TRUE(last);
+  // The last renew that succeeded was sent before it arrived: a renew deadline after its arrival, a is no
+  // longer the leader (counted from the late answer, it would be until 300 ms later).
+  std::this_thread::sleep_until(*last + 1000ms + 50ms);
+  EXPECT_FALSE(a.is_leader());
+  // The Lease says at least the duration a counted on, in whole seconds.
+  server.unavailable("leases", false);
+  EXPECT_EQ((*server.get("Lease", kSystemNs, o.lease_name))["spec"]["leaseDurationSeconds"], 2);
+  a.release();
+}
+
 // ------------------------------------------------------------------------------------ shards on Leases
 
 using framework::kube::ShardElectionOptions;

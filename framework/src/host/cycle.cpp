@@ -450,8 +450,14 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vec
     std::vector<sdk::ResourceCondition> conditions;
   };
   const bool sharded = services.shards > 1 && services.owns_shard && services.publish;
+  const bool withdrawing = !services.publish && services.withdraw;
   std::shared_ptr<BatchData> data;
-  if (sharded) {
+  if (withdrawing) {
+    services.log->info(pipeline.config.name +
+                       ": this replica no longer publishes (not the leader): the sinks drop what it published");
+    data = std::make_shared<BatchData>(
+        BatchData{{}, std::make_shared<const std::vector<sdk::ModelView>>(), std::vector<sdk::ResourceCondition>{}});
+  } else if (sharded) {
     auto owns = [&](const sdk::ModelKey& k) {
       return services.owns_shard(shard_of(k.ns, k.model_id, services.shards));
     };
@@ -477,7 +483,8 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vec
     data = std::make_shared<BatchData>(BatchData{std::move(outcome.decisions), frozen, std::move(conditions)});
   }
   for (const auto& [name, sink] : pipeline.sinks) {
-    if (sink == nullptr || !services.publish) continue;  // failed to start: reported when the pipeline was disabled
+    // Null: failed to start (reported when the pipeline was disabled).
+    if (sink == nullptr || !(services.publish || withdrawing)) continue;
     const std::string key = "sinks/" + name;
     const auto lock = lock_instances(services, pipeline, {key}, services.publish_budget);
     if (!lock.busy().empty()) {
@@ -489,7 +496,7 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vec
     auto published = call_plugin<void>(
         services, key, services.publish_budget, std::move(owner),
         [data = std::shared_ptr<const BatchData>(data), sink = sink, name = pipeline.config.name, now,
-         partial = services.partial] {
+         partial = services.partial && !withdrawing] {
           sdk::PublishBatch batch{name,
                                   now,
                                   std::span<const sdk::Decision>(data->decisions),
@@ -504,7 +511,7 @@ CycleOutcome run_cycle(const PipelineRuntime& pipeline, std::shared_ptr<std::vec
 
   // Shared with an abandoned call only after a timeout: then copy, else take them back (sharded: the
   // outcome kept its own).
-  if (!sharded) {
+  if (!sharded && !withdrawing) {
     if (data.use_count() == 1) outcome.decisions = std::move(data->decisions);
     else outcome.decisions = data->decisions;
   }

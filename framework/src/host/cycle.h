@@ -117,6 +117,10 @@ struct CycleServices {
   std::chrono::milliseconds collect_budget{10000};
   // False on a replica that is not the leader: it decides (and remembers) but publishes nothing.
   bool publish = true;
+  // With publish false, on the first cycle after this replica stopped publishing (it lost the leader
+  // Lease): the sinks get one empty, whole batch, so they drop what they published (series, answers to
+  // autoscalers) instead of serving it stale beside the new leader's.
+  bool withdraw = false;
   // With sharding (shards > 1 and owns_shard set): whether this replica still owns a shard
   // (host/sharding.h assigns models and VA conditions to shards). Asked just before publishing: what is no
   // longer owned is left out of the batch. Otherwise everything is published.

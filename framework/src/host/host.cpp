@@ -481,6 +481,12 @@ CycleServices Host::cycle_services(const PipelineRuntime& pipeline, WorkerPool& 
   services.analyze_budget = deadlines.analyze;
   services.publish_budget = deadlines.publish;
   services.publish = !options_.may_publish || options_.may_publish();
+  {
+    std::lock_guard lock(published_mutex_);
+    bool& published = published_[pipeline.config.name];
+    services.withdraw = published && !services.publish;
+    published = services.publish;
+  }
   services.partial = idle_only;
   if (options_.shards > 1 && options_.owns_shard) {
     services.shards = options_.shards;

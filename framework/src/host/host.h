@@ -238,6 +238,9 @@ class Host {
   CallWatchdog watchdog_;
   std::set<std::string> reported_hung_;
   DecisionMemory memory_;
+  // Per pipeline: whether its last cycle published (leader election), to withdraw once when that stops.
+  std::mutex published_mutex_;
+  std::map<std::string, bool> published_;
   std::unique_ptr<PluginSet> plugins_;
   struct InProcess {
     std::string key;  // "section/name"

@@ -60,8 +60,12 @@ void LeaderElector::start() {
 
 bool LeaderElector::is_leader() const {
   if (!leader_.load()) return false;
+  // Counted from when the last successful renew was sent, not answered: the apiserver applied it at some
+  // moment in between, and a standby waits a lease duration from when it saw that write, so a reply that
+  // came late must not stretch this replica's term. The renew deadline is below the lease duration, as in
+  // client-go, leaving the difference for the two replicas' clock rates.
   return steady_ns() - last_renew_ns_.load() <
-         std::chrono::duration_cast<std::chrono::nanoseconds>(options_.lease_duration).count();
+         std::chrono::duration_cast<std::chrono::nanoseconds>(options_.renew_deadline).count();
 }
 
 json LeaderElector::record(const json& previous, bool transition) const {
@@ -74,8 +78,9 @@ json LeaderElector::record(const json& previous, bool transition) const {
   if (!spec.is_object()) spec = json::object();
   const std::string now = micro_time_now();
   spec["holderIdentity"] = options_.identity;
+  // Whole seconds, rounded up: a standby must wait at least the duration this replica counts on.
   spec["leaseDurationSeconds"] =
-      std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(options_.lease_duration).count());
+      std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(options_.lease_duration).count());
   spec["renewTime"] = now;
   if (transition || !spec.contains("acquireTime")) {
     spec["acquireTime"] = now;
@@ -137,11 +142,12 @@ void LeaderElector::run() {
   std::unique_lock lock(mutex_);
   while (!stop_) {
     lock.unlock();
+    const std::int64_t sent = steady_ns();
     const bool held = try_acquire_or_renew();
     lock.lock();
     if (stop_) break;
     if (held) {
-      last_renew_ns_ = steady_ns();
+      last_renew_ns_ = sent;
       if (!leader_.exchange(true)) log_->info("leader election: {} is now the leader; publishing", options_.identity);
     } else if (leader_.load() &&
                steady_ns() - last_renew_ns_.load() >=

@@ -3,8 +3,8 @@
 //   (when its holder is empty, or the record has not changed for a whole lease duration as this replica
 //   observed it: local observation, so clock skew between nodes does not matter);
 // - writes carry the resourceVersion read, so two replicas racing for a Lease get one 409;
-// - the leader that cannot renew within the renew deadline stops being leader; is_leader() is also false
-//   once a lease duration has passed since the last successful renew, whatever the loop is doing;
+// - the leader that cannot renew within the renew deadline stops being leader: is_leader() is false once
+//   the renew deadline has passed since the last successful renew was sent, whatever the loop is doing;
 // - release() (on SIGTERM) clears holderIdentity so another replica takes over at its next retry.
 #pragma once
 
@@ -59,7 +59,7 @@ class LeaderElector {
   LeaderElectionOptions options_;
   std::shared_ptr<spdlog::logger> log_;
   std::atomic<bool> leader_{false};
-  std::atomic<std::int64_t> last_renew_ns_{0};  // steady_clock of the last successful acquire/renew
+  std::atomic<std::int64_t> last_renew_ns_{0};  // steady_clock when the last successful acquire/renew was sent
   // What this replica last saw of the Lease, and when it changed (steady clock).
   std::string observed_holder_, observed_renew_;
   std::chrono::steady_clock::time_point observed_at_{};

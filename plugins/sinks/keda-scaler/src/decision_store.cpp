@@ -49,8 +49,11 @@ ApplyStats DecisionStore::apply(const sdk::PublishBatch& batch) {
         ++it;
       }
     }
-    if (!published_) changed = true;
-    published_ = true;
+    // An empty whole batch that leaves nothing is what a replica that stopped leading publishes (the host
+    // withdraws its decisions): it answers as before its first publish, not "no such variant".
+    const bool withdrawn = !batch.partial && batch.decisions.empty() && values_.empty();
+    if (published_ == withdrawn) changed = true;
+    published_ = !withdrawn;
     if (changed) ++version_;
   }
   if (changed) changed_.notify_all();
@@ -63,8 +66,8 @@ sdk::Result<VariantValue> DecisionStore::lookup(const VariantRef& ref) const {
   if (!published_)
     return sdk::make_error(sdk::ErrorCode::kUnavailable,
                            "no decision for " + what +
-                               " yet: WVA has not published a cycle since this scaler started (with leader "
-                               "election only the leader publishes)");
+                               " here: this WVA replica has not published a cycle since this scaler started, or "
+                               "publishes nothing now (with leader election only the leader publishes)");
   auto it = values_.find(Key{ref.ns, ref.variant});
   if (it == values_.end()) {
     std::vector<std::string> names;

@@ -46,6 +46,28 @@ TEST(DecisionStore, UnavailableBeforeTheFirstPublish) {
   EXPECT_NE(r.error().message.find("\"v\" in namespace \"llm\""), std::string::npos) << r.error().message;
 }
 
+TEST(DecisionStore, AnEmptyWholeBatchThatLeavesNothingIsUnavailableAgain) {
+  // What the host publishes once when this replica stops leading: its answers are withdrawn, and KEDA
+  // (whose Service may reach this replica) gets UNAVAILABLE as before the first publish, not NOT_FOUND.
+  DecisionStore store;
+  publish(store, {decision("llm", "m", "a", 3)});
+  const auto before = store.version();
+  publish(store, {});
+  EXPECT_GT(store.version(), before) << "open streams are woken";
+  auto r = store.lookup(ref("llm", "a"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, sdk::ErrorCode::kUnavailable) << r.error().message;
+  // A partial empty batch withdraws nothing; a whole one with decisions publishes again.
+  publish(store, {decision("llm", "m", "a", 2)});
+  publish(store, {}, "default", /*partial=*/true);
+  EXPECT_EQ(store.lookup(ref("llm", "a"))->desired, 2);
+  // Another pipeline's values keep the store published: a variant gone from this one is NOT_FOUND.
+  publish(store, {decision("llm", "m2", "b", 1)}, "other");
+  publish(store, {});
+  EXPECT_EQ(store.lookup(ref("llm", "a")).error().code, sdk::ErrorCode::kNotFound);
+  EXPECT_EQ(store.lookup(ref("llm", "b"))->desired, 1);
+}
+
 TEST(DecisionStore, ServesTheLastDesiredPerVariant) {
   DecisionStore store;
   auto stats = publish(store, {decision("llm", "m", "a", 3), decision("llm", "m", "b", 0)});

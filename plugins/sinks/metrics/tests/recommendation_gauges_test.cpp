@@ -70,6 +70,12 @@ TEST(RecommendationGauges, RemovesSeriesOfVariantsGoneFromThePipeline) {
   EXPECT_FALSE(reg.value(kCurrentReplicas, labels("b")).has_value());
   EXPECT_FALSE(reg.value(kDesiredRatio, labels("b")).has_value());
   EXPECT_EQ(reg.value(kDesiredReplicas, labels("a")), 3.0);
+  // An empty whole batch (the host's withdrawal when this replica stops leading) leaves no series to be
+  // scraped beside the new leader's.
+  stats = g.publish(reg, batch("default", {}));
+  EXPECT_EQ(stats.removed, 1u);
+  EXPECT_EQ(reg.series_count(kDesiredReplicas), 0u);
+  EXPECT_EQ(reg.series_count(kCurrentReplicas), 0u);
 }
 
 TEST(RecommendationGauges, PartialBatchKeepsTheModelsItDoesNotCarry) {
