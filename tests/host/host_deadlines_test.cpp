@@ -8,9 +8,12 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "cluster/local_cluster.h"
 #include "config/pipeline_config.h"
@@ -252,6 +255,7 @@ spec: {modelID: beta, minReplicas: 1}
 // A Host on a wall clock running in a thread of its own; on_cycle's outcomes are kept by pipeline.
 struct HostFixture {
   fs::path dir;
+  std::ostringstream log_text;  // the host's log, printed when the test fails
   std::unique_ptr<Host> host;
   StopSignal stop;
   std::thread runner;
@@ -264,7 +268,8 @@ struct HostFixture {
     dir = ::mkdtemp(tmpl);
     std::ofstream(dir / "manifests.yaml") << kTwoModels;
     auto cluster = std::make_shared<LocalCluster>(dir, "workload-variant-autoscaler-system");
-    auto log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+    auto log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text));
+    log->set_level(spdlog::level::debug);
     host = std::make_unique<Host>(HostOptions{}, cluster, std::make_shared<WallClock>(), log);
   }
   void start(const std::string& config) {
@@ -295,6 +300,7 @@ struct HostFixture {
     stop.request();
     if (runner.joinable()) runner.join();
     host->shutdown();
+    if (::testing::Test::HasFailure()) std::cerr << "the host's log:\n" << log_text.str();
     std::error_code ec;
     fs::remove_all(dir, ec);
   }

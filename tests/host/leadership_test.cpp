@@ -54,9 +54,8 @@ TEST(Leadership, AReplicaThatStopsLeadingWithdrawsWhatItPublishedOnce) {
                       for (const auto& m : models) out[m.key] = testing::ok_metrics();
                       return sdk::Result<std::map<sdk::ModelKey, sdk::ModelMetrics>>(out);
                     }));
-    host.add_plugin("analyzers", "fn", std::make_shared<testing::FnAnalyzer>("fn", [](auto&, auto&) {
-                      return std::optional<int>(3);
-                    }));
+    host.add_plugin("analyzers", "fn",
+                    std::make_shared<testing::FnAnalyzer>("fn", [](auto&, auto&) { return std::optional<int>(3); }));
     host.add_plugin("sinks", "rec", sink);
     auto parsed = parse_pipelines_yaml(
         "sources: {src: {}}\nanalyzers: {fn: {}}\nsinks: {rec: {}}\n"

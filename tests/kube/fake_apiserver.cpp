@@ -401,7 +401,7 @@ void FakeApiServer::handle(const httplib::Request& req, httplib::Response& res) 
       return;
     }
     if (throttle_.times > 0 && req.method == throttle_.method &&
-        req.path.find(throttle_.path_part) != std::string::npos) {
+        (req.path + "?" + query).find(throttle_.path_part) != std::string::npos) {
       --throttle_.times;
       res.set_header("Retry-After", std::to_string(throttle_.retry_after_s));
       send(res, 429, status(429, "TooManyRequests", "Too many requests, please try again later."));
@@ -483,7 +483,7 @@ void FakeApiServer::handle(const httplib::Request& req, httplib::Response& res) 
         out = {415, status(415, "UnsupportedMediaType", "the fake supports merge patches only, not " + ct)};
       else out = do_patch(resource, r->ns, r->name, body, r->subresource);
     } else if (req.method == "DELETE") {
-      out = do_delete(resource, r->ns, r->name);
+      out = do_delete(resource, r->ns, r->name, body);
     } else {
       out = {405, status(405, "MethodNotAllowed", req.method)};
     }
@@ -609,10 +609,24 @@ std::pair<int, json> FakeApiServer::do_patch(const Resource& res, const std::str
   return {200, next};
 }
 
-std::pair<int, json> FakeApiServer::do_delete(const Resource& res, const std::string& ns, const std::string& name) {
+std::pair<int, json> FakeApiServer::do_delete(const Resource& res, const std::string& ns, const std::string& name,
+                                              const json& options) {
   auto& objects = objects_[res.plural];
   auto it = objects.find(ns + "/" + name);
   if (it == objects.end()) return {404, status(404, "NotFound", res.plural + " \"" + name + "\" not found")};
+  // DeleteOptions.preconditions, as kube-apiserver checks them: 409 when the object is no longer that one.
+  if (options.is_object() && options.contains("preconditions") && options["preconditions"].is_object()) {
+    const json& pre = options["preconditions"];
+    const json& meta = it->second["metadata"];
+    const bool uid_ok = !pre.contains("uid") || pre["uid"] == meta.value("uid", json());
+    const bool rv_ok =
+        !pre.contains("resourceVersion") || pre["resourceVersion"] == meta.value("resourceVersion", json());
+    if (!uid_ok || !rv_ok)
+      return {409, status(409, "Conflict",
+                          "Operation cannot be fulfilled on " + res.plural + " \"" + name +
+                              "\": the object has been modified; please apply your changes to the latest version "
+                              "and try again")};
+  }
   json obj = it->second;
   objects.erase(it);
   obj["metadata"]["resourceVersion"] = std::to_string(++rv_);

@@ -81,8 +81,9 @@ class FakeApiServer {
   void compact();
   // Every request must carry `Authorization: Bearer <token>` (else 401).
   void require_token(std::string token);
-  // The next `times` requests (`method`, path containing `path_part`) answer 429 with `Retry-After:
-  // retry_after_s`, as kube-apiserver's priority and fairness does when a flow's queue is full.
+  // The next `times` requests (`method`, path and query, as "path?k=v&...", containing `path_part`) answer
+  // 429 with `Retry-After: retry_after_s`, as kube-apiserver's priority and fairness does when a flow's
+  // queue is full.
   void throttle(std::string method, std::string path_part, int times, int retry_after_s);
   void set_bookmark_interval(std::chrono::milliseconds interval) { bookmark_interval_ms_ = interval.count(); }
   // RBAC: every request for resource `plural` answers 403 Forbidden, as kube-apiserver does for a
@@ -140,7 +141,9 @@ class FakeApiServer {
                                         nlohmann::json obj, bool status_only);
   std::pair<int, nlohmann::json> do_patch(const Resource& res, const std::string& ns, const std::string& name,
                                           const nlohmann::json& patch, const std::string& subresource);
-  std::pair<int, nlohmann::json> do_delete(const Resource& res, const std::string& ns, const std::string& name);
+  // options: the request's DeleteOptions (null when it sent none).
+  std::pair<int, nlohmann::json> do_delete(const Resource& res, const std::string& ns, const std::string& name,
+                                           const nlohmann::json& options = nullptr);
   void record_event_locked(const std::string& type, const Resource& res, const nlohmann::json& obj);
   const Resource* resource_for(const std::string& api_version, const std::string& kind) const;
   static nlohmann::json status(int code, const std::string& reason, const std::string& message);

@@ -1108,6 +1108,129 @@ TEST(KubeCluster, BadGatewayAnswersBackOffAndRetryAfterIsHonoured) {
   EXPECT_NE(captured.str().find("429"), std::string::npos) << captured.str();
 }
 
+// A throttled request (429, API Priority and Fairness) is sent again after its Retry-After, as client-go's
+// checkWait does, while the waits fit in the request's timeout; a caller that queues its own retries can
+// turn that off.
+TEST(KubeClient, AThrottledRequestIsSentAgainAfterRetryAfter) {
+  FakeApiServer server;
+  server.create(pod("llm", "llama-rs", "llama", "a"));
+  KubeClient client(plain(server));
+  const std::string path = "/api/v1/namespaces/llm/pods";
+  server.throttle("GET", path, 2, 1);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = client.request("GET", path);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->throttled, 2);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 1900ms);  // two Retry-After waits of 1 s
+  EXPECT_EQ(server.count("GET", path), 3u);
+  // A wait that would pass the request's timeout is not taken: the 429 is the answer.
+  server.throttle("GET", path, 2, 1);
+  r = client.request("GET", path, {}, {}, 1500ms);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 429);
+  EXPECT_EQ(r->throttled, 1);
+  // Turned off: the first answer.
+  server.throttle("GET", path, 1, 1);
+  r = client.request("GET", path, {}, {}, 30s, /*retry_throttled=*/false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 429);
+  EXPECT_EQ(r->throttled, 0);
+}
+
+// A list page answered 429 is sent again with its continue token: the pages already read are kept (a list
+// started over at every 429 adds load while the server sheds it, and at scale may never finish).
+TEST(Reflector, AThrottledListPageIsRetriedWithItsContinueToken) {
+  FakeApiServer server;
+  for (int i = 0; i < 5; ++i) server.create(pod("llm", "llama-rs", "llama", std::to_string(i)));
+  server.throttle("GET", "continue=", 1, 1);  // the second page
+  KubeClient client(plain(server));
+  std::ostringstream captured;
+  framework::kube::ObjectStore store;
+  framework::kube::ReflectorOptions options;
+  options.page_size = 2;
+  std::atomic<bool> synced{false};
+  framework::kube::Reflector reflector(client, framework::kube::kPods, "", store, options, test_logger(&captured),
+                                       [&] { synced = true; });
+  reflector.start();
+  ASSERT_TRUE(eventually([&] { return synced.load(); }, 10s));
+  reflector.stop();
+  EXPECT_EQ(store.size("Pod"), 5u);
+  EXPECT_EQ(reflector.lists(), 1u);
+  std::size_t list_pages = 0;
+  for (const auto& r : server.requests())
+    if (r.method == "GET" && r.path == "/api/v1/pods" && r.query.find("watch") == std::string::npos) ++list_pages;
+  EXPECT_EQ(list_pages, 4u) << "three pages and the throttled one again, not the list from its first page";
+  EXPECT_NE(captured.str().find("throttled 1 time(s) (429)"), std::string::npos) << captured.str();
+}
+
+// "Too large resource version" (a watch cache behind the list it follows, an etcd restored from a backup):
+// retrying the same version never cures it, so the reflector lists again, as client-go's does.
+TEST(Reflector, AResourceVersionTooLargeForTheServerIsListedAgain) {
+  httplib::Server lagging;
+  std::atomic<int> lists{0}, watches{0};
+  lagging.Get("/.*", [&](const httplib::Request& req, httplib::Response& res) {
+    if (!req.has_param("watch")) {
+      ++lists;
+      res.set_content(R"({"kind":"PodList","metadata":{"resourceVersion":"9"},"items":[]})", "application/json");
+      return;
+    }
+    if (watches++ == 0) {  // the first watch: the ERROR event kube-apiserver sends
+      res.set_content(
+          R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"Too large )"
+          R"(resource version: 9, current: 7","reason":"Timeout","details":{"causes":[{"reason":)"
+          R"("ResourceVersionTooLarge","message":"Too large resource version"}],"retryAfterSeconds":1},"code":504}})"
+          "\n",
+          "application/json");
+      return;
+    }
+    res.set_content("", "application/json");  // later watches: nothing happens until they end
+  });
+  const int port = lagging.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { lagging.listen_after_bind(); });
+  Connection c;
+  c.server = "http://127.0.0.1:" + std::to_string(port);
+  KubeClient client(c);
+  framework::kube::ObjectStore store;
+  framework::kube::ReflectorOptions options;
+  options.backoff_initial = 1ms;
+  framework::kube::Reflector reflector(client, framework::kube::kPods, "", store, options, test_logger(), [] {});
+  reflector.start();
+  EXPECT_TRUE(eventually([&] { return lists.load() >= 2; }, 5s)) << "the watch error did not lead to a new list";
+  reflector.stop();
+  lagging.stop();
+  t.join();
+}
+
+// Each watch asks for a timeoutSeconds in [watch_timeout_seconds, 2 x that): informers started together do
+// not reconnect together.
+TEST(Reflector, WatchTimeoutsAreSpread) {
+  FakeApiServer server;
+  KubeClient client(plain(server));
+  std::vector<std::unique_ptr<framework::kube::ObjectStore>> stores;
+  std::vector<std::unique_ptr<framework::kube::Reflector>> reflectors;
+  framework::kube::ReflectorOptions options;
+  options.watch_timeout_seconds = 100;
+  for (int i = 0; i < 8; ++i) {
+    stores.push_back(std::make_unique<framework::kube::ObjectStore>());
+    reflectors.push_back(std::make_unique<framework::kube::Reflector>(client, framework::kube::kPods, "",
+                                                                      *stores.back(), options, test_logger(), [] {}));
+    reflectors.back()->start();
+  }
+  ASSERT_TRUE(eventually([&] { return server.open_watches() == 8; }, 10s));
+  std::set<int> timeouts;
+  for (const auto& r : server.requests()) {
+    const auto at = r.query.find("timeoutSeconds=");
+    if (at == std::string::npos) continue;
+    const int s = std::stoi(r.query.substr(at + 15));
+    EXPECT_GE(s, 100);
+    EXPECT_LT(s, 200);
+    timeouts.insert(s);
+  }
+  for (auto& r : reflectors) r->stop();
+  EXPECT_GT(timeouts.size(), 1u) << "eight watches asked for the same timeout";
+}
+
 // ------------------------------------------------------------------------------------ leader election
 
 TEST(LeaderElector, OneLeaderAndTheOtherTakesOverWhenReleased) {
@@ -1301,10 +1424,44 @@ TEST(ShardElector, ADeadReplicasShardsAreTakenOverWithinALeaseDuration) {
   EXPECT_LT(takeover, 2000ms + 100ms + 600ms)
       << std::chrono::duration_cast<std::chrono::milliseconds>(takeover).count();
   EXPECT_TRUE(a->owns(orphan) != b->owns(orphan));
-  // The dead replica's membership Lease is cleaned up by the survivors.
+  // The dead replica's membership Lease is cleaned up by the survivors, as the version they saw expire
+  // (DeleteOptions preconditions: a replica that renewed it meanwhile keeps it, 409).
   EXPECT_TRUE(eventually(
       [&] { return !server.get("Lease", kSystemNs, framework::kube::member_lease_name("wva-test", "c")); }, 5s));
   EXPECT_EQ(watch.stop(), 0);
+  bool conditional = false;
+  for (const auto& r : server.requests()) {
+    if (r.method != "DELETE" || r.path.find(framework::kube::member_lease_name("wva-test", "c")) == std::string::npos)
+      continue;
+    const json options = json::parse(r.body);
+    EXPECT_EQ(options.value("kind", ""), "DeleteOptions");
+    conditional = options.contains("preconditions") && options["preconditions"].contains("resourceVersion") &&
+                  options["preconditions"].contains("uid");
+  }
+  EXPECT_TRUE(conditional);
+}
+
+// DeleteOptions preconditions as the fake (like kube-apiserver) checks them: a stale version is a 409.
+TEST(FakeApiServer, ADeleteWhosePreconditionsNoLongerHoldIsAConflict) {
+  FakeApiServer server;
+  server.create(pod("llm", "llama-rs", "llama", "a"));
+  const json current = *server.get("Pod", "llm", "llama-rs-a");
+  KubeClient client(plain(server));
+  const std::string path = "/api/v1/namespaces/llm/pods/llama-rs-a";
+  const json stale = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"preconditions", {{"resourceVersion", "0"}}}};
+  auto r = client.request("DELETE", path, stale.dump(), "application/json");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 409);
+  EXPECT_TRUE(server.get("Pod", "llm", "llama-rs-a"));
+  const json fresh = {
+      {"kind", "DeleteOptions"},
+      {"apiVersion", "v1"},
+      {"preconditions",
+       {{"uid", current["metadata"]["uid"]}, {"resourceVersion", current["metadata"]["resourceVersion"]}}}};
+  r = client.request("DELETE", path, fresh.dump(), "application/json");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_FALSE(server.get("Pod", "llm", "llama-rs-a"));
 }
 
 TEST(ShardElector, ReleaseHandsTheShardsOverAtOnce) {

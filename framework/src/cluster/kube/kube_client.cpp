@@ -3,9 +3,11 @@
 #include <curl/curl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 namespace wva::framework::kube {
@@ -273,7 +275,25 @@ sdk::Error transport_error(CURLcode code, const char* detail, const std::string&
 
 sdk::Result<HttpResponse> KubeClient::request(const std::string& method, const std::string& path,
                                               const std::string& body, const std::string& content_type,
-                                              std::chrono::milliseconds timeout) {
+                                              std::chrono::milliseconds timeout, bool retry_throttled) {
+  std::chrono::milliseconds waited{0};
+  for (int throttled = 0;; ++throttled) {
+    auto r = send_once(method, path, body, content_type, timeout);
+    if (!r) return r;
+    r->throttled = throttled;
+    const bool again = r->status == 429 || (r->status >= 500 && r->retry_after && method == "GET");
+    if (!retry_throttled || !again || throttled >= kThrottledRetries) return r;
+    const std::chrono::milliseconds wait =
+        std::min<std::chrono::milliseconds>(r->retry_after.value_or(std::chrono::seconds(1)), kThrottleWaitMax);
+    if (waited + wait > timeout) return r;
+    std::this_thread::sleep_for(wait);
+    waited += wait;
+  }
+}
+
+sdk::Result<HttpResponse> KubeClient::send_once(const std::string& method, const std::string& path,
+                                                const std::string& body, const std::string& content_type,
+                                                std::chrono::milliseconds timeout) {
   auto token = bearer_token();
   if (!token) return token.error();
   CurlHandle handle = idle_->take();

@@ -25,7 +25,15 @@ struct HttpResponse {
   long status = 0;
   std::string body;
   std::optional<std::chrono::seconds> retry_after;  // from a Retry-After header (seconds form)
+  int throttled = 0;  // earlier answers to this request retried after their Retry-After (see request())
 };
+
+// Retries of a throttled request (as client-go's checkWait): an answer 429 (API Priority and Fairness
+// turned the request away before doing it) of any method, or a 5xx with Retry-After to a GET, is sent again
+// after Retry-After (1 s when absent, at most kThrottleWaitMax), at most kThrottledRetries times and while
+// the waits stay within the request's timeout.
+inline constexpr int kThrottledRetries = 5;
+inline constexpr std::chrono::seconds kThrottleWaitMax{10};
 
 class KubeClient {
  public:
@@ -35,10 +43,12 @@ class KubeClient {
   KubeClient& operator=(const KubeClient&) = delete;
 
   // path: "/api/v1/namespaces/x/pods?limit=500". A transport failure (refused, DNS, TLS, timeout) is an
-  // Error (kUnavailable / kTimeout) naming the server; any HTTP answer is a response.
+  // Error (kUnavailable / kTimeout) naming the server; any HTTP answer is a response. Throttled answers are
+  // retried (kThrottledRetries) unless retry_throttled is false (a caller that queues its own retries).
   sdk::Result<HttpResponse> request(const std::string& method, const std::string& path, const std::string& body = {},
                                     const std::string& content_type = {},
-                                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                                    bool retry_throttled = true);
   // GET path and hand every complete line of the body to on_line (the watch protocol's JSON lines) until
   // the server ends the stream, on_line returns false, or `stop` becomes true. The response's status is
   // returned; when it is not 200 the body is returned in HttpResponse.body instead of being streamed.
@@ -50,6 +60,8 @@ class KubeClient {
 
  private:
   sdk::Result<std::string> bearer_token();
+  sdk::Result<HttpResponse> send_once(const std::string& method, const std::string& path, const std::string& body,
+                                      const std::string& content_type, std::chrono::milliseconds timeout);
 
   struct IdleHandles;  // curl handles with their open connections, for the next requests
   Connection connection_;

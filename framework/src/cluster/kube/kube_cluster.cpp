@@ -435,14 +435,15 @@ void KubeCluster::send_event(const std::string& key) {
                   {"firstTimestamp", rfc3339(rec.first_time)},
                   {"lastTimestamp", rfc3339(rec.last_time)},
                   {"count", rec.count}};
-    return client_->request("POST", collection, event.dump(), "application/json");
+    // Throttled: queued again with its Retry-After (below), so a later message replaces it meanwhile.
+    return client_->request("POST", collection, event.dump(), "application/json", kEventTimeout, false);
   };
   auto resp =
       create ? post()
              : client_->request(
                    "PATCH", collection + "/" + rec.event_name,
                    json{{"count", rec.count}, {"message", message}, {"lastTimestamp", rfc3339(rec.last_time)}}.dump(),
-                   "application/merge-patch+json");
+                   "application/merge-patch+json", kEventTimeout, false);
   if (!create && resp && resp->status == 404) {  // expired or deleted: record it again
     create = true;
     resp = post();

@@ -123,6 +123,7 @@ class KubeCluster final : public ClusterBackend {
   static constexpr std::size_t kEventMessageLimit = 1024;
   static constexpr std::chrono::seconds kEventDrainBound{5};  // on destruction
   static constexpr int kEventSendAttempts = 5;                // per Event, on 429, 5xx or no answer
+  static constexpr std::chrono::seconds kEventTimeout{30};    // each send
   // Events sent (POST or PATCH answered 2xx), and Events dropped or given up after kEventSendAttempts.
   std::uint64_t events_sent() const { return events_sent_.load(); }
   std::uint64_t events_lost() const { return events_lost_.load(); }

@@ -4,6 +4,20 @@
 #include "config/input_limits.h"
 
 namespace wva::framework::kube {
+namespace {
+
+// kube-apiserver's answer to a watch (or list) from a resourceVersion newer than its cache has: a Status
+// of code 504 whose cause is ResourceVersionTooLarge (older servers: the message alone).
+bool resource_version_too_large(const nlohmann::json& status) {
+  if (!status.is_object() || status.value("code", 0) != 504) return false;
+  if (auto d = status.find("details"); d != status.end() && d->is_object())
+    if (auto causes = d->find("causes"); causes != d->end() && causes->is_array())
+      for (const auto& c : *causes)
+        if (c.is_object() && c.value("reason", "") == "ResourceVersionTooLarge") return true;
+  return status.value("message", "").find("Too large resource version") != std::string::npos;
+}
+
+}  // namespace
 
 Reflector::Reflector(KubeClient& client, const ResourceType& resource, std::string ns, ObjectStore& store,
                      ReflectorOptions options, std::shared_ptr<spdlog::logger> log, std::function<void()> on_synced)
@@ -96,6 +110,9 @@ sdk::Result<std::string> Reflector::list_all() {
     auto r = client_.request("GET", path);
     if (!r) return r.error();
     ++pages;
+    if (r->throttled > 0)
+      log_->warn("listing {}: page {} throttled {} time(s) (429), sent again after Retry-After", describe(), pages,
+                 r->throttled);
     if (r->status == 410 && !cont.empty()) {  // the continue token expired: start over
       items.clear();
       cont.clear();
@@ -140,9 +157,11 @@ sdk::Result<std::string> Reflector::list_all() {
 }
 
 Reflector::WatchEnd Reflector::watch(const std::string& from, std::string& last_rv) {
+  const int base = std::max(1, options_.watch_timeout_seconds);
+  const int timeout_seconds = std::uniform_int_distribution<int>(base, 2 * base - 1)(watch_jitter_);
   const std::string path = resource_.collection_path(ns_) +
                            "?watch=1&allowWatchBookmarks=true&resourceVersion=" + url_encode(from) +
-                           "&timeoutSeconds=" + std::to_string(options_.watch_timeout_seconds);
+                           "&timeoutSeconds=" + std::to_string(timeout_seconds);
   WatchEnd end = WatchEnd::kReconnect;
   bool got_event = false;
   auto r = client_.stream(
@@ -159,7 +178,7 @@ Reflector::WatchEnd Reflector::watch(const std::string& from, std::string& last_
         if (auto it = ev.find("object"); type != "BOOKMARK" && it != ev.end() && too_deep(*it, "watching")) return true;
         auto obj = ev.value("object", nlohmann::json::object());
         if (type == "ERROR") {
-          if (obj.value("code", 0) == 410) {
+          if (obj.value("code", 0) == 410 || resource_version_too_large(obj)) {
             end = WatchEnd::kRelist;
           } else {
             end = WatchEnd::kError;
@@ -187,6 +206,13 @@ Reflector::WatchEnd Reflector::watch(const std::string& from, std::string& last_
     return WatchEnd::kError;
   }
   if (r->status == 410) return WatchEnd::kRelist;
+  if (r->status == 504) {
+    nlohmann::json status;
+    try {
+      status = nlohmann::json::parse(r->body);
+    } catch (const std::exception&) {}
+    if (resource_version_too_large(status)) return WatchEnd::kRelist;
+  }
   if (r->status != 200) {
     fail(api_error(*r, "GET " + path).message, (r->status == 429 || r->status == 503) ? r->retry_after : std::nullopt);
     return WatchEnd::kError;
@@ -227,7 +253,10 @@ void Reflector::run() {
     const auto started = std::chrono::steady_clock::now();
     switch (watch(rv, last)) {
       case WatchEnd::kRelist:
-        log_->info("watching {}: resourceVersion {} is too old (410 Gone); listing again", describe(), last);
+        log_->info(
+            "watching {}: resourceVersion {} is not in the server's history (410 Gone, or too large "
+            "for its cache); listing again",
+            describe(), last);
         rv.clear();
         break;
       case WatchEnd::kError: rv = last; break;

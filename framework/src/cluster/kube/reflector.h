@@ -2,8 +2,13 @@
 // from the list's resourceVersion with bookmarks, feeding an ObjectStore.
 // - A watch that ends normally (timeoutSeconds, server closed, connection dropped) reconnects from the
 //   last resourceVersion seen (an event's or a bookmark's).
-// - 410 Gone (as an HTTP answer or an ERROR event) means the history was compacted: list again.
-// - Errors back off exponentially with jitter; 429/503 with Retry-After wait that long instead.
+// - 410 Gone (as an HTTP answer or an ERROR event) means the history was compacted: list again; so does
+//   "Too large resource version" (504, cause ResourceVersionTooLarge: an apiserver whose watch cache is
+//   behind the list's, or an etcd restored from a backup), which retrying the same version never cures.
+// - Each watch asks for a timeoutSeconds drawn in [watch_timeout_seconds, 2 x that), as client-go does, so
+//   the informers of a replica (and the replicas) do not all reconnect at once.
+// - Errors back off exponentially with jitter; 429/503 with Retry-After wait that long instead (a list
+//   page or a request answered 429 is first retried by the client, KubeClient::request).
 #pragma once
 
 #include <atomic>
@@ -12,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -66,6 +72,7 @@ class Reflector {
   std::shared_ptr<spdlog::logger> log_;
   std::function<void()> on_synced_;
   Backoff backoff_;
+  std::mt19937 watch_jitter_{std::random_device{}()};
   std::atomic<bool> stop_{false};
   std::atomic<bool> synced_{false};
   std::atomic<std::uint64_t> lists_{0};

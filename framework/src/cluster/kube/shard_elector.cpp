@@ -226,9 +226,14 @@ void ShardElector::pass(bool first) {
       held_by.emplace(seen.holder, 0);
     } else if (name != member_name_) {
       // A replica that died without releasing: its membership is garbage now (best effort; it recreates
-      // it if it was only cut off).
-      auto del = client_->request("DELETE", kLeases.object_path(options_.lease_namespace, name), {}, {},
-                                  options_.retry_period * 2);
+      // it if it was only cut off). Only the version seen: a replica that renewed it since (slow, not dead)
+      // keeps it (409).
+      const json& meta = seen.object.value("metadata", json::object());
+      json options = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
+      if (meta.contains("uid")) options["preconditions"]["uid"] = meta["uid"];
+      if (meta.contains("resourceVersion")) options["preconditions"]["resourceVersion"] = meta["resourceVersion"];
+      auto del = client_->request("DELETE", kLeases.object_path(options_.lease_namespace, name), options.dump(),
+                                  "application/json", options_.retry_period * 2);
       if (del && (del->status == 200 || del->status == 202))
         log_->info("shards: deleted the expired membership Lease {} of {}", name,
                    seen.holder.empty() ? "(nobody)" : seen.holder);
