@@ -140,6 +140,9 @@ struct ResourceCondition {
   Condition condition;
 };
 
+// A whole batch (partial false) holds every model the pipeline publishes now: what a sink published
+// before for this pipeline and is not in it is gone (a deleted VariantAutoscaling, a shard another replica
+// owns now). An empty whole batch withdraws everything, e.g. from a replica that stopped leading.
 struct PublishBatch {
   std::string pipeline;
   TimePoint time{};
